@@ -1,0 +1,21 @@
+"""The ``chainproof`` command: one typer group per area, wired together here."""
+
+from __future__ import annotations
+
+import typer
+
+from chainproof.cli import chain as chain_cli
+from chainproof.cli import contracts as contracts_cli
+
+app = typer.Typer(
+    name="chainproof",
+    help="ChainProof: blockchain evidence (存证) and traceability (溯源).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(contracts_cli.app, name="contracts")
+app.add_typer(chain_cli.app, name="chain")
+
+
+def main() -> None:
+    app()
