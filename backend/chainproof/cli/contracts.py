@@ -1,5 +1,116 @@
-"""`chainproof contracts ...` (placeholder until implemented)."""
+"""``chainproof contracts ...``: build the Solidity contracts, check deployed code against them."""
 
+from __future__ import annotations
+
+from typing import Annotated, NoReturn
+
+import requests
 import typer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from web3 import Web3
+from web3.exceptions import Web3Exception
 
-app = typer.Typer(help="contracts commands.", no_args_is_help=True)
+from chainproof.chain.compiler import compile_contracts, load_artifact, runtime_mismatch
+from chainproof.errors import ChainError, ChainProofError, InvalidInputError
+
+app = typer.Typer(
+    help="Compile the Solidity contracts and check deployed code against them.",
+    no_args_is_help=True,
+)
+
+# The EIP-170 and EIP-3860 size limits: above them a deployment fails on every chain.
+MAX_RUNTIME_SIZE = 24_576
+MAX_INITCODE_SIZE = 49_152
+
+_out = Console()
+_err = Console(stderr=True)
+
+
+@app.command()
+def build(
+    force: Annotated[
+        bool, typer.Option("--force", help="Recompile even when the cache is up to date.")
+    ] = False,
+) -> None:
+    """Compile contracts/**/*.sol (cached in .cache/contracts/) and list the contracts."""
+    try:
+        result = compile_contracts(force=force)
+    except ChainProofError as exc:
+        _fail(exc)
+    _out.print(f"compiler: {escape(result.compiler)}", soft_wrap=True)
+    _out.print("cache: hit (not recompiled)" if result.cached else "cache: miss (compiled)")
+    for warning in result.warnings:
+        _err.print(f"[yellow]{escape(warning)}[/yellow]", soft_wrap=True)
+
+    table = Table("contract", "runtime bytes", "creation bytes", box=box.SIMPLE)
+    for name, artifact in sorted(result.contracts.items()):
+        runtime = _size(artifact.runtime_bytecode)
+        creation = _size(artifact.bytecode)
+        table.add_row(
+            name,
+            _sized(runtime, MAX_RUNTIME_SIZE) if runtime else "- (no code)",
+            _sized(creation, MAX_INITCODE_SIZE) if creation else "-",
+        )
+    _out.print(table)
+
+
+@app.command()
+def check(
+    rpc: Annotated[str, typer.Option("--rpc", help="JSON-RPC URL of the node.")],
+    address: Annotated[str, typer.Option("--address", help="Address of the deployed contract.")],
+    name: Annotated[str, typer.Option("--name", help="Contract to compare with.")] = (
+        "EvidenceRegistry"
+    ),
+) -> None:
+    """Check that the code at ADDRESS is the compiled runtime code of NAME.
+
+    Exits 0 when it matches, 1 when it does not (with the reason), 2 on errors.
+    """
+    try:
+        artifact = load_artifact(name)
+        deployed = _get_code(rpc, address)
+    except ChainProofError as exc:
+        _fail(exc)
+    reason = runtime_mismatch(artifact, deployed)
+    if reason is None:
+        _out.print(f"[green]{name} at {address} matches the sources[/green]", soft_wrap=True)
+        return
+    _out.print(
+        f"[red]{name} at {address} does not match the sources: {escape(reason)}[/red]",
+        soft_wrap=True,
+    )
+    raise typer.Exit(1)
+
+
+def _get_code(rpc: str, address: str) -> bytes:
+    if not Web3.is_address(address):
+        raise InvalidInputError(f"not an address: {address!r}")
+    # No retries: a one-shot command should say "unreachable" now, not after a backoff.
+    w3 = Web3(
+        Web3.HTTPProvider(rpc, request_kwargs={"timeout": 10}, exception_retry_configuration=None)
+    )
+    try:
+        return bytes(w3.eth.get_code(Web3.to_checksum_address(address)))
+    except (requests.RequestException, Web3Exception, OSError, ValueError) as exc:
+        raise ChainError(f"cannot read the code at {address} from {rpc}: {exc}") from None
+
+
+def _size(hex_code: str) -> int:
+    return (len(hex_code) - 2) // 2
+
+
+def _sized(size: int, limit: int) -> str:
+    text = f"{size:,}"
+    return f"[red]{text} (limit {limit:,})[/red]" if size > limit else text
+
+
+def _fail(exc: ChainProofError) -> NoReturn:
+    """One red line, then any detail (compiler diagnostics) plain; exit 2, no traceback."""
+    first, _, rest = exc.message.partition("\n")
+    _err.print(f"[red]error: {escape(first)}[/red]", soft_wrap=True)
+    if rest:
+        _err.print(escape(rest), soft_wrap=True, highlight=False)
+    raise typer.Exit(2)

@@ -1,0 +1,49 @@
+# Every target installs what it needs first; the stamps make a second run a fast no-op.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+JS_STAMP := node_modules/.installed
+ARGS ?=
+
+.PHONY: install demo run test lint bench clean help
+
+help:
+	@echo "make demo   install, start a persisted Anvil + the platform, seed demo data"
+	@echo "make test   install and run the whole test suite"
+	@echo "make run    install and run the server (CHAINPROOF_* settings apply)"
+	@echo "make lint   ruff format --check, ruff check, mypy"
+	@echo "make bench  benchmarks, printed beside baselines measured in the same run"
+
+$(PY_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# npm ci wipes node_modules, so the stamp lives inside it and goes with it.
+$(JS_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(PY_STAMP) $(JS_STAMP)
+
+demo: install
+	$(BIN)/chainproof demo $(ARGS)
+
+run: install
+	$(BIN)/chainproof serve $(ARGS)
+
+test: install
+	$(BIN)/pytest $(ARGS)
+
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python scripts/bench.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules .cache .mypy_cache .ruff_cache .pytest_cache

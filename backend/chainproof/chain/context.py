@@ -1,0 +1,133 @@
+"""The chain a running ChainProof talks to: node, deployed registry, operator key, and a
+guard that keeps checking it is still the chain the index was built on (invariant 6)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from chainproof.chain.compiler import ContractArtifact, load_artifact
+from chainproof.chain.deployments import (
+    REGISTRY,
+    Deployment,
+    check_deployment,
+    ensure_registry,
+    genesis_hash,
+)
+from chainproof.chain.nodes import Node, make_node
+from chainproof.chain.registry import EvidenceRegistryClient
+from chainproof.chain.sender import TxSender
+from chainproof.errors import ChainError, ChainMismatchError
+
+
+@dataclass(frozen=True)
+class ChainStatus:
+    ok: bool
+    reason: str | None
+    code: str  # "ok" | "chain_mismatch" | "unreachable"
+    checked_at: float
+
+
+class ChainContext:
+    """One node + one EvidenceRegistry deployment + the operator's sender."""
+
+    def __init__(
+        self,
+        *,
+        node: Node,
+        deployment: Deployment,
+        artifact: ContractArtifact,
+        operator: LocalAccount,
+        status_ttl: float = 1.0,
+    ) -> None:
+        self.node = node
+        self.w3: Web3 = node.web3()
+        self.deployment = deployment
+        self.artifact = artifact
+        self.operator = operator
+        self.registry = EvidenceRegistryClient(self.w3, deployment.address, artifact.abi)
+        self.sender = TxSender(self.w3, operator)
+        self._status_ttl = status_ttl
+        self._status: ChainStatus | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def chain_id(self) -> int:
+        return self.deployment.chain_id
+
+    @property
+    def contract(self) -> str:
+        return self.deployment.address
+
+    def status(self, *, fresh: bool = False) -> ChainStatus:
+        """Is the node reachable and still the deployment's chain? Cached for ``status_ttl``
+        seconds so a verify storm costs one genesis lookup a second, not one per request."""
+        with self._lock:
+            cached = self._status
+            if cached and not fresh and time.monotonic() - cached.checked_at < self._status_ttl:
+                return cached
+            self._status = self._check()
+            return self._status
+
+    def _check(self) -> ChainStatus:
+        now = time.monotonic()
+        try:
+            if int(self.w3.eth.chain_id) != self.deployment.chain_id or (
+                genesis_hash(self.w3) != self.deployment.genesis_hash
+            ):
+                check_deployment(self.w3, self.deployment, self.artifact)  # raises with details
+            if not self.w3.eth.get_code(Web3.to_checksum_address(self.deployment.address)):
+                check_deployment(self.w3, self.deployment, self.artifact)
+        except ChainMismatchError as exc:
+            return ChainStatus(False, exc.message, "chain_mismatch", now)
+        except Exception as exc:  # connection refused, timeouts: the node is unreachable
+            return ChainStatus(False, f"chain node unreachable: {exc}", "unreachable", now)
+        return ChainStatus(True, None, "ok", now)
+
+    def require_ok(self) -> None:
+        st = self.status()
+        if not st.ok:
+            cls = ChainMismatchError if st.code == "chain_mismatch" else ChainError
+            raise cls(st.reason or "chain unavailable")
+
+    def stop(self) -> None:
+        self.node.stop()
+
+
+def open_chain(
+    *,
+    chain: str,
+    data_dir: Path,
+    operator_key: str,
+    port: int | None = None,
+    deploy_if_missing: bool = True,
+    artifact: ContractArtifact | None = None,
+) -> ChainContext:
+    """Starts (or connects to) the node and finds or deploys the registry.
+
+    A recorded deployment whose chain is gone raises ChainMismatchError: the caller decides
+    whether to refuse to start (CLI) or to run degraded and say so (the server).
+    """
+    node = make_node(chain, data_dir=data_dir, port=port)
+    node.start()
+    try:
+        artifact = artifact or load_artifact(REGISTRY)
+        operator: LocalAccount = Account.from_key(operator_key)
+        w3 = node.web3()
+        deployment, _ = ensure_registry(
+            w3,
+            deployer=operator,
+            artifact=artifact,
+            data_dir=data_dir,
+            deploy_if_missing=deploy_if_missing,
+        )
+        return ChainContext(node=node, deployment=deployment, artifact=artifact, operator=operator)
+    except BaseException:
+        node.stop()
+        raise

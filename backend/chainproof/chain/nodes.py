@@ -1,0 +1,311 @@
+"""Chains behind one interface, one class per node kind (in the style of ApeWorX providers)::
+
+    Node (abc)        kind      rpc_url                managed
+    ├── EmbeddedNode  embedded  None                   yes  eth-tester + py-evm, in process
+    ├── AnvilNode     anvil     http://127.0.0.1:PORT  yes  node_modules' anvil, --state FILE
+    ├── GanacheNode   ganache   http://127.0.0.1:PORT  yes  node_modules' ganache, --database.dbPath
+    └── ExternalNode  external  any http(s) URL        no   Besu, geth, a testnet
+
+AnvilNode and GanacheNode live in :mod:`chainproof.chain.managed` with the process handling
+they share; :func:`make_node` builds any kind from a ``CHAINPROOF_CHAIN`` value.
+
+Every dev chain funds the same ten accounts at genesis (the keys of the public mnemonic
+"test test ... junk", 10,000 ETH each, block gas limit 30,000,000), so code and tests sign
+locally with :func:`dev_accounts` whatever the kind. ChainProof never uses node-managed
+accounts: it signs with eth-account and sends with ``send_raw_transaction``.
+
+Chain ids: embedded 131277322940537 (fixed by eth-tester), anvil 31337, ganache 1337.
+"""
+
+from __future__ import annotations
+
+import abc
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, Self
+from urllib.parse import urlsplit
+
+import httpx
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import EthereumTesterProvider, Web3
+from web3.exceptions import Web3Exception
+from web3.types import RPCEndpoint
+
+from chainproof.errors import ChainError, ConfigError
+
+__all__ = [
+    "DEV_MNEMONIC",
+    "EmbeddedNode",
+    "ExternalNode",
+    "Node",
+    "dev_accounts",
+    "free_port",
+    "make_node",
+    "wait_for_rpc",
+]
+
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_HD_PATH = "m/44'/60'/0'/0"  # account i is DEV_HD_PATH/i, as in Anvil, Hardhat and Ganache
+# The first ten keys of DEV_MNEMONIC (tests check the derivation). Hardcoded because deriving
+# costs a PBKDF2 per key and needs eth-account's global "unaudited HD wallet" switch.
+DEV_PRIVATE_KEYS: tuple[str, ...] = (
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+)
+DEV_BALANCE_ETH = 10_000  # Anvil's default; Ganache and eth-tester are told to match
+DEV_GAS_LIMIT = 30_000_000
+_RPC_TIMEOUT = 30.0  # per HTTP request once a node is up
+
+
+def dev_accounts(count: int = len(DEV_PRIVATE_KEYS)) -> list[LocalAccount]:
+    """The accounts every dev chain funds at genesis (public keys: dev chains only)."""
+    return [Account.from_key(key) for key in DEV_PRIVATE_KEYS[:count]]
+
+
+def display_url(url: str) -> str:
+    """``url`` safe for logs and errors: hosted RPC URLs carry API keys in the path or query."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    hidden = parts.path not in ("", "/") or parts.query or parts.username or parts.password
+    return f"{parts.scheme}://{netloc}{'/…' if hidden else ''}"
+
+
+def http_web3(url: str) -> Web3:
+    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": _RPC_TIMEOUT}))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it: bind port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rpc_chain_id(url: str, *, timeout: float = 5.0) -> int:
+    """One raw ``eth_chainId`` call. Raw httpx rather than Web3: no retries, no backoff."""
+    response = httpx.post(
+        url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+        timeout=timeout,
+    )
+    response.raise_for_status()
+    body = response.json()
+    if "result" not in body:
+        raise ChainError(f"eth_chainId failed: {body.get('error')}")
+    return int(body["result"], 16)
+
+
+def wait_for_rpc(url: str, timeout: float, *, alive: Callable[[], bool] | None = None) -> None:
+    """Poll ``eth_chainId`` until the node at ``url`` answers; ``ChainError`` after ``timeout``.
+
+    ``alive`` lets a launcher give up at once when its child has already exited (a bad flag,
+    a port in use) instead of waiting out the whole timeout.
+    """
+    deadline = time.monotonic() + timeout
+    last_error = "no answer yet"
+    # Short tries first, so a dead child is noticed fast even when something else holds the
+    # port and accepts without answering; longer ones later, for a slow node on a busy box.
+    per_try = 0.2
+    while True:
+        try:
+            rpc_chain_id(url, timeout=min(per_try, timeout))
+            return
+        except httpx.TimeoutException as exc:
+            last_error = f"{type(exc).__name__}: {exc}"
+            per_try = min(per_try * 2, 2.0)
+        except (httpx.HTTPError, ValueError, ChainError) as exc:
+            last_error = f"{type(exc).__name__}: {exc}"
+        if alive is not None and not alive():
+            raise ChainError(f"the node exited before answering at {url}", url=url)
+        if time.monotonic() >= deadline:
+            raise ChainError(
+                f"no JSON-RPC answer at {url} after {timeout:.1f}s ({last_error})", url=url
+            )
+        time.sleep(0.02)
+
+
+class Node(abc.ABC):
+    """A chain ChainProof can talk to. Use as a context manager to start and stop it."""
+
+    kind: ClassVar[str]
+    managed: ClassVar[bool] = True  # False: someone else runs it; stop() leaves it alone
+    rpc_url: str | None = None
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Bring the node up (idempotent) and return once it answers."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Shut it down (idempotent); external nodes are left running."""
+
+    @abc.abstractmethod
+    def is_running(self) -> bool: ...
+
+    @abc.abstractmethod
+    def web3(self) -> Web3:
+        """A connected ``Web3``; raises ``ChainError`` before ``start()``."""
+
+    def dev_accounts(self) -> list[LocalAccount]:
+        return dev_accounts()
+
+    def chain_id(self) -> int:
+        return int(self.web3().eth.chain_id)
+
+    def snapshot(self) -> str:
+        """Save the chain state; ``revert(id)`` returns to it. On Anvil and Ganache a revert
+        consumes the snapshot (and later ones): take a fresh one after each revert."""
+        return str(self._rpc("evm_snapshot", []))
+
+    def revert(self, snapshot_id: str) -> None:
+        if self._rpc("evm_revert", [snapshot_id]) is not True:
+            raise ChainError(f"{self.kind} node refused to revert to snapshot {snapshot_id}")
+
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        try:
+            return self.web3().manager.request_blocking(RPCEndpoint(method), params)
+        except (Web3Exception, OSError, ValueError) as exc:
+            raise ChainError(f"{method} failed on the {self.kind} node: {exc}") from exc
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        url = display_url(self.rpc_url) if self.rpc_url else "in process"
+        state = "running" if self.is_running() else "stopped"
+        return f"<{type(self).__name__} {url} {state}>"
+
+
+class EmbeddedNode(Node):
+    """eth-tester + py-evm in this process: fast to start, gone on ``stop()``."""
+
+    kind = "embedded"
+
+    def __init__(self) -> None:
+        self._tester: Any = None  # eth_tester.EthereumTester (untyped library)
+        self._w3: Web3 | None = None
+
+    def start(self) -> None:
+        if self._tester is not None:
+            return
+        # Imported here: py-evm is a heavy import that only this node kind needs.
+        from eth_tester import EthereumTester, PyEVMBackend
+
+        backend = PyEVMBackend.from_mnemonic(
+            DEV_MNEMONIC,
+            num_accounts=len(DEV_PRIVATE_KEYS),
+            # eth-tester's default path is m/44'/60'/0'/i, which gives other addresses.
+            hd_path=DEV_HD_PATH,
+            genesis_state_overrides={"balance": Web3.to_wei(DEV_BALANCE_ETH, "ether")},
+            genesis_parameters=PyEVMBackend.generate_genesis_params(
+                overrides={"gas_limit": DEV_GAS_LIMIT}
+            ),
+        )
+        self._tester = EthereumTester(backend)
+        self._w3 = Web3(EthereumTesterProvider(self._tester))
+
+    def stop(self) -> None:
+        self._tester = None
+        self._w3 = None
+
+    def is_running(self) -> bool:
+        return self._tester is not None
+
+    def web3(self) -> Web3:
+        if self._w3 is None:
+            raise ChainError("the embedded node is not started; call start() first")
+        return self._w3
+
+    def snapshot(self) -> str:
+        self.web3()  # the not-started error
+        return str(self._tester.take_snapshot())
+
+    def revert(self, snapshot_id: str) -> None:
+        from eth_tester.exceptions import SnapshotNotFound
+
+        self.web3()
+        try:
+            self._tester.revert_to_snapshot(int(snapshot_id))
+        except (SnapshotNotFound, ValueError) as exc:
+            raise ChainError(f"no snapshot {snapshot_id!r} on the embedded node") from exc
+
+
+class ExternalNode(Node):
+    """Any EVM JSON-RPC endpoint someone else runs (Besu, geth, a testnet)."""
+
+    kind = "external"
+    managed = False
+
+    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+        self.url = url
+        self.rpc_url = url
+        self.timeout = timeout
+        self._w3: Web3 | None = None
+
+    def start(self) -> None:
+        try:
+            rpc_chain_id(self.url, timeout=self.timeout)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, ChainError) as exc:
+            shown = display_url(self.url)
+            raise ChainError(
+                f"cannot reach the JSON-RPC node at {shown}: {type(exc).__name__}: {exc}",
+                url=shown,
+            ) from exc
+        self._w3 = http_web3(self.url)
+
+    def stop(self) -> None:
+        self._w3 = None  # not ours to shut down
+
+    def is_running(self) -> bool:
+        try:
+            rpc_chain_id(self.url, timeout=self.timeout)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, ChainError):
+            return False
+        return True
+
+    def web3(self) -> Web3:
+        if self._w3 is None:
+            raise ChainError("the external node is not checked yet; call start() first")
+        return self._w3
+
+    def dev_accounts(self) -> list[LocalAccount]:
+        return []  # a real chain funds nobody for us
+
+
+def make_node(spec: str, *, data_dir: Path, port: int | None = None) -> Node:
+    """The node for a ``CHAINPROOF_CHAIN`` value; managed nodes keep their state in
+    ``data_dir`` (``anvil-state.json`` or ``ganache-db/``)."""
+    # Imported here: managed.py builds on Node, so a top-level import would be circular.
+    from chainproof.chain.managed import AnvilNode, GanacheNode
+
+    choice = spec.strip()
+    kind = choice.lower()
+    shown = display_url(choice) if "://" in choice else repr(choice)
+    if kind == "anvil":
+        return AnvilNode(state_file=data_dir / "anvil-state.json", port=port)
+    if kind == "ganache":
+        return GanacheNode(db_path=data_dir / "ganache-db", port=port)
+    if kind == "embedded" or kind.startswith(("http://", "https://")):
+        if port is not None:
+            raise ConfigError(f"a port applies to anvil or ganache only, not to {shown}")
+        return EmbeddedNode() if kind == "embedded" else ExternalNode(choice)
+    raise ConfigError(
+        f"unknown chain {shown}: choose embedded, anvil, ganache or an http(s):// JSON-RPC URL",
+        spec=shown,
+    )

@@ -1,0 +1,360 @@
+"""Typed wrapper over the EvidenceRegistry contract.
+
+Raw web3 dicts and exceptions stop here: callers get dataclasses and
+:class:`~chainproof.errors.ContractRevertError` with the decoded custom error name and
+arguments (``RootAlreadyAnchored(root, anchoredAt)`` and the like).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from eth_abi import decode as abi_decode
+from eth_utils import keccak
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import (
+    BadFunctionCallOutput,
+    ContractCustomError,
+    ContractLogicError,
+    ContractPanicError,
+)
+
+from chainproof.chain.sender import MinedTx, SignedTx, TxSender
+from chainproof.errors import ChainError, ChainMismatchError, ContractRevertError, TransactionError
+
+T = TypeVar("T")
+_TESTER_REVERT = re.compile(r"execution reverted: (b'.*'|b\".*\")\s*$", re.DOTALL)
+SUBMITTER_ROLE = keccak(text="SUBMITTER_ROLE")
+DEFAULT_ADMIN_ROLE = b"\x00" * 32
+
+
+@dataclass(frozen=True)
+class AnchorInfo:
+    root: str
+    submitter: str
+    timestamp: int
+    leaf_count: int
+    block_number: int
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class AnchoredEvent:
+    root: str
+    submitter: str
+    leaf_count: int
+    metadata_hash: str
+    timestamp: int
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    log_index: int
+
+
+def _b32(value: bytes | str) -> bytes:
+    b = HexBytes(value)
+    if len(b) != 32:
+        raise ValueError(f"expected 32 bytes, got {len(b)}")
+    return bytes(b)
+
+
+def _hex(value: bytes) -> str:
+    return HexBytes(value).to_0x_hex()
+
+
+def _revert_data(data: Any) -> str | None:
+    """The revert payload, wherever the node put it: Anvil gives a hex string, Ganache a
+    (message, {"result": hex, ...}) tuple."""
+    if isinstance(data, str):
+        return data if data.startswith("0x") and len(data) >= 10 else None
+    if isinstance(data, dict):
+        for key in ("result", "data"):
+            found = _revert_data(data.get(key))
+            if found:
+                return found
+    if isinstance(data, list | tuple):
+        for item in data:
+            found = _revert_data(item)
+            if found:
+                return found
+    return None
+
+
+def _abi_value(abi_type: str, value: Any) -> Any:
+    if abi_type == "address":
+        return Web3.to_checksum_address(value)
+    if isinstance(value, bytes):
+        return _hex(value)
+    return value
+
+
+class ErrorDecoder:
+    """Maps 4-byte selectors of an ABI's custom errors to names and argument decoders."""
+
+    def __init__(self, abi: Sequence[dict[str, Any]]) -> None:
+        self._errors: dict[bytes, tuple[str, list[str], list[str]]] = {}
+        for item in abi:
+            if item.get("type") != "error":
+                continue
+            types = [i["type"] for i in item.get("inputs", [])]
+            names = [i.get("name") or f"arg{n}" for n, i in enumerate(item.get("inputs", []))]
+            selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+            self._errors[selector] = (item["name"], types, names)
+
+    def decode(self, data: bytes | str) -> ContractRevertError | None:
+        raw = bytes(HexBytes(data))
+        entry = self._errors.get(raw[:4])
+        if entry is None:
+            return None
+        name, types, names = entry
+        values = abi_decode(types, raw[4:])
+        args = {n: _abi_value(t, v) for n, t, v in zip(names, types, values, strict=True)}
+        return ContractRevertError(name, args)
+
+
+class EvidenceRegistryClient:
+    """Calls and transactions of one deployed EvidenceRegistry."""
+
+    def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]]) -> None:
+        self.w3 = w3
+        self.address = Web3.to_checksum_address(address)
+        self.contract: Contract = w3.eth.contract(address=self.address, abi=abi)
+        self.errors = ErrorDecoder(abi)
+
+    # ---- error translation -------------------------------------------------------------
+
+    def _translate(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except ContractCustomError as exc:
+            data = _revert_data(exc.data)
+            decoded = self.errors.decode(data) if data else None
+            raise (decoded or TransactionError(f"contract reverted: {exc}")) from exc
+        except BadFunctionCallOutput as exc:
+            # Empty return data: no contract at the address on this chain (reset, other net).
+            raise ChainMismatchError(
+                f"no EvidenceRegistry answers at {self.address} on this chain: {exc}",
+                address=self.address,
+            ) from exc
+        except ContractPanicError as exc:
+            raise TransactionError(f"contract panicked: {exc}") from exc
+        except ContractLogicError as exc:
+            data = _revert_data(exc.data)
+            decoded = self.errors.decode(data) if data else None
+            raise (decoded or TransactionError(f"contract reverted: {exc}")) from exc
+        except Exception as exc:
+            # eth-tester (the embedded chain) raises its own TransactionFailed whose message
+            # is "execution reverted: b'<raw revert data>'": recover the bytes from the repr.
+            if type(exc).__name__ != "TransactionFailed":
+                raise
+            decoded = self._decode_tester_message(str(exc))
+            raise (decoded or TransactionError(f"contract reverted: {exc}")) from exc
+
+    def _decode_tester_message(self, message: str) -> ContractRevertError | None:
+        match = _TESTER_REVERT.search(message)
+        if match is None:
+            return None
+        try:
+            raw = ast.literal_eval(match.group(1))
+        except (ValueError, SyntaxError):
+            return None
+        return self.errors.decode(raw) if isinstance(raw, bytes) and len(raw) >= 4 else None
+
+    # ---- views -------------------------------------------------------------------------
+
+    def get_anchor(self, root: bytes | str) -> AnchorInfo | None:
+        a = self._translate(lambda: self.contract.functions.getAnchor(_b32(root)).call())
+        submitter, timestamp, leaf_count, block_number, revoked = a
+        if int(timestamp) == 0:
+            return None
+        return AnchorInfo(
+            root=_hex(_b32(root)),
+            submitter=Web3.to_checksum_address(submitter),
+            timestamp=int(timestamp),
+            leaf_count=int(leaf_count),
+            block_number=int(block_number),
+            revoked=bool(revoked),
+        )
+
+    def verify(self, root: bytes | str, leaf: bytes | str, proof: Sequence[bytes | str]) -> bool:
+        fn = self.contract.functions.verify(_b32(root), _b32(leaf), [_b32(p) for p in proof])
+        return bool(self._translate(fn.call))
+
+    def is_included(
+        self, root: bytes | str, leaf: bytes | str, proof: Sequence[bytes | str]
+    ) -> bool:
+        fn = self.contract.functions.isIncluded(_b32(root), _b32(leaf), [_b32(p) for p in proof])
+        return bool(self._translate(fn.call))
+
+    def is_leaf_revoked(self, root: bytes | str, leaf: bytes | str) -> bool:
+        fn = self.contract.functions.isLeafRevoked(_b32(root), _b32(leaf))
+        return bool(self._translate(fn.call))
+
+    def is_member(self, account: str) -> bool:
+        fn = self.contract.functions.isMember(Web3.to_checksum_address(account))
+        return bool(self._translate(fn.call))
+
+    def is_admin(self, account: str) -> bool:
+        fn = self.contract.functions.hasRole(DEFAULT_ADMIN_ROLE, Web3.to_checksum_address(account))
+        return bool(self._translate(fn.call))
+
+    def nonce_of(self, account: str) -> int:
+        fn = self.contract.functions.nonces(Web3.to_checksum_address(account))
+        return int(self._translate(fn.call))
+
+    # ---- transactions ------------------------------------------------------------------
+
+    def anchor_call(
+        self, root: bytes | str, leaf_count: int, metadata_hash: bytes | str
+    ) -> ContractFunction:
+        return self.contract.functions.anchor(_b32(root), leaf_count, _b32(metadata_hash))
+
+    def sign_call(
+        self,
+        sender: TxSender,
+        fn: ContractFunction,
+        *,
+        gas: int | None = None,
+        gas_cap: int | None = None,
+    ) -> SignedTx:
+        """Estimates gas (which surfaces a revert as its custom error) and signs the call."""
+        if gas is None:
+            est = self._translate(lambda: fn.estimate_gas({"from": sender.account.address}))
+            gas = int(est * 1.25) + 10_000
+        if gas_cap is not None:
+            # Real chains cap gas per transaction (EIP-7825): never ask for more.
+            gas = min(gas, gas_cap)
+        params: dict[str, Any] = {"from": sender.account.address, "gas": gas, **sender.fee_fields()}
+        params["nonce"] = 0  # placeholder: sign() reserves the real nonce under its lock
+        tx = dict(fn.build_transaction(params))  # type: ignore[arg-type]
+        tx.pop("nonce", None)
+        return sender.sign(tx)
+
+    def transact(
+        self, sender: TxSender, fn: ContractFunction, *, gas: int | None = None
+    ) -> MinedTx:
+        """Signs, sends and waits; a mined revert is explained by its custom error."""
+        signed = self.sign_call(sender, fn, gas=gas)
+        sender.send_raw(signed)
+        mined = sender.wait(signed.tx_hash)
+        if mined.status != 1:
+            raise self.explain_failure(fn, sender.account.address, mined)
+        return mined
+
+    def explain_failure(self, fn: ContractFunction, sender: str, mined: MinedTx) -> ChainError:
+        """A mined-but-reverted tx carries no reason: replay it as a call at its block."""
+        try:
+            self._translate(
+                lambda: fn.call({"from": sender}, block_identifier=mined.block_number - 1)
+            )
+        except ContractRevertError as exc:
+            return exc
+        except ChainError as exc:
+            return exc
+        return TransactionError(f"transaction {mined.tx_hash} reverted (status 0)")
+
+    def anchor(
+        self, sender: TxSender, root: bytes | str, leaf_count: int, metadata_hash: bytes | str
+    ) -> MinedTx:
+        return self.transact(sender, self.anchor_call(root, leaf_count, metadata_hash))
+
+    def anchor_with_signature(
+        self,
+        sender: TxSender,
+        *,
+        root: bytes | str,
+        leaf_count: int,
+        metadata_hash: bytes | str,
+        signer: str,
+        deadline: int,
+        signature: bytes | str,
+    ) -> MinedTx:
+        fn = self.contract.functions.anchorWithSignature(
+            _b32(root),
+            leaf_count,
+            _b32(metadata_hash),
+            Web3.to_checksum_address(signer),
+            deadline,
+            bytes(HexBytes(signature)),
+        )
+        return self.transact(sender, fn)
+
+    def revoke_root(self, sender: TxSender, root: bytes | str, reason_hash: bytes | str) -> MinedTx:
+        return self.transact(
+            sender, self.contract.functions.revokeRoot(_b32(root), _b32(reason_hash))
+        )
+
+    def revoke_leaf(
+        self,
+        sender: TxSender,
+        root: bytes | str,
+        leaf: bytes | str,
+        proof: Sequence[bytes | str],
+        reason_hash: bytes | str,
+    ) -> MinedTx:
+        fn = self.contract.functions.revokeLeaf(
+            _b32(root), _b32(leaf), [_b32(p) for p in proof], _b32(reason_hash)
+        )
+        return self.transact(sender, fn)
+
+    def grant_member(self, sender: TxSender, account: str) -> MinedTx:
+        fn = self.contract.functions.grantRole(SUBMITTER_ROLE, Web3.to_checksum_address(account))
+        return self.transact(sender, fn)
+
+    def revoke_member(self, sender: TxSender, account: str) -> MinedTx:
+        fn = self.contract.functions.revokeRole(SUBMITTER_ROLE, Web3.to_checksum_address(account))
+        return self.transact(sender, fn)
+
+    # ---- events ------------------------------------------------------------------------
+
+    def anchored_events(
+        self, *, from_block: int = 0, to_block: int | str = "latest"
+    ) -> list[AnchoredEvent]:
+        logs = self.contract.events.Anchored().get_logs(from_block=from_block, to_block=to_block)
+        out = []
+        for log in logs:
+            a = log["args"]
+            out.append(
+                AnchoredEvent(
+                    root=_hex(a["root"]),
+                    submitter=Web3.to_checksum_address(a["submitter"]),
+                    leaf_count=int(a["leafCount"]),
+                    metadata_hash=_hex(a["metadataHash"]),
+                    timestamp=int(a["timestamp"]),
+                    tx_hash=HexBytes(log["transactionHash"]).to_0x_hex(),
+                    block_number=int(log["blockNumber"]),
+                    block_hash=HexBytes(log["blockHash"]).to_0x_hex(),
+                    log_index=int(log["logIndex"]),
+                )
+            )
+        return out
+
+    def revocation_events(
+        self, *, from_block: int = 0, to_block: int | str = "latest"
+    ) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for name in ("RootRevoked", "LeafRevoked"):
+            event = getattr(self.contract.events, name)()
+            for log in event.get_logs(from_block=from_block, to_block=to_block):
+                a = log["args"]
+                out.append(
+                    {
+                        "event": name,
+                        "root": _hex(a["root"]),
+                        "leaf": _hex(a["leaf"]) if "leaf" in a else None,
+                        "revoker": Web3.to_checksum_address(a["revoker"]),
+                        "reason_hash": _hex(a["reasonHash"]),
+                        "tx_hash": HexBytes(log["transactionHash"]).to_0x_hex(),
+                        "block_number": int(log["blockNumber"]),
+                        "log_index": int(log["logIndex"]),
+                    }
+                )
+        out.sort(key=lambda e: (e["block_number"], e["log_index"]))
+        return out

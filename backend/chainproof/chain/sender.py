@@ -1,0 +1,139 @@
+"""Signs transactions locally and sends them, one nonce counter per key.
+
+ChainProof never relies on node-managed accounts: every node kind (embedded, Anvil, Ganache,
+an external consortium node) gets the same signed raw transactions. web3's signing middleware
+is not thread-safe (RECIPES.md: "nonce too low" from concurrent ``transact()``), so nonces
+come from a counter behind a lock, seeded from the node's pending count.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.exceptions import TimeExhausted, Web3RPCError
+
+from chainproof.errors import ChainError, TransactionError
+
+DEFAULT_POLL = 0.01  # the default 0.1 s poll dominates on a local chain
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    raw: str  # 0x hex of the signed transaction, kept in the outbox for exact re-sends
+    tx_hash: str
+    nonce: int
+    sender: str
+
+
+@dataclass(frozen=True)
+class MinedTx:
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    gas_used: int
+    status: int
+    logs: list[Any]
+
+
+class TxSender:
+    """Builds, signs and sends transactions for one account."""
+
+    def __init__(self, w3: Web3, account: LocalAccount, *, timeout: float = 120.0) -> None:
+        self.w3 = w3
+        self.account = account
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._next_nonce: int | None = None
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    def reserve_nonce(self) -> int:
+        """The next nonce for this key; the node's pending count wins if it is ahead."""
+        with self._lock:
+            pending = self.w3.eth.get_transaction_count(self.account.address, "pending")
+            nonce = pending if self._next_nonce is None else max(pending, self._next_nonce)
+            self._next_nonce = nonce + 1
+            return nonce
+
+    def reset_nonce(self) -> None:
+        with self._lock:
+            self._next_nonce = None
+
+    def sign(self, tx: dict[str, Any], *, nonce: int | None = None) -> SignedTx:
+        tx = dict(tx)
+        tx.setdefault("chainId", self.w3.eth.chain_id)
+        tx["from"] = self.account.address
+        tx["nonce"] = self.reserve_nonce() if nonce is None else nonce
+        if "gasPrice" not in tx and "maxFeePerGas" not in tx:
+            tx.update(self.fee_fields())
+        tx.pop("from")
+        signed = self.account.sign_transaction(tx)
+        return SignedTx(
+            raw=HexBytes(signed.raw_transaction).to_0x_hex(),
+            tx_hash=HexBytes(signed.hash).to_0x_hex(),
+            nonce=int(tx["nonce"]),
+            sender=self.address,
+        )
+
+    def fee_fields(self) -> dict[str, int]:
+        """EIP-1559 fees with headroom for two base-fee rises; legacy price if no base fee."""
+        latest = self.w3.eth.get_block("latest")
+        base = latest.get("baseFeePerGas")
+        if base is None:
+            return {"gasPrice": int(self.w3.eth.gas_price)}
+        priority = 1_000_000_000 if base > 0 else 0
+        return {"maxFeePerGas": int(base) * 2 + priority, "maxPriorityFeePerGas": priority}
+
+    def send_raw(self, signed: SignedTx) -> str:
+        """Sends a signed transaction; re-sending one the node already has is not an error."""
+        try:
+            return HexBytes(self.w3.eth.send_raw_transaction(HexBytes(signed.raw))).to_0x_hex()
+        except Web3RPCError as exc:
+            text = str(exc).lower()
+            if "already known" in text or "known transaction" in text:
+                return signed.tx_hash
+            if "nonce too low" in text or "nonce is too low" in text:
+                # Either this very tx was mined already (a resend after a crash) or another
+                # tx took the nonce: the receipt tells which.
+                if self.find_receipt(signed.tx_hash) is not None:
+                    return signed.tx_hash
+                self.reset_nonce()
+            raise TransactionError(f"the node refused transaction {signed.tx_hash}: {exc}") from exc
+
+    def find_receipt(self, tx_hash: str) -> MinedTx | None:
+        try:
+            r = self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        except Exception:  # TransactionNotFound, or a node that answers null differently
+            return None
+        if r is None:
+            return None
+        return _mined(r)
+
+    def wait(self, tx_hash: str, *, timeout: float | None = None) -> MinedTx:
+        try:
+            r = self.w3.eth.wait_for_transaction_receipt(
+                tx_hash,  # type: ignore[arg-type]
+                timeout=self.timeout if timeout is None else timeout,
+                poll_latency=DEFAULT_POLL,
+            )
+        except TimeExhausted as exc:
+            raise ChainError(f"transaction {tx_hash} was not mined in time") from exc
+        return _mined(r)
+
+
+def _mined(r: Any) -> MinedTx:
+    return MinedTx(
+        tx_hash=HexBytes(r["transactionHash"]).to_0x_hex(),
+        block_number=int(r["blockNumber"]),
+        block_hash=HexBytes(r["blockHash"]).to_0x_hex(),
+        gas_used=int(r["gasUsed"]),
+        status=int(r["status"]),
+        logs=list(r["logs"]),
+    )

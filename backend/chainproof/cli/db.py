@@ -1,0 +1,39 @@
+"""``chainproof db ...``: migrate the configured database."""
+
+from __future__ import annotations
+
+import typer
+
+from chainproof.config import get_settings
+from chainproof.errors import ChainProofError
+from chainproof.store.db import current_revision, head_revision, redact_url, upgrade
+
+app = typer.Typer(
+    help="Database: migrate to the newest schema, show its revision.", no_args_is_help=True
+)
+
+
+@app.command("upgrade")
+def upgrade_command() -> None:
+    """Migrate the database (CHAINPROOF_DATABASE_URL) to the newest revision."""
+    url = get_settings().resolved_database_url
+    try:
+        revision = upgrade(url)
+    except ChainProofError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{redact_url(url)} is at revision {revision} (head)")
+
+
+@app.command("current")
+def current_command() -> None:
+    """Show the database's revision and the newest one this version ships."""
+    url = get_settings().resolved_database_url
+    try:
+        revision = current_revision(url)
+    except ChainProofError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    head = head_revision()
+    state = "up to date" if revision == head else "run `chainproof db upgrade`"
+    typer.echo(f"{redact_url(url)} is at revision {revision or 'none'}; head is {head} ({state})")

@@ -1,0 +1,440 @@
+"""The batcher: queued evidence → Merkle batch → one anchoring transaction → anchored.
+
+The batch is an outbox row written *before* anything is sent, holding the root, the planned
+nonce and the signed raw transaction. Every step after that is idempotent, so a crash at
+any point resumes on restart (invariant 4):
+
+    planned ──send raw tx──▶ sent ──receipt + confirmations──▶ confirmed
+       │                       │
+       └──── nonce taken by another tx / reverted / block lost ──▶ orphaned (rows requeued)
+
+* crash before send: the stored raw tx is sent on restart (same nonce, same hash);
+* crash after send: the receipt is looked up by hash; a tx the node forgot is re-sent;
+* crash after the receipt, before the commit: the receipt is found again and committed;
+* a managed node that comes back without its last blocks: ``recover()`` walks confirmed
+  batches from the newest and requeues every one whose block hash the chain no longer has.
+
+One batch is in flight at a time per signing key, so nonces never race; a file lock keeps a
+second batcher on the same data directory from starting at all.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import structlog
+from eth_utils import keccak
+from hexbytes import HexBytes
+from sqlalchemy import Engine, delete, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from chainproof.chain.context import ChainContext
+from chainproof.chain.sender import MinedTx, SignedTx
+from chainproof.digests import canonical_json, to_hex
+from chainproof.errors import ChainError, ConflictError, TransactionError
+from chainproof.merkle import StandardMerkleTree
+from chainproof.receipts import LEAF_TYPES
+from chainproof.store.models import (
+    AnchorRecord,
+    Batch,
+    BatchStatus,
+    Evidence,
+    EvidenceStatus,
+    utcnow,
+)
+
+log = structlog.get_logger("chainproof.batcher")
+ANCHORED_TOPIC = keccak(text="Anchored(bytes32,address,uint32,bytes32,uint64)")
+IN_FLIGHT = (BatchStatus.PLANNED.value, BatchStatus.SENT.value)
+
+
+def _fault(point: str) -> None:
+    """Failpoint for the crash tests: CHAINPROOF_FAULT=<point> kills this process right
+    here with SIGKILL, as a power cut would. Unset in normal runs, where it costs a lookup."""
+    if os.environ.get("CHAINPROOF_FAULT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class LeaderLock:
+    """Only one batcher per data directory (and so per signing key) may run."""
+
+    def __init__(self, data_dir: Path, signer: str) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / f"batcher-{signer.lower()}.lock"
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> None:
+        fh = self.path.open("a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            fh.close()
+            raise ConflictError(
+                f"another batcher holds {self.path}: one batcher per signing key"
+            ) from exc
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+class Batcher:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        chain: ChainContext,
+        batch_size: int,
+        interval_ms: int,
+        confirmations: int = 1,
+        gas_cap: int = 16_777_216,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.chain = chain
+        self.batch_size = batch_size
+        self.interval = interval_ms / 1000
+        self.confirmations = confirmations
+        self.gas_cap = gas_cap
+        self.clock = clock
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._paused_reason: str | None = None
+        self.last_error: str | None = None
+        self.batches_confirmed = 0
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="chainproof-batcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run(self) -> None:
+        backoff = 0.05
+        recovered = False
+        while not self._stop.is_set():
+            try:
+                if not recovered:
+                    recovered = self.recover()
+                    if not recovered:
+                        self._stop.wait(1.0)
+                        continue
+                worked = self.step()
+                backoff = 0.05
+                self.last_error = None
+            except Exception as exc:  # keep the worker alive; the queue is safe in the DB
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("batcher step failed", error=self.last_error, retry_in=backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if not worked:
+                self._stop.wait(min(0.05, self.interval / 4))
+
+    def drain(self, timeout: float = 60.0) -> None:
+        """Runs steps in this thread until nothing is queued or in flight (tests, CLI)."""
+        deadline = time.monotonic() + timeout
+        self.recover()
+        while time.monotonic() < deadline:
+            if not self.step(force=True) and self.pending_count() == 0:
+                return
+        raise ChainError(f"the queue did not drain within {timeout}s")
+
+    def pending_count(self) -> int:
+        with Session(self.engine) as s:
+            q = select(Evidence.id).where(
+                col(Evidence.status).in_(
+                    [EvidenceStatus.QUEUED.value, EvidenceStatus.BATCHED.value]
+                )
+            )
+            return len(s.exec(q.limit(1)).all())
+
+    # ---- recovery ----------------------------------------------------------------------
+
+    def recover(self) -> bool:
+        """Requeues batches whose block the chain lost. False while the chain is not ours."""
+        status = self.chain.status(fresh=True)
+        if not status.ok:
+            self._pause(status.reason or status.code)
+            return False
+        w3 = self.chain.w3
+        with Session(self.engine) as s:
+            confirmed = s.exec(
+                select(Batch)
+                .where(Batch.status == BatchStatus.CONFIRMED.value)
+                .order_by(col(Batch.block_number).desc(), col(Batch.id).desc())
+            )
+            lost: list[Batch] = []
+            for b in confirmed:
+                try:
+                    block = w3.eth.get_block(int(b.block_number or 0))
+                    found = HexBytes(block["hash"]).to_0x_hex()
+                except Exception:
+                    found = None
+                if found == b.block_hash:
+                    break  # the chain is append-only below the first intact block
+                lost.append(b)
+            for b in lost:
+                log.warning("batch block lost; requeueing", batch_id=b.id, block=b.block_number)
+                self._orphan(s, b, f"block {b.block_number} ({b.block_hash}) no longer on chain")
+            s.commit()
+        self.chain.sender.reset_nonce()
+        return True
+
+    def _pause(self, reason: str) -> None:
+        if self._paused_reason != reason:
+            log.error("batcher paused: chain is not usable", reason=reason)
+        self._paused_reason = reason
+
+    # ---- one step ----------------------------------------------------------------------
+
+    def step(self, *, force: bool = False) -> bool:
+        """Advances the in-flight batch, or closes a new one. True when it did work."""
+        status = self.chain.status()
+        if not status.ok:
+            self._pause(status.reason or status.code)
+            return False
+        self._paused_reason = None
+        with Session(self.engine) as s:
+            inflight = s.exec(
+                select(Batch.id).where(col(Batch.status).in_(IN_FLIGHT)).order_by(col(Batch.id))
+            ).first()
+        if inflight is not None:
+            return self._advance(int(inflight))
+        batch_id = self._close_batch(force=force)
+        if batch_id is None:
+            return False
+        _fault("before_send")
+        self._advance(batch_id)
+        return True
+
+    def _close_batch(self, *, force: bool) -> int | None:
+        with Session(self.engine) as s:
+            rows = s.execute(
+                sa_select(
+                    col(Evidence.id),
+                    col(Evidence.algorithm),
+                    col(Evidence.digest),
+                    col(Evidence.salt),
+                    col(Evidence.created_at),
+                )
+                .where(col(Evidence.status) == EvidenceStatus.QUEUED.value)
+                .order_by(col(Evidence.id))
+                .limit(self.batch_size)
+            ).all()
+            if not rows:
+                return None
+            oldest_age = self.clock() - rows[0][4].timestamp()
+            if len(rows) < self.batch_size and oldest_age < self.interval and not force:
+                return None
+            values = [[r[1], bytes(HexBytes(r[2])), bytes(HexBytes(r[3]))] for r in rows]
+            tree = StandardMerkleTree.of(values, list(LEAF_TYPES))
+            root = tree.root
+            meta = {
+                "kind": "chainproof-evidence-batch",
+                "leaf_count": len(rows),
+                "first_evidence_id": int(rows[0][0]),
+                "last_evidence_id": int(rows[-1][0]),
+            }
+            metadata_hash = keccak(canonical_json(meta))
+            # The same rows requeued from an orphaned batch give the same root again (their
+            # salts stay, so receipts already handed out stay meaningful): reuse that row.
+            batch = s.exec(select(Batch).where(Batch.root == to_hex(root))).first()
+            if batch is None:
+                batch = Batch(
+                    root=to_hex(root),
+                    leaf_count=len(rows),
+                    metadata_hash=to_hex(metadata_hash),
+                    chain_id=self.chain.chain_id,
+                    contract=self.chain.contract,
+                    signer=self.chain.sender.address,
+                )
+            batch.status = BatchStatus.PLANNED.value
+            batch.block_number = batch.block_hash = batch.block_timestamp = None
+            batch.sent_at = batch.confirmed_at = None
+            self._sign_into(batch)
+            s.add(batch)
+            s.flush()
+            s.execute(
+                update(Evidence),
+                [
+                    {
+                        "id": int(r[0]),
+                        "status": EvidenceStatus.BATCHED.value,
+                        "batch_id": batch.id,
+                        "proof": [to_hex(p) for p in tree.get_proof(i)],
+                    }
+                    for i, r in enumerate(rows)
+                ],
+            )
+            s.commit()
+            log.info("batch planned", batch_id=batch.id, leaves=len(rows), root=batch.root)
+            assert batch.id is not None
+            return batch.id
+
+    def _sign_into(self, batch: Batch) -> None:
+        """Signs the anchoring transaction with a fresh nonce and stores it on the batch."""
+        # The anchor costs the same whatever the batch size (only the root goes on chain).
+        registry = self.chain.registry
+        fn = registry.anchor_call(batch.root, batch.leaf_count, batch.metadata_hash)
+        signed = registry.sign_call(self.chain.sender, fn, gas_cap=self.gas_cap)
+        batch.nonce = signed.nonce
+        batch.raw_tx = signed.raw
+        batch.tx_hash = signed.tx_hash
+
+    def _advance(self, batch_id: int) -> bool:
+        sender = self.chain.sender
+        with Session(self.engine) as s:
+            b = s.get(Batch, batch_id)
+            assert b is not None and b.raw_tx is not None and b.tx_hash is not None
+            if b.status == BatchStatus.PLANNED.value:
+                self._send(s, b)
+                b.status = BatchStatus.SENT.value
+                b.sent_at = utcnow()
+                s.commit()
+                _fault("after_send")
+            mined = sender.find_receipt(b.tx_hash)
+            if mined is None:
+                if self._node_knows(b.tx_hash):
+                    try:
+                        mined = sender.wait(b.tx_hash, timeout=1.0)
+                    except ChainError:
+                        return True  # still pending; look again next step
+                else:
+                    self._send(s, b)  # the node forgot it (restart, eviction): send again
+                    s.commit()
+                    return True
+            if mined.status != 1:
+                self._handle_revert(s, b, mined)
+                s.commit()
+                return True
+            if self.chain.w3.eth.block_number - mined.block_number + 1 < self.confirmations:
+                return True
+            _fault("after_receipt")
+            self._confirm(s, b, mined)
+            s.commit()
+            self.batches_confirmed += 1
+            log.info("batch anchored", batch_id=b.id, tx_hash=b.tx_hash, block=mined.block_number)
+            return True
+
+    def _node_knows(self, tx_hash: str) -> bool:
+        try:
+            return self.chain.w3.eth.get_transaction(tx_hash) is not None  # type: ignore[arg-type]
+        except Exception:
+            return False
+
+    def _send(self, s: Session, b: Batch) -> None:
+        sender = self.chain.sender
+        signed = SignedTx(
+            raw=b.raw_tx or "", tx_hash=b.tx_hash or "", nonce=int(b.nonce or 0), sender=b.signer
+        )
+        b.attempts += 1
+        try:
+            sender.send_raw(signed)
+        except TransactionError as exc:
+            if "nonce" not in str(exc).lower():
+                b.last_error = str(exc)
+                raise
+            # Another transaction of this key took the nonce and ours was never mined:
+            # the stored tx can never be mined now, so sign it again with a fresh nonce.
+            log.warning("nonce taken; re-signing batch", batch_id=b.id, old_tx=b.tx_hash)
+            sender.reset_nonce()
+            self._sign_into(b)
+            s.commit()
+            sender.send_raw(
+                SignedTx(
+                    raw=b.raw_tx or "",
+                    tx_hash=b.tx_hash or "",
+                    nonce=int(b.nonce or 0),
+                    sender=b.signer,
+                )
+            )
+
+    def _handle_revert(self, s: Session, b: Batch, mined: MinedTx) -> None:
+        anchor = self.chain.registry.get_anchor(b.root)
+        if anchor is not None and anchor.submitter == b.signer:
+            # Our root is on chain through an earlier transaction of ours: adopt that one.
+            events = self.chain.registry.anchored_events(
+                from_block=anchor.block_number, to_block=anchor.block_number
+            )
+            for ev in events:
+                if ev.root == b.root:
+                    b.tx_hash = ev.tx_hash
+                    self._confirm(s, b, self.chain.sender.find_receipt(ev.tx_hash) or mined)
+                    return
+        self._orphan(s, b, f"anchoring transaction {mined.tx_hash} reverted")
+
+    def _confirm(self, s: Session, b: Batch, mined: MinedTx) -> None:
+        block = self.chain.w3.eth.get_block(mined.block_number)
+        timestamp = int(block["timestamp"])
+        log_index = 0
+        for entry in mined.logs:
+            topics = entry["topics"]
+            if topics and bytes(HexBytes(topics[0])) == ANCHORED_TOPIC:
+                log_index = int(entry["logIndex"])
+        b.status = BatchStatus.CONFIRMED.value
+        b.tx_hash = mined.tx_hash
+        b.block_number = mined.block_number
+        b.block_hash = mined.block_hash
+        b.block_timestamp = timestamp
+        b.gas_used = mined.gas_used
+        b.confirmed_at = utcnow()
+        b.last_error = None
+        s.execute(
+            update(Evidence)
+            .where(
+                col(Evidence.batch_id) == b.id, col(Evidence.status) == EvidenceStatus.BATCHED.value
+            )
+            .values(status=EvidenceStatus.ANCHORED.value, anchored_at=utcnow())
+        )
+        s.merge(
+            AnchorRecord(
+                root=b.root,
+                chain_id=b.chain_id,
+                contract=b.contract,
+                submitter=b.signer,
+                leaf_count=b.leaf_count,
+                metadata_hash=b.metadata_hash,
+                tx_hash=mined.tx_hash,
+                block_number=mined.block_number,
+                block_hash=mined.block_hash,
+                block_timestamp=timestamp,
+                log_index=log_index,
+            )
+        )
+
+    def _orphan(self, s: Session, b: Batch, reason: str) -> None:
+        b.status = BatchStatus.ORPHANED.value
+        b.last_error = reason
+        s.execute(
+            update(Evidence)
+            .where(col(Evidence.batch_id) == b.id)
+            .values(status=EvidenceStatus.QUEUED.value, batch_id=None, proof=None, anchored_at=None)
+        )
+        s.execute(delete(AnchorRecord).where(col(AnchorRecord.root) == b.root))
+
+
+def batch_summary(engine: Engine) -> dict[str, Any]:
+    """Counts by status, for readyz and the CLI."""
+    from sqlalchemy import func
+
+    with Session(engine) as s:
+        ev = dict(s.exec(select(Evidence.status, func.count()).group_by(Evidence.status)).all())
+        ba = dict(s.exec(select(Batch.status, func.count()).group_by(Batch.status)).all())
+    return {"evidence": ev, "batches": ba}

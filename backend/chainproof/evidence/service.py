@@ -1,0 +1,204 @@
+"""Evidence records: read one, issue its receipt, revoke it, rebuild the anchor index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_utils import keccak
+from sqlmodel import Session, col, delete, select
+
+from chainproof.chain.context import ChainContext
+from chainproof.errors import AuthError, ConflictError, NotFoundError
+from chainproof.evidence.verify import Viewer, evidence_view
+from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
+from chainproof.store.models import (
+    AnchorRecord,
+    Batch,
+    Evidence,
+    EvidenceStatus,
+    RevokedLeaf,
+    utcnow,
+)
+
+
+def get_evidence(*, session: Session, evidence_id: int) -> Evidence:
+    ev = session.get(Evidence, evidence_id)
+    if ev is None:
+        raise NotFoundError(f"no evidence with id {evidence_id}", evidence_id=evidence_id)
+    return ev
+
+
+def evidence_public(*, session: Session, evidence_id: int, viewer: Viewer) -> dict[str, Any]:
+    """The API shape of ``GET /api/v1/evidence/{id}``."""
+    ev = get_evidence(session=session, evidence_id=evidence_id)
+    batch = session.get(Batch, ev.batch_id) if ev.batch_id else None
+    anchor = None
+    if batch is not None and batch.block_number is not None and ev.status != EvidenceStatus.BATCHED:
+        anchor = {
+            "root": batch.root,
+            "tx_hash": batch.tx_hash,
+            "block_number": batch.block_number,
+            "block_hash": batch.block_hash,
+            "block_timestamp": batch.block_timestamp,
+            "chain_id": batch.chain_id,
+            "contract": batch.contract,
+            "submitter": batch.signer,
+        }
+    view = evidence_view(session, ev, batch, viewer)
+    out = {
+        "id": ev.id,
+        "algorithm": ev.algorithm,
+        "digest": ev.digest,
+        "status": ev.status,
+        "anchor": anchor,
+        "member": view.get("member"),
+    }
+    if viewer.may_see(ev):
+        out.update(
+            label=ev.label,
+            filename=ev.filename,
+            size=ev.size,
+            created_at=ev.created_at.isoformat(),
+            anchored_at=ev.anchored_at.isoformat() if ev.anchored_at else None,
+            revoked_at=ev.revoked_at.isoformat() if ev.revoked_at else None,
+            revoke_reason=ev.revoke_reason,
+        )
+    return out
+
+
+def build_receipt(*, session: Session, evidence_id: int) -> Receipt:
+    """The self-contained receipt; ConflictError (409) while the document is not anchored."""
+    ev = get_evidence(session=session, evidence_id=evidence_id)
+    batch = session.get(Batch, ev.batch_id) if ev.batch_id else None
+    if (
+        ev.status in (EvidenceStatus.QUEUED.value, EvidenceStatus.BATCHED.value)
+        or batch is None
+        or batch.block_number is None
+    ):
+        raise ConflictError(
+            f"evidence {evidence_id} is {ev.status}: its receipt exists once it is anchored",
+            status=ev.status,
+        )
+    return Receipt.model_validate(
+        dict(
+            version=RECEIPT_VERSION,
+            algorithm=ev.algorithm,
+            digest=ev.digest,
+            salt=ev.salt,
+            leaf_types=list(LEAF_TYPES),
+            leaf_values=[ev.algorithm, ev.digest, ev.salt],
+            leaf_hash=ev.leaf_hash,
+            proof=list(ev.proof or []),
+            root=batch.root,
+            chain_id=batch.chain_id,
+            contract=batch.contract,
+            tx_hash=batch.tx_hash,
+            block_number=batch.block_number,
+            block_hash=batch.block_hash,
+            block_timestamp=batch.block_timestamp,
+            submitter=batch.signer,
+            evidence_id=ev.id,
+            label=ev.label,
+            issued_at=utcnow(),
+        )
+    )
+
+
+def revoke_evidence(
+    *,
+    session: Session,
+    chain: ChainContext,
+    evidence_id: int,
+    viewer: Viewer,
+    reason: str,
+) -> Evidence:
+    """Revokes one anchored document on chain (its leaf), by its submitter org or an admin.
+
+    The contract enforces the same rule for the key that anchored (the operator or the org's
+    own key); the API checks the org first so an outsider never reaches the chain.
+    """
+    ev = get_evidence(session=session, evidence_id=evidence_id)
+    if not viewer.may_see(ev):
+        raise AuthError("only the submitting member or an admin may revoke this evidence")
+    if ev.status == EvidenceStatus.REVOKED.value:
+        raise ConflictError(f"evidence {evidence_id} is revoked already")
+    if ev.status != EvidenceStatus.ANCHORED.value:
+        raise ConflictError(
+            f"evidence {evidence_id} is {ev.status}: only anchored evidence can be revoked"
+        )
+    chain.require_ok()
+    batch = session.get(Batch, ev.batch_id)
+    assert batch is not None
+    reason_hash = keccak(text=reason)
+    mined = chain.registry.revoke_leaf(
+        chain.sender, batch.root, ev.leaf_hash, ev.proof or [], reason_hash
+    )
+    ev.status = EvidenceStatus.REVOKED.value
+    ev.revoked_at = utcnow()
+    ev.revoke_reason = reason
+    session.merge(
+        RevokedLeaf(
+            root=batch.root,
+            leaf_hash=ev.leaf_hash,
+            reason_hash="0x" + reason_hash.hex(),
+            tx_hash=mined.tx_hash,
+            block_number=mined.block_number,
+        )
+    )
+    session.add(ev)
+    session.commit()
+    session.refresh(ev)
+    return ev
+
+
+def reindex(
+    *, session: Session, chain: ChainContext, from_block: int | None = None
+) -> dict[str, int]:
+    """Rebuilds the anchor index (anchor_record, revoked_leaf) from the contract's events.
+
+    The chain is the source of truth (invariant 1): losing these tables loses nothing.
+    """
+    chain.require_ok()
+    start = chain.deployment.block_number if from_block is None else from_block
+    if from_block is None:
+        session.exec(delete(AnchorRecord))
+        session.exec(delete(RevokedLeaf))
+    anchors = chain.registry.anchored_events(from_block=start)
+    for a in anchors:
+        session.merge(
+            AnchorRecord(
+                root=a.root,
+                chain_id=chain.chain_id,
+                contract=chain.contract,
+                submitter=a.submitter,
+                leaf_count=a.leaf_count,
+                metadata_hash=a.metadata_hash,
+                tx_hash=a.tx_hash,
+                block_number=a.block_number,
+                block_hash=a.block_hash,
+                block_timestamp=a.timestamp,
+                log_index=a.log_index,
+            )
+        )
+    session.flush()
+    revocations = chain.registry.revocation_events(from_block=start)
+    for r in revocations:
+        if r["event"] == "RootRevoked":
+            rec = session.get(AnchorRecord, r["root"])
+            if rec is not None:
+                rec.revoked = True
+                rec.revoked_reason_hash = r["reason_hash"]
+                session.add(rec)
+        else:
+            session.merge(
+                RevokedLeaf(
+                    root=r["root"],
+                    leaf_hash=r["leaf"],
+                    reason_hash=r["reason_hash"],
+                    tx_hash=r["tx_hash"],
+                    block_number=r["block_number"],
+                )
+            )
+    session.commit()
+    total = len(session.exec(select(col(AnchorRecord.root))).all())
+    return {"anchors": len(anchors), "revocations": len(revocations), "indexed": total}

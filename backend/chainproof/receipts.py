@@ -1,0 +1,570 @@
+"""The self-contained evidence receipt, and its verification offline and against any chain.
+
+A receipt is to a ChainProof document what an OpenTimestamps ``.ots`` file is to a
+timestamped one: it carries everything needed to prove "this digest was anchored on chain
+``chain_id`` by ``submitter`` in block ``block_number`` at ``block_timestamp``" with nothing
+but a JSON-RPC endpoint, no ChainProof server or database (DESIGN.md, invariant 2).
+
+The leaf is OpenZeppelin ``StandardMerkleTree``'s over ``(string algorithm, bytes32 digest,
+bytes32 salt)``. The salt (32 random bytes per document) keeps the on-chain data from
+confirming a guess: without it anyone could hash a candidate document and look for it.
+
+The format is documented in ``docs/receipt.md``; ``docs/receipt.schema.json`` is generated
+from :class:`Receipt` (``write_receipt_schema``) and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Final
+
+from eth_abi import decode as abi_decode
+from eth_typing import HexStr
+from eth_utils import is_checksum_address, to_checksum_address
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
+from web3 import Web3
+from web3.exceptions import BlockNotFound, TransactionNotFound
+
+from chainproof.digests import DIGEST_SIZE, Algorithm, check_algorithm, keccak256, to_hex
+from chainproof.errors import InvalidInputError
+from chainproof.merkle import leaf_hash, process_proof
+
+RECEIPT_VERSION: Final = 1
+LEAF_TYPES: Final = ("string", "bytes32", "bytes32")
+SALT_SIZE: Final = 32
+
+SaltSource = Callable[[], bytes]
+
+
+def random_salt() -> bytes:
+    """32 bytes from the OS CSPRNG: the default :data:`SaltSource`."""
+    return secrets.token_bytes(SALT_SIZE)
+
+
+def evidence_leaf(algorithm: Algorithm, digest: bytes, salt: bytes) -> tuple[list[str], list[Any]]:
+    """``(leaf_types, leaf_values)`` of a document's leaf, values in JSON form.
+
+    ``leaf_values`` is ``[algorithm, "0x<digest>", "0x<salt>"]``: what a receipt stores and
+    what ``StandardMerkleTree.of``/``verify`` (here or in JS) accept as they are.
+    """
+    check_algorithm(algorithm)
+    for what, value in (("digest", digest), ("salt", salt)):
+        if len(value) != DIGEST_SIZE:
+            raise InvalidInputError(f"{what} must be {DIGEST_SIZE} bytes, got {len(value)}")
+    return list(LEAF_TYPES), [algorithm, to_hex(digest), to_hex(salt)]
+
+
+def evidence_leaf_hash(algorithm: Algorithm, digest: bytes, salt: bytes) -> bytes:
+    """The Merkle leaf hash of a document (what the registry's ``verify`` takes as ``leaf``)."""
+    return leaf_hash(*evidence_leaf(algorithm, digest, salt))
+
+
+# --- the model ---------------------------------------------------------------------------
+
+_HEX_BODY = re.compile(r"[0-9a-fA-F]*")
+
+
+def _hex_of(size: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not value.startswith("0x"):
+            raise ValueError(f"must start with 0x, got {value[:12]!r}")
+        body = value[2:]
+        if not _HEX_BODY.fullmatch(body):
+            raise ValueError(f"must be hexadecimal after 0x, got {value!r}")
+        if len(body) != 2 * size:
+            raise ValueError(
+                f"must be {2 * size} hex digits ({size} bytes) after 0x, got {len(body)}"
+            )
+        return "0x" + body.lower()
+
+    return check
+
+
+def _address(value: str) -> str:
+    _hex_of(20)(value)
+    body = value[2:]
+    # Mixed case claims an EIP-55 checksum: a wrong one is a typo, not an address.
+    if body not in (body.lower(), body.upper()) and not is_checksum_address(value):
+        raise ValueError(f"bad EIP-55 checksum in address {value}")
+    return to_checksum_address(value)
+
+
+Hex32 = Annotated[
+    str,
+    AfterValidator(_hex_of(32)),
+    WithJsonSchema({"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"}),
+]
+Address = Annotated[
+    str,
+    AfterValidator(_address),
+    WithJsonSchema({"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}),
+]
+# Strict: "12" or 12.0 or true for a block number is a producer bug, not a number.
+_Count = Annotated[int, Field(strict=True, ge=0)]
+
+
+class Receipt(BaseModel):
+    """A ChainProof evidence receipt (version 1). Hex is ``0x`` + lowercase, addresses EIP-55."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="ChainProof receipt",
+        json_schema_extra={
+            "description": (
+                "Self-contained proof that a document digest was anchored on an EVM chain "
+                "through the ChainProof EvidenceRegistry. See docs/receipt.md."
+            )
+        },
+    )
+
+    version: int = Field(
+        description="Receipt format version.",
+        json_schema_extra={"const": RECEIPT_VERSION},
+    )
+    algorithm: Algorithm = Field(description="Digest algorithm of the document.")
+    digest: Hex32 = Field(description="Digest of the document's bytes.")
+    salt: Hex32 = Field(description="32 random bytes hashed into the leaf with the digest.")
+    leaf_types: list[str] = Field(
+        description="ABI types of the leaf values (StandardMerkleTree leafEncoding).",
+        json_schema_extra={"const": list(LEAF_TYPES)},
+    )
+    leaf_values: tuple[Algorithm, Hex32, Hex32] = Field(
+        description="The leaf: [algorithm, digest, salt]."
+    )
+    leaf_hash: Hex32 = Field(
+        description="keccak256(keccak256(abi.encode(leaf_values))), as in StandardMerkleTree."
+    )
+    proof: list[Hex32] = Field(description="Sibling hashes from the leaf up to the root.")
+    root: Hex32 = Field(description="Merkle root anchored on chain.")
+    chain_id: Annotated[int, Field(strict=True, ge=1)] = Field(description="EIP-155 chain id.")
+    contract: Address = Field(description="EvidenceRegistry contract address.")
+    tx_hash: Hex32 = Field(description="Hash of the anchoring transaction.")
+    block_number: _Count = Field(description="Block that mined the anchoring transaction.")
+    block_hash: Hex32 = Field(description="Hash of that block.")
+    block_timestamp: _Count = Field(description="That block's timestamp (Unix seconds).")
+    submitter: Address = Field(description="Member that anchored the root (event submitter).")
+    issued_at: AwareDatetime | None = Field(
+        None, description="When ChainProof issued this receipt (informational)."
+    )
+    # int: the SQL primary key today; str leaves room for UUIDs or ids from other systems.
+    evidence_id: int | Annotated[str, Field(max_length=128)] | None = Field(
+        None, description="ChainProof's id for the evidence (informational)."
+    )
+    label: str | None = Field(
+        None, max_length=1024, description="Free label, e.g. a file name; not proven."
+    )
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value != RECEIPT_VERSION:
+            raise ValueError(
+                f"unsupported receipt version {value}: this ChainProof reads version "
+                f"{RECEIPT_VERSION}"
+            )
+        return value
+
+    @field_validator("leaf_types")
+    @classmethod
+    def _evidence_leaf_types(cls, value: list[str]) -> list[str]:
+        if tuple(value) != LEAF_TYPES:
+            raise ValueError(f"must be {list(LEAF_TYPES)} in receipt version {RECEIPT_VERSION}")
+        return value
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        algorithm: Algorithm,
+        digest: bytes,
+        salt: bytes,
+        proof: Sequence[bytes],
+        root: bytes,
+        chain_id: int,
+        contract: str,
+        tx_hash: bytes | str,
+        block_number: int,
+        block_hash: bytes | str,
+        block_timestamp: int,
+        submitter: str,
+        issued_at: datetime | None = None,
+        evidence_id: str | None = None,
+        label: str | None = None,
+    ) -> Receipt:
+        """A receipt from raw values (bytes or hex), computing the leaf and its hash."""
+        leaf_types, leaf_values = evidence_leaf(algorithm, digest, salt)
+        return cls.from_dict(
+            {
+                "version": RECEIPT_VERSION,
+                "algorithm": algorithm,
+                "digest": to_hex(digest),
+                "salt": to_hex(salt),
+                "leaf_types": leaf_types,
+                "leaf_values": leaf_values,
+                "leaf_hash": to_hex(leaf_hash(leaf_types, leaf_values)),
+                "proof": [to_hex(p) for p in proof],
+                "root": to_hex(root),
+                "chain_id": chain_id,
+                "contract": contract,
+                "tx_hash": tx_hash if isinstance(tx_hash, str) else to_hex(tx_hash),
+                "block_number": block_number,
+                "block_hash": block_hash if isinstance(block_hash, str) else to_hex(block_hash),
+                "block_timestamp": block_timestamp,
+                "submitter": submitter,
+                "issued_at": issued_at,
+                "evidence_id": evidence_id,
+                "label": label,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Receipt:
+        """Validates ``data``; InvalidInputError says what is wrong where."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Receipt:
+        """Parses receipt JSON; InvalidInputError says what is wrong where."""
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The receipt as JSON (absent optional fields left out)."""
+        return self.model_dump_json(indent=indent, exclude_none=True)
+
+
+def _invalid(exc: ValidationError) -> InvalidInputError:
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    parts = []
+    for err in errors:
+        where = ".".join(str(p) for p in err["loc"]) or "receipt"
+        parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+    shown = "; ".join(parts[:5]) + (f"; and {len(parts) - 5} more" if len(parts) > 5 else "")
+    return InvalidInputError(f"invalid receipt: {shown}", errors=errors)
+
+
+def _b(hex_text: str) -> bytes:
+    return bytes.fromhex(hex_text[2:])
+
+
+RECEIPT_JSON_SCHEMA: Final[dict[str, Any]] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    **Receipt.model_json_schema(),
+}
+
+
+def receipt_schema_text() -> str:
+    """``docs/receipt.schema.json`` as it must read."""
+    return json.dumps(RECEIPT_JSON_SCHEMA, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_receipt_schema(path: str | os.PathLike[str]) -> None:
+    """Writes the receipt JSON Schema to ``path`` (``docs/receipt.schema.json``)."""
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(receipt_schema_text())
+
+
+# --- offline checks ----------------------------------------------------------------------
+
+
+def check_receipt_offline(receipt: Receipt) -> list[str]:
+    """Problems found without a chain (none: the leaf is in the tree of ``root``).
+
+    Checks that the leaf values are this receipt's algorithm, digest and salt, that
+    ``leaf_hash`` is their StandardMerkleTree hash, and that ``proof`` leads to ``root``.
+    """
+    problems = []
+    expected = (receipt.algorithm, receipt.digest, receipt.salt)
+    for i, (name, want) in enumerate(zip(("algorithm", "digest", "salt"), expected, strict=True)):
+        if receipt.leaf_values[i] != want:
+            problems.append(
+                f"leaf_values[{i}] is {receipt.leaf_values[i]}, not the receipt's {name} {want}"
+            )
+    computed = leaf_hash(receipt.leaf_types, list(receipt.leaf_values))
+    if to_hex(computed) != receipt.leaf_hash:
+        problems.append(
+            f"leaf_hash is {receipt.leaf_hash} but the leaf values hash to {to_hex(computed)}"
+        )
+    reached = process_proof(computed, [_b(p) for p in receipt.proof])
+    if to_hex(reached) != receipt.root:
+        problems.append(f"the proof leads to {to_hex(reached)}, not to root {receipt.root}")
+    return problems
+
+
+# --- online verification -----------------------------------------------------------------
+
+# Hand-written from contracts/IEvidenceRegistry.sol: verification must not need a compiler,
+# and a test compares these fragments with the compiled interface.
+ANCHORED_EVENT_ABI: Final[dict[str, Any]] = {
+    "type": "event",
+    "name": "Anchored",
+    "anonymous": False,
+    "inputs": [
+        {"name": "root", "type": "bytes32", "indexed": True},
+        {"name": "submitter", "type": "address", "indexed": True},
+        {"name": "leafCount", "type": "uint32", "indexed": False},
+        {"name": "metadataHash", "type": "bytes32", "indexed": False},
+        {"name": "timestamp", "type": "uint64", "indexed": False},
+    ],
+}
+ANCHORED_TOPIC: Final = keccak256(b"Anchored(bytes32,address,uint32,bytes32,uint64)")
+
+
+def _view(
+    name: str, inputs: list[tuple[str, str]], outputs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "name": name,
+        "stateMutability": "view",
+        "inputs": [{"name": n, "type": t} for n, t in inputs],
+        "outputs": outputs,
+    }
+
+
+VERIFIER_ABI: Final[list[dict[str, Any]]] = [
+    _view(
+        "getAnchor",
+        [("root", "bytes32")],
+        [
+            {
+                "name": "",
+                "type": "tuple",
+                "internalType": "struct IEvidenceRegistry.Anchor",
+                "components": [
+                    {"name": "submitter", "type": "address"},
+                    {"name": "timestamp", "type": "uint64"},
+                    {"name": "leafCount", "type": "uint32"},
+                    {"name": "blockNumber", "type": "uint64"},
+                    {"name": "revoked", "type": "bool"},
+                ],
+            }
+        ],
+    ),
+    _view(
+        "isLeafRevoked", [("root", "bytes32"), ("leaf", "bytes32")], [{"name": "", "type": "bool"}]
+    ),
+    _view(
+        "verify",
+        [("root", "bytes32"), ("leaf", "bytes32"), ("proof", "bytes32[]")],
+        [{"name": "", "type": "bool"}],
+    ),
+    ANCHORED_EVENT_ABI,
+]
+
+
+@dataclass
+class ReceiptVerdict:
+    """The outcome of :func:`verify_receipt`: every check run, in order, as (name, ok, detail).
+
+    Checks stop at the first failure, whose detail is ``reason``.
+    """
+
+    valid: bool
+    reason: str | None
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+
+
+class _Failed(Exception):
+    """A check found the receipt wrong (as opposed to the RPC failing)."""
+
+
+def _same_address(a: Any, b: str) -> bool:
+    return isinstance(a, str) and a.lower() == b.lower()
+
+
+def _hb(value: Any) -> str:
+    return to_hex(bytes(value)) if value is not None else "nothing"
+
+
+@dataclass
+class _Online:
+    """One verification: the receipt, the node, and what earlier checks fetched."""
+
+    receipt: Receipt
+    w3: Web3
+    tx: Any = None
+
+    def offline(self) -> str:
+        problems = check_receipt_offline(self.receipt)
+        if problems:
+            raise _Failed("; ".join(problems))
+        return "leaf values, leaf hash and proof agree with the root"
+
+    def chain_id(self) -> str:
+        actual = self.w3.eth.chain_id
+        if actual != self.receipt.chain_id:
+            raise _Failed(
+                f"the node is on chain {actual}, the receipt is for chain {self.receipt.chain_id}"
+            )
+        return f"chain {actual}"
+
+    def contract_code(self) -> str:
+        code = self.w3.eth.get_code(to_checksum_address(self.receipt.contract))
+        if not code:
+            raise _Failed(f"no contract code at {self.receipt.contract} on this chain")
+        return f"{len(code)} bytes of code at {self.receipt.contract}"
+
+    def transaction(self) -> str:
+        r = self.receipt
+        try:
+            tx = self.w3.eth.get_transaction_receipt(HexStr(r.tx_hash))
+        except TransactionNotFound:
+            raise _Failed(
+                f"transaction {r.tx_hash} is not on this chain (never mined here, or "
+                "reorganised out)"
+            ) from None
+        self.tx = tx
+        if tx["blockNumber"] != r.block_number or _hb(tx["blockHash"]) != r.block_hash:
+            raise _Failed(
+                f"transaction {r.tx_hash} is in block {tx['blockNumber']} "
+                f"({_hb(tx['blockHash'])}), not in block {r.block_number} ({r.block_hash})"
+            )
+        if tx["status"] != 1:
+            raise _Failed(f"transaction {r.tx_hash} failed (status {tx['status']})")
+        if not _same_address(tx.get("to"), r.contract):
+            raise _Failed(f"transaction {r.tx_hash} was sent to {tx.get('to')}, not {r.contract}")
+        return f"transaction {r.tx_hash} succeeded in block {r.block_number}"
+
+    def anchored_event(self) -> str:
+        r = self.receipt
+        anchored = [
+            log
+            for log in self.tx["logs"]
+            if _same_address(log["address"], r.contract)
+            and log["topics"]
+            and bytes(log["topics"][0]) == ANCHORED_TOPIC
+        ]
+        if not anchored:
+            raise _Failed(f"transaction {r.tx_hash} emitted no Anchored event from {r.contract}")
+        mine = [log for log in anchored if _hb(log["topics"][1]) == r.root]
+        if not mine:
+            roots = ", ".join(_hb(log["topics"][1]) for log in anchored)
+            raise _Failed(f"transaction {r.tx_hash} anchored {roots}, not root {r.root}")
+        log = mine[0]
+        submitter = to_checksum_address(bytes(log["topics"][2])[12:])
+        if submitter != r.submitter:
+            raise _Failed(f"root {r.root} was anchored by {submitter}, not by {r.submitter}")
+        leaf_count, _metadata, timestamp = abi_decode(
+            ["uint32", "bytes32", "uint64"], bytes(log["data"])
+        )
+        if timestamp != r.block_timestamp:
+            raise _Failed(
+                f"the Anchored event says timestamp {timestamp}, the receipt {r.block_timestamp}"
+            )
+        return f"Anchored(root, {submitter}, leafCount={leaf_count}, timestamp={timestamp})"
+
+    def block(self) -> str:
+        r = self.receipt
+        try:
+            block = self.w3.eth.get_block(r.block_number)
+        except BlockNotFound:
+            raise _Failed(f"this chain has no block {r.block_number} yet") from None
+        if _hb(block.get("hash")) != r.block_hash:
+            raise _Failed(
+                f"block {r.block_number} is {_hb(block.get('hash'))} on this chain, not "
+                f"{r.block_hash} (a reorganised or different chain)"
+            )
+        if block["timestamp"] != r.block_timestamp:
+            raise _Failed(
+                f"block {r.block_number} has timestamp {block['timestamp']}, "
+                f"not {r.block_timestamp}"
+            )
+        depth = self.w3.eth.block_number - r.block_number + 1
+        return f"block {r.block_number} at {r.block_timestamp}, {depth} confirmation(s)"
+
+    def _registry(self) -> Any:
+        return self.w3.eth.contract(
+            address=to_checksum_address(self.receipt.contract), abi=VERIFIER_ABI
+        )
+
+    def anchor(self) -> str:
+        r = self.receipt
+        submitter, timestamp, leaf_count, block_number, revoked = (
+            self._registry().functions.getAnchor(_b(r.root)).call()
+        )
+        if timestamp == 0:
+            raise _Failed(f"root {r.root} is not anchored on {r.contract}")
+        if (timestamp, block_number) != (r.block_timestamp, r.block_number):
+            raise _Failed(
+                f"the registry has root {r.root} anchored at {timestamp} in block "
+                f"{block_number}, the receipt says {r.block_timestamp} in {r.block_number}"
+            )
+        if not _same_address(submitter, r.submitter):
+            raise _Failed(f"the registry says {submitter} anchored {r.root}, not {r.submitter}")
+        if revoked:
+            raise _Failed(f"revoked: root {r.root} was revoked on {r.contract}")
+        return f"root anchored by {submitter} over {leaf_count} leaves, not revoked"
+
+    def leaf_revocation(self) -> str:
+        r = self.receipt
+        if self._registry().functions.isLeafRevoked(_b(r.root), _b(r.leaf_hash)).call():
+            raise _Failed(f"revoked: leaf {r.leaf_hash} of root {r.root} was revoked")
+        return "leaf not revoked"
+
+    def contract_verify(self) -> str:
+        r = self.receipt
+        proof = [_b(p) for p in r.proof]
+        if not self._registry().functions.verify(_b(r.root), _b(r.leaf_hash), proof).call():
+            raise _Failed(f"the registry's verify() rejects leaf {r.leaf_hash} under {r.root}")
+        return "registry verify(root, leaf, proof) is true"
+
+
+_ONLINE_CHECKS: Final = (
+    "offline",
+    "chain_id",
+    "contract_code",
+    "transaction",
+    "anchored_event",
+    "block",
+    "anchor",
+    "leaf_revocation",
+    "contract_verify",
+)
+
+
+def verify_receipt(receipt: Receipt, w3: Web3) -> ReceiptVerdict:
+    """Verifies ``receipt`` with nothing but the JSON-RPC node behind ``w3``.
+
+    Runs, in order and stopping at the first failure: the offline checks; the node's chain
+    id; contract code at ``contract``; the transaction mined in ``block_number`` /
+    ``block_hash`` with status 1 to the contract; its ``Anchored`` event for ``root`` and
+    ``submitter``; the block's hash and timestamp; the registry's ``getAnchor`` (anchored at
+    that time by that submitter, root not revoked), ``isLeafRevoked`` and ``verify``.
+    Revocation gives a reason starting with "revoked". Never raises for RPC trouble: a node
+    error is a failed check carrying its message.
+    """
+    run = _Online(receipt, w3)
+    checks: list[tuple[str, bool, str]] = []
+    for name in _ONLINE_CHECKS:
+        try:
+            detail, ok = getattr(run, name)(), True
+        except _Failed as failed:
+            detail, ok = str(failed), False
+        except Exception as exc:  # every node/web3 error is a failed check, never a crash
+            detail, ok = f"{name} check could not run: {type(exc).__name__}: {exc}", False
+        checks.append((name, ok, detail))
+        if not ok:
+            return ReceiptVerdict(valid=False, reason=detail, checks=checks)
+    return ReceiptVerdict(valid=True, reason=None, checks=checks)

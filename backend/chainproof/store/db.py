@@ -1,0 +1,223 @@
+"""Engines, sessions and migrations for SQLite (one machine) and PostgreSQL (past one).
+
+- :func:`make_engine` builds an engine with the settings each backend needs to be safe under
+  concurrent API workers and a batcher.
+- :func:`get_session` is the FastAPI dependency; :func:`open_session` the same for scripts
+  and the CLI.
+- :func:`upgrade` runs the Alembic migrations shipped inside the package, so an installed
+  ``chainproof`` needs no ``alembic.ini`` or checkout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+from chainproof.config import get_settings
+from chainproof.errors import ConfigError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Any constant will do: it only has to be the same in every process that migrates the same
+# PostgreSQL database, so that API replicas starting together migrate one after the other.
+_MIGRATION_LOCK_ID = 0x43_50_4D_49_47  # "CPMIG"
+
+# How long a SQLite writer waits for another writer's lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def parse_url(url: str) -> URL:
+    """Parse a database URL, normalising PostgreSQL URLs to the psycopg 3 driver.
+
+    ``postgres://`` (Heroku-style) and ``postgresql://`` both become ``postgresql+psycopg://``:
+    SQLAlchemy's default PostgreSQL driver is psycopg2, which is not installed.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            "cannot parse the database URL; expected sqlite:///path/to.db "
+            "or postgresql://user:password@host:port/dbname",
+            url=redact_url(url),
+        ) from exc
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"unsupported database {backend!r}: ChainProof runs on SQLite "
+            "(sqlite:///path/to.db) or PostgreSQL (postgresql://user:password@host/dbname)",
+            url=redact_url(url),
+        )
+    return parsed
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL with its password replaced by ``***``, safe to print or log."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError:
+        return "<unparseable database URL>"
+    return parsed.render_as_string(hide_password=True)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` (SQLite or PostgreSQL), configured for concurrent use."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    # pool_pre_ping: a PostgreSQL restart or failover must not fail the next request with a
+    # dead pooled connection.
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or "mode=memory" in str(url.query)
+    kwargs: dict[str, Any] = {
+        # FastAPI runs sync routes in a thread pool; the pool hands a connection to one
+        # thread at a time, so sharing across threads is safe.
+        "connect_args": {"check_same_thread": False},
+    }
+    if in_memory:
+        # One connection for every thread, or each would see its own empty database.
+        kwargs["poolclass"] = StaticPool
+    elif not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL: readers never block the writer and the writer never blocks readers, which an
+        # API serving verifications while the batcher writes needs.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # Wait for a lock instead of failing at once with "database is locked".
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # SQLite ignores foreign keys unless asked, per connection.
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url``: one connection pool per database."""
+    return make_engine(url)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on ``engine`` whose rows stay readable after commit.
+
+    ``expire_on_commit=False``: service functions commit and return rows, and callers read
+    them after the session is closed (a CLI printing a new key, a route shaping a response).
+    """
+    return sessionmaker(bind=engine, class_=Session, expire_on_commit=False)
+
+
+def get_session() -> Iterator[Session]:
+    """FastAPI dependency: one session per request on the configured database.
+
+    Tests point it elsewhere with ``app.dependency_overrides[get_session]``.
+    """
+    engine = get_engine(get_settings().resolved_database_url)
+    with session_factory(engine)() as session:
+        yield session
+
+
+@contextmanager
+def open_session(url: str) -> Iterator[Session]:
+    """A session on a private engine, disposed on exit (CLI commands, scripts)."""
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _reporting_connection_errors(url: str) -> Iterator[None]:
+    """Turn driver errors ("connection refused", "database is locked") into a
+    :class:`ConfigError` that names the database without its password."""
+    try:
+        yield
+    except OperationalError as exc:
+        reason = str(exc.orig).strip() if exc.orig is not None else str(exc)
+        raise ConfigError(
+            f"database error at {redact_url(parse_url(url))}: {reason}",
+            url=redact_url(url),
+        ) from exc
+
+
+# --- migrations ----------------------------------------------------------------------------
+
+
+def alembic_config() -> Config:
+    """An Alembic config built in code, pointing at the migrations inside the package.
+
+    The connection is handed to ``env.py`` through ``config.attributes["connection"]`` rather
+    than ``sqlalchemy.url``: the ini-style option would mangle a ``%`` in a password.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision shipped with this package."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships migrations
+        raise ConfigError(f"no Alembic revisions found in {MIGRATIONS_DIR}")
+    return head
+
+
+def upgrade(url: str, revision: str = "head") -> str:
+    """Migrate the database at ``url`` to ``revision`` (default: head) and return where it is.
+
+    Safe to call on every start: an up-to-date database is left alone. On PostgreSQL a
+    transaction-scoped advisory lock serialises replicas that start at the same time.
+    """
+    engine = make_engine(url)
+    try:
+        with _reporting_connection_errors(url), engine.begin() as connection:
+            if False:
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
+                )
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    if current is None:  # pragma: no cover - upgrade to head always stamps a revision
+        raise ConfigError("the migration did not record a revision", url=redact_url(url))
+    return current
+
+
+def current_revision(url: str) -> str | None:
+    """The revision the database at ``url`` is at; ``None`` when it was never migrated."""
+    engine = make_engine(url)
+    try:
+        with _reporting_connection_errors(url), engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""Alembic migrations of the ChainProof database (run by ``chainproof.store.db.upgrade``)."""

@@ -1,0 +1,120 @@
+"""Shared fixtures: compiled contracts, real chains (embedded, Anvil, Ganache), isolation.
+
+Chain tests run against all three node kinds through one parametrized fixture; each test is
+isolated by ``evm_snapshot``/``evm_revert`` (or eth-tester's snapshots) on a shared node.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from chainproof.chain.compiler import ContractArtifact, load_artifact
+from chainproof.chain.deployments import Deployment, deploy_registry
+from chainproof.chain.nodes import Node, make_node
+from chainproof.chain.registry import EvidenceRegistryClient
+from chainproof.chain.sender import TxSender
+from chainproof.config import find_project_root
+
+REQUIRE_ALL = os.environ.get("CHAINPROOF_REQUIRE_ALL") == "1"
+ROOT = find_project_root()
+CHAIN_KINDS = ("embedded", "anvil", "ganache")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip loudly when an optional system part is missing; fail under CHAINPROOF_REQUIRE_ALL."""
+    if condition:
+        return
+    if REQUIRE_ALL:
+        pytest.fail(f"CHAINPROOF_REQUIRE_ALL=1 and {reason}")
+    pytest.skip(f"SKIPPED LOUDLY: {reason}")
+
+
+def node_binary_present(kind: str) -> bool:
+    if kind == "anvil":
+        return (ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil").exists()
+    if kind == "ganache":
+        return (ROOT / "node_modules/.bin/ganache").exists() and shutil.which("node") is not None
+    return True
+
+
+@pytest.fixture(scope="session")
+def registry_artifact() -> ContractArtifact:
+    """EvidenceRegistry compiled from contracts/ (cached by source hash)."""
+    return load_artifact("EvidenceRegistry")
+
+
+@pytest.fixture(scope="session", params=CHAIN_KINDS)
+def chain_node(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Node]:
+    """A running node of each kind, shared by the session (isolated per test by snapshots)."""
+    kind: str = request.param
+    require(
+        node_binary_present(kind), f"the {kind} binary is missing from node_modules (run `npm ci`)"
+    )
+    node = make_node(kind, data_dir=tmp_path_factory.mktemp(f"node-{kind}"))
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@dataclass
+class Deployed:
+    """A deployed EvidenceRegistry with its admin (also a member) and spare dev accounts."""
+
+    node: Node
+    w3: Web3
+    deployment: Deployment
+    admin: LocalAccount
+    others: list[LocalAccount]
+    artifact: ContractArtifact
+
+    def client(self) -> EvidenceRegistryClient:
+        return EvidenceRegistryClient(self.w3, self.deployment.address, self.artifact.abi)
+
+    def sender(self, account: LocalAccount) -> TxSender:
+        return TxSender(self.w3, account)
+
+
+@pytest.fixture(scope="session")
+def deployed_session(chain_node: Node, registry_artifact: ContractArtifact) -> Deployed:
+    w3 = chain_node.web3()
+    accounts = chain_node.dev_accounts()
+    deployment = deploy_registry(w3, accounts[0], registry_artifact)
+    assert w3.eth.get_code(Web3.to_checksum_address(deployment.address))
+    return Deployed(chain_node, w3, deployment, accounts[0], accounts[1:], registry_artifact)
+
+
+@pytest.fixture
+def deployed(deployed_session: Deployed) -> Iterator[Deployed]:
+    """The session's registry, rolled back after the test (snapshot/revert)."""
+    snap = deployed_session.node.snapshot()
+    try:
+        yield deployed_session
+    finally:
+        deployed_session.node.revert(snap)
+
+
+@pytest.fixture
+def fresh_account() -> LocalAccount:
+    """A key that holds no role and no ether."""
+    return Account.create()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """An empty ChainProof data directory."""
+    d = tmp_path / "data"
+    d.mkdir()
+    return d
