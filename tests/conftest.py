@@ -19,10 +19,12 @@ from web3 import Web3
 
 from chainproof.chain.compiler import ContractArtifact, load_artifact
 from chainproof.chain.deployments import Deployment, deploy_registry
+from chainproof.chain.managed import anvil_binary, ganache_binary
 from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender
 from chainproof.config import find_project_root
+from chainproof.errors import NodeStartError
 
 REQUIRE_ALL = os.environ.get("CHAINPROOF_REQUIRE_ALL") == "1"
 ROOT = find_project_root()
@@ -39,11 +41,14 @@ def require(condition: bool, reason: str) -> None:
 
 
 def node_binary_present(kind: str) -> bool:
-    if kind == "anvil":
-        return (ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil").exists()
-    if kind == "ganache":
-        return (ROOT / "node_modules/.bin/ganache").exists() and shutil.which("node") is not None
-    return True
+    finder = {"anvil": anvil_binary, "ganache": ganache_binary}.get(kind)
+    if finder is None:
+        return True
+    try:
+        finder(ROOT)
+    except NodeStartError:
+        return False
+    return shutil.which("node") is not None
 
 
 @pytest.fixture(scope="session")

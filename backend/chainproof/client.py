@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Final, Self
@@ -103,8 +103,8 @@ class ClientError(ChainProofError, RuntimeError):
             self.code = code
         self.status = status
         self.hint = hint
-        where = f"HTTP {status}, {self.code}" if status is not None else self.code
-        text = f"{message} ({where})" + (f"; {hint}" if hint else "")
+        text = message if status is None else f"{message} (HTTP {status}, {self.code})"
+        text += f"; {hint}" if hint else ""
         super().__init__(text, status=status, code=self.code, **details)
         self.message = message  # the server's words, without our decoration
 
@@ -289,8 +289,7 @@ class ChainProofClient:
     ) -> list[dict[str, Any]]:
         """Queues digests computed elsewhere (``0x`` hex or 32 raw bytes); one item each."""
         algorithm = check_algorithm(algorithm)
-        hexes = [d if isinstance(d, bytes) else parse_digest(d, algorithm) for d in digests]
-        texts = [to_hex(parse_digest(to_hex(d), algorithm)) for d in hexes]
+        texts = [to_hex(_digest_bytes(d, algorithm)) for d in digests]
         items: list[dict[str, Any]] = []
         for start in range(0, len(texts), MAX_DIGESTS_PER_REQUEST):
             chunk = texts[start : start + MAX_DIGESTS_PER_REQUEST]
@@ -370,8 +369,7 @@ class ChainProofClient:
         """``{"verdict": "anchored" | "pending" | "not_found" | "revoked" |
         "chain_mismatch", "reason", ...}``."""
         algorithm = check_algorithm(algorithm)
-        raw = digest if isinstance(digest, bytes) else parse_digest(digest, algorithm)
-        payload = {"algorithm": algorithm, "digest": to_hex(raw)}
+        payload = {"algorithm": algorithm, "digest": to_hex(_digest_bytes(digest, algorithm))}
         return self._request("POST", "/api/v1/verify", json=payload)
 
     def verify_receipt(self, receipt: Mapping[str, Any]) -> dict[str, Any]:
@@ -465,6 +463,11 @@ def _id(evidence_id: int) -> str:
     return str(evidence_id)
 
 
+def _digest_bytes(digest: bytes | str, algorithm: Algorithm) -> bytes:
+    # Through the hex form, so raw bytes get the same length check as text.
+    return parse_digest(digest if isinstance(digest, str) else to_hex(digest), algorithm)
+
+
 def _reason(exc: Exception) -> str:
     text = str(exc).strip()
     return text or type(exc).__name__
@@ -482,22 +485,12 @@ def _open(path: Path) -> BinaryIO:
         return path.open("rb")
 
 
-class _translated_os_error:
+@contextmanager
+def _translated_os_error(path: Path) -> Iterator[None]:
     """``OSError`` on a local file → ClientError naming the file (no traceback for users)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if isinstance(exc, OSError):
-            raise ClientError(
-                f"cannot read {self.path}: {exc.strerror or exc}", code="invalid_input"
-            ) from None
+    try:
+        yield
+    except OSError as exc:
+        raise ClientError(
+            f"cannot read {path}: {exc.strerror or exc}", code="invalid_input"
+        ) from None

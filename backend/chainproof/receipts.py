@@ -204,7 +204,7 @@ class Receipt(BaseModel):
         block_timestamp: int,
         submitter: str,
         issued_at: datetime | None = None,
-        evidence_id: str | None = None,
+        evidence_id: int | str | None = None,
         label: str | None = None,
     ) -> Receipt:
         """A receipt from raw values (bytes or hex), computing the leaf and its hash."""

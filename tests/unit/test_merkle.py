@@ -1,4 +1,4 @@
-"""merkle.py: proofs always verify, tampering never does, and OpenZeppelin's JS agrees bit for bit."""
+"""merkle.py: proofs always verify, tampering never does, OpenZeppelin's JS agrees bit for bit."""
 
 from __future__ import annotations
 

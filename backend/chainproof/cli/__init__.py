@@ -6,6 +6,8 @@ import typer
 
 from chainproof.cli import chain as chain_cli
 from chainproof.cli import contracts as contracts_cli
+from chainproof.cli import db as db_cli
+from chainproof.cli import keys as keys_cli
 
 app = typer.Typer(
     name="chainproof",
@@ -15,6 +17,8 @@ app = typer.Typer(
 )
 app.add_typer(contracts_cli.app, name="contracts")
 app.add_typer(chain_cli.app, name="chain")
+app.add_typer(db_cli.app, name="db")
+app.add_typer(keys_cli.app, name="keys")
 
 
 def main() -> None:

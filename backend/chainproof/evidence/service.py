@@ -79,7 +79,7 @@ def build_receipt(*, session: Session, evidence_id: int) -> Receipt:
             f"evidence {evidence_id} is {ev.status}: its receipt exists once it is anchored",
             status=ev.status,
         )
-    return Receipt.model_validate(
+    return Receipt.from_dict(
         dict(
             version=RECEIPT_VERSION,
             algorithm=ev.algorithm,

@@ -1,0 +1,221 @@
+"""FastAPI dependencies as typed aliases (STYLE.md 2): settings, session, chain, caller.
+
+Everything comes from the :class:`Runtime` the app's lifespan puts on ``app.state``, so two
+apps in one process (tests) never share an engine, a chain or a batcher, and nothing here
+reads a module-level global.
+
+Authentication: ``Authorization: Bearer <key>``. No header is an anonymous caller (allowed
+wherever verification is public); a header that is present but unusable (another scheme,
+an unknown or revoked key) is always 401, so a client never silently loses the metadata
+its key would show. :func:`require_role` turns a route into "this role or admin".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+from web3 import Web3
+
+from chainproof import identity
+from chainproof.api.errors import NotAuthenticatedError
+from chainproof.chain.context import ChainContext, ChainStatus
+from chainproof.chain.nodes import Node
+from chainproof.config import Settings
+from chainproof.errors import AuthError, ChainError, ChainMismatchError
+from chainproof.evidence.batcher import Batcher, LeaderLock
+from chainproof.evidence.verify import Viewer
+from chainproof.store.models import Role
+
+# --- the runtime ---------------------------------------------------------------------------
+
+
+class UnavailableChain(ChainContext):
+    """Stands in for the chain when the server runs degraded (invariant 6).
+
+    ``open_chain`` refused the chain (reset, other genesis, contract gone), but the server
+    keeps serving: documents are still accepted into the queue, and every verdict that
+    would need the chain is ``chain_mismatch`` with this reason. Services only touch the
+    chain after ``status()``/``require_ok()``, which say so; the properties that would
+    need a deployment raise instead of inventing one.
+
+    ``standby`` is the node itself, when it could be started, so receipts can still be
+    checked against it (and be told why they do not verify there).
+    """
+
+    def __init__(self, *, reason: str, code: str, standby: Node | None) -> None:
+        # No super().__init__(): there is no deployment, registry or sender to build.
+        self.reason = reason
+        self.code = code
+        self.standby = standby
+
+    @property
+    def chain_id(self) -> int:
+        raise ChainMismatchError(self.reason)
+
+    @property
+    def contract(self) -> str:
+        raise ChainMismatchError(self.reason)
+
+    def status(self, *, fresh: bool = False) -> ChainStatus:
+        return ChainStatus(False, self.reason, self.code, time.monotonic())
+
+    def require_ok(self) -> None:
+        raise ChainMismatchError(self.reason)
+
+    def stop(self) -> None:
+        if self.standby is not None:
+            self.standby.stop()
+
+
+def rpc_web3(chain: ChainContext) -> Web3:
+    """A ``Web3`` on the server's node, even when the server runs degraded."""
+    if isinstance(chain, UnavailableChain):
+        if chain.standby is None:
+            raise ChainError(f"the server has no chain node to ask: {chain.reason}")
+        return chain.standby.web3()
+    return chain.w3
+
+
+@dataclass
+class Runtime:
+    """What the lifespan starts and stops; one per app, on ``app.state.runtime``."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    chain: ChainContext
+    batcher: Batcher | None = None
+    leader_lock: LeaderLock | None = None
+    # Why no batcher runs here, when none does ("disabled", "standby: ...", "degraded").
+    batcher_note: str | None = None
+    owns_chain: bool = False
+    owns_engine: bool = False
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def degraded(self) -> bool:
+        return isinstance(self.chain, UnavailableChain)
+
+    def close(self) -> None:
+        """Stops the batcher, then the chain and engine if this runtime opened them."""
+        if self.batcher is not None:
+            self.batcher.stop()
+        if self.leader_lock is not None:
+            self.leader_lock.release()
+        if self.owns_chain:
+            self.chain.stop()
+        if self.owns_engine:
+            self.engine.dispose()
+
+
+def get_runtime(request: Request) -> Runtime:
+    return cast(Runtime, request.app.state.runtime)
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_settings(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """One session per request on this app's engine."""
+    with runtime.sessions() as session:
+        yield session
+
+
+def get_chain(runtime: RuntimeDep) -> ChainContext:
+    return runtime.chain
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+ChainDep = Annotated[ChainContext, Depends(get_chain)]
+
+
+# --- who is asking -------------------------------------------------------------------------
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="An API key, `Authorization: Bearer cpk_…` (`chainproof keys create`).",
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The API key behind a request, or nobody (``key_id is None``)."""
+
+    key_id: int | None = None
+    member_id: int | None = None
+    role: Role | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.key_id is not None
+
+    @property
+    def viewer(self) -> Viewer:
+        return Viewer(member_id=self.member_id, is_admin=self.role is Role.ADMIN)
+
+
+ANONYMOUS_CALLER = Caller()
+
+
+def get_caller(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Caller:
+    if credentials is None:
+        if request.headers.get("authorization"):
+            raise NotAuthenticatedError(
+                "the Authorization header must be `Bearer <API key>`", presented=True
+            )
+        return ANONYMOUS_CALLER
+    key = identity.authenticate(session=session, key=credentials.credentials)
+    if key is None:
+        # One message for unknown, malformed and revoked keys: no oracle for key guessing.
+        raise NotAuthenticatedError("the API key is not valid (unknown or revoked)", presented=True)
+    assert key.id is not None  # a stored row
+    return Caller(key_id=key.id, member_id=key.member_id, role=Role(key.role))
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_viewer(caller: CallerDep) -> Viewer:
+    return caller.viewer
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+
+
+def require_role(*roles: Role) -> Callable[[Caller], Caller]:
+    """A dependency admitting callers whose key has one of ``roles``; admin is always in."""
+    wanted = " or ".join(r.value for r in roles) or "admin"
+
+    def dependency(caller: CallerDep) -> Caller:
+        if not caller.authenticated:
+            raise NotAuthenticatedError(
+                f"this needs an API key ({wanted}): send `Authorization: Bearer <key>`"
+            )
+        if caller.role is Role.ADMIN or caller.role in roles:
+            return caller
+        role = caller.role.value if caller.role is not None else "no"
+        raise AuthError(f"a {role} key cannot do this: it needs a {wanted} key")
+
+    dependency.__name__ = f"require_{'_or_'.join(r.value for r in roles) or 'admin'}"
+    return dependency
+
+
+SubmitterDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER))]
+AdminDep = Annotated[Caller, Depends(require_role(Role.ADMIN))]

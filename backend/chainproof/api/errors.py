@@ -1,0 +1,215 @@
+"""The one place where errors become HTTP: every failure is ``{"error": {"code", "message"}}``.
+
+Services raise :class:`~chainproof.errors.ChainProofError` subclasses and know nothing of
+HTTP; :func:`status_for` maps each branch of that tree to one status code. The API adds a
+few leaves of its own for what only HTTP can get wrong (a body too large, a missing
+boundary, no credentials), still under the same root so there is one mapping::
+
+    InvalidInputError              422  (a well-formed request with bad values)
+    ├── BadRequestError            400  (a body that cannot be parsed: truncated multipart, ...)
+    ├── PayloadTooLargeError       413
+    └── UnsupportedMediaTypeError  415
+    AuthError                      403  (authenticated, but not allowed)
+    └── NotAuthenticatedError      401  + WWW-Authenticate: Bearer
+
+FastAPI's own validation errors become 422 with a readable message (``body.digests[3]:
+...``); ``HTTPException`` keeps its status and headers; anything else is a bug, answered
+500 ``internal`` and logged with its traceback, never with the request body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chainproof.errors import (
+    AuthError,
+    ChainError,
+    ChainProofError,
+    CompilerError,
+    ConfigError,
+    ConflictError,
+    ContractRevertError,
+    InvalidInputError,
+    NotFoundError,
+)
+
+log = structlog.get_logger("chainproof.api")
+
+# How many validation problems one message spells out; the rest are counted.
+_SHOWN_PROBLEMS = 5
+
+
+class BadRequestError(InvalidInputError):
+    """The request body cannot be parsed at all (truncated multipart, missing boundary)."""
+
+    code = "bad_request"
+
+
+class PayloadTooLargeError(InvalidInputError):
+    code = "payload_too_large"
+
+
+class UnsupportedMediaTypeError(InvalidInputError):
+    code = "unsupported_media_type"
+
+
+class NotAuthenticatedError(AuthError):
+    """No usable credentials: no key where one is needed, or a key that is not valid."""
+
+    code = "unauthorized"
+
+
+def status_for(exc: ChainProofError) -> int:
+    """The HTTP status of a ChainProof error (most specific class first)."""
+    if isinstance(exc, BadRequestError):
+        return 400
+    if isinstance(exc, PayloadTooLargeError):
+        return 413
+    if isinstance(exc, UnsupportedMediaTypeError):
+        return 415
+    if isinstance(exc, InvalidInputError):
+        return 422
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, NotAuthenticatedError):
+        return 401
+    if isinstance(exc, AuthError):
+        return 403
+    # Before ChainError: a decoded revert is the contract refusing this request (root
+    # already anchored, leaf already revoked), not the chain being unavailable.
+    if isinstance(exc, ContractRevertError | ConflictError):
+        return 409
+    if isinstance(exc, ChainError):
+        return 503
+    return 500  # ConfigError, CompilerError: the server is misconfigured, not the client
+
+
+def _code_for(exc: ChainProofError, status: int) -> str:
+    # AuthError's class code is "unauthorized", which reads wrong on a 403.
+    if status == 403:
+        return "forbidden"
+    return exc.code
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """The error envelope; ``extra`` keys go next to ``code`` and ``message``."""
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def _auth_headers(exc: ChainProofError) -> dict[str, str] | None:
+    if not isinstance(exc, NotAuthenticatedError):
+        return None
+    # RFC 6750: a presented but unusable token is invalid_token; no token gets no error.
+    if exc.details.get("presented"):
+        return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    return {"WWW-Authenticate": "Bearer"}
+
+
+async def _chainproof_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ChainProofError)  # registered for this class only
+    status = status_for(exc)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ContractRevertError):
+        extra = {"revert": exc.error_name, "args": exc.error_args}
+    if status >= 500:
+        # Config and compiler errors are the operator's to fix: log them in full. Chain
+        # outages are logged once per request as warnings; the client gets the reason.
+        if isinstance(exc, ConfigError | CompilerError) or status == 500:
+            log.error("server misconfigured", code=exc.code, error=exc.message, exc_info=exc)
+        else:
+            log.warning("chain unavailable", code=exc.code, error=exc.message)
+    return JSONResponse(
+        error_body(_code_for(exc, status), exc.message, **extra),
+        status_code=status,
+        headers=_auth_headers(exc),
+    )
+
+
+def _where(loc: tuple[int | str, ...] | list[int | str]) -> str:
+    """``("body", "digests", 3)`` → ``body.digests[3]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "request"
+
+
+def describe_validation_errors(errors: list[dict[str, Any]] | Any) -> str:
+    """One readable line for a list of pydantic errors: ``where: what; where: what``."""
+    parts = []
+    for err in errors:
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{_where(err.get('loc', ()))}: {msg}")
+    shown = "; ".join(parts[:_SHOWN_PROBLEMS])
+    if len(parts) > _SHOWN_PROBLEMS:
+        shown += f"; and {len(parts) - _SHOWN_PROBLEMS} more"
+    return shown or "invalid request"
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    # Inputs are left out of the answer: they can be megabytes (10,000 digests) or secrets.
+    problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in errors]
+    return JSONResponse(
+        error_body(
+            "validation_error", describe_validation_errors(errors), problems=problems[:100]
+        ),
+        status_code=422,
+    )
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    code = _HTTP_CODES.get(exc.status_code, "internal" if exc.status_code >= 500 else "error")
+    return JSONResponse(
+        error_body(code, message), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # A bug: log the traceback and the route, never the body (it may hold documents).
+    log.error(
+        "unhandled error",
+        method=request.method,
+        path=request.url.path,
+        error_type=type(exc).__name__,
+        exc_info=exc,
+    )
+    return JSONResponse(
+        error_body("internal", "internal server error; the details are in the server log"),
+        status_code=500,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Registers every handler above on ``app``."""
+    app.add_exception_handler(ChainProofError, _chainproof_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

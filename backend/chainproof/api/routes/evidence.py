@@ -1,0 +1,268 @@
+"""Anchoring documents and reading their records: ``/api/v1/evidence``.
+
+Routes parse, call one service function and shape the answer (STYLE.md 3). Files are
+hashed while they stream in (``api/upload.py``); only digests reach the services.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from chainproof.api.deps import ChainDep, SessionDep, SettingsDep, SubmitterDep, ViewerDep
+from chainproof.api.schemas import (
+    EX_RECEIPT,
+    AcceptedItem,
+    AcceptedOut,
+    DigestsIn,
+    EvidenceOut,
+    RevokeIn,
+    error_responses,
+)
+from chainproof.api.upload import FILE_FIELD, clean_label, clean_text, hash_multipart
+from chainproof.digests import Algorithm
+from chainproof.errors import InvalidInputError
+from chainproof.evidence import intake, service
+from chainproof.evidence.intake import MAX_BULK
+from chainproof.evidence.verify import ANONYMOUS
+from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
+from chainproof.store.models import utcnow
+
+router = APIRouter(prefix="/api/v1", tags=["evidence"])
+
+# SQLite and PostgreSQL ids are signed 64-bit: a larger path id is a 422, not a driver error.
+MAX_ID: Final = 2**63 - 1
+EvidenceId = Annotated[int, Path(ge=1, le=MAX_ID, description="The evidence id.", examples=[7])]
+
+_UPLOAD_BODY: Final[dict[str, Any]] = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": [FILE_FIELD],
+                "properties": {
+                    FILE_FIELD: {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "One or more documents; each becomes one evidence.",
+                    },
+                    "label": {
+                        "type": "string",
+                        "maxLength": 200,
+                        "description": "Free text for all of them, kept off chain.",
+                    },
+                    "algorithm": {
+                        "type": "string",
+                        "enum": ["sha256", "sm3", "keccak256"],
+                        "default": "sha256",
+                        "description": "Send it before the file parts (or use ?algorithm=).",
+                    },
+                },
+            },
+            "example": {"label": "2023 示范应用申报材料", "algorithm": "sha256"},
+        }
+    },
+}
+
+
+def _accepted(items: list[intake.Accepted]) -> AcceptedOut:
+    return AcceptedOut(
+        items=[
+            AcceptedItem(id=a.id, algorithm=a.algorithm, digest=a.digest, status=a.status)  # type: ignore[arg-type]
+            for a in items
+        ]
+    )
+
+
+@router.post(
+    "/evidence",
+    status_code=202,
+    summary="Anchor files",
+    description=(
+        "Multipart upload of one or more `file` parts. Each file is hashed while it streams "
+        "in (nothing is stored but its digest, size and name) and queued for the next "
+        "anchoring batch. Needs a submitter (or admin) key."
+    ),
+    response_model=AcceptedOut,
+    responses=error_responses(400, 401, 403, 413, 415, 422),
+    openapi_extra={"requestBody": _UPLOAD_BODY},
+)
+async def anchor_files(
+    request: Request,
+    caller: SubmitterDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    algorithm: Annotated[
+        Algorithm | None,
+        Query(description="Digest algorithm; default the server's (sha256)."),
+    ] = None,
+) -> AcceptedOut:
+    form = await hash_multipart(
+        request,
+        max_bytes=settings.max_upload_bytes,
+        algorithm=algorithm,
+        default_algorithm=settings.hash_algorithm,
+        text_fields=frozenset({"label", "algorithm"}),
+        max_files=MAX_BULK,
+    )
+    label = clean_label(form.fields.get("label"))
+    accepted = await run_in_threadpool(
+        lambda: intake.submit_digests(
+            session=session,
+            algorithm=form.algorithm,
+            digests=[f.digest for f in form.files],
+            member_id=caller.member_id,
+            label=label,
+            filenames=[f.filename for f in form.files],
+            sizes=[f.size for f in form.files],
+        )
+    )
+    return _accepted(accepted)
+
+
+@router.post(
+    "/evidence/digests",
+    status_code=202,
+    summary="Anchor digests",
+    description=(
+        f"Queue up to {MAX_BULK:,} digests computed by the client. All or nothing: one "
+        "malformed digest (the message names its index) and none is stored."
+    ),
+    response_model=AcceptedOut,
+    responses=error_responses(401, 403, 413, 422),
+)
+def anchor_digests(body: DigestsIn, caller: SubmitterDep, session: SessionDep) -> AcceptedOut:
+    accepted = intake.submit_digests(
+        session=session,
+        algorithm=body.algorithm,
+        digests=[bytes.fromhex(d[2:]) for d in body.digests],  # normalised 0x hex by DigestHex
+        member_id=caller.member_id,
+        label=clean_label(body.label),
+    )
+    return _accepted(accepted)
+
+
+@router.get(
+    "/evidence/{evidence_id}",
+    summary="Read one evidence record",
+    description=(
+        "Status and anchor for everyone; label, file name and dates only for the member "
+        "that submitted it and for admins."
+    ),
+    response_model=EvidenceOut,
+    response_model_exclude_unset=True,
+    responses=error_responses(401, 404, 422),
+)
+def read_evidence(evidence_id: EvidenceId, session: SessionDep, viewer: ViewerDep) -> Any:
+    return service.evidence_public(session=session, evidence_id=evidence_id, viewer=viewer)
+
+
+@router.get(
+    "/evidence/{evidence_id}/receipt",
+    tags=["receipts"],
+    summary="Download the receipt",
+    description=(
+        "The self-contained receipt (see docs/receipt.md): verifiable with any JSON-RPC "
+        "endpoint and no ChainProof server. 409 while the document is not anchored yet. "
+        "`?download=1` answers it as a file, `chainproof-receipt-<id>.json`."
+    ),
+    response_model=None,
+    responses={
+        200: {
+            "model": Receipt,
+            "description": "The receipt.",
+            "content": {"application/json": {"example": EX_RECEIPT}},
+        },
+        **error_responses(401, 404, 409, 422),
+    },
+)
+def read_receipt(
+    evidence_id: EvidenceId,
+    session: SessionDep,
+    download: Annotated[bool, Query(description="Send as an attachment.")] = False,
+) -> JSONResponse:
+    receipt = _build_receipt(session=session, evidence_id=evidence_id)
+    headers = None
+    if download:
+        name = f"chainproof-receipt-{evidence_id}.json"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    # exclude_none: absent optional fields are left out, as in Receipt.to_json().
+    return JSONResponse(receipt.model_dump(mode="json", exclude_none=True), headers=headers)
+
+
+def _build_receipt(*, session: Session, evidence_id: int) -> Receipt:
+    """``service.build_receipt``, working around its evidence_id bug until it is fixed.
+
+    The service passes ``evidence_id`` as an int where ``Receipt`` wants a string, so every
+    receipt fails validation (reported to the lead). The fallback below is the same
+    construction with that one field converted; drop it once the service is fixed.
+    """
+    try:
+        return service.build_receipt(session=session, evidence_id=evidence_id)
+    except ValidationError as exc:
+        if [tuple(e["loc"]) for e in exc.errors()] != [("evidence_id",)]:
+            raise
+    ev = service.get_evidence(session=session, evidence_id=evidence_id)
+    anchor = service.evidence_public(session=session, evidence_id=evidence_id, viewer=ANONYMOUS)[
+        "anchor"
+    ]
+    assert anchor is not None  # build_receipt got past its 409 check to fail at validation
+    return Receipt(
+        version=RECEIPT_VERSION,
+        algorithm=ev.algorithm,  # type: ignore[arg-type]  # validated by Receipt
+        digest=ev.digest,
+        salt=ev.salt,
+        leaf_types=list(LEAF_TYPES),
+        leaf_values=(ev.algorithm, ev.digest, ev.salt),  # type: ignore[arg-type]
+        leaf_hash=ev.leaf_hash,
+        proof=list(ev.proof or []),
+        root=anchor["root"],
+        chain_id=anchor["chain_id"],
+        contract=anchor["contract"],
+        tx_hash=anchor["tx_hash"],
+        block_number=anchor["block_number"],
+        block_hash=anchor["block_hash"],
+        block_timestamp=anchor["block_timestamp"],
+        submitter=anchor["submitter"],
+        evidence_id=str(ev.id),
+        label=ev.label,
+        issued_at=utcnow().replace(microsecond=0),
+    )
+
+
+@router.post(
+    "/evidence/{evidence_id}/revoke",
+    summary="Revoke an evidence",
+    description=(
+        "Revokes the document's leaf on chain, with a reason (its hash goes on chain). By "
+        "the submitting member or an admin; only anchored documents can be revoked."
+    ),
+    response_model=EvidenceOut,
+    response_model_exclude_unset=True,
+    responses=error_responses(401, 403, 404, 409, 422, 503),
+)
+def revoke_evidence(
+    evidence_id: EvidenceId,
+    body: RevokeIn,
+    caller: SubmitterDep,
+    session: SessionDep,
+    chain: ChainDep,
+) -> Any:
+    reason = clean_text(body.reason)
+    if not reason:
+        raise InvalidInputError("reason: give a reason for the revocation", field="reason")
+    service.revoke_evidence(
+        session=session,
+        chain=chain,
+        evidence_id=evidence_id,
+        viewer=caller.viewer,
+        reason=reason,
+    )
+    return service.evidence_public(session=session, evidence_id=evidence_id, viewer=caller.viewer)
+

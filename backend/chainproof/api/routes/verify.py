@@ -1,0 +1,145 @@
+"""Public verification: a file or digest against the index and chain, a receipt against the
+chain alone. No key needed; a key only adds its own records' metadata to the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from chainproof.api.deps import ChainDep, SessionDep, SettingsDep, ViewerDep, rpc_web3
+from chainproof.api.errors import UnsupportedMediaTypeError
+from chainproof.api.schemas import (
+    EX_DIGEST,
+    EX_RECEIPT,
+    ReceiptCheckOut,
+    ReceiptVerdictOut,
+    VerdictOut,
+    VerifyDigestIn,
+    error_responses,
+)
+from chainproof.api.upload import FILE_FIELD, hash_multipart, is_json, is_multipart, read_json
+from chainproof.digests import Algorithm
+from chainproof.evidence.verify import verify_digest
+from chainproof.receipts import Receipt, verify_receipt
+
+router = APIRouter(prefix="/api/v1")
+
+_VERIFY_BODY: Final[dict[str, Any]] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {"$ref": "#/components/schemas/VerifyDigestIn"},
+            "example": {"algorithm": "sha256", "digest": EX_DIGEST},
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": [FILE_FIELD],
+                "properties": {
+                    FILE_FIELD: {"type": "string", "format": "binary"},
+                    "algorithm": {
+                        "type": "string",
+                        "enum": ["sha256", "sm3", "keccak256"],
+                        "default": "sha256",
+                    },
+                },
+            },
+            "example": {"algorithm": "sha256"},
+        },
+    },
+}
+
+
+@router.post(
+    "/verify",
+    tags=["verify"],
+    summary="Verify a file or a digest",
+    description=(
+        "Send the file (multipart `file`, hashed as it streams, never stored) or its digest "
+        "(JSON). The verdict is `anchored` (with block, transaction, time and member), "
+        "`pending`, `not_found`, `revoked` (with the reason, for its member) or "
+        "`chain_mismatch` when this server's chain is not the one the document was anchored "
+        "on: it never says `anchored` then."
+    ),
+    response_model=VerdictOut,
+    response_model_exclude_unset=True,
+    responses=error_responses(400, 401, 413, 415, 422),
+    openapi_extra={"requestBody": _VERIFY_BODY},
+)
+async def verify(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    chain: ChainDep,
+    viewer: ViewerDep,
+    algorithm: Annotated[
+        Algorithm | None, Query(description="For a file: the digest algorithm (default sha256).")
+    ] = None,
+) -> Any:
+    if is_multipart(request):
+        form = await hash_multipart(
+            request,
+            max_bytes=settings.max_upload_bytes,
+            algorithm=algorithm,
+            default_algorithm=settings.hash_algorithm,
+            text_fields=frozenset({"algorithm"}),
+            max_files=1,
+        )
+        chosen, digest = form.algorithm, form.files[0].digest
+    elif is_json(request):
+        raw = await read_json(request)
+        try:
+            body = VerifyDigestIn.model_validate(raw)
+        except ValidationError as exc:
+            # The same 422 as a declared JSON body would give, paths under "body".
+            errors = exc.errors(include_url=False)
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in errors]
+            ) from None
+        chosen, digest = body.algorithm, bytes.fromhex(body.digest[2:])
+    else:
+        raise UnsupportedMediaTypeError(
+            "send the file as multipart/form-data (`file` part) or the digest as JSON "
+            '{"algorithm": "sha256", "digest": "0x…"}'
+        )
+    return await run_in_threadpool(
+        lambda: verify_digest(
+            session=session, chain=chain, algorithm=chosen, digest=digest, viewer=viewer
+        )
+    )
+
+
+@router.post(
+    "/receipts/verify",
+    tags=["receipts"],
+    summary="Verify a receipt",
+    description=(
+        "Checks a receipt the way a third party would, with only this server's JSON-RPC "
+        "node: the proof, the transaction, its Anchored event, the block, and the "
+        "registry's own views. A receipt that fails a check is `valid: false` with the "
+        "reason (for instance another chain's receipt); a body that is not a receipt at "
+        "all is 422."
+    ),
+    response_model=ReceiptVerdictOut,
+    responses=error_responses(401, 422, 503),
+)
+def verify_receipt_route(
+    receipt: Annotated[
+        Receipt,
+        Body(openapi_examples={"receipt": {"summary": "A receipt", "value": EX_RECEIPT}}),
+    ],
+    chain: ChainDep,
+) -> ReceiptVerdictOut:
+    verdict = verify_receipt(receipt, rpc_web3(chain))
+    return ReceiptVerdictOut(
+        valid=verdict.valid,
+        reason=verdict.reason,
+        checks=[
+            ReceiptCheckOut(name=name, ok=ok, detail=detail)
+            for name, ok, detail in verdict.checks
+        ],
+    )

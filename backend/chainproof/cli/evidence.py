@@ -1,0 +1,433 @@
+"""``chainproof anchor / verify / receipt / verify-receipt``: evidence from the command line.
+
+The first three talk to a running server through :mod:`chainproof.client` (``--server`` or
+``CHAINPROOF_SERVER``, key from ``--api-key`` or ``CHAINPROOF_API_KEY``). ``verify-receipt``
+needs no server at all: a receipt is checked against any JSON-RPC node (invariant 2), which
+is the point of a receipt.
+
+Exit codes, the same for every command: 0 the answer is yes (anchored, valid), 1 the answer
+is no (not anchored yet, invalid, timed out waiting), 2 the question could not be asked (bad
+file, server or node unreachable, refused request). Errors are one red line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich import box
+from rich.console import Console, RenderableType
+from rich.markup import escape
+from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+from web3 import Web3
+
+from chainproof.chain.nodes import display_url, rpc_chain_id
+from chainproof.client import DEFAULT_SERVER, ChainProofClient, ClientError, WaitTimeoutError
+from chainproof.digests import Algorithm, check_algorithm
+from chainproof.errors import ChainProofError
+from chainproof.receipts import Receipt, verify_receipt
+
+__all__ = ["register"]
+
+_RPC_TIMEOUT = 10.0
+
+
+class AlgorithmChoice(StrEnum):
+    sha256 = "sha256"
+    sm3 = "sm3"
+    keccak256 = "keccak256"
+
+    def typed(self) -> Algorithm:
+        return check_algorithm(self.value)
+
+
+ServerOption = Annotated[
+    str,
+    typer.Option(
+        "--server",
+        envvar="CHAINPROOF_SERVER",
+        help="URL of the ChainProof server.",
+        show_default=True,
+    ),
+]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar="CHAINPROOF_API_KEY",
+        help="API key (Bearer); anchoring needs a submitter key.",
+        show_default=False,
+    ),
+]
+AlgorithmOption = Annotated[
+    AlgorithmChoice, typer.Option("--algorithm", "-a", help="Digest algorithm.")
+]
+
+
+def _out() -> Console:
+    console = Console()
+    # Piped output has no width to fit: never fold a digest or a tx hash for grep and logs.
+    return console if console.is_terminal else Console(width=240)
+
+
+_err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    """One red line on stderr, no traceback."""
+    _err.print(f"[red]error: {escape(message)}[/red]", soft_wrap=True, highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _client(server: str, api_key: str | None) -> Iterator[ChainProofClient]:
+    """A client whose ChainProof errors become one red line and exit code 2."""
+    try:
+        with ChainProofClient(server, api_key=api_key) as client:
+            yield client
+    except ChainProofError as exc:
+        _fail(str(exc))
+
+
+# ---- anchor --------------------------------------------------------------------------------
+
+
+def anchor(
+    files: Annotated[
+        list[Path], typer.Argument(help="Files to anchor; only their digests go on chain.")
+    ],
+    label: Annotated[
+        str | None, typer.Option("--label", "-l", help="Free label (not proven).")
+    ] = None,
+    algorithm: AlgorithmOption = AlgorithmChoice.sha256,
+    wait: Annotated[
+        bool, typer.Option("--wait", "-w", help="Wait until every file is anchored on chain.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0, help="Seconds --wait waits at most.")
+    ] = 120.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the server's items as JSON, no table.")
+    ] = False,
+    server: ServerOption = DEFAULT_SERVER,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Upload FILE... to the server to be anchored; print id, digest and status of each.
+
+    Exit 0 on success, 1 when --wait timed out (the files stay queued), 2 on errors.
+    """
+    for path in files:
+        if not path.is_file():
+            _fail(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
+    algo = algorithm.typed()
+    timed_out: str | None = None  # the timeout message, printed after the table
+    with _client(server, api_key) as client, _progress() as progress:
+        upload = progress.add_task("uploading", total=None)
+
+        def on_upload(done: int, total: int) -> None:
+            progress.update(upload, completed=done, total=total)
+
+        items = client.anchor_files(files, label=label, algorithm=algo, on_upload=on_upload)
+        progress.update(upload, description="uploaded")
+        states: dict[int, dict[str, Any]] = {}
+        if wait:
+            waiting = progress.add_task("anchoring", total=len(items), unit="docs")
+
+            def on_wait(done: int, total: int) -> None:
+                progress.update(waiting, completed=done, total=total)
+
+            try:
+                states = client.wait_anchored(
+                    [int(item["id"]) for item in items], timeout=timeout, on_progress=on_wait
+                )
+            except WaitTimeoutError as exc:
+                states, timed_out = exc.results, str(exc)
+    rows = [{**item, **states.get(int(item["id"]), {})} for item in items]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        _out().print(_anchor_table(files, rows))
+    for item in items:
+        if item.get("algorithm") not in (None, algo):
+            _err.print(
+                f"[yellow]the server hashed {escape(str(item.get('algorithm')))}, not {algo}: "
+                "verify with that algorithm[/yellow]",
+                soft_wrap=True,
+            )
+            break
+    if timed_out is not None:
+        _err.print(f"[yellow]timed out: {escape(timed_out)}[/yellow]", soft_wrap=True)
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    """A byte/document progress bar on stderr, shown only on a terminal."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        _Counts(),
+        TimeElapsedColumn(),
+        console=_err,
+        transient=True,
+        disable=not _err.is_terminal,
+    )
+    with progress:
+        yield progress
+
+
+class _Counts(ProgressColumn):
+    """Bytes and speed for the upload, ``m/n`` for the wait: one bar, two units."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bytes = DownloadColumn()
+        self._speed = TransferSpeedColumn()
+        self._docs = MofNCompleteColumn()
+
+    def render(self, task: Task) -> RenderableType:
+        if task.fields.get("unit") == "docs":
+            return self._docs.render(task)
+        table = Table.grid(padding=(0, 1))
+        table.add_row(self._bytes.render(task), self._speed.render(task))
+        return table
+
+
+def _anchor_table(files: list[Path], rows: list[dict[str, Any]]) -> Table:
+    show_chain = any(row.get("anchor") for row in rows)
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("file", overflow="fold")
+    table.add_column("digest", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    if show_chain:
+        table.add_column("block", justify="right", no_wrap=True)
+        table.add_column("tx", overflow="fold")
+    for path, row in zip(files, rows, strict=True):
+        status = str(row.get("status", "?"))
+        cells = [
+            str(row.get("id")),
+            escape(str(path)),
+            str(row.get("digest", "")),
+            f"[{_STATUS_COLOUR.get(status, 'white')}]{escape(status)}[/]",
+        ]
+        if show_chain:
+            anchor = row.get("anchor") or {}
+            cells += [str(anchor.get("block_number", "")), str(anchor.get("tx_hash", ""))]
+        table.add_row(*cells)
+    return table
+
+
+_STATUS_COLOUR = {
+    "anchored": "green",
+    "queued": "yellow",
+    "batched": "yellow",
+    "pending": "yellow",
+    "revoked": "red",
+}
+
+
+# ---- verify --------------------------------------------------------------------------------
+
+
+def verify(
+    file: Annotated[Path, typer.Argument(help="The file to check; it is hashed here.")],
+    algorithm: AlgorithmOption = AlgorithmChoice.sha256,
+    server: ServerOption = DEFAULT_SERVER,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Is FILE exactly a document anchored on chain? Only its digest is sent to the server.
+
+    Exit 0 when anchored, 1 otherwise (pending, not found, revoked, chain mismatch), 2 on
+    errors.
+    """
+    if not file.is_file():
+        _fail(f"{file}: no such file" if not file.exists() else f"{file} is not a file")
+    with _client(server, api_key) as client:
+        result = client.verify_file(file, algorithm.typed())
+    verdict = str(result.get("verdict", "unknown"))
+    _out().print(_verdict_panel(file, verdict, result))
+    raise typer.Exit(0 if verdict == "anchored" else 1)
+
+
+_VERDICT_STYLE = {
+    "anchored": ("green", "✓ anchored"),
+    "pending": ("yellow", "… pending: accepted, not on chain yet"),
+    "not_found": ("red", "✗ not found"),
+    "revoked": ("red", "✗ revoked"),
+    "chain_mismatch": ("red", "✗ chain mismatch: the server cannot prove it on its chain"),
+}
+
+
+def _verdict_panel(file: Path, verdict: str, result: dict[str, Any]) -> Panel:
+    colour, title = _VERDICT_STYLE.get(verdict, ("red", f"✗ {verdict}"))
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+
+    def row(name: str, value: Any) -> None:
+        if value not in (None, ""):
+            grid.add_row(name, escape(str(value)))
+
+    row("file", file)
+    row("digest", f"{result.get('algorithm', '')} {result.get('digest', '')}".strip())
+    if verdict != "anchored":
+        row("reason", result.get("reason"))
+    row("anchored at", result.get("anchored_at") or _when(result.get("block_timestamp")))
+    row("member", result.get("member"))
+    row("submitter", result.get("submitter"))
+    row("block", result.get("block_number"))
+    row("tx", result.get("tx_hash"))
+    if result.get("chain_id") is not None:
+        row("chain", f"{result.get('chain_id')} · contract {result.get('contract', '?')}")
+    row("evidence id", result.get("evidence_id"))
+    row("label", result.get("label"))
+    return Panel(grid, title=f"[bold {colour}]{title}[/]", border_style=colour, expand=False)
+
+
+def _when(timestamp: Any) -> str | None:
+    if not isinstance(timestamp, int):
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+# ---- receipt -------------------------------------------------------------------------------
+
+
+def receipt(
+    evidence_id: Annotated[int, typer.Argument(help="The evidence id (from `chainproof anchor`).")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the receipt here (default: stdout)."),
+    ] = None,
+    server: ServerOption = DEFAULT_SERVER,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Fetch the self-contained receipt of an anchored document.
+
+    Exit 0 when written, 1 while the document is not anchored yet, 2 on errors.
+    """
+    try:
+        with ChainProofClient(server, api_key=api_key) as client:
+            body = client.receipt(evidence_id)
+    except ClientError as exc:
+        if exc.status == 409:
+            _fail(
+                f"evidence {evidence_id} is not anchored yet, so it has no receipt: "
+                f"{exc.message}; try again once `chainproof anchor --wait` or `chainproof "
+                "verify` says anchored",
+                code=1,
+            )
+        _fail(str(exc))
+    except ChainProofError as exc:
+        _fail(str(exc))
+    text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+    if output is None or str(output) == "-":
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+    _err.print(
+        f"receipt of evidence {evidence_id} written to {escape(str(output))}; check it with "
+        f"`chainproof verify-receipt {escape(str(output))} --rpc URL`",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+# ---- verify-receipt ------------------------------------------------------------------------
+
+
+def verify_receipt_command(
+    file: Annotated[Path, typer.Argument(help="A receipt JSON file.")],
+    rpc: Annotated[
+        str,
+        typer.Option(
+            "--rpc",
+            envvar="CHAINPROOF_RPC_URL",
+            help="Any JSON-RPC endpoint of the receipt's chain (GET /api/v1/chain gives one).",
+        ),
+    ],
+) -> None:
+    """Verify a receipt against a chain, with no ChainProof server involved.
+
+    Exit 0 valid, 1 invalid (with the reason), 2 when the file cannot be read or the node
+    cannot be reached.
+    """
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}")
+    try:
+        parsed = Receipt.from_json(text)
+    except ChainProofError as exc:
+        _fail(f"{file} is not a ChainProof receipt: {exc.message}")
+    shown = display_url(rpc)
+    try:
+        # A raw eth_chainId first: without it an unreachable node would only show up as a
+        # failed check, and "invalid" (1) must mean the receipt, never the network (2).
+        rpc_chain_id(rpc, timeout=_RPC_TIMEOUT)
+    except Exception as exc:  # httpx errors, bad URL, a JSON-RPC error answer
+        _fail(f"cannot reach the JSON-RPC node at {shown}: {type(exc).__name__}: {exc}")
+    w3 = Web3(
+        Web3.HTTPProvider(
+            rpc, request_kwargs={"timeout": _RPC_TIMEOUT}, exception_retry_configuration=None
+        )
+    )
+    verdict = verify_receipt(parsed, w3)
+    out = _out()
+    out.print(
+        f"receipt {escape(str(file))}: {parsed.algorithm} {parsed.digest} on chain "
+        f"{parsed.chain_id}, checked against {escape(shown)}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    for name, ok, detail in verdict.checks:
+        mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
+        out.print(f" {mark} {name:<16} {escape(detail)}", soft_wrap=True, highlight=False)
+    if verdict.valid:
+        out.print(
+            f"[bold green]VALID[/bold green]: anchored in block {parsed.block_number} at "
+            f"{_when(parsed.block_timestamp)} by {parsed.submitter} (tx {parsed.tx_hash})",
+            soft_wrap=True,
+            highlight=False,
+        )
+        return
+    reason = verdict.reason or "a check failed"
+    failed = verdict.checks[-1][0] if verdict.checks else ""
+    # verify_receipt reports an RPC failure in the middle of the checks as a failed check
+    # whose detail says it "could not run": that is the network, not the receipt.
+    if reason.startswith(f"{failed} check could not run"):
+        _fail(f"the node at {shown} failed during the checks: {reason}")
+    out.print(f"[bold red]INVALID[/bold red]: {escape(reason)}", soft_wrap=True, highlight=False)
+    raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Adds ``anchor``, ``verify``, ``receipt`` and ``verify-receipt`` to ``app``."""
+    app.command("anchor")(anchor)
+    app.command("verify")(verify)
+    app.command("receipt")(receipt)
+    app.command("verify-receipt")(verify_receipt_command)

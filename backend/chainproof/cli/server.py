@@ -1,0 +1,439 @@
+"""``chainproof serve / worker / reindex / status``: run and inspect a ChainProof server.
+
+Every option defaults from the settings (``CHAINPROOF_HOST``, ``CHAINPROOF_PORT``,
+``CHAINPROOF_DATA_DIR``, ``CHAINPROOF_CHAIN``, ...); the command line only overrides them.
+
+Processes and the chain node:
+
+* ``serve`` runs the API; its lifespan starts the managed node (anvil, ganache), migrates,
+  finds or deploys the registry and runs the batcher, and stops all of it on Ctrl-C or
+  SIGTERM (uvicorn turns both into a graceful shutdown).
+* ``worker`` runs only the batcher. On a managed chain it starts its own node, so point it at
+  a running server's node with ``--chain <rpc_url>`` (``GET /api/v1/chain``) instead; with a
+  URL no node is started. One batcher per signing key: the data directory's leader lock
+  refuses a second one before any node is started.
+* ``reindex`` rebuilds the anchor index from the contract's events.
+* ``status`` reads the data directory and the database, and asks a running server if any;
+  it never starts a node.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any, NoReturn
+
+import typer
+from eth_account import Account
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.engine import make_url
+
+from chainproof.chain.context import ChainContext, open_chain
+from chainproof.chain.deployments import REGISTRY
+from chainproof.chain.nodes import display_url
+from chainproof.client import DEFAULT_SERVER, ChainProofClient
+from chainproof.config import Settings, get_settings
+from chainproof.errors import ChainProofError
+from chainproof.evidence.batcher import Batcher, LeaderLock, batch_summary
+from chainproof.evidence.service import reindex as reindex_index
+from chainproof.store.db import current_revision, make_engine, open_session, redact_url, upgrade
+
+__all__ = ["register", "settings_with"]
+
+_MANAGED_KINDS = ("anvil", "ganache")
+_out = Console(highlight=False)
+_err = Console(stderr=True, highlight=False)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        file_okay=False,
+        help="Data directory: SQLite database, chain state, deployments "
+        "[default: CHAINPROOF_DATA_DIR, ./data].",
+        show_default=False,
+    ),
+]
+ChainOption = Annotated[
+    str | None,
+    typer.Option(
+        "--chain",
+        help="anvil | ganache | embedded | an http(s):// JSON-RPC URL "
+        "[default: CHAINPROOF_CHAIN, anvil].",
+        show_default=False,
+    ),
+]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    """One red line on stderr (details, such as a node's log tail, follow plain); no traceback."""
+    first, _, rest = message.partition("\n")
+    _err.print(f"[red]error: {escape(first)}[/red]", soft_wrap=True)
+    if rest:
+        _err.print(escape(rest), soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def settings_with(**overrides: Any) -> Settings:
+    """The settings from the environment with the command line's ``overrides`` on top.
+
+    The overrides go through the environment (``CHAINPROOF_<NAME>``) and ``get_settings``'
+    cache is cleared, so they are validated like any setting and every ``get_settings()``
+    deeper in the stack (node launchers, scripts) sees the same data directory and chain as
+    the object returned here. Bad values become one red line, exit 2.
+    """
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        if isinstance(value, Path):
+            # Absolute, so the server and the node it starts agree whatever their cwd.
+            value = value.expanduser().resolve()
+        os.environ[f"CHAINPROOF_{name.upper()}"] = str(value)
+    get_settings.cache_clear()
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: "
+            f"{str(err['msg']).removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+        _fail(f"invalid settings: {problems}")
+    except ChainProofError as exc:
+        _fail(exc.message)
+
+
+def _chain_kind(chain: str) -> str:
+    kind = chain.strip().lower()
+    return kind if kind in (*_MANAGED_KINDS, "embedded") else "url"
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT, SIGTERM or SIGHUP, instead of the default abrupt exit.
+
+    Installed before any node starts, so a signal during start-up still ends in an orderly
+    stop (a managed node lives in its own session: nobody but us stops it).
+    """
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    previous = {
+        sig: signal.signal(sig, request_stop)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
+    try:
+        yield stopping
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _migrate(settings: Settings) -> str:
+    url = settings.resolved_database_url
+    try:
+        upgrade(url)
+    except ChainProofError as exc:
+        _fail(exc.message)
+    return url
+
+
+def _open_chain(settings: Settings, *, deploy_if_missing: bool = True) -> ChainContext:
+    try:
+        return open_chain(
+            chain=settings.chain,
+            data_dir=settings.data_dir,
+            operator_key=settings.operator_key.get_secret_value(),
+            deploy_if_missing=deploy_if_missing,
+        )
+    except ChainProofError as exc:
+        _fail(exc.message)
+
+
+def _leader_lock(settings: Settings, what: str) -> LeaderLock:
+    """The data directory's batcher lock, taken; refuses when a server or worker holds it."""
+    signer = Account.from_key(settings.operator_key.get_secret_value()).address
+    lock = LeaderLock(settings.data_dir, signer)
+    try:
+        lock.acquire()
+    except ChainProofError:
+        _fail(
+            f"a server or worker is already running on {settings.data_dir} (it holds "
+            f"{lock.path}); {what}"
+        )
+    return lock
+
+
+# ---- serve ---------------------------------------------------------------------------------
+
+
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            help="Address to listen on [default: CHAINPROOF_HOST, 127.0.0.1].",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            min=1,
+            max=65535,
+            show_default=False,
+            help="Port to listen on [default: CHAINPROOF_PORT, 8000].",
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    chain: ChainOption = None,
+    no_batcher: Annotated[
+        bool,
+        typer.Option("--no-batcher", help="Serve the API only; run `chainproof worker` apart."),
+    ] = False,
+) -> None:
+    """Run the API, the batcher and (for anvil/ganache) the chain node; Ctrl-C stops all."""
+    settings = settings_with(host=host, port=port, data_dir=data_dir, chain=chain)
+    # Imported here: the web stack is heavy, and only this command needs it.
+    import uvicorn
+
+    from chainproof.api.app import create_app
+
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        app = create_app(settings, run_batcher=not no_batcher)
+    except ChainProofError as exc:
+        _fail(exc.message)
+    except OSError as exc:
+        _fail(f"cannot use the data directory {settings.data_dir}: {exc}")
+    chain_shown = display_url(settings.chain) if "://" in settings.chain else settings.chain
+    _err.print(
+        f"ChainProof on http://{settings.host}:{settings.port}  chain {chain_shown}  data "
+        f"{settings.data_dir}  database {redact_url(settings.resolved_database_url)}"
+        + ("  (no batcher)" if no_batcher else ""),
+        soft_wrap=True,
+    )
+    # uvicorn handles SIGINT and SIGTERM itself: it stops accepting, finishes requests for
+    # at most timeout_graceful_shutdown seconds, then runs the lifespan's shutdown (batcher,
+    # node, engine), and only then re-raises the signal.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
+
+
+# ---- worker --------------------------------------------------------------------------------
+
+
+def worker(
+    data_dir: DataDirOption = None,
+    chain: ChainOption = None,
+) -> None:
+    """Run only the batcher (no HTTP) on the data directory's database, until SIGTERM.
+
+    With a URL for --chain no node is started: use the server's rpc_url (GET /api/v1/chain)
+    to share its managed node. Exit 0 after SIGTERM/SIGINT, 2 on errors.
+    """
+    settings = settings_with(data_dir=data_dir, chain=chain)
+    if _chain_kind(settings.chain) == "embedded":
+        _fail(
+            "the embedded chain lives inside one process, where no server can see it: run "
+            "`chainproof serve --chain embedded` (it runs the batcher itself)"
+        )
+    url = _migrate(settings)
+    lock = _leader_lock(settings, "one batcher per signing key")
+    try:
+        with _stop_on_signals() as stopping:
+            context = _open_chain(settings)
+            engine = make_engine(url)
+            batcher = Batcher(
+                engine=engine,
+                chain=context,
+                batch_size=settings.batch_size,
+                interval_ms=settings.batch_interval_ms,
+                confirmations=settings.confirmations,
+                gas_cap=settings.gas_cap,
+            )
+            try:
+                batcher.start()
+                node = context.node
+                where = display_url(node.rpc_url) if node.rpc_url else node.kind
+                _err.print(
+                    f"worker {os.getpid()}: batching into {REGISTRY} {context.contract} on chain "
+                    f"{context.chain_id} ({where}), every {settings.batch_size} documents or "
+                    f"{settings.batch_interval_ms} ms; SIGTERM or Ctrl-C stops it",
+                    soft_wrap=True,
+                )
+                while not stopping.wait(0.5):
+                    # An external node may come back (the batcher retries); our own will not.
+                    if node.managed and not node.is_running():
+                        _fail(f"the {node.kind} node exited; see its log in {settings.data_dir}")
+                _err.print("stopping the worker…")
+            finally:
+                batcher.stop()
+                context.stop()
+                engine.dispose()
+    finally:
+        lock.release()
+    _err.print("worker stopped")
+
+
+# ---- reindex -------------------------------------------------------------------------------
+
+
+def reindex(
+    data_dir: DataDirOption = None,
+    chain: ChainOption = None,
+    from_block: Annotated[
+        int | None,
+        typer.Option(
+            "--from-block",
+            min=0,
+            help="Add events from this block on, keeping the "
+            "index (default: rebuild it from the deployment block).",
+        ),
+    ] = None,
+) -> None:
+    """Rebuild the anchor index from the registry's events (the chain is the truth).
+
+    While a server runs on the same data directory, pass its node with --chain <rpc_url>.
+    """
+    settings = settings_with(data_dir=data_dir, chain=chain)
+    kind = _chain_kind(settings.chain)
+    if kind == "embedded":
+        _fail("a new embedded chain holds no anchors: reindex needs the chain that has them")
+    url = _migrate(settings)
+    # A managed node on this data directory is the running server's: a second one on the
+    # same state file would fork the chain. The lock says whether a server runs.
+    lock = _leader_lock(settings, "pass its node with --chain <rpc_url>") if kind != "url" else None
+    # SIGTERM as Ctrl-C: an exception that runs the finally blocks, which stop a managed node.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        context = _open_chain(settings, deploy_if_missing=False)
+        try:
+            with open_session(url) as session:
+                counts = reindex_index(session=session, chain=context, from_block=from_block)
+        except ChainProofError as exc:
+            _fail(exc.message)
+        finally:
+            context.stop()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if lock is not None:
+            lock.release()
+    _out.print(
+        f"reindexed {REGISTRY} {context.contract} on chain {context.chain_id}: "
+        f"{counts['anchors']} Anchored events, {counts['revocations']} revocations; "
+        f"the index holds {counts['indexed']} anchors",
+        soft_wrap=True,
+    )
+
+
+# ---- status --------------------------------------------------------------------------------
+
+
+def status(
+    data_dir: DataDirOption = None,
+    server: Annotated[
+        str, typer.Option("--server", envvar="CHAINPROOF_SERVER", help="A server to ask too.")
+    ] = DEFAULT_SERVER,
+) -> None:
+    """Show the registry deployments, the queue and the server, without starting a node."""
+    settings = settings_with(data_dir=data_dir)
+    url = settings.resolved_database_url
+    _row("data dir", str(settings.data_dir.resolve()))
+    for record in _deployments(settings.data_dir):
+        _row(
+            "registry",
+            f"chain {record.get('chain_id')}  contract {record.get('address')}  (deployed in "
+            f"block {record.get('block_number')}, genesis {record.get('genesis_hash')})",
+        )
+    try:
+        revision = None if _sqlite_missing(url) else current_revision(url)
+    except ChainProofError as exc:
+        _fail(exc.message)
+    if revision is None:
+        _row("database", f"{redact_url(url)}: not created yet (the server creates it)")
+    else:
+        engine = make_engine(url)
+        try:
+            summary = batch_summary(engine)
+        finally:
+            engine.dispose()
+        _row("database", f"{redact_url(url)} (revision {revision})")
+        _row("evidence", _counts(summary["evidence"], ("queued", "batched", "anchored", "revoked")))
+        _row("batches", _counts(summary["batches"], ("planned", "sent", "confirmed", "orphaned")))
+    _row("server", _server_line(server))
+
+
+def _row(name: str, value: str) -> None:
+    _out.print(f"[bold]{name:<9}[/bold] {escape(value)}", soft_wrap=True)
+
+
+def _counts(counts: dict[str, int], order: tuple[str, ...]) -> str:
+    names = [*order, *sorted(set(counts) - set(order))]
+    return "  ".join(f"{name} {counts.get(name, 0)}" for name in names)
+
+
+def _deployments(data_dir: Path) -> list[dict[str, Any]]:
+    """The live deployment records (retired ones are kept aside for the audit trail)."""
+    records = []
+    for path in sorted((data_dir / "deployments").glob(f"{REGISTRY}-*.json")):
+        if ".retired-" in path.name:
+            continue
+        try:
+            records.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as exc:
+            _err.print(f"[yellow]cannot read {path}: {exc}[/yellow]", soft_wrap=True)
+    return records
+
+
+def _sqlite_missing(url: str) -> bool:
+    """True for a SQLite file that does not exist (connecting would create it)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    return (
+        parsed.get_backend_name() == "sqlite"
+        and database not in ("", ":memory:")
+        and not database.startswith("file:")
+        and not Path(database).exists()
+    )
+
+
+def _server_line(server: str) -> str:
+    try:
+        with ChainProofClient(server, timeout=3.0) as client:
+            info = client.chain_info()
+            try:
+                client.ready()
+                state = "ready"
+            except ChainProofError as exc:
+                state = f"NOT READY: {exc}"
+    except ChainProofError as exc:
+        return f"{server}: not reachable ({exc.message})"
+    return (
+        f"{server} {state}; chain {info.get('chain_id')} contract {info.get('contract')} "
+        f"rpc {info.get('rpc_url')}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Adds ``serve``, ``worker``, ``reindex`` and ``status`` to ``app``."""
+    app.command("serve")(serve)
+    app.command("worker")(worker)
+    app.command("reindex")(reindex)
+    app.command("status")(status)
