@@ -237,7 +237,7 @@ class ChainProofClient:
         """Uploads ``paths`` (streamed from disk) and returns one item per file, in order:
         ``{"id", "algorithm", "digest", "status", ...}``.
 
-        The algorithm is sent as a form field: a server that hashes with another one says so
+        The algorithm goes in the query and the form: a server that hashes with another says so
         in each item's ``algorithm``. Where the algorithms agree, the server's digest must be
         the one of the bytes sent, or :class:`ClientError` (``digest_mismatch``) is raised.
         """
@@ -266,7 +266,13 @@ class ChainProofClient:
                     for path, upload in zip(group, uploads, strict=True)
                 ]
                 data = {"algorithm": algorithm, **({"label": label} if label else {})}
-                body = self._request("POST", "/api/v1/evidence", data=data, files=parts)
+                body = self._request(
+                    "POST",
+                    "/api/v1/evidence",
+                    params={"algorithm": algorithm},
+                    data=data,
+                    files=parts,
+                )
                 got = _items(body, len(group))
                 for path, upload, item in zip(group, uploads, got, strict=True):
                     local = upload.digest()

@@ -69,14 +69,16 @@ def run_worker(anvil: AnvilNode, data: Path, *, fault: str | None, timeout: floa
     env.pop("CHAINPROOF_FAULT", None)
     if fault:
         env["CHAINPROOF_FAULT"] = fault
-    proc = subprocess.Popen(
-        [*CLI, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    try:
-        return proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGTERM)
-        return proc.wait(timeout=15)
+    log = data / "worker.log"
+    with (
+        log.open("ab") as out,
+        subprocess.Popen([*CLI, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT) as proc,
+    ):
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGTERM)
+            return proc.wait(timeout=15)
 
 
 def all_anchored(engine: Engine) -> bool:

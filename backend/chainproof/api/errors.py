@@ -160,9 +160,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     # Inputs are left out of the answer: they can be megabytes (10,000 digests) or secrets.
     problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in errors]
     return JSONResponse(
-        error_body(
-            "validation_error", describe_validation_errors(errors), problems=problems[:100]
-        ),
+        error_body("validation_error", describe_validation_errors(errors), problems=problems[:100]),
         status_code=422,
     )
 
@@ -187,9 +185,7 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     code = _HTTP_CODES.get(exc.status_code, "internal" if exc.status_code >= 500 else "error")
-    return JSONResponse(
-        error_body(code, message), status_code=exc.status_code, headers=exc.headers
-    )
+    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -57,7 +57,7 @@ EX_RECEIPT: Final[dict[str, Any]] = {
     "block_timestamp": EX_TIMESTAMP,
     "submitter": EX_SUBMITTER,
     "issued_at": "2025-01-01T00:00:05+00:00",
-    "evidence_id": "7",
+    "evidence_id": 7,
     "label": "2023 示范应用申报书",
 }
 

@@ -84,8 +84,9 @@ def clean_filename(raw: str | None) -> str | None:
     """
     if raw is None:
         return None
-    # Browsers encode a quote in a name as %22 (HTML5 form encoding); undo just that.
-    name = raw.replace("%22", '"')
+    # Browsers escape exactly these three in a multipart file name (WHATWG form encoding);
+    # any other %XX is part of the name itself.
+    name = raw.replace("%22", '"').replace("%0D", "\r").replace("%0A", "\n")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = clean_text(name)
     if name in ("", ".", ".."):

@@ -17,6 +17,7 @@ from chainproof.chain.deployments import (
     REGISTRY,
     Deployment,
     check_deployment,
+    deploy_registry,
     ensure_registry,
     genesis_hash,
 )
@@ -120,6 +121,11 @@ def open_chain(
         artifact = artifact or load_artifact(REGISTRY)
         operator: LocalAccount = Account.from_key(operator_key)
         w3 = node.web3()
+        if node.kind == "embedded":
+            # An in-process chain dies with the process: a record of it would only make the
+            # next start report a chain mismatch. Deploy afresh every time instead.
+            fresh = deploy_registry(w3, operator, artifact)
+            return ChainContext(node=node, deployment=fresh, artifact=artifact, operator=operator)
         deployment, _ = ensure_registry(
             w3,
             deployer=operator,

@@ -7,7 +7,9 @@ import typer
 from chainproof.cli import chain as chain_cli
 from chainproof.cli import contracts as contracts_cli
 from chainproof.cli import db as db_cli
+from chainproof.cli import evidence as evidence_cli
 from chainproof.cli import keys as keys_cli
+from chainproof.cli import server as server_cli
 
 app = typer.Typer(
     name="chainproof",
@@ -19,6 +21,8 @@ app.add_typer(contracts_cli.app, name="contracts")
 app.add_typer(chain_cli.app, name="chain")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(keys_cli.app, name="keys")
+server_cli.register(app)  # serve, worker, reindex, status
+evidence_cli.register(app)  # anchor, verify, receipt, verify-receipt
 
 
 def main() -> None:

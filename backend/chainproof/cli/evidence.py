@@ -38,13 +38,10 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
-from web3 import Web3
 
-from chainproof.chain.nodes import display_url, rpc_chain_id
 from chainproof.client import DEFAULT_SERVER, ChainProofClient, ClientError, WaitTimeoutError
 from chainproof.digests import Algorithm, check_algorithm
 from chainproof.errors import ChainProofError
-from chainproof.receipts import Receipt, verify_receipt
 
 __all__ = ["register"]
 
@@ -113,7 +110,8 @@ def _client(server: str, api_key: str | None) -> Iterator[ChainProofClient]:
 
 def anchor(
     files: Annotated[
-        list[Path], typer.Argument(help="Files to anchor; only their digests go on chain.")
+        list[Path],
+        typer.Argument(metavar="FILE...", help="Files to anchor; only their digests go on chain."),
     ],
     label: Annotated[
         str | None, typer.Option("--label", "-l", help="Free label (not proven).")
@@ -215,7 +213,7 @@ class _Counts(ProgressColumn):
 
 def _anchor_table(files: list[Path], rows: list[dict[str, Any]]) -> Table:
     show_chain = any(row.get("anchor") for row in rows)
-    table = Table(box=box.SIMPLE_HEAD)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     table.add_column("id", justify="right", no_wrap=True)
     table.add_column("file", overflow="fold")
     table.add_column("digest", overflow="fold")
@@ -376,6 +374,12 @@ def verify_receipt_command(
     Exit 0 valid, 1 invalid (with the reason), 2 when the file cannot be read or the node
     cannot be reached.
     """
+    # Imported here: web3 costs a second of start-up that the server commands do not need.
+    from web3 import Web3
+
+    from chainproof.chain.nodes import display_url, rpc_chain_id
+    from chainproof.receipts import Receipt, verify_receipt
+
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -22,29 +22,28 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from eth_account import Account
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.engine import make_url
 
-from chainproof.chain.context import ChainContext, open_chain
-from chainproof.chain.deployments import REGISTRY
-from chainproof.chain.nodes import display_url
 from chainproof.client import DEFAULT_SERVER, ChainProofClient
 from chainproof.config import Settings, get_settings
 from chainproof.errors import ChainProofError
-from chainproof.evidence.batcher import Batcher, LeaderLock, batch_summary
-from chainproof.evidence.service import reindex as reindex_index
-from chainproof.store.db import current_revision, make_engine, open_session, redact_url, upgrade
+
+# The chain, store and web stacks (web3, SQLAlchemy, Alembic, FastAPI) are imported inside
+# the commands that use them: `chainproof anchor` should not pay for them at start-up.
+if TYPE_CHECKING:
+    from chainproof.chain.context import ChainContext
+    from chainproof.evidence.batcher import LeaderLock
 
 __all__ = ["register", "settings_with"]
 
@@ -140,6 +139,8 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 
 def _migrate(settings: Settings) -> str:
+    from chainproof.store.db import upgrade
+
     url = settings.resolved_database_url
     try:
         upgrade(url)
@@ -149,6 +150,8 @@ def _migrate(settings: Settings) -> str:
 
 
 def _open_chain(settings: Settings, *, deploy_if_missing: bool = True) -> ChainContext:
+    from chainproof.chain.context import open_chain
+
     try:
         return open_chain(
             chain=settings.chain,
@@ -162,6 +165,10 @@ def _open_chain(settings: Settings, *, deploy_if_missing: bool = True) -> ChainC
 
 def _leader_lock(settings: Settings, what: str) -> LeaderLock:
     """The data directory's batcher lock, taken; refuses when a server or worker holds it."""
+    from eth_account import Account
+
+    from chainproof.evidence.batcher import LeaderLock
+
     signer = Account.from_key(settings.operator_key.get_secret_value()).address
     lock = LeaderLock(settings.data_dir, signer)
     try:
@@ -205,10 +212,12 @@ def serve(
 ) -> None:
     """Run the API, the batcher and (for anvil/ganache) the chain node; Ctrl-C stops all."""
     settings = settings_with(host=host, port=port, data_dir=data_dir, chain=chain)
-    # Imported here: the web stack is heavy, and only this command needs it.
+    _preflight(settings)
     import uvicorn
 
     from chainproof.api.app import create_app
+    from chainproof.chain.nodes import display_url
+    from chainproof.store.db import redact_url
 
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -236,6 +245,43 @@ def serve(
     )
 
 
+def _preflight(settings: Settings) -> None:
+    """Fails fast, in one red line, on what would otherwise fail inside the app's lifespan,
+    where uvicorn prints a traceback, possibly after starting and deploying to a node for
+    nothing: a taken port, an unknown chain, a missing node binary, an unreachable RPC URL.
+    """
+    from chainproof.chain.managed import anvil_binary, ganache_binary
+    from chainproof.chain.nodes import display_url, make_node, rpc_chain_id
+
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: sockets of an earlier run in TIME_WAIT do not count as taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            _fail(
+                f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc} "
+                "(is another server running there? choose one with --port)"
+            )
+    kind = _chain_kind(settings.chain)
+    try:
+        make_node(settings.chain, data_dir=settings.data_dir)  # checks the spec; starts nothing
+        if kind == "anvil":
+            anvil_binary()
+        elif kind == "ganache":
+            ganache_binary()
+        elif kind == "url":
+            rpc_chain_id(settings.chain.strip(), timeout=10.0)
+    except ChainProofError as exc:
+        _fail(exc.message)
+    except Exception as exc:  # httpx errors, a non-JSON answer: the node is not usable
+        _fail(
+            f"cannot reach the JSON-RPC node at {display_url(settings.chain)}: "
+            f"{type(exc).__name__}: {exc}"
+        )
+
+
 # ---- worker --------------------------------------------------------------------------------
 
 
@@ -248,6 +294,10 @@ def worker(
     With a URL for --chain no node is started: use the server's rpc_url (GET /api/v1/chain)
     to share its managed node. Exit 0 after SIGTERM/SIGINT, 2 on errors.
     """
+    from chainproof.chain.nodes import display_url
+    from chainproof.evidence.batcher import Batcher
+    from chainproof.store.db import make_engine
+
     settings = settings_with(data_dir=data_dir, chain=chain)
     if _chain_kind(settings.chain) == "embedded":
         _fail(
@@ -273,9 +323,10 @@ def worker(
                 node = context.node
                 where = display_url(node.rpc_url) if node.rpc_url else node.kind
                 _err.print(
-                    f"worker {os.getpid()}: batching into {REGISTRY} {context.contract} on chain "
-                    f"{context.chain_id} ({where}), every {settings.batch_size} documents or "
-                    f"{settings.batch_interval_ms} ms; SIGTERM or Ctrl-C stops it",
+                    f"worker {os.getpid()}: batching into {context.deployment.contract} "
+                    f"{context.contract} on chain {context.chain_id} ({where}), every "
+                    f"{settings.batch_size} documents or {settings.batch_interval_ms} ms; "
+                    "SIGTERM or Ctrl-C stops it",
                     soft_wrap=True,
                 )
                 while not stopping.wait(0.5):
@@ -312,6 +363,9 @@ def reindex(
 
     While a server runs on the same data directory, pass its node with --chain <rpc_url>.
     """
+    from chainproof.evidence.service import reindex as reindex_index
+    from chainproof.store.db import open_session
+
     settings = settings_with(data_dir=data_dir, chain=chain)
     kind = _chain_kind(settings.chain)
     if kind == "embedded":
@@ -336,7 +390,7 @@ def reindex(
         if lock is not None:
             lock.release()
     _out.print(
-        f"reindexed {REGISTRY} {context.contract} on chain {context.chain_id}: "
+        f"reindexed {context.deployment.contract} {context.contract} on chain {context.chain_id}: "
         f"{counts['anchors']} Anchored events, {counts['revocations']} revocations; "
         f"the index holds {counts['indexed']} anchors",
         soft_wrap=True,
@@ -353,6 +407,9 @@ def status(
     ] = DEFAULT_SERVER,
 ) -> None:
     """Show the registry deployments, the queue and the server, without starting a node."""
+    from chainproof.evidence.batcher import batch_summary
+    from chainproof.store.db import current_revision, make_engine, redact_url
+
     settings = settings_with(data_dir=data_dir)
     url = settings.resolved_database_url
     _row("data dir", str(settings.data_dir.resolve()))
@@ -391,6 +448,8 @@ def _counts(counts: dict[str, int], order: tuple[str, ...]) -> str:
 
 def _deployments(data_dir: Path) -> list[dict[str, Any]]:
     """The live deployment records (retired ones are kept aside for the audit trail)."""
+    from chainproof.chain.deployments import REGISTRY
+
     records = []
     for path in sorted((data_dir / "deployments").glob(f"{REGISTRY}-*.json")):
         if ".retired-" in path.name:
@@ -404,6 +463,8 @@ def _deployments(data_dir: Path) -> list[dict[str, Any]]:
 
 def _sqlite_missing(url: str) -> bool:
     """True for a SQLite file that does not exist (connecting would create it)."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     database = parsed.database or ""
     return (

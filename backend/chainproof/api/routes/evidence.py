@@ -10,8 +10,6 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from chainproof.api.deps import ChainDep, SessionDep, SettingsDep, SubmitterDep, ViewerDep
@@ -29,11 +27,9 @@ from chainproof.digests import Algorithm
 from chainproof.errors import InvalidInputError
 from chainproof.evidence import intake, service
 from chainproof.evidence.intake import MAX_BULK
-from chainproof.evidence.verify import ANONYMOUS
-from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
-from chainproof.store.models import utcnow
+from chainproof.receipts import Receipt
 
-router = APIRouter(prefix="/api/v1", tags=["evidence"])
+router = APIRouter(prefix="/api/v1")
 
 # SQLite and PostgreSQL ids are signed 64-bit: a larger path id is a 422, not a driver error.
 MAX_ID: Final = 2**63 - 1
@@ -72,16 +68,12 @@ _UPLOAD_BODY: Final[dict[str, Any]] = {
 
 
 def _accepted(items: list[intake.Accepted]) -> AcceptedOut:
-    return AcceptedOut(
-        items=[
-            AcceptedItem(id=a.id, algorithm=a.algorithm, digest=a.digest, status=a.status)  # type: ignore[arg-type]
-            for a in items
-        ]
-    )
+    return AcceptedOut(items=[AcceptedItem.model_validate(a, from_attributes=True) for a in items])
 
 
 @router.post(
     "/evidence",
+    tags=["evidence"],
     status_code=202,
     summary="Anchor files",
     description=(
@@ -128,6 +120,7 @@ async def anchor_files(
 
 @router.post(
     "/evidence/digests",
+    tags=["evidence"],
     status_code=202,
     summary="Anchor digests",
     description=(
@@ -150,6 +143,7 @@ def anchor_digests(body: DigestsIn, caller: SubmitterDep, session: SessionDep) -
 
 @router.get(
     "/evidence/{evidence_id}",
+    tags=["evidence"],
     summary="Read one evidence record",
     description=(
         "Status and anchor for everyone; label, file name and dates only for the member "
@@ -187,7 +181,7 @@ def read_receipt(
     session: SessionDep,
     download: Annotated[bool, Query(description="Send as an attachment.")] = False,
 ) -> JSONResponse:
-    receipt = _build_receipt(session=session, evidence_id=evidence_id)
+    receipt = service.build_receipt(session=session, evidence_id=evidence_id)
     headers = None
     if download:
         name = f"chainproof-receipt-{evidence_id}.json"
@@ -196,48 +190,9 @@ def read_receipt(
     return JSONResponse(receipt.model_dump(mode="json", exclude_none=True), headers=headers)
 
 
-def _build_receipt(*, session: Session, evidence_id: int) -> Receipt:
-    """``service.build_receipt``, working around its evidence_id bug until it is fixed.
-
-    The service passes ``evidence_id`` as an int where ``Receipt`` wants a string, so every
-    receipt fails validation (reported to the lead). The fallback below is the same
-    construction with that one field converted; drop it once the service is fixed.
-    """
-    try:
-        return service.build_receipt(session=session, evidence_id=evidence_id)
-    except ValidationError as exc:
-        if [tuple(e["loc"]) for e in exc.errors()] != [("evidence_id",)]:
-            raise
-    ev = service.get_evidence(session=session, evidence_id=evidence_id)
-    anchor = service.evidence_public(session=session, evidence_id=evidence_id, viewer=ANONYMOUS)[
-        "anchor"
-    ]
-    assert anchor is not None  # build_receipt got past its 409 check to fail at validation
-    return Receipt(
-        version=RECEIPT_VERSION,
-        algorithm=ev.algorithm,  # type: ignore[arg-type]  # validated by Receipt
-        digest=ev.digest,
-        salt=ev.salt,
-        leaf_types=list(LEAF_TYPES),
-        leaf_values=(ev.algorithm, ev.digest, ev.salt),  # type: ignore[arg-type]
-        leaf_hash=ev.leaf_hash,
-        proof=list(ev.proof or []),
-        root=anchor["root"],
-        chain_id=anchor["chain_id"],
-        contract=anchor["contract"],
-        tx_hash=anchor["tx_hash"],
-        block_number=anchor["block_number"],
-        block_hash=anchor["block_hash"],
-        block_timestamp=anchor["block_timestamp"],
-        submitter=anchor["submitter"],
-        evidence_id=str(ev.id),
-        label=ev.label,
-        issued_at=utcnow().replace(microsecond=0),
-    )
-
-
 @router.post(
     "/evidence/{evidence_id}/revoke",
+    tags=["evidence"],
     summary="Revoke an evidence",
     description=(
         "Revokes the document's leaf on chain, with a reason (its hash goes on chain). By "
@@ -265,4 +220,3 @@ def revoke_evidence(
         reason=reason,
     )
     return service.evidence_public(session=session, evidence_id=evidence_id, viewer=caller.viewer)
-

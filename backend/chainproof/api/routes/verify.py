@@ -32,7 +32,7 @@ _VERIFY_BODY: Final[dict[str, Any]] = {
     "required": True,
     "content": {
         "application/json": {
-            "schema": {"$ref": "#/components/schemas/VerifyDigestIn"},
+            "schema": VerifyDigestIn.model_json_schema(),
             "example": {"algorithm": "sha256", "digest": EX_DIGEST},
         },
         "multipart/form-data": {
@@ -139,7 +139,6 @@ def verify_receipt_route(
         valid=verdict.valid,
         reason=verdict.reason,
         checks=[
-            ReceiptCheckOut(name=name, ok=ok, detail=detail)
-            for name, ok, detail in verdict.checks
+            ReceiptCheckOut(name=name, ok=ok, detail=detail) for name, ok, detail in verdict.checks
         ],
     )

@@ -1,0 +1,281 @@
+"""The FastAPI application factory.
+
+``create_app()`` builds the app; its lifespan brings up what a request needs and tears it
+down in reverse order:
+
+1. migrate the database (the server migrates on start) and create the engine;
+2. open the chain (start a managed node, find or deploy the registry). When the recorded
+   deployment is not on that chain (reset, other genesis), the server still starts, in a
+   degraded state: documents are accepted into the queue (nothing is lost), verification
+   answers ``chain_mismatch``, ``/readyz`` is 503 with the reason (invariant 6);
+3. start the batcher thread, if this process wins the one-batcher-per-key lock; otherwise
+   it serves the API while another process anchors.
+
+Every request body is bounded by :class:`BodyLimitMiddleware` (the upload limit on the
+streaming routes, a few MiB of JSON elsewhere) before any route can buffer it.
+
+Tests inject a chain (and may inject an engine); what was injected is not stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chainproof import __version__
+from chainproof.api.deps import Runtime, UnavailableChain
+from chainproof.api.errors import error_body, install_error_handlers
+from chainproof.api.routes import api_router
+from chainproof.api.upload import MAX_JSON_BYTES
+from chainproof.chain.context import ChainContext, open_chain
+from chainproof.chain.nodes import Node, make_node
+from chainproof.config import Settings, get_settings
+from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
+from chainproof.evidence.batcher import Batcher, LeaderLock
+from chainproof.store import db
+
+log = structlog.get_logger("chainproof.api")
+
+DESCRIPTION = """\
+Anchor document hashes on an EVM chain in Merkle batches, get self-contained receipts, and
+verify files, digests and receipts, with or without trusting this server.
+
+**Keys.** Send `Authorization: Bearer <key>` (`chainproof keys create --org NAME --role
+ROLE`). Anchoring needs a `submitter` key, admin routes an `admin` key; verification is
+public, and a key only adds its own records' metadata to the answers.
+
+**Errors** are always `{"error": {"code": "...", "message": "..."}}` with a 4xx for bad
+input, 503 when the chain is unavailable or not the one anchored on.
+"""
+
+# The routes that stream multipart files; every other body is small JSON.
+STREAMING_PATHS = frozenset({"/api/v1/evidence", "/api/v1/verify"})
+
+TAGS = [
+    {"name": "evidence", "description": "Anchor files or digests; read their records."},
+    {"name": "verify", "description": "Is this file or digest on chain? Public."},
+    {"name": "receipts", "description": "Self-contained receipts: download and verify."},
+    {"name": "chain", "description": "Where to verify: chain, contract, RPC, batches."},
+    {"name": "admin", "description": "Members and API keys (admin key)."},
+    {"name": "system", "description": "Liveness and readiness probes."},
+]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    chain: ChainContext | None = None,
+    engine: Engine | None = None,
+    run_batcher: bool = True,
+) -> FastAPI:
+    """The ChainProof API. ``settings`` default to the environment's (``get_settings()``)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="ChainProof",
+        version=__version__,
+        summary="Blockchain evidence (存证): anchor, receipt, verify.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=_lifespan(settings, chain=chain, engine=engine, run_batcher=run_batcher),
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=MAX_JSON_BYTES,
+        streaming_limit=settings.max_upload_bytes,
+        streaming_paths=STREAMING_PATHS,
+    )
+    app.include_router(api_router)
+    return app
+
+
+def _lifespan(
+    settings: Settings,
+    *,
+    chain: ChainContext | None,
+    engine: Engine | None,
+    run_batcher: bool,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Start-up blocks (migrations, a node starting, a deployment): off the event loop.
+        runtime = await run_in_threadpool(
+            lambda: start_runtime(settings, chain=chain, engine=engine, run_batcher=run_batcher)
+        )
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runtime.close)
+
+    return lifespan
+
+
+def start_runtime(
+    settings: Settings,
+    *,
+    chain: ChainContext | None = None,
+    engine: Engine | None = None,
+    run_batcher: bool = True,
+) -> Runtime:
+    """Migrates, connects and starts everything in order; undoes it all if a step fails."""
+    url = (
+        engine.url.render_as_string(hide_password=False)
+        if engine is not None
+        else settings.resolved_database_url
+    )
+    db.upgrade(url)
+    owns_engine = engine is None
+    engine = engine or db.make_engine(url)
+    owns_chain = chain is None
+    try:
+        if chain is None:
+            chain = _open_chain_or_degrade(settings)
+        runtime = Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=db.session_factory(engine),
+            chain=chain,
+            owns_chain=owns_chain,
+            owns_engine=owns_engine,
+        )
+    except BaseException:
+        if owns_engine:
+            engine.dispose()
+        raise
+    try:
+        _start_batcher(runtime, enabled=run_batcher)
+    except BaseException:
+        runtime.close()
+        raise
+    return runtime
+
+
+def _open_chain_or_degrade(settings: Settings) -> ChainContext:
+    try:
+        return open_chain(
+            chain=settings.chain,
+            data_dir=settings.data_dir,
+            operator_key=settings.operator_key.get_secret_value(),
+        )
+    except ChainMismatchError as exc:
+        log.error("chain mismatch: serving degraded; nothing will be anchored", reason=exc.message)
+        return UnavailableChain(
+            reason=exc.message, code="chain_mismatch", standby=_standby_node(settings)
+        )
+
+
+def _standby_node(settings: Settings) -> Node | None:
+    """The node again (``open_chain`` stopped it on failure), for receipt checks only."""
+    try:
+        node = make_node(settings.chain, data_dir=settings.data_dir)
+        node.start()
+    except ChainProofError as exc:
+        log.warning("no chain node in degraded mode", error=exc.message)
+        return None
+    return node
+
+
+def _start_batcher(runtime: Runtime, *, enabled: bool) -> None:
+    if not enabled:
+        runtime.batcher_note = "disabled in this process"
+        return
+    if runtime.degraded:
+        runtime.batcher_note = "not running: the chain is not the one anchored on"
+        return
+    settings, chain = runtime.settings, runtime.chain
+    lock = LeaderLock(settings.data_dir, chain.sender.address)
+    try:
+        lock.acquire()
+    except ConflictError as exc:
+        # One batcher per signing key: another process anchors; this one serves the API.
+        runtime.batcher_note = f"standby: {exc.message}"
+        log.info("batcher on standby", reason=exc.message)
+        return
+    runtime.leader_lock = lock
+    batcher = Batcher(
+        engine=runtime.engine,
+        chain=chain,
+        batch_size=settings.batch_size,
+        interval_ms=settings.batch_interval_ms,
+        confirmations=settings.confirmations,
+        gas_cap=settings.gas_cap,
+    )
+    batcher.start()
+    runtime.batcher = batcher
+
+
+class BodyLimitMiddleware:
+    """413 for any request body over its limit, before a route buffers it.
+
+    FastAPI reads a declared JSON body whole before the route runs, so a route cannot
+    refuse a 2 GB JSON body itself. The streaming upload paths get ``streaming_limit``
+    (the server's upload limit); every other path gets ``default_limit``. A declared
+    ``Content-Length`` over the limit is answered at once without reading; a chunked body
+    is counted as the app reads it and cut off at the limit. Answers use the error
+    envelope (unlike Starlette's RequestBodyLimitMiddleware, which answers in plain text).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        default_limit: int,
+        streaming_limit: int,
+        streaming_paths: frozenset[str],
+    ) -> None:
+        self.app = app
+        self.default_limit = default_limit
+        self.streaming_limit = streaming_limit
+        self.streaming_paths = streaming_paths
+
+    def _limit(self, scope: Scope) -> int:
+        path: str = scope.get("path", "")
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        return self.streaming_limit if path in self.streaming_paths else self.default_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit(scope)
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit:
+            message = f"the request body is {declared} bytes; this endpoint accepts at most {limit}"
+            response = JSONResponse(error_body("payload_too_large", message), status_code=413)
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # An HTTPException: FastAPI re-raises it from its body reading (other
+                    # errors there become a 400), and the handler answers 413.
+                    raise HTTPException(413, f"the request body is over the limit of {limit} bytes")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the route answers 400 for a malformed length
+    return None

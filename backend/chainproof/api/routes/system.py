@@ -1,0 +1,155 @@
+"""Where to verify (``/api/v1/chain``), anchoring batches, and the probes.
+
+``/healthz`` says the process answers; ``/readyz`` says a request can be served correctly:
+the database answers, the chain is reachable and is still the chain the index was built on
+(invariant 6), and the batcher is alive. A failure is 503 naming the check that failed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlmodel import Session
+
+from chainproof.api.deps import ChainDep, Runtime, RuntimeDep, SessionDep, SettingsDep
+from chainproof.api.errors import error_body
+from chainproof.api.schemas import (
+    BatchOut,
+    ChainOut,
+    CheckOut,
+    HealthOut,
+    NotReadyOut,
+    ReadyOut,
+    error_responses,
+)
+from chainproof.chain.context import ChainContext
+from chainproof.errors import NotFoundError
+from chainproof.store.models import Batch
+
+router = APIRouter()
+
+MAX_ID = 2**63 - 1
+
+
+@router.get(
+    "/api/v1/chain",
+    tags=["chain"],
+    summary="Where to verify",
+    description=(
+        "The chain id, registry contract and genesis hash this server anchors on, and a "
+        "JSON-RPC URL a third party can verify receipts with (the configured public URL, "
+        "else the managed node's). 503 while the server's chain is not the right one."
+    ),
+    response_model=ChainOut,
+    responses=error_responses(503),
+)
+def read_chain(chain: ChainDep, settings: SettingsDep) -> ChainOut:
+    chain.require_ok()  # a degraded server names no chain rather than a wrong one
+    return ChainOut(
+        chain_id=chain.chain_id,
+        contract=chain.contract,
+        genesis_hash=chain.deployment.genesis_hash,
+        rpc_url=settings.public_rpc_url or chain.node.rpc_url,
+        kind=chain.node.kind,
+        deployment_block=chain.deployment.block_number,
+    )
+
+
+def _get_batch(session: Session, batch_id: int) -> Batch:
+    # Private stand-in for a service function evidence.service does not have yet.
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFoundError(f"no batch with id {batch_id}", batch_id=batch_id)
+    return batch
+
+
+@router.get(
+    "/api/v1/batches/{batch_id}",
+    tags=["chain"],
+    summary="Read one anchoring batch",
+    description="A batch's root, transaction and block: public chain data.",
+    response_model=BatchOut,
+    responses=error_responses(401, 404, 422),
+)
+def read_batch(
+    batch_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[3])], session: SessionDep
+) -> BatchOut:
+    return BatchOut.model_validate(_get_batch(session, batch_id), from_attributes=True)
+
+
+@router.get(
+    "/healthz",
+    tags=["system"],
+    summary="Liveness",
+    description="200 whenever the process answers; it checks nothing else.",
+    response_model=HealthOut,
+)
+def healthz() -> HealthOut:
+    return HealthOut(status="ok")
+
+
+def _check_database(runtime: Runtime) -> tuple[CheckOut, str]:
+    try:
+        with runtime.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "not ready", with its reason
+        return CheckOut(ok=False, detail=f"{type(exc).__name__}: {exc}"), "database_unavailable"
+    return CheckOut(ok=True, detail="SELECT 1"), "ok"
+
+
+def _check_chain(chain: ChainContext) -> tuple[CheckOut, str]:
+    status = chain.status(fresh=True)
+    if not status.ok:
+        return CheckOut(ok=False, detail=status.reason or status.code), status.code
+    return CheckOut(ok=True, detail=f"chain {chain.chain_id}, contract {chain.contract}"), "ok"
+
+
+def _check_batcher(runtime: Runtime) -> tuple[CheckOut, str]:
+    batcher = runtime.batcher
+    if batcher is None:
+        note = runtime.batcher_note or "not started"
+        # Another process's batcher, or none by choice: this replica still serves.
+        return CheckOut(ok=not runtime.degraded, detail=note), "batcher_unavailable"
+    thread = batcher._thread  # Batcher has no public "alive" yet (reported)
+    if thread is None or not thread.is_alive():
+        return CheckOut(ok=False, detail="the batcher thread has stopped"), "batcher_failed"
+    if batcher.last_error is not None:
+        return CheckOut(
+            ok=False, detail=f"last step failed: {batcher.last_error}"
+        ), "batcher_failed"
+    return CheckOut(ok=True, detail=f"running; {batcher.batches_confirmed} batches confirmed"), "ok"
+
+
+@router.get(
+    "/readyz",
+    tags=["system"],
+    summary="Readiness",
+    description=(
+        "200 when the database answers, the chain is reachable and is the one the index "
+        "was built on, and the batcher runs; otherwise 503 naming what failed."
+    ),
+    response_model=ReadyOut,
+    responses={503: {"model": NotReadyOut, "description": "A check failed; see `checks`."}},
+)
+def readyz(runtime: RuntimeDep) -> Any:
+    results = {
+        "database": _check_database(runtime),
+        "chain": _check_chain(runtime.chain),
+        "batcher": _check_batcher(runtime),
+    }
+    checks = {name: check for name, (check, _) in results.items()}
+    failed = [(name, check, code) for name, (check, code) in results.items() if not check.ok]
+    if not failed:
+        return ReadyOut(status="ready", checks=checks)
+    _, _, code = failed[0]
+    message = "; ".join(f"{name}: {check.detail}" for name, check, _ in failed)
+    return JSONResponse(
+        {
+            **error_body(code, message),
+            "checks": {name: check.model_dump() for name, check in checks.items()},
+        },
+        status_code=503,
+    )
