@@ -7,6 +7,7 @@ import typer
 from chainproof.cli import chain as chain_cli
 from chainproof.cli import contracts as contracts_cli
 from chainproof.cli import db as db_cli
+from chainproof.cli import demo as demo_cli
 from chainproof.cli import evidence as evidence_cli
 from chainproof.cli import keys as keys_cli
 from chainproof.cli import server as server_cli
@@ -23,6 +24,7 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(keys_cli.app, name="keys")
 server_cli.register(app)  # serve, worker, reindex, status
 evidence_cli.register(app)  # anchor, verify, receipt, verify-receipt
+demo_cli.register(app)  # demo
 
 
 def main() -> None:
