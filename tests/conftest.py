@@ -26,6 +26,8 @@ from chainproof.chain.sender import TxSender
 from chainproof.config import find_project_root
 from chainproof.errors import NodeStartError
 
+pytest_plugins = ["tests.pg"]  # PostgreSQL server fixtures (one server per session)
+
 REQUIRE_ALL = os.environ.get("CHAINPROOF_REQUIRE_ALL") == "1"
 ROOT = find_project_root()
 CHAIN_KINDS = ("embedded", "anvil", "ganache")

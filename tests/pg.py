@@ -34,7 +34,9 @@ INSTALL_HINT = "apt-get update && apt-get install -y --no-install-recommends pos
 
 
 def _missing(reason: str) -> NoReturn:
-    message = f"PostgreSQL tests need a server: {reason}. Install it with: {INSTALL_HINT}"
+    message = (
+        f"SKIPPED LOUDLY: PostgreSQL tests need a server: {reason}; install it: {INSTALL_HINT}"
+    )
     if os.environ.get("CHAINPROOF_REQUIRE_ALL") == "1":
         pytest.fail(message + " (CHAINPROOF_REQUIRE_ALL=1 forbids skipping)", pytrace=False)
     pytest.skip(message)

@@ -146,11 +146,13 @@ def test_replicas_upgrading_at_once_migrate_once(postgres_database_url: str) -> 
         except BaseException as exc:  # collected and re-raised in the main thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
+    # Daemon threads: without the lock they can deadlock, and must not keep pytest alive.
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "upgrades deadlocked"
     assert errors == []
     assert results == [db.head_revision()] * 4
 

@@ -198,7 +198,7 @@ def upgrade(url: str, revision: str = "head") -> str:
     engine = make_engine(url)
     try:
         with _reporting_connection_errors(url), engine.begin() as connection:
-            if False:
+            if connection.dialect.name == "postgresql":
                 connection.execute(
                     text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
                 )
