@@ -17,9 +17,8 @@ import hmac
 import secrets
 import unicodedata
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -28,6 +27,9 @@ from sqlmodel import Session, col, select
 from chainproof.errors import ConfigError, InvalidInputError, NotFoundError
 from chainproof.store.crypto import decrypt_secret, encrypt_secret
 from chainproof.store.models import ApiKey, Member, Role, utcnow
+
+if TYPE_CHECKING:  # eth_account takes ~0.6 s to import; only key-handling calls need it
+    from eth_account.signers.local import LocalAccount
 
 __all__ = [
     "API_KEY_PREFIX",
@@ -117,6 +119,8 @@ def ensure_member_chain_key(*, session: Session, member: Member, secret: str) ->
     """
     if member.chain_address and member.chain_key_encrypted:
         return member.chain_address
+    from eth_account import Account
+
     account = Account.create()
     token = encrypt_secret(account.key.hex(), secret=secret)
     session.exec(
@@ -146,6 +150,8 @@ def member_account(*, session: Session, member: Member, secret: str) -> LocalAcc
             "ensure_member_chain_key (or let the member sign with its own key)",
             name=stored.name,
         )
+    from eth_account import Account
+
     account: LocalAccount = Account.from_key(
         decrypt_secret(stored.chain_key_encrypted, secret=secret)
     )

@@ -29,11 +29,12 @@ from starlette.exceptions import StarletteDeprecationWarning
 from chainproof import identity
 from chainproof.api.app import create_app
 from chainproof.chain.context import ChainContext, open_chain
-from chainproof.chain.deployments import save_record
 from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.digests import hash_bytes
 from chainproof.store import db
 from chainproof.store.models import Batch, Evidence
+
+from ..conftest import node_binary_present, require
 
 with warnings.catch_warnings():
     # Starlette 1.x wants httpx2 for its TestClient; the project pins httpx 0.28, which
@@ -97,10 +98,6 @@ class Api:
     @property
     def url(self) -> str:
         return self.settings.resolved_database_url
-
-    def stop(self) -> None:
-        """Shuts the app down (batcher, lifespan) before the test ends."""
-        self.client.__exit__(None, None, None)
 
     def key(self, org: str, role: str) -> dict[str, str]:
         """Headers with a new API key of ``role`` for ``org``."""
@@ -877,36 +874,48 @@ def test_public_rpc_url_is_what_third_parties_get(start_api: StartApi) -> None:
     assert api.client.get("/api/v1/chain").json()["rpc_url"] == "https://rpc.example.org"
 
 
-def test_degraded_on_chain_mismatch_accepts_and_never_says_anchored(
-    api: Api, submitter: dict[str, str], chain: ChainContext, tmp_path: Path
-) -> None:
+@pytest.mark.chain
+def test_reset_chain_degrades_the_server_which_never_says_anchored(tmp_path: Path) -> None:
+    """Anchor on a managed Anvil, reset it (state file gone), restart: chain_mismatch, loudly."""
+    require(
+        node_binary_present("anvil"), "the anvil binary is missing from node_modules (run `npm ci`)"
+    )
+    data = tmp_path / "data"
+    settings = Settings(
+        env="test",
+        data_dir=data,
+        database_url=f"sqlite:///{data / 'chainproof.db'}",
+        chain="anvil",
+        batch_size=10,
+        batch_interval_ms=50,
+    )
     content = b"anchored before the reset"
-    [item] = api.upload(submitter, ("a.txt", content)).json()["items"]
-    api.wait_anchored(item["id"])
-    receipt = api.client.get(f"/api/v1/evidence/{item['id']}/receipt").json()
-    api.stop()
+    with TestClient(create_app(settings)) as client:
+        api = Api(client=client, settings=settings)
+        submitter = api.key("示范企业甲", "submitter")
+        [item] = api.upload(submitter, ("a.txt", content)).json()["items"]
+        api.wait_anchored(item["id"])
+        receipt = client.get(f"/api/v1/evidence/{item['id']}/receipt").json()
+        assert client.post("/api/v1/receipts/verify", json=receipt).json()["valid"] is True
 
-    # The same data dir and database, but the server now opens its own embedded chain: a
-    # fresh one, where the recorded registry has no code (a reset chain).
-    save_record(api.settings.data_dir, chain.deployment)
-    settings = api.settings.model_copy()
+    (data / "anvil-state.json").unlink()  # the reset: Anvil starts from a new genesis
     with TestClient(create_app(settings)) as client:
         ready = client.get("/readyz")
         assert_error(ready, 503, "chain_mismatch")
         reason = ready.json()["checks"]["chain"]["detail"]
-        assert ready.json()["checks"]["chain"]["ok"] is False and reason
+        assert ready.json()["checks"]["chain"]["ok"] is False and "genesis" in reason
         assert_error(client.get("/api/v1/chain"), 503, "chain_mismatch")
 
         verdict = client.post("/api/v1/verify", files={"file": ("a.txt", content)}).json()
         assert verdict["verdict"] == "chain_mismatch" and verdict["reason"] == reason
-        assert (
-            client.post("/api/v1/verify", json={"digest": item["digest"]}).json()["verdict"]
-            == "chain_mismatch"
-        )
+        by_digest = client.post("/api/v1/verify", json={"digest": item["digest"]}).json()
+        assert by_digest["verdict"] == "chain_mismatch"
 
+        # The receipt is checked against the (reset) node itself, and says why it fails.
         checked = client.post("/api/v1/receipts/verify", json=receipt).json()
         assert checked["valid"] is False and "no contract code" in checked["reason"]
 
+        # Nothing accepted is lost: uploads still queue while no batcher runs.
         accepted = client.post(
             "/api/v1/evidence", headers=submitter, files={"file": ("b.txt", b"still accepted")}
         )

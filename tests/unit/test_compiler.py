@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 import solcx
+from typer.testing import CliRunner
+
 from chainproof.chain.compiler import (
     CompileResult,
     ContractArtifact,
@@ -31,7 +33,6 @@ from chainproof.chain.compiler import (
 from chainproof.cli.contracts import app
 from chainproof.config import find_project_root, get_settings
 from chainproof.errors import CompilerError
-from typer.testing import CliRunner
 
 REPO = find_project_root()
 ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"

@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from chainproof.chain.nodes import DEV_MNEMONIC, make_node
 from chainproof.config import get_settings
 from chainproof.errors import ChainProofError
 
@@ -51,6 +50,8 @@ def up(
     ] = None,
 ) -> None:
     """Start a dev chain with persisted state; Ctrl-C stops it (the state is kept)."""
+    from chainproof.chain.nodes import DEV_MNEMONIC, make_node  # heavy: eth_account
+
     try:
         data_dir = data_dir if data_dir is not None else get_settings().data_dir
         data_dir.mkdir(parents=True, exist_ok=True)

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, NoReturn
 
-import requests
 import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from web3 import Web3
-from web3.exceptions import Web3Exception
 
-from chainproof.chain.compiler import compile_contracts, load_artifact, runtime_mismatch
 from chainproof.errors import ChainError, ChainProofError, InvalidInputError
 
 app = typer.Typer(
@@ -36,6 +32,8 @@ def build(
     ] = False,
 ) -> None:
     """Compile contracts/**/*.sol (cached in .cache/contracts/) and list the contracts."""
+    from chainproof.chain.compiler import compile_contracts
+
     try:
         result = compile_contracts(force=force)
     except ChainProofError as exc:
@@ -69,6 +67,8 @@ def check(
 
     Exits 0 when it matches, 1 when it does not (with the reason), 2 on errors.
     """
+    from chainproof.chain.compiler import load_artifact, runtime_mismatch
+
     try:
         artifact = load_artifact(name)
         deployed = _get_code(rpc, address)
@@ -86,6 +86,11 @@ def check(
 
 
 def _get_code(rpc: str, address: str) -> bytes:
+    # Imported here: web3 costs ~1 s to import, and `chainproof --help` should not pay it.
+    import requests
+    from web3 import Web3
+    from web3.exceptions import Web3Exception
+
     if not Web3.is_address(address):
         raise InvalidInputError(f"not an address: {address!r}")
     # No retries: a one-shot command should say "unreachable" now, not after a backoff.

@@ -6,7 +6,6 @@ import typer
 
 from chainproof.config import get_settings
 from chainproof.errors import ChainProofError
-from chainproof.store.db import current_revision, head_revision, redact_url, upgrade
 
 app = typer.Typer(
     help="Database: migrate to the newest schema, show its revision.", no_args_is_help=True
@@ -15,6 +14,8 @@ app = typer.Typer(
 
 @app.command("upgrade")
 def upgrade_command() -> None:
+    from chainproof.store.db import redact_url, upgrade
+
     """Migrate the database (CHAINPROOF_DATABASE_URL) to the newest revision."""
     url = get_settings().resolved_database_url
     try:
@@ -27,6 +28,8 @@ def upgrade_command() -> None:
 
 @app.command("current")
 def current_command() -> None:
+    from chainproof.store.db import current_revision, head_revision, redact_url
+
     """Show the database's revision and the newest one this version ships."""
     url = get_settings().resolved_database_url
     try:
