@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner
 
+import chainproof.store.tables  # noqa: F401  (every table on SQLModel.metadata)
 from chainproof import identity
 from chainproof.cli import db as db_cli
 from chainproof.cli import keys as keys_cli

@@ -18,7 +18,7 @@ from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
 # Every module that defines tables must be imported here, or autogenerate would see its
 # tables as missing and a comparison with the migrations would be incomplete.
-import chainproof.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import chainproof.store.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 from chainproof.config import get_settings
 from chainproof.store.db import make_engine, parse_url
 

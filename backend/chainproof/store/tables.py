@@ -1,0 +1,10 @@
+"""Every module that defines tables, imported in one place.
+
+Alembic's env.py and the schema tests import this module, so that ``SQLModel.metadata`` holds
+every table whatever else happens to be imported: a table module missing here would make
+autogenerate and the models-versus-migrations check see its tables as extra.
+"""
+
+import chainproof.store.models
+import chainproof.subsidy.models
+import chainproof.trace.models  # noqa: F401
