@@ -170,6 +170,7 @@ class AnchorOut(BaseModel):
     chain_id: int
     contract: str
     submitter: str | None = None
+    anchored_at: str | None = Field(None, description="The block's time (ISO 8601, UTC).")
 
 
 class EvidenceOut(BaseModel):
@@ -187,7 +188,7 @@ class EvidenceOut(BaseModel):
             "filename": "申报书.pdf",
             "size": 183_204,
             "created_at": "2025-01-01T00:00:00.120000+00:00",
-            "anchored_at": "2025-01-01T00:00:01.480000+00:00",
+            "confirmed_at": "2025-01-01T00:00:01.480000+00:00",
             "revoked_at": None,
             "revoke_reason": None,
         }
@@ -203,7 +204,12 @@ class EvidenceOut(BaseModel):
     filename: str | None = None
     size: int | None = None
     created_at: str | None = None
-    anchored_at: str | None = None
+    confirmed_at: str | None = Field(
+        None,
+        description=(
+            "When the index saw enough confirmations; the proof of time is anchor.anchored_at."
+        ),
+    )
     revoked_at: str | None = None
     revoke_reason: str | None = None
 

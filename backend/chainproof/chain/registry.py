@@ -241,8 +241,9 @@ class EvidenceRegistryClient:
         self, sender: TxSender, fn: ContractFunction, *, gas: int | None = None
     ) -> MinedTx:
         """Signs, sends and waits; a mined revert is explained by its custom error."""
-        signed = self.sign_call(sender, fn, gas=gas)
-        sender.send_raw(signed)
+        with sender.sending():
+            signed = self.sign_call(sender, fn, gas=gas)
+            sender.send_raw(signed)
         mined = sender.wait(signed.tx_hash)
         if mined.status != 1:
             raise self.explain_failure(fn, sender.account.address, mined)

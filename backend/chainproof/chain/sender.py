@@ -9,6 +9,8 @@ come from a counter behind a lock, seeded from the node's pending count.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +50,20 @@ class TxSender:
         self.account = account
         self.timeout = timeout
         self._lock = threading.Lock()
+        # Held from reserving a nonce until that transaction is broadcast, so two callers
+        # (the batcher, a revoke in a request thread) never send nonce N+1 before N.
+        self._sending = threading.RLock()
         self._next_nonce: int | None = None
 
     @property
     def address(self) -> str:
         return str(self.account.address)
+
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """Hold while signing and broadcasting, to keep nonces in broadcast order."""
+        with self._sending:
+            yield
 
     def reserve_nonce(self) -> int:
         """The next nonce for this key; the node's pending count wins if it is ahead."""
@@ -95,11 +106,15 @@ class TxSender:
         """Sends a signed transaction; re-sending one the node already has is not an error."""
         try:
             return HexBytes(self.w3.eth.send_raw_transaction(HexBytes(signed.raw))).to_0x_hex()
-        except Web3RPCError as exc:
+        except (Web3RPCError, ValueError) as exc:  # eth-tester raises ValidationError(ValueError)
             text = str(exc).lower()
             if "already known" in text or "known transaction" in text:
                 return signed.tx_hash
-            if "nonce too low" in text or "nonce is too low" in text:
+            if (
+                "nonce too low" in text
+                or "nonce is too low" in text
+                or ("invalid transaction nonce" in text)
+            ):
                 # Either this very tx was mined already (a resend after a crash) or another
                 # tx took the nonce: the receipt tells which.
                 if self.find_receipt(signed.tx_hash) is not None:

@@ -32,7 +32,7 @@ from typing import IO, Any
 import structlog
 from eth_utils import keccak
 from hexbytes import HexBytes
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, delete, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -156,14 +156,28 @@ class Batcher:
                 return
         raise ChainError(f"the queue did not drain within {timeout}s")
 
+    @property
+    def alive(self) -> bool:
+        """True while the worker thread runs (readyz reports a dead batcher)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def paused_reason(self) -> str | None:
+        return self._paused_reason
+
     def pending_count(self) -> int:
+        """Documents accepted but not anchored yet (queued or in a batch in flight)."""
         with Session(self.engine) as s:
-            q = select(Evidence.id).where(
-                col(Evidence.status).in_(
-                    [EvidenceStatus.QUEUED.value, EvidenceStatus.BATCHED.value]
+            q = (
+                select(func.count())
+                .select_from(Evidence)
+                .where(
+                    col(Evidence.status).in_(
+                        [EvidenceStatus.QUEUED.value, EvidenceStatus.BATCHED.value]
+                    )
                 )
             )
-            return len(s.exec(q.limit(1)).all())
+            return int(s.exec(q).one())
 
     # ---- recovery ----------------------------------------------------------------------
 
@@ -217,10 +231,12 @@ class Batcher:
             ).first()
         if inflight is not None:
             return self._advance(int(inflight))
-        batch_id = self._close_batch(force=force)
-        if batch_id is None:
-            return False
-        _fault("before_send")
+        with self.chain.sender.sending():
+            batch_id = self._close_batch(force=force)
+            if batch_id is None:
+                return False
+            _fault("before_send")
+            self._advance(batch_id, wait=False)
         self._advance(batch_id)
         return True
 
@@ -298,7 +314,7 @@ class Batcher:
         batch.raw_tx = signed.raw
         batch.tx_hash = signed.tx_hash
 
-    def _advance(self, batch_id: int) -> bool:
+    def _advance(self, batch_id: int, *, wait: bool = True) -> bool:
         sender = self.chain.sender
         with Session(self.engine) as s:
             b = s.get(Batch, batch_id)
@@ -309,6 +325,8 @@ class Batcher:
                 b.sent_at = utcnow()
                 s.commit()
                 _fault("after_send")
+            if not wait:
+                return True
             mined = sender.find_receipt(b.tx_hash)
             if mined is None:
                 if self._node_knows(b.tx_hash):
@@ -432,7 +450,6 @@ class Batcher:
 
 def batch_summary(engine: Engine) -> dict[str, Any]:
     """Counts by status, for readyz and the CLI."""
-    from sqlalchemy import func
 
     with Session(engine) as s:
         ev = dict(s.exec(select(Evidence.status, func.count()).group_by(Evidence.status)).all())

@@ -8,8 +8,14 @@ from eth_utils import keccak
 from sqlmodel import Session, col, delete, select
 
 from chainproof.chain.context import ChainContext
-from chainproof.errors import AuthError, ConflictError, NotFoundError
-from chainproof.evidence.verify import Viewer, evidence_view
+from chainproof.errors import (
+    AuthError,
+    ChainProofError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
+from chainproof.evidence.verify import Viewer, _iso, evidence_view
 from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
 from chainproof.store.models import (
     AnchorRecord,
@@ -19,6 +25,8 @@ from chainproof.store.models import (
     RevokedLeaf,
     utcnow,
 )
+
+MAX_REASON = 500  # the evidence.revoke_reason column
 
 
 def get_evidence(*, session: Session, evidence_id: int) -> Evidence:
@@ -43,6 +51,7 @@ def evidence_public(*, session: Session, evidence_id: int, viewer: Viewer) -> di
             "chain_id": batch.chain_id,
             "contract": batch.contract,
             "submitter": batch.signer,
+            "anchored_at": _iso(batch.block_timestamp),
         }
     view = evidence_view(session, ev, batch, viewer)
     out = {
@@ -59,7 +68,8 @@ def evidence_public(*, session: Session, evidence_id: int, viewer: Viewer) -> di
             filename=ev.filename,
             size=ev.size,
             created_at=ev.created_at.isoformat(),
-            anchored_at=ev.anchored_at.isoformat() if ev.anchored_at else None,
+            # The index's own time of confirmation; the proof of time is the block's.
+            confirmed_at=ev.anchored_at.isoformat() if ev.anchored_at else None,
             revoked_at=ev.revoked_at.isoformat() if ev.revoked_at else None,
             revoke_reason=ev.revoke_reason,
         )
@@ -79,6 +89,16 @@ def build_receipt(*, session: Session, evidence_id: int) -> Receipt:
             f"evidence {evidence_id} is {ev.status}: its receipt exists once it is anchored",
             status=ev.status,
         )
+    try:
+        return _receipt_of(ev, batch)
+    except InvalidInputError as exc:
+        # The stored rows do not form a valid receipt: our fault, not the caller's.
+        raise ChainProofError(
+            f"evidence {evidence_id} has inconsistent stored data: {exc.message}"
+        ) from exc
+
+
+def _receipt_of(ev: Evidence, batch: Batch) -> Receipt:
     return Receipt.from_dict(
         dict(
             version=RECEIPT_VERSION,
@@ -117,6 +137,9 @@ def revoke_evidence(
     The contract enforces the same rule for the key that anchored (the operator or the org's
     own key); the API checks the org first so an outsider never reaches the chain.
     """
+    reason = reason.strip()
+    if not 1 <= len(reason) <= MAX_REASON:
+        raise InvalidInputError(f"a revocation reason of 1 to {MAX_REASON} characters is required")
     ev = get_evidence(session=session, evidence_id=evidence_id)
     if not viewer.may_see(ev):
         raise AuthError("only the submitting member or an admin may revoke this evidence")

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from chainproof.chain.context import ChainContext
 from chainproof.digests import to_hex
-from chainproof.errors import ChainMismatchError
+from chainproof.errors import ChainError, ChainMismatchError
 from chainproof.store.models import Batch, Evidence, EvidenceStatus, Member
 
 Verdict = Literal["anchored", "pending", "not_found", "revoked", "chain_mismatch"]
@@ -110,6 +110,9 @@ def verify_digest(
         }
 
     status = chain.status()
+    if not status.ok and status.code != "chain_mismatch":
+        # Unreachable is not a verdict about the document: answer 503, try again later.
+        raise ChainError(status.reason or "the chain node is unreachable")
     if not status.ok:
         return {
             **base,

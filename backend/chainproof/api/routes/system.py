@@ -113,8 +113,7 @@ def _check_batcher(runtime: Runtime) -> tuple[CheckOut, str]:
         note = runtime.batcher_note or "not started"
         # Another process's batcher, or none by choice: this replica still serves.
         return CheckOut(ok=not runtime.degraded, detail=note), "batcher_unavailable"
-    thread = batcher._thread  # Batcher has no public "alive" yet (reported)
-    if thread is None or not thread.is_alive():
+    if not batcher.alive:
         return CheckOut(ok=False, detail="the batcher thread has stopped"), "batcher_failed"
     if batcher.last_error is not None:
         return CheckOut(
