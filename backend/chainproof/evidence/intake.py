@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col
 
-from chainproof.digests import Algorithm, to_hex
+from chainproof.digests import Algorithm, check_algorithm, to_hex
+from chainproof.errors import InvalidInputError
 from chainproof.receipts import evidence_leaf_hash, random_salt
-from chainproof.store.models import Evidence, EvidenceStatus, utcnow
+from chainproof.store.models import FILENAME_LEN, LABEL_LEN, Evidence, EvidenceStatus, utcnow
 
 SaltSource = Callable[[], bytes]
 MAX_BULK = 10_000
@@ -41,9 +42,20 @@ def submit_digests(
     sizes: Sequence[int | None] | None = None,
     salt_source: SaltSource = random_salt,
 ) -> list[Accepted]:
-    """Queues ``digests`` (already validated, 32 bytes each) and commits."""
+    """Queues ``digests`` (32 bytes each) and commits; bad input raises before any write."""
     if not digests:
         return []
+    check_algorithm(algorithm)
+    if len(digests) > MAX_BULK:
+        raise InvalidInputError(f"at most {MAX_BULK} digests per request, got {len(digests)}")
+    for i, d in enumerate(digests):
+        if len(d) != 32:
+            raise InvalidInputError(f"digest {i} is {len(d)} bytes; {algorithm} digests are 32")
+    if label is not None and len(label) > LABEL_LEN:
+        raise InvalidInputError(f"the label is longer than {LABEL_LEN} characters")
+    for i, name in enumerate(filenames or []):
+        if name is not None and len(name) > FILENAME_LEN:
+            raise InvalidInputError(f"file name {i} is longer than {FILENAME_LEN} characters")
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for i, digest in enumerate(digests):

@@ -1,0 +1,96 @@
+"""The issue's acceptance run: Anvil + PostgreSQL, 10,000 digests through the bulk endpoint,
+all anchored; every receipt checks out offline; one anchoring transaction per batch."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak
+from fastapi.testclient import TestClient
+from hexbytes import HexBytes
+from sqlalchemy import func
+from sqlmodel import select
+
+from chainproof import identity
+from chainproof.api.app import create_app
+from chainproof.config import Settings
+from chainproof.evidence.service import build_receipt
+from chainproof.receipts import check_receipt_offline, verify_receipt
+from chainproof.store import db
+from chainproof.store.models import Batch, Evidence
+
+from ..conftest import node_binary_present, require
+
+pytestmark = [pytest.mark.chain, pytest.mark.postgres]
+N = 10_000
+
+
+def test_ten_thousand_digests_on_anvil_and_postgres(
+    postgres_database_url: str, tmp_path: Path
+) -> None:
+    require(node_binary_present("anvil"), "anvil is missing from node_modules (run `npm ci`)")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=postgres_database_url,
+        chain="anvil",
+        batch_size=1000,
+        batch_interval_ms=200,
+    )
+    digests = [keccak(text=f"scale-{os.getpid()}-{i}").hex() for i in range(N)]
+    with TestClient(create_app(settings)) as client:
+        with db.open_session(postgres_database_url) as session:
+            _, key = identity.create_api_key(session=session, org="规模测试", role="submitter")
+        headers = {"Authorization": f"Bearer {key}"}
+        r = client.post(
+            "/api/v1/evidence/digests",
+            json={"algorithm": "sha256", "digests": digests},
+            headers=headers,
+        )
+        assert r.status_code == 202, r.text
+        items = r.json()["items"]
+        assert len(items) == N and {i["status"] for i in items} == {"queued"}
+
+        deadline = time.monotonic() + 180
+        engine = db.make_engine(postgres_database_url)
+        from sqlmodel import Session
+
+        while time.monotonic() < deadline:
+            with Session(engine) as s:
+                left = s.exec(
+                    select(func.count()).select_from(Evidence).where(Evidence.status != "anchored")
+                ).one()
+            if left == 0:
+                break
+            time.sleep(0.2)
+        assert left == 0, f"{left} digests not anchored in time"
+
+        chain = client.app.state.runtime.chain  # type: ignore[attr-defined]
+        w3 = chain.w3
+        with Session(engine) as s:
+            batches = s.exec(select(Batch).where(Batch.status == "confirmed")).all()
+            assert sum(b.leaf_count for b in batches) == N
+            # Count every transaction sent to the registry after its deployment: the
+            # operator's membership grant, then anchors only, one per batch.
+            anchor_selector = keccak(text="anchor(bytes32,uint32,bytes32)")[:4]
+            grant_selector = keccak(text="grantRole(bytes32,address)")[:4]
+            selectors = []
+            for n in range(chain.deployment.block_number + 1, w3.eth.block_number + 1):
+                for tx in w3.eth.get_block(n, full_transactions=True)["transactions"]:
+                    if tx["to"] == chain.contract:
+                        selectors.append(bytes(HexBytes(tx["input"]))[:4])
+            assert selectors == [grant_selector] + [anchor_selector] * len(batches)
+
+            one_per_batch: dict[int, int] = {}
+            for ev in s.exec(select(Evidence)).all():
+                assert ev.id is not None and ev.batch_id is not None
+                receipt = build_receipt(session=s, evidence_id=ev.id)
+                assert check_receipt_offline(receipt) == [], ev.id
+                one_per_batch.setdefault(ev.batch_id, ev.id)
+            # The full online check (tx, block, event, contract views) once per batch.
+            for evidence_id in one_per_batch.values():
+                verdict = verify_receipt(build_receipt(session=s, evidence_id=evidence_id), w3)
+                assert verdict.valid, verdict.reason
+        engine.dispose()
