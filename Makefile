@@ -21,9 +21,12 @@ $(PY_STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-# npm ci wipes node_modules, so the stamp lives inside it and goes with it.
+# `npm install` and not `npm ci`: @foundry-rs/anvil lists an optional binary package per
+# platform, and the registry reachable here serves only linux-amd64's, so the lockfile holds
+# just that one and `npm ci` refuses it as out of sync. With the lockfile present,
+# `npm install` installs exactly its versions and integrity hashes and leaves it unchanged.
 $(JS_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 install: $(PY_STAMP) $(JS_STAMP)

@@ -878,7 +878,7 @@ def test_public_rpc_url_is_what_third_parties_get(start_api: StartApi) -> None:
 def test_reset_chain_degrades_the_server_which_never_says_anchored(tmp_path: Path) -> None:
     """Anchor on a managed Anvil, reset it (state file gone), restart: chain_mismatch, loudly."""
     require(
-        node_binary_present("anvil"), "the anvil binary is missing from node_modules (run `npm ci`)"
+        node_binary_present("anvil"), "the anvil binary is missing from node_modules (run `make install`)"
     )
     data = tmp_path / "data"
     settings = Settings(

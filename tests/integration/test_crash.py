@@ -35,7 +35,7 @@ CLI = [sys.executable, "-m", "chainproof.cli"]
 @pytest.fixture
 def anvil(tmp_path: Path) -> Iterator[AnvilNode]:
     """An Anvil the test owns, so killing the worker leaves the chain running."""
-    require(node_binary_present("anvil"), "anvil is missing from node_modules (run `npm ci`)")
+    require(node_binary_present("anvil"), "anvil is missing from node_modules (run `make install`)")
     node = AnvilNode(state_file=tmp_path / "anvil-state.json", port=free_port())
     node.start()
     yield node

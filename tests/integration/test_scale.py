@@ -31,7 +31,7 @@ N = 10_000
 def test_ten_thousand_digests_on_anvil_and_postgres(
     postgres_database_url: str, tmp_path: Path
 ) -> None:
-    require(node_binary_present("anvil"), "anvil is missing from node_modules (run `npm ci`)")
+    require(node_binary_present("anvil"), "anvil is missing from node_modules (run `make install`)")
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=postgres_database_url,

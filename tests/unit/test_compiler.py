@@ -222,7 +222,7 @@ def test_no_compiler_tells_to_run_npm_ci(tmp_path: Path) -> None:
         pytest.skip("a native solc is configured here")
     (tmp_path / "contracts").mkdir()
     shutil.copy(REPO / "contracts" / "IEvidenceRegistry.sol", tmp_path / "contracts")
-    with pytest.raises(CompilerError, match="npm ci"):
+    with pytest.raises(CompilerError, match="npm install"):
         compile_contracts(root=tmp_path)
 
 

@@ -402,7 +402,7 @@ def run_openzeppelin(tmp_path: Path, cases: list[dict[str, Any]]) -> list[dict[s
     if shutil.which("node") is None:
         missing = "`node` is not on PATH"
     elif not (OZ_PACKAGE / "package.json").exists():
-        missing = f"{OZ_PACKAGE} is missing (run `npm ci`)"
+        missing = f"{OZ_PACKAGE} is missing (run `make install`)"
     if missing:
         if os.environ.get("CHAINPROOF_REQUIRE_ALL") == "1":
             pytest.fail(f"CHAINPROOF_REQUIRE_ALL=1 and {missing}: cannot cross-check OpenZeppelin")

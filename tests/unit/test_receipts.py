@@ -338,7 +338,7 @@ def _need_node_and(path: Path, what: str) -> None:
     if shutil.which("node") is None:
         missing = "`node` is not on PATH"
     elif not path.exists():
-        missing = f"{path} is missing (run `npm ci`)"
+        missing = f"{path} is missing (run `make install`)"
     if missing:
         if os.environ.get("CHAINPROOF_REQUIRE_ALL") == "1":
             pytest.fail(f"CHAINPROOF_REQUIRE_ALL=1 and {missing}: cannot check {what}")

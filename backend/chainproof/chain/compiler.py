@@ -52,7 +52,7 @@ OUTPUT_SELECTION = [
     "metadata",
 ]
 _CACHE_FORMAT = 1
-_NPM_HINT = "run `npm ci` in the project root to install solcjs"
+_NPM_HINT = "run `make install` (or `npm install`) in the project root to install solcjs"
 
 log = structlog.get_logger(__name__)
 
