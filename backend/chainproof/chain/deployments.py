@@ -81,8 +81,8 @@ def check_deployment(w3: Web3, deployment: Deployment, artifact: ContractArtifac
             f"chain {chain_id} has genesis {found_genesis}, but {deployment.contract} was "
             f"deployed on a chain with genesis {deployment.genesis_hash}: the chain was reset "
             "or replaced, so anchors recorded earlier are not on it. Point ChainProof at the "
-            "original chain, or start over with `chainproof contracts deploy --new` "
-            "(see docs/operations.md, 'chain reset').",
+            "original chain, or deploy anew with `chainproof contracts deploy --new` "
+            "(see docs/operations.md, 'Chain reset').",
             expected_genesis=deployment.genesis_hash,
             found_genesis=found_genesis,
         )
@@ -90,7 +90,8 @@ def check_deployment(w3: Web3, deployment: Deployment, artifact: ContractArtifac
     if not code:
         raise ChainMismatchError(
             f"no contract code at {deployment.address} on chain {chain_id}: the chain lost "
-            "the deployment (a node restarted without its state?)",
+            "the deployment (a node restarted without its state?). Restore the node's state, "
+            "or deploy anew with `chainproof contracts deploy --new` (docs/operations.md).",
             address=deployment.address,
         )
     if not runtime_matches(artifact, code):

@@ -119,3 +119,59 @@ def _fail(exc: ChainProofError) -> NoReturn:
     if rest:
         _err.print(escape(rest), soft_wrap=True, highlight=False)
     raise typer.Exit(2)
+
+
+@app.command()
+def deploy(
+    chain: Annotated[
+        str | None,
+        typer.Option(
+            "--chain", help="anvil, ganache or a JSON-RPC URL [default: CHAINPROOF_CHAIN]."
+        ),
+    ] = None,
+    new: Annotated[
+        bool,
+        typer.Option(
+            "--new",
+            help="Retire this chain's deployment record (kept beside it) and deploy afresh.",
+        ),
+    ] = False,
+) -> None:
+    """Deploy EvidenceRegistry on the chain (or show the recorded deployment).
+
+    With --new the current record is moved aside first: use it after a chain reset, once you
+    accept that receipts issued on the old chain stay verifiable only against that chain.
+    """
+    from chainproof.chain.context import open_chain
+    from chainproof.chain.deployments import retire_record
+    from chainproof.chain.nodes import make_node
+    from chainproof.config import get_settings
+
+    settings = get_settings()
+    spec = chain or settings.chain
+    try:
+        if new:
+            node = make_node(spec, data_dir=settings.data_dir)
+            node.start()
+            try:
+                retired = retire_record(settings.data_dir, node.chain_id())
+            finally:
+                node.stop()
+            if retired is not None:
+                _out.print(f"retired the old record: {retired}", soft_wrap=True)
+        ctx = open_chain(
+            chain=spec,
+            data_dir=settings.data_dir,
+            operator_key=settings.operator_key.get_secret_value(),
+        )
+    except ChainProofError as exc:
+        _fail(exc)
+    try:
+        d = ctx.deployment
+        _out.print(
+            f"{d.contract} at {d.address} on chain {d.chain_id} (genesis {d.genesis_hash}), "
+            f"deployed in block {d.block_number}, tx {d.tx_hash}",
+            soft_wrap=True,
+        )
+    finally:
+        ctx.stop()
