@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     chain: ChainSpec = "anvil"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    chain_port: int | None = Field(default=None, ge=1, le=65535)  # managed node; None: free
     public_rpc_url: str | None = None  # where third parties verify; defaults to the node's URL
     solc: Path | None = None  # a native solc binary; otherwise py-solc-x's, otherwise solcjs
     project_root: Path | None = None  # where contracts/ and node_modules/ live (autodetected)

@@ -165,6 +165,7 @@ def _open_chain_or_degrade(settings: Settings) -> ChainContext:
             chain=settings.chain,
             data_dir=settings.data_dir,
             operator_key=settings.operator_key.get_secret_value(),
+            port=settings.chain_port,
         )
     except ChainMismatchError as exc:
         log.error("chain mismatch: serving degraded; nothing will be anchored", reason=exc.message)
@@ -176,7 +177,11 @@ def _open_chain_or_degrade(settings: Settings) -> ChainContext:
 def _standby_node(settings: Settings) -> Node | None:
     """The node again (``open_chain`` stopped it on failure), for receipt checks only."""
     try:
-        node = make_node(settings.chain, data_dir=settings.data_dir)
+        node = make_node(
+            settings.chain,
+            data_dir=settings.data_dir,
+            port=settings.chain_port if settings.chain in ("anvil", "ganache") else None,
+        )
         node.start()
     except ChainProofError as exc:
         log.warning("no chain node in degraded mode", error=exc.message)

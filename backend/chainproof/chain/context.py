@@ -115,7 +115,9 @@ def open_chain(
     A recorded deployment whose chain is gone raises ChainMismatchError: the caller decides
     whether to refuse to start (CLI) or to run degraded and say so (the server).
     """
-    node = make_node(chain, data_dir=data_dir, port=port)
+    # A port only means something for a node we start ourselves.
+    managed = chain in ("anvil", "ganache")
+    node = make_node(chain, data_dir=data_dir, port=port if managed else None)
     node.start()
     try:
         artifact = artifact or load_artifact(REGISTRY)

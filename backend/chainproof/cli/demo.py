@@ -95,6 +95,9 @@ def register(app: typer.Typer) -> None:
             Path, typer.Option(help="Where the demo keeps its chain state and database.")
         ] = Path("data/demo"),
         chain: Annotated[str, typer.Option(help="anvil, ganache or a JSON-RPC URL.")] = "anvil",
+        chain_port: Annotated[
+            int, typer.Option(min=1, max=65535, help="Port of the managed chain's JSON-RPC.")
+        ] = 8545,
     ) -> None:
         """Start a persisted chain + the API + the batcher, and anchor demo documents."""
         import uvicorn
@@ -102,7 +105,12 @@ def register(app: typer.Typer) -> None:
         from chainproof.api.app import create_app
 
         settings = settings_with(
-            port=port, data_dir=data_dir, chain=chain, batch_interval_ms=200, host="127.0.0.1"
+            port=port,
+            data_dir=data_dir,
+            chain=chain,
+            chain_port=chain_port,
+            batch_interval_ms=200,
+            host="127.0.0.1",
         )
         _preflight(settings)
         try:

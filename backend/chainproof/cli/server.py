@@ -265,6 +265,17 @@ def _preflight(settings: Settings) -> None:
                 "(is another server running there? choose one with --port)"
             )
     kind = _chain_kind(settings.chain)
+    if kind in ("anvil", "ganache") and settings.chain_port is not None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", settings.chain_port))
+            except OSError as exc:
+                _fail(
+                    f"cannot start {kind} on port {settings.chain_port}: "
+                    f"{exc.strerror or exc} (is another chain running there? choose one with "
+                    "--chain-port or CHAINPROOF_CHAIN_PORT)"
+                )
     try:
         make_node(settings.chain, data_dir=settings.data_dir)  # checks the spec; starts nothing
         if kind == "anvil":
