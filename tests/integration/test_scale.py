@@ -20,7 +20,7 @@ from chainproof.config import Settings
 from chainproof.evidence.service import build_receipt
 from chainproof.receipts import check_receipt_offline, verify_receipt
 from chainproof.store import db
-from chainproof.store.models import Batch, Evidence
+from chainproof.store.models import Batch, Evidence, Member
 
 from ..conftest import node_binary_present, require
 
@@ -29,7 +29,7 @@ N = 10_000
 
 
 def test_ten_thousand_digests_on_anvil_and_postgres(
-    postgres_database_url: str, tmp_path: Path
+    postgres_database_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     require(node_binary_present("anvil"), "anvil is missing from node_modules (run `make install`)")
     settings = Settings(
@@ -55,6 +55,7 @@ def test_ten_thousand_digests_on_anvil_and_postgres(
 
         deadline = time.monotonic() + 180
         engine = db.make_engine(postgres_database_url)
+        request.addfinalizer(engine.dispose)
         from sqlmodel import Session
 
         while time.monotonic() < deadline:
@@ -72,16 +73,24 @@ def test_ten_thousand_digests_on_anvil_and_postgres(
         with Session(engine) as s:
             batches = s.exec(select(Batch).where(Batch.status == "confirmed")).all()
             assert sum(b.leaf_count for b in batches) == N
-            # Count every transaction sent to the registry after its deployment: the
-            # operator's membership grant, then anchors only, one per batch.
-            anchor_selector = keccak(text="anchor(bytes32,uint32,bytes32)")[:4]
-            grant_selector = keccak(text="grantRole(bytes32,address)")[:4]
-            selectors = []
+            # Every transaction sent to the registry after its deployment: the operator's and
+            # the member's admissions, then one anchor per batch, signed by the member
+            # (EIP-712) and relayed by the operator.
+            selector = {
+                keccak(text=sig)[:4]: sig.split("(")[0]
+                for sig in (
+                    "grantRole(bytes32,address)",
+                    "anchorWithSignature(bytes32,uint32,bytes32,address,uint256,bytes)",
+                )
+            }
+            calls = []
             for n in range(chain.deployment.block_number + 1, w3.eth.block_number + 1):
                 for tx in w3.eth.get_block(n, full_transactions=True)["transactions"]:
                     if tx["to"] == chain.contract:
-                        selectors.append(bytes(HexBytes(tx["input"]))[:4])
-            assert selectors == [grant_selector] + [anchor_selector] * len(batches)
+                        calls.append(selector.get(bytes(HexBytes(tx["input"]))[:4], "other"))
+            assert calls == ["grantRole"] * 2 + ["anchorWithSignature"] * len(batches)
+            member = s.exec(select(Member).where(Member.name == "规模测试")).one()
+            assert {b.signer for b in batches} == {member.chain_address}
 
             one_per_batch: dict[int, int] = {}
             for ev in s.exec(select(Evidence)).all():
@@ -93,4 +102,3 @@ def test_ten_thousand_digests_on_anvil_and_postgres(
             for evidence_id in one_per_batch.values():
                 verdict = verify_receipt(build_receipt(session=s, evidence_id=evidence_id), w3)
                 assert verdict.valid, verdict.reason
-        engine.dispose()

@@ -213,6 +213,7 @@ def _start_batcher(runtime: Runtime, *, enabled: bool) -> None:
         interval_ms=settings.batch_interval_ms,
         confirmations=settings.confirmations,
         gas_cap=settings.gas_cap,
+        member_secret=settings.secret_key.get_secret_value(),
     )
     batcher.start()
     runtime.batcher = batcher

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from eth_abi import decode as abi_decode
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
@@ -30,6 +32,8 @@ from chainproof.chain.sender import MinedTx, SignedTx, TxSender
 from chainproof.errors import ChainError, ChainMismatchError, ContractRevertError, TransactionError
 
 T = TypeVar("T")
+EIP712_NAME = "ChainProof EvidenceRegistry"  # must match the contract's EIP712 constructor
+EIP712_VERSION = "1"
 _TESTER_REVERT = re.compile(r"execution reverted: (b'.*'|b\".*\")\s*$", re.DOTALL)
 SUBMITTER_ROLE = keccak(text="SUBMITTER_ROLE")
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
@@ -265,6 +269,73 @@ class EvidenceRegistryClient:
         self, sender: TxSender, root: bytes | str, leaf_count: int, metadata_hash: bytes | str
     ) -> MinedTx:
         return self.transact(sender, self.anchor_call(root, leaf_count, metadata_hash))
+
+    def eip712_domain(self) -> dict[str, Any]:
+        return {
+            "name": EIP712_NAME,
+            "version": EIP712_VERSION,
+            "chainId": int(self.w3.eth.chain_id),
+            "verifyingContract": self.address,
+        }
+
+    def sign_anchor(
+        self,
+        signer: LocalAccount,
+        *,
+        root: bytes | str,
+        leaf_count: int,
+        metadata_hash: bytes | str,
+        nonce: int,
+        deadline: int,
+    ) -> bytes:
+        """The member's EIP-712 signature over an anchor: it proves the org, the chain the time."""
+        message = {
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "Anchor": [
+                    {"name": "root", "type": "bytes32"},
+                    {"name": "leafCount", "type": "uint32"},
+                    {"name": "metadataHash", "type": "bytes32"},
+                    {"name": "nonce", "type": "uint256"},
+                    {"name": "deadline", "type": "uint256"},
+                ],
+            },
+            "primaryType": "Anchor",
+            "domain": self.eip712_domain(),
+            "message": {
+                "root": _b32(root),
+                "leafCount": leaf_count,
+                "metadataHash": _b32(metadata_hash),
+                "nonce": nonce,
+                "deadline": deadline,
+            },
+        }
+        signed = signer.sign_message(encode_typed_data(full_message=message))
+        return bytes(signed.signature)
+
+    def anchor_with_signature_call(
+        self,
+        *,
+        root: bytes | str,
+        leaf_count: int,
+        metadata_hash: bytes | str,
+        signer: str,
+        deadline: int,
+        signature: bytes | str,
+    ) -> ContractFunction:
+        return self.contract.functions.anchorWithSignature(
+            _b32(root),
+            leaf_count,
+            _b32(metadata_hash),
+            Web3.to_checksum_address(signer),
+            deadline,
+            bytes(HexBytes(signature)),
+        )
 
     def anchor_with_signature(
         self,

@@ -328,6 +328,7 @@ def worker(
                 interval_ms=settings.batch_interval_ms,
                 confirmations=settings.confirmations,
                 gas_cap=settings.gas_cap,
+                member_secret=settings.secret_key.get_secret_value(),
             )
             try:
                 batcher.start()

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import structlog
+from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 from sqlalchemy import Engine, delete, func, update
@@ -40,6 +41,7 @@ from chainproof.chain.context import ChainContext
 from chainproof.chain.sender import MinedTx, SignedTx
 from chainproof.digests import canonical_json, to_hex
 from chainproof.errors import ChainError, ConflictError, TransactionError
+from chainproof.identity import ensure_member_chain_key, member_account
 from chainproof.merkle import StandardMerkleTree
 from chainproof.receipts import LEAF_TYPES
 from chainproof.store.models import (
@@ -48,12 +50,16 @@ from chainproof.store.models import (
     BatchStatus,
     Evidence,
     EvidenceStatus,
+    Member,
     utcnow,
 )
 
 log = structlog.get_logger("chainproof.batcher")
 ANCHORED_TOPIC = keccak(text="Anchored(bytes32,address,uint32,bytes32,uint64)")
 IN_FLIGHT = (BatchStatus.PLANNED.value, BatchStatus.SENT.value)
+# A member's signature stays valid this long after the batch is planned: long enough for any
+# crash recovery to re-send it, short enough that a leaked signature soon expires.
+SIGNATURE_TTL = 7 * 24 * 3600
 
 
 def _fault(point: str) -> None:
@@ -100,6 +106,7 @@ class Batcher:
         confirmations: int = 1,
         gas_cap: int = 16_777_216,
         clock: Callable[[], float] = time.time,
+        member_secret: str | None = None,
     ) -> None:
         self.engine = engine
         self.chain = chain
@@ -108,6 +115,7 @@ class Batcher:
         self.confirmations = confirmations
         self.gas_cap = gas_cap
         self.clock = clock
+        self.member_secret = member_secret  # unlocks members' custodial keys (None: operator)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._paused_reason: str | None = None
@@ -242,6 +250,27 @@ class Batcher:
 
     def _close_batch(self, *, force: bool) -> int | None:
         with Session(self.engine) as s:
+            # A batch holds one member's documents, so the member's own key can sign it:
+            # take the oldest queued row, then that member's queue in order.
+            oldest = s.exec(
+                select(Evidence.member_id)
+                .where(col(Evidence.status) == EvidenceStatus.QUEUED.value)
+                .order_by(col(Evidence.id))
+                .limit(1)
+            ).first()
+            if (
+                oldest is None
+                and not s.exec(
+                    select(Evidence.id).where(col(Evidence.status) == EvidenceStatus.QUEUED.value)
+                ).first()
+            ):
+                return None
+            member_id = oldest
+            same_member = (
+                col(Evidence.member_id).is_(None)
+                if member_id is None
+                else col(Evidence.member_id) == member_id
+            )
             rows = s.execute(
                 sa_select(
                     col(Evidence.id),
@@ -250,7 +279,7 @@ class Batcher:
                     col(Evidence.salt),
                     col(Evidence.created_at),
                 )
-                .where(col(Evidence.status) == EvidenceStatus.QUEUED.value)
+                .where(col(Evidence.status) == EvidenceStatus.QUEUED.value, same_member)
                 .order_by(col(Evidence.id))
                 .limit(self.batch_size)
             ).all()
@@ -284,7 +313,7 @@ class Batcher:
             batch.status = BatchStatus.PLANNED.value
             batch.block_number = batch.block_hash = batch.block_timestamp = None
             batch.sent_at = batch.confirmed_at = None
-            self._sign_into(batch)
+            self._sign_into(s, batch, member_id)
             s.add(batch)
             s.flush()
             s.execute(
@@ -304,11 +333,52 @@ class Batcher:
             assert batch.id is not None
             return batch.id
 
-    def _sign_into(self, batch: Batch) -> None:
-        """Signs the anchoring transaction with a fresh nonce and stores it on the batch."""
-        # The anchor costs the same whatever the batch size (only the root goes on chain).
+    def _member_signer(self, s: Session, member_id: int | None) -> LocalAccount | None:
+        """The member's custodial key, created and admitted on chain on first use; None
+        when the batch is the operator's own (no member, or no secret to unlock keys)."""
+        if member_id is None or self.member_secret is None:
+            return None
+        member = s.get(Member, member_id)
+        if member is None:
+            return None
+        address = ensure_member_chain_key(session=s, member=member, secret=self.member_secret)
         registry = self.chain.registry
-        fn = registry.anchor_call(batch.root, batch.leaf_count, batch.metadata_hash)
+        if not registry.is_member(address):
+            log.info("admitting member on chain", member_id=member_id, address=address)
+            registry.grant_member(self.chain.sender, address)
+        return member_account(session=s, member=member, secret=self.member_secret)
+
+    def _sign_into(self, s: Session, batch: Batch, member_id: int | None) -> None:
+        """Signs the anchoring transaction with a fresh nonce and stores it on the batch.
+
+        A member's batch is anchored with the member's EIP-712 signature, relayed (and paid
+        for) by the operator: the Anchored event then names the member, which is what proves
+        who wrote it (invariant 5). The anchor costs the same whatever the batch size.
+        """
+        registry = self.chain.registry
+        member = self._member_signer(s, member_id)
+        if member is None:
+            batch.signer = self.chain.sender.address
+            fn = registry.anchor_call(batch.root, batch.leaf_count, batch.metadata_hash)
+        else:
+            batch.signer = str(member.address)
+            deadline = int(self.chain.w3.eth.get_block("latest")["timestamp"]) + SIGNATURE_TTL
+            signature = registry.sign_anchor(
+                member,
+                root=batch.root,
+                leaf_count=batch.leaf_count,
+                metadata_hash=batch.metadata_hash,
+                nonce=registry.nonce_of(member.address),
+                deadline=deadline,
+            )
+            fn = registry.anchor_with_signature_call(
+                root=batch.root,
+                leaf_count=batch.leaf_count,
+                metadata_hash=batch.metadata_hash,
+                signer=member.address,
+                deadline=deadline,
+                signature=signature,
+            )
         signed = registry.sign_call(self.chain.sender, fn, gas_cap=self.gas_cap)
         batch.nonce = signed.nonce
         batch.raw_tx = signed.raw
@@ -373,7 +443,10 @@ class Batcher:
             # the stored tx can never be mined now, so sign it again with a fresh nonce.
             log.warning("nonce taken; re-signing batch", batch_id=b.id, old_tx=b.tx_hash)
             sender.reset_nonce()
-            self._sign_into(b)
+            member_id = s.exec(
+                select(Evidence.member_id).where(col(Evidence.batch_id) == b.id).limit(1)
+            ).first()
+            self._sign_into(s, b, member_id)
             s.commit()
             sender.send_raw(
                 SignedTx(
