@@ -190,3 +190,33 @@ def test_orphaned_batch_requeues_and_reanchors(chain: ChainContext, engine: Engi
 
 def test_failpoints_are_off_by_default() -> None:
     assert "CHAINPROOF_FAULT" not in os.environ
+
+
+def test_member_batches_are_signed_by_the_member(chain: ChainContext, engine: Engine) -> None:
+    """Each member's documents go in its own batch, anchored under the member's own key."""
+    from chainproof.identity import create_member
+    from chainproof.store.models import Member
+
+    with Session(engine) as s:
+        a = create_member(session=s, name="甲公司")
+        b = create_member(session=s, name="乙公司")
+        assert a.id is not None and b.id is not None
+        submit_digests(session=s, algorithm="sha256", digests=docs(2, "a"), member_id=a.id)
+        submit_digests(session=s, algorithm="sha256", digests=docs(3, "b"), member_id=b.id)
+        submit_digests(session=s, algorithm="sha256", digests=docs(1, "op"), member_id=None)
+    Batcher(
+        engine=engine, chain=chain, batch_size=100, interval_ms=10, member_secret="test-secret"
+    ).drain()
+    with Session(engine) as s:
+        members = {m.id: m.chain_address for m in s.exec(select(Member)).all()}
+        for ev in s.exec(select(Evidence)).all():
+            assert ev.id is not None
+            receipt = build_receipt(session=s, evidence_id=ev.id)
+            expected = members[ev.member_id] if ev.member_id else chain.sender.address
+            assert receipt.submitter == expected
+            assert verify_receipt(receipt, chain.w3).valid
+        batches = s.exec(select(Batch)).all()
+        assert sorted(b.leaf_count for b in batches) == [1, 2, 3]
+        assert len({b.signer for b in batches}) == 3
+        on_chain = chain.registry.get_anchor(batches[0].root)
+        assert on_chain is not None and on_chain.submitter == batches[0].signer
