@@ -368,6 +368,18 @@ def test_anchor_wait_verify_receipt_and_verify_it_without_the_server(
     assert "INVALID" in invalid.stdout
     assert "not the receipt's digest" in invalid.stdout  # the reason, not just a verdict
 
+    # Revocation through the CLI: the chain then refuses the receipt and verify says revoked.
+    revoked = run_cli(
+        "revoke", str(a_id), "--reason", "错误版本 wrong version", env=user_env, cwd=tmp_path
+    )
+    assert revoked.returncode == 0, revoked.stdout + revoked.stderr
+    after = run_cli("verify", a, env=user_env, cwd=tmp_path)
+    assert after.returncode == 1 and "revoked" in after.stdout
+    stale = run_cli("verify-receipt", receipt_file, "--rpc", rpc_url, env=offline_env, cwd=tmp_path)
+    assert stale.returncode == 1 and "revoked" in stale.stdout
+    refused = run_cli("revoke", str(a_id), "--reason", "again", env=user_env, cwd=tmp_path)
+    assert refused.returncode == 2 and "revoked already" in refused.stderr
+
 
 @pytest.mark.chain
 def test_anchoring_needs_an_api_key(server: ServerProcess, tmp_path: Path) -> None:

@@ -355,6 +355,34 @@ def receipt(
     )
 
 
+# ---- revoke --------------------------------------------------------------------------------
+
+
+def revoke(
+    evidence_id: Annotated[int, typer.Argument(help="The evidence id to revoke.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (1-500 characters; its hash goes on chain).")
+    ],
+    server: ServerOption = DEFAULT_SERVER,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Revoke an anchored document on chain (its submitting member or an admin).
+
+    Verification then answers `revoked` with the reason. Exit 0 when revoked, 2 on errors.
+    """
+    try:
+        with ChainProofClient(server, api_key=api_key) as client:
+            body = client.revoke(evidence_id, reason)
+    except ChainProofError as exc:
+        _fail(str(exc))
+    _err.print(
+        f"[red]evidence {evidence_id} revoked[/red] ({escape(str(body.get('status')))}): "
+        f"{escape(reason)}",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
 # ---- verify-receipt ------------------------------------------------------------------------
 
 
@@ -430,8 +458,9 @@ def verify_receipt_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Adds ``anchor``, ``verify``, ``receipt`` and ``verify-receipt`` to ``app``."""
+    """Adds ``anchor``, ``verify``, ``receipt``, ``revoke`` and ``verify-receipt`` to ``app``."""
     app.command("anchor")(anchor)
     app.command("verify")(verify)
     app.command("receipt")(receipt)
+    app.command("revoke")(revoke)
     app.command("verify-receipt")(verify_receipt_command)
