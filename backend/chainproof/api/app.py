@@ -94,6 +94,9 @@ def create_app(
         streaming_paths=STREAMING_PATHS,
     )
     app.include_router(api_router)
+    from chainproof import web  # the pages: thin over the same services as the API
+
+    web.install(app)
     return app
 
 

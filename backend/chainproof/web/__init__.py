@@ -1,0 +1,30 @@
+"""The pages people use: server-rendered HTML (Jinja2) over the same services as the API.
+
+Wire it into an app with :func:`install` (or the two lines it runs)::
+
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+
+The page templates reference static files by the mount's name, ``static``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from chainproof.web.routes import router
+
+STATIC_DIR: Final = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI) -> None:
+    """Adds the pages and their static files to ``app``."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+
+__all__ = ["STATIC_DIR", "install", "router"]

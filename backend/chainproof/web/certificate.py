@@ -1,0 +1,301 @@
+"""The evidence certificate (存证证书): its data, its QR code, and its PDF.
+
+A certificate restates what the receipt proves, for people: the document's digest, the
+block time, block, transaction, member, chain id and contract, with a QR code to the public
+verification page (``/verify?digest=…&algorithm=…``), which runs the check on open. It is
+not the proof itself: the receipt is (docs/receipt.md), and the certificate says so.
+
+The PDF embeds a CJK TrueType font (a subset: only the glyphs used), found among the usual
+Debian fonts (``fonts-wqy-zenhei`` first); without one it refuses with
+:class:`CertificateFontError` rather than print boxes. Labels are bilingual (中文 / English)
+whatever the page language: a certificate is handed on to people who did not pick it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Final
+from urllib.parse import urlencode
+
+import segno
+from sqlmodel import Session
+
+from chainproof.errors import ConfigError
+from chainproof.evidence import service
+from chainproof.evidence.verify import ANONYMOUS
+from chainproof.web.formatting import cst_time, utc_iso
+
+# (path, index in a .ttc collection). TrueType outlines only: reportlab cannot embed CFF
+# (the .otf/.ttc of fonts-noto-cjk), so those are not listed.
+CJK_FONTS: Final[tuple[tuple[str, int], ...]] = (
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
+    ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),
+    ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", 0),
+)
+MONO_FONTS: Final[tuple[str, ...]] = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
+)
+CJK_APT_PACKAGE: Final = "fonts-wqy-zenhei"
+
+
+class CertificateFontError(ConfigError):
+    """No CJK TrueType font on this machine: the PDF would print boxes for Chinese."""
+
+    code = "certificate_font_missing"
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """What a certificate states: public chain data of one anchored (or revoked) document."""
+
+    evidence_id: int
+    algorithm: str
+    digest: str
+    status: str
+    member: str | None
+    root: str
+    leaf_hash: str
+    tx_hash: str | None
+    block_number: int | None
+    block_hash: str | None
+    block_timestamp: int | None
+    chain_id: int
+    contract: str
+    submitter: str | None
+    verify_url: str
+
+    @property
+    def number(self) -> str:
+        """The certificate number: chain id and evidence id, ``CP-31337-00000007``."""
+        return f"CP-{self.chain_id}-{self.evidence_id:08d}"
+
+    @property
+    def time_cst(self) -> str:
+        return cst_time(self.block_timestamp)
+
+    @property
+    def time_utc(self) -> str:
+        return utc_iso(self.block_timestamp)
+
+    @property
+    def revoked(self) -> bool:
+        return self.status == "revoked"
+
+
+def verification_url(base_url: str, *, algorithm: str, digest: str) -> str:
+    """The public page that checks this digest on open: ``{base}/verify?digest=…``."""
+    query = urlencode({"digest": digest, "algorithm": algorithm})
+    return f"{base_url.rstrip('/')}/verify?{query}"
+
+
+def certificate_for(*, session: Session, evidence_id: int, base_url: str) -> Certificate:
+    """The certificate of one evidence. NotFoundError (404) for an unknown id,
+    ConflictError (409) while it is not anchored: there is nothing to certify yet."""
+    receipt = service.build_receipt(session=session, evidence_id=evidence_id)
+    public = service.evidence_public(session=session, evidence_id=evidence_id, viewer=ANONYMOUS)
+    return Certificate(
+        evidence_id=evidence_id,
+        algorithm=receipt.algorithm,
+        digest=receipt.digest,
+        status=str(public["status"]),
+        member=public.get("member"),
+        root=receipt.root,
+        leaf_hash=receipt.leaf_hash,
+        tx_hash=receipt.tx_hash,
+        block_number=receipt.block_number,
+        block_hash=receipt.block_hash,
+        block_timestamp=receipt.block_timestamp,
+        chain_id=receipt.chain_id,
+        contract=receipt.contract,
+        submitter=receipt.submitter,
+        verify_url=verification_url(base_url, algorithm=receipt.algorithm, digest=receipt.digest),
+    )
+
+
+def qr_svg(url: str, *, scale: int = 4, title: str | None = None) -> str:
+    """An inline ``<svg>`` QR code of ``url`` (error correction M, quiet zone of 4)."""
+    svg: str = segno.make(url, error="m", micro=False).svg_inline(
+        scale=scale, border=4, dark="#000", light="#fff", title=title, omitsize=True
+    )
+    return svg
+
+
+# --- PDF ---------------------------------------------------------------------------------
+
+
+def find_cjk_font(candidates: Sequence[tuple[str, int]] = CJK_FONTS) -> tuple[Path, int]:
+    """The first CJK TrueType font of ``candidates`` present on this machine."""
+    for path, index in candidates:
+        if Path(path).is_file():
+            return Path(path), index
+    raise CertificateFontError(
+        "no CJK TrueType font found for the PDF certificate; install the Debian package "
+        f"{CJK_APT_PACKAGE} (looked in: {', '.join(p for p, _ in candidates)})"
+    )
+
+
+@lru_cache(maxsize=1)
+def _register_fonts() -> tuple[str, str]:
+    """Registers the CJK and monospace fonts with reportlab once; returns their names."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    path, index = find_cjk_font()
+    pdfmetrics.registerFont(TTFont("ChainProofCJK", str(path), subfontIndex=index))
+    mono = "Courier"  # one of the PDF standard fonts, when no TrueType mono is present
+    for candidate in MONO_FONTS:
+        if Path(candidate).is_file():
+            pdfmetrics.registerFont(TTFont("ChainProofMono", candidate))
+            mono = "ChainProofMono"
+            break
+    return "ChainProofCJK", mono
+
+
+def render_pdf(cert: Certificate) -> bytes:
+    """The certificate as an A4 PDF with the CJK font embedded (subset)."""
+    from reportlab.graphics.shapes import Drawing, Rect
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    cjk, mono = _register_fonts()
+    ink = colors.HexColor("#1f2933")
+    accent = colors.HexColor("#0b5cad")
+    base = ParagraphStyle("base", fontName=cjk, fontSize=10, leading=14, textColor=ink)
+    cjk_wrap = ParagraphStyle("cjk", parent=base, wordWrap="CJK")
+    small = ParagraphStyle("small", parent=cjk_wrap, fontSize=8.5, leading=12)
+    label = ParagraphStyle("label", parent=cjk_wrap, fontSize=9.5, leading=12)
+    label_en = ParagraphStyle("label_en", parent=label, fontSize=7.5, textColor=colors.grey)
+    code = ParagraphStyle("code", parent=base, fontName=mono, fontSize=8, leading=11)
+    title = ParagraphStyle(
+        "title", parent=base, fontSize=26, leading=32, alignment=1, textColor=accent
+    )
+    subtitle = ParagraphStyle("subtitle", parent=base, fontSize=11, alignment=1)
+
+    def esc(text: str) -> str:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    def hexcell(value: str | None) -> Paragraph:
+        # 8 pt monospace: a 66-character hash (0x + 64) fits the 124 mm column on one line.
+        return Paragraph(esc(value or "—"), code)
+
+    def lab(zh: str, en: str) -> list[Paragraph]:
+        return [Paragraph(esc(zh), label), Paragraph(esc(en), label_en)]
+
+    status_zh, status_en = ("已撤销", "Revoked") if cert.revoked else ("有效（已上链）", "Anchored")
+    rows = [
+        (lab("证书编号", "Certificate No."), Paragraph(esc(cert.number), base)),
+        (lab("存证状态", "Status"), Paragraph(f"{status_zh} / {status_en}", cjk_wrap)),
+        (lab("存证成员", "Member"), Paragraph(esc(cert.member or "—"), cjk_wrap)),
+        (lab(f"文件摘要（{cert.algorithm.upper()}）", "Document digest"), hexcell(cert.digest)),
+        (
+            lab("存证时间（区块时间）", "Time (block timestamp)"),
+            Paragraph(f"{esc(cert.time_cst)}<br/>{esc(cert.time_utc)}", base),
+        ),
+        (lab("区块高度", "Block"), Paragraph(str(cert.block_number or "—"), base)),
+        (lab("区块哈希", "Block hash"), hexcell(cert.block_hash)),
+        (lab("交易哈希", "Transaction"), hexcell(cert.tx_hash)),
+        (lab("默克尔根", "Merkle root"), hexcell(cert.root)),
+        (lab("链 ID", "Chain id"), Paragraph(str(cert.chain_id), base)),
+        (lab("存证合约", "Registry contract"), hexcell(cert.contract)),
+        (lab("上链账户", "Submitted by"), hexcell(cert.submitter)),
+    ]
+    table = Table(rows, colWidths=[46 * mm, 124 * mm])
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -2), 0.4, colors.HexColor("#d0d7de")),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f3f6f9")),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
+
+    qr = segno.make(cert.verify_url, error="m", micro=False)
+    matrix = [list(row) for row in qr.matrix]
+    size = 38 * mm
+    border = 4
+    cell = size / (len(matrix) + 2 * border)
+    drawing = Drawing(size, size)
+    drawing.add(Rect(0, 0, size, size, fillColor=colors.white, strokeColor=None))
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                top = size - (y + border + 1) * cell
+                drawing.add(
+                    Rect(
+                        (x + border) * cell,
+                        top,
+                        cell,
+                        cell,
+                        fillColor=colors.black,
+                        strokeColor=None,
+                    )
+                )
+    caption = Paragraph(
+        f'扫码验证 / Scan to verify<br/><font name="{mono}" size="7">{esc(cert.verify_url)}</font>',
+        small,
+    )
+    qr_table = Table([[drawing, caption]], colWidths=[size + 4 * mm, 170 * mm - size - 4 * mm])
+    qr_table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+
+    note = Paragraph(
+        "本证书记录了上述文件摘要在区块链上的存证信息：该摘要于所示区块时间之前已存在，且自上链起未被"
+        "更改。证书本身不是证明；证明是可下载的存证回执（receipt），任何人可用任一区块链节点独立核验，"
+        "无需信任本平台。核验时将原文件拖入验证页面，或扫描二维码。",
+        small,
+    )
+    note_en = Paragraph(
+        "This certificate restates the on-chain record of the digest above: the document "
+        "existed no later than the block time shown and has not changed since. The proof is "
+        "the downloadable receipt, which anyone can check against any node of the chain "
+        "without trusting this platform. To verify, drop the original file on the "
+        "verification page or scan the QR code.",
+        small,
+    )
+    story = [
+        Paragraph("存证证书", title),
+        Paragraph("Evidence Certificate · ChainProof 区块链电子存证", subtitle),
+        Spacer(1, 8 * mm),
+        table,
+        Spacer(1, 6 * mm),
+        qr_table,
+        Spacer(1, 6 * mm),
+        note,
+        Spacer(1, 2 * mm),
+        note_en,
+    ]
+    if cert.revoked:
+        story.insert(
+            2,
+            Paragraph(
+                "本存证已被撤销 / This evidence has been revoked",
+                ParagraphStyle("revoked", parent=subtitle, textColor=colors.HexColor("#b42318")),
+            ),
+        )
+
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=f"存证证书 {cert.number}",
+        author="ChainProof",
+        subject=f"{cert.algorithm} {cert.digest}",
+        creator="ChainProof",
+    )
+    doc.build(story)
+    return out.getvalue()

@@ -1,0 +1,375 @@
+"""The pages: server-rendered HTML over the same services as the API (STYLE.md 1, 3).
+
+Every page is zh-CN by default and English one click away on the same URL (``?lang=en``,
+remembered in a cookie; see ``web/i18n.py``). Pages read what anyone may read (public chain
+data, verdicts); what needs a key (anchoring, admin, a member's own metadata) is done by
+the page's script calling the JSON API with a key the user typed, kept in the tab's
+``sessionStorage`` and never sent to these HTML routes.
+
+None of these routes is in the OpenAPI schema: ``/docs`` documents the API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Final
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from chainproof.api.deps import ChainDep, SessionDep, SettingsDep
+from chainproof.digests import ALGORITHMS
+from chainproof.errors import ChainProofError, ConflictError, NotFoundError
+from chainproof.evidence import service
+from chainproof.evidence.verify import ANONYMOUS
+from chainproof.web import explorer
+from chainproof.web.certificate import (
+    CertificateFontError,
+    certificate_for,
+    qr_svg,
+    render_pdf,
+    verification_url,
+)
+from chainproof.web.formatting import cst_time, short_hex, utc_iso
+from chainproof.web.i18n import (
+    COOKIE,
+    COOKIE_MAX_AGE,
+    LANGS,
+    js_messages,
+    optional_translator,
+    pick_lang,
+    translator,
+)
+
+TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
+MAX_ID: Final = 2**63 - 1
+
+# (route name, message key) of the header navigation, in order.
+NAV: Final = (
+    ("web_verify", "nav.verify"),
+    ("web_anchor", "nav.anchor"),
+    ("web_explorer", "nav.explorer"),
+    ("web_admin", "nav.admin"),
+)
+
+templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+templates.env.globals.update(cst_time=cst_time, utc_iso=utc_iso, short=short_hex)
+
+router = APIRouter(include_in_schema=False)
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def _path(request: Request, name: str, **params: Any) -> str:
+    return str(request.url_for(name, **params).path)
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    active: str | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A page in the request's language; remembers a ``?lang=`` choice in a cookie."""
+    lang = pick_lang(request.query_params.get("lang"), request.cookies.get(COOKIE))
+    other = LANGS[1] if lang == LANGS[0] else LANGS[0]
+    query = {k: v for k, v in request.query_params.items() if k != "lang"}
+    switch = f"{request.url.path}?{urlencode({**query, 'lang': other})}"
+    root = request.scope.get("root_path", "")
+
+    def url(name: str, **params: Any) -> str:
+        return _path(request, name, **params)
+
+    def static(path: str) -> str:
+        return _path(request, "static", path=path)
+
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "lang": lang,
+            "other_lang": other,
+            "lang_switch_url": switch,
+            "t": translator(lang),
+            "t_opt": optional_translator(lang),
+            "js_messages": js_messages(lang),
+            "nav": NAV,
+            "active": active,
+            "url": url,
+            "static": static,
+            "api_base": f"{root}/api/v1",
+            "page_root": root,
+            **context,
+        },
+        status_code=status_code,
+    )
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie(COOKIE, lang, max_age=COOKIE_MAX_AGE, samesite="lax")
+    return response
+
+
+def error_page(request: Request, status_code: int, title_key: str, message: str) -> HTMLResponse:
+    return render(
+        request, "error.html", status_code=status_code, title_key=title_key, message=message
+    )
+
+
+def _evidence_id(raw: str) -> int | None:
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if 1 <= value <= MAX_ID else None
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+@router.get("/", name="web_home", response_class=HTMLResponse)
+def home(request: Request, chain: ChainDep) -> HTMLResponse:
+    status = chain.status()
+    info = None
+    if status.ok:
+        info = {"chain_id": chain.chain_id, "contract": chain.contract, "kind": chain.node.kind}
+    return render(request, "home.html", chain_ok=status.ok, chain_reason=status.reason, info=info)
+
+
+@router.get("/verify", name="web_verify", response_class=HTMLResponse)
+def verify_page(
+    request: Request,
+    digest: Annotated[str | None, Query(max_length=200)] = None,
+    algorithm: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    chosen = algorithm if algorithm in ALGORITHMS else "sha256"
+    return render(
+        request,
+        "verify.html",
+        active="web_verify",
+        digest=(digest or "").strip(),
+        algorithm=chosen,
+        algorithms=ALGORITHMS,
+    )
+
+
+@router.get("/anchor", name="web_anchor", response_class=HTMLResponse)
+def anchor_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return render(
+        request,
+        "anchor.html",
+        active="web_anchor",
+        algorithms=ALGORITHMS,
+        default_algorithm=settings.hash_algorithm,
+    )
+
+
+@router.get("/evidence/{evidence_id}", name="web_evidence", response_class=HTMLResponse)
+def evidence_page(request: Request, evidence_id: str, session: SessionDep) -> HTMLResponse:
+    number = _evidence_id(evidence_id)
+    if number is None:
+        return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
+    try:
+        record = service.evidence_public(session=session, evidence_id=number, viewer=ANONYMOUS)
+    except NotFoundError as exc:
+        return error_page(request, 404, "error.not_found", exc.message)
+    receipt = None
+    if record["anchor"] is not None:
+        try:
+            receipt = service.build_receipt(session=session, evidence_id=number)
+        except ConflictError:
+            receipt = None
+    return render(
+        request,
+        "evidence.html",
+        record=record,
+        receipt=receipt,
+        verify_url=verification_url(
+            _base_url(request), algorithm=record["algorithm"], digest=record["digest"]
+        ),
+    )
+
+
+@router.get(
+    "/evidence/{evidence_id}/certificate", name="web_certificate", response_class=HTMLResponse
+)
+def certificate_page(request: Request, evidence_id: str, session: SessionDep) -> HTMLResponse:
+    number = _evidence_id(evidence_id)
+    if number is None:
+        return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
+    try:
+        cert = certificate_for(session=session, evidence_id=number, base_url=_base_url(request))
+    except NotFoundError as exc:
+        return error_page(request, 404, "error.not_found", exc.message)
+    except ConflictError as exc:
+        return error_page(request, 409, "error.not_anchored", exc.message)
+    t = translator(pick_lang(request.query_params.get("lang"), request.cookies.get(COOKIE)))
+    return render(
+        request,
+        "certificate.html",
+        cert=cert,
+        qr=qr_svg(cert.verify_url, title=t("cert.qr_title")),
+    )
+
+
+@router.get("/evidence/{evidence_id}/certificate.pdf", name="web_certificate_pdf")
+async def certificate_pdf(request: Request, evidence_id: str, session: SessionDep) -> Response:
+    number = _evidence_id(evidence_id)
+    if number is None:
+        return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
+    try:
+        cert = certificate_for(session=session, evidence_id=number, base_url=_base_url(request))
+        pdf = await run_in_threadpool(render_pdf, cert)
+    except NotFoundError as exc:
+        return error_page(request, 404, "error.not_found", exc.message)
+    except ConflictError as exc:
+        return error_page(request, 409, "error.not_anchored", exc.message)
+    except CertificateFontError as exc:
+        return error_page(request, 503, "error.no_font", exc.message)
+    name = f"chainproof-certificate-{number}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
+
+
+# --- explorer ----------------------------------------------------------------------------
+
+
+def _explorer_error(request: Request, exc: ChainProofError) -> HTMLResponse:
+    return render(
+        request,
+        "explorer_unavailable.html",
+        active="web_explorer",
+        status_code=503,
+        reason=exc.message,
+    )
+
+
+_SEARCH_ROUTES: Final = {
+    "block": ("web_explorer_block", "number"),
+    "tx": ("web_explorer_tx", "tx_hash"),
+    "root": ("web_explorer_root", "root"),
+    "digest": ("web_explorer_digest", "digest"),
+    "address": ("web_explorer_address", "address"),
+}
+
+
+@router.get("/explorer", name="web_explorer", response_class=HTMLResponse)
+def explorer_page(
+    request: Request,
+    chain: ChainDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    result = None
+    if q is not None and q.strip():
+        result = explorer.search(chain=chain, session=session, query=q)
+        if len(result.matches) == 1:
+            kind, value = result.matches[0]
+            name, param = _SEARCH_ROUTES[kind]
+            return RedirectResponse(_path(request, name, **{param: value}), status_code=303)
+    try:
+        summary = explorer.chain_summary(chain=chain, public_rpc_url=settings.public_rpc_url)
+        blocks = explorer.latest_blocks(chain=chain)
+        events = explorer.recent_events(chain=chain)
+    except ChainProofError as exc:
+        return _explorer_error(request, exc)
+    return render(
+        request,
+        "explorer.html",
+        active="web_explorer",
+        summary=summary,
+        blocks=blocks,
+        events=events,
+        result=result,
+        routes=_SEARCH_ROUTES,
+        q=q or "",
+    )
+
+
+@router.get("/explorer/block/{number}", name="web_explorer_block", response_class=HTMLResponse)
+def explorer_block(request: Request, number: str, chain: ChainDep) -> HTMLResponse:
+    if not number.isdigit() or int(number) > MAX_ID:
+        return error_page(request, 404, "error.not_found", f"block {number!r}")
+    try:
+        found = explorer.block(chain=chain, number=int(number))
+    except ChainProofError as exc:
+        return _explorer_error(request, exc)
+    if found is None:
+        return error_page(request, 404, "error.not_found", f"block {number}")
+    return render(request, "explorer_block.html", active="web_explorer", block=found)
+
+
+@router.get("/explorer/tx/{tx_hash}", name="web_explorer_tx", response_class=HTMLResponse)
+def explorer_tx(request: Request, tx_hash: str, chain: ChainDep) -> HTMLResponse:
+    try:
+        found = explorer.transaction(chain=chain, tx_hash=tx_hash)
+    except ChainProofError as exc:
+        return _explorer_error(request, exc)
+    if found is None:
+        return error_page(request, 404, "error.not_found", f"transaction {tx_hash[:80]}")
+    return render(request, "explorer_tx.html", active="web_explorer", tx=found)
+
+
+@router.get("/explorer/root/{root}", name="web_explorer_root", response_class=HTMLResponse)
+def explorer_root(
+    request: Request, root: str, chain: ChainDep, session: SessionDep
+) -> HTMLResponse:
+    try:
+        found = explorer.root_view(chain=chain, session=session, root=root)
+    except ValueError:
+        found = None
+    except ChainProofError as exc:
+        return _explorer_error(request, exc)
+    if found is None:
+        return error_page(request, 404, "error.not_found", f"root {root[:80]}")
+    return render(request, "explorer_root.html", active="web_explorer", root=found)
+
+
+@router.get("/explorer/digest/{digest}", name="web_explorer_digest", response_class=HTMLResponse)
+def explorer_digest(request: Request, digest: str, session: SessionDep) -> HTMLResponse:
+    try:
+        matches = explorer.digest_matches(session=session, digest=digest)
+    except ValueError:
+        matches = []
+    if not matches:
+        return error_page(request, 404, "error.not_found", f"digest {digest[:80]}")
+    return render(
+        request,
+        "explorer_digest.html",
+        active="web_explorer",
+        digest=explorer.normalise_hex32(digest),
+        matches=matches,
+    )
+
+
+@router.get("/explorer/address/{address}", name="web_explorer_address", response_class=HTMLResponse)
+def explorer_address(
+    request: Request, address: str, chain: ChainDep, session: SessionDep
+) -> HTMLResponse:
+    try:
+        found = explorer.address_view(chain=chain, session=session, address=address)
+    except ValueError:
+        return error_page(request, 404, "error.not_found", f"address {address[:80]}")
+    except ChainProofError as exc:
+        return _explorer_error(request, exc)
+    return render(request, "explorer_address.html", active="web_explorer", info=found)
+
+
+# --- admin -------------------------------------------------------------------------------
+
+
+@router.get("/admin", name="web_admin", response_class=HTMLResponse)
+def admin_page(request: Request) -> HTMLResponse:
+    return render(request, "admin.html", active="web_admin")

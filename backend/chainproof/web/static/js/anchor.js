@@ -1,0 +1,147 @@
+/* /anchor: upload files (or their digests) with the tab's API key, then follow each one
+   queued → batched → anchored by polling GET /api/v1/evidence/{id}. */
+(function () {
+  'use strict';
+  const C = window.ChainProof;
+  const { t, el } = C;
+  const form = document.getElementById('anchor-form');
+  const select = document.getElementById('algorithm');
+  const input = document.getElementById('files');
+  const digestOnly = document.getElementById('digest-only');
+  const message = document.getElementById('anchor-message');
+  const list = document.getElementById('anchor-list');
+  const empty = document.getElementById('anchor-empty');
+  const submit = document.getElementById('anchor-submit');
+  const STEPS = ['queued', 'batched', 'anchored'];
+  const POLL_MS = 600;
+  const tracked = new Map(); // evidence id -> {item, status}
+  let polling = false;
+
+  C.wireAlgorithmHint(select, document.getElementById('algorithm-hint'));
+  function syncDigestOnly() {
+    const possible = C.browserCanHash(select.value);
+    digestOnly.disabled = !possible;
+    if (!possible) digestOnly.checked = false;
+  }
+  select.addEventListener('change', syncDigestOnly);
+  syncDigestOnly();
+
+  function say(text, tone) {
+    message.hidden = !text;
+    message.textContent = text || '';
+    message.className = 'notice' + (tone ? ' notice-' + tone : '');
+  }
+
+  function addItem(accepted, file) {
+    empty.hidden = true;
+    const steps = el('ol', { class: 'stepper' }, STEPS.map((s) => el('li', { dataset: { step: s } }, t('step.' + s))));
+    const links = el('p', { class: 'anchor-links' });
+    const state = el('p', { class: 'anchor-state', role: 'status' });
+    const item = el('li', { class: 'anchor-item', dataset: { evidenceId: accepted.id, status: accepted.status } },
+      el('p', { class: 'anchor-name wrap' }, el('strong', {}, file ? file.name : '#' + accepted.id),
+        file ? el('span', { class: 'hint' }, ' ' + C.formatSize(file.size)) : null),
+      el('code', { class: 'mono wrap digest' }, accepted.digest), steps, state, links);
+    list.prepend(item);
+    const entry = { item, steps, links, state, status: null };
+    tracked.set(accepted.id, entry);
+    show(entry, accepted.id, { status: accepted.status });
+  }
+
+  function show(entry, id, record) {
+    if (entry.status === record.status) return;
+    entry.status = record.status;
+    entry.item.dataset.status = record.status;
+    const reached = record.status === 'revoked' ? STEPS.length : STEPS.indexOf(record.status) + 1;
+    entry.steps.querySelectorAll('li').forEach((li, i) => {
+      li.classList.toggle('done', i < reached);
+      if (i === reached - 1) li.setAttribute('aria-current', 'step'); else li.removeAttribute('aria-current');
+    });
+    entry.state.textContent = record.status === 'revoked' ? t('status.revoked') : t('step.' + record.status) +
+      (record.anchor ? ' · ' + t('block', { n: record.anchor.block_number }) + ' · ' + C.cstTime(record.anchor.block_timestamp) : '');
+    if (record.status === 'anchored' || record.status === 'revoked') {
+      entry.links.replaceChildren(
+        el('a', { href: C.pagePath('/evidence/' + id) }, t('open_evidence')), ' · ',
+        el('a', { href: C.pagePath('/evidence/' + id + '/certificate') }, t('certificate')), ' · ',
+        el('a', { href: C.API + '/evidence/' + id + '/receipt?download=1', download: '' }, t('receipt')));
+    }
+  }
+
+  async function poll() {
+    if (polling) return;
+    polling = true;
+    try {
+      for (;;) {
+        const pending = Array.from(tracked.entries()).filter(([, e]) => e.status !== 'anchored' && e.status !== 'revoked');
+        if (!pending.length) return;
+        for (const [id, entry] of pending) {
+          try {
+            show(entry, id, await C.api('GET', '/evidence/' + id, { key: C.getKey() }));
+          } catch (e) {
+            entry.state.textContent = C.errorText(e);
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+    } finally {
+      polling = false;
+    }
+  }
+
+  function uploadFiles(files, algorithm, label, key) {
+    // XMLHttpRequest, not fetch: it reports upload progress.
+    return new Promise((resolve, reject) => {
+      const data = new FormData();
+      if (label) data.append('label', label);
+      for (const f of files) data.append('file', f, f.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', C.API + '/evidence?algorithm=' + encodeURIComponent(algorithm));
+      xhr.setRequestHeader('Authorization', 'Bearer ' + key);
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.upload.addEventListener('progress', (e) => {
+        if (e.lengthComputable) say(t('uploading', { pct: Math.round((100 * e.loaded) / e.total) }));
+      });
+      xhr.addEventListener('load', () => {
+        let body = null;
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+        if (xhr.status === 202 && body) resolve(body);
+        else {
+          const err = (body && body.error) || {};
+          reject(new C.ApiError(xhr.status, err.code || 'http_' + xhr.status, err.message || xhr.statusText));
+        }
+      });
+      xhr.addEventListener('error', () => reject(new Error('network error')));
+      xhr.send(data);
+    });
+  }
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const key = C.getKey();
+    const files = Array.from(input.files || []);
+    if (!key) { say(t('need_key'), 'bad'); document.getElementById('api-key').focus(); return; }
+    if (!files.length) { say(t('no_files'), 'bad'); input.focus(); return; }
+    const algorithm = select.value;
+    const label = document.getElementById('label').value.trim();
+    submit.disabled = true;
+    try {
+      let body;
+      if (digestOnly.checked) {
+        say(t('hashing'));
+        const digests = [];
+        for (const f of files) digests.push(await C.hashFile(f, algorithm));
+        body = await C.api('POST', '/evidence/digests', { key: key, json: { algorithm: algorithm, digests: digests, label: label || null } });
+      } else {
+        body = await uploadFiles(files, algorithm, label, key);
+      }
+      body.items.forEach((item, i) => addItem(item, files[i]));
+      say(t('accepted', { n: body.items.length }), 'good');
+      form.reset();
+      syncDigestOnly();
+      poll();
+    } catch (err) {
+      say(C.errorText(err), 'bad');
+    } finally {
+      submit.disabled = false;
+    }
+  });
+})();
