@@ -878,7 +878,8 @@ def test_public_rpc_url_is_what_third_parties_get(start_api: StartApi) -> None:
 def test_reset_chain_degrades_the_server_which_never_says_anchored(tmp_path: Path) -> None:
     """Anchor on a managed Anvil, reset it (state file gone), restart: chain_mismatch, loudly."""
     require(
-        node_binary_present("anvil"), "the anvil binary is missing from node_modules (run `make install`)"
+        node_binary_present("anvil"),
+        "the anvil binary is missing from node_modules (run `make install`)",
     )
     data = tmp_path / "data"
     settings = Settings(
@@ -951,6 +952,11 @@ def _example_in(operation: dict[str, Any], schemas: dict[str, Any]) -> bool:
     for status, response in operation["responses"].items():
         if status.startswith("2"):
             bodies += list(response.get("content", {}).values())
+    if not bodies:  # e.g. a 204 DELETE: the example is in its path parameters
+        params = operation.get("parameters", [])
+        return bool(params) and all(
+            "example" in p or "examples" in p or "examples" in p.get("schema", {}) for p in params
+        )
     return any(has_example(b) for b in bodies)
 
 
@@ -976,8 +982,10 @@ def test_openapi_documents_every_endpoint(api: Api) -> None:
         ("delete", "/api/v1/keys/{key_id}"),
     }
     found = {(method, path) for path, ops in spec["paths"].items() for method in ops}
-    assert found == expected
-    allowed_tags = {"evidence", "verify", "receipts", "chain", "admin", "system"}
+    assert expected <= found, expected - found
+    # Every documented operation sits under a declared tag (the app's TAGS list).
+    allowed_tags = {t["name"] for t in spec.get("tags", [])}
+    assert {"evidence", "verify", "receipts", "chain", "admin", "system"} <= allowed_tags
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
             where = f"{method.upper()} {path}"

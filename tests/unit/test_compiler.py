@@ -115,7 +115,8 @@ def test_compiles_with_solcjs(compiled: CompileResult, registry: ContractArtifac
     assert not compiled.cached
     assert compiled.compiler.startswith("solcjs 0.8.37+commit.")
     assert compiled.version.startswith("0.8.37+commit.")
-    assert set(compiled.contracts) == {"EvidenceRegistry", "IEvidenceRegistry"}
+    # Every contract under contracts/ is compiled (other contracts may join these two).
+    assert {"EvidenceRegistry", "IEvidenceRegistry"} <= set(compiled.contracts)
     assert registry.source == "contracts/EvidenceRegistry.sol"
     assert registry.bytecode.startswith("0x") and len(registry.bytecode) > 10_000
     assert registry.runtime_bytecode.startswith("0x") and len(registry.runtime_bytecode) > 10_000

@@ -19,6 +19,7 @@ Tests inject a chain (and may inject an engine); what was injected is not stoppe
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -34,6 +35,7 @@ from chainproof import __version__
 from chainproof.api.deps import Runtime, UnavailableChain
 from chainproof.api.errors import error_body, install_error_handlers
 from chainproof.api.routes import api_router
+from chainproof.api.routes import subsidy as subsidy_routes
 from chainproof.api.upload import MAX_JSON_BYTES
 from chainproof.chain.context import ChainContext, open_chain
 from chainproof.chain.nodes import Node, make_node
@@ -58,6 +60,7 @@ input, 503 when the chain is unavailable or not the one anchored on.
 
 # The routes that stream multipart files; every other body is small JSON.
 STREAMING_PATHS = frozenset({"/api/v1/evidence", "/api/v1/verify"})
+STREAMING_PATTERNS: tuple[re.Pattern[str], ...] = (*subsidy_routes.STREAMING_PATTERNS,)
 
 TAGS = [
     {"name": "evidence", "description": "Anchor files or digests; read their records."},
@@ -66,6 +69,7 @@ TAGS = [
     {"name": "chain", "description": "Where to verify: chain, contract, RPC, batches."},
     {"name": "admin", "description": "Members and API keys (admin key)."},
     {"name": "system", "description": "Liveness and readiness probes."},
+    {"name": "subsidy", "description": "2023 subsidy applications: rules, packages, review."},
 ]
 
 
@@ -92,6 +96,7 @@ def create_app(
         default_limit=MAX_JSON_BYTES,
         streaming_limit=settings.max_upload_bytes,
         streaming_paths=STREAMING_PATHS,
+        streaming_patterns=STREAMING_PATTERNS,
     )
     app.include_router(api_router)
     from chainproof import web  # the pages: thin over the same services as the API
@@ -240,18 +245,23 @@ class BodyLimitMiddleware:
         default_limit: int,
         streaming_limit: int,
         streaming_paths: frozenset[str],
+        streaming_patterns: tuple[re.Pattern[str], ...] = (),
     ) -> None:
         self.app = app
         self.default_limit = default_limit
         self.streaming_limit = streaming_limit
         self.streaming_paths = streaming_paths
+        self.streaming_patterns = streaming_patterns
 
     def _limit(self, scope: Scope) -> int:
         path: str = scope.get("path", "")
         root: str = scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]
-        return self.streaming_limit if path in self.streaming_paths else self.default_limit
+        streaming = path in self.streaming_paths or any(
+            p.fullmatch(path) for p in self.streaming_patterns
+        )
+        return self.streaming_limit if streaming else self.default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

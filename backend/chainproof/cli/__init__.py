@@ -11,6 +11,7 @@ from chainproof.cli import demo as demo_cli
 from chainproof.cli import evidence as evidence_cli
 from chainproof.cli import keys as keys_cli
 from chainproof.cli import server as server_cli
+from chainproof.cli import subsidy as subsidy_cli
 
 app = typer.Typer(
     name="chainproof",
@@ -22,6 +23,7 @@ app.add_typer(contracts_cli.app, name="contracts")
 app.add_typer(chain_cli.app, name="chain")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(keys_cli.app, name="keys")
+app.add_typer(subsidy_cli.app, name="subsidy")
 server_cli.register(app)  # serve, worker, reindex, status
 evidence_cli.register(app)  # anchor, verify, receipt, verify-receipt
 demo_cli.register(app)  # demo

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from chainproof.api.routes import admin, evidence, system, verify
+from chainproof.api.routes import admin, evidence, subsidy, system, verify
 
 api_router = APIRouter()
 api_router.include_router(evidence.router)
 api_router.include_router(verify.router)
 api_router.include_router(system.router)
 api_router.include_router(admin.router)
+api_router.include_router(subsidy.router)
 
 __all__ = ["api_router"]

@@ -1,0 +1,365 @@
+"""The 2023 guide's rules (``subsidy/rules.py``): every bound of every table, on both sides.
+
+Amounts step by 0.000001 万元 (1 分), the finest amount the platform takes, so "just over a
+bound" is exactly one fen over it. Property tests compare each table with an oracle written
+another way (counting the bounds passed) and check monotonicity.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chainproof.errors import InvalidInputError
+from chainproof.subsidy import catalog, rules
+from chainproof.subsidy.money import fen_to_wan, json_number, wan_to_fen
+
+FEN = Decimal("0.000001")  # 1 分 in 万元
+D = Decimal
+
+# --- cash subsidy (三、（一）1) -----------------------------------------------------------------
+
+CASH_CASES = [
+    # (self-funded investment 万元, cash subsidy 万元, tier)
+    (FEN, 10, 1),
+    (D(30) - FEN, 10, 1),
+    (D(30), 10, 1),  # 小于30万（含）
+    (D(30) + FEN, 20, 2),
+    (D(50), 20, 2),  # 大于30且小于50万元（含）
+    (D(50) + FEN, 40, 3),
+    (D(100), 40, 3),
+    (D(100) + FEN, 60, 4),
+    (D(120), 60, 4),
+    (D(150), 60, 4),
+    (D(150) + FEN, 80, 5),
+    (D(200), 80, 5),
+    (D(200) + FEN, 100, 6),  # 大于200万元
+    (D(1_000_000), 100, 6),
+]
+
+
+@pytest.mark.parametrize(("investment", "subsidy", "tier"), CASH_CASES)
+def test_cash_subsidy_at_every_bound(investment: Decimal, subsidy: int, tier: int) -> None:
+    answer = rules.cash_subsidy(investment)
+    assert answer.amount_wan == subsidy and answer.tier == tier
+    [reason] = answer.reasons
+    assert reason.startswith("三、（一）1: 自费投资金额 ")
+    assert reason.endswith(f"→ 可申报现金补贴 {subsidy} 万元")
+
+
+def test_cash_reason_reads_like_the_guide() -> None:
+    assert rules.cash_subsidy(D(120)).reasons == (
+        "三、（一）1: 自费投资金额 120 万元 > 100 且 ≤ 150（含） → 可申报现金补贴 60 万元",
+    )
+    assert "≤ 30（含）" in rules.cash_subsidy(D(30)).reasons[0]
+    assert "> 200 →" in rules.cash_subsidy(D(201)).reasons[0]
+
+
+def test_no_investment_no_cash_subsidy() -> None:
+    answer = rules.cash_subsidy(D(0))
+    assert answer.amount_wan is None and answer.tier is None
+    assert answer.reasons[0].startswith("三、（一）1")
+
+
+def _cash_oracle(investment: Decimal) -> int:
+    bounds, amounts = (30, 50, 100, 150, 200), (10, 20, 40, 60, 80, 100)
+    return amounts[sum(1 for b in bounds if investment > b)]
+
+
+money = st.decimals(min_value=FEN, max_value=D(100_000), places=6)
+
+
+@given(investment=money)
+def test_cash_subsidy_is_the_tier_the_guide_words(investment: Decimal) -> None:
+    assert rules.cash_subsidy(investment).amount_wan == _cash_oracle(investment)
+
+
+@given(a=money, b=money)
+def test_cash_subsidy_never_falls_as_investment_grows(a: Decimal, b: Decimal) -> None:
+    low, high = sorted((a, b))
+    assert rules.cash_subsidy(low).amount_wan <= rules.cash_subsidy(high).amount_wan  # type: ignore[operator]
+
+
+# --- acceptance (三、（一）1 验收) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("subsidy", [10, 20, 40, 60, 80, 100])
+def test_acceptance_needs_three_times_the_subsidy_inclusive(subsidy: int) -> None:
+    required = D(3 * subsidy)
+    assert rules.acceptance_minimum(D(subsidy)).min_investment_wan == required
+    exact = rules.acceptance_check(cash_subsidy_wan=D(subsidy), proven_wan=required)
+    short = rules.acceptance_check(cash_subsidy_wan=D(subsidy), proven_wan=required - FEN)
+    assert exact.passed is True and short.passed is False  # 不低于: equal passes
+    assert exact.required_wan == short.required_wan == required
+    assert "→ 通过" in exact.reasons[0] and "→ 不通过" in short.reasons[0]
+    for answer in (exact, short):
+        assert answer.reasons[0].startswith("三、（一）1（验收）")
+        assert "3倍" in answer.reasons[0]
+
+
+def test_acceptance_failure_shows_the_numbers() -> None:
+    [reason] = rules.acceptance_check(cash_subsidy_wan=D(60), proven_wan=D(170)).reasons
+    assert "170 万元 < 3 × 现金补贴 60 = 180 万元" in reason
+
+
+@given(subsidy=st.sampled_from([D(v) for v in (10, 20, 40, 60, 80, 100)]), proven=money)
+def test_acceptance_passes_exactly_from_three_times(subsidy: Decimal, proven: Decimal) -> None:
+    check = rules.acceptance_check(cash_subsidy_wan=subsidy, proven_wan=proven)
+    assert check.passed is (proven >= 3 * subsidy)
+
+
+def test_the_guides_tiers_and_its_3x_rule_disagree() -> None:
+    """Only the top of tier 1 and tier 6 can reach 3× with the investment they declare."""
+    for bracket in rules.CASH_TIERS[1:5]:
+        assert bracket.upper is not None and bracket.upper < 3 * bracket.amount
+    answer = rules.assess(self_investment_wan=D(120))
+    assert any("验收最低 180 万元" in r for r in answer.reasons)
+    assert not any("注意" in r for r in rules.assess(self_investment_wan=D(300)).reasons)
+
+
+# --- talent training (三、（一）2) ---------------------------------------------------------------
+
+TRAINING_CASES = [
+    # (class size, days, certified, subsidy or None, failed condition mentions)
+    (29, D(2), 20, None, "29 人 < 30 人"),
+    (30, D(2), 20, 8, None),
+    (30, D(2), 19, None, "19 人 < 20 人"),
+    (40, D(2), 20, 8, None),  # 40 ends the first row (30~40人（含）)
+    (40, D(2), 25, 8, None),
+    (41, D(2), 25, 9, None),
+    (41, D(2), 24, None, "24 人 < 25 人"),
+    (50, D(2), 25, 9, None),
+    (51, D(2), 30, 10, None),
+    (51, D(2), 29, None, "29 人 < 30 人"),
+    (60, D(2), 30, 10, None),
+    (61, D(2), 61, None, "61 人 > 60 人"),
+    (35, D("1.99"), 35, None, "1.99 天 < 2 天"),
+    (35, D("2.5"), 20, 8, None),
+]
+
+
+@pytest.mark.parametrize(("size", "days", "certified", "subsidy", "failed"), TRAINING_CASES)
+def test_training_at_every_bound(
+    size: int, days: Decimal, certified: int, subsidy: int | None, failed: str | None
+) -> None:
+    answer = rules.training_subsidy(class_size=size, days=days, certified=certified)
+    assert answer.amount_wan == (None if subsidy is None else D(subsidy))
+    assert answer.reasons[0].startswith("三、（一）2")
+    if failed is None:
+        assert answer.failed == ()
+    else:
+        assert any(failed in f for f in answer.failed), answer.failed
+        assert failed in answer.reasons[0]
+
+
+def test_a_class_failing_twice_names_both_conditions() -> None:
+    answer = rules.training_subsidy(class_size=45, days=D("1.5"), certified=24)
+    assert len(answer.failed) == 2
+    assert "培训时长 1.5 天 < 2 天" in answer.failed[0]
+    assert "24 人 < 25 人" in answer.failed[1]
+
+
+def _training_oracle(size: int, days: Decimal, certified: int) -> int | None:
+    for low, high, need, amount in ((30, 40, 20, 8), (41, 50, 25, 9), (51, 60, 30, 10)):
+        if low <= size <= high:
+            return amount if days >= 2 and certified >= need else None
+    return None
+
+
+@st.composite
+def classes(draw: st.DrawFn) -> tuple[int, Decimal, int]:
+    size = draw(st.integers(min_value=0, max_value=80))
+    days = draw(st.decimals(min_value=0, max_value=10, places=2))
+    return size, days, draw(st.integers(min_value=0, max_value=size))
+
+
+@given(cls=classes())
+def test_training_matches_the_table(cls: tuple[int, Decimal, int]) -> None:
+    size, days, certified = cls
+    answer = rules.training_subsidy(class_size=size, days=days, certified=certified)
+    expected = _training_oracle(size, days, certified)
+    assert answer.amount_wan == (None if expected is None else D(expected))
+    assert bool(answer.failed) is (expected is None)
+
+
+@given(cls=classes(), more=st.integers(min_value=0, max_value=80))
+def test_more_certified_never_lowers_the_training_subsidy(
+    cls: tuple[int, Decimal, int], more: int
+) -> None:
+    size, days, certified = cls
+    higher = min(size, certified + more)
+    before = rules.training_subsidy(class_size=size, days=days, certified=certified).amount_wan
+    after = rules.training_subsidy(class_size=size, days=days, certified=higher).amount_wan
+    assert (before or 0) <= (after or 0)
+
+
+def test_training_total_sums_the_classes() -> None:
+    total = rules.training_total(
+        [
+            rules.TrainingClass(35, D(2), 20),
+            rules.TrainingClass(55, D(3), 30),
+            rules.TrainingClass(20, D(2), 20),
+        ]
+    )
+    assert total.amount_wan == 18
+    assert [r[:3] for r in total.reasons] == ["第1班", "第2班", "第3班"]
+
+
+# --- cloud resources (三、（二）, 附件4-1) --------------------------------------------------------
+
+CLOUD_CASES = [(1, 30), (10, 30), (11, 50), (20, 50), (21, 60), (30, 60), (31, 70)]
+CLOUD_CASES += [(40, 70), (41, 80), (50, 80), (51, 100), (5000, 100)]
+
+
+@pytest.mark.parametrize(("headcount", "cap"), CLOUD_CASES)
+def test_cloud_cap_at_every_bound(headcount: int, cap: int) -> None:
+    answer = rules.cloud_cap(headcount)
+    assert answer.cap_wan == cap
+    assert answer.reasons[0].startswith("三、（二）: 研发和实施人员 ")
+    assert answer.reasons[0].endswith(f"可申报资源补贴 {cap} 万元")
+
+
+def test_no_staff_no_cloud_cap() -> None:
+    assert rules.cloud_cap(0).cap_wan is None
+
+
+@given(a=st.integers(min_value=1, max_value=10_000), b=st.integers(min_value=1, max_value=10_000))
+def test_cloud_cap_matches_the_table_and_never_falls(a: int, b: int) -> None:
+    def oracle(n: int) -> int:
+        return (30, 50, 60, 70, 80, 100)[sum(1 for bound in (10, 20, 30, 40, 50) if n > bound)]
+
+    assert rules.cloud_cap(a).cap_wan == oracle(a)
+    low, high = sorted((a, b))
+    assert rules.cloud_cap(low).cap_wan <= rules.cloud_cap(high).cap_wan  # type: ignore[operator]
+
+
+PRICES = {
+    "platform-admin-basic": 300_000,
+    "platform-admin-pro": 400_000,
+    "platform-admin-flagship": 500_000,
+    "platform-user-basic": 100_000,
+    "platform-user-pro": 150_000,
+    "platform-user-flagship": 200_000,
+    "crosschain-basic": 300_000,
+    "crosschain-data": None,  # the source gives none
+}
+
+
+def test_the_package_list_is_annex_4_1() -> None:
+    assert {p.code: p.price_yuan for p in catalog.PACKAGES} == PRICES
+    assert catalog.get_package("platform-user-pro").price_wan == D(15)
+    assert (
+        catalog.get_package("platform-admin-flagship").title == "区块链基础平台资源 · 管理 · 旗舰版"
+    )
+
+
+@pytest.mark.parametrize(
+    ("codes", "cap", "within", "total"),
+    [
+        (["platform-admin-basic"], D(30), True, 30),  # exactly the cap: within
+        (["platform-user-basic", "platform-user-flagship"], D(30), True, 30),
+        (["platform-user-basic"] * 3, D(30), True, 30),  # stackable, even the same package
+        (["platform-user-basic"] * 3 + ["platform-user-basic"], D(30), False, 40),
+        (["platform-admin-pro"], D(30), False, 40),
+        (["platform-admin-flagship", "platform-admin-flagship"], D(100), True, 100),
+        (["platform-user-basic", "crosschain-data"], D(30), None, 10),  # a price is missing
+        (["crosschain-basic", "crosschain-data"], D(20), False, 30),  # over even without it
+        ([], D(30), True, 0),
+        (["platform-user-basic"], None, None, 10),  # no cap to compare with
+    ],
+)
+def test_packages_against_the_cap(
+    codes: list[str], cap: Decimal | None, within: bool | None, total: int
+) -> None:
+    selection = rules.package_selection(codes, cap)
+    assert selection.within_cap is within and selection.total_wan == total
+    assert all(r.startswith(("附件4-1", "三、（二）")) for r in selection.reasons)
+
+
+@given(
+    codes=st.lists(st.sampled_from([c for c, p in PRICES.items() if p is not None]), max_size=8),
+    cap=st.sampled_from([D(v) for v in (30, 50, 60, 70, 80, 100)]),
+)
+def test_package_totals_add_up_in_any_order(codes: list[str], cap: Decimal) -> None:
+    selection = rules.package_selection(codes, cap)
+    assert selection.total_wan == sum(D(PRICES[c] or 0) / 10_000 for c in codes)
+    assert selection.within_cap is (selection.total_wan <= cap)
+    assert rules.package_selection(codes[::-1], cap).total_wan == selection.total_wan
+
+
+# --- application-level rules -----------------------------------------------------------------
+
+
+def test_cash_requires_cloud() -> None:
+    assert rules.cash_requires_cloud(["cash"]).ok is False
+    assert rules.cash_requires_cloud(["cash", "cloud"]).ok is True
+    assert rules.cash_requires_cloud(["cloud", "training"]).ok is None  # does not apply
+    assert (
+        "申报现金补贴时须同时申报区块链云资源补贴" in rules.cash_requires_cloud(["cash"]).reasons[0]
+    )
+
+
+def test_one_project_per_unit() -> None:
+    assert rules.one_project_per_unit(1).ok is True
+    refused = rules.one_project_per_unit(2)
+    assert refused.ok is False and "每个单位只能申报1个项目" in refused.reasons[0]
+
+
+def test_assess_answers_only_what_was_asked() -> None:
+    assert rules.assess() == rules.Assessment(None, None, None, None, None, ())
+    only_cloud = rules.assess(headcount=15, packages=["platform-admin-pro"])
+    assert only_cloud.cash is None and only_cloud.cloud is not None
+    assert only_cloud.packages is not None and only_cloud.packages.within_cap is True
+
+
+# --- refusing nonsense -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: rules.cash_subsidy(D(-1)),
+        lambda: rules.cloud_cap(-1),
+        lambda: rules.training_subsidy(class_size=-1, days=D(2), certified=0),
+        lambda: rules.training_subsidy(class_size=30, days=D(-1), certified=0),
+        lambda: rules.training_subsidy(class_size=30, days=D(2), certified=31),
+        lambda: rules.package_selection(["platinum"], D(30)),
+        lambda: rules.acceptance_check(cash_subsidy_wan=D(10), proven_wan=D(-1)),
+        lambda: catalog.check_scope("区块链+金融", "保险"),
+        lambda: catalog.check_scope("政务", "保险"),
+        lambda: catalog.parse_kind("照片"),
+    ],
+)
+def test_bad_input_is_refused(call: object) -> None:
+    with pytest.raises(InvalidInputError):
+        call()  # type: ignore[operator]
+
+
+def test_scopes_are_the_guides() -> None:
+    assert {k: len(v) for k, v in catalog.SCOPES.items()} == {
+        "政务": 11,
+        "农业": 6,
+        "工业": 8,
+        "服务业": 10,
+    }
+    assert catalog.check_scope("区块链+政务", " 职权监管 ") == ("政务", "职权监管")
+
+
+# --- money -------------------------------------------------------------------------------------
+
+
+@given(fen=st.integers(min_value=0, max_value=100_000_000 * 1_000_000))
+def test_fen_and_wan_round_trip_exactly(fen: int) -> None:
+    wan = fen_to_wan(fen)
+    assert wan_to_fen(wan) == fen
+    number = json_number(wan)
+    assert D(repr(number)) == wan if isinstance(number, float) else D(number) == wan
+
+
+@pytest.mark.parametrize("bad", [D("0.0000001"), D(-1), D(100_000_001), D("NaN"), D("Infinity")])
+def test_amounts_finer_than_a_fen_or_absurd_are_refused(bad: Decimal) -> None:
+    with pytest.raises(InvalidInputError):
+        wan_to_fen(bad)
