@@ -1,9 +1,10 @@
-"""``chainproof demo``: a persisted Anvil, the API and the batcher, seeded with demo data.
+"""``chainproof demo``: a persisted Anvil, the API and the batcher, seeded with the 2023 case.
 
-Everything a user would do goes through the public API (the seeding uses the same HTTP
-client as the CLI), so the demo shows the real path: upload → queued → batched → anchored →
-receipt. Ctrl-C stops the server, the batcher and the chain; the next run finds the same
-chain state and deployment under the data directory and does not anchor the files again.
+Everything a user would do goes through the public API (``chainproof.demo.seed_demo``), so
+the demo shows the real path: applicant units upload documents (queued → batched → anchored),
+submit, a reviewer moves applications on, acceptance invoices are checked against 3×. Ctrl-C
+stops the server, the batcher and the chain; the next run finds the same chain state, the
+database and ``demo-keys.json`` under the data directory and adds nothing.
 """
 
 from __future__ import annotations
@@ -23,65 +24,46 @@ from chainproof.errors import ChainProofError
 _out = Console(highlight=False)
 
 
-def _short(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= 14 else f"{text[:10]}…{text[-4:]}"
-
-
 def _seed(base_url: str, data_dir: Path, database_url: str, server: Any) -> None:
-    from chainproof.client import ChainProofClient
-    from chainproof.demo import DEMO_ORG, REVIEWER_ORG, write_demo_documents
-    from chainproof.identity import create_api_key
-    from chainproof.store.db import open_session
+    from chainproof.demo import CASES, REVIEWER_ORG, seed_demo
 
     while not server.started:
         if server.should_exit:
             return
         time.sleep(0.05)
-    with open_session(database_url) as session:
-        _, admin_key = create_api_key(session=session, org=REVIEWER_ORG, role="admin")
-        _, reviewer_key = create_api_key(session=session, org=REVIEWER_ORG, role="reviewer")
-        _, submitter_key = create_api_key(session=session, org=DEMO_ORG, role="submitter")
-    files = write_demo_documents(data_dir / "demo-documents")
-    with ChainProofClient(base_url, api_key=submitter_key, timeout=60) as client:
-        chain = client.chain_info()
-        todo = [f for f in files if client.verify_file(f.path)["verdict"] != "anchored"]
-        if todo:
-            _out.print(f"anchoring {len(todo)} demo documents …")
-            items = client.anchor_files([f.path for f in todo], label="2023专项补贴申报 demo")
-            client.wait_anchored([int(i["id"]) for i in items], timeout=120)
-        else:
-            _out.print("demo documents already anchored on this chain (state persisted)")
-        table = Table(title="anchored demo documents (存证)", show_lines=False)
-        for col in ("file", "verdict", "sha256", "root", "tx", "block"):
-            table.add_column(col, overflow="fold")
-        verdicts = [client.verify_file(f.path) for f in files]
-        for f, v in zip(files, verdicts, strict=True):
-            table.add_row(
-                f.name,
-                v["verdict"],
-                _short(v["digest"]),
-                _short(v.get("root")),
-                _short(v.get("tx_hash")),
-                str(v.get("block_number", "")),
-            )
-    _out.print(table)
-    for v in {v.get("root"): v for v in verdicts if v.get("root")}.values():
-        _out.print(
-            f"anchored root {v['root']}\n  tx {v['tx_hash']}  block {v['block_number']}  "
-            f"at {v.get('anchored_at')}",
-            soft_wrap=True,
+    _out.print("seeding the 2023 subsidy case through the API …")
+    result = seed_demo(
+        base_url=base_url, data_dir=data_dir, database_url=database_url, say=_out.print
+    )
+    if result.created == 0:
+        _out.print("demo data already seeded on this chain (state persisted): nothing added")
+    table = Table(title="2023专项补贴 demo applications", show_lines=False)
+    for col in ("#", "applicant unit", "status", "page"):
+        table.add_column(col, overflow="fold")
+    for case in CASES:
+        app_id = result.applications[case.org]
+        table.add_row(
+            str(app_id),
+            case.org,
+            result.statuses.get(case.org, "?"),
+            f"{base_url}/applications/{app_id}",
         )
+    _out.print(table)
+    check = "all files match" if result.integrity_all_match else "[red]MISMATCH[/red]"
+    _out.print(f"reviewer integrity check of the application under review: {check}")
+    _out.print(f"demo files to drop on the check page: {result.documents_dir}")
+    width = max(len(name) for name in result.urls)
+    lines = "\n".join(f"  {name:<{width}}  {url}" for name, url in result.urls.items())
+    keys = result.keys
+    applicants = "\n".join(
+        f"  submitter key  {key}   ({org})" for org, key in keys.applicants.items()
+    )
     _out.print(
-        f"\n[bold]ChainProof demo is running[/bold]\n"
-        f"  API + Swagger UI   {base_url}/docs\n"
-        f"  chain              {chain.get('rpc_url')} (chain id {chain.get('chain_id')}, "
-        f"registry {chain.get('contract')})\n"
-        f"  admin key          {admin_key}\n"
-        f"  reviewer key       {reviewer_key}\n"
-        f"  submitter key      {submitter_key}   ({DEMO_ORG})\n"
-        f"  try                CHAINPROOF_API_KEY={submitter_key} .venv/bin/chainproof anchor "
-        "README.md --wait\n"
+        f"\n[bold]ChainProof demo is running[/bold]\n{lines}\n"
+        f"  admin key      {keys.admin}   ({REVIEWER_ORG})\n"
+        f"  reviewer key   {keys.reviewer}   ({REVIEWER_ORG})\n"
+        f"{applicants}\n"
+        f"  (keys kept in {data_dir / 'demo-keys.json'}; paste one into a page's key field)\n"
         "Ctrl-C stops the server and the chain.",
         soft_wrap=True,
     )
@@ -99,7 +81,7 @@ def register(app: typer.Typer) -> None:
             int, typer.Option(min=1, max=65535, help="Port of the managed chain's JSON-RPC.")
         ] = 8545,
     ) -> None:
-        """Start a persisted chain + the API + the batcher, and anchor demo documents."""
+        """Start a persisted chain + the API + the batcher, and seed the 2023 subsidy case."""
         import uvicorn
 
         from chainproof.api.app import create_app

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from chainproof.web.routes import router
+from chainproof.web.subsidy_pages import router as subsidy_router
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 
@@ -24,6 +25,7 @@ STATIC_DIR: Final = Path(__file__).parent / "static"
 def install(app: FastAPI) -> None:
     """Adds the pages and their static files to ``app``."""
     app.include_router(router)
+    app.include_router(subsidy_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 

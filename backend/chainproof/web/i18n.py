@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+from chainproof.web import i18n_subsidy
+
 Lang = str
 LANGS: Final[tuple[Lang, Lang]] = ("zh-CN", "en")
 DEFAULT_LANG: Final = "zh-CN"
@@ -499,6 +501,10 @@ EN: Final[dict[str, str]] = {
     "js.admin.revoked_key": "Key #{id} revoked.",
     "js.print": "Print",
 }
+
+# The subsidy pages keep their messages in their own module (web/i18n_subsidy.py).
+ZH.update(i18n_subsidy.ZH)
+EN.update(i18n_subsidy.EN)
 
 CATALOGS: Final[dict[Lang, dict[str, str]]] = {"zh-CN": ZH, "en": EN}
 

@@ -51,6 +51,8 @@ MAX_ID: Final = 2**63 - 1
 NAV: Final = (
     ("web_verify", "nav.verify"),
     ("web_anchor", "nav.anchor"),
+    ("web_applications", "nav.applications"),
+    ("web_review", "nav.review"),
     ("web_explorer", "nav.explorer"),
     ("web_admin", "nav.admin"),
 )
