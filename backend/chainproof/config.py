@@ -8,24 +8,32 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chainproof.chain.nodes import DEV_PRIVATE_KEYS
 from chainproof.errors import ConfigError
 
 # The first key of the well-known development mnemonic ("test test ... junk") that Anvil,
 # Hardhat and our Ganache launcher fund at genesis. Public knowledge: fine on a local dev
-# chain, refused anywhere else (see ``_refuse_unsafe_defaults``).
+# chain, refused anywhere else (see ``Settings._unsafe_default``).
 DEV_OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEV_SECRET_KEY = "dev-only-secret-change-me"
+# Outside development a secret key shorter than this is refused: it derives the key that
+# encrypts custodial chain keys at rest (store/crypto.py).
+MIN_SECRET_KEY_LENGTH = 32
 
 ChainSpec = str  # "embedded" | "anvil" | "ganache" | an http(s):// JSON-RPC URL
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CHAINPROOF_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused setting must not print the secrets it was given.
+    model_config = SettingsConfigDict(
+        env_prefix="CHAINPROOF_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["development", "test", "production"] = "development"
     data_dir: Path = Path("data")
@@ -35,6 +43,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     chain_port: int | None = Field(default=None, ge=1, le=65535)  # managed node; None: free
     public_rpc_url: str | None = None  # where third parties verify; defaults to the node's URL
+    # GS1 Digital Link resolver domain printed in item QR codes (trace, issue #5).
+    gs1_resolver: str = "https://id.gs1.org"
+    # Base URL of the public pages, for QR codes of platform-issued codes (/t/{code}).
+    public_url: str = "http://127.0.0.1:8000"
+    trace_publish_interval_ms: int = Field(default=1000, ge=10)  # on-chain head publisher
     solc: Path | None = None  # a native solc binary; otherwise py-solc-x's, otherwise solcjs
     project_root: Path | None = None  # where contracts/ and node_modules/ live (autodetected)
 
@@ -48,21 +61,54 @@ class Settings(BaseSettings):
     gas_cap: int = Field(default=16_777_216, ge=100_000)  # EIP-7825 per-transaction cap
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
     hash_algorithm: Literal["sha256", "sm3", "keccak256"] = "sha256"
+    # Per caller (API key, else client address), moving window: N/second|minute|hour.
+    rate_limit_anchor: str = "120/minute"
+    rate_limit_keys: str = "10/minute"
 
-    @model_validator(mode="after")
-    def _refuse_unsafe_defaults(self) -> Settings:
-        if self.env == "production":
-            if self.operator_key.get_secret_value() == DEV_OPERATOR_KEY:
-                raise ConfigError(
-                    "CHAINPROOF_OPERATOR_KEY is the public development key; "
-                    "set a real key before running with CHAINPROOF_ENV=production"
-                )
-            if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
-                raise ConfigError(
-                    "CHAINPROOF_SECRET_KEY is the development default; "
-                    "set a long random value before running with CHAINPROOF_ENV=production"
-                )
-        return self
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        problem = self._unsafe_default()
+        if problem is not None:
+            field, message = problem
+            # Raised here, not from a model validator: pydantic would record the whole
+            # input (secrets included) in the error's ``input``, which ``errors()`` and
+            # some loggers print whatever ``hide_input_in_errors`` says.
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("unsafe_default", message),
+                        loc=(field,),
+                        input="[hidden]",
+                    )
+                ],
+                hide_input=True,
+            )
+
+    def _unsafe_default(self) -> tuple[str, str] | None:
+        """The setting that must not be used outside development, and why."""
+        if self.env != "production":
+            return None
+        # Every key of the public development mnemonic, not only the first: each is funded
+        # on every dev chain and known to everyone.
+        public = {k.lower().removeprefix("0x") for k in (DEV_OPERATOR_KEY, *DEV_PRIVATE_KEYS)}
+        if self.operator_key.get_secret_value().lower().removeprefix("0x") in public:
+            return "operator_key", (
+                "CHAINPROOF_OPERATOR_KEY is the public development key; "
+                "set a real key before running with CHAINPROOF_ENV=production"
+            )
+        if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+            return "secret_key", (
+                "CHAINPROOF_SECRET_KEY is the development default; "
+                "set a long random value before running with CHAINPROOF_ENV=production"
+            )
+        if len(self.secret_key.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            return "secret_key", (
+                f"CHAINPROOF_SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters; "
+                "set a long random value, e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`"
+            )
+        return None
 
     @property
     def resolved_database_url(self) -> str:

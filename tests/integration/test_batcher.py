@@ -220,3 +220,92 @@ def test_member_batches_are_signed_by_the_member(chain: ChainContext, engine: En
         assert len({b.signer for b in batches}) == 3
         on_chain = chain.registry.get_anchor(batches[0].root)
         assert on_chain is not None and on_chain.submitter == batches[0].signer
+
+
+def test_failed_batch_insert_leaves_no_nonce_gap(engine: Engine, tmp_path: Path) -> None:
+    """The batch row cannot be stored ("database is locked") after its transaction was
+    signed: the nonce it reserved must be reused, or every later batch waits forever."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    from chainproof.chain.managed import free_port
+
+    from ..conftest import node_binary_present, require
+
+    require(node_binary_present("anvil"), "anvil is missing from node_modules (run `make install`)")
+    # Give up on a held lock at once rather than after the usual 5 s (runs after make_engine's
+    # own connect hook, so it overrides its busy_timeout).
+    event.listen(engine, "connect", lambda conn, _rec: conn.execute("PRAGMA busy_timeout=50"))
+    engine.dispose()
+    ctx = open_chain(
+        chain="anvil", data_dir=tmp_path / "anvil", operator_key=DEV_OPERATOR_KEY, port=free_port()
+    )
+    try:
+        with Session(engine) as s:
+            submit_digests(session=s, algorithm="sha256", digests=docs(6, "gap"), member_id=None)
+        batcher = Batcher(engine=engine, chain=ctx, batch_size=3, interval_ms=10)
+        assert batcher.recover()
+        first_nonce = ctx.w3.eth.get_transaction_count(ctx.sender.address, "pending")
+        # Another writer holds SQLite's write lock while the batcher closes a batch.
+        db_path = str(engine.url.database)
+        blocker = sqlite3.connect(db_path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(OperationalError, match="locked"):
+                batcher.step(force=True)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        with Session(engine) as s:
+            assert s.exec(select(Batch)).all() == []  # nothing stored, nothing sent
+        # Bounded by steps, not time: a nonce gap would leave the batch pending forever.
+        for _ in range(40):
+            batcher.step(force=True)
+            if batcher.pending_count() == 0:
+                break
+        with Session(engine) as s:
+            batches = s.exec(select(Batch).order_by(col(Batch.id))).all()
+            assert [b.status for b in batches] == ["confirmed", "confirmed"]
+            assert [b.nonce for b in batches] == [first_nonce, first_nonce + 1]
+            assert set(s.exec(select(Evidence.status)).all()) == {"anchored"}
+    finally:
+        ctx.stop()
+
+
+def test_planned_batch_above_the_next_nonce_is_resigned(engine: Engine, tmp_path: Path) -> None:
+    """A planned batch stored with a nonce the chain cannot reach yet (one below it was
+    never used) is signed again with the next nonce before it is sent."""
+    from chainproof.chain.managed import free_port
+
+    from ..conftest import node_binary_present, require
+
+    require(node_binary_present("anvil"), "anvil is missing from node_modules (run `make install`)")
+    ctx = open_chain(
+        chain="anvil", data_dir=tmp_path / "anvil", operator_key=DEV_OPERATOR_KEY, port=free_port()
+    )
+    try:
+        with Session(engine) as s:
+            submit_digests(session=s, algorithm="sha256", digests=docs(2, "resign"), member_id=None)
+        batcher = Batcher(engine=engine, chain=ctx, batch_size=2, interval_ms=10)
+        assert batcher.recover()
+        next_nonce = ctx.w3.eth.get_transaction_count(ctx.sender.address, "pending")
+        ctx.sender.reserve_nonce()  # a nonce reserved and lost, as by a failed write
+        with ctx.sender.sending():
+            batch_id = batcher._close_batch(force=True)
+        assert batch_id is not None
+        with Session(engine) as s:
+            planned = s.get(Batch, batch_id)
+            assert planned is not None and planned.nonce == next_nonce + 1
+        for _ in range(40):
+            batcher.step(force=True)
+            if batcher.pending_count() == 0:
+                break
+        with Session(engine) as s:
+            done = s.get(Batch, batch_id)
+            assert done is not None and done.status == "confirmed"
+            assert done.nonce == next_nonce
+            assert set(s.exec(select(Evidence.status)).all()) == {"anchored"}
+    finally:
+        ctx.stop()

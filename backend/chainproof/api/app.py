@@ -34,6 +34,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chainproof import __version__
 from chainproof.api.deps import Runtime, UnavailableChain
 from chainproof.api.errors import error_body, install_error_handlers
+from chainproof.api.json_guard import JsonShapeMiddleware
+from chainproof.api.ratelimit import RateLimitMiddleware, default_rules
 from chainproof.api.routes import api_router
 from chainproof.api.routes import subsidy as subsidy_routes
 from chainproof.api.upload import MAX_JSON_BYTES
@@ -42,7 +44,9 @@ from chainproof.chain.nodes import Node, make_node
 from chainproof.config import Settings, get_settings
 from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
 from chainproof.evidence.batcher import Batcher, LeaderLock
+from chainproof.logs import configure_logging
 from chainproof.store import db
+from chainproof.trace.heads import HeadPublisher
 
 log = structlog.get_logger("chainproof.api")
 
@@ -70,6 +74,7 @@ TAGS = [
     {"name": "admin", "description": "Members and API keys (admin key)."},
     {"name": "system", "description": "Liveness and readiness probes."},
     {"name": "subsidy", "description": "2023 subsidy applications: rules, packages, review."},
+    {"name": "trace", "description": "Traceability (溯源): EPCIS 2.0 events, items, recalls."},
 ]
 
 
@@ -82,6 +87,7 @@ def create_app(
 ) -> FastAPI:
     """The ChainProof API. ``settings`` default to the environment's (``get_settings()``)."""
     settings = settings or get_settings()
+    configure_logging()  # plain tracebacks, no locals, secrets redacted (logs.py)
     app = FastAPI(
         title="ChainProof",
         version=__version__,
@@ -91,12 +97,19 @@ def create_app(
         lifespan=_lifespan(settings, chain=chain, engine=engine, run_batcher=run_batcher),
     )
     install_error_handlers(app)
+    # Innermost first: the JSON shape check sees a body BodyLimitMiddleware already bounds;
+    # the rate limit runs before both, so a flood costs no body reading at all.
+    app.add_middleware(JsonShapeMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=MAX_JSON_BYTES,
         streaming_limit=settings.max_upload_bytes,
         streaming_paths=STREAMING_PATHS,
         streaming_patterns=STREAMING_PATTERNS,
+    )
+    app.add_middleware(
+        RateLimitMiddleware,
+        rules=default_rules(anchor=settings.rate_limit_anchor, keys=settings.rate_limit_keys),
     )
     app.include_router(api_router)
     from chainproof import web  # the pages: thin over the same services as the API
@@ -119,9 +132,14 @@ def _lifespan(
             lambda: start_runtime(settings, chain=chain, engine=engine, run_batcher=run_batcher)
         )
         app.state.runtime = runtime
+        # Trace heads go on chain from their own thread, next to the batcher (same key,
+        # same sender lock); it stops before the runtime closes the chain.
+        publisher = _start_trace_publisher(runtime)
         try:
             yield
         finally:
+            if publisher is not None:
+                await run_in_threadpool(publisher.stop)
             await run_in_threadpool(runtime.close)
 
     return lifespan
@@ -165,6 +183,20 @@ def start_runtime(
         runtime.close()
         raise
     return runtime
+
+
+def _start_trace_publisher(runtime: Runtime) -> HeadPublisher | None:
+    """Only where the batcher runs: one process per signing key sends transactions."""
+    if runtime.batcher is None:
+        return None
+    publisher = HeadPublisher(
+        engine=runtime.engine,
+        chain=runtime.chain,
+        data_dir=runtime.settings.data_dir,
+        interval_ms=runtime.settings.trace_publish_interval_ms,
+    )
+    publisher.start()
+    return publisher
 
 
 def _open_chain_or_degrade(settings: Settings) -> ChainContext:

@@ -13,8 +13,12 @@ boundary, no credentials), still under the same root so there is one mapping::
     └── NotAuthenticatedError      401  + WWW-Authenticate: Bearer
 
 FastAPI's own validation errors become 422 with a readable message (``body.digests[3]:
-...``); ``HTTPException`` keeps its status and headers; anything else is a bug, answered
-500 ``internal`` and logged with its traceback, never with the request body.
+...``); ``HTTPException`` keeps its status and headers. A database that is busy (SQLite
+"database is locked") or unreachable (PostgreSQL down, connection lost) is 503
+``database_busy`` / ``database_unavailable`` with ``Retry-After``: the request committed
+nothing, the client retries (``store/db.py: unavailable``). Anything else is a bug, answered
+500 ``internal`` and logged with a plain traceback (no local variables: ``logs.py``), never
+with the request body.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chainproof.errors import (
@@ -38,6 +44,7 @@ from chainproof.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from chainproof.store.db import unavailable
 
 log = structlog.get_logger("chainproof.api")
 
@@ -188,6 +195,25 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    down = unavailable(exc)
+    if down is None:
+        return await _unexpected_error(request, exc)
+    # One line, no traceback: an outage must not flood the log with one per request.
+    log.warning(
+        "database unavailable",
+        code=down.code,
+        method=request.method,
+        path=request.url.path,
+        error=str(getattr(exc, "orig", None) or type(exc).__name__)[:200],
+    )
+    return JSONResponse(
+        error_body(down.code, down.message, retry_after=down.retry_after),
+        status_code=503,
+        headers={"Retry-After": str(down.retry_after)},
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # A bug: log the traceback and the route, never the body (it may hold documents).
     log.error(
@@ -208,4 +234,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ChainProofError, _chainproof_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeoutError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

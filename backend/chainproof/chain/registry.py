@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -30,6 +32,7 @@ from web3.exceptions import (
 
 from chainproof.chain.sender import MinedTx, SignedTx, TxSender
 from chainproof.errors import ChainError, ChainMismatchError, ContractRevertError, TransactionError
+from chainproof.merkle import process_proof
 
 T = TypeVar("T")
 EIP712_NAME = "ChainProof EvidenceRegistry"  # must match the contract's EIP712 constructor
@@ -60,6 +63,23 @@ class AnchoredEvent:
     block_number: int
     block_hash: str
     log_index: int
+
+
+# How stale a cached root state may be: the bound on how long a revocation or reorg made by
+# someone else (another replica, a member's own key, a node rolled back) can go unseen by
+# verify_fast. The same second as the chain status check (ChainContext.status_ttl), which
+# bounds how long a reset chain goes unseen. Revocations this process sends are seen at once.
+ROOT_STATE_TTL = 1.0
+
+
+@dataclass(frozen=True)
+class RootState:
+    """What the registry holds for one root, read at ``fetched_at`` (monotonic seconds)."""
+
+    anchored: bool
+    revoked: bool
+    revoked_leaves: frozenset[bytes]
+    fetched_at: float
 
 
 def _b32(value: bytes | str) -> bytes:
@@ -131,6 +151,8 @@ class EvidenceRegistryClient:
         self.address = Web3.to_checksum_address(address)
         self.contract: Contract = w3.eth.contract(address=self.address, abi=abi)
         self.errors = ErrorDecoder(abi)
+        self._roots: dict[bytes, RootState] = {}
+        self._roots_lock = threading.Lock()
 
     # ---- error translation -------------------------------------------------------------
 
@@ -190,6 +212,59 @@ class EvidenceRegistryClient:
     def verify(self, root: bytes | str, leaf: bytes | str, proof: Sequence[bytes | str]) -> bool:
         fn = self.contract.functions.verify(_b32(root), _b32(leaf), [_b32(p) for p in proof])
         return bool(self._translate(fn.call))
+
+    def root_state(self, root: bytes | str, *, max_age: float = ROOT_STATE_TTL) -> RootState:
+        """The registry's state for ``root``: anchored, revoked, its revoked leaves. Read from
+        the chain at most every ``max_age`` seconds per root (two calls: ``getAnchor`` and
+        the root's ``LeafRevoked`` events), so a verify storm over a batch of 10,000
+        documents costs the node two requests a second, not one per request."""
+        key = _b32(root)
+        now = time.monotonic()
+        with self._roots_lock:
+            cached = self._roots.get(key)
+        if cached is not None and now - cached.fetched_at < max_age:
+            return cached
+        anchor = self.get_anchor(key)
+        leaves: frozenset[bytes] = frozenset()
+        if anchor is not None:
+            logs = self.contract.events.LeafRevoked().get_logs(
+                argument_filters={"root": key}, from_block=anchor.block_number, to_block="latest"
+            )
+            leaves = frozenset(bytes(HexBytes(log["args"]["leaf"])) for log in logs)
+        state = RootState(
+            anchored=anchor is not None,
+            revoked=bool(anchor and anchor.revoked),
+            revoked_leaves=leaves,
+            fetched_at=now,
+        )
+        with self._roots_lock:
+            if len(self._roots) > 100_000:  # bounded: drop everything rather than grow
+                self._roots.clear()
+            self._roots[key] = state
+        return state
+
+    def forget_root(self, root: bytes | str) -> None:
+        """Drops the cached state of ``root`` (after this process revoked in it)."""
+        with self._roots_lock:
+            self._roots.pop(_b32(root), None)
+
+    def verify_fast(
+        self,
+        root: bytes | str,
+        leaf: bytes | str,
+        proof: Sequence[bytes | str],
+        *,
+        max_age: float = ROOT_STATE_TTL,
+    ) -> bool:
+        """Exactly the contract's ``verify`` view (anchored, root not revoked, leaf not
+        revoked, OpenZeppelin ``MerkleProof`` to the root), from the root's state read at
+        most ``max_age`` seconds ago and the proof checked here: the proof is pure
+        computation, the same sorted-pair keccak as the contract's."""
+        state = self.root_state(root, max_age=max_age)
+        leaf_b = _b32(leaf)
+        if not state.anchored or state.revoked or leaf_b in state.revoked_leaves:
+            return False
+        return process_proof(leaf_b, [_b32(p) for p in proof]) == _b32(root)
 
     def is_included(
         self, root: bytes | str, leaf: bytes | str, proof: Sequence[bytes | str]
@@ -359,9 +434,12 @@ class EvidenceRegistryClient:
         return self.transact(sender, fn)
 
     def revoke_root(self, sender: TxSender, root: bytes | str, reason_hash: bytes | str) -> MinedTx:
-        return self.transact(
-            sender, self.contract.functions.revokeRoot(_b32(root), _b32(reason_hash))
-        )
+        try:
+            return self.transact(
+                sender, self.contract.functions.revokeRoot(_b32(root), _b32(reason_hash))
+            )
+        finally:
+            self.forget_root(root)  # our own revocation is seen by the next verify
 
     def revoke_leaf(
         self,
@@ -374,7 +452,10 @@ class EvidenceRegistryClient:
         fn = self.contract.functions.revokeLeaf(
             _b32(root), _b32(leaf), [_b32(p) for p in proof], _b32(reason_hash)
         )
-        return self.transact(sender, fn)
+        try:
+            return self.transact(sender, fn)
+        finally:
+            self.forget_root(root)  # our own revocation is seen by the next verify
 
     def grant_member(self, sender: TxSender, account: str) -> MinedTx:
         fn = self.contract.functions.grantRole(SUBMITTER_ROLE, Web3.to_checksum_address(account))

@@ -10,8 +10,10 @@ from chainproof.cli import db as db_cli
 from chainproof.cli import demo as demo_cli
 from chainproof.cli import evidence as evidence_cli
 from chainproof.cli import keys as keys_cli
+from chainproof.cli import reanchor as reanchor_cli
 from chainproof.cli import server as server_cli
 from chainproof.cli import subsidy as subsidy_cli
+from chainproof.cli import trace as trace_cli
 
 app = typer.Typer(
     name="chainproof",
@@ -24,10 +26,15 @@ app.add_typer(chain_cli.app, name="chain")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(subsidy_cli.app, name="subsidy")
+app.add_typer(trace_cli.app, name="trace")
 server_cli.register(app)  # serve, worker, reindex, status
 evidence_cli.register(app)  # anchor, verify, receipt, verify-receipt
 demo_cli.register(app)  # demo
+reanchor_cli.register(app)  # reanchor (after a chain reset)
 
 
 def main() -> None:
+    from chainproof.logs import configure_logging
+
+    configure_logging()  # before any command logs: no locals in tracebacks, secrets redacted
     app()

@@ -33,7 +33,7 @@ import structlog
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
-from sqlalchemy import Engine, delete, func, update
+from sqlalchemy import CursorResult, Engine, delete, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -41,13 +41,13 @@ from chainproof.chain.context import ChainContext
 from chainproof.chain.sender import MinedTx, SignedTx
 from chainproof.digests import canonical_json, to_hex
 from chainproof.errors import ChainError, ConflictError, TransactionError
+from chainproof.evidence.proofs import build_nodes, root_of
 from chainproof.identity import ensure_member_chain_key, member_account
-from chainproof.merkle import StandardMerkleTree
-from chainproof.receipts import LEAF_TYPES
 from chainproof.store.models import (
     AnchorRecord,
     Batch,
     BatchStatus,
+    BatchTree,
     Evidence,
     EvidenceStatus,
     Member,
@@ -240,7 +240,15 @@ class Batcher:
         if inflight is not None:
             return self._advance(int(inflight))
         with self.chain.sender.sending():
-            batch_id = self._close_batch(force=force)
+            try:
+                batch_id = self._close_batch(force=force)
+            except BaseException:
+                # Signing reserved a nonce before the batch row was stored; if storing it
+                # failed ("database is locked"), that nonce was never used. Forget the
+                # counter so the next transaction takes it, or every later one would wait
+                # forever behind the gap. Safe: ``sending()`` is held, nothing else signed.
+                self.chain.sender.reset_nonce()
+                raise
             if batch_id is None:
                 return False
             _fault("before_send")
@@ -272,30 +280,26 @@ class Batcher:
                 else col(Evidence.member_id) == member_id
             )
             rows = s.execute(
-                sa_select(
-                    col(Evidence.id),
-                    col(Evidence.algorithm),
-                    col(Evidence.digest),
-                    col(Evidence.salt),
-                    col(Evidence.created_at),
-                )
+                sa_select(col(Evidence.id), col(Evidence.leaf_hash), col(Evidence.created_at))
                 .where(col(Evidence.status) == EvidenceStatus.QUEUED.value, same_member)
                 .order_by(col(Evidence.id))
                 .limit(self.batch_size)
             ).all()
             if not rows:
                 return None
-            oldest_age = self.clock() - rows[0][4].timestamp()
+            oldest_age = self.clock() - rows[0][2].timestamp()
             if len(rows) < self.batch_size and oldest_age < self.interval and not force:
                 return None
-            values = [[r[1], bytes(HexBytes(r[2])), bytes(HexBytes(r[3]))] for r in rows]
-            tree = StandardMerkleTree.of(values, list(LEAF_TYPES))
-            root = tree.root
+            # The leaf hashes were computed from (algorithm, digest, salt) at intake; the
+            # tree is built from them (the same tree as StandardMerkleTree.of the values).
+            nodes = build_nodes([bytes.fromhex(r[1][2:]) for r in rows])
+            root = root_of(nodes)
+            first_id, last_id = int(rows[0][0]), int(rows[-1][0])
             meta = {
                 "kind": "chainproof-evidence-batch",
                 "leaf_count": len(rows),
-                "first_evidence_id": int(rows[0][0]),
-                "last_evidence_id": int(rows[-1][0]),
+                "first_evidence_id": first_id,
+                "last_evidence_id": last_id,
             }
             metadata_hash = keccak(canonical_json(meta))
             # The same rows requeued from an orphaned batch give the same root again (their
@@ -316,21 +320,33 @@ class Batcher:
             self._sign_into(s, batch, member_id)
             s.add(batch)
             s.flush()
-            s.execute(
-                update(Evidence),
-                [
-                    {
-                        "id": int(r[0]),
-                        "status": EvidenceStatus.BATCHED.value,
-                        "batch_id": batch.id,
-                        "proof": [to_hex(p) for p in tree.get_proof(i)],
-                    }
-                    for i, r in enumerate(rows)
-                ],
+            assert batch.id is not None
+            if s.get(BatchTree, batch.id) is None:  # a re-planned batch keeps its tree
+                s.add(BatchTree(batch_id=batch.id, nodes=nodes))
+            # One range UPDATE instead of one per row (proofs come from the tree on read).
+            # The claimed rows are exactly this member's queued rows in [first, last]: the
+            # batcher is the only writer that moves rows out of "queued", so a count that
+            # differs means a row was committed into the range since the SELECT (possible
+            # on PostgreSQL, whose ids are handed out before commit). Then the batch is
+            # not the rows its tree holds: roll back and plan again on the next step.
+            claimed: CursorResult[Any] = s.execute(  # type: ignore[assignment]
+                update(Evidence)
+                .where(
+                    col(Evidence.status) == EvidenceStatus.QUEUED.value,
+                    same_member,
+                    col(Evidence.id).between(first_id, last_id),
+                )
+                .values(status=EvidenceStatus.BATCHED.value, batch_id=batch.id)
+                .execution_options(synchronize_session=False)
             )
+            if claimed.rowcount != len(rows):
+                s.rollback()
+                raise ConflictError(
+                    f"batch of {len(rows)} rows claimed {claimed.rowcount}: a row arrived "
+                    "inside its id range; planning it again"
+                )
             s.commit()
             log.info("batch planned", batch_id=batch.id, leaves=len(rows), root=batch.root)
-            assert batch.id is not None
             return batch.id
 
     def _member_signer(self, s: Session, member_id: int | None) -> LocalAccount | None:
@@ -390,7 +406,9 @@ class Batcher:
             b = s.get(Batch, batch_id)
             assert b is not None and b.raw_tx is not None and b.tx_hash is not None
             if b.status == BatchStatus.PLANNED.value:
-                self._send(s, b)
+                with sender.sending():
+                    self._resign_if_gapped(s, b)
+                    self._send(s, b)
                 b.status = BatchStatus.SENT.value
                 b.sent_at = utcnow()
                 s.commit()
@@ -420,6 +438,27 @@ class Batcher:
             self.batches_confirmed += 1
             log.info("batch anchored", batch_id=b.id, tx_hash=b.tx_hash, block=mined.block_number)
             return True
+
+    def _resign_if_gapped(self, s: Session, b: Batch) -> None:
+        """A planned transaction whose nonce is above the key's next one would never be
+        mined (a nonce below it was reserved and never used): sign it again with the next
+        nonce. Only planned batches: a sent one may already be in the node's pool."""
+        sender = self.chain.sender
+        next_nonce = int(self.chain.w3.eth.get_transaction_count(sender.account.address, "pending"))
+        if b.nonce is None or int(b.nonce) <= next_nonce:
+            return
+        log.warning(
+            "planned nonce above the chain's next; re-signing",
+            batch_id=b.id,
+            planned=b.nonce,
+            next=next_nonce,
+        )
+        sender.reset_nonce()
+        member_id = s.exec(
+            select(Evidence.member_id).where(col(Evidence.batch_id) == b.id).limit(1)
+        ).first()
+        self._sign_into(s, b, member_id)
+        s.commit()
 
     def _node_knows(self, tx_hash: str) -> bool:
         try:

@@ -15,6 +15,7 @@ from chainproof.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from chainproof.evidence.proofs import proof_of
 from chainproof.evidence.verify import Viewer, _iso, evidence_view
 from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
 from chainproof.store.models import (
@@ -90,7 +91,7 @@ def build_receipt(*, session: Session, evidence_id: int) -> Receipt:
             status=ev.status,
         )
     try:
-        return _receipt_of(ev, batch)
+        return _receipt_of(ev, batch, proof_of(session, ev, batch))
     except InvalidInputError as exc:
         # The stored rows do not form a valid receipt: our fault, not the caller's.
         raise ChainProofError(
@@ -98,7 +99,7 @@ def build_receipt(*, session: Session, evidence_id: int) -> Receipt:
         ) from exc
 
 
-def _receipt_of(ev: Evidence, batch: Batch) -> Receipt:
+def _receipt_of(ev: Evidence, batch: Batch, proof: list[str]) -> Receipt:
     return Receipt.from_dict(
         dict(
             version=RECEIPT_VERSION,
@@ -108,7 +109,7 @@ def _receipt_of(ev: Evidence, batch: Batch) -> Receipt:
             leaf_types=list(LEAF_TYPES),
             leaf_values=[ev.algorithm, ev.digest, ev.salt],
             leaf_hash=ev.leaf_hash,
-            proof=list(ev.proof or []),
+            proof=proof,
             root=batch.root,
             chain_id=batch.chain_id,
             contract=batch.contract,
@@ -154,7 +155,7 @@ def revoke_evidence(
     assert batch is not None
     reason_hash = keccak(text=reason)
     mined = chain.registry.revoke_leaf(
-        chain.sender, batch.root, ev.leaf_hash, ev.proof or [], reason_hash
+        chain.sender, batch.root, ev.leaf_hash, proof_of(session, ev, batch), reason_hash
     )
     ev.status = EvidenceStatus.REVOKED.value
     ev.revoked_at = utcnow()

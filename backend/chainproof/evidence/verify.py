@@ -1,8 +1,14 @@
 """Verification verdicts: anchored | pending | not_found | revoked | chain_mismatch.
 
-The index says where to look; the chain decides. An "anchored" verdict is only given after
-the registry's own ``verify(root, leaf, proof)`` view agrees on the chain the server talks
-to, and only when that chain is the one the batch was anchored on (invariant 6).
+The index says where to look; the chain decides. An "anchored" verdict is only given when
+the registry's ``verify(root, leaf, proof)`` rule holds on the chain the server talks to, and
+only when that chain is the one the batch was anchored on (invariant 6).
+
+The rule is evaluated by ``EvidenceRegistryClient.verify_fast``: the root's on-chain state
+(anchored, revoked, revoked leaves) is read at most once a second per root and the Merkle
+proof is checked here, so a verify storm does not cost one node round trip per request. A
+revocation or rollback by anyone else is therefore seen within ``ROOT_STATE_TTL`` (1 s),
+the same bound as the chain status check; this server's own revocations at once.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from sqlmodel import Session, col, select
 from chainproof.chain.context import ChainContext
 from chainproof.digests import to_hex
 from chainproof.errors import ChainError, ChainMismatchError
+from chainproof.evidence.proofs import proof_of
 from chainproof.store.models import Batch, Evidence, EvidenceStatus, Member
 
 Verdict = Literal["anchored", "pending", "not_found", "revoked", "chain_mismatch"]
@@ -159,8 +166,8 @@ def _verify_candidates(
                 ),
             }
             continue
-        proof = ev.proof or []
-        if chain.registry.verify(batch.root, ev.leaf_hash, proof):
+        proof = proof_of(session, ev, batch)
+        if chain.registry.verify_fast(batch.root, ev.leaf_hash, proof):
             return {**base, **view, "verdict": "anchored", "reason": None}
         if chain.registry.is_included(batch.root, ev.leaf_hash, proof):
             anchor = chain.registry.get_anchor(batch.root)

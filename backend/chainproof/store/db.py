@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
@@ -38,6 +40,21 @@ _MIGRATION_LOCK_ID = 0x43_50_4D_49_47  # "CPMIG"
 
 # How long a SQLite writer waits for another writer's lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long a new PostgreSQL connection may take: a server that is down or unreachable must
+# turn into a prompt 503, not a request hanging for the TCP timeout.
+PG_CONNECT_TIMEOUT_S = 3
+# What a client is told to wait (Retry-After) when the database is busy or unreachable.
+RETRY_AFTER_LOCKED_S = 1
+RETRY_AFTER_UNAVAILABLE_S = 5
+
+# SQLite errors that pass: another writer holds the lock, or the disk is briefly unusable.
+_SQLITE_TRANSIENT = (
+    "database is locked",
+    "database table is locked",
+    "database is busy",
+    "unable to open database file",
+    "disk i/o error",
+)
 
 
 def parse_url(url: str) -> URL:
@@ -81,8 +98,14 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
     # pool_pre_ping: a PostgreSQL restart or failover must not fail the next request with a
-    # dead pooled connection.
-    return create_engine(parsed, pool_pre_ping=True)
+    # dead pooled connection. pool_timeout: a request waits at most that long for a pooled
+    # connection before it is told 503 (see unavailable()).
+    return create_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
+    )
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -151,6 +174,52 @@ def open_session(url: str) -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Why the database cannot answer right now, and when to try again."""
+
+    code: str  # "database_busy" (SQLite lock) or "database_unavailable"
+    message: str
+    retry_after: int
+
+
+def unavailable(exc: BaseException) -> Unavailable | None:
+    """Classifies a driver error as *transient* (busy, connection lost), else ``None``.
+
+    Transient errors are the server's, not the client's, and pass: the API answers 503 with
+    ``Retry-After`` and the client retries. Nothing was committed for the request that got
+    it, so nothing acknowledged is lost. Anything else (a missing table, a constraint) is a
+    bug and stays a 500.
+    """
+    if isinstance(exc, PoolTimeoutError):
+        return Unavailable(
+            "database_unavailable",
+            "the database is not answering (no free connection); retry shortly",
+            RETRY_AFTER_UNAVAILABLE_S,
+        )
+    if not isinstance(exc, DBAPIError):
+        return None
+    reason = str(exc.orig).strip().lower() if exc.orig is not None else str(exc).lower()
+    module = type(exc.orig).__module__ if exc.orig is not None else ""
+    if module.startswith("sqlite3"):
+        if any(text in reason for text in _SQLITE_TRANSIENT):
+            return Unavailable(
+                "database_busy",
+                "the database is busy (locked by another writer); retry shortly",
+                RETRY_AFTER_LOCKED_S,
+            )
+        return None
+    # PostgreSQL (psycopg): an OperationalError is a connection-level failure (refused,
+    # reset, admin shutdown, recovery); an InterfaceError a connection already closed.
+    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        return Unavailable(
+            "database_unavailable",
+            "the database is unavailable (connection lost or refused); retry shortly",
+            RETRY_AFTER_UNAVAILABLE_S,
+        )
+    return None
 
 
 @contextmanager

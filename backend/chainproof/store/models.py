@@ -28,7 +28,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -197,6 +197,21 @@ class BatchPublic(BatchBase):
     last_error: str | None
 
 
+class BatchTree(SQLModel, table=True):
+    """A batch's whole Merkle tree, written with the batch when it is planned.
+
+    ``nodes`` is OpenZeppelin ``StandardMerkleTree``'s array layout, 32 bytes a node (root
+    first, leaves last in reverse sorted order): every proof of the batch is derived from
+    it on read, so planning a batch writes this one row instead of a proof into each of
+    its evidence rows. A tree is fixed by its root, so a re-planned batch keeps its row.
+    """
+
+    __tablename__ = "batch_tree"
+
+    batch_id: int = Field(foreign_key="batch.id", primary_key=True)
+    nodes: bytes = Field(sa_type=LargeBinary)
+
+
 # --- evidence (the queue) ------------------------------------------------------------------
 
 
@@ -226,10 +241,14 @@ class Evidence(EvidenceBase, table=True):
     # The salt makes the leaf unguessable from a known digest (invariant 3); receipts carry
     # it, so it is not secret from the submitter.
     salt: str = Field(max_length=HEX32_LEN)
-    leaf_hash: str = Field(max_length=HEX32_LEN, index=True)
+    # Not indexed: nothing looks a row up by its leaf, and a random 66-character key costs
+    # every bulk insert a write to a page anywhere in a large index (0004 dropped it).
+    leaf_hash: str = Field(max_length=HEX32_LEN)
     member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     status: str = Field(default=EvidenceStatus.QUEUED.value, max_length=16)
     batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
+    # Only rows batched before migration 0004 have one: proofs are now derived from the
+    # batch's stored tree (``BatchTree``, evidence/proofs.py). Read it via ``proof_of``.
     proof: list[str] | None = Field(default=None, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow)
     anchored_at: datetime | None = None

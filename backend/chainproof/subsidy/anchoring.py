@@ -26,6 +26,7 @@ from chainproof.chain.context import ChainContext
 from chainproof.digests import Algorithm, canonical_json, hash_bytes, to_hex
 from chainproof.errors import ChainError, ConflictError
 from chainproof.evidence.intake import submit_digests
+from chainproof.evidence.proofs import proof_of
 from chainproof.store.models import Batch, Evidence, EvidenceStatus
 
 ProofVerdict = Literal["anchored", "pending", "revoked", "chain_mismatch", "not_found"]
@@ -140,7 +141,7 @@ def prove(session: Session, chain: ChainContext, ev: Evidence | None) -> Proof:
                 ev.id,
                 anchor,
             )
-        proof = ev.proof or []
+        proof = proof_of(session, ev, batch)
         if chain.registry.verify(batch.root, ev.leaf_hash, proof):
             return Proof("anchored", None, ev.id, anchor)
         if chain.registry.is_included(batch.root, ev.leaf_hash, proof):

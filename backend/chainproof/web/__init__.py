@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from chainproof.web.routes import router
 from chainproof.web.subsidy_pages import router as subsidy_router
+from chainproof.web.trace_pages import router as trace_router
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 
@@ -26,6 +27,7 @@ def install(app: FastAPI) -> None:
     """Adds the pages and their static files to ``app``."""
     app.include_router(router)
     app.include_router(subsidy_router)
+    app.include_router(trace_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 

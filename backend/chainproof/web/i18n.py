@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from chainproof.web import i18n_subsidy
+from chainproof.web import i18n_subsidy, i18n_trace
 
 Lang = str
 LANGS: Final[tuple[Lang, Lang]] = ("zh-CN", "en")
@@ -505,6 +505,8 @@ EN: Final[dict[str, str]] = {
 # The subsidy pages keep their messages in their own module (web/i18n_subsidy.py).
 ZH.update(i18n_subsidy.ZH)
 EN.update(i18n_subsidy.EN)
+ZH.update(i18n_trace.ZH)  # the scan page (web/i18n_trace.py)
+EN.update(i18n_trace.EN)
 
 CATALOGS: Final[dict[Lang, dict[str, str]]] = {"zh-CN": ZH, "en": EN}
 

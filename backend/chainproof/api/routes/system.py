@@ -7,6 +7,8 @@ the database answers, the chain is reachable and is still the chain the index wa
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -100,8 +102,20 @@ def _check_database(runtime: Runtime) -> tuple[CheckOut, str]:
     return CheckOut(ok=True, detail="SELECT 1"), "ok"
 
 
+# A probe must answer promptly even when the node accepts connections and never replies:
+# the status check waits for the RPC timeout (30 s, times web3's retries), so it runs on a
+# small pool of its own and the probe gives up on it after this long.
+PROBE_TIMEOUT_S = 3.0
+_probes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chain-probe")
+
+
 def _check_chain(chain: ChainContext) -> tuple[CheckOut, str]:
-    status = chain.status(fresh=True)
+    pending = _probes.submit(chain.status, fresh=True)
+    try:
+        status = pending.result(timeout=PROBE_TIMEOUT_S)
+    except FutureTimeout:
+        detail = f"chain node unreachable: no answer within {PROBE_TIMEOUT_S:g} s"
+        return CheckOut(ok=False, detail=detail), "unreachable"
     if not status.ok:
         return CheckOut(ok=False, detail=status.reason or status.code), status.code
     return CheckOut(ok=True, detail=f"chain {chain.chain_id}, contract {chain.contract}"), "ok"

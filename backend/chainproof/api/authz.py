@@ -1,0 +1,263 @@
+"""Who may call what: the authorization rule of every route, in one table.
+
+Each route of the app (API and pages), by ``(METHOD, path template)``, has a :class:`Rule`:
+the roles that may call it (``anonymous`` for a caller without a key) and whether the
+owner of the resource it names matters. ``tests/security/test_authz_matrix.py`` walks the
+app's route table and calls every route as every principal (anonymous, a submitter of org
+A, a submitter of org B, a reviewer, an admin) on A's and B's resources, and checks the
+answer against :func:`decide`. A route missing from :data:`RULES` fails that test, and so
+does a rule for a route that no longer exists: a new endpoint cannot ship without someone
+deciding who may call it.
+
+The table describes the rules the routes enforce (``api/deps.py``'s ``require_role`` and
+the services' owner checks); it does not enforce them itself.
+
+How owners matter (:class:`Owner`):
+
+* ``IGNORED``: whose resource it is changes nothing (public chain data, admin tools);
+* ``REQUIRED``: only the owner's org (or an admin) may act; others get 403;
+* ``METADATA``: everyone allowed may read it, but only the owner's org and admins see its
+  private metadata (label, file name, dates, revocation reason);
+* ``HIDDEN``: everyone allowed may read it, and nobody sees private metadata there (the
+  pages: keys are never sent to them, so they render as for an anonymous visitor);
+* ``FILTERED``: a listing; each caller sees only its own org's resources in it.
+
+``sees_all`` names the roles that count as owners of every resource (admins everywhere;
+reviewers too for subsidy applications, which they review). How a caller who is not the
+owner is refused is the rule's ``foreign`` outcome: 403, or 404 where the resource's very
+existence is not the caller's business (subsidy applications, ``subsidy/access.py``).
+
+Paths the matrix skips on purpose (:data:`UNCHECKED_PATHS`): the static files and the
+OpenAPI documentation, which are public by nature and name no resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+
+from chainproof.store.models import Role
+
+__all__ = [
+    "ANONYMOUS",
+    "PRINCIPAL_ROLES",
+    "RULES",
+    "UNCHECKED_PATHS",
+    "Decision",
+    "Outcome",
+    "Owner",
+    "Rule",
+    "decide",
+    "route_keys",
+    "rule_for",
+]
+
+ANONYMOUS: Final = "anonymous"
+PRINCIPAL_ROLES: Final = (ANONYMOUS, Role.SUBMITTER.value, Role.REVIEWER.value, Role.ADMIN.value)
+
+RouteKey = tuple[
+    str, str
+]  # (METHOD, path template), e.g. ("GET", "/api/v1/evidence/{evidence_id}")
+
+
+class Owner(StrEnum):
+    IGNORED = "ignored"
+    REQUIRED = "required"
+    METADATA = "metadata"
+    HIDDEN = "hidden"
+    FILTERED = "filtered"
+
+
+class Outcome(StrEnum):
+    ALLOWED = "allowed"
+    UNAUTHENTICATED = "unauthenticated"  # 401: a key is needed and none was sent
+    FORBIDDEN = "forbidden"  # 403: the key's role or org may not do this
+    NOT_FOUND = "not_found"  # 404: the resource is not the caller's to know about
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Roles allowed (``anonymous`` = no key needed) and how the resource's owner matters."""
+
+    roles: frozenset[str]
+    owner: Owner = Owner.IGNORED
+    why: str = ""
+    sees_all: frozenset[str] = frozenset({Role.ADMIN.value})
+    foreign: Outcome = Outcome.FORBIDDEN
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    # METADATA, HIDDEN: whether the answer carries the resource's private metadata;
+    # FILTERED: whether the resource is in the listing. None: nothing private to check.
+    sees_private: bool | None = None
+
+
+EVERYONE: Final = frozenset(PRINCIPAL_ROLES)
+KEYHOLDERS: Final = frozenset({Role.SUBMITTER.value, Role.REVIEWER.value, Role.ADMIN.value})
+SUBMITTERS: Final = frozenset({Role.SUBMITTER.value, Role.ADMIN.value})
+REVIEWERS: Final = frozenset({Role.REVIEWER.value, Role.ADMIN.value})
+ADMINS: Final = frozenset({Role.ADMIN.value})
+
+UNCHECKED_PATHS: Final = frozenset(
+    {"/static", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
+)
+
+_PUBLIC_CHAIN = "public chain data: anyone may read it"
+_PAGE = "a public page; keys are never sent to pages, so no private metadata is rendered"
+_APP = "/api/v1/subsidy/applications/{application_id}"
+
+
+def _unit(why: str, roles: frozenset[str] = SUBMITTERS) -> Rule:
+    """A subsidy application route only its applicant unit (or an admin) may use."""
+    return Rule(roles, Owner.REQUIRED, why, foreign=Outcome.NOT_FOUND)
+
+
+def _visible(why: str) -> Rule:
+    """A subsidy application route for its applicant unit and every reviewer (404 else)."""
+    return Rule(KEYHOLDERS, Owner.REQUIRED, why, sees_all=REVIEWERS, foreign=Outcome.NOT_FOUND)
+
+
+RULES: Final[dict[RouteKey, Rule]] = {
+    # --- evidence -------------------------------------------------------------------------
+    ("POST", "/api/v1/evidence"): Rule(SUBMITTERS, why="anchoring is for members' submitters"),
+    ("POST", "/api/v1/evidence/digests"): Rule(SUBMITTERS, why="as POST /api/v1/evidence"),
+    ("GET", "/api/v1/evidence/{evidence_id}"): Rule(
+        EVERYONE, Owner.METADATA, "status and anchor are public; label and file name are not"
+    ),
+    ("GET", "/api/v1/evidence/{evidence_id}/receipt"): Rule(
+        EVERYONE,
+        Owner.METADATA,
+        "the proof is public (anyone verifies); the label is the member's metadata",
+    ),
+    ("POST", "/api/v1/evidence/{evidence_id}/revoke"): Rule(
+        SUBMITTERS, Owner.REQUIRED, "only the submitting org or an admin may revoke"
+    ),
+    # --- verification ---------------------------------------------------------------------
+    ("POST", "/api/v1/verify"): Rule(
+        EVERYONE, Owner.METADATA, "verification is public; a key adds its own records' metadata"
+    ),
+    ("POST", "/api/v1/receipts/verify"): Rule(EVERYONE, why="checks a receipt the caller holds"),
+    # --- chain and probes -----------------------------------------------------------------
+    ("GET", "/api/v1/chain"): Rule(EVERYONE, why=_PUBLIC_CHAIN),
+    ("GET", "/api/v1/batches/{batch_id}"): Rule(EVERYONE, why=_PUBLIC_CHAIN),
+    ("GET", "/healthz"): Rule(EVERYONE, why="liveness probe"),
+    ("GET", "/readyz"): Rule(EVERYONE, why="readiness probe"),
+    # --- admin ----------------------------------------------------------------------------
+    ("POST", "/api/v1/members"): Rule(ADMINS, why="member admission is the operator's"),
+    ("GET", "/api/v1/members"): Rule(ADMINS, why="the member list is the operator's"),
+    ("POST", "/api/v1/keys"): Rule(ADMINS, why="keys are issued by the operator"),
+    ("GET", "/api/v1/keys"): Rule(ADMINS, why="the key list is the operator's"),
+    ("DELETE", "/api/v1/keys/{key_id}"): Rule(ADMINS, why="any key, whose ever it is"),
+    # --- subsidy (issue 4; subsidy/access.py) ---------------------------------------------
+    ("POST", "/api/v1/subsidy/assess"): Rule(EVERYONE, why="the guide's arithmetic, public"),
+    ("GET", "/api/v1/subsidy/catalog"): Rule(EVERYONE, why="the guide as data, public"),
+    ("GET", "/api/v1/subsidy/rounds"): Rule(EVERYONE, why="rounds and deadlines, public"),
+    ("POST", "/api/v1/subsidy/rounds"): Rule(ADMINS, why="rounds are the operator's"),
+    ("PATCH", "/api/v1/subsidy/rounds/{code}"): Rule(ADMINS, why="rounds are the operator's"),
+    ("POST", "/api/v1/subsidy/applications"): Rule(SUBMITTERS, why="a unit applies for itself"),
+    ("GET", "/api/v1/subsidy/applications"): Rule(
+        KEYHOLDERS,
+        Owner.FILTERED,
+        "a unit lists its own; reviewers and admins list all",
+        sees_all=REVIEWERS,
+    ),
+    ("GET", _APP): _visible("the unit and reviewers read it"),
+    ("PATCH", _APP): _unit("only the unit changes its draft"),
+    ("POST", _APP + "/documents"): _unit("only the unit attaches documents"),
+    ("DELETE", _APP + "/documents/{document_id}"): _unit("only the unit detaches documents"),
+    ("GET", _APP + "/manifest"): _visible("the unit and reviewers read the manifest"),
+    ("POST", _APP + "/submit"): _unit("only the unit submits"),
+    ("POST", _APP + "/transitions"): _visible(
+        "the unit makes its moves, reviewers theirs (the lifecycle says which: 409 else)"
+    ),
+    ("GET", _APP + "/transitions"): _visible("the unit and reviewers read the trail"),
+    ("POST", _APP + "/integrity-check"): Rule(REVIEWERS, why="reviewers check files"),
+    ("GET", _APP + "/report"): Rule(REVIEWERS, why="the reviewer's report"),
+    ("POST", _APP + "/acceptance/documents"): _unit("only the unit uploads acceptance files"),
+    ("GET", _APP + "/acceptance"): _visible("the unit and reviewers read the acceptance check"),
+    ("POST", _APP + "/acceptance/submit"): _unit("only the unit submits for acceptance"),
+    # --- trace (issue #5) -------------------------------------------------------------------
+    # Writes need a submitter key; the trace service then checks the org's trace role and
+    # locations (trace/roles.py) or, for recalls, regulator / the lot's producer.
+    ("POST", "/api/v1/trace/hash"): Rule(EVERYONE, why="hashes a document, stores nothing"),
+    ("POST", "/api/v1/trace/capture"): Rule(SUBMITTERS, why="writers are member orgs by role"),
+    ("GET", "/api/v1/trace/events"): Rule(KEYHOLDERS, why="event queries are for members"),
+    ("POST", "/api/v1/trace/items"): Rule(SUBMITTERS, why="producers register their items"),
+    ("GET", "/api/v1/trace/items/{code:path}"): Rule(EVERYONE, why="what a public scan shows"),
+    ("GET", "/api/v1/trace/qr/{code:path}"): Rule(EVERYONE, why="the code printed on the item"),
+    ("GET", "/api/v1/trace/lineage/{code:path}"): Rule(KEYHOLDERS, why="supply-chain graph"),
+    ("POST", "/api/v1/trace/recalls"): Rule(SUBMITTERS, why="regulator or the lot's producer"),
+    ("GET", "/api/v1/trace/recalls/{recall_id}"): Rule(KEYHOLDERS, why="recall reports"),
+    ("POST", "/api/v1/trace/orgs"): Rule(ADMINS, why="trace roles are the operator's to give"),
+    ("POST", "/api/v1/trace/publish"): Rule(ADMINS, why="sends operator transactions"),
+    ("GET", "/t/{code:path}"): Rule(EVERYONE, why=_PAGE + " (the public scan page)"),
+    # --- pages ----------------------------------------------------------------------------
+    ("GET", "/"): Rule(EVERYONE, why=_PAGE),
+    ("GET", "/verify"): Rule(EVERYONE, why=_PAGE),
+    ("GET", "/anchor"): Rule(EVERYONE, why=_PAGE + " (the page's script calls the API with a key)"),
+    ("GET", "/evidence/{evidence_id}"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
+    ("GET", "/evidence/{evidence_id}/certificate"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
+    ("GET", "/evidence/{evidence_id}/certificate.pdf"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
+    ("GET", "/explorer"): Rule(EVERYONE, why=_PAGE),
+    ("GET", "/explorer/block/{number}"): Rule(EVERYONE, why=_PAGE),
+    ("GET", "/explorer/tx/{tx_hash}"): Rule(EVERYONE, why=_PAGE),
+    ("GET", "/explorer/root/{root}"): Rule(EVERYONE, why=_PAGE),
+    ("GET", "/explorer/digest/{digest}"): Rule(EVERYONE, why=_PAGE),
+    ("GET", "/explorer/address/{address}"): Rule(EVERYONE, why=_PAGE),
+    ("GET", "/admin"): Rule(EVERYONE, why=_PAGE + " (the page's script calls the API with a key)"),
+    # subsidy pages (web/subsidy_pages.py): frames only; the script fetches with the tab's key
+    ("GET", "/applications"): Rule(EVERYONE, why=_PAGE + " (the script calls the API with a key)"),
+    ("GET", "/review"): Rule(EVERYONE, why=_PAGE + " (the script calls the API with a key)"),
+    ("GET", "/applications/{application_id}"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
+    ("GET", "/applications/{application_id}/check"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
+    ("GET", "/applications/{application_id}/report"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
+}
+
+
+def rule_for(method: str, path: str) -> Rule | None:
+    """The rule of ``METHOD path`` (a path template, as the route declares it)."""
+    return RULES.get((method.upper(), path))
+
+
+def route_keys(app: FastAPI) -> list[RouteKey]:
+    """Every ``(METHOD, path template)`` the app serves, but :data:`UNCHECKED_PATHS`.
+
+    ``HEAD`` is left out: Starlette answers it from the ``GET`` route, with its rule.
+    """
+    keys: set[RouteKey] = set()
+    for route in iter_route_contexts(app.routes):
+        path = route.path
+        if path is None or path in UNCHECKED_PATHS:
+            continue
+        methods: Iterable[str] = route.methods or {"*"}  # a mount answers every method
+        keys.update((m, path) for m in methods if m != "HEAD")
+    return sorted(keys, key=lambda k: (k[1], k[0]))
+
+
+def decide(rule: Rule, *, role: str, owns: bool | None) -> Decision:
+    """What a caller with ``role`` gets from a route with ``rule``.
+
+    ``owns`` says whether the caller's org owns the resource the request names (``None``
+    when it names none). The rule's ``sees_all`` roles count as owners of everything.
+    """
+    if role not in rule.roles:
+        if role == ANONYMOUS:
+            return Decision(Outcome.UNAUTHENTICATED)
+        return Decision(Outcome.FORBIDDEN)
+    is_owner = role in rule.sees_all or bool(owns)
+    if owns is None:
+        return Decision(Outcome.ALLOWED)
+    if rule.owner is Owner.REQUIRED and not is_owner:
+        return Decision(rule.foreign)
+    if rule.owner in (Owner.METADATA, Owner.FILTERED):
+        return Decision(Outcome.ALLOWED, sees_private=is_owner)
+    if rule.owner is Owner.HIDDEN:
+        return Decision(Outcome.ALLOWED, sees_private=False)
+    return Decision(Outcome.ALLOWED)

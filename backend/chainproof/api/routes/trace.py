@@ -1,0 +1,278 @@
+"""Traceability (溯源): ``/api/v1/trace``. Thin over ``chainproof.trace`` (see docs/trace.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from chainproof.api.deps import (
+    AdminDep,
+    Caller,
+    RuntimeDep,
+    SessionDep,
+    SettingsDep,
+    SubmitterDep,
+    require_role,
+)
+from chainproof.api.schemas import error_responses
+from chainproof.store.models import Role
+from chainproof.trace import capture, codes, heads, lineage, qr, query, recall, roles, scan
+from chainproof.trace.schemas import (
+    EX_CODE,
+    EX_DOCUMENT,
+    CaptureOut,
+    HashOut,
+    ItemOut,
+    ItemsIn,
+    ItemsOut,
+    OrgIn,
+    OrgOut,
+    PublishOut,
+    RecallIn,
+    RecallOut,
+)
+
+router = APIRouter(prefix="/api/v1/trace", tags=["trace"])
+KeyholderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIEWER))]
+Document = Annotated[
+    dict[str, Any],
+    Body(
+        description="An EPCIS 2.0 JSON-LD EPCISDocument with one or more events.",
+        openapi_examples={"commissioning": {"summary": "金桔 commissioned", "value": EX_DOCUMENT}},
+    ),
+]
+CodePath = Annotated[
+    str, Path(description="Platform code or Digital Link path.", examples=[EX_CODE])
+]
+
+
+def _writer(caller: Caller) -> int | None:
+    """The org a write is made for: the key's org, whatever the key's role (an admin key
+    writes only what its org's trace role allows; the service refuses a key without one)."""
+    return caller.member_id
+
+
+@router.post(
+    "/hash",
+    summary="CBV 2.0 event hashes of a document (public, stores nothing)",
+    response_model=HashOut,
+    responses=error_responses(400, 422),
+)
+def hash_document(doc: Document) -> HashOut:
+    from chainproof.trace import epcis
+
+    events = [{"event_hash": h.event_hash, "prehash": h.prehash} for h in epcis.hash_events(doc)]
+    return HashOut.model_validate({"events": events})
+
+
+@router.post(
+    "/capture",
+    summary="Capture an EPCIS 2.0 document",
+    response_model=CaptureOut,
+    status_code=201,
+    responses=error_responses(400, 401, 403, 409, 422),
+)
+def capture_document(doc: Document, session: SessionDep, caller: SubmitterDep) -> CaptureOut:
+    done = capture.capture_document(session=session, member_id=_writer(caller), doc=doc)
+    return CaptureOut.model_validate({"events": [d.__dict__ for d in done]})
+
+
+@router.get(
+    "/events",
+    summary="Query events (EPCIS 2.0 query parameter names)",
+    responses=error_responses(401, 403, 404, 422),
+)
+def query_events(
+    session: SessionDep,
+    caller: KeyholderDep,
+    match_any_epc: Annotated[
+        list[str] | None,
+        Query(alias="MATCH_anyEPC", description="Item or lot codes.", examples=[[EX_CODE]]),
+    ] = None,
+    eq_biz_step: Annotated[
+        list[str] | None, Query(alias="EQ_bizStep", examples=[["shipping"]])
+    ] = None,
+    eq_type: Annotated[list[str] | None, Query(alias="EQ_type", examples=[["ObjectEvent"]])] = None,
+    ge_event_time: Annotated[
+        str | None, Query(alias="GE_eventTime", examples=["2024-11-01T00:00:00+08:00"])
+    ] = None,
+    lt_event_time: Annotated[
+        str | None, Query(alias="LT_eventTime", examples=["2024-12-01T00:00:00+08:00"])
+    ] = None,
+    per_page: Annotated[int, Query(alias="perPage", ge=1, le=query.MAX_PER_PAGE)] = 100,
+) -> dict[str, Any]:
+    rows = query.events(
+        session=session,
+        match_any_epc=match_any_epc,
+        eq_biz_step=eq_biz_step,
+        eq_type=eq_type,
+        ge_event_time=ge_event_time,
+        lt_event_time=lt_event_time,
+        per_page=per_page,
+    )
+    return {"events": [scan.event_out(r) | {"event": r.body} for r in rows]}
+
+
+@router.post(
+    "/items",
+    summary="Register items (GTIN + serials, or platform codes)",
+    response_model=ItemsOut,
+    status_code=201,
+    responses=error_responses(401, 403, 422),
+)
+def register_items(
+    body: ItemsIn, session: SessionDep, settings: SettingsDep, caller: SubmitterDep
+) -> ItemsOut:
+    nodes = capture.register_items(
+        session=session,
+        member_id=_writer(caller),
+        product=body.product,
+        gtin=body.gtin,
+        lot=body.lot,
+        serials=body.serials,
+        count=body.count,
+    )
+    items = []
+    for n in nodes:
+        c = codes.parse_code(n.uri)
+        items.append(
+            ItemOut(
+                kind=n.kind,
+                code=n.code,
+                uri=n.uri,
+                digital_link=c.digital_link(settings.gs1_resolver),
+                scan_url=f"{settings.public_url.rstrip('/')}/t/{n.code}",
+                product=n.product,
+                lot=n.lot,
+            )
+        )
+    return ItemsOut(items=items)
+
+
+@router.get(
+    "/items/{code:path}",
+    summary="An item's history with its on-chain head (public; what the scan page checks)",
+    responses=error_responses(404, 422),
+)
+def item_history(code: CodePath, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return scan.scan_view(
+        session=session, chain=runtime.chain, data_dir=_data_dir(runtime), code=code
+    )
+
+
+@router.get(
+    "/qr/{code:path}",
+    summary="The QR code of an item (PNG or SVG; public)",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}, "image/svg+xml": {}}},
+        **error_responses(404, 422),
+    },
+)
+def item_qr(
+    code: CodePath,
+    session: SessionDep,
+    settings: SettingsDep,
+    format: Annotated[Literal["png", "svg"], Query()] = "png",
+) -> Response:
+    node = recall.find_node(session, code)
+    target = qr.qr_target(
+        codes.parse_code(node.uri), resolver=settings.gs1_resolver, public_url=settings.public_url
+    )
+    if format == "svg":
+        return Response(qr.qr_svg(target), media_type="image/svg+xml")
+    return Response(qr.qr_png(target), media_type="image/png")
+
+
+@router.get(
+    "/lineage/{code:path}",
+    summary="Where an item or lot came from, and where it went",
+    responses=error_responses(401, 403, 404, 422),
+)
+def item_lineage(code: CodePath, session: SessionDep, caller: KeyholderDep) -> dict[str, Any]:
+    node = recall.find_node(session, code)
+
+    def rows(nodes: list[Any]) -> list[dict[str, Any]]:
+        return [{"kind": n.kind, "code": n.code, "uri": n.uri, "product": n.product} for n in nodes]
+
+    return {
+        "code": node.code,
+        "kind": node.kind,
+        "backward": rows(lineage.backward(session, node)),
+        "forward": rows(lineage.forward(session, node)),
+    }
+
+
+@router.post(
+    "/recalls",
+    summary="Recall a lot (a regulator, or the lot's producer)",
+    response_model=RecallOut,
+    status_code=201,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def recall_lot(body: RecallIn, session: SessionDep, caller: SubmitterDep) -> RecallOut:
+    r = recall.recall_lot(
+        session=session, member_id=_writer(caller), lot=body.lot, reason=body.reason
+    )
+    lot = recall.find_node(session, body.lot)
+    assert r.id is not None
+    return RecallOut(recall_id=r.id, lot=lot.code, reason_hash=r.reason_hash)
+
+
+@router.get(
+    "/recalls/{recall_id}",
+    summary="Recall report: affected items, downstream lots, inputs (JSON or CSV)",
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {}}},
+        **error_responses(401, 403, 404),
+    },
+)
+def recall_report(
+    recall_id: Annotated[int, Path(ge=1, le=2**63 - 1, examples=[1])],
+    session: SessionDep,
+    caller: KeyholderDep,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Response:
+    data = recall.report(session=session, recall_id=recall_id)
+    if format == "csv":
+        return PlainTextResponse(
+            recall.report_csv(data),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="recall-{recall_id}.csv"'},
+        )
+    return JSONResponse(data)
+
+
+@router.post(
+    "/orgs",
+    summary="Give a member a trace role and locations (admin)",
+    response_model=OrgOut,
+    responses=error_responses(401, 403, 404, 422),
+)
+def register_org(body: OrgIn, session: SessionDep, caller: AdminDep) -> OrgOut:
+    org = roles.register_org(
+        session=session, member_id=body.member_id, role=body.role, glns=body.glns, names=body.names
+    )
+    return OrgOut(
+        member_id=org.member_id, role=org.role, glns=sorted(roles.owned_glns(session, org))
+    )
+
+
+@router.post(
+    "/publish",
+    summary="Publish pending heads and recall flags on chain now (admin)",
+    response_model=PublishOut,
+    responses=error_responses(401, 403, 409, 503),
+)
+def publish(runtime: RuntimeDep, caller: AdminDep) -> PublishOut:
+    runtime.chain.require_ok()
+    done = heads.publish_pending(
+        engine=runtime.engine, chain=runtime.chain, data_dir=_data_dir(runtime)
+    )
+    return PublishOut(heads=done.heads, recalls=done.recalls, tx_hashes=list(done.tx_hashes))
+
+
+def _data_dir(runtime: Any) -> Any:
+    return runtime.settings.data_dir

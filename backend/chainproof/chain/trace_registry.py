@@ -1,0 +1,193 @@
+"""Typed wrapper over the TraceRegistry contract, and finding or deploying it.
+
+Reverts are decoded into :class:`~chainproof.errors.ContractRevertError` (``StaleHead``,
+``LotAlreadyRecalled``...) by the same translation the EvidenceRegistry client uses: the
+client below delegates its error handling and transaction sending to one, built over the
+TraceRegistry ABI, rather than copying it.
+
+Where it lives: a deployment record ``TraceRegistry-<chain id>.json`` next to the
+EvidenceRegistry's, checked like it (genesis, code). The embedded chain gets a fresh
+deployment per :class:`~chainproof.chain.context.ChainContext` (it dies with the process).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from hexbytes import HexBytes
+from web3 import Web3
+
+from chainproof.chain.compiler import ContractArtifact, load_artifact
+from chainproof.chain.context import ChainContext
+from chainproof.chain.deployments import (
+    Deployment,
+    check_deployment,
+    genesis_hash,
+    load_record,
+    save_record,
+)
+from chainproof.chain.registry import EvidenceRegistryClient
+from chainproof.chain.sender import MinedTx, TxSender
+from chainproof.errors import TransactionError
+
+TRACE_REGISTRY = "TraceRegistry"
+PUBLISHER_ROLE = keccak(text="PUBLISHER_ROLE")
+RECALLER_ROLE = keccak(text="RECALLER_ROLE")
+ZERO32 = b"\x00" * 32
+
+
+@dataclass(frozen=True)
+class OnChainHead:
+    head: str  # 0x hex; all zero when nothing was published
+    count: int
+    updated_at: int  # block timestamp, 0 when never
+
+
+def _b32(value: bytes | str) -> bytes:
+    b = bytes(HexBytes(value))
+    if len(b) != 32:
+        raise ValueError(f"expected 32 bytes, got {len(b)}")
+    return b
+
+
+class TraceRegistryClient:
+    """Calls and transactions of one deployed TraceRegistry."""
+
+    def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]]) -> None:
+        # The evidence client's revert decoding and send/wait work for any ABI.
+        self._base = EvidenceRegistryClient(w3, address, abi)
+        self.w3 = w3
+        self.address = self._base.address
+        self.contract = self._base.contract
+
+    def head_of(self, item_key: bytes | str) -> OnChainHead:
+        fn = self.contract.functions.headOf(_b32(item_key))
+        head, count, updated = self._base._translate(fn.call)
+        return OnChainHead(HexBytes(head).to_0x_hex(), int(count), int(updated))
+
+    def recalled_at(self, lot_key: bytes | str) -> int:
+        fn = self.contract.functions.recalledAt(_b32(lot_key))
+        return int(self._base._translate(fn.call))
+
+    def has_role(self, role: bytes, account: str) -> bool:
+        fn = self.contract.functions.hasRole(role, Web3.to_checksum_address(account))
+        return bool(self._base._translate(fn.call))
+
+    def set_heads(
+        self,
+        sender: TxSender,
+        item_keys: Sequence[bytes | str],
+        heads: Sequence[bytes | str],
+        counts: Sequence[int],
+    ) -> MinedTx:
+        """One transaction for the batch; holds the sender's lock while signing and sending
+        (``transact`` does), so it never races the batcher for a nonce."""
+        fn = self.contract.functions.setHeads(
+            [_b32(k) for k in item_keys], [_b32(h) for h in heads], [int(c) for c in counts]
+        )
+        return self._base.transact(sender, fn)
+
+    def recall(self, sender: TxSender, lot_key: bytes | str, reason_hash: bytes | str) -> MinedTx:
+        fn = self.contract.functions.recall(_b32(lot_key), _b32(reason_hash))
+        return self._base.transact(sender, fn)
+
+    def grant_role(self, sender: TxSender, role: bytes, account: str) -> MinedTx:
+        fn = self.contract.functions.grantRole(role, Web3.to_checksum_address(account))
+        return self._base.transact(sender, fn)
+
+
+def deploy_trace_registry(
+    w3: Web3, sender: TxSender, artifact: ContractArtifact, *, admin: str | None = None
+) -> Deployment:
+    """Deploys TraceRegistry with ``admin`` (default: the sender's account), and makes the
+    sender a publisher and recaller when it is the admin."""
+    deployer: LocalAccount = sender.account
+    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    admin_address = Web3.to_checksum_address(admin or deployer.address)
+    ctor = factory.constructor(admin_address)
+    gas = int(ctor.estimate_gas({"from": deployer.address}) * 1.2)
+    tx = dict(ctor.build_transaction({"from": deployer.address, "gas": gas}))
+    tx.pop("nonce", None)
+    for fee in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
+        tx.pop(fee, None)
+    with sender.sending():
+        signed = sender.sign(tx)
+        sender.send_raw(signed)
+    mined = sender.wait(signed.tx_hash)
+    receipt = w3.eth.get_transaction_receipt(signed.tx_hash)  # type: ignore[arg-type]
+    if mined.status != 1 or not receipt["contractAddress"]:
+        raise TransactionError(f"deploying {artifact.name} failed in tx {mined.tx_hash}")
+    address = Web3.to_checksum_address(receipt["contractAddress"])
+    code = bytes(w3.eth.get_code(address))
+    assert code, "deployment left no code"  # the chain must hold what we just deployed
+    if admin_address == deployer.address:
+        client = TraceRegistryClient(w3, address, artifact.abi)
+        client.grant_role(sender, PUBLISHER_ROLE, deployer.address)
+        client.grant_role(sender, RECALLER_ROLE, deployer.address)
+    return Deployment(
+        contract=artifact.name,
+        chain_id=int(w3.eth.chain_id),
+        genesis_hash=genesis_hash(w3),
+        address=address,
+        tx_hash=mined.tx_hash,
+        block_number=mined.block_number,
+        bytecode_hash=HexBytes(keccak(code)).to_0x_hex(),
+        deployer=str(deployer.address),
+        deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+@dataclass(frozen=True)
+class TraceChain:
+    """The TraceRegistry of one chain context."""
+
+    client: TraceRegistryClient
+    deployment: Deployment
+
+    @property
+    def chain_id(self) -> int:
+        return self.deployment.chain_id
+
+    @property
+    def contract(self) -> str:
+        return self.deployment.address
+
+
+_cache: weakref.WeakKeyDictionary[ChainContext, TraceChain] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
+def trace_chain(chain: ChainContext, *, data_dir: Path | None) -> TraceChain:
+    """The TraceRegistry for ``chain``: the recorded one (checked) or a new deployment.
+
+    ``data_dir`` None (or an embedded chain) keeps the deployment in memory only.
+    """
+    with _cache_lock:
+        found = _cache.get(chain)
+        if found is not None:
+            return found
+        artifact = load_artifact(TRACE_REGISTRY)
+        w3 = chain.w3
+        record = None
+        persist = data_dir is not None and chain.node.kind != "embedded"
+        if persist:
+            assert data_dir is not None
+            record = load_record(data_dir, int(w3.eth.chain_id), TRACE_REGISTRY)
+        if record is not None:
+            check_deployment(w3, record, artifact)
+        else:
+            record = deploy_trace_registry(w3, chain.sender, artifact)
+            if persist:
+                assert data_dir is not None
+                save_record(data_dir, record)
+        found = TraceChain(TraceRegistryClient(w3, record.address, artifact.abi), record)
+        _cache[chain] = found
+        return found

@@ -1,0 +1,107 @@
+"""Merkle proofs of evidence rows, derived on read from their batch's stored tree.
+
+Each batch stores its whole Merkle tree once (``batch_tree.nodes``: OpenZeppelin's array
+layout, 32 bytes a node, root first, leaves last in reverse sorted order) instead of a JSON
+proof in each of its rows: planning a batch of 10,000 is one 640 KB write, not 10,000 row
+updates. A leaf's proof is found by a binary search among the sorted leaves and the walk to
+the root, both plain slicing (no hashing), so it costs microseconds.
+
+Rows batched before migration 0004 still carry their own ``evidence.proof``; it is used as
+it is. Trees are immutable and named by their root (a different tree has a different
+root), so a small in-process cache keyed by root never serves a stale one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Final
+
+from sqlmodel import Session
+
+from chainproof.digests import keccak256
+from chainproof.errors import ChainProofError
+from chainproof.store.models import Batch, BatchTree, Evidence
+
+NODE: Final = 32
+_CACHE_TREES: Final = 16  # at most 16 x 640 KB for batches of 10,000
+_cache: OrderedDict[str, bytes] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def build_nodes(leaves: list[bytes]) -> bytes:
+    """The tree over ``leaves`` (leaf hashes, any order) as ``StandardMerkleTree`` lays it
+    out: ``tree[len-1-i]`` is the i-th sorted leaf, ``tree[i]`` hashes its children
+    ``2i+1``/``2i+2`` (sorted pair), root at 0. Concatenated, 32 bytes a node."""
+    if not leaves:
+        raise ValueError("a Merkle tree needs at least one leaf")
+    n = len(leaves)
+    tree = [b""] * (n - 1) + sorted(leaves, reverse=True)
+    k = keccak256
+    for i in range(n - 2, -1, -1):
+        a, b = tree[2 * i + 1], tree[2 * i + 2]
+        tree[i] = k(a + b if a <= b else b + a)
+    return b"".join(tree)
+
+
+def root_of(nodes: bytes) -> bytes:
+    return nodes[:NODE]
+
+
+def proof_in(nodes: bytes, leaf: bytes) -> list[bytes] | None:
+    """The sibling hashes from ``leaf`` up to the root, or None when it is not a leaf."""
+    total = len(nodes) // NODE
+    n = (total + 1) // 2
+    last = total - 1
+    # Sorted leaf i sits at node last - i: binary search for the first i with leaf_i >= leaf.
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        at = (last - mid) * NODE
+        if nodes[at : at + NODE] < leaf:
+            lo = mid + 1
+        else:
+            hi = mid
+    node = last - lo
+    if lo == n or nodes[node * NODE : node * NODE + NODE] != leaf:
+        return None
+    proof: list[bytes] = []
+    while node > 0:
+        sibling = node + 1 if node % 2 else node - 1  # odd positions are left children
+        proof.append(nodes[sibling * NODE : sibling * NODE + NODE])
+        node = (node - 1) // 2
+    return proof
+
+
+def batch_nodes(session: Session, batch: Batch) -> bytes | None:
+    """The stored tree of ``batch`` (cached by root), or None for a pre-0004 batch."""
+    with _cache_lock:
+        nodes = _cache.get(batch.root)
+        if nodes is not None:
+            _cache.move_to_end(batch.root)
+            return nodes
+    row = session.get(BatchTree, batch.id)
+    if row is None:
+        return None
+    nodes = bytes(row.nodes)
+    if "0x" + root_of(nodes).hex() != batch.root.lower():
+        raise ChainProofError(f"batch {batch.id}: the stored tree is not the tree of its root")
+    with _cache_lock:
+        _cache[batch.root] = nodes
+        while len(_cache) > _CACHE_TREES:
+            _cache.popitem(last=False)
+    return nodes
+
+
+def proof_of(session: Session, ev: Evidence, batch: Batch) -> list[str]:
+    """``ev``'s Merkle proof (0x hex) in ``batch``: its own stored one if it has one (rows
+    batched before 0004), else derived from the batch's tree."""
+    if ev.proof is not None:
+        return list(ev.proof)
+    nodes = batch_nodes(session, batch)
+    proof = None if nodes is None else proof_in(nodes, bytes.fromhex(ev.leaf_hash[2:]))
+    if proof is None:
+        raise ChainProofError(
+            f"evidence {ev.id} has no Merkle proof: its leaf is not in batch {batch.id}'s tree"
+        )
+    return ["0x" + p.hex() for p in proof]

@@ -1,0 +1,63 @@
+"""CBV 2.0 pre-hash strings, through the reference implementation, in the standard's order.
+
+The reference implementation (PyPI ``epcis-event-hash-generator`` 1.9.3, the newest release)
+parses the JSON-LD event and canonicalises every value; we use that as is. One thing it gets
+wrong: its property order cannot match the ``(type, value)`` pairs of ``bizTransactionList``,
+``sourceList`` and ``destinationList``, so those three fall through to the "other fields"
+bucket at the end, alphabetically (``destinationList`` before ``sourceList``, both after
+``sensorElementList``). CBV 2.0 section 8.9 orders them ``bizTransactionList``,
+``sourceList``, ``destinationList`` right after ``bizLocation``, and the project's own
+repository fixed this after the release: its current vectors
+(``tests/examples/expected/CBV2.0/*.hashes``, see tests/data/epcis/SOURCES.md) hash
+``sourceList`` first. We wrap each pair in an unnamed element so the library's own ordered
+walk places and sorts them, which reproduces those vectors.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from epcis_event_hash_generator import PROP_ORDER, hash_generator
+
+_PAIR_LISTS: Final = {
+    "bizTransactionList": "bizTransaction",
+    "sourceList": "source",
+    "destinationList": "destination",
+}
+# The library's order with an element order the walk can follow for the three pair lists.
+_ORDER: Final[list[tuple[str, Any]]] = [
+    (
+        (name, [("", [("type", None), (_PAIR_LISTS[name], None)])])
+        if name in _PAIR_LISTS
+        else (name, sub)
+    )
+    for name, sub in PROP_ORDER
+]
+
+Node = tuple[Any, str, list[Any]]
+
+
+def _wrap_pairs(event: Node) -> Node:
+    children = []
+    for child in event[2]:
+        if child[0] in _PAIR_LISTS:
+            pairs = [("", "", list(pair)) for pair in child[2]]
+            child = (child[0], child[1], pairs)
+        children.append(child)
+    return (event[0], event[1], children)
+
+
+def prehashes(parsed: Node) -> list[str]:
+    """The pre-hash string of each event of a document parsed by ``json_to_py``.
+
+    Call with the library's module state set up (document loader, namespaces) and under the
+    caller's lock: the library keeps parse state in module globals.
+    """
+    out = []
+    for event in parsed[2]:
+        wrapped = _wrap_pairs(event)
+        # The private walks of the library: its public entry point hard-wires its own order.
+        ordered = hash_generator._recurse_through_children_in_order(wrapped[2], _ORDER)
+        rest = hash_generator._gather_elements_not_in_order(wrapped[2], _ORDER)
+        out.append(f"eventType={event[0]}{ordered}{rest}")
+    return out

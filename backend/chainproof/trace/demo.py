@@ -1,0 +1,225 @@
+"""Demo data for the seed's trace cases (``seeds/001_…txt`` 附件2), generated, idempotent.
+
+- 融安金桔: orchard (producer) → sorting center (processor, packs boxes from the harvest
+  lot) → cold chain (logistics) → retail (retailer);
+- 螺蛳粉: rice-noodle and snail-broth lots (producer) → production line (processor, a
+  TransformationEvent into bags, one QR per bag) → shop (retailer).
+
+Running it twice changes nothing: members, roles and items are get-or-create, and
+captured events are identified by their CBV 2.0 hash (a known event is not stored again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from chainproof import identity
+from chainproof.chain.context import ChainContext
+from chainproof.trace import capture, heads, roles
+
+DL = "https://id.gs1.org"
+# GS1 GTINs/GLNs of the 950 "GS1 Global Office" prefix range: never real products.
+ORCHARD, SORTING, COLD, MARKET = "9506000140018", "9506000140025", "9506000140032", "9506000140049"
+MATERIALS, LINE, SHOP = "9506000140056", "9506000140063", "9506000140070"
+KUMQUAT_BOX, NOODLE, SNAIL, BAG = (
+    "09506000141008",
+    "09506000141015",
+    "09506000141022",
+    "09506000141039",
+)
+ORGS: dict[str, tuple[str, list[str]]] = {
+    "融安金桔合作社": ("producer", [ORCHARD]),
+    "融安金桔分拣中心": ("processor", [SORTING]),
+    "北部湾冷链物流": ("logistics", [COLD]),
+    "南宁水果超市": ("retailer", [MARKET, SHOP]),
+    "柳州螺蛳粉原料基地": ("producer", [MATERIALS]),
+    "柳州螺蛳粉生产线": ("processor", [LINE]),
+}
+
+
+@dataclass(frozen=True)
+class TraceDemo:
+    scan_paths: list[str]  # "/t/{code}" of the demo items, to print or open
+    events: int  # events in the demo documents (stored once, whatever the runs)
+    published_heads: int  # heads sent on chain by this run (0 without a chain)
+
+
+def _doc(*events: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2024-11-20T08:00:00+08:00",
+        "epcisBody": {"eventList": list(events)},
+    }
+
+
+def _ev(kind: str, step: str, at: str, gln: str, **fields: Any) -> dict[str, Any]:
+    e: dict[str, Any] = {
+        "type": kind,
+        "eventTime": at,
+        "eventTimeZoneOffset": "+08:00",
+        "bizStep": step,
+        "readPoint": {"id": f"{DL}/414/{gln}"},
+        **fields,
+    }
+    if kind != "TransformationEvent":
+        e.setdefault("action", "OBSERVE")
+    return e
+
+
+def seed_trace_demo(
+    *,
+    engine: Engine,
+    chain: ChainContext | None = None,
+    data_dir: Path | None = None,
+) -> TraceDemo:
+    """Seeds the two cases through the trace services (the same checks as the API).
+
+    ``engine``: the migrated database; ``chain`` (with ``data_dir``, where the
+    TraceRegistry deployment record lives): when given and healthy, pending heads are
+    published at the end so the scan pages say "verified" at once; otherwise the app's
+    publisher does it later. Returns the scan paths to print.
+    """
+    members: dict[str, int] = {}
+    with Session(engine) as s:
+        for name, (role, glns) in ORGS.items():
+            m = identity.create_member(session=s, name=name)
+            assert m.id is not None
+            roles.register_org(session=s, member_id=m.id, role=role, glns=glns)
+            members[name] = m.id
+    boxes = [f"JJ{n:04d}" for n in range(1, 4)]
+    bags = [f"LSF{n:05d}" for n in range(1, 4)]
+    box_uris = [f"{DL}/01/{KUMQUAT_BOX}/21/{b}" for b in boxes]
+    bag_uris = [f"{DL}/01/{BAG}/21/{b}" for b in bags]
+    harvest = {"epcClass": f"{DL}/01/{KUMQUAT_BOX}/10/RA2024A", "quantity": 500, "uom": "KGM"}
+    noodle = {"epcClass": f"{DL}/01/{NOODLE}/10/MF2411", "quantity": 300, "uom": "KGM"}
+    snail = {"epcClass": f"{DL}/01/{SNAIL}/10/LS2411", "quantity": 120, "uom": "KGM"}
+    with Session(engine) as s:
+        capture.register_items(
+            session=s,
+            member_id=members["融安金桔合作社"],
+            product="融安金桔 精品礼盒 2.5kg",
+            gtin=KUMQUAT_BOX,
+            lot="RA2024A",
+            serials=boxes,
+        )
+        capture.register_items(
+            session=s,
+            member_id=members["柳州螺蛳粉生产线"],
+            product="柳州螺蛳粉 320g 袋装",
+            gtin=BAG,
+            lot="P241102",
+            serials=bags,
+        )
+    plan: list[tuple[str, dict[str, Any]]] = [
+        (
+            "融安金桔合作社",
+            _doc(
+                _ev(
+                    "ObjectEvent",
+                    "commissioning",
+                    "2024-11-18T07:30:00+08:00",
+                    ORCHARD,
+                    action="ADD",
+                    quantityList=[harvest],
+                )
+            ),
+        ),
+        (
+            "融安金桔分拣中心",
+            _doc(
+                _ev(
+                    "TransformationEvent",
+                    "packing",
+                    "2024-11-18T14:00:00+08:00",
+                    SORTING,
+                    inputQuantityList=[harvest],
+                    outputEPCList=box_uris,
+                )
+            ),
+        ),
+        (
+            "北部湾冷链物流",
+            _doc(
+                _ev(
+                    "ObjectEvent",
+                    "departing",
+                    "2024-11-19T06:00:00+08:00",
+                    COLD,
+                    epcList=box_uris,
+                    bizTransactionList=[
+                        {
+                            "type": "desadv",
+                            "bizTransaction": "urn:epcglobal:cbv:bt:9506000140032:CK2411190001",
+                        }
+                    ],
+                ),
+                _ev(
+                    "ObjectEvent",
+                    "transporting",
+                    "2024-11-19T12:00:00+08:00",
+                    COLD,
+                    epcList=box_uris,
+                ),
+            ),
+        ),
+        (
+            "南宁水果超市",
+            _doc(
+                _ev(
+                    "ObjectEvent",
+                    "receiving",
+                    "2024-11-19T18:00:00+08:00",
+                    MARKET,
+                    epcList=box_uris,
+                )
+            ),
+        ),
+        (
+            "柳州螺蛳粉原料基地",
+            _doc(
+                _ev(
+                    "ObjectEvent",
+                    "commissioning",
+                    "2024-11-01T08:00:00+08:00",
+                    MATERIALS,
+                    action="ADD",
+                    quantityList=[noodle, snail],
+                )
+            ),
+        ),
+        (
+            "柳州螺蛳粉生产线",
+            _doc(
+                _ev(
+                    "TransformationEvent",
+                    "commissioning",
+                    "2024-11-02T09:00:00+08:00",
+                    LINE,
+                    inputQuantityList=[noodle, snail],
+                    outputEPCList=bag_uris,
+                )
+            ),
+        ),
+        (
+            "南宁水果超市",
+            _doc(
+                _ev("ObjectEvent", "receiving", "2024-11-05T10:00:00+08:00", SHOP, epcList=bag_uris)
+            ),
+        ),
+    ]
+    total = 0
+    for org, doc in plan:
+        with Session(engine) as s:
+            total += len(capture.capture_document(session=s, member_id=members[org], doc=doc))
+    published = 0
+    if chain is not None and chain.status().ok:
+        published = heads.publish_pending(engine=engine, chain=chain, data_dir=data_dir).heads
+    paths = [f"/t/01/{KUMQUAT_BOX}/21/{b}" for b in boxes] + [f"/t/01/{BAG}/21/{b}" for b in bags]
+    return TraceDemo(scan_paths=paths, events=total, published_heads=published)

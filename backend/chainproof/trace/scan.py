@@ -1,0 +1,216 @@
+"""What a scan shows: an item's history, checked against its on-chain head.
+
+The answer carries everything a browser needs to check the server: each event's canonical
+pre-hash string (hash it with SHA-256 to get the event hash), the chain links, the item's
+salted key, and the head and count read from TraceRegistry with the chain id and contract
+address, so the scanner can ask any node for ``headOf(key)`` itself.
+
+Badge: ``recalled`` (the item or any input lot is recalled), ``incomplete`` (the chain on
+chain covers more events than shown, or the shown events end in another head),
+``unverifiable`` (no chain, or no head published yet), ``verified``. Each comes with a
+machine ``badge_reason_code`` (and its ``badge_reason_params``) that pages translate, and
+the English ``badge_reason``.
+
+Scan counting: each public page view adds one; more than :data:`SUSPICIOUS_PER_HOUR`
+scans within an hour flags possible cloned codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from chainproof.chain.context import ChainContext
+from chainproof.chain.trace_registry import trace_chain
+from chainproof.store.models import utcnow
+from chainproof.trace import epcis, recall
+from chainproof.trace.chains import GENESIS, next_link
+from chainproof.trace.models import TraceEvent, TraceLink, TraceNode, TraceRecall, TraceScan
+
+SUSPICIOUS_PER_HOUR = 20
+WINDOW = timedelta(hours=1)
+
+
+def count_scan(session: Session, node: TraceNode) -> TraceScan:
+    assert node.id is not None
+    now = utcnow()
+    stat = session.get(TraceScan, node.id)
+    if stat is None:
+        stat = TraceScan(node_id=node.id, first_at=now, last_at=now, window_start=now)
+    if now - stat.window_start > WINDOW:
+        stat.window_start, stat.window_count = now, 0
+    stat.count += 1
+    stat.window_count += 1
+    stat.last_at = now
+    session.add(stat)
+    session.commit()
+    session.refresh(stat)
+    return stat
+
+
+def history(session: Session, node: TraceNode) -> list[tuple[TraceLink, TraceEvent]]:
+    rows = session.exec(
+        select(TraceLink, TraceEvent)
+        .join(TraceEvent, col(TraceEvent.id) == col(TraceLink.event_id))
+        .where(TraceLink.node_id == node.id)
+        .order_by(col(TraceLink.seq))
+    ).all()
+    return [(link, ev) for link, ev in rows]
+
+
+def event_out(ev: TraceEvent, link: TraceLink | None = None) -> dict[str, Any]:
+    body = ev.body
+    out: dict[str, Any] = {
+        "event_hash": ev.event_hash,
+        "type": ev.event_type,
+        "biz_step": ev.biz_step,
+        "event_time": body.get("eventTime"),
+        "event_time_zone_offset": ev.event_time_zone_offset,
+        "location": ev.location,
+        "disposition": body.get("disposition"),
+        "prehash": ev.prehash,
+        "evidence_id": ev.evidence_id,
+    }
+    if link is not None:
+        out.update(seq=link.seq, prev=link.prev, link=link.link, part=link.role)
+    return out
+
+
+def scan_view(
+    *,
+    session: Session,
+    chain: ChainContext,
+    data_dir: Path | None,
+    code: str,
+    count: bool = False,
+) -> dict[str, Any]:
+    node = recall.find_node(session, code)
+    stat = count_scan(session, node) if count else session.get(TraceScan, node.id)
+    rows = history(session, node)
+    events = [event_out(ev, link) for link, ev in rows]
+    # Check the server's own story: each link follows from the previous and the event hash.
+    shown_head = GENESIS
+    consistent = True
+    for link, ev in rows:
+        expected = next_link(shown_head, bytes.fromhex(epcis.hash_hex(ev.event_hash)))
+        consistent = consistent and link.prev == shown_head and link.link == expected
+        shown_head = expected
+    onchain: dict[str, Any] = {"available": False}
+    reason = None
+    recalled_on_chain = False
+    recalled_lots = recall.recalled_lots(session, node)
+    status = chain.status()
+    if not status.ok:
+        reason = status.reason
+    else:
+        try:
+            tc = trace_chain(chain, data_dir=data_dir)
+            head = tc.client.head_of(node.chain_key)
+            onchain = {
+                "available": True,
+                "chain_id": tc.chain_id,
+                "contract": tc.contract,
+                "item_key": node.chain_key,
+                "head": head.head,
+                "count": head.count,
+                "updated_at": head.updated_at,
+            }
+            for lot in recalled_lots:
+                if tc.client.recalled_at(lot.chain_key):
+                    recalled_on_chain = True
+        except Exception as exc:  # the node went away between status() and the call
+            reason = f"chain unavailable: {exc}"
+    verdict = _badge(rows, onchain, consistent, bool(recalled_lots), reason)
+    recalls = []
+    for lot in recalled_lots:
+        r = session.exec(select(TraceRecall).where(TraceRecall.lot_node_id == lot.id)).first()
+        recalls.append(
+            {"lot": lot.code, "reason": r.reason if r else None, "on_chain": recalled_on_chain}
+        )
+    lot_node = session.get(TraceNode, node.lot_node_id) if node.lot_node_id else None
+    return {
+        "code": node.code,
+        "uri": node.uri,
+        "kind": node.kind,
+        "product": node.product,
+        "gtin": node.gtin,
+        "serial": node.serial,
+        "lot": lot_node.code if lot_node else node.lot,
+        "salt": node.salt,
+        "item_key": node.chain_key,
+        "events": events,
+        "head": node.head,
+        "count": node.count,
+        "onchain": onchain,
+        "badge": verdict.badge,
+        "badge_reason": verdict.reason,  # English, for API clients and logs
+        "badge_reason_code": verdict.code,  # what pages translate
+        "badge_reason_params": verdict.params,
+        "recalls": recalls,
+        "scans": {
+            "count": stat.count if stat else 0,
+            "first_at": stat.first_at.isoformat() if stat else None,
+            "last_hour": stat.window_count if stat else 0,
+            "suspicious": bool(stat and stat.window_count > SUSPICIOUS_PER_HOUR),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A verdict, why (a machine code, its fields, and the English sentence)."""
+
+    badge: str
+    code: str
+    params: dict[str, Any]
+    reason: str
+
+
+def _badge(
+    rows: list[tuple[TraceLink, TraceEvent]],
+    onchain: dict[str, Any],
+    consistent: bool,
+    recalled: bool,
+    reason: str | None,
+) -> Badge:
+    # The codes are translated by the page (web/i18n_trace.py, ``js.trace.reason.<code>``).
+    if recalled:
+        return Badge("recalled", "recalled", {}, "the item or one of its input lots is recalled")
+    if not consistent:
+        return Badge(
+            "incomplete",
+            "broken_chain",
+            {},
+            "the events shown do not form an unbroken hash chain",
+        )
+    if not onchain.get("available"):
+        return Badge(
+            "unverifiable", "chain_unavailable", {}, reason or "the chain is not available"
+        )
+    n = int(onchain["count"])
+    if n == 0:
+        return Badge("unverifiable", "no_head", {}, "no head is on chain yet for this item")
+    if n > len(rows):
+        return Badge(
+            "incomplete",
+            "missing_events",
+            {"n": n, "shown": len(rows)},
+            f"the chain holds {n} events for this item; {len(rows)} are shown",
+        )
+    if rows[n - 1][0].link != onchain["head"]:
+        return Badge(
+            "incomplete", "other_head", {}, "the events shown do not end in the head on chain"
+        )
+    if n < len(rows):
+        pending = len(rows) - n
+        return Badge(
+            "verified",
+            "pending",
+            {"pending": pending},
+            f"{pending} newer events are not on chain yet",
+        )
+    return Badge("verified", "covered", {}, "every event is covered by the head on chain")

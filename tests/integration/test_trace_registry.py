@@ -1,0 +1,54 @@
+"""TraceRegistry on every node kind: roles, custom-error reverts, forward-only heads."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from chainproof.chain.compiler import load_artifact
+from chainproof.chain.trace_registry import (
+    PUBLISHER_ROLE,
+    TraceRegistryClient,
+    deploy_trace_registry,
+)
+from chainproof.errors import ContractRevertError
+from tests.conftest import Deployed
+
+K1, K2 = keccak(b"item-1"), keccak(b"item-2")
+H1, H2 = keccak(b"head-1"), keccak(b"head-2")
+
+
+def test_roles_reverts_and_forward_only_heads(
+    deployed: Deployed, fresh_account: LocalAccount
+) -> None:
+    admin = deployed.sender(deployed.admin)
+    d = deploy_trace_registry(deployed.w3, admin, load_artifact("TraceRegistry"))
+    assert deployed.w3.eth.get_code(d.address)
+    client = TraceRegistryClient(deployed.w3, d.address, load_artifact("TraceRegistry").abi)
+    assert client.has_role(PUBLISHER_ROLE, deployed.admin.address)
+
+    client.set_heads(admin, [K1, K2], [H1, H2], [1, 3])
+    assert client.head_of(K1).count == 1 and client.head_of(K2).head == "0x" + H2.hex()
+    client.set_heads(admin, [K1], [H1], [1])  # a retried batch is a no-op
+    assert client.head_of(K1).count == 1
+
+    def reverts(name: str, fn: object) -> None:
+        with pytest.raises(ContractRevertError) as info:
+            fn()  # type: ignore[operator]
+        assert info.value.error_name == name
+
+    reverts("StaleHead", lambda: client.set_heads(admin, [K2], [H1], [2]))
+    reverts("LengthMismatch", lambda: client.set_heads(admin, [K1, K2], [H1], [2, 4]))
+    reverts("EmptyBatch", lambda: client.set_heads(admin, [], [], []))
+    reverts("EmptyHead", lambda: client.set_heads(admin, [K1], [b"\x00" * 32], [2]))
+    reverts("ZeroKey", lambda: client.set_heads(admin, [b"\x00" * 32], [H1], [2]))
+    stranger = deployed.sender(deployed.others[0])
+    reverts("AccessControlUnauthorizedAccount", lambda: client.set_heads(stranger, [K1], [H2], [2]))
+    reverts("AccessControlUnauthorizedAccount", lambda: client.recall(stranger, K1, H1))
+
+    assert client.recalled_at(K1) == 0
+    client.recall(admin, K1, H1)
+    assert client.recalled_at(K1) > 0
+    reverts("LotAlreadyRecalled", lambda: client.recall(admin, K1, H1))
+    assert not client.has_role(PUBLISHER_ROLE, fresh_account.address)

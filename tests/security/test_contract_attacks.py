@@ -1,0 +1,311 @@
+"""Attacks on EvidenceRegistry itself, on the embedded chain and on Anvil.
+
+Each attack reverts with its custom error, decoded by ``chain/registry.py``'s ErrorDecoder
+(``ContractRevertError.error_name``), or is rejected by the verifier:
+
+* writes without the role: a non-member anchors, a member revokes another's root or leaf;
+* the same root twice;
+* EIP-712 signatures replayed, expired, made for another chain id or another contract,
+  and the high-s twin of a valid signature (malleability);
+* role escalation: a non-admin grants a role, a member grants itself admin, a member
+  renounces someone else's role;
+* an internal Merkle node presented as a leaf.
+
+``tests/integration/test_evidence_registry.py`` covers the functions' normal behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from chainproof.chain.registry import SUBMITTER_ROLE
+from chainproof.errors import ContractRevertError
+from chainproof.merkle import StandardMerkleTree, node_hash
+from chainproof.receipts import LEAF_TYPES, Receipt, check_receipt_offline, verify_receipt
+
+from ..conftest import Deployed
+
+pytestmark = [
+    pytest.mark.chain,
+    # The logic is the same on every node; embedded for speed, Anvil for a real node.
+    pytest.mark.parametrize("chain_node", ["embedded", "anvil"], indirect=True),
+]
+
+ZERO = b"\x00" * 32
+ADMIN_ROLE = b"\x00" * 32  # OpenZeppelin's DEFAULT_ADMIN_ROLE
+# secp256k1's group order: s and n - s are both valid ECDSA, only s <= n/2 is canonical.
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def tree_of(n: int, tag: str) -> StandardMerkleTree:
+    values = [
+        ["sha256", keccak(text=f"{tag}-{i}"), keccak(text=f"salt-{tag}-{i}")] for i in range(n)
+    ]
+    return StandardMerkleTree.of(values, list(LEAF_TYPES))
+
+
+def refused(name: str, exc: pytest.ExceptionInfo[ContractRevertError]) -> dict[str, object]:
+    assert exc.value.error_name == name, exc.value
+    return exc.value.error_args
+
+
+def funded(d: Deployed, account: LocalAccount | None = None) -> LocalAccount:
+    account = account or Account.create()
+    sender = d.sender(d.admin)
+    signed = sender.sign({"to": account.address, "value": 10**18, "gas": 21_000})
+    sender.send_raw(signed)
+    assert sender.wait(signed.tx_hash).status == 1
+    return account
+
+
+def member(d: Deployed) -> LocalAccount:
+    account = funded(d)
+    d.client().grant_member(d.sender(d.admin), account.address)
+    return account
+
+
+# --- writes without the right ---------------------------------------------------------------
+
+
+def test_a_non_member_cannot_anchor(deployed: Deployed) -> None:
+    outsider = funded(deployed)
+    client = deployed.client()
+    with pytest.raises(ContractRevertError) as exc:
+        client.anchor(deployed.sender(outsider), tree_of(1, "x").root, 1, ZERO)
+    args = refused("AccessControlUnauthorizedAccount", exc)
+    assert args["account"] == outsider.address
+    assert args["neededRole"] == "0x" + SUBMITTER_ROLE.hex()
+    assert client.get_anchor(tree_of(1, "x").root) is None
+
+
+def test_a_member_cannot_revoke_another_members_root_or_leaf(deployed: Deployed) -> None:
+    client = deployed.client()
+    owner, rival = member(deployed), member(deployed)
+    tree = tree_of(4, "owned")
+    client.anchor(deployed.sender(owner), tree.root, 4, ZERO)
+    with pytest.raises(ContractRevertError) as exc:
+        client.revoke_root(deployed.sender(rival), tree.root, ZERO)
+    assert refused("NotSubmitterOrAdmin", exc)["caller"] == rival.address
+    with pytest.raises(ContractRevertError) as exc:
+        client.revoke_leaf(
+            deployed.sender(rival), tree.root, tree.leaf_hash_at(1), tree.get_proof(1), ZERO
+        )
+    refused("NotSubmitterOrAdmin", exc)
+    info = client.get_anchor(tree.root)
+    assert info is not None and not info.revoked
+    assert not client.is_leaf_revoked(tree.root, tree.leaf_hash_at(1))
+
+
+def test_the_same_root_cannot_be_anchored_twice_even_by_another_member(
+    deployed: Deployed,
+) -> None:
+    client = deployed.client()
+    first, second = member(deployed), member(deployed)
+    tree = tree_of(2, "twice")
+    mined = client.anchor(deployed.sender(first), tree.root, 2, ZERO)
+    for who in (first, second):
+        with pytest.raises(ContractRevertError) as exc:
+            client.anchor(deployed.sender(who), tree.root, 2, keccak(text="other metadata"))
+        args = refused("RootAlreadyAnchored", exc)
+        assert args["anchoredAt"] == deployed.w3.eth.get_block(mined.block_number)["timestamp"]
+    info = client.get_anchor(tree.root)
+    assert info is not None and info.submitter == first.address  # the first claim stands
+
+
+# --- EIP-712 signatures ---------------------------------------------------------------------
+
+
+class Relayed:
+    """A member that signs, a funded relayer that sends, and the tree to anchor."""
+
+    def __init__(self, d: Deployed, tag: str) -> None:
+        self.d = d
+        self.client = d.client()
+        self.org = Account.create()  # no ether: the signature is its only act
+        self.client.grant_member(d.sender(d.admin), self.org.address)
+        self.relayer = funded(d)
+        self.tree = tree_of(1, tag)
+        self.deadline = int(d.w3.eth.get_block("latest")["timestamp"]) + 3600
+
+    def sign(self, *, domain: dict[str, Any] | None = None, **overrides: int) -> bytes:
+        """The org's EIP-712 signature; ``domain`` entries replace the registry's own."""
+        values = {"nonce": self.client.nonce_of(self.org.address), "deadline": self.deadline}
+        values.update(overrides)
+        message = {
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "Anchor": [
+                    {"name": "root", "type": "bytes32"},
+                    {"name": "leafCount", "type": "uint32"},
+                    {"name": "metadataHash", "type": "bytes32"},
+                    {"name": "nonce", "type": "uint256"},
+                    {"name": "deadline", "type": "uint256"},
+                ],
+            },
+            "primaryType": "Anchor",
+            "domain": {**self.client.eip712_domain(), **(domain or {})},
+            "message": {"root": self.tree.root, "leafCount": 1, "metadataHash": ZERO, **values},
+        }
+        return bytes(self.org.sign_message(encode_typed_data(full_message=message)).signature)
+
+    def send(self, signature: bytes, *, deadline: int | None = None) -> None:
+        self.client.anchor_with_signature(
+            self.d.sender(self.relayer),
+            root=self.tree.root,
+            leaf_count=1,
+            metadata_hash=ZERO,
+            signer=self.org.address,
+            deadline=self.deadline if deadline is None else deadline,
+            signature=signature,
+        )
+
+
+def test_a_replayed_signature_is_refused(deployed: Deployed) -> None:
+    r = Relayed(deployed, "replay")
+    signature = r.sign()
+    r.send(signature)
+    assert r.client.nonce_of(r.org.address) == 1
+    # Same bytes again (another root would do the same): the nonce moved on, so the
+    # signed message is not the one the contract now expects and recovers someone else.
+    with pytest.raises(ContractRevertError) as exc:
+        r.send(signature)
+    args = refused("InvalidSigner", exc)
+    assert args["signer"] == r.org.address and args["recovered"] != r.org.address
+
+
+def test_an_expired_signature_is_refused(deployed: Deployed) -> None:
+    r = Relayed(deployed, "expired")
+    past = int(deployed.w3.eth.get_block("latest")["timestamp"]) - 1
+    with pytest.raises(ContractRevertError) as exc:
+        r.send(r.sign(deadline=past), deadline=past)
+    assert refused("SignatureExpired", exc)["deadline"] == past
+    assert r.client.get_anchor(r.tree.root) is None
+
+
+def test_a_signature_for_another_chain_or_contract_is_refused(deployed: Deployed) -> None:
+    r = Relayed(deployed, "cross")
+    chain_id = r.client.eip712_domain()["chainId"]
+    for name, domain in {
+        "another chain id": {"chainId": chain_id + 1},
+        "another contract": {"verifyingContract": Account.create().address},
+        "another version": {"version": "2"},
+    }.items():
+        with pytest.raises(ContractRevertError) as exc:
+            r.send(r.sign(domain=domain))
+        args = refused("InvalidSigner", exc)
+        assert args["recovered"] != r.org.address, name
+    assert r.client.nonce_of(r.org.address) == 0  # nothing was consumed
+    r.send(r.sign())  # the genuine signature still works
+    assert r.client.get_anchor(r.tree.root) is not None
+
+
+def test_the_high_s_twin_of_a_valid_signature_is_refused(deployed: Deployed) -> None:
+    r = Relayed(deployed, "malleable")
+    signature = r.sign()
+    rr, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
+    twin = rr + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v])  # 27 <-> 28
+    with pytest.raises(ContractRevertError) as exc:
+        r.send(twin)
+    assert refused("ECDSAInvalidSignatureS", exc)["s"] == "0x" + f"{SECP256K1_N - s:064x}"
+    r.send(signature)  # the canonical one is accepted, once
+    assert r.client.get_anchor(r.tree.root) is not None
+
+
+# --- roles ----------------------------------------------------------------------------------
+
+
+def test_roles_cannot_be_escalated(deployed: Deployed) -> None:
+    client = deployed.client()
+    functions = client.contract.functions
+    insider, outsider = member(deployed), funded(deployed)
+    grant, revoke = functions.grantRole, functions.revokeRole
+    cases = {
+        "an outsider makes itself a member": (outsider, grant(SUBMITTER_ROLE, outsider.address)),
+        "a member admits another": (insider, grant(SUBMITTER_ROLE, outsider.address)),
+        "a member makes itself admin": (insider, grant(ADMIN_ROLE, insider.address)),
+        "a member removes another": (insider, revoke(SUBMITTER_ROLE, deployed.admin.address)),
+    }
+    for name, (who, call) in cases.items():
+        with pytest.raises(ContractRevertError) as exc:
+            client.transact(deployed.sender(who), call)
+        args = refused("AccessControlUnauthorizedAccount", exc)
+        assert args["account"] == who.address, name
+        assert args["neededRole"] == "0x" + ADMIN_ROLE.hex(), name
+    # renounceRole only ever drops the caller's own role.
+    with pytest.raises(ContractRevertError) as exc:
+        client.transact(
+            deployed.sender(insider), functions.renounceRole(ADMIN_ROLE, deployed.admin.address)
+        )
+    refused("AccessControlBadConfirmation", exc)
+    assert client.is_admin(deployed.admin.address) and not client.is_admin(insider.address)
+    assert not client.is_member(outsider.address)
+    # A member that renounces its own role is out for good.
+    client.transact(
+        deployed.sender(insider), functions.renounceRole(SUBMITTER_ROLE, insider.address)
+    )
+    with pytest.raises(ContractRevertError) as exc:
+        client.anchor(deployed.sender(insider), tree_of(1, "gone").root, 1, ZERO)
+    refused("AccessControlUnauthorizedAccount", exc)
+
+
+# --- Merkle: an internal node is not a leaf -------------------------------------------------
+
+
+def test_an_internal_node_presented_as_a_leaf_is_rejected(deployed: Deployed) -> None:
+    """The registry's ``verify(root, leaf, proof)`` takes a leaf *hash*, and, like any
+    OpenZeppelin MerkleProof, accepts an internal node with the rest of the path: the
+    contract alone cannot tell a node from a leaf. What can is the leaf encoding: a leaf
+    is keccak(keccak(abi.encode(values))), a hash of 32 bytes, while a node hashes 64, so
+    no values hash to a node. Receipts carry the values, and every verifier recomputes the
+    leaf from them: the forged receipt fails, offline and online (docs/security.md)."""
+    client = deployed.client()
+    tree = tree_of(4, "nodes")
+    mined = client.anchor(deployed.sender(deployed.admin), tree.root, 4, ZERO)
+    proof = tree.get_proof(0)
+    node = node_hash(tree.leaf_hash_at(0), proof[0])  # the parent of leaf 0 and its sibling
+    assert client.verify(tree.root, node, proof[1:]), "the raw contract check (by design)"
+
+    block = deployed.w3.eth.get_block(mined.block_number)
+    digest, salt = keccak(text="nodes-0"), keccak(text="salt-nodes-0")
+    genuine = Receipt.build(
+        algorithm="sha256",
+        digest=digest,
+        salt=salt,
+        proof=proof,
+        root=tree.root,
+        chain_id=deployed.w3.eth.chain_id,
+        contract=deployed.deployment.address,
+        tx_hash=mined.tx_hash,
+        block_number=mined.block_number,
+        block_hash=mined.block_hash,
+        block_timestamp=int(block["timestamp"]),
+        submitter=deployed.admin.address,
+    )
+    assert tree.leaf_hash_at(0).hex() in genuine.leaf_hash  # the tree's leaf 0 indeed
+    assert check_receipt_offline(genuine) == []
+    assert verify_receipt(genuine, deployed.w3).valid
+
+    forged = Receipt.from_dict(
+        {
+            **genuine.model_dump(mode="json", exclude_none=True),
+            "leaf_hash": "0x" + node.hex(),
+            "proof": ["0x" + p.hex() for p in proof[1:]],
+        }
+    )
+    problems = check_receipt_offline(forged)
+    assert any("leaf_hash" in p for p in problems), problems
+    verdict = verify_receipt(forged, deployed.w3)
+    assert not verdict.valid and "leaf_hash" in (verdict.reason or ""), verdict.reason
+    # And the leaf hash of any values is never that node (a 32-byte vs a 64-byte preimage).
+    assert all(tree.leaf_hash_at(i) != node for i in range(4))
