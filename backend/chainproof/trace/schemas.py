@@ -160,3 +160,213 @@ class PublishOut(BaseModel):
     heads: int
     recalls: int
     tx_hashes: list[str]
+
+
+EX_PREHASH: Final = (
+    "eventType=ObjectEvent\neventTime=2024-11-20T00:00:00.000Z\neventTimeZoneOffset=+08:00"
+    "\nepcListepc=https://id.gs1.org/01/09506000134352/21/JJ0001\naction=ADD"
+    "\nbizStep=https://ref.gs1.org/cbv/BizStep-commissioning"
+)
+EX_LINK: Final = "0x5f1c0a4e9e0b7d27c4a0a6a3f7d7b8f9e5b2c3d4e5f60718293a4b5c6d7e8f90"
+EX_EVENT: Final[dict[str, Any]] = {
+    "event_hash": EX_HASH,
+    "type": "ObjectEvent",
+    "biz_step": "commissioning",
+    "event_time": "2024-11-20T08:00:00+08:00",
+    "event_time_zone_offset": "+08:00",
+    "location": "https://id.gs1.org/414/9506000134376",
+    "disposition": "active",
+    "prehash": EX_PREHASH,
+    "evidence_id": 42,
+    "seq": 1,
+    "prev": "0x" + "00" * 32,
+    "link": EX_LINK,
+    "part": "epc",
+}
+
+
+class TraceEventOut(BaseModel):
+    """One event as stored: its CBV 2.0 hash, the pre-hash it was taken over, and (in an
+    item's history) its place in the item's hash chain."""
+
+    event_hash: str = Field(description="CBV 2.0 event hash, `ni:///sha-256;…?ver=CBV2.0`.")
+    type: str = Field(description="EPCIS event type.")
+    biz_step: str | None = Field(description="CBV bizStep (short name).")
+    event_time: str | None
+    event_time_zone_offset: str
+    location: str | None = Field(description="readPoint or bizLocation.")
+    disposition: str | None
+    prehash: str = Field(description="SHA-256 of this string is the event hash.")
+    evidence_id: int | None = Field(description="The evidence row anchoring the event hash.")
+    seq: int | None = Field(default=None, description="1-based position in the item's chain.")
+    prev: str | None = Field(default=None, description="The chain link before this event.")
+    link: str | None = Field(default=None, description="SHA-256(prev ‖ event digest).")
+    part: str | None = Field(
+        default=None, description="How the item takes part: epc, parent, child, input, output."
+    )
+    event: dict[str, Any] | None = Field(default=None, description="The EPCIS event as captured.")
+
+
+class EventsOut(BaseModel):
+    """Events matching every given parameter, oldest first."""
+
+    model_config = _examples(
+        {"events": [{k: v for k, v in EX_EVENT.items() if k not in {"seq", "prev", "link"}}]}
+    )
+    events: list[TraceEventOut]
+
+
+class OnChainHeadOut(BaseModel):
+    available: bool = Field(description="False when the chain could not be read.")
+    chain_id: int | None = None
+    contract: str | None = Field(default=None, description="TraceRegistry address.")
+    item_key: str | None = None
+    head: str | None = Field(default=None, description="headOf(item_key) on chain.")
+    count: int | None = Field(default=None, description="Events covered by the head.")
+    updated_at: int | None = Field(default=None, description="Block time of the last update.")
+
+
+class RecallNoteOut(BaseModel):
+    lot: str
+    reason: str | None
+    on_chain: bool
+
+
+class ScansOut(BaseModel):
+    count: int
+    first_at: str | None
+    last_hour: int
+    suspicious: bool = Field(description="Scanned suspiciously often: the code may be cloned.")
+
+
+class ItemHistoryOut(BaseModel):
+    """An item's history, its on-chain head, and the verdict (see docs/trace.md)."""
+
+    model_config = _examples(
+        {
+            "code": EX_CODE,
+            "uri": "https://id.gs1.org/" + EX_CODE,
+            "kind": "item",
+            "product": "融安金桔 500 g",
+            "gtin": "09506000134352",
+            "serial": "JJ0001",
+            "lot": "01/09506000134352/10/RA2024A",
+            "salt": "0x" + "ab" * 32,
+            "item_key": "0x" + "cd" * 32,
+            "events": [EX_EVENT],
+            "head": EX_LINK,
+            "count": 1,
+            "onchain": {
+                "available": True,
+                "chain_id": 31337,
+                "contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+                "item_key": "0x" + "cd" * 32,
+                "head": EX_LINK,
+                "count": 1,
+                "updated_at": 1732060800,
+            },
+            "badge": "verified",
+            "badge_reason": "every event is covered by the head on chain",
+            "badge_reason_code": "covered",
+            "badge_reason_params": {},
+            "recalls": [],
+            "scans": {
+                "count": 3,
+                "first_at": "2024-11-20T02:00:00+00:00",
+                "last_hour": 1,
+                "suspicious": False,
+            },
+        }
+    )
+    code: str
+    uri: str
+    kind: str
+    product: str | None
+    gtin: str | None
+    serial: str | None
+    lot: str | None
+    salt: str = Field(description="Hashed with the URI into item_key (serials are guessable).")
+    item_key: str
+    events: list[TraceEventOut]
+    head: str | None = Field(description="The head the server holds (may be ahead of chain).")
+    count: int
+    onchain: OnChainHeadOut
+    badge: str = Field(description="verified, recalled, incomplete or unverifiable.")
+    badge_reason: str = Field(description="Why, in English.")
+    badge_reason_code: str = Field(description="Why, as a code pages translate.")
+    badge_reason_params: dict[str, Any]
+    recalls: list[RecallNoteOut]
+    scans: ScansOut
+
+
+class LineageNodeOut(BaseModel):
+    kind: str
+    code: str
+    uri: str
+    product: str | None
+
+
+class LineageOut(BaseModel):
+    """Every input an item or lot came from (backward) and everything it reached (forward)."""
+
+    model_config = _examples(
+        {
+            "code": "01/09506000134352/10/RA2024A",
+            "kind": "lot",
+            "backward": [],
+            "forward": [
+                {
+                    "kind": "item",
+                    "code": EX_CODE,
+                    "uri": "https://id.gs1.org/" + EX_CODE,
+                    "product": "融安金桔 500 g",
+                }
+            ],
+        }
+    )
+    code: str
+    kind: str
+    backward: list[LineageNodeOut]
+    forward: list[LineageNodeOut]
+
+
+_EX_LOT_ROW: Final = {
+    "relation": "recalled",
+    "kind": "lot",
+    "code": "01/09506000134352/10/RA2024A",
+    "uri": "https://id.gs1.org/01/09506000134352/10/RA2024A",
+    "product": "融安金桔",
+    "gtin": "09506000134352",
+    "serial": None,
+    "lot": "RA2024A",
+}
+EX_RECALL_REPORT: Final[dict[str, Any]] = {
+    "recall_id": 1,
+    "lot": _EX_LOT_ROW,
+    "reason": "农残超标",
+    "reason_hash": "0x" + "9a" * 32,
+    "recalled_at": "2024-11-25T02:00:00+00:00",
+    "on_chain_tx": "0x" + "7b" * 32,
+    "affected_items": [
+        {
+            "relation": "downstream",
+            "kind": "item",
+            "code": EX_CODE,
+            "uri": "https://id.gs1.org/" + EX_CODE,
+            "product": "融安金桔 500 g",
+            "gtin": "09506000134352",
+            "serial": "JJ0001",
+            "lot": "RA2024A",
+        }
+    ],
+    "downstream_lots": [],
+    "inputs": [],
+}
+EX_RECALL_CSV: Final = (
+    "relation,kind,code,uri,product,gtin,serial,lot\n"
+    "recalled,lot,01/09506000134352/10/RA2024A,https://id.gs1.org/01/09506000134352/10/RA2024A,"
+    "融安金桔,09506000134352,,RA2024A\n"
+    f"downstream,item,{EX_CODE},https://id.gs1.org/{EX_CODE},融安金桔 500 g,09506000134352,"
+    "JJ0001,RA2024A\n"
+)
+EX_QR_SVG: Final = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 33 33">…</svg>'

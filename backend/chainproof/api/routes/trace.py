@@ -22,11 +22,17 @@ from chainproof.trace import capture, codes, heads, lineage, qr, query, recall, 
 from chainproof.trace.schemas import (
     EX_CODE,
     EX_DOCUMENT,
+    EX_QR_SVG,
+    EX_RECALL_CSV,
+    EX_RECALL_REPORT,
     CaptureOut,
+    EventsOut,
     HashOut,
+    ItemHistoryOut,
     ItemOut,
     ItemsIn,
     ItemsOut,
+    LineageOut,
     OrgIn,
     OrgOut,
     PublishOut,
@@ -82,6 +88,7 @@ def capture_document(doc: Document, session: SessionDep, caller: SubmitterDep) -
 @router.get(
     "/events",
     summary="Query events (EPCIS 2.0 query parameter names)",
+    response_model=EventsOut,
     responses=error_responses(401, 403, 404, 422),
 )
 def query_events(
@@ -102,7 +109,7 @@ def query_events(
         str | None, Query(alias="LT_eventTime", examples=["2024-12-01T00:00:00+08:00"])
     ] = None,
     per_page: Annotated[int, Query(alias="perPage", ge=1, le=query.MAX_PER_PAGE)] = 100,
-) -> dict[str, Any]:
+) -> EventsOut:
     rows = query.events(
         session=session,
         match_any_epc=match_any_epc,
@@ -112,7 +119,9 @@ def query_events(
         lt_event_time=lt_event_time,
         per_page=per_page,
     )
-    return {"events": [scan.event_out(r) | {"event": r.body} for r in rows]}
+    return EventsOut.model_validate(
+        {"events": [scan.event_out(r) | {"event": r.body} for r in rows]}
+    )
 
 
 @router.post(
@@ -154,11 +163,12 @@ def register_items(
 @router.get(
     "/items/{code:path}",
     summary="An item's history with its on-chain head (public; what the scan page checks)",
+    response_model=ItemHistoryOut,
     responses=error_responses(404, 422),
 )
-def item_history(code: CodePath, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return scan.scan_view(
-        session=session, chain=runtime.chain, data_dir=_data_dir(runtime), code=code
+def item_history(code: CodePath, session: SessionDep, runtime: RuntimeDep) -> ItemHistoryOut:
+    return ItemHistoryOut.model_validate(
+        scan.scan_view(session=session, chain=runtime.chain, data_dir=_data_dir(runtime), code=code)
     )
 
 
@@ -167,7 +177,12 @@ def item_history(code: CodePath, session: SessionDep, runtime: RuntimeDep) -> di
     summary="The QR code of an item (PNG or SVG; public)",
     response_class=Response,
     responses={
-        200: {"content": {"image/png": {}, "image/svg+xml": {}}},
+        200: {
+            "content": {
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+                "image/svg+xml": {"example": EX_QR_SVG},
+            }
+        },
         **error_responses(404, 422),
     },
 )
@@ -189,20 +204,23 @@ def item_qr(
 @router.get(
     "/lineage/{code:path}",
     summary="Where an item or lot came from, and where it went",
+    response_model=LineageOut,
     responses=error_responses(401, 403, 404, 422),
 )
-def item_lineage(code: CodePath, session: SessionDep, caller: KeyholderDep) -> dict[str, Any]:
+def item_lineage(code: CodePath, session: SessionDep, caller: KeyholderDep) -> LineageOut:
     node = recall.find_node(session, code)
 
     def rows(nodes: list[Any]) -> list[dict[str, Any]]:
         return [{"kind": n.kind, "code": n.code, "uri": n.uri, "product": n.product} for n in nodes]
 
-    return {
-        "code": node.code,
-        "kind": node.kind,
-        "backward": rows(lineage.backward(session, node)),
-        "forward": rows(lineage.forward(session, node)),
-    }
+    return LineageOut.model_validate(
+        {
+            "code": node.code,
+            "kind": node.kind,
+            "backward": rows(lineage.backward(session, node)),
+            "forward": rows(lineage.forward(session, node)),
+        }
+    )
 
 
 @router.post(
@@ -225,8 +243,13 @@ def recall_lot(body: RecallIn, session: SessionDep, caller: SubmitterDep) -> Rec
     "/recalls/{recall_id}",
     summary="Recall report: affected items, downstream lots, inputs (JSON or CSV)",
     responses={
-        200: {"content": {"application/json": {}, "text/csv": {}}},
-        **error_responses(401, 403, 404),
+        200: {
+            "content": {
+                "application/json": {"example": EX_RECALL_REPORT},
+                "text/csv": {"example": EX_RECALL_CSV},
+            }
+        },
+        **error_responses(401, 403, 404, 422),
     },
 )
 def recall_report(

@@ -3,29 +3,31 @@
 // 2. the item's chain: link_n = SHA-256(link_{n-1} ‖ event digest_n), link_0 = 32 zero bytes;
 // 3. the chain's end against the head read from TraceRegistry (chain id + contract shown,
 //    so anyone can ask a node for headOf(itemKey) themselves).
+// Messages come from the page's shared catalogue (web/i18n_trace.py, `js.trace.*`), read
+// through common.js, so the browser's verdict is in the page's language.
 (function () {
   "use strict";
+  const { t, hex } = window.ChainProof;
   const data = JSON.parse(document.getElementById("trace-data").textContent);
-  const tr = JSON.parse(document.getElementById("trace-i18n").textContent);
-  const hex = (buf) => Array.from(new Uint8Array(buf)).map((b) => b.toString(16).padStart(2, "0")).join("");
-  const bytes = (h) => new Uint8Array(h.replace(/^0x/, "").match(/../g).map((x) => parseInt(x, 16)));
   const sha256 = (u8) => crypto.subtle.digest("SHA-256", u8);
 
-  function setBadge(badge, reason) {
+  function setBadge(badge, code, params) {
     const el = document.getElementById("trace-badge");
     el.className = "trace-badge trace-badge-" + badge;
     el.dataset.badge = badge;
+    el.dataset.reason = code;
     el.dataset.checked = "browser";
-    el.querySelector(".trace-badge-label").textContent = tr["badge." + badge];
-    el.querySelector(".trace-badge-reason").textContent = reason;
+    el.querySelector(".trace-badge-label").textContent = t("trace.badge." + badge);
+    el.querySelector(".trace-badge-reason").textContent = t("trace.reason." + code, params || {});
   }
 
   async function check() {
     if (!(window.crypto && crypto.subtle)) {
-      setBadge("unverifiable", "Web Crypto unavailable (needs HTTPS)");
+      setBadge("unverifiable", "no_webcrypto");
       return;
     }
     const items = document.querySelectorAll("[data-testid=trace-event]");
+    const onchainCount = data.onchain.available ? data.onchain.count : 0;
     let link = new Uint8Array(32);
     const links = [];
     let allOk = true;
@@ -39,23 +41,32 @@
       joined.set(digest, 32);
       link = new Uint8Array(await sha256(joined));
       links.push("0x" + hex(link));
-      const onchainCount = data.onchain.available ? data.onchain.count : 0;
-      const mark = items[i].querySelector("[data-check]");
-      mark.textContent = ok ? (i < onchainCount ? "✓ " + tr.event_ok : "✓ " + tr.event_ok + " · " + tr.event_pending) : "✗ " + tr.event_bad;
-      mark.classList.add(ok ? "ok" : "bad");
+      const mark = items[i] && items[i].querySelector("[data-check]");
+      if (mark) {
+        let text = (ok ? "✓ " : "✗ ") + t(ok ? "trace.event_ok" : "trace.event_bad");
+        if (ok && i >= onchainCount) text += " · " + t("trace.event_pending");
+        mark.textContent = text;
+        mark.classList.add(ok ? "ok" : "bad");
+      }
       allOk = allOk && ok;
     }
     const computed = links.length ? links[links.length - 1] : "0x" + "00".repeat(32);
     document.getElementById("trace-computed-head").textContent = computed;
-    if (data.recalls.length) { setBadge("recalled", data.badge_reason); return; }
-    if (!allOk) { setBadge("incomplete", tr.event_bad); return; }
-    if (!data.onchain.available || data.onchain.count === 0) { setBadge("unverifiable", data.badge_reason); return; }
-    const n = data.onchain.count;
-    if (n > links.length || links[n - 1] !== data.onchain.head) {
-      setBadge("incomplete", data.onchain.count + " / " + links.length + " — " + tr.onchain_head + " ≠ " + tr.computed_head);
+    // A recall is the server's word plus an on-chain flag: the browser cannot clear it.
+    if (data.recalls.length) { setBadge("recalled", "recalled"); return; }
+    if (!allOk) { setBadge("incomplete", "hash_mismatch"); return; }
+    if (!data.onchain.available) { setBadge("unverifiable", "chain_unavailable"); return; }
+    if (onchainCount === 0) { setBadge("unverifiable", "no_head"); return; }
+    if (onchainCount > links.length || links[onchainCount - 1] !== data.onchain.head) {
+      setBadge("incomplete", "head_mismatch", { n: onchainCount, shown: links.length });
       return;
     }
-    setBadge("verified", data.badge_reason);
+    const pending = links.length - onchainCount;
+    if (pending > 0) setBadge("verified", "pending", { pending });
+    else setBadge("verified", "covered");
   }
-  check().catch((err) => setBadge("unverifiable", String(err)));
+  check().catch((err) => {
+    setBadge("unverifiable", "chain_unavailable");
+    console.error(err);
+  });
 })();
