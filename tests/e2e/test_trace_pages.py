@@ -25,6 +25,10 @@ def test_scan_page_verifies_in_the_browser_on_a_phone(live_server: LiveServer, p
     badge.wait_for()
     assert badge.get_attribute("data-badge") == "verified"
     assert phone.get_by_test_id("trace-event").count() == 4
+    # People read places and local clock times, not GLNs and ISO instants.
+    first = phone.get_by_test_id("trace-event").first
+    assert first.get_by_test_id("trace-place").inner_text() == "融安金桔分拣包装中心"
+    assert "2024-11-18 14:00 (UTC+08:00)" in first.inner_text()
     assert phone.locator(".trace-check.ok").count() == 4
     onchain = live_server.get("/api/v1/trace/items/" + path.removeprefix("/t/")).json()["onchain"]
     assert phone.get_by_test_id("trace-computed-head").inner_text() == onchain["head"]

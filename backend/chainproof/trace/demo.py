@@ -40,6 +40,16 @@ ORGS: dict[str, tuple[str, list[str]]] = {
     "柳州螺蛳粉原料基地": ("producer", [MATERIALS]),
     "柳州螺蛳粉生产线": ("processor", [LINE]),
 }
+# What a shopper reads on the scan page instead of a 13-digit GLN.
+PLACES: dict[str, str] = {
+    ORCHARD: "融安县大将镇金桔果园",
+    SORTING: "融安金桔分拣包装中心",
+    COLD: "北部湾冷链 南宁冷库",
+    MARKET: "南宁水果超市 青秀店",
+    SHOP: "南宁水果超市 螺蛳粉专柜",
+    MATERIALS: "柳州螺蛳粉原料基地",
+    LINE: "柳州螺蛳粉生产线 1 号线",
+}
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,13 @@ def seed_trace_demo(
         for name, (role, glns) in ORGS.items():
             m = identity.create_member(session=s, name=name)
             assert m.id is not None
-            roles.register_org(session=s, member_id=m.id, role=role, glns=glns)
+            roles.register_org(
+                session=s,
+                member_id=m.id,
+                role=role,
+                glns=glns,
+                names=[PLACES.get(g) for g in glns],
+            )
             members[name] = m.id
     boxes = [f"JJ{n:04d}" for n in range(1, 4)]
     bags = [f"LSF{n:05d}" for n in range(1, 4)]

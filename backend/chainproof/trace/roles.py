@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from chainproof.errors import AuthError, InvalidInputError, NotFoundError
 from chainproof.store.models import Member
@@ -90,14 +90,30 @@ def register_org(
     assert org.id is not None
     for i, gln in enumerate(checked):
         loc = session.exec(select(TraceLocation).where(TraceLocation.gln == gln)).first()
+        name = names[i] if names and i < len(names) else None
         if loc is None:
-            name = names[i] if names and i < len(names) else None
             session.add(TraceLocation(org_id=org.id, gln=gln, name=name))
         elif loc.org_id != org.id:
             raise InvalidInputError(f"GLN {gln} belongs to another org")
+        elif name and loc.name != name:
+            loc.name = name  # a place may be (re)named; its GLN and owner stay
+            session.add(loc)
     session.commit()
     session.refresh(org)
     return org
+
+
+def place_names(session: Session, glns: set[str]) -> dict[str, str]:
+    """GLN → what to call it: the location's name, else the name of the org that owns it."""
+    if not glns:
+        return {}
+    rows = session.exec(
+        select(TraceLocation.gln, TraceLocation.name, Member.name)
+        .join(TraceOrg, col(TraceOrg.id) == col(TraceLocation.org_id))
+        .join(Member, col(Member.id) == col(TraceOrg.member_id))
+        .where(col(TraceLocation.gln).in_(glns))
+    ).all()
+    return {gln: name or org for gln, name, org in rows if name or org}
 
 
 def owned_glns(session: Session, org: TraceOrg) -> set[str]:

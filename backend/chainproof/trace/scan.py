@@ -18,7 +18,7 @@ scans within an hour flags possible cloned codes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from chainproof.chain.context import ChainContext
 from chainproof.chain.trace_registry import trace_chain
 from chainproof.store.models import utcnow
-from chainproof.trace import epcis, recall
+from chainproof.trace import codes, epcis, recall, roles
 from chainproof.trace.chains import GENESIS, next_link
 from chainproof.trace.models import TraceEvent, TraceLink, TraceNode, TraceRecall, TraceScan
 
@@ -62,15 +62,21 @@ def history(session: Session, node: TraceNode) -> list[tuple[TraceLink, TraceEve
     return [(link, ev) for link, ev in rows]
 
 
-def event_out(ev: TraceEvent, link: TraceLink | None = None) -> dict[str, Any]:
+def event_out(
+    ev: TraceEvent, link: TraceLink | None = None, places: dict[str, str] | None = None
+) -> dict[str, Any]:
     body = ev.body
+    gln = codes.location_gln(ev.location) if ev.location else None
     out: dict[str, Any] = {
         "event_hash": ev.event_hash,
         "type": ev.event_type,
         "biz_step": ev.biz_step,
         "event_time": body.get("eventTime"),
+        "event_time_local": _local_time(body.get("eventTime"), ev.event_time_zone_offset),
         "event_time_zone_offset": ev.event_time_zone_offset,
         "location": ev.location,
+        "location_gln": gln,
+        "location_name": (places or {}).get(gln) if gln else None,
         "disposition": body.get("disposition"),
         "prehash": ev.prehash,
         "evidence_id": ev.evidence_id,
@@ -78,6 +84,26 @@ def event_out(ev: TraceEvent, link: TraceLink | None = None) -> dict[str, Any]:
     if link is not None:
         out.update(seq=link.seq, prev=link.prev, link=link.link, part=link.role)
     return out
+
+
+def events_out(session: Session, events: list[TraceEvent]) -> list[dict[str, Any]]:
+    """Query answers: each event with its place name and the EPCIS body as captured."""
+    glns = {g for ev in events if ev.location and (g := codes.location_gln(ev.location))}
+    places = roles.place_names(session, glns)
+    return [event_out(ev, places=places) | {"event": ev.body} for ev in events]
+
+
+def _local_time(event_time: Any, offset: str) -> str | None:
+    """``2024-11-18 14:00 (UTC+08:00)``: the time as it was on the clock where it happened
+    (EPCIS keeps the offset apart from the instant, which may be written in UTC)."""
+    try:
+        at = datetime.fromisoformat(str(event_time))
+        sign = -1 if offset.startswith("-") else 1
+        hours, minutes = offset.lstrip("+-").split(":")
+        tz = timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+    except (TypeError, ValueError):
+        return None
+    return f"{at.astimezone(tz):%Y-%m-%d %H:%M} (UTC{offset})"
 
 
 def scan_view(
@@ -91,7 +117,9 @@ def scan_view(
     node = recall.find_node(session, code)
     stat = count_scan(session, node) if count else session.get(TraceScan, node.id)
     rows = history(session, node)
-    events = [event_out(ev, link) for link, ev in rows]
+    glns = {g for _, ev in rows if ev.location and (g := codes.location_gln(ev.location))}
+    places = roles.place_names(session, glns)
+    events = [event_out(ev, link, places) for link, ev in rows]
     # Check the server's own story: each link follows from the previous and the event hash.
     shown_head = GENESIS
     consistent = True

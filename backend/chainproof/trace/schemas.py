@@ -173,8 +173,11 @@ EX_EVENT: Final[dict[str, Any]] = {
     "type": "ObjectEvent",
     "biz_step": "commissioning",
     "event_time": "2024-11-20T08:00:00+08:00",
+    "event_time_local": "2024-11-20 08:00 (UTC+08:00)",
     "event_time_zone_offset": "+08:00",
     "location": "https://id.gs1.org/414/9506000134376",
+    "location_gln": "9506000134376",
+    "location_name": "融安县大将镇金桔果园",
     "disposition": "active",
     "prehash": EX_PREHASH,
     "evidence_id": 42,
@@ -193,8 +196,15 @@ class TraceEventOut(BaseModel):
     type: str = Field(description="EPCIS event type.")
     biz_step: str | None = Field(description="CBV bizStep (short name).")
     event_time: str | None
+    event_time_local: str | None = Field(
+        default=None, description="The time on the clock where it happened, for people."
+    )
     event_time_zone_offset: str
     location: str | None = Field(description="readPoint or bizLocation.")
+    location_gln: str | None = Field(default=None, description="The location's GLN.")
+    location_name: str | None = Field(
+        default=None, description="The place's registered name, else its owner org's name."
+    )
     disposition: str | None
     prehash: str = Field(description="SHA-256 of this string is the event hash.")
     evidence_id: int | None = Field(description="The evidence row anchoring the event hash.")

@@ -24,6 +24,7 @@ from chainproof.web.routes import error_page, render
 
 router = APIRouter(include_in_schema=False)
 
+
 @router.get("/t/{code:path}", name="web_trace_scan", response_class=HTMLResponse)
 def scan_page(
     request: Request,

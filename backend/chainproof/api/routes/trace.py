@@ -119,9 +119,7 @@ def query_events(
         lt_event_time=lt_event_time,
         per_page=per_page,
     )
-    return EventsOut.model_validate(
-        {"events": [scan.event_out(r) | {"event": r.body} for r in rows]}
-    )
+    return EventsOut.model_validate({"events": scan.events_out(session, list(rows))})
 
 
 @router.post(
