@@ -3,18 +3,26 @@ on-chain heads, and a server that hides an item's newest event."""
 
 from __future__ import annotations
 
+import csv
+import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from biip.checksums import gs1_standard_check_digit
 from fastapi.testclient import TestClient
 from sqlmodel import col, delete, func, select
+from typer.testing import CliRunner
 
 from chainproof import identity
 from chainproof.api.app import create_app
 from chainproof.chain.context import ChainContext, open_chain
+from chainproof.chain.nodes import free_port
+from chainproof.cli import trace as trace_cli
 from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.store import db
 from chainproof.store.models import Evidence, Member
@@ -384,3 +392,89 @@ def _member_id(api: Api, name: str) -> int:
         member = s.exec(select(Member).where(Member.name == name)).one()
         assert member.id is not None
         return member.id
+
+
+# --- the `chainproof trace` CLI against a live server ----------------------------------------
+
+
+@pytest.fixture
+def live_url(api: Api) -> Iterator[str]:
+    """The test app served over HTTP by uvicorn on a free port, in a thread."""
+    port = free_port()
+    config = uvicorn.Config(
+        api.client.app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_cli_hash_capture_show_and_recall(
+    api: Api, scenario: Any, live_url: str, tmp_path: Path
+) -> None:
+    run = CliRunner().invoke
+    retailer = scenario["retailer"]["Authorization"].removeprefix("Bearer ")
+    doc = document(
+        event(
+            "ObjectEvent",
+            "retail_selling",
+            "2024-11-04T18:00:00+08:00",
+            SHOP,
+            epcList=[bag("B001")],
+        )
+    )
+    path = tmp_path / "sold.jsonld"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+
+    # Offline hash == the server's public hash endpoint (nothing stored by either).
+    offline = run(trace_cli.app, ["hash", str(path)])
+    assert offline.exit_code == 0, offline.output
+    online = api.client.post("/api/v1/trace/hash", json=doc).json()["events"][0]["event_hash"]
+    assert offline.stdout.split() == [online]
+
+    # Capture: new once, known the second time (the legacy --url/--key spelling still works).
+    args = ["capture", str(path), "--server", live_url, "--api-key", retailer]
+    first = run(trace_cli.app, args)
+    assert first.exit_code == 0, first.output
+    assert first.stdout.split() == [online, "new"]
+    again = run(trace_cli.app, ["capture", str(path), "--url", live_url, "--key", retailer])
+    assert again.exit_code == 0 and again.stdout.split() == [online, "known"], again.output
+
+    # Show: the history with its badge, each event's step and place.
+    api.publish()
+    shown = run(trace_cli.app, ["show", f"01/{BAG}/21/B001", "--server", live_url])
+    assert shown.exit_code == 0, shown.output
+    assert "[verified]" in shown.stdout and "retail_selling" in shown.stdout
+    # Received, then sold: at the shop, named after its owner org (no place name given).
+    assert shown.stdout.count(f"南宁超市 · {DL}/414/{SHOP}") == 2
+    assert "2024-11-04 18:00 (UTC+08:00)" in shown.stdout
+
+    # A wrong key: the server's message, exit 1; a server that is not there: exit 2.
+    refused = run(trace_cli.app, [*args[:-1], "cpk_" + "x" * 43])
+    assert refused.exit_code == 1 and "error 401" in refused.stderr
+    gone = run(trace_cli.app, ["show", "x", "--server", f"http://127.0.0.1:{free_port()}"])
+    assert gone.exit_code == 2 and "cannot reach" in gone.stderr
+
+    # Recall the noodle lot: the bags made from it are affected; the CSV report lists them.
+    regulator = scenario["regulator"]["Authorization"].removeprefix("Bearer ")
+    report = tmp_path / "recall.csv"
+    recalled = run(
+        trace_cli.app,
+        ["recall", f"01/{NOODLE}/10/N1", "--reason", "抽检不合格", "--server", live_url,
+         "--api-key", regulator, "--report", str(report)],
+    )  # fmt: skip
+    assert recalled.exit_code == 0, recalled.output
+    assert "2 items affected" in recalled.stdout
+    rows = list(csv.DictReader(report.read_text(encoding="utf-8").splitlines()))
+    affected = {r["code"] for r in rows if r["relation"] == "downstream" and r["kind"] == "item"}
+    assert affected == {f"01/{BAG}/21/B001", f"01/{BAG}/21/B002"}
+    assert api.client.get(f"/api/v1/trace/items/01/{BAG}/21/B002").json()["badge"] == "recalled"

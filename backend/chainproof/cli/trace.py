@@ -1,5 +1,6 @@
 """``chainproof trace …``: CBV 2.0 hashes offline, and capture / show / recall through a
-running server's API (``--url``, ``--key`` or CHAINPROOF_API_URL / CHAINPROOF_API_KEY)."""
+running server's API (``--server``, ``--api-key`` or CHAINPROOF_SERVER / CHAINPROOF_API_KEY, as
+every other client command; ``--url``/``--key`` and CHAINPROOF_API_URL still work)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,20 @@ app = typer.Typer(
     help="Traceability (溯源): EPCIS 2.0 events, items, recalls.", no_args_is_help=True
 )
 
-UrlOpt = Annotated[str, typer.Option("--url", envvar="CHAINPROOF_API_URL", help="Server URL.")]
+UrlOpt = Annotated[
+    str,
+    typer.Option(
+        "--server",
+        "--url",
+        envvar=["CHAINPROOF_SERVER", "CHAINPROOF_API_URL"],
+        help="URL of the ChainProof server.",
+    ),
+]
 KeyOpt = Annotated[
-    str | None, typer.Option("--key", envvar="CHAINPROOF_API_KEY", help="API key (submitter).")
+    str | None,
+    typer.Option(
+        "--api-key", "--key", envvar="CHAINPROOF_API_KEY", help="API key (Bearer; submitter)."
+    ),
 ]
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -89,9 +101,9 @@ def show(
     v = _call("GET", f"{url.rstrip('/')}/api/v1/trace/items/{code}", None)
     typer.echo(f"{v['product'] or ''} {v['code']}  [{v['badge']}] {v['badge_reason']}")
     for e in v["events"]:
-        typer.echo(
-            f"  {e['seq']:>3} {e['event_time']}  {e['biz_step'] or e['type']}  {e['location']}"
-        )
+        when = e.get("event_time_local") or e["event_time"]
+        where = " · ".join(str(x) for x in (e.get("location_name"), e["location"]) if x)
+        typer.echo(f"  {e['seq']:>3} {when}  {e['biz_step'] or e['type']}  {where}")
     oc = v["onchain"]
     if oc.get("available"):
         typer.echo(
