@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from chainproof.chain.context import open_chain
 from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.store import db
 
-from ..conftest import ROOT, require
+from ..conftest import ROOT, node_binary_present, require
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -109,18 +110,17 @@ class LiveServer:
             time.sleep(0.05)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """uvicorn on a free port: API + pages, embedded chain, batches every 50 ms."""
+@contextmanager
+def _serve(tmp: Path, chain_kind: str) -> Iterator[LiveServer]:
+    """uvicorn on a free port: API + pages on ``chain_kind``, batches every 50 ms."""
     import uvicorn
 
-    tmp = tmp_path_factory.mktemp("e2e")
-    chain = open_chain(chain="embedded", data_dir=tmp / "chain", operator_key=DEV_OPERATOR_KEY)
+    chain = open_chain(chain=chain_kind, data_dir=tmp / "chain", operator_key=DEV_OPERATOR_KEY)
     settings = Settings(
         env="test",
         data_dir=tmp / "data",
         database_url=f"sqlite:///{tmp / 'chainproof.db'}",
-        chain="embedded",
+        chain=chain.node.rpc_url or chain_kind,
         batch_size=50,
         batch_interval_ms=50,
     )
@@ -150,6 +150,21 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         server.should_exit = True
         thread.join(timeout=30)
         chain.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The pages on an embedded chain (in this process): most browser tests use this one."""
+    with _serve(tmp_path_factory.mktemp("e2e"), "embedded") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def anvil_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The pages on a managed Anvil: a JSON-RPC node the browser itself can ask."""
+    require(node_binary_present("anvil"), "Anvil is missing from node_modules (npm install)")
+    with _serve(tmp_path_factory.mktemp("e2e-anvil"), "anvil") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

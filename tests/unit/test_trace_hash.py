@@ -2,9 +2,15 @@
 
 The documents, expected hashes and pre-hash strings are copied verbatim from the reference
 implementation's repository, https://github.com/RalphTro/epcis-event-hash-generator,
-``tests/examples/`` (paths, commits and the one known difference in
+``tests/examples/`` (paths, commits and the known differences in
 tests/data/epcis/SOURCES.md). The event hash is
 ``ni:///sha-256;<sha-256 of the pre-hash>?ver=CBV2.0``.
+
+Where the release and upstream's current CBV 2.0 vectors differ and the CBV 2.0 text does not
+side with the vectors (sensor data, user extensions inside ``readPoint``/``bizLocation``/sensor
+elements, ``certificationInfo``), or the change is not ours to make here (``parentID`` before
+``epcList``), we keep the released behaviour; the tests pin each difference to exactly what
+SOURCES.md lists, against upstream's own CBV 2.0 and CBV 2.1 (draft) strings.
 """
 
 from __future__ import annotations
@@ -29,8 +35,17 @@ HASHED = [
         "epcisDocWithShippingAndTransportingEvent.jsonld",
         "epcisDocWithShippingAndTransportingEvent.hashes",
     ),
+    # CBV 2.0 worked example 1 (user extensions at event level).
+    ("ReferenceEventHashAlgorithm.jsonld", "ReferenceEventHashAlgorithm.hashes"),
 ]
 ASSOCIATION = "AssociationEvent_all_possible_fields"
+EXAMPLE_2 = "ReferenceEventHashAlgorithm2"  # sensor data, no extensions
+EXAMPLE_3 = "ReferenceEventHashAlgorithm3"  # a user extension inside readPoint
+TRANSACTION = "TransactionEvent_all_possible_fields"  # parentID, epcList and certificationInfo
+# The GS1 Web Vocabulary namespace of the EPCIS 2.0.0 context and CBV 2.0 rule 15, and the one
+# upstream's current vectors write (see SOURCES.md).
+GS1_VOC = "https://gs1.org/voc/"
+REF_GS1_VOC = "https://ref.gs1.org/voc/"
 
 
 @pytest.fixture
@@ -46,6 +61,20 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 def _load(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads((DATA / name).read_text())
     return loaded
+
+
+def _prehash(stem: str) -> str:
+    """An upstream single-event ``.prehashes`` file, checked against its ``.hashes`` file."""
+    text = (DATA / f"{stem}.prehashes").read_text().rstrip("\n")
+    assert hashlib.sha256(text.encode()).hexdigest() == _digest(stem), (
+        f"{stem}: not the hashed copy"
+    )
+    return text
+
+
+def _digest(stem: str) -> str:
+    """The hex digest of an upstream single-event ``.hashes`` file (CBV 2.0 or 2.1 suffix)."""
+    return epcis.hash_hex((DATA / f"{stem}.hashes").read_text().strip())
 
 
 @pytest.mark.parametrize(("doc_name", "hashes_name"), HASHED)
@@ -96,12 +125,60 @@ def test_association_event_matches_upstream_up_to_the_sensor_data(no_network: No
     assert ours[cut:].startswith("sensorElementList")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="upstream's unreleased sensor-data revision (tests/data/epcis/SOURCES.md)"
+_NOT_FOLLOWED = (
+    "upstream's unreleased revision for sensor data and extension points is not adopted: its "
+    "vectors also write https://ref.gs1.org/voc/ for GS1 measurement types, which CBV 2.0 and "
+    "the EPCIS 2.0.0 context do not (tests/data/epcis/SOURCES.md)"
 )
+
+
+@pytest.mark.xfail(strict=True, reason=_NOT_FOLLOWED)
 def test_association_event_full_hash_matches_upstream() -> None:
     want = (DATA / f"{ASSOCIATION}.hashes").read_text().strip()
     assert epcis.hash_events(_load(f"{ASSOCIATION}.json"))[0].event_hash == want
+
+
+@pytest.mark.xfail(strict=True, reason=_NOT_FOLLOWED)
+@pytest.mark.parametrize("stem", [EXAMPLE_2, EXAMPLE_3])
+def test_worked_examples_2_and_3_match_upstream_cbv20(stem: str) -> None:
+    want = (DATA / f"{stem}.hashes").read_text().strip()
+    assert epcis.hash_events(_load(f"{stem}.jsonld"))[0].event_hash == want
+
+
+def test_association_event_is_the_cbv21_draft_string_but_for_two_values(no_network: None) -> None:
+    """Our sensor part is upstream's CBV 2.1 (draft) structure: ``sensorElementList`` written
+    once, extensions of sensorMetadata/sensorReport/sensorElement inline. Only two values
+    differ: the JSON boolean as the released implementation prints it (``True``) and the GS1
+    Web Vocabulary namespace, ``https://gs1.org/voc/`` as in the EPCIS 2.0.0 context we resolve
+    the document's context URL to."""
+    ours = epcis.hash_events(_load(f"{ASSOCIATION}.json"))[0].prehash
+    assert "booleanValue=True" in ours and f"type={GS1_VOC}Temperature" in ours
+    mapped = ours.replace("booleanValue=True", "booleanValue=true").replace(GS1_VOC, REF_GS1_VOC)
+    assert mapped == _prehash(f"{ASSOCIATION}.cbv21")
+
+
+def test_example_2_differs_from_cbv20_by_list_label_and_namespace_only(no_network: None) -> None:
+    """Sensor data without extensions: upstream's CBV 2.0 string drops the
+    ``sensorElementList`` label and writes ``https://ref.gs1.org/voc/`` although the document's
+    own context (EPCIS 2.0.0) maps ``gs1`` to ``https://gs1.org/voc/``."""
+    ours = epcis.hash_events(_load(f"{EXAMPLE_2}.jsonld"))[0].prehash
+    assert ours.count("sensorElementList") == 1
+    assert REF_GS1_VOC not in ours and ours.count(f"type={GS1_VOC}") == 4
+    as_cbv21 = ours.replace(GS1_VOC, REF_GS1_VOC)
+    assert as_cbv21 == _prehash(f"{EXAMPLE_2}.cbv21")
+    assert as_cbv21.replace("sensorElementList", "", 1) == _prehash(EXAMPLE_2)
+
+
+def test_example_3_keeps_the_read_point_extension_inline(no_network: None) -> None:
+    """Not sensor-specific: an extension inside readPoint. We write it right after readPoint's
+    id (upstream's CBV 2.1 draft, hash identical); upstream's CBV 2.0 reading moves it to a
+    trailing ``readPoint{…}`` block before the event-level extensions."""
+    ours = epcis.hash_events(_load(f"{EXAMPLE_3}.jsonld"))[0]
+    assert ours.prehash == _prehash(f"{EXAMPLE_3}.cbv21")
+    assert epcis.hash_hex(ours.event_hash) == _digest(f"{EXAMPLE_3}.cbv21")
+    ext = "{https://ns.example.com/epcis/}myField1=AB-12"
+    assert "readPointid=https://id.gs1.org/414/4012345000115" + ext in ours.prehash
+    assert ours.prehash.replace(ext, "", 1) == _prehash(EXAMPLE_3).replace("readPoint" + ext, "", 1)
 
 
 def _doc() -> dict[str, Any]:
@@ -151,3 +228,38 @@ def test_chain_links() -> None:
     one = next_link(GENESIS, d1)
     assert one == "0x" + hashlib.sha256(b"\x00" * 32 + d1).hexdigest()
     assert head_of([d1, d2]) == next_link(one, d2) != head_of([d2, d1])
+
+
+# Not sensor data: the release writes certificationInfo and puts parentID before epcList;
+# upstream's current CBV 2.0 vectors do neither (SOURCES.md). Kept as released; pinned exactly.
+_CERT = "certificationInfo=https://accreditation-council.example.org/certificate/ABC12345"
+_PARENT = "parentID=https://id.gs1.org/00/106141412345678908"
+_EPCS = (
+    "epcListepc=https://id.gs1.org/01/10614141073464/21/2017"
+    "epc=https://id.gs1.org/01/10614141073464/21/2018"
+)
+
+
+def _before_sensor_data(prehash: str) -> str:
+    return prehash[: prehash.index("sensorElement")]
+
+
+def test_transaction_event_differs_from_cbv20_by_certification_info_only(
+    no_network: None,
+) -> None:
+    """Up to its sensor data, our TransactionEvent pre-hash is upstream's CBV 2.0 string but
+    for ``certificationInfo`` (not in CBV 2.0's canonical property order; the release writes it
+    third, upstream's current vectors and OpenEPCIS leave it out). ``epcList`` comes before
+    ``parentID`` as CBV 2.0 orders them (4th and 5th) and the current vectors do."""
+    ours = _before_sensor_data(epcis.hash_events(_load(f"{TRANSACTION}.json"))[0].prehash)
+    assert _CERT in ours and _EPCS + _PARENT in ours and _PARENT + _EPCS not in ours
+    assert ours.replace(_CERT, "", 1) == _before_sensor_data(_prehash(TRANSACTION))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="certificationInfo is kept: CBV 2.0 is silent on it (tests/data/epcis/SOURCES.md)",
+)
+def test_transaction_event_matches_upstream_up_to_the_sensor_data() -> None:
+    ours = epcis.hash_events(_load(f"{TRANSACTION}.json"))[0].prehash
+    assert _before_sensor_data(ours) == _before_sensor_data(_prehash(TRANSACTION))

@@ -57,7 +57,9 @@ _CONTEXT_FILES = {
     "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld": (
         "e532647e8eb371379b8b0e8602d8981c8566bc60f7351f22c76a5bc865962008.jsonld"
     ),
-    # GS1 serves the current 2.0.x context at this unversioned address too.
+    # The unversioned address, resolved to the 2.0.0 copy. The file GS1 now serves there (as
+    # the hash generator's repository bundles it) maps "gs1" to https://ref.gs1.org/voc/
+    # instead, which matters for sensor measurement types (tests/data/epcis/SOURCES.md).
     "https://ref.gs1.org/standards/epcis/epcis-context.jsonld": (
         "e532647e8eb371379b8b0e8602d8981c8566bc60f7351f22c76a5bc865962008.jsonld"
     ),

@@ -113,6 +113,7 @@ def scan_view(
     data_dir: Path | None,
     code: str,
     count: bool = False,
+    public_rpc_url: str | None = None,
 ) -> dict[str, Any]:
     node = recall.find_node(session, code)
     stat = count_scan(session, node) if count else session.get(TraceScan, node.id)
@@ -146,6 +147,8 @@ def scan_view(
                 "head": head.head,
                 "count": head.count,
                 "updated_at": head.updated_at,
+                # Where a scanner asks the chain itself (the page does, from the browser).
+                "rpc_url": public_rpc_url or chain.node.rpc_url,
             }
             for lot in recalled_lots:
                 if tc.client.recalled_at(lot.chain_key):

@@ -234,6 +234,11 @@ class OnChainHeadOut(BaseModel):
     head: str | None = Field(default=None, description="headOf(item_key) on chain.")
     count: int | None = Field(default=None, description="Events covered by the head.")
     updated_at: int | None = Field(default=None, description="Block time of the last update.")
+    rpc_url: str | None = Field(
+        default=None,
+        description="A JSON-RPC URL of the chain: ask it `headOf(item_key)` yourself "
+        "(null for an in-process chain).",
+    )
 
 
 class RecallNoteOut(BaseModel):
@@ -274,6 +279,7 @@ class ItemHistoryOut(BaseModel):
                 "head": EX_LINK,
                 "count": 1,
                 "updated_at": 1732060800,
+                "rpc_url": "http://127.0.0.1:8545",
             },
             "badge": "verified",
             "badge_reason": "every event is covered by the head on chain",

@@ -26,6 +26,7 @@ REASON_CODES: Final = (
     "no_webcrypto",
     "hash_mismatch",
     "head_mismatch",
+    "other_chain",
 )
 BADGES: Final = ("verified", "recalled", "incomplete", "unverifiable", "checking")
 
@@ -71,6 +72,12 @@ ZH: Final[dict[str, str]] = {
     "js.trace.event_bad": "哈希不一致",
     "js.trace.event_pending": "尚未上链",
     "js.trace.computed_head": "浏览器计算的头哈希",
+    "js.trace.head_source": "链上头哈希来源",
+    "js.trace.head_source.chain": "本浏览器直接向区块链节点读取（{rpc}），不经本平台服务器",
+    "js.trace.head_source.server": "由本平台服务器转述：本浏览器无法直接访问区块链节点，"
+    "可用链 ID、合约地址和加盐键自行查询 headOf",
+    "js.trace.head_source.checking": "正在向区块链节点查询…",
+    "js.trace.server_claimed": "与服务器所称不符：服务器称链上有 {count} 条事件，头哈希 {head}",
     "js.trace.reason.recalled": "该商品或其原料批次已被召回",
     "js.trace.reason.broken_chain": "显示的记录无法首尾相接地组成哈希链",
     "js.trace.reason.chain_unavailable": "区块链暂时无法访问",
@@ -82,6 +89,7 @@ ZH: Final[dict[str, str]] = {
     "js.trace.reason.no_webcrypto": "浏览器不支持 Web Crypto（需要 HTTPS），无法在本机核验",
     "js.trace.reason.hash_mismatch": "有记录的哈希与内容不一致",
     "js.trace.reason.head_mismatch": "链上有 {n} 条事件，本机算出 {shown} 条，头哈希不一致",
+    "js.trace.reason.other_chain": "区块链节点属于另一条链（链 ID {got}，应为 {want}）",
 }
 
 EN: Final[dict[str, str]] = {
@@ -126,6 +134,13 @@ EN: Final[dict[str, str]] = {
     "js.trace.event_bad": "hash mismatch",
     "js.trace.event_pending": "not on chain yet",
     "js.trace.computed_head": "Head computed here",
+    "js.trace.head_source": "Head on chain read by",
+    "js.trace.head_source.chain": "this browser, straight from a node of the chain ({rpc}), "
+    "not through our server",
+    "js.trace.head_source.server": "our server: this browser cannot reach a node of the chain; "
+    "ask any node for headOf(salted key) at the contract and chain id shown",
+    "js.trace.head_source.checking": "asking a node of the chain…",
+    "js.trace.server_claimed": "not what our server claimed: {count} events on chain, head {head}",
     "js.trace.reason.recalled": "the item or one of its input lots is recalled",
     "js.trace.reason.broken_chain": "the events shown do not form an unbroken hash chain",
     "js.trace.reason.chain_unavailable": "the chain is not available",
@@ -137,4 +152,5 @@ EN: Final[dict[str, str]] = {
     "js.trace.reason.no_webcrypto": "this browser has no Web Crypto (it needs HTTPS)",
     "js.trace.reason.hash_mismatch": "an event's hash does not match its content",
     "js.trace.reason.head_mismatch": "{n} events on chain, {shown} computed here: the heads differ",
+    "js.trace.reason.other_chain": "the node is on another chain (chain id {got}, not {want})",
 }

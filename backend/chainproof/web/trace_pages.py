@@ -40,6 +40,7 @@ def scan_page(
             data_dir=runtime.settings.data_dir,
             code=code,
             count=True,
+            public_rpc_url=runtime.settings.public_rpc_url,
         )
     except (NotFoundError, InvalidInputError) as exc:
         status = 404 if isinstance(exc, NotFoundError) else 422

@@ -166,7 +166,13 @@ def register_items(
 )
 def item_history(code: CodePath, session: SessionDep, runtime: RuntimeDep) -> ItemHistoryOut:
     return ItemHistoryOut.model_validate(
-        scan.scan_view(session=session, chain=runtime.chain, data_dir=_data_dir(runtime), code=code)
+        scan.scan_view(
+            session=session,
+            chain=runtime.chain,
+            data_dir=_data_dir(runtime),
+            code=code,
+            public_rpc_url=runtime.settings.public_rpc_url,
+        )
     )
 
 

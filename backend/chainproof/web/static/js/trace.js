@@ -1,8 +1,11 @@
 // The scan page checks the server in the browser (Web Crypto):
 // 1. each event hash = SHA-256 of its canonical pre-hash string (CBV 2.0);
 // 2. the item's chain: link_n = SHA-256(link_{n-1} ‖ event digest_n), link_0 = 32 zero bytes;
-// 3. the chain's end against the head read from TraceRegistry (chain id + contract shown,
-//    so anyone can ask a node for headOf(itemKey) themselves).
+// 3. the chain's end against the head on chain: read by this browser straight from a node
+//    of the chain (eth_call headOf(itemKey) at the JSON-RPC URL the page names) so a server
+//    that hides events cannot also fake the head; only when no node answers the browser
+//    (no public RPC URL, CORS, HTTPS page and HTTP node) does it fall back to the head the
+//    server reports, and says so.
 // Messages come from the page's shared catalogue (web/i18n_trace.py, `js.trace.*`), read
 // through common.js, so the browser's verdict is in the page's language.
 (function () {
@@ -10,6 +13,10 @@
   const { t, hex } = window.ChainProof;
   const data = JSON.parse(document.getElementById("trace-data").textContent);
   const sha256 = (u8) => crypto.subtle.digest("SHA-256", u8);
+  // headOf(bytes32) → (bytes32 head, uint32 count, uint64 updatedAt): keccak256 selector,
+  // pinned by tests/unit/test_trace_scan.py against the contract's ABI.
+  const HEAD_OF = "0x65c7d79d";
+  const RPC_TIMEOUT_MS = 5000;
 
   function setBadge(badge, code, params) {
     const el = document.getElementById("trace-badge");
@@ -21,13 +28,78 @@
     el.querySelector(".trace-badge-reason").textContent = t("trace.reason." + code, params || {});
   }
 
+  async function rpc(url, method, params) {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), RPC_TIMEOUT_MS);
+    try {
+      const r = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+        signal: ctl.signal,
+        credentials: "omit",
+      });
+      const body = await r.json();
+      if (body.error) throw new Error(body.error.message || "JSON-RPC error");
+      return body.result;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // The head as the chain holds it: {source: "chain", head, count} from a node, or the
+  // server's report ({source: "server"}) when no node can be asked from here.
+  async function onchainHead(oc) {
+    const server = { source: "server", head: oc.head, count: oc.count };
+    if (!oc.rpc_url || !/^0x[0-9a-fA-F]{64}$/.test(oc.item_key || "")) return server;
+    let chainId, out;
+    try {
+      chainId = parseInt(await rpc(oc.rpc_url, "eth_chainId", []), 16);
+      out = await rpc(oc.rpc_url, "eth_call", [
+        { to: oc.contract, data: HEAD_OF + oc.item_key.slice(2) }, "latest",
+      ]);
+    } catch (err) {
+      return server;
+    }
+    if (chainId !== oc.chain_id) return { source: "chain", otherChain: chainId };
+    if (typeof out !== "string" || out.length < 2 + 64 * 3) return server;
+    return {
+      source: "chain",
+      head: "0x" + out.slice(2, 66).toLowerCase(),
+      count: parseInt(out.slice(66, 130), 16),
+    };
+  }
+
+  function showSource(read, oc) {
+    const el = document.getElementById("trace-head-source");
+    if (!el) return;
+    el.dataset.source = read.source;
+    el.textContent = t("trace.head_source." + read.source, { rpc: oc.rpc_url || "" });
+    if (read.source !== "chain" || read.otherChain !== undefined) return;
+    // Show what the chain says, and what the server claimed when the two differ.
+    const count = document.getElementById("trace-onchain-count");
+    const head = document.getElementById("trace-onchain-head");
+    if (count) count.textContent = String(read.count);
+    if (head) head.textContent = read.head;
+    if (read.count !== oc.count || read.head !== String(oc.head).toLowerCase()) {
+      const note = document.createElement("div");
+      note.className = "trace-check bad";
+      note.dataset.testid = "trace-server-claim";
+      note.textContent = t("trace.server_claimed", { count: oc.count, head: oc.head });
+      el.append(note);
+    }
+  }
+
   async function check() {
     if (!(window.crypto && crypto.subtle)) {
       setBadge("unverifiable", "no_webcrypto");
       return;
     }
+    const oc = data.onchain;
+    const read = oc.available ? await onchainHead(oc) : null;
+    if (read) showSource(read, oc);
     const items = document.querySelectorAll("[data-testid=trace-event]");
-    const onchainCount = data.onchain.available ? data.onchain.count : 0;
+    const onchainCount = read && !read.otherChain ? read.count : 0;
     let link = new Uint8Array(32);
     const links = [];
     let allOk = true;
@@ -55,9 +127,13 @@
     // A recall is the server's word plus an on-chain flag: the browser cannot clear it.
     if (data.recalls.length) { setBadge("recalled", "recalled"); return; }
     if (!allOk) { setBadge("incomplete", "hash_mismatch"); return; }
-    if (!data.onchain.available) { setBadge("unverifiable", "chain_unavailable"); return; }
+    if (!read) { setBadge("unverifiable", "chain_unavailable"); return; }
+    if (read.otherChain !== undefined) {
+      setBadge("unverifiable", "other_chain", { got: read.otherChain, want: oc.chain_id });
+      return;
+    }
     if (onchainCount === 0) { setBadge("unverifiable", "no_head"); return; }
-    if (onchainCount > links.length || links[onchainCount - 1] !== data.onchain.head) {
+    if (onchainCount > links.length || links[onchainCount - 1] !== read.head) {
       setBadge("incomplete", "head_mismatch", { n: onchainCount, shown: links.length });
       return;
     }
