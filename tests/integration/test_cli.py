@@ -540,3 +540,46 @@ def test_sigint_stops_the_server_and_its_anvil(server: ServerProcess, rpc_url: s
     with pytest.raises(httpx.HTTPError):
         rpc_chain_id(rpc_url, timeout=1.0)
     assert "Traceback" not in server.log_tail(20_000)
+
+
+def test_serve_keeps_its_chain_on_a_stable_port(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Receipts are checked against the node's URL: `serve --chain anvil` puts the node on
+    the standard port when it is free, a free one (and says so) when not, and an explicit
+    port or an external node is left as given."""
+    import io
+    import socket
+
+    from rich.console import Console
+
+    from chainproof.cli import server as server_cli  # `server` here is the fixture
+    from chainproof.config import get_settings
+
+    standard = free_port()
+    monkeypatch.setattr(server_cli, "STANDARD_RPC_PORT", standard)
+    for name in ("CHAINPROOF_CHAIN", "CHAINPROOF_CHAIN_PORT", "CHAINPROOF_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)  # settings_with writes them; undone after
+    try:
+        chosen = server_cli._stable_chain_port(
+            server_cli.settings_with(chain="anvil", data_dir=tmp_path)
+        )
+        assert chosen.chain_port == standard
+
+        monkeypatch.delenv("CHAINPROOF_CHAIN_PORT")
+        with socket.socket() as held:
+            held.bind(("127.0.0.1", standard))
+            held.listen()
+            taken = server_cli.settings_with(chain="anvil")
+            err = io.StringIO()
+            monkeypatch.setattr(server_cli, "_err", Console(file=err, width=200))
+            assert server_cli._stable_chain_port(taken).chain_port is None
+            assert f"port {standard} is taken" in err.getvalue()
+
+        pinned = server_cli.settings_with(chain="ganache", chain_port=standard + 1)
+        assert server_cli._stable_chain_port(pinned).chain_port == standard + 1
+        monkeypatch.delenv("CHAINPROOF_CHAIN_PORT")
+        external = server_cli.settings_with(chain="http://127.0.0.1:9")
+        assert server_cli._stable_chain_port(external).chain_port is None
+    finally:
+        get_settings.cache_clear()

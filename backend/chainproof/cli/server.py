@@ -205,13 +205,27 @@ def serve(
     ] = None,
     data_dir: DataDirOption = None,
     chain: ChainOption = None,
+    chain_port: Annotated[
+        int | None,
+        typer.Option(
+            "--chain-port",
+            min=1,
+            max=65535,
+            show_default=False,
+            help="RPC port of the anvil/ganache node it starts [default: CHAINPROOF_CHAIN_PORT, "
+            f"else {STANDARD_RPC_PORT} when free, else a free one].",
+        ),
+    ] = None,
     no_batcher: Annotated[
         bool,
         typer.Option("--no-batcher", help="Serve the API only; run `chainproof worker` apart."),
     ] = False,
 ) -> None:
     """Run the API, the batcher and (for anvil/ganache) the chain node; Ctrl-C stops all."""
-    settings = settings_with(host=host, port=port, data_dir=data_dir, chain=chain)
+    settings = settings_with(
+        host=host, port=port, data_dir=data_dir, chain=chain, chain_port=chain_port
+    )
+    settings = _stable_chain_port(settings)
     _preflight(settings)
     import uvicorn
 
@@ -227,6 +241,8 @@ def serve(
     except OSError as exc:
         _fail(f"cannot use the data directory {settings.data_dir}: {exc}")
     chain_shown = display_url(settings.chain) if "://" in settings.chain else settings.chain
+    if _chain_kind(settings.chain) in ("anvil", "ganache") and settings.chain_port:
+        chain_shown += f" (RPC http://127.0.0.1:{settings.chain_port})"
     _err.print(
         f"ChainProof on http://{settings.host}:{settings.port}  chain {chain_shown}  data "
         f"{settings.data_dir}  database {redact_url(settings.resolved_database_url)}"
@@ -243,6 +259,29 @@ def serve(
         log_level="info",
         timeout_graceful_shutdown=5,
     )
+
+
+STANDARD_RPC_PORT = 8545
+
+
+def _stable_chain_port(settings: Settings) -> Settings:
+    """The node we start listens on 8545 unless told otherwise: receipts are verified against
+    the node's URL (``GET /api/v1/chain``), so it should not move with every restart. When
+    8545 is taken (another chain, another server), a free port, and a line saying so."""
+    if _chain_kind(settings.chain) not in ("anvil", "ganache") or settings.chain_port:
+        return settings
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", STANDARD_RPC_PORT))
+        except OSError:
+            _err.print(
+                f"port {STANDARD_RPC_PORT} is taken: the {settings.chain} node gets a free port "
+                "(GET /api/v1/chain shows it; pin one with --chain-port or CHAINPROOF_CHAIN_PORT)",
+                soft_wrap=True,
+            )
+            return settings
+    return settings_with(chain_port=STANDARD_RPC_PORT)
 
 
 def _preflight(settings: Settings) -> None:
