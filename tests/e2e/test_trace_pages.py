@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page
-from sqlmodel import col, delete, select
 
 from chainproof.chain.trace_registry import OnChainHead
 from chainproof.store import db
 from chainproof.trace import scan
 from chainproof.trace.demo import seed_trace_demo
-from chainproof.trace.models import TraceLink, TraceNode
 from tests.e2e.conftest import LiveServer, shot
+from tests.factories import hide_newest_event
 
 
 def test_scan_page_verifies_in_the_browser_on_a_phone(live_server: LiveServer, phone: Page) -> None:
@@ -76,16 +75,7 @@ def test_the_browser_reads_the_head_from_the_chain_and_catches_a_lying_server(
 
         # The server hides the item's newest event and lies about the chain to match: the
         # page it sends claims the head and count of the shortened history.
-        with db.open_session(live.settings.resolved_database_url) as s:
-            node = s.exec(select(TraceNode).where(TraceNode.code == code)).one()
-            newest = s.exec(
-                select(TraceLink)
-                .where(TraceLink.node_id == node.id)
-                .order_by(col(TraceLink.seq).desc())
-            ).first()
-            assert newest is not None
-            s.exec(delete(TraceLink).where(col(TraceLink.id) == newest.id))  # type: ignore[call-overload]
-            s.commit()
+        hide_newest_event(live.settings.resolved_database_url, code=code)
         shown = live.get("/api/v1/trace/items/" + code).json()["events"]
         assert len(shown) == honest["onchain"]["count"] - 1
         fake_head, fake_count = shown[-1]["link"], len(shown)

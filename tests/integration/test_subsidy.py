@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-import time
 import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -22,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -41,6 +38,7 @@ from chainproof.store import db
 from chainproof.subsidy.models import Transition
 
 from ..conftest import node_binary_present, require
+from ..factories import served
 
 with warnings.catch_warnings():
     # As in test_api.py: Starlette's TestClient warns about the pinned httpx; only this import.
@@ -607,22 +605,8 @@ def test_every_endpoint_has_an_example_in_the_openapi(case: Case) -> None:
 @pytest.fixture
 def live_case(case: Case) -> Iterator[tuple[Case, str]]:
     """The case's app served over HTTP by uvicorn on a free port, in a thread."""
-    port = free_port()
-    config = uvicorn.Config(
-        case.client.app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield case, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with served(case.client.app) as url:
+        yield case, url
 
 
 def test_cli_check_a_folder(live_case: tuple[Case, str], tmp_path: Path) -> None:

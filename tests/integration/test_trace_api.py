@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from biip.checksums import gs1_standard_check_digit
 from fastapi.testclient import TestClient
-from sqlmodel import col, delete, func, select
+from sqlmodel import func, select
 from typer.testing import CliRunner
 
 from chainproof import identity
@@ -26,7 +23,8 @@ from chainproof.cli import trace as trace_cli
 from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.store import db
 from chainproof.store.models import Evidence, Member
-from chainproof.trace.models import TraceEvent, TraceLink, TraceNode
+from chainproof.trace.models import TraceEvent, TraceNode
+from tests.factories import hide_newest_event, served
 
 
 def gln(payload: str) -> str:
@@ -296,16 +294,7 @@ def test_a_hidden_newest_event_is_reported_incomplete(api: Api, scenario: Any) -
     assert view["badge"] == "verified", view["badge_reason"]
     assert view["onchain"]["count"] == 2 and view["onchain"]["head"] == view["head"]
     # The server "forgets" the item's newest event (the shop's receipt).
-    with db.open_session(api.url) as s:
-        node = s.exec(select(TraceNode).where(TraceNode.uri == bag("B001"))).one()
-        newest = s.exec(
-            select(TraceLink)
-            .where(TraceLink.node_id == node.id)
-            .order_by(col(TraceLink.seq).desc())
-        ).first()
-        assert newest is not None
-        s.exec(delete(TraceLink).where(col(TraceLink.id) == newest.id))  # type: ignore[call-overload]
-        s.commit()
+    hide_newest_event(api.url, uri=bag("B001"))
     view = api.client.get(f"/api/v1/trace/items/{path}").json()
     assert view["badge"] == "incomplete"
     assert "holds 2 events" in view["badge_reason"]
@@ -399,23 +388,9 @@ def _member_id(api: Api, name: str) -> int:
 
 @pytest.fixture
 def live_url(api: Api) -> Iterator[str]:
-    """The test app served over HTTP by uvicorn on a free port, in a thread."""
-    port = free_port()
-    config = uvicorn.Config(
-        api.client.app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    """The test app served over HTTP (the CLI talks to a real server)."""
+    with served(api.client.app) as url:
+        yield url
 
 
 def test_cli_hash_capture_show_and_recall(
