@@ -201,6 +201,7 @@ RULES: Final[dict[RouteKey, Rule]] = {
     # --- pages ----------------------------------------------------------------------------
     ("GET", "/"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/verify"): Rule(EVERYONE, why=_PAGE),
+    ("GET", "/receipt"): Rule(EVERYONE, why=_PAGE + " (verifies in the browser, asks a node)"),
     ("GET", "/anchor"): Rule(EVERYONE, why=_PAGE + " (the page's script calls the API with a key)"),
     ("GET", "/evidence/{evidence_id}"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
     ("GET", "/evidence/{evidence_id}/certificate"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),

@@ -29,6 +29,8 @@ _PAIR_LISTS: Final = {
     "sourceList": "source",
     "destinationList": "destination",
 }
+
+
 # The library's order with an element order the walk can follow for the three pair lists,
 # and epcList before parentID: CBV 2.0's canonical property order (epcList 4th, parentID
 # 5th) and upstream's current vectors, where release 1.9.3 has them the other way round.

@@ -163,6 +163,17 @@ def verify_page(
     )
 
 
+@router.get("/receipt", name="web_receipt", response_class=HTMLResponse)
+def receipt_page(request: Request, chain: ChainDep, settings: SettingsDep) -> HTMLResponse:
+    """Verifies a receipt in the browser (static/js/receipt.js): the server only renders.
+
+    The RPC URL is prefilled with what ``GET /api/v1/chain`` answers as ``rpc_url`` (empty
+    for an in-process chain); the script asks that node, never this server.
+    """
+    rpc_url = settings.public_rpc_url or chain.node.rpc_url or ""
+    return render(request, "receipt.html", active="web_verify", rpc_url=rpc_url)
+
+
 @router.get("/anchor", name="web_anchor", response_class=HTMLResponse)
 def anchor_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     return render(

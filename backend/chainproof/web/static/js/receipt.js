@@ -1,0 +1,435 @@
+/*
+ * /receipt: verifies a ChainProof receipt entirely in this browser, without our server.
+ *
+ * The same checks, in the same order and with the same names, as chainproof.receipts.
+ * verify_receipt (docs/receipt.md, steps 1, 2 and 3a–3h), stopping at the first failure:
+ *   document        (only when the document is given) its digest, recomputed here
+ *   offline         leaf values repeat algorithm/digest/salt; leaf_hash =
+ *                   keccak256(keccak256(abi.encode(string, bytes32, bytes32))); the proof,
+ *                   folded with sorted pairs, reaches root
+ *   chain_id … contract_verify
+ *                   plain JSON-RPC requests to the RPC URL the person chose, nothing else
+ * The receipt and the document are read with the File API and never leave the machine;
+ * the only network requests are POSTs to the RPC URL. Messages: web/i18n_receipt.py.
+ */
+(function () {
+  'use strict';
+  const C = window.ChainProof;
+  const { t, el } = C;
+  const K = window.ChainProofKeccak256;
+
+  // The check names of chainproof.receipts._ONLINE_CHECKS (a unit test keeps them equal).
+  const CHECKS = ['offline', 'chain_id', 'contract_code', 'transaction', 'anchored_event', 'block', 'anchor', 'leaf_revocation', 'contract_verify'];
+  // keccak256 of the signatures, pinned by tests/unit/test_receipt_page.py.
+  const ANCHORED_TOPIC = '0x8c0967b2e28a19deb25a53ba3ca54204b599d7c47324562c3508b24b1e0a2f95'; // Anchored(bytes32,address,uint32,bytes32,uint64)
+  const GET_ANCHOR = '0x7feb51d9'; // getAnchor(bytes32)
+  const IS_LEAF_REVOKED = '0x4fdc5226'; // isLeafRevoked(bytes32,bytes32)
+  const VERIFY = '0x3423e548'; // verify(bytes32,bytes32,bytes32[])
+  const RPC_TIMEOUT_MS = 15000;
+  const CHUNK = 4 << 20;
+  const ALGORITHMS = ['sha256', 'sm3', 'keccak256'];
+  const KEYS = ['version', 'algorithm', 'digest', 'salt', 'leaf_types', 'leaf_values', 'leaf_hash', 'proof', 'root', 'chain_id', 'contract', 'tx_hash', 'block_number', 'block_hash', 'block_timestamp', 'submitter', 'issued_at', 'evidence_id', 'label'];
+  const REQUIRED = KEYS.slice(0, 16);
+
+  // --- bytes and hex ------------------------------------------------------------------
+  const enc = new TextEncoder();
+  function toHex(bytes) { return '0x' + C.hex(bytes); }
+  function fromHex(h) {
+    const body = h.startsWith('0x') ? h.slice(2) : h;
+    const out = new Uint8Array(body.length / 2);
+    for (let i = 0; i < out.length; i++) out[i] = parseInt(body.substr(2 * i, 2), 16);
+    return out;
+  }
+  function concat(parts) {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let off = 0;
+    for (const p of parts) { out.set(p, off); off += p.length; }
+    return out;
+  }
+  function word(n) { // a uint256 as 32 big-endian bytes
+    return fromHex(BigInt(n).toString(16).padStart(64, '0'));
+  }
+  function keccak(bytes) { return K.hash(bytes); }
+  function keccakHex(bytes) { return toHex(keccak(bytes)); }
+
+  /* EIP-55: the checksummed form of a 20-byte hex address. */
+  function checksum(address) {
+    const lower = address.slice(2).toLowerCase();
+    const h = C.hex(keccak(enc.encode(lower)));
+    let out = '0x';
+    for (let i = 0; i < 40; i++) out += parseInt(h[i], 16) >= 8 ? lower[i].toUpperCase() : lower[i];
+    return out;
+  }
+
+  // --- reading a receipt (the rules of chainproof.receipts.Receipt) --------------------
+  class NotAReceipt extends Error {}
+  const HEX = /^0x[0-9a-fA-F]*$/;
+
+  function parseReceipt(text) {
+    let data;
+    try { data = JSON.parse(text); } catch (e) { throw new NotAReceipt(t('receipt_page.not_json')); }
+    if (!data || typeof data !== 'object' || Array.isArray(data)) throw new NotAReceipt(t('receipt_page.not_object'));
+    const problems = [];
+    const bad = (key, why) => problems.push(key + ': ' + why);
+    for (const key of Object.keys(data)) if (!KEYS.includes(key)) bad(key, t('receipt_page.field.unknown'));
+    for (const key of REQUIRED) if (!(key in data)) bad(key, t('receipt_page.field.missing'));
+    const r = {};
+    const hex32 = (key, value) => {
+      if (typeof value !== 'string' || !HEX.test(value) || value.length !== 66) { bad(key, t('receipt_page.field.hex32')); return null; }
+      return value.toLowerCase();
+    };
+    const address = (key, value) => {
+      if (typeof value !== 'string' || !HEX.test(value) || value.length !== 42) { bad(key, t('receipt_page.field.address')); return null; }
+      const body = value.slice(2);
+      const fixed = checksum(value);
+      if (body !== body.toLowerCase() && body !== body.toUpperCase() && value !== fixed) { bad(key, t('receipt_page.field.checksum')); return null; }
+      return fixed;
+    };
+    const count = (key, value, min) => {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) { bad(key, t('receipt_page.field.integer', { min: min })); return null; }
+      return value;
+    };
+    if ('version' in data && data.version !== 1) bad('version', t('receipt_page.field.version', { version: JSON.stringify(data.version) }));
+    r.version = 1;
+    if ('algorithm' in data) {
+      if (!ALGORITHMS.includes(data.algorithm)) bad('algorithm', t('receipt_page.field.algorithm'));
+      r.algorithm = data.algorithm;
+    }
+    for (const key of ['digest', 'salt', 'leaf_hash', 'root', 'tx_hash', 'block_hash']) if (key in data) r[key] = hex32(key, data[key]);
+    if ('leaf_types' in data) {
+      const lt = data.leaf_types;
+      if (!Array.isArray(lt) || lt.join(',') !== 'string,bytes32,bytes32' || lt.length !== 3) bad('leaf_types', t('receipt_page.field.leaf_types'));
+      r.leaf_types = lt;
+    }
+    if ('leaf_values' in data) {
+      const lv = data.leaf_values;
+      if (!Array.isArray(lv) || lv.length !== 3) bad('leaf_values', t('receipt_page.field.leaf_values'));
+      else {
+        if (!ALGORITHMS.includes(lv[0])) bad('leaf_values.0', t('receipt_page.field.algorithm'));
+        r.leaf_values = [lv[0], hex32('leaf_values.1', lv[1]), hex32('leaf_values.2', lv[2])];
+      }
+    }
+    if ('proof' in data) {
+      if (!Array.isArray(data.proof)) bad('proof', t('receipt_page.field.proof'));
+      else r.proof = data.proof.map((p, i) => hex32('proof.' + i, p));
+    }
+    if ('chain_id' in data) r.chain_id = count('chain_id', data.chain_id, 1);
+    if ('block_number' in data) r.block_number = count('block_number', data.block_number, 0);
+    if ('block_timestamp' in data) r.block_timestamp = count('block_timestamp', data.block_timestamp, 0);
+    for (const key of ['contract', 'submitter']) if (key in data) r[key] = address(key, data[key]);
+    if ('issued_at' in data && data.issued_at !== null) {
+      const v = data.issued_at;
+      if (typeof v !== 'string' || !/(Z|[+-]\d\d:?\d\d)$/i.test(v) || Number.isNaN(Date.parse(v))) bad('issued_at', t('receipt_page.field.issued_at'));
+    }
+    if ('evidence_id' in data && data.evidence_id !== null) {
+      const v = data.evidence_id;
+      if (!(Number.isInteger(v) || (typeof v === 'string' && v.length <= 128))) bad('evidence_id', t('receipt_page.field.evidence_id'));
+      r.evidence_id = v;
+    }
+    if ('label' in data && data.label !== null) {
+      if (typeof data.label !== 'string' || data.label.length > 1024) bad('label', t('receipt_page.field.label'));
+      r.label = data.label;
+    }
+    if (problems.length) {
+      const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? '; ' + t('receipt_page.field.more', { n: problems.length - 5 }) : '');
+      throw new NotAReceipt(t('receipt_page.not_receipt', { problems: shown }));
+    }
+    return r;
+  }
+
+  // --- the leaf and the proof (docs/receipt.md, step 2) --------------------------------
+  function encodeLeaf(algorithm, digest, salt) {
+    const s = enc.encode(algorithm);
+    const padded = new Uint8Array(Math.ceil(s.length / 32) * 32);
+    padded.set(s);
+    return concat([word(0x60), fromHex(digest), fromHex(salt), word(s.length), padded]);
+  }
+  function leafHash(values) {
+    return keccakHex(keccak(encodeLeaf(values[0], values[1], values[2])));
+  }
+  function processProof(leaf, proof) {
+    let h = leaf;
+    // Equal-length lowercase hex compares as the 32-byte big-endian numbers do.
+    for (const p of proof) h = keccakHex(fromHex(h < p ? h + p.slice(2) : p + h.slice(2)));
+    return h;
+  }
+
+  // --- the checks ---------------------------------------------------------------------
+  class Failed extends Error { // a check found the receipt wrong
+    constructor(message, revoked) { super(message); this.revoked = !!revoked; }
+  }
+  class RpcTrouble extends Error {} // the node could not be asked (already a full message)
+
+  async function rpc(url, method, params) {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), RPC_TIMEOUT_MS);
+    let response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: method, params: params }),
+        signal: ctl.signal,
+        credentials: 'omit',
+        cache: 'no-store',
+        referrerPolicy: 'no-referrer',
+      });
+    } catch (e) {
+      if (e && e.name === 'AbortError') throw new RpcTrouble(t('receipt_page.rpc.timeout', { url: url, seconds: RPC_TIMEOUT_MS / 1000 }));
+      const mixed = location.protocol === 'https:' && /^http:/i.test(url);
+      throw new RpcTrouble(t(mixed ? 'receipt_page.rpc.mixed' : 'receipt_page.rpc.unreachable', { url: url, message: (e && e.message) || String(e) }));
+    } finally {
+      clearTimeout(timer);
+    }
+    let body;
+    try { body = await response.json(); } catch (e) { body = undefined; }
+    if (!response.ok && !(body && body.error)) throw new RpcTrouble(t('receipt_page.rpc.http', { url: url, status: response.status }));
+    if (!body || typeof body !== 'object') throw new RpcTrouble(t('receipt_page.rpc.not_jsonrpc', { url: url }));
+    if (body.error) throw new RpcTrouble(t('receipt_page.rpc.error', { method: method, message: body.error.message || JSON.stringify(body.error) }));
+    if (!('result' in body)) throw new RpcTrouble(t('receipt_page.rpc.not_jsonrpc', { url: url }));
+    return body.result;
+  }
+
+  function words(data, n) { // the first n 32-byte words of an ABI answer, as BigInts
+    if (typeof data !== 'string' || !HEX.test(data) || data.length < 2 + 64 * n) {
+      throw new RpcTrouble(t('receipt_page.rpc.short', { n: n, got: String(data).slice(0, 80) }));
+    }
+    const out = [];
+    for (let i = 0; i < n; i++) out.push(BigInt('0x' + data.slice(2 + 64 * i, 2 + 64 * (i + 1))));
+    return out;
+  }
+  const num = (h) => BigInt(h);
+  const same = (a, b) => typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
+  const addressWord = (w) => checksum('0x' + w.toString(16).padStart(40, '0'));
+
+  function checks(r, url, doc) {
+    const state = {};
+    const call = (data) => rpc(url, 'eth_call', [{ to: r.contract, data: data }, 'latest']);
+    return {
+      async document() {
+        const { file, algorithm } = doc;
+        let digest;
+        if (algorithm === 'keccak256') {
+          const h = new K();
+          for (let off = 0; off < file.size; off += CHUNK) h.update(new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer()));
+          digest = '0x' + h.hex();
+        } else if (C.browserCanHash(algorithm)) {
+          digest = await C.hashFile(file, algorithm);
+        } else {
+          throw new Failed(t('receipt_page.doc.no_webcrypto'));
+        }
+        if (digest !== r.digest) throw new Failed(t('receipt_page.doc.bad', { algorithm: algorithm, actual: digest, digest: r.digest }));
+        return t('receipt_page.doc.ok', { algorithm: algorithm, name: file.name });
+      },
+      async offline() {
+        const problems = [];
+        const names = ['algorithm', 'digest', 'salt'];
+        const want = [r.algorithm, r.digest, r.salt];
+        for (let i = 0; i < 3; i++) {
+          if (r.leaf_values[i] !== want[i]) problems.push(t('receipt_page.offline.value', { i: i, value: r.leaf_values[i], name: names[i], want: want[i] }));
+        }
+        const computed = leafHash(r.leaf_values);
+        if (computed !== r.leaf_hash) problems.push(t('receipt_page.offline.leaf', { leaf: r.leaf_hash, computed: computed }));
+        const reached = processProof(computed, r.proof);
+        if (reached !== r.root) problems.push(t('receipt_page.offline.root', { reached: reached, root: r.root }));
+        if (problems.length) throw new Failed(problems.join('; '));
+        return t('receipt_page.offline.ok');
+      },
+      async chain_id() {
+        const actual = Number(num(await rpc(url, 'eth_chainId', [])));
+        if (actual !== r.chain_id) throw new Failed(t('receipt_page.chain_id.bad', { actual: actual, chain: r.chain_id }));
+        return t('receipt_page.chain_id.ok', { actual: actual });
+      },
+      async contract_code() {
+        const code = await rpc(url, 'eth_getCode', [r.contract, 'latest']);
+        if (typeof code !== 'string' || code.length <= 2) throw new Failed(t('receipt_page.code.bad', { contract: r.contract }));
+        return t('receipt_page.code.ok', { n: (code.length - 2) / 2, contract: r.contract });
+      },
+      async transaction() {
+        const tx = await rpc(url, 'eth_getTransactionReceipt', [r.tx_hash]);
+        if (!tx) throw new Failed(t('receipt_page.tx.missing', { tx: r.tx_hash }));
+        state.tx = tx;
+        const block = Number(num(tx.blockNumber));
+        if (block !== r.block_number || !same(tx.blockHash, r.block_hash)) {
+          throw new Failed(t('receipt_page.tx.block', { tx: r.tx_hash, block: block, hash: String(tx.blockHash).toLowerCase(), want: r.block_number, want_hash: r.block_hash }));
+        }
+        if (Number(num(tx.status)) !== 1) throw new Failed(t('receipt_page.tx.failed', { tx: r.tx_hash, status: Number(num(tx.status)) }));
+        if (!same(tx.to, r.contract)) throw new Failed(t('receipt_page.tx.to', { tx: r.tx_hash, to: String(tx.to), contract: r.contract }));
+        return t('receipt_page.tx.ok', { tx: r.tx_hash, block: r.block_number });
+      },
+      async anchored_event() {
+        const anchored = (state.tx.logs || []).filter((log) => same(log.address, r.contract) && log.topics && log.topics.length && same(log.topics[0], ANCHORED_TOPIC));
+        if (!anchored.length) throw new Failed(t('receipt_page.event.none', { tx: r.tx_hash, contract: r.contract }));
+        const mine = anchored.filter((log) => same(log.topics[1], r.root));
+        if (!mine.length) throw new Failed(t('receipt_page.event.root', { tx: r.tx_hash, roots: anchored.map((l) => String(l.topics[1]).toLowerCase()).join(', '), root: r.root }));
+        const log = mine[0];
+        const submitter = addressWord(words(log.topics[2], 1)[0]);
+        if (submitter !== r.submitter) throw new Failed(t('receipt_page.event.submitter', { root: r.root, submitter: submitter, want: r.submitter }));
+        const [leafCount, , timestamp] = words(log.data, 3);
+        if (timestamp !== BigInt(r.block_timestamp)) throw new Failed(t('receipt_page.event.time', { timestamp: timestamp, want: r.block_timestamp }));
+        return t('receipt_page.event.ok', { submitter: submitter, count: leafCount, timestamp: timestamp });
+      },
+      async block() {
+        const block = await rpc(url, 'eth_getBlockByNumber', ['0x' + r.block_number.toString(16), false]);
+        if (!block) throw new Failed(t('receipt_page.block.missing', { n: r.block_number }));
+        if (!same(block.hash, r.block_hash)) throw new Failed(t('receipt_page.block.hash', { n: r.block_number, hash: String(block.hash).toLowerCase(), want: r.block_hash }));
+        const ts = num(block.timestamp);
+        if (ts !== BigInt(r.block_timestamp)) throw new Failed(t('receipt_page.block.time', { n: r.block_number, timestamp: ts, want: r.block_timestamp }));
+        const latest = Number(num(await rpc(url, 'eth_blockNumber', [])));
+        return t('receipt_page.block.ok', { n: r.block_number, time: C.cstTime(r.block_timestamp), depth: latest - r.block_number + 1 });
+      },
+      async anchor() {
+        const [submitterWord, timestamp, leafCount, blockNumber, revoked] = words(await call(GET_ANCHOR + r.root.slice(2)), 5);
+        const submitter = addressWord(submitterWord);
+        if (timestamp === 0n) throw new Failed(t('receipt_page.anchor.missing', { root: r.root, contract: r.contract }));
+        if (timestamp !== BigInt(r.block_timestamp) || blockNumber !== BigInt(r.block_number)) {
+          throw new Failed(t('receipt_page.anchor.mismatch', { root: r.root, timestamp: timestamp, block: blockNumber, want: r.block_timestamp, want_block: r.block_number }));
+        }
+        if (submitter !== r.submitter) throw new Failed(t('receipt_page.anchor.submitter', { root: r.root, submitter: submitter, want: r.submitter }));
+        if (revoked !== 0n) throw new Failed(t('receipt_page.anchor.revoked', { root: r.root, contract: r.contract }), true);
+        return t('receipt_page.anchor.ok', { submitter: submitter, count: leafCount });
+      },
+      async leaf_revocation() {
+        const [revoked] = words(await call(IS_LEAF_REVOKED + r.root.slice(2) + r.leaf_hash.slice(2)), 1);
+        if (revoked !== 0n) throw new Failed(t('receipt_page.leaf.revoked', { leaf: r.leaf_hash, root: r.root }), true);
+        return t('receipt_page.leaf.ok');
+      },
+      async contract_verify() {
+        const data = VERIFY + r.root.slice(2) + r.leaf_hash.slice(2) + C.hex(word(0x60)) + C.hex(word(r.proof.length)) + r.proof.map((p) => p.slice(2)).join('');
+        const [ok] = words(await call(data), 1);
+        if (ok !== 1n) throw new Failed(t('receipt_page.verify.bad', { leaf: r.leaf_hash, root: r.root }));
+        return t('receipt_page.verify.ok');
+      },
+    };
+  }
+
+  function checkUrl(url) {
+    if (!url) throw new RpcTrouble(t('receipt_page.rpc.empty'));
+    let parsed;
+    try { parsed = new URL(url); } catch (e) { parsed = null; }
+    if (!parsed || !/^https?:$/.test(parsed.protocol)) throw new RpcTrouble(t('receipt_page.rpc.bad_url', { url: url }));
+  }
+
+  /*
+   * Runs the checks in order, calling onCheck(name, ok, detail) for each; stops at the first
+   * failure. Resolves to {valid, revoked, reason, checks}: it never rejects.
+   */
+  async function verify(r, url, doc, onCheck) {
+    const run = checks(r, url, doc);
+    const names = (doc ? ['document'] : []).concat(CHECKS);
+    const done = [];
+    for (const name of names) {
+      let ok = true, detail, revoked = false;
+      try {
+        if (name === 'chain_id') checkUrl(url);
+        detail = await run[name]();
+      } catch (e) {
+        ok = false;
+        revoked = e instanceof Failed && e.revoked;
+        if (e instanceof Failed) detail = e.message;
+        else if (e instanceof RpcTrouble) detail = t('receipt_page.could_not_run', { check: t('receipt_page.check.' + name), message: e.message });
+        else detail = t('receipt_page.could_not_run', { check: t('receipt_page.check.' + name), message: (e && e.name ? e.name + ': ' : '') + ((e && e.message) || String(e)) });
+      }
+      done.push([name, ok, detail]);
+      onCheck(name, ok, detail);
+      if (!ok) return { valid: false, revoked: revoked, reason: detail, checks: done };
+    }
+    return { valid: true, revoked: false, reason: null, checks: done };
+  }
+
+  // --- the page -----------------------------------------------------------------------
+  const form = document.getElementById('receipt-form');
+  if (!form) {
+    // Loaded elsewhere (tests): expose the pure parts only.
+    window.ChainProofReceipt = { parseReceipt, leafHash, processProof, checksum, verify, CHECKS };
+    return;
+  }
+  const receiptInput = document.getElementById('receipt-file');
+  const docInput = document.getElementById('document-file');
+  const urlInput = document.getElementById('rpc-url');
+  const button = document.getElementById('receipt-run');
+  const verdictBox = document.getElementById('receipt-verdict');
+  const list = document.getElementById('receipt-checks');
+  const empty = document.getElementById('receipt-empty');
+  const summary = document.getElementById('receipt-summary');
+  const chosen = { receipt: document.getElementById('receipt-chosen'), document: document.getElementById('document-chosen') };
+
+  function showChosen(input, out) {
+    const file = input.files && input.files[0];
+    out.textContent = file ? t('receipt_page.chosen', { name: file.name, size: C.formatSize(file.size) }) : '';
+  }
+  receiptInput.addEventListener('change', () => showChosen(receiptInput, chosen.receipt));
+  docInput.addEventListener('change', () => showChosen(docInput, chosen.document));
+  const clearDoc = document.getElementById('document-clear');
+  clearDoc.addEventListener('click', () => { docInput.value = ''; showChosen(docInput, chosen.document); docInput.focus(); });
+
+  function setVerdict(kind, title, reason) {
+    verdictBox.hidden = false;
+    verdictBox.dataset.verdict = kind;
+    const tone = { valid: 'good', revoked: 'bad', invalid: 'bad', working: 'info' }[kind] || 'warn';
+    verdictBox.className = 'card notice notice-' + (tone === 'info' ? 'warn' : tone) + ' receipt-verdict';
+    verdictBox.replaceChildren(
+      el('p', { class: 'receipt-verdict-title' }, el('span', { class: 'badge badge-' + tone }, title)),
+      reason ? el('p', { class: 'wrap', 'data-testid': 'receipt-reason' }, reason) : null);
+  }
+
+  function addCheck(name, ok, detail) {
+    list.hidden = false; empty.hidden = true;
+    list.append(el('li', { class: 'receipt-check ' + (ok ? 'ok' : 'bad'), dataset: { check: name, ok: String(ok) } },
+      el('span', { class: 'receipt-mark', 'aria-hidden': 'true' }, ok ? '✓' : '✗'),
+      el('span', { class: 'receipt-check-body' },
+        el('strong', {}, t('receipt_page.check.' + name)),
+        el('span', { class: 'visually-hidden' }, ' ' + (ok ? t('receipt_page.passed') : t('receipt_page.failed_check'))),
+        el('code', { class: 'hint receipt-check-name' }, ' ' + name),
+        el('span', { class: 'receipt-detail wrap' }, detail))));
+  }
+
+  function showSummary(r) {
+    const rows = [
+      [t('receipt_page.sum.digest', { algorithm: r.algorithm }), r.digest, 'mono'],
+      [t('receipt_page.sum.time'), C.cstTime(r.block_timestamp), ''],
+      [t('receipt_page.sum.chain'), String(r.chain_id), ''],
+      [t('receipt_page.sum.block'), String(r.block_number), ''],
+      [t('receipt_page.sum.submitter'), r.submitter, 'mono'],
+      [t('receipt_page.sum.contract'), r.contract, 'mono'],
+    ];
+    if (r.label) rows.push([t('receipt_page.sum.label'), r.label, '']);
+    summary.replaceChildren(...rows.flatMap(([k, v, cls]) => [el('dt', {}, k), el('dd', { class: 'wrap ' + cls }, v)]));
+    summary.hidden = false;
+  }
+
+  async function run() {
+    list.replaceChildren(); list.hidden = true; empty.hidden = false;
+    summary.hidden = true;
+    const file = receiptInput.files && receiptInput.files[0];
+    if (!file) { setVerdict('invalid', t('receipt_page.verdict.invalid'), t('receipt_page.no_file')); receiptInput.focus(); return; }
+    let r;
+    try {
+      r = parseReceipt(await file.text());
+    } catch (e) {
+      const message = e instanceof NotAReceipt ? e.message : t('receipt_page.unreadable', { message: (e && e.message) || String(e) });
+      setVerdict('invalid', t('receipt_page.verdict.not_receipt'), message);
+      verdictBox.dataset.verdict = 'not_receipt';
+      return;
+    }
+    showSummary(r);
+    const docFile = docInput.files && docInput.files[0];
+    setVerdict('working', t('receipt_page.verdict.working'), null);
+    const url = urlInput.value.trim();
+    const result = await verify(r, url, docFile ? { file: docFile, algorithm: r.algorithm } : null, addCheck);
+    if (result.valid) setVerdict('valid', t('receipt_page.verdict.valid'), t('receipt_page.valid_detail', { time: C.cstTime(r.block_timestamp), chain: r.chain_id }));
+    else if (result.revoked) setVerdict('revoked', t('receipt_page.verdict.revoked'), result.reason);
+    else setVerdict('invalid', t('receipt_page.verdict.invalid'), result.reason);
+  }
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    button.disabled = true;
+    try { await run(); } catch (err) {
+      setVerdict('invalid', t('receipt_page.verdict.invalid'), t('receipt_page.unreadable', { message: (err && err.message) || String(err) }));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  window.ChainProofReceipt = { parseReceipt, leafHash, processProof, checksum, verify, CHECKS };
+})();

@@ -1,0 +1,337 @@
+"""/receipt: a receipt verified entirely in the browser, against a node the browser asks.
+
+The server under test runs on a managed Anvil, so the page's script talks JSON-RPC to a
+real node (Anvil allows CORS) and the verdicts are compared with what
+``chainproof.receipts.verify_receipt`` says of the same receipt against the same node. The
+page must never call the ChainProof server's API while it verifies: its requests are
+recorded and checked. Screenshots go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from eth_utils import keccak
+from web3 import Web3
+
+from chainproof.receipts import _ONLINE_CHECKS, Receipt, verify_receipt
+
+from .conftest import LiveServer, shot
+from .test_pages import horizontal_overflow, no_script_errors, wide
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Request
+
+CHECKS = list(_ONLINE_CHECKS)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def anchor_with_receipt(
+    live: LiveServer, folder: Path, name: str
+) -> tuple[Path, Path, dict[str, Any]]:
+    """A fresh document anchored through the API, and its receipt downloaded from the API."""
+    document = folder / name
+    document.write_bytes(f"存证回执测试 {uuid.uuid4()}\n金桔 120 万元\n".encode())
+    record = live.anchor(document.name, document.read_bytes())
+    response = live.get(f"/api/v1/evidence/{record['id']}/receipt")
+    assert response.status_code == 200, response.text
+    receipt = document.with_name(f"chainproof-receipt-{record['id']}.json")
+    receipt.write_text(response.text, encoding="utf-8")
+    return document, receipt, record
+
+
+def rpc_url(live: LiveServer) -> str:
+    url = live.get("/api/v1/chain").json()["rpc_url"]
+    assert isinstance(url, str) and url.startswith("http://127.0.0.1:"), url
+    return url
+
+
+def python_verdict(receipt: Path, url: str) -> Any:
+    """What the CLI / Python package says of the receipt against the same node."""
+    return verify_receipt(Receipt.from_json(receipt.read_text()), Web3(Web3.HTTPProvider(url)))
+
+
+def run_page(
+    page: Page,
+    live: LiveServer,
+    receipt: Path,
+    *,
+    document: Path | None = None,
+    url: str | None = None,
+    lang: str = "zh-CN",
+) -> list[str]:
+    """Opens /receipt, chooses the files, verifies; returns the URLs requested meanwhile."""
+    page.goto(f"{live.url}/receipt?lang={lang}")
+    if url is not None:
+        page.locator("#rpc-url").fill(url)
+    requested: list[str] = []
+
+    def record(request: Request) -> None:
+        requested.append(request.url)
+
+    page.on("request", record)
+    page.set_input_files("#receipt-file", str(receipt))
+    if document is not None:
+        page.set_input_files("#document-file", str(document))
+    page.locator("#receipt-run").click()
+    page.wait_for_function(
+        """() => ['valid', 'revoked', 'invalid', 'not_receipt'].includes(
+                   document.getElementById('receipt-verdict').dataset.verdict)""",
+        timeout=30_000,
+    )
+    page.remove_listener("request", record)
+    return requested
+
+
+def rows(page: Page) -> list[tuple[str, bool, str]]:
+    found: list[list[Any]] = page.evaluate(
+        """() => [...document.querySelectorAll('#receipt-checks li')].map(li => [
+                 li.dataset.check, li.dataset.ok === 'true',
+                 li.querySelector('.receipt-detail').textContent])"""
+    )
+    return [(name, ok, detail) for name, ok, detail in found]
+
+
+def verdict(page: Page) -> str:
+    value = page.locator("#receipt-verdict").get_attribute("data-verdict")
+    assert value is not None
+    return value
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("receipts")
+
+
+@pytest.fixture(scope="module")
+def anchored(anvil_server: LiveServer, folder: Path) -> tuple[Path, Path, dict[str, Any]]:
+    return anchor_with_receipt(anvil_server, folder, "2023年专项补贴申报书-回执.txt")
+
+
+def test_keccak_in_the_browser_matches_eth_utils(anvil_server: LiveServer, page: Page) -> None:
+    page.goto(anvil_server.url + "/receipt")
+    for n in (0, 1, 31, 32, 135, 136, 137, 271, 272, 1000):
+        sample = bytes((i * 7 + 3) % 256 for i in range(n))
+        got = page.evaluate(
+            "(bytes) => new ChainProofKeccak256().update(new Uint8Array(bytes)).hex()", list(sample)
+        )
+        assert got == keccak(sample).hex(), n
+    # Chunked updates give the same digest as one update; Ethereum's keccak, not SHA3-256.
+    chunked = page.evaluate(
+        """() => { const h = new ChainProofKeccak256(); const data = new Uint8Array(1000);
+                   for (let i = 0; i < 1000; i++) data[i] = i % 251;
+                   for (let i = 0; i < 1000; i += 37) h.update(data.subarray(i, i + 37));
+                   return h.hex(); }"""
+    )
+    assert chunked == keccak(bytes(i % 251 for i in range(1000))).hex()
+    assert page.evaluate("new ChainProofKeccak256().hex()") == (
+        "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+    )
+    no_script_errors(page)
+
+
+def test_a_receipt_and_its_document_verify_in_the_browser_without_our_server(
+    anvil_server: LiveServer, anchored: tuple[Path, Path, dict[str, Any]], page: Page
+) -> None:
+    document, receipt, _record = anchored
+    url = rpc_url(anvil_server)
+    page.goto(anvil_server.url + "/receipt")
+    # Prefilled with what GET /api/v1/chain answers as rpc_url.
+    assert page.get_by_label("区块链节点 JSON-RPC 地址").input_value() == url
+
+    requested = run_page(page, anvil_server, receipt, document=document)
+    assert verdict(page) == "valid", rows(page)
+    got = rows(page)
+    assert [name for name, _, _ in got] == ["document", *CHECKS]
+    assert all(ok for _, ok, _ in got), got
+    assert page.locator("#receipt-checks li .receipt-mark").all_inner_texts() == ["✓"] * 10
+    assert "回执有效" in page.locator("#receipt-verdict").inner_text()
+    shot(page, "receipt-valid")
+
+    # Nothing went to our server: every request of the verification went to the node.
+    assert requested, "the page asked no node at all"
+    assert not [u for u in requested if u.startswith(anvil_server.url + "/api/")], requested
+    assert all(u.rstrip("/") == url.rstrip("/") for u in requested), requested
+
+    # The same verdict as the Python package's, check by check.
+    python = python_verdict(receipt, url)
+    assert python.valid and [name for name, _, _ in python.checks] == CHECKS
+    no_script_errors(page)
+
+
+def test_english_details_are_the_python_packages(
+    anvil_server: LiveServer, anchored: tuple[Path, Path, dict[str, Any]], page: Page
+) -> None:
+    _document, receipt, _record = anchored
+    run_page(page, anvil_server, receipt, lang="en")
+    assert verdict(page) == "valid"
+    assert "Valid receipt" in page.locator("#receipt-verdict").inner_text()
+    python = python_verdict(receipt, rpc_url(anvil_server))
+    page_details = {name: detail for name, _, detail in rows(page)}
+    for name, ok, detail in python.checks:
+        assert ok
+        if name != "block":  # the page shows the block time as a date, not Unix seconds
+            assert page_details[name] == detail, name
+    no_script_errors(page)
+
+
+def test_one_byte_of_the_digest_changed_fails_offline(
+    anvil_server: LiveServer,
+    anchored: tuple[Path, Path, dict[str, Any]],
+    page: Page,
+    tmp_path: Path,
+) -> None:
+    _document, receipt, _record = anchored
+    data = json.loads(receipt.read_text())
+    digest = data["digest"]
+    data["digest"] = digest[:-2] + format(int(digest[-2:], 16) ^ 0x01, "02x")
+    forged = tmp_path / "forged-receipt.json"
+    forged.write_text(json.dumps(data))
+
+    run_page(page, anvil_server, forged)
+    assert verdict(page) == "invalid"
+    got = rows(page)
+    assert [(name, ok) for name, ok, _ in got] == [("offline", False)]
+    assert "leaf_values[1]" in got[0][2] and data["digest"] in got[0][2]
+    assert page.locator("#receipt-checks li .receipt-mark").inner_text() == "✗"
+    assert got[0][2] in page.get_by_test_id("receipt-reason").inner_text()
+    python = python_verdict(forged, rpc_url(anvil_server))
+    assert [(n, ok) for n, ok, _ in python.checks] == [("offline", False)]
+    shot(page, "receipt-forged-digest")
+    no_script_errors(page)
+
+
+def test_a_modified_document_fails_the_document_check(
+    anvil_server: LiveServer,
+    anchored: tuple[Path, Path, dict[str, Any]],
+    page: Page,
+    tmp_path: Path,
+) -> None:
+    document, receipt, record = anchored
+    content = bytearray(document.read_bytes())
+    content[0] ^= 0x01
+    modified = tmp_path / "申报书-改了一个字节.txt"
+    modified.write_bytes(bytes(content))
+
+    requested = run_page(page, anvil_server, receipt, document=modified)
+    assert verdict(page) == "invalid"
+    got = rows(page)
+    assert [(name, ok) for name, ok, _ in got] == [("document", False)]
+    assert record["digest"] in got[0][2]
+    assert requested == []  # stopped before asking the node
+    shot(page, "receipt-modified-document")
+    no_script_errors(page)
+
+
+def test_a_node_that_does_not_answer_is_a_failed_chain_id_check(
+    anvil_server: LiveServer, anchored: tuple[Path, Path, dict[str, Any]], page: Page
+) -> None:
+    _document, receipt, _record = anchored
+    nowhere = f"http://127.0.0.1:{_free_port()}"
+    requested = run_page(page, anvil_server, receipt, url=nowhere)
+    assert verdict(page) == "invalid"
+    got = rows(page)
+    assert [(name, ok) for name, ok, _ in got] == [("offline", True), ("chain_id", False)]
+    detail = got[1][2]
+    assert "无法连接节点" in detail and nowhere in detail and "CORS" in detail, detail
+    assert requested and all(u.startswith(nowhere) for u in requested), requested
+    shot(page, "receipt-no-node")
+    no_script_errors(page)
+
+    # No URL at all is said as plainly.
+    run_page(page, anvil_server, receipt, url="")
+    assert [(name, ok) for name, ok, _ in rows(page)] == [("offline", True), ("chain_id", False)]
+    assert "没有填写节点地址" in rows(page)[1][2]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"%PDF-1.7 not json", "不是 JSON 文件"),
+        (b'{"hello": "world"}', "不是有效的 ChainProof 存证回执"),
+        (b"[1, 2, 3]", "不是一个对象"),
+    ],
+)
+def test_json_that_is_not_a_receipt_says_so(
+    anvil_server: LiveServer, page: Page, tmp_path: Path, content: bytes, expected: str
+) -> None:
+    path = tmp_path / "something.json"
+    path.write_bytes(content)
+    requested = run_page(page, anvil_server, path)
+    assert verdict(page) == "not_receipt"
+    assert expected in page.get_by_test_id("receipt-reason").inner_text()
+    assert rows(page) == []
+    assert requested == []
+    no_script_errors(page)
+
+
+def test_a_revoked_evidence_is_revoked_on_the_page(
+    anvil_server: LiveServer, folder: Path, page: Page
+) -> None:
+    document, receipt, record = anchor_with_receipt(anvil_server, folder, "将被撤销的发票.txt")
+    response = anvil_server.post(
+        f"/api/v1/evidence/{record['id']}/revoke",
+        headers={"Authorization": f"Bearer {anvil_server.submitter_key}"},
+        json={"reason": "发票作废，重新开具"},
+    )
+    assert response.status_code == 200, response.text
+
+    run_page(page, anvil_server, receipt, document=document)
+    assert verdict(page) == "revoked", rows(page)
+    got = rows(page)
+    failed = got[-1]
+    assert not failed[1] and all(ok for _, ok, _ in got[:-1])
+    assert failed[2].startswith("已撤销"), failed
+    assert "已撤销" in page.locator("#receipt-verdict").inner_text()
+    # The same check fails in the Python package, with a reason starting with "revoked".
+    python = python_verdict(receipt, rpc_url(anvil_server))
+    assert not python.valid and python.reason.startswith("revoked")
+    assert python.checks[-1][0] == failed[0]
+    shot(page, "receipt-revoked")
+    no_script_errors(page)
+
+
+def test_reached_from_the_evidence_page_and_fits_a_phone(
+    anvil_server: LiveServer, anchored: tuple[Path, Path, dict[str, Any]], phone: Page
+) -> None:
+    document, receipt, record = anchored
+    phone.goto(f"{anvil_server.url}/evidence/{record['id']}")
+    phone.get_by_test_id("receipt-page-link").click()
+    phone.wait_for_url(f"{anvil_server.url}/receipt")
+    phone.goto(f"{anvil_server.url}/verify")
+    phone.get_by_test_id("receipt-page-link").click()
+    phone.wait_for_url(f"{anvil_server.url}/receipt")
+
+    # Labels name every input; the keyboard reaches them in order.
+    for label in (
+        "存证回执（JSON 文件）",
+        "原文件（可选，用于核对文件摘要）",
+        "区块链节点 JSON-RPC 地址",
+    ):
+        assert phone.get_by_label(label).count() == 1, label
+    run_page(phone, anvil_server, receipt, document=document)
+    assert verdict(phone) == "valid"
+    assert horizontal_overflow(phone) <= 0, f"/receipt scrolls sideways on a phone: {wide(phone)}"
+    shot(phone, "phone-receipt")
+
+
+def test_keyboard_reaches_every_control(anvil_server: LiveServer, page: Page) -> None:
+    page.goto(anvil_server.url + "/receipt")
+    page.locator("main h1").click()
+    reached: list[str] = []
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.id"))
+    for control in ("receipt-file", "document-file", "document-clear", "rpc-url", "receipt-run"):
+        assert control in reached, reached
+    assert reached.index("receipt-file") < reached.index("rpc-url") < reached.index("receipt-run")

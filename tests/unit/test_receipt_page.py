@@ -1,0 +1,105 @@
+"""What static/js/receipt.js hard-codes agrees with the contract and with chainproof.receipts.
+
+The page asks a node with hand-written calldata and matches the Anchored log by its topic:
+each selector and topic must be keccak256 of the signature the registry's ABI declares, and
+the checks must be verify_receipt's, in its order, each with a name in both languages.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak
+
+import chainproof
+from chainproof import receipts
+from chainproof.web import i18n, i18n_receipt
+
+WEB = Path(chainproof.__file__).parent / "web"
+JS = (WEB / "static/js/receipt.js").read_text(encoding="utf-8")
+
+
+def js_const(name: str) -> str:
+    m = re.search(rf"const {name} = '(0x[0-9a-f]+)';", JS)
+    assert m is not None, name
+    return m.group(1)
+
+
+def signature(name: str) -> str:
+    """``name(type,…)`` of a function or event of the verifier ABI."""
+    [entry] = [e for e in receipts.VERIFIER_ABI if e["name"] == name]
+    return f"{name}({','.join(i['type'] for i in entry['inputs'])})"
+
+
+@pytest.mark.parametrize(
+    ("const", "function", "expected"),
+    [
+        ("GET_ANCHOR", "getAnchor", "getAnchor(bytes32)"),
+        ("IS_LEAF_REVOKED", "isLeafRevoked", "isLeafRevoked(bytes32,bytes32)"),
+        ("VERIFY", "verify", "verify(bytes32,bytes32,bytes32[])"),
+    ],
+)
+def test_selectors_are_keccak_of_the_signatures(const: str, function: str, expected: str) -> None:
+    assert signature(function) == expected
+    assert js_const(const) == "0x" + keccak(text=expected)[:4].hex()
+
+
+def test_anchored_topic_is_keccak_of_the_event_signature() -> None:
+    sig = signature("Anchored")
+    assert sig == "Anchored(bytes32,address,uint32,bytes32,uint64)"
+    assert js_const("ANCHORED_TOPIC") == "0x" + keccak(text=sig).hex()
+    assert js_const("ANCHORED_TOPIC") == "0x" + receipts.ANCHORED_TOPIC.hex()
+
+
+def test_the_documented_selectors_are_the_pages() -> None:
+    doc = (Path(chainproof.__file__).parents[2] / "docs/receipt.md").read_text(encoding="utf-8")
+    for const in ("GET_ANCHOR", "IS_LEAF_REVOKED", "VERIFY", "ANCHORED_TOPIC"):
+        assert js_const(const) in doc, const
+
+
+def test_decoded_outputs_are_in_the_order_the_page_reads_them() -> None:
+    [get_anchor] = [e for e in receipts.VERIFIER_ABI if e["name"] == "getAnchor"]
+    fields = [(c["name"], c["type"]) for c in get_anchor["outputs"][0]["components"]]
+    assert fields == [
+        ("submitter", "address"),
+        ("timestamp", "uint64"),
+        ("leafCount", "uint32"),
+        ("blockNumber", "uint64"),
+        ("revoked", "bool"),
+    ]
+    assert "[submitterWord, timestamp, leafCount, blockNumber, revoked]" in JS
+    [event] = [e for e in receipts.VERIFIER_ABI if e["name"] == "Anchored"]
+    data = [i["name"] for i in event["inputs"] if not i["indexed"]]
+    assert data == ["leafCount", "metadataHash", "timestamp"]
+    assert "[leafCount, , timestamp] = words(log.data, 3)" in JS
+
+
+def test_the_checks_are_verify_receipts_in_its_order() -> None:
+    m = re.search(r"const CHECKS = \[([^\]]*)\];", JS)
+    assert m is not None
+    assert tuple(re.findall(r"'(\w+)'", m.group(1))) == receipts._ONLINE_CHECKS
+    assert ("document", *receipts._ONLINE_CHECKS) == i18n_receipt.CHECK_NAMES
+    for name in i18n_receipt.CHECK_NAMES:
+        assert re.search(rf"\basync {name}\(\)", JS), name
+        for lang in i18n.LANGS:
+            assert i18n.js_messages(lang)[f"receipt_page.check.{name}"], (lang, name)
+
+
+def test_english_revocations_start_with_revoked_as_the_python_reason_does() -> None:
+    for key in ("anchor.revoked", "leaf.revoked"):
+        assert i18n.EN[f"js.receipt_page.{key}"].startswith("revoked: ")
+        assert i18n.ZH[f"js.receipt_page.{key}"].startswith("已撤销")
+
+
+def test_the_page_has_a_rule_and_loads_no_other_script() -> None:
+    from chainproof.api.authz import EVERYONE, rule_for
+
+    rule = rule_for("GET", "/receipt")
+    assert rule is not None and rule.roles == EVERYONE
+    template = (WEB / "templates/receipt.html").read_text(encoding="utf-8")
+    scripts = re.findall(r"static\('js/([\w.]+)'\)", template)
+    assert scripts == ["sm3.js", "keccak.js", "receipt.js"]
+    # The page's own script never calls our API (common.js's api helpers are not used).
+    assert "C.api" not in JS and "apiMaybeKey" not in JS and "/api/" not in JS
