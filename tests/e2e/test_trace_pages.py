@@ -38,7 +38,9 @@ def test_scan_page_verifies_in_the_browser_on_a_phone(live_server: LiveServer, p
     assert first.get_by_test_id("trace-place").inner_text() == "融安金桔分拣包装中心"
     assert "2024-11-18 14:00 (UTC+08:00)" in first.inner_text()
     assert phone.locator(".trace-check.ok").count() == 4
-    onchain = live_server.get("/api/v1/trace/items/" + path.removeprefix("/t/")).json()["onchain"]
+    view = live_server.get("/api/v1/trace/items/" + path.removeprefix("/t/")).json()
+    onchain = view["onchain"]
+    assert onchain["available"], view["badge_reason"]
     assert phone.get_by_test_id("trace-computed-head").inner_text() == onchain["head"]
     assert int(phone.get_by_test_id("trace-scan-count").inner_text()) >= 1
     # An in-process chain has no RPC URL a browser could ask: the page says whose word the

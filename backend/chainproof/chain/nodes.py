@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import abc
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +33,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import EthereumTesterProvider, Web3
 from web3.exceptions import Web3Exception
-from web3.types import RPCEndpoint
+from web3.types import RPCEndpoint, RPCResponse
 
 from chainproof.errors import ChainError, ConfigError
 
@@ -192,6 +193,21 @@ class Node(abc.ABC):
         return f"<{type(self).__name__} {url} {state}>"
 
 
+class _SerialTesterProvider(EthereumTesterProvider):
+    """eth-tester is not thread-safe, and a server calls it from its request threads, the
+    batcher and the trace head publisher at once: a view call that lands while a block is
+    being mined can fail ("chain unavailable") or see half a state. One request at a time,
+    as a node's JSON-RPC endpoint would serve them."""
+
+    def __init__(self, tester: Any) -> None:
+        super().__init__(tester)
+        self._serial = threading.RLock()
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        with self._serial:
+            return super().make_request(method, params)
+
+
 class EmbeddedNode(Node):
     """eth-tester + py-evm in this process: fast to start, gone on ``stop()``."""
 
@@ -218,7 +234,7 @@ class EmbeddedNode(Node):
             ),
         )
         self._tester = EthereumTester(backend)
-        self._w3 = Web3(EthereumTesterProvider(self._tester))
+        self._w3 = Web3(_SerialTesterProvider(self._tester))
 
     def stop(self) -> None:
         self._tester = None
