@@ -47,7 +47,7 @@ ZH: Final[dict[str, str]] = {
     "home.anchor_text": "用 API 密钥上传申报材料或发票，实时查看 排队 → 打包 → 上链 的状态。",
     "home.explorer_text": "查看最新区块、存证合约的交易与解码后的事件，"
     "按交易哈希、根、摘要或地址搜索。",
-    "home.admin_text": "管理成员单位与 API 密钥（需要管理员密钥）。",
+    "home.admin_text": "管理成员单位、API 密钥与申报批次（需要管理员密钥）。",
     "home.how": "工作原理",
     "home.step1": "计算文件摘要（SHA-256 或国密 SM3）；文件内容不上链、不存储。",
     "home.step2": "摘要按批次组成默克尔树，树根写入区块链上的存证合约，区块时间即存证时间。",
@@ -198,8 +198,9 @@ ZH: Final[dict[str, str]] = {
     "kind.digest": "文件摘要",
     "kind.address": "地址",
     # admin
-    "admin.title": "成员与密钥管理",
-    "admin.lead": "创建成员单位与 API 密钥、撤销密钥。所有操作通过管理 API 完成，需要管理员密钥。",
+    "admin.title": "成员、密钥与批次管理",
+    "admin.lead": "创建成员单位与 API 密钥、撤销密钥，管理申报批次及其截止时间。"
+    "所有操作通过管理 API 完成，需要管理员密钥。",
     "admin.new_key": "新建 API 密钥",
     "admin.create_key": "创建密钥",
     "admin.key_once": "新密钥只显示这一次，请立即复制保存：",
@@ -209,6 +210,25 @@ ZH: Final[dict[str, str]] = {
     "admin.keys": "API 密钥",
     "admin.prefix": "前缀",
     "admin.last_used": "最近使用",
+    "admin.rounds": "申报批次",
+    "admin.rounds_lead": "专项补贴项目的申报批次（如 2023 年批次）。"
+    "截止时间之后上链的材料标记为逾期；截止时间可以调整，逾期标记随之重新计算。",
+    "admin.round_code": "批次代码",
+    "admin.round_code_hint": "1–32 个字符：字母、数字、点、下划线或连字符，如 2024。"
+    "创建后不能修改。",
+    "admin.round_name": "批次名称",
+    "admin.round_deadline": "截止时间（北京时间 UTC+8）",
+    "admin.round_deadline_cst": "截止时间（UTC+8）",
+    "admin.round_deadline_hint": "项目在广西申报：此处填写的时间一律按北京时间（UTC+8）理解，"
+    "与本机所在时区无关。",
+    "admin.round_actions": "操作",
+    "admin.new_round": "新建批次",
+    "admin.create_round": "创建批次",
+    "admin.edit_round": "修改批次名称或截止时间",
+    "admin.round_pick": "要修改的批次",
+    "admin.round_pick_none": "（请选择）",
+    "admin.round_edit_hint": "北京时间（UTC+8）。只提交改动的内容；截止时间改到过去，批次即截止。",
+    "admin.save_round": "保存修改",
     "role.submitter": "提交者（上传存证）",
     "role.reviewer": "审核者（查看与核验）",
     "role.admin": "管理员",
@@ -260,6 +280,15 @@ ZH: Final[dict[str, str]] = {
     "js.admin.created_member": "已创建成员：{name}",
     "js.admin.created_key": "已为 {org} 创建 {role} 密钥 #{id}。",
     "js.admin.revoked_key": "已撤销密钥 #{id}。",
+    "js.admin.round_open": "开放中",
+    "js.admin.round_closed": "已截止",
+    "js.admin.round_change": "修改",
+    "js.admin.round_change_label": "修改批次 {code}",
+    "js.admin.rounds_failed": "无法加载申报批次：{message}",
+    "js.admin.created_round": "已创建批次 {code}，截止 {deadline}。",
+    "js.admin.updated_round": "已修改批次 {code}：{name}，截止 {deadline}，{state}。",
+    "js.admin.round_unchanged": "没有改动，未提交。",
+    "js.admin.round_pick_first": "请先选择要修改的批次。",
     "js.print": "打印",
 }
 
@@ -287,7 +316,7 @@ EN: Final[dict[str, str]] = {
     "them go queued → batched → anchored.",
     "home.explorer_text": "Latest blocks, the registry's transactions and decoded events; "
     "search by tx hash, root, digest or address.",
-    "home.admin_text": "Member organisations and API keys (admin key).",
+    "home.admin_text": "Member organisations, API keys and rounds (admin key).",
     "home.how": "How it works",
     "home.step1": "A digest of the file is computed (SHA-256 or SM3); the content is never "
     "stored or put on chain.",
@@ -437,9 +466,10 @@ EN: Final[dict[str, str]] = {
     "kind.root": "Merkle root",
     "kind.digest": "Document digest",
     "kind.address": "Address",
-    "admin.title": "Members and keys",
-    "admin.lead": "Create member organisations and API keys, revoke keys. Everything goes "
-    "through the admin API and needs an admin key.",
+    "admin.title": "Members, keys and rounds",
+    "admin.lead": "Create member organisations and API keys, revoke keys, manage the "
+    "programme's rounds and their deadlines. Everything goes through the admin API and needs "
+    "an admin key.",
     "admin.new_key": "New API key",
     "admin.create_key": "Create key",
     "admin.key_once": "The new key is shown this once: copy it now.",
@@ -449,6 +479,27 @@ EN: Final[dict[str, str]] = {
     "admin.keys": "API keys",
     "admin.prefix": "Prefix",
     "admin.last_used": "Last used",
+    "admin.rounds": "Rounds",
+    "admin.rounds_lead": "The subsidy programme's application rounds (such as 2023). Documents "
+    "anchored after a round's deadline are marked late; a deadline can be moved and the late "
+    "marks follow.",
+    "admin.round_code": "Round code",
+    "admin.round_code_hint": "1 to 32 letters, digits, dots, underscores or hyphens, e.g. 2024. "
+    "It cannot be changed later.",
+    "admin.round_name": "Round name",
+    "admin.round_deadline": "Deadline (Beijing time, UTC+8)",
+    "admin.round_deadline_cst": "Deadline (UTC+8)",
+    "admin.round_deadline_hint": "The programme runs in Guangxi: the time entered here is read "
+    "as Beijing time (UTC+8), whatever this computer's time zone.",
+    "admin.round_actions": "Actions",
+    "admin.new_round": "New round",
+    "admin.create_round": "Create round",
+    "admin.edit_round": "Rename a round or move its deadline",
+    "admin.round_pick": "Round to change",
+    "admin.round_pick_none": "(choose one)",
+    "admin.round_edit_hint": "Beijing time (UTC+8). Only what you change is sent; a deadline in "
+    "the past closes the round.",
+    "admin.save_round": "Save changes",
     "role.submitter": "Submitter (anchors documents)",
     "role.reviewer": "Reviewer (reads and verifies)",
     "role.admin": "Admin",
@@ -499,6 +550,15 @@ EN: Final[dict[str, str]] = {
     "js.admin.created_member": "Member created: {name}",
     "js.admin.created_key": "Created a {role} key #{id} for {org}.",
     "js.admin.revoked_key": "Key #{id} revoked.",
+    "js.admin.round_open": "open",
+    "js.admin.round_closed": "closed",
+    "js.admin.round_change": "Change",
+    "js.admin.round_change_label": "Change round {code}",
+    "js.admin.rounds_failed": "Could not load the rounds: {message}",
+    "js.admin.created_round": "Round {code} created, deadline {deadline}.",
+    "js.admin.updated_round": "Round {code} changed: {name}, deadline {deadline}, {state}.",
+    "js.admin.round_unchanged": "Nothing changed: nothing sent.",
+    "js.admin.round_pick_first": "Choose the round to change first.",
     "js.print": "Print",
 }
 

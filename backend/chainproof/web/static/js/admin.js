@@ -1,4 +1,4 @@
-/* /admin: members and API keys through the admin API, with the tab's admin key. */
+/* /admin: members, API keys and subsidy rounds through the admin API, with the tab's admin key. */
 (function () {
   'use strict';
   const C = window.ChainProof;
@@ -91,5 +91,141 @@
     } catch (err) { say(C.errorText(err), 'bad'); }
   });
 
+  // --- rounds (申报批次): GET is public, POST and PATCH need the admin key ------------------
+  /* Deadlines are typed and shown in Beijing time (UTC+8): the program is in Guangxi, so the
+     browser's own time zone plays no part. The API takes and gives RFC 3339 with an offset. */
+  const CST_MS = 8 * 3600 * 1000;
+  const roundsBody = document.querySelector('#rounds tbody');
+  const roundHeads = Array.from(document.querySelectorAll('#rounds thead th'), (th) => th.textContent);
+  const roundsMessage = document.getElementById('rounds-message');
+  const roundForm = document.getElementById('round-form');
+  const codeInput = document.getElementById('round-code');
+  const editForm = document.getElementById('round-edit-form');
+  const editCode = document.getElementById('round-edit-code');
+  const editName = document.getElementById('round-edit-name');
+  const editDeadline = document.getElementById('round-edit-deadline');
+  const byCode = new Map();
+
+  function sayRounds(text, tone) {
+    roundsMessage.hidden = !text;
+    roundsMessage.textContent = text || '';
+    roundsMessage.className = 'notice' + (tone ? ' notice-' + tone : '');
+  }
+  /* Milliseconds since the epoch of an API time (at most milliseconds kept: Date.parse). */
+  function instant(iso) { return Date.parse(String(iso).replace(/(\.\d{3})\d+/, '$1')); }
+  function deadlineText(iso) { return C.cstTime(instant(iso) / 1000); }
+  /* A datetime-local value (YYYY-MM-DDTHH:MM[:SS]) read as UTC+8 → RFC 3339, or null. */
+  function cstToRfc3339(value) {
+    const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})?/.exec(value || '');
+    return m ? m[1] + 'T' + m[2] + (m[3] || ':00') + '+08:00' : null;
+  }
+  /* An API time → the datetime-local value that shows it in UTC+8. */
+  function cstInputValue(iso) {
+    const d = new Date(instant(iso) + CST_MS);
+    const p = (n) => String(n).padStart(2, '0');
+    return d.getUTCFullYear() + '-' + p(d.getUTCMonth() + 1) + '-' + p(d.getUTCDate()) + 'T' +
+      p(d.getUTCHours()) + ':' + p(d.getUTCMinutes()) + ':' + p(d.getUTCSeconds());
+  }
+  function stateText(r) { return r.closed ? t('admin.round_closed') : t('admin.round_open'); }
+
+  function fillEdit(code) {
+    const r = byCode.get(code);
+    editCode.value = r ? r.code : '';
+    editName.value = r ? r.name : '';
+    editDeadline.value = r ? cstInputValue(r.deadline) : '';
+  }
+
+  let roundsGeneration = 0;
+  async function loadRounds() {
+    const mine = ++roundsGeneration;
+    try {
+      const rounds = await C.api('GET', '/subsidy/rounds');
+      if (mine !== roundsGeneration) return;
+      byCode.clear();
+      for (const r of rounds) byCode.set(r.code, r);
+      roundsBody.replaceChildren(...rounds.map((r) => el('tr', { dataset: { round: r.code, closed: String(r.closed) } },
+        cells(roundHeads, [
+          el('code', { class: 'mono' }, r.code),
+          r.name,
+          el('span', { dataset: { deadline: r.deadline } }, deadlineText(r.deadline)),
+          el('span', { class: 'badge ' + (r.closed ? 'badge-bad' : 'badge-good') }, stateText(r)),
+          el('button', { type: 'button', class: 'button small', dataset: { editRound: r.code },
+            'aria-label': t('admin.round_change_label', { code: r.code }) }, t('admin.round_change')),
+        ], [0, 1]))));
+      const chosen = editCode.value;
+      editCode.replaceChildren(editCode.options[0],
+        ...rounds.map((r) => el('option', { value: r.code }, r.code + ' · ' + r.name)));
+      editCode.value = byCode.has(chosen) ? chosen : '';
+    } catch (e) {
+      if (mine !== roundsGeneration) return;
+      sayRounds(t('admin.rounds_failed', { message: e && e.message ? e.message : String(e) }), 'bad');
+    }
+  }
+
+  /* The tab's key, or null after saying that one is needed. */
+  function adminKey() {
+    const key = C.getKey();
+    if (!key) { sayRounds(t('need_key'), 'warn'); keyInput.focus(); }
+    return key || null;
+  }
+
+  codeInput.addEventListener('input', () => codeInput.removeAttribute('aria-invalid'));
+  roundForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const key = adminKey();
+    if (!key) return;
+    const body = {
+      code: codeInput.value.trim(),
+      name: document.getElementById('round-name').value.trim(),
+      deadline: cstToRfc3339(document.getElementById('round-deadline').value),
+    };
+    try {
+      const created = await C.api('POST', '/subsidy/rounds', { key: key, json: body });
+      roundForm.reset();
+      await loadRounds();
+      sayRounds(t('admin.created_round', { code: created.code, deadline: deadlineText(created.deadline) }), 'good');
+    } catch (err) {
+      sayRounds(C.errorText(err), 'bad');
+      // 409: the code is taken; 422 about the code: not a valid code. Either way, fix the code.
+      if (err instanceof C.ApiError && (err.status === 409 || (err.status === 422 && /\bcode\b/.test(err.message)))) {
+        codeInput.setAttribute('aria-invalid', 'true');
+        codeInput.focus();
+      }
+    }
+  });
+
+  roundsBody.addEventListener('click', (e) => {
+    const button = e.target.closest('[data-edit-round]');
+    if (!button) return;
+    fillEdit(button.dataset.editRound);
+    sayRounds('');
+    editName.focus();
+    editForm.scrollIntoView({ block: 'nearest' });
+  });
+  editCode.addEventListener('change', () => fillEdit(editCode.value));
+
+  editForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const r = byCode.get(editCode.value);
+    if (!r) { sayRounds(t('admin.round_pick_first'), 'warn'); editCode.focus(); return; }
+    const patch = {};
+    const name = editName.value.trim();
+    if (name && name !== r.name) patch.name = name;
+    if (editDeadline.value && cstToRfc3339(editDeadline.value) !== cstToRfc3339(cstInputValue(r.deadline))) {
+      patch.deadline = cstToRfc3339(editDeadline.value);
+    }
+    if (!Object.keys(patch).length) { sayRounds(t('admin.round_unchanged'), 'warn'); return; }
+    const key = adminKey();
+    if (!key) return;
+    try {
+      const changed = await C.api('PATCH', '/subsidy/rounds/' + encodeURIComponent(r.code), { key: key, json: patch });
+      await loadRounds();
+      fillEdit(changed.code);
+      sayRounds(t('admin.updated_round', { code: changed.code, name: changed.name,
+        deadline: deadlineText(changed.deadline), state: stateText(changed) }), 'good');
+    } catch (err) { sayRounds(C.errorText(err), 'bad'); }
+  });
+
   load();
+  loadRounds();
 })();
