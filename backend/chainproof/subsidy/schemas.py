@@ -7,6 +7,7 @@ decimal places, i.e. to the fen) and a JSON number on the way out (``money.json_
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
@@ -262,13 +263,35 @@ class CatalogOut(BaseModel):
 # --- rounds ----------------------------------------------------------------------------------
 
 
+ROUND_CODE: Final = re.compile(r"[0-9A-Za-z._-]{1,32}")
+
+
+def _round_code(code: str) -> str:
+    # Said in words: the regex pydantic would quote means nothing to an administrator.
+    if not ROUND_CODE.fullmatch(code):  # fullmatch: "$" would let a trailing newline in
+        raise ValueError(
+            f"round code {code!r} may use only letters, digits, '.', '_' and '-' "
+            "(no spaces or Chinese characters; it goes into URLs), e.g. 2024 or 2024-2"
+        )
+    return code
+
+
 class RoundIn(BaseModel):
     model_config = _examples(
         {"code": "2024", "name": "2024年专项补贴项目", "deadline": "2024-06-30T17:00:00+08:00"},
         forbid=True,
     )
 
-    code: str = Field(pattern=r"^[0-9A-Za-z._-]{1,32}$")
+    code: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=32,
+            description="1–32 letters, digits, '.', '_' or '-' (it goes into URLs), e.g. 2024.",
+            json_schema_extra={"pattern": f"^{ROUND_CODE.pattern}$"},
+        ),
+        AfterValidator(_round_code),
+    ]
     name: str = Field(min_length=1, max_length=200)
     deadline: AwareDatetime
 
