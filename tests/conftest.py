@@ -66,7 +66,8 @@ def chain_node(
     """A running node of each kind, shared by the session (isolated per test by snapshots)."""
     kind: str = request.param
     require(
-        node_binary_present(kind), f"the {kind} binary is missing from node_modules (run `make install`)"
+        node_binary_present(kind),
+        f"the {kind} binary is missing from node_modules (run `make install`)",
     )
     node = make_node(kind, data_dir=tmp_path_factory.mktemp(f"node-{kind}"))
     node.start()
