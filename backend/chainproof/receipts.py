@@ -531,7 +531,7 @@ class _Online:
         return "registry verify(root, leaf, proof) is true"
 
 
-_ONLINE_CHECKS: Final = (
+ONLINE_CHECKS: Final = (
     "offline",
     "chain_id",
     "contract_code",
@@ -557,7 +557,7 @@ def verify_receipt(receipt: Receipt, w3: Web3) -> ReceiptVerdict:
     """
     run = _Online(receipt, w3)
     checks: list[tuple[str, bool, str]] = []
-    for name in _ONLINE_CHECKS:
+    for name in ONLINE_CHECKS:
         try:
             detail, ok = getattr(run, name)(), True
         except _Failed as failed:

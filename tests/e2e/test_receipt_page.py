@@ -19,7 +19,7 @@ import pytest
 from eth_utils import keccak
 from web3 import Web3
 
-from chainproof.receipts import _ONLINE_CHECKS, Receipt, verify_receipt
+from chainproof.receipts import ONLINE_CHECKS, Receipt, verify_receipt
 
 from .conftest import LiveServer, shot
 from .test_pages import horizontal_overflow, no_script_errors, wide
@@ -27,7 +27,7 @@ from .test_pages import horizontal_overflow, no_script_errors, wide
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Request
 
-CHECKS = list(_ONLINE_CHECKS)
+CHECKS = list(ONLINE_CHECKS)
 
 
 def _free_port() -> int:

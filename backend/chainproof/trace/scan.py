@@ -88,9 +88,14 @@ def event_out(
 
 def events_out(session: Session, events: list[TraceEvent]) -> list[dict[str, Any]]:
     """Query answers: each event with its place name and the EPCIS body as captured."""
-    glns = {g for ev in events if ev.location and (g := codes.location_gln(ev.location))}
-    places = roles.place_names(session, glns)
+    places = _places_of(session, events)
     return [event_out(ev, places=places) | {"event": ev.body} for ev in events]
+
+
+def _places_of(session: Session, events: list[TraceEvent]) -> dict[str, str]:
+    """GLN → place name for the locations of ``events`` (one query)."""
+    glns = {g for ev in events if ev.location and (g := codes.location_gln(ev.location))}
+    return roles.place_names(session, glns)
 
 
 def _local_time(event_time: Any, offset: str) -> str | None:
@@ -118,8 +123,7 @@ def scan_view(
     node = recall.find_node(session, code)
     stat = count_scan(session, node) if count else session.get(TraceScan, node.id)
     rows = history(session, node)
-    glns = {g for _, ev in rows if ev.location and (g := codes.location_gln(ev.location))}
-    places = roles.place_names(session, glns)
+    places = _places_of(session, [ev for _, ev in rows])
     events = [event_out(ev, link, places) for link, ev in rows]
     # Check the server's own story: each link follows from the previous and the event hash.
     shown_head = GENESIS

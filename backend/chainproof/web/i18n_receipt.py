@@ -13,19 +13,10 @@ from __future__ import annotations
 
 from typing import Final
 
-# The checks the page runs, in order (chainproof.receipts._ONLINE_CHECKS, after "document").
-CHECK_NAMES: Final = (
-    "document",
-    "offline",
-    "chain_id",
-    "contract_code",
-    "transaction",
-    "anchored_event",
-    "block",
-    "anchor",
-    "leaf_revocation",
-    "contract_verify",
-)
+from chainproof.receipts import ONLINE_CHECKS
+
+# The checks the page runs, in order: the document's digest, then verify_receipt's own.
+CHECK_NAMES: Final = ("document", *ONLINE_CHECKS)
 
 ZH: Final[dict[str, str]] = {
     # the page (server-rendered)

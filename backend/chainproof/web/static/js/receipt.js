@@ -18,7 +18,7 @@
   const { t, el } = C;
   const K = window.ChainProofKeccak256;
 
-  // The check names of chainproof.receipts._ONLINE_CHECKS (a unit test keeps them equal).
+  // The check names of chainproof.receipts.ONLINE_CHECKS (a unit test keeps them equal).
   const CHECKS = ['offline', 'chain_id', 'contract_code', 'transaction', 'anchored_event', 'block', 'anchor', 'leaf_revocation', 'contract_verify'];
   // keccak256 of the signatures, pinned by tests/unit/test_receipt_page.py.
   const ANCHORED_TOPIC = '0x8c0967b2e28a19deb25a53ba3ca54204b599d7c47324562c3508b24b1e0a2f95'; // Anchored(bytes32,address,uint32,bytes32,uint64)
