@@ -71,7 +71,14 @@ def run(args: argparse.Namespace, console: Console | None = None) -> Report:
                     report.add(*latency.measure(server, work, quick=args.quick))
                 if "verify" in picked:
                     console.log("verify ...")
-                    report.add(*verify.measure(server, anchored.digests, quick=args.quick))
+                    report.add(
+                        *verify.measure(
+                            server,
+                            anchored.digests,
+                            quick=args.quick,
+                            chain_url=chain.node.rpc_url or "",
+                        )
+                    )
                 if "hashing" in picked:
                     console.log("upload + hash ...")
                     report.add(*hashing.measure(server, work, quick=args.quick))

@@ -3,11 +3,14 @@
 The server is ``uvicorn chainproof.api.app:create_app --factory`` in its own process, on a
 free port, with its own data directory (SQLite) and pointed at an Anvil this module started:
 its CPU and memory (peak RSS from ``/proc``) are then its own, as in production.
+``more_workers`` starts a second server on the same data, in several worker processes
+(``benchmarks/serve.py``), for the read-only verify measurement.
 """
 
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import subprocess
@@ -15,7 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +49,19 @@ class Server:
     data_dir: Path
     database_url: str
     api_key: str
+    # Several server processes (``more_workers``): one port each, connections dealt out
+    # round-robin over them, as a load balancer would.
+    ports: list[int] = field(default_factory=list)
+    _next: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
     def connection(self, timeout: float = 60.0) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        ports = self.ports or [self.port]
+        port = ports[next(self._next) % len(ports)]
+        return http.client.HTTPConnection(self.host, port, timeout=timeout)
 
     def rss_kib(self) -> int:
         return _proc_status_kib(self.pid, "VmRSS")
@@ -63,6 +72,30 @@ class Server:
     def reset_peak_rss(self) -> None:
         """Sets the peak (VmHWM) back to the current RSS (Linux ``clear_refs`` 5)."""
         Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server and its worker processes so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in _process_tree(self.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # exited meanwhile
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+        return total / ticks
+
+
+def _process_tree(pid: int) -> list[int]:
+    out = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            out.extend(_process_tree(int(child)))
+    return out
 
 
 def _proc_status_kib(pid: int, field: str) -> int:
@@ -103,7 +136,60 @@ def running_server(
     with open_session(database_url) as s:
         _, api_key = create_api_key(session=s, org="bench", role="submitter")
     port = free_port()
-    env = {
+    env = _server_env(data_dir, database_url, chain_url, batch_size, batch_interval_ms)
+    argv = [
+        sys.executable,
+        *("-m", "uvicorn", "chainproof.api.app:create_app", "--factory"),
+        *("--host", "127.0.0.1", "--port", str(port)),
+        *("--log-level", "warning", "--no-access-log"),
+    ]
+    with _process(argv, env, data_dir / "server.log") as proc:
+        server = Server(
+            url=f"http://127.0.0.1:{port}",
+            host="127.0.0.1",
+            port=port,
+            process=proc,
+            data_dir=data_dir,
+            database_url=database_url,
+            api_key=api_key,
+        )
+        _wait_ready(server, timeout=60.0)
+        yield server
+
+
+@contextmanager
+def more_workers(server: Server, chain_url: str, *, workers: int) -> Iterator[Server]:
+    """A second server on ``server``'s data (database, deployment record, keys) in
+    ``workers`` processes (``benchmarks/serve.py``). Their batchers stay on standby
+    (``server`` holds the batcher lock), so they only answer: the verify measurement runs
+    against them as well."""
+    ports = [free_port() for _ in range(workers)]
+    env = _server_env(server.data_dir, server.database_url, chain_url, 10_000, 500)
+    argv = [
+        sys.executable,
+        *("-m", "benchmarks.serve", "--ports", ",".join(map(str, ports))),
+    ]
+    log = server.data_dir / f"server-{workers}-workers.log"
+    with _process(argv, env, log, cwd=Path(__file__).resolve().parent.parent) as proc:
+        more = Server(
+            url=f"http://127.0.0.1:{ports[0]}",
+            host="127.0.0.1",
+            port=ports[0],
+            process=proc,
+            data_dir=server.data_dir,
+            database_url=server.database_url,
+            api_key=server.api_key,
+            ports=ports,
+        )
+        for port in ports:
+            _wait_ready(more, timeout=60.0, log=log, port=port)
+        yield more
+
+
+def _server_env(
+    data_dir: Path, database_url: str, chain_url: str, batch_size: int, batch_interval_ms: int
+) -> dict[str, str]:
+    return {
         **os.environ,
         "CHAINPROOF_DATA_DIR": str(data_dir),
         "CHAINPROOF_DATABASE_URL": database_url,
@@ -115,28 +201,18 @@ def running_server(
         "CHAINPROOF_RATE_LIMIT_KEYS": "1000000/second",
         "CHAINPROOF_ENV": "development",
     }
-    log = (data_dir / "server.log").open("wb")
-    argv = [
-        sys.executable,
-        *("-m", "uvicorn", "chainproof.api.app:create_app", "--factory"),
-        *("--host", "127.0.0.1", "--port", str(port)),
-        *("--log-level", "warning", "--no-access-log"),
-    ]
-    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = Server(
-        url=f"http://127.0.0.1:{port}",
-        host="127.0.0.1",
-        port=port,
-        process=proc,
-        data_dir=data_dir,
-        database_url=database_url,
-        api_key=api_key,
-    )
+
+
+@contextmanager
+def _process(
+    argv: list[str], env: dict[str, str], log_path: Path, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    log = log_path.open("wb")
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
     try:
-        _wait_ready(server, timeout=60.0)
-        yield server
+        yield proc
     finally:
-        proc.terminate()
+        proc.terminate()  # uvicorn's supervisor stops its workers on SIGTERM
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
@@ -145,15 +221,18 @@ def running_server(
         log.close()
 
 
-def _wait_ready(server: Server, *, timeout: float) -> None:
+def _wait_ready(
+    server: Server, *, timeout: float, log: Path | None = None, port: int | None = None
+) -> None:
+    log = log or server.data_dir / "server.log"
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            tail = (server.data_dir / "server.log").read_text(errors="replace")[-3000:]
+            tail = log.read_text(errors="replace")[-3000:]
             raise RuntimeError(f"the server exited with {server.process.returncode}:\n{tail}")
         try:
-            conn = server.connection(timeout=2)
+            conn = http.client.HTTPConnection(server.host, port or server.port, timeout=2)
             status, body = request_json(conn, "GET", "/readyz")
             conn.close()
             if status == 200:

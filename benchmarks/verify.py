@@ -4,8 +4,12 @@ receipt checks.
 Each request verifies a random one of the anchored digests the ingest run left (so many
 batch roots, not one hot entry). Every answer must be 200 with verdict ``anchored``; a
 wrong verdict fails the run. Baseline for the endpoint: ``GET /healthz`` under the same
-load (the framework's floor on this machine). Baseline for the offline check: the
-registry's ``verify`` view called straight through web3.py (the cheapest online check).
+load (the framework's floor on this machine). Both are measured twice: on the server of
+the other measurements (one process) and on a second server over the same data in
+``WORKERS`` worker processes. The notes give the server's CPU time per request (all its
+processes, from ``/proc``), which does not depend on how busy the machine is the way
+requests per second do. Baseline for the offline check: the registry's ``verify`` view
+called straight through web3.py (the cheapest online check).
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from benchmarks.load import run_load
+from benchmarks.load import LoadResult, Request, run_load
 from benchmarks.results import Result, percentile
-from benchmarks.stack import Server, request_json
+from benchmarks.stack import Server, more_workers, request_json
 from chainproof.chain.compiler import load_artifact
 from chainproof.chain.deployments import REGISTRY
 from chainproof.chain.nodes import http_web3
@@ -40,7 +46,91 @@ def _rate_for(seconds: float, fn: object) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def measure(server: Server, digests: list[str], *, quick: bool) -> list[Result]:
+WORKERS = 2
+
+
+@dataclass
+class _Endpoint:
+    verify: LoadResult
+    floor: LoadResult
+    verify_cpu_ms: float  # server CPU per request
+    floor_cpu_ms: float
+
+
+def _load(
+    server: Server, make: Callable[[int, int], Request], *, clients: int, seconds: float
+) -> tuple[LoadResult, float]:
+    cpu = server.cpu_seconds()
+    res = run_load(server.connection, make, clients=clients, duration=seconds, keep_bodies=True)
+    per_request = (server.cpu_seconds() - cpu) / max(res.count, 1) * 1000
+    return res, per_request
+
+
+def _endpoint(server: Server, bodies: list[bytes], *, clients: int, seconds: float) -> _Endpoint:
+    def verify_req(c: int, i: int) -> Request:
+        return ("POST", "/api/v1/verify", bodies[(c * 7919 + i * 31) % len(bodies)], JSON)
+
+    def healthz(c: int, i: int) -> Request:
+        return ("GET", "/healthz", None, {})
+
+    # Warm-up: connections, caches, the first chain status check.
+    run_load(server.connection, verify_req, clients=clients, duration=0.5)
+    res, res_cpu = _load(server, verify_req, clients=clients, seconds=seconds)
+    wrong = [b for b in res.bodies if json.loads(b).get("verdict") != "anchored"]
+    if set(res.statuses) != {200} or wrong:
+        raise RuntimeError(
+            f"verify answered {res.statuses}, {len(wrong)} not anchored: {wrong[:1]}"
+        )
+    floor, floor_cpu = _load(server, healthz, clients=clients, seconds=seconds)
+    return _Endpoint(res, floor, res_cpu, floor_cpu)
+
+
+def _rows(e: _Endpoint, *, clients: int, suffix: str) -> list[Result]:
+    note = (
+        f"{clients} clients, {e.verify.count} requests; server CPU "
+        f"{e.verify_cpu_ms:.2f} ms/request (healthz {e.floor_cpu_ms:.2f})"
+    )
+    base = "GET /healthz, same load" + (f", {suffix}" if suffix else "")
+    name = f", {suffix}" if suffix else ""
+    return [
+        Result(
+            measurement="verify",
+            name=f"verify req/s{name}",
+            value=e.verify.rate,
+            unit="req/s",
+            baseline=e.floor.rate,
+            baseline_name=base,
+            better="higher",
+            target=2_000,
+            target_text=">= 2,000",
+            notes=note,
+        ),
+        Result(
+            measurement="verify",
+            name=f"verify p50{name}",
+            value=percentile(e.verify.latencies, 50) * 1000,
+            unit="ms",
+            baseline=percentile(e.floor.latencies, 50) * 1000,
+            baseline_name=base,
+            better="lower",
+            notes=note,
+        ),
+        Result(
+            measurement="verify",
+            name=f"verify p99{name}",
+            value=percentile(e.verify.latencies, 99) * 1000,
+            unit="ms",
+            baseline=percentile(e.floor.latencies, 99) * 1000,
+            baseline_name=base,
+            better="lower",
+            target=5.0,
+            target_text="<= 5 ms",
+            notes=note,
+        ),
+    ]
+
+
+def measure(server: Server, digests: list[str], *, quick: bool, chain_url: str) -> list[Result]:
     if not digests:
         raise RuntimeError("verify needs the anchored digests of the ingest measurement")
     clients, seconds = (4, 2.0) if quick else (8, 10.0)
@@ -49,26 +139,12 @@ def measure(server: Server, digests: list[str], *, quick: bool) -> list[Result]:
         json.dumps({"algorithm": "sha256", "digest": d}).encode()
         for d in rng.sample(digests, min(len(digests), 50_000))
     ]
-
-    def verify_req(c: int, i: int) -> tuple[str, str, bytes | None, dict[str, str]]:
-        return ("POST", "/api/v1/verify", bodies[(c * 7919 + i * 31) % len(bodies)], JSON)
-
-    # Warm-up: connections, caches, the first chain status check.
-    run_load(server.connection, verify_req, clients=clients, duration=0.5)
-    res = run_load(
-        server.connection, verify_req, clients=clients, duration=seconds, keep_bodies=True
+    results = _rows(
+        _endpoint(server, bodies, clients=clients, seconds=seconds), clients=clients, suffix=""
     )
-    wrong = [b for b in res.bodies if json.loads(b).get("verdict") != "anchored"]
-    if set(res.statuses) != {200} or wrong:
-        raise RuntimeError(
-            f"verify answered {res.statuses}, {len(wrong)} not anchored: {wrong[:1]}"
-        )
-    floor = run_load(
-        server.connection,
-        lambda c, i: ("GET", "/healthz", None, {}),
-        clients=clients,
-        duration=seconds,
-    )
+    with more_workers(server, chain_url, workers=WORKERS) as multi:
+        several = _endpoint(multi, bodies, clients=clients, seconds=seconds)
+    results += _rows(several, clients=clients, suffix=f"{WORKERS} workers")
 
     # Offline receipt checks vs the registry's view through web3.py.
     with open_session(server.database_url) as s:
@@ -100,42 +176,8 @@ def measure(server: Server, digests: list[str], *, quick: bool) -> list[Result]:
         assert registry.verify(r.root, r.leaf_hash, r.proof)
 
     online_rate = _rate_for(1.0 if quick else 3.0, online)
-    note = f"{clients} clients, {res.count} requests"
     return [
-        Result(
-            measurement="verify",
-            name="verify req/s",
-            value=res.rate,
-            unit="req/s",
-            baseline=floor.rate,
-            baseline_name="GET /healthz, same load",
-            better="higher",
-            target=2_000,
-            target_text=">= 2,000",
-            notes=note,
-        ),
-        Result(
-            measurement="verify",
-            name="verify p50",
-            value=percentile(res.latencies, 50) * 1000,
-            unit="ms",
-            baseline=percentile(floor.latencies, 50) * 1000,
-            baseline_name="GET /healthz, same load",
-            better="lower",
-            notes=note,
-        ),
-        Result(
-            measurement="verify",
-            name="verify p99",
-            value=percentile(res.latencies, 99) * 1000,
-            unit="ms",
-            baseline=percentile(floor.latencies, 99) * 1000,
-            baseline_name="GET /healthz, same load",
-            better="lower",
-            target=5.0,
-            target_text="<= 5 ms",
-            notes=note,
-        ),
+        *results,
         Result(
             measurement="verify",
             name="offline receipt checks/s",

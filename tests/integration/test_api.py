@@ -73,7 +73,7 @@ ANCHOR_KEYS = {
     "contract",
 }
 BOUNDARY = "chainproof-test-boundary"
-WAIT_SECONDS = 60.0
+WAIT_SECONDS = 180.0  # liveness, not speed (make bench measures that): room for a busy machine
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,7 @@ from chainproof.chain.sender import MinedTx, SignedTx
 from chainproof.digests import canonical_json, to_hex
 from chainproof.errors import ChainError, ConflictError, TransactionError
 from chainproof.evidence.proofs import build_nodes, root_of
+from chainproof.evidence.writes import turns_for
 from chainproof.identity import ensure_member_chain_key, member_account
 from chainproof.store.models import (
     AnchorRecord,
@@ -121,6 +122,8 @@ class Batcher:
         self._paused_reason: str | None = None
         self.last_error: str | None = None
         self.batches_confirmed = 0
+        self._admitted: set[str] = set()  # member addresses known to hold the role on chain
+        self._turns = turns_for(engine)  # the write lock, before the intake (writes.py)
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -243,6 +246,7 @@ class Batcher:
             try:
                 batch_id = self._close_batch(force=force)
             except BaseException:
+                self._admitted.clear()
                 # Signing reserved a nonce before the batch row was stored; if storing it
                 # failed ("database is locked"), that nonce was never used. Forget the
                 # counter so the next transaction takes it, or every later one would wait
@@ -260,41 +264,50 @@ class Batcher:
         with Session(self.engine) as s:
             # A batch holds one member's documents, so the member's own key can sign it:
             # take the oldest queued row, then that member's queue in order.
-            oldest = s.exec(
-                select(Evidence.member_id)
+            oldest = s.execute(
+                sa_select(col(Evidence.member_id), col(Evidence.created_at))
                 .where(col(Evidence.status) == EvidenceStatus.QUEUED.value)
                 .order_by(col(Evidence.id))
                 .limit(1)
             ).first()
-            if (
-                oldest is None
-                and not s.exec(
-                    select(Evidence.id).where(col(Evidence.status) == EvidenceStatus.QUEUED.value)
-                ).first()
-            ):
+            if oldest is None:
                 return None
-            member_id = oldest
+            member_id, oldest_created = oldest
             same_member = (
                 col(Evidence.member_id).is_(None)
                 if member_id is None
                 else col(Evidence.member_id) == member_id
             )
-            rows = s.execute(
-                sa_select(col(Evidence.id), col(Evidence.leaf_hash), col(Evidence.created_at))
-                .where(col(Evidence.status) == EvidenceStatus.QUEUED.value, same_member)
-                .order_by(col(Evidence.id))
-                .limit(self.batch_size)
-            ).all()
+            queued = (col(Evidence.status) == EvidenceStatus.QUEUED.value, same_member)
+            if not force and self.clock() - oldest_created.timestamp() < self.interval:
+                # Too young to close unless the member has a full batch waiting: count
+                # (up to a batch) before reading thousands of rows only to wait again.
+                waiting = s.execute(
+                    sa_select(func.count()).select_from(
+                        sa_select(col(Evidence.id)).where(*queued).limit(self.batch_size).subquery()
+                    )
+                ).scalar_one()
+                if waiting < self.batch_size:
+                    return None
+            # Only the two columns the tree needs: 10,000 rows through the ORM with their
+            # datetimes cost more than building the tree.
+            rows = (
+                s.connection()
+                .execute(
+                    sa_select(col(Evidence.id), col(Evidence.leaf_hash))
+                    .where(*queued)
+                    .order_by(col(Evidence.id))
+                    .limit(self.batch_size)
+                )
+                .all()
+            )
             if not rows:
-                return None
-            oldest_age = self.clock() - rows[0][2].timestamp()
-            if len(rows) < self.batch_size and oldest_age < self.interval and not force:
                 return None
             # The leaf hashes were computed from (algorithm, digest, salt) at intake; the
             # tree is built from them (the same tree as StandardMerkleTree.of the values).
             nodes = build_nodes([bytes.fromhex(r[1][2:]) for r in rows])
             root = root_of(nodes)
-            first_id, last_id = int(rows[0][0]), int(rows[-1][0])
+            first_id, last_id = int(rows[0][0] or 0), int(rows[-1][0] or 0)  # ids: never None
             meta = {
                 "kind": "chainproof-evidence-batch",
                 "leaf_count": len(rows),
@@ -304,48 +317,52 @@ class Batcher:
             metadata_hash = keccak(canonical_json(meta))
             # The same rows requeued from an orphaned batch give the same root again (their
             # salts stay, so receipts already handed out stay meaningful): reuse that row.
-            batch = s.exec(select(Batch).where(Batch.root == to_hex(root))).first()
-            if batch is None:
-                batch = Batch(
-                    root=to_hex(root),
-                    leaf_count=len(rows),
-                    metadata_hash=to_hex(metadata_hash),
-                    chain_id=self.chain.chain_id,
-                    contract=self.chain.contract,
-                    signer=self.chain.sender.address,
+            # No autoflush until the write turn below: signing reads (and may call the
+            # chain), and a flush here would take the database's write lock before the turn.
+            with s.no_autoflush:
+                batch = s.exec(select(Batch).where(Batch.root == to_hex(root))).first()
+                if batch is None:
+                    batch = Batch(
+                        root=to_hex(root),
+                        leaf_count=len(rows),
+                        metadata_hash=to_hex(metadata_hash),
+                        chain_id=self.chain.chain_id,
+                        contract=self.chain.contract,
+                        signer=self.chain.sender.address,
+                    )
+                batch.status = BatchStatus.PLANNED.value
+                batch.block_number = batch.block_hash = batch.block_timestamp = None
+                batch.sent_at = batch.confirmed_at = None
+                self._sign_into(s, batch, member_id)
+            with self._turns.turn(priority=True):
+                s.add(batch)
+                s.flush()
+                assert batch.id is not None
+                if s.get(BatchTree, batch.id) is None:  # a re-planned batch keeps its tree
+                    s.add(BatchTree(batch_id=batch.id, nodes=nodes))
+                # One range UPDATE instead of one per row (proofs come from the tree on
+                # read). The claimed rows are exactly this member's queued rows in [first,
+                # last]: the batcher is the only writer that moves rows out of "queued", so
+                # a count that differs means a row was committed into the range since the
+                # SELECT (possible on PostgreSQL, whose ids are handed out before commit).
+                # Then the batch is not the rows its tree holds: roll back and plan again.
+                claimed: CursorResult[Any] = s.execute(  # type: ignore[assignment]
+                    update(Evidence)
+                    .where(
+                        col(Evidence.status) == EvidenceStatus.QUEUED.value,
+                        same_member,
+                        col(Evidence.id).between(first_id, last_id),
+                    )
+                    .values(status=EvidenceStatus.BATCHED.value, batch_id=batch.id)
+                    .execution_options(synchronize_session=False)
                 )
-            batch.status = BatchStatus.PLANNED.value
-            batch.block_number = batch.block_hash = batch.block_timestamp = None
-            batch.sent_at = batch.confirmed_at = None
-            self._sign_into(s, batch, member_id)
-            s.add(batch)
-            s.flush()
-            assert batch.id is not None
-            if s.get(BatchTree, batch.id) is None:  # a re-planned batch keeps its tree
-                s.add(BatchTree(batch_id=batch.id, nodes=nodes))
-            # One range UPDATE instead of one per row (proofs come from the tree on read).
-            # The claimed rows are exactly this member's queued rows in [first, last]: the
-            # batcher is the only writer that moves rows out of "queued", so a count that
-            # differs means a row was committed into the range since the SELECT (possible
-            # on PostgreSQL, whose ids are handed out before commit). Then the batch is
-            # not the rows its tree holds: roll back and plan again on the next step.
-            claimed: CursorResult[Any] = s.execute(  # type: ignore[assignment]
-                update(Evidence)
-                .where(
-                    col(Evidence.status) == EvidenceStatus.QUEUED.value,
-                    same_member,
-                    col(Evidence.id).between(first_id, last_id),
-                )
-                .values(status=EvidenceStatus.BATCHED.value, batch_id=batch.id)
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount != len(rows):
-                s.rollback()
-                raise ConflictError(
-                    f"batch of {len(rows)} rows claimed {claimed.rowcount}: a row arrived "
-                    "inside its id range; planning it again"
-                )
-            s.commit()
+                if claimed.rowcount != len(rows):
+                    s.rollback()
+                    raise ConflictError(
+                        f"batch of {len(rows)} rows claimed {claimed.rowcount}: a row arrived "
+                        "inside its id range; planning it again"
+                    )
+                s.commit()
             log.info("batch planned", batch_id=batch.id, leaves=len(rows), root=batch.root)
             return batch.id
 
@@ -359,9 +376,14 @@ class Batcher:
             return None
         address = ensure_member_chain_key(session=s, member=member, secret=self.member_secret)
         registry = self.chain.registry
-        if not registry.is_member(address):
-            log.info("admitting member on chain", member_id=member_id, address=address)
-            registry.grant_member(self.chain.sender, address)
+        # A node round trip per batch saved: an address seen holding the role is taken to
+        # keep it. If it lost it since, signing (gas estimation) or the transaction fails,
+        # and both clear this set (step(), _orphan()), so the next try asks the chain again.
+        if address not in self._admitted:
+            if not registry.is_member(address):
+                log.info("admitting member on chain", member_id=member_id, address=address)
+                registry.grant_member(self.chain.sender, address)
+            self._admitted.add(address)
         return member_account(session=s, member=member, secret=self.member_secret)
 
     def _sign_into(self, s: Session, batch: Batch, member_id: int | None) -> None:
@@ -411,7 +433,8 @@ class Batcher:
                     self._send(s, b)
                 b.status = BatchStatus.SENT.value
                 b.sent_at = utcnow()
-                s.commit()
+                with self._turns.turn(priority=True):
+                    s.commit()
                 _fault("after_send")
             if not wait:
                 return True
@@ -427,14 +450,20 @@ class Batcher:
                     s.commit()
                     return True
             if mined.status != 1:
-                self._handle_revert(s, b, mined)
-                s.commit()
+                with self._turns.turn(priority=True):
+                    self._handle_revert(s, b, mined)
+                    s.commit()
                 return True
-            if self.chain.w3.eth.block_number - mined.block_number + 1 < self.confirmations:
+            # One confirmation is the receipt itself: the head is at or past its block.
+            if (
+                self.confirmations > 1
+                and self.chain.w3.eth.block_number - mined.block_number + 1 < self.confirmations
+            ):
                 return True
             _fault("after_receipt")
-            self._confirm(s, b, mined)
-            s.commit()
+            with self._turns.turn(priority=True):
+                self._confirm(s, b, mined)
+                s.commit()
             self.batches_confirmed += 1
             log.info("batch anchored", batch_id=b.id, tx_hash=b.tx_hash, block=mined.block_number)
             return True
@@ -550,6 +579,7 @@ class Batcher:
         )
 
     def _orphan(self, s: Session, b: Batch, reason: str) -> None:
+        self._admitted.clear()
         b.status = BatchStatus.ORPHANED.value
         b.last_error = reason
         s.execute(

@@ -12,21 +12,35 @@ writer holds the database lock for the whole transaction, so an ``AUTOINCREMENT`
 n rows takes n consecutive ids ending at ``last_insert_rowid()``. PostgreSQL sequences give
 no such guarantee under concurrent writers, so there the ids come back with ``RETURNING``
 in parameter order.
+
+The API's upload routes go through :func:`submit_bulk` instead: concurrent requests share
+one write transaction (group commit), up to ``GROUP_MAX_ROWS`` rows. A request still gets
+its 202 only after the transaction holding its rows has committed. What grouping buys
+depends on the size of the requests. Many small ones (single-file uploads) share one commit
+and one WAL sync instead of one each. For full 10,000-digest requests it cuts the bytes
+written, since the digest index takes random keys and each commit rewrites every index page
+it touched (at 200,000 rows, 10,000-row commits wrote 46 MB to disk per 10,000 rows, WAL and
+checkpoints; four requests per transaction 18 MB), but not the CPU time of the inserts, and
+the batcher then waited behind 40,000-row transactions to mark its batches anchored.
+So a group holds at most one full request: bulk requests commit one by one, small ones
+together.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Connection, Engine, Table, func, insert, select
 from sqlmodel import Session
 
 from chainproof.digests import Algorithm, check_algorithm, keccak256
 from chainproof.errors import ChainProofError, InvalidInputError
+from chainproof.evidence.writes import turns_for
 from chainproof.receipts import SALT_SIZE, random_salt
 from chainproof.store.models import FILENAME_LEN, LABEL_LEN, Evidence, EvidenceStatus, utcnow
 
@@ -36,8 +50,10 @@ _TABLE: Final[Table] = Evidence.__table__  # type: ignore[attr-defined]
 _QUEUED: Final = EvidenceStatus.QUEUED.value
 
 
-@dataclass(frozen=True)
-class Accepted:
+class Accepted(NamedTuple):
+    # A NamedTuple, not a frozen dataclass: a bulk request builds 10,000 of them, and a
+    # frozen dataclass's __init__ (object.__setattr__ per field) cost 9 % of the server's
+    # CPU in a bulk-ingest profile. Same fields, same attribute access, still immutable.
     id: int
     algorithm: str
     digest: str
@@ -90,6 +106,48 @@ def _salts(n: int, salt_source: SaltSource) -> list[bytes]:
     return [salt_source() for _ in range(n)]
 
 
+def _rows(
+    algorithm: Algorithm,
+    digests: Sequence[bytes],
+    member_id: int | None,
+    label: str | None,
+    filenames: Sequence[str | None] | None,
+    sizes: Sequence[int | None] | None,
+    salt_source: SaltSource,
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Checks the input (raising before any write) and builds the rows in ``_COLUMNS``
+    order without ``created_at`` (the insert adds it): (0x digests, rows)."""
+    _check(algorithm, digests, label, filenames, sizes)
+    salts = _salts(len(digests), salt_source)
+    for i, salt in enumerate(salts):
+        if len(salt) != SALT_SIZE:
+            raise InvalidInputError(f"salt {i} is {len(salt)} bytes, not {SALT_SIZE}")
+    head, tail = leaf_frame(algorithm)
+    k = keccak256
+    digest_hex = ["0x" + d.hex() for d in digests]
+    names = filenames or [None] * len(digests)
+    lengths = sizes or [None] * len(digests)
+    rows: list[tuple[Any, ...]] = [
+        (
+            algorithm,
+            dh,
+            "0x" + salt.hex(),
+            "0x" + k(k(head + d + salt + tail)).hex(),
+            label,
+            name,
+            size,
+            member_id,
+            _QUEUED,
+        )
+        for d, dh, salt, name, size in zip(digests, digest_hex, salts, names, lengths, strict=True)
+    ]
+    return digest_hex, rows
+
+
+def _accepted(algorithm: str, digest_hex: list[str], ids: list[int]) -> list[Accepted]:
+    return [Accepted(i, algorithm, dh, _QUEUED) for i, dh in zip(ids, digest_hex, strict=True)]
+
+
 def submit_digests(
     *,
     session: Session,
@@ -108,38 +166,113 @@ def submit_digests(
     """
     if not digests:
         return []
-    _check(algorithm, digests, label, filenames, sizes)
-    salts = _salts(len(digests), salt_source)
-    for i, salt in enumerate(salts):
-        if len(salt) != SALT_SIZE:
-            raise InvalidInputError(f"salt {i} is {len(salt)} bytes, not {SALT_SIZE}")
-    head, tail = leaf_frame(algorithm)
-    k = keccak256
-    now = utcnow()
-    digest_hex = ["0x" + d.hex() for d in digests]
-    names = filenames or [None] * len(digests)
-    lengths = sizes or [None] * len(digests)
-    # Tuples in _COLUMNS order (created_at last, filled in by _insert).
-    rows: list[tuple[Any, ...]] = [
-        (
-            algorithm,
-            dh,
-            "0x" + salt.hex(),
-            "0x" + k(k(head + d + salt + tail)).hex(),
-            label,
-            name,
-            size,
-            member_id,
-            _QUEUED,
-        )
-        for d, dh, salt, name, size in zip(digests, digest_hex, salts, names, lengths, strict=True)
-    ]
-    ids = _insert(session, rows, now)
+    digest_hex, rows = _rows(algorithm, digests, member_id, label, filenames, sizes, salt_source)
+    ids = _insert(session.connection(), [(rows, utcnow())])[0]
     session.commit()
-    return [
-        Accepted(id=i, algorithm=algorithm, digest=dh, status=_QUEUED)
-        for i, dh in zip(ids, digest_hex, strict=True)
-    ]
+    return _accepted(algorithm, digest_hex, ids)
+
+
+def submit_bulk(
+    *,
+    engine: Engine,
+    algorithm: Algorithm,
+    digests: Sequence[bytes],
+    member_id: int | None,
+    label: str | None = None,
+    filenames: Sequence[str | None] | None = None,
+    sizes: Sequence[int | None] | None = None,
+    salt_source: SaltSource = random_salt,
+) -> list[Accepted]:
+    """:func:`submit_digests` for requests that bring nothing else to commit (the upload
+    routes): the rows go into the next group commit on ``engine`` and this returns once
+    that transaction has committed. Bad input raises before anything is queued; a failed
+    commit raises here, in every request whose rows it held, and stores none of them."""
+    if not digests:
+        return []
+    digest_hex, rows = _rows(algorithm, digests, member_id, label, filenames, sizes, salt_source)
+    ids = _group_of(engine).write(rows, utcnow())
+    return _accepted(algorithm, digest_hex, ids)
+
+
+# One group transaction holds at most this many rows (one full bulk request): a bound on how
+# long one commit keeps the database's write lock, and so on the batcher's wait for it.
+GROUP_MAX_ROWS: Final = MAX_BULK
+
+
+class _Job:
+    __slots__ = ("created", "error", "ids", "rows")
+
+    def __init__(self, rows: list[tuple[Any, ...]], created: datetime) -> None:
+        self.rows = rows
+        self.created = created
+        self.ids: list[int] | None = None
+        self.error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Leader/follower group commit on one engine.
+
+    Every request appends its job to ``_pending`` and then takes ``_writing``. Whoever gets
+    it with its own job still pending becomes the leader: it takes every pending job (up to
+    ``GROUP_MAX_ROWS``), writes them in one transaction and commits, then marks them done
+    or failed. A request whose job a previous leader wrote finds it done and returns. So no
+    extra thread, and a request returns only after the commit that holds its rows.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writing = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._pending: list[_Job] = []
+
+    def write(self, rows: list[tuple[Any, ...]], created: datetime) -> list[int]:
+        job = _Job(rows, created)
+        with self._queue_lock:
+            self._pending.append(job)
+        while True:
+            with self._writing:
+                if job.ids is None and job.error is None:
+                    self._lead()
+            if job.error is not None:
+                raise job.error
+            if job.ids is not None:
+                return job.ids
+            # Our job did not fit in the group just written (GROUP_MAX_ROWS): go again.
+
+    def _lead(self) -> None:
+        with self._queue_lock:
+            taken: list[_Job] = []
+            count = 0
+            while self._pending and (
+                not taken or count + len(self._pending[0].rows) <= GROUP_MAX_ROWS
+            ):
+                job = self._pending.pop(0)
+                taken.append(job)
+                count += len(job.rows)
+        if not taken:
+            return
+        try:
+            with turns_for(self.engine).turn(), self.engine.connect() as conn:
+                ids = _insert(conn, [(j.rows, j.created) for j in taken])
+                conn.commit()
+        except BaseException as exc:
+            for j in taken:
+                j.error = exc
+            raise
+        for j, job_ids in zip(taken, ids, strict=True):
+            j.ids = job_ids
+
+
+_groups: weakref.WeakKeyDictionary[Engine, _GroupCommit] = weakref.WeakKeyDictionary()
+_groups_lock = threading.Lock()
+
+
+def _group_of(engine: Engine) -> _GroupCommit:
+    with _groups_lock:
+        group = _groups.get(engine)
+        if group is None:
+            group = _groups[engine] = _GroupCommit(engine)
+        return group
 
 
 _COLUMNS: Final = (
@@ -159,28 +292,45 @@ _SQLITE_INSERT: Final = (
 )
 
 
-def _insert(session: Session, rows: list[tuple[Any, ...]], now: datetime) -> list[int]:
-    conn = session.connection()
+def _insert(
+    conn: Connection, jobs: list[tuple[list[tuple[Any, ...]], datetime]]
+) -> list[list[int]]:
+    """Inserts each job's rows (with its ``created_at``) in ``conn``'s transaction, in one
+    statement; returns each job's new ids in row order. The caller commits."""
+    total = sum(len(rows) for rows, _ in jobs)
     dialect = conn.dialect
     if dialect.name != "sqlite":
         stmt = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
-        params = [dict(zip(_COLUMNS, (*r, now), strict=True)) for r in rows]
-        return [int(r[0]) for r in conn.execute(stmt, params)]
+        params = [dict(zip(_COLUMNS, (*r, now), strict=True)) for rows, now in jobs for r in rows]
+        flat = [int(r[0]) for r in conn.execute(stmt, params)]
+        return _split(flat, jobs)
     # Straight to the driver's executemany: SQLAlchemy's per-row, per-column parameter
     # processing costs as much as SQLite's own insert here. Every value is already what
-    # the driver takes (str, int, None) except the time, converted once by its own type.
-    # dialect_impl: the TypeDecorator's own bind_processor would stop at its UTC check and
-    # leave the datetime to sqlite3's default adapter, which writes another text format.
+    # the driver takes (str, int, None) except the time, converted once per job by its own
+    # type. dialect_impl: the TypeDecorator's own bind_processor would stop at its UTC
+    # check and leave the datetime to sqlite3's default adapter (another text format).
     to_db = _TABLE.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
-    created = to_db(now) if to_db is not None else now
-    conn.exec_driver_sql(_SQLITE_INSERT, [(*r, created) for r in rows])
+    params_all: list[tuple[Any, ...]] = []
+    for rows, now in jobs:
+        created = to_db(now) if to_db is not None else now
+        params_all.extend((*r, created) for r in rows)
+    conn.exec_driver_sql(_SQLITE_INSERT, params_all)
     last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
-    first = last - len(rows) + 1
+    first = last - total + 1
     # Cheap proof of the consecutive-ids premise (a primary-key range count): if it ever
     # failed, answering with wrong ids would be worse than failing the request.
     found = conn.execute(
         select(func.count()).select_from(_TABLE).where(_TABLE.c.id.between(first, last))
     ).scalar_one()
-    if found != len(rows):
-        raise ChainProofError(f"inserted {len(rows)} evidence rows but found {found} in ids")
-    return list(range(first, last + 1))
+    if found != total:
+        raise ChainProofError(f"inserted {total} evidence rows but found {found} in ids")
+    return _split(list(range(first, last + 1)), jobs)
+
+
+def _split(flat: list[int], jobs: list[tuple[list[tuple[Any, ...]], datetime]]) -> list[list[int]]:
+    out: list[list[int]] = []
+    at = 0
+    for rows, _ in jobs:
+        out.append(flat[at : at + len(rows)])
+        at += len(rows)
+    return out

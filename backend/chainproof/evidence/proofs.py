@@ -75,22 +75,53 @@ def proof_in(nodes: bytes, leaf: bytes) -> list[bytes] | None:
 
 def batch_nodes(session: Session, batch: Batch) -> bytes | None:
     """The stored tree of ``batch`` (cached by root), or None for a pre-0004 batch."""
+    assert batch.id is not None
+    return tree_nodes(session, batch.id, batch.root)
+
+
+def tree_nodes(session: Session, batch_id: int, root: str) -> bytes | None:
+    """The stored tree of batch ``batch_id`` whose root is ``root`` (cached by root), or
+    None for a pre-0004 batch. Takes plain values so a reader that fetched the batch's
+    columns itself (the verify path) needs no ORM object."""
     with _cache_lock:
-        nodes = _cache.get(batch.root)
+        nodes = _cache.get(root)
         if nodes is not None:
-            _cache.move_to_end(batch.root)
+            _cache.move_to_end(root)
             return nodes
-    row = session.get(BatchTree, batch.id)
+    row = session.get(BatchTree, batch_id)
     if row is None:
         return None
     nodes = bytes(row.nodes)
-    if "0x" + root_of(nodes).hex() != batch.root.lower():
-        raise ChainProofError(f"batch {batch.id}: the stored tree is not the tree of its root")
+    if "0x" + root_of(nodes).hex() != root.lower():
+        raise ChainProofError(f"batch {batch_id}: the stored tree is not the tree of its root")
     with _cache_lock:
-        _cache[batch.root] = nodes
+        _cache[root] = nodes
         while len(_cache) > _CACHE_TREES:
             _cache.popitem(last=False)
     return nodes
+
+
+def leaf_proof(
+    session: Session,
+    *,
+    evidence_id: int | None,
+    stored: list[str] | None,
+    leaf_hash: str,
+    batch_id: int,
+    root: str,
+) -> list[bytes]:
+    """The Merkle proof of one evidence row as bytes, from its column values: its stored
+    ``proof`` if it has one (rows batched before 0004), else derived from the tree."""
+    if stored is not None:
+        return [bytes.fromhex(p[2:]) for p in stored]
+    nodes = tree_nodes(session, batch_id, root)
+    proof = None if nodes is None else proof_in(nodes, bytes.fromhex(leaf_hash[2:]))
+    if proof is None:
+        raise ChainProofError(
+            f"evidence {evidence_id} has no Merkle proof: "
+            f"its leaf is not in batch {batch_id}'s tree"
+        )
+    return proof
 
 
 def proof_of(session: Session, ev: Evidence, batch: Batch) -> list[str]:
@@ -98,10 +129,13 @@ def proof_of(session: Session, ev: Evidence, batch: Batch) -> list[str]:
     batched before 0004), else derived from the batch's tree."""
     if ev.proof is not None:
         return list(ev.proof)
-    nodes = batch_nodes(session, batch)
-    proof = None if nodes is None else proof_in(nodes, bytes.fromhex(ev.leaf_hash[2:]))
-    if proof is None:
-        raise ChainProofError(
-            f"evidence {ev.id} has no Merkle proof: its leaf is not in batch {batch.id}'s tree"
-        )
+    assert batch.id is not None
+    proof = leaf_proof(
+        session,
+        evidence_id=ev.id,
+        stored=None,
+        leaf_hash=ev.leaf_hash,
+        batch_id=batch.id,
+        root=batch.root,
+    )
     return ["0x" + p.hex() for p in proof]

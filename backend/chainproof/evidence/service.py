@@ -16,6 +16,7 @@ from chainproof.errors import (
     NotFoundError,
 )
 from chainproof.evidence.proofs import proof_of
+from chainproof.evidence.roots import root_states
 from chainproof.evidence.verify import Viewer, _iso, evidence_view
 from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
 from chainproof.store.models import (
@@ -154,9 +155,13 @@ def revoke_evidence(
     batch = session.get(Batch, ev.batch_id)
     assert batch is not None
     reason_hash = keccak(text=reason)
-    mined = chain.registry.revoke_leaf(
-        chain.sender, batch.root, ev.leaf_hash, proof_of(session, ev, batch), reason_hash
-    )
+    try:
+        mined = chain.registry.revoke_leaf(
+            chain.sender, batch.root, ev.leaf_hash, proof_of(session, ev, batch), reason_hash
+        )
+    finally:
+        # Our own revocation is seen by the next verify, not a second later (roots.py).
+        root_states(chain).forget(bytes.fromhex(batch.root[2:]))
     ev.status = EvidenceStatus.REVOKED.value
     ev.revoked_at = utcnow()
     ev.revoke_reason = reason

@@ -4,25 +4,32 @@ The index says where to look; the chain decides. An "anchored" verdict is only g
 the registry's ``verify(root, leaf, proof)`` rule holds on the chain the server talks to, and
 only when that chain is the one the batch was anchored on (invariant 6).
 
-The rule is evaluated by ``EvidenceRegistryClient.verify_fast``: the root's on-chain state
-(anchored, revoked, revoked leaves) is read at most once a second per root and the Merkle
-proof is checked here, so a verify storm does not cost one node round trip per request. A
-revocation or rollback by anyone else is therefore seen within ``ROOT_STATE_TTL`` (1 s),
-the same bound as the chain status check; this server's own revocations at once.
+The rule is evaluated by ``roots.RootStates.holds``, the registry's own rule: the root's
+on-chain state (anchored, revoked, revoked leaves) is read at most once a second, for all
+the roots being verified together, and the Merkle proof is checked here, so a verify storm
+does not cost one node round trip per request. A revocation or rollback by anyone else is
+therefore seen within ``ROOT_STATE_TTL`` (1 s), the same bound as the chain status check;
+this server's own revocations at once.
+
+The hot path reads one row per match (evidence, its batch, its member: one query) into
+plain tuples, no ORM objects: the API's verify route runs it in one worker thread.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal, NamedTuple
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
 
 from chainproof.chain.context import ChainContext
 from chainproof.digests import to_hex
 from chainproof.errors import ChainError, ChainMismatchError
-from chainproof.evidence.proofs import proof_of
+from chainproof.evidence.proofs import leaf_proof
+from chainproof.evidence.roots import root_states
 from chainproof.store.models import Batch, Evidence, EvidenceStatus, Member
 
 Verdict = Literal["anchored", "pending", "not_found", "revoked", "chain_mismatch"]
@@ -87,6 +94,114 @@ def evidence_view(
     return out
 
 
+class _Found(NamedTuple):
+    """One evidence row with its batch's chain data and its member's name: the columns
+    the verdict needs, read in one query (no ORM objects on the verify hot path)."""
+
+    id: int
+    member_id: int | None
+    status: str
+    batch_id: int | None
+    leaf_hash: str
+    proof: list[str] | None
+    label: str | None
+    filename: str | None
+    size: int | None
+    created_at: datetime
+    anchored_at: datetime | None
+    revoke_reason: str | None
+    member: str | None
+    root: str | None
+    tx_hash: str | None
+    block_number: int | None
+    block_hash: str | None
+    block_timestamp: int | None
+    chain_id: int | None
+    contract: str | None
+    signer: str | None
+
+
+_EV: Final[Table] = Evidence.__table__  # type: ignore[attr-defined]
+_BATCH: Final[Table] = Batch.__table__  # type: ignore[attr-defined]
+_MEMBER: Final[Table] = Member.__table__  # type: ignore[attr-defined]
+# One round trip instead of three (rows, then each row's batch, then its member), with the
+# compiled statement cached by SQLAlchemy: this query is the whole database cost of a verify.
+_LOOKUP: Final = (
+    sa_select(
+        *(
+            _EV.c[name]
+            for name in (
+                "id",
+                "member_id",
+                "status",
+                "batch_id",
+                "leaf_hash",
+                "proof",
+                "label",
+                "filename",
+                "size",
+                "created_at",
+                "anchored_at",
+                "revoke_reason",
+            )
+        ),
+        _MEMBER.c.name,
+        *(
+            _BATCH.c[name]
+            for name in (
+                "root",
+                "tx_hash",
+                "block_number",
+                "block_hash",
+                "block_timestamp",
+                "chain_id",
+                "contract",
+                "signer",
+            )
+        ),
+    )
+    .select_from(
+        _EV.outerjoin(_MEMBER, _MEMBER.c.id == _EV.c.member_id).outerjoin(
+            _BATCH, _BATCH.c.id == _EV.c.batch_id
+        )
+    )
+    .where(_EV.c.algorithm == bindparam("algorithm"), _EV.c.digest == bindparam("digest"))
+    .order_by(_EV.c.id)
+)
+
+
+def _may_see(viewer: Viewer, member_id: int | None) -> bool:
+    """``Viewer.may_see`` for a looked-up row (it takes an ``Evidence``)."""
+    return viewer.is_admin or (viewer.member_id is not None and member_id == viewer.member_id)
+
+
+def _view(r: _Found, viewer: Viewer, *, with_chain: bool) -> dict[str, Any]:
+    """``evidence_view`` of a looked-up row: the same keys, from plain columns."""
+    out: dict[str, Any] = {"status": r.status, "member": r.member}
+    if with_chain and r.block_number is not None:
+        out.update(
+            root=r.root,
+            tx_hash=r.tx_hash,
+            block_number=r.block_number,
+            block_hash=r.block_hash,
+            block_timestamp=r.block_timestamp,
+            anchored_at=_iso(r.block_timestamp),
+            chain_id=r.chain_id,
+            contract=r.contract,
+            submitter=r.signer,
+        )
+    if _may_see(viewer, r.member_id):
+        out.update(
+            evidence_id=r.id,
+            label=r.label,
+            filename=r.filename,
+            size=r.size,
+            created_at=r.created_at.isoformat(),
+            revoke_reason=r.revoke_reason,
+        )
+    return out
+
+
 def verify_digest(
     *,
     session: Session,
@@ -96,11 +211,12 @@ def verify_digest(
     viewer: Viewer = ANONYMOUS,
 ) -> dict[str, Any]:
     digest_hex = to_hex(digest)
-    rows = session.exec(
-        select(Evidence)
-        .where(Evidence.algorithm == algorithm, Evidence.digest == digest_hex)
-        .order_by(col(Evidence.id))
-    ).all()
+    rows = [
+        _Found._make(row)
+        for row in session.connection().execute(
+            _LOOKUP, {"algorithm": algorithm, "digest": digest_hex}
+        )
+    ]
     base: dict[str, Any] = {"algorithm": algorithm, "digest": digest_hex, "matches": len(rows)}
     if not rows:
         return {**base, "verdict": "not_found", "reason": "no evidence with this digest"}
@@ -108,10 +224,9 @@ def verify_digest(
     anchored = [r for r in rows if r.status == EvidenceStatus.ANCHORED.value]
     revoked = [r for r in rows if r.status == EvidenceStatus.REVOKED.value]
     if not anchored and not revoked:
-        ev = rows[0]
         return {
             **base,
-            **evidence_view(session, ev, None, viewer),
+            **_view(rows[0], viewer, with_chain=False),
             "verdict": "pending",
             "reason": "accepted, waiting to be anchored",
         }
@@ -142,49 +257,63 @@ def verify_digest(
         return {**base, "verdict": "chain_mismatch", "reason": exc.message}
 
 
+def _holds(chain: ChainContext, root: str, leaf: str, proof: list[bytes]) -> bool:
+    return root_states(chain).holds(bytes.fromhex(root[2:]), bytes.fromhex(leaf[2:]), proof)
+
+
 def _verify_candidates(
     session: Session,
     chain: ChainContext,
-    candidates: list[Evidence],
+    candidates: list[_Found],
     base: dict[str, Any],
     viewer: Viewer,
 ) -> dict[str, Any]:
     last_problem: dict[str, Any] | None = None
     for ev in candidates:
-        batch = session.get(Batch, ev.batch_id) if ev.batch_id else None
-        if batch is None or batch.block_number is None:
+        if ev.batch_id is None or ev.root is None or ev.block_number is None:
             continue
-        view = evidence_view(session, ev, batch, viewer)
-        if batch.chain_id != chain.chain_id or batch.contract.lower() != chain.contract.lower():
+        view = _view(ev, viewer, with_chain=True)
+        if ev.chain_id != chain.chain_id or (ev.contract or "").lower() != chain.contract.lower():
             last_problem = {
                 **base,
                 **view,
                 "verdict": "chain_mismatch",
                 "reason": (
-                    f"anchored on chain {batch.chain_id} contract {batch.contract}; this server "
+                    f"anchored on chain {ev.chain_id} contract {ev.contract}; this server "
                     f"talks to chain {chain.chain_id} contract {chain.contract}"
                 ),
             }
             continue
-        proof = proof_of(session, ev, batch)
-        if chain.registry.verify_fast(batch.root, ev.leaf_hash, proof):
+        proof = leaf_proof(
+            session,
+            evidence_id=ev.id,
+            stored=ev.proof,
+            leaf_hash=ev.leaf_hash,
+            batch_id=ev.batch_id,
+            root=ev.root,
+        )
+        if _holds(chain, ev.root, ev.leaf_hash, proof):
             return {**base, **view, "verdict": "anchored", "reason": None}
-        if chain.registry.is_included(batch.root, ev.leaf_hash, proof):
-            anchor = chain.registry.get_anchor(batch.root)
+        if chain.registry.is_included(ev.root, ev.leaf_hash, proof):
+            anchor = chain.registry.get_anchor(ev.root)
             what = "the whole batch" if anchor and anchor.revoked else "this document"
             last_problem = {
                 **base,
                 **view,
                 "verdict": "revoked",
                 "reason": f"{what} was revoked on chain"
-                + (f": {ev.revoke_reason}" if ev.revoke_reason and viewer.may_see(ev) else ""),
+                + (
+                    f": {ev.revoke_reason}"
+                    if ev.revoke_reason and _may_see(viewer, ev.member_id)
+                    else ""
+                ),
             }
             continue
         last_problem = last_problem or {
             **base,
             "verdict": "chain_mismatch",
             "reason": (
-                f"the index records root {batch.root} in block {batch.block_number}, but the "
+                f"the index records root {ev.root} in block {ev.block_number}, but the "
                 "chain does not hold it: the chain was reset or rolled back"
             ),
         }

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from chainproof.api.deps import ChainDep, SessionDep, SettingsDep, ViewerDep, rpc_web3
+from chainproof.api.deps import (
+    ChainDep,
+    Runtime,
+    bearer_scheme,
+    get_caller,
+    get_runtime,
+    rpc_web3,
+)
 from chainproof.api.errors import UnsupportedMediaTypeError
 from chainproof.api.schemas import (
     EX_DIGEST,
@@ -23,7 +31,7 @@ from chainproof.api.schemas import (
 )
 from chainproof.api.upload import FILE_FIELD, hash_multipart, is_json, is_multipart, read_json
 from chainproof.digests import Algorithm
-from chainproof.evidence.verify import verify_digest
+from chainproof.evidence.verify import ANONYMOUS, Viewer, verify_digest
 from chainproof.receipts import Receipt, verify_receipt
 
 router = APIRouter(prefix="/api/v1")
@@ -72,15 +80,22 @@ _VERIFY_BODY: Final[dict[str, Any]] = {
 )
 async def verify(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    chain: ChainDep,
-    viewer: ViewerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     algorithm: Annotated[
         Algorithm | None, Query(description="For a file: the digest algorithm (default sha256).")
     ] = None,
 ) -> Any:
+    # The hot public endpoint: no sync dependencies (FastAPI runs each in the thread pool,
+    # the session's generator twice), so an anonymous verify makes one hop, below. The
+    # runtime comes straight from the app, as ``deps.get_runtime`` would give it.
+    runtime = get_runtime(request)
+    viewer = ANONYMOUS
+    if request.headers.get("authorization"):
+        # A key is checked before the body is read, as the dependency did: a bad key is a
+        # 401 whatever the body (and a file is not hashed for a caller that gets a 401).
+        viewer = await run_in_threadpool(_viewer_of, request, runtime, credentials)
     if is_multipart(request):
+        settings = runtime.settings
         form = await hash_multipart(
             request,
             max_bytes=settings.max_upload_bytes,
@@ -106,11 +121,24 @@ async def verify(
             "send the file as multipart/form-data (`file` part) or the digest as JSON "
             '{"algorithm": "sha256", "digest": "0x…"}'
         )
-    return await run_in_threadpool(
-        lambda: verify_digest(
-            session=session, chain=chain, algorithm=chosen, digest=digest, viewer=viewer
+    return await run_in_threadpool(_verify_in_thread, runtime, viewer, chosen, digest)
+
+
+def _viewer_of(
+    request: Request, runtime: Runtime, credentials: HTTPAuthorizationCredentials | None
+) -> Viewer:
+    """``get_caller`` itself, so a bad key is the same 401 as on every other route."""
+    with runtime.sessions() as session:
+        return get_caller(request, session, credentials).viewer
+
+
+def _verify_in_thread(
+    runtime: Runtime, viewer: Viewer, algorithm: Algorithm, digest: bytes
+) -> dict[str, Any]:
+    with runtime.sessions() as session:
+        return verify_digest(
+            session=session, chain=runtime.chain, algorithm=algorithm, digest=digest, viewer=viewer
         )
-    )
 
 
 @router.post(
