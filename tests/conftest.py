@@ -39,6 +39,13 @@ ROOT = find_project_root()
 CHAIN_KINDS = ("embedded", "anvil", "ganache")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own grouping by fixture
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long scenarios first (stable otherwise): under xdist the workers share them from the
+    start, instead of one worker running a minute-long test alone at the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def require(condition: bool, reason: str) -> None:
     """Skip loudly when an optional system part is missing; fail under CHAINPROOF_REQUIRE_ALL."""
     if condition:

@@ -334,6 +334,7 @@ def test_pending_receipt_is_409_and_verify_says_pending(start_api: StartApi) -> 
     assert ready.json()["checks"]["batcher"]["detail"] == "disabled in this process"
 
 
+@pytest.mark.slow
 def test_bulk_1000_digests_are_all_anchored(api: Api, submitter: dict[str, str]) -> None:
     digests = ["0x" + hashlib.sha256(f"bulk-{i}".encode()).hexdigest() for i in range(1000)]
     started = time.monotonic()

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.chain
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_quick_bench_reports_every_measurement_beside_its_baseline(tmp_path: Path) -> None:
     conftest.require(
         conftest.node_binary_present("anvil"),

@@ -319,6 +319,7 @@ def test_client_says_where_it_could_not_connect() -> None:
 # ---- against a running server --------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.chain
 def test_anchor_wait_verify_receipt_and_verify_it_without_the_server(
     server: ServerProcess, user_env: dict[str, str], rpc_url: str, tmp_path: Path
@@ -327,7 +328,11 @@ def test_anchor_wait_verify_receipt_and_verify_it_without_the_server(
     a.write_text("甲方 application form, version 1\n")
     b.write_text("acceptance invoice 2023-0042\n")
 
-    anchored = run_cli("anchor", a, b, "--wait", "--timeout", "60", env=user_env, cwd=tmp_path)
+    # Names relative to cwd, as people type them: a long absolute temp path would fold over
+    # two lines of the table (rich's `overflow="fold"`) and split the name from its row.
+    anchored = run_cli(
+        "anchor", a.name, b.name, "--wait", "--timeout", "60", env=user_env, cwd=tmp_path
+    )
     assert anchored.returncode == 0, anchored.stderr
     assert "Traceback" not in anchored.stderr
     for path in (a, b):
@@ -471,6 +476,7 @@ def test_reindex_gets_every_deleted_anchor_back(
     assert before <= after
 
 
+@pytest.mark.slow
 @pytest.mark.chain
 def test_pending_documents_time_out_then_a_worker_anchors_them(
     server: ServerProcess, rpc_url: str, tmp_path: Path

@@ -86,6 +86,7 @@ def all_anchored(engine: Engine) -> bool:
         return set(s.exec(select(Evidence.status)).all()) == {"anchored"}
 
 
+@pytest.mark.slow
 def test_sigkill_at_every_point_anchors_everything_once(
     anvil: AnvilNode, deployed: ChainContext, engine: Engine, tmp_path: Path
 ) -> None:

@@ -47,6 +47,7 @@ leaves = st.lists(
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+@pytest.mark.slow
 @given(docs=leaves, salt_seed=st.binary(min_size=1, max_size=8))
 def test_every_proof_verifies_on_chain_and_no_foreign_one(
     onchain: tuple[EvidenceRegistryClient, TxSender],

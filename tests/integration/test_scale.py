@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.chain, pytest.mark.postgres]
 N = 10_000
 
 
+@pytest.mark.slow
 def test_ten_thousand_digests_on_anvil_and_postgres(
     postgres_database_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

@@ -161,6 +161,7 @@ def assert_anchored_once(server: Server, rpc_url: str) -> None:
     assert sum(b.leaf_count for b in confirmed) == len(receipts)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("anvil", [1], indirect=True, ids=["1s-blocks"])
 def test_node_stopped_mid_batch_then_back_from_its_state_file(
     anvil: AnvilNode, start: StartServer
@@ -274,6 +275,7 @@ def faulty(anvil: AnvilNode) -> Iterator[FaultyRpc]:
         proxy.close()
 
 
+@pytest.mark.slow
 def test_rpc_errors_garbage_and_500s_are_503s_and_nothing_is_lost(
     anvil: AnvilNode, faulty: FaultyRpc, start: StartServer
 ) -> None:
@@ -303,6 +305,7 @@ def test_rpc_errors_garbage_and_500s_are_503s_and_nothing_is_lost(
     assert "Traceback" not in server.proc.text()
 
 
+@pytest.mark.slow
 def test_a_hung_node_does_not_hang_the_probes(
     anvil: AnvilNode, faulty: FaultyRpc, start: StartServer
 ) -> None:
@@ -319,6 +322,7 @@ def test_a_hung_node_does_not_hang_the_probes(
         faulty.release.set()
 
 
+@pytest.mark.slow
 def test_node_reset_under_a_running_server_then_deploy_new(
     anvil: AnvilNode, start: StartServer, tmp_path: Path
 ) -> None:
