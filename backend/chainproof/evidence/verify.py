@@ -71,17 +71,7 @@ def evidence_view(
         "member": _member_name(session, ev.member_id),
     }
     if batch is not None and batch.block_number is not None:
-        out.update(
-            root=batch.root,
-            tx_hash=batch.tx_hash,
-            block_number=batch.block_number,
-            block_hash=batch.block_hash,
-            block_timestamp=batch.block_timestamp,
-            anchored_at=_iso(batch.block_timestamp),
-            chain_id=batch.chain_id,
-            contract=batch.contract,
-            submitter=batch.signer,
-        )
+        out.update(_anchor_fields(batch))
     if viewer.may_see(ev):
         out.update(
             evidence_id=ev.id,
@@ -175,21 +165,27 @@ def _may_see(viewer: Viewer, member_id: int | None) -> bool:
     return viewer.is_admin or (viewer.member_id is not None and member_id == viewer.member_id)
 
 
+def _anchor_fields(src: Any) -> dict[str, Any]:
+    """The anchor keys of a verdict, from a ``Batch`` or a looked-up row (same attribute
+    names): one list, so the ORM view and the fast path cannot drift apart."""
+    return {
+        "root": src.root,
+        "tx_hash": src.tx_hash,
+        "block_number": src.block_number,
+        "block_hash": src.block_hash,
+        "block_timestamp": src.block_timestamp,
+        "anchored_at": _iso(src.block_timestamp),
+        "chain_id": src.chain_id,
+        "contract": src.contract,
+        "submitter": src.signer,
+    }
+
+
 def _view(r: _Found, viewer: Viewer, *, with_chain: bool) -> dict[str, Any]:
     """``evidence_view`` of a looked-up row: the same keys, from plain columns."""
     out: dict[str, Any] = {"status": r.status, "member": r.member}
     if with_chain and r.block_number is not None:
-        out.update(
-            root=r.root,
-            tx_hash=r.tx_hash,
-            block_number=r.block_number,
-            block_hash=r.block_hash,
-            block_timestamp=r.block_timestamp,
-            anchored_at=_iso(r.block_timestamp),
-            chain_id=r.chain_id,
-            contract=r.contract,
-            submitter=r.signer,
-        )
+        out.update(_anchor_fields(r))
     if _may_see(viewer, r.member_id):
         out.update(
             evidence_id=r.id,
