@@ -85,3 +85,12 @@ class ConflictError(ChainProofError, RuntimeError):
 
 class AuthError(ChainProofError, PermissionError):
     code = "unauthorized"
+
+
+class WouldBlock(Exception):
+    """An answer asked for with ``may_block=False`` needs the chain or a cold read.
+
+    Not a :class:`ChainProofError` on purpose: it is control flow between the verify route
+    and the services, never an answer. The caller asks again from a worker thread, where
+    waiting is allowed (``api/routes/verify.py``).
+    """

@@ -77,18 +77,18 @@ def test_verdicts_follow_the_document(chain: ChainContext, engine: Engine) -> No
     [d1, d2] = docs(2, "verdict")
     with Session(engine) as s:
         submit_digests(session=s, algorithm="sha256", digests=[d1], member_id=None)
-        pending = verify_digest(session=s, chain=chain, algorithm="sha256", digest=d1)
+        pending = verify_digest(db=s, chain=chain, algorithm="sha256", digest=d1)
         assert pending["verdict"] == "pending"
     Batcher(engine=engine, chain=chain, batch_size=10, interval_ms=10).drain()
     with Session(engine) as s:
-        v = verify_digest(session=s, chain=chain, algorithm="sha256", digest=d1)
+        v = verify_digest(db=s, chain=chain, algorithm="sha256", digest=d1)
         assert v["verdict"] == "anchored"
         assert v["block_number"] > 0 and v["tx_hash"].startswith("0x")
-        assert verify_digest(session=s, chain=chain, algorithm="sha256", digest=d2)["verdict"] == (
+        assert verify_digest(db=s, chain=chain, algorithm="sha256", digest=d2)["verdict"] == (
             "not_found"
         )
         # The same digest under another algorithm is another document.
-        other = verify_digest(session=s, chain=chain, algorithm="sm3", digest=d1)
+        other = verify_digest(db=s, chain=chain, algorithm="sm3", digest=d1)
         assert other["verdict"] == "not_found"
 
 
@@ -128,7 +128,7 @@ def test_server_on_a_fresh_chain_says_chain_mismatch(
         address=chain.registry.address, abi=chain.artifact.abi
     )
     with Session(engine) as s:
-        v = verify_digest(session=s, chain=chain, algorithm="sha256", digest=d)
+        v = verify_digest(db=s, chain=chain, algorithm="sha256", digest=d)
     assert v["verdict"] == "chain_mismatch", v
     assert "EvidenceRegistry" in (v["reason"] or "")  # eth-tester genesis is deterministic
 
@@ -145,7 +145,7 @@ def test_reset_anvil_behind_a_running_context(engine: Engine, tmp_path: Path) ->
             submit_digests(session=s, algorithm="sha256", digests=[d], member_id=None)
         Batcher(engine=engine, chain=ctx, batch_size=1, interval_ms=10).drain()
         with Session(engine) as s:
-            assert verify_digest(session=s, chain=ctx, algorithm="sha256", digest=d)["verdict"] == (
+            assert verify_digest(db=s, chain=ctx, algorithm="sha256", digest=d)["verdict"] == (
                 "anchored"
             )
         ctx.node.stop()
@@ -155,7 +155,7 @@ def test_reset_anvil_behind_a_running_context(engine: Engine, tmp_path: Path) ->
         status = ctx.status(fresh=True)
         assert not status.ok and status.code == "chain_mismatch"
         with Session(engine) as s:
-            v = verify_digest(session=s, chain=ctx, algorithm="sha256", digest=d)
+            v = verify_digest(db=s, chain=ctx, algorithm="sha256", digest=d)
         assert v["verdict"] == "chain_mismatch", v
         # Either the genesis differs or (same-second restart) the contract is missing.
         assert "genesis" in v["reason"] or "no contract code" in v["reason"], v["reason"]

@@ -36,7 +36,7 @@ from chainproof.api.deps import Runtime, UnavailableChain
 from chainproof.api.errors import error_body, install_error_handlers
 from chainproof.api.json_guard import JsonShapeMiddleware
 from chainproof.api.ratelimit import RateLimitMiddleware, default_rules
-from chainproof.api.routes import api_router
+from chainproof.api.routes import API_ROUTERS
 from chainproof.api.routes import subsidy as subsidy_routes
 from chainproof.api.upload import MAX_JSON_BYTES
 from chainproof.chain.context import ChainContext, open_chain
@@ -111,7 +111,8 @@ def create_app(
         RateLimitMiddleware,
         rules=default_rules(anchor=settings.rate_limit_anchor, keys=settings.rate_limit_keys),
     )
-    app.include_router(api_router)
+    for router in API_ROUTERS:
+        app.include_router(router)
     from chainproof import web  # the pages: thin over the same services as the API
 
     web.install(app)
@@ -169,6 +170,7 @@ def start_runtime(
             settings=settings,
             engine=engine,
             sessions=db.session_factory(engine),
+            reader=db.loop_reader(engine),
             chain=chain,
             owns_chain=owns_chain,
             owns_engine=owns_engine,

@@ -64,7 +64,7 @@ class UnavailableChain(ChainContext):
     def contract(self) -> str:
         raise ChainMismatchError(self.reason)
 
-    def status(self, *, fresh: bool = False) -> ChainStatus:
+    def status(self, *, fresh: bool = False, may_block: bool = True) -> ChainStatus:
         return ChainStatus(False, self.reason, self.code, time.monotonic())
 
     def require_ok(self) -> None:
@@ -92,6 +92,9 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     chain: ChainContext
+    # An engine the event loop may read with, without a worker thread (``db.loop_reader``):
+    # None where every read goes through the thread pool.
+    reader: Engine | None = None
     batcher: Batcher | None = None
     leader_lock: LeaderLock | None = None
     # Why no batcher runs here, when none does ("disabled", "standby: ...", "degraded").
@@ -112,6 +115,8 @@ class Runtime:
             self.leader_lock.release()
         if self.owns_chain:
             self.chain.stop()
+        if self.reader is not None:
+            self.reader.dispose()
         if self.owns_engine:
             self.engine.dispose()
 

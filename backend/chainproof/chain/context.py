@@ -24,7 +24,7 @@ from chainproof.chain.deployments import (
 from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender
-from chainproof.errors import ChainError, ChainMismatchError
+from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,18 @@ class ChainContext:
     def contract(self) -> str:
         return self.deployment.address
 
-    def status(self, *, fresh: bool = False) -> ChainStatus:
+    def status(self, *, fresh: bool = False, may_block: bool = True) -> ChainStatus:
         """Is the node reachable and still the deployment's chain? Cached for ``status_ttl``
-        seconds so a verify storm costs one genesis lookup a second, not one per request."""
+        seconds so a verify storm costs one genesis lookup a second, not one per request.
+
+        ``may_block=False`` answers only from that cache and raises ``WouldBlock`` when it is
+        stale (the caller is an event loop: it must not wait for the node, nor for the lock
+        another thread holds while it asks the node)."""
+        if not may_block:
+            cached = self._status  # one attribute read: no lock needed to see a whole status
+            if cached and not fresh and time.monotonic() - cached.checked_at < self._status_ttl:
+                return cached
+            raise WouldBlock("the chain status is stale")
         with self._lock:
             cached = self._status
             if cached and not fresh and time.monotonic() - cached.checked_at < self._status_ttl:

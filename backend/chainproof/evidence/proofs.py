@@ -17,15 +17,21 @@ import threading
 from collections import OrderedDict
 from typing import Final
 
+from sqlalchemy import Connection, Table
+from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from chainproof.digests import keccak256
-from chainproof.errors import ChainProofError
+from chainproof.errors import ChainProofError, WouldBlock
 from chainproof.store.models import Batch, BatchTree, Evidence
 
 NODE: Final = 32
-_CACHE_TREES: Final = 16  # at most 16 x 640 KB for batches of 10,000
+_TREE: Final[Table] = BatchTree.__table__  # type: ignore[attr-defined]
+# Trees kept in memory, least recently used out first: 64 MiB holds 100 batches of 10,000
+# (640 KB each), so verifies spread over the last million documents never read a tree.
+CACHE_BYTES: Final = 64 * 1024 * 1024
 _cache: OrderedDict[str, bytes] = OrderedDict()
+_cached_bytes = 0
 _cache_lock = threading.Lock()
 
 
@@ -79,7 +85,17 @@ def batch_nodes(session: Session, batch: Batch) -> bytes | None:
     return tree_nodes(session, batch.id, batch.root)
 
 
-def tree_nodes(session: Session, batch_id: int, root: str) -> bytes | None:
+def cached_tree(root: str) -> bytes:
+    """The cached tree of ``root``; ``WouldBlock`` when it is not in the cache."""
+    with _cache_lock:
+        nodes = _cache.get(root)
+        if nodes is None:
+            raise WouldBlock(f"the tree of {root} is not cached")
+        _cache.move_to_end(root)
+        return nodes
+
+
+def tree_nodes(db: Session | Connection, batch_id: int, root: str) -> bytes | None:
     """The stored tree of batch ``batch_id`` whose root is ``root`` (cached by root), or
     None for a pre-0004 batch. Takes plain values so a reader that fetched the batch's
     columns itself (the verify path) needs no ORM object."""
@@ -88,33 +104,41 @@ def tree_nodes(session: Session, batch_id: int, root: str) -> bytes | None:
         if nodes is not None:
             _cache.move_to_end(root)
             return nodes
-    row = session.get(BatchTree, batch_id)
-    if row is None:
+    stored = db.execute(
+        sa_select(_TREE.c.nodes).where(_TREE.c.batch_id == batch_id)
+    ).scalar_one_or_none()
+    if stored is None:
         return None
-    nodes = bytes(row.nodes)
+    nodes = bytes(stored)
     if "0x" + root_of(nodes).hex() != root.lower():
         raise ChainProofError(f"batch {batch_id}: the stored tree is not the tree of its root")
+    global _cached_bytes
     with _cache_lock:
-        _cache[root] = nodes
-        while len(_cache) > _CACHE_TREES:
-            _cache.popitem(last=False)
+        if root not in _cache:
+            _cache[root] = nodes
+            _cached_bytes += len(nodes)
+        while _cached_bytes > CACHE_BYTES and len(_cache) > 1:
+            _cached_bytes -= len(_cache.popitem(last=False)[1])
     return nodes
 
 
 def leaf_proof(
-    session: Session,
+    db: Session | Connection,
     *,
     evidence_id: int | None,
     stored: list[str] | None,
     leaf_hash: str,
     batch_id: int,
     root: str,
+    may_block: bool = True,
 ) -> list[bytes]:
     """The Merkle proof of one evidence row as bytes, from its column values: its stored
-    ``proof`` if it has one (rows batched before 0004), else derived from the tree."""
+    ``proof`` if it has one (rows batched before 0004), else derived from the tree.
+    ``may_block=False``: from a cached tree only, else ``WouldBlock`` (reading a 640 KB
+    tree is not for an event loop)."""
     if stored is not None:
         return [bytes.fromhex(p[2:]) for p in stored]
-    nodes = tree_nodes(session, batch_id, root)
+    nodes = tree_nodes(db, batch_id, root) if may_block else cached_tree(root)
     proof = None if nodes is None else proof_in(nodes, bytes.fromhex(leaf_hash[2:]))
     if proof is None:
         raise ChainProofError(

@@ -33,7 +33,7 @@ from web3 import HTTPProvider
 
 from chainproof.chain.context import ChainContext
 from chainproof.chain.registry import ROOT_STATE_TTL, RootState
-from chainproof.errors import ChainError, ChainMismatchError
+from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
 from chainproof.merkle import process_proof
 
 _GET_ANCHOR: Final = function_signature_to_4byte_selector("getAnchor(bytes32)")
@@ -61,20 +61,27 @@ class RootStates:
         )
         self._leaf_revoked = event_abi_to_log_topic(event)  # type: ignore[arg-type]
 
-    def holds(self, root: bytes, leaf: bytes, proof: Sequence[bytes]) -> bool:
+    def holds(
+        self, root: bytes, leaf: bytes, proof: Sequence[bytes], *, may_block: bool = True
+    ) -> bool:
         """The registry's ``verify(root, leaf, proof)``, from a state at most ``ttl`` old."""
-        state = self.state(root)
+        state = self.state(root, may_block=may_block)
         if not state.anchored or state.revoked or leaf in state.revoked_leaves:
             return False
         return process_proof(leaf, proof) == root
 
-    def state(self, root: bytes) -> RootState:
+    def state(self, root: bytes, *, may_block: bool = True) -> RootState:
+        """``root``'s state, read now if the one held is older than ``ttl``; with
+        ``may_block=False``, ``WouldBlock`` instead of that read (the root still counts as
+        asked for, so the next refresh, from a thread that may wait, reads it too)."""
         now = time.monotonic()
-        with self._lock:
+        with self._lock:  # held only around dict operations, never around a read
             self._asked[root] = now
             state = self._states.get(root)
         if state is not None and now - state.fetched_at < self.ttl:
             return state
+        if not may_block:
+            raise WouldBlock("the root's on-chain state is stale")
         with self._refreshing:
             with self._lock:  # another thread's refresh may have just read it
                 state = self._states.get(root)

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, NamedTuple
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Connection, Table, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from chainproof.chain.context import ChainContext
 from chainproof.digests import to_hex
-from chainproof.errors import ChainError, ChainMismatchError
+from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
 from chainproof.evidence.proofs import leaf_proof
 from chainproof.evidence.roots import root_states
 from chainproof.store.models import Batch, Evidence, EvidenceStatus, Member
@@ -200,18 +200,21 @@ def _view(r: _Found, viewer: Viewer, *, with_chain: bool) -> dict[str, Any]:
 
 def verify_digest(
     *,
-    session: Session,
+    db: Session | Connection,
     chain: ChainContext,
     algorithm: str,
     digest: bytes,
     viewer: Viewer = ANONYMOUS,
+    may_block: bool = True,
 ) -> dict[str, Any]:
+    """The verdict on ``digest``. ``may_block=False`` is for a caller on an event loop: the
+    answer then comes only from the database and what is cached in memory (chain status,
+    root states, trees), and anything that would wait for the node or read a tree raises
+    ``WouldBlock`` before an answer is given, so the caller asks again from a thread."""
     digest_hex = to_hex(digest)
     rows = [
         _Found._make(row)
-        for row in session.connection().execute(
-            _LOOKUP, {"algorithm": algorithm, "digest": digest_hex}
-        )
+        for row in db.execute(_LOOKUP, {"algorithm": algorithm, "digest": digest_hex})
     ]
     base: dict[str, Any] = {"algorithm": algorithm, "digest": digest_hex, "matches": len(rows)}
     if not rows:
@@ -227,7 +230,7 @@ def verify_digest(
             "reason": "accepted, waiting to be anchored",
         }
 
-    status = chain.status()
+    status = chain.status(may_block=may_block)
     if not status.ok and status.code != "chain_mismatch":
         # Unreachable is not a verdict about the document: answer 503, try again later.
         raise ChainError(status.reason or "the chain node is unreachable")
@@ -248,21 +251,27 @@ def verify_digest(
         ),
     )
     try:
-        return _verify_candidates(session, chain, candidates, base, viewer)
+        return _verify_candidates(db, chain, candidates, base, viewer, may_block=may_block)
     except ChainMismatchError as exc:
         return {**base, "verdict": "chain_mismatch", "reason": exc.message}
 
 
-def _holds(chain: ChainContext, root: str, leaf: str, proof: list[bytes]) -> bool:
-    return root_states(chain).holds(bytes.fromhex(root[2:]), bytes.fromhex(leaf[2:]), proof)
+def _holds(
+    chain: ChainContext, root: str, leaf: str, proof: list[bytes], *, may_block: bool
+) -> bool:
+    return root_states(chain).holds(
+        bytes.fromhex(root[2:]), bytes.fromhex(leaf[2:]), proof, may_block=may_block
+    )
 
 
 def _verify_candidates(
-    session: Session,
+    db: Session | Connection,
     chain: ChainContext,
     candidates: list[_Found],
     base: dict[str, Any],
     viewer: Viewer,
+    *,
+    may_block: bool,
 ) -> dict[str, Any]:
     last_problem: dict[str, Any] | None = None
     for ev in candidates:
@@ -281,15 +290,18 @@ def _verify_candidates(
             }
             continue
         proof = leaf_proof(
-            session,
+            db,
             evidence_id=ev.id,
             stored=ev.proof,
             leaf_hash=ev.leaf_hash,
             batch_id=ev.batch_id,
             root=ev.root,
+            may_block=may_block,
         )
-        if _holds(chain, ev.root, ev.leaf_hash, proof):
+        if _holds(chain, ev.root, ev.leaf_hash, proof, may_block=may_block):
             return {**base, **view, "verdict": "anchored", "reason": None}
+        if not may_block:
+            raise WouldBlock("telling revoked from rolled back asks the node")
         if chain.registry.is_included(ev.root, ev.leaf_hash, proof):
             anchor = chain.registry.get_anchor(ev.root)
             what = "the whole batch" if anchor and anchor.revoked else "this document"
