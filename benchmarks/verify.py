@@ -8,8 +8,10 @@ load (the framework's floor on this machine). Both are measured twice: on the se
 the other measurements (one process) and on a second server over the same data in
 ``WORKERS`` worker processes. The notes give the server's CPU time per request (all its
 processes, from ``/proc``), which does not depend on how busy the machine is the way
-requests per second do. Baseline for the offline check: the registry's ``verify`` view
-called straight through web3.py (the cheapest online check).
+requests per second do. The load comes from ``wrk`` where it is installed (``wrk.py``: a
+C client leaves the two cores to the server), else from the Python threads of ``load.py``;
+the notes say which. Baseline for the offline check: the registry's ``verify`` view called
+straight through web3.py (the cheapest online check).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from benchmarks.load import LoadResult, Request, run_load
+from benchmarks import wrk
+from benchmarks.load import Request, run_load
 from benchmarks.results import Result, percentile
 from benchmarks.stack import Server, more_workers, request_json
 from chainproof.chain.compiler import load_artifact
@@ -50,20 +53,79 @@ WORKERS = 2
 
 
 @dataclass
+class _Load:
+    """One load run against one server: the figures the table needs."""
+
+    count: int
+    rate: float  # requests per second
+    p50_ms: float
+    p99_ms: float
+    cpu_ms: float  # server CPU per request
+
+
+@dataclass
 class _Endpoint:
-    verify: LoadResult
-    floor: LoadResult
-    verify_cpu_ms: float  # server CPU per request
-    floor_cpu_ms: float
+    verify: _Load
+    floor: _Load
+    generator: str  # what produced the load
 
 
-def _load(
+def _cpu_per_request(server: Server, cpu_before: float, count: int) -> float:
+    return (server.cpu_seconds() - cpu_before) / max(count, 1) * 1000
+
+
+def _python_load(
     server: Server, make: Callable[[int, int], Request], *, clients: int, seconds: float
-) -> tuple[LoadResult, float]:
+) -> tuple[_Load, list[bytes], dict[int, int]]:
     cpu = server.cpu_seconds()
     res = run_load(server.connection, make, clients=clients, duration=seconds, keep_bodies=True)
-    per_request = (server.cpu_seconds() - cpu) / max(res.count, 1) * 1000
-    return res, per_request
+    load = _Load(
+        count=res.count,
+        rate=res.rate,
+        p50_ms=percentile(res.latencies, 50) * 1000,
+        p99_ms=percentile(res.latencies, 99) * 1000,
+        cpu_ms=_cpu_per_request(server, cpu, res.count),
+    )
+    return load, res.bodies, res.statuses
+
+
+def _wrk_load(
+    server: Server,
+    *,
+    method: str,
+    path: str,
+    bodies: list[bytes] | None,
+    clients: int,
+    seconds: float,
+    expect: str,
+) -> _Load:
+    cpu = server.cpu_seconds()
+    res = wrk.run(
+        host=server.host,
+        ports=server.ports or [server.port],
+        method=method,
+        path=path,
+        bodies=bodies,
+        headers=JSON if bodies else None,
+        clients=clients,
+        seconds=seconds,
+        expect=expect,
+    )
+    if res.bad or res.socket_errors:
+        raise RuntimeError(
+            f"{method} {path}: {res.bad} wrong answers, {res.socket_errors} socket errors "
+            f"(first: {res.first_wrong})"
+        )
+    return _Load(
+        count=res.count,
+        rate=res.rate,
+        p50_ms=res.p50 * 1000,
+        p99_ms=res.p99 * 1000,
+        cpu_ms=_cpu_per_request(server, cpu, res.count),
+    )
+
+
+ANCHORED = '"verdict":"anchored"'
 
 
 def _endpoint(server: Server, bodies: list[bytes], *, clients: int, seconds: float) -> _Endpoint:
@@ -75,20 +137,39 @@ def _endpoint(server: Server, bodies: list[bytes], *, clients: int, seconds: flo
 
     # Warm-up: connections, caches, the first chain status check.
     run_load(server.connection, verify_req, clients=clients, duration=0.5)
-    res, res_cpu = _load(server, verify_req, clients=clients, seconds=seconds)
-    wrong = [b for b in res.bodies if json.loads(b).get("verdict") != "anchored"]
-    if set(res.statuses) != {200} or wrong:
-        raise RuntimeError(
-            f"verify answered {res.statuses}, {len(wrong)} not anchored: {wrong[:1]}"
+    generator = wrk.version()
+    if generator is not None:
+        res = _wrk_load(
+            server,
+            method="POST",
+            path="/api/v1/verify",
+            bodies=bodies,
+            clients=clients,
+            seconds=seconds,
+            expect=ANCHORED,
         )
-    floor, floor_cpu = _load(server, healthz, clients=clients, seconds=seconds)
-    return _Endpoint(res, floor, res_cpu, floor_cpu)
+        floor = _wrk_load(
+            server,
+            method="GET",
+            path="/healthz",
+            bodies=None,
+            clients=clients,
+            seconds=seconds,
+            expect='"ok"',
+        )
+        return _Endpoint(res, floor, f"{generator} (C, {len(server.ports or [1])} threads)")
+    res, answers, statuses = _python_load(server, verify_req, clients=clients, seconds=seconds)
+    wrong = [b for b in answers if json.loads(b).get("verdict") != "anchored"]
+    if set(statuses) != {200} or wrong:
+        raise RuntimeError(f"verify answered {statuses}, {len(wrong)} not anchored: {wrong[:1]}")
+    floor, _, _ = _python_load(server, healthz, clients=clients, seconds=seconds)
+    return _Endpoint(res, floor, "Python threads (wrk is not installed)")
 
 
 def _rows(e: _Endpoint, *, clients: int, suffix: str) -> list[Result]:
     note = (
-        f"{clients} clients, {e.verify.count} requests; server CPU "
-        f"{e.verify_cpu_ms:.2f} ms/request (healthz {e.floor_cpu_ms:.2f})"
+        f"{clients} clients ({e.generator}), {e.verify.count} requests; server CPU "
+        f"{e.verify.cpu_ms:.2f} ms/request (healthz {e.floor.cpu_ms:.2f})"
     )
     base = "GET /healthz, same load" + (f", {suffix}" if suffix else "")
     name = f", {suffix}" if suffix else ""
@@ -108,9 +189,9 @@ def _rows(e: _Endpoint, *, clients: int, suffix: str) -> list[Result]:
         Result(
             measurement="verify",
             name=f"verify p50{name}",
-            value=percentile(e.verify.latencies, 50) * 1000,
+            value=e.verify.p50_ms,
             unit="ms",
-            baseline=percentile(e.floor.latencies, 50) * 1000,
+            baseline=e.floor.p50_ms,
             baseline_name=base,
             better="lower",
             notes=note,
@@ -118,9 +199,9 @@ def _rows(e: _Endpoint, *, clients: int, suffix: str) -> list[Result]:
         Result(
             measurement="verify",
             name=f"verify p99{name}",
-            value=percentile(e.verify.latencies, 99) * 1000,
+            value=e.verify.p99_ms,
             unit="ms",
-            baseline=percentile(e.floor.latencies, 99) * 1000,
+            baseline=e.floor.p99_ms,
             baseline_name=base,
             better="lower",
             target=5.0,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,7 @@ def test_quick_bench_reports_every_measurement_beside_its_baseline(tmp_path: Pat
         assert (r["met"] is None) == (r["target"] is None), r
     for name in ("gas/doc, batch 10,000", "verify req/s", "offline receipt checks/s"):
         assert name in run.stdout
+    # The verify load comes from wrk where it is installed (CI installs it), else from the
+    # Python threads; the notes say which, since the figures depend on it.
+    [verify_note] = [r["notes"] for r in report["results"] if r["name"] == "verify req/s"]
+    assert ("wrk" if shutil.which("wrk") else "Python threads") in str(verify_note)

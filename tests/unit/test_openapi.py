@@ -131,3 +131,26 @@ def test_swagger_ui_is_served_at_docs(client: TestClient) -> None:
     response = client.get("/docs")
     assert response.status_code == 200
     assert "swagger-ui" in response.text and "/openapi.json" in response.text
+
+
+def test_verify_documents_its_query_parameter_and_optional_key(
+    schema: dict[str, Any], client: TestClient
+) -> None:
+    # The route reads both itself (no declared parameters on the hot path): the document
+    # must still say what a declared Query and Depends(bearer_scheme) said, and the route
+    # must still refuse what the declaration refused, the same way.
+    op = schema["paths"]["/api/v1/verify"]["post"]
+    [param] = op["parameters"]
+    assert (param["name"], param["in"], param["required"]) == ("algorithm", "query", False)
+    assert param["schema"]["anyOf"][0]["enum"] == ["sha256", "sm3", "keccak256"]
+    assert op["security"] == [{"HTTPBearer": []}]
+    assert "HTTPBearer" in schema["components"]["securitySchemes"]
+
+    bad = client.post("/api/v1/verify?algorithm=md5", json={"digest": "00" * 32})
+    assert bad.status_code == 422
+    [problem] = bad.json()["error"]["problems"]
+    assert problem["loc"] == ["query", "algorithm"]
+    wrong_scheme = client.post(
+        "/api/v1/verify", json={"digest": "00" * 32}, headers={"Authorization": "Basic eDp4"}
+    )
+    assert wrong_scheme.status_code == 401

@@ -27,6 +27,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Any, Final
 
+import structlog
 from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic, function_signature_to_4byte_selector
 from web3 import HTTPProvider
@@ -35,6 +36,8 @@ from chainproof.chain.context import ChainContext
 from chainproof.chain.registry import ROOT_STATE_TTL, RootState
 from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
 from chainproof.merkle import process_proof
+
+log = structlog.get_logger("chainproof.roots")
 
 _GET_ANCHOR: Final = function_signature_to_4byte_selector("getAnchor(bytes32)")
 _ANCHOR_TYPES: Final = ["address", "uint64", "uint32", "uint64", "bool"]
@@ -54,6 +57,7 @@ class RootStates:
         self._refreshing = threading.Lock()  # one refresh at a time
         self._batched = isinstance(chain.w3.provider, HTTPProvider)
         self._forgotten: dict[bytes, float] = {}  # root -> when this process revoked in it
+        self._ahead = False  # a background refresh is under way (guarded by _lock)
         event = next(
             e
             for e in chain.registry.contract.abi
@@ -79,8 +83,11 @@ class RootStates:
             self._asked[root] = now
             state = self._states.get(root)
         if state is not None and now - state.fetched_at < self.ttl:
+            if now - state.fetched_at > self.ttl / 2:
+                self._refresh_ahead()
             return state
         if not may_block:
+            self._refresh_ahead()  # the next ask finds it, without a thread of its own
             raise WouldBlock("the root's on-chain state is stale")
         with self._refreshing:
             with self._lock:  # another thread's refresh may have just read it
@@ -96,20 +103,46 @@ class RootStates:
             self._states.pop(root, None)
             self._forgotten[root] = time.monotonic()
 
-    def _refresh(self, root: bytes) -> dict[bytes, RootState]:
+    def _refresh_ahead(self) -> None:
+        """Starts a refresh in the background unless one is under way: under a steady verify
+        load the states are renewed at half their age, so no request waits for the node and
+        the event loop answers them all (``may_block=False``)."""
+        with self._lock:
+            if self._ahead:
+                return
+            self._ahead = True
+        threading.Thread(target=self._run_ahead, name="chainproof-root-states", daemon=True).start()
+
+    def _run_ahead(self) -> None:
+        try:
+            with self._refreshing:
+                self._refresh(None)
+        except Exception as exc:
+            # Nothing waits for this read: the next verify that finds a state too old reads
+            # it itself, and that one answers the error (503, chain_mismatch).
+            log.debug("root states refresh failed", error=str(exc))
+        finally:
+            with self._lock:
+                self._ahead = False
+
+    def _refresh(self, root: bytes | None) -> dict[bytes, RootState]:
+        """Reads ``root`` (when given) and every root asked for lately whose state is
+        missing or past half its age."""
         now = time.monotonic()
         with self._lock:
             for r, at in list(self._asked.items()):
                 if now - at > RECENT_S:
                     del self._asked[r]
                     self._states.pop(r, None)
-            due = [root] + [
+            due = ([] if root is None else [root]) + [
                 r
                 for r in self._asked
                 if r != root
                 and (r not in self._states or now - self._states[r].fetched_at > self.ttl / 2)
             ]
         due = due[:_MAX_ROUND]
+        if not due:
+            return {}
         states = self._read_batched(due) if self._batched else self._read_one_by_one(due)
         with self._lock:
             for r, st in states.items():

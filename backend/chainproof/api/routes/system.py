@@ -89,7 +89,8 @@ def read_batch(
     description="200 whenever the process answers; it checks nothing else.",
     response_model=HealthOut,
 )
-def healthz() -> HealthOut:
+async def healthz() -> HealthOut:
+    # async: a liveness answer needs no worker thread (a sync route would take a hop).
     return HealthOut(status="ok")
 
 
