@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from chainproof.chain.nodes import DEV_PRIVATE_KEYS
+from chainproof.devchain import DEV_PRIVATE_KEYS
 from chainproof.errors import ConfigError
 
 # The first key of the well-known development mnemonic ("test test ... junk") that Anvil,

@@ -9,19 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlmodel import Session
 
-from chainproof import identity
 from chainproof.config import get_settings
 from chainproof.errors import ChainProofError
-from chainproof.store.db import open_session, upgrade
+from chainproof.roles import Role
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 app = typer.Typer(help="API keys of member organisations (成员单位).", no_args_is_help=True)
 
@@ -35,6 +36,10 @@ def _stdout() -> Console:
 @contextmanager
 def _session() -> Iterator[Session]:
     """A session on the configured database, migrated first; errors become exit code 1."""
+    # Imported here, not at the top: the ORM is a good part of a command's start-up time, and
+    # every command pays for what cli/__init__.py imports (each command's module).
+    from chainproof.store.db import open_session, upgrade
+
     url = get_settings().resolved_database_url
     try:
         upgrade(url)
@@ -52,9 +57,11 @@ def _when(value: datetime | None) -> str:
 @app.command("create")
 def create_command(
     org: Annotated[str, typer.Option("--org", help="member organisation (created if missing)")],
-    role: Annotated[identity.Role, typer.Option("--role", help="what the key may do")],
+    role: Annotated[Role, typer.Option("--role", help="what the key may do")],
 ) -> None:
     """Create an API key; the key is printed once, alone on the last line of stdout."""
+    from chainproof import identity  # the ORM: see _session
+
     with _session() as session:
         api_key, plaintext = identity.create_api_key(session=session, org=org, role=role.value)
     typer.echo(
@@ -71,6 +78,8 @@ def list_command(
     live: Annotated[bool, typer.Option("--live", help="hide revoked keys")] = False,
 ) -> None:
     """List API keys (prefixes only: keys themselves are never stored)."""
+    from chainproof import identity  # the ORM: see _session
+
     with _session() as session:
         keys = identity.list_api_keys(session=session, org=org, include_revoked=not live)
         names = {m.id: m.name for m in identity.list_members(session=session)}
@@ -103,6 +112,8 @@ def revoke_command(
     key_id: Annotated[int, typer.Argument(help="the key's id, from `chainproof keys list`")],
 ) -> None:
     """Revoke an API key for good."""
+    from chainproof import identity  # the ORM: see _session
+
     with _session() as session:
         api_key = identity.revoke_api_key(session=session, key_id=key_id)
     typer.echo(f"revoked key #{api_key.id} ({api_key.prefix}…) at {_when(api_key.revoked_at)}")

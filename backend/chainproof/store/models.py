@@ -31,6 +31,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
+from chainproof.roles import Role
+
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -51,14 +53,6 @@ FILENAME_LEN = 255  # the usual file-system limit on a file name
 def utcnow() -> datetime:
     """Now, as a timezone-aware UTC datetime (the only kind the tables accept)."""
     return datetime.now(UTC)
-
-
-class Role(StrEnum):
-    """What an API key may do."""
-
-    ADMIN = "admin"  # manage members and keys, revoke anything
-    SUBMITTER = "submitter"  # upload evidence for its org
-    REVIEWER = "reviewer"  # read and verify, check acceptance rules
 
 
 class EvidenceStatus(StrEnum):
