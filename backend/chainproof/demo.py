@@ -141,10 +141,26 @@ class DemoKeys:
     admin: str
     reviewer: str
     applicants: dict[str, str]  # org → submitter key
+    # Trace org → submitter key: captures EPCIS events for that org's locations.
+    trace: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        body = {"admin": self.admin, "reviewer": self.reviewer, "applicants": self.applicants}
+        body = {
+            "admin": self.admin,
+            "reviewer": self.reviewer,
+            "applicants": self.applicants,
+            "trace": self.trace,
+        }
         return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+
+
+def trace_orgs() -> list[str]:
+    """The trace demo's organisations, when the trace package ships its seeder."""
+    try:
+        module = importlib.import_module("chainproof.trace.demo")
+    except ImportError:
+        return []
+    return list(module.ORGS)
 
 
 @dataclass
@@ -189,10 +205,16 @@ def load_or_create_keys(
     path = data_dir / KEYS_FILE
     if path.exists():
         raw = json.loads(path.read_text(encoding="utf-8"))
-        kept = DemoKeys(raw["admin"], raw["reviewer"], dict(raw["applicants"]))
+        kept = DemoKeys(
+            raw["admin"], raw["reviewer"], dict(raw["applicants"]), dict(raw.get("trace", {}))
+        )
         wanted = {c.org for c in CASES}
-        every = [kept.admin, kept.reviewer, *kept.applicants.values()]
-        if set(kept.applicants) == wanted and all(works(k) for k in every):
+        every = [kept.admin, kept.reviewer, *kept.applicants.values(), *kept.trace.values()]
+        if (
+            set(kept.applicants) == wanted
+            and set(kept.trace) == set(trace_orgs())
+            and all(works(k) for k in every)
+        ):
             return kept
     with open_session(database_url) as session:
         _, admin = create_api_key(session=session, org=REVIEWER_ORG, role="admin")
@@ -200,7 +222,13 @@ def load_or_create_keys(
         applicants = {
             c.org: create_api_key(session=session, org=c.org, role="submitter")[1] for c in CASES
         }
-    keys = DemoKeys(admin, reviewer, applicants)
+        # The trace seeder registers these members as trace orgs (create_member is
+        # idempotent, so the key may come first).
+        trace = {
+            org: create_api_key(session=session, org=org, role="submitter")[1]
+            for org in trace_orgs()
+        }
+    keys = DemoKeys(admin, reviewer, applicants, trace)
     path.write_text(keys.to_json(), encoding="utf-8")
     path.chmod(0o600)  # demo keys, but keys: readable by their owner only
     return keys

@@ -131,6 +131,35 @@ def test_seeding_twice_adds_nothing_and_the_urls_answer(
 
     if importlib.util.find_spec("chainproof.trace.demo") is not None:
         assert "scan page 1" in second.urls  # the trace items, seeded beside the case
+        _trace_keys_capture_for_their_own_org(base_url, first.keys.trace)
     for name, url in second.urls.items():
         response = httpx.get(url, timeout=30)
         assert response.status_code == 200, (name, url, response.status_code)
+
+
+def _trace_keys_capture_for_their_own_org(base_url: str, keys: dict[str, str]) -> None:
+    """Each printed trace key is its org's: it captures at the org's own location, and
+    another org's key is refused there (403: not a location it owns)."""
+    from chainproof.trace import demo as trace_demo
+
+    assert set(keys) == set(trace_demo.ORGS)
+    producer, other = "融安金桔合作社", "南宁水果超市"
+    box = f"{trace_demo.DL}/01/{trace_demo.KUMQUAT_BOX}/21/JJ0001"
+    doc = trace_demo._doc(
+        trace_demo._ev(
+            "ObjectEvent",
+            "inspecting",
+            "2024-11-21T09:00:00+08:00",
+            trace_demo.ORCHARD,
+            epcList=[box],
+        )
+    )
+    url = f"{base_url}/api/v1/trace/capture"
+    refused = httpx.post(
+        url, json=doc, headers={"Authorization": f"Bearer {keys[other]}"}, timeout=30
+    )
+    assert refused.status_code == 403, refused.text
+    captured = httpx.post(
+        url, json=doc, headers={"Authorization": f"Bearer {keys[producer]}"}, timeout=30
+    )
+    assert captured.status_code == 201, captured.text

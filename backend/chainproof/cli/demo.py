@@ -58,6 +58,10 @@ def _seed(base_url: str, data_dir: Path, database_url: str, server: Any) -> None
     applicants = "\n".join(
         f"  submitter key  {key}   ({org})" for org, key in keys.applicants.items()
     )
+    if keys.trace:  # one per trace org: `chainproof trace capture DOC --api-key KEY`
+        applicants += "\n" + "\n".join(
+            f"  trace key      {key}   ({org})" for org, key in keys.trace.items()
+        )
     _out.print(
         f"\n[bold]ChainProof demo is running[/bold]\n{lines}\n"
         f"  admin key      {keys.admin}   ({REVIEWER_ORG})\n"
