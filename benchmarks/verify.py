@@ -214,7 +214,7 @@ def _rows(e: _Endpoint, *, clients: int, suffix: str) -> list[Result]:
 def measure(server: Server, digests: list[str], *, quick: bool, chain_url: str) -> list[Result]:
     if not digests:
         raise RuntimeError("verify needs the anchored digests of the ingest measurement")
-    clients, seconds = (4, 2.0) if quick else (8, 10.0)
+    clients, seconds = (4, 1.0) if quick else (8, 10.0)
     rng = random.Random(8)
     bodies = [
         json.dumps({"algorithm": "sha256", "digest": d}).encode()
@@ -246,7 +246,7 @@ def measure(server: Server, digests: list[str], *, quick: bool, chain_url: str) 
         problems = check_receipt_offline(r)
         assert not problems, problems
 
-    offline_rate = _rate_for(1.0 if quick else 3.0, offline)
+    offline_rate = _rate_for(0.5 if quick else 3.0, offline)
     registry = EvidenceRegistryClient(
         http_web3(chain_info["rpc_url"]), chain_info["contract"], load_artifact(REGISTRY).abi
     )
@@ -256,7 +256,7 @@ def measure(server: Server, digests: list[str], *, quick: bool, chain_url: str) 
         k[0] += 1
         assert registry.verify(r.root, r.leaf_hash, r.proof)
 
-    online_rate = _rate_for(1.0 if quick else 3.0, online)
+    online_rate = _rate_for(0.5 if quick else 3.0, online)
     return [
         *results,
         Result(
