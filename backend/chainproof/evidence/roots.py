@@ -15,7 +15,10 @@ than half the bound, in two requests whatever their number: one JSON-RPC batch o
 them. The rule and the staleness bound are the registry client's; a state is stamped with
 the time its read *started*, so no answer rests on a state older than ``ROOT_STATE_TTL``.
 One refresh runs at a time and the others wait for it rather than read the same roots
-again. Chains without batch requests (the in-process test chain) use the client's own
+again. A state read past half its age starts that refresh in the background, so under a
+steady load the states are renewed before anyone needs to wait, and the verify route can
+answer on its event loop (``may_block=False`` raises ``WouldBlock`` instead of reading).
+Chains without batch requests (the in-process test chain) use the client's own
 per-root read. Revocations this process sends drop the root at once (``forget``).
 """
 

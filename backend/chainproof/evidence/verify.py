@@ -12,7 +12,9 @@ therefore seen within ``ROOT_STATE_TTL`` (1 s), the same bound as the chain stat
 this server's own revocations at once.
 
 The hot path reads one row per match (evidence, its batch, its member: one query) into
-plain tuples, no ORM objects: the API's verify route runs it in one worker thread.
+plain tuples, no ORM objects. The API's verify route runs it on the event loop with
+``may_block=False`` (answers from the database and memory only, ``WouldBlock`` otherwise)
+and asks again from a worker thread when that raises.
 """
 
 from __future__ import annotations

@@ -165,8 +165,8 @@ def _verify_on_loop(
     """The verdict from the database and memory alone, right here on the event loop; None
     when it needs the node or a wait (``WouldBlock``, or SQLite busy: the reader never
     waits), and the caller asks from a worker thread instead. Under a verify load almost
-    every answer comes from here: chain status and root states are refreshed once a second
-    by the request that finds them stale, from its thread."""
+    every answer comes from here: the chain status and the root states are renewed in the
+    background before they go stale (``ChainContext.status``, ``roots.RootStates``)."""
     if runtime.reader is None:
         return None
     try:
