@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chainproof import __version__
 from chainproof.api.deps import Runtime, UnavailableChain
 from chainproof.api.errors import error_body, install_error_handlers
+from chainproof.api.head import HeadAsGetMiddleware
 from chainproof.api.json_guard import JsonShapeMiddleware
 from chainproof.api.ratelimit import RateLimitMiddleware, default_rules
 from chainproof.api.routes import API_ROUTERS
@@ -112,6 +113,7 @@ def create_app(
         RateLimitMiddleware,
         rules=default_rules(anchor=settings.rate_limit_anchor, keys=settings.rate_limit_keys),
     )
+    app.add_middleware(HeadAsGetMiddleware)  # outermost: everything inside sees a GET
     for router in API_ROUTERS:
         app.include_router(router)
     from chainproof import web  # the pages: thin over the same services as the API

@@ -1,0 +1,49 @@
+"""``HEAD`` answers like ``GET`` without the body, on pages, API routes and static files;
+a route without ``GET`` still refuses it (api/head.py)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chainproof.api.app import create_app
+from chainproof.chain.context import open_chain
+from chainproof.config import DEV_OPERATOR_KEY, Settings
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    tmp: Path = tmp_path_factory.mktemp("head")
+    chain = open_chain(chain="embedded", data_dir=tmp / "chain", operator_key=DEV_OPERATOR_KEY)
+    settings = Settings(
+        env="test", data_dir=tmp, database_url=f"sqlite:///{tmp / 'db.sqlite'}", chain="embedded"
+    )
+    try:
+        with TestClient(create_app(settings, chain=chain, run_batcher=False)) as test_client:
+            yield test_client
+    finally:
+        chain.stop()
+
+
+@pytest.mark.parametrize("path", ["/", "/verify", "/healthz", "/api/v1/chain", "/openapi.json"])
+def test_head_is_get_without_the_body(client: TestClient, path: str) -> None:
+    got = client.get(path)
+    head = client.head(path)
+    assert got.status_code == 200 and head.status_code == 200, (got.text, head.text)
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert int(head.headers["content-length"]) == len(got.content)
+
+
+def test_head_follows_get_on_errors_and_other_methods(client: TestClient) -> None:
+    assert client.head("/no/such/page").status_code == client.get("/no/such/page").status_code
+    # POST-only: HEAD is refused as GET is, never run as the POST.
+    assert client.get("/api/v1/verify").status_code == 405
+    assert client.head("/api/v1/verify").status_code == 405
