@@ -1,35 +1,15 @@
-"""``HEAD`` answers like ``GET`` without the body, on pages, API routes and static files;
+"""``HEAD`` answers like ``GET`` without the body, on pages and API routes;
 a route without ``GET`` still refuses it (api/head.py)."""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-from chainproof.api.app import create_app
-from chainproof.chain.context import open_chain
-from chainproof.config import DEV_OPERATOR_KEY, Settings
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    tmp: Path = tmp_path_factory.mktemp("head")
-    chain = open_chain(chain="embedded", data_dir=tmp / "chain", operator_key=DEV_OPERATOR_KEY)
-    settings = Settings(
-        env="test", data_dir=tmp, database_url=f"sqlite:///{tmp / 'db.sqlite'}", chain="embedded"
-    )
-    try:
-        with TestClient(create_app(settings, chain=chain, run_batcher=False)) as test_client:
-            yield test_client
-    finally:
-        chain.stop()
 
 
 @pytest.mark.parametrize("path", ["/", "/verify", "/healthz", "/api/v1/chain", "/openapi.json"])

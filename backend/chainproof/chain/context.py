@@ -13,6 +13,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import HTTPProvider, Web3
 from web3.types import RPCEndpoint
 
+from chainproof.background import Renewal
 from chainproof.chain.compiler import ContractArtifact, load_artifact
 from chainproof.chain.deployments import (
     REGISTRY,
@@ -58,8 +59,9 @@ class ChainContext:
         self._status_ttl = status_ttl
         self._status: ChainStatus | None = None
         self._lock = threading.Lock()  # held while the node is asked
-        self._ahead_lock = threading.Lock()
-        self._ahead = False  # a background check is under way (guarded by _ahead_lock)
+        # Renews the status in the background at half its age: under a steady verify load
+        # no request waits for the node to be asked.
+        self._ahead = Renewal(self._check_ahead, name="chainproof-chain-status")
 
     @property
     def chain_id(self) -> int:
@@ -81,10 +83,10 @@ class ChainContext:
             age = time.monotonic() - cached.checked_at
             if age < self._status_ttl:
                 if age > self._status_ttl / 2:
-                    self._check_ahead()
+                    self._ahead.start()
                 return cached
         if not may_block:
-            self._check_ahead()
+            self._ahead.start()
             raise WouldBlock("the chain status is stale")
         with self._lock:
             cached = self._status
@@ -94,25 +96,10 @@ class ChainContext:
             return self._status
 
     def _check_ahead(self) -> None:
-        """Renews the status in the background at half its age, unless that is under way:
-        under a steady verify load no request waits for the node to be asked."""
-        with self._ahead_lock:
-            if self._ahead:
-                return
-            self._ahead = True
-        threading.Thread(
-            target=self._run_ahead, name="chainproof-chain-status", daemon=True
-        ).start()
-
-    def _run_ahead(self) -> None:
-        try:
-            with self._lock:
-                cached = self._status
-                if cached is None or time.monotonic() - cached.checked_at > self._status_ttl / 2:
-                    self._status = self._check()  # never raises: a failure is a status
-        finally:
-            with self._ahead_lock:
-                self._ahead = False
+        with self._lock:
+            cached = self._status
+            if cached is None or time.monotonic() - cached.checked_at > self._status_ttl / 2:
+                self._status = self._check()  # never raises: a failure is a status
 
     def _same_chain(self) -> bool:
         """The three facts of the check in one JSON-RPC batch, raw: chain id, genesis hash,

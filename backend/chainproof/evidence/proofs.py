@@ -85,25 +85,29 @@ def batch_nodes(session: Session, batch: Batch) -> bytes | None:
     return tree_nodes(session, batch.id, batch.root)
 
 
-def cached_tree(root: str) -> bytes:
-    """The cached tree of ``root``; ``WouldBlock`` when it is not in the cache."""
+def _cached(root: str) -> bytes | None:
     with _cache_lock:
         nodes = _cache.get(root)
-        if nodes is None:
-            raise WouldBlock(f"the tree of {root} is not cached")
-        _cache.move_to_end(root)
+        if nodes is not None:
+            _cache.move_to_end(root)
         return nodes
+
+
+def cached_tree(root: str) -> bytes:
+    """The cached tree of ``root``; ``WouldBlock`` when it is not in the cache."""
+    nodes = _cached(root)
+    if nodes is None:
+        raise WouldBlock(f"the tree of {root} is not cached")
+    return nodes
 
 
 def tree_nodes(db: Session | Connection, batch_id: int, root: str) -> bytes | None:
     """The stored tree of batch ``batch_id`` whose root is ``root`` (cached by root), or
     None for a pre-0004 batch. Takes plain values so a reader that fetched the batch's
     columns itself (the verify path) needs no ORM object."""
-    with _cache_lock:
-        nodes = _cache.get(root)
-        if nodes is not None:
-            _cache.move_to_end(root)
-            return nodes
+    nodes = _cached(root)
+    if nodes is not None:
+        return nodes
     stored = db.execute(
         sa_select(_TREE.c.nodes).where(_TREE.c.batch_id == batch_id)
     ).scalar_one_or_none()

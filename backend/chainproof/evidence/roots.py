@@ -30,17 +30,15 @@ import weakref
 from collections.abc import Sequence
 from typing import Any, Final
 
-import structlog
 from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic, function_signature_to_4byte_selector
 from web3 import HTTPProvider
 
+from chainproof.background import Renewal
 from chainproof.chain.context import ChainContext
 from chainproof.chain.registry import ROOT_STATE_TTL, RootState
 from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
 from chainproof.merkle import process_proof
-
-log = structlog.get_logger("chainproof.roots")
 
 _GET_ANCHOR: Final = function_signature_to_4byte_selector("getAnchor(bytes32)")
 _ANCHOR_TYPES: Final = ["address", "uint64", "uint32", "uint64", "bool"]
@@ -60,7 +58,9 @@ class RootStates:
         self._refreshing = threading.Lock()  # one refresh at a time
         self._batched = isinstance(chain.w3.provider, HTTPProvider)
         self._forgotten: dict[bytes, float] = {}  # root -> when this process revoked in it
-        self._ahead = False  # a background refresh is under way (guarded by _lock)
+        # Under a steady verify load the states are renewed at half their age, so no
+        # request waits for the node and the event loop answers them all.
+        self._ahead = Renewal(self._refresh_ahead, name="chainproof-root-states")
         event = next(
             e
             for e in chain.registry.contract.abi
@@ -87,10 +87,10 @@ class RootStates:
             state = self._states.get(root)
         if state is not None and now - state.fetched_at < self.ttl:
             if now - state.fetched_at > self.ttl / 2:
-                self._refresh_ahead()
+                self._ahead.start()
             return state
         if not may_block:
-            self._refresh_ahead()  # the next ask finds it, without a thread of its own
+            self._ahead.start()  # the next ask finds it, without a thread of its own
             raise WouldBlock("the root's on-chain state is stale")
         with self._refreshing:
             with self._lock:  # another thread's refresh may have just read it
@@ -107,26 +107,8 @@ class RootStates:
             self._forgotten[root] = time.monotonic()
 
     def _refresh_ahead(self) -> None:
-        """Starts a refresh in the background unless one is under way: under a steady verify
-        load the states are renewed at half their age, so no request waits for the node and
-        the event loop answers them all (``may_block=False``)."""
-        with self._lock:
-            if self._ahead:
-                return
-            self._ahead = True
-        threading.Thread(target=self._run_ahead, name="chainproof-root-states", daemon=True).start()
-
-    def _run_ahead(self) -> None:
-        try:
-            with self._refreshing:
-                self._refresh(None)
-        except Exception as exc:
-            # Nothing waits for this read: the next verify that finds a state too old reads
-            # it itself, and that one answers the error (503, chain_mismatch).
-            log.debug("root states refresh failed", error=str(exc))
-        finally:
-            with self._lock:
-                self._ahead = False
+        with self._refreshing:
+            self._refresh(None)
 
     def _refresh(self, root: bytes | None) -> dict[bytes, RootState]:
         """Reads ``root`` (when given) and every root asked for lately whose state is

@@ -41,11 +41,11 @@ _MIGRATION_LOCK_ID = 0x43_50_4D_49_47  # "CPMIG"
 # How long a SQLite writer waits for another writer's lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # anyio runs at most 40 sync routes at once; the batcher and head publisher add their own.
+SQLITE_POOL_SIZE = 16
+SQLITE_MAX_OVERFLOW = 40
 # The event loop's reader (loop_reader): its page cache and how much of the file it maps.
 READER_CACHE_KIB = 32 * 1024
 READER_MMAP_BYTES = 256 * 1024 * 1024
-SQLITE_POOL_SIZE = 16
-SQLITE_MAX_OVERFLOW = 40
 # How long a new PostgreSQL connection may take: a server that is down or unreachable must
 # turn into a prompt 503, not a request hanging for the TCP timeout.
 PG_CONNECT_TIMEOUT_S = 3
