@@ -342,6 +342,21 @@ class PastRegistryOut(BaseModel):
 class TrustAnchorOut(BaseModel):
     """``chainproof-trust-anchor/1``: what a verifier pins (docs/receipt.md)."""
 
+    model_config = _examples(
+        {
+            "format": "chainproof-trust-anchor/1",
+            "chain_id": 31337,
+            "genesis_hash": EX_DIGEST,
+            "registry": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+            "registry_code_hash": EX_DIGEST,
+            "registry_version": 1,
+            "trace_registry": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+            "trace_registry_code_hash": EX_DIGEST,
+            "rpc_url": "https://rpc.example.org",
+            "past_registries": [],
+        }
+    )
+
     format: str = Field(description="`chainproof-trust-anchor/1`.")
     chain_id: int
     genesis_hash: str = Field(description="Hash of block 0: tells this chain from any other.")
