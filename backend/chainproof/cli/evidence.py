@@ -414,11 +414,15 @@ def verify_receipt_command(
 ) -> None:
     """Verify a receipt against a chain and a pinned trust anchor, with no ChainProof server.
 
-    Exit codes: 0 valid against the trust anchor; 1 invalid (with the failed check and its
-    reason), also when the node's chain, genesis, registry or code is not the anchor's;
-    2 when the receipt or the anchor cannot be read or the node cannot be reached; 3 when
-    every check passed but no --trust was given: the registry is not pinned, and a
-    look-alike contract or a private chain would pass the same checks.
+    Exit codes (docs/receipt.md):
+
+    0: valid against the trust anchor.
+
+    1: invalid or revoked; the failed check says why (a chain, registry, code not pinned).
+
+    2: the receipt or the anchor cannot be read or fetched, or the node cannot be reached.
+
+    3: not pinned: every check passed, but without --trust a forgery would pass them too.
     """
     # Imported here: web3 costs a second of start-up that the server commands do not need.
     from web3 import Web3
