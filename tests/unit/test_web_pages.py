@@ -307,3 +307,6 @@ def test_degraded_chain_is_said_not_hidden(tmp_path: Path) -> None:
         assert "another genesis" in explorer.text
         assert client.get("/explorer/block/1").status_code == 503
         assert client.get("/verify").status_code == 200
+        # No trust anchor from a server that cannot stand behind one.
+        anchor = client.get("/.well-known/chainproof.json")
+        assert anchor.status_code == 503 and "another genesis" in anchor.text

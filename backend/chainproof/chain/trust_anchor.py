@@ -19,7 +19,7 @@ from web3 import Web3
 
 from chainproof.chain.context import ChainContext
 from chainproof.chain.trace_registry import trace_chain
-from chainproof.errors import ChainMismatchError
+from chainproof.errors import ChainError, ChainMismatchError
 from chainproof.trust import TRUST_ANCHOR_FORMAT, PastRegistry, TrustAnchor, code_hash
 
 # Code at an address does not change (no proxies, no selfdestruct since Cancun); the guard's
@@ -80,6 +80,15 @@ def server_trust_anchor(
 def _build(
     chain: ChainContext, *, data_dir: Path | None, public_rpc_url: str | None
 ) -> TrustAnchor:
+    try:
+        return _read(chain, data_dir=data_dir, public_rpc_url=public_rpc_url)
+    except ChainError:
+        raise
+    except Exception as exc:  # the node went away after the status check: web3's errors
+        raise ChainError(f"cannot read the deployment's code from the node: {exc}") from exc
+
+
+def _read(chain: ChainContext, *, data_dir: Path | None, public_rpc_url: str | None) -> TrustAnchor:
     deployment = chain.deployment
     registry_hash = code_hash(chain.w3, deployment.address)
     if registry_hash is None:
