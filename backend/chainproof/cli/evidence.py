@@ -351,7 +351,7 @@ def receipt(
         _fail(f"cannot write {output}: {exc.strerror or exc}")
     _err.print(
         f"receipt of evidence {evidence_id} written to {escape(str(output))}; check it with "
-        f"`chainproof verify-receipt {escape(str(output))} --rpc URL`",
+        f"`chainproof verify-receipt {escape(str(output))} --rpc URL --trust ANCHOR`",
         soft_wrap=True,
         highlight=False,
     )
