@@ -11,10 +11,31 @@ from typing import Any
 
 import uvicorn
 from sqlmodel import col, delete, select
+from web3 import Web3
 
 from chainproof.chain.nodes import free_port
 from chainproof.store import db
 from chainproof.trace.models import TraceLink, TraceNode
+from chainproof.trust import TRUST_ANCHOR_FORMAT, TrustAnchor, code_hash
+
+
+def pinned(w3: Web3, registry: str) -> TrustAnchor:
+    """A trust anchor for the ``registry`` a test deployed itself, read from its node (the
+    test knows what it deployed; a real verifier gets its anchor out of band)."""
+    return TrustAnchor.from_dict(
+        {
+            "format": TRUST_ANCHOR_FORMAT,
+            "chain_id": int(w3.eth.chain_id),
+            "genesis_hash": "0x" + bytes(w3.eth.get_block(0)["hash"]).hex(),
+            "registry": registry,
+            "registry_code_hash": code_hash(w3, registry),
+            "registry_version": 1,
+            "trace_registry": None,
+            "trace_registry_code_hash": None,
+            "rpc_url": None,
+            "past_registries": [],
+        }
+    )
 
 
 @contextmanager

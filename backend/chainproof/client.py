@@ -379,8 +379,9 @@ class ChainProofClient:
         return self._request("POST", "/api/v1/verify", json=payload)
 
     def verify_receipt(self, receipt: Mapping[str, Any]) -> dict[str, Any]:
-        """The server's check of a receipt: ``{"valid", "reason", ...}``. To trust no server,
-        use :func:`chainproof.receipts.verify_receipt` against any JSON-RPC node instead."""
+        """The server's check of a receipt against its own trust anchor: ``{"valid",
+        "reason", ...}``. To trust no server, use :func:`chainproof.receipts.verify_receipt`
+        against any JSON-RPC node and a trust anchor pinned out of band instead."""
         return self._request("POST", "/api/v1/receipts/verify", json=dict(receipt))
 
     # ---- changing ------------------------------------------------------------------------

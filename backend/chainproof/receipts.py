@@ -5,6 +5,10 @@ timestamped one: it carries everything needed to prove "this digest was anchored
 ``chain_id`` by ``submitter`` in block ``block_number`` at ``block_timestamp``" with nothing
 but a JSON-RPC endpoint, no ChainProof server or database (DESIGN.md, invariant 2).
 
+A receipt names its own chain and contract, so :func:`verify_receipt` checks it against a
+trust anchor pinned out of band (:mod:`chainproof.trust`: chain id, genesis hash, registry
+address and code hash); without one its verdict is never valid (DESIGN.md, invariant 7).
+
 The leaf is OpenZeppelin ``StandardMerkleTree``'s over ``(string algorithm, bytes32 digest,
 bytes32 salt)``. The salt (32 random bytes per document) keeps the on-chain data from
 confirming a guess: without it anyone could hash a candidate document and look for it.
@@ -22,7 +26,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from eth_abi import decode as abi_decode
 from eth_typing import HexStr
@@ -43,6 +47,9 @@ from web3.exceptions import BlockNotFound, TransactionNotFound
 from chainproof.digests import DIGEST_SIZE, Algorithm, check_algorithm, keccak256, to_hex
 from chainproof.errors import InvalidInputError
 from chainproof.merkle import leaf_hash, process_proof
+
+if TYPE_CHECKING:  # trust.py builds on this module's types; only the checks need the anchor
+    from chainproof.trust import TrustAnchor
 
 RECEIPT_VERSION: Final = 1
 LEAF_TYPES: Final = ("string", "bytes32", "bytes32")
@@ -378,12 +385,26 @@ VERIFIER_ABI: Final[list[dict[str, Any]]] = [
 class ReceiptVerdict:
     """The outcome of :func:`verify_receipt`: every check run, in order, as (name, ok, detail).
 
-    Checks stop at the first failure, whose detail is ``reason``.
+    Checks stop at the first failure, whose detail is ``reason``. ``pinned`` says the checks
+    ran against a trust anchor; without one ``valid`` is never true (see :attr:`status`).
     """
 
     valid: bool
     reason: str | None
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    pinned: bool = False
+
+    @property
+    def status(self) -> str:
+        """``valid``, ``revoked``, ``invalid``, or ``unpinned`` (every check passed, but
+        against no trust anchor: a look-alike contract or a private chain would too)."""
+        if self.valid:
+            return "valid"
+        if self.reason and self.reason.startswith("revoked"):
+            return "revoked"
+        if not self.pinned and self.checks and all(ok for _, ok, _ in self.checks):
+            return "unpinned"
+        return "invalid"
 
 
 class _Failed(Exception):
@@ -404,6 +425,7 @@ class _Online:
 
     receipt: Receipt
     w3: Web3
+    trust: TrustAnchor | None = None
     tx: Any = None
 
     def offline(self) -> str:
@@ -418,13 +440,55 @@ class _Online:
             raise _Failed(
                 f"the node is on chain {actual}, the receipt is for chain {self.receipt.chain_id}"
             )
-        return f"chain {actual}"
+        if self.trust is not None and actual != self.trust.chain_id:
+            raise _Failed(
+                f"the receipt and the node are on chain {actual}, the trust anchor pins chain "
+                f"{self.trust.chain_id}"
+            )
+        return f"chain {actual}" + ("" if self.trust else " (not pinned: no trust anchor)")
+
+    def genesis(self) -> str:
+        found = _hb(self.w3.eth.get_block(0).get("hash"))
+        if self.trust is None:
+            return f"genesis {found} (not pinned: no trust anchor)"
+        if found != self.trust.genesis_hash:
+            raise _Failed(
+                f"the node's genesis block is {found}, the trust anchor pins "
+                f"{self.trust.genesis_hash}: another chain with the same chain id (a private "
+                "or reset chain), whose blocks and times prove nothing"
+            )
+        return f"genesis {found}, as pinned"
+
+    def registry(self) -> str:
+        r = self.receipt
+        if self.trust is None:
+            return f"registry {r.contract} (not pinned: no trust anchor)"
+        honoured = self.trust.honoured()
+        if r.contract not in honoured:
+            raise _Failed(
+                f"contract {r.contract} is not the pinned registry {self.trust.registry}"
+                + (" nor a past registry the anchor honours" if len(honoured) > 1 else "")
+                + ": any contract can emit Anchored events, only the pinned one counts"
+            )
+        version = honoured[r.contract][1]
+        if r.contract == self.trust.registry:
+            return f"{r.contract} is the pinned registry (version {version})"
+        return f"{r.contract} is a past registry the anchor still honours (version {version})"
 
     def contract_code(self) -> str:
-        code = self.w3.eth.get_code(to_checksum_address(self.receipt.contract))
+        r = self.receipt
+        code = bytes(self.w3.eth.get_code(to_checksum_address(r.contract)))
         if not code:
-            raise _Failed(f"no contract code at {self.receipt.contract} on this chain")
-        return f"{len(code)} bytes of code at {self.receipt.contract}"
+            raise _Failed(f"no contract code at {r.contract} on this chain")
+        found = to_hex(keccak256(code))
+        if self.trust is None:
+            return f"{len(code)} bytes of code at {r.contract}, keccak {found} (not pinned)"
+        pinned = self.trust.honoured()[r.contract][0]
+        if found != pinned:
+            raise _Failed(
+                f"the code at {r.contract} hashes to {found}, the trust anchor pins {pinned}"
+            )
+        return f"{len(code)} bytes of code at {r.contract}, keccak {found} as pinned"
 
     def transaction(self) -> str:
         r = self.receipt
@@ -534,6 +598,8 @@ class _Online:
 ONLINE_CHECKS: Final = (
     "offline",
     "chain_id",
+    "genesis",
+    "registry",
     "contract_code",
     "transaction",
     "anchored_event",
@@ -544,18 +610,28 @@ ONLINE_CHECKS: Final = (
 )
 
 
-def verify_receipt(receipt: Receipt, w3: Web3) -> ReceiptVerdict:
-    """Verifies ``receipt`` with nothing but the JSON-RPC node behind ``w3``.
+def verify_receipt(
+    receipt: Receipt, w3: Web3, *, trust: TrustAnchor | None = None
+) -> ReceiptVerdict:
+    """Verifies ``receipt`` with nothing but the JSON-RPC node behind ``w3`` and the pinned
+    ``trust`` anchor.
 
     Runs, in order and stopping at the first failure: the offline checks; the node's chain
-    id; contract code at ``contract``; the transaction mined in ``block_number`` /
+    id (the receipt's and the anchor's); its genesis hash (the anchor's); the receipt's
+    contract (the anchor's registry or a past one it honours) and the keccak-256 of the code
+    there (the one pinned for it); the transaction mined in ``block_number`` /
     ``block_hash`` with status 1 to the contract; its ``Anchored`` event for ``root`` and
     ``submitter``; the block's hash and timestamp; the registry's ``getAnchor`` (anchored at
     that time by that submitter, root not revoked), ``isLeafRevoked`` and ``verify``.
     Revocation gives a reason starting with "revoked". Never raises for RPC trouble: a node
     error is a failed check carrying its message.
+
+    Without ``trust`` every check runs the same, but the verdict is never valid: whoever
+    controls the node or the contract named in the receipt passes them all. Its status is
+    ``unpinned`` and its reason starts with "not pinned".
     """
-    run = _Online(receipt, w3)
+    run = _Online(receipt, w3, trust)
+    pinned = trust is not None
     checks: list[tuple[str, bool, str]] = []
     for name in ONLINE_CHECKS:
         try:
@@ -566,5 +642,16 @@ def verify_receipt(receipt: Receipt, w3: Web3) -> ReceiptVerdict:
             detail, ok = f"{name} check could not run: {type(exc).__name__}: {exc}", False
         checks.append((name, ok, detail))
         if not ok:
-            return ReceiptVerdict(valid=False, reason=detail, checks=checks)
-    return ReceiptVerdict(valid=True, reason=None, checks=checks)
+            return ReceiptVerdict(valid=False, reason=detail, checks=checks, pinned=pinned)
+    if not pinned:
+        return ReceiptVerdict(
+            valid=False,
+            reason=(
+                f"not pinned: every check passed against the node, but no trust anchor pins "
+                f"chain {receipt.chain_id} and registry {receipt.contract}, and a look-alike "
+                "contract or a private chain passes these checks too. Verify against the "
+                "operator's trust anchor (docs/receipt.md, 'What to pin')"
+            ),
+            checks=checks,
+        )
+    return ReceiptVerdict(valid=True, reason=None, checks=checks, pinned=True)

@@ -20,6 +20,7 @@ from eth_utils import keccak
 from web3 import Web3
 
 from chainproof.receipts import ONLINE_CHECKS, Receipt, verify_receipt
+from chainproof.trust import TrustAnchor
 
 from .conftest import LiveServer, shot
 from .test_pages import horizontal_overflow, no_script_errors, wide
@@ -56,9 +57,22 @@ def rpc_url(live: LiveServer) -> str:
     return url
 
 
-def python_verdict(receipt: Path, url: str) -> Any:
-    """What the CLI / Python package says of the receipt against the same node."""
-    return verify_receipt(Receipt.from_json(receipt.read_text()), Web3(Web3.HTTPProvider(url)))
+def python_verdict(receipt: Path, url: str, live: LiveServer) -> Any:
+    """What the CLI / Python package says of the receipt against the same node, pinned to
+    the same trust anchor the page is prefilled with (the server's well-known document)."""
+    return verify_receipt(
+        Receipt.from_json(receipt.read_text()),
+        Web3(Web3.HTTPProvider(url)),
+        trust=TrustAnchor.fetch(live.url),
+    )
+
+
+def open_page(page: Page, live: LiveServer, lang: str = "zh-CN") -> None:
+    """Opens /receipt and waits until the trust anchor is prefilled (or failed to be)."""
+    page.goto(f"{live.url}/receipt?lang={lang}")
+    page.wait_for_function(
+        "() => document.getElementById('trust-anchor').dataset.state !== 'loading'"
+    )
 
 
 def run_page(
@@ -69,11 +83,15 @@ def run_page(
     document: Path | None = None,
     url: str | None = None,
     lang: str = "zh-CN",
+    anchor: str | None = None,
 ) -> list[str]:
-    """Opens /receipt, chooses the files, verifies; returns the URLs requested meanwhile."""
-    page.goto(f"{live.url}/receipt?lang={lang}")
+    """Opens /receipt, chooses the files, verifies; returns the URLs requested meanwhile.
+    ``anchor`` replaces the prefilled trust anchor ("" leaves none)."""
+    open_page(page, live, lang)
     if url is not None:
         page.locator("#rpc-url").fill(url)
+    if anchor is not None:
+        page.locator("#trust-anchor").fill(anchor)
     requested: list[str] = []
 
     def record(request: Request) -> None:
@@ -85,7 +103,7 @@ def run_page(
         page.set_input_files("#document-file", str(document))
     page.locator("#receipt-run").click()
     page.wait_for_function(
-        """() => ['valid', 'revoked', 'invalid', 'not_receipt'].includes(
+        """() => ['valid', 'revoked', 'invalid', 'not_receipt', 'unpinned', 'bad_anchor'].includes(
                    document.getElementById('receipt-verdict').dataset.verdict)""",
         timeout=30_000,
     )
@@ -145,7 +163,7 @@ def test_a_receipt_and_its_document_verify_in_the_browser_without_our_server(
 ) -> None:
     document, receipt, _record = anchored
     url = rpc_url(anvil_server)
-    page.goto(anvil_server.url + "/receipt")
+    open_page(page, anvil_server)
     # Prefilled with what GET /api/v1/chain answers as rpc_url.
     assert page.get_by_label("区块链节点 JSON-RPC 地址").input_value() == url
 
@@ -154,7 +172,7 @@ def test_a_receipt_and_its_document_verify_in_the_browser_without_our_server(
     got = rows(page)
     assert [name for name, _, _ in got] == ["document", *CHECKS]
     assert all(ok for _, ok, _ in got), got
-    assert page.locator("#receipt-checks li .receipt-mark").all_inner_texts() == ["✓"] * 10
+    assert page.locator("#receipt-checks li .receipt-mark").all_inner_texts() == ["✓"] * 12
     assert "回执有效" in page.locator("#receipt-verdict").inner_text()
     shot(page, "receipt-valid")
 
@@ -164,7 +182,7 @@ def test_a_receipt_and_its_document_verify_in_the_browser_without_our_server(
     assert all(u.rstrip("/") == url.rstrip("/") for u in requested), requested
 
     # The same verdict as the Python package's, check by check.
-    python = python_verdict(receipt, url)
+    python = python_verdict(receipt, url, anvil_server)
     assert python.valid and [name for name, _, _ in python.checks] == CHECKS
     no_script_errors(page)
 
@@ -176,7 +194,7 @@ def test_english_details_are_the_python_packages(
     run_page(page, anvil_server, receipt, lang="en")
     assert verdict(page) == "valid"
     assert "Valid receipt" in page.locator("#receipt-verdict").inner_text()
-    python = python_verdict(receipt, rpc_url(anvil_server))
+    python = python_verdict(receipt, rpc_url(anvil_server), anvil_server)
     page_details = {name: detail for name, _, detail in rows(page)}
     for name, ok, detail in python.checks:
         assert ok
@@ -205,7 +223,7 @@ def test_one_byte_of_the_digest_changed_fails_offline(
     assert "leaf_values[1]" in got[0][2] and data["digest"] in got[0][2]
     assert page.locator("#receipt-checks li .receipt-mark").inner_text() == "✗"
     assert got[0][2] in page.get_by_test_id("receipt-reason").inner_text()
-    python = python_verdict(forged, rpc_url(anvil_server))
+    python = python_verdict(forged, rpc_url(anvil_server), anvil_server)
     assert [(n, ok) for n, ok, _ in python.checks] == [("offline", False)]
     shot(page, "receipt-forged-digest")
     no_script_errors(page)
@@ -294,7 +312,7 @@ def test_a_revoked_evidence_is_revoked_on_the_page(
     assert failed[2].startswith("已撤销"), failed
     assert "已撤销" in page.locator("#receipt-verdict").inner_text()
     # The same check fails in the Python package, with a reason starting with "revoked".
-    python = python_verdict(receipt, rpc_url(anvil_server))
+    python = python_verdict(receipt, rpc_url(anvil_server), anvil_server)
     assert not python.valid and python.reason.startswith("revoked")
     assert python.checks[-1][0] == failed[0]
     shot(page, "receipt-revoked")
@@ -332,6 +350,8 @@ def test_keyboard_reaches_every_control(anvil_server: LiveServer, page: Page) ->
     for _ in range(30):
         page.keyboard.press("Tab")
         reached.append(page.evaluate("document.activeElement.id"))
-    for control in ("receipt-file", "document-file", "document-clear", "rpc-url", "receipt-run"):
+    controls = ("receipt-file", "document-file", "document-clear", "rpc-url", "trust-anchor")
+    for control in (*controls, "receipt-run"):
         assert control in reached, reached
     assert reached.index("receipt-file") < reached.index("rpc-url") < reached.index("receipt-run")
+    assert reached.index("rpc-url") < reached.index("trust-anchor") < reached.index("receipt-run")

@@ -21,6 +21,8 @@ from chainproof.receipts import check_receipt_offline, verify_receipt
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import AnchorRecord, Batch, Evidence
 
+from ..factories import pinned
+
 pytestmark = pytest.mark.chain
 
 
@@ -69,7 +71,7 @@ def test_batches_anchor_in_one_tx_each_and_receipts_verify(
         for a in accepted:
             receipt = build_receipt(session=s, evidence_id=a.id)
             assert check_receipt_offline(receipt) == []
-            verdict = verify_receipt(receipt, chain.w3)
+            verdict = verify_receipt(receipt, chain.w3, trust=pinned(chain.w3, chain.contract))
             assert verdict.valid, verdict.reason
 
 
@@ -185,7 +187,8 @@ def test_orphaned_batch_requeues_and_reanchors(chain: ChainContext, engine: Engi
         assert s.exec(select(Batch.status)).all() == ["confirmed"]
         ids = s.exec(select(col(Evidence.id))).all()
         for i in ids:
-            assert verify_receipt(build_receipt(session=s, evidence_id=i), chain.w3).valid
+            receipt = build_receipt(session=s, evidence_id=i)
+            assert verify_receipt(receipt, chain.w3, trust=pinned(chain.w3, chain.contract)).valid
 
 
 def test_failpoints_are_off_by_default() -> None:
@@ -214,7 +217,7 @@ def test_member_batches_are_signed_by_the_member(chain: ChainContext, engine: En
             receipt = build_receipt(session=s, evidence_id=ev.id)
             expected = members[ev.member_id] if ev.member_id else chain.sender.address
             assert receipt.submitter == expected
-            assert verify_receipt(receipt, chain.w3).valid
+            assert verify_receipt(receipt, chain.w3, trust=pinned(chain.w3, chain.contract)).valid
         batches = s.exec(select(Batch)).all()
         assert sorted(b.leaf_count for b in batches) == [1, 2, 3]
         assert len({b.signer for b in batches}) == 3

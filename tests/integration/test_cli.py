@@ -39,6 +39,10 @@ ROOT = find_project_root()
 VENV_BIN = Path(sys.executable).parent
 START_TIMEOUT = 120.0  # a cold start compiles the contracts (~2 s) on a loaded 2-core box
 STOP_TIMEOUT = 10.0
+# The receipt of docs/receipt.md's example (its on-chain fields are made up).
+_EXAMPLE = re.search(r"```json\n(.*?)```", (ROOT / "docs" / "receipt.md").read_text(), re.S)
+assert _EXAMPLE is not None
+RECEIPT_EXAMPLE = _EXAMPLE.group(1)
 
 # Wires the commands in exactly as cli/__init__.py is meant to, for as long as it does not.
 _LAUNCHER = """
@@ -292,6 +296,16 @@ def test_verify_receipt_exits_2_on_unreadable_files_and_unreachable_nodes(
     assert missing.exit_code == 2 and "cannot read" in missing.stderr
     broken = runner.invoke(app, ["verify-receipt", str(garbage), "--rpc", dead_rpc])
     assert broken.exit_code == 2 and "is not a ChainProof receipt" in broken.stderr
+    receipt = tmp_path / "receipt.json"
+    receipt.write_text(RECEIPT_EXAMPLE)
+    bad_anchor = runner.invoke(
+        app, ["verify-receipt", str(receipt), "--rpc", dead_rpc, "--trust", str(garbage)]
+    )
+    assert bad_anchor.exit_code == 2 and "no trust anchor from" in bad_anchor.stderr
+    no_server = runner.invoke(
+        app, ["verify-receipt", str(receipt), "--rpc", dead_rpc, "--trust", dead_rpc]
+    )
+    assert no_server.exit_code == 2 and "cannot fetch the trust anchor" in no_server.stderr
 
 
 def test_client_turns_the_error_envelope_into_client_error() -> None:
@@ -358,17 +372,38 @@ def test_anchor_wait_verify_receipt_and_verify_it_without_the_server(
     assert receipt.digest == sha256_hex(a)
     assert receipt.chain_id == 31337
 
-    # No server from here on: only the receipt and a JSON-RPC endpoint.
+    # The trust anchor, pinned once (by URL: the CLI fetches the well-known document).
+    pinned_by_url = run_cli(
+        "verify-receipt", receipt_file, "--rpc", rpc_url, "--trust", server.url,
+        env=_env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert pinned_by_url.returncode == 0, pinned_by_url.stdout + pinned_by_url.stderr
+    anchor_file = tmp_path / "anchor.json"
+    anchor_file.write_bytes(httpx.get(f"{server.url}/.well-known/chainproof.json").content)
+
+    # No server from here on: only the receipt, the pinned anchor and a JSON-RPC endpoint.
     offline_env = _env()
-    valid = run_cli("verify-receipt", receipt_file, "--rpc", rpc_url, env=offline_env, cwd=tmp_path)
+    pin = ("--trust", anchor_file)
+    valid = run_cli(
+        "verify-receipt", receipt_file, "--rpc", rpc_url, *pin, env=offline_env, cwd=tmp_path
+    )
     assert valid.returncode == 0, valid.stdout + valid.stderr
     assert "VALID" in valid.stdout and "✗" not in valid.stdout
+    # Without an anchor: every check runs and passes, and still no "valid" (exit 3).
+    unpinned = run_cli(
+        "verify-receipt", receipt_file, "--rpc", rpc_url, env=offline_env, cwd=tmp_path
+    )
+    assert unpinned.returncode == 3, unpinned.stdout + unpinned.stderr
+    assert "NOT PINNED" in unpinned.stdout and "VALID" not in unpinned.stdout
+    assert "✗" not in unpinned.stdout and "not pinned" in unpinned.stdout
 
     tampered = json.loads(receipt_file.read_text())
     tampered["digest"] = sha256_hex(changed)  # claim the receipt proves the changed file
     bad_file = tmp_path / "tampered.json"
     bad_file.write_text(json.dumps(tampered))
-    invalid = run_cli("verify-receipt", bad_file, "--rpc", rpc_url, env=offline_env, cwd=tmp_path)
+    invalid = run_cli(
+        "verify-receipt", bad_file, "--rpc", rpc_url, *pin, env=offline_env, cwd=tmp_path
+    )
     assert invalid.returncode == 1, invalid.stdout + invalid.stderr
     assert "INVALID" in invalid.stdout
     assert "not the receipt's digest" in invalid.stdout  # the reason, not just a verdict
@@ -380,7 +415,9 @@ def test_anchor_wait_verify_receipt_and_verify_it_without_the_server(
     assert revoked.returncode == 0, revoked.stdout + revoked.stderr
     after = run_cli("verify", a, env=user_env, cwd=tmp_path)
     assert after.returncode == 1 and "revoked" in after.stdout
-    stale = run_cli("verify-receipt", receipt_file, "--rpc", rpc_url, env=offline_env, cwd=tmp_path)
+    stale = run_cli(
+        "verify-receipt", receipt_file, "--rpc", rpc_url, *pin, env=offline_env, cwd=tmp_path
+    )
     assert stale.returncode == 1 and "revoked" in stale.stdout
     refused = run_cli("revoke", str(a_id), "--reason", "again", env=user_env, cwd=tmp_path)
     assert refused.returncode == 2 and "revoked already" in refused.stderr

@@ -27,6 +27,7 @@ from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import Batch, Evidence
 
 from ..conftest import node_binary_present, require
+from ..factories import pinned
 
 pytestmark = pytest.mark.chain
 CLI = [sys.executable, "-m", "chainproof.cli"]
@@ -116,5 +117,8 @@ def test_sigkill_at_every_point_anchors_everything_once(
         assert sum(e.leaf_count for e in events) == len(digests)
         for ev in s.exec(select(Evidence)).all():
             assert ev.id is not None
-            verdict = verify_receipt(build_receipt(session=s, evidence_id=ev.id), deployed.w3)
+            receipt = build_receipt(session=s, evidence_id=ev.id)
+            verdict = verify_receipt(
+                receipt, deployed.w3, trust=pinned(deployed.w3, deployed.contract)
+            )
             assert verdict.valid, verdict.reason

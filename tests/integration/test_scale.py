@@ -23,6 +23,7 @@ from chainproof.store import db
 from chainproof.store.models import Batch, Evidence, Member
 
 from ..conftest import node_binary_present, require
+from ..factories import pinned
 
 pytestmark = [pytest.mark.chain, pytest.mark.postgres]
 N = 10_000
@@ -101,5 +102,6 @@ def test_ten_thousand_digests_on_anvil_and_postgres(
                 one_per_batch.setdefault(ev.batch_id, ev.id)
             # The full online check (tx, block, event, contract views) once per batch.
             for evidence_id in one_per_batch.values():
-                verdict = verify_receipt(build_receipt(session=s, evidence_id=evidence_id), w3)
+                receipt = build_receipt(session=s, evidence_id=evidence_id)
+                verdict = verify_receipt(receipt, w3, trust=pinned(w3, receipt.contract))
                 assert verdict.valid, verdict.reason

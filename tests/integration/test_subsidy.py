@@ -38,7 +38,7 @@ from chainproof.store import db
 from chainproof.subsidy.models import Transition
 
 from ..conftest import node_binary_present, require
-from ..factories import served
+from ..factories import pinned, served
 
 with warnings.catch_warnings():
     # As in test_api.py: Starlette's TestClient warns about the pinned httpx; only this import.
@@ -256,7 +256,9 @@ def test_the_2023_case_end_to_end(case: Case) -> None:
     [manifest] = a["manifests"]
     case.drain()
     receipt = receipt_of(case, manifest["evidence_id"])
-    assert verify_receipt(receipt, case.chain.w3).valid
+    assert verify_receipt(
+        receipt, case.chain.w3, trust=pinned(case.chain.w3, case.chain.contract)
+    ).valid
     body = case.get(f"/applications/{a['id']}/manifest", "a")
     assert body.status_code == 200
     assert sha256(body.content) == receipt.digest == manifest["digest"]
@@ -377,7 +379,9 @@ def test_the_2023_case_end_to_end(case: Case) -> None:
         assert entry["prev"] == previous
         receipt = receipt_of(case, entry["evidence_id"])
         assert receipt.digest == entry["record_hash"]
-        assert verify_receipt(receipt, case.chain.w3).valid
+        assert verify_receipt(
+            receipt, case.chain.w3, trust=pinned(case.chain.w3, case.chain.contract)
+        ).valid
         previous = entry["record_hash"]
     assert [e["actor"] for e in trail["entries"]] == [
         APPLICANT_A,

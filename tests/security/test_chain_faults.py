@@ -37,6 +37,7 @@ from chainproof.store import db
 from chainproof.store.models import Batch, Evidence
 
 from ..conftest import node_binary_present, require
+from ..factories import pinned
 from . import _procs
 
 pytestmark = pytest.mark.chain
@@ -154,7 +155,7 @@ def assert_anchored_once(server: Server, rpc_url: str) -> None:
     receipts = server.receipts()
     assert receipts and len({r.digest for r in receipts}) == len(receipts)
     for receipt in receipts:
-        verdict = verify_receipt(receipt, w3)
+        verdict = verify_receipt(receipt, w3, trust=pinned(w3, receipt.contract))
         assert verdict.valid, verdict.reason
     with db.open_session(server.db_url) as s:
         confirmed = s.exec(select(Batch).where(Batch.status == "confirmed")).all()
@@ -335,7 +336,8 @@ def test_node_reset_under_a_running_server_then_deploy_new(
     old_receipt = Receipt.from_dict(
         httpx.get(f"{server.proc.url}/api/v1/evidence/{old[0]['id']}/receipt").json()
     )
-    assert verify_receipt(old_receipt, http_web3(url)).valid
+    old_anchor = pinned(http_web3(url), old_receipt.contract)
+    assert verify_receipt(old_receipt, http_web3(url), trust=old_anchor).valid
 
     anvil.stop()
     anvil.state_file.unlink()  # the reset: same URL, brand-new chain
@@ -399,4 +401,6 @@ def test_node_reset_under_a_running_server_then_deploy_new(
     server.wait("all anchored anew", lambda: server.count("anchored") == total, timeout=90)
     assert_anchored_once(server, url)
     # The receipt from the old chain stays invalid here: no false verdict either way.
-    assert not verify_receipt(old_receipt, http_web3(url)).valid
+    assert not verify_receipt(old_receipt, http_web3(url), trust=old_anchor).valid
+    new_anchor = pinned(http_web3(url), old_receipt.contract)  # the new genesis: still no
+    assert not verify_receipt(old_receipt, http_web3(url), trust=new_anchor).valid

@@ -30,6 +30,7 @@ from chainproof.merkle import StandardMerkleTree, node_hash
 from chainproof.receipts import LEAF_TYPES, Receipt, check_receipt_offline, verify_receipt
 
 from ..conftest import Deployed
+from ..factories import pinned
 
 pytestmark = [
     pytest.mark.chain,
@@ -294,7 +295,8 @@ def test_an_internal_node_presented_as_a_leaf_is_rejected(deployed: Deployed) ->
     )
     assert tree.leaf_hash_at(0).hex() in genuine.leaf_hash  # the tree's leaf 0 indeed
     assert check_receipt_offline(genuine) == []
-    assert verify_receipt(genuine, deployed.w3).valid
+    anchor = pinned(deployed.w3, deployed.deployment.address)
+    assert verify_receipt(genuine, deployed.w3, trust=anchor).valid
 
     forged = Receipt.from_dict(
         {
@@ -305,7 +307,7 @@ def test_an_internal_node_presented_as_a_leaf_is_rejected(deployed: Deployed) ->
     )
     problems = check_receipt_offline(forged)
     assert any("leaf_hash" in p for p in problems), problems
-    verdict = verify_receipt(forged, deployed.w3)
+    verdict = verify_receipt(forged, deployed.w3, trust=anchor)
     assert not verdict.valid and "leaf_hash" in (verdict.reason or ""), verdict.reason
     # And the leaf hash of any values is never that node (a 32-byte vs a 64-byte preimage).
     assert all(tree.leaf_hash_at(i) != node for i in range(4))

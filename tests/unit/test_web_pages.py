@@ -4,6 +4,8 @@ chain, and escaping. The browser behaviour is in tests/e2e."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 import warnings
 from collections.abc import Iterator
@@ -19,6 +21,8 @@ from chainproof.api.deps import UnavailableChain
 from chainproof.chain.context import ChainContext, open_chain
 from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.store import db
+
+from ..conftest import require
 
 with warnings.catch_warnings():
     # As in tests/integration/test_api.py: only this import warns about httpx.
@@ -135,7 +139,8 @@ def test_language_choice_is_remembered_in_a_cookie(site: Site) -> None:
 
 def test_pages_are_not_in_the_api_schema(site: Site) -> None:
     paths = site.client.get("/openapi.json").json()["paths"]
-    assert not [p for p in paths if not p.startswith(("/api/", "/healthz", "/readyz"))]
+    api = ("/api/", "/healthz", "/readyz", "/.well-known/")
+    assert not [p for p in paths if not p.startswith(api)]
 
 
 def test_static_files_are_served(site: Site) -> None:
@@ -185,6 +190,29 @@ def test_certificate_page_and_pdf(site: Site, evidence: dict[str, Any]) -> None:
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
+
+
+def test_the_certificate_prints_the_trust_anchor(
+    site: Site, evidence: dict[str, Any], tmp_path: Path
+) -> None:
+    anchor = site.client.get("/.well-known/chainproof.json").json()
+    page = site.client.get(f"/evidence/{evidence['id']}/certificate").text
+    facts = page[page.index('data-testid="cert-anchor"') :]
+    for key in ("genesis_hash", "registry", "registry_code_hash"):
+        assert anchor[key] in facts, key
+    assert f"<dd>{anchor['chain_id']}</dd>" in facts
+    assert "http://testserver/.well-known/chainproof.json" in facts
+    pdftotext = shutil.which("pdftotext")
+    require(pdftotext is not None, "pdftotext is missing (apt-get install poppler-utils)")
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(site.client.get(f"/evidence/{evidence['id']}/certificate.pdf").content)
+    assert pdftotext is not None
+    text = subprocess.run(
+        [pdftotext, str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for key in ("genesis_hash", "registry", "registry_code_hash"):
+        assert anchor[key] in text, key
+    assert "/.well-known/chainproof.json" in text and "Trust anchor" in text
 
 
 def test_verify_page_prefills_a_digest(site: Site) -> None:
@@ -279,3 +307,6 @@ def test_degraded_chain_is_said_not_hidden(tmp_path: Path) -> None:
         assert "another genesis" in explorer.text
         assert client.get("/explorer/block/1").status_code == 503
         assert client.get("/verify").status_code == 200
+        # No trust anchor from a server that cannot stand behind one.
+        anchor = client.get("/.well-known/chainproof.json")
+        assert anchor.status_code == 503 and "another genesis" in anchor.text

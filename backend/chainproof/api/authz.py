@@ -147,6 +147,9 @@ RULES: Final[dict[RouteKey, Rule]] = {
     # --- chain and probes -----------------------------------------------------------------
     ("GET", "/api/v1/chain"): Rule(EVERYONE, why=_PUBLIC_CHAIN),
     ("GET", "/api/v1/batches/{batch_id}"): Rule(EVERYONE, why=_PUBLIC_CHAIN),
+    ("GET", "/.well-known/chainproof.json"): Rule(
+        EVERYONE, why="the trust anchor third parties pin: public by design"
+    ),
     ("GET", "/healthz"): Rule(EVERYONE, why="liveness probe"),
     ("GET", "/readyz"): Rule(EVERYONE, why="readiness probe"),
     # --- admin ----------------------------------------------------------------------------

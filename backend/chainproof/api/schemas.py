@@ -325,6 +325,50 @@ class ReceiptVerdictOut(BaseModel):
     valid: bool
     reason: str | None
     checks: list[ReceiptCheckOut]
+    pinned: bool = Field(
+        default=True,
+        description="Checked against this server's trust anchor "
+        "(GET /.well-known/chainproof.json); false only while the server has no chain to pin, "
+        "and then `valid` is false.",
+    )
+
+
+class PastRegistryOut(BaseModel):
+    address: str
+    code_hash: str
+    version: int
+
+
+class TrustAnchorOut(BaseModel):
+    """``chainproof-trust-anchor/1``: what a verifier pins (docs/receipt.md)."""
+
+    model_config = _examples(
+        {
+            "format": "chainproof-trust-anchor/1",
+            "chain_id": 31337,
+            "genesis_hash": EX_DIGEST,
+            "registry": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+            "registry_code_hash": EX_DIGEST,
+            "registry_version": 1,
+            "trace_registry": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+            "trace_registry_code_hash": EX_DIGEST,
+            "rpc_url": "https://rpc.example.org",
+            "past_registries": [],
+        }
+    )
+
+    format: str = Field(description="`chainproof-trust-anchor/1`.")
+    chain_id: int
+    genesis_hash: str = Field(description="Hash of block 0: tells this chain from any other.")
+    registry: str = Field(description="EvidenceRegistry address (EIP-55).")
+    registry_code_hash: str = Field(description="keccak-256 of the registry's runtime code.")
+    registry_version: int
+    trace_registry: str | None
+    trace_registry_code_hash: str | None
+    rpc_url: str | None = Field(description="Public JSON-RPC URL; null when none is configured.")
+    past_registries: list[PastRegistryOut] = Field(
+        description="Registries on this chain whose receipts are still honoured."
+    )
 
 
 # --- chain and system ------------------------------------------------------------------------

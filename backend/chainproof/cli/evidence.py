@@ -8,6 +8,8 @@ is the point of a receipt.
 Exit codes, the same for every command: 0 the answer is yes (anchored, valid), 1 the answer
 is no (not anchored yet, invalid, timed out waiting), 2 the question could not be asked (bad
 file, server or node unreachable, refused request). Errors are one red line on stderr.
+``verify-receipt`` adds 3: every check passed, but against no trust anchor (no ``--trust``),
+so the answer is not a yes.
 """
 
 from __future__ import annotations
@@ -349,7 +351,7 @@ def receipt(
         _fail(f"cannot write {output}: {exc.strerror or exc}")
     _err.print(
         f"receipt of evidence {evidence_id} written to {escape(str(output))}; check it with "
-        f"`chainproof verify-receipt {escape(str(output))} --rpc URL`",
+        f"`chainproof verify-receipt {escape(str(output))} --rpc URL --trust ANCHOR`",
         soft_wrap=True,
         highlight=False,
     )
@@ -396,17 +398,38 @@ def verify_receipt_command(
             help="Any JSON-RPC endpoint of the receipt's chain (GET /api/v1/chain gives one).",
         ),
     ],
+    trust: Annotated[
+        str | None,
+        typer.Option(
+            "--trust",
+            envvar="CHAINPROOF_TRUST",
+            help=(
+                "The trust anchor to check against: a chainproof-trust-anchor/1 JSON file, or "
+                "a server's base URL whose /.well-known/chainproof.json is fetched. Get it out "
+                "of band (a certificate, the operator's HTTPS site), not from whoever hands "
+                "you the receipt."
+            ),
+        ),
+    ] = None,
 ) -> None:
-    """Verify a receipt against a chain, with no ChainProof server involved.
+    """Verify a receipt against a chain and a pinned trust anchor, with no ChainProof server.
 
-    Exit 0 valid, 1 invalid (with the reason), 2 when the file cannot be read or the node
-    cannot be reached.
+    Exit codes (docs/receipt.md):
+
+    0: valid against the trust anchor.
+
+    1: invalid or revoked; the failed check says why (a chain, registry, code not pinned).
+
+    2: the receipt or the anchor cannot be read or fetched, or the node cannot be reached.
+
+    3: not pinned: every check passed, but without --trust a forgery would pass them too.
     """
     # Imported here: web3 costs a second of start-up that the server commands do not need.
     from web3 import Web3
 
     from chainproof.chain.nodes import display_url, rpc_chain_id
     from chainproof.receipts import Receipt, verify_receipt
+    from chainproof.trust import TrustAnchor
 
     try:
         text = file.read_text(encoding="utf-8")
@@ -416,6 +439,12 @@ def verify_receipt_command(
         parsed = Receipt.from_json(text)
     except ChainProofError as exc:
         _fail(f"{file} is not a ChainProof receipt: {exc.message}")
+    anchor = None
+    if trust is not None:
+        try:
+            anchor = TrustAnchor.load(trust)
+        except ChainProofError as exc:
+            _fail(f"no trust anchor from {trust}: {exc.message}")
     shown = display_url(rpc)
     try:
         # A raw eth_chainId first: without it an unreachable node would only show up as a
@@ -428,11 +457,18 @@ def verify_receipt_command(
             rpc, request_kwargs={"timeout": _RPC_TIMEOUT}, exception_retry_configuration=None
         )
     )
-    verdict = verify_receipt(parsed, w3)
+    verdict = verify_receipt(parsed, w3, trust=anchor)
     out = _out()
     out.print(
         f"receipt {escape(str(file))}: {parsed.algorithm} {parsed.digest} on chain "
         f"{parsed.chain_id}, checked against {escape(shown)}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    out.print(
+        f"trust anchor: {escape(anchor.summary())}, from {escape(trust or '')}"
+        if anchor
+        else "trust anchor: none (--trust not given)",
         soft_wrap=True,
         highlight=False,
     )
@@ -442,12 +478,20 @@ def verify_receipt_command(
     if verdict.valid:
         out.print(
             f"[bold green]VALID[/bold green]: anchored in block {parsed.block_number} at "
-            f"{_when(parsed.block_timestamp)} by {parsed.submitter} (tx {parsed.tx_hash})",
+            f"{_when(parsed.block_timestamp)} by {parsed.submitter} (tx {parsed.tx_hash}), "
+            "against the pinned trust anchor",
             soft_wrap=True,
             highlight=False,
         )
         return
     reason = verdict.reason or "a check failed"
+    if verdict.status == "unpinned":
+        out.print(
+            f"[bold yellow]NOT PINNED[/bold yellow]: {escape(reason)}",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise typer.Exit(3)
     failed = verdict.checks[-1][0] if verdict.checks else ""
     # verify_receipt reports an RPC failure in the middle of the checks as a failed check
     # whose detail says it "could not run": that is the network, not the receipt.

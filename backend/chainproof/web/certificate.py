@@ -3,7 +3,9 @@
 A certificate restates what the receipt proves, for people: the document's digest, the
 block time, block, transaction, member, chain id and contract, with a QR code to the public
 verification page (``/verify?digest=…&algorithm=…``), which runs the check on open. It is
-not the proof itself: the receipt is (docs/receipt.md), and the certificate says so.
+not the proof itself: the receipt is (docs/receipt.md), and the certificate says so. It also
+prints the trust anchor a verifier pins (chain id, genesis hash, registry and its code hash,
+where to fetch it): on paper, out of band from the server (docs/receipt.md, "What to pin").
 
 The PDF embeds a CJK TrueType font (a subset: only the glyphs used), found among the usual
 Debian fonts (``fonts-wqy-zenhei`` first); without one it refuses with
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlencode
 
 import segno
@@ -27,6 +29,7 @@ from sqlmodel import Session
 from chainproof.errors import ConfigError
 from chainproof.evidence import service
 from chainproof.evidence.verify import ANONYMOUS
+from chainproof.trust import WELL_KNOWN_PATH, TrustAnchor
 from chainproof.web.formatting import cst_time, utc_iso
 
 # (path, index in a .ttc collection). TrueType outlines only: reportlab cannot embed CFF
@@ -69,6 +72,9 @@ class Certificate:
     contract: str
     submitter: str | None
     verify_url: str
+    # The server's trust anchor; None while it has none to stand behind (a degraded chain).
+    anchor: TrustAnchor | None = None
+    anchor_url: str | None = None
 
     @property
     def number(self) -> str:
@@ -87,6 +93,14 @@ class Certificate:
     def revoked(self) -> bool:
         return self.status == "revoked"
 
+    @property
+    def pinned_code_hash(self) -> str | None:
+        """The code hash the anchor pins for this certificate's contract (None: not honoured)."""
+        if self.anchor is None:
+            return None
+        pinned = self.anchor.honoured().get(self.contract)
+        return pinned[0] if pinned else None
+
 
 def verification_url(base_url: str, *, algorithm: str, digest: str) -> str:
     """The public page that checks this digest on open: ``{base}/verify?digest=…``."""
@@ -94,9 +108,11 @@ def verification_url(base_url: str, *, algorithm: str, digest: str) -> str:
     return f"{base_url.rstrip('/')}/verify?{query}"
 
 
-def certificate_for(*, session: Session, evidence_id: int, base_url: str) -> Certificate:
-    """The certificate of one evidence. NotFoundError (404) for an unknown id,
-    ConflictError (409) while it is not anchored: there is nothing to certify yet."""
+def certificate_for(
+    *, session: Session, evidence_id: int, base_url: str, anchor: TrustAnchor | None = None
+) -> Certificate:
+    """The certificate of one evidence, printing ``anchor``. NotFoundError (404) for an
+    unknown id, ConflictError (409) while it is not anchored: there is nothing to certify."""
     receipt = service.build_receipt(session=session, evidence_id=evidence_id)
     public = service.evidence_public(session=session, evidence_id=evidence_id, viewer=ANONYMOUS)
     return Certificate(
@@ -115,6 +131,8 @@ def certificate_for(*, session: Session, evidence_id: int, base_url: str) -> Cer
         contract=receipt.contract,
         submitter=receipt.submitter,
         verify_url=verification_url(base_url, algorithm=receipt.algorithm, digest=receipt.digest),
+        anchor=anchor,
+        anchor_url=base_url.rstrip("/") + WELL_KNOWN_PATH,
     )
 
 
@@ -164,7 +182,14 @@ def render_pdf(cert: Certificate) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import (
+        KeepTogether,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
 
     cjk, mono = _register_fonts()
     ink = colors.HexColor("#1f2933")
@@ -263,6 +288,19 @@ def render_pdf(cert: Certificate) -> bytes:
         "verification page or scan the QR code.",
         small,
     )
+    anchor_rows = _anchor_rows(cert, lab, hexcell, base, cjk_wrap, esc)
+    anchor_table = Table(anchor_rows, colWidths=[46 * mm, 124 * mm])
+    anchor_table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BOX", (0, 0), (-1, -1), 0.4, colors.HexColor("#d0d7de")),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f3f6f9")),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
     story = [
         Paragraph("存证证书", title),
         Paragraph("Evidence Certificate · ChainProof 区块链电子存证", subtitle),
@@ -274,6 +312,19 @@ def render_pdf(cert: Certificate) -> bytes:
         note,
         Spacer(1, 2 * mm),
         note_en,
+        Spacer(1, 5 * mm),
+        KeepTogether(
+            [
+                Paragraph("信任锚 / Trust anchor", label),
+                Paragraph(
+                    "核验回执时请固定以下各项（不要只信回执自己写的链和合约）/ Pin these when "
+                    "verifying the receipt, never what the receipt says of itself:",
+                    small,
+                ),
+                Spacer(1, 1 * mm),
+                anchor_table,
+            ]
+        ),
     ]
     if cert.revoked:
         story.insert(
@@ -299,3 +350,34 @@ def render_pdf(cert: Certificate) -> bytes:
     )
     doc.build(story)
     return out.getvalue()
+
+
+def _anchor_rows(
+    cert: Certificate, lab: Any, hexcell: Any, base: Any, wrap: Any, esc: Any
+) -> list[tuple[Any, Any]]:
+    """The PDF's trust-anchor table (the same facts as certificate.html's)."""
+    from reportlab.platypus import Paragraph
+
+    anchor = cert.anchor
+    if anchor is None:
+        return [
+            (
+                lab("信任锚", "Trust anchor"),
+                Paragraph("暂不可用（服务器的链不是其部署所在的链）/ unavailable", wrap),
+            )
+        ]
+    rows = [
+        (lab("链 ID", "Chain id"), Paragraph(str(anchor.chain_id), base)),
+        (lab("创世区块哈希", "Genesis hash"), hexcell(anchor.genesis_hash)),
+        (
+            lab(f"存证合约（第 {anchor.registry_version} 版）", "Registry"),
+            hexcell(anchor.registry),
+        ),
+        (lab("合约代码哈希", "Registry code hash"), hexcell(anchor.registry_code_hash)),
+    ]
+    if cert.contract != anchor.registry:  # a receipt of a past registry the anchor honours
+        rows.append(
+            (lab("本回执合约代码哈希", "This receipt's code hash"), hexcell(cert.pinned_code_hash))
+        )
+    rows.append((lab("获取地址", "Fetch it from"), hexcell(cert.anchor_url)))
+    return rows

@@ -35,18 +35,24 @@ ZH: Final[dict[str, str]] = {
     "核验时本页只向这个地址发送请求。",
     "receipt_page.rpc_hint_empty": "本服务器的链在进程内运行，没有公开节点地址："
     "请填写一个可访问的节点地址。",
+    "receipt_page.trust_label": "信任锚（chainproof-trust-anchor/1）",
+    "receipt_page.trust_hint": "核验只认这里固定的链 ID、创世区块哈希、存证合约地址和合约代码哈希，"
+    "不认回执自己怎么说。已从本站预填；请与证书上印的或运营方另行公布的信任锚逐项核对，"
+    "或粘贴您自己固定的信任锚。留空时本页不会给出“有效”结论。",
     "receipt_page.run": "开始验证",
     "receipt_page.results": "核验结果",
     "receipt_page.none_yet": "尚未验证。",
     "receipt_page.summary": "回执内容",
     "receipt_page.how": "核验步骤与命令行方式见文档 docs/receipt.md；也可以用命令行 "
-    "chainproof verify-receipt receipt.json --rpc 节点地址。",
+    "chainproof verify-receipt receipt.json --rpc 节点地址 --trust 信任锚文件或网址。",
     "receipt_page.link": "有存证回执？在浏览器中独立验证（不经本服务器）",
     "receipt_page.link_short": "在浏览器中验证回执",
     # the script
     "js.receipt_page.check.document": "文件摘要",
     "js.receipt_page.check.offline": "默克尔证明（离线）",
     "js.receipt_page.check.chain_id": "链 ID",
+    "js.receipt_page.check.genesis": "创世区块",
+    "js.receipt_page.check.registry": "存证合约地址",
     "js.receipt_page.check.contract_code": "存证合约代码",
     "js.receipt_page.check.transaction": "上链交易",
     "js.receipt_page.check.anchored_event": "Anchored 事件",
@@ -62,6 +68,20 @@ ZH: Final[dict[str, str]] = {
     "js.receipt_page.verdict.invalid": "✗ 回执无效",
     "js.receipt_page.verdict.not_receipt": "✗ 不是存证回执",
     "js.receipt_page.verdict.working": "正在核验…",
+    "js.receipt_page.verdict.unpinned": "✗ 未固定信任锚，不能判定有效",
+    "js.receipt_page.verdict.bad_anchor": "✗ 信任锚无效",
+    "js.receipt_page.unpinned_detail": "各项核验都已通过，但没有信任锚固定链 {chain} 和存证合约 "
+    "{contract}：仿冒合约或私有链同样能通过这些核验。请填写信任锚后再验证。",
+    "js.receipt_page.trust.prefilled": "已从 {url} 预填。请与证书或运营方另行公布的信任锚核对。",
+    "js.receipt_page.trust.prefill_failed": "无法从 {url} 读取信任锚（{message}）：请粘贴信任锚。",
+    "js.receipt_page.trust.not_json": "信任锚不是 JSON。",
+    "js.receipt_page.trust.not_object": "信任锚不是一个 JSON 对象。",
+    "js.receipt_page.trust.format": "信任锚的 format 是 {format}，不是 {want}",
+    "js.receipt_page.trust.invalid": "信任锚无效：{problems}",
+    "js.receipt_page.trust.trace_pair": "trace_registry 与 trace_registry_code_hash "
+    "须同时给出或同时为 null",
+    "js.receipt_page.trust.rpc_url": "应为字符串或 null",
+    "js.receipt_page.trust.past": "应为 (address, code_hash, version) 对象的列表",
     "js.receipt_page.valid_detail": "该文件摘要已于 {time} 在链 {chain} 上存证，之后未被撤销。"
     "全部核验都在本浏览器中完成。",
     "js.receipt_page.no_file": "请先选择存证回执文件。",
@@ -107,8 +127,23 @@ ZH: Final[dict[str, str]] = {
     "js.receipt_page.offline.leaf": "leaf_hash 是 {leaf}，但叶子值的哈希是 {computed}",
     "js.receipt_page.offline.root": "默克尔证明得到 {reached}，不是根 {root}",
     "js.receipt_page.chain_id.ok": "链 {actual}",
+    "js.receipt_page.chain_id.unpinned": "链 {actual}（未固定：没有信任锚）",
+    "js.receipt_page.chain_id.pinned": "回执和节点都在链 {actual} 上，信任锚固定的是链 {pinned}",
+    "js.receipt_page.genesis.unpinned": "创世区块 {found}（未固定：没有信任锚）",
+    "js.receipt_page.genesis.bad": "节点的创世区块是 {found}，信任锚固定的是 {pinned}："
+    "这是链 ID 相同的另一条链（私有链或重置过的链），其中的区块和时间不能证明任何事",
+    "js.receipt_page.genesis.ok": "创世区块 {found}，与信任锚一致",
+    "js.receipt_page.registry.unpinned": "存证合约 {contract}（未固定：没有信任锚）",
+    "js.receipt_page.registry.bad": "合约 {contract} 不是信任锚固定的存证合约 {registry}："
+    "任何合约都能发出 Anchored 事件，只有固定的那个才算数",
+    "js.receipt_page.registry.bad_past": "合约 {contract} 不是信任锚固定的存证合约 {registry}，"
+    "也不是它仍承认的旧合约：任何合约都能发出 Anchored 事件，只有固定的那个才算数",
+    "js.receipt_page.registry.ok": "{contract} 是信任锚固定的存证合约（第 {version} 版）",
+    "js.receipt_page.registry.past": "{contract} 是信任锚仍承认的旧存证合约（第 {version} 版）",
     "js.receipt_page.chain_id.bad": "节点在链 {actual} 上，回执属于链 {chain}",
-    "js.receipt_page.code.ok": "{contract} 处有 {n} 字节合约代码",
+    "js.receipt_page.code.ok": "{contract} 处有 {n} 字节合约代码，keccak {hash}，与信任锚一致",
+    "js.receipt_page.code.unpinned": "{contract} 处有 {n} 字节合约代码，keccak {hash}（未固定）",
+    "js.receipt_page.code.pinned": "{contract} 处代码的哈希是 {hash}，信任锚固定的是 {pinned}",
     "js.receipt_page.code.bad": "此链上 {contract} 处没有合约代码",
     "js.receipt_page.tx.missing": "此链上没有交易 {tx}（从未在此上链，或因链重组被移除）",
     "js.receipt_page.tx.block": "交易 {tx} 在区块 {block}（{hash}）中，"
@@ -162,17 +197,25 @@ EN: Final[dict[str, str]] = {
     "node if you have one. While verifying, this page sends requests to this URL only.",
     "receipt_page.rpc_hint_empty": "This server's chain runs in process and has no public node "
     "URL: enter the URL of a node you can reach.",
+    "receipt_page.trust_label": "Trust anchor (chainproof-trust-anchor/1)",
+    "receipt_page.trust_hint": "The verdict rests on the chain id, genesis hash, registry "
+    "address and registry code hash pinned here, never on what the receipt says of itself. "
+    "Prefilled from this site: compare it with the anchor printed on a certificate or published "
+    "by the operator elsewhere, or paste one you pinned yourself. Left empty, this page never "
+    "says valid.",
     "receipt_page.run": "Verify",
     "receipt_page.results": "Result",
     "receipt_page.none_yet": "Nothing verified yet.",
     "receipt_page.summary": "What the receipt says",
     "receipt_page.how": "The steps, and how to run them by hand, are in docs/receipt.md; from a "
-    "terminal: chainproof verify-receipt receipt.json --rpc URL.",
+    "terminal: chainproof verify-receipt receipt.json --rpc URL --trust ANCHOR_FILE_OR_URL.",
     "receipt_page.link": "Have a receipt? Verify it in your browser (without this server)",
     "receipt_page.link_short": "Verify the receipt in the browser",
     "js.receipt_page.check.document": "Document digest",
     "js.receipt_page.check.offline": "Merkle proof (offline)",
     "js.receipt_page.check.chain_id": "Chain id",
+    "js.receipt_page.check.genesis": "Genesis block",
+    "js.receipt_page.check.registry": "Registry address",
     "js.receipt_page.check.contract_code": "Registry contract code",
     "js.receipt_page.check.transaction": "Anchoring transaction",
     "js.receipt_page.check.anchored_event": "Anchored event",
@@ -188,6 +231,22 @@ EN: Final[dict[str, str]] = {
     "js.receipt_page.verdict.invalid": "✗ Invalid receipt",
     "js.receipt_page.verdict.not_receipt": "✗ Not a receipt",
     "js.receipt_page.verdict.working": "Verifying…",
+    "js.receipt_page.verdict.unpinned": "✗ Not pinned: no valid verdict without a trust anchor",
+    "js.receipt_page.verdict.bad_anchor": "✗ Not a trust anchor",
+    "js.receipt_page.unpinned_detail": "not pinned: every check passed against the node, but no "
+    "trust anchor pins chain {chain} and registry {contract}, and a look-alike contract or a "
+    "private chain passes these checks too. Fill in a trust anchor and verify again.",
+    "js.receipt_page.trust.prefilled": "Prefilled from {url}. Compare it with the anchor on a "
+    "certificate or published by the operator elsewhere.",
+    "js.receipt_page.trust.prefill_failed": "Could not read a trust anchor from {url} "
+    "({message}): paste one.",
+    "js.receipt_page.trust.not_json": "The trust anchor is not JSON.",
+    "js.receipt_page.trust.not_object": "The trust anchor is not a JSON object.",
+    "js.receipt_page.trust.format": "The trust anchor's format is {format}, not {want}",
+    "js.receipt_page.trust.invalid": "invalid trust anchor: {problems}",
+    "js.receipt_page.trust.trace_pair": "trace_registry and trace_registry_code_hash go together",
+    "js.receipt_page.trust.rpc_url": "must be a string or null",
+    "js.receipt_page.trust.past": "must be a list of (address, code_hash, version) objects",
     "js.receipt_page.valid_detail": "This digest was anchored on chain {chain} at {time} and has "
     "not been revoked. Every check ran in this browser.",
     "js.receipt_page.no_file": "Choose a receipt file first.",
@@ -236,9 +295,29 @@ EN: Final[dict[str, str]] = {
     "js.receipt_page.offline.leaf": "leaf_hash is {leaf} but the leaf values hash to {computed}",
     "js.receipt_page.offline.root": "the proof leads to {reached}, not to root {root}",
     "js.receipt_page.chain_id.ok": "chain {actual}",
+    "js.receipt_page.chain_id.unpinned": "chain {actual} (not pinned: no trust anchor)",
+    "js.receipt_page.chain_id.pinned": "the receipt and the node are on chain {actual}, the "
+    "trust anchor pins chain {pinned}",
+    "js.receipt_page.genesis.unpinned": "genesis {found} (not pinned: no trust anchor)",
+    "js.receipt_page.genesis.bad": "the node's genesis block is {found}, the trust anchor pins "
+    "{pinned}: another chain with the same chain id (a private or reset chain), whose blocks "
+    "and times prove nothing",
+    "js.receipt_page.genesis.ok": "genesis {found}, as pinned",
+    "js.receipt_page.registry.unpinned": "registry {contract} (not pinned: no trust anchor)",
+    "js.receipt_page.registry.bad": "contract {contract} is not the pinned registry {registry}: "
+    "any contract can emit Anchored events, only the pinned one counts",
+    "js.receipt_page.registry.bad_past": "contract {contract} is not the pinned registry "
+    "{registry} nor a past registry the anchor honours: any contract can emit Anchored events, "
+    "only the pinned one counts",
+    "js.receipt_page.registry.ok": "{contract} is the pinned registry (version {version})",
+    "js.receipt_page.registry.past": "{contract} is a past registry the anchor still honours "
+    "(version {version})",
     "js.receipt_page.chain_id.bad": "the node is on chain {actual}, the receipt is for chain "
     "{chain}",
-    "js.receipt_page.code.ok": "{n} bytes of code at {contract}",
+    "js.receipt_page.code.ok": "{n} bytes of code at {contract}, keccak {hash} as pinned",
+    "js.receipt_page.code.unpinned": "{n} bytes of code at {contract}, keccak {hash} (not pinned)",
+    "js.receipt_page.code.pinned": "the code at {contract} hashes to {hash}, the trust anchor "
+    "pins {pinned}",
     "js.receipt_page.code.bad": "no contract code at {contract} on this chain",
     "js.receipt_page.tx.missing": "transaction {tx} is not on this chain (never mined here, or "
     "reorganised out)",

@@ -20,11 +20,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from chainproof.api.deps import ChainDep, SessionDep, SettingsDep
+from chainproof.api.deps import ChainDep, Runtime, RuntimeDep, SessionDep, SettingsDep
+from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.digests import ALGORITHMS
-from chainproof.errors import ChainProofError, ConflictError, NotFoundError
+from chainproof.errors import ChainError, ChainProofError, ConflictError, NotFoundError
 from chainproof.evidence import service
 from chainproof.evidence.verify import ANONYMOUS
+from chainproof.trust import TrustAnchor
 from chainproof.web import explorer
 from chainproof.web.certificate import (
     CertificateFontError,
@@ -211,15 +213,34 @@ def evidence_page(request: Request, evidence_id: str, session: SessionDep) -> HT
     )
 
 
+def _trust_anchor(runtime: Runtime) -> TrustAnchor | None:
+    """The server's anchor for a certificate to print; None while it has none (degraded)."""
+    try:
+        return server_trust_anchor(
+            runtime.chain,
+            data_dir=runtime.settings.data_dir,
+            public_rpc_url=runtime.settings.public_rpc_url,
+        )
+    except ChainError:
+        return None
+
+
 @router.get(
     "/evidence/{evidence_id}/certificate", name="web_certificate", response_class=HTMLResponse
 )
-def certificate_page(request: Request, evidence_id: str, session: SessionDep) -> HTMLResponse:
+def certificate_page(
+    request: Request, evidence_id: str, session: SessionDep, runtime: RuntimeDep
+) -> HTMLResponse:
     number = _evidence_id(evidence_id)
     if number is None:
         return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
     try:
-        cert = certificate_for(session=session, evidence_id=number, base_url=_base_url(request))
+        cert = certificate_for(
+            session=session,
+            evidence_id=number,
+            base_url=_base_url(request),
+            anchor=_trust_anchor(runtime),
+        )
     except NotFoundError as exc:
         return error_page(request, 404, "error.not_found", exc.message)
     except ConflictError as exc:
@@ -234,12 +255,17 @@ def certificate_page(request: Request, evidence_id: str, session: SessionDep) ->
 
 
 @router.get("/evidence/{evidence_id}/certificate.pdf", name="web_certificate_pdf")
-async def certificate_pdf(request: Request, evidence_id: str, session: SessionDep) -> Response:
+async def certificate_pdf(
+    request: Request, evidence_id: str, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     number = _evidence_id(evidence_id)
     if number is None:
         return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
     try:
-        cert = certificate_for(session=session, evidence_id=number, base_url=_base_url(request))
+        anchor = await run_in_threadpool(_trust_anchor, runtime)
+        cert = certificate_for(
+            session=session, evidence_id=number, base_url=_base_url(request), anchor=anchor
+        )
         pdf = await run_in_threadpool(render_pdf, cert)
     except NotFoundError as exc:
         return error_page(request, 404, "error.not_found", exc.message)

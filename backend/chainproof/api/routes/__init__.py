@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from chainproof.api.routes import admin, evidence, subsidy, system, trace, verify
+from chainproof.api.routes import admin, evidence, subsidy, system, trace, verify, well_known
 
 API_ROUTERS: tuple[APIRouter, ...] = (
     verify.router,
@@ -20,6 +20,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     admin.router,
     subsidy.router,
     trace.router,
+    well_known.router,
 )
 
 __all__ = ["API_ROUTERS"]

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from chainproof.api.deps import (
     ChainDep,
     Runtime,
+    SettingsDep,
     bearer_scheme,
     get_caller,
     get_runtime,
@@ -31,10 +32,12 @@ from chainproof.api.schemas import (
     error_responses,
 )
 from chainproof.api.upload import FILE_FIELD, hash_multipart, is_json, is_multipart, read_json
+from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.digests import Algorithm
-from chainproof.errors import WouldBlock
+from chainproof.errors import ChainError, WouldBlock
 from chainproof.evidence.verify import ANONYMOUS, Viewer, verify_digest
 from chainproof.receipts import Receipt, verify_receipt
+from chainproof.trust import TrustAnchor
 
 router = APIRouter(prefix="/api/v1")
 
@@ -206,10 +209,12 @@ def _verify_in_thread(
     summary="Verify a receipt",
     description=(
         "Checks a receipt the way a third party would, with only this server's JSON-RPC "
-        "node: the proof, the transaction, its Anchored event, the block, and the "
-        "registry's own views. A receipt that fails a check is `valid: false` with the "
-        "reason (for instance another chain's receipt); a body that is not a receipt at "
-        "all is 422."
+        "node, against this server's own trust anchor (`GET /.well-known/chainproof.json`): "
+        "the node's chain id and genesis hash, the receipt's contract (this server's registry "
+        "or a past one it honours) and the code hash there, then the proof, the transaction, "
+        "its Anchored event, the block, and the registry's own views. A receipt of any other "
+        "chain or registry is `valid: false` with the reason; a body that is not a receipt "
+        "at all is 422."
     ),
     response_model=ReceiptVerdictOut,
     responses=error_responses(401, 422, 503),
@@ -220,12 +225,22 @@ def verify_receipt_route(
         Body(openapi_examples={"receipt": {"summary": "A receipt", "value": EX_RECEIPT}}),
     ],
     chain: ChainDep,
+    settings: SettingsDep,
 ) -> ReceiptVerdictOut:
-    verdict = verify_receipt(receipt, rpc_web3(chain))
+    try:
+        trust: TrustAnchor | None = server_trust_anchor(
+            chain, data_dir=settings.data_dir, public_rpc_url=settings.public_rpc_url
+        )
+    except ChainError:
+        # Degraded (the node is not the deployment's chain): the checks still say what is
+        # wrong there, and without an anchor the verdict is never valid.
+        trust = None
+    verdict = verify_receipt(receipt, rpc_web3(chain), trust=trust)
     return ReceiptVerdictOut(
         valid=verdict.valid,
         reason=verdict.reason,
         checks=[
             ReceiptCheckOut(name=name, ok=ok, detail=detail) for name, ok, detail in verdict.checks
         ],
+        pinned=verdict.pinned,
     )

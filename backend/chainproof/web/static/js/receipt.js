@@ -8,9 +8,14 @@
  *                   keccak256(keccak256(abi.encode(string, bytes32, bytes32))); the proof,
  *                   folded with sorted pairs, reaches root
  *   chain_id … contract_verify
- *                   plain JSON-RPC requests to the RPC URL the person chose, nothing else
- * The receipt and the document are read with the File API and never leave the machine;
- * the only network requests are POSTs to the RPC URL. Messages: web/i18n_receipt.py.
+ *                   plain JSON-RPC requests to the RPC URL the person chose, nothing else;
+ *                   chain_id, genesis, registry and contract_code compare the node and the
+ *                   receipt with the trust anchor (chainproof.trust, docs/receipt.md)
+ * The trust anchor is prefilled from this site's /.well-known/chainproof.json when the page
+ * opens (shown and editable: the person compares it with one got out of band); without one
+ * the page never says "valid". The receipt and the document are read with the File API and
+ * never leave the machine; while verifying, the only network requests are POSTs to the RPC
+ * URL. Messages: web/i18n_receipt.py.
  */
 (function () {
   'use strict';
@@ -19,7 +24,7 @@
   const K = window.ChainProofKeccak256;
 
   // The check names of chainproof.receipts.ONLINE_CHECKS (a unit test keeps them equal).
-  const CHECKS = ['offline', 'chain_id', 'contract_code', 'transaction', 'anchored_event', 'block', 'anchor', 'leaf_revocation', 'contract_verify'];
+  const CHECKS = ['offline', 'chain_id', 'genesis', 'registry', 'contract_code', 'transaction', 'anchored_event', 'block', 'anchor', 'leaf_revocation', 'contract_verify'];
   // keccak256 of the signatures, pinned by tests/unit/test_receipt_page.py.
   const ANCHORED_TOPIC = '0x8c0967b2e28a19deb25a53ba3ca54204b599d7c47324562c3508b24b1e0a2f95'; // Anchored(bytes32,address,uint32,bytes32,uint64)
   const GET_ANCHOR = '0x7feb51d9'; // getAnchor(bytes32)
@@ -30,6 +35,9 @@
   const ALGORITHMS = ['sha256', 'sm3', 'keccak256'];
   const KEYS = ['version', 'algorithm', 'digest', 'salt', 'leaf_types', 'leaf_values', 'leaf_hash', 'proof', 'root', 'chain_id', 'contract', 'tx_hash', 'block_number', 'block_hash', 'block_timestamp', 'submitter', 'issued_at', 'evidence_id', 'label'];
   const REQUIRED = KEYS.slice(0, 16);
+  const ANCHOR_FORMAT = 'chainproof-trust-anchor/1';
+  const ANCHOR_URL = '/.well-known/chainproof.json';
+  const ANCHOR_KEYS = ['format', 'chain_id', 'genesis_hash', 'registry', 'registry_code_hash', 'registry_version', 'trace_registry', 'trace_registry_code_hash', 'rpc_url', 'past_registries'];
 
   // --- bytes and hex ------------------------------------------------------------------
   const enc = new TextEncoder();
@@ -63,17 +71,11 @@
 
   // --- reading a receipt (the rules of chainproof.receipts.Receipt) --------------------
   class NotAReceipt extends Error {}
+  class NotAnAnchor extends Error {}
   const HEX = /^0x[0-9a-fA-F]*$/;
 
-  function parseReceipt(text) {
-    let data;
-    try { data = JSON.parse(text); } catch (e) { throw new NotAReceipt(t('receipt_page.not_json')); }
-    if (!data || typeof data !== 'object' || Array.isArray(data)) throw new NotAReceipt(t('receipt_page.not_object'));
-    const problems = [];
-    const bad = (key, why) => problems.push(key + ': ' + why);
-    for (const key of Object.keys(data)) if (!KEYS.includes(key)) bad(key, t('receipt_page.field.unknown'));
-    for (const key of REQUIRED) if (!(key in data)) bad(key, t('receipt_page.field.missing'));
-    const r = {};
+  /* Field checks shared by the receipt and the trust anchor; each reports through bad(). */
+  function fieldChecks(bad) {
     const hex32 = (key, value) => {
       if (typeof value !== 'string' || !HEX.test(value) || value.length !== 66) { bad(key, t('receipt_page.field.hex32')); return null; }
       return value.toLowerCase();
@@ -89,6 +91,23 @@
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) { bad(key, t('receipt_page.field.integer', { min: min })); return null; }
       return value;
     };
+    return { hex32, address, count };
+  }
+
+  function shownProblems(problems) {
+    return problems.slice(0, 5).join('; ') + (problems.length > 5 ? '; ' + t('receipt_page.field.more', { n: problems.length - 5 }) : '');
+  }
+
+  function parseReceipt(text) {
+    let data;
+    try { data = JSON.parse(text); } catch (e) { throw new NotAReceipt(t('receipt_page.not_json')); }
+    if (!data || typeof data !== 'object' || Array.isArray(data)) throw new NotAReceipt(t('receipt_page.not_object'));
+    const problems = [];
+    const bad = (key, why) => problems.push(key + ': ' + why);
+    for (const key of Object.keys(data)) if (!KEYS.includes(key)) bad(key, t('receipt_page.field.unknown'));
+    for (const key of REQUIRED) if (!(key in data)) bad(key, t('receipt_page.field.missing'));
+    const r = {};
+    const { hex32, address, count } = fieldChecks(bad);
     if ('version' in data && data.version !== 1) bad('version', t('receipt_page.field.version', { version: JSON.stringify(data.version) }));
     r.version = 1;
     if ('algorithm' in data) {
@@ -130,11 +149,47 @@
       if (typeof data.label !== 'string' || data.label.length > 1024) bad('label', t('receipt_page.field.label'));
       r.label = data.label;
     }
-    if (problems.length) {
-      const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? '; ' + t('receipt_page.field.more', { n: problems.length - 5 }) : '');
-      throw new NotAReceipt(t('receipt_page.not_receipt', { problems: shown }));
-    }
+    if (problems.length) throw new NotAReceipt(t('receipt_page.not_receipt', { problems: shownProblems(problems) }));
     return r;
+  }
+
+  // --- reading a trust anchor (the rules of chainproof.trust.TrustAnchor) ---------------
+  /* null for an empty text (no anchor); else the anchor, with honoured: address -> {code_hash, version}. */
+  function parseAnchor(text) {
+    if (!text.trim()) return null;
+    let data;
+    try { data = JSON.parse(text); } catch (e) { throw new NotAnAnchor(t('receipt_page.trust.not_json')); }
+    if (!data || typeof data !== 'object' || Array.isArray(data)) throw new NotAnAnchor(t('receipt_page.trust.not_object'));
+    if (data.format !== ANCHOR_FORMAT) throw new NotAnAnchor(t('receipt_page.trust.format', { format: JSON.stringify(data.format === undefined ? null : data.format), want: ANCHOR_FORMAT }));
+    const problems = [];
+    const bad = (key, why) => problems.push(key + ': ' + why);
+    for (const key of Object.keys(data)) if (!ANCHOR_KEYS.includes(key)) bad(key, t('receipt_page.field.unknown'));
+    for (const key of ANCHOR_KEYS) if (!(key in data)) bad(key, t('receipt_page.field.missing'));
+    const { hex32, address, count } = fieldChecks(bad);
+    const a = {
+      chain_id: count('chain_id', data.chain_id, 1),
+      genesis_hash: hex32('genesis_hash', data.genesis_hash),
+      registry: address('registry', data.registry),
+      registry_code_hash: hex32('registry_code_hash', data.registry_code_hash),
+      registry_version: count('registry_version', data.registry_version, 1),
+      honoured: new Map(),
+    };
+    if (data.trace_registry != null) address('trace_registry', data.trace_registry);
+    if (data.trace_registry_code_hash != null) hex32('trace_registry_code_hash', data.trace_registry_code_hash);
+    if ((data.trace_registry == null) !== (data.trace_registry_code_hash == null)) bad('trace_registry', t('receipt_page.trust.trace_pair'));
+    if (data.rpc_url != null && typeof data.rpc_url !== 'string') bad('rpc_url', t('receipt_page.trust.rpc_url'));
+    const past = data.past_registries;
+    if (!Array.isArray(past)) bad('past_registries', t('receipt_page.trust.past'));
+    else past.forEach((p, i) => {
+      if (!p || typeof p !== 'object' || Array.isArray(p)) { bad('past_registries.' + i, t('receipt_page.trust.past')); return; }
+      const at = address('past_registries.' + i + '.address', p.address);
+      const hash = hex32('past_registries.' + i + '.code_hash', p.code_hash);
+      const version = count('past_registries.' + i + '.version', p.version, 1);
+      if (at) a.honoured.set(at, { code_hash: hash, version: version });
+    });
+    if (problems.length) throw new NotAnAnchor(t('receipt_page.trust.invalid', { problems: shownProblems(problems) }));
+    a.honoured.set(a.registry, { code_hash: a.registry_code_hash, version: a.registry_version });
+    return a;
   }
 
   // --- the leaf and the proof (docs/receipt.md, step 2) --------------------------------
@@ -202,7 +257,7 @@
   const same = (a, b) => typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
   const addressWord = (w) => checksum('0x' + w.toString(16).padStart(40, '0'));
 
-  function checks(r, url, doc) {
+  function checks(r, url, doc, a) {
     const state = {};
     const call = (data) => rpc(url, 'eth_call', [{ to: r.contract, data: data }, 'latest']);
     return {
@@ -238,12 +293,31 @@
       async chain_id() {
         const actual = Number(num(await rpc(url, 'eth_chainId', [])));
         if (actual !== r.chain_id) throw new Failed(t('receipt_page.chain_id.bad', { actual: actual, chain: r.chain_id }));
-        return t('receipt_page.chain_id.ok', { actual: actual });
+        if (a && actual !== a.chain_id) throw new Failed(t('receipt_page.chain_id.pinned', { actual: actual, pinned: a.chain_id }));
+        return t(a ? 'receipt_page.chain_id.ok' : 'receipt_page.chain_id.unpinned', { actual: actual });
+      },
+      async genesis() {
+        const block = await rpc(url, 'eth_getBlockByNumber', ['0x0', false]);
+        const found = block && typeof block.hash === 'string' ? block.hash.toLowerCase() : 'nothing';
+        if (!a) return t('receipt_page.genesis.unpinned', { found: found });
+        if (found !== a.genesis_hash) throw new Failed(t('receipt_page.genesis.bad', { found: found, pinned: a.genesis_hash }));
+        return t('receipt_page.genesis.ok', { found: found });
+      },
+      async registry() {
+        if (!a) return t('receipt_page.registry.unpinned', { contract: r.contract });
+        const entry = a.honoured.get(r.contract);
+        if (!entry) throw new Failed(t(a.honoured.size > 1 ? 'receipt_page.registry.bad_past' : 'receipt_page.registry.bad', { contract: r.contract, registry: a.registry }));
+        return t(r.contract === a.registry ? 'receipt_page.registry.ok' : 'receipt_page.registry.past', { contract: r.contract, version: entry.version });
       },
       async contract_code() {
         const code = await rpc(url, 'eth_getCode', [r.contract, 'latest']);
-        if (typeof code !== 'string' || code.length <= 2) throw new Failed(t('receipt_page.code.bad', { contract: r.contract }));
-        return t('receipt_page.code.ok', { n: (code.length - 2) / 2, contract: r.contract });
+        if (typeof code !== 'string' || !HEX.test(code) || code.length <= 2) throw new Failed(t('receipt_page.code.bad', { contract: r.contract }));
+        const hash = keccakHex(fromHex(code));
+        const n = (code.length - 2) / 2;
+        if (!a) return t('receipt_page.code.unpinned', { n: n, contract: r.contract, hash: hash });
+        const pinned = a.honoured.get(r.contract).code_hash;
+        if (hash !== pinned) throw new Failed(t('receipt_page.code.pinned', { contract: r.contract, hash: hash, pinned: pinned }));
+        return t('receipt_page.code.ok', { n: n, contract: r.contract, hash: hash });
       },
       async transaction() {
         const tx = await rpc(url, 'eth_getTransactionReceipt', [r.tx_hash]);
@@ -311,11 +385,13 @@
   }
 
   /*
-   * Runs the checks in order, calling onCheck(name, ok, detail) for each; stops at the first
-   * failure. Resolves to {valid, revoked, reason, checks}: it never rejects.
+   * Runs the checks in order against the trust anchor a (null: none), calling
+   * onCheck(name, ok, detail) for each; stops at the first failure. Resolves to
+   * {valid, pinned, revoked, reason, checks}: it never rejects, and valid is never true
+   * without an anchor (every check passed, pinned false: "not pinned").
    */
-  async function verify(r, url, doc, onCheck) {
-    const run = checks(r, url, doc);
+  async function verify(r, url, doc, a, onCheck) {
+    const run = checks(r, url, doc, a);
     const names = (doc ? ['document'] : []).concat(CHECKS);
     const done = [];
     for (const name of names) {
@@ -332,21 +408,24 @@
       }
       done.push([name, ok, detail]);
       onCheck(name, ok, detail);
-      if (!ok) return { valid: false, revoked: revoked, reason: detail, checks: done };
+      if (!ok) return { valid: false, pinned: !!a, revoked: revoked, reason: detail, checks: done };
     }
-    return { valid: true, revoked: false, reason: null, checks: done };
+    if (!a) return { valid: false, pinned: false, revoked: false, reason: t('receipt_page.unpinned_detail', { chain: r.chain_id, contract: r.contract }), checks: done };
+    return { valid: true, pinned: true, revoked: false, reason: null, checks: done };
   }
 
   // --- the page -----------------------------------------------------------------------
   const form = document.getElementById('receipt-form');
   if (!form) {
     // Loaded elsewhere (tests): expose the pure parts only.
-    window.ChainProofReceipt = { parseReceipt, leafHash, processProof, checksum, verify, CHECKS };
+    window.ChainProofReceipt = { parseReceipt, parseAnchor, leafHash, processProof, checksum, verify, CHECKS };
     return;
   }
   const receiptInput = document.getElementById('receipt-file');
   const docInput = document.getElementById('document-file');
   const urlInput = document.getElementById('rpc-url');
+  const anchorInput = document.getElementById('trust-anchor');
+  const anchorSource = document.getElementById('trust-source');
   const button = document.getElementById('receipt-run');
   const verdictBox = document.getElementById('receipt-verdict');
   const list = document.getElementById('receipt-checks');
@@ -363,10 +442,27 @@
   const clearDoc = document.getElementById('document-clear');
   clearDoc.addEventListener('click', () => { docInput.value = ''; showChosen(docInput, chosen.document); docInput.focus(); });
 
+  /* The anchor this site publishes, fetched once when the page opens: prefilled, shown, and
+   * left for the person to compare or replace (it is only as good as where it came from). */
+  async function prefillAnchor() {
+    anchorInput.dataset.state = 'loading';
+    try {
+      const response = await fetch(ANCHOR_URL, { credentials: 'omit', cache: 'no-cache' });
+      if (!response.ok) throw new Error('HTTP ' + response.status);
+      const text = await response.text();
+      if (!anchorInput.value.trim()) anchorInput.value = JSON.stringify(JSON.parse(text), null, 2);
+      anchorSource.textContent = t('receipt_page.trust.prefilled', { url: new URL(ANCHOR_URL, location.href).href });
+      anchorInput.dataset.state = 'loaded';
+    } catch (e) {
+      anchorSource.textContent = t('receipt_page.trust.prefill_failed', { url: new URL(ANCHOR_URL, location.href).href, message: (e && e.message) || String(e) });
+      anchorInput.dataset.state = 'failed';
+    }
+  }
+
   function setVerdict(kind, title, reason) {
     verdictBox.hidden = false;
     verdictBox.dataset.verdict = kind;
-    const tone = { valid: 'good', revoked: 'bad', invalid: 'bad', working: 'info' }[kind] || 'warn';
+    const tone = { valid: 'good', revoked: 'bad', invalid: 'bad', bad_anchor: 'bad', working: 'info' }[kind] || 'warn';
     verdictBox.className = 'card notice notice-' + (tone === 'info' ? 'warn' : tone) + ' receipt-verdict';
     verdictBox.replaceChildren(
       el('p', { class: 'receipt-verdict-title' }, el('span', { class: 'badge badge-' + tone }, title)),
@@ -412,13 +508,23 @@
       verdictBox.dataset.verdict = 'not_receipt';
       return;
     }
+    let anchor;
+    try {
+      anchor = parseAnchor(anchorInput.value);
+    } catch (e) {
+      if (!(e instanceof NotAnAnchor)) throw e;
+      setVerdict('bad_anchor', t('receipt_page.verdict.bad_anchor'), e.message);
+      anchorInput.focus();
+      return;
+    }
     showSummary(r);
     const docFile = docInput.files && docInput.files[0];
     setVerdict('working', t('receipt_page.verdict.working'), null);
     const url = urlInput.value.trim();
-    const result = await verify(r, url, docFile ? { file: docFile, algorithm: r.algorithm } : null, addCheck);
+    const result = await verify(r, url, docFile ? { file: docFile, algorithm: r.algorithm } : null, anchor, addCheck);
     if (result.valid) setVerdict('valid', t('receipt_page.verdict.valid'), t('receipt_page.valid_detail', { time: C.cstTime(r.block_timestamp), chain: r.chain_id }));
     else if (result.revoked) setVerdict('revoked', t('receipt_page.verdict.revoked'), result.reason);
+    else if (!result.pinned && result.checks.every((c) => c[1])) setVerdict('unpinned', t('receipt_page.verdict.unpinned'), result.reason);
     else setVerdict('invalid', t('receipt_page.verdict.invalid'), result.reason);
   }
 
@@ -431,5 +537,6 @@
       button.disabled = false;
     }
   });
-  window.ChainProofReceipt = { parseReceipt, leafHash, processProof, checksum, verify, CHECKS };
+  prefillAnchor();
+  window.ChainProofReceipt = { parseReceipt, parseAnchor, leafHash, processProof, checksum, verify, CHECKS };
 })();

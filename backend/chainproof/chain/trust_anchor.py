@@ -1,0 +1,113 @@
+"""This server's trust anchor: what ``/.well-known/chainproof.json`` publishes, certificates
+print, and ``POST /api/v1/receipts/verify`` checks every receipt against.
+
+Built from the chain context (chain id and genesis hash of the deployment, which the chain
+guard keeps checking against the node), the registry's address and the keccak-256 of the
+runtime code the node holds there, the TraceRegistry likewise, the public RPC URL (never
+the private one), and the past registries still honoured on this chain.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any, Final
+
+from web3 import Web3
+
+from chainproof.chain.context import ChainContext
+from chainproof.chain.trace_registry import trace_chain
+from chainproof.errors import ChainError, ChainMismatchError
+from chainproof.trust import TRUST_ANCHOR_FORMAT, PastRegistry, TrustAnchor, code_hash
+
+# Code at an address does not change (no proxies, no selfdestruct since Cancun); the guard's
+# chain status (genesis, code present) is checked on every build. A minute bounds the reads.
+ANCHOR_TTL_S: Final = 60.0
+
+_VERSION_ABI: Final[list[dict[str, Any]]] = [
+    {
+        "type": "function",
+        "name": "version",
+        "stateMutability": "view",
+        "inputs": [],
+        "outputs": [{"name": "", "type": "uint256"}],
+    }
+]
+
+_cache: weakref.WeakKeyDictionary[ChainContext, tuple[float, TrustAnchor]] = (
+    weakref.WeakKeyDictionary()
+)
+_lock = threading.Lock()
+
+
+def past_registries(chain: ChainContext, *, data_dir: Path | None) -> list[PastRegistry]:
+    """Registries of this chain whose receipts are still honoured (v1 after a v2 deploy).
+
+    Seam for ``chain.deployments.honoured_registries()`` (EvidenceRegistry v2): until it is
+    merged no deployment is honoured but the current one.
+    """
+    return []
+
+
+def registry_version(w3: Web3, address: str) -> int:
+    """The registry's ``version()``; 1 for the first registry, which has no such getter."""
+    contract = w3.eth.contract(address=Web3.to_checksum_address(address), abi=_VERSION_ABI)
+    try:
+        return int(contract.functions.version().call())
+    except Exception:  # v1 has no version(): the call reverts (no fallback function)
+        return 1
+
+
+def server_trust_anchor(
+    chain: ChainContext, *, data_dir: Path | None, public_rpc_url: str | None
+) -> TrustAnchor:
+    """The anchor of the deployment ``chain`` serves. Raises (ChainError) while the node is
+    not the deployment's chain: a server never publishes an anchor it cannot stand behind."""
+    chain.require_ok()
+    with _lock:
+        cached = _cache.get(chain)
+        if cached is not None and time.monotonic() - cached[0] < ANCHOR_TTL_S:
+            anchor = cached[1]
+            if anchor.rpc_url == public_rpc_url:
+                return anchor
+        anchor = _build(chain, data_dir=data_dir, public_rpc_url=public_rpc_url)
+        _cache[chain] = (time.monotonic(), anchor)
+        return anchor
+
+
+def _build(
+    chain: ChainContext, *, data_dir: Path | None, public_rpc_url: str | None
+) -> TrustAnchor:
+    try:
+        return _read(chain, data_dir=data_dir, public_rpc_url=public_rpc_url)
+    except ChainError:
+        raise
+    except Exception as exc:  # the node went away after the status check: web3's errors
+        raise ChainError(f"cannot read the deployment's code from the node: {exc}") from exc
+
+
+def _read(chain: ChainContext, *, data_dir: Path | None, public_rpc_url: str | None) -> TrustAnchor:
+    deployment = chain.deployment
+    registry_hash = code_hash(chain.w3, deployment.address)
+    if registry_hash is None:
+        raise ChainMismatchError(f"no contract code at {deployment.address} on this chain")
+    trace = trace_chain(chain, data_dir=data_dir)
+    trace_hash = code_hash(chain.w3, trace.contract)
+    return TrustAnchor.from_dict(
+        {
+            "format": TRUST_ANCHOR_FORMAT,
+            "chain_id": deployment.chain_id,
+            "genesis_hash": deployment.genesis_hash,
+            "registry": deployment.address,
+            "registry_code_hash": registry_hash,
+            "registry_version": registry_version(chain.w3, deployment.address),
+            "trace_registry": trace.contract if trace_hash else None,
+            "trace_registry_code_hash": trace_hash,
+            "rpc_url": public_rpc_url,
+            "past_registries": [
+                p.model_dump(mode="json") for p in past_registries(chain, data_dir=data_dir)
+            ],
+        }
+    )

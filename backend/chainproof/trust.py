@@ -1,0 +1,185 @@
+"""The trust anchor: what a verifier pins, out of band, before it believes any receipt.
+
+A receipt names its own chain and contract, so checking it against "the chain it names"
+proves nothing: a 20-line look-alike contract emitting ``Anchored(root, <a real member>, …)``,
+or a private chain with the same chain id and the real registry at the same address, pass
+every such check. A verifier therefore holds a :class:`TrustAnchor` (``chain_id``,
+``genesis_hash``, the registry's address and the keccak-256 of its runtime code, the
+registries still honoured on that chain) got from somewhere it trusts: a certificate, the
+operator's published ``/.well-known/chainproof.json`` fetched over HTTPS, a colleague. Then
+:func:`chainproof.receipts.verify_receipt` checks the node and the receipt against it.
+
+The format (``chainproof-trust-anchor/1``) is documented in ``docs/receipt.md``. Pure: no
+FastAPI, no SQL; importable by a third party with the verifier alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from web3 import Web3
+
+from chainproof.digests import keccak256, to_hex
+from chainproof.errors import InvalidInputError
+from chainproof.receipts import Address, Hex32
+
+TRUST_ANCHOR_FORMAT: Final = "chainproof-trust-anchor/1"
+WELL_KNOWN_PATH: Final = "/.well-known/chainproof.json"
+# A real anchor is well under 4 KiB; a bigger answer is not one (and is not buffered).
+MAX_ANCHOR_BYTES: Final = 64 * 1024
+FETCH_TIMEOUT_S: Final = 10.0
+MAX_PAST_REGISTRIES: Final = 64
+
+_Version = Annotated[int, Field(strict=True, ge=1)]
+
+
+class PastRegistry(BaseModel):
+    """A registry on the anchor's chain whose receipts are still honoured (e.g. v1 after v2)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    address: Address
+    code_hash: Hex32
+    version: _Version
+
+
+class TrustAnchor(BaseModel):
+    """One pinned deployment: the chain (id + genesis) and the registries honoured on it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Literal["chainproof-trust-anchor/1"]
+    chain_id: Annotated[int, Field(strict=True, ge=1)]
+    genesis_hash: Hex32
+    registry: Address
+    registry_code_hash: Hex32
+    registry_version: _Version
+    trace_registry: Address | None
+    trace_registry_code_hash: Hex32 | None
+    rpc_url: Annotated[str, Field(max_length=2048)] | None
+    past_registries: Annotated[list[PastRegistry], Field(max_length=MAX_PAST_REGISTRIES)]
+
+    @model_validator(mode="after")
+    def _trace_pair(self) -> TrustAnchor:
+        if (self.trace_registry is None) != (self.trace_registry_code_hash is None):
+            raise ValueError("trace_registry and trace_registry_code_hash go together")
+        return self
+
+    # --- reading -------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TrustAnchor:
+        """Validates ``data``; InvalidInputError says what is wrong where."""
+        if not isinstance(data, dict):
+            raise InvalidInputError("invalid trust anchor: not a JSON object")
+        if data.get("format") != TRUST_ANCHOR_FORMAT:
+            raise InvalidInputError(
+                f"invalid trust anchor: format is {data.get('format')!r}, not "
+                f"{TRUST_ANCHOR_FORMAT!r}"
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> TrustAnchor:
+        try:
+            data = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidInputError(f"invalid trust anchor: not JSON ({exc})") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrustAnchor:
+        path = Path(path)
+        try:
+            with path.open("rb") as f:
+                text = f.read(MAX_ANCHOR_BYTES + 1)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read trust anchor {path}: {exc.strerror}") from None
+        if len(text) > MAX_ANCHOR_BYTES:
+            raise InvalidInputError(f"{path} is over {MAX_ANCHOR_BYTES} bytes: not an anchor")
+        return cls.from_json(text)
+
+    @classmethod
+    def fetch(cls, url: str, *, timeout: float = FETCH_TIMEOUT_S) -> TrustAnchor:
+        """The anchor a server publishes: ``url`` is its base URL (the well-known path is
+        added) or the document's own URL (ending in ``.json``). Bounded in size and time; no
+        redirects (the anchor comes from where you said, or not at all)."""
+        doc_url = well_known_url(url)
+        body = bytearray()
+        try:
+            with httpx.stream("GET", doc_url, timeout=timeout, follow_redirects=False) as response:
+                if response.status_code != 200:
+                    raise InvalidInputError(
+                        f"{doc_url} answered HTTP {response.status_code}, not a trust anchor"
+                    )
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_ANCHOR_BYTES:
+                        raise InvalidInputError(
+                            f"{doc_url} sent over {MAX_ANCHOR_BYTES} bytes: not a trust anchor"
+                        )
+        except httpx.HTTPError as exc:
+            raise InvalidInputError(
+                f"cannot fetch the trust anchor from {doc_url}: {type(exc).__name__}: {exc}"
+            ) from None
+        return cls.from_json(bytes(body))
+
+    @classmethod
+    def load(cls, source: str) -> TrustAnchor:
+        """``source`` is an http(s) URL (see :meth:`fetch`) or a file path."""
+        if urlsplit(source).scheme in ("http", "https"):
+            return cls.fetch(source)
+        return cls.from_file(source)
+
+    # --- using ---------------------------------------------------------------------------
+
+    def honoured(self) -> dict[str, tuple[str, int]]:
+        """Checksummed address → (code hash, version) of every registry whose receipts count."""
+        found = {p.address: (p.code_hash, p.version) for p in self.past_registries}
+        found[self.registry] = (self.registry_code_hash, self.registry_version)
+        return found
+
+    def document(self) -> dict[str, Any]:
+        """The ``/.well-known/chainproof.json`` document (every key, nulls included)."""
+        return self.model_dump(mode="json")
+
+    def summary(self) -> str:
+        return (
+            f"chain {self.chain_id} (genesis {self.genesis_hash}), registry {self.registry} "
+            f"(code {self.registry_code_hash})"
+        )
+
+
+def well_known_url(url: str) -> str:
+    """Where a server's anchor lives, from its base URL (or the document URL itself)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInputError(f"not an http(s) URL: {url!r}")
+    if parts.path.endswith(".json"):
+        return url
+    return url.rstrip("/") + WELL_KNOWN_PATH
+
+
+def code_hash(w3: Web3, address: str) -> str | None:
+    """keccak-256 of the runtime code at ``address`` as the node has it (None: no code)."""
+    code = bytes(w3.eth.get_code(Web3.to_checksum_address(address)))
+    return to_hex(keccak256(code)) if code else None
+
+
+def _invalid(exc: ValidationError) -> InvalidInputError:
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    parts = [
+        f"{'.'.join(str(p) for p in e['loc']) or 'anchor'}: "
+        f"{e['msg'].removeprefix('Value error, ')}"
+        for e in errors
+    ]
+    shown = "; ".join(parts[:5]) + (f"; and {len(parts) - 5} more" if len(parts) > 5 else "")
+    return InvalidInputError(f"invalid trust anchor: {shown}", errors=errors)
