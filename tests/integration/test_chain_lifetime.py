@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -91,7 +93,7 @@ def test_a_killed_server_leaves_no_chain_and_its_documents_verify_after_a_restar
             (item,) = client.anchor_digests("sha256", [digest])
             client.wait_anchored([item["id"]], timeout=60, poll=0.1)
             receipt = client.receipt(item["id"])
-        assert len(chain_processes(data)) == 2, "expected the anvil and its watchdog"
+        assert chain_processes(data), "no managed anvil?"
 
         first.kill_group()
         left = left_after(data, GONE_WITHIN)
@@ -232,3 +234,51 @@ def test_a_server_stops_an_orphaned_chain_and_never_touches_a_live_servers(
         end(up, serve)
         for info in chain_processes(data):
             os.kill(info.pid, signal.SIGKILL)  # this test's own, found by its data dir
+
+
+LEAKY_TEST = """
+import subprocess
+from pathlib import Path
+
+
+def test_leaves_an_anvil_behind():
+    anvil = subprocess.Popen([{anvil!r}, "--port", "{port}", "--silent"], start_new_session=True)
+    Path({pid_file!r}).write_text(str(anvil.pid))
+"""
+
+
+def test_the_leak_check_fails_a_run_that_leaves_a_chain_behind(tmp_path: Path) -> None:
+    """tests/chain_leaks.py, in a pytest run of its own whose one test starts an Anvil and
+    leaves it: that run fails, names the Anvil, and ends it."""
+    from chainproof.chain.managed import anvil_binary
+
+    root = Path(__file__).resolve().parents[2]
+    pid_file = tmp_path / "anvil.pid"
+    (tmp_path / "test_leaky.py").write_text(
+        LEAKY_TEST.format(anvil=str(anvil_binary(root)), port=free_port(), pid_file=str(pid_file))
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+        "PYTEST_CHAIN_LEAK_GRACE": "1",
+    }
+    run = [sys.executable, "-m", "pytest", "-p", "tests.chain_leaks", "-p", "no:cacheprovider"]
+    done = subprocess.run(
+        [*run, "-q", "test_leaky.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    pid = int(pid_file.read_text())
+    try:
+        assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout + done.stderr
+        assert "1 passed" in done.stdout  # the test itself passed: the check failed the run
+        assert "1 chain process(es) of this test run outlived it" in done.stdout
+        assert f"pid {pid} (" in done.stdout
+        assert process(pid) is None  # killed by the check
+    finally:
+        if process(pid) is not None:
+            os.kill(pid, signal.SIGKILL)  # the nested run's own, by the pid it wrote
