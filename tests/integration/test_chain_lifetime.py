@@ -167,12 +167,17 @@ def orphan(up: _procs.Proc, data: Path) -> list[ProcessInfo]:
 
 
 def test_chain_status_and_stop(tmp_path: Path) -> None:
+    """The commands run in process (they only read /proc and send signals); the chain, its
+    watchdog and its server are real processes."""
+    from typer.testing import CliRunner
+
+    from chainproof.cli.chain import app
+
     data, port = tmp_path / "data", free_port()
-    env = _procs.cli_env()
 
     def chain(*args: str) -> tuple[int, str]:
-        done = _procs.run_cli("chain", *args, "--data-dir", data, env=env, cwd=tmp_path)
-        return done.returncode, done.stdout + done.stderr
+        done = CliRunner().invoke(app, [*args, "--data-dir", str(data)], terminal_width=400)
+        return done.exit_code, done.output
 
     code, said = chain("status")
     assert code == 1 and "no chain runs for" in said, said
@@ -196,7 +201,7 @@ def test_chain_status_and_stop(tmp_path: Path) -> None:
         assert code == 0, said
         assert "stopped the anvil chain" in said
         assert all(process(info.pid) is None for info in before)
-        assert chain("status")[0] == 1
+        assert ownership.read_record(data) is None
         with pytest.raises(httpx.HTTPError):
             rpc_chain_id(f"http://127.0.0.1:{port}", timeout=1.0)
     finally:
