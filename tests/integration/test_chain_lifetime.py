@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import httpx
 import pytest
 
 from chainproof.chain import ownership
+from chainproof.chain.managed import AnvilNode
 from chainproof.chain.nodes import free_port, http_web3, rpc_chain_id
 from chainproof.chain.processes import ProcessInfo, is_chain_argv, process
 from chainproof.client import ChainProofClient
@@ -141,6 +143,24 @@ def test_a_killed_demo_leaves_no_chain_and_the_demo_starts_again(tmp_path: Path)
         assert left_after(data, GONE_WITHIN) == []
     finally:
         end(first, again)
+
+
+def test_a_node_started_from_a_thread_that_ends_lives_on(tmp_path: Path) -> None:
+    """The parent-death signal follows the *thread* that forked: a server starts its node
+    from a worker thread (uvicorn runs the lifespan's start-up in anyio's pool, whose idle
+    threads end), and the node must not die with that thread. (A guard on the design: the
+    code before issue 26 had no such signal, so it passed this too.)"""
+    node = AnvilNode(state_file=tmp_path / "anvil-state.json", port=free_port())
+    starter = threading.Thread(target=node.start)
+    starter.start()
+    starter.join()
+    try:
+        time.sleep(1.0)  # a parent-death signal would have come at once
+        assert node.is_running() and node.rpc_url is not None
+        assert rpc_chain_id(node.rpc_url) == 31337
+    finally:
+        node.stop()
+    assert chain_processes(tmp_path) == []
 
 
 def chain_up(data: Path, port: int, log: Path) -> _procs.Proc:
