@@ -43,12 +43,12 @@ def _anvil_installed() -> None:
 
 def chain_processes(data_dir: Path) -> list[ProcessInfo]:
     """Live chain processes (a node or its watchdog) whose command line names the data
-    directory's chain state."""
-    state = str(data_dir / "anvil-state.json")
+    directory's chain state (``anvil-state.json`` or ``ganache-db``)."""
+    states = {str(data_dir / "anvil-state.json"), str(data_dir / "ganache-db")}
     found = []
     for entry in Path("/proc").iterdir():
         info = process(int(entry.name)) if entry.name.isdigit() else None
-        if info is not None and is_chain_argv(info.argv) and state in info.argv:
+        if info is not None and is_chain_argv(info.argv) and states & set(info.argv):
             found.append(info)
     return found
 
@@ -163,15 +163,31 @@ def test_a_node_started_from_a_thread_that_ends_lives_on(tmp_path: Path) -> None
     assert chain_processes(tmp_path) == []
 
 
-def chain_up(data: Path, port: int, log: Path) -> _procs.Proc:
+def chain_up(data: Path, port: int, log: Path, kind: str = "anvil") -> _procs.Proc:
     """``chainproof chain up``: a foreground chain, its own server; returned once it answers."""
     argv = [*_procs.CLI, "chain", "up", "--data-dir", str(data), "--port", str(port)]
+    argv += ["--kind", kind]
     up = _procs.Proc(argv=argv, env=_procs.cli_env(), log=log, cwd=data.parent).start()
     deadline = time.monotonic() + 60
     while "Press Ctrl-C" not in up.text():
         assert up.alive() and time.monotonic() < deadline, up.tail()
         time.sleep(0.05)
     return up
+
+
+@pytest.mark.parametrize("kind", ["anvil", "ganache"])
+def test_a_killed_chain_up_leaves_no_node(tmp_path: Path, kind: str) -> None:
+    """Every managed kind runs under the watchdog: ``chain up`` SIGKILLed, its node ends."""
+    require(node_binary_present(kind), f"{kind} is missing from node_modules")
+    data = tmp_path / "data"
+    up = chain_up(data, free_port(), tmp_path / "up.log", kind)
+    try:
+        assert chain_processes(data), f"no managed {kind}?"
+        up.kill()
+        left = left_after(data, GONE_WITHIN)
+        assert left == [], f"the {kind} outlived `chain up` by {GONE_WITHIN}s: {left}"
+    finally:
+        end(up)
 
 
 def orphan(up: _procs.Proc, data: Path) -> list[ProcessInfo]:
