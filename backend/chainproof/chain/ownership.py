@@ -113,8 +113,8 @@ class Found:
             else f"its server (pid {rec.server_pid}) is gone"
         )
         return (
-            f"the {rec.kind} chain of {directory} runs as {processes.describe(self.chain)} "
-            f"at {rec.rpc_url} since {rec.started_at}; {server}"
+            f"the {rec.kind} chain of {directory} (pid {rec.pid}, {rec.rpc_url}, since "
+            f"{rec.started_at}) runs; {server}"
         )
 
 
@@ -229,8 +229,8 @@ def reclaim_orphan(directory: Path) -> str | None:
         return None
     assert found.record is not None and found.chain is not None
     what = (
-        f"the {found.record.kind} chain of {directory} ({processes.describe(found.chain, 80)}, "
-        f"port {found.record.port}) outlived its server (pid {found.record.server_pid}, gone): "
+        f"the {found.record.kind} chain of {directory} (pid {found.record.pid}, port "
+        f"{found.record.port}) outlived its server (pid {found.record.server_pid}, gone): "
         "stopping it cleanly (SIGTERM: it saves its state) and starting our own on the same "
         "state; adopting it would leave a chain no process of ours watches"
     )
