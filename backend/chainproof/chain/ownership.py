@@ -98,11 +98,6 @@ class Found:
     chain: ProcessInfo | None = None
     server: ProcessInfo | None = None
 
-    @property
-    def ours(self) -> bool:
-        """The chain's server is this process."""
-        return self.server is not None and self.server.pid == os.getpid()
-
     def describe(self, directory: Path) -> str:
         rec = self.record
         if rec is None or self.chain is None:
