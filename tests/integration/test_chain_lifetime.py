@@ -314,6 +314,7 @@ def test_the_leak_check_fails_a_run_that_leaves_a_chain_behind(tmp_path: Path) -
         check=False,
     )
     pid = int(pid_file.read_text())
+    leaked = process(pid)
     try:
         assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout + done.stderr
         assert "1 passed" in done.stdout  # the test itself passed: the check failed the run
@@ -321,5 +322,5 @@ def test_the_leak_check_fails_a_run_that_leaves_a_chain_behind(tmp_path: Path) -
         assert f"pid {pid} (" in done.stdout
         assert process(pid) is None  # killed by the check
     finally:
-        if process(pid) is not None:
+        if leaked is not None and process(pid) == leaked:  # not a reused pid
             os.kill(pid, signal.SIGKILL)  # the nested run's own, by the pid it wrote

@@ -54,12 +54,13 @@ def watched() -> Iterator[tuple[subprocess.Popen[str], int, int, int]]:
     while not (nodes := children(dog)):
         assert time.monotonic() < deadline, "the watchdog started no node"
         time.sleep(0.02)
+    started = [process(dog), nodes[0]]
     try:
         yield parent, dog, nodes[0].pid, write
     finally:
-        for pid in (dog, nodes[0].pid):  # this test's own, if an assertion left them
-            if process(pid) is not None:
-                os.kill(pid, signal.SIGKILL)
+        for info in started:  # this test's own, if an assertion left them (same start time:
+            if info is not None and process(info.pid) == info:  # not a reused pid)
+                os.kill(info.pid, signal.SIGKILL)
         parent.kill()
         parent.communicate()
         with contextlib.suppress(OSError):  # the pipe test closed it already
