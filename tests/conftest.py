@@ -27,7 +27,10 @@ from chainproof.chain.sender import TxSender
 from chainproof.config import find_project_root
 from chainproof.errors import NodeStartError
 
-pytest_plugins = ["tests.pg"]  # PostgreSQL server fixtures (one server per session)
+pytest_plugins = [
+    "tests.pg",  # PostgreSQL server fixtures (one server per session)
+    "tests.chain_leaks",  # fails the run if a chain started by it outlives it
+]
 
 # Hypothesis' per-example deadline is a timed assertion: on a shared, loaded machine it
 # failed Merkle property tests that were correct. Speed is measured by `make bench`.

@@ -589,8 +589,10 @@ def test_serve_keeps_its_chain_on_a_stable_port(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Receipts are checked against the node's URL: `serve --chain anvil` puts the node on
-    the standard port when it is free, a free one (and says so) when not, and an explicit
-    port or an external node is left as given."""
+    the standard port when it is free; when a process that is not this data directory's
+    chain holds it, the node moves to a free port and the line names that process (pid and
+    command line); a port the user chose is never moved but refused, naming the holder;
+    an external node is left as given."""
     import io
     import socket
 
@@ -603,8 +605,9 @@ def test_serve_keeps_its_chain_on_a_stable_port(
     monkeypatch.setattr(server_cli, "STANDARD_RPC_PORT", standard)
     for name in ("CHAINPROOF_CHAIN", "CHAINPROOF_CHAIN_PORT", "CHAINPROOF_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)  # settings_with writes them; undone after
+    me = f"pid {os.getpid()} ("
     try:
-        chosen = server_cli._stable_chain_port(
+        chosen = server_cli._choose_chain_port(
             server_cli.settings_with(chain="anvil", data_dir=tmp_path)
         )
         assert chosen.chain_port == standard
@@ -615,14 +618,24 @@ def test_serve_keeps_its_chain_on_a_stable_port(
             held.listen()
             taken = server_cli.settings_with(chain="anvil")
             err = io.StringIO()
-            monkeypatch.setattr(server_cli, "_err", Console(file=err, width=200))
-            assert server_cli._stable_chain_port(taken).chain_port is None
-            assert f"port {standard} is taken" in err.getvalue()
+            monkeypatch.setattr(server_cli, "_err", Console(file=err, width=400))
+            moved = server_cli._choose_chain_port(taken).chain_port
+            assert moved is not None and moved != standard
+            said = err.getvalue()
+            assert f"port {standard} is held by {me}" in said, said
+            assert f"gets port {moved}" in said
+
+            monkeypatch.delenv("CHAINPROOF_CHAIN_PORT")
+            pinned_taken = server_cli.settings_with(chain="anvil", chain_port=standard)
+            with pytest.raises(typer.Exit) as refused:
+                server_cli._choose_chain_port(pinned_taken)
+            assert refused.value.exit_code == 2
+            assert f"cannot start anvil on port {standard}: it is held by {me}" in err.getvalue()
 
         pinned = server_cli.settings_with(chain="ganache", chain_port=standard + 1)
-        assert server_cli._stable_chain_port(pinned).chain_port == standard + 1
+        assert server_cli._choose_chain_port(pinned).chain_port == standard + 1
         monkeypatch.delenv("CHAINPROOF_CHAIN_PORT")
         external = server_cli.settings_with(chain="http://127.0.0.1:9")
-        assert server_cli._stable_chain_port(external).chain_port is None
+        assert server_cli._choose_chain_port(external).chain_port is None
     finally:
         get_settings.cache_clear()

@@ -36,6 +36,7 @@ from chainproof.chain.nodes import (
     make_node,
     wait_for_rpc,
 )
+from chainproof.chain.processes import children
 from chainproof.config import find_project_root
 from chainproof.errors import ChainError, ConfigError, NodeStartError
 
@@ -208,7 +209,9 @@ def test_anvil_killed_hard_keeps_what_it_saved_a_second_ago(tmp_path: Path) -> N
         transfer(w3, node.dev_accounts()[4], recipient, 99)
         time.sleep(1.3)  # --state-interval 1
         assert node.pid is not None
-        os.kill(node.pid, signal.SIGKILL)
+        # The anvil itself, not its watchdog (whose death would give it a SIGTERM to save on).
+        (anvil,) = children(node.pid)
+        os.kill(anvil.pid, signal.SIGKILL)
         deadline = time.monotonic() + 5
         while node.is_running() and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -225,8 +228,11 @@ def test_stop_leaves_no_process(kind: str, tmp_path: Path) -> None:
         pid = node.pid
         assert pid is not None
         os.kill(pid, 0)  # alive
+        nodes = [info.pid for info in children(pid)]  # under the watchdog `pid`
+        assert len(nodes) == 1
     assert not node.is_running()
-    assert_gone(pid)
+    for gone in (pid, *nodes):
+        assert_gone(gone)
     node.stop()  # idempotent
 
 

@@ -41,6 +41,7 @@ class Proc:
     url: str = ""
     proc: subprocess.Popen[bytes] | None = None
     starts: int = field(default=0)
+    new_session: bool = False  # its own process group, as a terminal or a CI job gives it
 
     def start(self) -> Proc:
         with self.log.open("ab") as out:
@@ -51,6 +52,7 @@ class Proc:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                start_new_session=self.new_session,
             )
         self.starts += 1
         return self
@@ -70,6 +72,14 @@ class Proc:
             self.proc.send_signal(signal.SIGKILL)
         if self.proc is not None:
             self.proc.wait(timeout=30)
+
+    def kill_group(self) -> None:
+        """SIGKILL its whole process group (a crash, an OOM kill, a CI timeout), then reap it.
+        Only for a process started with ``new_session``: the group is then its own."""
+        assert self.proc is not None and self.new_session
+        if self.alive():
+            os.killpg(self.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
 
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM (graceful), SIGKILL after ``timeout``; returns the exit code."""
@@ -123,6 +133,7 @@ def serve(
     log: Path,
     extra: tuple[str, ...] = (),
     port: int | None = None,
+    new_session: bool = False,
     **settings: str | Path,
 ) -> Proc:
     """``chainproof serve`` on a free port (not started yet: call ``.start()``)."""
@@ -135,6 +146,7 @@ def serve(
         log=log,
         cwd=data_dir.parent,
         url=f"http://127.0.0.1:{port}",
+        new_session=new_session,
     )
 
 

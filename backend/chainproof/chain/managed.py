@@ -2,17 +2,24 @@
 
 Rules every child follows:
 
+* it runs under a watchdog (``watchdog.py``, a ~100-line script, standard library only) that
+  ends it when the process that started it dies, even by SIGKILL: the watchdog reads a pipe
+  whose only write end is ours (EOF when we die) and, on Linux, also gets a parent-death
+  signal (``PR_SET_PDEATHSIG``). That signal fires when the *thread* that forked exits, so
+  every child is spawned from one long-lived thread (:class:`_Spawner`), never from a
+  worker thread that may end (anyio's pool ends idle threads after 10 s);
 * its own session (``start_new_session=True``), so a Ctrl-C meant for the parent does not
-  kill the node behind our back, and ``killpg`` reaches anything the node itself spawns;
+  kill the node behind our back (the server stops first, then stops the node), and
+  ``killpg`` reaches the watchdog, the node and anything the node spawns;
 * stdout and stderr go to a log file, never to a pipe: nobody drains a pipe, and a full
   pipe blocks the node mid-request;
 * ``stop()`` sends SIGTERM (Anvil dumps its state and Ganache closes its database on it),
   then SIGKILL after a timeout, then reaps the process;
 * a ``weakref.finalize`` stops it when its owner is collected *and* at interpreter exit
-  (finalizers register with ``atexit`` by default), so no node outlives Python on a normal
-  exit or an uncaught exception. A SIGKILLed parent still orphans it: Linux's
-  ``PR_SET_PDEATHSIG`` would catch that, but it fires when the *thread* that spawned the
-  child exits, which would kill nodes started from a worker thread.
+  (finalizers register with ``atexit`` by default);
+* a node with a data directory records itself in ``<dir>/chain.json`` and checks that
+  record before it starts (:mod:`chainproof.chain.ownership`): a chain whose server is gone
+  is stopped cleanly first, one whose server is alive is never touched.
 """
 
 from __future__ import annotations
@@ -25,13 +32,19 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import weakref
 from collections.abc import Sequence
+from concurrent.futures import Future
+from contextlib import nullcontext
 from pathlib import Path
-from typing import IO
+from queue import SimpleQueue
+from typing import IO, Any
 
+import structlog
 from web3 import Web3
 
+from chainproof.chain import ownership
 from chainproof.chain.nodes import (
     DEV_BALANCE_ETH,
     DEV_GAS_LIMIT,
@@ -47,10 +60,49 @@ from chainproof.errors import ChainError, NodeStartError
 
 _TAIL_BYTES = 2000
 GANACHE_CHAIN_ID = 1337
+WATCHDOG = Path(__file__).with_name("watchdog.py")
+log = structlog.get_logger(__name__)
 
 
-def _terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    """SIGTERM the child's process group, SIGKILL it after ``timeout``, then reap it.
+class _Spawner:
+    """Runs ``subprocess.Popen`` on one daemon thread that lives as long as the process.
+
+    Linux's parent-death signal follows the thread that forked the child, so a node
+    started from a short-lived thread would be killed when that thread ends. Process-wide
+    by nature (there is one set of threads per process), hence the one module instance.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: SimpleQueue[tuple[list[str], dict[str, Any], Future[Any]]] = SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():  # first use, or after fork
+                self._thread = threading.Thread(
+                    target=self._run, name="chainproof-spawner", daemon=True
+                )
+                self._thread.start()
+        done: Future[subprocess.Popen[bytes]] = Future()
+        self._jobs.put((argv, kwargs, done))
+        return done.result()
+
+    def _run(self) -> None:
+        while True:
+            argv, kwargs, done = self._jobs.get()
+            try:
+                done.set_result(subprocess.Popen(argv, **kwargs))
+            except BaseException as exc:  # handed to the caller, which raises it
+                done.set_exception(exc)
+
+
+_spawner = _Spawner()
+
+
+def _terminate(proc: subprocess.Popen[bytes], timeout: float, record_dir: Path | None) -> None:
+    """SIGTERM the child's process group, SIGKILL it after ``timeout``, then reap it and
+    drop its record.
 
     A module function, not a method, so the finalizer holds no reference to its owner.
     """
@@ -69,10 +121,16 @@ def _terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
     # leader is reaped: Linux does not hand out a pid still in use as a process-group id.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+    if proc.stdin is not None:
+        proc.stdin.close()  # the watchdog's pipe: it is gone already, nothing reads it
+    if record_dir is not None:
+        ownership.remove_record(record_dir, proc.pid)
 
 
 class ManagedProcess:
-    """One node process: ``start()`` spawns it, ``stop()`` ends it and reaps it."""
+    """One node process under its watchdog: ``start()`` spawns it, ``stop()`` ends it and
+    reaps it. ``pid`` is the watchdog's, which leads the node's process group; its exit
+    status is the node's."""
 
     def __init__(
         self,
@@ -81,11 +139,13 @@ class ManagedProcess:
         name: str,
         log_path: Path | None = None,
         stop_timeout: float = 10.0,
+        record_dir: Path | None = None,
     ) -> None:
         self.argv = list(argv)
         self.name = name
         self.log_path = log_path
         self.stop_timeout = stop_timeout
+        self.record_dir = record_dir  # whose chain.json names this process, if any
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._log_start = 0
@@ -114,10 +174,12 @@ class ManagedProcess:
             # Not a `with`: it must stay open for the child's lifetime (closed in stop()).
             self._log = tempfile.TemporaryFile()  # noqa: SIM115
         self._log_start = self._log.tell()
+        # -I -S: the watchdog needs the standard library only; no site, no PYTHONPATH.
+        watched = [sys.executable, "-I", "-S", str(WATCHDOG), str(os.getpid()), "--", *self.argv]
         try:
-            self._proc = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.DEVNULL,
+            self._proc = _spawner.popen(
+                watched,
+                stdin=subprocess.PIPE,  # the watchdog's lifeline: EOF when we die
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -126,7 +188,9 @@ class ManagedProcess:
         except OSError as exc:
             self._close_log()
             raise NodeStartError(f"cannot run {self.name} ({self.argv[0]}): {exc}") from exc
-        self._finalizer = weakref.finalize(self, _terminate, self._proc, self.stop_timeout)
+        self._finalizer = weakref.finalize(
+            self, _terminate, self._proc, self.stop_timeout, self.record_dir
+        )
 
     def stop(self) -> None:
         if self._finalizer is not None:
@@ -197,17 +261,46 @@ class _ManagedHttpNode(Node):
     def port(self) -> int | None:
         return self._port
 
+    def _record_dir(self) -> Path | None:
+        """The data directory whose ``chain.json`` names this node (its state's folder)."""
+        log_path = self._log_path()
+        return log_path.parent if log_path is not None else None
+
     def start(self) -> None:
         if self.is_running():
             return
         if self._process is not None:
             self._process.stop()  # it died on its own: reap it and close its log
+        record_dir = self._record_dir()
+        with ownership.claim(record_dir) if record_dir is not None else nullcontext():
+            if record_dir is not None:
+                self._check_owner(record_dir)
+            self._start(record_dir)
+
+    def _check_owner(self, record_dir: Path) -> None:
+        """Stops the directory's chain if its server is gone; refuses if its server lives."""
+        note = ownership.reclaim_orphan(record_dir)
+        if note is not None:
+            log.warning("orphaned chain stopped", detail=note)
+        found = ownership.inspect(record_dir)
+        if found.state == "served":
+            assert found.record is not None
+            raise NodeStartError(
+                f"{found.describe(record_dir)}: a second {self.kind} on the same state would "
+                f"fork the chain; share it with --chain {found.record.rpc_url}, or stop that "
+                "server first",
+                url=found.record.rpc_url,
+            )
+
+    def _start(self, record_dir: Path | None) -> None:
         fixed = self._port is not None
         # A port picked by free_port() can be taken before the node binds it; pick again.
         for attempt in range(1 if fixed else 3):
             port = self._port if self._port is not None else free_port()
             url = f"http://127.0.0.1:{port}"
-            process = ManagedProcess(self._argv(port), name=self.kind, log_path=self._log_path())
+            process = ManagedProcess(
+                self._argv(port), name=self.kind, log_path=self._log_path(), record_dir=record_dir
+            )
             try:
                 start_and_wait(process, url, timeout=self.start_timeout)
             except NodeStartError as exc:
@@ -215,6 +308,11 @@ class _ManagedHttpNode(Node):
                 if fixed or not in_use or attempt == 2:
                     raise
                 continue
+            if record_dir is not None and process.pid is not None:
+                record = ownership.ChainRecord.for_process(
+                    kind=self.kind, pid=process.pid, port=port, argv=process.argv
+                )
+                ownership.write_record(record_dir, record)
             # Keep the port for later restarts so URLs handed out stay valid.
             self._port, self._process, self.rpc_url = port, process, url
             self._w3 = http_web3(url)

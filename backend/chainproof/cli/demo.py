@@ -18,7 +18,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chainproof.cli.server import _fail, _preflight, settings_with
+from chainproof.cli.server import (
+    STANDARD_RPC_PORT,
+    _choose_chain_port,
+    _fail,
+    _preflight,
+    settings_with,
+)
 from chainproof.errors import ChainProofError
 
 _out = Console(highlight=False)
@@ -82,8 +88,15 @@ def register(app: typer.Typer) -> None:
         ] = Path("data/demo"),
         chain: Annotated[str, typer.Option(help="anvil, ganache or a JSON-RPC URL.")] = "anvil",
         chain_port: Annotated[
-            int, typer.Option(min=1, max=65535, help="Port of the managed chain's JSON-RPC.")
-        ] = 8545,
+            int | None,
+            typer.Option(
+                min=1,
+                max=65535,
+                show_default=False,
+                help="Port of the managed chain's JSON-RPC [default: CHAINPROOF_CHAIN_PORT, "
+                f"else {STANDARD_RPC_PORT}, else (held by another process) a free one].",
+            ),
+        ] = None,
     ) -> None:
         """Start a persisted chain + the API + the batcher, and seed the 2023 subsidy case."""
         import uvicorn
@@ -98,7 +111,14 @@ def register(app: typer.Typer) -> None:
             batch_interval_ms=200,
             host="127.0.0.1",
         )
+        settings = _choose_chain_port(settings)  # the same rule as `serve`
         _preflight(settings)
+        if settings.chain_port is not None:
+            _out.print(
+                f"chain {settings.chain} at http://127.0.0.1:{settings.chain_port}, state in "
+                f"{settings.data_dir} (`chainproof chain status --data-dir {settings.data_dir}`)",
+                soft_wrap=True,
+            )
         try:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             application = create_app(settings)

@@ -213,7 +213,7 @@ def serve(
             max=65535,
             show_default=False,
             help="RPC port of the anvil/ganache node it starts [default: CHAINPROOF_CHAIN_PORT, "
-            f"else {STANDARD_RPC_PORT} when free, else a free one].",
+            f"else {STANDARD_RPC_PORT}, else (held by another process) a free one].",
         ),
     ] = None,
     no_batcher: Annotated[
@@ -225,7 +225,7 @@ def serve(
     settings = settings_with(
         host=host, port=port, data_dir=data_dir, chain=chain, chain_port=chain_port
     )
-    settings = _stable_chain_port(settings)
+    settings = _choose_chain_port(settings)
     _preflight(settings)
     import uvicorn
 
@@ -264,24 +264,73 @@ def serve(
 STANDARD_RPC_PORT = 8545
 
 
-def _stable_chain_port(settings: Settings) -> Settings:
-    """The node we start listens on 8545 unless told otherwise: receipts are verified against
-    the node's URL (``GET /api/v1/chain``), so it should not move with every restart. When
-    8545 is taken (another chain, another server), a free port, and a line saying so."""
-    if _chain_kind(settings.chain) not in ("anvil", "ganache") or settings.chain_port:
+def _choose_chain_port(settings: Settings) -> Settings:
+    """The managed node's port, by one rule for ``serve``, ``demo``, ``make run`` and ``make
+    demo`` (README, "The chain's port"). First the data directory's own chain: one whose
+    server is gone is stopped cleanly (it saves its state; ours loads it), one whose server
+    runs is never touched and this start is refused. Then the port: ``--chain-port`` /
+    ``CHAINPROOF_CHAIN_PORT`` if set, else 8545 (receipts are checked against the node's URL,
+    so it should not move with every restart). A port held by a process that is not this
+    directory's chain is never taken: its PID and command line are printed, and a default
+    port moves to a free one while a port you chose stops the start."""
+    kind = _chain_kind(settings.chain)
+    if kind not in _MANAGED_KINDS:
         return settings
+    from chainproof.chain import ownership
+    from chainproof.chain.nodes import free_port
+
+    directory = settings.data_dir
+    try:
+        note = ownership.reclaim_orphan(directory)
+    except OSError as exc:
+        _fail(f"cannot use the data directory {directory}: {exc}")
+    if note is not None:
+        _err.print(f"[yellow]{escape(note)}[/yellow]", soft_wrap=True)
+    found = ownership.inspect(directory)
+    if found.state == "served":
+        assert found.record is not None
+        _fail(
+            f"{found.describe(directory)}: a second {kind} on the same state would fork the "
+            f"chain; share it with --chain {found.record.rpc_url}, or stop that server first"
+        )
+    chosen = settings.chain_port
+    wanted = chosen or STANDARD_RPC_PORT
+    if _bindable(wanted):
+        return settings if chosen else settings_with(chain_port=wanted)
+    holder = _port_holder(wanted)
+    if chosen:
+        _fail(
+            f"cannot start {kind} on port {wanted}: it is held by {holder}; choose another with "
+            "--chain-port or CHAINPROOF_CHAIN_PORT, or end that process"
+        )
+    port = free_port()
+    _err.print(
+        f"port {wanted} is held by {holder}: the {kind} node gets port {port} "
+        "(pin one with --chain-port or CHAINPROOF_CHAIN_PORT)",
+        soft_wrap=True,
+    )
+    return settings_with(chain_port=port)
+
+
+def _bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the node binds: sockets of an earlier run in TIME_WAIT do not count as taken.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("127.0.0.1", STANDARD_RPC_PORT))
+            probe.bind(("127.0.0.1", port))
         except OSError:
-            _err.print(
-                f"port {STANDARD_RPC_PORT} is taken: the {settings.chain} node gets a free port "
-                "(GET /api/v1/chain shows it; pin one with --chain-port or CHAINPROOF_CHAIN_PORT)",
-                soft_wrap=True,
-            )
-            return settings
-    return settings_with(chain_port=STANDARD_RPC_PORT)
+            return False
+    return True
+
+
+def _port_holder(port: int) -> str:
+    """``pid N (command line)`` of whoever listens on ``port``, for the user to act on."""
+    from chainproof.chain.processes import describe, listeners
+
+    holders = listeners(port)
+    if not holders:
+        return "a process ChainProof cannot see (another user's, or not on Linux: try `ss -ltnp`)"
+    return ", ".join(describe(info) for info in holders)
 
 
 def _preflight(settings: Settings) -> None:
@@ -304,17 +353,13 @@ def _preflight(settings: Settings) -> None:
                 "(is another server running there? choose one with --port)"
             )
     kind = _chain_kind(settings.chain)
-    if kind in ("anvil", "ganache") and settings.chain_port is not None:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("127.0.0.1", settings.chain_port))
-            except OSError as exc:
-                _fail(
-                    f"cannot start {kind} on port {settings.chain_port}: "
-                    f"{exc.strerror or exc} (is another chain running there? choose one with "
-                    "--chain-port or CHAINPROOF_CHAIN_PORT)"
-                )
+    port = settings.chain_port
+    # Taken since _choose_chain_port looked (or it was not called): the same refusal.
+    if kind in _MANAGED_KINDS and port is not None and not _bindable(port):
+        _fail(
+            f"cannot start {kind} on port {port}: it is held by {_port_holder(port)}; "
+            "choose another with --chain-port or CHAINPROOF_CHAIN_PORT"
+        )
     try:
         make_node(settings.chain, data_dir=settings.data_dir)  # checks the spec; starts nothing
         if kind == "anvil":
