@@ -144,6 +144,30 @@ def _rows(
     return digest_hex, rows
 
 
+def resalt(session: Session, ids: Sequence[int], salt_source: SaltSource = random_salt) -> int:
+    """Gives the queued rows ``ids`` new salts, so new leaves and a new Merkle root.
+
+    For a planned root the registry refused through no fault of ours (version 1 lets the
+    first account to anchor a root own it, and planned roots were visible): the same salts
+    would give the same refused root forever. Only queued rows change: no receipt was ever
+    issued for them. The caller commits; returns the number of rows changed."""
+    rows = session.execute(
+        select(_TABLE.c.id, _TABLE.c.algorithm, _TABLE.c.digest).where(
+            _TABLE.c.id.in_(list(ids)), _TABLE.c.status == _QUEUED
+        )
+    ).all()
+    salts = _salts(len(rows), salt_source)
+    for (row_id, algorithm, digest), salt in zip(rows, salts, strict=True):
+        head, tail = leaf_frame(algorithm)
+        leaf = keccak256(keccak256(head + bytes.fromhex(digest[2:]) + salt + tail))
+        session.execute(
+            _TABLE.update()
+            .where(_TABLE.c.id == row_id, _TABLE.c.status == _QUEUED)
+            .values(salt="0x" + salt.hex(), leaf_hash="0x" + leaf.hex())
+        )
+    return len(rows)
+
+
 def _accepted(algorithm: str, digest_hex: list[str], ids: list[int]) -> list[Accepted]:
     return [Accepted(i, algorithm, dh, _QUEUED) for i, dh in zip(ids, digest_hex, strict=True)]
 
