@@ -359,7 +359,7 @@ _BOOL: Final[list[dict[str, Any]]] = [{"name": "", "type": "bool"}]
 
 # Version 2 (contracts/IEvidenceRegistry.sol): anchors keyed by (submitter, root).
 VERIFIER_ABI: Final[list[dict[str, Any]]] = [
-    _view("version", [], [{"name": "", "type": "uint256"}]),
+    {**_view("version", [], [{"name": "", "type": "uint256"}]), "stateMutability": "pure"},
     _view("getAnchor", [("submitter", "address"), ("root", "bytes32")], [_ANCHOR_TUPLE]),
     _view(
         "isLeafRevoked",
