@@ -132,8 +132,9 @@ def test_upgrade_to_v2_keeps_v1_receipts_verifying(
 ) -> None:
     """Documents anchored on a v1 registry, then ``contracts deploy --upgrade`` on the same
     Anvil (reached by URL: no restart involved): v1 stays honoured (its record, its code
-    hash in ``honoured_registries``), its receipts still verify (receipts.py picks v1's calls by the registry's version) and the
-    server still says "anchored" for them; new documents anchor on v2."""
+    hash in ``honoured_registries``), its receipts still verify (receipts.py picks v1's
+    calls by the registry's version) and the server still says "anchored" for them; new
+    documents anchor on v2."""
     rpc = anvil_url
     data = tmp_path / "data"
     monkeypatch.setenv("CHAINPROOF_DATA_DIR", str(data))

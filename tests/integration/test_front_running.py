@@ -37,7 +37,7 @@ from chainproof.store import db
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import Batch, Evidence, Member
 
-from .test_api import StartApi, start_api  # noqa: F401, F811  (the fixture, reused)
+from .test_api import StartApi, start_api  # noqa: F401  (the fixture, reused)
 
 pytestmark = pytest.mark.chain
 SECRET = "test-secret"
