@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from chainproof.chain.compiler import load_artifact
 from chainproof.chain.context import ChainContext, open_chain
+from chainproof.chain.registry import MEMBER_ADMIN_ROLE
 from chainproof.chain.sender import TxSender
 from chainproof.config import DEV_OPERATOR_KEY
 from chainproof.digests import hash_bytes
@@ -168,3 +169,56 @@ def test_planned_roots_are_not_published(start_api: StartApi) -> None:  # noqa: 
     mined = api.client.get(f"/api/v1/batches/{batch_id}").json()
     assert mined["status"] == "confirmed" and mined["root"] == root  # public chain data now
     assert api.wait_anchored(item["id"])["status"] == "anchored"
+
+
+def test_a_member_the_registry_refuses_is_set_aside_not_waited_for(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """Any other refusal at planning (here: the operator lost MEMBER_ADMIN_ROLE, so the
+    member cannot be admitted) sets that member aside; the documents queued behind its
+    batch are anchored meanwhile. Before: the step raised on the oldest row, forever."""
+    offline = EmbeddedAdmin.account()
+    ctx = open_chain(
+        chain="embedded",
+        data_dir=tmp_path / "chain",
+        operator_key=DEV_OPERATOR_KEY,
+        registry_admin=offline.address,
+    )
+    try:
+        assert ctx.registry.default_admin() == offline.address
+        registry = ctx.registry
+        registry.transact(
+            TxSender(ctx.w3, offline),
+            registry.contract.functions.revokeRole(MEMBER_ADMIN_ROLE, ctx.sender.address),
+        )
+        with Session(engine) as s:
+            member_id = create_member(session=s, name="未获准入企业").id
+            stuck = submit_digests(
+                session=s, algorithm="sha256", digests=docs(2, "stuck"), member_id=member_id
+            )
+            own = submit_digests(
+                session=s, algorithm="sha256", digests=docs(2, "own"), member_id=None
+            )
+        batcher = Batcher(
+            engine=engine, chain=ctx, batch_size=100, interval_ms=10, member_secret=SECRET
+        )
+        assert batcher.step(force=True) is False  # the member's batch: refused, set aside
+        assert member_id in batcher._set_aside
+        assert batcher.step(force=True) is True  # the operator's own documents go on
+        with Session(engine) as s:
+            assert [s.get(Evidence, a.id).status for a in own] == ["anchored"] * 2  # type: ignore[union-attr]
+            assert [s.get(Evidence, a.id).status for a in stuck] == ["queued"] * 2  # type: ignore[union-attr]
+    finally:
+        ctx.stop()
+
+
+class EmbeddedAdmin:
+    """The embedded chain's funded dev key used as the offline admin."""
+
+    @staticmethod
+    def account() -> LocalAccount:
+        from eth_account import Account
+
+        from chainproof.devchain import DEV_PRIVATE_KEYS
+
+        return Account.from_key(DEV_PRIVATE_KEYS[5])
