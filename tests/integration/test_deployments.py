@@ -28,6 +28,7 @@ from chainproof.digests import hash_bytes
 from chainproof.errors import ChainMismatchError
 from chainproof.evidence.batcher import Batcher
 from chainproof.evidence.intake import submit_digests
+from chainproof.evidence.reanchor import reanchor_index
 from chainproof.evidence.service import build_receipt, reindex
 from chainproof.evidence.verify import verify_digest
 from chainproof.identity import create_member
@@ -207,6 +208,17 @@ def test_upgrade_to_v2_keeps_v1_receipts_verifying(
                 assert receipt.contract == v2.contract
                 verdict = verify_receipt(receipt, v2.w3)
                 assert verdict.valid, verdict.reason
+            # v1's batches are not "stale" for `chainproof reanchor`: v1 is honoured.
+            _, requeued, stale = reanchor_index(
+                session=s,
+                w3=v2.w3,
+                chain_id=v2.chain_id,
+                contract=v2.contract,
+                claims_dir=tmp_path / "claims",
+                dry_run=True,
+                honoured=[d.address for d in v2.honoured],
+            )
+            assert (requeued, stale) == (0, 0)
             # The index rebuilds from both registries' events.
             assert reindex(session=s, chain=v2)["indexed"] == 3  # two v1 batches, one v2
     finally:
