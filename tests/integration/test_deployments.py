@@ -227,3 +227,40 @@ def test_upgrade_to_v2_keeps_v1_receipts_verifying(
 
 def _docs(n: int, tag: str) -> list[bytes]:
     return [hash_bytes(f"{tag}-{i}".encode(), "sha256") for i in range(n)]
+
+
+def test_contracts_transfer_admin_begins_the_two_step_transfer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, anvil_url: str
+) -> None:
+    """Deployed without CHAINPROOF_REGISTRY_ADMIN (development), the operator key is the
+    admin and `contracts deploy` says so; `contracts transfer-admin` starts moving it to an
+    offline key, which holds nothing until it accepts after the delay."""
+    monkeypatch.setenv("CHAINPROOF_DATA_DIR", str(tmp_path / "data"))
+    from chainproof.config import get_settings
+
+    get_settings.cache_clear()
+    offline = "0x000000000000000000000000000000000000dEaD"
+    try:
+        runner = CliRunner()
+        deployed = runner.invoke(app, ["contracts", "deploy", "--chain", anvil_url])
+        assert deployed.exit_code == 0, deployed.output
+        assert "EvidenceRegistry v2" in deployed.output
+        assert "admin is the operator's online key" in deployed.output
+        begun = runner.invoke(
+            app, ["contracts", "transfer-admin", "--chain", anvil_url, "--to", offline]
+        )
+        assert begun.exit_code == 0, begun.output
+        assert f"admin transfer to {offline} begun" in begun.output
+        again = runner.invoke(
+            app, ["contracts", "transfer-admin", "--chain", anvil_url, "--to", "x"]
+        )
+        assert again.exit_code == 2 and "not an address" in again.output
+    finally:
+        get_settings.cache_clear()
+    ctx = open_chain(chain=anvil_url, data_dir=tmp_path / "data", operator_key=DEV_OPERATOR_KEY)
+    try:
+        functions = ctx.registry.contract.functions
+        assert functions.pendingDefaultAdmin().call()[0] == offline
+        assert ctx.registry.default_admin() == ctx.operator.address  # until it accepts
+    finally:
+        ctx.stop()

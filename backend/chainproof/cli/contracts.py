@@ -232,3 +232,62 @@ def _upgrade(node: Node, settings: Settings) -> None:
         f"v{old.version} at {old.address} stays honoured",
         soft_wrap=True,
     )
+
+
+@app.command("transfer-admin")
+def transfer_admin(
+    to: Annotated[str, typer.Option("--to", help="The new admin: an offline key's address.")],
+    chain: Annotated[
+        str | None,
+        typer.Option(
+            "--chain", help="anvil, ganache or a JSON-RPC URL [default: CHAINPROOF_CHAIN]."
+        ),
+    ] = None,
+) -> None:
+    """Step one of moving the registry's admin role off the operator's key.
+
+    Sends `beginDefaultAdminTransfer(TO)` from the operator key, which must be the current
+    admin (a registry deployed without CHAINPROOF_REGISTRY_ADMIN). Step two is the new key's:
+    `acceptDefaultAdminTransfer()` once the delay has passed (docs/operations.md).
+    """
+    from web3 import Web3
+
+    from chainproof.chain.context import open_chain
+    from chainproof.config import get_settings
+
+    if not Web3.is_address(to):
+        _fail(InvalidInputError(f"not an address: {to!r}"))
+    settings = get_settings()
+    try:
+        ctx = open_chain(
+            chain=chain or settings.chain,
+            data_dir=settings.data_dir,
+            operator_key=settings.operator_key.get_secret_value(),
+            deploy_if_missing=False,
+        )
+    except ChainProofError as exc:
+        _fail(exc)
+    try:
+        registry = ctx.registry
+        if registry.version < 2:
+            _fail(InvalidInputError("the registry is version 1: upgrade it first (--upgrade)"))
+        if registry.default_admin() != ctx.operator.address:
+            _fail(
+                InvalidInputError(
+                    f"the operator key is not the registry's admin ({registry.default_admin()}):"
+                    " the current admin starts the transfer itself"
+                )
+            )
+        functions = registry.contract.functions
+        registry.transact(ctx.sender, functions.beginDefaultAdminTransfer(to))
+        pending, schedule = functions.pendingDefaultAdmin().call()
+    except ChainProofError as exc:
+        _fail(exc)
+    finally:
+        ctx.stop()
+    _out.print(
+        f"admin transfer to {pending} begun: it may accept (acceptDefaultAdminTransfer, from "
+        f"its own key) from Unix time {schedule} on; until then the operator key can cancel "
+        "it (cancelDefaultAdminTransfer)",
+        soft_wrap=True,
+    )
