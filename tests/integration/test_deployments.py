@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 from eth_utils import keccak
 from sqlmodel import Session
 from typer.testing import CliRunner
@@ -25,7 +26,7 @@ from chainproof.chain.registry import registry_version
 from chainproof.cli import app
 from chainproof.config import DEV_OPERATOR_KEY
 from chainproof.digests import hash_bytes
-from chainproof.errors import ChainMismatchError
+from chainproof.errors import ChainMismatchError, ConfigError
 from chainproof.evidence.batcher import Batcher
 from chainproof.evidence.intake import submit_digests
 from chainproof.evidence.reanchor import reanchor_index
@@ -264,3 +265,38 @@ def test_contracts_transfer_admin_begins_the_two_step_transfer(
         assert ctx.registry.default_admin() == ctx.operator.address  # until it accepts
     finally:
         ctx.stop()
+
+
+def test_production_deploys_only_with_an_offline_admin(tmp_path: Path, anvil_url: str) -> None:
+    """F19: in production a new registry never gets the operator's online key as admin;
+    an existing deployment starts as before."""
+    data = tmp_path / "data"
+    operator = Account.from_key(DEV_OPERATOR_KEY)
+    for admin in (None, operator.address):
+        with pytest.raises(ConfigError, match="CHAINPROOF_REGISTRY_ADMIN"):
+            open_chain(
+                chain=anvil_url,
+                data_dir=data,
+                operator_key=DEV_OPERATOR_KEY,
+                registry_admin=admin,
+                require_offline_admin=True,
+            )
+    assert load_record(data, 31337) is None  # nothing was deployed
+    offline = Account.create().address
+    ctx = open_chain(
+        chain=anvil_url,
+        data_dir=data,
+        operator_key=DEV_OPERATOR_KEY,
+        registry_admin=offline,
+        require_offline_admin=True,
+    )
+    try:
+        assert ctx.registry.default_admin() == offline
+        assert not ctx.registry.is_admin(operator.address)
+        assert ctx.registry.is_member(operator.address)  # it anchors its own documents
+    finally:
+        ctx.stop()
+    again = open_chain(  # recorded now: no deployment, no admin needed
+        chain=anvil_url, data_dir=data, operator_key=DEV_OPERATOR_KEY, require_offline_admin=True
+    )
+    again.stop()

@@ -30,7 +30,7 @@ from chainproof.chain.deployments import (
 from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender
-from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
+from chainproof.errors import ChainError, ChainMismatchError, ConfigError, WouldBlock
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,17 @@ class ChainContext:
         self.node.stop()
 
 
+def require_admin_off(registry_admin: str | None, operator: str) -> None:
+    """Production deploys a registry only with an admin that is not the operator's online
+    key (docs/security.md F19): raises ConfigError otherwise."""
+    if registry_admin is None or registry_admin.lower() == operator.lower():
+        raise ConfigError(
+            "refusing to deploy EvidenceRegistry with the operator's online key as its admin: "
+            "set CHAINPROOF_REGISTRY_ADMIN to an offline key's address (docs/operations.md, "
+            "'Registry keys')"
+        )
+
+
 def open_chain(
     *,
     chain: str,
@@ -198,8 +209,12 @@ def open_chain(
     deploy_if_missing: bool = True,
     artifact: ContractArtifact | None = None,
     registry_admin: str | None = None,
+    require_offline_admin: bool = False,
 ) -> ChainContext:
     """Starts (or connects to) the node and finds or deploys the registry.
+
+    ``require_offline_admin`` (production) refuses to deploy a registry whose admin would be
+    the operator's key; an embedded chain, which dies with the process, is exempt.
 
     A recorded deployment whose chain is gone raises ChainMismatchError: the caller decides
     whether to refuse to start (CLI) or to run degraded and say so (the server).
@@ -219,6 +234,8 @@ def open_chain(
             return ChainContext(node=node, deployment=fresh, artifact=artifact, operator=operator)
         chain_id = int(w3.eth.chain_id)
         record = load_record(data_dir, chain_id)
+        if record is None and deploy_if_missing and require_offline_admin:
+            require_admin_off(registry_admin, operator.address)
         if record is not None and record.version != artifact_version(artifact):
             # Not upgraded yet (`contracts deploy --upgrade`): keep anchoring on the
             # recorded registry, spoken to with its own version's ABI.

@@ -185,6 +185,7 @@ def deploy(
             data_dir=settings.data_dir,
             operator_key=settings.operator_key.get_secret_value(),
             registry_admin=settings.registry_admin,
+            require_offline_admin=settings.env == "production",
         )
     except ChainProofError as exc:
         _fail(exc)
@@ -218,11 +219,15 @@ def _upgrade(node: Node, settings: Settings) -> None:
     from eth_account import Account
 
     from chainproof.chain.compiler import load_artifact
+    from chainproof.chain.context import require_admin_off
     from chainproof.chain.deployments import REGISTRY, upgrade_registry
 
+    operator = Account.from_key(settings.operator_key.get_secret_value())
+    if settings.env == "production":
+        require_admin_off(settings.registry_admin, operator.address)
     old, new = upgrade_registry(
         node.web3(),
-        deployer=Account.from_key(settings.operator_key.get_secret_value()),
+        deployer=operator,
         artifact=load_artifact(REGISTRY),
         data_dir=settings.data_dir,
         admin=settings.registry_admin,
