@@ -192,7 +192,7 @@ class ChainContext:
 def require_admin_off(registry_admin: str | None, operator: str) -> None:
     """Production deploys a registry only with an admin that is not the operator's online
     key (docs/security.md F19): raises ConfigError otherwise."""
-    if registry_admin is None or registry_admin.lower() == operator.lower():
+    if not registry_admin or registry_admin.lower() == operator.lower():
         raise ConfigError(
             "refusing to deploy EvidenceRegistry with the operator's online key as its admin: "
             "set CHAINPROOF_REGISTRY_ADMIN to an offline key's address (docs/operations.md, "
