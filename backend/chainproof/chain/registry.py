@@ -42,7 +42,6 @@ from chainproof.merkle import process_proof
 
 T = TypeVar("T")
 EIP712_NAME = "ChainProof EvidenceRegistry"  # must match the contract's EIP712 constructor
-REGISTRY_VERSION = 2  # what contracts/EvidenceRegistry.sol's version() returns
 _TESTER_REVERT = re.compile(r"execution reverted: (b'.*'|b\".*\")\s*$", re.DOTALL)
 SUBMITTER_ROLE = keccak(text="SUBMITTER_ROLE")
 MEMBER_ADMIN_ROLE = keccak(text="MEMBER_ADMIN_ROLE")  # v2: admits members (the operator)
