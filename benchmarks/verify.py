@@ -254,7 +254,7 @@ def measure(server: Server, digests: list[str], *, quick: bool, chain_url: str) 
     def online() -> None:
         r = receipts[k[0] % len(receipts)]
         k[0] += 1
-        assert registry.verify(r.root, r.leaf_hash, r.proof)
+        assert registry.verify(r.submitter, r.root, r.leaf_hash, r.proof)
 
     online_rate = _rate_for(0.5 if quick else 3.0, online)
     return [

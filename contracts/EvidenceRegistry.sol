@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
@@ -9,26 +10,54 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {IEvidenceRegistry} from "./IEvidenceRegistry.sol";
 
 /**
- * @title EvidenceRegistry
+ * @title EvidenceRegistry (version 2)
  * @notice Member organisations anchor Merkle roots of document digests; anyone verifies.
- * @dev One storage write per batch whatever its size: gas per document falls with the batch.
- * The anchor struct packs into two slots (submitter+timestamp+leafCount, blockNumber+revoked);
- * the metadata hash is only emitted, since no on-chain reader needs it.
+ * @dev Anchors are keyed by (submitter, root), so nobody can squat another member's root.
+ * Roles:
+ * - `DEFAULT_ADMIN_ROLE`: one account, meant to be an offline key, moved only by
+ *   OpenZeppelin's two-step transfer with a delay (`beginDefaultAdminTransfer`, then
+ *   `acceptDefaultAdminTransfer` by the new admin once the delay has passed). It grants and
+ *   revokes `MEMBER_ADMIN_ROLE`. It cannot revoke anyone's anchor.
+ * - `MEMBER_ADMIN_ROLE`: the operator's online key; admits and removes members
+ *   (`SUBMITTER_ROLE`). Its compromise can admit a rogue member, who anchors only as itself,
+ *   or stop members anchoring new roots; it cannot touch an existing anchor.
+ * - `SUBMITTER_ROLE`: members; anchor as themselves and revoke their own anchors.
+ * One storage write per batch whatever its size; the anchor struct packs into two slots.
  */
-contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712, Nonces {
+contract EvidenceRegistry is IEvidenceRegistry, AccessControlDefaultAdminRules, EIP712, Nonces {
     /// @notice Members: organisations allowed to anchor (入链成员).
     bytes32 public constant SUBMITTER_ROLE = keccak256("SUBMITTER_ROLE");
+    /// @notice Admits and removes members; held by the operator's online key.
+    bytes32 public constant MEMBER_ADMIN_ROLE = keccak256("MEMBER_ADMIN_ROLE");
 
     bytes32 private constant ANCHOR_TYPEHASH = keccak256(
         "Anchor(bytes32 root,uint32 leafCount,bytes32 metadataHash,uint256 nonce,uint256 deadline)"
     );
+    bytes32 private constant REVOKE_LEAF_TYPEHASH = keccak256(
+        "RevokeLeaf(bytes32 root,bytes32 leaf,bytes32 reasonHash,uint256 nonce,uint256 deadline)"
+    );
 
-    mapping(bytes32 root => Anchor) private _anchors;
-    mapping(bytes32 root => mapping(bytes32 leaf => bool)) private _revokedLeaves;
+    mapping(address submitter => mapping(bytes32 root => Anchor)) private _anchors;
+    mapping(address submitter => mapping(bytes32 root => mapping(bytes32 leaf => bool)))
+        private _revokedLeaves;
+    mapping(address signer => uint256) private _revocationNonces;
 
-    /// @param admin receives `DEFAULT_ADMIN_ROLE` (admits and removes members).
-    constructor(address admin) EIP712("ChainProof EvidenceRegistry", "1") {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    /**
+     * @param adminDelay seconds a default-admin transfer waits between its two steps.
+     * @param admin receives `DEFAULT_ADMIN_ROLE` (an offline key).
+     * @param memberAdmin receives `MEMBER_ADMIN_ROLE` (the operator's online key).
+     */
+    constructor(uint48 adminDelay, address admin, address memberAdmin)
+        AccessControlDefaultAdminRules(adminDelay, admin)
+        EIP712("ChainProof EvidenceRegistry", "2")
+    {
+        _setRoleAdmin(SUBMITTER_ROLE, MEMBER_ADMIN_ROLE);
+        _grantRole(MEMBER_ADMIN_ROLE, memberAdmin);
+    }
+
+    /// @inheritdoc IEvidenceRegistry
+    function version() external pure returns (uint256) {
+        return 2;
     }
 
     /// @inheritdoc IEvidenceRegistry
@@ -53,35 +82,43 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712, Nonces {
         bytes32 structHash = keccak256(
             abi.encode(ANCHOR_TYPEHASH, root, leafCount, metadataHash, _useNonce(signer), deadline)
         );
-        address recovered = ECDSA.recover(_hashTypedDataV4(structHash), signature);
-        if (recovered != signer) revert InvalidSigner(recovered, signer);
+        _requireSigner(structHash, signature, signer);
         _anchor(root, leafCount, metadataHash, signer);
     }
 
     /// @inheritdoc IEvidenceRegistry
-    function getAnchor(bytes32 root) external view returns (Anchor memory) {
-        return _anchors[root];
+    function getAnchor(address submitter, bytes32 root) external view returns (Anchor memory) {
+        return _anchors[submitter][root];
     }
 
     /// @inheritdoc IEvidenceRegistry
-    function verify(bytes32 root, bytes32 leaf, bytes32[] calldata proof) external view returns (bool) {
-        Anchor storage a = _anchors[root];
-        if (a.timestamp == 0 || a.revoked || _revokedLeaves[root][leaf]) return false;
-        return MerkleProof.verifyCalldata(proof, root, leaf);
-    }
-
-    /// @inheritdoc IEvidenceRegistry
-    function isIncluded(bytes32 root, bytes32 leaf, bytes32[] calldata proof)
+    function verify(address submitter, bytes32 root, bytes32 leaf, bytes32[] calldata proof)
         external
         view
         returns (bool)
     {
-        return _anchors[root].timestamp != 0 && MerkleProof.verifyCalldata(proof, root, leaf);
+        Anchor storage a = _anchors[submitter][root];
+        if (a.timestamp == 0 || a.revoked || _revokedLeaves[submitter][root][leaf]) return false;
+        return MerkleProof.verifyCalldata(proof, root, leaf);
     }
 
     /// @inheritdoc IEvidenceRegistry
-    function isLeafRevoked(bytes32 root, bytes32 leaf) external view returns (bool) {
-        return _revokedLeaves[root][leaf];
+    function isIncluded(address submitter, bytes32 root, bytes32 leaf, bytes32[] calldata proof)
+        external
+        view
+        returns (bool)
+    {
+        return _anchors[submitter][root].timestamp != 0
+            && MerkleProof.verifyCalldata(proof, root, leaf);
+    }
+
+    /// @inheritdoc IEvidenceRegistry
+    function isLeafRevoked(address submitter, bytes32 root, bytes32 leaf)
+        external
+        view
+        returns (bool)
+    {
+        return _revokedLeaves[submitter][root][leaf];
     }
 
     /// @inheritdoc IEvidenceRegistry
@@ -90,31 +127,55 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712, Nonces {
     }
 
     /// @inheritdoc IEvidenceRegistry
+    function revocationNonce(address signer) external view returns (uint256) {
+        return _revocationNonces[signer];
+    }
+
+    /// @inheritdoc IEvidenceRegistry
     function revokeRoot(bytes32 root, bytes32 reasonHash) external {
-        Anchor storage a = _requireRevoker(root);
-        if (a.revoked) revert RootAlreadyRevoked(root);
+        address submitter = _msgSender();
+        Anchor storage a = _requireAnchor(submitter, root);
+        if (a.revoked) revert RootAlreadyRevoked(submitter, root);
         a.revoked = true;
-        emit RootRevoked(root, _msgSender(), reasonHash);
+        emit RootRevoked(root, submitter, reasonHash);
     }
 
     /// @inheritdoc IEvidenceRegistry
     function revokeLeaf(bytes32 root, bytes32 leaf, bytes32[] calldata proof, bytes32 reasonHash)
         external
     {
-        _requireRevoker(root);
-        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidProof(root, leaf);
-        if (_revokedLeaves[root][leaf]) revert LeafAlreadyRevoked(root, leaf);
-        _revokedLeaves[root][leaf] = true;
-        emit LeafRevoked(root, leaf, _msgSender(), reasonHash);
+        _revokeLeaf(_msgSender(), root, leaf, proof, reasonHash);
     }
 
-    function _anchor(bytes32 root, uint32 leafCount, bytes32 metadataHash, address submitter) private {
+    /// @inheritdoc IEvidenceRegistry
+    function revokeLeafWithSignature(
+        bytes32 root,
+        bytes32 leaf,
+        bytes32[] calldata proof,
+        bytes32 reasonHash,
+        address signer,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        if (block.timestamp > deadline) revert SignatureExpired(deadline, block.timestamp);
+        bytes32 structHash = keccak256(
+            abi.encode(
+                REVOKE_LEAF_TYPEHASH, root, leaf, reasonHash, _revocationNonces[signer]++, deadline
+            )
+        );
+        _requireSigner(structHash, signature, signer);
+        _revokeLeaf(signer, root, leaf, proof, reasonHash);
+    }
+
+    function _anchor(bytes32 root, uint32 leafCount, bytes32 metadataHash, address submitter)
+        private
+    {
         if (root == bytes32(0)) revert EmptyRoot();
         if (leafCount == 0) revert ZeroLeafCount();
-        Anchor storage a = _anchors[root];
-        if (a.timestamp != 0) revert RootAlreadyAnchored(root, a.timestamp);
+        Anchor storage a = _anchors[submitter][root];
+        if (a.timestamp != 0) revert RootAlreadyAnchored(submitter, root, a.timestamp);
         uint64 ts = uint64(block.timestamp);
-        _anchors[root] = Anchor({
+        _anchors[submitter][root] = Anchor({
             submitter: submitter,
             timestamp: ts,
             leafCount: leafCount,
@@ -124,11 +185,34 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712, Nonces {
         emit Anchored(root, submitter, leafCount, metadataHash, ts);
     }
 
-    function _requireRevoker(bytes32 root) private view returns (Anchor storage a) {
-        a = _anchors[root];
-        if (a.timestamp == 0) revert UnknownRoot(root);
-        if (a.submitter != _msgSender() && !hasRole(DEFAULT_ADMIN_ROLE, _msgSender())) {
-            revert NotSubmitterOrAdmin(root, _msgSender());
-        }
+    function _revokeLeaf(
+        address submitter,
+        bytes32 root,
+        bytes32 leaf,
+        bytes32[] calldata proof,
+        bytes32 reasonHash
+    ) private {
+        _requireAnchor(submitter, root);
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidProof(root, leaf);
+        if (_revokedLeaves[submitter][root][leaf]) revert LeafAlreadyRevoked(submitter, root, leaf);
+        _revokedLeaves[submitter][root][leaf] = true;
+        emit LeafRevoked(root, leaf, submitter, reasonHash);
+    }
+
+    function _requireAnchor(address submitter, bytes32 root)
+        private
+        view
+        returns (Anchor storage a)
+    {
+        a = _anchors[submitter][root];
+        if (a.timestamp == 0) revert UnknownRoot(submitter, root);
+    }
+
+    function _requireSigner(bytes32 structHash, bytes calldata signature, address signer)
+        private
+        view
+    {
+        address recovered = ECDSA.recover(_hashTypedDataV4(structHash), signature);
+        if (recovered != signer) revert InvalidSigner(recovered, signer);
     }
 }

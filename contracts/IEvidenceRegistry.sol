@@ -2,9 +2,13 @@
 pragma solidity ^0.8.24;
 
 /**
- * @title IEvidenceRegistry
+ * @title IEvidenceRegistry (version 2)
  * @notice Anchors Merkle roots of document digests (存证) so that anyone can later prove a
  * document existed at the anchoring block's time, and that a member organisation submitted it.
+ *
+ * An anchor is keyed by its submitter and its root: a root anchored by one member never
+ * blocks another member anchoring the same root, and only the submitter's key revokes its
+ * own anchor (or a leaf of it). No key, admin or not, can revoke another member's anchor.
  *
  * Leaves follow OpenZeppelin's `StandardMerkleTree` format: a leaf is
  * `keccak256(bytes.concat(keccak256(abi.encode(values...))))` and pairs are hashed sorted, so
@@ -12,16 +16,16 @@ pragma solidity ^0.8.24;
  * names and amounts stay off chain.
  */
 interface IEvidenceRegistry {
-    /// @notice What the registry knows about an anchored root.
+    /// @notice What the registry knows about one submitter's anchor of a root.
     struct Anchor {
         address submitter; // the member whose key (or EIP-712 signature) anchored the root
         uint64 timestamp; // block timestamp of the anchoring transaction
         uint32 leafCount; // number of leaves in the tree, as declared by the submitter
         uint64 blockNumber; // block of the anchoring transaction
-        bool revoked; // the whole root was revoked
+        bool revoked; // the whole root was revoked by its submitter
     }
 
-    /// @notice Emitted right after `root` is stored.
+    /// @notice Emitted right after `submitter`'s anchor of `root` is stored.
     event Anchored(
         bytes32 indexed root,
         address indexed submitter,
@@ -30,10 +34,12 @@ interface IEvidenceRegistry {
         uint64 timestamp
     );
 
-    /// @notice Emitted right after `root` is marked revoked.
+    /// @notice Emitted right after `revoker`'s anchor of `root` is marked revoked (the
+    /// revoker is always the anchor's submitter).
     event RootRevoked(bytes32 indexed root, address indexed revoker, bytes32 reasonHash);
 
-    /// @notice Emitted right after `leaf` of `root` is marked revoked.
+    /// @notice Emitted right after `leaf` of `revoker`'s anchor of `root` is marked revoked
+    /// (the revoker is always the anchor's submitter).
     event LeafRevoked(
         bytes32 indexed root,
         bytes32 indexed leaf,
@@ -45,16 +51,14 @@ interface IEvidenceRegistry {
     error EmptyRoot();
     /// @notice A tree has at least one leaf.
     error ZeroLeafCount();
-    /// @notice `root` was anchored before, at `anchoredAt` (anchoring is idempotent-by-refusal).
-    error RootAlreadyAnchored(bytes32 root, uint64 anchoredAt);
-    /// @notice `root` was never anchored.
-    error UnknownRoot(bytes32 root);
-    /// @notice Only the root's submitter or an admin may revoke; `caller` is neither.
-    error NotSubmitterOrAdmin(bytes32 root, address caller);
-    /// @notice `root` is revoked already.
-    error RootAlreadyRevoked(bytes32 root);
-    /// @notice `leaf` of `root` is revoked already.
-    error LeafAlreadyRevoked(bytes32 root, bytes32 leaf);
+    /// @notice `submitter` anchored `root` before, at `anchoredAt` (idempotent-by-refusal).
+    error RootAlreadyAnchored(address submitter, bytes32 root, uint64 anchoredAt);
+    /// @notice `submitter` never anchored `root`.
+    error UnknownRoot(address submitter, bytes32 root);
+    /// @notice `submitter`'s anchor of `root` is revoked already.
+    error RootAlreadyRevoked(address submitter, bytes32 root);
+    /// @notice `leaf` of `submitter`'s anchor of `root` is revoked already.
+    error LeafAlreadyRevoked(address submitter, bytes32 root, bytes32 leaf);
     /// @notice `proof` does not prove `leaf` is in `root`.
     error InvalidProof(bytes32 root, bytes32 leaf);
     /// @notice The signature's deadline `deadline` is before the block time `nowTs`.
@@ -64,13 +68,17 @@ interface IEvidenceRegistry {
     /// @notice `account` is not a member (lacks the submitter role).
     error NotMember(address account);
 
+    /// @notice The interface version: 2 (version 1 had no such getter).
+    function version() external pure returns (uint256);
+
     /**
      * @notice Anchors `root`, a Merkle root over `leafCount` leaves, as the caller.
      * @param metadataHash hash of off-chain batch metadata (emitted, not stored).
      *
      * Requirements:
      * - the caller has `SUBMITTER_ROLE`;
-     * - `root` is not zero and was never anchored;
+     * - `root` is not zero and the caller never anchored it (other members' anchors of the
+     *   same root do not matter);
      * - `leafCount` is not zero.
      *
      * Emits {Anchored}.
@@ -79,14 +87,14 @@ interface IEvidenceRegistry {
 
     /**
      * @notice Anchors `root` on behalf of `signer`, who signed it with EIP-712 (typed data
-     * `Anchor(bytes32 root,uint32 leafCount,bytes32 metadataHash,uint256 nonce,uint256 deadline)`).
-     * Anyone may relay: the signature proves the member, the chain proves the time.
+     * `Anchor(bytes32 root,uint32 leafCount,bytes32 metadataHash,uint256 nonce,uint256 deadline)`,
+     * domain version "2"). Anyone may relay: the signature proves the member, the chain the time.
      *
      * Requirements:
      * - `signer` has `SUBMITTER_ROLE`;
      * - `block.timestamp <= deadline`;
      * - the signature recovers to `signer` over `signer`'s current nonce (no replay);
-     * - the same as {anchor} for `root` and `leafCount`.
+     * - the same as {anchor} for `root` and `leafCount`, with `signer` as the submitter.
      *
      * Emits {Anchored} with `signer` as the submitter.
      */
@@ -99,44 +107,77 @@ interface IEvidenceRegistry {
         bytes calldata signature
     ) external;
 
-    /// @notice The anchor of `root`; all zero when it was never anchored.
-    function getAnchor(bytes32 root) external view returns (Anchor memory);
+    /// @notice `submitter`'s anchor of `root`; all zero when it never anchored it.
+    function getAnchor(address submitter, bytes32 root) external view returns (Anchor memory);
 
-    /// @notice True when `root` is anchored, neither it nor `leaf` is revoked, and `proof`
-    /// proves `leaf` (the double-hashed StandardMerkleTree leaf) is in `root`.
-    function verify(bytes32 root, bytes32 leaf, bytes32[] calldata proof) external view returns (bool);
+    /// @notice True when `submitter` anchored `root`, neither that anchor nor `leaf` in it is
+    /// revoked, and `proof` proves `leaf` (the double-hashed StandardMerkleTree leaf) is in
+    /// `root`.
+    function verify(address submitter, bytes32 root, bytes32 leaf, bytes32[] calldata proof)
+        external
+        view
+        returns (bool);
 
-    /// @notice True when `proof` proves `leaf` is in `root` and `root` is anchored, whatever
-    /// the revocations (to tell "revoked" from "not found").
-    function isIncluded(bytes32 root, bytes32 leaf, bytes32[] calldata proof) external view returns (bool);
+    /// @notice True when `proof` proves `leaf` is in `root` and `submitter` anchored `root`,
+    /// whatever the revocations (to tell "revoked" from "not found").
+    function isIncluded(address submitter, bytes32 root, bytes32 leaf, bytes32[] calldata proof)
+        external
+        view
+        returns (bool);
 
-    /// @notice True when `leaf` of `root` was revoked by itself.
-    function isLeafRevoked(bytes32 root, bytes32 leaf) external view returns (bool);
+    /// @notice True when `leaf` of `submitter`'s anchor of `root` was revoked by itself.
+    function isLeafRevoked(address submitter, bytes32 root, bytes32 leaf)
+        external
+        view
+        returns (bool);
 
     /// @notice True when `account` holds the submitter role.
     function isMember(address account) external view returns (bool);
 
+    /// @notice The next revocation nonce of `signer` (for {revokeLeafWithSignature}).
+    function revocationNonce(address signer) external view returns (uint256);
+
     /**
-     * @notice Revokes the whole `root` with a hash of the reason.
+     * @notice Revokes the caller's whole anchor of `root`, with a hash of the reason.
      *
      * Requirements:
-     * - `root` is anchored and not revoked;
-     * - the caller is the root's submitter or has `DEFAULT_ADMIN_ROLE`.
+     * - the caller anchored `root` and has not revoked it.
      *
      * Emits {RootRevoked}.
      */
     function revokeRoot(bytes32 root, bytes32 reasonHash) external;
 
     /**
-     * @notice Revokes one `leaf` of `root`, proven by `proof`, with a hash of the reason.
+     * @notice Revokes one `leaf` of the caller's anchor of `root`, proven by `proof`, with a
+     * hash of the reason.
      *
      * Requirements:
-     * - `root` is anchored and `proof` proves `leaf` is in it;
-     * - the leaf is not revoked already;
-     * - the caller is the root's submitter or has `DEFAULT_ADMIN_ROLE`.
+     * - the caller anchored `root` and `proof` proves `leaf` is in it;
+     * - the leaf is not revoked already.
      *
      * Emits {LeafRevoked}.
      */
     function revokeLeaf(bytes32 root, bytes32 leaf, bytes32[] calldata proof, bytes32 reasonHash)
         external;
+
+    /**
+     * @notice {revokeLeaf} on behalf of `signer`, who signed it with EIP-712 (typed data
+     * `RevokeLeaf(bytes32 root,bytes32 leaf,bytes32 reasonHash,uint256 nonce,uint256 deadline)`
+     * over its {revocationNonce}). Anyone may relay.
+     *
+     * Requirements:
+     * - `block.timestamp <= deadline`; the signature recovers to `signer`;
+     * - the same as {revokeLeaf} with `signer` as the caller.
+     *
+     * Emits {LeafRevoked} with `signer` as the revoker.
+     */
+    function revokeLeafWithSignature(
+        bytes32 root,
+        bytes32 leaf,
+        bytes32[] calldata proof,
+        bytes32 reasonHash,
+        address signer,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
 }

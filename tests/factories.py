@@ -14,6 +14,7 @@ from sqlmodel import col, delete, select
 from web3 import Web3
 
 from chainproof.chain.nodes import free_port
+from chainproof.chain.registry import registry_version
 from chainproof.store import db
 from chainproof.trace.models import TraceLink, TraceNode
 from chainproof.trust import TRUST_ANCHOR_FORMAT, TrustAnchor, code_hash
@@ -29,7 +30,7 @@ def pinned(w3: Web3, registry: str) -> TrustAnchor:
             "genesis_hash": "0x" + bytes(w3.eth.get_block(0)["hash"]).hex(),
             "registry": registry,
             "registry_code_hash": code_hash(w3, registry),
-            "registry_version": 1,
+            "registry_version": registry_version(w3, registry),
             "trace_registry": None,
             "trace_registry_code_hash": None,
             "rpc_url": None,

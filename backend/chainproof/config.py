@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # SecretStr keeps keys out of reprs and logs; read them with .get_secret_value().
     operator_key: SecretStr = SecretStr(DEV_OPERATOR_KEY)
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    # The address (an offline key) a new EvidenceRegistry makes its DEFAULT_ADMIN; unset,
+    # the operator key is (development only: transfer it, docs/operations.md).
+    registry_admin: str | None = None
 
     batch_size: int = Field(default=1000, ge=1, le=100_000)
     batch_interval_ms: int = Field(default=500, ge=10)

@@ -350,35 +350,50 @@ def _view(
     }
 
 
+_ANCHOR_TUPLE: Final[dict[str, Any]] = {
+    "name": "",
+    "type": "tuple",
+    "internalType": "struct IEvidenceRegistry.Anchor",
+    "components": [
+        {"name": "submitter", "type": "address"},
+        {"name": "timestamp", "type": "uint64"},
+        {"name": "leafCount", "type": "uint32"},
+        {"name": "blockNumber", "type": "uint64"},
+        {"name": "revoked", "type": "bool"},
+    ],
+}
+_BOOL: Final[list[dict[str, Any]]] = [{"name": "", "type": "bool"}]
+
+# Version 2 (contracts/IEvidenceRegistry.sol): anchors keyed by (submitter, root).
 VERIFIER_ABI: Final[list[dict[str, Any]]] = [
+    {**_view("version", [], [{"name": "", "type": "uint256"}]), "stateMutability": "pure"},
+    _view("getAnchor", [("submitter", "address"), ("root", "bytes32")], [_ANCHOR_TUPLE]),
     _view(
-        "getAnchor",
-        [("root", "bytes32")],
-        [
-            {
-                "name": "",
-                "type": "tuple",
-                "internalType": "struct IEvidenceRegistry.Anchor",
-                "components": [
-                    {"name": "submitter", "type": "address"},
-                    {"name": "timestamp", "type": "uint64"},
-                    {"name": "leafCount", "type": "uint32"},
-                    {"name": "blockNumber", "type": "uint64"},
-                    {"name": "revoked", "type": "bool"},
-                ],
-            }
-        ],
-    ),
-    _view(
-        "isLeafRevoked", [("root", "bytes32"), ("leaf", "bytes32")], [{"name": "", "type": "bool"}]
+        "isLeafRevoked",
+        [("submitter", "address"), ("root", "bytes32"), ("leaf", "bytes32")],
+        _BOOL,
     ),
     _view(
         "verify",
-        [("root", "bytes32"), ("leaf", "bytes32"), ("proof", "bytes32[]")],
-        [{"name": "", "type": "bool"}],
+        [
+            ("submitter", "address"),
+            ("root", "bytes32"),
+            ("leaf", "bytes32"),
+            ("proof", "bytes32[]"),
+        ],
+        _BOOL,
     ),
     ANCHORED_EVENT_ABI,
 ]
+# Version 1 (contracts/v1/IEvidenceRegistryV1.sol): one anchor per root. Its receipts
+# still verify after an upgrade, against the v1 registry.
+VERIFIER_ABI_V1: Final[list[dict[str, Any]]] = [
+    _view("getAnchor", [("root", "bytes32")], [_ANCHOR_TUPLE]),
+    _view("isLeafRevoked", [("root", "bytes32"), ("leaf", "bytes32")], _BOOL),
+    _view("verify", [("root", "bytes32"), ("leaf", "bytes32"), ("proof", "bytes32[]")], _BOOL),
+    ANCHORED_EVENT_ABI,
+]
+_VERSION_SELECTOR: Final = keccak256(b"version()")[:4]
 
 
 @dataclass
@@ -427,6 +442,7 @@ class _Online:
     w3: Web3
     trust: TrustAnchor | None = None
     tx: Any = None
+    registry_version: int | None = None  # read once, by _version()
 
     def offline(self) -> str:
         problems = check_receipt_offline(self.receipt)
@@ -558,18 +574,42 @@ class _Online:
         depth = self.w3.eth.block_number - r.block_number + 1
         return f"block {r.block_number} at {r.block_timestamp}, {depth} confirmation(s)"
 
+    def _version(self) -> int:
+        """The registry's ``version()``; 1 when the call reverts or answers nothing (v1
+        has no such getter)."""
+        if self.registry_version is None:
+            try:
+                raw = bytes(
+                    self.w3.eth.call(
+                        {
+                            "to": to_checksum_address(self.receipt.contract),
+                            "data": _VERSION_SELECTOR,
+                        }
+                    )
+                )
+            except Exception:  # a revert, whatever the node calls it
+                raw = b""
+            self.registry_version = int.from_bytes(raw[:32], "big") if len(raw) >= 32 else 1
+        return self.registry_version
+
     def _registry(self) -> Any:
-        return self.w3.eth.contract(
-            address=to_checksum_address(self.receipt.contract), abi=VERIFIER_ABI
-        )
+        abi = VERIFIER_ABI if self._version() >= 2 else VERIFIER_ABI_V1
+        return self.w3.eth.contract(address=to_checksum_address(self.receipt.contract), abi=abi)
+
+    def _key(self) -> tuple[Any, ...]:
+        """The anchor's key: (submitter, root) in v2, the root alone in v1."""
+        r = self.receipt
+        if self._version() >= 2:
+            return (to_checksum_address(r.submitter), _b(r.root))
+        return (_b(r.root),)
 
     def anchor(self) -> str:
         r = self.receipt
         submitter, timestamp, leaf_count, block_number, revoked = (
-            self._registry().functions.getAnchor(_b(r.root)).call()
+            self._registry().functions.getAnchor(*self._key()).call()
         )
         if timestamp == 0:
-            raise _Failed(f"root {r.root} is not anchored on {r.contract}")
+            raise _Failed(f"root {r.root} is not anchored by {r.submitter} on {r.contract}")
         if (timestamp, block_number) != (r.block_timestamp, r.block_number):
             raise _Failed(
                 f"the registry has root {r.root} anchored at {timestamp} in block "
@@ -583,14 +623,14 @@ class _Online:
 
     def leaf_revocation(self) -> str:
         r = self.receipt
-        if self._registry().functions.isLeafRevoked(_b(r.root), _b(r.leaf_hash)).call():
+        if self._registry().functions.isLeafRevoked(*self._key(), _b(r.leaf_hash)).call():
             raise _Failed(f"revoked: leaf {r.leaf_hash} of root {r.root} was revoked")
         return "leaf not revoked"
 
     def contract_verify(self) -> str:
         r = self.receipt
         proof = [_b(p) for p in r.proof]
-        if not self._registry().functions.verify(_b(r.root), _b(r.leaf_hash), proof).call():
+        if not self._registry().functions.verify(*self._key(), _b(r.leaf_hash), proof).call():
             raise _Failed(f"the registry's verify() rejects leaf {r.leaf_hash} under {r.root}")
         return "registry verify(root, leaf, proof) is true"
 

@@ -355,3 +355,60 @@ def test_keyboard_reaches_every_control(anvil_server: LiveServer, page: Page) ->
         assert control in reached, reached
     assert reached.index("receipt-file") < reached.index("rpc-url") < reached.index("receipt-run")
     assert reached.index("rpc-url") < reached.index("trust-anchor") < reached.index("receipt-run")
+
+
+def test_a_receipt_of_a_v1_registry_verifies_with_v1s_calls(
+    anvil_server: LiveServer, page: Page, tmp_path: Path
+) -> None:
+    """After an upgrade, receipts of the v1 registry still verify (docs/operations.md): the
+    page reads ``version()`` (v1 has none: a revert) and uses v1's ``getAnchor(bytes32)``,
+    ``isLeafRevoked(bytes32,bytes32)`` and ``verify(bytes32,bytes32,bytes32[])``."""
+    from eth_account import Account
+
+    from chainproof.chain.compiler import load_artifact
+    from chainproof.chain.deployments import deploy_registry
+    from chainproof.chain.registry import EvidenceRegistryClient
+    from chainproof.chain.sender import TxSender
+    from chainproof.config import DEV_PRIVATE_KEYS
+    from chainproof.merkle import StandardMerkleTree
+    from chainproof.receipts import LEAF_TYPES
+    from chainproof.trust import code_hash
+
+    url = rpc_url(anvil_server)
+    w3 = Web3(Web3.HTTPProvider(url))
+    key = Account.from_key(DEV_PRIVATE_KEYS[7])  # not the server's operator key: no nonce race
+    v1 = deploy_registry(w3, key, load_artifact("EvidenceRegistryV1"))
+    client = EvidenceRegistryClient(w3, v1.address, load_artifact("EvidenceRegistryV1").abi)
+    values = [["sha256", keccak(text=f"v1-{i}"), keccak(text=f"v1-salt-{i}")] for i in range(3)]
+    tree = StandardMerkleTree.of(values, list(LEAF_TYPES))
+    mined = client.anchor(TxSender(w3, key), tree.root, 3, b"\x00" * 32)
+    receipt = Receipt.build(
+        algorithm="sha256",
+        digest=values[1][1],
+        salt=values[1][2],
+        proof=tree.get_proof(1),
+        root=tree.root,
+        chain_id=w3.eth.chain_id,
+        contract=v1.address,
+        tx_hash=mined.tx_hash,
+        block_number=mined.block_number,
+        block_hash=mined.block_hash,
+        block_timestamp=int(w3.eth.get_block(mined.block_number)["timestamp"]),
+        submitter=key.address,
+    )
+    path = tmp_path / "v1-receipt.json"
+    path.write_text(receipt.to_json(), encoding="utf-8")
+    # The verifier's anchor honours the v1 registry (as the well-known document does after
+    # `contracts deploy --upgrade`); without it the receipt is refused at `registry`.
+    served = TrustAnchor.fetch(anvil_server.url).document()
+    past = {"address": v1.address, "code_hash": code_hash(w3, v1.address), "version": 1}
+    anchor = TrustAnchor.from_dict({**served, "past_registries": [past]})
+    run_page(page, anvil_server, path, lang="en", anchor=json.dumps(anchor.document()))
+    assert verdict(page) == "valid", rows(page)
+    python = verify_receipt(receipt, w3, trust=anchor)
+    assert python.valid, python.reason
+    page_details = {name: detail for name, _, detail in rows(page)}
+    for name, _, detail in python.checks:
+        if name != "block":
+            assert page_details[name] == detail, name
+    no_script_errors(page)

@@ -221,7 +221,7 @@ def test_member_batches_are_signed_by_the_member(chain: ChainContext, engine: En
         batches = s.exec(select(Batch)).all()
         assert sorted(b.leaf_count for b in batches) == [1, 2, 3]
         assert len({b.signer for b in batches}) == 3
-        on_chain = chain.registry.get_anchor(batches[0].root)
+        on_chain = chain.registry.get_anchor(batches[0].signer, batches[0].root)
         assert on_chain is not None and on_chain.submitter == batches[0].signer
 
 

@@ -13,7 +13,7 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from chainproof.chain.registry import SUBMITTER_ROLE
+from chainproof.chain.registry import SUBMITTER_ROLE, registry_version
 from chainproof.errors import ContractRevertError
 from chainproof.merkle import StandardMerkleTree
 from chainproof.receipts import LEAF_TYPES
@@ -51,7 +51,7 @@ def test_anchor_stores_and_emits(deployed: Deployed) -> None:
     client, tree = deployed.client(), tree_of(3)
     meta = keccak(text="batch metadata")
     mined = client.anchor(deployed.sender(deployed.admin), tree.root, 3, meta)
-    info = client.get_anchor(tree.root)
+    info = client.get_anchor(deployed.admin.address, tree.root)
     assert info is not None
     assert info.submitter == deployed.admin.address
     assert info.leaf_count == 3 and not info.revoked
@@ -66,20 +66,27 @@ def test_anchor_stores_and_emits(deployed: Deployed) -> None:
 
 
 def test_unknown_root_reads_as_none(deployed: Deployed) -> None:
-    assert deployed.client().get_anchor(keccak(text="never anchored")) is None
+    client = deployed.client()
+    assert client.get_anchor(deployed.admin.address, keccak(text="never anchored")) is None
+
+
+def test_version_is_2(deployed: Deployed) -> None:
+    assert deployed.client().contract.functions.version().call() == 2
+    assert registry_version(deployed.w3, deployed.deployment.address) == 2
 
 
 def test_double_anchor_reverts_with_first_time(deployed: Deployed) -> None:
     client, tree = deployed.client(), tree_of(2)
     sender = deployed.sender(deployed.admin)
     client.anchor(sender, tree.root, 2, ZERO)
-    first = client.get_anchor(tree.root)
+    first = client.get_anchor(deployed.admin.address, tree.root)
     assert first is not None
     with pytest.raises(ContractRevertError) as exc:
         client.anchor(sender, tree.root, 2, ZERO)
     args = reverts("RootAlreadyAnchored", exc)
     assert args["anchoredAt"] == first.timestamp
     assert args["root"] == "0x" + tree.root.hex()
+    assert args["submitter"] == deployed.admin.address
 
 
 def test_empty_root_and_zero_leaves_revert(deployed: Deployed) -> None:
@@ -104,17 +111,22 @@ def test_non_member_cannot_anchor(deployed: Deployed) -> None:
 def test_verify_every_leaf_and_reject_others(deployed: Deployed) -> None:
     client, tree = deployed.client(), tree_of(7)
     client.anchor(deployed.sender(deployed.admin), tree.root, 7, ZERO)
+    me = deployed.admin.address
     for i in range(7):
-        assert client.verify(tree.root, tree.leaf_hash_at(i), tree.get_proof(i))
-    # A proof for another leaf, a leaf of another tree, and an unanchored root all fail.
-    assert not client.verify(tree.root, tree.leaf_hash_at(0), tree.get_proof(1))
+        assert client.verify(me, tree.root, tree.leaf_hash_at(i), tree.get_proof(i))
+    # A proof for another leaf, a leaf of another tree, an unanchored root, and the right
+    # root under another submitter all fail.
+    assert not client.verify(me, tree.root, tree.leaf_hash_at(0), tree.get_proof(1))
     other = tree_of(7, tag="other")
-    assert not client.verify(tree.root, other.leaf_hash_at(0), tree.get_proof(0))
-    assert not client.verify(other.root, other.leaf_hash_at(0), other.get_proof(0))
-    assert not client.is_included(other.root, other.leaf_hash_at(0), other.get_proof(0))
+    assert not client.verify(me, tree.root, other.leaf_hash_at(0), tree.get_proof(0))
+    assert not client.verify(me, other.root, other.leaf_hash_at(0), other.get_proof(0))
+    assert not client.is_included(me, other.root, other.leaf_hash_at(0), other.get_proof(0))
+    stranger = Account.create().address
+    assert not client.verify(stranger, tree.root, tree.leaf_hash_at(0), tree.get_proof(0))
+    assert not client.is_included(stranger, tree.root, tree.leaf_hash_at(0), tree.get_proof(0))
 
 
-def test_membership_granted_and_revoked_by_admin_only(deployed: Deployed) -> None:
+def test_membership_granted_and_revoked_by_the_member_admin_only(deployed: Deployed) -> None:
     client = deployed.client()
     member = funded(deployed, Account.create())
     client.grant_member(deployed.sender(deployed.admin), member.address)
@@ -141,48 +153,56 @@ def test_revoke_root_rules(deployed: Deployed) -> None:
     client.anchor(deployed.sender(member), tree.root, 2, ZERO)
     reason = keccak(text="wrong file")
 
-    with pytest.raises(ContractRevertError) as exc:  # another member is not the submitter
+    # Another member revokes only its own anchors: it has none of this root.
+    with pytest.raises(ContractRevertError) as exc:
         client.revoke_root(deployed.sender(stranger), tree.root, reason)
-    args = reverts("NotSubmitterOrAdmin", exc)
-    assert args["caller"] == stranger.address
+    args = reverts("UnknownRoot", exc)
+    assert args["submitter"] == stranger.address
     with pytest.raises(ContractRevertError) as exc:
         client.revoke_root(deployed.sender(member), keccak(text="nope"), reason)
     reverts("UnknownRoot", exc)
 
     client.revoke_root(deployed.sender(member), tree.root, reason)
-    info = client.get_anchor(tree.root)
+    info = client.get_anchor(member.address, tree.root)
     assert info is not None and info.revoked
-    assert not client.verify(tree.root, tree.leaf_hash_at(0), tree.get_proof(0))
-    assert client.is_included(tree.root, tree.leaf_hash_at(0), tree.get_proof(0))
+    proof = tree.get_proof(0)
+    assert not client.verify(member.address, tree.root, tree.leaf_hash_at(0), proof)
+    assert client.is_included(member.address, tree.root, tree.leaf_hash_at(0), proof)
     [ev] = client.revocation_events()
     assert ev["event"] == "RootRevoked" and ev["reason_hash"] == "0x" + reason.hex()
+    assert ev["revoker"] == member.address
     with pytest.raises(ContractRevertError) as exc:
-        client.revoke_root(deployed.sender(deployed.admin), tree.root, reason)
+        client.revoke_root(deployed.sender(member), tree.root, reason)
     reverts("RootAlreadyRevoked", exc)
 
 
-def test_admin_may_revoke_any_root(deployed: Deployed) -> None:
+def test_not_even_the_admin_may_revoke_a_members_root(deployed: Deployed) -> None:
+    """v1 let the admin (the operator's online key) revoke any root: one server compromise
+    revoked everything. In v2 an anchor is its submitter's alone (docs/security.md F19)."""
     client = deployed.client()
     member = funded(deployed, Account.create())
     client.grant_member(deployed.sender(deployed.admin), member.address)
     tree = tree_of(1)
     client.anchor(deployed.sender(member), tree.root, 1, ZERO)
-    client.revoke_root(deployed.sender(deployed.admin), tree.root, ZERO)
-    info = client.get_anchor(tree.root)
-    assert info is not None and info.revoked
+    assert client.is_admin(deployed.admin.address)
+    with pytest.raises(ContractRevertError) as exc:
+        client.revoke_root(deployed.sender(deployed.admin), tree.root, ZERO)
+    assert reverts("UnknownRoot", exc)["submitter"] == deployed.admin.address
+    info = client.get_anchor(member.address, tree.root)
+    assert info is not None and not info.revoked
 
 
 def test_revoke_leaf_rules(deployed: Deployed) -> None:
     client, tree = deployed.client(), tree_of(4)
-    sender = deployed.sender(deployed.admin)
+    sender, me = deployed.sender(deployed.admin), deployed.admin.address
     client.anchor(sender, tree.root, 4, ZERO)
     with pytest.raises(ContractRevertError) as exc:
         client.revoke_leaf(sender, tree.root, tree.leaf_hash_at(0), tree.get_proof(1), ZERO)
     reverts("InvalidProof", exc)
     client.revoke_leaf(sender, tree.root, tree.leaf_hash_at(2), tree.get_proof(2), ZERO)
-    assert client.is_leaf_revoked(tree.root, tree.leaf_hash_at(2))
-    assert not client.verify(tree.root, tree.leaf_hash_at(2), tree.get_proof(2))
-    assert client.verify(tree.root, tree.leaf_hash_at(1), tree.get_proof(1))  # others intact
+    assert client.is_leaf_revoked(me, tree.root, tree.leaf_hash_at(2))
+    assert not client.verify(me, tree.root, tree.leaf_hash_at(2), tree.get_proof(2))
+    assert client.verify(me, tree.root, tree.leaf_hash_at(1), tree.get_proof(1))  # intact
     with pytest.raises(ContractRevertError) as exc:
         client.revoke_leaf(sender, tree.root, tree.leaf_hash_at(2), tree.get_proof(2), ZERO)
     reverts("LeafAlreadyRevoked", exc)
@@ -191,7 +211,71 @@ def test_revoke_leaf_rules(deployed: Deployed) -> None:
         client.revoke_leaf(
             deployed.sender(outsider), tree.root, tree.leaf_hash_at(1), tree.get_proof(1), ZERO
         )
-    reverts("NotSubmitterOrAdmin", exc)
+    reverts("UnknownRoot", exc)
+
+
+def test_revoke_leaf_by_the_submitters_signature_relayed(deployed: Deployed) -> None:
+    """A custodial member key holds no ether: the operator relays its signed revocation.
+    A signature by anyone else, or replayed, is refused."""
+    client = deployed.client()
+    org = Account.create()
+    client.grant_member(deployed.sender(deployed.admin), org.address)
+    tree = tree_of(3, "signed-revoke")
+    relayer = deployed.sender(deployed.admin)
+    deadline = int(deployed.w3.eth.get_block("latest")["timestamp"]) + 3600
+    sig = client.sign_anchor(
+        org, root=tree.root, leaf_count=3, metadata_hash=ZERO, nonce=0, deadline=deadline
+    )
+    client.anchor_with_signature(
+        relayer,
+        root=tree.root,
+        leaf_count=3,
+        metadata_hash=ZERO,
+        signer=org.address,
+        deadline=deadline,
+        signature=sig,
+    )
+    leaf, proof = tree.leaf_hash_at(1), tree.get_proof(1)
+    impostor = Account.create()
+    with pytest.raises(ContractRevertError):  # the impostor has no anchor of this root
+        client.revoke_leaf_signed(
+            relayer, impostor, root=tree.root, leaf=leaf, proof=proof, reason_hash=ZERO
+        )
+    assert not client.is_leaf_revoked(org.address, tree.root, leaf)
+    mined = client.revoke_leaf_signed(
+        relayer, org, root=tree.root, leaf=leaf, proof=proof, reason_hash=ZERO
+    )
+    assert mined.status == 1
+    assert client.is_leaf_revoked(org.address, tree.root, leaf)
+    [ev] = client.revocation_events()
+    assert ev["revoker"] == org.address  # the revoker is the submitter, not the relayer
+
+
+def test_the_same_root_anchored_by_two_members_is_two_anchors(deployed: Deployed) -> None:
+    """No squatting (docs/security.md F15): a root anchored by B does not block A; each
+    anchor has its own submitter, time and revocations."""
+    client = deployed.client()
+    a, b = funded(deployed, Account.create()), funded(deployed, Account.create())
+    for m in (a, b):
+        client.grant_member(deployed.sender(deployed.admin), m.address)
+    tree = tree_of(4, "shared")
+    first = client.anchor(deployed.sender(b), tree.root, 4, ZERO)
+    second = client.anchor(deployed.sender(a), tree.root, 4, ZERO)
+    anchor_a, anchor_b = (
+        client.get_anchor(a.address, tree.root),
+        client.get_anchor(b.address, tree.root),
+    )
+    assert anchor_a is not None and anchor_b is not None
+    assert (anchor_b.block_number, anchor_a.block_number) == (
+        first.block_number,
+        second.block_number,
+    )
+    client.revoke_root(deployed.sender(b), tree.root, ZERO)  # B revokes its own only
+    proof = tree.get_proof(0)
+    assert client.verify(a.address, tree.root, tree.leaf_hash_at(0), proof)
+    assert not client.verify(b.address, tree.root, tree.leaf_hash_at(0), proof)
+    submitters = [e.submitter for e in client.anchored_events(root=tree.root)]
+    assert submitters == [b.address, a.address]
 
 
 def _sign_anchor(
@@ -216,7 +300,7 @@ def _sign_anchor(
         "primaryType": "Anchor",
         "domain": {
             "name": "ChainProof EvidenceRegistry",
-            "version": "1",
+            "version": "2",
             "chainId": d.w3.eth.chain_id,
             "verifyingContract": d.deployment.address,
         },
@@ -250,7 +334,7 @@ def test_anchor_with_signature_relayed(deployed: Deployed) -> None:
         deadline=deadline,
         signature=sig,
     )
-    info = client.get_anchor(tree.root)
+    info = client.get_anchor(org.address, tree.root)
     assert info is not None and info.submitter == org.address
 
     # Replaying the same signature fails: the nonce moved on, so it recovers another address.
@@ -328,7 +412,7 @@ def test_gas_snapshot(deployed: Deployed) -> None:
     tree = tree_of(16, "gas")
     anchor = client.anchor(sender, tree.root, 16, keccak(text="m")).gas_used
     verify = client.contract.functions.verify(
-        tree.root, tree.leaf_hash_at(5), tree.get_proof(5)
+        deployed.admin.address, tree.root, tree.leaf_hash_at(5), tree.get_proof(5)
     ).estimate_gas()
     revoke_leaf = client.revoke_leaf(
         sender, tree.root, tree.leaf_hash_at(5), tree.get_proof(5), keccak(text="r")

@@ -57,15 +57,16 @@ def test_every_proof_verifies_on_chain_and_no_foreign_one(
     client, sender = onchain
     values = [[alg, d, keccak(salt_seed + d)] for alg, d in docs]
     tree = StandardMerkleTree.of(values, list(LEAF_TYPES))
-    if client.get_anchor(tree.root) is None:
+    me = sender.account.address
+    if client.get_anchor(me, tree.root) is None:
         client.anchor(sender, tree.root, len(values), b"\x00" * 32)
     n = len(values)
     for i in range(n):
         proof = tree.get_proof(i)
         assert py_verify(tree.root, LEAF_TYPES, values[i], proof)
-        assert client.verify(tree.root, tree.leaf_hash_at(i), proof)
+        assert client.verify(me, tree.root, tree.leaf_hash_at(i), proof)
         if n > 1:
             j = (i + 1) % n
             # The proof of leaf i never proves leaf j (distinct digests, distinct leaves).
-            assert not client.verify(tree.root, tree.leaf_hash_at(j), proof)
+            assert not client.verify(me, tree.root, tree.leaf_hash_at(j), proof)
             assert not py_verify(tree.root, LEAF_TYPES, values[j], proof)

@@ -155,7 +155,7 @@ def test_what_the_loop_cannot_know_goes_to_a_thread_with_the_same_answer(
 
 def test_may_block_false_never_reads_the_node(chain: ChainContext) -> None:
     states = root_states(chain)
-    root = b"\x07" * 32
+    root = (chain.sender.address, b"\x07" * 32)  # an anchor: (submitter, root)
     stale = type(states)(chain, ttl=0.0)
     with pytest.raises(WouldBlock):
         stale.state(root, may_block=False)

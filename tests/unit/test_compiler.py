@@ -130,12 +130,12 @@ def test_abi_has_the_functions_and_custom_errors(registry: ContractArtifact) -> 
     events = {e["name"] for e in registry.abi if e["type"] == "event"}
     assert {"anchor", "anchorWithSignature", "getAnchor", "verify", "revokeRoot"} <= functions
     assert {"revokeLeaf", "isIncluded", "isLeafRevoked", "isMember"} <= functions
+    assert {"version", "revokeLeafWithSignature", "beginDefaultAdminTransfer"} <= functions
     assert {
         "EmptyRoot",
         "ZeroLeafCount",
         "RootAlreadyAnchored",
         "UnknownRoot",
-        "NotSubmitterOrAdmin",
         "RootAlreadyRevoked",
         "LeafAlreadyRevoked",
         "InvalidProof",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_utils import keccak
@@ -27,22 +28,36 @@ def js_const(name: str) -> str:
     return m.group(1)
 
 
-def signature(name: str) -> str:
-    """``name(type,…)`` of a function or event of the verifier ABI."""
-    [entry] = [e for e in receipts.VERIFIER_ABI if e["name"] == name]
+def signature(name: str, abi: list[dict[str, Any]] = receipts.VERIFIER_ABI) -> str:
+    """``name(type,…)`` of a function or event of the verifier ABI (v2's by default)."""
+    [entry] = [e for e in abi if e["name"] == name]
     return f"{name}({','.join(i['type'] for i in entry['inputs'])})"
 
 
+V1 = receipts.VERIFIER_ABI_V1
+
+
 @pytest.mark.parametrize(
-    ("const", "function", "expected"),
+    ("const", "function", "abi", "expected"),
     [
-        ("GET_ANCHOR", "getAnchor", "getAnchor(bytes32)"),
-        ("IS_LEAF_REVOKED", "isLeafRevoked", "isLeafRevoked(bytes32,bytes32)"),
-        ("VERIFY", "verify", "verify(bytes32,bytes32,bytes32[])"),
+        ("VERSION", "version", receipts.VERIFIER_ABI, "version()"),
+        ("GET_ANCHOR", "getAnchor", receipts.VERIFIER_ABI, "getAnchor(address,bytes32)"),
+        (
+            "IS_LEAF_REVOKED",
+            "isLeafRevoked",
+            receipts.VERIFIER_ABI,
+            "isLeafRevoked(address,bytes32,bytes32)",
+        ),
+        ("VERIFY", "verify", receipts.VERIFIER_ABI, "verify(address,bytes32,bytes32,bytes32[])"),
+        ("GET_ANCHOR_V1", "getAnchor", V1, "getAnchor(bytes32)"),
+        ("IS_LEAF_REVOKED_V1", "isLeafRevoked", V1, "isLeafRevoked(bytes32,bytes32)"),
+        ("VERIFY_V1", "verify", V1, "verify(bytes32,bytes32,bytes32[])"),
     ],
 )
-def test_selectors_are_keccak_of_the_signatures(const: str, function: str, expected: str) -> None:
-    assert signature(function) == expected
+def test_selectors_are_keccak_of_the_signatures(
+    const: str, function: str, abi: list[dict[str, Any]], expected: str
+) -> None:
+    assert signature(function, abi) == expected
     assert js_const(const) == "0x" + keccak(text=expected)[:4].hex()
 
 
@@ -55,7 +70,16 @@ def test_anchored_topic_is_keccak_of_the_event_signature() -> None:
 
 def test_the_documented_selectors_are_the_pages() -> None:
     doc = (Path(chainproof.__file__).parents[2] / "docs/receipt.md").read_text(encoding="utf-8")
-    for const in ("GET_ANCHOR", "IS_LEAF_REVOKED", "VERIFY", "ANCHORED_TOPIC"):
+    for const in (
+        "VERSION",
+        "GET_ANCHOR",
+        "IS_LEAF_REVOKED",
+        "VERIFY",
+        "GET_ANCHOR_V1",
+        "IS_LEAF_REVOKED_V1",
+        "VERIFY_V1",
+        "ANCHORED_TOPIC",
+    ):
         assert js_const(const) in doc, const
 
 

@@ -33,6 +33,7 @@ from chainproof.receipts import (
     RECEIPT_JSON_SCHEMA,
     RECEIPT_VERSION,
     VERIFIER_ABI,
+    VERIFIER_ABI_V1,
     Receipt,
     check_receipt_offline,
     evidence_leaf,
@@ -385,10 +386,19 @@ def _strip_internal_types(item: Any) -> Any:
     return item
 
 
-def test_abi_fragments_match_the_solidity_interface() -> None:
+@pytest.mark.parametrize(
+    ("path", "interface", "fragments"),
+    [
+        ("IEvidenceRegistry.sol", "IEvidenceRegistry", VERIFIER_ABI),
+        ("v1/IEvidenceRegistryV1.sol", "IEvidenceRegistryV1", VERIFIER_ABI_V1),
+    ],
+)
+def test_abi_fragments_match_the_solidity_interface(
+    path: str, interface: str, fragments: list[dict[str, Any]]
+) -> None:
     solc = REPO / "bin" / "solc"
     _need_node_and(REPO / "node_modules/solc/package.json", "the hand-written ABI fragments")
-    source = (REPO / "contracts" / "IEvidenceRegistry.sol").read_text(encoding="utf-8")
+    source = (REPO / "contracts" / path).read_text(encoding="utf-8")
     request = {
         "language": "Solidity",
         "sources": {"IEvidenceRegistry.sol": {"content": source}},
@@ -404,8 +414,8 @@ def test_abi_fragments_match_the_solidity_interface() -> None:
     assert done.returncode == 0, done.stderr
     output = json.loads(done.stdout)
     assert not [e for e in output.get("errors", []) if e["severity"] == "error"], output["errors"]
-    compiled = output["contracts"]["IEvidenceRegistry.sol"]["IEvidenceRegistry"]["abi"]
-    for fragment in VERIFIER_ABI:
+    compiled = output["contracts"]["IEvidenceRegistry.sol"][interface]["abi"]
+    for fragment in fragments:
         [match] = [
             f
             for f in compiled

@@ -217,6 +217,8 @@ def _open_chain_or_degrade(settings: Settings) -> ChainContext:
             data_dir=settings.data_dir,
             operator_key=settings.operator_key.get_secret_value(),
             port=settings.chain_port,
+            registry_admin=settings.registry_admin,
+            require_offline_admin=settings.env == "production",
         )
     except ChainMismatchError as exc:
         log.error("chain mismatch: serving degraded; nothing will be anchored", reason=exc.message)

@@ -419,7 +419,9 @@ class BatchOut(BaseModel):
 
     id: int
     status: str
-    root: str
+    # Null to all but admins until the batch is mined (status "confirmed"): a planned root
+    # is not published, so no one can race its anchoring transaction (docs/security.md F15).
+    root: str | None
     leaf_count: int
     chain_id: int
     contract: str

@@ -17,16 +17,20 @@ from chainproof.background import Renewal
 from chainproof.chain.compiler import ContractArtifact, load_artifact
 from chainproof.chain.deployments import (
     REGISTRY,
+    REGISTRY_V1,
     Deployment,
+    artifact_version,
     check_deployment,
     deploy_registry,
     ensure_registry,
     genesis_hash,
+    load_honoured,
+    load_record,
 )
 from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender
-from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
+from chainproof.errors import ChainError, ChainMismatchError, ConfigError, WouldBlock
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class ChainContext:
         artifact: ContractArtifact,
         operator: LocalAccount,
         status_ttl: float = 1.0,
+        honoured: list[Deployment] | None = None,
     ) -> None:
         self.node = node
         self.w3: Web3 = node.web3()
@@ -55,6 +60,10 @@ class ChainContext:
         self.artifact = artifact
         self.operator = operator
         self.registry = EvidenceRegistryClient(self.w3, deployment.address, artifact.abi)
+        # Past registries of this chain still honoured (v1 after an upgrade): their anchors
+        # still verify and their members may still revoke in them.
+        self.honoured: list[Deployment] = list(honoured or [])
+        self._past: dict[str, EvidenceRegistryClient] = {}
         self.sender = TxSender(self.w3, operator)
         self._status_ttl = status_ttl
         self._status: ChainStatus | None = None
@@ -62,6 +71,28 @@ class ChainContext:
         # Renews the status in the background at half its age: under a steady verify load
         # no request waits for the node to be asked.
         self._ahead = Renewal(self._check_ahead, name="chainproof-chain-status")
+
+    def registry_at(self, address: str) -> EvidenceRegistryClient:
+        """The client of the registry at ``address``: the current one or an honoured past
+        one (with the ABI of its version). Anything else raises ChainMismatchError: a batch
+        anchored on a registry this server no longer honours proves nothing here."""
+        if address.lower() == self.deployment.address.lower():
+            return self.registry
+        client = self._past.get(address.lower())
+        if client is not None:
+            return client
+        for d in self.honoured:
+            if d.address.lower() == address.lower():
+                name = REGISTRY if d.version == artifact_version(self.artifact) else REGISTRY_V1
+                abi = self.artifact.abi if name == REGISTRY else load_artifact(name).abi
+                client = EvidenceRegistryClient(self.w3, d.address, abi)
+                self._past[address.lower()] = client
+                return client
+        raise ChainMismatchError(
+            f"the registry {address} is neither this server's ({self.deployment.address}) "
+            "nor one it still honours",
+            address=address,
+        )
 
     @property
     def chain_id(self) -> int:
@@ -158,6 +189,17 @@ class ChainContext:
         self.node.stop()
 
 
+def require_admin_off(registry_admin: str | None, operator: str) -> None:
+    """Production deploys a registry only with an admin that is not the operator's online
+    key (docs/security.md F19): raises ConfigError otherwise."""
+    if not registry_admin or registry_admin.lower() == operator.lower():
+        raise ConfigError(
+            "refusing to deploy EvidenceRegistry with the operator's online key as its admin: "
+            "set CHAINPROOF_REGISTRY_ADMIN to an offline key's address (docs/operations.md, "
+            "'Registry keys')"
+        )
+
+
 def open_chain(
     *,
     chain: str,
@@ -166,8 +208,13 @@ def open_chain(
     port: int | None = None,
     deploy_if_missing: bool = True,
     artifact: ContractArtifact | None = None,
+    registry_admin: str | None = None,
+    require_offline_admin: bool = False,
 ) -> ChainContext:
     """Starts (or connects to) the node and finds or deploys the registry.
+
+    ``require_offline_admin`` (production) refuses to deploy a registry whose admin would be
+    the operator's key; an embedded chain, which dies with the process, is exempt.
 
     A recorded deployment whose chain is gone raises ChainMismatchError: the caller decides
     whether to refuse to start (CLI) or to run degraded and say so (the server).
@@ -183,16 +230,34 @@ def open_chain(
         if node.kind == "embedded":
             # An in-process chain dies with the process: a record of it would only make the
             # next start report a chain mismatch. Deploy afresh every time instead.
-            fresh = deploy_registry(w3, operator, artifact)
+            fresh = deploy_registry(w3, operator, artifact, admin=registry_admin)
             return ChainContext(node=node, deployment=fresh, artifact=artifact, operator=operator)
+        chain_id = int(w3.eth.chain_id)
+        record = load_record(data_dir, chain_id)
+        if record is None and deploy_if_missing and require_offline_admin:
+            require_admin_off(registry_admin, operator.address)
+        if record is not None and record.version != artifact_version(artifact):
+            # Not upgraded yet (`contracts deploy --upgrade`): keep anchoring on the
+            # recorded registry, spoken to with its own version's ABI.
+            artifact = load_artifact(REGISTRY_V1)
         deployment, _ = ensure_registry(
             w3,
             deployer=operator,
             artifact=artifact,
             data_dir=data_dir,
             deploy_if_missing=deploy_if_missing,
+            admin=registry_admin,
         )
-        return ChainContext(node=node, deployment=deployment, artifact=artifact, operator=operator)
+        honoured = load_honoured(data_dir, chain_id)
+        for past in honoured:
+            check_deployment(w3, past, artifact)
+        return ChainContext(
+            node=node,
+            deployment=deployment,
+            artifact=artifact,
+            operator=operator,
+            honoured=[d for d in honoured if d.genesis_hash == deployment.genesis_hash],
+        )
     except BaseException:
         node.stop()
         raise

@@ -5,6 +5,11 @@ start reuses it after checking that the chain is still the one it names: same ge
 and the expected runtime code at the address. A reset Anvil (new genesis) or a different
 network is reported as :class:`~chainproof.errors.ChainMismatchError` and nothing runs as if
 the earlier anchors still existed (trust invariant 6).
+
+An upgrade (EvidenceRegistry v1 to v2 on the same chain, ``contracts deploy --upgrade``)
+deploys the new registry beside the old one: the new record becomes the current one, and the
+old one moves to the chain's list of *honoured* registries, whose receipts still verify
+(:func:`honoured_registries`, published as the trust anchor's ``past_registries``).
 """
 
 from __future__ import annotations
@@ -23,9 +28,12 @@ from web3 import Web3
 from chainproof.chain.compiler import ContractArtifact, runtime_matches
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender
-from chainproof.errors import ChainMismatchError, TransactionError
+from chainproof.errors import ChainMismatchError, ConflictError, TransactionError
 
 REGISTRY = "EvidenceRegistry"
+REGISTRY_V1 = "EvidenceRegistryV1"  # contracts/v1/: the version-1 sources, kept
+# How long a transfer of the registry's DEFAULT_ADMIN_ROLE waits between its two steps.
+DEFAULT_ADMIN_DELAY = 2 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,17 @@ class Deployment:
     bytecode_hash: str  # keccak-256 of the runtime code read back from the chain
     deployer: str
     deployed_at: str
+    version: int = 1  # the registry's interface version (records before v2 have none: 1)
+
+
+@dataclass(frozen=True)
+class HonouredRegistry:
+    """A registry on the current chain whose receipts are still honoured (an older version
+    kept after an upgrade). ``code_hash``: keccak-256 of its runtime code."""
+
+    address: str
+    code_hash: str
+    version: int
 
 
 def genesis_hash(w3: Web3) -> str:
@@ -65,8 +84,54 @@ def save_record(data_dir: Path, deployment: Deployment) -> Path:
     return path
 
 
+def artifact_version(artifact: ContractArtifact) -> int:
+    """2 for an EvidenceRegistry ABI with ``version()``, else 1."""
+    return 2 if any(e.get("name") == "version" for e in artifact.abi) else 1
+
+
+def honoured_path(data_dir: Path, chain_id: int) -> Path:
+    return data_dir / "deployments" / f"{REGISTRY}-{chain_id}.honoured.json"
+
+
+def load_honoured(data_dir: Path, chain_id: int) -> list[Deployment]:
+    """The chain's past registries still honoured, oldest first."""
+    path = honoured_path(data_dir, chain_id)
+    if not path.is_file():
+        return []
+    return [Deployment(**d) for d in json.loads(path.read_text())]
+
+
+def honour(data_dir: Path, deployment: Deployment) -> Path:
+    """Adds ``deployment`` to its chain's honoured registries (once)."""
+    kept = [
+        d for d in load_honoured(data_dir, deployment.chain_id) if d.address != deployment.address
+    ]
+    path = honoured_path(data_dir, deployment.chain_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps([asdict(d) for d in [*kept, deployment]], indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def honoured_registries(
+    *, data_dir: Path, chain_id: int, genesis_hash: str
+) -> list[HonouredRegistry]:
+    """Past registries on this chain (same chain id and genesis) whose receipts are still
+    honoured: the trust anchor's ``past_registries``. Empty for a chain never upgraded."""
+    return [
+        HonouredRegistry(address=d.address, code_hash=d.bytecode_hash, version=d.version)
+        for d in load_honoured(data_dir, chain_id)
+        if d.genesis_hash.lower() == genesis_hash.lower()
+    ]
+
+
 def check_deployment(w3: Web3, deployment: Deployment, artifact: ContractArtifact) -> None:
-    """Raises ChainMismatchError unless ``deployment`` is live on the chain ``w3`` talks to."""
+    """Raises ChainMismatchError unless ``deployment`` is live on the chain ``w3`` talks to.
+
+    The code is compared with ``artifact``, except for a registry of version 1: its sources
+    moved to contracts/v1/ (which changes the metadata hash in the code), so its code is
+    compared with the hash recorded at its deployment, byte for byte."""
     chain_id = w3.eth.chain_id
     if chain_id != deployment.chain_id:
         raise ChainMismatchError(
@@ -94,6 +159,14 @@ def check_deployment(w3: Web3, deployment: Deployment, artifact: ContractArtifac
             "or deploy anew with `chainproof contracts deploy --new` (docs/operations.md).",
             address=deployment.address,
         )
+    if deployment.contract == REGISTRY and deployment.version == 1:
+        if HexBytes(keccak(code)).to_0x_hex() != deployment.bytecode_hash:
+            raise ChainMismatchError(
+                f"the code at {deployment.address} is not the {deployment.contract} "
+                f"(version {deployment.version}) recorded at its deployment.",
+                address=deployment.address,
+            )
+        return
     if not runtime_matches(artifact, code):
         raise ChainMismatchError(
             f"the code at {deployment.address} is not {deployment.contract} as compiled from "
@@ -104,14 +177,28 @@ def check_deployment(w3: Web3, deployment: Deployment, artifact: ContractArtifac
 
 
 def deploy_registry(
-    w3: Web3, deployer: LocalAccount, artifact: ContractArtifact, *, admin: str | None = None
+    w3: Web3,
+    deployer: LocalAccount,
+    artifact: ContractArtifact,
+    *,
+    admin: str | None = None,
+    admin_delay: int = DEFAULT_ADMIN_DELAY,
 ) -> Deployment:
-    """Deploys EvidenceRegistry with ``admin`` (default: the deployer) and makes the deployer
-    a member, so the operator key can anchor straight away."""
+    """Deploys an EvidenceRegistry (v2, or v1 from ``contracts/v1/``) and makes the
+    deployer a member, so the operator key can anchor straight away.
+
+    v2: ``admin`` (default: the deployer, for development only: transfer it to an offline
+    key, docs/operations.md) gets ``DEFAULT_ADMIN_ROLE`` behind a two-step transfer of
+    ``admin_delay`` seconds; the deployer (the operator) gets ``MEMBER_ADMIN_ROLE`` only.
+    v1: ``admin`` (default: the deployer) gets ``DEFAULT_ADMIN_ROLE``."""
     sender = TxSender(w3, deployer)
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     admin_address = Web3.to_checksum_address(admin or deployer.address)
-    ctor = factory.constructor(admin_address)
+    version = artifact_version(artifact)
+    if version >= 2:
+        ctor = factory.constructor(admin_delay, admin_address, deployer.address)
+    else:
+        ctor = factory.constructor(admin_address)
     gas = int(ctor.estimate_gas({"from": deployer.address}) * 1.2)
     tx = ctor.build_transaction({"from": deployer.address, "gas": gas, **sender.fee_fields()})
     tx.pop("nonce", None)
@@ -124,10 +211,10 @@ def deploy_registry(
     address = Web3.to_checksum_address(receipt["contractAddress"])
     code = bytes(w3.eth.get_code(address))
     assert code, "deployment left no code"  # the chain must hold what we just deployed
-    if admin_address == deployer.address:
+    if version >= 2 or admin_address == deployer.address:
         EvidenceRegistryClient(w3, address, artifact.abi).grant_member(sender, deployer.address)
     return Deployment(
-        contract=artifact.name,
+        contract=REGISTRY,  # records are per registry, whatever the version's source name
         chain_id=int(w3.eth.chain_id),
         genesis_hash=genesis_hash(w3),
         address=address,
@@ -136,6 +223,7 @@ def deploy_registry(
         bytecode_hash=HexBytes(keccak(code)).to_0x_hex(),
         deployer=str(deployer.address),
         deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        version=version,
     )
 
 
@@ -146,6 +234,7 @@ def ensure_registry(
     artifact: ContractArtifact,
     data_dir: Path,
     deploy_if_missing: bool = True,
+    admin: str | None = None,
 ) -> tuple[Deployment, bool]:
     """The live registry for this chain: the recorded one (checked) or a new deployment.
 
@@ -162,9 +251,43 @@ def ensure_registry(
             f"no {REGISTRY} deployment is recorded for chain {chain_id} under {data_dir}",
             chain_id=chain_id,
         )
-    deployment = deploy_registry(w3, deployer, artifact)
+    deployment = deploy_registry(w3, deployer, artifact, admin=admin)
     save_record(data_dir, deployment)
     return deployment, True
+
+
+def upgrade_registry(
+    w3: Web3,
+    *,
+    deployer: LocalAccount,
+    artifact: ContractArtifact,
+    data_dir: Path,
+    admin: str | None = None,
+) -> tuple[Deployment, Deployment]:
+    """Deploys ``artifact`` (v2) beside the chain's current registry and switches to it.
+
+    The current record must be live on this chain and of an older version; it moves to the
+    honoured registries (its receipts still verify) and the new deployment becomes the
+    current record, so anchoring goes to it from the next start. Returns (old, new).
+    """
+    chain_id = int(w3.eth.chain_id)
+    old = load_record(data_dir, chain_id)
+    if old is None:
+        raise ChainMismatchError(
+            f"no {REGISTRY} deployment is recorded for chain {chain_id} under {data_dir}: "
+            "nothing to upgrade (`chainproof contracts deploy` deploys the current version)",
+            chain_id=chain_id,
+        )
+    check_deployment(w3, old, artifact)
+    new_version = artifact_version(artifact)
+    if old.version >= new_version:
+        raise ConflictError(
+            f"{REGISTRY} at {old.address} is version {old.version} already: nothing to upgrade"
+        )
+    new = deploy_registry(w3, deployer, artifact, admin=admin)
+    honour(data_dir, old)  # first: a crash after it leaves the old record current and honoured
+    save_record(data_dir, new)
+    return old, new
 
 
 def retire_record(data_dir: Path, chain_id: int) -> Path | None:

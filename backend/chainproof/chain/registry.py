@@ -1,8 +1,14 @@
-"""Typed wrapper over the EvidenceRegistry contract.
+"""Typed wrapper over the EvidenceRegistry contract, version 2 or version 1.
 
 Raw web3 dicts and exceptions stop here: callers get dataclasses and
 :class:`~chainproof.errors.ContractRevertError` with the decoded custom error name and
-arguments (``RootAlreadyAnchored(root, anchoredAt)`` and the like).
+arguments (``RootAlreadyAnchored(submitter, root, anchoredAt)`` and the like).
+
+One API for both versions: an anchor is named by (submitter, root). Version 2 keys its
+anchors so; version 1 held one anchor per root, and the client reads it as
+"``submitter``'s anchor" only when it was ``submitter`` who anchored it. Which version a
+client speaks follows from the ABI it is given (v2 has ``version()``); a deployed contract's
+version is read with :func:`registry_version`.
 """
 
 from __future__ import annotations
@@ -36,10 +42,25 @@ from chainproof.merkle import process_proof
 
 T = TypeVar("T")
 EIP712_NAME = "ChainProof EvidenceRegistry"  # must match the contract's EIP712 constructor
-EIP712_VERSION = "1"
 _TESTER_REVERT = re.compile(r"execution reverted: (b'.*'|b\".*\")\s*$", re.DOTALL)
 SUBMITTER_ROLE = keccak(text="SUBMITTER_ROLE")
+MEMBER_ADMIN_ROLE = keccak(text="MEMBER_ADMIN_ROLE")  # v2: admits members (the operator)
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
+_VERSION_SELECTOR = keccak(text="version()")[:4]
+# The custom errors that say "this (submitter, root) or this root is taken": v1's first
+# come, first served, or an anchor of ours that landed through another transaction.
+ALREADY_ANCHORED = frozenset({"RootAlreadyAnchored"})
+
+
+def registry_version(w3: Web3, address: str) -> int:
+    """The version a deployed registry reports: ``version()``, or 1 when it has none (v1
+    has no such getter: the call reverts or returns nothing)."""
+    try:
+        raw = w3.eth.call({"to": Web3.to_checksum_address(address), "data": _VERSION_SELECTOR})
+    except Exception:  # a revert, whatever the node calls it
+        return 1
+    data = bytes(raw)
+    return int.from_bytes(data[:32], "big") if len(data) >= 32 else 1
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,14 @@ class RootState:
     revoked: bool
     revoked_leaves: frozenset[bytes]
     fetched_at: float
+
+
+_DOMAIN_TYPES = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
 
 
 def _b32(value: bytes | str) -> bytes:
@@ -150,8 +179,9 @@ class EvidenceRegistryClient:
         self.w3 = w3
         self.address = Web3.to_checksum_address(address)
         self.contract: Contract = w3.eth.contract(address=self.address, abi=abi)
+        self.version = 2 if any(e.get("name") == "version" for e in abi) else 1
         self.errors = ErrorDecoder(abi)
-        self._roots: dict[bytes, RootState] = {}
+        self._roots: dict[tuple[str, bytes], RootState] = {}  # (submitter, root) -> state
         self._roots_lock = threading.Lock()
 
     # ---- error translation -------------------------------------------------------------
@@ -195,41 +225,80 @@ class EvidenceRegistryClient:
 
     # ---- views -------------------------------------------------------------------------
 
-    def get_anchor(self, root: bytes | str) -> AnchorInfo | None:
-        a = self._translate(lambda: self.contract.functions.getAnchor(_b32(root)).call())
-        submitter, timestamp, leaf_count, block_number, revoked = a
-        if int(timestamp) == 0:
-            return None
+    def get_anchor(self, submitter: str, root: bytes | str) -> AnchorInfo | None:
+        """``submitter``'s anchor of ``root``, or None when it never anchored it."""
+        who = Web3.to_checksum_address(submitter)
+        if self.version >= 2:
+            fn = self.contract.functions.getAnchor(who, _b32(root))
+        else:
+            fn = self.contract.functions.getAnchor(_b32(root))
+        found, timestamp, leaf_count, block_number, revoked = self._translate(fn.call)
+        if int(timestamp) == 0 or Web3.to_checksum_address(found) != who:
+            return None  # v1: the root is someone else's anchor, not submitter's
         return AnchorInfo(
             root=_hex(_b32(root)),
-            submitter=Web3.to_checksum_address(submitter),
+            submitter=who,
             timestamp=int(timestamp),
             leaf_count=int(leaf_count),
             block_number=int(block_number),
             revoked=bool(revoked),
         )
 
-    def verify(self, root: bytes | str, leaf: bytes | str, proof: Sequence[bytes | str]) -> bool:
-        fn = self.contract.functions.verify(_b32(root), _b32(leaf), [_b32(p) for p in proof])
-        return bool(self._translate(fn.call))
+    def _proof_call(
+        self,
+        name: str,
+        submitter: str,
+        root: bytes | str,
+        leaf: bytes | str,
+        proof: Sequence[bytes | str],
+    ) -> bool:
+        args = (_b32(root), _b32(leaf), [_b32(p) for p in proof])
+        if self.version >= 2:
+            fn = getattr(self.contract.functions, name)(Web3.to_checksum_address(submitter), *args)
+            return bool(self._translate(fn.call))
+        # v1 holds one anchor per root: it must be submitter's.
+        if self.get_anchor(submitter, root) is None:
+            return False
+        return bool(self._translate(getattr(self.contract.functions, name)(*args).call))
 
-    def root_state(self, root: bytes | str, *, max_age: float = ROOT_STATE_TTL) -> RootState:
-        """The registry's state for ``root``: anchored, revoked, its revoked leaves. Read from
-        the chain at most every ``max_age`` seconds per root (two calls: ``getAnchor`` and
-        the root's ``LeafRevoked`` events), so a verify storm over a batch of 10,000
-        documents costs the node two requests a second, not one per request."""
-        key = _b32(root)
+    def verify(
+        self,
+        submitter: str,
+        root: bytes | str,
+        leaf: bytes | str,
+        proof: Sequence[bytes | str],
+    ) -> bool:
+        """The contract's ``verify`` for ``submitter``'s anchor of ``root``."""
+        return self._proof_call("verify", submitter, root, leaf, proof)
+
+    def _leaf_revoked_logs(self, submitter: str, root: bytes, from_block: int) -> list[Any]:
+        filters: dict[str, Any] = {"root": root}
+        if self.version >= 2:  # only the submitter revokes in its own anchor
+            filters["revoker"] = Web3.to_checksum_address(submitter)
+        return list(
+            self.contract.events.LeafRevoked().get_logs(
+                argument_filters=filters, from_block=from_block, to_block="latest"
+            )
+        )
+
+    def root_state(
+        self, submitter: str, root: bytes | str, *, max_age: float = ROOT_STATE_TTL
+    ) -> RootState:
+        """The registry's state for ``submitter``'s anchor of ``root``: anchored, revoked,
+        its revoked leaves. Read from the chain at most every ``max_age`` seconds per anchor
+        (two calls: ``getAnchor`` and the anchor's ``LeafRevoked`` events), so a verify
+        storm over a batch of 10,000 documents costs the node two requests a second, not
+        one per request."""
+        key = (Web3.to_checksum_address(submitter), _b32(root))
         now = time.monotonic()
         with self._roots_lock:
             cached = self._roots.get(key)
         if cached is not None and now - cached.fetched_at < max_age:
             return cached
-        anchor = self.get_anchor(key)
+        anchor = self.get_anchor(*key)
         leaves: frozenset[bytes] = frozenset()
         if anchor is not None:
-            logs = self.contract.events.LeafRevoked().get_logs(
-                argument_filters={"root": key}, from_block=anchor.block_number, to_block="latest"
-            )
+            logs = self._leaf_revoked_logs(key[0], key[1], anchor.block_number)
             leaves = frozenset(bytes(HexBytes(log["args"]["leaf"])) for log in logs)
         state = RootState(
             anchored=anchor is not None,
@@ -243,13 +312,15 @@ class EvidenceRegistryClient:
             self._roots[key] = state
         return state
 
-    def forget_root(self, root: bytes | str) -> None:
-        """Drops the cached state of ``root`` (after this process revoked in it)."""
+    def forget_root(self, submitter: str, root: bytes | str) -> None:
+        """Drops the cached state of ``submitter``'s anchor of ``root`` (after this process
+        revoked in it)."""
         with self._roots_lock:
-            self._roots.pop(_b32(root), None)
+            self._roots.pop((Web3.to_checksum_address(submitter), _b32(root)), None)
 
     def verify_fast(
         self,
+        submitter: str,
         root: bytes | str,
         leaf: bytes | str,
         proof: Sequence[bytes | str],
@@ -257,23 +328,31 @@ class EvidenceRegistryClient:
         max_age: float = ROOT_STATE_TTL,
     ) -> bool:
         """Exactly the contract's ``verify`` view (anchored, root not revoked, leaf not
-        revoked, OpenZeppelin ``MerkleProof`` to the root), from the root's state read at
+        revoked, OpenZeppelin ``MerkleProof`` to the root), from the anchor's state read at
         most ``max_age`` seconds ago and the proof checked here: the proof is pure
         computation, the same sorted-pair keccak as the contract's."""
-        state = self.root_state(root, max_age=max_age)
+        state = self.root_state(submitter, root, max_age=max_age)
         leaf_b = _b32(leaf)
         if not state.anchored or state.revoked or leaf_b in state.revoked_leaves:
             return False
         return process_proof(leaf_b, [_b32(p) for p in proof]) == _b32(root)
 
     def is_included(
-        self, root: bytes | str, leaf: bytes | str, proof: Sequence[bytes | str]
+        self,
+        submitter: str,
+        root: bytes | str,
+        leaf: bytes | str,
+        proof: Sequence[bytes | str],
     ) -> bool:
-        fn = self.contract.functions.isIncluded(_b32(root), _b32(leaf), [_b32(p) for p in proof])
-        return bool(self._translate(fn.call))
+        return self._proof_call("isIncluded", submitter, root, leaf, proof)
 
-    def is_leaf_revoked(self, root: bytes | str, leaf: bytes | str) -> bool:
-        fn = self.contract.functions.isLeafRevoked(_b32(root), _b32(leaf))
+    def is_leaf_revoked(self, submitter: str, root: bytes | str, leaf: bytes | str) -> bool:
+        if self.version >= 2:
+            fn = self.contract.functions.isLeafRevoked(
+                Web3.to_checksum_address(submitter), _b32(root), _b32(leaf)
+            )
+        else:
+            fn = self.contract.functions.isLeafRevoked(_b32(root), _b32(leaf))
         return bool(self._translate(fn.call))
 
     def is_member(self, account: str) -> bool:
@@ -287,6 +366,12 @@ class EvidenceRegistryClient:
     def nonce_of(self, account: str) -> int:
         fn = self.contract.functions.nonces(Web3.to_checksum_address(account))
         return int(self._translate(fn.call))
+
+    def default_admin(self) -> str:
+        """v2: the one holder of ``DEFAULT_ADMIN_ROLE`` (meant to be an offline key)."""
+        return Web3.to_checksum_address(
+            self._translate(self.contract.functions.defaultAdmin().call)
+        )
 
     # ---- transactions ------------------------------------------------------------------
 
@@ -348,7 +433,7 @@ class EvidenceRegistryClient:
     def eip712_domain(self) -> dict[str, Any]:
         return {
             "name": EIP712_NAME,
-            "version": EIP712_VERSION,
+            "version": str(self.version),
             "chainId": int(self.w3.eth.chain_id),
             "verifyingContract": self.address,
         }
@@ -366,12 +451,7 @@ class EvidenceRegistryClient:
         """The member's EIP-712 signature over an anchor: it proves the org, the chain the time."""
         message = {
             "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
+                "EIP712Domain": _DOMAIN_TYPES,
                 "Anchor": [
                     {"name": "root", "type": "bytes32"},
                     {"name": "leafCount", "type": "uint32"},
@@ -434,12 +514,13 @@ class EvidenceRegistryClient:
         return self.transact(sender, fn)
 
     def revoke_root(self, sender: TxSender, root: bytes | str, reason_hash: bytes | str) -> MinedTx:
+        """Revokes ``root``: in v2 the sender's own anchor of it (no one else's can be)."""
         try:
             return self.transact(
                 sender, self.contract.functions.revokeRoot(_b32(root), _b32(reason_hash))
             )
         finally:
-            self.forget_root(root)  # our own revocation is seen by the next verify
+            self._forget_all(root)  # our own revocation is seen by the next verify
 
     def revoke_leaf(
         self,
@@ -449,13 +530,72 @@ class EvidenceRegistryClient:
         proof: Sequence[bytes | str],
         reason_hash: bytes | str,
     ) -> MinedTx:
+        """Revokes ``leaf`` of ``root``: in v2 of the sender's own anchor of it."""
         fn = self.contract.functions.revokeLeaf(
             _b32(root), _b32(leaf), [_b32(p) for p in proof], _b32(reason_hash)
         )
         try:
             return self.transact(sender, fn)
         finally:
-            self.forget_root(root)  # our own revocation is seen by the next verify
+            self._forget_all(root)  # our own revocation is seen by the next verify
+
+    def revoke_leaf_signed(
+        self,
+        sender: TxSender,
+        signer: LocalAccount,
+        *,
+        root: bytes | str,
+        leaf: bytes | str,
+        proof: Sequence[bytes | str],
+        reason_hash: bytes | str,
+    ) -> MinedTx:
+        """v2: ``signer`` revokes ``leaf`` of its anchor of ``root`` by an EIP-712
+        signature, relayed (and paid for) by ``sender``: a member's custodial key needs no
+        ether, and the operator's key needs no power over anyone's anchors."""
+        fn_nonce = self.contract.functions.revocationNonce(signer.address)
+        nonce = int(self._translate(fn_nonce.call))
+        deadline = int(self.w3.eth.get_block("latest")["timestamp"]) + 3600
+        message = {
+            "types": {
+                "EIP712Domain": _DOMAIN_TYPES,
+                "RevokeLeaf": [
+                    {"name": "root", "type": "bytes32"},
+                    {"name": "leaf", "type": "bytes32"},
+                    {"name": "reasonHash", "type": "bytes32"},
+                    {"name": "nonce", "type": "uint256"},
+                    {"name": "deadline", "type": "uint256"},
+                ],
+            },
+            "primaryType": "RevokeLeaf",
+            "domain": self.eip712_domain(),
+            "message": {
+                "root": _b32(root),
+                "leaf": _b32(leaf),
+                "reasonHash": _b32(reason_hash),
+                "nonce": nonce,
+                "deadline": deadline,
+            },
+        }
+        signature = bytes(signer.sign_message(encode_typed_data(full_message=message)).signature)
+        fn = self.contract.functions.revokeLeafWithSignature(
+            _b32(root),
+            _b32(leaf),
+            [_b32(p) for p in proof],
+            _b32(reason_hash),
+            signer.address,
+            deadline,
+            signature,
+        )
+        try:
+            return self.transact(sender, fn)
+        finally:
+            self._forget_all(root)
+
+    def _forget_all(self, root: bytes | str) -> None:
+        key = _b32(root)
+        with self._roots_lock:
+            for k in [k for k in self._roots if k[1] == key]:
+                del self._roots[k]
 
     def grant_member(self, sender: TxSender, account: str) -> MinedTx:
         fn = self.contract.functions.grantRole(SUBMITTER_ROLE, Web3.to_checksum_address(account))
@@ -468,9 +608,17 @@ class EvidenceRegistryClient:
     # ---- events ------------------------------------------------------------------------
 
     def anchored_events(
-        self, *, from_block: int = 0, to_block: int | str = "latest"
+        self,
+        *,
+        from_block: int = 0,
+        to_block: int | str = "latest",
+        root: bytes | str | None = None,
     ) -> list[AnchoredEvent]:
-        logs = self.contract.events.Anchored().get_logs(from_block=from_block, to_block=to_block)
+        """``Anchored`` events, of one ``root`` when given (in v2 one per submitter)."""
+        filters = {} if root is None else {"root": _b32(root)}
+        logs = self.contract.events.Anchored().get_logs(
+            argument_filters=filters, from_block=from_block, to_block=to_block
+        )
         out = []
         for log in logs:
             a = log["args"]

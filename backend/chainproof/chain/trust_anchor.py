@@ -13,11 +13,10 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from typing import Any, Final
-
-from web3 import Web3
+from typing import Final
 
 from chainproof.chain.context import ChainContext
+from chainproof.chain.registry import registry_version
 from chainproof.chain.trace_registry import trace_chain
 from chainproof.errors import ChainError, ChainMismatchError
 from chainproof.trust import TRUST_ANCHOR_FORMAT, PastRegistry, TrustAnchor, code_hash
@@ -26,16 +25,6 @@ from chainproof.trust import TRUST_ANCHOR_FORMAT, PastRegistry, TrustAnchor, cod
 # chain status (genesis, code present) is checked on every build. A minute bounds the reads.
 ANCHOR_TTL_S: Final = 60.0
 
-_VERSION_ABI: Final[list[dict[str, Any]]] = [
-    {
-        "type": "function",
-        "name": "version",
-        "stateMutability": "view",
-        "inputs": [],
-        "outputs": [{"name": "", "type": "uint256"}],
-    }
-]
-
 _cache: weakref.WeakKeyDictionary[ChainContext, tuple[float, TrustAnchor]] = (
     weakref.WeakKeyDictionary()
 )
@@ -43,21 +32,14 @@ _lock = threading.Lock()
 
 
 def past_registries(chain: ChainContext, *, data_dir: Path | None) -> list[PastRegistry]:
-    """Registries of this chain whose receipts are still honoured (v1 after a v2 deploy).
-
-    Seam for ``chain.deployments.honoured_registries()`` (EvidenceRegistry v2): until it is
-    merged no deployment is honoured but the current one.
-    """
-    return []
-
-
-def registry_version(w3: Web3, address: str) -> int:
-    """The registry's ``version()``; 1 for the first registry, which has no such getter."""
-    contract = w3.eth.contract(address=Web3.to_checksum_address(address), abi=_VERSION_ABI)
-    try:
-        return int(contract.functions.version().call())
-    except Exception:  # v1 has no version(): the call reverts (no fallback function)
-        return 1
+    """Registries of this chain whose receipts are still honoured (v1 after a v2 deploy):
+    the chain context's honoured deployments (same chain id and genesis), with the code hash
+    recorded when each was deployed."""
+    del data_dir  # the context already read them from its data dir
+    return [
+        PastRegistry(address=d.address, code_hash=d.bytecode_hash, version=d.version)
+        for d in chain.honoured
+    ]
 
 
 def server_trust_anchor(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich import box
@@ -11,6 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from chainproof.errors import ChainError, ChainProofError, InvalidInputError
+
+if TYPE_CHECKING:
+    from chainproof.chain.nodes import Node
+    from chainproof.config import Settings
 
 app = typer.Typer(
     help="Compile the Solidity contracts and check deployed code against them.",
@@ -136,11 +140,23 @@ def deploy(
             help="Retire this chain's deployment record (kept beside it) and deploy afresh.",
         ),
     ] = False,
+    upgrade: Annotated[
+        bool,
+        typer.Option(
+            "--upgrade",
+            help=(
+                "Deploy EvidenceRegistry v2 beside this chain's v1 and anchor on v2 from the "
+                "next start; v1 stays honoured (its receipts still verify)."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Deploy EvidenceRegistry on the chain (or show the recorded deployment).
 
     With --new the current record is moved aside first: use it after a chain reset, once you
     accept that receipts issued on the old chain stay verifiable only against that chain.
+    With --upgrade (same chain, registry v1 recorded) v2 is deployed beside v1, with
+    CHAINPROOF_REGISTRY_ADMIN as its admin (docs/operations.md, "Upgrading the registry").
     """
     from chainproof.chain.context import open_chain
     from chainproof.chain.deployments import retire_record
@@ -149,29 +165,134 @@ def deploy(
 
     settings = get_settings()
     spec = chain or settings.chain
+    if new and upgrade:
+        _fail(InvalidInputError("--new and --upgrade exclude each other"))
     try:
-        if new:
+        if new or upgrade:
             node = make_node(spec, data_dir=settings.data_dir)
             node.start()
             try:
-                retired = retire_record(settings.data_dir, node.chain_id())
+                if new:
+                    retired = retire_record(settings.data_dir, node.chain_id())
+                    if retired is not None:
+                        _out.print(f"retired the old record: {retired}", soft_wrap=True)
+                else:
+                    _upgrade(node, settings)
             finally:
                 node.stop()
-            if retired is not None:
-                _out.print(f"retired the old record: {retired}", soft_wrap=True)
         ctx = open_chain(
             chain=spec,
             data_dir=settings.data_dir,
             operator_key=settings.operator_key.get_secret_value(),
+            registry_admin=settings.registry_admin,
+            require_offline_admin=settings.env == "production",
         )
     except ChainProofError as exc:
         _fail(exc)
     try:
         d = ctx.deployment
         _out.print(
-            f"{d.contract} at {d.address} on chain {d.chain_id} (genesis {d.genesis_hash}), "
-            f"deployed in block {d.block_number}, tx {d.tx_hash}",
+            f"{d.contract} v{d.version} at {d.address} on chain {d.chain_id} "
+            f"(genesis {d.genesis_hash}), deployed in block {d.block_number}, tx {d.tx_hash}",
             soft_wrap=True,
         )
+        for past in ctx.honoured:
+            _out.print(
+                f"honoured: {past.contract} v{past.version} at {past.address} "
+                f"(code hash {past.bytecode_hash})",
+                soft_wrap=True,
+            )
+        if d.version >= 2:
+            admin = ctx.registry.default_admin()
+            if admin == ctx.operator.address:
+                _err.print(
+                    "[yellow]warning: the registry's admin is the operator's online key; "
+                    "transfer it to an offline key (docs/operations.md)[/yellow]",
+                    soft_wrap=True,
+                )
     finally:
         ctx.stop()
+
+
+def _upgrade(node: Node, settings: Settings) -> None:
+    """Deploys v2 beside the recorded v1 and switches the record (v1 becomes honoured)."""
+    from eth_account import Account
+
+    from chainproof.chain.compiler import load_artifact
+    from chainproof.chain.context import require_admin_off
+    from chainproof.chain.deployments import REGISTRY, upgrade_registry
+
+    operator = Account.from_key(settings.operator_key.get_secret_value())
+    if settings.env == "production":
+        require_admin_off(settings.registry_admin, operator.address)
+    old, new = upgrade_registry(
+        node.web3(),
+        deployer=operator,
+        artifact=load_artifact(REGISTRY),
+        data_dir=settings.data_dir,
+        admin=settings.registry_admin,
+    )
+    _out.print(
+        f"upgraded: {REGISTRY} v{new.version} at {new.address} anchors from now on; "
+        f"v{old.version} at {old.address} stays honoured",
+        soft_wrap=True,
+    )
+
+
+@app.command("transfer-admin")
+def transfer_admin(
+    to: Annotated[str, typer.Option("--to", help="The new admin: an offline key's address.")],
+    chain: Annotated[
+        str | None,
+        typer.Option(
+            "--chain", help="anvil, ganache or a JSON-RPC URL [default: CHAINPROOF_CHAIN]."
+        ),
+    ] = None,
+) -> None:
+    """Step one of moving the registry's admin role off the operator's key.
+
+    Sends `beginDefaultAdminTransfer(TO)` from the operator key, which must be the current
+    admin (a registry deployed without CHAINPROOF_REGISTRY_ADMIN). Step two is the new key's:
+    `acceptDefaultAdminTransfer()` once the delay has passed (docs/operations.md).
+    """
+    from web3 import Web3
+
+    from chainproof.chain.context import open_chain
+    from chainproof.config import get_settings
+
+    if not Web3.is_address(to):
+        _fail(InvalidInputError(f"not an address: {to!r}"))
+    settings = get_settings()
+    try:
+        ctx = open_chain(
+            chain=chain or settings.chain,
+            data_dir=settings.data_dir,
+            operator_key=settings.operator_key.get_secret_value(),
+            deploy_if_missing=False,
+        )
+    except ChainProofError as exc:
+        _fail(exc)
+    try:
+        registry = ctx.registry
+        if registry.version < 2:
+            _fail(InvalidInputError("the registry is version 1: upgrade it first (--upgrade)"))
+        if registry.default_admin() != ctx.operator.address:
+            _fail(
+                InvalidInputError(
+                    f"the operator key is not the registry's admin ({registry.default_admin()}):"
+                    " the current admin starts the transfer itself"
+                )
+            )
+        functions = registry.contract.functions
+        registry.transact(ctx.sender, functions.beginDefaultAdminTransfer(to))
+        pending, schedule = functions.pendingDefaultAdmin().call()
+    except ChainProofError as exc:
+        _fail(exc)
+    finally:
+        ctx.stop()
+    _out.print(
+        f"admin transfer to {pending} begun: it may accept (acceptDefaultAdminTransfer, from "
+        f"its own key) from Unix time {schedule} on; until then the operator key can cancel "
+        "it (cancelDefaultAdminTransfer)",
+        soft_wrap=True,
+    )

@@ -67,6 +67,7 @@ def reanchor(
                 contract=contract,
                 claims_dir=settings.data_dir / "reanchor",
                 dry_run=dry_run,
+                honoured=[d.address for d in context.honoured],  # v1 after an upgrade
             )
     finally:
         context.stop()

@@ -158,6 +158,8 @@ def _open_chain(settings: Settings, *, deploy_if_missing: bool = True) -> ChainC
             data_dir=settings.data_dir,
             operator_key=settings.operator_key.get_secret_value(),
             deploy_if_missing=deploy_if_missing,
+            registry_admin=settings.registry_admin,
+            require_offline_admin=settings.env == "production",
         )
     except ChainProofError as exc:
         _fail(exc.message)

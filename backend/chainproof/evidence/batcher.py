@@ -16,6 +16,12 @@ any point resumes on restart (invariant 4):
 
 One batch is in flight at a time per signing key, so nonces never race; a file lock keeps a
 second batcher on the same data directory from starting at all.
+
+A member's batch that the registry refuses through no fault of ours never holds up the
+queue: a root someone else already holds (registry v1: first come, first served) is
+re-salted (new salts, new leaves, a new root) and planned again; any other refusal at
+planning sets that member aside for a while (``MEMBER_BACKOFF``) and the next member's
+documents go first. Roots are published (``GET /api/v1/batches/{id}``) only once mined.
 """
 
 from __future__ import annotations
@@ -33,14 +39,16 @@ import structlog
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
-from sqlalchemy import CursorResult, Engine, delete, func, update
+from sqlalchemy import CursorResult, Engine, delete, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from chainproof.chain.context import ChainContext
+from chainproof.chain.registry import ALREADY_ANCHORED
 from chainproof.chain.sender import MinedTx, SignedTx
 from chainproof.digests import canonical_json, to_hex
-from chainproof.errors import ChainError, ConflictError, TransactionError
+from chainproof.errors import ChainError, ConflictError, ContractRevertError, TransactionError
+from chainproof.evidence.intake import resalt
 from chainproof.evidence.proofs import build_nodes, root_of
 from chainproof.evidence.writes import turns_for
 from chainproof.identity import ensure_member_chain_key, member_account
@@ -61,6 +69,10 @@ IN_FLIGHT = (BatchStatus.PLANNED.value, BatchStatus.SENT.value)
 # A member's signature stays valid this long after the batch is planned: long enough for any
 # crash recovery to re-send it, short enough that a leaked signature soon expires.
 SIGNATURE_TTL = 7 * 24 * 3600
+# How long a member whose batch the registry refused at planning is set aside, at first
+# (doubling on each refusal, up to MEMBER_BACKOFF_MAX), while the other members go on.
+MEMBER_BACKOFF = 1.0
+MEMBER_BACKOFF_MAX = 60.0
 
 
 def _fault(point: str) -> None:
@@ -124,6 +136,10 @@ class Batcher:
         self.last_error: str | None = None
         self.batches_confirmed = 0
         self._admitted: set[str] = set()  # member addresses known to hold the role on chain
+        # member id (None: the operator's own documents) -> (monotonic time it may plan
+        # again, its current backoff): members whose batch the registry refused.
+        self._set_aside: dict[int | None, tuple[float, float]] = {}
+        self.resalted_batches = 0  # planned roots re-salted after a refusal (tests, metrics)
         self._turns = turns_for(engine)  # the write lock, before the intake (writes.py)
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -274,7 +290,7 @@ class Batcher:
             # take the oldest queued row, then that member's queue in order.
             oldest = s.execute(
                 sa_select(col(Evidence.member_id), col(Evidence.created_at))
-                .where(col(Evidence.status) == EvidenceStatus.QUEUED.value)
+                .where(col(Evidence.status) == EvidenceStatus.QUEUED.value, *self._not_aside())
                 .order_by(col(Evidence.id))
                 .limit(1)
             ).first()
@@ -342,7 +358,13 @@ class Batcher:
                 batch.status = BatchStatus.PLANNED.value
                 batch.block_number = batch.block_hash = batch.block_timestamp = None
                 batch.sent_at = batch.confirmed_at = None
-                self._sign_into(s, batch, member_id)
+                try:
+                    self._sign_into(s, batch, member_id)
+                except ContractRevertError as exc:
+                    # Gas estimation replays the anchor: the registry refuses it now.
+                    s.rollback()
+                    self._refused(s, exc, member_id, [int(r[0] or 0) for r in rows], batch.root)
+                    return None
             with self._turns.turn(priority=True):
                 s.add(batch)
                 s.flush()
@@ -374,6 +396,61 @@ class Batcher:
                 s.commit()
             log.info("batch planned", batch_id=batch.id, leaves=len(rows), root=batch.root)
             return batch.id
+
+    def _not_aside(self) -> list[Any]:
+        """WHERE terms leaving out the members set aside (until their time is up)."""
+        now = time.monotonic()
+        for member_id, (until, _) in list(self._set_aside.items()):
+            if until <= now:
+                del self._set_aside[member_id]
+        if not self._set_aside:
+            return []
+        ids = [m for m in self._set_aside if m is not None]
+        terms: list[Any] = []
+        if None in self._set_aside:
+            terms.append(col(Evidence.member_id).is_not(None))
+        if ids:
+            terms.append(
+                or_(col(Evidence.member_id).is_(None), col(Evidence.member_id).not_in(ids))
+            )
+        return terms
+
+    def _refused(
+        self,
+        s: Session,
+        exc: ContractRevertError,
+        member_id: int | None,
+        ids: list[int],
+        root: str,
+    ) -> None:
+        """The registry refused a planned anchor. A root already anchored by someone else
+        (v1: first come, first served) is re-salted, so the next plan makes a new root; any
+        other refusal sets the member aside, so the next member's documents go first. Either
+        way nobody else waits behind it."""
+        self._admitted.clear()  # a lost role shows up here: ask the chain again next time
+        if exc.error_name in ALREADY_ANCHORED:
+            with self._turns.turn(priority=True):
+                changed = resalt(s, ids)
+                s.commit()
+            self.resalted_batches += 1
+            log.warning(
+                "planned root refused as anchored already; re-salted its documents",
+                root=root,
+                member_id=member_id,
+                rows=changed,
+                error=exc.error_name,
+            )
+            return
+        _, backoff = self._set_aside.get(member_id, (0.0, MEMBER_BACKOFF / 2))
+        backoff = min(backoff * 2, MEMBER_BACKOFF_MAX)
+        self._set_aside[member_id] = (time.monotonic() + backoff, backoff)
+        self.last_error = f"member {member_id}: {exc}"
+        log.warning(
+            "registry refused a member's batch; other members go first",
+            member_id=member_id,
+            error=str(exc),
+            retry_in=backoff,
+        )
 
     def _member_signer(self, s: Session, member_id: int | None) -> LocalAccount | None:
         """The member's custodial key, created and admitted on chain on first use; None
@@ -535,14 +612,15 @@ class Batcher:
             )
 
     def _handle_revert(self, s: Session, b: Batch, mined: MinedTx) -> None:
-        anchor = self.chain.registry.get_anchor(b.root)
-        if anchor is not None and anchor.submitter == b.signer:
-            # Our root is on chain through an earlier transaction of ours: adopt that one.
+        anchor = self.chain.registry.get_anchor(b.signer, b.root)
+        if anchor is not None:
+            # Our root is on chain through an earlier transaction of ours (or of whoever
+            # relayed our member's signature first): adopt that one.
             events = self.chain.registry.anchored_events(
-                from_block=anchor.block_number, to_block=anchor.block_number
+                from_block=anchor.block_number, to_block=anchor.block_number, root=b.root
             )
             for ev in events:
-                if ev.root == b.root:
+                if ev.root == b.root and ev.submitter == b.signer:
                     b.tx_hash = ev.tx_hash
                     self._confirm(s, b, self.chain.sender.find_receipt(ev.tx_hash) or mined)
                     return

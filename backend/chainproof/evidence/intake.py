@@ -48,6 +48,7 @@ SaltSource = Callable[[], bytes]
 MAX_BULK = 10_000
 _TABLE: Final[Table] = Evidence.__table__  # type: ignore[attr-defined]
 _QUEUED: Final = EvidenceStatus.QUEUED.value
+_RESALT_CHUNK: Final = 1000
 
 
 class Accepted(NamedTuple):
@@ -142,6 +143,34 @@ def _rows(
         for d, dh, salt, name, size in zip(digests, digest_hex, salts, names, lengths, strict=True)
     ]
     return digest_hex, rows
+
+
+def resalt(session: Session, ids: Sequence[int], salt_source: SaltSource = random_salt) -> int:
+    """Gives the queued rows ``ids`` new salts, so new leaves and a new Merkle root.
+
+    For a planned root the registry refused through no fault of ours (version 1 lets the
+    first account to anchor a root own it, and planned roots were visible): the same salts
+    would give the same refused root forever. Only queued rows change: no receipt was ever
+    issued for them. The caller commits; returns the number of rows changed."""
+    changed = 0
+    for start in range(0, len(ids), _RESALT_CHUNK):  # SQLite caps bound parameters
+        chunk = list(ids[start : start + _RESALT_CHUNK])
+        rows = session.execute(
+            select(_TABLE.c.id, _TABLE.c.algorithm, _TABLE.c.digest).where(
+                _TABLE.c.id.in_(chunk), _TABLE.c.status == _QUEUED
+            )
+        ).all()
+        salts = _salts(len(rows), salt_source)
+        for (row_id, algorithm, digest), salt in zip(rows, salts, strict=True):
+            head, tail = leaf_frame(algorithm)
+            leaf = keccak256(keccak256(head + bytes.fromhex(digest[2:]) + salt + tail))
+            session.execute(
+                _TABLE.update()
+                .where(_TABLE.c.id == row_id, _TABLE.c.status == _QUEUED)
+                .values(salt="0x" + salt.hex(), leaf_hash="0x" + leaf.hex())
+            )
+        changed += len(rows)
+    return changed
 
 
 def _accepted(algorithm: str, digest_hex: list[str], ids: list[int]) -> list[Accepted]:

@@ -10,6 +10,7 @@ are in ``cli/reanchor.py`` and docs/operations.md, "Chain reset".
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,14 +41,18 @@ def _on_chain(w3: Web3, batch: Batch) -> bool:
     return to_hex(bytes(block["hash"])) == batch.block_hash.lower()
 
 
-def _stale_batches(session: Session, *, w3: Web3, chain_id: int, contract: str) -> list[Batch]:
+def _stale_batches(
+    session: Session, *, w3: Web3, chain_id: int, contract: str, honoured: Sequence[str] = ()
+) -> list[Batch]:
     """Confirmed batches that are not on the current deployment: another chain id or
-    contract, or (a reset node often has the same chain id and, deployed by the same key
+    contract (a past registry of this chain still ``honoured``, v1 after an upgrade, is
+    current), or (a reset node often has the same chain id and, deployed by the same key
     at nonce 0, the same contract address) a block that the chain does not hold."""
     query = select(Batch).where(Batch.status == BatchStatus.CONFIRMED.value)
+    current = {contract.lower(), *(a.lower() for a in honoured)}
     stale = []
     for batch in session.exec(query.order_by(col(Batch.id))).all():
-        moved = batch.chain_id != chain_id or batch.contract.lower() != contract.lower()
+        moved = batch.chain_id != chain_id or batch.contract.lower() not in current
         if moved or not _on_chain(w3, batch):
             stale.append(batch)
     return stale
@@ -82,9 +87,10 @@ def reanchor_index(
     contract: str,
     claims_dir: Path,
     dry_run: bool = False,
+    honoured: Sequence[str] = (),
 ) -> tuple[Path | None, int, int]:
     """Writes the claims file and re-queues; returns (file, documents re-queued, batches)."""
-    stale = _stale_batches(session, w3=w3, chain_id=chain_id, contract=contract)
+    stale = _stale_batches(session, w3=w3, chain_id=chain_id, contract=contract, honoured=honoured)
     if not stale:
         return None, 0, 0
     claims: list[dict[str, Any]] = []

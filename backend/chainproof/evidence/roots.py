@@ -31,7 +31,11 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from eth_abi import decode as abi_decode
-from eth_utils import event_abi_to_log_topic, function_signature_to_4byte_selector
+from eth_utils import (
+    event_abi_to_log_topic,
+    function_signature_to_4byte_selector,
+    to_checksum_address,
+)
 from web3 import HTTPProvider
 
 from chainproof.background import Renewal
@@ -40,24 +44,30 @@ from chainproof.chain.registry import ROOT_STATE_TTL, RootState
 from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
 from chainproof.merkle import process_proof
 
-_GET_ANCHOR: Final = function_signature_to_4byte_selector("getAnchor(bytes32)")
+_GET_ANCHOR: Final = function_signature_to_4byte_selector("getAnchor(address,bytes32)")
+_GET_ANCHOR_V1: Final = function_signature_to_4byte_selector("getAnchor(bytes32)")
 _ANCHOR_TYPES: Final = ["address", "uint64", "uint32", "uint64", "bool"]
 RECENT_S: Final = 5.0  # roots verified this recently are refreshed together
 _MAX_ROUND: Final = 500  # roots per refresh (a JSON-RPC batch of this many eth_calls)
 
 
+Key = tuple[str, bytes]  # (submitter, root): an anchor of the registry
+
+
 class RootStates:
-    """Fresh-enough ``RootState``s of one chain's registry, for the verify hot path."""
+    """Fresh-enough ``RootState``s of one chain's registry, for the verify hot path, per
+    anchor (submitter, root): in version 2 two members may anchor the same root."""
 
     def __init__(self, chain: ChainContext, *, ttl: float = ROOT_STATE_TTL) -> None:
         self.chain = chain
         self.ttl = ttl
-        self._states: dict[bytes, RootState] = {}
-        self._asked: dict[bytes, float] = {}  # root -> when a verify last needed it
+        self._states: dict[Key, RootState] = {}
+        self._asked: dict[Key, float] = {}  # anchor -> when a verify last needed it
         self._lock = threading.Lock()  # guards the two dicts
         self._refreshing = threading.Lock()  # one refresh at a time
         self._batched = isinstance(chain.w3.provider, HTTPProvider)
         self._forgotten: dict[bytes, float] = {}  # root -> when this process revoked in it
+        self._v2 = chain.registry.version >= 2
         # Under a steady verify load the states are renewed at half their age, so no
         # request waits for the node and the event loop answers them all.
         self._ahead = Renewal(self._refresh_ahead, name="chainproof-root-states")
@@ -69,16 +79,23 @@ class RootStates:
         self._leaf_revoked = event_abi_to_log_topic(event)  # type: ignore[arg-type]
 
     def holds(
-        self, root: bytes, leaf: bytes, proof: Sequence[bytes], *, may_block: bool = True
+        self,
+        submitter: str,
+        root: bytes,
+        leaf: bytes,
+        proof: Sequence[bytes],
+        *,
+        may_block: bool = True,
     ) -> bool:
-        """The registry's ``verify(root, leaf, proof)``, from a state at most ``ttl`` old."""
-        state = self.state(root, may_block=may_block)
+        """The registry's ``verify(submitter, root, leaf, proof)``, from a state at most
+        ``ttl`` old."""
+        state = self.state((to_checksum_address(submitter), root), may_block=may_block)
         if not state.anchored or state.revoked or leaf in state.revoked_leaves:
             return False
         return process_proof(leaf, proof) == root
 
-    def state(self, root: bytes, *, may_block: bool = True) -> RootState:
-        """``root``'s state, read now if the one held is older than ``ttl``; with
+    def state(self, root: Key, *, may_block: bool = True) -> RootState:
+        """The anchor's state, read now if the one held is older than ``ttl``; with
         ``may_block=False``, ``WouldBlock`` instead of that read (the root still counts as
         asked for, so the next refresh, from a thread that may wait, reads it too)."""
         now = time.monotonic()
@@ -103,14 +120,15 @@ class RootStates:
         """Drops ``root``'s state (after this process revoked in it); a read that started
         before this is not stored when it ends, so the next verify reads the chain."""
         with self._lock:
-            self._states.pop(root, None)
+            for key in [k for k in self._states if k[1] == root]:
+                del self._states[key]
             self._forgotten[root] = time.monotonic()
 
     def _refresh_ahead(self) -> None:
         with self._refreshing:
             self._refresh(None)
 
-    def _refresh(self, root: bytes | None) -> dict[bytes, RootState]:
+    def _refresh(self, root: Key | None) -> dict[Key, RootState]:
         """Reads ``root`` (when given) and every root asked for lately whose state is
         missing or past half its age."""
         now = time.monotonic()
@@ -131,30 +149,35 @@ class RootStates:
         states = self._read_batched(due) if self._batched else self._read_one_by_one(due)
         with self._lock:
             for r, st in states.items():
-                if self._forgotten.get(r, -1.0) < st.fetched_at:
+                if self._forgotten.get(r[1], -1.0) < st.fetched_at:
                     self._states[r] = st
-            for r, at in list(self._forgotten.items()):
+            for gone, at in list(self._forgotten.items()):
                 if now - at > self.ttl:
-                    del self._forgotten[r]
+                    del self._forgotten[gone]
         return states
 
-    def _read_one_by_one(self, roots: list[bytes]) -> dict[bytes, RootState]:
+    def _read_one_by_one(self, roots: list[Key]) -> dict[Key, RootState]:
         registry = self.chain.registry
-        return {r: registry.root_state(r, max_age=0) for r in roots}
+        return {r: registry.root_state(r[0], r[1], max_age=0) for r in roots}
 
-    def _read_batched(self, roots: list[bytes]) -> dict[bytes, RootState]:
+    def _call_data(self, key: Key) -> str:
+        submitter, root = key
+        if self._v2:
+            return "0x" + (_GET_ANCHOR + bytes(12) + bytes.fromhex(submitter[2:]) + root).hex()
+        return "0x" + (_GET_ANCHOR_V1 + root).hex()
+
+    def _read_batched(self, roots: list[Key]) -> dict[Key, RootState]:
         started = time.monotonic()  # a state is as old as the start of its read
         provider = self.chain.w3.provider
         assert isinstance(provider, HTTPProvider)
         address = self.chain.registry.address
         calls: list[tuple[Any, Any]] = [
-            ("eth_call", [{"to": address, "data": "0x" + (_GET_ANCHOR + r).hex()}, "latest"])
-            for r in roots
+            ("eth_call", [{"to": address, "data": self._call_data(r)}, "latest"]) for r in roots
         ]
         answers = provider.make_batch_request(calls)
         if not isinstance(answers, list) or len(answers) != len(roots):
             raise ChainError(f"the node refused a batch of {len(roots)} getAnchor calls")
-        anchors: dict[bytes, tuple[int, bool]] = {}  # root -> (anchor block, root revoked)
+        anchors: dict[Key, tuple[int, bool]] = {}  # anchor -> (its block, root revoked)
         for r, answer in zip(roots, answers, strict=True):
             if answer.get("error"):
                 raise ChainError(f"getAnchor failed on the node: {answer['error']}")
@@ -165,10 +188,11 @@ class RootStates:
                 raise ChainMismatchError(
                     f"no EvidenceRegistry answers at {address} on this chain", address=address
                 )
-            _, timestamp, _, block_number, revoked = abi_decode(_ANCHOR_TYPES, data)
-            if int(timestamp) != 0:
+            found, timestamp, _, block_number, revoked = abi_decode(_ANCHOR_TYPES, data)
+            # v1 holds one anchor per root: it counts only when it is the submitter's.
+            if int(timestamp) != 0 and to_checksum_address(found) == r[0]:
                 anchors[r] = (int(block_number), bool(revoked))
-        revoked_leaves: dict[bytes, set[bytes]] = {r: set() for r in anchors}
+        revoked_leaves: dict[Key, set[bytes]] = {r: set() for r in anchors}
         if anchors:
             logs = provider.make_request(
                 "eth_getLogs",
@@ -177,7 +201,7 @@ class RootStates:
                         "address": address,
                         "topics": [
                             "0x" + self._leaf_revoked.hex(),
-                            ["0x" + r.hex() for r in anchors],
+                            sorted({"0x" + r[1].hex() for r in anchors}),
                         ],
                         "fromBlock": hex(min(block for block, _ in anchors.values())),
                         "toBlock": "latest",
@@ -186,13 +210,20 @@ class RootStates:
             )
             if logs.get("error"):
                 raise ChainError(f"eth_getLogs failed on the node: {logs['error']}")
+            by_root: dict[bytes, list[Key]] = {}
+            for key in anchors:
+                by_root.setdefault(key[1], []).append(key)
             for log in logs.get("result") or []:
                 topics = log["topics"]
-                r = bytes.fromhex(topics[1][2:])
-                # A root's revocations count from its own anchoring block, as in
-                # EvidenceRegistryClient.root_state (one query from the earliest here).
-                if r in anchors and int(log["blockNumber"], 16) >= anchors[r][0]:
-                    revoked_leaves[r].add(bytes.fromhex(topics[2][2:]))
+                revoker = to_checksum_address("0x" + topics[3][-40:])
+                for r in by_root.get(bytes.fromhex(topics[1][2:]), []):
+                    # v2: only the submitter revokes in its anchor. A root's revocations
+                    # count from its own anchoring block, as in
+                    # EvidenceRegistryClient.root_state (one query from the earliest here).
+                    if (not self._v2 or revoker == r[0]) and int(log["blockNumber"], 16) >= anchors[
+                        r
+                    ][0]:
+                        revoked_leaves[r].add(bytes.fromhex(topics[2][2:]))
         return {
             r: RootState(
                 anchored=r in anchors,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlmodel import Session, col, delete, select
 
@@ -18,12 +19,15 @@ from chainproof.errors import (
 from chainproof.evidence.proofs import proof_of
 from chainproof.evidence.roots import root_states
 from chainproof.evidence.verify import Viewer, _iso, evidence_view
+from chainproof.identity import member_account
 from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
 from chainproof.store.models import (
     AnchorRecord,
     Batch,
+    BatchStatus,
     Evidence,
     EvidenceStatus,
+    Member,
     RevokedLeaf,
     utcnow,
 )
@@ -133,11 +137,15 @@ def revoke_evidence(
     evidence_id: int,
     viewer: Viewer,
     reason: str,
+    member_secret: str | None = None,
 ) -> Evidence:
     """Revokes one anchored document on chain (its leaf), by its submitter org or an admin.
 
-    The contract enforces the same rule for the key that anchored (the operator or the org's
-    own key); the API checks the org first so an outsider never reaches the chain.
+    On a version-2 registry only the key that anchored may revoke: the operator's own
+    anchors it revokes itself; a member's it revokes with the member's custodial key
+    (unlocked by ``member_secret``) signing, the operator relaying. On a version-1 registry
+    (an honoured past one) the operator revokes as its admin. The API checks the org first
+    so an outsider never reaches the chain.
     """
     reason = reason.strip()
     if not 1 <= len(reason) <= MAX_REASON:
@@ -155,10 +163,20 @@ def revoke_evidence(
     batch = session.get(Batch, ev.batch_id)
     assert batch is not None
     reason_hash = keccak(text=reason)
+    registry = chain.registry_at(batch.contract)
+    proof = proof_of(session, ev, batch)
     try:
-        mined = chain.registry.revoke_leaf(
-            chain.sender, batch.root, ev.leaf_hash, proof_of(session, ev, batch), reason_hash
-        )
+        if registry.version < 2 or batch.signer.lower() == chain.sender.address.lower():
+            mined = registry.revoke_leaf(chain.sender, batch.root, ev.leaf_hash, proof, reason_hash)
+        else:
+            mined = registry.revoke_leaf_signed(
+                chain.sender,
+                _submitter_key(session, ev, batch, member_secret),
+                root=batch.root,
+                leaf=ev.leaf_hash,
+                proof=proof,
+                reason_hash=reason_hash,
+            )
     finally:
         # Our own revocation is seen by the next verify, not a second later (roots.py).
         root_states(chain).forget(bytes.fromhex(batch.root[2:]))
@@ -180,54 +198,102 @@ def revoke_evidence(
     return ev
 
 
+def _submitter_key(
+    session: Session, ev: Evidence, batch: Batch, member_secret: str | None
+) -> LocalAccount:
+    """The custodial key that anchored ``batch`` (its member's), to sign the revocation."""
+    member = session.get(Member, ev.member_id) if ev.member_id is not None else None
+    if member is None or member_secret is None:
+        raise ConflictError(
+            f"evidence {ev.id} was anchored by {batch.signer}, whose key this server does not "
+            "hold: only that key can revoke it"
+        )
+    account = member_account(session=session, member=member, secret=member_secret)
+    if account.address.lower() != batch.signer.lower():
+        raise ConflictError(
+            f"evidence {ev.id} was anchored by {batch.signer}, not by its member's current "
+            f"key {account.address}: only that key can revoke it"
+        )
+    return account
+
+
 def reindex(
     *, session: Session, chain: ChainContext, from_block: int | None = None
 ) -> dict[str, int]:
-    """Rebuilds the anchor index (anchor_record, revoked_leaf) from the contract's events.
+    """Rebuilds the anchor index (anchor_record, revoked_leaf) from the contract's events:
+    the current registry's and those of the past registries still honoured (v1 after an
+    upgrade).
 
-    The chain is the source of truth (invariant 1): losing these tables loses nothing.
+    The chain is the source of truth (invariant 1): losing these tables loses nothing. In
+    version 2 two members may anchor the same root; the index keeps one record per root,
+    ours (the batch's signer) when we anchored it, and a revocation counts only when its
+    revoker is the indexed submitter (in v2 only the submitter revokes its anchor).
     """
     chain.require_ok()
-    start = chain.deployment.block_number if from_block is None else from_block
     if from_block is None:
         session.exec(delete(AnchorRecord))
         session.exec(delete(RevokedLeaf))
-    anchors = chain.registry.anchored_events(from_block=start)
-    for a in anchors:
-        session.merge(
-            AnchorRecord(
-                root=a.root,
-                chain_id=chain.chain_id,
-                contract=chain.contract,
-                submitter=a.submitter,
-                leaf_count=a.leaf_count,
-                metadata_hash=a.metadata_hash,
-                tx_hash=a.tx_hash,
-                block_number=a.block_number,
-                block_hash=a.block_hash,
-                block_timestamp=a.timestamp,
-                log_index=a.log_index,
+    ours = {
+        root.lower(): signer.lower()
+        for root, signer in session.exec(
+            select(col(Batch.root), col(Batch.signer)).where(
+                col(Batch.status) == BatchStatus.CONFIRMED.value
             )
-        )
-    session.flush()
-    revocations = chain.registry.revocation_events(from_block=start)
-    for r in revocations:
-        if r["event"] == "RootRevoked":
-            rec = session.get(AnchorRecord, r["root"])
-            if rec is not None:
-                rec.revoked = True
-                rec.revoked_reason_hash = r["reason_hash"]
-                session.add(rec)
-        else:
+        ).all()
+    }
+    anchored = revoked = 0
+    past = [chain.registry_at(d.address) for d in chain.honoured]
+    for registry, deployed_in in [
+        *[(r, d.block_number) for r, d in zip(past, chain.honoured, strict=True)],
+        (chain.registry, chain.deployment.block_number),
+    ]:
+        start = deployed_in if from_block is None else max(from_block, deployed_in)
+        submitters: dict[str, str] = {}
+        for a in registry.anchored_events(from_block=start):
+            mine = ours.get(a.root.lower())
+            if mine is not None and mine != a.submitter.lower():
+                continue  # another member's anchor of the same root (v2): not our batch's
+            submitters[a.root.lower()] = a.submitter.lower()
+            anchored += 1
             session.merge(
-                RevokedLeaf(
-                    root=r["root"],
-                    leaf_hash=r["leaf"],
-                    reason_hash=r["reason_hash"],
-                    tx_hash=r["tx_hash"],
-                    block_number=r["block_number"],
+                AnchorRecord(
+                    root=a.root,
+                    chain_id=chain.chain_id,
+                    contract=registry.address,
+                    submitter=a.submitter,
+                    leaf_count=a.leaf_count,
+                    metadata_hash=a.metadata_hash,
+                    tx_hash=a.tx_hash,
+                    block_number=a.block_number,
+                    block_hash=a.block_hash,
+                    block_timestamp=a.timestamp,
+                    log_index=a.log_index,
                 )
             )
+        session.flush()
+        for r in registry.revocation_events(from_block=start):
+            indexed = submitters.get(r["root"].lower())
+            if indexed is None and (rec := session.get(AnchorRecord, r["root"])) is not None:
+                indexed = rec.submitter.lower()  # indexed by an earlier (partial) reindex
+            if registry.version >= 2 and indexed != r["revoker"].lower():
+                continue  # a revocation in another member's anchor of the same root
+            revoked += 1
+            if r["event"] == "RootRevoked":
+                rec = session.get(AnchorRecord, r["root"])
+                if rec is not None:
+                    rec.revoked = True
+                    rec.revoked_reason_hash = r["reason_hash"]
+                    session.add(rec)
+            else:
+                session.merge(
+                    RevokedLeaf(
+                        root=r["root"],
+                        leaf_hash=r["leaf"],
+                        reason_hash=r["reason_hash"],
+                        tx_hash=r["tx_hash"],
+                        block_number=r["block_number"],
+                    )
+                )
     session.commit()
     total = len(session.exec(select(col(AnchorRecord.root))).all())
-    return {"anchors": len(anchors), "revocations": len(revocations), "indexed": total}
+    return {"anchors": anchored, "revocations": revoked, "indexed": total}

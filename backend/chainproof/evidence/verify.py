@@ -259,10 +259,34 @@ def verify_digest(
 
 
 def _holds(
-    chain: ChainContext, root: str, leaf: str, proof: list[bytes], *, may_block: bool
+    chain: ChainContext,
+    ev: _Found,
+    root: str,
+    leaf: str,
+    proof: list[bytes],
+    *,
+    may_block: bool,
 ) -> bool:
-    return root_states(chain).holds(
-        bytes.fromhex(root[2:]), bytes.fromhex(leaf[2:]), proof, may_block=may_block
+    """The registry's verify for the batch's submitter (the signer), on the registry the
+    batch was anchored on: the current one through the shared root states, an honoured
+    past one (v1 after an upgrade) through its own client."""
+    submitter = ev.signer or ""
+    if (ev.contract or "").lower() == chain.contract.lower():
+        return root_states(chain).holds(
+            submitter, bytes.fromhex(root[2:]), bytes.fromhex(leaf[2:]), proof, may_block=may_block
+        )
+    if not may_block:
+        raise WouldBlock("a past registry's state is read from the node")
+    return chain.registry_at(ev.contract or "").verify_fast(submitter, root, leaf, proof)
+
+
+def _anchored_here(chain: ChainContext, ev: _Found) -> bool:
+    """Anchored on this chain, on the current registry or one still honoured."""
+    if ev.chain_id != chain.chain_id:
+        return False
+    contract = (ev.contract or "").lower()
+    return contract == chain.contract.lower() or any(
+        d.address.lower() == contract for d in chain.honoured
     )
 
 
@@ -280,7 +304,7 @@ def _verify_candidates(
         if ev.batch_id is None or ev.root is None or ev.block_number is None:
             continue
         view = _view(ev, viewer, with_chain=True)
-        if ev.chain_id != chain.chain_id or (ev.contract or "").lower() != chain.contract.lower():
+        if not _anchored_here(chain, ev):
             last_problem = {
                 **base,
                 **view,
@@ -300,12 +324,13 @@ def _verify_candidates(
             root=ev.root,
             may_block=may_block,
         )
-        if _holds(chain, ev.root, ev.leaf_hash, proof, may_block=may_block):
+        if _holds(chain, ev, ev.root, ev.leaf_hash, proof, may_block=may_block):
             return {**base, **view, "verdict": "anchored", "reason": None}
         if not may_block:
             raise WouldBlock("telling revoked from rolled back asks the node")
-        if chain.registry.is_included(ev.root, ev.leaf_hash, proof):
-            anchor = chain.registry.get_anchor(ev.root)
+        registry = chain.registry_at(ev.contract or "")
+        if registry.is_included(ev.signer or "", ev.root, ev.leaf_hash, proof):
+            anchor = registry.get_anchor(ev.signer or "", ev.root)
             what = "the whole batch" if anchor and anchor.revoked else "this document"
             last_problem = {
                 **base,

@@ -133,7 +133,8 @@ def prove(session: Session, chain: ChainContext, ev: Evidence | None) -> Proof:
     if not status.ok:
         return Proof("chain_mismatch", status.reason, ev.id, anchor)
     try:
-        if batch.chain_id != chain.chain_id or batch.contract.lower() != chain.contract.lower():
+        honoured = {chain.contract.lower(), *(d.address.lower() for d in chain.honoured)}
+        if batch.chain_id != chain.chain_id or batch.contract.lower() not in honoured:
             return Proof(
                 "chain_mismatch",
                 f"anchored on chain {batch.chain_id} contract {batch.contract}; this server "
@@ -142,9 +143,10 @@ def prove(session: Session, chain: ChainContext, ev: Evidence | None) -> Proof:
                 anchor,
             )
         proof = proof_of(session, ev, batch)
-        if chain.registry.verify(batch.root, ev.leaf_hash, proof):
+        registry = chain.registry_at(batch.contract)
+        if registry.verify(batch.signer, batch.root, ev.leaf_hash, proof):
             return Proof("anchored", None, ev.id, anchor)
-        if chain.registry.is_included(batch.root, ev.leaf_hash, proof):
+        if registry.is_included(batch.signer, batch.root, ev.leaf_hash, proof):
             return Proof("revoked", "revoked on chain", ev.id, anchor)
     except ChainError as exc:  # unreachable node, mismatch found mid-way: never "anchored"
         return Proof("chain_mismatch", exc.message, ev.id, anchor)

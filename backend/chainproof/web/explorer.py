@@ -373,8 +373,17 @@ def transaction(*, chain: ChainContext, tx_hash: str) -> TxView | None:
 def root_view(*, chain: ChainContext, session: Session, root: str) -> RootView | None:
     _require(chain)
     root = normalise_hex32(root)
-    anchor = chain.registry.get_anchor(root)
     batch = session.exec(select(Batch).where(Batch.root == root)).first()
+    # In v2 an anchor is (submitter, root): ours is the batch's signer's; a root we never
+    # batched shows its first anchor on the current registry.
+    registry = chain.registry
+    submitter = batch.signer if batch is not None else None
+    if batch is not None and batch.contract.lower() != chain.contract.lower():
+        registry = chain.registry_at(batch.contract)
+    if submitter is None:
+        first = registry.anchored_events(from_block=chain.deployment.block_number, root=root)
+        submitter = first[0].submitter if first else None
+    anchor = registry.get_anchor(submitter, root) if submitter else None
     if anchor is None and batch is None:
         return None
     evidence: list[tuple[int, str, str]] = []

@@ -332,6 +332,7 @@ def revoke_evidence(
     caller: SubmitterDep,
     session: SessionDep,
     chain: ChainDep,
+    settings: SettingsDep,
 ) -> Any:
     reason = clean_text(body.reason)
     if not reason:
@@ -342,5 +343,7 @@ def revoke_evidence(
         evidence_id=evidence_id,
         viewer=caller.viewer,
         reason=reason,
+        # v2: a member's anchor is revoked by the member's own (custodial) key only.
+        member_secret=settings.secret_key.get_secret_value(),
     )
     return service.evidence_public(session=session, evidence_id=evidence_id, viewer=caller.viewer)

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
 
-from chainproof.api.deps import ChainDep, Runtime, RuntimeDep, SessionDep, SettingsDep
+from chainproof.api.deps import ChainDep, Runtime, RuntimeDep, SessionDep, SettingsDep, ViewerDep
 from chainproof.api.errors import error_body
 from chainproof.api.schemas import (
     BatchOut,
@@ -29,7 +29,7 @@ from chainproof.api.schemas import (
 )
 from chainproof.chain.context import ChainContext
 from chainproof.errors import NotFoundError
-from chainproof.store.models import Batch
+from chainproof.store.models import Batch, BatchStatus
 
 router = APIRouter()
 
@@ -72,14 +72,23 @@ def _get_batch(session: Session, batch_id: int) -> Batch:
     "/api/v1/batches/{batch_id}",
     tags=["chain"],
     summary="Read one anchoring batch",
-    description="A batch's root, transaction and block: public chain data.",
+    description=(
+        "A batch's root, transaction and block: public chain data once mined. Until the "
+        "batch is confirmed its root, nonce and transaction hash are shown to admins only."
+    ),
     response_model=BatchOut,
     responses=error_responses(401, 404, 422),
 )
 def read_batch(
-    batch_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[3])], session: SessionDep
+    batch_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[3])],
+    session: SessionDep,
+    viewer: ViewerDep,
 ) -> BatchOut:
-    return BatchOut.model_validate(_get_batch(session, batch_id), from_attributes=True)
+    out = BatchOut.model_validate(_get_batch(session, batch_id), from_attributes=True)
+    if out.status != BatchStatus.CONFIRMED.value and not viewer.is_admin:
+        # A planned root, published, could be anchored by someone else first.
+        out = out.model_copy(update={"root": None, "nonce": None, "tx_hash": None})
+    return out
 
 
 @router.get(

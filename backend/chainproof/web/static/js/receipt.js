@@ -27,9 +27,15 @@
   const CHECKS = ['offline', 'chain_id', 'genesis', 'registry', 'contract_code', 'transaction', 'anchored_event', 'block', 'anchor', 'leaf_revocation', 'contract_verify'];
   // keccak256 of the signatures, pinned by tests/unit/test_receipt_page.py.
   const ANCHORED_TOPIC = '0x8c0967b2e28a19deb25a53ba3ca54204b599d7c47324562c3508b24b1e0a2f95'; // Anchored(bytes32,address,uint32,bytes32,uint64)
-  const GET_ANCHOR = '0x7feb51d9'; // getAnchor(bytes32)
-  const IS_LEAF_REVOKED = '0x4fdc5226'; // isLeafRevoked(bytes32,bytes32)
-  const VERIFY = '0x3423e548'; // verify(bytes32,bytes32,bytes32[])
+  // Registry version 2: anchors keyed by (submitter, root).
+  const VERSION = '0x54fd4d50'; // version()
+  const GET_ANCHOR = '0xfdd436c0'; // getAnchor(address,bytes32)
+  const IS_LEAF_REVOKED = '0x7e634603'; // isLeafRevoked(address,bytes32,bytes32)
+  const VERIFY = '0x652ff78b'; // verify(address,bytes32,bytes32,bytes32[])
+  // Version 1 (no version() getter): one anchor per root; its receipts still verify.
+  const GET_ANCHOR_V1 = '0x7feb51d9'; // getAnchor(bytes32)
+  const IS_LEAF_REVOKED_V1 = '0x4fdc5226'; // isLeafRevoked(bytes32,bytes32)
+  const VERIFY_V1 = '0x3423e548'; // verify(bytes32,bytes32,bytes32[])
   const RPC_TIMEOUT_MS = 15000;
   const CHUNK = 4 << 20;
   const ALGORITHMS = ['sha256', 'sm3', 'keccak256'];
@@ -260,6 +266,21 @@
   function checks(r, url, doc, a) {
     const state = {};
     const call = (data) => rpc(url, 'eth_call', [{ to: r.contract, data: data }, 'latest']);
+    // The registry's version(): 1 when the call reverts or answers nothing (v1 has none).
+    async function version() {
+      if (state.version === undefined) {
+        let answer;
+        try { answer = await call(VERSION); } catch (e) { if (!(e instanceof RpcTrouble)) throw e; answer = '0x'; }
+        state.version = typeof answer === 'string' && answer.length >= 66 ? Number(words(answer, 1)[0]) : 1;
+      }
+      return state.version;
+    }
+    // The anchor's key as calldata words: (submitter, root) in v2, the root alone in v1.
+    async function key() {
+      if ((await version()) >= 2) return C.hex(word(BigInt(r.submitter))) + r.root.slice(2);
+      return r.root.slice(2);
+    }
+    const v2 = async () => (await version()) >= 2;
     return {
       async document() {
         const { file, algorithm } = doc;
@@ -353,7 +374,7 @@
         return t('receipt_page.block.ok', { n: r.block_number, time: C.cstTime(r.block_timestamp), depth: latest - r.block_number + 1 });
       },
       async anchor() {
-        const [submitterWord, timestamp, leafCount, blockNumber, revoked] = words(await call(GET_ANCHOR + r.root.slice(2)), 5);
+        const [submitterWord, timestamp, leafCount, blockNumber, revoked] = words(await call(((await v2()) ? GET_ANCHOR : GET_ANCHOR_V1) + (await key())), 5);
         const submitter = addressWord(submitterWord);
         if (timestamp === 0n) throw new Failed(t('receipt_page.anchor.missing', { root: r.root, contract: r.contract }));
         if (timestamp !== BigInt(r.block_timestamp) || blockNumber !== BigInt(r.block_number)) {
@@ -364,12 +385,13 @@
         return t('receipt_page.anchor.ok', { submitter: submitter, count: leafCount });
       },
       async leaf_revocation() {
-        const [revoked] = words(await call(IS_LEAF_REVOKED + r.root.slice(2) + r.leaf_hash.slice(2)), 1);
+        const [revoked] = words(await call(((await v2()) ? IS_LEAF_REVOKED : IS_LEAF_REVOKED_V1) + (await key()) + r.leaf_hash.slice(2)), 1);
         if (revoked !== 0n) throw new Failed(t('receipt_page.leaf.revoked', { leaf: r.leaf_hash, root: r.root }), true);
         return t('receipt_page.leaf.ok');
       },
       async contract_verify() {
-        const data = VERIFY + r.root.slice(2) + r.leaf_hash.slice(2) + C.hex(word(0x60)) + C.hex(word(r.proof.length)) + r.proof.map((p) => p.slice(2)).join('');
+        const isV2 = await v2(); // v2's proof offset counts the submitter's word too
+        const data = (isV2 ? VERIFY : VERIFY_V1) + (await key()) + r.leaf_hash.slice(2) + C.hex(word(isV2 ? 0x80 : 0x60)) + C.hex(word(r.proof.length)) + r.proof.map((p) => p.slice(2)).join('');
         const [ok] = words(await call(data), 1);
         if (ok !== 1n) throw new Failed(t('receipt_page.verify.bad', { leaf: r.leaf_hash, root: r.root }));
         return t('receipt_page.verify.ok');
