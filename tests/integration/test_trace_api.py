@@ -68,13 +68,15 @@ class Api:
             _, key = identity.create_api_key(session=s, org=org, role=role)
         return {"Authorization": f"Bearer {key}"}
 
-    def org(self, name: str, role: str, glns: list[str]) -> dict[str, str]:
+    def org(
+        self, name: str, role: str, glns: list[str], prefixes: list[str] | None = None
+    ) -> dict[str, str]:
         headers = self.key(name)
         with db.open_session(self.url) as s:
             member = s.exec(select(Member).where(Member.name == name)).one()
         r = self.client.post(
             "/api/v1/trace/orgs",
-            json={"member_id": member.id, "role": role, "glns": glns},
+            json={"member_id": member.id, "role": role, "glns": glns, "prefixes": prefixes or []},
             headers=self.admin,
         )
         assert r.status_code == 200, r.text
@@ -139,11 +141,18 @@ def bag(serial: str) -> str:
     return f"{DL}/01/{BAG}/21/{serial}"
 
 
+def ship(at: str, where: str, to: str, **fields: Any) -> dict[str, Any]:
+    """A shipping event handing its things to the org owning GLN ``to``."""
+    dest = [{"type": "location", "destination": f"{DL}/414/{to}"}]
+    return event("ObjectEvent", "shipping", at, where, destinationList=dest, **fields)
+
+
 @pytest.fixture
 def scenario(api: Api) -> dict[str, Any]:
-    """螺蛳粉: noodle and snail-broth lots → production line → bags → shop."""
-    producer = api.org("柳州原料厂", "producer", [FARM])
-    processor = api.org("螺蛳粉工厂", "processor", [PLANT])
+    """螺蛳粉: noodle and snail-broth lots → production line → bags → shop, each hand-over a
+    shipping event naming the receiver and its receiving event."""
+    producer = api.org("柳州原料厂", "producer", [FARM], [NOODLE[1:13], SNAIL[1:13]])
+    processor = api.org("螺蛳粉工厂", "processor", [PLANT], [BAG[1:13]])
     retailer = api.org("南宁超市", "retailer", [SHOP])
     regulator = api.org("市场监管局", "regulator", [LAB])
     q = [
@@ -160,10 +169,12 @@ def scenario(api: Api) -> dict[str, Any]:
             action="ADD",
             quantityList=q,
         ),
+        ship("2024-11-01T16:00:00+08:00", FARM, PLANT, quantityList=q),
     )
     assert r.status_code == 201, r.text
     r = api.capture(
         processor,
+        event("ObjectEvent", "receiving", "2024-11-02T08:00:00+08:00", PLANT, quantityList=q),
         event(
             "TransformationEvent",
             "commissioning",
@@ -172,6 +183,7 @@ def scenario(api: Api) -> dict[str, Any]:
             inputQuantityList=q,
             outputEPCList=[bag("B001"), bag("B002")],
         ),
+        ship("2024-11-02T18:00:00+08:00", PLANT, SHOP, epcList=[bag("B001")]),
     )
     assert r.status_code == 201, r.text
     r = api.capture(
@@ -195,7 +207,7 @@ def test_capture_is_idempotent_and_anchors_each_event_once(api: Api, scenario: A
     )
     assert again.status_code == 201
     assert again.json()["events"][0]["created"] is False
-    assert (api.count(TraceEvent), api.count(Evidence)) == before == (3, 3)
+    assert (api.count(TraceEvent), api.count(Evidence)) == before == (6, 6)
     hashed = api.client.post(
         "/api/v1/trace/hash",
         json=document(
@@ -229,7 +241,7 @@ def test_roles_and_locations_are_enforced(api: Api, scenario: Any) -> None:
     )
     assert wrong_place.status_code == 403
     assert "is not one of your org's" in wrong_place.json()["error"]["message"]
-    assert api.count(TraceEvent) == 3
+    assert api.count(TraceEvent) == 6
 
 
 @pytest.mark.parametrize(
@@ -292,12 +304,12 @@ def test_a_hidden_newest_event_is_reported_incomplete(api: Api, scenario: Any) -
     assert api.publish()["heads"] >= 4
     view = api.client.get(f"/api/v1/trace/items/{path}").json()
     assert view["badge"] == "verified", view["badge_reason"]
-    assert view["onchain"]["count"] == 2 and view["onchain"]["head"] == view["head"]
+    assert view["onchain"]["count"] == 3 and view["onchain"]["head"] == view["head"]
     # The server "forgets" the item's newest event (the shop's receipt).
     hide_newest_event(api.url, uri=bag("B001"))
     view = api.client.get(f"/api/v1/trace/items/{path}").json()
     assert view["badge"] == "incomplete"
-    assert "holds 2 events" in view["badge_reason"]
+    assert "holds 3 events" in view["badge_reason"]
     page = api.client.get(f"/t/{path}")
     assert page.status_code == 200
     assert 'data-badge="incomplete"' in page.text
@@ -364,13 +376,21 @@ def test_an_admin_key_writes_only_what_its_orgs_role_allows(api: Api, scenario: 
     )
     not_its_site = api.capture(
         api.admin,
-        event("ObjectEvent", "inspecting", "2024-11-06T10:00:00+08:00", LAB, epcList=[bag("B2")]),
+        event("ObjectEvent", "inspecting", "2024-11-06T10:00:00+08:00", LAB, epcList=[bag("B002")]),
     )
     assert not_its_site.status_code == 403
+    # A regulator creates nothing (it owns no prefix), but inspects anyone's items.
+    unknown = api.capture(
+        api.admin,
+        event("ObjectEvent", "inspecting", "2024-11-06T10:00:00+08:00", lab2, epcList=[bag("B2")]),
+    )
+    assert unknown.status_code == 403, unknown.text
     before = api.count(TraceEvent)
     ok = api.capture(
         api.admin,
-        event("ObjectEvent", "inspecting", "2024-11-06T10:00:00+08:00", lab2, epcList=[bag("B2")]),
+        event(
+            "ObjectEvent", "inspecting", "2024-11-06T10:00:00+08:00", lab2, epcList=[bag("B002")]
+        ),
     )
     assert ok.status_code == 201, ok.text
     assert api.count(TraceEvent) == before + 1

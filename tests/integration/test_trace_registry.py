@@ -52,3 +52,40 @@ def test_roles_reverts_and_forward_only_heads(
     assert client.recalled_at(K1) > 0
     reverts("LotAlreadyRecalled", lambda: client.recall(admin, K1, H1))
     assert not client.has_role(PUBLISHER_ROLE, fresh_account.address)
+
+
+def test_v2_lifts_a_recall_with_a_reason_and_keeps_its_history(deployed: Deployed) -> None:
+    """TraceRegistry v2 (issue #14, finding 5): a recall can be lifted, with the hash of the
+    reason in a RecallLifted event; the lot may be recalled again; version() says 2."""
+    admin = deployed.sender(deployed.admin)
+    artifact = load_artifact("TraceRegistry")
+    d = deploy_trace_registry(deployed.w3, admin, artifact)
+    client = TraceRegistryClient(deployed.w3, d.address, artifact.abi)
+    assert client.version() == 2
+    lot, why, why_lift = keccak(b"lot-1"), keccak(b"reason"), keccak(b"lift reason")
+
+    with pytest.raises(ContractRevertError) as info:
+        client.lift_recall(admin, lot, why_lift)
+    assert info.value.error_name == "LotNotRecalled"
+
+    client.recall(admin, lot, why)
+    recalled = client.recall_of(lot)
+    assert recalled.recalled_at > 0 and recalled.lifted_at == 0 and recalled.recalls == 1
+    stranger = deployed.sender(deployed.others[0])
+    with pytest.raises(ContractRevertError) as info:
+        client.lift_recall(stranger, lot, why_lift)
+    assert info.value.error_name == "AccessControlUnauthorizedAccount"
+
+    mined = client.lift_recall(admin, lot, why_lift)
+    receipt = deployed.w3.eth.get_transaction_receipt(mined.tx_hash)  # type: ignore[arg-type]
+    (lifted,) = client.contract.events.RecallLifted().process_receipt(receipt)
+    assert lifted["args"]["lotKey"] == lot and lifted["args"]["reasonHash"] == why_lift
+    assert lifted["args"]["recalledAt"] == recalled.recalled_at
+    assert lifted["args"]["lifter"] == deployed.admin.address
+    state = client.recall_of(lot)
+    assert state.recalled_at == 0 and state.lifted_at >= recalled.recalled_at
+    assert client.recalled_at(lot) == 0
+
+    client.recall(admin, lot, why)  # recalled again after the lift
+    again = client.recall_of(lot)
+    assert again.recalled_at > 0 and again.lifted_at == state.lifted_at and again.recalls == 2

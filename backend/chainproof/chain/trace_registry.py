@@ -1,9 +1,10 @@
 """Typed wrapper over the TraceRegistry contract, and finding or deploying it.
 
+Version 2 of the contract (``version()`` = 2) lifts recalls (``liftRecall``, ``recallOf``).
 Reverts are decoded into :class:`~chainproof.errors.ContractRevertError` (``StaleHead``,
-``LotAlreadyRecalled``...) by the same translation the EvidenceRegistry client uses: the
-client below delegates its error handling and transaction sending to one, built over the
-TraceRegistry ABI, rather than copying it.
+``LotAlreadyRecalled``, ``LotNotRecalled``...) by the same translation the EvidenceRegistry
+client uses: the client below delegates its error handling and transaction sending to one,
+built over the TraceRegistry ABI, rather than copying it.
 
 Where it lives: a deployment record ``TraceRegistry-<chain id>.json`` next to the
 EvidenceRegistry's, checked like it (genesis, code). The embedded chain gets a fresh
@@ -51,6 +52,13 @@ class OnChainHead:
     updated_at: int  # block timestamp, 0 when never
 
 
+@dataclass(frozen=True)
+class OnChainRecall:
+    recalled_at: int  # block timestamp of the recall in force, 0 when none is
+    lifted_at: int  # block timestamp of the last lift, 0 when never lifted
+    recalls: int
+
+
 def _b32(value: bytes | str) -> bytes:
     b = bytes(HexBytes(value))
     if len(b) != 32:
@@ -77,6 +85,14 @@ class TraceRegistryClient:
         fn = self.contract.functions.recalledAt(_b32(lot_key))
         return int(self._base._translate(fn.call))
 
+    def recall_of(self, lot_key: bytes | str) -> OnChainRecall:
+        fn = self.contract.functions.recallOf(_b32(lot_key))
+        recalled, lifted, count = self._base._translate(fn.call)
+        return OnChainRecall(int(recalled), int(lifted), int(count))
+
+    def version(self) -> int:
+        return int(self._base._translate(self.contract.functions.version().call))
+
     def has_role(self, role: bytes, account: str) -> bool:
         fn = self.contract.functions.hasRole(role, Web3.to_checksum_address(account))
         return bool(self._base._translate(fn.call))
@@ -97,6 +113,12 @@ class TraceRegistryClient:
 
     def recall(self, sender: TxSender, lot_key: bytes | str, reason_hash: bytes | str) -> MinedTx:
         fn = self.contract.functions.recall(_b32(lot_key), _b32(reason_hash))
+        return self._base.transact(sender, fn)
+
+    def lift_recall(
+        self, sender: TxSender, lot_key: bytes | str, reason_hash: bytes | str
+    ) -> MinedTx:
+        fn = self.contract.functions.liftRecall(_b32(lot_key), _b32(reason_hash))
         return self._base.transact(sender, fn)
 
     def grant_role(self, sender: TxSender, role: bytes, account: str) -> MinedTx:
