@@ -92,8 +92,8 @@ ZH: Final[dict[str, str]] = {
     "js.trace.reason.hash_mismatch": "有记录的哈希与内容不一致",
     "js.trace.reason.head_mismatch": "链上有 {n} 条事件，本机算出 {shown} 条，头哈希不一致",
     "js.trace.reason.other_chain": "区块链节点属于另一条链（链 ID {got}，应为 {want}）",
-    "js.trace.reason.server_only": "本浏览器无法直接访问区块链节点：链上头哈希只有本平台服务器的"
-    "转述，不能据此判定为已验证",
+    "js.trace.reason.server_only": "本浏览器无法直接访问区块链节点：链上头哈希只是本平台服务器的"
+    "转述，本机无法核验",
     "js.trace.reason.key_mismatch": "服务器给出的加盐键不是本机由追溯码和盐算出的键，"
     "它核对的不是这件商品",
     "js.trace.computed_key": "浏览器由追溯码和盐算出的加盐键",
