@@ -473,3 +473,70 @@ def test_cli_hash_capture_show_and_recall(
     affected = {r["code"] for r in rows if r["relation"] == "downstream" and r["kind"] == "item"}
     assert affected == {f"01/{BAG}/21/B001", f"01/{BAG}/21/B002"}
     assert api.client.get(f"/api/v1/trace/items/01/{BAG}/21/B002").json()["badge"] == "recalled"
+
+
+def test_cli_admits_prefixes_and_lifts_a_recall(api: Api, scenario: Any, live_url: str) -> None:
+    """`chainproof trace prefix add --org NAME PREFIX` (admin) lets an org register under a
+    new prefix; `chainproof trace lift LOT --reason …` lifts a recall, which the next
+    publish puts on chain and the item's history then shows."""
+    run = CliRunner().invoke
+    admin = api.admin["Authorization"].removeprefix("Bearer ")
+    retail_gtin = gtin("0950600013600")
+    refused = api.client.post(
+        "/api/v1/trace/items",
+        json={"product": "自有品牌", "gtin": retail_gtin, "serials": ["R1"]},
+        headers=scenario["processor"],
+    )
+    assert refused.status_code == 403, refused.text
+    added = run(
+        trace_cli.app,
+        ["prefix", "add", "--org", "螺蛳粉工厂", retail_gtin[1:12], "--server", live_url,
+         "--api-key", admin],
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert retail_gtin[1:12] in added.stdout and BAG[1:13] in added.stdout
+    # Another org's prefix overlapping it is refused (409): no code falls under two orgs.
+    clash = run(
+        trace_cli.app,
+        ["prefix", "add", "--org", "柳州原料厂", retail_gtin[1:10], "--server", live_url,
+         "--api-key", admin],
+    )  # fmt: skip
+    assert clash.exit_code == 1 and "error 409" in clash.stderr
+    registered = api.client.post(
+        "/api/v1/trace/items",
+        json={"product": "自有品牌", "gtin": retail_gtin, "serials": ["R1"]},
+        headers=scenario["processor"],
+    )
+    assert registered.status_code == 201, registered.text
+
+    producer = scenario["producer"]["Authorization"].removeprefix("Bearer ")
+    noodle = f"01/{NOODLE}/10/N1"
+    r = api.client.post(
+        "/api/v1/trace/recalls",
+        json={"lot": noodle, "reason": "抽检不合格"},
+        headers=scenario["producer"],
+    )
+    assert r.status_code == 201, r.text
+    # Only the owner or a regulator lifts; the processor that used the lot does not.
+    processor = scenario["processor"]["Authorization"].removeprefix("Bearer ")
+    denied = run(
+        trace_cli.app,
+        ["lift", noodle, "--reason", "x", "--server", live_url, "--api-key", processor],
+    )
+    assert denied.exit_code == 1 and "error 403" in denied.stderr
+    lifted = run(
+        trace_cli.app,
+        ["lift", noodle, "--reason", "复检合格", "--server", live_url, "--api-key", producer],
+    )
+    assert lifted.exit_code == 0, lifted.output
+    assert "lifted at" in lifted.stdout
+    published = api.publish()
+    assert (published["recalls"], published["lifts"]) == (1, 1)
+    shown = run(trace_cli.app, ["show", f"01/{BAG}/21/B002", "--server", live_url])
+    assert shown.exit_code == 0, shown.output
+    assert "[recalled]" not in shown.stdout
+    assert "抽检不合格" in shown.stdout and "lifted" in shown.stdout and "复检合格" in shown.stdout
+    view = api.client.get(f"/api/v1/trace/items/01/{BAG}/21/B002").json()
+    (entry,) = view["recalls"]
+    assert entry["lift_on_chain"] and entry["chain_recalled_at"] == 0
+    assert entry["chain_lifted_at"] > 0
