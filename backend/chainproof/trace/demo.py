@@ -127,10 +127,10 @@ def seed_trace_demo(
                 names=[PLACES.get(g) for g in glns],
             )
             members[name] = m.id
-            org = roles.org_of(s, m.id)
-            assert org is not None
+            trace_org = roles.org_of(s, m.id)
+            assert trace_org is not None
             for prefix in PREFIXES.get(name, []):
-                ownership.admit_prefix(session=s, org=org, prefix=prefix)
+                ownership.admit_prefix(session=s, org=trace_org, prefix=prefix)
     boxes = [f"JJ{n:04d}" for n in range(1, 4)]
     bags = [f"LSF{n:05d}" for n in range(1, 4)]
     box_uris = [f"{DL}/01/{KUMQUAT_BOX}/21/{b}" for b in boxes]

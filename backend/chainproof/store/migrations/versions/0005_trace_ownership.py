@@ -8,6 +8,9 @@ Revises: 0004
   to whom its holder shipped it. Existing things are held by their owner;
 - ``trace_recall``: one row per recall (a lifted lot may be recalled again), with the lift.
 
+- every head and recall is marked unpublished: TraceRegistry v2 replaces a v1 deployment
+  on first use (``chain/trace_registry.py``), and the publisher sends them all to it.
+
 Existing orgs own no prefix after the upgrade: an admin admits theirs
 (``chainproof trace prefix add``) before they register anything new.
 """
@@ -80,6 +83,8 @@ def upgrade() -> None:
         batch.create_index(op.f("ix_trace_recall_lot_node_id"), ["lot_node_id"], unique=False)
     with op.batch_alter_table("trace_recall") as batch:
         batch.alter_column("by_regulator", server_default=None)
+    op.execute("UPDATE trace_node SET published_count = 0")
+    op.execute("UPDATE trace_recall SET tx_hash = NULL")
 
 
 def downgrade() -> None:
