@@ -540,3 +540,52 @@ def test_cli_admits_prefixes_and_lifts_a_recall(api: Api, scenario: Any, live_ur
     (entry,) = view["recalls"]
     assert entry["lift_on_chain"] and entry["chain_recalled_at"] == 0
     assert entry["chain_lifted_at"] > 0
+
+
+def test_platform_codes_come_from_the_orgs_own_namespace(api: Api, scenario: Any) -> None:
+    """Items without a GTIN get platform codes in their org's namespace (CP + 1-4
+    characters, admitted by an admin); a platform lot in another org's namespace, or codes
+    for an org without one, are refused."""
+    member = _member_id(api, "柳州原料厂")
+    admitted = api.client.post(
+        f"/api/v1/trace/orgs/{member}/prefixes", json={"prefix": "cpk7"}, headers=api.admin
+    )
+    assert admitted.status_code == 200, admitted.text
+    assert "CPK7" in admitted.json()["prefixes"]
+    items = api.client.post(
+        "/api/v1/trace/items",
+        json={"product": "散装米粉", "count": 3, "lot": "CPK7A000000001"},
+        headers=scenario["producer"],
+    )
+    assert items.status_code == 201, items.text
+    made = items.json()["items"]
+    assert len(made) == 3 and all(i["code"].startswith("CPK7") for i in made)
+    assert all(len(i["code"]) == 14 for i in made)
+    no_namespace = api.client.post(
+        "/api/v1/trace/items", json={"product": "x", "count": 1}, headers=scenario["processor"]
+    )
+    assert no_namespace.status_code == 403, no_namespace.text
+    processor = _member_id(api, "螺蛳粉工厂")
+    assert (
+        api.client.post(
+            f"/api/v1/trace/orgs/{processor}/prefixes", json={"prefix": "CPM"}, headers=api.admin
+        ).status_code
+        == 200
+    )
+    # An overlapping namespace (CPK7 is the producer's) is refused to another org.
+    clash = api.client.post(
+        f"/api/v1/trace/orgs/{processor}/prefixes", json={"prefix": "CPK"}, headers=api.admin
+    )
+    assert clash.status_code == 409, clash.text
+    foreign_lot = api.client.post(
+        "/api/v1/trace/items",
+        json={"product": "x", "count": 1, "lot": "CPK7A000000002"},
+        headers=scenario["processor"],
+    )
+    assert foreign_lot.status_code == 403, foreign_lot.text
+    not_admin = api.client.post(
+        f"/api/v1/trace/orgs/{processor}/prefixes",
+        json={"prefix": "CPZ"},
+        headers=scenario["processor"],
+    )
+    assert not_admin.status_code == 403
