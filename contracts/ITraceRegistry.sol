@@ -11,6 +11,9 @@ pragma solidity ^0.8.24;
  * Keys are salted: `itemKey = keccak256(salt ‖ code)` with a random 32-byte salt per item
  * kept off chain, because serial numbers are guessable and the chain is public. Heads only
  * move forward (the event count must grow), so a server cannot roll an item back either.
+ *
+ * Version 2 lets a recall be lifted, with the hash of the reason, and recalled again later:
+ * each recall and each lift is an event, so a lot's recall history is on chain.
  */
 interface ITraceRegistry {
     /// @notice The on-chain state of one item's chain.
@@ -20,11 +23,23 @@ interface ITraceRegistry {
         uint64 updatedAt; // block timestamp of the last update
     }
 
+    /// @notice The recall state of one lot.
+    struct RecallState {
+        uint64 recalledAt; // block timestamp of the recall in force (0: none in force)
+        uint64 liftedAt; // block timestamp of the last lift (0: never lifted)
+        uint32 recalls; // how many times the lot was recalled
+    }
+
     /// @notice Emitted right after the head of `itemKey` is stored.
     event HeadUpdated(bytes32 indexed itemKey, bytes32 head, uint32 count);
 
     /// @notice Emitted right after `lotKey` is flagged as recalled.
     event LotRecalled(bytes32 indexed lotKey, address indexed recaller, bytes32 reasonHash);
+
+    /// @notice Emitted right after the recall of `lotKey` made at `recalledAt` is lifted.
+    event RecallLifted(
+        bytes32 indexed lotKey, address indexed lifter, bytes32 reasonHash, uint64 recalledAt
+    );
 
     /// @notice The arrays of one batch have different lengths.
     error LengthMismatch(uint256 keys, uint256 heads, uint256 counts);
@@ -36,8 +51,10 @@ interface ITraceRegistry {
     error EmptyHead(bytes32 itemKey);
     /// @notice `count` does not move `itemKey` forward from `storedCount` (heads never go back).
     error StaleHead(bytes32 itemKey, uint32 storedCount, uint32 count);
-    /// @notice `lotKey` was recalled before, at `recalledAt`.
+    /// @notice `lotKey` is under a recall made at `recalledAt`.
     error LotAlreadyRecalled(bytes32 lotKey, uint64 recalledAt);
+    /// @notice `lotKey` is under no recall (it was last lifted at `liftedAt`; 0: never recalled).
+    error LotNotRecalled(bytes32 lotKey, uint64 liftedAt);
 
     /**
      * @notice Stores the heads of a batch of items.
@@ -59,15 +76,32 @@ interface ITraceRegistry {
      *
      * Requirements:
      * - the caller has `RECALLER_ROLE`;
-     * - `lotKey` is not zero and not recalled yet.
+     * - `lotKey` is not zero and under no recall (a lifted lot may be recalled again).
      *
      * Emits {LotRecalled}.
      */
     function recall(bytes32 lotKey, bytes32 reasonHash) external;
 
+    /**
+     * @notice Lifts the recall of `lotKey`; `reasonHash` is the hash of the off-chain reason.
+     *
+     * Requirements:
+     * - the caller has `RECALLER_ROLE`;
+     * - `lotKey` is under a recall.
+     *
+     * Emits {RecallLifted}.
+     */
+    function liftRecall(bytes32 lotKey, bytes32 reasonHash) external;
+
     /// @notice The head of `itemKey` (all zero when none was published).
     function headOf(bytes32 itemKey) external view returns (Head memory);
 
-    /// @notice When `lotKey` was recalled (0: never).
+    /// @notice When the recall of `lotKey` in force was made (0: none in force).
     function recalledAt(bytes32 lotKey) external view returns (uint64);
+
+    /// @notice The recall state of `lotKey`: in force since, last lifted at, how many recalls.
+    function recallOf(bytes32 lotKey) external view returns (RecallState memory);
+
+    /// @notice The interface version: 2 (1 had no lifts and no version getter).
+    function version() external pure returns (uint256);
 }

@@ -6,18 +6,18 @@ import {ITraceRegistry} from "./ITraceRegistry.sol";
 
 /**
  * @title TraceRegistry
- * @notice Heads of per-item event hash chains and lot recall flags (溯源).
+ * @notice Heads of per-item event hash chains and lot recalls, which can be lifted (溯源).
  * @dev One slot per item (head) plus one (count + time); heads are published in batches by
  * the platform's operator key, so one transaction covers many items.
  */
 contract TraceRegistry is ITraceRegistry, AccessControl {
     /// @notice Keys allowed to publish heads (the platform's operator key).
     bytes32 public constant PUBLISHER_ROLE = keccak256("PUBLISHER_ROLE");
-    /// @notice Keys allowed to flag recalls (the operator, on behalf of a regulator or producer).
+    /// @notice Keys allowed to flag and lift recalls (the operator, for a regulator or an owner).
     bytes32 public constant RECALLER_ROLE = keccak256("RECALLER_ROLE");
 
     mapping(bytes32 itemKey => Head) private _heads;
-    mapping(bytes32 lotKey => uint64 recalledAt) private _recalls;
+    mapping(bytes32 lotKey => RecallState) private _recalls;
 
     /// @param admin receives `DEFAULT_ADMIN_ROLE` (grants publishers and recallers).
     constructor(address admin) {
@@ -42,10 +42,21 @@ contract TraceRegistry is ITraceRegistry, AccessControl {
     /// @inheritdoc ITraceRegistry
     function recall(bytes32 lotKey, bytes32 reasonHash) external onlyRole(RECALLER_ROLE) {
         if (lotKey == bytes32(0)) revert ZeroKey();
-        uint64 previous = _recalls[lotKey];
-        if (previous != 0) revert LotAlreadyRecalled(lotKey, previous);
-        _recalls[lotKey] = uint64(block.timestamp);
+        RecallState storage state = _recalls[lotKey];
+        if (state.recalledAt != 0) revert LotAlreadyRecalled(lotKey, state.recalledAt);
+        state.recalledAt = uint64(block.timestamp);
+        state.recalls += 1;
         emit LotRecalled(lotKey, _msgSender(), reasonHash);
+    }
+
+    /// @inheritdoc ITraceRegistry
+    function liftRecall(bytes32 lotKey, bytes32 reasonHash) external onlyRole(RECALLER_ROLE) {
+        RecallState storage state = _recalls[lotKey];
+        uint64 recalled = state.recalledAt;
+        if (recalled == 0) revert LotNotRecalled(lotKey, state.liftedAt);
+        state.recalledAt = 0;
+        state.liftedAt = uint64(block.timestamp);
+        emit RecallLifted(lotKey, _msgSender(), reasonHash, recalled);
     }
 
     /// @inheritdoc ITraceRegistry
@@ -55,7 +66,17 @@ contract TraceRegistry is ITraceRegistry, AccessControl {
 
     /// @inheritdoc ITraceRegistry
     function recalledAt(bytes32 lotKey) external view returns (uint64) {
+        return _recalls[lotKey].recalledAt;
+    }
+
+    /// @inheritdoc ITraceRegistry
+    function recallOf(bytes32 lotKey) external view returns (RecallState memory) {
         return _recalls[lotKey];
+    }
+
+    /// @inheritdoc ITraceRegistry
+    function version() external pure returns (uint256) {
+        return 2;
     }
 
     function _setHead(bytes32 itemKey, bytes32 head, uint32 count) private {

@@ -138,19 +138,20 @@ def test_seeding_twice_adds_nothing_and_the_urls_answer(
 
 
 def _trace_keys_capture_for_their_own_org(base_url: str, keys: dict[str, str]) -> None:
-    """Each printed trace key is its org's: it captures at the org's own location, and
-    another org's key is refused there (403: not a location it owns)."""
+    """Each printed trace key is its org's: it captures at the org's own location, on the
+    items it holds (the market received the box last), and another org's key is refused
+    there (403: not a location it owns, nor an item it holds)."""
     from chainproof.trace import demo as trace_demo
 
     assert set(keys) == set(trace_demo.ORGS)
-    producer, other = "融安金桔合作社", "南宁水果超市"
+    producer, other = "南宁水果超市", "融安金桔合作社"
     box = f"{trace_demo.DL}/01/{trace_demo.KUMQUAT_BOX}/21/JJ0001"
     doc = trace_demo._doc(
         trace_demo._ev(
             "ObjectEvent",
             "inspecting",
             "2024-11-21T09:00:00+08:00",
-            trace_demo.ORCHARD,
+            trace_demo.MARKET,
             epcList=[box],
         )
     )

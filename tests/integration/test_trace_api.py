@@ -68,13 +68,15 @@ class Api:
             _, key = identity.create_api_key(session=s, org=org, role=role)
         return {"Authorization": f"Bearer {key}"}
 
-    def org(self, name: str, role: str, glns: list[str]) -> dict[str, str]:
+    def org(
+        self, name: str, role: str, glns: list[str], prefixes: list[str] | None = None
+    ) -> dict[str, str]:
         headers = self.key(name)
         with db.open_session(self.url) as s:
             member = s.exec(select(Member).where(Member.name == name)).one()
         r = self.client.post(
             "/api/v1/trace/orgs",
-            json={"member_id": member.id, "role": role, "glns": glns},
+            json={"member_id": member.id, "role": role, "glns": glns, "prefixes": prefixes or []},
             headers=self.admin,
         )
         assert r.status_code == 200, r.text
@@ -139,11 +141,18 @@ def bag(serial: str) -> str:
     return f"{DL}/01/{BAG}/21/{serial}"
 
 
+def ship(at: str, where: str, to: str, **fields: Any) -> dict[str, Any]:
+    """A shipping event handing its things to the org owning GLN ``to``."""
+    dest = [{"type": "location", "destination": f"{DL}/414/{to}"}]
+    return event("ObjectEvent", "shipping", at, where, destinationList=dest, **fields)
+
+
 @pytest.fixture
 def scenario(api: Api) -> dict[str, Any]:
-    """螺蛳粉: noodle and snail-broth lots → production line → bags → shop."""
-    producer = api.org("柳州原料厂", "producer", [FARM])
-    processor = api.org("螺蛳粉工厂", "processor", [PLANT])
+    """螺蛳粉: noodle and snail-broth lots → production line → bags → shop, each hand-over a
+    shipping event naming the receiver and its receiving event."""
+    producer = api.org("柳州原料厂", "producer", [FARM], [NOODLE[1:13], SNAIL[1:13]])
+    processor = api.org("螺蛳粉工厂", "processor", [PLANT], [BAG[1:13]])
     retailer = api.org("南宁超市", "retailer", [SHOP])
     regulator = api.org("市场监管局", "regulator", [LAB])
     q = [
@@ -160,10 +169,12 @@ def scenario(api: Api) -> dict[str, Any]:
             action="ADD",
             quantityList=q,
         ),
+        ship("2024-11-01T16:00:00+08:00", FARM, PLANT, quantityList=q),
     )
     assert r.status_code == 201, r.text
     r = api.capture(
         processor,
+        event("ObjectEvent", "receiving", "2024-11-02T08:00:00+08:00", PLANT, quantityList=q),
         event(
             "TransformationEvent",
             "commissioning",
@@ -172,6 +183,7 @@ def scenario(api: Api) -> dict[str, Any]:
             inputQuantityList=q,
             outputEPCList=[bag("B001"), bag("B002")],
         ),
+        ship("2024-11-02T18:00:00+08:00", PLANT, SHOP, epcList=[bag("B001")]),
     )
     assert r.status_code == 201, r.text
     r = api.capture(
@@ -195,7 +207,7 @@ def test_capture_is_idempotent_and_anchors_each_event_once(api: Api, scenario: A
     )
     assert again.status_code == 201
     assert again.json()["events"][0]["created"] is False
-    assert (api.count(TraceEvent), api.count(Evidence)) == before == (3, 3)
+    assert (api.count(TraceEvent), api.count(Evidence)) == before == (6, 6)
     hashed = api.client.post(
         "/api/v1/trace/hash",
         json=document(
@@ -229,7 +241,7 @@ def test_roles_and_locations_are_enforced(api: Api, scenario: Any) -> None:
     )
     assert wrong_place.status_code == 403
     assert "is not one of your org's" in wrong_place.json()["error"]["message"]
-    assert api.count(TraceEvent) == 3
+    assert api.count(TraceEvent) == 6
 
 
 @pytest.mark.parametrize(
@@ -292,12 +304,12 @@ def test_a_hidden_newest_event_is_reported_incomplete(api: Api, scenario: Any) -
     assert api.publish()["heads"] >= 4
     view = api.client.get(f"/api/v1/trace/items/{path}").json()
     assert view["badge"] == "verified", view["badge_reason"]
-    assert view["onchain"]["count"] == 2 and view["onchain"]["head"] == view["head"]
+    assert view["onchain"]["count"] == 3 and view["onchain"]["head"] == view["head"]
     # The server "forgets" the item's newest event (the shop's receipt).
     hide_newest_event(api.url, uri=bag("B001"))
     view = api.client.get(f"/api/v1/trace/items/{path}").json()
     assert view["badge"] == "incomplete"
-    assert "holds 2 events" in view["badge_reason"]
+    assert "holds 3 events" in view["badge_reason"]
     page = api.client.get(f"/t/{path}")
     assert page.status_code == 200
     assert 'data-badge="incomplete"' in page.text
@@ -364,13 +376,21 @@ def test_an_admin_key_writes_only_what_its_orgs_role_allows(api: Api, scenario: 
     )
     not_its_site = api.capture(
         api.admin,
-        event("ObjectEvent", "inspecting", "2024-11-06T10:00:00+08:00", LAB, epcList=[bag("B2")]),
+        event("ObjectEvent", "inspecting", "2024-11-06T10:00:00+08:00", LAB, epcList=[bag("B002")]),
     )
     assert not_its_site.status_code == 403
+    # A regulator creates nothing (it owns no prefix), but inspects anyone's items.
+    unknown = api.capture(
+        api.admin,
+        event("ObjectEvent", "inspecting", "2024-11-06T10:00:00+08:00", lab2, epcList=[bag("B2")]),
+    )
+    assert unknown.status_code == 403, unknown.text
     before = api.count(TraceEvent)
     ok = api.capture(
         api.admin,
-        event("ObjectEvent", "inspecting", "2024-11-06T10:00:00+08:00", lab2, epcList=[bag("B2")]),
+        event(
+            "ObjectEvent", "inspecting", "2024-11-06T10:00:00+08:00", lab2, epcList=[bag("B002")]
+        ),
     )
     assert ok.status_code == 201, ok.text
     assert api.count(TraceEvent) == before + 1
@@ -453,3 +473,119 @@ def test_cli_hash_capture_show_and_recall(
     affected = {r["code"] for r in rows if r["relation"] == "downstream" and r["kind"] == "item"}
     assert affected == {f"01/{BAG}/21/B001", f"01/{BAG}/21/B002"}
     assert api.client.get(f"/api/v1/trace/items/01/{BAG}/21/B002").json()["badge"] == "recalled"
+
+
+def test_cli_admits_prefixes_and_lifts_a_recall(api: Api, scenario: Any, live_url: str) -> None:
+    """`chainproof trace prefix add --org NAME PREFIX` (admin) lets an org register under a
+    new prefix; `chainproof trace lift LOT --reason …` lifts a recall, which the next
+    publish puts on chain and the item's history then shows."""
+    run = CliRunner().invoke
+    admin = api.admin["Authorization"].removeprefix("Bearer ")
+    retail_gtin = gtin("0950600013600")
+    refused = api.client.post(
+        "/api/v1/trace/items",
+        json={"product": "自有品牌", "gtin": retail_gtin, "serials": ["R1"]},
+        headers=scenario["processor"],
+    )
+    assert refused.status_code == 403, refused.text
+    added = run(
+        trace_cli.app,
+        ["prefix", "add", "--org", "螺蛳粉工厂", retail_gtin[1:12], "--server", live_url,
+         "--api-key", admin],
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert retail_gtin[1:12] in added.stdout and BAG[1:13] in added.stdout
+    # Another org's prefix overlapping it is refused (409): no code falls under two orgs.
+    clash = run(
+        trace_cli.app,
+        ["prefix", "add", "--org", "柳州原料厂", retail_gtin[1:10], "--server", live_url,
+         "--api-key", admin],
+    )  # fmt: skip
+    assert clash.exit_code == 1 and "error 409" in clash.stderr
+    registered = api.client.post(
+        "/api/v1/trace/items",
+        json={"product": "自有品牌", "gtin": retail_gtin, "serials": ["R1"]},
+        headers=scenario["processor"],
+    )
+    assert registered.status_code == 201, registered.text
+
+    producer = scenario["producer"]["Authorization"].removeprefix("Bearer ")
+    noodle = f"01/{NOODLE}/10/N1"
+    r = api.client.post(
+        "/api/v1/trace/recalls",
+        json={"lot": noodle, "reason": "抽检不合格"},
+        headers=scenario["producer"],
+    )
+    assert r.status_code == 201, r.text
+    # Only the owner or a regulator lifts; the processor that used the lot does not.
+    processor = scenario["processor"]["Authorization"].removeprefix("Bearer ")
+    denied = run(
+        trace_cli.app,
+        ["lift", noodle, "--reason", "x", "--server", live_url, "--api-key", processor],
+    )
+    assert denied.exit_code == 1 and "error 403" in denied.stderr
+    lifted = run(
+        trace_cli.app,
+        ["lift", noodle, "--reason", "复检合格", "--server", live_url, "--api-key", producer],
+    )
+    assert lifted.exit_code == 0, lifted.output
+    assert "lifted at" in lifted.stdout
+    published = api.publish()
+    assert (published["recalls"], published["lifts"]) == (1, 1)
+    shown = run(trace_cli.app, ["show", f"01/{BAG}/21/B002", "--server", live_url])
+    assert shown.exit_code == 0, shown.output
+    assert "[recalled]" not in shown.stdout
+    assert "抽检不合格" in shown.stdout and "lifted" in shown.stdout and "复检合格" in shown.stdout
+    view = api.client.get(f"/api/v1/trace/items/01/{BAG}/21/B002").json()
+    (entry,) = view["recalls"]
+    assert entry["lift_on_chain"] and entry["chain_recalled_at"] == 0
+    assert entry["chain_lifted_at"] > 0
+
+
+def test_platform_codes_come_from_the_orgs_own_namespace(api: Api, scenario: Any) -> None:
+    """Items without a GTIN get platform codes in their org's namespace (CP + 1-4
+    characters, admitted by an admin); a platform lot in another org's namespace, or codes
+    for an org without one, are refused."""
+    member = _member_id(api, "柳州原料厂")
+    admitted = api.client.post(
+        f"/api/v1/trace/orgs/{member}/prefixes", json={"prefix": "cpk7"}, headers=api.admin
+    )
+    assert admitted.status_code == 200, admitted.text
+    assert "CPK7" in admitted.json()["prefixes"]
+    items = api.client.post(
+        "/api/v1/trace/items",
+        json={"product": "散装米粉", "count": 3, "lot": "CPK7A000000001"},
+        headers=scenario["producer"],
+    )
+    assert items.status_code == 201, items.text
+    made = items.json()["items"]
+    assert len(made) == 3 and all(i["code"].startswith("CPK7") for i in made)
+    assert all(len(i["code"]) == 14 for i in made)
+    no_namespace = api.client.post(
+        "/api/v1/trace/items", json={"product": "x", "count": 1}, headers=scenario["processor"]
+    )
+    assert no_namespace.status_code == 403, no_namespace.text
+    processor = _member_id(api, "螺蛳粉工厂")
+    assert (
+        api.client.post(
+            f"/api/v1/trace/orgs/{processor}/prefixes", json={"prefix": "CPM"}, headers=api.admin
+        ).status_code
+        == 200
+    )
+    # An overlapping namespace (CPK7 is the producer's) is refused to another org.
+    clash = api.client.post(
+        f"/api/v1/trace/orgs/{processor}/prefixes", json={"prefix": "CPK"}, headers=api.admin
+    )
+    assert clash.status_code == 409, clash.text
+    foreign_lot = api.client.post(
+        "/api/v1/trace/items",
+        json={"product": "x", "count": 1, "lot": "CPK7A000000002"},
+        headers=scenario["processor"],
+    )
+    assert foreign_lot.status_code == 403, foreign_lot.text
+    not_admin = api.client.post(
+        f"/api/v1/trace/orgs/{processor}/prefixes",
+        json={"prefix": "CPZ"},
+        headers=scenario["processor"],
+    )
+    assert not_admin.status_code == 403

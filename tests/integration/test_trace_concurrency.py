@@ -20,7 +20,7 @@ from sqlmodel import Session, col, func, select
 from chainproof import identity
 from chainproof.store import db
 from chainproof.store.models import Evidence
-from chainproof.trace import capture, epcis, roles
+from chainproof.trace import capture, epcis, ownership, roles
 from chainproof.trace.chains import GENESIS, next_link
 from chainproof.trace.models import TraceEvent, TraceLink, TraceNode
 
@@ -114,7 +114,9 @@ def test_concurrent_captures_of_one_item_keep_its_chain_whole(engine: Engine) ->
         member = identity.create_member(session=s, name="并发检验站")
         assert member.id is not None
         member_id = member.id
-        roles.register_org(session=s, member_id=member_id, role="regulator", glns=[SITE])
+        org = roles.register_org(session=s, member_id=member_id, role="producer", glns=[SITE])
+        # Captures create the items: they must fall under the org's own company prefix.
+        ownership.admit_prefix(session=s, org=org, prefix=GTIN[1:13])
     other = f"{DL}/01/{GTIN}/21/C2"
     # Distinct events on the same item (half also name a second item), plus one event
     # that every thread sends again: it must be stored once and answered to all.

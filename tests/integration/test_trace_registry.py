@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
+from sqlmodel import Session, col, select
 
 from chainproof.chain.compiler import load_artifact
+from chainproof.chain.context import open_chain
+from chainproof.chain.deployments import load_record, save_record
+from chainproof.chain.nodes import free_port
 from chainproof.chain.trace_registry import (
     PUBLISHER_ROLE,
     TraceRegistryClient,
     deploy_trace_registry,
+    trace_chain,
 )
+from chainproof.config import DEV_OPERATOR_KEY
 from chainproof.errors import ContractRevertError
-from tests.conftest import Deployed
+from chainproof.store import db
+from chainproof.trace.demo import seed_trace_demo
+from chainproof.trace.heads import publish_pending
+from chainproof.trace.models import TraceNode
+from tests.conftest import Deployed, node_binary_present, require
 
 K1, K2 = keccak(b"item-1"), keccak(b"item-2")
 H1, H2 = keccak(b"head-1"), keccak(b"head-2")
@@ -52,3 +65,80 @@ def test_roles_reverts_and_forward_only_heads(
     assert client.recalled_at(K1) > 0
     reverts("LotAlreadyRecalled", lambda: client.recall(admin, K1, H1))
     assert not client.has_role(PUBLISHER_ROLE, fresh_account.address)
+
+
+def test_v2_lifts_a_recall_with_a_reason_and_keeps_its_history(deployed: Deployed) -> None:
+    """TraceRegistry v2 (issue #14, finding 5): a recall can be lifted, with the hash of the
+    reason in a RecallLifted event; the lot may be recalled again; version() says 2."""
+    admin = deployed.sender(deployed.admin)
+    artifact = load_artifact("TraceRegistry")
+    d = deploy_trace_registry(deployed.w3, admin, artifact)
+    client = TraceRegistryClient(deployed.w3, d.address, artifact.abi)
+    assert client.version() == 2
+    lot, why, why_lift = keccak(b"lot-1"), keccak(b"reason"), keccak(b"lift reason")
+
+    with pytest.raises(ContractRevertError) as info:
+        client.lift_recall(admin, lot, why_lift)
+    assert info.value.error_name == "LotNotRecalled"
+
+    client.recall(admin, lot, why)
+    recalled = client.recall_of(lot)
+    assert recalled.recalled_at > 0 and recalled.lifted_at == 0 and recalled.recalls == 1
+    stranger = deployed.sender(deployed.others[0])
+    with pytest.raises(ContractRevertError) as info:
+        client.lift_recall(stranger, lot, why_lift)
+    assert info.value.error_name == "AccessControlUnauthorizedAccount"
+
+    mined = client.lift_recall(admin, lot, why_lift)
+    receipt = deployed.w3.eth.get_transaction_receipt(mined.tx_hash)  # type: ignore[arg-type]
+    (lifted,) = client.contract.events.RecallLifted().process_receipt(receipt)
+    assert lifted["args"]["lotKey"] == lot and lifted["args"]["reasonHash"] == why_lift
+    assert lifted["args"]["recalledAt"] == recalled.recalled_at
+    assert lifted["args"]["lifter"] == deployed.admin.address
+    state = client.recall_of(lot)
+    assert state.recalled_at == 0 and state.lifted_at >= recalled.recalled_at
+    assert client.recalled_at(lot) == 0
+
+    client.recall(admin, lot, why)  # recalled again after the lift
+    again = client.recall_of(lot)
+    assert again.recalled_at > 0 and again.lifted_at == state.lifted_at and again.recalls == 2
+
+
+def test_a_recorded_v1_deployment_is_replaced_by_v2_and_heads_republished(
+    tmp_path: Path,
+) -> None:
+    """A server upgraded from TraceRegistry v1 (no lifts, no version()) finds its v1 record:
+    it deploys v2 beside it, keeps the old record aside, and publishes every head there
+    (migration 0005 marked them unpublished)."""
+    require(node_binary_present("anvil"), "anvil is missing from node_modules (make install)")
+    repo = Path(__file__).resolve().parents[2]
+    old_root = tmp_path / "v1"
+    shutil.copytree(repo / "tests/data/trace_registry_v1", old_root)
+    for linked in ("node_modules", "bin"):
+        (old_root / linked).symlink_to(repo / linked)
+    v1 = load_artifact("TraceRegistry", root=old_root)
+    data = tmp_path / "data"
+    chain = open_chain(
+        chain="anvil", data_dir=data, operator_key=DEV_OPERATOR_KEY, port=free_port()
+    )
+    try:
+        old = deploy_trace_registry(chain.w3, chain.sender, v1)
+        save_record(data, old)
+        url = f"sqlite:///{tmp_path / 'cp.db'}"
+        db.upgrade(url)
+        engine = db.make_engine(url)
+        seed_trace_demo(engine=engine)
+
+        tc = trace_chain(chain, data_dir=data)
+        assert tc.contract != old.address and tc.client.version() == 2
+        assert list((data / "deployments").glob("TraceRegistry-*.retired-*.json"))
+        assert load_record(data, tc.chain_id, "TraceRegistry") == tc.deployment
+        published = publish_pending(engine=engine, chain=chain, data_dir=data)
+        assert published.heads > 0
+        with Session(engine) as s:
+            node = s.exec(select(TraceNode).where(col(TraceNode.count) > 0)).first()
+            assert node is not None and node.head
+        assert tc.client.head_of(node.chain_key).head == node.head
+        engine.dispose()
+    finally:
+        chain.stop()

@@ -188,7 +188,8 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", _APP + "/acceptance/submit"): _unit("only the unit submits for acceptance"),
     # --- trace (issue #5) -------------------------------------------------------------------
     # Writes need a submitter key; the trace service then checks the org's trace role and
-    # locations (trace/roles.py) or, for recalls, regulator / the lot's producer.
+    # locations (trace/roles.py), prefixes and custody (trace/ownership.py) or, for recalls
+    # and lifts, regulator / the lot's owner.
     ("POST", "/api/v1/trace/hash"): Rule(EVERYONE, why="hashes a document, stores nothing"),
     ("POST", "/api/v1/trace/capture"): Rule(SUBMITTERS, why="writers are member orgs by role"),
     ("GET", "/api/v1/trace/events"): Rule(KEYHOLDERS, why="event queries are for members"),
@@ -196,9 +197,13 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("GET", "/api/v1/trace/items/{code:path}"): Rule(EVERYONE, why="what a public scan shows"),
     ("GET", "/api/v1/trace/qr/{code:path}"): Rule(EVERYONE, why="the code printed on the item"),
     ("GET", "/api/v1/trace/lineage/{code:path}"): Rule(KEYHOLDERS, why="supply-chain graph"),
-    ("POST", "/api/v1/trace/recalls"): Rule(SUBMITTERS, why="regulator or the lot's producer"),
+    ("POST", "/api/v1/trace/recalls"): Rule(SUBMITTERS, why="regulator or the lot's owner"),
+    ("POST", "/api/v1/trace/recalls/lift"): Rule(SUBMITTERS, why="regulator or the lot's owner"),
     ("GET", "/api/v1/trace/recalls/{recall_id}"): Rule(KEYHOLDERS, why="recall reports"),
     ("POST", "/api/v1/trace/orgs"): Rule(ADMINS, why="trace roles are the operator's to give"),
+    ("POST", "/api/v1/trace/orgs/{member_id}/prefixes"): Rule(
+        ADMINS, why="company prefixes decide who owns items"
+    ),
     ("POST", "/api/v1/trace/publish"): Rule(ADMINS, why="sends operator transactions"),
     ("GET", "/t/{code:path}"): Rule(EVERYONE, why=_PAGE + " (the public scan page)"),
     # --- pages ----------------------------------------------------------------------------

@@ -1,17 +1,22 @@
 """Typed wrapper over the TraceRegistry contract, and finding or deploying it.
 
+Version 2 of the contract (``version()`` = 2) lifts recalls (``liftRecall``, ``recallOf``).
 Reverts are decoded into :class:`~chainproof.errors.ContractRevertError` (``StaleHead``,
-``LotAlreadyRecalled``...) by the same translation the EvidenceRegistry client uses: the
-client below delegates its error handling and transaction sending to one, built over the
-TraceRegistry ABI, rather than copying it.
+``LotAlreadyRecalled``, ``LotNotRecalled``...) by the same translation the EvidenceRegistry
+client uses: the client below delegates its error handling and transaction sending to one,
+built over the TraceRegistry ABI, rather than copying it.
 
 Where it lives: a deployment record ``TraceRegistry-<chain id>.json`` next to the
-EvidenceRegistry's, checked like it (genesis, code). The embedded chain gets a fresh
-deployment per :class:`~chainproof.chain.context.ChainContext` (it dies with the process).
+EvidenceRegistry's, checked like it (genesis, code). A recorded TraceRegistry v1 (it has no
+``version()``) is replaced by a v2 deployment on first use, its record kept aside; the heads
+and recalls go to the new contract because migration 0005 marked them all unpublished. The
+embedded chain gets a fresh deployment per :class:`~chainproof.chain.context.ChainContext`
+(it dies with the process).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Sequence
@@ -25,13 +30,14 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 
-from chainproof.chain.compiler import ContractArtifact, load_artifact
+from chainproof.chain.compiler import ContractArtifact, load_artifact, runtime_matches
 from chainproof.chain.context import ChainContext
 from chainproof.chain.deployments import (
     Deployment,
     check_deployment,
     genesis_hash,
     load_record,
+    record_path,
     save_record,
 )
 from chainproof.chain.registry import EvidenceRegistryClient
@@ -49,6 +55,13 @@ class OnChainHead:
     head: str  # 0x hex; all zero when nothing was published
     count: int
     updated_at: int  # block timestamp, 0 when never
+
+
+@dataclass(frozen=True)
+class OnChainRecall:
+    recalled_at: int  # block timestamp of the recall in force, 0 when none is
+    lifted_at: int  # block timestamp of the last lift, 0 when never lifted
+    recalls: int
 
 
 def _b32(value: bytes | str) -> bytes:
@@ -77,6 +90,14 @@ class TraceRegistryClient:
         fn = self.contract.functions.recalledAt(_b32(lot_key))
         return int(self._base._translate(fn.call))
 
+    def recall_of(self, lot_key: bytes | str) -> OnChainRecall:
+        fn = self.contract.functions.recallOf(_b32(lot_key))
+        recalled, lifted, count = self._base._translate(fn.call)
+        return OnChainRecall(int(recalled), int(lifted), int(count))
+
+    def version(self) -> int:
+        return int(self._base._translate(self.contract.functions.version().call))
+
     def has_role(self, role: bytes, account: str) -> bool:
         fn = self.contract.functions.hasRole(role, Web3.to_checksum_address(account))
         return bool(self._base._translate(fn.call))
@@ -97,6 +118,12 @@ class TraceRegistryClient:
 
     def recall(self, sender: TxSender, lot_key: bytes | str, reason_hash: bytes | str) -> MinedTx:
         fn = self.contract.functions.recall(_b32(lot_key), _b32(reason_hash))
+        return self._base.transact(sender, fn)
+
+    def lift_recall(
+        self, sender: TxSender, lot_key: bytes | str, reason_hash: bytes | str
+    ) -> MinedTx:
+        fn = self.contract.functions.liftRecall(_b32(lot_key), _b32(reason_hash))
         return self._base.transact(sender, fn)
 
     def grant_role(self, sender: TxSender, role: bytes, account: str) -> MinedTx:
@@ -161,6 +188,35 @@ class TraceChain:
         return self.deployment.address
 
 
+def _retire(data_dir: Path, chain_id: int) -> None:
+    """Moves the v1 record aside (kept for the audit trail), as ``deploy --new`` does."""
+    path = record_path(data_dir, chain_id, TRACE_REGISTRY)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    os.replace(path, path.with_name(f"{path.stem}.retired-{stamp}.json"))
+
+
+def _is_v1(w3: Web3, record: Deployment, artifact: ContractArtifact) -> bool:
+    """True when the recorded contract is a TraceRegistry v1 on this chain: same chain, code
+    that answers ``headOf`` but not ``version()`` (v2 added it). Anything else unexpected at
+    the address is left to :func:`check_deployment` to refuse."""
+    if int(w3.eth.chain_id) != record.chain_id or genesis_hash(w3) != record.genesis_hash:
+        return False
+    address = Web3.to_checksum_address(record.address)
+    code = bytes(w3.eth.get_code(address))
+    if not code or runtime_matches(artifact, code):
+        return False
+    contract = w3.eth.contract(address=address, abi=artifact.abi)
+    try:
+        contract.functions.headOf(b"\x01" * 32).call()
+    except Exception:
+        return False  # not a TraceRegistry at all
+    try:
+        contract.functions.version().call()
+    except Exception:
+        return True
+    return False
+
+
 _cache: weakref.WeakKeyDictionary[ChainContext, TraceChain] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 
@@ -181,6 +237,10 @@ def trace_chain(chain: ChainContext, *, data_dir: Path | None) -> TraceChain:
         if persist:
             assert data_dir is not None
             record = load_record(data_dir, int(w3.eth.chain_id), TRACE_REGISTRY)
+        if record is not None and _is_v1(w3, record, artifact):
+            assert data_dir is not None
+            _retire(data_dir, record.chain_id)
+            record = None
         if record is not None:
             check_deployment(w3, record, artifact)
         else:

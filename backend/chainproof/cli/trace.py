@@ -1,6 +1,7 @@
-"""``chainproof trace …``: CBV 2.0 hashes offline, and capture / show / recall through a
-running server's API (``--server``, ``--api-key`` or CHAINPROOF_SERVER / CHAINPROOF_API_KEY, as
-every other client command; ``--url``/``--key`` and CHAINPROOF_API_URL still work)."""
+"""``chainproof trace …``: CBV 2.0 hashes offline, and capture / show / recall / lift and
+``prefix add`` (admin) through a running server's API (``--server``, ``--api-key`` or
+CHAINPROOF_SERVER / CHAINPROOF_API_KEY, as every other client command; ``--url``/``--key``
+and CHAINPROOF_API_URL still work)."""
 
 from __future__ import annotations
 
@@ -110,6 +111,10 @@ def show(
             f"on chain {oc['chain_id']} {oc['contract']}: {oc['count']} events, {oc['head']}"
         )
 
+    for r in v.get("recalls", []):
+        lifted = f"; lifted {r['lifted_at']}: {r['lift_reason']}" if r.get("lifted_at") else ""
+        typer.echo(f"recall of {r['lot']} at {r.get('recalled_at')}: {r['reason']}{lifted}")
+
 
 scan = app.command("scan", help="Same as `show`.")(show)
 
@@ -131,3 +136,55 @@ def recall(
         csv_text = _call("GET", f"{base}/recalls/{r['recall_id']}?format=csv", key)
         report.write_text(csv_text, encoding="utf-8")
         typer.echo(f"report: {report}")
+
+
+@app.command()
+def lift(
+    lot: Annotated[
+        str, typer.Argument(help="The recalled lot's code (01/{GTIN}/10/{lot} or CP…).")
+    ],
+    reason: Annotated[str, typer.Option(help="Why (kept off chain; its hash goes on chain).")],
+    url: UrlOpt = DEFAULT_URL,
+    key: KeyOpt = None,
+) -> None:
+    """Lift a lot's recall (a regulator, or the owner when the owner recalled it); the lift
+    goes on chain (TraceRegistry v2 `liftRecall`) with the next publish."""
+    base = f"{url.rstrip('/')}/api/v1/trace"
+    r = _call("POST", f"{base}/recalls/lift", key, json={"lot": lot, "reason": reason})
+    typer.echo(f"recall {r['recall_id']} of {r['lot']} lifted at {r['lifted_at']}")
+
+
+prefix_app = typer.Typer(
+    help="GS1 company prefixes and platform-code namespaces of trace orgs (admin).",
+    no_args_is_help=True,
+)
+app.add_typer(prefix_app, name="prefix")
+
+
+@prefix_app.command("add")
+def prefix_add(
+    prefix: Annotated[
+        str,
+        typer.Argument(help="GS1 company prefix (4-12 digits) or namespace (CP + 1-4 chars)."),
+    ],
+    org: Annotated[str, typer.Option("--org", help="The member: its id or its name.")],
+    url: UrlOpt = DEFAULT_URL,
+    key: KeyOpt = None,
+) -> None:
+    """Admit PREFIX to an org: it registers items and lots only under its own prefixes."""
+    base = url.rstrip("/")
+    member_id = _member_id(base, key, org)
+    body = _call(
+        "POST", f"{base}/api/v1/trace/orgs/{member_id}/prefixes", key, json={"prefix": prefix}
+    )
+    typer.echo(f"member {body['member_id']} ({body['role']}): {', '.join(body['prefixes'])}")
+
+
+def _member_id(base: str, key: str | None, org: str) -> int:
+    if org.isdigit():
+        return int(org)
+    for m in _call("GET", f"{base}/api/v1/members", key):
+        if m["name"] == org.strip():
+            return int(m["id"])
+    typer.echo(f"error: no member named {org!r}", err=True)
+    raise typer.Exit(1)

@@ -19,10 +19,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from chainproof.digests import to_hex
-from chainproof.errors import AuthError, ConflictError, InvalidInputError
+from chainproof.errors import AuthError, ChainProofError, ConflictError, InvalidInputError
 from chainproof.evidence import intake
 from chainproof.store.models import Evidence
-from chainproof.trace import codes, epcis, roles
+from chainproof.trace import codes, epcis, ownership, roles
 from chainproof.trace.chains import GENESIS, next_link
 from chainproof.trace.models import TraceEdge, TraceEvent, TraceLink, TraceNode
 
@@ -62,6 +62,7 @@ def get_or_create_node(
         lot=code.lot,
         product=product,
         owner_member_id=owner_member_id,
+        custodian_member_id=owner_member_id,
         salt=to_hex(salt),
         chain_key=to_hex(codes.chain_key(salt, code.uri)),
     )
@@ -95,7 +96,11 @@ def register_items(
     salt_source: SaltSource = codes.random_salt,
 ) -> list[TraceNode]:
     """Registers items: GTIN + serials (Digital Link), or ``count`` platform codes. Items of
-    a lot get a lot → item lineage edge. Registering an existing item again is a no-op."""
+    a lot get a lot → item lineage edge. Registering an existing item again is a no-op.
+
+    Every code must fall under one of the org's prefixes (``ownership.py``): a GTIN under
+    its GS1 company prefixes, new platform codes in its first namespace, a platform lot in
+    one of its namespaces."""
     org = roles.writer_org(session, member_id)
     if org.role not in ("producer", "processor"):
         raise AuthError("only a producer or processor org registers items")
@@ -108,14 +113,24 @@ def register_items(
     n = len(serials) or count
     if not 1 <= n <= MAX_ITEMS:
         raise InvalidInputError(f"register 1 to {MAX_ITEMS} items at a time")
-    item_codes = (
-        [codes.item_code(gtin, s) for s in serials]
-        if gtin is not None
-        else [codes.platform_code("item") for _ in range(n)]
-    )
-    lot_node = None
+    if gtin is not None:
+        item_codes = [codes.item_code(gtin, s) for s in serials]
+    else:
+        namespace = ownership.platform_namespace(session, org)
+        item_codes = [
+            codes.platform_code("item", codes.new_platform_code(namespace)) for _ in range(n)
+        ]
+    lot_c = None
     if lot is not None:
         lot_c = codes.lot_code(gtin, lot) if gtin else codes.platform_code("lot", lot.upper())
+    for c in [*item_codes[:1], *([lot_c] if lot_c else [])]:
+        ownership.check_own_code(session, org, c)  # the items share one GTIN or namespace
+    for c in [*item_codes, *([lot_c] if lot_c else [])]:
+        found = session.exec(select(TraceNode).where(TraceNode.uri == c.uri)).first()
+        if found is not None and found.owner_member_id != member_id:
+            raise AuthError(f"{c.code} is registered by another org")
+    lot_node = None
+    if lot_c is not None:
         lot_node = get_or_create_node(
             session, lot_c, product=product, owner_member_id=member_id, salt_source=salt_source
         )
@@ -204,12 +219,16 @@ def capture_document(
             )
     for attempt in range(1, CAPTURE_ATTEMPTS + 1):
         try:
-            return _capture_once(session, hashed, member_id, salt_source)
+            custody = ownership.CustodyCheck(session, org)
+            return _capture_once(session, hashed, member_id, salt_source, custody)
         except (IntegrityError, OperationalError) as exc:
             session.rollback()
             if not _is_write_race(exc):
                 raise
             log.info("trace capture raced another writer; retrying", attempt=attempt)
+        except ChainProofError:
+            session.rollback()  # refused by ownership or custody: nothing is kept
+            raise
     raise ConflictError(
         "the items of this document are being written by other requests right now; retry"
     )
@@ -231,6 +250,7 @@ def _lock_nodes(
     hashed: Sequence[epcis.HashedEvent],
     member_id: int | None,
     salt_source: SaltSource,
+    custody: ownership.CustodyCheck,
 ) -> None:
     """Takes the write locks this capture needs before it reads any chain head.
 
@@ -248,6 +268,12 @@ def _lock_nodes(
             .execution_options(synchronize_session=False)
         )
     found = {c.uri: c for h in hashed for c, _ in event_things(h.event)}
+    known = {
+        n.uri
+        for n in session.exec(select(TraceNode).where(col(TraceNode.uri).in_(list(found)))).all()
+    }
+    for uri in sorted(set(found) - known):  # a capture creates things under its own prefixes
+        custody.new_thing(found[uri], "the document")
     nodes = [
         get_or_create_node(session, found[uri], owner_member_id=member_id, salt_source=salt_source)
         for uri in sorted(found)
@@ -267,8 +293,9 @@ def _capture_once(
     hashed: Sequence[epcis.HashedEvent],
     member_id: int | None,
     salt_source: SaltSource,
+    custody: ownership.CustodyCheck,
 ) -> list[Captured]:
-    _lock_nodes(session, hashed, member_id, salt_source)
+    _lock_nodes(session, hashed, member_id, salt_source, custody)
     out: list[Captured] = []
     new_events: list[tuple[TraceEvent, bytes]] = []
     seen: dict[str, Captured] = {}
@@ -284,7 +311,7 @@ def _capture_once(
             seen[h.event_hash] = Captured(h.event_hash, existing.id, False)
             out.append(seen[h.event_hash])
             continue
-        row = _store_event(session, h, member_id, salt_source)
+        row = _store_event(session, h, member_id, salt_source, custody)
         assert row.id is not None
         new_events.append((row, h.digest))
         seen[h.event_hash] = Captured(h.event_hash, row.id, True)
@@ -308,9 +335,18 @@ def _capture_once(
 
 
 def _store_event(
-    session: Session, h: epcis.HashedEvent, member_id: int | None, salt_source: SaltSource
+    session: Session,
+    h: epcis.HashedEvent,
+    member_id: int | None,
+    salt_source: SaltSource,
+    custody: ownership.CustodyCheck,
 ) -> TraceEvent:
     ev = h.event
+    named = [
+        (get_or_create_node(session, c, owner_member_id=member_id, salt_source=salt_source), part)
+        for c, part in event_things(ev)
+    ]
+    custody.event(ev, named, f"event {h.index} ({ev.get('type')})")
     loc = ev.get("bizLocation") or ev.get("readPoint") or {}
     row = TraceEvent(
         event_hash=h.event_hash,
@@ -327,8 +363,7 @@ def _store_event(
     session.flush()
     assert row.id is not None
     nodes: dict[str, list[TraceNode]] = {}
-    for c, part in event_things(ev):
-        node = get_or_create_node(session, c, owner_member_id=member_id, salt_source=salt_source)
+    for node, part in named:
         assert node.id is not None
         prev = node.head or GENESIS
         link = next_link(prev, h.digest)

@@ -61,8 +61,9 @@ class Code:
         return resolver.rstrip("/") + "/" + self.code
 
 
-def new_platform_code() -> str:
-    return "CP" + "".join(secrets.choice(_CROCKFORD) for _ in range(12))
+def new_platform_code(namespace: str = "CP") -> str:
+    """A random platform code in ``namespace`` (``CP`` and up to 4 more characters)."""
+    return namespace + "".join(secrets.choice(_CROCKFORD) for _ in range(14 - len(namespace)))
 
 
 def check_gtin(gtin: str) -> str:

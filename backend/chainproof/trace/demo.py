@@ -1,9 +1,13 @@
 """Demo data for the seed's trace cases (``seeds/001_…txt`` 附件2), generated, idempotent.
 
-- 融安金桔: orchard (producer) → sorting center (processor, packs boxes from the harvest
-  lot) → cold chain (logistics) → retail (retailer);
+- 融安金桔: orchard (producer, its harvest lot) → sorting center (processor, packs its own
+  boxes from the harvest lot) → cold chain (logistics) → retail (retailer);
 - 螺蛳粉: rice-noodle and snail-broth lots (producer) → production line (processor, a
-  TransformationEvent into bags, one QR per bag) → shop (retailer).
+  TransformationEvent into its own bags, one QR per bag) → shop (retailer).
+
+Each org owns the GS1 company prefixes of its products (:data:`PREFIXES`), and every
+hand-over is a shipping event naming the receiver's GLN followed by the receiver's
+receiving event (``trace/ownership.py``), so custody follows the goods.
 
 Running it twice changes nothing: members, roles and items are get-or-create, and
 captured events are identified by their CBV 2.0 hash (a known event is not stored again).
@@ -20,17 +24,18 @@ from sqlmodel import Session
 
 from chainproof import identity
 from chainproof.chain.context import ChainContext
-from chainproof.trace import capture, heads, roles
+from chainproof.trace import capture, heads, ownership, roles
 
 DL = "https://id.gs1.org"
 # GS1 GTINs/GLNs of the 950 "GS1 Global Office" prefix range: never real products.
 ORCHARD, SORTING, COLD, MARKET = "9506000140018", "9506000140025", "9506000140032", "9506000140049"
 MATERIALS, LINE, SHOP = "9506000140056", "9506000140063", "9506000140070"
-KUMQUAT_BOX, NOODLE, SNAIL, BAG = (
+KUMQUAT_BOX, NOODLE, SNAIL, BAG, HARVEST = (
     "09506000141008",
     "09506000141015",
     "09506000141022",
     "09506000141039",
+    "09506000141046",
 )
 ORGS: dict[str, tuple[str, list[str]]] = {
     "融安金桔合作社": ("producer", [ORCHARD]),
@@ -41,6 +46,13 @@ ORGS: dict[str, tuple[str, list[str]]] = {
     "柳州螺蛳粉生产线": ("processor", [LINE]),
 }
 # What a shopper reads on the scan page instead of a 13-digit GLN.
+# 12-digit GS1 company prefixes, one product each (the GTIN-13 digits before the check digit).
+PREFIXES: dict[str, list[str]] = {
+    "融安金桔合作社": [HARVEST[1:13]],
+    "融安金桔分拣中心": [KUMQUAT_BOX[1:13]],
+    "柳州螺蛳粉原料基地": [NOODLE[1:13], SNAIL[1:13]],
+    "柳州螺蛳粉生产线": [BAG[1:13]],
+}
 PLACES: dict[str, str] = {
     ORCHARD: "融安县大将镇金桔果园",
     SORTING: "融安金桔分拣包装中心",
@@ -83,6 +95,12 @@ def _ev(kind: str, step: str, at: str, gln: str, **fields: Any) -> dict[str, Any
     return e
 
 
+def _ship(at: str, gln: str, to: str, **fields: Any) -> dict[str, Any]:
+    """A shipping event handing its things over to the org owning GLN ``to``."""
+    dest = [{"type": "location", "destination": f"{DL}/414/{to}"}]
+    return _ev("ObjectEvent", "shipping", at, gln, destinationList=dest, **fields)
+
+
 def seed_trace_demo(
     *,
     engine: Engine,
@@ -109,17 +127,21 @@ def seed_trace_demo(
                 names=[PLACES.get(g) for g in glns],
             )
             members[name] = m.id
+            trace_org = roles.org_of(s, m.id)
+            assert trace_org is not None
+            for prefix in PREFIXES.get(name, []):
+                ownership.admit_prefix(session=s, org=trace_org, prefix=prefix)
     boxes = [f"JJ{n:04d}" for n in range(1, 4)]
     bags = [f"LSF{n:05d}" for n in range(1, 4)]
     box_uris = [f"{DL}/01/{KUMQUAT_BOX}/21/{b}" for b in boxes]
     bag_uris = [f"{DL}/01/{BAG}/21/{b}" for b in bags]
-    harvest = {"epcClass": f"{DL}/01/{KUMQUAT_BOX}/10/RA2024A", "quantity": 500, "uom": "KGM"}
+    harvest = {"epcClass": f"{DL}/01/{HARVEST}/10/RA2024A", "quantity": 500, "uom": "KGM"}
     noodle = {"epcClass": f"{DL}/01/{NOODLE}/10/MF2411", "quantity": 300, "uom": "KGM"}
     snail = {"epcClass": f"{DL}/01/{SNAIL}/10/LS2411", "quantity": 120, "uom": "KGM"}
     with Session(engine) as s:
         capture.register_items(
             session=s,
-            member_id=members["融安金桔合作社"],
+            member_id=members["融安金桔分拣中心"],
             product="融安金桔 精品礼盒 2.5kg",
             gtin=KUMQUAT_BOX,
             lot="RA2024A",
@@ -144,12 +166,20 @@ def seed_trace_demo(
                     ORCHARD,
                     action="ADD",
                     quantityList=[harvest],
-                )
+                ),
+                _ship("2024-11-18T10:00:00+08:00", ORCHARD, SORTING, quantityList=[harvest]),
             ),
         ),
         (
             "融安金桔分拣中心",
             _doc(
+                _ev(
+                    "ObjectEvent",
+                    "receiving",
+                    "2024-11-18T11:00:00+08:00",
+                    SORTING,
+                    quantityList=[harvest],
+                ),
                 _ev(
                     "TransformationEvent",
                     "packing",
@@ -157,12 +187,20 @@ def seed_trace_demo(
                     SORTING,
                     inputQuantityList=[harvest],
                     outputEPCList=box_uris,
-                )
+                ),
+                _ship("2024-11-19T05:00:00+08:00", SORTING, COLD, epcList=box_uris),
             ),
         ),
         (
             "北部湾冷链物流",
             _doc(
+                _ev(
+                    "ObjectEvent",
+                    "receiving",
+                    "2024-11-19T05:30:00+08:00",
+                    COLD,
+                    epcList=box_uris,
+                ),
                 _ev(
                     "ObjectEvent",
                     "departing",
@@ -183,6 +221,7 @@ def seed_trace_demo(
                     COLD,
                     epcList=box_uris,
                 ),
+                _ship("2024-11-19T17:00:00+08:00", COLD, MARKET, epcList=box_uris),
             ),
         ),
         (
@@ -207,12 +246,20 @@ def seed_trace_demo(
                     MATERIALS,
                     action="ADD",
                     quantityList=[noodle, snail],
-                )
+                ),
+                _ship("2024-11-01T16:00:00+08:00", MATERIALS, LINE, quantityList=[noodle, snail]),
             ),
         ),
         (
             "柳州螺蛳粉生产线",
             _doc(
+                _ev(
+                    "ObjectEvent",
+                    "receiving",
+                    "2024-11-02T08:00:00+08:00",
+                    LINE,
+                    quantityList=[noodle, snail],
+                ),
                 _ev(
                     "TransformationEvent",
                     "commissioning",
@@ -220,7 +267,8 @@ def seed_trace_demo(
                     LINE,
                     inputQuantityList=[noodle, snail],
                     outputEPCList=bag_uris,
-                )
+                ),
+                _ship("2024-11-04T09:00:00+08:00", LINE, SHOP, epcList=bag_uris),
             ),
         ),
         (

@@ -1,8 +1,8 @@
 """Publishing heads and recall flags on chain, in batches, behind the captures.
 
 :func:`publish_pending` sends one ``setHeads`` transaction for up to ``limit`` nodes whose
-head moved since it was last published, then flags recalls not yet on chain. It signs
-through the operator's :class:`~chainproof.chain.sender.TxSender` while holding its
+head moved since it was last published, then sends the recalls and recall lifts not yet on
+chain. It signs through the operator's :class:`~chainproof.chain.sender.TxSender` while holding its
 ``sending()`` lock, so it never races the batcher for a nonce. A crash between the
 transaction and the commit re-sends the same heads, which the contract takes as a no-op.
 
@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import structlog
@@ -22,6 +24,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from chainproof.chain.context import ChainContext
+from chainproof.chain.sender import MinedTx
 from chainproof.chain.trace_registry import trace_chain
 from chainproof.errors import ChainProofError, ContractRevertError
 from chainproof.trace.models import TraceNode, TraceRecall
@@ -35,6 +38,7 @@ class Published:
     heads: int
     recalls: int
     tx_hashes: tuple[str, ...]
+    lifts: int = 0
 
 
 def publish_pending(
@@ -63,30 +67,59 @@ def publish_pending(
                     s.add(node)
             s.commit()
         log.info("trace heads published", count=len(batch), tx_hash=mined.tx_hash)
-    recalls = 0
+    recalls, lifts = 0, 0
     with Session(engine) as s:
-        pending = s.exec(select(TraceRecall).where(col(TraceRecall.tx_hash).is_(None))).all()
+        # In id order: a lot recalled, lifted and recalled again goes on chain in that order.
+        pending = s.exec(
+            select(TraceRecall)
+            .where(
+                col(TraceRecall.tx_hash).is_(None)
+                | (
+                    col(TraceRecall.lifted_at).is_not(None)
+                    & col(TraceRecall.lift_tx_hash).is_(None)
+                )
+            )
+            .order_by(col(TraceRecall.id))
+        ).all()
         todo = []
         for r in pending:
             lot = s.get(TraceNode, r.lot_node_id)
             if lot is not None:
-                todo.append((r.id, lot.chain_key, r.reason_hash))
-    for rid, key, reason_hash in todo:
-        try:
-            tx = tc.client.recall(chain.sender, key, reason_hash).tx_hash
-        except ContractRevertError as exc:
-            if exc.error_name != "LotAlreadyRecalled":
-                raise
-            tx = "already-on-chain"  # flagged before a crash lost our record of it
-        with Session(engine) as s:
-            done = s.get(TraceRecall, rid)
-            if done is not None:
-                done.tx_hash = tx[:66]
-                s.add(done)
-                s.commit()
-        txs.append(tx)
-        recalls += 1
-    return Published(len(batch), recalls, tuple(txs))
+                todo.append((r.id, lot.chain_key, r.tx_hash, r.reason_hash, r.lift_reason_hash))
+    for rid, key, sent, reason, lift_reason in todo:
+        if sent is None:
+            tx = _send(partial(tc.client.recall, chain.sender, key, reason), "LotAlreadyRecalled")
+            _record(engine, rid, "tx_hash", tx)
+            txs.append(tx)
+            recalls += 1
+        if lift_reason is not None:
+            tx = _send(
+                partial(tc.client.lift_recall, chain.sender, key, lift_reason), "LotNotRecalled"
+            )
+            _record(engine, rid, "lift_tx_hash", tx)
+            txs.append(tx)
+            lifts += 1
+    return Published(len(batch), recalls, tuple(txs), lifts)
+
+
+def _send(send: Callable[[], MinedTx], done_before: str) -> str:
+    """Sends a recall or a lift; ``done_before`` is the revert saying a crash lost our record
+    of having sent it already."""
+    try:
+        return send().tx_hash
+    except ContractRevertError as exc:
+        if exc.error_name != done_before:
+            raise
+        return "already-on-chain"
+
+
+def _record(engine: Engine, recall_id: int | None, column: str, tx: str) -> None:
+    with Session(engine) as s:
+        done = s.get(TraceRecall, recall_id)
+        if done is not None:
+            setattr(done, column, tx[:66])
+            s.add(done)
+            s.commit()
 
 
 def reason_hash(reason: str) -> str:

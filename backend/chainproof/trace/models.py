@@ -8,7 +8,10 @@
 - ``trace_link``: the hash chain of one node: its events in order, ``prev`` → ``link``;
 - ``trace_edge``: lineage, input → output (transformation), child → parent (aggregation),
   lot → item (membership);
-- ``trace_recall``: a recalled lot; ``trace_scan``: public scan counters per item.
+- ``trace_prefix``: the GS1 company prefixes and platform-code namespaces an admin admitted
+  to an org: an org registers (and creates by capture) only things under its own;
+- ``trace_recall``: a recall of a lot and, once lifted, when, by whom and why (a lot may be
+  recalled again after a lift: one row per recall); ``trace_scan``: public scan counters.
 """
 
 from __future__ import annotations
@@ -62,6 +65,25 @@ class TraceLocation(SQLModel, table=True):
     name: str | None = Field(default=None, max_length=200)
 
 
+class PrefixKind(StrEnum):
+    GS1 = "gs1"  # a GS1 company prefix: the GTIN-13 digits after GTIN-14's indicator start so
+    PLATFORM = "platform"  # a platform-code namespace: the platform code starts so
+
+
+class TracePrefix(SQLModel, table=True):
+    __tablename__ = "trace_prefix"
+    __table_args__ = (
+        CheckConstraint(_in("kind", PrefixKind), name="kind"),
+        UniqueConstraint("kind", "prefix"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="trace_org.id", index=True)
+    kind: str = Field(max_length=8)
+    prefix: str = Field(max_length=14)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class TraceNode(SQLModel, table=True):
     __tablename__ = "trace_node"
     __table_args__ = (CheckConstraint(_in("kind", NodeKind), name="kind"),)
@@ -76,6 +98,10 @@ class TraceNode(SQLModel, table=True):
     product: str | None = Field(default=None, max_length=200)
     lot_node_id: int | None = Field(default=None, foreign_key="trace_node.id", index=True)
     owner_member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    # Who holds it now (custody: the owner at first; a receiving event moves it), and to
+    # whom the holder's last shipping event sent it (None: not in transit to anyone).
+    custodian_member_id: int | None = Field(default=None, foreign_key="member.id")
+    shipped_to_member_id: int | None = Field(default=None, foreign_key="member.id")
     salt: str = Field(max_length=HEX32_LEN)
     chain_key: str = Field(max_length=HEX32_LEN, unique=True)
     head: str | None = Field(default=None, max_length=HEX32_LEN)
@@ -132,12 +158,18 @@ class TraceRecall(SQLModel, table=True):
     __tablename__ = "trace_recall"
 
     id: int | None = Field(default=None, primary_key=True)
-    lot_node_id: int = Field(foreign_key="trace_node.id", unique=True)
+    lot_node_id: int = Field(foreign_key="trace_node.id", index=True)
     member_id: int | None = Field(default=None, foreign_key="member.id")
     reason: str = Field(max_length=500)
     reason_hash: str = Field(max_length=HEX32_LEN)
     created_at: datetime = Field(default_factory=utcnow)
     tx_hash: str | None = Field(default=None, max_length=HEX32_LEN)
+    by_regulator: bool = False  # a regulator's recall is lifted by a regulator only
+    lifted_at: datetime | None = None
+    lifted_by_member_id: int | None = Field(default=None, foreign_key="member.id")
+    lift_reason: str | None = Field(default=None, max_length=500)
+    lift_reason_hash: str | None = Field(default=None, max_length=HEX32_LEN)
+    lift_tx_hash: str | None = Field(default=None, max_length=HEX32_LEN)
 
 
 class TraceScan(SQLModel, table=True):

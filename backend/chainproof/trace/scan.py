@@ -5,11 +5,15 @@ pre-hash string (hash it with SHA-256 to get the event hash), the chain links, t
 salted key, and the head and count read from TraceRegistry with the chain id and contract
 address, so the scanner can ask any node for ``headOf(key)`` itself.
 
-Badge: ``recalled`` (the item or any input lot is recalled), ``incomplete`` (the chain on
-chain covers more events than shown, or the shown events end in another head),
+Badge (for API clients; the scan page takes no "verified" from it, see ``static/js/trace.js``):
+``recalled`` (the item or an input lot is under a recall not lifted), ``incomplete`` (the
+chain on chain covers more events than shown, or the shown events end in another head),
 ``unverifiable`` (no chain, or no head published yet), ``verified``. Each comes with a
 machine ``badge_reason_code`` (and its ``badge_reason_params``) that pages translate, and
 the English ``badge_reason``.
+
+``recalls`` is the recall history of the item's lots, lifted ones too (when, why, when
+lifted and why), with each lot's ``recallOf`` state read from TraceRegistry v2.
 
 Scan counting: each public page view adds one; more than :data:`SUSPICIOUS_PER_HOUR`
 scans within an hour flags possible cloned codes.
@@ -29,7 +33,7 @@ from chainproof.chain.trace_registry import trace_chain
 from chainproof.store.models import utcnow
 from chainproof.trace import codes, epcis, recall, roles
 from chainproof.trace.chains import GENESIS, next_link
-from chainproof.trace.models import TraceEvent, TraceLink, TraceNode, TraceRecall, TraceScan
+from chainproof.trace.models import TraceEvent, TraceLink, TraceNode, TraceScan
 
 SUSPICIOUS_PER_HOUR = 20
 WINDOW = timedelta(hours=1)
@@ -134,8 +138,9 @@ def scan_view(
         shown_head = expected
     onchain: dict[str, Any] = {"available": False}
     reason = None
-    recalled_on_chain = False
     recalled_lots = recall.recalled_lots(session, node)
+    past = recall.history(session, node)
+    on_chain_recalls: dict[str, Any] = {}
     status = chain.status()
     if not status.ok:
         reason = status.reason
@@ -154,17 +159,27 @@ def scan_view(
                 # Where a scanner asks the chain itself (the page does, from the browser).
                 "rpc_url": public_rpc_url or chain.node.rpc_url,
             }
-            for lot in recalled_lots:
-                if tc.client.recalled_at(lot.chain_key):
-                    recalled_on_chain = True
+            for lot, _ in past:
+                if lot.chain_key not in on_chain_recalls:
+                    on_chain_recalls[lot.chain_key] = tc.client.recall_of(lot.chain_key)
         except Exception as exc:  # the node went away between status() and the call
             reason = f"chain unavailable: {exc}"
     verdict = _badge(rows, onchain, consistent, bool(recalled_lots), reason)
     recalls = []
-    for lot in recalled_lots:
-        r = session.exec(select(TraceRecall).where(TraceRecall.lot_node_id == lot.id)).first()
+    for lot, r in past:
+        state = on_chain_recalls.get(lot.chain_key)
         recalls.append(
-            {"lot": lot.code, "reason": r.reason if r else None, "on_chain": recalled_on_chain}
+            {
+                "lot": lot.code,
+                "reason": r.reason,
+                "recalled_at": r.created_at.isoformat(),
+                "on_chain": r.tx_hash is not None,
+                "lifted_at": r.lifted_at.isoformat() if r.lifted_at else None,
+                "lift_reason": r.lift_reason,
+                "lift_on_chain": r.lift_tx_hash is not None,
+                "chain_recalled_at": state.recalled_at if state else None,
+                "chain_lifted_at": state.lifted_at if state else None,
+            }
         )
     lot_node = session.get(TraceNode, node.lot_node_id) if node.lot_node_id else None
     return {

@@ -126,13 +126,34 @@ class OrgIn(BaseModel):
     role: str = Field(description="producer, processor, logistics, retailer or regulator")
     glns: list[str] = Field(default_factory=list, max_length=1000)
     names: list[str | None] | None = None
+    prefixes: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="GS1 company prefixes (4-12 digits) and platform-code namespaces (CP + 1-4 "
+        "characters) to admit: the org registers items and lots only under these.",
+    )
 
 
 class OrgOut(BaseModel):
-    model_config = _examples({"member_id": 2, "role": "producer", "glns": ["9506000134376"]})
+    model_config = _examples(
+        {"member_id": 2, "role": "producer", "glns": ["9506000134376"], "prefixes": ["9506000134"]}
+    )
     member_id: int
     role: str
     glns: list[str]
+    prefixes: list[str] = Field(default_factory=list)
+
+
+class PrefixIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"prefix": "9506000134"}]}
+    )
+    prefix: str = Field(
+        min_length=3,
+        max_length=14,
+        description="A GS1 company prefix (4-12 digits) or a platform-code namespace (CP + 1-4 "
+        "Crockford base-32 characters).",
+    )
 
 
 class RecallIn(BaseModel):
@@ -153,6 +174,8 @@ class RecallOut(BaseModel):
     recall_id: int
     lot: str
     reason_hash: str
+    lifted_at: str | None = Field(default=None, description="When the recall was lifted.")
+    lift_reason_hash: str | None = None
 
 
 class PublishOut(BaseModel):
@@ -160,6 +183,7 @@ class PublishOut(BaseModel):
     heads: int
     recalls: int
     tx_hashes: list[str]
+    lifts: int = Field(default=0, description="Recall lifts sent on chain.")
 
 
 EX_PREHASH: Final = (
@@ -242,9 +266,21 @@ class OnChainHeadOut(BaseModel):
 
 
 class RecallNoteOut(BaseModel):
+    """One recall of the item's lot or of a lot it came from, in force or lifted."""
+
     lot: str
     reason: str | None
-    on_chain: bool
+    on_chain: bool = Field(description="The recall is on chain (TraceRegistry `recall`).")
+    recalled_at: str | None = None
+    lifted_at: str | None = Field(default=None, description="When it was lifted (null: in force).")
+    lift_reason: str | None = None
+    lift_on_chain: bool = Field(default=False, description="The lift is on chain (`liftRecall`).")
+    chain_recalled_at: int | None = Field(
+        default=None, description="recallOf(lot key).recalledAt on chain: 0 when none in force."
+    )
+    chain_lifted_at: int | None = Field(
+        default=None, description="recallOf(lot key).liftedAt on chain: 0 when never lifted."
+    )
 
 
 class ScansOut(BaseModel):

@@ -27,6 +27,8 @@ REASON_CODES: Final = (
     "hash_mismatch",
     "head_mismatch",
     "other_chain",
+    "server_only",
+    "key_mismatch",
 )
 BADGES: Final = ("verified", "recalled", "incomplete", "unverifiable", "checking")
 
@@ -90,6 +92,21 @@ ZH: Final[dict[str, str]] = {
     "js.trace.reason.hash_mismatch": "有记录的哈希与内容不一致",
     "js.trace.reason.head_mismatch": "链上有 {n} 条事件，本机算出 {shown} 条，头哈希不一致",
     "js.trace.reason.other_chain": "区块链节点属于另一条链（链 ID {got}，应为 {want}）",
+    "js.trace.reason.server_only": "本浏览器无法直接访问区块链节点：链上头哈希只是本平台服务器的"
+    "转述，本机无法核验",
+    "js.trace.reason.key_mismatch": "服务器给出的加盐键不是本机由追溯码和盐算出的键，"
+    "它核对的不是这件商品",
+    "js.trace.computed_key": "浏览器由追溯码和盐算出的加盐键",
+    "trace.salt": "盐",
+    "trace.recall_history": "召回记录",
+    "trace.recall.recalled": "{at} 召回批次 {lot}：{reason}",
+    "trace.recall.lifted": "{at} 解除召回：{reason}",
+    "trace.recall.in_force": "召回仍然有效",
+    "trace.recall.on_chain": "已上链",
+    "trace.recall.not_on_chain": "尚未上链",
+    "trace.recall.chain_state_in_force": "链上状态：召回中",
+    "trace.recall.chain_state_lifted": "链上状态：召回已解除",
+    "trace.recall.chain_state_none": "链上状态：未召回",
 }
 
 EN: Final[dict[str, str]] = {
@@ -153,4 +170,19 @@ EN: Final[dict[str, str]] = {
     "js.trace.reason.hash_mismatch": "an event's hash does not match its content",
     "js.trace.reason.head_mismatch": "{n} events on chain, {shown} computed here: the heads differ",
     "js.trace.reason.other_chain": "the node is on another chain (chain id {got}, not {want})",
+    "js.trace.reason.server_only": "this browser could not reach a node of the chain: the head "
+    "on chain is only our server's word, which is no verdict",
+    "js.trace.reason.key_mismatch": "the salted key our server gave is not the one computed "
+    "here from the code and its salt: it checks another item",
+    "js.trace.computed_key": "Salted key computed here from the code and salt",
+    "trace.salt": "Salt",
+    "trace.recall_history": "Recall history",
+    "trace.recall.recalled": "{at}: lot {lot} recalled: {reason}",
+    "trace.recall.lifted": "{at}: recall lifted: {reason}",
+    "trace.recall.in_force": "The recall is in force",
+    "trace.recall.on_chain": "on chain",
+    "trace.recall.not_on_chain": "not on chain yet",
+    "trace.recall.chain_state_in_force": "On chain: recalled",
+    "trace.recall.chain_state_lifted": "On chain: recall lifted",
+    "trace.recall.chain_state_none": "On chain: not recalled",
 }

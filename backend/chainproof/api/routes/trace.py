@@ -17,8 +17,21 @@ from chainproof.api.deps import (
     require_role,
 )
 from chainproof.api.schemas import error_responses
+from chainproof.errors import NotFoundError
 from chainproof.store.models import Role
-from chainproof.trace import capture, codes, heads, lineage, qr, query, recall, roles, scan
+from chainproof.trace import (
+    capture,
+    codes,
+    heads,
+    lineage,
+    ownership,
+    qr,
+    query,
+    recall,
+    roles,
+    scan,
+)
+from chainproof.trace.models import TraceNode
 from chainproof.trace.schemas import (
     EX_CODE,
     EX_DOCUMENT,
@@ -35,6 +48,7 @@ from chainproof.trace.schemas import (
     LineageOut,
     OrgIn,
     OrgOut,
+    PrefixIn,
     PublishOut,
     RecallIn,
     RecallOut,
@@ -238,9 +252,32 @@ def recall_lot(body: RecallIn, session: SessionDep, caller: SubmitterDep) -> Rec
     r = recall.recall_lot(
         session=session, member_id=_writer(caller), lot=body.lot, reason=body.reason
     )
-    lot = recall.find_node(session, body.lot)
-    assert r.id is not None
-    return RecallOut(recall_id=r.id, lot=lot.code, reason_hash=r.reason_hash)
+    return _recall_out(session, r)
+
+
+@router.post(
+    "/recalls/lift",
+    summary="Lift a lot's recall (a regulator, or the owner when the owner recalled it)",
+    response_model=RecallOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def lift_recall(body: RecallIn, session: SessionDep, caller: SubmitterDep) -> RecallOut:
+    r = recall.lift_recall(
+        session=session, member_id=_writer(caller), lot=body.lot, reason=body.reason
+    )
+    return _recall_out(session, r)
+
+
+def _recall_out(session: Any, r: Any) -> RecallOut:
+    lot = session.get(TraceNode, r.lot_node_id)
+    assert r.id is not None and lot is not None
+    return RecallOut(
+        recall_id=r.id,
+        lot=lot.code,
+        reason_hash=r.reason_hash,
+        lifted_at=r.lifted_at.isoformat() if r.lifted_at else None,
+        lift_reason_hash=r.lift_reason_hash,
+    )
 
 
 @router.get(
@@ -282,8 +319,36 @@ def register_org(body: OrgIn, session: SessionDep, caller: AdminDep) -> OrgOut:
     org = roles.register_org(
         session=session, member_id=body.member_id, role=body.role, glns=body.glns, names=body.names
     )
+    for prefix in body.prefixes:
+        ownership.admit_prefix(session=session, org=org, prefix=prefix)
+    return _org_out(session, org)
+
+
+@router.post(
+    "/orgs/{member_id}/prefixes",
+    summary="Admit a GS1 company prefix or platform-code namespace to an org (admin)",
+    response_model=OrgOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def admit_prefix(
+    member_id: Annotated[int, Path(ge=1, le=2**63 - 1, examples=[2])],
+    body: PrefixIn,
+    session: SessionDep,
+    caller: AdminDep,
+) -> OrgOut:
+    org = roles.org_of(session, member_id)
+    if org is None:
+        raise NotFoundError(f"member {member_id} has no trace role (POST /api/v1/trace/orgs)")
+    ownership.admit_prefix(session=session, org=org, prefix=body.prefix)
+    return _org_out(session, org)
+
+
+def _org_out(session: Any, org: Any) -> OrgOut:
     return OrgOut(
-        member_id=org.member_id, role=org.role, glns=sorted(roles.owned_glns(session, org))
+        member_id=org.member_id,
+        role=org.role,
+        glns=sorted(roles.owned_glns(session, org)),
+        prefixes=[p.prefix for p in ownership.prefixes_of(session, org)],
     )
 
 
@@ -298,7 +363,9 @@ def publish(runtime: RuntimeDep, caller: AdminDep) -> PublishOut:
     done = heads.publish_pending(
         engine=runtime.engine, chain=runtime.chain, data_dir=_data_dir(runtime)
     )
-    return PublishOut(heads=done.heads, recalls=done.recalls, tx_hashes=list(done.tx_hashes))
+    return PublishOut(
+        heads=done.heads, recalls=done.recalls, lifts=done.lifts, tx_hashes=list(done.tx_hashes)
+    )
 
 
 def _data_dir(runtime: Any) -> Any:

@@ -4,14 +4,21 @@
 // 3. the chain's end against the head on chain: read by this browser straight from a node
 //    of the chain (eth_call headOf(itemKey) at the JSON-RPC URL the page names) so a server
 //    that hides events cannot also fake the head; only when no node answers the browser
-//    (no public RPC URL, CORS, HTTPS page and HTTP node) does it fall back to the head the
-//    server reports, and says so.
+//    (no public RPC URL, CORS, HTTPS page and HTTP node) does it show the head the server
+//    reports, says so, and says "unverifiable": the server's word is never a verdict;
+// 4. the item's salted key = keccak256(salt ‖ canonical URI), computed here from the code
+//    scanned and the salt shown (keccak.js), not taken from the server: the head is read
+//    at this key, and a server whose key differs is answering for another item.
+// The page arrives saying "checking"; only this script says "verified".
 // Messages come from the page's shared catalogue (web/i18n_trace.py, `js.trace.*`), read
 // through common.js, so the browser's verdict is in the page's language.
 (function () {
   "use strict";
   const { t, hex } = window.ChainProof;
+  const Keccak = window.ChainProofKeccak256;
   const data = JSON.parse(document.getElementById("trace-data").textContent);
+  const DL_PATH = /^01\/\d{14}\/(21|10)\/[^/?#]+$/;
+  const PLATFORM = /^CP[0-9A-HJKMNP-TV-Z]{12}$/;
   const sha256 = (u8) => crypto.subtle.digest("SHA-256", u8);
   // headOf(bytes32) → (bytes32 head, uint32 count, uint64 updatedAt): keccak256 selector,
   // pinned by tests/unit/test_trace_scan.py against the contract's ABI.
@@ -47,16 +54,60 @@
     }
   }
 
+  function fromHex(h) {
+    const s = h.replace(/^0x/, "");
+    const out = new Uint8Array(s.length / 2);
+    for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(2 * i, 2), 16);
+    return out;
+  }
+
+  // The code this page was opened for, when the address names it in a canonical spelling
+  // (a platform code, or the Digital Link path 01/{GTIN}/21|10/{value}).
+  function scannedCode() {
+    let path;
+    try {
+      path = decodeURIComponent(location.pathname.replace(/^.*?\/t\//, ""));
+    } catch (err) {
+      return null;
+    }
+    if (PLATFORM.test(path.toUpperCase())) return path.toUpperCase();
+    return DL_PATH.test(path) ? path : null;
+  }
+
+  // keccak256(salt ‖ canonical URI) of the code scanned, or null when the server's answer is
+  // for another code or its salt is not 32 bytes.
+  function itemKey() {
+    const code = data.code;
+    const scanned = scannedCode();
+    let same;
+    try {
+      same = scanned === null || decodeURIComponent(code) === scanned;
+    } catch (err) {
+      same = false;
+    }
+    if (!same || !/^0x[0-9a-fA-F]{64}$/.test(data.salt || "")) return null;
+    let uri;
+    if (DL_PATH.test(code)) uri = "https://id.gs1.org/" + code;
+    else if (PLATFORM.test(code) && (data.kind === "item" || data.kind === "lot")) {
+      uri = "urn:chainproof:" + data.kind + ":" + code;
+    } else return null;
+    const text = new TextEncoder().encode(uri);
+    const joined = new Uint8Array(32 + text.length);
+    joined.set(fromHex(data.salt), 0);
+    joined.set(text, 32);
+    return "0x" + hex(Keccak.hash(joined));
+  }
+
   // The head as the chain holds it: {source: "chain", head, count} from a node, or the
   // server's report ({source: "server"}) when no node can be asked from here.
-  async function onchainHead(oc) {
+  async function onchainHead(oc, key) {
     const server = { source: "server", head: oc.head, count: oc.count };
-    if (!oc.rpc_url || !/^0x[0-9a-fA-F]{64}$/.test(oc.item_key || "")) return server;
+    if (!oc.rpc_url) return server;
     let chainId, out;
     try {
       chainId = parseInt(await rpc(oc.rpc_url, "eth_chainId", []), 16);
       out = await rpc(oc.rpc_url, "eth_call", [
-        { to: oc.contract, data: HEAD_OF + oc.item_key.slice(2) }, "latest",
+        { to: oc.contract, data: HEAD_OF + key.slice(2) }, "latest",
       ]);
     } catch (err) {
       return server;
@@ -96,7 +147,13 @@
       return;
     }
     const oc = data.onchain;
-    const read = oc.available ? await onchainHead(oc) : null;
+    const key = itemKey();
+    document.getElementById("trace-computed-key").textContent = key || "—";
+    if (key === null || key !== String(data.item_key).toLowerCase()) {
+      setBadge("incomplete", "key_mismatch");
+      return;
+    }
+    const read = oc.available ? await onchainHead(oc, key) : null;
     if (read) showSource(read, oc);
     const items = document.querySelectorAll("[data-testid=trace-event]");
     const onchainCount = read && !read.otherChain ? read.count : 0;
@@ -124,10 +181,12 @@
     }
     const computed = links.length ? links[links.length - 1] : "0x" + "00".repeat(32);
     document.getElementById("trace-computed-head").textContent = computed;
-    // A recall is the server's word plus an on-chain flag: the browser cannot clear it.
-    if (data.recalls.length) { setBadge("recalled", "recalled"); return; }
+    // A recall in force is the server's word plus an on-chain flag: the browser cannot clear it.
+    if (data.recalls.some((r) => !r.lifted_at)) { setBadge("recalled", "recalled"); return; }
     if (!allOk) { setBadge("incomplete", "hash_mismatch"); return; }
     if (!read) { setBadge("unverifiable", "chain_unavailable"); return; }
+    // No node answered this browser: what the server says of the chain is no verdict.
+    if (read.source !== "chain") { setBadge("unverifiable", "server_only"); return; }
     if (read.otherChain !== undefined) {
       setBadge("unverifiable", "other_chain", { got: read.otherChain, want: oc.chain_id });
       return;
