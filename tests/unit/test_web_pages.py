@@ -179,8 +179,10 @@ def test_certificate_page_and_pdf(site: Site, evidence: dict[str, Any]) -> None:
     page = site.client.get(f"/evidence/{evidence['id']}/certificate")
     assert page.status_code == 200
     assert "存证证书" in page.text and "<svg" in page.text
-    verify = f"http://testserver/verify?digest={evidence['digest']}&amp;algorithm=sha256"
-    assert verify in page.text
+    # The configured public URL (the bind address here), never the request's Host.
+    verify = f"http://127.0.0.1:8000/verify?digest={evidence['digest']}&amp;algorithm=sha256"
+    assert site.settings.public_url == "http://127.0.0.1:8000"
+    assert verify in page.text and "testserver" not in page.text
     pdf = site.client.get(f"/evidence/{evidence['id']}/certificate.pdf")
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"

@@ -152,7 +152,7 @@ def scan_view(
                 "count": head.count,
                 "updated_at": head.updated_at,
                 # Where a scanner asks the chain itself (the page does, from the browser).
-                "rpc_url": public_rpc_url or chain.node.rpc_url,
+                "rpc_url": public_rpc_url,  # only what the settings publish
             }
             for lot in recalled_lots:
                 if tc.client.recalled_at(lot.chain_key):

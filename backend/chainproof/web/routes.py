@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from chainproof.api.deps import ChainDep, SessionDep, SettingsDep
+from chainproof.api.deps import ChainDep, SessionDep, SettingsDep, published_rpc_url
 from chainproof.digests import ALGORITHMS
 from chainproof.errors import ChainProofError, ConflictError, NotFoundError
 from chainproof.evidence import service
@@ -130,10 +130,6 @@ def _evidence_id(raw: str) -> int | None:
     return value if 1 <= value <= MAX_ID else None
 
 
-def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 # --- pages -------------------------------------------------------------------------------
 
 
@@ -170,7 +166,7 @@ def receipt_page(request: Request, chain: ChainDep, settings: SettingsDep) -> HT
     The RPC URL is prefilled with what ``GET /api/v1/chain`` answers as ``rpc_url`` (empty
     for an in-process chain); the script asks that node, never this server.
     """
-    rpc_url = settings.public_rpc_url or chain.node.rpc_url or ""
+    rpc_url = published_rpc_url(settings, chain) or ""
     return render(request, "receipt.html", active="web_verify", rpc_url=rpc_url)
 
 
@@ -186,7 +182,9 @@ def anchor_page(request: Request, settings: SettingsDep) -> HTMLResponse:
 
 
 @router.get("/evidence/{evidence_id}", name="web_evidence", response_class=HTMLResponse)
-def evidence_page(request: Request, evidence_id: str, session: SessionDep) -> HTMLResponse:
+def evidence_page(
+    request: Request, evidence_id: str, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
     number = _evidence_id(evidence_id)
     if number is None:
         return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
@@ -206,7 +204,7 @@ def evidence_page(request: Request, evidence_id: str, session: SessionDep) -> HT
         record=record,
         receipt=receipt,
         verify_url=verification_url(
-            _base_url(request), algorithm=record["algorithm"], digest=record["digest"]
+            settings.public_url, algorithm=record["algorithm"], digest=record["digest"]
         ),
     )
 
@@ -214,12 +212,14 @@ def evidence_page(request: Request, evidence_id: str, session: SessionDep) -> HT
 @router.get(
     "/evidence/{evidence_id}/certificate", name="web_certificate", response_class=HTMLResponse
 )
-def certificate_page(request: Request, evidence_id: str, session: SessionDep) -> HTMLResponse:
+def certificate_page(
+    request: Request, evidence_id: str, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
     number = _evidence_id(evidence_id)
     if number is None:
         return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
     try:
-        cert = certificate_for(session=session, evidence_id=number, base_url=_base_url(request))
+        cert = certificate_for(session=session, evidence_id=number, base_url=settings.public_url)
     except NotFoundError as exc:
         return error_page(request, 404, "error.not_found", exc.message)
     except ConflictError as exc:
@@ -234,12 +234,14 @@ def certificate_page(request: Request, evidence_id: str, session: SessionDep) ->
 
 
 @router.get("/evidence/{evidence_id}/certificate.pdf", name="web_certificate_pdf")
-async def certificate_pdf(request: Request, evidence_id: str, session: SessionDep) -> Response:
+async def certificate_pdf(
+    request: Request, evidence_id: str, session: SessionDep, settings: SettingsDep
+) -> Response:
     number = _evidence_id(evidence_id)
     if number is None:
         return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
     try:
-        cert = certificate_for(session=session, evidence_id=number, base_url=_base_url(request))
+        cert = certificate_for(session=session, evidence_id=number, base_url=settings.public_url)
         pdf = await run_in_threadpool(render_pdf, cert)
     except NotFoundError as exc:
         return error_page(request, 404, "error.not_found", exc.message)
@@ -293,7 +295,9 @@ def explorer_page(
             name, param = _SEARCH_ROUTES[kind]
             return RedirectResponse(_path(request, name, **{param: value}), status_code=303)
     try:
-        summary = explorer.chain_summary(chain=chain, public_rpc_url=settings.public_rpc_url)
+        summary = explorer.chain_summary(
+            chain=chain, public_rpc_url=published_rpc_url(settings, chain)
+        )
         blocks = explorer.latest_blocks(chain=chain)
         events = explorer.recent_events(chain=chain)
     except ChainProofError as exc:
