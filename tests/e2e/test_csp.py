@@ -74,6 +74,6 @@ def test_the_checker_would_see_a_violation(live_server: LiveServer, page: Page) 
         """() => { const s = document.createElement('script');
                    s.textContent = 'window.__ran = 1'; document.body.appendChild(s); }"""
     )
-    page.wait_for_function("window.__csp.length > 0")
+    page.wait_for_function("() => window.__csp.length > 0")  # a function: no eval() under CSP
     assert page.evaluate("window.__ran") is None
     assert any("script-src" in v for v in page.evaluate("window.__csp"))

@@ -56,7 +56,14 @@ class HealthPoller:
     def __enter__(self) -> HealthPoller:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+        self.wait_for_poll(0)  # the poller is running before the hostile request goes
         return self
+
+    def wait_for_poll(self, after: int) -> None:
+        """Until a poll after the ``after``-th has completed (a bounded wait)."""
+        deadline = time.monotonic() + 5 * ANSWER_WITHIN_S
+        while self.polls <= after and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
@@ -141,12 +148,14 @@ def _assert_refused_fast(
 ) -> int:
     peak_before = max(server.rss_kib("VmHWM"), server.rss_kib())
     with HealthPoller(server.url) as health:
+        before = health.polls
         status, elapsed = _send(server.url, path, content_type, chunks, length=length)
-        time.sleep(0.2)  # a few more polls after the answer: is the loop still free?
+        health.wait_for_poll(health.polls)  # one more poll answered after the request
+        answered = health.polls - before
     assert server.alive(), f"{what}: the server died:\n{server.tail()}"
     assert 400 <= status < 500, f"{what}: no 4xx within {ANSWER_WITHIN_S} s (got {status})"
     assert elapsed < ANSWER_WITHIN_S, f"{what}: answered after {elapsed:.1f} s"
-    assert health.polls > 0 and not health.problems, f"{what}: {health.problems}"
+    assert answered > 0 and not health.problems, f"{what}: {answered} polls, {health.problems}"
     grown = server.rss_kib("VmHWM") - peak_before
     assert grown < MAX_PEAK_GROWTH_KIB, f"{what}: peak memory grew {grown} KiB"
     return status

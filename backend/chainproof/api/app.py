@@ -11,8 +11,10 @@ down in reverse order:
 3. start the batcher thread, if this process wins the one-batcher-per-key lock; otherwise
    it serves the API while another process anchors.
 
-Every request body is bounded by :class:`BodyLimitMiddleware` (the upload limit on the
-streaming routes, a few MiB of JSON elsewhere) before any route can buffer it.
+Every request body is bounded by :class:`BodyLimitMiddleware` (the upload limit for a
+multipart body on the streaming routes, a few MiB for every other body) before any route
+can buffer it; JSON bodies are then shape-checked (``api/json_guard.py``), callers counted
+(``api/ratelimit.py``) and every response given its security headers (``api/headers.py``).
 
 Tests inject a chain (and may inject an engine); what was injected is not stopped.
 """
