@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlmodel import Session, col, select
 
 from chainproof.chain.context import ChainContext
@@ -33,6 +34,8 @@ from chainproof.trace.models import TraceEvent, TraceLink, TraceNode, TraceRecal
 
 SUSPICIOUS_PER_HOUR = 20
 WINDOW = timedelta(hours=1)
+
+log = structlog.get_logger("chainproof.trace")
 
 
 def count_scan(session: Session, node: TraceNode) -> TraceScan:
@@ -158,7 +161,9 @@ def scan_view(
                 if tc.client.recalled_at(lot.chain_key):
                     recalled_on_chain = True
         except Exception as exc:  # the node went away between status() and the call
-            reason = f"chain unavailable: {exc}"
+            # Its text may name the node's private URL: logged, not shown (F21).
+            log.warning("scan: chain call failed", error=f"{type(exc).__name__}: {exc}")
+            reason = "chain unavailable"
     verdict = _badge(rows, onchain, consistent, bool(recalled_lots), reason)
     recalls = []
     for lot in recalled_lots:
