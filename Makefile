@@ -13,7 +13,7 @@ help:
 	@echo "make demo   install, start a persisted Anvil + the platform, seed demo data"
 	@echo "make test   install and run the whole test suite"
 	@echo "make run    install and run the server (CHAINPROOF_* settings apply)"
-	@echo "make lint   ruff format --check, ruff check, mypy"
+	@echo "make lint   ruff format --check, ruff check, mypy, ReDoS check of every regex"
 	@echo "make bench  benchmarks, printed beside baselines measured in the same run"
 
 $(PY_STAMP): pyproject.toml
@@ -44,6 +44,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/python scripts/redos_check.py
 
 bench: install
 	$(BIN)/python scripts/bench.py $(ARGS)

@@ -199,6 +199,11 @@ def _server_env(
         # The benchmark is the flood the rate limits exist to stop: lift them.
         "CHAINPROOF_RATE_LIMIT_ANCHOR": "1000000/second",
         "CHAINPROOF_RATE_LIMIT_KEYS": "1000000/second",
+        "CHAINPROOF_RATE_LIMIT_VERIFY": "1000000/second",
+        "CHAINPROOF_RATE_LIMIT_TRACE_HASH": "1000000/second",
+        "CHAINPROOF_RATE_LIMIT_EXPLORER": "1000000/second",
+        "CHAINPROOF_RATE_LIMIT_RENDER": "1000000/second",
+        "CHAINPROOF_RATE_LIMIT_SCAN": "1000000/second",
         "CHAINPROOF_ENV": "development",
     }
 

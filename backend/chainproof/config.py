@@ -42,11 +42,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     chain_port: int | None = Field(default=None, ge=1, le=65535)  # managed node; None: free
-    public_rpc_url: str | None = None  # where third parties verify; defaults to the node's URL
+    # Where third parties verify: the only RPC URL ever published (published_rpc_url).
+    public_rpc_url: str | None = None
     # GS1 Digital Link resolver domain printed in item QR codes (trace, issue #5).
     gs1_resolver: str = "https://id.gs1.org"
-    # Base URL of the public pages, for QR codes of platform-issued codes (/t/{code}).
-    public_url: str = "http://127.0.0.1:8000"
+    # Base URL of the public pages, for certificate links and QR codes (/verify, /t/{code}).
+    # Never taken from a request's Host header; empty: the bind address (development only).
+    public_url: str = ""
     trace_publish_interval_ms: int = Field(default=1000, ge=10)  # on-chain head publisher
     solc: Path | None = None  # a native solc binary; otherwise py-solc-x's, otherwise solcjs
     project_root: Path | None = None  # where contracts/ and node_modules/ live (autodetected)
@@ -67,6 +69,13 @@ class Settings(BaseSettings):
     # Per caller (API key, else client address), moving window: N/second|minute|hour.
     rate_limit_anchor: str = "120/minute"
     rate_limit_keys: str = "10/minute"
+    # Anonymous routes that cost more than a lookup, per client address (api/ratelimit.py).
+    rate_limit_verify: str = "600/minute"
+    rate_limit_trace_hash: str = "60/minute"
+    rate_limit_explorer: str = "300/minute"
+    rate_limit_render: str = "60/minute"
+    rate_limit_scan: str = "300/minute"
+    rate_limit_auth_failures: str = "60/minute"  # 401 answers per client address
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
@@ -87,6 +96,9 @@ class Settings(BaseSettings):
                 ],
                 hide_input=True,
             )
+        if not self.public_url:  # development: the bind address, never a request's Host
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+            self.public_url = f"http://{host}:{self.port}"
 
     def _unsafe_default(self) -> tuple[str, str] | None:
         """The setting that must not be used outside development, and why."""
@@ -111,7 +123,29 @@ class Settings(BaseSettings):
                 "set a long random value, e.g. `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(32))'`"
             )
+        if not self.public_rpc_url:
+            return "public_rpc_url", (
+                "CHAINPROOF_PUBLIC_RPC_URL is not set; set the JSON-RPC URL third parties "
+                "verify with before running with CHAINPROOF_ENV=production (the node's own "
+                "URL, which may hold a token, is never published)"
+            )
+        if not self.public_url:
+            return "public_url", (
+                "CHAINPROOF_PUBLIC_URL is not set; set the base URL of the public pages "
+                "(certificate links and QR codes) before running with CHAINPROOF_ENV=production"
+            )
         return None
+
+    def published_rpc_url(self, node_url: str | None) -> str | None:
+        """The JSON-RPC URL third parties are told to verify with.
+
+        ``CHAINPROOF_PUBLIC_RPC_URL``; else the URL of a node ChainProof runs itself on this
+        machine (``anvil``, ``ganache``: no credentials in it); never the URL of an external
+        node (``CHAINPROOF_CHAIN=https://...``), which may carry a token (F21).
+        """
+        if self.public_rpc_url:
+            return self.public_rpc_url
+        return node_url if self.chain in ("anvil", "ganache") else None
 
     @property
     def resolved_database_url(self) -> str:

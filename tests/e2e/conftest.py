@@ -116,17 +116,21 @@ def _serve(tmp: Path, chain_kind: str) -> Iterator[LiveServer]:
     import uvicorn
 
     chain = open_chain(chain=chain_kind, data_dir=tmp / "chain", operator_key=DEV_OPERATOR_KEY)
+    port = _free_port()
     settings = Settings(
         env="test",
         data_dir=tmp / "data",
         database_url=f"sqlite:///{tmp / 'chainproof.db'}",
         chain=chain.node.rpc_url or chain_kind,
+        # An external node's URL is never published unless configured: this one is meant
+        # for the browser (the receipt and scan pages ask it).
+        public_rpc_url=chain.node.rpc_url,
+        public_url=f"http://127.0.0.1:{port}",  # certificate links: never the Host header
         batch_size=50,
         batch_interval_ms=50,
     )
     app = create_app(settings, chain=chain)
     web.install(app)
-    port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"

@@ -92,8 +92,10 @@ def test_applicant_submits_and_reviewer_checks_and_reports(
     page.select_option("#attach-kind", "合同")
     page.set_input_files("#attach-files", _files(("合同.pdf", CONTRACT)))
     page.click("#attach-form button[type=submit]")
+    # An arrow function, not a bare expression: Playwright polls an expression with eval(),
+    # which the pages' CSP (no 'unsafe-eval') refuses.
     page.wait_for_function(
-        "document.querySelectorAll('#documents [data-doc-status=anchored]').length === 2"
+        "() => document.querySelectorAll('#documents [data-doc-status=anchored]').length === 2"
     )
     shot(page, "subsidy-applicant-draft")
     page.click("#moves button[data-to=submitted]")
@@ -133,7 +135,9 @@ def test_applicant_submits_and_reviewer_checks_and_reports(
                 ("b-发票.pdf", OTHER_INVOICE),
             ),
         )
-        rp.wait_for_function("document.querySelectorAll('#integrity tr[data-result]').length === 4")
+        rp.wait_for_function(
+            "() => document.querySelectorAll('#integrity tr[data-result]').length === 4"
+        )
         results = {
             r.get_attribute("data-result"): r.get_attribute("class")
             for r in rp.locator("#integrity tr[data-result]").all()

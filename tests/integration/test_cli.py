@@ -120,7 +120,7 @@ def row_id(table: str, digest: str) -> int:
     """The evidence id on the line of ``anchor``'s table that shows ``digest``."""
     for line in table.splitlines():
         if digest in line:
-            match = re.match(r"\s*(\d+)\s", line)
+            match = re.match(r"\s*(\d+)\s", line)  # anchored: linear (redos_check)
             assert match, f"no id at the start of {line!r}"
             return int(match.group(1))
     raise AssertionError(f"{digest} is not in the table:\n{table}")

@@ -279,7 +279,21 @@ def test_production_refuses_the_default_secrets(tmp_path: Path) -> None:
         Settings(env="production", secret_key=real_secret)
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(env="production", operator_key=real_key)
-    assert Settings(env="production", operator_key=real_key, secret_key=real_secret)
+    public = {
+        "public_rpc_url": "https://rpc.example.org",
+        "public_url": "https://proof.example.org",
+    }
+    assert Settings(env="production", operator_key=real_key, secret_key=real_secret, **public)
+    # The node's own URL (a token in it, maybe) is never published: production names one.
+    with pytest.raises(ValidationError, match="PUBLIC_RPC_URL"):
+        Settings(env="production", operator_key=real_key, secret_key=real_secret)
+    with pytest.raises(ValidationError, match="PUBLIC_URL"):
+        Settings(
+            env="production",
+            operator_key=real_key,
+            secret_key=real_secret,
+            public_rpc_url="https://rpc.example.org",
+        )
     assert Settings(env="development")  # the defaults are for development only
 
     # The command refuses to start: one red line, exit 2, no secret printed.

@@ -187,3 +187,14 @@ def test_the_documented_example_is_an_anchor() -> None:
     [block] = [b for b in text.split("```json\n")[1:] if TRUST_ANCHOR_FORMAT in b.split("```")[0]]
     anchor = TrustAnchor.from_json(block.split("```")[0])
     assert anchor.registry == REGISTRY and anchor.chain_id == 31337
+
+
+def test_public_receipt_checks_carry_no_node_exception_text() -> None:
+    """`POST /api/v1/receipts/verify` is public: a check that could not run says so without
+    the node's exception text (it can hold the private RPC URL and its token)."""
+    from chainproof.api.routes.verify import _public_detail
+
+    leaked = "chain_id check could not run: ConnectionError: http://node:8545/?token=s3cret"
+    assert "s3cret" not in _public_detail("chain_id", leaked)
+    assert _public_detail("chain_id", leaked).startswith("chain_id check could not run")
+    assert _public_detail("genesis", "genesis hash differs") == "genesis hash differs"

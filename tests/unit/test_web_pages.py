@@ -184,8 +184,10 @@ def test_certificate_page_and_pdf(site: Site, evidence: dict[str, Any]) -> None:
     page = site.client.get(f"/evidence/{evidence['id']}/certificate")
     assert page.status_code == 200
     assert "存证证书" in page.text and "<svg" in page.text
-    verify = f"http://testserver/verify?digest={evidence['digest']}&amp;algorithm=sha256"
-    assert verify in page.text
+    # The configured public URL (the bind address here), never the request's Host.
+    verify = f"http://127.0.0.1:8000/verify?digest={evidence['digest']}&amp;algorithm=sha256"
+    assert site.settings.public_url == "http://127.0.0.1:8000"
+    assert verify in page.text and "testserver" not in page.text
     pdf = site.client.get(f"/evidence/{evidence['id']}/certificate.pdf")
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
@@ -201,7 +203,7 @@ def test_the_certificate_prints_the_trust_anchor(
     for key in ("genesis_hash", "registry", "registry_code_hash"):
         assert anchor[key] in facts, key
     assert f"<dd>{anchor['chain_id']}</dd>" in facts
-    assert "http://testserver/.well-known/chainproof.json" in facts
+    assert f"{site.settings.public_url}/.well-known/chainproof.json" in facts  # never Host
     pdftotext = shutil.which("pdftotext")
     require(pdftotext is not None, "pdftotext is missing (apt-get install poppler-utils)")
     pdf = tmp_path / "certificate.pdf"

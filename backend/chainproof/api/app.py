@@ -11,8 +11,10 @@ down in reverse order:
 3. start the batcher thread, if this process wins the one-batcher-per-key lock; otherwise
    it serves the API while another process anchors.
 
-Every request body is bounded by :class:`BodyLimitMiddleware` (the upload limit on the
-streaming routes, a few MiB of JSON elsewhere) before any route can buffer it.
+Every request body is bounded by :class:`BodyLimitMiddleware` (the upload limit for a
+multipart body on the streaming routes, a few MiB for every other body) before any route
+can buffer it; JSON bodies are then shape-checked (``api/json_guard.py``), callers counted
+(``api/ratelimit.py``) and every response given its security headers (``api/headers.py``).
 
 Tests inject a chain (and may inject an engine); what was injected is not stopped.
 """
@@ -36,7 +38,8 @@ from chainproof import __version__
 from chainproof.api.deps import Runtime, UnavailableChain
 from chainproof.api.errors import error_body, install_error_handlers
 from chainproof.api.head import HeadAsGetMiddleware
-from chainproof.api.json_guard import JsonShapeMiddleware
+from chainproof.api.headers import SecurityHeadersMiddleware
+from chainproof.api.json_guard import JsonShapeMiddleware, content_type_of, is_multipart
 from chainproof.api.ratelimit import RateLimitMiddleware, default_rules
 from chainproof.api.routes import API_ROUTERS
 from chainproof.api.routes import subsidy as subsidy_routes
@@ -111,9 +114,19 @@ def create_app(
     )
     app.add_middleware(
         RateLimitMiddleware,
-        rules=default_rules(anchor=settings.rate_limit_anchor, keys=settings.rate_limit_keys),
+        rules=default_rules(
+            anchor=settings.rate_limit_anchor,
+            keys=settings.rate_limit_keys,
+            verify=settings.rate_limit_verify,
+            trace_hash=settings.rate_limit_trace_hash,
+            explorer=settings.rate_limit_explorer,
+            render=settings.rate_limit_render,
+            scan=settings.rate_limit_scan,
+        ),
+        auth_failures=settings.rate_limit_auth_failures,
     )
-    app.add_middleware(HeadAsGetMiddleware)  # outermost: everything inside sees a GET
+    app.add_middleware(HeadAsGetMiddleware)  # everything inside sees a GET
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: refusals get the headers too
     for router in API_ROUTERS:
         app.include_router(router)
     from chainproof import web  # the pages: thin over the same services as the API
@@ -276,8 +289,9 @@ class BodyLimitMiddleware:
     """413 for any request body over its limit, before a route buffers it.
 
     FastAPI reads a declared JSON body whole before the route runs, so a route cannot
-    refuse a 2 GB JSON body itself. The streaming upload paths get ``streaming_limit``
-    (the server's upload limit); every other path gets ``default_limit``. A declared
+    refuse a 2 GB JSON body itself. A ``multipart/form-data`` body on a streaming upload
+    path gets ``streaming_limit`` (the server's upload limit); every other body, whatever
+    its path or type, gets ``default_limit`` (the JSON limit). A declared
     ``Content-Length`` over the limit is answered at once without reading; a chunked body
     is counted as the app reads it and cut off at the limit. Answers use the error
     envelope (unlike Starlette's RequestBodyLimitMiddleware, which answers in plain text).
@@ -303,8 +317,10 @@ class BodyLimitMiddleware:
         root: str = scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]
-        streaming = path in self.streaming_paths or any(
-            p.fullmatch(path) for p in self.streaming_patterns
+        # Only a multipart body is streamed through hashers: any other body on these paths
+        # (JSON digests) is buffered like every JSON body, so it gets the JSON limit.
+        streaming = is_multipart(content_type_of(scope)) and (
+            path in self.streaming_paths or any(p.fullmatch(path) for p in self.streaming_patterns)
         )
         return self.streaming_limit if streaming else self.default_limit
 

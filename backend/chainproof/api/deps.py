@@ -84,6 +84,12 @@ def rpc_web3(chain: ChainContext) -> Web3:
     return chain.w3
 
 
+def published_rpc_url(settings: Settings, chain: ChainContext) -> str | None:
+    """The one JSON-RPC URL this server tells third parties (``Settings.published_rpc_url``)."""
+    node = chain.standby if isinstance(chain, UnavailableChain) else chain.node
+    return settings.published_rpc_url(node.rpc_url if node is not None else None)
+
+
 @dataclass
 class Runtime:
     """What the lifespan starts and stops; one per app, on ``app.state.runtime``."""

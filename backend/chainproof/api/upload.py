@@ -24,6 +24,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from chainproof.api import json_guard
 from chainproof.api.errors import (
     BadRequestError,
     PayloadTooLargeError,
@@ -358,10 +359,9 @@ async def read_json(request: Request, *, max_bytes: int = MAX_JSON_BYTES) -> Any
 
 
 def is_json(request: Request) -> bool:
-    content_type, _ = parse_options_header(request.headers.get("content-type"))
-    return content_type == b"application/json" or content_type.endswith(b"+json")
+    """The JSON guard's rule (``json_guard.is_json``): what it checks is what we parse."""
+    return json_guard.is_json(request.headers.get("content-type"))
 
 
 def is_multipart(request: Request) -> bool:
-    content_type, _ = parse_options_header(request.headers.get("content-type"))
-    return content_type == b"multipart/form-data"
+    return json_guard.is_multipart(request.headers.get("content-type"))

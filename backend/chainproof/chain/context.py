@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import HTTPProvider, Web3
@@ -31,6 +32,8 @@ from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender
 from chainproof.errors import ChainError, ChainMismatchError, ConfigError, WouldBlock
+
+log = structlog.get_logger("chainproof.chain")
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,10 @@ class ChainContext:
         except ChainMismatchError as exc:
             return ChainStatus(False, exc.message, "chain_mismatch", now)
         except Exception as exc:  # connection refused, timeouts: the node is unreachable
-            return ChainStatus(False, f"chain node unreachable: {exc}", "unreachable", now)
+            # The exception's text may hold the node's private URL (and a token in it): it
+            # goes to the log only; the status, which answers reach, says a fixed thing.
+            log.warning("chain node unreachable", error=f"{type(exc).__name__}: {exc}")
+            return ChainStatus(False, "chain node unreachable", "unreachable", now)
         return ChainStatus(True, None, "ok", now)
 
     def require_ok(self) -> None:

@@ -14,7 +14,6 @@ version is read with :func:`registry_version`.
 from __future__ import annotations
 
 import ast
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -42,7 +41,6 @@ from chainproof.merkle import process_proof
 
 T = TypeVar("T")
 EIP712_NAME = "ChainProof EvidenceRegistry"  # must match the contract's EIP712 constructor
-_TESTER_REVERT = re.compile(r"execution reverted: (b'.*'|b\".*\")\s*$", re.DOTALL)
 SUBMITTER_ROLE = keccak(text="SUBMITTER_ROLE")
 MEMBER_ADMIN_ROLE = keccak(text="MEMBER_ADMIN_ROLE")  # v2: admits members (the operator)
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
@@ -214,11 +212,14 @@ class EvidenceRegistryClient:
             raise (decoded or TransactionError(f"contract reverted: {exc}")) from exc
 
     def _decode_tester_message(self, message: str) -> ContractRevertError | None:
-        match = _TESTER_REVERT.search(message)
-        if match is None:
+        # String operations, not a regex: ".*" searched from every position was quadratic
+        # on a long message (scripts/redos_check.py).
+        _, found, rest = message.partition("execution reverted: ")
+        rest = rest.rstrip()
+        if not (found and len(rest) >= 3 and rest[:2] in ("b'", 'b"') and rest[-1] == rest[1]):
             return None
         try:
-            raw = ast.literal_eval(match.group(1))
+            raw = ast.literal_eval(rest)
         except (ValueError, SyntaxError):
             return None
         return self.errors.decode(raw) if isinstance(raw, bytes) and len(raw) >= 4 else None

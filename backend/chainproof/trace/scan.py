@@ -26,6 +26,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlmodel import Session, col, select
 
 from chainproof.chain.context import ChainContext
@@ -37,6 +38,8 @@ from chainproof.trace.models import TraceEvent, TraceLink, TraceNode, TraceScan
 
 SUSPICIOUS_PER_HOUR = 20
 WINDOW = timedelta(hours=1)
+
+log = structlog.get_logger("chainproof.trace")
 
 
 def count_scan(session: Session, node: TraceNode) -> TraceScan:
@@ -157,13 +160,15 @@ def scan_view(
                 "count": head.count,
                 "updated_at": head.updated_at,
                 # Where a scanner asks the chain itself (the page does, from the browser).
-                "rpc_url": public_rpc_url or chain.node.rpc_url,
+                "rpc_url": public_rpc_url,  # only what the settings publish
             }
             for lot, _ in past:
                 if lot.chain_key not in on_chain_recalls:
                     on_chain_recalls[lot.chain_key] = tc.client.recall_of(lot.chain_key)
         except Exception as exc:  # the node went away between status() and the call
-            reason = f"chain unavailable: {exc}"
+            # Its text may name the node's private URL: logged, not shown (F21).
+            log.warning("scan: chain call failed", error=f"{type(exc).__name__}: {exc}")
+            reason = "chain unavailable"
     verdict = _badge(rows, onchain, consistent, bool(recalled_lots), reason)
     recalls = []
     for lot, r in past:

@@ -211,7 +211,7 @@ def chain_summary(*, chain: ChainContext, public_rpc_url: str | None = None) -> 
         chain_id=chain.chain_id,
         contract=chain.contract,
         kind=chain.node.kind,
-        rpc_url=public_rpc_url or chain.node.rpc_url,
+        rpc_url=public_rpc_url,  # only what the settings publish (Settings.published_rpc_url)
         latest_block=int(chain.w3.eth.block_number),
         deployment_block=chain.deployment.block_number,
     )

@@ -20,7 +20,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from chainproof.api.deps import ChainDep, Runtime, RuntimeDep, SessionDep, SettingsDep
+from chainproof.api.deps import (
+    ChainDep,
+    Runtime,
+    RuntimeDep,
+    SessionDep,
+    SettingsDep,
+    published_rpc_url,
+)
 from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.digests import ALGORITHMS
 from chainproof.errors import ChainError, ChainProofError, ConflictError, NotFoundError
@@ -132,10 +139,6 @@ def _evidence_id(raw: str) -> int | None:
     return value if 1 <= value <= MAX_ID else None
 
 
-def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 # --- pages -------------------------------------------------------------------------------
 
 
@@ -172,7 +175,7 @@ def receipt_page(request: Request, chain: ChainDep, settings: SettingsDep) -> HT
     The RPC URL is prefilled with what ``GET /api/v1/chain`` answers as ``rpc_url`` (empty
     for an in-process chain); the script asks that node, never this server.
     """
-    rpc_url = settings.public_rpc_url or chain.node.rpc_url or ""
+    rpc_url = published_rpc_url(settings, chain) or ""
     return render(request, "receipt.html", active="web_verify", rpc_url=rpc_url)
 
 
@@ -188,7 +191,9 @@ def anchor_page(request: Request, settings: SettingsDep) -> HTMLResponse:
 
 
 @router.get("/evidence/{evidence_id}", name="web_evidence", response_class=HTMLResponse)
-def evidence_page(request: Request, evidence_id: str, session: SessionDep) -> HTMLResponse:
+def evidence_page(
+    request: Request, evidence_id: str, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
     number = _evidence_id(evidence_id)
     if number is None:
         return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
@@ -208,7 +213,7 @@ def evidence_page(request: Request, evidence_id: str, session: SessionDep) -> HT
         record=record,
         receipt=receipt,
         verify_url=verification_url(
-            _base_url(request), algorithm=record["algorithm"], digest=record["digest"]
+            settings.public_url, algorithm=record["algorithm"], digest=record["digest"]
         ),
     )
 
@@ -219,7 +224,7 @@ def _trust_anchor(runtime: Runtime) -> TrustAnchor | None:
         return server_trust_anchor(
             runtime.chain,
             data_dir=runtime.settings.data_dir,
-            public_rpc_url=runtime.settings.public_rpc_url,
+            public_rpc_url=published_rpc_url(runtime.settings, runtime.chain),
         )
     except ChainError:
         return None
@@ -238,7 +243,7 @@ def certificate_page(
         cert = certificate_for(
             session=session,
             evidence_id=number,
-            base_url=_base_url(request),
+            base_url=runtime.settings.public_url,
             anchor=_trust_anchor(runtime),
         )
     except NotFoundError as exc:
@@ -264,7 +269,7 @@ async def certificate_pdf(
     try:
         anchor = await run_in_threadpool(_trust_anchor, runtime)
         cert = certificate_for(
-            session=session, evidence_id=number, base_url=_base_url(request), anchor=anchor
+            session=session, evidence_id=number, base_url=runtime.settings.public_url, anchor=anchor
         )
         pdf = await run_in_threadpool(render_pdf, cert)
     except NotFoundError as exc:
@@ -319,7 +324,9 @@ def explorer_page(
             name, param = _SEARCH_ROUTES[kind]
             return RedirectResponse(_path(request, name, **{param: value}), status_code=303)
     try:
-        summary = explorer.chain_summary(chain=chain, public_rpc_url=settings.public_rpc_url)
+        summary = explorer.chain_summary(
+            chain=chain, public_rpc_url=published_rpc_url(settings, chain)
+        )
         blocks = explorer.latest_blocks(chain=chain)
         events = explorer.recent_events(chain=chain)
     except ChainProofError as exc:

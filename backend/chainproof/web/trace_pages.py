@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 
-from chainproof.api.deps import RuntimeDep, SessionDep
+from chainproof.api.deps import RuntimeDep, SessionDep, published_rpc_url
 from chainproof.errors import InvalidInputError, NotFoundError
 from chainproof.trace import scan
 from chainproof.web.i18n import COOKIE, message, pick_lang
@@ -40,7 +40,7 @@ def scan_page(
             data_dir=runtime.settings.data_dir,
             code=code,
             count=True,
-            public_rpc_url=runtime.settings.public_rpc_url,
+            public_rpc_url=published_rpc_url(runtime.settings, runtime.chain),
         )
     except (NotFoundError, InvalidInputError) as exc:
         status = 404 if isinstance(exc, NotFoundError) else 422

@@ -6,7 +6,6 @@ hashed while they stream in (``api/upload.py``); only digests reach the services
 
 from __future__ import annotations
 
-import email.message
 import json
 import re
 from typing import Annotated, Any, Final
@@ -26,6 +25,7 @@ from chainproof.api.deps import (
     ViewerDep,
     get_runtime,
 )
+from chainproof.api.json_guard import is_json
 from chainproof.api.schemas import (
     EX_RECEIPT,
     AcceptedItem,
@@ -184,15 +184,7 @@ def _digests_body(
     422 ``json_invalid``)."""
     body: Any = None
     if raw:
-        is_json = False
-        if content_type:
-            message = email.message.Message()
-            message["content-type"] = content_type
-            subtype = message.get_content_subtype()
-            is_json = message.get_content_maintype() == "application" and (
-                subtype == "json" or subtype.endswith("+json")
-            )
-        if is_json:
+        if is_json(content_type):  # the JSON guard's rule: it checked this body
             try:
                 body = json.loads(raw)
             except json.JSONDecodeError as exc:

@@ -11,12 +11,21 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
 
-from chainproof.api.deps import ChainDep, Runtime, RuntimeDep, SessionDep, SettingsDep, ViewerDep
+from chainproof.api.deps import (
+    ChainDep,
+    Runtime,
+    RuntimeDep,
+    SessionDep,
+    SettingsDep,
+    ViewerDep,
+    published_rpc_url,
+)
 from chainproof.api.errors import error_body
 from chainproof.api.schemas import (
     BatchOut,
@@ -32,6 +41,7 @@ from chainproof.errors import NotFoundError
 from chainproof.store.models import Batch, BatchStatus
 
 router = APIRouter()
+log = structlog.get_logger("chainproof.api")
 
 MAX_ID = 2**63 - 1
 
@@ -54,7 +64,7 @@ def read_chain(chain: ChainDep, settings: SettingsDep) -> ChainOut:
         chain_id=chain.chain_id,
         contract=chain.contract,
         genesis_hash=chain.deployment.genesis_hash,
-        rpc_url=settings.public_rpc_url or chain.node.rpc_url,
+        rpc_url=published_rpc_url(settings, chain),
         kind=chain.node.kind,
         deployment_block=chain.deployment.block_number,
     )
@@ -107,8 +117,10 @@ def _check_database(runtime: Runtime) -> tuple[CheckOut, str]:
     try:
         with runtime.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any driver error means "not ready", with its reason
-        return CheckOut(ok=False, detail=f"{type(exc).__name__}: {exc}"), "database_unavailable"
+    except Exception as exc:  # any driver error means "not ready"
+        # The driver's text names hosts, users, paths: logged, never answered (F21).
+        log.warning("readiness: database check failed", error=f"{type(exc).__name__}: {exc}")
+        return CheckOut(ok=False, detail="the database does not answer"), "database_unavailable"
     return CheckOut(ok=True, detail="SELECT 1"), "ok"
 
 
@@ -119,6 +131,11 @@ PROBE_TIMEOUT_S = 3.0
 _probes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chain-probe")
 
 
+# A probe's answer is public, and a node's error text may hold its private URL: a fixed
+# text, the details in the server's log.
+_CHAIN_DETAIL = "chain node unreachable"
+
+
 def _check_chain(chain: ChainContext) -> tuple[CheckOut, str]:
     pending = _probes.submit(chain.status, fresh=True)
     try:
@@ -127,7 +144,10 @@ def _check_chain(chain: ChainContext) -> tuple[CheckOut, str]:
         detail = f"chain node unreachable: no answer within {PROBE_TIMEOUT_S:g} s"
         return CheckOut(ok=False, detail=detail), "unreachable"
     if not status.ok:
-        return CheckOut(ok=False, detail=status.reason or status.code), status.code
+        # A mismatch is explained in our own words (chain ids, genesis, what to run); any
+        # other failure by a fixed text.
+        said = status.reason if status.code == "chain_mismatch" else None
+        return CheckOut(ok=False, detail=said or _CHAIN_DETAIL), status.code
     return CheckOut(ok=True, detail=f"chain {chain.chain_id}, contract {chain.contract}"), "ok"
 
 
@@ -139,10 +159,8 @@ def _check_batcher(runtime: Runtime) -> tuple[CheckOut, str]:
         return CheckOut(ok=not runtime.degraded, detail=note), "batcher_unavailable"
     if not batcher.alive:
         return CheckOut(ok=False, detail="the batcher thread has stopped"), "batcher_failed"
-    if batcher.last_error is not None:
-        return CheckOut(
-            ok=False, detail=f"last step failed: {batcher.last_error}"
-        ), "batcher_failed"
+    if batcher.last_error is not None:  # its text is in the log (batcher.py)
+        return CheckOut(ok=False, detail="the last batcher step failed"), "batcher_failed"
     return CheckOut(ok=True, detail=f"running; {batcher.batches_confirmed} batches confirmed"), "ok"
 
 

@@ -14,6 +14,7 @@ from chainproof.api.deps import (
     SessionDep,
     SettingsDep,
     SubmitterDep,
+    published_rpc_url,
     require_role,
 )
 from chainproof.api.schemas import error_responses
@@ -185,7 +186,7 @@ def item_history(code: CodePath, session: SessionDep, runtime: RuntimeDep) -> It
             chain=runtime.chain,
             data_dir=_data_dir(runtime),
             code=code,
-            public_rpc_url=runtime.settings.public_rpc_url,
+            public_rpc_url=published_rpc_url(runtime.settings, runtime.chain),
         )
     )
 

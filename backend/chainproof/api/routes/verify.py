@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
+import structlog
 from fastapi import APIRouter, Body, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials
@@ -19,6 +20,7 @@ from chainproof.api.deps import (
     bearer_scheme,
     get_caller,
     get_runtime,
+    published_rpc_url,
     rpc_web3,
 )
 from chainproof.api.errors import UnsupportedMediaTypeError
@@ -39,6 +41,7 @@ from chainproof.evidence.verify import ANONYMOUS, Viewer, verify_digest
 from chainproof.receipts import Receipt, verify_receipt
 from chainproof.trust import TrustAnchor
 
+log = structlog.get_logger("chainproof.api")
 router = APIRouter(prefix="/api/v1")
 
 _VERIFY_BODY: Final[dict[str, Any]] = {
@@ -229,18 +232,32 @@ def verify_receipt_route(
 ) -> ReceiptVerdictOut:
     try:
         trust: TrustAnchor | None = server_trust_anchor(
-            chain, data_dir=settings.data_dir, public_rpc_url=settings.public_rpc_url
+            chain,
+            data_dir=settings.data_dir,
+            public_rpc_url=published_rpc_url(settings, chain),
         )
     except ChainError:
         # Degraded (the node is not the deployment's chain): the checks still say what is
         # wrong there, and without an anchor the verdict is never valid.
         trust = None
     verdict = verify_receipt(receipt, rpc_web3(chain), trust=trust)
+    checks = [(name, ok, _public_detail(name, detail)) for name, ok, detail in verdict.checks]
     return ReceiptVerdictOut(
         valid=verdict.valid,
-        reason=verdict.reason,
-        checks=[
-            ReceiptCheckOut(name=name, ok=ok, detail=detail) for name, ok, detail in verdict.checks
-        ],
+        reason=(
+            _public_detail(checks[-1][0], verdict.reason)
+            if checks and verdict.reason is not None
+            else verdict.reason
+        ),
+        checks=[ReceiptCheckOut(name=name, ok=ok, detail=detail) for name, ok, detail in checks],
         pinned=verdict.pinned,
     )
+
+
+def _public_detail(name: str, detail: str) -> str:
+    """A check that could not run carries the node's exception text (which can name the
+    private node URL): the public answer says only that the node failed; the log keeps it."""
+    if detail.startswith(f"{name} check could not run:"):
+        log.warning("receipt check could not run", check=name, detail=detail)
+        return f"{name} check could not run: the chain node did not answer"
+    return detail

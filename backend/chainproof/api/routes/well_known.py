@@ -14,7 +14,7 @@ from typing import Final
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from chainproof.api.deps import ChainDep, SettingsDep
+from chainproof.api.deps import ChainDep, SettingsDep, published_rpc_url
 from chainproof.api.schemas import TrustAnchorOut, error_responses
 from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.trust import WELL_KNOWN_PATH
@@ -45,7 +45,7 @@ async def trust_anchor_document(
         server_trust_anchor,
         chain,
         data_dir=settings.data_dir,
-        public_rpc_url=settings.public_rpc_url,
+        public_rpc_url=published_rpc_url(settings, chain),
     )
     body = json.dumps(anchor.document(), indent=2).encode() + b"\n"
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
