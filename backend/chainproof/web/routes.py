@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from chainproof.api.deps import ChainDep, SessionDep, SettingsDep
+from chainproof.api.deps import ChainDep, SessionDep, SettingsDep, ViewerDep
 from chainproof.digests import ALGORITHMS
 from chainproof.errors import ChainProofError, ConflictError, NotFoundError
 from chainproof.evidence import service
@@ -29,9 +29,10 @@ from chainproof.web import explorer
 from chainproof.web.certificate import (
     CertificateFontError,
     certificate_for,
+    certificate_number,
+    evidence_url,
     qr_svg,
     render_pdf,
-    verification_url,
 )
 from chainproof.web.formatting import cst_time, short_hex, utc_iso
 from chainproof.web.i18n import (
@@ -122,14 +123,6 @@ def error_page(request: Request, status_code: int, title_key: str, message: str)
     )
 
 
-def _evidence_id(raw: str) -> int | None:
-    try:
-        value = int(raw)
-    except ValueError:
-        return None
-    return value if 1 <= value <= MAX_ID else None
-
-
 def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
@@ -187,59 +180,53 @@ def anchor_page(request: Request, settings: SettingsDep) -> HTMLResponse:
 
 @router.get("/evidence/{evidence_id}", name="web_evidence", response_class=HTMLResponse)
 def evidence_page(request: Request, evidence_id: str, session: SessionDep) -> HTMLResponse:
-    number = _evidence_id(evidence_id)
-    if number is None:
-        return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
+    """The record's id and status, as for an anonymous caller (keys never reach pages): the
+    page's script asks the API with the tab's key for what that key may see (evidence.js)."""
     try:
-        record = service.evidence_public(session=session, evidence_id=number, viewer=ANONYMOUS)
+        record = service.evidence_public(session=session, evidence_id=evidence_id, viewer=ANONYMOUS)
     except NotFoundError as exc:
         return error_page(request, 404, "error.not_found", exc.message)
-    receipt = None
-    if record["anchor"] is not None:
-        try:
-            receipt = service.build_receipt(session=session, evidence_id=number)
-        except ConflictError:
-            receipt = None
-    return render(
-        request,
-        "evidence.html",
-        record=record,
-        receipt=receipt,
-        verify_url=verification_url(
-            _base_url(request), algorithm=record["algorithm"], digest=record["digest"]
-        ),
-    )
+    return render(request, "evidence.html", record=record)
 
 
 @router.get(
     "/evidence/{evidence_id}/certificate", name="web_certificate", response_class=HTMLResponse
 )
-def certificate_page(request: Request, evidence_id: str, session: SessionDep) -> HTMLResponse:
-    number = _evidence_id(evidence_id)
-    if number is None:
-        return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
+def certificate_page(
+    request: Request, evidence_id: str, session: SessionDep, chain: ChainDep
+) -> HTMLResponse:
+    """The certificate's frame: number, status and QR code (the record's public page). Its
+    facts are private: the page's script fills them with the tab's key (certificate.js)."""
     try:
-        cert = certificate_for(session=session, evidence_id=number, base_url=_base_url(request))
+        record = service.evidence_public(session=session, evidence_id=evidence_id, viewer=ANONYMOUS)
     except NotFoundError as exc:
         return error_page(request, 404, "error.not_found", exc.message)
-    except ConflictError as exc:
-        return error_page(request, 409, "error.not_anchored", exc.message)
+    if record["status"] not in ("anchored", "revoked"):
+        return error_page(
+            request, 409, "error.not_anchored", f"evidence {evidence_id} is {record['status']}"
+        )
     t = translator(pick_lang(request.query_params.get("lang"), request.cookies.get(COOKIE)))
+    page_url = evidence_url(_base_url(request), str(record["id"]))
     return render(
         request,
         "certificate.html",
-        cert=cert,
-        qr=qr_svg(cert.verify_url, title=t("cert.qr_title")),
+        record=record,
+        number=certificate_number(chain.chain_id, str(record["id"])),
+        page_url=page_url,
+        qr=qr_svg(page_url, title=t("cert.qr_title")),
     )
 
 
 @router.get("/evidence/{evidence_id}/certificate.pdf", name="web_certificate_pdf")
-async def certificate_pdf(request: Request, evidence_id: str, session: SessionDep) -> Response:
-    number = _evidence_id(evidence_id)
-    if number is None:
-        return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
+async def certificate_pdf(
+    request: Request, evidence_id: str, session: SessionDep, viewer: ViewerDep
+) -> Response:
+    """The PDF, for a caller who may see the record: the page's script fetches it with the
+    tab's key (``Authorization``). Anyone else gets the 404 of a missing id."""
     try:
-        cert = certificate_for(session=session, evidence_id=number, base_url=_base_url(request))
+        cert = certificate_for(
+            session=session, evidence_id=evidence_id, base_url=_base_url(request), viewer=viewer
+        )
         pdf = await run_in_threadpool(render_pdf, cert)
     except NotFoundError as exc:
         return error_page(request, 404, "error.not_found", exc.message)
@@ -247,7 +234,7 @@ async def certificate_pdf(request: Request, evidence_id: str, session: SessionDe
         return error_page(request, 409, "error.not_anchored", exc.message)
     except CertificateFontError as exc:
         return error_page(request, 503, "error.no_font", exc.message)
-    name = f"chainproof-certificate-{number}.pdf"
+    name = f"chainproof-certificate-{cert.evidence_id}.pdf"
     return Response(
         pdf,
         media_type="application/pdf",

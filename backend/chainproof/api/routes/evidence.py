@@ -27,6 +27,7 @@ from chainproof.api.deps import (
     get_runtime,
 )
 from chainproof.api.schemas import (
+    EX_EVIDENCE_ID,
     EX_RECEIPT,
     AcceptedItem,
     AcceptedOut,
@@ -41,13 +42,20 @@ from chainproof.errors import InvalidInputError
 from chainproof.evidence import intake, service
 from chainproof.evidence.intake import MAX_BULK
 from chainproof.receipts import Receipt
-from chainproof.store.models import LABEL_LEN, Evidence
+from chainproof.store.models import LABEL_LEN
 
 router = APIRouter(prefix="/api/v1")
 
-# SQLite and PostgreSQL ids are signed 64-bit: a larger path id is a 422, not a driver error.
-MAX_ID: Final = 2**63 - 1
-EvidenceId = Annotated[int, Path(ge=1, le=MAX_ID, description="The evidence id.", examples=[7])]
+# The public id (a UUIDv7, public_ids.py). Not validated here: anything that is not one
+# (an old integer id included) is the same 404 as an id nobody has, not a 422 saying so.
+EvidenceId = Annotated[
+    str,
+    Path(
+        description="The evidence's public id (a UUIDv7).",
+        examples=[EX_EVIDENCE_ID],
+        json_schema_extra={"format": "uuid"},
+    ),
+]
 
 _UPLOAD_BODY: Final[dict[str, Any]] = {
     "required": True,
@@ -82,7 +90,19 @@ _UPLOAD_BODY: Final[dict[str, Any]] = {
 
 
 def _accepted(items: list[intake.Accepted]) -> AcceptedOut:
-    return AcceptedOut(items=[AcceptedItem.model_validate(a, from_attributes=True) for a in items])
+    return AcceptedOut(
+        items=[
+            AcceptedItem.model_validate(
+                {
+                    "id": a.public_id,
+                    "algorithm": a.algorithm,
+                    "digest": a.digest,
+                    "status": a.status,
+                }
+            )
+            for a in items
+        ]
+    )
 
 
 @router.post(
@@ -249,11 +269,12 @@ def _fast_digests(body: Any) -> tuple[Algorithm, list[bytes], str | None] | None
 
 def _accepted_json(items: list[intake.Accepted]) -> Response:
     """``AcceptedOut`` as JSON text, written directly: for 10,000 items, validating and
-    dumping them through pydantic costs more than storing them. Every field is an int or
-    a fixed-alphabet string (algorithm name, 0x hex, status), so none needs escaping; a
-    test compares the bytes with ``AcceptedOut``'s own dump."""
+    dumping them through pydantic costs more than storing them. Every field is a
+    fixed-alphabet string (public id, algorithm name, 0x hex, status), so none needs
+    escaping; a test compares the bytes with ``AcceptedOut``'s own dump."""
     body = ",".join(
-        f'{{"id":{a.id},"algorithm":"{a.algorithm}","digest":"{a.digest}","status":"{a.status}"}}'
+        f'{{"id":"{a.public_id}","algorithm":"{a.algorithm}",'
+        f'"digest":"{a.digest}","status":"{a.status}"}}'
         for a in items
     )
     return Response(content=f'{{"items":[{body}]}}', status_code=202, media_type="application/json")
@@ -264,8 +285,9 @@ def _accepted_json(items: list[intake.Accepted]) -> Response:
     tags=["evidence"],
     summary="Read one evidence record",
     description=(
-        "Status and anchor for everyone; label, file name and dates only for the member "
-        "that submitted it and for admins."
+        "Id and status for everyone. Digest, member, anchor, label, file name and dates "
+        "only for the member that submitted it, admins, and reviewers when the record is a "
+        "document of a subsidy application. An id that is not one of ours is 404."
     ),
     response_model=EvidenceOut,
     response_model_exclude_unset=True,
@@ -281,7 +303,9 @@ def read_evidence(evidence_id: EvidenceId, session: SessionDep, viewer: ViewerDe
     summary="Download the receipt",
     description=(
         "The self-contained receipt (see docs/receipt.md): verifiable with any JSON-RPC "
-        "endpoint and no ChainProof server. 409 while the document is not anchored yet. "
+        "endpoint and no ChainProof server. For the submitting member, admins, and reviewers "
+        "of a subsidy application the record belongs to; 404 for anyone else, as for a "
+        "missing id. 409 while the document is not anchored yet. "
         "`?download=1` answers it as a file, `chainproof-receipt-<id>.json`."
     ),
     response_model=None,
@@ -300,12 +324,7 @@ def read_receipt(
     viewer: ViewerDep,
     download: Annotated[bool, Query(description="Send as an attachment.")] = False,
 ) -> JSONResponse:
-    receipt = service.build_receipt(session=session, evidence_id=evidence_id)
-    # The label is the member's private metadata (not proven, not needed to verify): ids
-    # are sequential, so anyone could otherwise read every member's labels one by one.
-    row = session.get(Evidence, evidence_id)
-    if receipt.label is not None and (row is None or not viewer.may_see(row)):
-        receipt = receipt.model_copy(update={"label": None})
+    receipt = service.build_receipt(session=session, evidence_id=evidence_id, viewer=viewer)
     headers = None
     if download:
         name = f"chainproof-receipt-{evidence_id}.json"
@@ -320,7 +339,8 @@ def read_receipt(
     summary="Revoke an evidence",
     description=(
         "Revokes the document's leaf on chain, with a reason (its hash goes on chain). By "
-        "the submitting member or an admin; only anchored documents can be revoked."
+        "the submitting member or an admin (404 for another member's record, as for a "
+        "missing one); only anchored documents can be revoked."
     ),
     response_model=EvidenceOut,
     response_model_exclude_unset=True,

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from chainproof.api.deps import (
     ChainDep,
     Runtime,
+    SessionDep,
     bearer_scheme,
     get_caller,
     get_runtime,
@@ -33,7 +34,7 @@ from chainproof.api.schemas import (
 from chainproof.api.upload import FILE_FIELD, hash_multipart, is_json, is_multipart, read_json
 from chainproof.digests import Algorithm
 from chainproof.errors import WouldBlock
-from chainproof.evidence.verify import ANONYMOUS, Viewer, verify_digest
+from chainproof.evidence.verify import ANONYMOUS, Viewer, receipt_holder_view, verify_digest
 from chainproof.receipts import Receipt, verify_receipt
 
 router = APIRouter(prefix="/api/v1")
@@ -209,9 +210,12 @@ def _verify_in_thread(
         "node: the proof, the transaction, its Anchored event, the block, and the "
         "registry's own views. A receipt that fails a check is `valid: false` with the "
         "reason (for instance another chain's receipt); a body that is not a receipt at "
-        "all is 422."
+        "all is 422. Whoever presents a receipt holds its salt, so when the receipt's "
+        "algorithm, digest and salt are those of a record here, the answer also names the "
+        "record (`evidence_id`) and its `member`."
     ),
     response_model=ReceiptVerdictOut,
+    response_model_exclude_unset=True,
     responses=error_responses(401, 422, 503),
 )
 def verify_receipt_route(
@@ -220,6 +224,7 @@ def verify_receipt_route(
         Body(openapi_examples={"receipt": {"summary": "A receipt", "value": EX_RECEIPT}}),
     ],
     chain: ChainDep,
+    session: SessionDep,
 ) -> ReceiptVerdictOut:
     verdict = verify_receipt(receipt, rpc_web3(chain))
     return ReceiptVerdictOut(
@@ -228,4 +233,5 @@ def verify_receipt_route(
         checks=[
             ReceiptCheckOut(name=name, ok=ok, detail=detail) for name, ok, detail in verdict.checks
         ],
+        **receipt_holder_view(session=session, receipt=receipt),
     )
