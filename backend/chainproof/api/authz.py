@@ -27,9 +27,10 @@ How owners matter (:class:`Owner`):
 reviewers too for subsidy applications, which they review). ``sees_reviewed`` names the
 roles that count as owners of a resource that belongs to a subsidy application (evidence
 that is one of its documents, its manifest or a step of its trail): reviewers see those
-records as their member does, and no other member's (docs/security.md, "Who sees what"). How a caller who is not the
-owner is refused is the rule's ``foreign`` outcome: 403, or 404 where the resource's very
-existence is not the caller's business (subsidy applications, ``subsidy/access.py``).
+records as their member does, and no other member's (docs/security.md, "Who sees what").
+How a caller who is not the owner is refused is the rule's ``foreign`` outcome: 403, or
+404 where the resource's very existence is not the caller's business (subsidy
+applications, ``subsidy/access.py``; another org's evidence receipt, revocation and PDF).
 
 Paths the matrix skips on purpose (:data:`UNCHECKED_PATHS`): the static files and the
 OpenAPI documentation, which are public by nature and name no resource.

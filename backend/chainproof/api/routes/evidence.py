@@ -64,6 +64,7 @@ _UPLOAD_BODY: Final[dict[str, Any]] = {
             "schema": {
                 "type": "object",
                 "required": [FILE_FIELD],
+                "additionalProperties": False,  # other form fields are 422
                 "properties": {
                     FILE_FIELD: {
                         "type": "array",
@@ -86,6 +87,35 @@ _UPLOAD_BODY: Final[dict[str, Any]] = {
             "example": {"label": "2023 示范应用申报材料", "algorithm": "sha256"},
         }
     },
+}
+
+
+def _ref(path: str, method: str) -> str:
+    """An OpenAPI ``operationRef`` to one of this module's operations."""
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+# Added to the key's requirement FastAPI declares: the empty alternative says a caller
+# without a key is answered too (what that caller may see is the route's business).
+_KEY_OPTIONAL: Final[list[dict[str, list[str]]]] = [{}]
+_RECORD: Final = "/api/v1/evidence/{evidence_id}"
+# OpenAPI links from an accepted document to what can be done with it next, by its id: what
+# API clients and stateful fuzzers (schemathesis) follow.
+_ACCEPTED_LINKS: Final[dict[int | str, dict[str, Any]]] = {
+    202: {
+        "links": {
+            name: {
+                "operationRef": _ref(path, method),
+                "parameters": {"evidence_id": "$response.body#/items/0/id"},
+                "description": description,
+            }
+            for name, path, method, description in (
+                ("ReadEvidence", _RECORD, "get", "The first accepted document's record."),
+                ("ReadReceipt", _RECORD + "/receipt", "get", "Its receipt, once anchored."),
+                ("RevokeEvidence", _RECORD + "/revoke", "post", "Revoke it, once anchored."),
+            )
+        }
+    }
 }
 
 
@@ -116,7 +146,7 @@ def _accepted(items: list[intake.Accepted]) -> AcceptedOut:
         "anchoring batch. Needs a submitter (or admin) key."
     ),
     response_model=AcceptedOut,
-    responses=error_responses(400, 401, 403, 413, 415, 422),
+    responses={**_ACCEPTED_LINKS, **error_responses(400, 401, 403, 413, 415, 422)},
     openapi_extra={"requestBody": _UPLOAD_BODY},
 )
 async def anchor_files(
@@ -168,7 +198,7 @@ _DIGESTS_BODY: Final[dict[str, Any]] = {
         "malformed digest (the message names its index) and none is stored."
     ),
     response_model=AcceptedOut,
-    responses=error_responses(400, 401, 403, 413, 422),
+    responses={**_ACCEPTED_LINKS, **error_responses(400, 401, 403, 413, 422)},
     openapi_extra={"requestBody": _DIGESTS_BODY},
 )
 async def anchor_digests(request: Request, caller: SubmitterDep) -> Response:
@@ -292,6 +322,7 @@ def _accepted_json(items: list[intake.Accepted]) -> Response:
     response_model=EvidenceOut,
     response_model_exclude_unset=True,
     responses=error_responses(401, 404, 422),
+    openapi_extra={"security": _KEY_OPTIONAL},
 )
 def read_evidence(evidence_id: EvidenceId, session: SessionDep, viewer: ViewerDep) -> Any:
     return service.evidence_public(session=session, evidence_id=evidence_id, viewer=viewer)
@@ -317,6 +348,7 @@ def read_evidence(evidence_id: EvidenceId, session: SessionDep, viewer: ViewerDe
         },
         **error_responses(401, 404, 409, 422),
     },
+    openapi_extra={"security": _KEY_OPTIONAL},
 )
 def read_receipt(
     evidence_id: EvidenceId,

@@ -50,6 +50,7 @@ _VERIFY_BODY: Final[dict[str, Any]] = {
             "schema": {
                 "type": "object",
                 "required": [FILE_FIELD],
+                "additionalProperties": False,  # other form fields are 422
                 "properties": {
                     FILE_FIELD: {"type": "string", "format": "binary"},
                     "algorithm": {
@@ -107,8 +108,8 @@ def _query_algorithm(request: Request) -> Algorithm | None:
     openapi_extra={
         "requestBody": _VERIFY_BODY,
         "parameters": [_ALGORITHM_PARAM],
-        # As a declared ``Depends(bearer_scheme)`` puts it: the key is optional.
-        "security": [{"HTTPBearer": []}],
+        # The key is optional: the empty alternative is "no key".
+        "security": [{"HTTPBearer": []}, {}],
     },
 )
 async def verify(request: Request) -> Any:
