@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
-from urllib.parse import urlencode
 
 import segno
 from sqlmodel import Session
@@ -89,12 +88,6 @@ class Certificate:
     @property
     def revoked(self) -> bool:
         return self.status == "revoked"
-
-
-def verification_url(base_url: str, *, algorithm: str, digest: str) -> str:
-    """The public page that checks this digest on open: ``{base}/verify?digest=…``."""
-    query = urlencode({"digest": digest, "algorithm": algorithm})
-    return f"{base_url.rstrip('/')}/verify?{query}"
 
 
 def certificate_number(chain_id: int, public_id: str) -> str:
