@@ -16,7 +16,7 @@ from chainproof.digests import hash_bytes
 from chainproof.evidence.batcher import Batcher
 from chainproof.evidence.intake import submit_digests
 from chainproof.evidence.service import build_receipt, reindex
-from chainproof.evidence.verify import verify_digest
+from chainproof.evidence.verify import OPERATOR, verify_digest
 from chainproof.receipts import check_receipt_offline, verify_receipt
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import AnchorRecord, Batch, Evidence
@@ -67,7 +67,7 @@ def test_batches_anchor_in_one_tx_each_and_receipts_verify(
         )
         assert sent == len(batches)
         for a in accepted:
-            receipt = build_receipt(session=s, evidence_id=a.id)
+            receipt = build_receipt(session=s, evidence_id=a.public_id, viewer=OPERATOR)
             assert check_receipt_offline(receipt) == []
             verdict = verify_receipt(receipt, chain.w3)
             assert verdict.valid, verdict.reason
@@ -183,9 +183,10 @@ def test_orphaned_batch_requeues_and_reanchors(chain: ChainContext, engine: Engi
     with Session(engine) as s:
         assert set(s.exec(select(Evidence.status)).all()) == {"anchored"}
         assert s.exec(select(Batch.status)).all() == ["confirmed"]
-        ids = s.exec(select(col(Evidence.id))).all()
+        ids = s.exec(select(col(Evidence.public_id))).all()
         for i in ids:
-            assert verify_receipt(build_receipt(session=s, evidence_id=i), chain.w3).valid
+            receipt = build_receipt(session=s, evidence_id=i, viewer=OPERATOR)
+            assert verify_receipt(receipt, chain.w3).valid
 
 
 def test_failpoints_are_off_by_default() -> None:
@@ -211,7 +212,7 @@ def test_member_batches_are_signed_by_the_member(chain: ChainContext, engine: En
         members = {m.id: m.chain_address for m in s.exec(select(Member)).all()}
         for ev in s.exec(select(Evidence)).all():
             assert ev.id is not None
-            receipt = build_receipt(session=s, evidence_id=ev.id)
+            receipt = build_receipt(session=s, evidence_id=ev.public_id, viewer=OPERATOR)
             expected = members[ev.member_id] if ev.member_id else chain.sender.address
             assert receipt.submitter == expected
             assert verify_receipt(receipt, chain.w3).valid

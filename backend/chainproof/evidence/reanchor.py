@@ -55,7 +55,7 @@ def _stale_batches(session: Session, *, w3: Web3, chain_id: int, contract: str) 
 
 def _claim(ev: Evidence, batch: Batch) -> dict[str, Any]:
     return {
-        "evidence_id": ev.id,
+        "evidence_id": ev.public_id,
         "algorithm": ev.algorithm,
         "digest": ev.digest,
         "leaf_hash": ev.leaf_hash,
