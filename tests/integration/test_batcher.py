@@ -81,7 +81,7 @@ def test_verdicts_follow_the_document(chain: ChainContext, engine: Engine) -> No
         assert pending["verdict"] == "pending"
     Batcher(engine=engine, chain=chain, batch_size=10, interval_ms=10).drain()
     with Session(engine) as s:
-        v = verify_digest(db=s, chain=chain, algorithm="sha256", digest=d1)
+        v = verify_digest(db=s, chain=chain, algorithm="sha256", digest=d1, viewer=OPERATOR)
         assert v["verdict"] == "anchored"
         assert v["block_number"] > 0 and v["tx_hash"].startswith("0x")
         assert verify_digest(db=s, chain=chain, algorithm="sha256", digest=d2)["verdict"] == (
