@@ -8,6 +8,7 @@ phone. Each step leaves a screenshot under test-artifacts/screenshots/.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 import uuid
@@ -207,6 +208,12 @@ def test_certificate_html_and_pdf(
     page.goto(f"{live_server.url}/evidence/{evidence_id}")
     page.locator("#owner-proof").wait_for()  # the salt and proof: the receipt's
     assert page.get_by_test_id("digest").inner_text() == anchored["digest"]
+    # The receipt download is fetched with the tab's key (a plain link would carry none).
+    with page.expect_download() as download:
+        page.get_by_role("button", name="下载存证回执（JSON）").click()
+    saved = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert saved["digest"] == anchored["digest"] and saved["evidence_id"] == evidence_id
+    assert download.value.suggested_filename == f"chainproof-receipt-{evidence_id}.json"
     page.get_by_test_id("certificate-link").click()
     page.wait_for_url(re.compile(rf"/evidence/{evidence_id}/certificate$"))
     cert = page.get_by_test_id("certificate")

@@ -44,11 +44,7 @@
     show('owner-proof');
     const download = document.querySelector('[data-owner-download="receipt"]');
     download.hidden = false;
-    download.addEventListener('click', () => {
-      const blob = new Blob([JSON.stringify(receipt, null, 2)], { type: 'application/json' });
-      const link = C.el('a', { href: URL.createObjectURL(blob), download: 'chainproof-receipt-' + id + '.json' });
-      document.body.append(link); link.click(); link.remove();
-    });
+    download.addEventListener('click', () => C.downloadWithKey(path + '/receipt', 'chainproof-receipt-' + id + '.json'));
   }
 
   async function waitForAnchor() {
