@@ -16,7 +16,7 @@ from chainproof.errors import (
 )
 from chainproof.evidence.proofs import proof_of
 from chainproof.evidence.roots import root_states
-from chainproof.evidence.verify import Viewer, _iso, may_see_private
+from chainproof.evidence.verify import Viewer, anchor_fields, may_see_private
 from chainproof.public_ids import parse_public_id
 from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
 from chainproof.store.models import (
@@ -69,17 +69,7 @@ def evidence_public(*, session: Session, evidence_id: str, viewer: Viewer) -> di
     batch = session.get(Batch, ev.batch_id) if ev.batch_id else None
     anchor = None
     if batch is not None and batch.block_number is not None and ev.status != EvidenceStatus.BATCHED:
-        anchor = {
-            "root": batch.root,
-            "tx_hash": batch.tx_hash,
-            "block_number": batch.block_number,
-            "block_hash": batch.block_hash,
-            "block_timestamp": batch.block_timestamp,
-            "chain_id": batch.chain_id,
-            "contract": batch.contract,
-            "submitter": batch.signer,
-            "anchored_at": _iso(batch.block_timestamp),
-        }
+        anchor = anchor_fields(batch)
     member = session.get(Member, ev.member_id) if ev.member_id is not None else None
     out.update(
         algorithm=ev.algorithm,

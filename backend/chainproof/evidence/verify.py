@@ -53,11 +53,6 @@ class Viewer:
         """The submitting member or an admin: who may also revoke."""
         return self.is_admin or (self.member_id is not None and member_id == self.member_id)
 
-    def may_see(self, ev: Evidence) -> bool:
-        """``owns``, for a row (what needs no look-up: reviewers are checked by
-        :func:`may_see_private`)."""
-        return self.owns(ev.member_id)
-
 
 ANONYMOUS = Viewer()
 # The operator's own tools (reindex checks, CLI maintenance, tests): sees every record.
@@ -181,9 +176,9 @@ _LOOKUP: Final = (
 )
 
 
-def _anchor_fields(src: Any) -> dict[str, Any]:
-    """The anchor keys of a verdict, from a ``Batch`` or a looked-up row (same attribute
-    names): one list, so the ORM view and the fast path cannot drift apart."""
+def anchor_fields(src: Any) -> dict[str, Any]:
+    """The anchor keys of a verdict or a record, from a ``Batch`` or a looked-up row (same
+    attribute names): one list, so the record's view and the verdict cannot drift apart."""
     return {
         "root": src.root,
         "tx_hash": src.tx_hash,
@@ -210,7 +205,7 @@ def _view(
         return out
     out["member"] = r.member
     if with_chain and r.block_number is not None:
-        out.update(_anchor_fields(r))
+        out.update(anchor_fields(r))
     out.update(
         evidence_id=r.public_id,
         label=r.label,
