@@ -310,7 +310,8 @@ class ChainProofClient:
     # ---- reading -------------------------------------------------------------------------
 
     def get_evidence(self, evidence_id: str) -> dict[str, Any]:
-        """``{"id", "algorithm", "digest", "status", "anchor": null | {...}}``."""
+        """``{"id", "status"}``, and with a key that may see the record ``"algorithm"``,
+        ``"digest"``, ``"member"``, ``"anchor": null | {...}`` and its metadata."""
         return self._request("GET", f"/api/v1/evidence/{_id(evidence_id)}")
 
     def wait_anchored(
