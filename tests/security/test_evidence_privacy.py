@@ -367,16 +367,32 @@ _RECORD = "/api/v1/evidence/{evidence_id}"
 STATEFUL_STEPS = 6
 
 
-def _no_leak_to(principal: str) -> Any:
+def _no_leak_to(world: World, principal: str) -> Any:
     """A check: org B produced every record; what ``principal`` got back must be what the
-    rules allow (docs/security.md, "Who sees what")."""
+    rules allow (docs/security.md, "Who sees what"): a stranger reads a B record's status
+    only, and its receipt or revocation is the 404 of an id nobody has, word for word."""
     owner_or_admin = principal in ("submitter_b", "admin")
+    headers = world.as_(principal)
 
     def no_leak(ctx: Any, response: Any, case: Any) -> bool | None:
         path = case.operation.path
-        if case.method.upper() != "GET" or not path.startswith("/api/v1/evidence/{"):
+        evidence_id = (case.path_parameters or {}).get("evidence_id")
+        if owner_or_admin or not path.startswith("/api/v1/evidence/{") or not evidence_id:
             return None
-        if response.status_code != 200 or owner_or_admin:
+        if response.status_code == 404 and parse_public_id(str(evidence_id)):
+            missing = new_public_id()
+            url = case.formatted_path.replace(str(evidence_id), missing)
+            body = case.body if isinstance(case.body, dict) else None
+            other = world.client.request(case.method, url, headers=headers, json=body)
+            mine = json.loads(response.content)["error"]
+            theirs = other.json()["error"]
+            assert other.status_code == 404, other.text
+            assert mine["code"] == theirs["code"], (mine, theirs)
+            assert mine["message"].replace(str(evidence_id), "ID") == theirs["message"].replace(
+                missing, "ID"
+            ), (mine, theirs)
+            return True
+        if case.method.upper() != "GET" or response.status_code != 200:
             return None
         body = json.loads(response.content)
         if path.endswith("/receipt"):
@@ -395,7 +411,7 @@ def test_stateful_schemathesis_per_principal(world: World, principal: str) -> No
     schema = schemathesis.openapi.from_asgi("/openapi.json", world.client.app).include(
         path_regex=EVIDENCE_PATHS
     )
-    no_leak = _no_leak_to(principal)
+    no_leak = _no_leak_to(world, principal)
     producer = world.as_("submitter_b")
     reader = world.as_(principal)
 
