@@ -42,11 +42,13 @@ class Ingested:
     retry_reasons: list[str] = field(default_factory=list)
 
 
-def anchored_between(server: Server, lo: int, hi: int) -> int:
+def anchored_between(server: Server, lo: str, hi: str) -> int:
+    """Anchored rows whose public id is in [lo, hi]: UUIDv7 ids sort by creation time, so
+    the rows of an earlier measurement on the same server sort before this one's."""
     db = sqlite3.connect(f"file:{server.data_dir / 'chainproof.db'}?mode=ro", uri=True)
     try:
         row = db.execute(
-            "SELECT count(*) FROM evidence WHERE status = 'anchored' AND id BETWEEN ? AND ?",
+            "SELECT count(*) FROM evidence WHERE status = 'anchored' AND public_id BETWEEN ? AND ?",
             (lo, hi),
         ).fetchone()
         return int(row[0])
@@ -54,7 +56,7 @@ def anchored_between(server: Server, lo: int, hi: int) -> int:
         db.close()
 
 
-def wait_anchored(server: Server, ids: list[int], *, timeout: float) -> float:
+def wait_anchored(server: Server, ids: list[str], *, timeout: float) -> float:
     """Polls the server's database until every id is anchored; returns perf_counter then."""
     lo, hi = min(ids), max(ids)
     deadline = time.perf_counter() + timeout

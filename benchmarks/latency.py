@@ -31,7 +31,7 @@ from chainproof.store.models import Evidence
 
 def steady(server: Server, *, rate: float, seconds: float, clients: int = 4) -> list[float]:
     total = int(rate * seconds)
-    accepted: dict[int, float] = {}
+    accepted: dict[str, float] = {}
     lock = threading.Lock()
     headers = {"Authorization": f"Bearer {server.api_key}", "Content-Type": "application/json"}
     t0 = time.perf_counter() + 0.2
@@ -50,7 +50,7 @@ def steady(server: Server, *, rate: float, seconds: float, clients: int = 4) -> 
             if status != 202:
                 raise RuntimeError(f"answered {status}: {answer}")
             with lock:
-                accepted[int(answer["items"][0]["id"])] = at
+                accepted[str(answer["items"][0]["id"])] = at
         conn.close()
 
     threads = [threading.Thread(target=worker, args=(c,)) for c in range(clients)]
@@ -61,12 +61,12 @@ def steady(server: Server, *, rate: float, seconds: float, clients: int = 4) -> 
     wait_anchored(server, list(accepted), timeout=120)
     with open_session(server.database_url) as s:
         rows = s.exec(
-            select(Evidence.id, Evidence.anchored_at).where(col(Evidence.id).in_(list(accepted)))
+            select(Evidence.public_id, Evidence.anchored_at).where(
+                col(Evidence.public_id).in_(list(accepted))
+            )
         ).all()
     return [
-        r[1].timestamp() - accepted[int(r[0])]
-        for r in rows
-        if r[1] is not None and r[0] is not None
+        r[1].timestamp() - accepted[r[0]] for r in rows if r[1] is not None and r[0] is not None
     ]
 
 

@@ -229,11 +229,14 @@ def measure(server: Server, digests: list[str], *, quick: bool, chain_url: str) 
 
     # Offline receipt checks vs the registry's view through web3.py.
     with open_session(server.database_url) as s:
-        ids = s.exec(select(Evidence.id).where(col(Evidence.status) == "anchored").limit(20)).all()
+        ids = s.exec(
+            select(Evidence.public_id).where(col(Evidence.status) == "anchored").limit(20)
+        ).all()
     conn = server.connection()
     receipts = []
+    owner = {"Authorization": f"Bearer {server.api_key}"}  # receipts are their member's
     for i in ids:
-        status, body = request_json(conn, "GET", f"/api/v1/evidence/{i}/receipt")
+        status, body = request_json(conn, "GET", f"/api/v1/evidence/{i}/receipt", headers=owner)
         assert status == 200, body
         receipts.append(Receipt.from_dict(body))
     _, chain_info = request_json(conn, "GET", "/api/v1/chain")

@@ -48,6 +48,7 @@ from chainproof.digests import (
     to_hex,
 )
 from chainproof.errors import ChainProofError
+from chainproof.public_ids import parse_public_id
 
 __all__ = [
     "DEFAULT_SERVER",
@@ -127,7 +128,7 @@ class WaitTimeoutError(ClientError):
 
     code = "wait_timeout"
 
-    def __init__(self, timeout: float, results: dict[int, dict[str, Any]]) -> None:
+    def __init__(self, timeout: float, results: dict[str, dict[str, Any]]) -> None:
         self.results = results
         done = sum(1 for ev in results.values() if ev.get("status") in TERMINAL_STATUSES)
         super().__init__(
@@ -308,28 +309,29 @@ class ChainProofClient:
 
     # ---- reading -------------------------------------------------------------------------
 
-    def get_evidence(self, evidence_id: int) -> dict[str, Any]:
-        """``{"id", "algorithm", "digest", "status", "anchor": null | {...}}``."""
+    def get_evidence(self, evidence_id: str) -> dict[str, Any]:
+        """``{"id", "status"}``, and with a key that may see the record ``"algorithm"``,
+        ``"digest"``, ``"member"``, ``"anchor": null | {...}`` and its metadata."""
         return self._request("GET", f"/api/v1/evidence/{_id(evidence_id)}")
 
     def wait_anchored(
         self,
-        ids: Iterable[int],
+        ids: Iterable[str],
         timeout: float,
         poll: float = 0.5,
         *,
         on_progress: ProgressCallback | None = None,
-    ) -> dict[int, dict[str, Any]]:
+    ) -> dict[str, dict[str, Any]]:
         """Polls until every document is anchored (or revoked); their latest states by id.
 
         Raises :class:`WaitTimeoutError` (with ``results``) after ``timeout`` seconds.
         """
         wanted = list(dict.fromkeys(ids))
-        results: dict[int, dict[str, Any]] = {}
+        results: dict[str, dict[str, Any]] = {}
         pending = list(wanted)
         deadline = time.monotonic() + timeout
         while True:
-            still: list[int] = []
+            still: list[str] = []
             for evidence_id in pending:
                 state = self.get_evidence(evidence_id)
                 results[evidence_id] = state
@@ -345,7 +347,7 @@ class ChainProofClient:
                 raise WaitTimeoutError(timeout, {i: results[i] for i in wanted})
             time.sleep(min(poll, left))
 
-    def receipt(self, evidence_id: int) -> dict[str, Any]:
+    def receipt(self, evidence_id: str) -> dict[str, Any]:
         """The self-contained receipt; :class:`ClientError` with status 409 while pending."""
         return self._request("GET", f"/api/v1/evidence/{_id(evidence_id)}/receipt")
 
@@ -386,7 +388,7 @@ class ChainProofClient:
 
     # ---- changing ------------------------------------------------------------------------
 
-    def revoke(self, evidence_id: int, reason: str) -> dict[str, Any]:
+    def revoke(self, evidence_id: str, reason: str) -> dict[str, Any]:
         """Revokes an anchored document on chain (its submitter's org or an admin)."""
         return self._request(
             "POST", f"/api/v1/evidence/{_id(evidence_id)}/revoke", json={"reason": reason}
@@ -463,11 +465,13 @@ def _items(body: dict[str, Any], expected: int) -> list[dict[str, Any]]:
     return items
 
 
-def _id(evidence_id: int) -> str:
-    # Evidence ids are integers in the API; refusing anything else keeps paths unforgeable.
-    if isinstance(evidence_id, bool) or not isinstance(evidence_id, int) or evidence_id < 0:
-        raise ClientError(f"an evidence id is a non-negative integer, got {evidence_id!r}")
-    return str(evidence_id)
+def _id(evidence_id: str) -> str:
+    # Evidence ids are public ids (UUIDv7) in the API; refusing anything else keeps paths
+    # unforgeable (no "../" or "?" smuggled into the URL).
+    public_id = parse_public_id(evidence_id) if isinstance(evidence_id, str) else None
+    if public_id is None:
+        raise ClientError(f"an evidence id is a public id (a UUIDv7), got {evidence_id!r}")
+    return public_id
 
 
 def _digest_bytes(digest: bytes | str, algorithm: Algorithm) -> bytes:

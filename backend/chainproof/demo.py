@@ -251,7 +251,7 @@ class _Api:
         headers = {"Authorization": f"Bearer {key}"}
         return self.http.get("/subsidy/applications", headers=headers).status_code == 200
 
-    def wait_anchored(self, evidence_ids: list[int], timeout: float = 120) -> None:
+    def wait_anchored(self, evidence_ids: list[str], timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         for evidence_id in evidence_ids:
             while self.call("GET", f"/evidence/{evidence_id}", None)["status"] != "anchored":

@@ -169,7 +169,7 @@ class Receipt(BaseModel):
     issued_at: AwareDatetime | None = Field(
         None, description="When ChainProof issued this receipt (informational)."
     )
-    # int: the SQL primary key today; str leaves room for UUIDs or ids from other systems.
+    # str: ChainProof's public id (a UUIDv7); int: receipts issued before it (the SQL key).
     evidence_id: int | Annotated[str, Field(max_length=128)] | None = Field(
         None, description="ChainProof's id for the evidence (informational)."
     )

@@ -8,6 +8,7 @@ phone. Each step leaves a screenshot under test-artifacts/screenshots/.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 import uuid
@@ -100,7 +101,7 @@ def test_anchor_a_file_and_watch_it_turn_anchored(
 
     # Its evidence page, reached from the row, shows the chain data and the Merkle proof.
     item.get_by_role("link", name="存证详情").click()
-    page.wait_for_url(re.compile(r"/evidence/\d+$"))
+    page.wait_for_url(re.compile(r"/evidence/[0-9a-f-]{36}$"))
     assert page.get_by_test_id("digest").inner_text() == digest
     assert page.locator('[data-status="anchored"]').count() >= 1
     page.locator("#owner-meta").wait_for()  # the tab's key may see its own file name
@@ -120,8 +121,9 @@ def test_verify_the_file_green_and_a_modified_copy_red(
     red.wait_for()
     assert document.name in green.inner_text()
     assert "已存证" in green.inner_text()
-    assert str(anchored["anchor"]["block_number"]) in green.inner_text()
-    assert SUBMITTER_ORG in green.inner_text()
+    # A stranger learns "anchored", not by whom nor when (docs/security.md, "Who sees what").
+    assert SUBMITTER_ORG not in green.inner_text()
+    assert green.locator('a[href*="/explorer/block/"]').count() == 0
     assert modified.name in red.inner_text()
     assert "未找到存证" in red.inner_text()
     # Hashed in the browser: the digest shown is the file's SHA-256.
@@ -194,10 +196,28 @@ def test_certificate_html_and_pdf(
     live_server: LiveServer, anchored: dict[str, Any], page: Page, tmp_path: Path
 ) -> None:
     evidence_id = anchored["id"]
+    # Without a key: id and status only, on both pages.
     page.goto(f"{live_server.url}/evidence/{evidence_id}")
+    assert anchored["digest"] not in page.content() and SUBMITTER_ORG not in page.content()
+    page.get_by_test_id("certificate-link").click()
+    page.wait_for_url(re.compile(rf"/evidence/{evidence_id}/certificate$"))
+    assert anchored["digest"] not in page.content() and SUBMITTER_ORG not in page.content()
+    assert page.locator("#cert-facts").is_hidden()
+    # With the member's key in the tab, the page's script fills the facts in.
+    page.evaluate(f"sessionStorage.setItem('chainproof.apiKey', '{live_server.submitter_key}')")
+    page.goto(f"{live_server.url}/evidence/{evidence_id}")
+    page.locator("#owner-proof").wait_for()  # the salt and proof: the receipt's
+    assert page.get_by_test_id("digest").inner_text() == anchored["digest"]
+    # The receipt download is fetched with the tab's key (a plain link would carry none).
+    with page.expect_download() as download:
+        page.get_by_role("button", name="下载存证回执（JSON）").click()
+    saved = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert saved["digest"] == anchored["digest"] and saved["evidence_id"] == evidence_id
+    assert download.value.suggested_filename == f"chainproof-receipt-{evidence_id}.json"
     page.get_by_test_id("certificate-link").click()
     page.wait_for_url(re.compile(rf"/evidence/{evidence_id}/certificate$"))
     cert = page.get_by_test_id("certificate")
+    page.locator("#cert-facts").wait_for()
     assert page.get_by_test_id("cert-digest").inner_text() == anchored["digest"]
     text = cert.inner_text()
     for value in (
@@ -209,9 +229,7 @@ def test_certificate_html_and_pdf(
     ):
         assert value in text
     shot(page, "certificate")
-    verify_url = (
-        f"{live_server.url}/verify?digest={anchored['digest']}&algorithm={anchored['algorithm']}"
-    )
+    verify_url = f"{live_server.url}/evidence/{evidence_id}"  # the record's public page
     missing = tool_missing("zbarimg")
     require(missing is None, f"cannot decode the certificate's QR code: {missing}")
     qr_png = tmp_path / "qr.png"
@@ -221,7 +239,11 @@ def test_certificate_html_and_pdf(
     # The PDF: CJK font embedded, renders with pdftoppm, its QR decodes to the same URL.
     missing = tool_missing("pdftoppm", "pdffonts")
     require(missing is None, f"cannot render the PDF certificate: {missing}")
-    response = live_server.get(f"/evidence/{evidence_id}/certificate.pdf")
+    assert live_server.get(f"/evidence/{evidence_id}/certificate.pdf").status_code == 404
+    response = live_server.get(
+        f"/evidence/{evidence_id}/certificate.pdf",
+        headers={"Authorization": f"Bearer {live_server.submitter_key}"},
+    )
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/pdf"
     pdf = tmp_path / "certificate.pdf"
@@ -308,11 +330,12 @@ def test_explorer_search_finds_the_anchor_transaction(
     assert anchored["anchor"]["root"] in event.inner_text()
     assert "anchor" in page.locator("code").first.inner_text()
     shot(page, "explorer-tx")
-    # A digest search leads to its evidence.
+    # A digest search says it is on record, but names no record: a guessed file's digest
+    # must not lead to its root and so to the submitting account.
     page.goto(f"{live_server.url}/explorer?q={anchored['digest']}")
     page.wait_for_url(re.compile(r"/explorer/digest/"))
-    page.get_by_role("link", name=f"存证 #{anchored['id']}").click()
-    page.wait_for_url(re.compile(rf"/evidence/{anchored['id']}$"))
+    assert anchored["id"] not in page.content()
+    assert page.locator('.badge[data-status="anchored"]').count() == 1
     no_script_errors(page)
 
 

@@ -44,7 +44,10 @@ def anchor_with_receipt(
     document = folder / name
     document.write_bytes(f"存证回执测试 {uuid.uuid4()}\n金桔 120 万元\n".encode())
     record = live.anchor(document.name, document.read_bytes())
-    response = live.get(f"/api/v1/evidence/{record['id']}/receipt")
+    response = live.get(
+        f"/api/v1/evidence/{record['id']}/receipt",
+        headers={"Authorization": f"Bearer {live.submitter_key}"},
+    )
     assert response.status_code == 200, response.text
     receipt = document.with_name(f"chainproof-receipt-{record['id']}.json")
     receipt.write_text(response.text, encoding="utf-8")

@@ -16,7 +16,7 @@ from chainproof.digests import hash_bytes
 from chainproof.evidence.batcher import Batcher
 from chainproof.evidence.intake import submit_digests
 from chainproof.evidence.service import build_receipt, reindex
-from chainproof.evidence.verify import verify_digest
+from chainproof.evidence.verify import OPERATOR, verify_digest
 from chainproof.receipts import check_receipt_offline, verify_receipt
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import AnchorRecord, Batch, Evidence
@@ -69,7 +69,7 @@ def test_batches_anchor_in_one_tx_each_and_receipts_verify(
         )
         assert sent == len(batches)
         for a in accepted:
-            receipt = build_receipt(session=s, evidence_id=a.id)
+            receipt = build_receipt(session=s, evidence_id=a.public_id, viewer=OPERATOR)
             assert check_receipt_offline(receipt) == []
             verdict = verify_receipt(receipt, chain.w3, trust=pinned(chain.w3, chain.contract))
             assert verdict.valid, verdict.reason
@@ -83,7 +83,7 @@ def test_verdicts_follow_the_document(chain: ChainContext, engine: Engine) -> No
         assert pending["verdict"] == "pending"
     Batcher(engine=engine, chain=chain, batch_size=10, interval_ms=10).drain()
     with Session(engine) as s:
-        v = verify_digest(db=s, chain=chain, algorithm="sha256", digest=d1)
+        v = verify_digest(db=s, chain=chain, algorithm="sha256", digest=d1, viewer=OPERATOR)
         assert v["verdict"] == "anchored"
         assert v["block_number"] > 0 and v["tx_hash"].startswith("0x")
         assert verify_digest(db=s, chain=chain, algorithm="sha256", digest=d2)["verdict"] == (
@@ -185,9 +185,9 @@ def test_orphaned_batch_requeues_and_reanchors(chain: ChainContext, engine: Engi
     with Session(engine) as s:
         assert set(s.exec(select(Evidence.status)).all()) == {"anchored"}
         assert s.exec(select(Batch.status)).all() == ["confirmed"]
-        ids = s.exec(select(col(Evidence.id))).all()
+        ids = s.exec(select(col(Evidence.public_id))).all()
         for i in ids:
-            receipt = build_receipt(session=s, evidence_id=i)
+            receipt = build_receipt(session=s, evidence_id=i, viewer=OPERATOR)
             assert verify_receipt(receipt, chain.w3, trust=pinned(chain.w3, chain.contract)).valid
 
 
@@ -214,7 +214,7 @@ def test_member_batches_are_signed_by_the_member(chain: ChainContext, engine: En
         members = {m.id: m.chain_address for m in s.exec(select(Member)).all()}
         for ev in s.exec(select(Evidence)).all():
             assert ev.id is not None
-            receipt = build_receipt(session=s, evidence_id=ev.id)
+            receipt = build_receipt(session=s, evidence_id=ev.public_id, viewer=OPERATOR)
             expected = members[ev.member_id] if ev.member_id else chain.sender.address
             assert receipt.submitter == expected
             assert verify_receipt(receipt, chain.w3, trust=pinned(chain.w3, chain.contract)).valid

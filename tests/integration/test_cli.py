@@ -116,13 +116,16 @@ def sha256_hex(path: Path) -> str:
     return "0x" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def row_id(table: str, digest: str) -> int:
-    """The evidence id on the line of ``anchor``'s table that shows ``digest``."""
+MISSING = "01943b2e-7c00-7a3f-9d21-000000000000"  # a well-formed public id never issued
+
+
+def row_id(table: str, digest: str) -> str:
+    """The evidence's public id on the line of ``anchor``'s table that shows ``digest``."""
     for line in table.splitlines():
         if digest in line:
-            match = re.match(r"\s*(\d+)\s", line)  # anchored: linear (redos_check)
+            match = re.match(r"\s*([0-9a-f-]{36})\s", line)  # anchored: linear (redos_check)
             assert match, f"no id at the start of {line!r}"
-            return int(match.group(1))
+            return match.group(1)
     raise AssertionError(f"{digest} is not in the table:\n{table}")
 
 
@@ -261,7 +264,7 @@ def _evidence_app() -> typer.Typer:
     [
         ["anchor", "{file}"],
         ["verify", "{file}"],
-        ["receipt", "1"],
+        ["receipt", MISSING],
     ],
 )
 def test_an_unreachable_server_is_one_red_line_and_exit_2(tmp_path: Path, args: list[str]) -> None:
@@ -316,7 +319,7 @@ def test_client_turns_the_error_envelope_into_client_error() -> None:
 
     client = ChainProofClient("http://cp.test", transport=httpx.MockTransport(answer))
     with client, pytest.raises(ClientError) as caught:
-        client.receipt(7)
+        client.receipt(MISSING)
     assert (caught.value.status, caught.value.code) == (409, "conflict")
     assert caught.value.message == "evidence 7 is queued"
     assert "HTTP 409" in str(caught.value)
@@ -366,7 +369,7 @@ def test_anchor_wait_verify_receipt_and_verify_it_without_the_server(
     assert "not found" in rejected.stdout
 
     receipt_file = tmp_path / "r.json"
-    fetched = run_cli("receipt", str(a_id), "-o", receipt_file, env=user_env, cwd=tmp_path)
+    fetched = run_cli("receipt", a_id, "-o", receipt_file, env=user_env, cwd=tmp_path)
     assert fetched.returncode == 0, fetched.stderr
     receipt = Receipt.from_json(receipt_file.read_text())
     assert receipt.digest == sha256_hex(a)
@@ -410,7 +413,7 @@ def test_anchor_wait_verify_receipt_and_verify_it_without_the_server(
 
     # Revocation through the CLI: the chain then refuses the receipt and verify says revoked.
     revoked = run_cli(
-        "revoke", str(a_id), "--reason", "错误版本 wrong version", env=user_env, cwd=tmp_path
+        "revoke", a_id, "--reason", "错误版本 wrong version", env=user_env, cwd=tmp_path
     )
     assert revoked.returncode == 0, revoked.stdout + revoked.stderr
     after = run_cli("verify", a, env=user_env, cwd=tmp_path)
@@ -419,7 +422,7 @@ def test_anchor_wait_verify_receipt_and_verify_it_without_the_server(
         "verify-receipt", receipt_file, "--rpc", rpc_url, *pin, env=offline_env, cwd=tmp_path
     )
     assert stale.returncode == 1 and "revoked" in stale.stdout
-    refused = run_cli("revoke", str(a_id), "--reason", "again", env=user_env, cwd=tmp_path)
+    refused = run_cli("revoke", a_id, "--reason", "again", env=user_env, cwd=tmp_path)
     assert refused.returncode == 2 and "revoked already" in refused.stderr
 
 
@@ -465,8 +468,10 @@ def test_client_library_round_trip(
         receipt = client.receipt(item["id"])
         assert client.verify_receipt(receipt)["valid"] is True
         with pytest.raises(ClientError) as missing:
-            client.get_evidence(10**9)
+            client.get_evidence(MISSING)
         assert missing.value.status == 404
+        with pytest.raises(ClientError, match="public id"):
+            client.get_evidence("1/../../keys")  # never reaches a URL
 
 
 @pytest.mark.chain

@@ -22,6 +22,7 @@ from chainproof.config import DEV_OPERATOR_KEY
 from chainproof.digests import hash_bytes
 from chainproof.evidence.intake import submit_digests
 from chainproof.evidence.service import build_receipt
+from chainproof.evidence.verify import OPERATOR
 from chainproof.receipts import verify_receipt
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import Batch, Evidence
@@ -117,7 +118,7 @@ def test_sigkill_at_every_point_anchors_everything_once(
         assert sum(e.leaf_count for e in events) == len(digests)
         for ev in s.exec(select(Evidence)).all():
             assert ev.id is not None
-            receipt = build_receipt(session=s, evidence_id=ev.id)
+            receipt = build_receipt(session=s, evidence_id=ev.public_id, viewer=OPERATOR)
             verdict = verify_receipt(
                 receipt, deployed.w3, trust=pinned(deployed.w3, deployed.contract)
             )

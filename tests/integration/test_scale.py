@@ -18,6 +18,7 @@ from chainproof import identity
 from chainproof.api.app import create_app
 from chainproof.config import Settings
 from chainproof.evidence.service import build_receipt
+from chainproof.evidence.verify import OPERATOR
 from chainproof.receipts import check_receipt_offline, verify_receipt
 from chainproof.store import db
 from chainproof.store.models import Batch, Evidence, Member
@@ -94,14 +95,14 @@ def test_ten_thousand_digests_on_anvil_and_postgres(
             member = s.exec(select(Member).where(Member.name == "规模测试")).one()
             assert {b.signer for b in batches} == {member.chain_address}
 
-            one_per_batch: dict[int, int] = {}
+            one_per_batch: dict[int, str] = {}
             for ev in s.exec(select(Evidence)).all():
                 assert ev.id is not None and ev.batch_id is not None
-                receipt = build_receipt(session=s, evidence_id=ev.id)
+                receipt = build_receipt(session=s, evidence_id=ev.public_id, viewer=OPERATOR)
                 assert check_receipt_offline(receipt) == [], ev.id
-                one_per_batch.setdefault(ev.batch_id, ev.id)
+                one_per_batch.setdefault(ev.batch_id, ev.public_id)
             # The full online check (tx, block, event, contract views) once per batch.
             for evidence_id in one_per_batch.values():
-                receipt = build_receipt(session=s, evidence_id=evidence_id)
+                receipt = build_receipt(session=s, evidence_id=evidence_id, viewer=OPERATOR)
                 verdict = verify_receipt(receipt, w3, trust=pinned(w3, receipt.contract))
                 assert verdict.valid, verdict.reason

@@ -208,8 +208,12 @@ def sha256(content: bytes) -> str:
     return "0x" + hashlib.sha256(content).hexdigest()
 
 
-def receipt_of(case: Case, evidence_id: int) -> Receipt:
-    response = case.client.get(f"/api/v1/evidence/{evidence_id}/receipt")
+def receipt_of(case: Case, evidence_id: str) -> Receipt:
+    # As a reviewer: the records of an application (its documents, manifests and trail)
+    # are theirs to read, whichever member's key anchored them.
+    response = case.client.get(
+        f"/api/v1/evidence/{evidence_id}/receipt", headers=case.keys["reviewer"]
+    )
     assert response.status_code == 200, response.text
     return Receipt.from_dict(response.json())
 
@@ -508,7 +512,7 @@ def test_accepting_against_a_failed_check_needs_a_reason(case: Case) -> None:
     assert last["acceptance_check"]["proven_wan"] == "50"
 
 
-def _record_of(case: Case, evidence_id: int) -> str:
+def _record_of(case: Case, evidence_id: str) -> str:
     """The transition record whose digest the evidence's receipt carries."""
     receipt = receipt_of(case, evidence_id)
     with db.open_session(case.settings.resolved_database_url) as session:

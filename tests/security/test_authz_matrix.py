@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import select
 from starlette.exceptions import StarletteDeprecationWarning
 
 from chainproof import identity
@@ -33,6 +34,7 @@ from chainproof.api.app import create_app
 from chainproof.api.authz import ANONYMOUS, Outcome
 from chainproof.chain.context import ChainContext
 from chainproof.config import Settings
+from chainproof.public_ids import new_public_id
 from chainproof.store import db
 from chainproof.store.models import Evidence
 
@@ -55,7 +57,13 @@ PRINCIPALS: dict[str, tuple[str, str | None]] = {
     "admin": ("admin", None),
 }
 ORG_NAMES = {"A": ORG_A, "B": ORG_B}
+# Whose each resource owner is: "D" is a document of A's subsidy application (A owns it,
+# and reviewers see it as A does: authz ``sees_reviewed``); A's and B's plain evidence
+# belongs to no application, so reviewers are strangers to it.
+OWNER_ORG = {"A": "A", "B": "B", "D": "A"}
+REVIEWED = "D"
 NOWHERE = 2**62  # an id no resource has
+NOWHERE_EVIDENCE = new_public_id()  # a well-formed public id no evidence has
 
 # Routes whose current behaviour breaks their rule: the test is expected to fail until the
 # fix named here lands, and then (strict xfail) the xfail itself fails as a reminder.
@@ -110,6 +118,10 @@ class World:
 
     def new_document(self, org: str) -> int:
         """A fresh document attached to ``org``'s application (for a detach to remove)."""
+        return int(self.attach(org)["id"])
+
+    def attach(self, org: str) -> dict[str, Any]:
+        """A fresh document of ``org``'s application: its ``DocumentOut``."""
         response = self.client.post(
             f"/api/v1/subsidy/applications/{self.applications[org]}/documents",
             headers=self.as_(f"submitter_{org.lower()}"),
@@ -117,13 +129,15 @@ class World:
             files={"file": ("doc.pdf", secrets.token_bytes(16))},
         )
         assert response.status_code == 201, response.text
-        return int(response.json()[0]["id"])
+        document: dict[str, Any] = response.json()[0]
+        return document
 
 
-def _wait_anchored(client: TestClient, evidence_id: int) -> dict[str, Any]:
+def _wait_anchored(client: TestClient, evidence_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The record once anchored, as its owner sees it (strangers get its status only)."""
     deadline = time.monotonic() + 60
     while True:
-        body: dict[str, Any] = client.get(f"/api/v1/evidence/{evidence_id}").json()
+        body: dict[str, Any] = client.get(f"/api/v1/evidence/{evidence_id}", headers=headers).json()
         if body["status"] == "anchored":
             return body
         assert time.monotonic() < deadline, body
@@ -158,10 +172,17 @@ def world(chain: ChainContext, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 data={"label": w.labels[org]},
             )
             assert upload.status_code == 202, upload.text
-            w.evidence[org] = _wait_anchored(client, upload.json()["items"][0]["id"])
+            w.evidence[org] = _wait_anchored(
+                client, upload.json()["items"][0]["id"], w.as_(f"submitter_{org.lower()}")
+            )
             w.spare_keys[org] = w.key(ORG_NAMES[org], "submitter")[0]
         if any(p.startswith(("/api/v1/subsidy/", "/applications")) for _, p in ROUTES):
             _subsidy_world(w)
+            document = w.attach("A")
+            w.labels[REVIEWED] = f"subsidy application {w.applications['A']}"
+            w.evidence[REVIEWED] = _wait_anchored(
+                client, document["evidence_id"], w.as_("submitter_a")
+            )
         yield w
 
 
@@ -207,7 +228,8 @@ class Req:
     method: str
     url: str
     kwargs: dict[str, Any] = field(default_factory=dict)
-    marker: str | None = None  # private text of the owner; present iff the caller may see it
+    # Private texts of the owner; each is present iff the caller may see it.
+    marker: str | tuple[str, ...] | None = None
 
 
 Sample = Callable[[World, str | None], Req]
@@ -228,14 +250,24 @@ def _page(w: World, org: str | None, suffix: str = "") -> Req:
     )
 
 
+def _private(w: World, org: str | None) -> tuple[str, ...]:
+    """What only those who may see ``org``'s record may read: label, digest, member."""
+    o = org or "A"
+    return (w.labels[o], w.evidence[o]["digest"], ORG_NAMES[OWNER_ORG[o]])
+
+
 def _receipt(w: World) -> dict[str, Any]:
-    body: dict[str, Any] = w.client.get(f"/api/v1/evidence/{w.evidence['A']['id']}/receipt").json()
+    body: dict[str, Any] = w.client.get(
+        f"/api/v1/evidence/{w.evidence['A']['id']}/receipt", headers=w.as_("submitter_a")
+    ).json()
     return body
 
 
 def _batch_id(w: World) -> int:
     with db.open_session(w.settings.resolved_database_url) as session:
-        row = session.get(Evidence, w.evidence["A"]["id"])
+        row = session.exec(
+            select(Evidence).where(Evidence.public_id == w.evidence["A"]["id"])
+        ).first()
         assert row is not None and row.batch_id is not None
         return row.batch_id
 
@@ -258,12 +290,12 @@ SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
     ),
     ("GET", "/api/v1/evidence/{evidence_id}"): (
         True,
-        lambda w, o: Req("GET", f"/api/v1/evidence/{_ev(w, o)['id']}", marker=w.labels[o or "A"]),
+        lambda w, o: Req("GET", f"/api/v1/evidence/{_ev(w, o)['id']}", marker=_private(w, o)),
     ),
     ("GET", "/api/v1/evidence/{evidence_id}/receipt"): (
         True,
         lambda w, o: Req(
-            "GET", f"/api/v1/evidence/{_ev(w, o)['id']}/receipt", marker=w.labels[o or "A"]
+            "GET", f"/api/v1/evidence/{_ev(w, o)['id']}/receipt", marker=_private(w, o)
         ),
     ),
     ("POST", "/api/v1/evidence/{evidence_id}/revoke"): (
@@ -278,7 +310,8 @@ SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
             "POST",
             "/api/v1/verify",
             {"json": {"algorithm": "sha256", "digest": _ev(w, o)["digest"]}},
-            marker=w.labels[o or "A"],
+            # Not the digest: the caller sent it, and the verdict echoes it to anyone.
+            marker=(w.labels[o or "A"], ORG_NAMES[OWNER_ORG[o or "A"]]),
         ),
     ),
     ("POST", "/api/v1/receipts/verify"): (
@@ -303,18 +336,16 @@ SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
     ),
     ("GET", "/evidence/{evidence_id}"): (
         True,
-        lambda w, o: Req("GET", f"/evidence/{_ev(w, o)['id']}", marker=w.labels[o or "A"]),
+        lambda w, o: Req("GET", f"/evidence/{_ev(w, o)['id']}", marker=_private(w, o)),
     ),
     ("GET", "/evidence/{evidence_id}/certificate"): (
         True,
-        lambda w, o: Req(
-            "GET", f"/evidence/{_ev(w, o)['id']}/certificate", marker=w.labels[o or "A"]
-        ),
+        lambda w, o: Req("GET", f"/evidence/{_ev(w, o)['id']}/certificate", marker=_private(w, o)),
     ),
     ("GET", "/evidence/{evidence_id}/certificate.pdf"): (
         True,
         lambda w, o: Req(
-            "GET", f"/evidence/{_ev(w, o)['id']}/certificate.pdf", marker=w.labels[o or "A"]
+            "GET", f"/evidence/{_ev(w, o)['id']}/certificate.pdf", marker=_private(w, o)
         ),
     ),
     ("GET", "/explorer/block/{number}"): (
@@ -457,16 +488,16 @@ def _generic(method: str, path: str) -> Sample:
 def _nowhere(req: Req, w: World, owner: str) -> Req:
     """The same request on ids that exist nowhere, to compare a hidden 404 with."""
     url = req.url
-    if w.applications:
+    if owner in w.applications:
         url = url.replace(f"/applications/{w.applications[owner]}", f"/applications/{NOWHERE}")
-    url = url.replace(f"/evidence/{w.evidence[owner]['id']}", f"/evidence/{NOWHERE}")
+    url = url.replace(f"/evidence/{w.evidence[owner]['id']}", f"/evidence/{NOWHERE_EVIDENCE}")
     return Req(req.method, url, req.kwargs)
 
 
 def _owns(principal: str, owner: str | None) -> bool | None:
     if owner is None:
         return None
-    return PRINCIPALS[principal][1] == owner
+    return PRINCIPALS[principal][1] == OWNER_ORG[owner]
 
 
 def _error(response: Any) -> dict[str, Any]:
@@ -480,7 +511,9 @@ def _check(w: World, route: authz.RouteKey, principal: str, owner: str | None, r
     rule = authz.rule_for(*route)
     assert rule is not None
     role = PRINCIPALS[principal][0]
-    decision = authz.decide(rule, role=role, owns=_owns(principal, owner))
+    decision = authz.decide(
+        rule, role=role, owns=_owns(principal, owner), reviewed=owner == REVIEWED
+    )
     response = w.client.request(req.method, req.url, headers=w.as_(principal), **req.kwargs)
     status = response.status_code
     where = f"{req.method} {req.url} as {principal} on {owner or 'no'} resource"
@@ -499,7 +532,7 @@ def _check(w: World, route: authz.RouteKey, principal: str, owner: str | None, r
         )
         if status != 404 or unknown.status_code != 404:
             return f"{where}: expected the 404 of a missing resource, got {got}"
-        if _error(response)["code"] != _error(unknown)["code"]:
+        if not _same_404(response, unknown, req.url, probe.url):
             return f"{where}: its 404 differs from a missing resource's: {got}"
     else:
         if status in (401, 403) or (status >= 500 and status != 503):
@@ -513,11 +546,24 @@ def _check(w: World, route: authz.RouteKey, principal: str, owner: str | None, r
                 if unknown.status_code == 404 and _error(unknown) == _error(response):
                     return f"{where}: allowed, but answered like a missing resource: {got}"
         if req.marker is not None and decision.sees_private is not None:
-            shown = req.marker in response.text
-            if shown != decision.sees_private:
-                verb = "shows" if shown else "hides"
-                return f"{where}: {verb} the owner's private metadata {req.marker!r}"
+            markers = (req.marker,) if isinstance(req.marker, str) else req.marker
+            for marker in markers:
+                shown = marker in response.text
+                if shown != decision.sees_private:
+                    verb = "shows" if shown else "hides"
+                    return f"{where}: {verb} the owner's private metadata {marker!r}"
     return ""
+
+
+def _same_404(response: Any, unknown: Any, url: str, unknown_url: str) -> bool:
+    """A hidden resource's 404 and a missing one's say the same, but for the id asked."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return bool(_error(response)["code"] == _error(unknown)["code"])
+    ids = [(a, b) for a, b in zip(url.split("/"), unknown_url.split("/"), strict=False) if a != b]
+    text, other = response.text, unknown.text
+    for mine, theirs in ids:
+        text, other = text.replace(mine, "ID"), other.replace(theirs, "ID")
+    return bool(text == other)
 
 
 def _cases() -> list[Any]:
@@ -556,4 +602,22 @@ def test_route_matrix(world: World, route: authz.RouteKey) -> None:
             problem = _check(world, route, principal, owner, sample(world, owner))
             if problem:
                 mismatches.append(problem)
+    assert not mismatches, "\n".join(mismatches)
+
+
+REVIEWED_ROUTES = [key for key, rule in authz.RULES.items() if rule.sees_reviewed]
+
+
+@pytest.mark.parametrize("route", [pytest.param(r, id=f"{r[0]} {r[1]}") for r in REVIEWED_ROUTES])
+def test_reviewers_see_the_records_of_applications(world: World, route: authz.RouteKey) -> None:
+    """The same routes on a document of A's subsidy application: reviewers see it as A
+    does (and see nothing of A's or B's plain evidence: test_route_matrix), B does not."""
+    if REVIEWED not in world.evidence:
+        pytest.skip("the app has no subsidy routes")
+    _, sample = SAMPLES[route]
+    mismatches = []
+    for principal in PRINCIPALS:
+        problem = _check(world, route, principal, REVIEWED, sample(world, REVIEWED))
+        if problem:
+            mismatches.append(problem)
     assert not mismatches, "\n".join(mismatches)

@@ -115,9 +115,13 @@ class Server:
     def receipts(self) -> list[Receipt]:
         out = []
         with db.open_session(self.db_url) as s:
-            ids = [e.id for e in s.exec(select(Evidence)).all()]
+            ids = [e.public_id for e in s.exec(select(Evidence)).all()]
         for evidence_id in ids:
-            r = httpx.get(f"{self.proc.url}/api/v1/evidence/{evidence_id}/receipt", timeout=10)
+            r = httpx.get(
+                f"{self.proc.url}/api/v1/evidence/{evidence_id}/receipt",
+                headers=self.key(),
+                timeout=10,
+            )
             assert r.status_code == 200, r.text
             out.append(Receipt.from_dict(r.json()))
         return out
@@ -287,6 +291,7 @@ def test_rpc_errors_garbage_and_500s_are_503s_and_nothing_is_lost(
     with db.open_session(server.db_url) as s:
         digest = s.exec(select(Evidence.digest)).first()
     total = len(before)
+    first_id = before[0]["id"]
     for mode in ("error", "garbage", "http500"):
         faulty.mode = mode
         time.sleep(1.2)  # the chain status is cached for a second
@@ -296,7 +301,7 @@ def test_rpc_errors_garbage_and_500s_are_503s_and_nothing_is_lost(
         total += len(server.submit(3, mode))
         v = httpx.post(f"{server.proc.url}/api/v1/verify", json={"digest": digest}, timeout=60)
         assert v.status_code == 503, (mode, v.status_code, v.text)
-        r = httpx.get(f"{server.proc.url}/api/v1/evidence/1", timeout=10)
+        r = httpx.get(f"{server.proc.url}/api/v1/evidence/{first_id}", timeout=10)
         assert r.status_code == 200  # the index still answers
     faulty.mode = "pass"
     server.wait("ready again", lambda: server.ready().status_code == 200)
@@ -334,7 +339,9 @@ def test_node_reset_under_a_running_server_then_deploy_new(
     old = server.submit(10, "old chain")
     server.wait("anchored", lambda: server.count("anchored") == len(old))
     old_receipt = Receipt.from_dict(
-        httpx.get(f"{server.proc.url}/api/v1/evidence/{old[0]['id']}/receipt").json()
+        httpx.get(
+            f"{server.proc.url}/api/v1/evidence/{old[0]['id']}/receipt", headers=server.key()
+        ).json()
     )
     old_anchor = pinned(http_web3(url), old_receipt.contract)
     assert verify_receipt(old_receipt, http_web3(url), trust=old_anchor).valid
@@ -375,7 +382,7 @@ def test_node_reset_under_a_running_server_then_deploy_new(
     assert "retired the old record" in deployed.stdout
     with db.open_session(server.db_url) as s:
         old_times = {
-            e.id: b.block_timestamp
+            e.public_id: b.block_timestamp
             for e, b in s.exec(select(Evidence, Batch).where(Evidence.batch_id == Batch.id)).all()
             if b.status == "confirmed"
         }

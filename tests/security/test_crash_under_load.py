@@ -38,6 +38,7 @@ from chainproof.chain.nodes import free_port, http_web3
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.config import DEV_OPERATOR_KEY
 from chainproof.evidence.service import build_receipt
+from chainproof.evidence.verify import OPERATOR
 from chainproof.receipts import check_receipt_offline, verify_receipt
 from chainproof.store import db
 from chainproof.store.models import Batch, Evidence
@@ -75,7 +76,7 @@ class Load:
         self.url = url
         self.keys = keys
         self.stop = threading.Event()
-        self.acknowledged: dict[int, str] = {}  # evidence id → digest
+        self.acknowledged: dict[str, str] = {}  # evidence id → digest
         self.refused: list[str] = []  # 4xx but 429: our bug, never the server's restart
         self.lock = threading.Lock()
         self.seeds = [rng.getrandbits(32) for _ in range(CLIENTS)]
@@ -196,13 +197,13 @@ def _check_everything(
     url: str,
     rpc: str,
     deployment_block: int,
-    acknowledged: dict[int, str],
+    acknowledged: dict[str, str],
     kills: list[tuple[float, str]],
 ) -> None:
     where = f"seed {SEED}, kills {kills}"
     w3 = http_web3(rpc)
     with db.open_session(url) as s:
-        rows = {e.id: e for e in s.exec(select(Evidence)).all()}
+        rows = {e.public_id: e for e in s.exec(select(Evidence)).all()}
         missing = [i for i, d in acknowledged.items() if i not in rows or rows[i].digest != d]
         assert not missing, f"{len(missing)} acknowledged documents lost ({where})"
         batches = s.exec(select(Batch).where(Batch.status == "confirmed")).all()
@@ -212,7 +213,7 @@ def _check_everything(
         one_per_batch: dict[int, Any] = {}
         for e in rows.values():
             assert e.id is not None
-            receipt = build_receipt(session=s, evidence_id=e.id)
+            receipt = build_receipt(session=s, evidence_id=e.public_id, viewer=OPERATOR)
             assert check_receipt_offline(receipt) == [], (e.id, where)
             one_per_batch.setdefault(e.batch_id or 0, receipt)
     registry = EvidenceRegistryClient(

@@ -100,7 +100,7 @@ class Load:
     def __init__(self, url: str, key: str) -> None:
         self.url = url
         self.headers = {"Authorization": f"Bearer {key}"}
-        self.acknowledged: dict[int, str] = {}
+        self.acknowledged: dict[str, str] = {}
         self.statuses: list[int] = []  # -1: no answer
         self.bodies: dict[int, str] = {}
         self.stop = threading.Event()
@@ -130,7 +130,7 @@ def _wait_all_anchored(postgres: Postgres, load: Load, proc: _procs.Proc) -> Non
         deadline = time.monotonic() + 60
         while True:
             with engine.connect() as c:
-                rows = dict(c.execute(text("SELECT id, digest FROM evidence")).all())
+                rows = dict(c.execute(text("SELECT public_id, digest FROM evidence")).all())
                 left = c.execute(
                     text("SELECT count(*) FROM evidence WHERE status <> 'anchored'")
                 ).scalar_one()

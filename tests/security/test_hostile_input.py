@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from sqlmodel import col, select
 
 from chainproof import identity
 from chainproof.api.app import create_app
@@ -35,6 +36,7 @@ from chainproof.api.schemas import EX_RECEIPT
 from chainproof.chain.context import ChainContext
 from chainproof.config import Settings
 from chainproof.store import db
+from chainproof.store.models import Evidence
 
 from ..integration.test_api import MULTIPART, Api, StartApi, TestClient, assert_error, multipart
 from . import _procs
@@ -243,8 +245,12 @@ def test_real_server_hashes_a_48_mib_upload_in_flat_memory_and_cuts_at_the_limit
     assert server.alive()
     grown = server.rss_kib("VmHWM") - max(peak_before, rss_before)
     assert grown < 24 * 1024, f"peak memory grew {grown} KiB for a refused 96 MiB upload"
-    mine = httpx.get(f"{server.url}/api/v1/evidence/{ok.json()['items'][0]['id'] + 1}")
-    assert mine.status_code == 404, "the refused upload was stored"
+    data_dir = Path(server.argv[server.argv.index("--data-dir") + 1])
+    with db.open_session(f"sqlite:///{data_dir / 'chainproof.db'}") as session:
+        newest = session.exec(select(Evidence).order_by(col(Evidence.id).desc())).first()
+    assert newest is not None and newest.public_id == ok.json()["items"][0]["id"], (
+        "the refused upload was stored"
+    )
 
 
 def test_deeply_nested_json_is_a_4xx_and_the_server_survives(tmp_path: Path) -> None:

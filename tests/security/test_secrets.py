@@ -106,7 +106,7 @@ def served(tmp_path: Path) -> Iterator[tuple[_procs.Proc, str, Path]]:
         proc.stop()
 
 
-def _wait_anchored(url: str, ids: list[int]) -> None:
+def _wait_anchored(url: str, ids: list[str]) -> None:
     deadline = time.monotonic() + 60
     for evidence_id in ids:
         while httpx.get(f"{url}/api/v1/evidence/{evidence_id}").json()["status"] != "anchored":
@@ -139,7 +139,7 @@ def full_run(url: str, admin: dict[str, str]) -> dict[str, str]:
         first = ids[0]
         assert c.post("/api/v1/verify", json={"digest": digests[0]}, headers=b).status_code == 200
         assert c.post("/api/v1/verify", files={"file": ("x", b"unknown")}).status_code == 200
-        receipt = c.get(f"/api/v1/evidence/{first}/receipt").json()
+        receipt = c.get(f"/api/v1/evidence/{first}/receipt", headers=a).json()
         assert c.post("/api/v1/receipts/verify", json=receipt).json()["valid"] is True
         revoked = c.post(f"/api/v1/evidence/{first}/revoke", json={"reason": "错"}, headers=a)
         assert revoked.status_code == 200, revoked.text
@@ -164,7 +164,7 @@ def full_run(url: str, admin: dict[str, str]) -> dict[str, str]:
         assert label.status_code == 422
         big = c.post("/api/v1/evidence", headers=a, files={"file": ("big", b"x" * 2_000_000)})
         assert big.status_code == 413
-        assert c.get("/api/v1/evidence/999999").status_code == 404
+        assert c.get("/api/v1/evidence/999999").status_code == 404  # old integer ids too
         twice = c.post(f"/api/v1/evidence/{first}/revoke", json={"reason": "x"}, headers=a)
         assert twice.status_code == 409
     return keys
@@ -224,7 +224,7 @@ class _InProcess:
         up = c.post("/api/v1/evidence", headers=a, files={"file": ("a.pdf", b"secret doc")})
         evidence_id = up.json()["items"][0]["id"]
         self.api.wait_anchored(evidence_id)
-        receipt = c.get(f"/api/v1/evidence/{evidence_id}/receipt").json()
+        receipt = c.get(f"/api/v1/evidence/{evidence_id}/receipt", headers=a).json()
         assert c.post("/api/v1/receipts/verify", json=receipt).json()["valid"] is True
         revoke = c.post(f"/api/v1/evidence/{evidence_id}/revoke", json={"reason": "x"}, headers=a)
         assert revoke.status_code == 200

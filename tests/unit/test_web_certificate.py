@@ -1,7 +1,7 @@
 """The evidence certificate: its PDF embeds a CJK font, renders, and its QR decodes to the
-public verification URL. Needs poppler-utils (pdftoppm, pdffonts), zbar-tools (zbarimg) and
-a CJK TrueType font (fonts-wqy-zenhei): skipped loudly without them, failed under
-CHAINPROOF_REQUIRE_ALL=1."""
+record's public page (by its public id). Needs poppler-utils (pdftoppm, pdffonts),
+zbar-tools (zbarimg) and a CJK TrueType font (fonts-wqy-zenhei): skipped loudly without
+them, failed under CHAINPROOF_REQUIRE_ALL=1."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from chainproof.web.certificate import (
     CJK_FONTS,
     Certificate,
     CertificateFontError,
+    evidence_url,
     find_cjk_font,
     qr_svg,
     render_pdf,
-    verification_url,
 )
 from chainproof.web.formatting import cst_time, short_hex, utc_iso
 
@@ -27,11 +27,12 @@ from ..conftest import require
 
 DIGEST = "0x5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
 BASE = "https://chainproof.example.cn"
+PUBLIC_ID = "01943b2e-7c00-7a3f-9d21-5c8e4b7f0a16"
 
 
 def certificate(**overrides: object) -> Certificate:
     values: dict[str, object] = {
-        "evidence_id": 7,
+        "evidence_id": PUBLIC_ID,
         "algorithm": "sha256",
         "digest": DIGEST,
         "status": "anchored",
@@ -45,21 +46,19 @@ def certificate(**overrides: object) -> Certificate:
         "chain_id": 31337,
         "contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
         "submitter": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
-        "verify_url": verification_url(BASE, algorithm="sha256", digest=DIGEST),
+        "verify_url": evidence_url(BASE, PUBLIC_ID),
     }
     values.update(overrides)
     return Certificate(**values)  # type: ignore[arg-type]
 
 
-def test_verification_url_prefills_the_verify_page() -> None:
-    assert verification_url(BASE + "/", algorithm="sm3", digest=DIGEST) == (
-        f"{BASE}/verify?digest={DIGEST}&algorithm=sm3"
-    )
+def test_the_qr_url_is_the_record_page_by_public_id() -> None:
+    assert evidence_url(BASE + "/", PUBLIC_ID) == f"{BASE}/evidence/{PUBLIC_ID}"
 
 
 def test_certificate_fields() -> None:
     cert = certificate()
-    assert cert.number == "CP-31337-00000007"
+    assert cert.number == f"CP-31337-{PUBLIC_ID}"
     assert cert.time_cst == "2025-01-01 08:00:00 (UTC+8)"
     assert cert.time_utc == "2025-01-01T00:00:00Z"
     assert not cert.revoked

@@ -17,15 +17,20 @@ How owners matter (:class:`Owner`):
 * ``IGNORED``: whose resource it is changes nothing (public chain data, admin tools);
 * ``REQUIRED``: only the owner's org (or an admin) may act; others get 403;
 * ``METADATA``: everyone allowed may read it, but only the owner's org and admins see its
-  private metadata (label, file name, dates, revocation reason);
+  private metadata (for evidence: digest, member, chain data, label, file name, dates,
+  revocation reason; strangers get its status only);
 * ``HIDDEN``: everyone allowed may read it, and nobody sees private metadata there (the
   pages: keys are never sent to them, so they render as for an anonymous visitor);
 * ``FILTERED``: a listing; each caller sees only its own org's resources in it.
 
 ``sees_all`` names the roles that count as owners of every resource (admins everywhere;
-reviewers too for subsidy applications, which they review). How a caller who is not the
-owner is refused is the rule's ``foreign`` outcome: 403, or 404 where the resource's very
-existence is not the caller's business (subsidy applications, ``subsidy/access.py``).
+reviewers too for subsidy applications, which they review). ``sees_reviewed`` names the
+roles that count as owners of a resource that belongs to a subsidy application (evidence
+that is one of its documents, its manifest or a step of its trail): reviewers see those
+records as their member does, and no other member's (docs/security.md, "Who sees what").
+How a caller who is not the owner is refused is the rule's ``foreign`` outcome: 403, or
+404 where the resource's very existence is not the caller's business (subsidy
+applications, ``subsidy/access.py``; another org's evidence receipt, revocation and PDF).
 
 Paths the matrix skips on purpose (:data:`UNCHECKED_PATHS`): the static files and the
 OpenAPI documentation, which are public by nature and name no resource.
@@ -89,6 +94,7 @@ class Rule:
     why: str = ""
     sees_all: frozenset[str] = frozenset({Role.ADMIN.value})
     foreign: Outcome = Outcome.FORBIDDEN
+    sees_reviewed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,10 @@ UNCHECKED_PATHS: Final = frozenset(
 )
 
 _PUBLIC_CHAIN = "public chain data: anyone may read it"
+_EVIDENCE_PRIVATE = (
+    "its member, admins and reviewers of its subsidy application; 404 to anyone else, as a "
+    "missing id (the salt in it would let the holder probe the digest)"
+)
 _PAGE = "a public page; keys are never sent to pages, so no private metadata is rendered"
 _APP = "/api/v1/subsidy/applications/{application_id}"
 
@@ -129,21 +139,35 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/api/v1/evidence"): Rule(SUBMITTERS, why="anchoring is for members' submitters"),
     ("POST", "/api/v1/evidence/digests"): Rule(SUBMITTERS, why="as POST /api/v1/evidence"),
     ("GET", "/api/v1/evidence/{evidence_id}"): Rule(
-        EVERYONE, Owner.METADATA, "status and anchor are public; label and file name are not"
+        EVERYONE,
+        Owner.METADATA,
+        "id and status are public; digest, member, anchor, label and dates are private",
+        sees_reviewed=REVIEWERS,
     ),
     ("GET", "/api/v1/evidence/{evidence_id}/receipt"): Rule(
         EVERYONE,
-        Owner.METADATA,
-        "the proof is public (anyone verifies); the label is the member's metadata",
+        Owner.REQUIRED,
+        "the receipt (digest, salt, label) is for " + _EVIDENCE_PRIVATE,
+        foreign=Outcome.NOT_FOUND,
+        sees_reviewed=REVIEWERS,
     ),
     ("POST", "/api/v1/evidence/{evidence_id}/revoke"): Rule(
-        SUBMITTERS, Owner.REQUIRED, "only the submitting org or an admin may revoke"
+        SUBMITTERS,
+        Owner.REQUIRED,
+        "only the submitting org or an admin may revoke; another org's record is not found",
+        foreign=Outcome.NOT_FOUND,
     ),
     # --- verification ---------------------------------------------------------------------
     ("POST", "/api/v1/verify"): Rule(
-        EVERYONE, Owner.METADATA, "verification is public; a key adds its own records' metadata"
+        EVERYONE,
+        Owner.METADATA,
+        "anchored or not is public; by whom and when only for those who may see the record",
+        sees_reviewed=REVIEWERS,
     ),
-    ("POST", "/api/v1/receipts/verify"): Rule(EVERYONE, why="checks a receipt the caller holds"),
+    ("POST", "/api/v1/receipts/verify"): Rule(
+        EVERYONE,
+        why="checks a receipt the caller holds; names its member to whoever presents it",
+    ),
     # --- chain and probes -----------------------------------------------------------------
     ("GET", "/api/v1/chain"): Rule(EVERYONE, why=_PUBLIC_CHAIN),
     ("GET", "/api/v1/batches/{batch_id}"): Rule(EVERYONE, why=_PUBLIC_CHAIN),
@@ -213,7 +237,13 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("GET", "/anchor"): Rule(EVERYONE, why=_PAGE + " (the page's script calls the API with a key)"),
     ("GET", "/evidence/{evidence_id}"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
     ("GET", "/evidence/{evidence_id}/certificate"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
-    ("GET", "/evidence/{evidence_id}/certificate.pdf"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
+    ("GET", "/evidence/{evidence_id}/certificate.pdf"): Rule(
+        EVERYONE,
+        Owner.REQUIRED,
+        "the certificate's facts are private: rendered for " + _EVIDENCE_PRIVATE,
+        foreign=Outcome.NOT_FOUND,
+        sees_reviewed=REVIEWERS,
+    ),
     ("GET", "/explorer"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/explorer/block/{number}"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/explorer/tx/{tx_hash}"): Rule(EVERYONE, why=_PAGE),
@@ -250,17 +280,19 @@ def route_keys(app: FastAPI) -> list[RouteKey]:
     return sorted(keys, key=lambda k: (k[1], k[0]))
 
 
-def decide(rule: Rule, *, role: str, owns: bool | None) -> Decision:
+def decide(rule: Rule, *, role: str, owns: bool | None, reviewed: bool = False) -> Decision:
     """What a caller with ``role`` gets from a route with ``rule``.
 
     ``owns`` says whether the caller's org owns the resource the request names (``None``
-    when it names none). The rule's ``sees_all`` roles count as owners of everything.
+    when it names none); ``reviewed``, whether that resource belongs to a subsidy
+    application. The rule's ``sees_all`` roles count as owners of everything, its
+    ``sees_reviewed`` roles as owners of what belongs to an application.
     """
     if role not in rule.roles:
         if role == ANONYMOUS:
             return Decision(Outcome.UNAUTHENTICATED)
         return Decision(Outcome.FORBIDDEN)
-    is_owner = role in rule.sees_all or bool(owns)
+    is_owner = role in rule.sees_all or bool(owns) or (reviewed and role in rule.sees_reviewed)
     if owns is None:
         return Decision(Outcome.ALLOWED)
     if rule.owner is Owner.REQUIRED and not is_owner:

@@ -175,7 +175,11 @@ class Caller:
 
     @property
     def viewer(self) -> Viewer:
-        return Viewer(member_id=self.member_id, is_admin=self.role is Role.ADMIN)
+        return Viewer(
+            member_id=self.member_id,
+            is_admin=self.role is Role.ADMIN,
+            is_reviewer=self.role in (Role.REVIEWER, Role.ADMIN),
+        )
 
 
 ANONYMOUS_CALLER = Caller()

@@ -29,6 +29,7 @@ EX_CONTRACT: Final = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 EX_SUBMITTER: Final = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 EX_CHAIN_ID: Final = 31337
 EX_TIMESTAMP: Final = 1_735_689_600
+EX_EVIDENCE_ID: Final = "01943b2e-7c00-7a3f-9d21-5c8e4b7f0a16"
 EX_ANCHOR: Final[dict[str, Any]] = {
     "root": EX_ROOT,
     "tx_hash": EX_TX,
@@ -57,7 +58,7 @@ EX_RECEIPT: Final[dict[str, Any]] = {
     "block_timestamp": EX_TIMESTAMP,
     "submitter": EX_SUBMITTER,
     "issued_at": "2025-01-01T00:00:05+00:00",
-    "evidence_id": 7,
+    "evidence_id": EX_EVIDENCE_ID,
     "label": "2023 示范应用申报书",
 }
 
@@ -98,7 +99,7 @@ class ErrorOut(BaseModel):
     """Every error answer."""
 
     model_config = _examples(
-        {"error": {"code": "not_found", "message": "no evidence with id 7"}},
+        {"error": {"code": "not_found", "message": f"no evidence with id {EX_EVIDENCE_ID!r}"}},
     )
 
     error: ErrorBody
@@ -126,7 +127,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 class AcceptedItem(BaseModel):
-    id: int
+    id: str = Field(description="The public id (a UUIDv7) that names the record everywhere.")
     algorithm: Algorithm
     digest: str = Field(description="0x + 64 lowercase hex digits.")
     status: str = Field(description="`queued` on acceptance.")
@@ -138,7 +139,12 @@ class AcceptedOut(BaseModel):
     model_config = _examples(
         {
             "items": [
-                {"id": 7, "algorithm": "sha256", "digest": EX_DIGEST, "status": "queued"},
+                {
+                    "id": EX_EVIDENCE_ID,
+                    "algorithm": "sha256",
+                    "digest": EX_DIGEST,
+                    "status": "queued",
+                },
             ]
         }
     )
@@ -174,11 +180,12 @@ class AnchorOut(BaseModel):
 
 
 class EvidenceOut(BaseModel):
-    """One document's record. Metadata fields appear only for its member and admins."""
+    """One document's record: id and status for everyone; the other fields only for those
+    who may see them (its member, admins, reviewers of its subsidy application)."""
 
     model_config = _examples(
         {
-            "id": 7,
+            "id": EX_EVIDENCE_ID,
             "algorithm": "sha256",
             "digest": EX_DIGEST,
             "status": "anchored",
@@ -194,11 +201,11 @@ class EvidenceOut(BaseModel):
         }
     )
 
-    id: int
-    algorithm: str
-    digest: str
+    id: str
     status: Literal["queued", "batched", "anchored", "revoked"]
-    anchor: AnchorOut | None
+    algorithm: str | None = None
+    digest: str | None = None
+    anchor: AnchorOut | None = None
     member: str | None = None
     label: str | None = None
     filename: str | None = None
@@ -239,7 +246,9 @@ class VerifyDigestIn(BaseModel):
 
 
 class VerdictOut(BaseModel):
-    """Is this document on chain? Chain data for everyone, metadata for its member."""
+    """Is this document on chain? The verdict for everyone; member, chain data and
+    metadata only for those who may see the record (its member, admins, reviewers of its
+    subsidy application). A stranger learns "anchored or not", never by whom or when."""
 
     model_config = _examples(
         {
@@ -278,7 +287,7 @@ class VerdictOut(BaseModel):
     chain_id: int | None = None
     contract: str | None = None
     submitter: str | None = None
-    evidence_id: int | None = None
+    evidence_id: str | None = None
     label: str | None = None
     filename: str | None = None
     size: int | None = None
@@ -325,6 +334,16 @@ class ReceiptVerdictOut(BaseModel):
     valid: bool
     reason: str | None
     checks: list[ReceiptCheckOut]
+    evidence_id: str | None = Field(
+        None, description="The record this receipt is of, when it is one of ours."
+    )
+    member: str | None = Field(
+        None,
+        description=(
+            "The member that anchored it: named to the receipt's holder only (the salt in "
+            "the receipt proves one holds it)."
+        ),
+    )
     pinned: bool = Field(
         default=True,
         description="Checked against this server's trust anchor "

@@ -148,7 +148,7 @@ def anchor(
 
         items = client.anchor_files(files, label=label, algorithm=algo, on_upload=on_upload)
         progress.update(upload, description="uploaded")
-        states: dict[int, dict[str, Any]] = {}
+        states: dict[str, dict[str, Any]] = {}
         if wait:
             waiting = progress.add_task("anchoring", total=len(items), unit="docs")
 
@@ -157,11 +157,11 @@ def anchor(
 
             try:
                 states = client.wait_anchored(
-                    [int(item["id"]) for item in items], timeout=timeout, on_progress=on_wait
+                    [str(item["id"]) for item in items], timeout=timeout, on_progress=on_wait
                 )
             except WaitTimeoutError as exc:
                 states, timed_out = exc.results, str(exc)
-    rows = [{**item, **states.get(int(item["id"]), {})} for item in items]
+    rows = [{**item, **states.get(str(item["id"]), {})} for item in items]
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
@@ -315,7 +315,9 @@ def _when(timestamp: Any) -> str | None:
 
 
 def receipt(
-    evidence_id: Annotated[int, typer.Argument(help="The evidence id (from `chainproof anchor`).")],
+    evidence_id: Annotated[
+        str, typer.Argument(help="The evidence's public id (from `chainproof anchor`).")
+    ],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the receipt here (default: stdout)."),
@@ -361,7 +363,7 @@ def receipt(
 
 
 def revoke(
-    evidence_id: Annotated[int, typer.Argument(help="The evidence id to revoke.")],
+    evidence_id: Annotated[str, typer.Argument(help="The public id of the evidence to revoke.")],
     reason: Annotated[
         str, typer.Option("--reason", help="Why (1-500 characters; its hash goes on chain).")
     ],

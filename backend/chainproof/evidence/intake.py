@@ -41,6 +41,7 @@ from sqlmodel import Session
 from chainproof.digests import Algorithm, check_algorithm, keccak256
 from chainproof.errors import ChainProofError, InvalidInputError
 from chainproof.evidence.writes import turns_for
+from chainproof.public_ids import new_public_ids
 from chainproof.receipts import SALT_SIZE, random_salt
 from chainproof.store.models import FILENAME_LEN, LABEL_LEN, Evidence, EvidenceStatus, utcnow
 
@@ -55,10 +56,11 @@ class Accepted(NamedTuple):
     # A NamedTuple, not a frozen dataclass: a bulk request builds 10,000 of them, and a
     # frozen dataclass's __init__ (object.__setattr__ per field) cost 9 % of the server's
     # CPU in a bulk-ingest profile. Same fields, same attribute access, still immutable.
-    id: int
+    id: int  # the internal key (foreign keys); public surfaces show ``public_id``
     algorithm: str
     digest: str
     status: str
+    public_id: str
 
 
 def leaf_frame(algorithm: str) -> tuple[bytes, bytes]:
@@ -128,8 +130,10 @@ def _rows(
     digest_hex = ["0x" + d.hex() for d in digests]
     names = filenames or [None] * len(digests)
     lengths = sizes or [None] * len(digests)
+    public_ids = new_public_ids(len(digests))
     rows: list[tuple[Any, ...]] = [
         (
+            public_id,
             algorithm,
             dh,
             "0x" + salt.hex(),
@@ -140,7 +144,9 @@ def _rows(
             member_id,
             _QUEUED,
         )
-        for d, dh, salt, name, size in zip(digests, digest_hex, salts, names, lengths, strict=True)
+        for d, dh, salt, name, size, public_id in zip(
+            digests, digest_hex, salts, names, lengths, public_ids, strict=True
+        )
     ]
     return digest_hex, rows
 
@@ -173,8 +179,13 @@ def resalt(session: Session, ids: Sequence[int], salt_source: SaltSource = rando
     return changed
 
 
-def _accepted(algorithm: str, digest_hex: list[str], ids: list[int]) -> list[Accepted]:
-    return [Accepted(i, algorithm, dh, _QUEUED) for i, dh in zip(ids, digest_hex, strict=True)]
+def _accepted(
+    algorithm: str, digest_hex: list[str], rows: list[tuple[Any, ...]], ids: list[int]
+) -> list[Accepted]:
+    return [
+        Accepted(i, algorithm, dh, _QUEUED, row[0])
+        for i, dh, row in zip(ids, digest_hex, rows, strict=True)
+    ]
 
 
 def submit_digests(
@@ -198,7 +209,7 @@ def submit_digests(
     digest_hex, rows = _rows(algorithm, digests, member_id, label, filenames, sizes, salt_source)
     ids = _insert(session.connection(), [(rows, utcnow())])[0]
     session.commit()
-    return _accepted(algorithm, digest_hex, ids)
+    return _accepted(algorithm, digest_hex, rows, ids)
 
 
 def submit_bulk(
@@ -220,7 +231,7 @@ def submit_bulk(
         return []
     digest_hex, rows = _rows(algorithm, digests, member_id, label, filenames, sizes, salt_source)
     ids = _group_of(engine).write(rows, utcnow())
-    return _accepted(algorithm, digest_hex, ids)
+    return _accepted(algorithm, digest_hex, rows, ids)
 
 
 # One group transaction holds at most this many rows (one full bulk request): a bound on how
@@ -305,6 +316,7 @@ def _group_of(engine: Engine) -> _GroupCommit:
 
 
 _COLUMNS: Final = (
+    "public_id",
     "algorithm",
     "digest",
     "salt",

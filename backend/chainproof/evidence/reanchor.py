@@ -60,7 +60,7 @@ def _stale_batches(
 
 def _claim(ev: Evidence, batch: Batch) -> dict[str, Any]:
     return {
-        "evidence_id": ev.id,
+        "evidence_id": ev.public_id,
         "algorithm": ev.algorithm,
         "digest": ev.digest,
         "leaf_hash": ev.leaf_hash,

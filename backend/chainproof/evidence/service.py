@@ -10,7 +10,6 @@ from sqlmodel import Session, col, delete, select
 
 from chainproof.chain.context import ChainContext
 from chainproof.errors import (
-    AuthError,
     ChainProofError,
     ConflictError,
     InvalidInputError,
@@ -18,8 +17,9 @@ from chainproof.errors import (
 )
 from chainproof.evidence.proofs import proof_of
 from chainproof.evidence.roots import root_states
-from chainproof.evidence.verify import Viewer, _iso, evidence_view
+from chainproof.evidence.verify import Viewer, anchor_fields, may_see_private
 from chainproof.identity import member_account
+from chainproof.public_ids import parse_public_id
 from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
 from chainproof.store.models import (
     AnchorRecord,
@@ -35,56 +35,67 @@ from chainproof.store.models import (
 MAX_REASON = 500  # the evidence.revoke_reason column
 
 
-def get_evidence(*, session: Session, evidence_id: int) -> Evidence:
-    ev = session.get(Evidence, evidence_id)
+def get_evidence(*, session: Session, evidence_id: str) -> Evidence:
+    """The row named by its public id. Anything else (an old integer id, a malformed id)
+    is the same 404 as an id nobody has: ids are not a way to learn what exists."""
+    public_id = parse_public_id(evidence_id)
+    ev = None
+    if public_id is not None:
+        ev = session.exec(select(Evidence).where(Evidence.public_id == public_id)).first()
     if ev is None:
-        raise NotFoundError(f"no evidence with id {evidence_id}", evidence_id=evidence_id)
+        raise NotFoundError(f"no evidence with id {evidence_id!r}")
     return ev
 
 
-def evidence_public(*, session: Session, evidence_id: int, viewer: Viewer) -> dict[str, Any]:
-    """The API shape of ``GET /api/v1/evidence/{id}``."""
+def visible_evidence(*, session: Session, evidence_id: str, viewer: Viewer) -> Evidence:
+    """The row, if ``viewer`` may see its private fields; else the NotFoundError of a
+    missing id, word for word, so a stranger cannot tell the two apart."""
     ev = get_evidence(session=session, evidence_id=evidence_id)
+    assert ev.id is not None
+    if not may_see_private(
+        session, viewer, evidence_id=ev.id, member_id=ev.member_id, digest=ev.digest
+    ):
+        raise NotFoundError(f"no evidence with id {evidence_id!r}")
+    return ev
+
+
+def evidence_public(*, session: Session, evidence_id: str, viewer: Viewer) -> dict[str, Any]:
+    """The API shape of ``GET /api/v1/evidence/{id}``: id and status for everyone, the rest
+    for those who may see it (``verify.may_see_private``)."""
+    ev = get_evidence(session=session, evidence_id=evidence_id)
+    assert ev.id is not None
+    out: dict[str, Any] = {"id": ev.public_id, "status": ev.status}
+    if not may_see_private(
+        session, viewer, evidence_id=ev.id, member_id=ev.member_id, digest=ev.digest
+    ):
+        return out
     batch = session.get(Batch, ev.batch_id) if ev.batch_id else None
     anchor = None
     if batch is not None and batch.block_number is not None and ev.status != EvidenceStatus.BATCHED:
-        anchor = {
-            "root": batch.root,
-            "tx_hash": batch.tx_hash,
-            "block_number": batch.block_number,
-            "block_hash": batch.block_hash,
-            "block_timestamp": batch.block_timestamp,
-            "chain_id": batch.chain_id,
-            "contract": batch.contract,
-            "submitter": batch.signer,
-            "anchored_at": _iso(batch.block_timestamp),
-        }
-    view = evidence_view(session, ev, batch, viewer)
-    out = {
-        "id": ev.id,
-        "algorithm": ev.algorithm,
-        "digest": ev.digest,
-        "status": ev.status,
-        "anchor": anchor,
-        "member": view.get("member"),
-    }
-    if viewer.may_see(ev):
-        out.update(
-            label=ev.label,
-            filename=ev.filename,
-            size=ev.size,
-            created_at=ev.created_at.isoformat(),
-            # The index's own time of confirmation; the proof of time is the block's.
-            confirmed_at=ev.anchored_at.isoformat() if ev.anchored_at else None,
-            revoked_at=ev.revoked_at.isoformat() if ev.revoked_at else None,
-            revoke_reason=ev.revoke_reason,
-        )
+        anchor = anchor_fields(batch)
+    member = session.get(Member, ev.member_id) if ev.member_id is not None else None
+    out.update(
+        algorithm=ev.algorithm,
+        digest=ev.digest,
+        anchor=anchor,
+        member=member.name if member else None,
+        label=ev.label,
+        filename=ev.filename,
+        size=ev.size,
+        created_at=ev.created_at.isoformat(),
+        # The index's own time of confirmation; the proof of time is the block's.
+        confirmed_at=ev.anchored_at.isoformat() if ev.anchored_at else None,
+        revoked_at=ev.revoked_at.isoformat() if ev.revoked_at else None,
+        revoke_reason=ev.revoke_reason,
+    )
     return out
 
 
-def build_receipt(*, session: Session, evidence_id: int) -> Receipt:
-    """The self-contained receipt; ConflictError (409) while the document is not anchored."""
-    ev = get_evidence(session=session, evidence_id=evidence_id)
+def build_receipt(*, session: Session, evidence_id: str, viewer: Viewer) -> Receipt:
+    """The self-contained receipt, for those who may see the record (404 for anyone else,
+    as for a missing id: the salt in it is what keeps the digest from being probed);
+    ConflictError (409) while the document is not anchored."""
+    ev = visible_evidence(session=session, evidence_id=evidence_id, viewer=viewer)
     batch = session.get(Batch, ev.batch_id) if ev.batch_id else None
     if (
         ev.status in (EvidenceStatus.QUEUED.value, EvidenceStatus.BATCHED.value)
@@ -123,7 +134,7 @@ def _receipt_of(ev: Evidence, batch: Batch, proof: list[str]) -> Receipt:
             block_hash=batch.block_hash,
             block_timestamp=batch.block_timestamp,
             submitter=batch.signer,
-            evidence_id=ev.id,
+            evidence_id=ev.public_id,
             label=ev.label,
             issued_at=utcnow(),
         )
@@ -134,7 +145,7 @@ def revoke_evidence(
     *,
     session: Session,
     chain: ChainContext,
-    evidence_id: int,
+    evidence_id: str,
     viewer: Viewer,
     reason: str,
     member_secret: str | None = None,
@@ -151,8 +162,9 @@ def revoke_evidence(
     if not 1 <= len(reason) <= MAX_REASON:
         raise InvalidInputError(f"a revocation reason of 1 to {MAX_REASON} characters is required")
     ev = get_evidence(session=session, evidence_id=evidence_id)
-    if not viewer.may_see(ev):
-        raise AuthError("only the submitting member or an admin may revoke this evidence")
+    if not viewer.owns(ev.member_id):
+        # Another member's record is "not found", word for word as a missing one.
+        raise NotFoundError(f"no evidence with id {evidence_id!r}")
     if ev.status == EvidenceStatus.REVOKED.value:
         raise ConflictError(f"evidence {evidence_id} is revoked already")
     if ev.status != EvidenceStatus.ANCHORED.value:

@@ -32,58 +32,70 @@ from chainproof.digests import to_hex
 from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
 from chainproof.evidence.proofs import leaf_proof
 from chainproof.evidence.roots import root_states
+from chainproof.receipts import Receipt
 from chainproof.store.models import Batch, Evidence, EvidenceStatus, Member
+from chainproof.subsidy.models import Document, Manifest, Transition
 
 Verdict = Literal["anchored", "pending", "not_found", "revoked", "chain_mismatch"]
 
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who asks: members see their own records' metadata; everyone sees verdict + chain data."""
+    """Who asks. Everyone learns a record's status; its private fields (digest, member,
+    chain data, salt, label, dates) go to the submitting member, admins, and reviewers of
+    a subsidy application the record is a document of (docs/security.md, "Who sees what")."""
 
     member_id: int | None = None
     is_admin: bool = False
+    is_reviewer: bool = False
 
-    def may_see(self, ev: Evidence) -> bool:
-        return self.is_admin or (self.member_id is not None and ev.member_id == self.member_id)
+    def owns(self, member_id: int | None) -> bool:
+        """The submitting member or an admin: who may also revoke."""
+        return self.is_admin or (self.member_id is not None and member_id == self.member_id)
 
 
 ANONYMOUS = Viewer()
+# The operator's own tools (reindex checks, CLI maintenance, tests): sees every record.
+OPERATOR = Viewer(is_admin=True)
+
+_DOCUMENT: Final[Table] = Document.__table__  # type: ignore[attr-defined]
+_MANIFEST: Final[Table] = Manifest.__table__  # type: ignore[attr-defined]
+_TRANSITION: Final[Table] = Transition.__table__  # type: ignore[attr-defined]
+# A record of an application: one of its documents (by row), or its frozen manifests and
+# its anchored lifecycle trail (by the digest they were anchored under).
+_IN_APPLICATION: Final = (
+    sa_select(_DOCUMENT.c.id)
+    .where(_DOCUMENT.c.evidence_id == bindparam("evidence_id"))
+    .union_all(
+        sa_select(_MANIFEST.c.id).where(_MANIFEST.c.digest == bindparam("digest")),
+        sa_select(_TRANSITION.c.id).where(_TRANSITION.c.record_hash == bindparam("digest")),
+    )
+    .limit(1)
+)
+
+
+def may_see_private(
+    db: Session | Connection,
+    viewer: Viewer,
+    *,
+    evidence_id: int,
+    member_id: int | None,
+    digest: str,
+) -> bool:
+    """Whether ``viewer`` sees the private fields of evidence ``evidence_id``: its member,
+    an admin, or a reviewer when the record belongs to a subsidy application (a document,
+    a manifest or a step of its trail; every reviewer reviews every application,
+    subsidy/access.py)."""
+    if viewer.owns(member_id):
+        return True
+    if not viewer.is_reviewer:
+        return False
+    found = db.execute(_IN_APPLICATION, {"evidence_id": evidence_id, "digest": digest}).first()
+    return found is not None
 
 
 def _iso(ts: int | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
-
-
-def _member_name(session: Session, member_id: int | None) -> str | None:
-    if member_id is None:
-        return None
-    m = session.get(Member, member_id)
-    return m.name if m else None
-
-
-def evidence_view(
-    session: Session, ev: Evidence, batch: Batch | None, viewer: Viewer
-) -> dict[str, Any]:
-    """The chain data of one evidence row, plus its metadata if the viewer may see it."""
-    out: dict[str, Any] = {
-        "algorithm": ev.algorithm,
-        "digest": ev.digest,
-        "status": ev.status,
-        "member": _member_name(session, ev.member_id),
-    }
-    if batch is not None and batch.block_number is not None:
-        out.update(_anchor_fields(batch))
-    if viewer.may_see(ev):
-        out.update(
-            evidence_id=ev.id,
-            label=ev.label,
-            filename=ev.filename,
-            size=ev.size,
-            created_at=ev.created_at.isoformat(),
-            revoke_reason=ev.revoke_reason,
-        )
-    return out
 
 
 class _Found(NamedTuple):
@@ -91,6 +103,7 @@ class _Found(NamedTuple):
     the verdict needs, read in one query (no ORM objects on the verify hot path)."""
 
     id: int
+    public_id: str
     member_id: int | None
     status: str
     batch_id: int | None
@@ -124,6 +137,7 @@ _LOOKUP: Final = (
             _EV.c[name]
             for name in (
                 "id",
+                "public_id",
                 "member_id",
                 "status",
                 "batch_id",
@@ -162,14 +176,9 @@ _LOOKUP: Final = (
 )
 
 
-def _may_see(viewer: Viewer, member_id: int | None) -> bool:
-    """``Viewer.may_see`` for a looked-up row (it takes an ``Evidence``)."""
-    return viewer.is_admin or (viewer.member_id is not None and member_id == viewer.member_id)
-
-
-def _anchor_fields(src: Any) -> dict[str, Any]:
-    """The anchor keys of a verdict, from a ``Batch`` or a looked-up row (same attribute
-    names): one list, so the ORM view and the fast path cannot drift apart."""
+def anchor_fields(src: Any) -> dict[str, Any]:
+    """The anchor keys of a verdict or a record, from a ``Batch`` or a looked-up row (same
+    attribute names): one list, so the record's view and the verdict cannot drift apart."""
     return {
         "root": src.root,
         "tx_hash": src.tx_hash,
@@ -183,20 +192,28 @@ def _anchor_fields(src: Any) -> dict[str, Any]:
     }
 
 
-def _view(r: _Found, viewer: Viewer, *, with_chain: bool) -> dict[str, Any]:
-    """``evidence_view`` of a looked-up row: the same keys, from plain columns."""
-    out: dict[str, Any] = {"status": r.status, "member": r.member}
+def _view(
+    db: Session | Connection, r: _Found, viewer: Viewer, digest: str, *, with_chain: bool
+) -> dict[str, Any]:
+    """What ``viewer`` may know of a looked-up row beyond the verdict. A stranger gets the
+    status alone: the member, the chain data (whose transaction names the submitting
+    account) and the time would answer "which org anchored this file, and when" for any
+    file one can guess; and without the salt, which only the receipt holds, nobody could
+    check the leaf on chain with them anyway."""
+    out: dict[str, Any] = {"status": r.status}
+    if not may_see_private(db, viewer, evidence_id=r.id, member_id=r.member_id, digest=digest):
+        return out
+    out["member"] = r.member
     if with_chain and r.block_number is not None:
-        out.update(_anchor_fields(r))
-    if _may_see(viewer, r.member_id):
-        out.update(
-            evidence_id=r.id,
-            label=r.label,
-            filename=r.filename,
-            size=r.size,
-            created_at=r.created_at.isoformat(),
-            revoke_reason=r.revoke_reason,
-        )
+        out.update(anchor_fields(r))
+    out.update(
+        evidence_id=r.public_id,
+        label=r.label,
+        filename=r.filename,
+        size=r.size,
+        created_at=r.created_at.isoformat(),
+        revoke_reason=r.revoke_reason,
+    )
     return out
 
 
@@ -227,7 +244,7 @@ def verify_digest(
     if not anchored and not revoked:
         return {
             **base,
-            **_view(rows[0], viewer, with_chain=False),
+            **_view(db, rows[0], viewer, digest_hex, with_chain=False),
             "verdict": "pending",
             "reason": "accepted, waiting to be anchored",
         }
@@ -303,7 +320,7 @@ def _verify_candidates(
     for ev in candidates:
         if ev.batch_id is None or ev.root is None or ev.block_number is None:
             continue
-        view = _view(ev, viewer, with_chain=True)
+        view = _view(db, ev, viewer, base["digest"], with_chain=True)
         if not _anchored_here(chain, ev):
             last_problem = {
                 **base,
@@ -337,11 +354,7 @@ def _verify_candidates(
                 **view,
                 "verdict": "revoked",
                 "reason": f"{what} was revoked on chain"
-                + (
-                    f": {ev.revoke_reason}"
-                    if ev.revoke_reason and _may_see(viewer, ev.member_id)
-                    else ""
-                ),
+                + (f": {ev.revoke_reason}" if ev.revoke_reason and "revoke_reason" in view else ""),
             }
             continue
         last_problem = last_problem or {
@@ -353,3 +366,23 @@ def _verify_candidates(
             ),
         }
     return last_problem or {**base, "verdict": "pending", "reason": "waiting for its batch"}
+
+
+def receipt_holder_view(*, session: Session, receipt: Receipt) -> dict[str, Any]:
+    """What the holder of ``receipt`` learns beyond the chain checks: the record's public id
+    and member, when the receipt's algorithm, digest and salt are a record's here. The salt
+    is the secret (only receipts carry it; strangers never see it), so presenting it is
+    what proves one holds the receipt. Empty when no record matches."""
+    row = session.execute(
+        sa_select(_EV.c.public_id, _MEMBER.c.name)
+        .select_from(_EV.outerjoin(_MEMBER, _MEMBER.c.id == _EV.c.member_id))
+        .where(
+            _EV.c.algorithm == receipt.algorithm,
+            _EV.c.digest == receipt.digest.lower(),
+            _EV.c.salt == receipt.salt.lower(),
+        )
+        .limit(1)
+    ).first()
+    if row is None:
+        return {}
+    return {"evidence_id": row[0], "member": row[1]}

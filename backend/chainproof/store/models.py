@@ -31,6 +31,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
+from chainproof.public_ids import PUBLIC_ID_LEN, new_public_id
 from chainproof.roles import Role
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -232,6 +233,12 @@ class Evidence(EvidenceBase, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    # The id every public surface names (URLs, receipts, certificates): a UUIDv7, so ids
+    # cannot be walked one by one as the integer key could (public_ids.py). The integer
+    # key stays internal (foreign keys, batch order).
+    public_id: str = Field(
+        default_factory=new_public_id, max_length=PUBLIC_ID_LEN, unique=True, index=True
+    )
     # The salt makes the leaf unguessable from a known digest (invariant 3); receipts carry
     # it, so it is not secret from the submitter.
     salt: str = Field(max_length=HEX32_LEN)
@@ -252,6 +259,7 @@ class Evidence(EvidenceBase, table=True):
 
 class EvidencePublic(EvidenceBase):
     id: int
+    public_id: str
     salt: str
     leaf_hash: str
     member_id: int | None

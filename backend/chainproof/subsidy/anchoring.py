@@ -91,7 +91,7 @@ class Proof:
 
     verdict: ProofVerdict
     reason: str | None
-    evidence_id: int | None
+    evidence_id: str | None  # the public id
     anchor: dict[str, Any] | None  # root, tx_hash, block_number/hash/timestamp, chain, contract
 
     @property
@@ -127,11 +127,11 @@ def prove(session: Session, chain: ChainContext, ev: Evidence | None) -> Proof:
         or batch is None
         or batch.block_number is None
     ):
-        return Proof("pending", "accepted, waiting to be anchored", ev.id, None)
+        return Proof("pending", "accepted, waiting to be anchored", ev.public_id, None)
     anchor = _anchor_of(batch)
     status = chain.status()
     if not status.ok:
-        return Proof("chain_mismatch", status.reason, ev.id, anchor)
+        return Proof("chain_mismatch", status.reason, ev.public_id, anchor)
     try:
         honoured = {chain.contract.lower(), *(d.address.lower() for d in chain.honoured)}
         if batch.chain_id != chain.chain_id or batch.contract.lower() not in honoured:
@@ -139,21 +139,21 @@ def prove(session: Session, chain: ChainContext, ev: Evidence | None) -> Proof:
                 "chain_mismatch",
                 f"anchored on chain {batch.chain_id} contract {batch.contract}; this server "
                 f"talks to chain {chain.chain_id} contract {chain.contract}",
-                ev.id,
+                ev.public_id,
                 anchor,
             )
         proof = proof_of(session, ev, batch)
         registry = chain.registry_at(batch.contract)
         if registry.verify(batch.signer, batch.root, ev.leaf_hash, proof):
-            return Proof("anchored", None, ev.id, anchor)
+            return Proof("anchored", None, ev.public_id, anchor)
         if registry.is_included(batch.signer, batch.root, ev.leaf_hash, proof):
-            return Proof("revoked", "revoked on chain", ev.id, anchor)
+            return Proof("revoked", "revoked on chain", ev.public_id, anchor)
     except ChainError as exc:  # unreachable node, mismatch found mid-way: never "anchored"
-        return Proof("chain_mismatch", exc.message, ev.id, anchor)
+        return Proof("chain_mismatch", exc.message, ev.public_id, anchor)
     return Proof(
         "chain_mismatch",
         f"the index records root {batch.root} in block {batch.block_number}, but the chain "
         "does not hold it: the chain was reset or rolled back",
-        ev.id,
+        ev.public_id,
         anchor,
     )

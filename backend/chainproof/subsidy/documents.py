@@ -103,7 +103,7 @@ def document_fields(document: Document, evidence: Evidence) -> dict[str, object]
         "id": document.id,
         "phase": document.phase,
         "kind": document.kind,
-        "evidence_id": evidence.id,
+        "evidence_id": evidence.public_id,
         "algorithm": evidence.algorithm,
         "digest": evidence.digest,
         "filename": evidence.filename,

@@ -51,7 +51,7 @@ def _documents(session: Session, application_id: int, phase: Phase) -> list[dict
             "size": ev.size,
             "algorithm": ev.algorithm,
             "digest": ev.digest,
-            "evidence_id": ev.id,
+            "evidence_id": ev.public_id,
         }
         if phase is Phase.ACCEPTANCE:
             item.update(
@@ -148,7 +148,7 @@ def manifest_out(session: Session, manifest: Manifest) -> ManifestOut:
     return ManifestOut(
         phase=Phase(manifest.phase).value,
         digest=manifest.digest,
-        evidence_id=None if ev is None else ev.id,
-        receipt=None if ev is None else f"/api/v1/evidence/{ev.id}/receipt",
+        evidence_id=None if ev is None else ev.public_id,
+        receipt=None if ev is None else f"/api/v1/evidence/{ev.public_id}/receipt",
         created_at=manifest.created_at,
     )

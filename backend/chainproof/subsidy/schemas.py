@@ -400,7 +400,7 @@ class DocumentOut(BaseModel):
             "id": 3,
             "phase": "application",
             "kind": "发票",
-            "evidence_id": 17,
+            "evidence_id": "01943b2e-7c00-7a3f-9d21-5c8e4b7f0a17",
             "algorithm": "sha256",
             "digest": EX_DIGEST,
             "filename": "发票-2023-118.pdf",
@@ -416,7 +416,7 @@ class DocumentOut(BaseModel):
     id: int
     phase: Literal["application", "acceptance"]
     kind: KindName
-    evidence_id: int
+    evidence_id: str = Field(description="The evidence's public id.")
     algorithm: str
     digest: str
     filename: str | None
@@ -431,7 +431,7 @@ class DocumentOut(BaseModel):
 class ManifestOut(BaseModel):
     phase: Literal["application", "acceptance"]
     digest: str = Field(description="0x + SHA-256 of the canonical manifest bytes.")
-    evidence_id: int | None
+    evidence_id: str | None
     receipt: str | None = Field(description="Where its receipt is, once anchored.")
     created_at: datetime
 
@@ -451,8 +451,8 @@ class ApplicationOut(BaseModel):
                 {
                     "phase": "application",
                     "digest": EX_DIGEST,
-                    "evidence_id": 18,
-                    "receipt": "/api/v1/evidence/18/receipt",
+                    "evidence_id": "01943b2e-7c00-7a3f-9d21-5c8e4b7f0a18",
+                    "receipt": "/api/v1/evidence/01943b2e-7c00-7a3f-9d21-5c8e4b7f0a18/receipt",
                     "created_at": "2023-06-02T08:00:00+00:00",
                 }
             ],
@@ -506,7 +506,7 @@ class TrailEntryOut(BaseModel):
     comment: str | None
     record_hash: str
     prev: str | None
-    evidence_id: int | None
+    evidence_id: str | None
     verdict: ProofVerdictName
     reason: str | None = None
     anchor: ProvenAnchorOut | None = None
@@ -534,7 +534,7 @@ class TrailOut(BaseModel):
                     "comment": "提交2023年申报材料",
                     "record_hash": EX_DIGEST,
                     "prev": None,
-                    "evidence_id": 19,
+                    "evidence_id": "01943b2e-7c00-7a3f-9d21-5c8e4b7f0a19",
                     "verdict": "anchored",
                     "anchor": EX_ANCHOR,
                     "hash_ok": True,

@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 
 from chainproof.chain.context import ChainContext
 from chainproof.chain.trace_registry import trace_chain
-from chainproof.store.models import utcnow
+from chainproof.store.models import Evidence, utcnow
 from chainproof.trace import codes, epcis, recall, roles
 from chainproof.trace.chains import GENESIS, next_link
 from chainproof.trace.models import TraceEvent, TraceLink, TraceNode, TraceScan
@@ -70,7 +70,10 @@ def history(session: Session, node: TraceNode) -> list[tuple[TraceLink, TraceEve
 
 
 def event_out(
-    ev: TraceEvent, link: TraceLink | None = None, places: dict[str, str] | None = None
+    ev: TraceEvent,
+    link: TraceLink | None = None,
+    places: dict[str, str] | None = None,
+    public_ids: dict[int, str] | None = None,
 ) -> dict[str, Any]:
     body = ev.body
     gln = codes.location_gln(ev.location) if ev.location else None
@@ -86,7 +89,8 @@ def event_out(
         "location_name": (places or {}).get(gln) if gln else None,
         "disposition": body.get("disposition"),
         "prehash": ev.prehash,
-        "evidence_id": ev.evidence_id,
+        # The evidence record's public id: the integer key never leaves the server.
+        "evidence_id": (public_ids or {}).get(ev.evidence_id) if ev.evidence_id else None,
     }
     if link is not None:
         out.update(seq=link.seq, prev=link.prev, link=link.link, part=link.role)
@@ -96,13 +100,25 @@ def event_out(
 def events_out(session: Session, events: list[TraceEvent]) -> list[dict[str, Any]]:
     """Query answers: each event with its place name and the EPCIS body as captured."""
     places = _places_of(session, events)
-    return [event_out(ev, places=places) | {"event": ev.body} for ev in events]
+    ids = _public_ids_of(session, events)
+    return [event_out(ev, places=places, public_ids=ids) | {"event": ev.body} for ev in events]
 
 
 def _places_of(session: Session, events: list[TraceEvent]) -> dict[str, str]:
     """GLN → place name for the locations of ``events`` (one query)."""
     glns = {g for ev in events if ev.location and (g := codes.location_gln(ev.location))}
     return roles.place_names(session, glns)
+
+
+def _public_ids_of(session: Session, events: list[TraceEvent]) -> dict[int, str]:
+    """Evidence key → public id for the evidence rows anchoring ``events`` (one query)."""
+    keys = {ev.evidence_id for ev in events if ev.evidence_id}
+    if not keys:
+        return {}
+    rows = session.exec(
+        select(Evidence.id, Evidence.public_id).where(col(Evidence.id).in_(keys))
+    ).all()
+    return {key: public for key, public in rows if key is not None}
 
 
 def _local_time(event_time: Any, offset: str) -> str | None:
@@ -131,7 +147,8 @@ def scan_view(
     stat = count_scan(session, node) if count else session.get(TraceScan, node.id)
     rows = history(session, node)
     places = _places_of(session, [ev for _, ev in rows])
-    events = [event_out(ev, link, places) for link, ev in rows]
+    ids = _public_ids_of(session, [ev for _, ev in rows])
+    events = [event_out(ev, link, places, ids) for link, ev in rows]
     # Check the server's own story: each link follows from the previous and the event hash.
     shown_head = GENESIS
     consistent = True

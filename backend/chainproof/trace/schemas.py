@@ -204,7 +204,7 @@ EX_EVENT: Final[dict[str, Any]] = {
     "location_name": "融安县大将镇金桔果园",
     "disposition": "active",
     "prehash": EX_PREHASH,
-    "evidence_id": 42,
+    "evidence_id": "01943b2e-7c00-7a3f-9d21-5c8e4b7f0a16",
     "seq": 1,
     "prev": "0x" + "00" * 32,
     "link": EX_LINK,
@@ -231,7 +231,9 @@ class TraceEventOut(BaseModel):
     )
     disposition: str | None
     prehash: str = Field(description="SHA-256 of this string is the event hash.")
-    evidence_id: int | None = Field(description="The evidence row anchoring the event hash.")
+    evidence_id: str | None = Field(
+        description="The public id of the evidence record anchoring the event hash."
+    )
     seq: int | None = Field(default=None, description="1-based position in the item's chain.")
     prev: str | None = Field(default=None, description="The chain link before this event.")
     link: str | None = Field(default=None, description="SHA-256(prev ‖ event digest).")

@@ -1,11 +1,15 @@
 """The evidence certificate (存证证书): its data, its QR code, and its PDF.
 
 A certificate restates what the receipt proves, for people: the document's digest, the
-block time, block, transaction, member, chain id and contract, with a QR code to the public
-verification page (``/verify?digest=…&algorithm=…``), which runs the check on open. It is
-not the proof itself: the receipt is (docs/receipt.md), and the certificate says so. It also
-prints the trust anchor a verifier pins (chain id, genesis hash, registry and its code hash,
-where to fetch it): on paper, out of band from the server (docs/receipt.md, "What to pin").
+block time, block, transaction, member, chain id and contract, with a QR code to the
+record's public page (``/evidence/{public id}``: its status for anyone, the rest for those
+who may see it). It is not the proof itself: the receipt is (docs/receipt.md), and the
+certificate says so. Its facts are private (docs/security.md, "Who sees what"): the HTML
+page is a frame the page's script fills with the tab's key, and the PDF is rendered only
+for a caller who may see the record.
+It also prints the trust anchor a verifier pins (chain id, genesis hash, registry and its
+code hash, where to fetch it): on paper, out of band from the server (docs/receipt.md,
+"What to pin"); the anchor is public, so the page's frame carries it.
 
 The PDF embeds a CJK TrueType font (a subset: only the glyphs used), found among the usual
 Debian fonts (``fonts-wqy-zenhei`` first); without one it refuses with
@@ -21,14 +25,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlencode
 
 import segno
 from sqlmodel import Session
 
 from chainproof.errors import ConfigError
 from chainproof.evidence import service
-from chainproof.evidence.verify import ANONYMOUS
+from chainproof.evidence.verify import Viewer
 from chainproof.trust import WELL_KNOWN_PATH, TrustAnchor
 from chainproof.web.formatting import cst_time, utc_iso
 
@@ -57,7 +60,7 @@ class CertificateFontError(ConfigError):
 class Certificate:
     """What a certificate states: public chain data of one anchored (or revoked) document."""
 
-    evidence_id: int
+    evidence_id: str  # the public id
     algorithm: str
     digest: str
     status: str
@@ -78,8 +81,8 @@ class Certificate:
 
     @property
     def number(self) -> str:
-        """The certificate number: chain id and evidence id, ``CP-31337-00000007``."""
-        return f"CP-{self.chain_id}-{self.evidence_id:08d}"
+        """The certificate number: chain id and public id, ``CP-31337-01943b2e-…``."""
+        return certificate_number(self.chain_id, self.evidence_id)
 
     @property
     def time_cst(self) -> str:
@@ -102,21 +105,30 @@ class Certificate:
         return pinned[0] if pinned else None
 
 
-def verification_url(base_url: str, *, algorithm: str, digest: str) -> str:
-    """The public page that checks this digest on open: ``{base}/verify?digest=…``."""
-    query = urlencode({"digest": digest, "algorithm": algorithm})
-    return f"{base_url.rstrip('/')}/verify?{query}"
+def certificate_number(chain_id: int, public_id: str) -> str:
+    return f"CP-{chain_id}-{public_id}"
+
+
+def evidence_url(base_url: str, public_id: str) -> str:
+    """The record's public page, which the QR code holds: ``{base}/evidence/{public id}``."""
+    return f"{base_url.rstrip('/')}/evidence/{public_id}"
 
 
 def certificate_for(
-    *, session: Session, evidence_id: int, base_url: str, anchor: TrustAnchor | None = None
+    *,
+    session: Session,
+    evidence_id: str,
+    base_url: str,
+    viewer: Viewer,
+    anchor: TrustAnchor | None = None,
 ) -> Certificate:
-    """The certificate of one evidence, printing ``anchor``. NotFoundError (404) for an
-    unknown id, ConflictError (409) while it is not anchored: there is nothing to certify."""
-    receipt = service.build_receipt(session=session, evidence_id=evidence_id)
-    public = service.evidence_public(session=session, evidence_id=evidence_id, viewer=ANONYMOUS)
+    """The certificate of one evidence, for a viewer who may see it, printing ``anchor``.
+    NotFoundError (404) for an unknown id and for a viewer who may not (the same answer),
+    ConflictError (409) while it is not anchored: there is nothing to certify yet."""
+    receipt = service.build_receipt(session=session, evidence_id=evidence_id, viewer=viewer)
+    public = service.evidence_public(session=session, evidence_id=evidence_id, viewer=viewer)
     return Certificate(
-        evidence_id=evidence_id,
+        evidence_id=str(public["id"]),
         algorithm=receipt.algorithm,
         digest=receipt.digest,
         status=str(public["status"]),
@@ -130,7 +142,7 @@ def certificate_for(
         chain_id=receipt.chain_id,
         contract=receipt.contract,
         submitter=receipt.submitter,
-        verify_url=verification_url(base_url, algorithm=receipt.algorithm, digest=receipt.digest),
+        verify_url=evidence_url(base_url, str(public["id"])),
         anchor=anchor,
         anchor_url=base_url.rstrip("/") + WELL_KNOWN_PATH,
     )

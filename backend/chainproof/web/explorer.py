@@ -119,7 +119,7 @@ class RootView:
     revoked: bool
     batch_id: int | None
     tx_hash: str | None
-    evidence: list[tuple[int, str, str]]  # (id, algorithm, status), at most MAX_LISTED
+    evidence: list[tuple[str, str, str]]  # (public id, algorithm, status), at most MAX_LISTED
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,8 @@ class AddressView:
 
 @dataclass(frozen=True)
 class DigestMatch:
-    evidence_id: int
+    # No id: an id leads to its root's page and so to the submitting account, and this
+    # page answers any guessed digest (docs/security.md, "Who sees what").
     algorithm: str
     status: str
 
@@ -386,7 +387,7 @@ def root_view(*, chain: ChainContext, session: Session, root: str) -> RootView |
     anchor = registry.get_anchor(submitter, root) if submitter else None
     if anchor is None and batch is None:
         return None
-    evidence: list[tuple[int, str, str]] = []
+    evidence: list[tuple[str, str, str]] = []
     if batch is not None:
         rows = session.exec(
             select(Evidence)
@@ -394,7 +395,7 @@ def root_view(*, chain: ChainContext, session: Session, root: str) -> RootView |
             .order_by(col(Evidence.id))
             .limit(MAX_LISTED)
         ).all()
-        evidence = [(int(r.id or 0), r.algorithm, r.status) for r in rows]
+        evidence = [(r.public_id, r.algorithm, r.status) for r in rows]
     return RootView(
         root=root,
         on_chain=anchor is not None,
@@ -410,7 +411,7 @@ def root_view(*, chain: ChainContext, session: Session, root: str) -> RootView |
 
 
 def digest_matches(*, session: Session, digest: str) -> list[DigestMatch]:
-    """Evidence rows with this digest, any algorithm (public: id, algorithm, status)."""
+    """Evidence rows with this digest, any algorithm (public: algorithm and status)."""
     digest = normalise_hex32(digest)
     rows = session.exec(
         select(Evidence)
@@ -418,7 +419,7 @@ def digest_matches(*, session: Session, digest: str) -> list[DigestMatch]:
         .order_by(col(Evidence.id))
         .limit(MAX_LISTED)
     ).all()
-    return [DigestMatch(int(r.id or 0), r.algorithm, r.status) for r in rows]
+    return [DigestMatch(r.algorithm, r.status) for r in rows]
 
 
 def address_view(*, chain: ChainContext, session: Session, address: str) -> AddressView:

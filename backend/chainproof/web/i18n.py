@@ -136,8 +136,12 @@ ZH: Final[dict[str, str]] = {
     "密钥只保存在本标签页（sessionStorage），关闭即清除。",
     "key.hint_admin": "需要管理员（admin）密钥。"
     "密钥只保存在本标签页（sessionStorage），关闭即清除。",
+    "key.hint_viewer": "提交该存证的成员、管理员或其所属申报的评审员的密钥。"
+    "密钥只保存在本标签页（sessionStorage），关闭即清除。",
     # evidence
     "evidence.title": "存证 #{id}",
+    "evidence.private_hint": "任何人可见存证编号与状态；摘要、成员、链上数据与盐值仅向提交成员、"
+    "管理员及其所属申报的评审员显示：请输入相应的 API 密钥。",
     "evidence.document": "文件",
     "evidence.verify_now": "验证此摘要",
     "evidence.chain": "链上数据",
@@ -407,7 +411,12 @@ EN: Final[dict[str, str]] = {
     "and gone when it closes.",
     "key.hint_admin": "An admin key. Kept in this tab only (sessionStorage) and gone when it "
     "closes.",
+    "key.hint_viewer": "A key of the member that submitted this record, an admin, or a reviewer "
+    "of its application. Kept in this tab only (sessionStorage) and gone when it closes.",
     "evidence.title": "Evidence #{id}",
+    "evidence.private_hint": "Anyone sees the id and status; the digest, member, chain data and "
+    "salt are shown to the submitting member, admins and reviewers of its application only: "
+    "enter such an API key.",
     "evidence.document": "Document",
     "evidence.verify_now": "Verify this digest",
     "evidence.chain": "On chain",

@@ -26,6 +26,7 @@ from chainproof.api.deps import (
     RuntimeDep,
     SessionDep,
     SettingsDep,
+    ViewerDep,
     published_rpc_url,
 )
 from chainproof.chain.trust_anchor import server_trust_anchor
@@ -33,14 +34,15 @@ from chainproof.digests import ALGORITHMS
 from chainproof.errors import ChainError, ChainProofError, ConflictError, NotFoundError
 from chainproof.evidence import service
 from chainproof.evidence.verify import ANONYMOUS
-from chainproof.trust import TrustAnchor
+from chainproof.trust import WELL_KNOWN_PATH, TrustAnchor
 from chainproof.web import explorer
 from chainproof.web.certificate import (
     CertificateFontError,
     certificate_for,
+    certificate_number,
+    evidence_url,
     qr_svg,
     render_pdf,
-    verification_url,
 )
 from chainproof.web.formatting import cst_time, short_hex, utc_iso
 from chainproof.web.i18n import (
@@ -131,14 +133,6 @@ def error_page(request: Request, status_code: int, title_key: str, message: str)
     )
 
 
-def _evidence_id(raw: str) -> int | None:
-    try:
-        value = int(raw)
-    except ValueError:
-        return None
-    return value if 1 <= value <= MAX_ID else None
-
-
 # --- pages -------------------------------------------------------------------------------
 
 
@@ -191,31 +185,14 @@ def anchor_page(request: Request, settings: SettingsDep) -> HTMLResponse:
 
 
 @router.get("/evidence/{evidence_id}", name="web_evidence", response_class=HTMLResponse)
-def evidence_page(
-    request: Request, evidence_id: str, session: SessionDep, settings: SettingsDep
-) -> HTMLResponse:
-    number = _evidence_id(evidence_id)
-    if number is None:
-        return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
+def evidence_page(request: Request, evidence_id: str, session: SessionDep) -> HTMLResponse:
+    """The record's id and status, as for an anonymous caller (keys never reach pages): the
+    page's script asks the API with the tab's key for what that key may see (evidence.js)."""
     try:
-        record = service.evidence_public(session=session, evidence_id=number, viewer=ANONYMOUS)
+        record = service.evidence_public(session=session, evidence_id=evidence_id, viewer=ANONYMOUS)
     except NotFoundError as exc:
         return error_page(request, 404, "error.not_found", exc.message)
-    receipt = None
-    if record["anchor"] is not None:
-        try:
-            receipt = service.build_receipt(session=session, evidence_id=number)
-        except ConflictError:
-            receipt = None
-    return render(
-        request,
-        "evidence.html",
-        record=record,
-        receipt=receipt,
-        verify_url=verification_url(
-            settings.public_url, algorithm=record["algorithm"], digest=record["digest"]
-        ),
-    )
+    return render(request, "evidence.html", record=record)
 
 
 def _trust_anchor(runtime: Runtime) -> TrustAnchor | None:
@@ -236,40 +213,44 @@ def _trust_anchor(runtime: Runtime) -> TrustAnchor | None:
 def certificate_page(
     request: Request, evidence_id: str, session: SessionDep, runtime: RuntimeDep
 ) -> HTMLResponse:
-    number = _evidence_id(evidence_id)
-    if number is None:
-        return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
+    """The certificate's frame: number, status and QR code (the record's public page). Its
+    facts are private: the page's script fills them with the tab's key (certificate.js)."""
     try:
-        cert = certificate_for(
-            session=session,
-            evidence_id=number,
-            base_url=runtime.settings.public_url,
-            anchor=_trust_anchor(runtime),
-        )
+        record = service.evidence_public(session=session, evidence_id=evidence_id, viewer=ANONYMOUS)
     except NotFoundError as exc:
         return error_page(request, 404, "error.not_found", exc.message)
-    except ConflictError as exc:
-        return error_page(request, 409, "error.not_anchored", exc.message)
+    if record["status"] not in ("anchored", "revoked"):
+        return error_page(
+            request, 409, "error.not_anchored", f"evidence {evidence_id} is {record['status']}"
+        )
     t = translator(pick_lang(request.query_params.get("lang"), request.cookies.get(COOKIE)))
+    page_url = evidence_url(runtime.settings.public_url, str(record["id"]))
     return render(
         request,
         "certificate.html",
-        cert=cert,
-        qr=qr_svg(cert.verify_url, title=t("cert.qr_title")),
+        record=record,
+        number=certificate_number(runtime.chain.chain_id, str(record["id"])),
+        page_url=page_url,
+        qr=qr_svg(page_url, title=t("cert.qr_title")),
+        anchor=_trust_anchor(runtime),  # public: the frame prints it for anyone
+        anchor_url=runtime.settings.public_url.rstrip("/") + WELL_KNOWN_PATH,
     )
 
 
 @router.get("/evidence/{evidence_id}/certificate.pdf", name="web_certificate_pdf")
 async def certificate_pdf(
-    request: Request, evidence_id: str, session: SessionDep, runtime: RuntimeDep
+    request: Request, evidence_id: str, session: SessionDep, viewer: ViewerDep, runtime: RuntimeDep
 ) -> Response:
-    number = _evidence_id(evidence_id)
-    if number is None:
-        return error_page(request, 404, "error.not_found", f"evidence {evidence_id!r}")
+    """The PDF, for a caller who may see the record: the page's script fetches it with the
+    tab's key (``Authorization``). Anyone else gets the 404 of a missing id."""
     try:
         anchor = await run_in_threadpool(_trust_anchor, runtime)
         cert = certificate_for(
-            session=session, evidence_id=number, base_url=runtime.settings.public_url, anchor=anchor
+            session=session,
+            evidence_id=evidence_id,
+            base_url=runtime.settings.public_url,
+            viewer=viewer,
+            anchor=anchor,
         )
         pdf = await run_in_threadpool(render_pdf, cert)
     except NotFoundError as exc:
@@ -278,7 +259,7 @@ async def certificate_pdf(
         return error_page(request, 409, "error.not_anchored", exc.message)
     except CertificateFontError as exc:
         return error_page(request, 503, "error.no_font", exc.message)
-    name = f"chainproof-certificate-{number}.pdf"
+    name = f"chainproof-certificate-{cert.evidence_id}.pdf"
     return Response(
         pdf,
         media_type="application/pdf",

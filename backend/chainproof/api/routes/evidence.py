@@ -27,6 +27,7 @@ from chainproof.api.deps import (
 )
 from chainproof.api.json_guard import is_json
 from chainproof.api.schemas import (
+    EX_EVIDENCE_ID,
     EX_RECEIPT,
     AcceptedItem,
     AcceptedOut,
@@ -41,13 +42,20 @@ from chainproof.errors import InvalidInputError
 from chainproof.evidence import intake, service
 from chainproof.evidence.intake import MAX_BULK
 from chainproof.receipts import Receipt
-from chainproof.store.models import LABEL_LEN, Evidence
+from chainproof.store.models import LABEL_LEN
 
 router = APIRouter(prefix="/api/v1")
 
-# SQLite and PostgreSQL ids are signed 64-bit: a larger path id is a 422, not a driver error.
-MAX_ID: Final = 2**63 - 1
-EvidenceId = Annotated[int, Path(ge=1, le=MAX_ID, description="The evidence id.", examples=[7])]
+# The public id (a UUIDv7, public_ids.py). Not validated here: anything that is not one
+# (an old integer id included) is the same 404 as an id nobody has, not a 422 saying so.
+EvidenceId = Annotated[
+    str,
+    Path(
+        description="The evidence's public id (a UUIDv7).",
+        examples=[EX_EVIDENCE_ID],
+        json_schema_extra={"format": "uuid"},
+    ),
+]
 
 _UPLOAD_BODY: Final[dict[str, Any]] = {
     "required": True,
@@ -56,6 +64,7 @@ _UPLOAD_BODY: Final[dict[str, Any]] = {
             "schema": {
                 "type": "object",
                 "required": [FILE_FIELD],
+                "additionalProperties": False,  # other form fields are 422
                 "properties": {
                     FILE_FIELD: {
                         "type": "array",
@@ -81,8 +90,49 @@ _UPLOAD_BODY: Final[dict[str, Any]] = {
 }
 
 
+def _ref(path: str, method: str) -> str:
+    """An OpenAPI ``operationRef`` to one of this module's operations."""
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+# Added to the key's requirement FastAPI declares: the empty alternative says a caller
+# without a key is answered too (what that caller may see is the route's business).
+_KEY_OPTIONAL: Final[list[dict[str, list[str]]]] = [{}]
+_RECORD: Final = "/api/v1/evidence/{evidence_id}"
+# OpenAPI links from an accepted document to what can be done with it next, by its id: what
+# API clients and stateful fuzzers (schemathesis) follow.
+_ACCEPTED_LINKS: Final[dict[int | str, dict[str, Any]]] = {
+    202: {
+        "links": {
+            name: {
+                "operationRef": _ref(path, method),
+                "parameters": {"evidence_id": "$response.body#/items/0/id"},
+                "description": description,
+            }
+            for name, path, method, description in (
+                ("ReadEvidence", _RECORD, "get", "The first accepted document's record."),
+                ("ReadReceipt", _RECORD + "/receipt", "get", "Its receipt, once anchored."),
+                ("RevokeEvidence", _RECORD + "/revoke", "post", "Revoke it, once anchored."),
+            )
+        }
+    }
+}
+
+
 def _accepted(items: list[intake.Accepted]) -> AcceptedOut:
-    return AcceptedOut(items=[AcceptedItem.model_validate(a, from_attributes=True) for a in items])
+    return AcceptedOut(
+        items=[
+            AcceptedItem.model_validate(
+                {
+                    "id": a.public_id,
+                    "algorithm": a.algorithm,
+                    "digest": a.digest,
+                    "status": a.status,
+                }
+            )
+            for a in items
+        ]
+    )
 
 
 @router.post(
@@ -96,7 +146,7 @@ def _accepted(items: list[intake.Accepted]) -> AcceptedOut:
         "anchoring batch. Needs a submitter (or admin) key."
     ),
     response_model=AcceptedOut,
-    responses=error_responses(400, 401, 403, 413, 415, 422),
+    responses={**_ACCEPTED_LINKS, **error_responses(400, 401, 403, 413, 415, 422)},
     openapi_extra={"requestBody": _UPLOAD_BODY},
 )
 async def anchor_files(
@@ -148,7 +198,7 @@ _DIGESTS_BODY: Final[dict[str, Any]] = {
         "malformed digest (the message names its index) and none is stored."
     ),
     response_model=AcceptedOut,
-    responses=error_responses(400, 401, 403, 413, 422),
+    responses={**_ACCEPTED_LINKS, **error_responses(400, 401, 403, 413, 422)},
     openapi_extra={"requestBody": _DIGESTS_BODY},
 )
 async def anchor_digests(request: Request, caller: SubmitterDep) -> Response:
@@ -241,11 +291,12 @@ def _fast_digests(body: Any) -> tuple[Algorithm, list[bytes], str | None] | None
 
 def _accepted_json(items: list[intake.Accepted]) -> Response:
     """``AcceptedOut`` as JSON text, written directly: for 10,000 items, validating and
-    dumping them through pydantic costs more than storing them. Every field is an int or
-    a fixed-alphabet string (algorithm name, 0x hex, status), so none needs escaping; a
-    test compares the bytes with ``AcceptedOut``'s own dump."""
+    dumping them through pydantic costs more than storing them. Every field is a
+    fixed-alphabet string (public id, algorithm name, 0x hex, status), so none needs
+    escaping; a test compares the bytes with ``AcceptedOut``'s own dump."""
     body = ",".join(
-        f'{{"id":{a.id},"algorithm":"{a.algorithm}","digest":"{a.digest}","status":"{a.status}"}}'
+        f'{{"id":"{a.public_id}","algorithm":"{a.algorithm}",'
+        f'"digest":"{a.digest}","status":"{a.status}"}}'
         for a in items
     )
     return Response(content=f'{{"items":[{body}]}}', status_code=202, media_type="application/json")
@@ -256,12 +307,14 @@ def _accepted_json(items: list[intake.Accepted]) -> Response:
     tags=["evidence"],
     summary="Read one evidence record",
     description=(
-        "Status and anchor for everyone; label, file name and dates only for the member "
-        "that submitted it and for admins."
+        "Id and status for everyone. Digest, member, anchor, label, file name and dates "
+        "only for the member that submitted it, admins, and reviewers when the record is a "
+        "document of a subsidy application. An id that is not one of ours is 404."
     ),
     response_model=EvidenceOut,
     response_model_exclude_unset=True,
     responses=error_responses(401, 404, 422),
+    openapi_extra={"security": _KEY_OPTIONAL},
 )
 def read_evidence(evidence_id: EvidenceId, session: SessionDep, viewer: ViewerDep) -> Any:
     return service.evidence_public(session=session, evidence_id=evidence_id, viewer=viewer)
@@ -273,7 +326,9 @@ def read_evidence(evidence_id: EvidenceId, session: SessionDep, viewer: ViewerDe
     summary="Download the receipt",
     description=(
         "The self-contained receipt (see docs/receipt.md): verifiable with any JSON-RPC "
-        "endpoint and no ChainProof server. 409 while the document is not anchored yet. "
+        "endpoint and no ChainProof server. For the submitting member, admins, and reviewers "
+        "of a subsidy application the record belongs to; 404 for anyone else, as for a "
+        "missing id. 409 while the document is not anchored yet. "
         "`?download=1` answers it as a file, `chainproof-receipt-<id>.json`."
     ),
     response_model=None,
@@ -285,6 +340,7 @@ def read_evidence(evidence_id: EvidenceId, session: SessionDep, viewer: ViewerDe
         },
         **error_responses(401, 404, 409, 422),
     },
+    openapi_extra={"security": _KEY_OPTIONAL},
 )
 def read_receipt(
     evidence_id: EvidenceId,
@@ -292,12 +348,7 @@ def read_receipt(
     viewer: ViewerDep,
     download: Annotated[bool, Query(description="Send as an attachment.")] = False,
 ) -> JSONResponse:
-    receipt = service.build_receipt(session=session, evidence_id=evidence_id)
-    # The label is the member's private metadata (not proven, not needed to verify): ids
-    # are sequential, so anyone could otherwise read every member's labels one by one.
-    row = session.get(Evidence, evidence_id)
-    if receipt.label is not None and (row is None or not viewer.may_see(row)):
-        receipt = receipt.model_copy(update={"label": None})
+    receipt = service.build_receipt(session=session, evidence_id=evidence_id, viewer=viewer)
     headers = None
     if download:
         name = f"chainproof-receipt-{evidence_id}.json"
@@ -312,7 +363,8 @@ def read_receipt(
     summary="Revoke an evidence",
     description=(
         "Revokes the document's leaf on chain, with a reason (its hash goes on chain). By "
-        "the submitting member or an admin; only anchored documents can be revoked."
+        "the submitting member or an admin (404 for another member's record, as for a "
+        "missing one); only anchored documents can be revoked."
     ),
     response_model=EvidenceOut,
     response_model_exclude_unset=True,

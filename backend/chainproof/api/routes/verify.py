@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from chainproof.api.deps import (
     ChainDep,
     Runtime,
+    SessionDep,
     SettingsDep,
     bearer_scheme,
     get_caller,
@@ -37,7 +38,7 @@ from chainproof.api.upload import FILE_FIELD, hash_multipart, is_json, is_multip
 from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.digests import Algorithm
 from chainproof.errors import ChainError, WouldBlock
-from chainproof.evidence.verify import ANONYMOUS, Viewer, verify_digest
+from chainproof.evidence.verify import ANONYMOUS, Viewer, receipt_holder_view, verify_digest
 from chainproof.receipts import Receipt, verify_receipt
 from chainproof.trust import TrustAnchor
 
@@ -55,6 +56,7 @@ _VERIFY_BODY: Final[dict[str, Any]] = {
             "schema": {
                 "type": "object",
                 "required": [FILE_FIELD],
+                "additionalProperties": False,  # other form fields are 422
                 "properties": {
                     FILE_FIELD: {"type": "string", "format": "binary"},
                     "algorithm": {
@@ -112,8 +114,8 @@ def _query_algorithm(request: Request) -> Algorithm | None:
     openapi_extra={
         "requestBody": _VERIFY_BODY,
         "parameters": [_ALGORITHM_PARAM],
-        # As a declared ``Depends(bearer_scheme)`` puts it: the key is optional.
-        "security": [{"HTTPBearer": []}],
+        # The key is optional: the empty alternative is "no key".
+        "security": [{"HTTPBearer": []}, {}],
     },
 )
 async def verify(request: Request) -> Any:
@@ -217,9 +219,12 @@ def _verify_in_thread(
         "or a past one it honours) and the code hash there, then the proof, the transaction, "
         "its Anchored event, the block, and the registry's own views. A receipt of any other "
         "chain or registry is `valid: false` with the reason; a body that is not a receipt "
-        "at all is 422."
+        "at all is 422. Whoever presents a receipt holds its salt, so when the receipt's "
+        "algorithm, digest and salt are those of a record here, the answer also names the "
+        "record (`evidence_id`) and its `member`."
     ),
     response_model=ReceiptVerdictOut,
+    response_model_exclude_unset=True,
     responses=error_responses(401, 422, 503),
 )
 def verify_receipt_route(
@@ -229,6 +234,7 @@ def verify_receipt_route(
     ],
     chain: ChainDep,
     settings: SettingsDep,
+    session: SessionDep,
 ) -> ReceiptVerdictOut:
     try:
         trust: TrustAnchor | None = server_trust_anchor(
@@ -251,6 +257,7 @@ def verify_receipt_route(
         ),
         checks=[ReceiptCheckOut(name=name, ok=ok, detail=detail) for name, ok, detail in checks],
         pinned=verdict.pinned,
+        **receipt_holder_view(session=session, receipt=receipt),
     )
 
 

@@ -47,6 +47,13 @@
     show(entry, accepted.id, { status: accepted.status });
   }
 
+  function receiptButton(id) {
+    const button = el('button', { type: 'button', class: 'link-button' }, t('receipt'));
+    button.addEventListener('click', () => C.downloadWithKey('/evidence/' + id + '/receipt', 'chainproof-receipt-' + id + '.json')
+      .catch((e) => { button.replaceWith(C.errorText(e)); }));
+    return button;
+  }
+
   function show(entry, id, record) {
     if (entry.status === record.status) return;
     entry.status = record.status;
@@ -62,7 +69,7 @@
       entry.links.replaceChildren(
         el('a', { href: C.pagePath('/evidence/' + id) }, t('open_evidence')), ' · ',
         el('a', { href: C.pagePath('/evidence/' + id + '/certificate') }, t('certificate')), ' · ',
-        el('a', { href: C.API + '/evidence/' + id + '/receipt?download=1', download: '' }, t('receipt')));
+        receiptButton(id));
     }
   }
 

@@ -87,6 +87,15 @@
       throw e;
     }
   }
+  /* Saves what GET `path` of the API answers, fetched with the tab's key, as `filename`:
+     a plain link would carry no key, and receipts are for those who may see the record. */
+  async function downloadWithKey(path, filename) {
+    const data = await api('GET', path, { key: getKey() });
+    const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
+    const link = el('a', { href: url, download: filename });
+    document.body.append(link); link.click(); link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
   function errorText(e) {
     if (e instanceof ApiError && e.status === 401) return t('bad_key');
     if (e instanceof ApiError && e.status === 403) return t('forbidden');
@@ -153,6 +162,6 @@
 
   window.ChainProof = {
     API, ROOT, LANG, t, el, cstTime, short, hex, formatSize, pagePath, api, apiMaybeKey, ApiError,
-    errorText, getKey, setKey, browserCanHash, hashFile, wireAlgorithmHint,
+    errorText, getKey, setKey, browserCanHash, hashFile, wireAlgorithmHint, downloadWithKey,
   };
 })();

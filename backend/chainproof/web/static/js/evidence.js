@@ -1,5 +1,6 @@
-/* /evidence/{id}: refresh once a pending document is anchored; show the member's own
-   metadata (file name, label) when the tab holds a key that may see it. */
+/* /evidence/{id}: the server renders id and status only. With a key that may see the
+   record (its member, an admin, a reviewer of its application) this fills in the digest,
+   member, chain data and proof from the API; refreshes once a pending document is anchored. */
 (function () {
   'use strict';
   const C = window.ChainProof;
@@ -7,20 +8,43 @@
   if (!section) return;
   const id = section.dataset.evidenceId;
   const initial = section.dataset.status;
+  const path = '/evidence/' + encodeURIComponent(id);
 
-  async function ownerMeta() {
+  function fill(name, value) {
+    for (const node of document.querySelectorAll('[data-owner="' + name + '"]')) {
+      node.textContent = value === null || value === undefined || value === '' ? '—' : String(value);
+    }
+  }
+  function show(elementId) { const node = document.getElementById(elementId); if (node) node.hidden = false; }
+
+  async function privateFacts() {
     const key = C.getKey();
     if (!key) return;
     let record;
-    try { record = await C.api('GET', '/evidence/' + id, { key: key }); } catch (e) { return; }
-    if (!record.filename && !record.label && record.size === undefined) return;
-    const box = document.getElementById('owner-meta');
-    const fill = (name, value) => { box.querySelector('[data-owner="' + name + '"]').textContent = value || '—'; };
-    fill('filename', record.filename);
-    fill('label', record.label);
+    try { record = await C.api('GET', path, { key: key }); } catch (e) { return; }
+    if (!record.digest) return;  // this key may not see the record: id and status only
+    document.getElementById('private-hint').hidden = true;
+    for (const name of ['algorithm', 'digest', 'member', 'filename', 'label', 'created_at']) fill(name, record[name]);
     fill('size', C.formatSize(record.size));
-    fill('created_at', record.created_at);
-    box.hidden = false;
+    show('owner-meta');
+    const verify = document.querySelector('[data-owner-link="verify"]');
+    verify.href += '?' + new URLSearchParams({ digest: record.digest, algorithm: record.algorithm });
+    show('owner-actions');
+    const a = record.anchor;
+    if (!a) return;
+    fill('time', C.cstTime(a.block_timestamp));
+    for (const name of ['block_number', 'block_hash', 'tx_hash', 'chain_id', 'contract', 'submitter']) fill(name, a[name]);
+    show('owner-chain');
+    let receipt;
+    try { receipt = await C.api('GET', path + '/receipt', { key: key }); } catch (e) { return; }
+    for (const name of ['salt', 'leaf_hash', 'root']) fill(name, receipt[name]);
+    const list = document.querySelector('[data-owner-list="proof"]');
+    list.replaceChildren(...receipt.proof.map((p) => C.el('li', { class: 'wrap' }, p)));
+    document.querySelector('[data-owner-empty="proof"]').hidden = receipt.proof.length > 0;
+    show('owner-proof');
+    const download = document.querySelector('[data-owner-download="receipt"]');
+    download.hidden = false;
+    download.addEventListener('click', () => C.downloadWithKey(path + '/receipt', 'chainproof-receipt-' + id + '.json'));
   }
 
   async function waitForAnchor() {
@@ -28,12 +52,14 @@
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       try {
-        const record = await C.api('GET', '/evidence/' + id);
+        const record = await C.api('GET', path);
         if (record.status !== initial) { window.location.reload(); return; }
       } catch (e) { /* keep waiting: a restart of the server is not an answer */ }
     }
   }
 
-  ownerMeta();
+  const keyField = document.querySelector('[data-api-key]');
+  if (keyField) keyField.addEventListener('change', () => window.location.reload());
+  privateFacts();
   waitForAnchor();
 })();

@@ -57,8 +57,11 @@
     }
     if (evidenceId) {
       if (anchor) out.append(el('br'));
-      out.append(el('a', { href: C.pagePath('/evidence/' + evidenceId) }, t('open_evidence')), ' · ',
-        el('a', { href: C.API + '/evidence/' + evidenceId + '/receipt' }, t('sub.receipt')));
+      // The receipt is fetched with the tab's key: a plain link would carry none.
+      const receipt = el('button', { type: 'button', class: 'link-button' }, t('sub.receipt'));
+      receipt.addEventListener('click', () => C.downloadWithKey('/evidence/' + evidenceId + '/receipt',
+        'chainproof-receipt-' + evidenceId + '.json').catch((e) => { receipt.replaceWith(C.errorText(e)); }));
+      out.append(el('a', { href: C.pagePath('/evidence/' + evidenceId) }, t('open_evidence')), ' · ', receipt);
     }
     return out;
   }

@@ -1,7 +1,7 @@
 """Trace ownership (issue #14, finding 5): prefixes per org, custody, recall lifts.
 
-Revision ID: 0005_trace
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 
 - ``trace_prefix``: GS1 company prefixes and platform-code namespaces admitted to an org;
 - ``trace_node.custodian_member_id`` / ``shipped_to_member_id``: who holds a thing now, and
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_trace"
-down_revision: str | Sequence[str] | None = "0004"
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

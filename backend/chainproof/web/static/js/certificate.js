@@ -1,0 +1,48 @@
+/* /evidence/{id}/certificate: the server renders the number, status and QR code; with a
+   key that may see the record this fills in its facts and offers the PDF (fetched with
+   the key: the PDF route renders only for those who may see the record). */
+(function () {
+  'use strict';
+  const C = window.ChainProof;
+  const article = document.querySelector('[data-testid="certificate"]');
+  if (!article) return;
+  const id = article.dataset.evidenceId;
+  const path = '/evidence/' + encodeURIComponent(id);
+
+  function fill(name, value) {
+    const node = article.querySelector('[data-cert="' + name + '"]');
+    if (node) node.textContent = value === null || value === undefined || value === '' ? '—' : String(value);
+  }
+
+  async function facts() {
+    const key = C.getKey();
+    if (!key) return;
+    let record, receipt;
+    try {
+      record = await C.api('GET', path, { key: key });
+      if (!record.digest || !record.anchor) return;
+      receipt = await C.api('GET', path + '/receipt', { key: key });
+    } catch (e) { return; }
+    const a = record.anchor;
+    fill('member', record.member);
+    fill('algorithm', String(record.algorithm).toUpperCase());
+    fill('digest', record.digest);
+    fill('time', C.cstTime(a.block_timestamp));
+    for (const name of ['block_number', 'block_hash', 'tx_hash', 'chain_id', 'contract', 'submitter']) fill(name, a[name]);
+    fill('root', receipt.root);
+    document.getElementById('cert-facts').hidden = false;
+    document.getElementById('private-hint').hidden = true;
+    const pdf = document.querySelector('[data-cert-pdf]');
+    pdf.hidden = false;
+    pdf.addEventListener('click', async () => {
+      const response = await fetch(C.pagePath(path + '/certificate.pdf'), { headers: { Authorization: 'Bearer ' + key } });
+      if (!response.ok) return;
+      const url = URL.createObjectURL(await response.blob());
+      window.open(url, '_blank', 'noopener');
+    });
+  }
+
+  const keyField = document.querySelector('[data-api-key]');
+  if (keyField) keyField.addEventListener('change', () => window.location.reload());
+  facts();
+})();
