@@ -32,7 +32,7 @@ from chainproof.evidence.batcher import Batcher
 from chainproof.evidence.intake import submit_digests
 from chainproof.evidence.reanchor import reanchor_index
 from chainproof.evidence.service import build_receipt, reindex
-from chainproof.evidence.verify import verify_digest
+from chainproof.evidence.verify import OPERATOR, verify_digest
 from chainproof.identity import create_member
 from chainproof.receipts import verify_receipt
 from chainproof.store.db import make_engine, upgrade
@@ -170,7 +170,9 @@ def test_upgrade_to_v2_keeps_v1_receipts_verifying(
     finally:
         v1.stop()
     with Session(engine) as s:
-        old_receipts = [build_receipt(session=s, evidence_id=a.id) for a in old_docs]
+        old_receipts = [
+            build_receipt(session=s, evidence_id=a.public_id, viewer=OPERATOR) for a in old_docs
+        ]
     assert {r.contract for r in old_receipts} == {v1_address}
 
     try:
@@ -213,7 +215,7 @@ def test_upgrade_to_v2_keeps_v1_receipts_verifying(
         Batcher(engine=engine, chain=v2, batch_size=100, interval_ms=10, member_secret="s").drain()
         with Session(engine) as s:
             for a in new_docs:
-                receipt = build_receipt(session=s, evidence_id=a.id)
+                receipt = build_receipt(session=s, evidence_id=a.public_id, viewer=OPERATOR)
                 assert receipt.contract == v2.contract
                 verdict = verify_receipt(receipt, v2.w3, trust=anchor)
                 assert verdict.valid, verdict.reason

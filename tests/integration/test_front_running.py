@@ -32,6 +32,7 @@ from chainproof.digests import hash_bytes
 from chainproof.evidence.batcher import Batcher
 from chainproof.evidence.intake import submit_digests
 from chainproof.evidence.service import build_receipt
+from chainproof.evidence.verify import OPERATOR
 from chainproof.identity import create_member
 from chainproof.receipts import verify_receipt
 from chainproof.store import db
@@ -121,10 +122,10 @@ def test_a_front_run_root_neither_stops_the_victim_nor_delays_others(
         for accepted in [*victim_docs, *other_docs]:
             ev = s.get(Evidence, accepted.id)
             assert ev is not None and ev.status == "anchored", accepted
-            receipt = build_receipt(session=s, evidence_id=accepted.id)
+            receipt = build_receipt(session=s, evidence_id=accepted.public_id, viewer=OPERATOR)
             verdict = verify_receipt(receipt, chain.w3, trust=pinned(chain.w3, chain.contract))
             assert verdict.valid, verdict.reason
-        receipt = build_receipt(session=s, evidence_id=victim_docs[0].id)
+        receipt = build_receipt(session=s, evidence_id=victim_docs[0].public_id, viewer=OPERATOR)
         assert receipt.submitter == victim_address  # the victim's, not the rival's
         confirmed = s.exec(
             select(Batch).where(Batch.status == "confirmed").order_by(col(Batch.id))

@@ -68,7 +68,8 @@ def test_pinned_receipt_is_valid_and_says_what_it_pinned(deployed: Deployed) -> 
     assert [name for name, _, _ in verdict.checks] == list(ONLINE_CHECKS)
     details = {name: detail for name, _, detail in verdict.checks}
     assert details["genesis"] == f"genesis {anchor.genesis_hash}, as pinned"
-    assert details["registry"] == f"{receipt.contract} is the pinned registry (version 1)"
+    assert anchor.registry_version == 2  # EvidenceRegistry v2 answers version()
+    assert details["registry"] == f"{receipt.contract} is the pinned registry (version 2)"
     assert anchor.registry_code_hash in details["contract_code"]
 
 

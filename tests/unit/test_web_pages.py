@@ -221,7 +221,9 @@ def test_the_certificate_prints_the_trust_anchor(
     pdftotext = shutil.which("pdftotext")
     require(pdftotext is not None, "pdftotext is missing (apt-get install poppler-utils)")
     pdf = tmp_path / "certificate.pdf"
-    pdf.write_bytes(site.client.get(f"/evidence/{evidence['id']}/certificate.pdf").content)
+    got = site.client.get(f"/evidence/{evidence['id']}/certificate.pdf", headers=site.headers)
+    assert got.status_code == 200, got.text
+    pdf.write_bytes(got.content)
     assert pdftotext is not None
     text = subprocess.run(
         [pdftotext, str(pdf), "-"], capture_output=True, text=True, check=True

@@ -25,6 +25,7 @@ import gc
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Final
 
 import structlog
 from fastapi import FastAPI
@@ -43,6 +44,7 @@ from chainproof.api.json_guard import JsonShapeMiddleware, content_type_of, is_m
 from chainproof.api.ratelimit import RateLimitMiddleware, default_rules
 from chainproof.api.routes import API_ROUTERS
 from chainproof.api.routes import subsidy as subsidy_routes
+from chainproof.api.schemas import ERROR_TEXT
 from chainproof.api.upload import MAX_JSON_BYTES
 from chainproof.chain.context import ChainContext, open_chain
 from chainproof.chain.nodes import Node, make_node
@@ -132,7 +134,32 @@ def create_app(
     from chainproof import web  # the pages: thin over the same services as the API
 
     web.install(app)
+    _document_unparseable_bodies(app)
     return app
+
+
+def _document_unparseable_bodies(app: FastAPI) -> None:
+    """Every operation that reads a body may answer 400: a body that is not JSON or not
+    UTF-8 is refused before any route sees it (json_guard, FastAPI's parser). Said once here
+    for the OpenAPI document rather than on each route."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            for operations in spec.get("paths", {}).values():
+                for operation in operations.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        operation.setdefault("responses", {}).setdefault("400", _BAD_BODY)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_BAD_BODY: Final = {
+    "description": ERROR_TEXT[400],
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+}
 
 
 def _lifespan(

@@ -105,7 +105,7 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
-_ERROR_TEXT: Final = {
+ERROR_TEXT: Final = {
     400: "The body cannot be parsed (truncated multipart, missing boundary, not JSON).",
     401: "No API key, or one that is not valid. Comes with `WWW-Authenticate: Bearer`.",
     403: "The key's role or organisation may not do this.",
@@ -120,7 +120,7 @@ _ERROR_TEXT: Final = {
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` entries documenting the error envelope for ``codes``."""
-    return {code: {"model": ErrorOut, "description": _ERROR_TEXT[code]} for code in codes}
+    return {code: {"model": ErrorOut, "description": ERROR_TEXT[code]} for code in codes}
 
 
 # --- evidence --------------------------------------------------------------------------------
