@@ -251,7 +251,10 @@ def measure(server: Server, digests: list[str], *, quick: bool, chain_url: str) 
 
     offline_rate = _rate_for(0.5 if quick else 3.0, offline)
     registry = EvidenceRegistryClient(
-        http_web3(chain_info["rpc_url"]), chain_info["contract"], load_artifact(REGISTRY).abi
+        # The node the bench started: an external node's URL is never published (F21).
+        http_web3(chain_url),
+        chain_info["contract"],
+        load_artifact(REGISTRY).abi,
     )
 
     def online() -> None:

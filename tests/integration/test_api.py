@@ -160,6 +160,13 @@ def start_api(chain: ChainContext, tmp_path: Path) -> Iterator[StartApi]:
                 "chain": "embedded",
                 "batch_size": 10,
                 "batch_interval_ms": 50,
+                # Scenarios read and verify far more often than a person: the per-address
+                # budgets of anonymous reads (tests/security/test_rate_limits.py proves them)
+                # would cut them short here.
+                **dict.fromkeys(
+                    ("rate_limit_scan", "rate_limit_verify", "rate_limit_explorer"),
+                    "100000/minute",
+                ),
                 **overrides,
             }
             settings = Settings(**values)
