@@ -8,8 +8,9 @@ down in reverse order:
    deployment is not on that chain (reset, other genesis), the server still starts, in a
    degraded state: documents are accepted into the queue (nothing is lost), verification
    answers ``chain_mismatch``, ``/readyz`` is 503 with the reason (invariant 6);
-3. start the batcher thread, if this process wins the one-batcher-per-key lock; otherwise
-   it serves the API while another process anchors.
+3. start the batcher and the chain writer threads, if this process wins the
+   one-batcher-per-key lock; otherwise it serves the API while another process anchors and
+   writes (revocations it accepts wait in the ``chain_op`` outbox for that process).
 
 Every request body is bounded by :class:`BodyLimitMiddleware` (the upload limit on the
 streaming routes, a few MiB of JSON elsewhere) before any route can buffer it.
@@ -43,9 +44,11 @@ from chainproof.api.routes import subsidy as subsidy_routes
 from chainproof.api.upload import MAX_JSON_BYTES
 from chainproof.chain.context import ChainContext, open_chain
 from chainproof.chain.nodes import Node, make_node
+from chainproof.chain.writer import ChainWriter
 from chainproof.config import Settings, get_settings
 from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
 from chainproof.evidence.batcher import Batcher, LeaderLock
+from chainproof.evidence.ops import evidence_kinds
 from chainproof.logs import configure_logging
 from chainproof.store import db
 from chainproof.trace.heads import HeadPublisher
@@ -268,8 +271,25 @@ def _start_batcher(runtime: Runtime, *, enabled: bool) -> None:
         gas_cap=settings.gas_cap,
         member_secret=settings.secret_key.get_secret_value(),
     )
+    writer = start_writer(runtime.engine, chain, settings)
+    batcher.writer = writer
+    runtime.writer = writer
     batcher.start()
     runtime.batcher = batcher
+
+
+def start_writer(engine: Engine, chain: ChainContext, settings: Settings) -> ChainWriter:
+    """The chain writer of the operator's key, next to the batcher (same leader lock, same
+    nonce counter): revocations and member role changes go through it."""
+    writer = ChainWriter(
+        engine=engine,
+        chain=chain,
+        kinds=evidence_kinds(member_secret=settings.secret_key.get_secret_value()),
+        confirmations=settings.confirmations,
+        gas_cap=settings.gas_cap,
+    )
+    writer.start()
+    return writer
 
 
 class BodyLimitMiddleware:

@@ -139,6 +139,12 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/api/v1/evidence/{evidence_id}/revoke"): Rule(
         SUBMITTERS, Owner.REQUIRED, "only the submitting org or an admin may revoke"
     ),
+    ("GET", "/api/v1/operations/{operation_id}"): Rule(
+        KEYHOLDERS,
+        Owner.REQUIRED,
+        "a chain operation is its org's business: anyone else finds no such operation",
+        foreign=Outcome.NOT_FOUND,
+    ),
     # --- verification ---------------------------------------------------------------------
     ("POST", "/api/v1/verify"): Rule(
         EVERYONE, Owner.METADATA, "verification is public; a key adds its own records' metadata"

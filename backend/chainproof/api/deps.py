@@ -28,6 +28,7 @@ from chainproof import identity
 from chainproof.api.errors import NotAuthenticatedError
 from chainproof.chain.context import ChainContext, ChainStatus
 from chainproof.chain.nodes import Node
+from chainproof.chain.writer import ChainWriter
 from chainproof.config import Settings
 from chainproof.errors import AuthError, ChainError, ChainMismatchError
 from chainproof.evidence.batcher import Batcher, LeaderLock
@@ -96,6 +97,7 @@ class Runtime:
     # None where every read goes through the thread pool.
     reader: Engine | None = None
     batcher: Batcher | None = None
+    writer: ChainWriter | None = None  # runs where the batcher runs (one per signing key)
     leader_lock: LeaderLock | None = None
     # Why no batcher runs here, when none does ("disabled", "standby: ...", "degraded").
     batcher_note: str | None = None
@@ -111,6 +113,8 @@ class Runtime:
         """Stops the batcher, then the chain and engine if this runtime opened them."""
         if self.batcher is not None:
             self.batcher.stop()
+        if self.writer is not None:
+            self.writer.stop()
         if self.leader_lock is not None:
             self.leader_lock.release()
         if self.owns_chain:

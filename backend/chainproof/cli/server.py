@@ -386,7 +386,8 @@ def worker(
     data_dir: DataDirOption = None,
     chain: ChainOption = None,
 ) -> None:
-    """Run only the batcher (no HTTP) on the data directory's database, until SIGTERM.
+    """Run the batcher and the chain writer (no HTTP) on the data directory's database, until
+    SIGTERM: anchoring, and the revocations and member admissions API replicas enqueue.
 
     With a URL for --chain no node is started: use the server's rpc_url (GET /api/v1/chain)
     to share its managed node. Exit 0 after SIGTERM/SIGINT, 2 on errors.
@@ -416,6 +417,10 @@ def worker(
                 gas_cap=settings.gas_cap,
                 member_secret=settings.secret_key.get_secret_value(),
             )
+            from chainproof.api.app import start_writer
+
+            writer = start_writer(engine, context, settings)
+            batcher.writer = writer
             try:
                 batcher.start()
                 node = context.node
@@ -434,6 +439,7 @@ def worker(
                 _err.print("stopping the worker…")
             finally:
                 batcher.stop()
+                writer.stop()
                 context.stop()
                 engine.dispose()
     finally:

@@ -1,0 +1,186 @@
+"""SIGKILL a real ``chainproof worker`` at each step of the chain writer (before the send,
+after the send, after the receipt); after restarts every member admission and every
+revocation has landed exactly once: one transaction and one event each, its operation
+``confirmed``, its effect in the index. The Anvil outlives the worker, as a chain would."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak
+from hexbytes import HexBytes
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from web3 import Web3
+
+from chainproof import identity
+from chainproof.chain.context import ChainContext, open_chain
+from chainproof.chain.managed import AnvilNode, free_port
+from chainproof.chain.registry import SUBMITTER_ROLE
+from chainproof.config import DEV_OPERATOR_KEY
+from chainproof.digests import hash_bytes
+from chainproof.evidence.intake import submit_digests
+from chainproof.evidence.service import revoke_evidence
+from chainproof.evidence.verify import Viewer
+from chainproof.store.db import make_engine, upgrade
+from chainproof.store.models import Evidence, Member, RevokedLeaf
+from chainproof.store.ops import ChainOp
+
+from ..conftest import node_binary_present, require
+from ..security._procs import Proc, worker
+
+pytestmark = pytest.mark.chain
+STEPS = ("writer_before_send", "writer_after_send", "writer_after_receipt")
+GRANT_ROLE = keccak(text="grantRole(bytes32,address)")[:4]
+REVOKE_LEAF = keccak(text="revokeLeaf(bytes32,bytes32,bytes32[],bytes32)")[:4]
+REVOKE_SIGNED = keccak(
+    text="revokeLeafWithSignature(bytes32,bytes32,bytes32[],bytes32,address,uint256,bytes)"
+)[:4]
+
+
+@pytest.fixture(scope="module")
+def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
+    """An Anvil the module owns, so killing the worker leaves the chain running."""
+    require(node_binary_present("anvil"), "anvil is missing from node_modules (run `make install`)")
+    where = tmp_path_factory.mktemp("writer-anvil")
+    node = AnvilNode(state_file=where / "anvil-state.json", port=free_port())
+    node.start()
+    yield node
+    node.stop()
+
+
+def _worker(anvil: AnvilNode, data: Path, fault: str | None) -> Proc:
+    settings: dict[str, str | Path] = {
+        "CHAINPROOF_BATCH_SIZE": "10",
+        "CHAINPROOF_BATCH_INTERVAL_MS": "20",
+    }
+    if fault:
+        settings["CHAINPROOF_FAULT"] = fault
+    return worker(data, chain=anvil.rpc_url or "", log=data / "worker.log", **settings)
+
+
+def _killed_at(anvil: AnvilNode, data: Path, step: str) -> None:
+    proc = _worker(anvil, data, step).start()
+    assert proc.proc is not None
+    code = proc.proc.wait(timeout=90)
+    assert code == -signal.SIGKILL, f"worker did not die at {step} (exit {code}):\n{proc.tail()}"
+
+
+def _run_until(anvil: AnvilNode, data: Path, done: Callable[[], bool]) -> None:
+    proc = _worker(anvil, data, None).start()
+    try:
+        deadline = time.monotonic() + 90
+        while not done():
+            assert proc.alive(), proc.tail()
+            assert time.monotonic() < deadline, proc.tail()
+            time.sleep(0.1)
+    finally:
+        assert proc.stop() == 0, proc.tail()
+
+
+def _txs_to(ctx: ChainContext, selector: bytes) -> list[bytes]:
+    """The inputs of every transaction (mined, reverted or not) to the registry calling
+    ``selector``: a second send of one intention would show here even with no event."""
+    w3 = ctx.w3
+    out = []
+    for n in range(ctx.deployment.block_number, w3.eth.block_number + 1):
+        for tx in w3.eth.get_block(n, full_transactions=True)["transactions"]:
+            data = bytes(HexBytes(tx["input"]))  # type: ignore[index]
+            if tx["to"] == ctx.contract and data[:4] == selector:  # type: ignore[index]
+                out.append(data)
+    return out
+
+
+def _ops(engine: Engine) -> list[ChainOp]:
+    with Session(engine) as s:
+        return list(s.exec(select(ChainOp).order_by(ChainOp.id)).all())
+
+
+def test_kill9_at_each_writer_step_lands_each_operation_once(
+    anvil: AnvilNode, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    assert anvil.rpc_url
+    ctx = open_chain(chain=anvil.rpc_url, data_dir=data, operator_key=DEV_OPERATOR_KEY)
+    url = f"sqlite:///{data / 'chainproof.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as s:
+        members = [identity.create_member(session=s, name=f"writer-org-{i}") for i in range(3)]
+        member_ids = [int(m.id or 0) for m in members]
+        for i, mid in enumerate(member_ids):
+            digest = hash_bytes(f"writer-member-{i}".encode(), "sha256")
+            submit_digests(session=s, algorithm="sha256", digests=[digest], member_id=mid)
+        operator_digest = hash_bytes(b"writer-operator", "sha256")
+        submit_digests(session=s, algorithm="sha256", digests=[operator_digest], member_id=None)
+
+    # Admissions: each member's first batch waits for the writer to grant its role.
+    for step in STEPS:
+        _killed_at(anvil, data, step)
+
+    def all_anchored() -> bool:
+        with Session(engine) as s:
+            return {e.status for e in s.exec(select(Evidence)).all()} == {"anchored"}
+
+    _run_until(anvil, data, all_anchored)
+
+    # Revocations, enqueued by this process as an API replica would: one of the operator's
+    # own anchor (revokeLeaf), three of members' (revokeLeafWithSignature, relayed).
+    admin = Viewer(is_admin=True)
+    with Session(engine) as s:
+        ids = [int(e.id or 0) for e in s.exec(select(Evidence).order_by(Evidence.id)).all()]
+        for evidence_id in ids:
+            op = revoke_evidence(
+                session=s, chain=ctx, evidence_id=evidence_id, viewer=admin, reason="错误版本"
+            )
+            assert op.status == "queued"
+    for step in STEPS:
+        _killed_at(anvil, data, step)
+
+    def all_settled() -> bool:
+        return all(op.status in ("confirmed", "failed") for op in _ops(engine))
+
+    _run_until(anvil, data, all_settled)
+
+    ops = _ops(engine)
+    assert [(op.kind, op.status) for op in ops] == [("grant_member", "confirmed")] * 3 + [
+        ("revoke_leaf", "confirmed")
+    ] * 4, [(op.kind, op.status, op.error) for op in ops]
+    registry = ctx.registry
+    with Session(engine) as s:
+        addresses = [str(s.get(Member, mid).chain_address) for mid in member_ids]  # type: ignore[union-attr]
+        # One grantRole transaction per member (the deployment granted the operator its
+        # own), and each member holds the role.
+        grants = [
+            g
+            for g in _txs_to(ctx, GRANT_ROLE)
+            if g[4 + 32 + 12 : 4 + 64] != bytes(HexBytes(ctx.sender.address))
+        ]
+        granted = [Web3.to_checksum_address(g[4 + 32 + 12 : 4 + 64]) for g in grants]
+        assert all(g[4:36] == SUBMITTER_ROLE for g in grants)
+        assert sorted(granted) == sorted(Web3.to_checksum_address(a) for a in addresses)
+        assert all(registry.is_member(a) for a in addresses)
+        # One revocation transaction and one LeafRevoked event per document.
+        assert len(_txs_to(ctx, REVOKE_LEAF)) == 1
+        assert len(_txs_to(ctx, REVOKE_SIGNED)) == 3
+        events = [
+            r
+            for r in registry.revocation_events(from_block=ctx.deployment.block_number)
+            if r["event"] == "LeafRevoked"
+        ]
+        leaves = sorted(e.leaf_hash for e in s.exec(select(Evidence)).all())
+        assert sorted(str(e["leaf"]) for e in events) == leaves
+        assert {e.status for e in s.exec(select(Evidence)).all()} == {"revoked"}
+        indexed = s.exec(select(RevokedLeaf)).all()
+        assert sorted((r.leaf_hash, r.tx_hash) for r in indexed) == sorted(
+            (str(e["leaf"]), str(e["tx_hash"])) for e in events
+        )
+    # The operations say which transaction carried them: the one the chain holds.
+    assert {op.tx_hash for op in ops if op.kind == "revoke_leaf"} == {
+        str(e["tx_hash"]) for e in events
+    }
+    ctx.stop()
