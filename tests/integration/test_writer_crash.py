@@ -5,12 +5,14 @@ revocation has landed exactly once: one transaction and one event each, its oper
 
 from __future__ import annotations
 
+import secrets
 import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 from eth_utils import keccak
 from hexbytes import HexBytes
 from sqlalchemy import Engine
@@ -21,14 +23,18 @@ from chainproof import identity
 from chainproof.chain.context import ChainContext, open_chain
 from chainproof.chain.managed import AnvilNode, free_port
 from chainproof.chain.registry import SUBMITTER_ROLE
+from chainproof.chain.trace_registry import trace_chain
+from chainproof.chain.writer import ChainWriter, enqueue
 from chainproof.config import DEV_OPERATOR_KEY
 from chainproof.digests import hash_bytes
 from chainproof.evidence.intake import submit_digests
+from chainproof.evidence.ops import evidence_kinds
 from chainproof.evidence.service import revoke_evidence
 from chainproof.evidence.verify import Viewer
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import Evidence, Member, RevokedLeaf
 from chainproof.store.ops import ChainOp
+from chainproof.trace.models import TraceNode
 
 from ..conftest import node_binary_present, require
 from ..security._procs import Proc, worker
@@ -183,4 +189,99 @@ def test_kill9_at_each_writer_step_lands_each_operation_once(
     assert {op.tx_hash for op in ops if op.kind == "revoke_leaf"} == {
         str(e["tx_hash"]) for e in events
     }
+    ctx.stop()
+
+
+def test_worker_publishes_trace_heads(anvil: AnvilNode, tmp_path: Path) -> None:
+    """`chainproof worker` runs the trace head publisher too (issue 15): in the replicas +
+    worker setup nothing else would ever put a head on chain."""
+    data = tmp_path / "data"
+    assert anvil.rpc_url
+    ctx = open_chain(chain=anvil.rpc_url, data_dir=data, operator_key=DEV_OPERATOR_KEY)
+    url = f"sqlite:///{data / 'chainproof.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    key, head = "0x" + secrets.token_hex(32), "0x" + secrets.token_hex(32)
+    with Session(engine) as s:
+        s.add(
+            TraceNode(
+                kind="item",
+                uri=f"https://id.example/01/{key[2:16]}",
+                code=f"item-{key[2:16]}",
+                salt="0x" + "00" * 32,
+                chain_key=key,
+                head=head,
+                count=3,
+            )
+        )
+        s.commit()
+
+    def published() -> bool:
+        with Session(engine) as s:
+            node = s.exec(select(TraceNode).where(TraceNode.chain_key == key)).one()
+            return node.published_count == 3
+
+    proc = worker(
+        data,
+        chain=anvil.rpc_url,
+        log=data / "worker.log",
+        CHAINPROOF_TRACE_PUBLISH_INTERVAL_MS="50",
+    ).start()
+    try:
+        deadline = time.monotonic() + 60
+        while not published():
+            assert proc.alive(), proc.tail()
+            assert time.monotonic() < deadline, proc.tail()
+            time.sleep(0.1)
+    finally:
+        assert proc.stop() == 0, proc.tail()
+    on_chain = trace_chain(ctx, data_dir=data).client.head_of(key)
+    assert (on_chain.head, on_chain.count) == (head, 3)
+    ctx.stop()
+
+
+def test_a_stuck_transaction_is_replaced_and_lands_once(anvil: AnvilNode, tmp_path: Path) -> None:
+    """A grant stuck in the pool (no block comes) is signed again at its nonce with higher
+    fees; whichever of the two is mined, the operation confirms once, with that hash."""
+    data = tmp_path / "data"
+    assert anvil.rpc_url
+    ctx = open_chain(chain=anvil.rpc_url, data_dir=data, operator_key=DEV_OPERATOR_KEY)
+    url = f"sqlite:///{data / 'chainproof.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    writer = ChainWriter(
+        engine=engine, chain=ctx, kinds=evidence_kinds(member_secret=None), stuck_after=3600.0
+    )
+    member = Account.create().address
+    with Session(engine) as s:
+        op = enqueue(s, kind="grant_member", payload={"address": member})
+    w3 = ctx.w3
+    w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        assert writer.step()  # signed and sent; no block comes
+        with Session(engine) as s:
+            first = s.get(ChainOp, op.id)
+            assert first is not None and first.status == "sent" and first.replaced == []
+            first_hash = first.tx_hash
+        writer.stuck_after = 0.0  # from now on, pending at all counts as stuck
+        assert writer.step()  # still pending: replaced at the same nonce, higher fees
+        with Session(engine) as s:
+            again = s.get(ChainOp, op.id)
+            assert again is not None and again.replaced == [first_hash]
+            assert again.tx_hash != first_hash and again.nonce == first.nonce
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    writer.drain(timeout=30)
+    with Session(engine) as s:
+        done = s.get(ChainOp, op.id)
+        assert done is not None and done.status == "confirmed", done
+    grants = [
+        g
+        for g in _txs_to(ctx, GRANT_ROLE)
+        if Web3.to_checksum_address(g[4 + 32 + 12 : 4 + 64]) == member
+    ]
+    assert len(grants) == 1
+    receipt = w3.eth.get_transaction_receipt(done.tx_hash)  # type: ignore[arg-type]
+    assert receipt["status"] == 1 and ctx.registry.is_member(member)
     ctx.stop()

@@ -387,19 +387,26 @@ class EvidenceRegistryClient:
         *,
         gas: int | None = None,
         gas_cap: int | None = None,
+        nonce: int | None = None,
+        fees: dict[str, int] | None = None,
     ) -> SignedTx:
-        """Estimates gas (which surfaces a revert as its custom error) and signs the call."""
+        """Estimates gas (which surfaces a revert as its custom error) and signs the call,
+        with the next nonce, or ``nonce`` and ``fees`` given (a replacement)."""
         if gas is None:
             est = self._translate(lambda: fn.estimate_gas({"from": sender.account.address}))
             gas = int(est * 1.25) + 10_000
         if gas_cap is not None:
             # Real chains cap gas per transaction (EIP-7825): never ask for more.
             gas = min(gas, gas_cap)
-        params: dict[str, Any] = {"from": sender.account.address, "gas": gas, **sender.fee_fields()}
+        params: dict[str, Any] = {
+            "from": sender.account.address,
+            "gas": gas,
+            **(fees or sender.fee_fields()),
+        }
         params["nonce"] = 0  # placeholder: sign() reserves the real nonce under its lock
         tx = dict(fn.build_transaction(params))  # type: ignore[arg-type]
         tx.pop("nonce", None)
-        return sender.sign(tx)
+        return sender.sign(tx, nonce=nonce)
 
     def transact(
         self, sender: TxSender, fn: ContractFunction, *, gas: int | None = None

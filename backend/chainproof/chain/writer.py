@@ -140,6 +140,7 @@ class ChainWriter:
         confirmations: int = 1,
         gas_cap: int = 16_777_216,
         poll: float = 0.05,
+        stuck_after: float = 60.0,
     ) -> None:
         self.engine = engine
         self.chain = chain
@@ -147,6 +148,10 @@ class ChainWriter:
         self.confirmations = confirmations
         self.gas_cap = gas_cap
         self.poll = poll
+        # A transaction pending this long (a fee spike, a pool that dropped its price) is
+        # replaced at the same nonce with fees a quarter higher.
+        self.stuck_after = stuck_after
+        self.replacements = 0
         self.last_error: str | None = None
         self.confirmed = 0
         self._stop = threading.Event()
@@ -303,12 +308,14 @@ class ChainWriter:
             # Read the key's mined count before the receipt: a tx mined in between then
             # shows up in the receipt, never as "nonce used by another tx".
             mined_count = int(w3.eth.get_transaction_count(sender.account.address, "latest"))
-            mined = sender.find_receipt(op.tx_hash)
+            mined = self._find_receipt(op)
             if mined is None:
                 if self._node_knows(op.tx_hash):
                     try:
-                        mined = sender.wait(op.tx_hash, timeout=1.0)
+                        mined = sender.wait(op.tx_hash, timeout=min(1.0, self.stuck_after))
                     except ChainError:
+                        if (utcnow() - op.updated_at).total_seconds() >= self.stuck_after:
+                            self._replace(s, op, kind)
                         return True  # still pending; look again next step
                 elif int(op.nonce or 0) < mined_count:
                     self._requeue(s, op, "its nonce was used by another transaction")
@@ -340,6 +347,49 @@ class ChainWriter:
             self._confirm(s, op, kind, mined)
             return True
 
+    def _find_receipt(self, op: ChainOp) -> MinedTx | None:
+        """The receipt of this row's transaction, or of one it replaced (same nonce: at most
+        one of them is ever mined)."""
+        for tx_hash in [op.tx_hash, *op.replaced]:
+            if tx_hash and (mined := self.chain.sender.find_receipt(tx_hash)) is not None:
+                return mined
+        return None
+
+    def _replace(self, s: Session, op: ChainOp, kind: OpKind) -> None:
+        """Signs the row's call again at its nonce with higher fees and sends it; the old
+        hash is kept, since the old transaction may still be the one mined."""
+        sender = self.chain.sender
+        try:
+            old = self.chain.w3.eth.get_transaction(op.tx_hash)  # type: ignore[arg-type]
+        except Exception:
+            return  # gone from the pool meanwhile: the next step re-sends or finds it
+        fees = _bumped(dict(old), sender.fee_fields())
+        with sender.sending():
+            try:
+                call = kind.build(s, op, self.chain)
+            except ContractRevertError:
+                return  # the pending one may still land; its receipt decides
+            if call is None:
+                return
+            signed = call.client.sign_call(
+                sender, call.fn, gas_cap=self.gas_cap, nonce=int(op.nonce or 0), fees=fees
+            )
+            log.warning(
+                "chain op stuck; replacing it with higher fees",
+                op=op.public_id,
+                old_tx=op.tx_hash,
+                new_tx=signed.tx_hash,
+            )
+            op.replaced = [*op.replaced, str(op.tx_hash)]
+            op.raw_tx, op.tx_hash = signed.raw, signed.tx_hash
+            op.status = OpStatus.SIGNED.value
+            op.updated_at = utcnow()
+            s.add(op)
+            s.commit()  # stored before it is sent, as every transaction of the writer
+            self.replacements += 1
+            _fault("before_send")
+            self._send(s, op)
+
     def _node_knows(self, tx_hash: str) -> bool:
         try:
             return self.chain.w3.eth.get_transaction(tx_hash) is not None  # type: ignore[arg-type]
@@ -351,6 +401,7 @@ class ChainWriter:
         self.chain.sender.reset_nonce()
         op.status = OpStatus.QUEUED.value
         op.nonce = op.raw_tx = op.tx_hash = None
+        op.replaced = []
         op.error = why
         op.updated_at = utcnow()
         s.add(op)
@@ -381,3 +432,20 @@ class ChainWriter:
         s.add(op)
         s.commit()
         log.warning("chain op failed", op=op.public_id, kind=op.kind, error=op.error)
+
+
+def _bumped(old: dict[str, Any], current: dict[str, int]) -> dict[str, int]:
+    """Fees for a replacement: the node's current ones, and at least a quarter above the
+    stuck transaction's (nodes take a replacement only 10 % or more above the old fees)."""
+
+    def above(value: Any) -> int:
+        return int(int(value or 0) * 5 // 4) + 1
+
+    if "maxFeePerGas" in current:
+        return {
+            "maxFeePerGas": max(current["maxFeePerGas"], above(old.get("maxFeePerGas"))),
+            "maxPriorityFeePerGas": max(
+                current["maxPriorityFeePerGas"], above(old.get("maxPriorityFeePerGas"))
+            ),
+        }
+    return {"gasPrice": max(current["gasPrice"], above(old.get("gasPrice")))}

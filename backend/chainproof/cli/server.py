@@ -386,14 +386,15 @@ def worker(
     data_dir: DataDirOption = None,
     chain: ChainOption = None,
 ) -> None:
-    """Run the batcher and the chain writer (no HTTP) on the data directory's database, until
-    SIGTERM: anchoring, and the revocations and member admissions API replicas enqueue.
+    """Run the batcher, the chain writer and the trace head publisher (no HTTP) on the data
+    directory's database, until SIGTERM: anchoring, the revocations and member admissions API
+    replicas enqueue, and trace heads.
 
     With a URL for --chain no node is started: use the server's rpc_url (GET /api/v1/chain)
     to share its managed node. Exit 0 after SIGTERM/SIGINT, 2 on errors.
     """
     from chainproof.chain.nodes import display_url
-    from chainproof.evidence.batcher import Batcher
+    from chainproof.runtime import start_runtime
     from chainproof.store.db import make_engine
 
     settings = settings_with(data_dir=data_dir, chain=chain)
@@ -408,28 +409,16 @@ def worker(
         with _stop_on_signals() as stopping:
             context = _open_chain(settings)
             engine = make_engine(url)
-            batcher = Batcher(
-                engine=engine,
-                chain=context,
-                batch_size=settings.batch_size,
-                interval_ms=settings.batch_interval_ms,
-                confirmations=settings.confirmations,
-                gas_cap=settings.gas_cap,
-                member_secret=settings.secret_key.get_secret_value(),
-            )
-            from chainproof.api.app import start_writer
-
-            writer = start_writer(engine, context, settings)
-            batcher.writer = writer
+            # The same composition root as `serve`: batcher, chain writer, trace heads.
+            runtime = start_runtime(settings, chain=context, engine=engine, leader_lock=lock)
             try:
-                batcher.start()
                 node = context.node
                 where = display_url(node.rpc_url) if node.rpc_url else node.kind
                 _err.print(
                     f"worker {os.getpid()}: batching into {context.deployment.contract} "
                     f"{context.contract} on chain {context.chain_id} ({where}), every "
                     f"{settings.batch_size} documents or {settings.batch_interval_ms} ms; "
-                    "SIGTERM or Ctrl-C stops it",
+                    "sending chain operations and trace heads; SIGTERM or Ctrl-C stops it",
                     soft_wrap=True,
                 )
                 while not stopping.wait(0.5):
@@ -438,8 +427,7 @@ def worker(
                         _fail(f"the {node.kind} node exited; see its log in {settings.data_dir}")
                 _err.print("stopping the worker…")
             finally:
-                batcher.stop()
-                writer.stop()
+                runtime.close()  # the workers; releases the lock (taken above)
                 context.stop()
                 engine.dispose()
     finally:

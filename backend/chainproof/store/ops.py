@@ -61,6 +61,9 @@ class ChainOp(SQLModel, table=True):
     nonce: int | None = Field(default=None, sa_type=BigInteger)
     raw_tx: str | None = Field(default=None, sa_type=Text)
     tx_hash: str | None = Field(default=None, max_length=HEX32_LEN)
+    # Earlier transactions of this row at the same nonce, replaced with higher fees while
+    # stuck in the pool: any one of them may be the one mined (never two: one nonce).
+    replaced: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     block_number: int | None = Field(default=None, sa_type=BigInteger)
     block_hash: str | None = Field(default=None, max_length=HEX32_LEN)
     gas_used: int | None = Field(default=None, sa_type=BigInteger)

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("nonce", sa.BigInteger(), nullable=True),
         sa.Column("raw_tx", sa.Text(), nullable=True),
         sa.Column("tx_hash", sa.String(length=66), nullable=True),
+        sa.Column("replaced", sa.JSON(), nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=True),
         sa.Column("block_hash", sa.String(length=66), nullable=True),
         sa.Column("gas_used", sa.BigInteger(), nullable=True),
