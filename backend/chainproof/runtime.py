@@ -17,6 +17,7 @@ client (``chain/trace_registry.py``). Moving them onto :class:`Runtime` is the n
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
 from chainproof.evidence.batcher import Batcher, LeaderLock
 from chainproof.evidence.ops import evidence_kinds
 from chainproof.store import db
+from chainproof.store.leader import KeyLock, PgLeaderLock
 from chainproof.trace.heads import HeadPublisher
 
 log = structlog.get_logger("chainproof.runtime")
@@ -90,7 +92,9 @@ class Runtime:
     batcher: Batcher | None = None
     writer: ChainWriter | None = None  # runs where the batcher runs (one per signing key)
     publisher: HeadPublisher | None = None  # trace heads, beside them (same key)
-    leader_lock: LeaderLock | None = None
+    leader_lock: KeyLock | None = None
+    standby: _Standby | None = None  # PostgreSQL: waiting to take the key over
+    led_since: float | None = None  # when this process took the key's lead
     # Why no batcher runs here, when none does ("disabled", "standby: ...", "degraded").
     batcher_note: str | None = None
     owns_chain: bool = False
@@ -103,6 +107,8 @@ class Runtime:
 
     def close(self) -> None:
         """Stops the chain workers, then the chain and engine if this runtime opened them."""
+        if self.standby is not None:
+            self.standby.stop()
         if self.publisher is not None:
             self.publisher.stop()
         if self.batcher is not None:
@@ -125,7 +131,7 @@ def start_runtime(
     chain: ChainContext | None = None,
     engine: Engine | None = None,
     run_batcher: bool = True,
-    leader_lock: LeaderLock | None = None,
+    leader_lock: KeyLock | None = None,
 ) -> Runtime:
     """Migrates, connects and starts everything in order; undoes it all if a step fails."""
     url = (
@@ -207,7 +213,7 @@ def _standby_node(settings: Settings) -> Node | None:
     return node
 
 
-def _start_chain_workers(runtime: Runtime, *, enabled: bool, lock: LeaderLock | None) -> None:
+def _start_chain_workers(runtime: Runtime, *, enabled: bool, lock: KeyLock | None) -> None:
     """The batcher, the chain writer and the trace head publisher of the operator's key, if
     this process holds (or wins) the key's lock; ``lock`` is one the caller took already."""
     if not enabled:
@@ -216,17 +222,63 @@ def _start_chain_workers(runtime: Runtime, *, enabled: bool, lock: LeaderLock | 
     if runtime.degraded:
         runtime.batcher_note = "not running: the chain is not the one anchored on"
         return
-    settings, chain = runtime.settings, runtime.chain
     if lock is None:
-        lock = LeaderLock(settings.data_dir, chain.sender.address)
+        lock = _key_lock(runtime)
         try:
             lock.acquire()
         except ConflictError as exc:
             # One batcher per signing key: another process anchors; this one serves the API.
             runtime.batcher_note = f"standby: {exc.message}"
             log.info("batcher on standby", reason=exc.message)
+            if isinstance(lock, PgLeaderLock):
+                runtime.standby = _Standby(runtime, lock)
             return
+    _run_chain_workers(runtime, lock)
+
+
+def _key_lock(runtime: Runtime) -> KeyLock:
+    """PostgreSQL: an advisory lock processes on any host see; SQLite: the data dir's file."""
+    signer = runtime.chain.sender.address
+    if runtime.engine.dialect.name == "postgresql":
+        return PgLeaderLock(runtime.engine, signer)
+    return LeaderLock(runtime.settings.data_dir, signer)
+
+
+class _Standby:
+    """Polls the leader lock of a PostgreSQL-shared key; starts the chain workers here the
+    moment the leader's session ends (its process died, or stopped)."""
+
+    def __init__(self, runtime: Runtime, lock: PgLeaderLock, poll: float = 0.25) -> None:
+        self.runtime = runtime
+        self.lock = lock
+        self.poll = poll
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chainproof-standby", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll):
+            try:
+                self.lock.acquire()
+            except ConflictError:
+                continue
+            except Exception as exc:  # the database away for a moment: try again
+                log.warning("standby could not ask for the leader lock", error=str(exc))
+                continue
+            log.warning("leader gone: this process takes over", signer=self.lock.signer)
+            _run_chain_workers(self.runtime, self.lock)
+            return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10.0)
+
+
+def _run_chain_workers(runtime: Runtime, lock: KeyLock) -> None:
+    settings, chain = runtime.settings, runtime.chain
     runtime.leader_lock = lock
+    runtime.batcher_note = None
+    runtime.led_since = time.time()
     batcher = Batcher(
         engine=runtime.engine,
         chain=chain,

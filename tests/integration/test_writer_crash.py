@@ -6,6 +6,7 @@ revocation has landed exactly once: one transaction and one event each, its oper
 from __future__ import annotations
 
 import secrets
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -285,3 +286,66 @@ def test_a_stuck_transaction_is_replaced_and_lands_once(anvil: AnvilNode, tmp_pa
     receipt = w3.eth.get_transaction_receipt(done.tx_hash)  # type: ignore[arg-type]
     assert receipt["status"] == 1 and ctx.registry.is_member(member)
     ctx.stop()
+
+
+def test_on_postgres_a_standby_worker_takes_over_the_key(
+    anvil: AnvilNode, tmp_path: Path, postgres_database_url: str
+) -> None:
+    """Two workers on one PostgreSQL, each with its own data dir (two hosts): one leads the
+    key (advisory lock), the other stands by; SIGKILL the leader and the standby sends what
+    is enqueued next, each operation exactly once. The takeover time is printed (-s)."""
+    assert anvil.rpc_url
+    first, second = tmp_path / "host-1", tmp_path / "host-2"
+    ctx = open_chain(chain=anvil.rpc_url, data_dir=first, operator_key=DEV_OPERATOR_KEY)
+    # Deployments are files in the data dir (issue 15 moves them into the database).
+    shutil.copytree(first / "deployments", second / "deployments")
+    upgrade(postgres_database_url)
+    engine = make_engine(postgres_database_url)
+    env = {"CHAINPROOF_DATABASE_URL": postgres_database_url}
+
+    def start(data: Path) -> Proc:
+        return worker(data, chain=anvil.rpc_url or "", log=data / "worker.log", **env).start()
+
+    def confirmed(op_id: int | None) -> Callable[[], bool]:
+        def check() -> bool:
+            with Session(engine) as s:
+                op = s.get(ChainOp, op_id)
+                return op is not None and op.status == "confirmed"
+
+        return check
+
+    def wait(done: Callable[[], bool], procs: list[Proc], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            for p in procs:
+                assert p.alive(), p.tail()
+            assert time.monotonic() < deadline, "\n".join(p.tail() for p in procs)
+            time.sleep(0.05)
+
+    leader = start(first)
+    standby: Proc | None = None
+    try:
+        wait(lambda: "batching every" in leader.text(), [leader])
+        standby = start(second)
+        wait(lambda: "standing by" in standby.text(), [leader, standby])
+        members = [Account.create().address for _ in range(2)]
+        with Session(engine) as s:
+            before = enqueue(s, kind="grant_member", payload={"address": members[0]})
+        wait(confirmed(before.id), [leader, standby])
+
+        leader.kill()
+        killed = time.monotonic()
+        with Session(engine) as s:
+            after = enqueue(s, kind="grant_member", payload={"address": members[1]})
+        wait(confirmed(after.id), [standby])
+        took_over = time.monotonic() - killed
+        print(f"standby took the key over and confirmed a grant {took_over:.2f} s after SIGKILL")
+        assert "this process takes over" in standby.text()
+    finally:
+        if standby is not None:
+            standby.stop()
+        leader.kill()
+    granted = [Web3.to_checksum_address(g[4 + 32 + 12 : 4 + 64]) for g in _txs_to(ctx, GRANT_ROLE)]
+    assert sorted(a for a in granted if a in members) == sorted(members)
+    ctx.stop()
+    engine.dispose()

@@ -251,8 +251,15 @@ class ChainWriter:
         """True when a transaction went out; False when the row was settled without one."""
         sender = self.chain.sender
         with sender.sending(), Session(self.engine) as s:
-            op = s.get(ChainOp, op_id)
-            assert op is not None
+            # Claimed with SKIP LOCKED (PostgreSQL; SQLite ignores it): a row another
+            # process is signing is left to it rather than waited for.
+            op = s.exec(
+                select(ChainOp)
+                .where(ChainOp.id == op_id, ChainOp.status == OpStatus.QUEUED.value)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if op is None:
+                return False
             kind = self._kind(op)
             try:
                 call = kind.build(s, op, self.chain)

@@ -409,16 +409,25 @@ def worker(
         with _stop_on_signals() as stopping:
             context = _open_chain(settings)
             engine = make_engine(url)
-            # The same composition root as `serve`: batcher, chain writer, trace heads.
-            runtime = start_runtime(settings, chain=context, engine=engine, leader_lock=lock)
+            # The same composition root as `serve`: batcher, chain writer, trace heads. On
+            # PostgreSQL the key's leader is elected there (an advisory lock: workers on
+            # other hosts stand by and take over); on SQLite the data dir's lock decides.
+            shared = engine.dialect.name == "postgresql"
+            runtime = start_runtime(
+                settings, chain=context, engine=engine, leader_lock=None if shared else lock
+            )
             try:
                 node = context.node
                 where = display_url(node.rpc_url) if node.rpc_url else node.kind
+                role = (
+                    "standing by for the key's leader"
+                    if runtime.batcher is None
+                    else f"batching every {settings.batch_size} documents or "
+                    f"{settings.batch_interval_ms} ms, sending chain operations and trace heads"
+                )
                 _err.print(
-                    f"worker {os.getpid()}: batching into {context.deployment.contract} "
-                    f"{context.contract} on chain {context.chain_id} ({where}), every "
-                    f"{settings.batch_size} documents or {settings.batch_interval_ms} ms; "
-                    "sending chain operations and trace heads; SIGTERM or Ctrl-C stops it",
+                    f"worker {os.getpid()}: {context.deployment.contract} {context.contract} "
+                    f"on chain {context.chain_id} ({where}): {role}; SIGTERM or Ctrl-C stops it",
                     soft_wrap=True,
                 )
                 while not stopping.wait(0.5):
