@@ -28,6 +28,7 @@ Errors, under the project's one root::
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -389,10 +390,39 @@ class ChainProofClient:
     # ---- changing ------------------------------------------------------------------------
 
     def revoke(self, evidence_id: str, reason: str) -> dict[str, Any]:
-        """Revokes an anchored document on chain (its submitter's org or an admin)."""
+        """Asks for an anchored document's revocation on chain (its submitter's org or an
+        admin): the operation, to wait for with :meth:`wait_operation`."""
         return self._request(
             "POST", f"/api/v1/evidence/{_id(evidence_id)}/revoke", json={"reason": reason}
         )
+
+    def operation(self, operation_id: str) -> dict[str, Any]:
+        """A chain operation's status (``queued`` … ``confirmed`` or ``failed``)."""
+        if not re.fullmatch(r"[0-9a-f]{32}", operation_id):
+            raise ClientError(f"not an operation id: {operation_id!r}")
+        return self._request("GET", f"/api/v1/operations/{operation_id}")
+
+    def wait_operation(
+        self,
+        operation_id: str,
+        *,
+        timeout: float = 300.0,
+        on_status: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Polls the operation until it is ``confirmed`` or ``failed``; ``on_status`` sees
+        every answer (a progress display)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            op = self.operation(operation_id)
+            if on_status is not None:
+                on_status(op)
+            if op.get("status") in ("confirmed", "failed"):
+                return op
+            if time.monotonic() > deadline:
+                raise ClientError(
+                    f"operation {operation_id} is still {op.get('status')} after {timeout:.0f}s"
+                )
+            time.sleep(0.2)
 
     # ---- plumbing ------------------------------------------------------------------------
 

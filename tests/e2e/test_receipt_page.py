@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -305,7 +306,17 @@ def test_a_revoked_evidence_is_revoked_on_the_page(
         headers={"Authorization": f"Bearer {anvil_server.submitter_key}"},
         json={"reason": "发票作废，重新开具"},
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 202, response.text
+    # The chain writer sends it: wait for the operation, as the CLI does.
+    deadline = time.monotonic() + 60
+    while (op := response.json())["status"] not in ("confirmed", "failed"):
+        assert time.monotonic() < deadline, op
+        time.sleep(0.1)
+        response = anvil_server.get(
+            f"/api/v1/operations/{op['id']}",
+            headers={"Authorization": f"Bearer {anvil_server.submitter_key}"},
+        )
+    assert op["status"] == "confirmed", op
 
     run_page(page, anvil_server, receipt, document=document)
     assert verdict(page) == "revoked", rows(page)

@@ -106,6 +106,18 @@ class Api:
             _, key = identity.create_api_key(session=session, org=org, role=role)
         return {"Authorization": f"Bearer {key}"}
 
+    def wait_operation(
+        self, op_id: str, headers: dict[str, str], timeout: float = 60.0
+    ) -> dict[str, Any]:
+        """Polls ``GET /api/v1/operations/{op_id}`` until it is confirmed or failed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            op = self.client.get(f"/api/v1/operations/{op_id}", headers=headers).json()
+            if op["status"] in ("confirmed", "failed"):
+                return dict(op)
+            time.sleep(0.05)
+        raise AssertionError(f"operation {op_id} not settled in {timeout}s: {op}")
+
     def count(self, table: type[Evidence] | type[Batch] = Evidence) -> int:
         with db.open_session(self.url) as session:
             return int(session.exec(select(func.count()).select_from(table)).one())
@@ -797,10 +809,22 @@ def test_revoke_by_owner_then_verify_says_revoked(api: Api, submitter: dict[str,
     assert_error(api.client.post(path, json={"reason": "  \n "}, headers=submitter), 422)
     assert_error(api.client.post(path, json={"reason": "x" * 501}, headers=submitter), 422)
 
-    revoked = api.client.post(path, json={"reason": "提交了错误的版本"}, headers=submitter)
-    assert revoked.status_code == 200, revoked.text
-    assert revoked.json()["status"] == "revoked"
-    assert revoked.json()["revoke_reason"] == "提交了错误的版本"
+    accepted = api.client.post(path, json={"reason": "提交了错误的版本"}, headers=submitter)
+    assert accepted.status_code == 202, accepted.text
+    op = accepted.json()
+    assert accepted.headers["location"] == f"/api/v1/operations/{op['id']}"
+    assert op["kind"] == "revoke_leaf" and op["status"] in ("queued", "signed", "sent")
+    operation = f"/api/v1/operations/{op['id']}"
+    # Only the operation's org or an admin reads it: to anyone else it does not exist.
+    assert_error(api.client.get(operation), 401)
+    assert_error(api.client.get(operation, headers=api.key("示范企业乙", "submitter")), 404)
+    assert_error(api.client.get("/api/v1/operations/" + "0" * 32, headers=submitter), 404)
+    done = api.wait_operation(op["id"], submitter)
+    assert done["status"] == "confirmed" and done["tx_hash"], done
+    assert api.client.get(operation, headers=api.key("运营方", "admin")).status_code == 200
+    record = api.client.get(f"/api/v1/evidence/{item['id']}", headers=submitter).json()
+    assert record["status"] == "revoked"
+    assert record["revoke_reason"] == "提交了错误的版本"
     assert_error(
         api.client.post(path, json={"reason": "again"}, headers=submitter), 409, "conflict"
     )

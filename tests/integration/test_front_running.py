@@ -27,10 +27,12 @@ from chainproof.chain.compiler import load_artifact
 from chainproof.chain.context import ChainContext, open_chain
 from chainproof.chain.registry import MEMBER_ADMIN_ROLE
 from chainproof.chain.sender import TxSender
+from chainproof.chain.writer import ChainWriter
 from chainproof.config import DEV_OPERATOR_KEY
 from chainproof.digests import hash_bytes
 from chainproof.evidence.batcher import Batcher
 from chainproof.evidence.intake import submit_digests
+from chainproof.evidence.ops import evidence_kinds
 from chainproof.evidence.service import build_receipt
 from chainproof.evidence.verify import OPERATOR
 from chainproof.identity import create_member
@@ -101,6 +103,10 @@ def test_a_front_run_root_neither_stops_the_victim_nor_delays_others(
     batcher = Batcher(
         engine=engine, chain=chain, batch_size=100, interval_ms=10, member_secret=SECRET
     )
+    # The victim's role first: planning asks the chain writer for it, and waits.
+    assert batcher._close_batch(force=True) is None
+    ChainWriter(engine=engine, chain=chain, kinds=evidence_kinds(member_secret=SECRET)).drain()
+    batcher._set_aside.clear()
     # Plan the victim's batch (the oldest rows), signed and stored, not yet sent.
     planned_id = batcher._close_batch(force=True)
     assert planned_id is not None

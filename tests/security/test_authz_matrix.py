@@ -37,6 +37,7 @@ from chainproof.config import Settings
 from chainproof.public_ids import new_public_id
 from chainproof.store import db
 from chainproof.store.models import Evidence
+from chainproof.store.ops import ChainOp
 
 with warnings.catch_warnings():
     warnings.filterwarnings(
@@ -272,6 +273,22 @@ def _batch_id(w: World) -> int:
         return row.batch_id
 
 
+def _operation(w: World, org: str | None) -> str:
+    """A settled chain operation of ``org`` (a row as the writer leaves it: no chain work)."""
+    with db.open_session(w.settings.resolved_database_url) as session:
+        member = identity.get_member(session=session, name=ORG_NAMES[org or "A"])
+        op = ChainOp(
+            public_id=secrets.token_hex(16),
+            kind="revoke_leaf",
+            status="failed",
+            member_id=member.id,
+            error="authz matrix sample",
+        )
+        session.add(op)
+        session.commit()
+        return op.public_id
+
+
 def _digests() -> dict[str, Any]:
     return {"digests": ["0x" + secrets.token_hex(32)]}
 
@@ -303,6 +320,10 @@ SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
         lambda w, o: Req(
             "POST", f"/api/v1/evidence/{_ev(w, o)['id']}/revoke", {"json": {"reason": "矩阵"}}
         ),
+    ),
+    ("GET", "/api/v1/operations/{operation_id}"): (
+        True,
+        lambda w, o: Req("GET", f"/api/v1/operations/{_operation(w, o)}"),
     ),
     ("POST", "/api/v1/verify"): (
         True,

@@ -142,7 +142,9 @@ def full_run(url: str, admin: dict[str, str]) -> dict[str, str]:
         receipt = c.get(f"/api/v1/evidence/{first}/receipt", headers=a).json()
         assert c.post("/api/v1/receipts/verify", json=receipt).json()["valid"] is True
         revoked = c.post(f"/api/v1/evidence/{first}/revoke", json={"reason": "错"}, headers=a)
-        assert revoked.status_code == 200, revoked.text
+        assert revoked.status_code == 202, revoked.text
+        # The writer signs it with the member's custodial key: that too must stay unlogged.
+        assert _settled(c, revoked.json()["id"], a)["status"] == "confirmed"
         # Error paths, each carrying a secret where a careless log would print it.
         wrong = "cpk_" + secrets.token_urlsafe(32)[:43]
         keys["wrong key"] = wrong
@@ -168,6 +170,17 @@ def full_run(url: str, admin: dict[str, str]) -> dict[str, str]:
         twice = c.post(f"/api/v1/evidence/{first}/revoke", json={"reason": "x"}, headers=a)
         assert twice.status_code == 409
     return keys
+
+
+def _settled(c: Any, op_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The chain operation once confirmed or failed (``GET /api/v1/operations/{id}``)."""
+    deadline = time.monotonic() + 60
+    while True:
+        op: dict[str, Any] = c.get(f"/api/v1/operations/{op_id}", headers=headers).json()
+        if op["status"] in ("confirmed", "failed"):
+            return op
+        assert time.monotonic() < deadline, op
+        time.sleep(0.05)
 
 
 def test_no_secret_in_any_log_or_in_the_database_files(
@@ -227,7 +240,8 @@ class _InProcess:
         receipt = c.get(f"/api/v1/evidence/{evidence_id}/receipt", headers=a).json()
         assert c.post("/api/v1/receipts/verify", json=receipt).json()["valid"] is True
         revoke = c.post(f"/api/v1/evidence/{evidence_id}/revoke", json={"reason": "x"}, headers=a)
-        assert revoke.status_code == 200
+        assert revoke.status_code == 202
+        assert _settled(c, revoke.json()["id"], a)["status"] == "confirmed"
         wrong = "cpk_" + secrets.token_urlsafe(32)[:43]
         keys["wrong key"] = wrong
         bad = c.get("/api/v1/keys", headers={"Authorization": f"Bearer {wrong}"})

@@ -8,8 +8,9 @@ down in reverse order:
    deployment is not on that chain (reset, other genesis), the server still starts, in a
    degraded state: documents are accepted into the queue (nothing is lost), verification
    answers ``chain_mismatch``, ``/readyz`` is 503 with the reason (invariant 6);
-3. start the batcher thread, if this process wins the one-batcher-per-key lock; otherwise
-   it serves the API while another process anchors.
+3. start the batcher, the chain writer and the trace head publisher, if this process wins the
+   one-batcher-per-key lock; otherwise it serves the API while another process anchors and
+   writes (revocations it accepts wait in the ``chain_op`` outbox for that process).
 
 Every request body is bounded by :class:`BodyLimitMiddleware` (the upload limit for a
 multipart body on the streaming routes, a few MiB for every other body) before any route
@@ -36,7 +37,6 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chainproof import __version__
-from chainproof.api.deps import Runtime, UnavailableChain
 from chainproof.api.errors import error_body, install_error_handlers
 from chainproof.api.head import HeadAsGetMiddleware
 from chainproof.api.headers import SecurityHeadersMiddleware
@@ -46,14 +46,10 @@ from chainproof.api.routes import API_ROUTERS
 from chainproof.api.routes import subsidy as subsidy_routes
 from chainproof.api.schemas import ERROR_TEXT
 from chainproof.api.upload import MAX_JSON_BYTES
-from chainproof.chain.context import ChainContext, open_chain
-from chainproof.chain.nodes import Node, make_node
+from chainproof.chain.context import ChainContext
 from chainproof.config import Settings, get_settings
-from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
-from chainproof.evidence.batcher import Batcher, LeaderLock
 from chainproof.logs import configure_logging
-from chainproof.store import db
-from chainproof.trace.heads import HeadPublisher
+from chainproof.runtime import start_runtime
 
 log = structlog.get_logger("chainproof.api")
 
@@ -176,9 +172,6 @@ def _lifespan(
             lambda: start_runtime(settings, chain=chain, engine=engine, run_batcher=run_batcher)
         )
         app.state.runtime = runtime
-        # Trace heads go on chain from their own thread, next to the batcher (same key,
-        # same sender lock); it stops before the runtime closes the chain.
-        publisher = _start_trace_publisher(runtime)
         # What start-up built (modules, schemas, the web3 and SQLAlchemy machinery: 200,000
         # objects) lives as long as the server: out of the collector's sight, a full
         # collection no longer walks it. Measured on the bench machine: 147 ms a full
@@ -188,128 +181,9 @@ def _lifespan(
             yield
         finally:
             gc.unfreeze()  # back to the collector: an app in a test process is not forever
-            if publisher is not None:
-                await run_in_threadpool(publisher.stop)
             await run_in_threadpool(runtime.close)
 
     return lifespan
-
-
-def start_runtime(
-    settings: Settings,
-    *,
-    chain: ChainContext | None = None,
-    engine: Engine | None = None,
-    run_batcher: bool = True,
-) -> Runtime:
-    """Migrates, connects and starts everything in order; undoes it all if a step fails."""
-    url = (
-        engine.url.render_as_string(hide_password=False)
-        if engine is not None
-        else settings.resolved_database_url
-    )
-    db.upgrade(url)
-    owns_engine = engine is None
-    engine = engine or db.make_engine(url)
-    owns_chain = chain is None
-    try:
-        if chain is None:
-            chain = _open_chain_or_degrade(settings)
-        runtime = Runtime(
-            settings=settings,
-            engine=engine,
-            sessions=db.session_factory(engine),
-            reader=db.loop_reader(engine),
-            chain=chain,
-            owns_chain=owns_chain,
-            owns_engine=owns_engine,
-        )
-    except BaseException:
-        if owns_engine:
-            engine.dispose()
-        raise
-    try:
-        _start_batcher(runtime, enabled=run_batcher)
-    except BaseException:
-        runtime.close()
-        raise
-    return runtime
-
-
-def _start_trace_publisher(runtime: Runtime) -> HeadPublisher | None:
-    """Only where the batcher runs: one process per signing key sends transactions."""
-    if runtime.batcher is None:
-        return None
-    publisher = HeadPublisher(
-        engine=runtime.engine,
-        chain=runtime.chain,
-        data_dir=runtime.settings.data_dir,
-        interval_ms=runtime.settings.trace_publish_interval_ms,
-    )
-    publisher.start()
-    return publisher
-
-
-def _open_chain_or_degrade(settings: Settings) -> ChainContext:
-    try:
-        return open_chain(
-            chain=settings.chain,
-            data_dir=settings.data_dir,
-            operator_key=settings.operator_key.get_secret_value(),
-            port=settings.chain_port,
-            registry_admin=settings.registry_admin,
-            require_offline_admin=settings.env == "production",
-        )
-    except ChainMismatchError as exc:
-        log.error("chain mismatch: serving degraded; nothing will be anchored", reason=exc.message)
-        return UnavailableChain(
-            reason=exc.message, code="chain_mismatch", standby=_standby_node(settings)
-        )
-
-
-def _standby_node(settings: Settings) -> Node | None:
-    """The node again (``open_chain`` stopped it on failure), for receipt checks only."""
-    try:
-        node = make_node(
-            settings.chain,
-            data_dir=settings.data_dir,
-            port=settings.chain_port if settings.chain in ("anvil", "ganache") else None,
-        )
-        node.start()
-    except ChainProofError as exc:
-        log.warning("no chain node in degraded mode", error=exc.message)
-        return None
-    return node
-
-
-def _start_batcher(runtime: Runtime, *, enabled: bool) -> None:
-    if not enabled:
-        runtime.batcher_note = "disabled in this process"
-        return
-    if runtime.degraded:
-        runtime.batcher_note = "not running: the chain is not the one anchored on"
-        return
-    settings, chain = runtime.settings, runtime.chain
-    lock = LeaderLock(settings.data_dir, chain.sender.address)
-    try:
-        lock.acquire()
-    except ConflictError as exc:
-        # One batcher per signing key: another process anchors; this one serves the API.
-        runtime.batcher_note = f"standby: {exc.message}"
-        log.info("batcher on standby", reason=exc.message)
-        return
-    runtime.leader_lock = lock
-    batcher = Batcher(
-        engine=runtime.engine,
-        chain=chain,
-        batch_size=settings.batch_size,
-        interval_ms=settings.batch_interval_ms,
-        confirmations=settings.confirmations,
-        gas_cap=settings.gas_cap,
-        member_secret=settings.secret_key.get_secret_value(),
-    )
-    batcher.start()
-    runtime.batcher = batcher
 
 
 class BodyLimitMiddleware:

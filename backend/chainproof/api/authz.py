@@ -157,6 +157,12 @@ RULES: Final[dict[RouteKey, Rule]] = {
         "only the submitting org or an admin may revoke; another org's record is not found",
         foreign=Outcome.NOT_FOUND,
     ),
+    ("GET", "/api/v1/operations/{operation_id}"): Rule(
+        KEYHOLDERS,
+        Owner.REQUIRED,
+        "a chain operation is its org's business: anyone else finds no such operation",
+        foreign=Outcome.NOT_FOUND,
+    ),
     # --- verification ---------------------------------------------------------------------
     ("POST", "/api/v1/verify"): Rule(
         EVERYONE,

@@ -12,67 +12,25 @@ its key would show. :func:`require_role` turns a route into "this role or admin"
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 from web3 import Web3
 
 from chainproof import identity
 from chainproof.api.errors import NotAuthenticatedError
-from chainproof.chain.context import ChainContext, ChainStatus
-from chainproof.chain.nodes import Node
+from chainproof.chain.context import ChainContext
 from chainproof.config import Settings
-from chainproof.errors import AuthError, ChainError, ChainMismatchError
-from chainproof.evidence.batcher import Batcher, LeaderLock
+from chainproof.errors import AuthError, ChainError
 from chainproof.evidence.verify import Viewer
+from chainproof.runtime import Runtime, UnavailableChain
 from chainproof.store.models import Role
 
 # --- the runtime ---------------------------------------------------------------------------
-
-
-class UnavailableChain(ChainContext):
-    """Stands in for the chain when the server runs degraded (invariant 6).
-
-    ``open_chain`` refused the chain (reset, other genesis, contract gone), but the server
-    keeps serving: documents are still accepted into the queue, and every verdict that
-    would need the chain is ``chain_mismatch`` with this reason. Services only touch the
-    chain after ``status()``/``require_ok()``, which say so; the properties that would
-    need a deployment raise instead of inventing one.
-
-    ``standby`` is the node itself, when it could be started, so receipts can still be
-    checked against it (and be told why they do not verify there).
-    """
-
-    def __init__(self, *, reason: str, code: str, standby: Node | None) -> None:
-        # No super().__init__(): there is no deployment, registry or sender to build.
-        self.reason = reason
-        self.code = code
-        self.standby = standby
-
-    @property
-    def chain_id(self) -> int:
-        raise ChainMismatchError(self.reason)
-
-    @property
-    def contract(self) -> str:
-        raise ChainMismatchError(self.reason)
-
-    def status(self, *, fresh: bool = False, may_block: bool = True) -> ChainStatus:
-        return ChainStatus(False, self.reason, self.code, time.monotonic())
-
-    def require_ok(self) -> None:
-        raise ChainMismatchError(self.reason)
-
-    def stop(self) -> None:
-        if self.standby is not None:
-            self.standby.stop()
 
 
 def rpc_web3(chain: ChainContext) -> Web3:
@@ -88,43 +46,6 @@ def published_rpc_url(settings: Settings, chain: ChainContext) -> str | None:
     """The one JSON-RPC URL this server tells third parties (``Settings.published_rpc_url``)."""
     node = chain.standby if isinstance(chain, UnavailableChain) else chain.node
     return settings.published_rpc_url(node.rpc_url if node is not None else None)
-
-
-@dataclass
-class Runtime:
-    """What the lifespan starts and stops; one per app, on ``app.state.runtime``."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    chain: ChainContext
-    # An engine the event loop may read with, without a worker thread (``db.loop_reader``):
-    # None where every read goes through the thread pool.
-    reader: Engine | None = None
-    batcher: Batcher | None = None
-    leader_lock: LeaderLock | None = None
-    # Why no batcher runs here, when none does ("disabled", "standby: ...", "degraded").
-    batcher_note: str | None = None
-    owns_chain: bool = False
-    owns_engine: bool = False
-    started_at: float = field(default_factory=time.time)
-
-    @property
-    def degraded(self) -> bool:
-        return isinstance(self.chain, UnavailableChain)
-
-    def close(self) -> None:
-        """Stops the batcher, then the chain and engine if this runtime opened them."""
-        if self.batcher is not None:
-            self.batcher.stop()
-        if self.leader_lock is not None:
-            self.leader_lock.release()
-        if self.owns_chain:
-            self.chain.stop()
-        if self.reader is not None:
-            self.reader.dispose()
-        if self.owns_engine:
-            self.engine.dispose()
 
 
 def get_runtime(request: Request) -> Runtime:

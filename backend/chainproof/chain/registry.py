@@ -388,19 +388,26 @@ class EvidenceRegistryClient:
         *,
         gas: int | None = None,
         gas_cap: int | None = None,
+        nonce: int | None = None,
+        fees: dict[str, int] | None = None,
     ) -> SignedTx:
-        """Estimates gas (which surfaces a revert as its custom error) and signs the call."""
+        """Estimates gas (which surfaces a revert as its custom error) and signs the call,
+        with the next nonce, or ``nonce`` and ``fees`` given (a replacement)."""
         if gas is None:
             est = self._translate(lambda: fn.estimate_gas({"from": sender.account.address}))
             gas = int(est * 1.25) + 10_000
         if gas_cap is not None:
             # Real chains cap gas per transaction (EIP-7825): never ask for more.
             gas = min(gas, gas_cap)
-        params: dict[str, Any] = {"from": sender.account.address, "gas": gas, **sender.fee_fields()}
+        params: dict[str, Any] = {
+            "from": sender.account.address,
+            "gas": gas,
+            **(fees or sender.fee_fields()),
+        }
         params["nonce"] = 0  # placeholder: sign() reserves the real nonce under its lock
         tx = dict(fn.build_transaction(params))  # type: ignore[arg-type]
         tx.pop("nonce", None)
-        return sender.sign(tx)
+        return sender.sign(tx, nonce=nonce)
 
     def transact(
         self, sender: TxSender, fn: ContractFunction, *, gas: int | None = None
@@ -532,9 +539,7 @@ class EvidenceRegistryClient:
         reason_hash: bytes | str,
     ) -> MinedTx:
         """Revokes ``leaf`` of ``root``: in v2 of the sender's own anchor of it."""
-        fn = self.contract.functions.revokeLeaf(
-            _b32(root), _b32(leaf), [_b32(p) for p in proof], _b32(reason_hash)
-        )
+        fn = self.revoke_leaf_call(root, leaf, proof, reason_hash)
         try:
             return self.transact(sender, fn)
         finally:
@@ -553,6 +558,37 @@ class EvidenceRegistryClient:
         """v2: ``signer`` revokes ``leaf`` of its anchor of ``root`` by an EIP-712
         signature, relayed (and paid for) by ``sender``: a member's custodial key needs no
         ether, and the operator's key needs no power over anyone's anchors."""
+        fn = self.revoke_leaf_signed_call(
+            signer, root=root, leaf=leaf, proof=proof, reason_hash=reason_hash
+        )
+        try:
+            return self.transact(sender, fn)
+        finally:
+            self._forget_all(root)
+
+    def revoke_leaf_call(
+        self,
+        root: bytes | str,
+        leaf: bytes | str,
+        proof: Sequence[bytes | str],
+        reason_hash: bytes | str,
+    ) -> ContractFunction:
+        return self.contract.functions.revokeLeaf(
+            _b32(root), _b32(leaf), [_b32(p) for p in proof], _b32(reason_hash)
+        )
+
+    def revoke_leaf_signed_call(
+        self,
+        signer: LocalAccount,
+        *,
+        root: bytes | str,
+        leaf: bytes | str,
+        proof: Sequence[bytes | str],
+        reason_hash: bytes | str,
+    ) -> ContractFunction:
+        """``revokeLeafWithSignature``, signed now by ``signer`` with its next revocation
+        nonce: build it only when it is about to be sent (the chain writer signs one
+        transaction at a time), or two calls signed ahead would carry the same nonce."""
         fn_nonce = self.contract.functions.revocationNonce(signer.address)
         nonce = int(self._translate(fn_nonce.call))
         deadline = int(self.w3.eth.get_block("latest")["timestamp"]) + 3600
@@ -578,7 +614,7 @@ class EvidenceRegistryClient:
             },
         }
         signature = bytes(signer.sign_message(encode_typed_data(full_message=message)).signature)
-        fn = self.contract.functions.revokeLeafWithSignature(
+        return self.contract.functions.revokeLeafWithSignature(
             _b32(root),
             _b32(leaf),
             [_b32(p) for p in proof],
@@ -587,10 +623,16 @@ class EvidenceRegistryClient:
             deadline,
             signature,
         )
-        try:
-            return self.transact(sender, fn)
-        finally:
-            self._forget_all(root)
+
+    def grant_member_call(self, account: str) -> ContractFunction:
+        return self.contract.functions.grantRole(SUBMITTER_ROLE, Web3.to_checksum_address(account))
+
+    def revoke_member_call(self, account: str) -> ContractFunction:
+        return self.contract.functions.revokeRole(SUBMITTER_ROLE, Web3.to_checksum_address(account))
+
+    def forget_root_everywhere(self, root: bytes | str) -> None:
+        """Drops every cached state of ``root`` (after this service revoked in it)."""
+        self._forget_all(root)
 
     def _forget_all(self, root: bytes | str) -> None:
         key = _b32(root)
@@ -599,12 +641,10 @@ class EvidenceRegistryClient:
                 del self._roots[k]
 
     def grant_member(self, sender: TxSender, account: str) -> MinedTx:
-        fn = self.contract.functions.grantRole(SUBMITTER_ROLE, Web3.to_checksum_address(account))
-        return self.transact(sender, fn)
+        return self.transact(sender, self.grant_member_call(account))
 
     def revoke_member(self, sender: TxSender, account: str) -> MinedTx:
-        fn = self.contract.functions.revokeRole(SUBMITTER_ROLE, Web3.to_checksum_address(account))
-        return self.transact(sender, fn)
+        return self.transact(sender, self.revoke_member_call(account))
 
     # ---- events ------------------------------------------------------------------------
 

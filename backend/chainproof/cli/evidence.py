@@ -372,15 +372,24 @@ def revoke(
 ) -> None:
     """Revoke an anchored document on chain (its submitting member or an admin).
 
-    Verification then answers `revoked` with the reason. Exit 0 when revoked, 2 on errors.
+    The server enqueues the transaction for its chain writer; this command waits for it
+    (queued → signed → sent → confirmed) with a progress display. Verification then answers
+    `revoked` with the reason. Exit 0 when revoked, 2 on errors or when the chain refused it.
     """
     try:
         with ChainProofClient(server, api_key=api_key) as client:
-            body = client.revoke(evidence_id, reason)
+            op = client.revoke(evidence_id, reason)
+            with _err.status(f"revocation {op['id']}: {op['status']}") as shown:
+                op = client.wait_operation(
+                    str(op["id"]),
+                    on_status=lambda o: shown.update(f"revocation {o['id']}: {o['status']}"),
+                )
     except ChainProofError as exc:
         _fail(str(exc))
+    if op.get("status") != "confirmed":
+        _fail(f"the revocation failed: {op.get('error')}")
     _err.print(
-        f"[red]evidence {evidence_id} revoked[/red] ({escape(str(body.get('status')))}): "
+        f"[red]evidence {evidence_id} revoked[/red] (tx {escape(str(op.get('tx_hash')))}): "
         f"{escape(reason)}",
         soft_wrap=True,
         highlight=False,

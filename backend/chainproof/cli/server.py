@@ -386,13 +386,15 @@ def worker(
     data_dir: DataDirOption = None,
     chain: ChainOption = None,
 ) -> None:
-    """Run only the batcher (no HTTP) on the data directory's database, until SIGTERM.
+    """Run the batcher, the chain writer and the trace head publisher (no HTTP) on the data
+    directory's database, until SIGTERM: anchoring, the revocations and member admissions API
+    replicas enqueue, and trace heads.
 
     With a URL for --chain no node is started: use the server's rpc_url (GET /api/v1/chain)
     to share its managed node. Exit 0 after SIGTERM/SIGINT, 2 on errors.
     """
     from chainproof.chain.nodes import display_url
-    from chainproof.evidence.batcher import Batcher
+    from chainproof.runtime import start_runtime
     from chainproof.store.db import make_engine
 
     settings = settings_with(data_dir=data_dir, chain=chain)
@@ -407,24 +409,25 @@ def worker(
         with _stop_on_signals() as stopping:
             context = _open_chain(settings)
             engine = make_engine(url)
-            batcher = Batcher(
-                engine=engine,
-                chain=context,
-                batch_size=settings.batch_size,
-                interval_ms=settings.batch_interval_ms,
-                confirmations=settings.confirmations,
-                gas_cap=settings.gas_cap,
-                member_secret=settings.secret_key.get_secret_value(),
+            # The same composition root as `serve`: batcher, chain writer, trace heads. On
+            # PostgreSQL the key's leader is elected there (an advisory lock: workers on
+            # other hosts stand by and take over); on SQLite the data dir's lock decides.
+            shared = engine.dialect.name == "postgresql"
+            runtime = start_runtime(
+                settings, chain=context, engine=engine, leader_lock=None if shared else lock
             )
             try:
-                batcher.start()
                 node = context.node
                 where = display_url(node.rpc_url) if node.rpc_url else node.kind
+                role = (
+                    "standing by for the key's leader"
+                    if runtime.batcher is None
+                    else f"batching every {settings.batch_size} documents or "
+                    f"{settings.batch_interval_ms} ms, sending chain operations and trace heads"
+                )
                 _err.print(
-                    f"worker {os.getpid()}: batching into {context.deployment.contract} "
-                    f"{context.contract} on chain {context.chain_id} ({where}), every "
-                    f"{settings.batch_size} documents or {settings.batch_interval_ms} ms; "
-                    "SIGTERM or Ctrl-C stops it",
+                    f"worker {os.getpid()}: {context.deployment.contract} {context.contract} "
+                    f"on chain {context.chain_id} ({where}): {role}; SIGTERM or Ctrl-C stops it",
                     soft_wrap=True,
                 )
                 while not stopping.wait(0.5):
@@ -433,7 +436,7 @@ def worker(
                         _fail(f"the {node.kind} node exited; see its log in {settings.data_dir}")
                 _err.print("stopping the worker…")
             finally:
-                batcher.stop()
+                runtime.close()  # the workers; releases the lock (taken above)
                 context.stop()
                 engine.dispose()
     finally:

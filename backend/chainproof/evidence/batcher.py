@@ -46,9 +46,11 @@ from sqlmodel import Session, col, select
 from chainproof.chain.context import ChainContext
 from chainproof.chain.registry import ALREADY_ANCHORED
 from chainproof.chain.sender import MinedTx, SignedTx
+from chainproof.chain.writer import ChainWriter, enqueue
 from chainproof.digests import canonical_json, to_hex
 from chainproof.errors import ChainError, ConflictError, ContractRevertError, TransactionError
 from chainproof.evidence.intake import resalt
+from chainproof.evidence.ops import GRANT_MEMBER, evidence_kinds
 from chainproof.evidence.proofs import build_nodes, root_of
 from chainproof.evidence.writes import turns_for
 from chainproof.identity import ensure_member_chain_key, member_account
@@ -73,6 +75,8 @@ SIGNATURE_TTL = 7 * 24 * 3600
 # (doubling on each refusal, up to MEMBER_BACKOFF_MAX), while the other members go on.
 MEMBER_BACKOFF = 1.0
 MEMBER_BACKOFF_MAX = 60.0
+# How often a member waiting for its role grant (with the chain writer) is looked at again.
+ADMISSION_POLL = 0.1
 
 
 def _fault(point: str) -> None:
@@ -80,6 +84,10 @@ def _fault(point: str) -> None:
     here with SIGKILL, as a power cut would. Unset in normal runs, where it costs a lookup."""
     if os.environ.get("CHAINPROOF_FAULT") == point:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class AwaitingAdmission(Exception):
+    """The member's role grant is with the chain writer: plan its batch once it is mined."""
 
 
 class LeaderLock:
@@ -141,6 +149,8 @@ class Batcher:
         self._set_aside: dict[int | None, tuple[float, float]] = {}
         self.resalted_batches = 0  # planned roots re-salted after a refusal (tests, metrics)
         self._turns = turns_for(engine)  # the write lock, before the intake (writes.py)
+        # The chain writer of this key, when this process runs one: admissions go to it.
+        self.writer: ChainWriter | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -185,8 +195,16 @@ class Batcher:
         """Runs steps in this thread until nothing is queued or in flight (tests, CLI)."""
         deadline = time.monotonic() + timeout
         self.recover()
+        # Member admissions go through the chain writer: step one here too (a transient
+        # one when none is attached, as in tests that drive a bare batcher).
+        writer = self.writer or ChainWriter(
+            engine=self.engine,
+            chain=self.chain,
+            kinds=evidence_kinds(member_secret=self.member_secret),
+        )
         while time.monotonic() < deadline:
-            if not self.step(force=True) and self.pending_count() == 0:
+            wrote = writer.step()
+            if not self.step(force=True) and not wrote and self.pending_count() == 0:
                 return
         raise ChainError(f"the queue did not drain within {timeout}s")
 
@@ -365,6 +383,11 @@ class Batcher:
                     s.rollback()
                     self._refused(s, exc, member_id, [int(r[0] or 0) for r in rows], batch.root)
                     return None
+                except AwaitingAdmission:
+                    # The chain writer grants the member's role first; the others go on.
+                    s.rollback()
+                    self._set_aside[member_id] = (time.monotonic() + ADMISSION_POLL, 0.0)
+                    return None
             with self._turns.turn(priority=True):
                 s.add(batch)
                 s.flush()
@@ -467,10 +490,28 @@ class Batcher:
         # and both clear this set (step(), _orphan()), so the next try asks the chain again.
         if address not in self._admitted:
             if not registry.is_member(address):
-                log.info("admitting member on chain", member_id=member_id, address=address)
-                registry.grant_member(self.chain.sender, address)
+                self._ask_admission(member_id, address)
+                raise AwaitingAdmission(address)
             self._admitted.add(address)
         return member_account(session=s, member=member, secret=self.member_secret)
+
+    def _ask_admission(self, member_id: int, address: str) -> None:
+        """Enqueues the member's role grant for the chain writer (once: a live grant for
+        this address holds its dedupe key)."""
+        with Session(self.engine) as other:
+            try:
+                op = enqueue(
+                    other,
+                    kind=GRANT_MEMBER,
+                    payload={"address": address},
+                    member_id=member_id,
+                    dedupe_key=f"grant:{address.lower()}",
+                )
+            except ConflictError:
+                return  # asked already; the writer is on it
+        log.info("member admission enqueued", member_id=member_id, address=address, op=op.public_id)
+        if self.writer is not None:
+            self.writer.wake()
 
     def _sign_into(self, s: Session, batch: Batch, member_id: int | None) -> None:
         """Signs the anchoring transaction with a fresh nonce and stores it on the batch.

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlmodel import Session, col, delete, select
 
 from chainproof.chain.context import ChainContext
+from chainproof.chain.writer import enqueue
 from chainproof.errors import (
     ChainProofError,
     ConflictError,
     InvalidInputError,
     NotFoundError,
 )
+from chainproof.evidence.ops import REVOKE_LEAF
 from chainproof.evidence.proofs import proof_of
-from chainproof.evidence.roots import root_states
 from chainproof.evidence.verify import Viewer, anchor_fields, may_see_private
-from chainproof.identity import member_account
 from chainproof.public_ids import parse_public_id
 from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
 from chainproof.store.models import (
@@ -31,6 +30,7 @@ from chainproof.store.models import (
     RevokedLeaf,
     utcnow,
 )
+from chainproof.store.ops import ChainOp
 
 MAX_REASON = 500  # the evidence.revoke_reason column
 
@@ -148,15 +148,15 @@ def revoke_evidence(
     evidence_id: str,
     viewer: Viewer,
     reason: str,
-    member_secret: str | None = None,
-) -> Evidence:
-    """Revokes one anchored document on chain (its leaf), by its submitter org or an admin.
+) -> ChainOp:
+    """Asks the chain writer to revoke one anchored document (its leaf), by its submitter
+    org or an admin; returns the operation at once (``GET /api/v1/operations/{id}``).
 
     On a version-2 registry only the key that anchored may revoke: the operator's own
-    anchors it revokes itself; a member's it revokes with the member's custodial key
-    (unlocked by ``member_secret``) signing, the operator relaying. On a version-1 registry
-    (an honoured past one) the operator revokes as its admin. The API checks the org first
-    so an outsider never reaches the chain.
+    anchors it revokes itself; a member's it revokes with the member's custodial key signing
+    (``revokeLeafWithSignature``), the operator relaying. On a version-1 registry (an
+    honoured past one) the operator revokes as its admin. The org is checked here, so an
+    outsider never reaches the chain; a second revocation while one is in flight is a 409.
     """
     reason = reason.strip()
     if not 1 <= len(reason) <= MAX_REASON:
@@ -174,59 +174,44 @@ def revoke_evidence(
     chain.require_ok()
     batch = session.get(Batch, ev.batch_id)
     assert batch is not None
-    reason_hash = keccak(text=reason)
     registry = chain.registry_at(batch.contract)
-    proof = proof_of(session, ev, batch)
-    try:
-        if registry.version < 2 or batch.signer.lower() == chain.sender.address.lower():
-            mined = registry.revoke_leaf(chain.sender, batch.root, ev.leaf_hash, proof, reason_hash)
-        else:
-            mined = registry.revoke_leaf_signed(
-                chain.sender,
-                _submitter_key(session, ev, batch, member_secret),
-                root=batch.root,
-                leaf=ev.leaf_hash,
-                proof=proof,
-                reason_hash=reason_hash,
-            )
-    finally:
-        # Our own revocation is seen by the next verify, not a second later (roots.py).
-        root_states(chain).forget(bytes.fromhex(batch.root[2:]))
-    ev.status = EvidenceStatus.REVOKED.value
-    ev.revoked_at = utcnow()
-    ev.revoke_reason = reason
-    session.merge(
-        RevokedLeaf(
-            root=batch.root,
-            leaf_hash=ev.leaf_hash,
-            reason_hash="0x" + reason_hash.hex(),
-            tx_hash=mined.tx_hash,
-            block_number=mined.block_number,
-        )
+    member_signs = registry.version >= 2 and batch.signer.lower() != chain.sender.address.lower()
+    if member_signs:
+        _check_submitter_key(session, ev, batch)
+    return enqueue(
+        session,
+        kind=REVOKE_LEAF,
+        member_id=ev.member_id,
+        dedupe_key=f"revoke:evidence:{ev.id}",
+        payload={
+            "evidence_id": ev.id,
+            "contract": batch.contract,
+            "signer": batch.signer,
+            "root": batch.root,
+            "leaf": ev.leaf_hash,
+            "proof": proof_of(session, ev, batch),
+            "reason": "0x" + keccak(text=reason).hex(),
+            "reason_text": reason,
+            "member_signs": member_signs,
+            "from_block": batch.block_number or 0,
+        },
     )
-    session.add(ev)
-    session.commit()
-    session.refresh(ev)
-    return ev
 
 
-def _submitter_key(
-    session: Session, ev: Evidence, batch: Batch, member_secret: str | None
-) -> LocalAccount:
-    """The custodial key that anchored ``batch`` (its member's), to sign the revocation."""
+def _check_submitter_key(session: Session, ev: Evidence, batch: Batch) -> None:
+    """A member's anchor is revoked by the member's custodial key (the one that anchored
+    ``batch``): refuse at once when this server does not hold it."""
     member = session.get(Member, ev.member_id) if ev.member_id is not None else None
-    if member is None or member_secret is None:
+    if member is None or member.chain_key_encrypted is None:
         raise ConflictError(
             f"evidence {ev.id} was anchored by {batch.signer}, whose key this server does not "
             "hold: only that key can revoke it"
         )
-    account = member_account(session=session, member=member, secret=member_secret)
-    if account.address.lower() != batch.signer.lower():
+    if (member.chain_address or "").lower() != batch.signer.lower():
         raise ConflictError(
             f"evidence {ev.id} was anchored by {batch.signer}, not by its member's current "
-            f"key {account.address}: only that key can revoke it"
+            f"key {member.chain_address}: only that key can revoke it"
         )
-    return account
 
 
 def reindex(

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from chainproof.api.routes import admin, evidence, subsidy, system, trace, verify, well_known
+from chainproof.api.routes import (
+    admin,
+    evidence,
+    operations,
+    subsidy,
+    system,
+    trace,
+    verify,
+    well_known,
+)
 
 API_ROUTERS: tuple[APIRouter, ...] = (
     verify.router,
@@ -21,6 +30,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     subsidy.router,
     trace.router,
     well_known.router,
+    operations.router,
 )
 
 __all__ = ["API_ROUTERS"]

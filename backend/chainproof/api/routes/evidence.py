@@ -26,6 +26,7 @@ from chainproof.api.deps import (
     get_runtime,
 )
 from chainproof.api.json_guard import is_json
+from chainproof.api.routes.operations import OperationOut
 from chainproof.api.schemas import (
     EX_EVIDENCE_ID,
     EX_RECEIPT,
@@ -37,6 +38,7 @@ from chainproof.api.schemas import (
     error_responses,
 )
 from chainproof.api.upload import FILE_FIELD, clean_label, clean_text, hash_multipart
+from chainproof.chain.writer import operation_public
 from chainproof.digests import ALGORITHMS, Algorithm
 from chainproof.errors import InvalidInputError
 from chainproof.evidence import intake, service
@@ -364,10 +366,13 @@ def read_receipt(
     description=(
         "Revokes the document's leaf on chain, with a reason (its hash goes on chain). By "
         "the submitting member or an admin (404 for another member's record, as for a "
-        "missing one); only anchored documents can be revoked."
+        "missing one); only anchored documents can be revoked. The "
+        "transaction goes through the chain writer: the answer is 202 with the operation "
+        "(`GET /api/v1/operations/{id}` until `confirmed`; the evidence then reads "
+        "`revoked`). A second revocation while one is in flight is a 409."
     ),
-    response_model=EvidenceOut,
-    response_model_exclude_unset=True,
+    status_code=202,
+    response_model=OperationOut,
     responses=error_responses(401, 403, 404, 409, 422, 503),
 )
 def revoke_evidence(
@@ -376,18 +381,23 @@ def revoke_evidence(
     caller: SubmitterDep,
     session: SessionDep,
     chain: ChainDep,
-    settings: SettingsDep,
+    request: Request,
 ) -> Any:
     reason = clean_text(body.reason)
     if not reason:
         raise InvalidInputError("reason: give a reason for the revocation", field="reason")
-    service.revoke_evidence(
+    op = service.revoke_evidence(
         session=session,
         chain=chain,
         evidence_id=evidence_id,
         viewer=caller.viewer,
         reason=reason,
-        # v2: a member's anchor is revoked by the member's own (custodial) key only.
-        member_secret=settings.secret_key.get_secret_value(),
     )
-    return service.evidence_public(session=session, evidence_id=evidence_id, viewer=caller.viewer)
+    writer = get_runtime(request).writer
+    if writer is not None:
+        writer.wake()  # this process writes: no need to wait for its next poll
+    return JSONResponse(
+        operation_public(op),
+        status_code=202,
+        headers={"Location": f"/api/v1/operations/{op.public_id}"},
+    )

@@ -1,0 +1,310 @@
+"""The composition root: one place builds what a process runs on.
+
+:func:`start_runtime` migrates the database, makes the engine, opens the chain (or a
+degraded stand-in, invariant 6) and, when this process wins the one-per-signing-key lock,
+starts the key's chain workers: the batcher (anchoring), the chain writer (every other chain
+write, ``chain/writer.py``) and the trace head publisher. ``chainproof serve`` (through the
+app's lifespan), ``chainproof worker`` and the tests' apps all start through it, so a worker
+runs exactly what a serving process runs beside its API, and :meth:`Runtime.close` stops it
+all in reverse order.
+
+Per-engine and per-chain caches still sit in their modules, keyed weakly by the engine or
+the chain (so two runtimes in one process never share them): the intake's group commit
+(``evidence/intake.py``), the write turns (``evidence/writes.py``), the root states
+(``evidence/roots.py``), the proof cache (``evidence/proofs.py``) and the trace registry
+client (``chain/trace_registry.py``). Moving them onto :class:`Runtime` is the next step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from chainproof.chain.context import ChainContext, ChainStatus, open_chain
+from chainproof.chain.nodes import Node, make_node
+from chainproof.chain.writer import ChainWriter
+from chainproof.config import Settings
+from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
+from chainproof.evidence.batcher import Batcher, LeaderLock
+from chainproof.evidence.ops import evidence_kinds
+from chainproof.store import db
+from chainproof.store.leader import KeyLock, PgLeaderLock
+from chainproof.trace.heads import HeadPublisher
+
+log = structlog.get_logger("chainproof.runtime")
+
+
+class UnavailableChain(ChainContext):
+    """Stands in for the chain when the server runs degraded (invariant 6).
+
+    ``open_chain`` refused the chain (reset, other genesis, contract gone), but the server
+    keeps serving: documents are still accepted into the queue, and every verdict that
+    would need the chain is ``chain_mismatch`` with this reason. Services only touch the
+    chain after ``status()``/``require_ok()``, which say so; the properties that would
+    need a deployment raise instead of inventing one.
+
+    ``standby`` is the node itself, when it could be started, so receipts can still be
+    checked against it (and be told why they do not verify there).
+    """
+
+    def __init__(self, *, reason: str, code: str, standby: Node | None) -> None:
+        # No super().__init__(): there is no deployment, registry or sender to build.
+        self.reason = reason
+        self.code = code
+        self.standby = standby
+
+    @property
+    def chain_id(self) -> int:
+        raise ChainMismatchError(self.reason)
+
+    @property
+    def contract(self) -> str:
+        raise ChainMismatchError(self.reason)
+
+    def status(self, *, fresh: bool = False, may_block: bool = True) -> ChainStatus:
+        return ChainStatus(False, self.reason, self.code, time.monotonic())
+
+    def require_ok(self) -> None:
+        raise ChainMismatchError(self.reason)
+
+    def stop(self) -> None:
+        if self.standby is not None:
+            self.standby.stop()
+
+
+@dataclass
+class Runtime:
+    """What a process runs on: one per app (on ``app.state.runtime``) or worker."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    chain: ChainContext
+    # An engine the event loop may read with, without a worker thread (``db.loop_reader``):
+    # None where every read goes through the thread pool.
+    reader: Engine | None = None
+    batcher: Batcher | None = None
+    writer: ChainWriter | None = None  # runs where the batcher runs (one per signing key)
+    publisher: HeadPublisher | None = None  # trace heads, beside them (same key)
+    leader_lock: KeyLock | None = None
+    standby: _Standby | None = None  # PostgreSQL: waiting to take the key over
+    led_since: float | None = None  # when this process took the key's lead
+    # Why no batcher runs here, when none does ("disabled", "standby: ...", "degraded").
+    batcher_note: str | None = None
+    owns_chain: bool = False
+    owns_engine: bool = False
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def degraded(self) -> bool:
+        return isinstance(self.chain, UnavailableChain)
+
+    def close(self) -> None:
+        """Stops the chain workers, then the chain and engine if this runtime opened them."""
+        if self.standby is not None:
+            self.standby.stop()
+        if self.publisher is not None:
+            self.publisher.stop()
+        if self.batcher is not None:
+            self.batcher.stop()
+        if self.writer is not None:
+            self.writer.stop()
+        if self.leader_lock is not None:
+            self.leader_lock.release()
+        if self.owns_chain:
+            self.chain.stop()
+        if self.reader is not None:
+            self.reader.dispose()
+        if self.owns_engine:
+            self.engine.dispose()
+
+
+def start_runtime(
+    settings: Settings,
+    *,
+    chain: ChainContext | None = None,
+    engine: Engine | None = None,
+    run_batcher: bool = True,
+    leader_lock: KeyLock | None = None,
+) -> Runtime:
+    """Migrates, connects and starts everything in order; undoes it all if a step fails."""
+    url = (
+        engine.url.render_as_string(hide_password=False)
+        if engine is not None
+        else settings.resolved_database_url
+    )
+    db.upgrade(url)
+    owns_engine = engine is None
+    engine = engine or db.make_engine(url)
+    owns_chain = chain is None
+    try:
+        if chain is None:
+            chain = _open_chain_or_degrade(settings)
+        runtime = Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=db.session_factory(engine),
+            reader=db.loop_reader(engine),
+            chain=chain,
+            owns_chain=owns_chain,
+            owns_engine=owns_engine,
+        )
+    except BaseException:
+        if owns_engine:
+            engine.dispose()
+        raise
+    try:
+        _start_chain_workers(runtime, enabled=run_batcher, lock=leader_lock)
+    except BaseException:
+        runtime.close()
+        raise
+    return runtime
+
+
+def _start_trace_publisher(runtime: Runtime) -> HeadPublisher | None:
+    """Only where the batcher runs: one process per signing key sends transactions."""
+    if runtime.batcher is None:
+        return None
+    publisher = HeadPublisher(
+        engine=runtime.engine,
+        chain=runtime.chain,
+        data_dir=runtime.settings.data_dir,
+        interval_ms=runtime.settings.trace_publish_interval_ms,
+    )
+    publisher.start()
+    return publisher
+
+
+def _open_chain_or_degrade(settings: Settings) -> ChainContext:
+    try:
+        return open_chain(
+            chain=settings.chain,
+            data_dir=settings.data_dir,
+            operator_key=settings.operator_key.get_secret_value(),
+            port=settings.chain_port,
+            registry_admin=settings.registry_admin,
+            require_offline_admin=settings.env == "production",
+        )
+    except ChainMismatchError as exc:
+        log.error("chain mismatch: serving degraded; nothing will be anchored", reason=exc.message)
+        return UnavailableChain(
+            reason=exc.message, code="chain_mismatch", standby=_standby_node(settings)
+        )
+
+
+def _standby_node(settings: Settings) -> Node | None:
+    """The node again (``open_chain`` stopped it on failure), for receipt checks only."""
+    try:
+        node = make_node(
+            settings.chain,
+            data_dir=settings.data_dir,
+            port=settings.chain_port if settings.chain in ("anvil", "ganache") else None,
+        )
+        node.start()
+    except ChainProofError as exc:
+        log.warning("no chain node in degraded mode", error=exc.message)
+        return None
+    return node
+
+
+def _start_chain_workers(runtime: Runtime, *, enabled: bool, lock: KeyLock | None) -> None:
+    """The batcher, the chain writer and the trace head publisher of the operator's key, if
+    this process holds (or wins) the key's lock; ``lock`` is one the caller took already."""
+    if not enabled:
+        runtime.batcher_note = "disabled in this process"
+        return
+    if runtime.degraded:
+        runtime.batcher_note = "not running: the chain is not the one anchored on"
+        return
+    if lock is None:
+        lock = _key_lock(runtime)
+        try:
+            lock.acquire()
+        except ConflictError as exc:
+            # One batcher per signing key: another process anchors; this one serves the API.
+            runtime.batcher_note = f"standby: {exc.message}"
+            log.info("batcher on standby", reason=exc.message)
+            if isinstance(lock, PgLeaderLock):
+                runtime.standby = _Standby(runtime, lock)
+            return
+    _run_chain_workers(runtime, lock)
+
+
+def _key_lock(runtime: Runtime) -> KeyLock:
+    """PostgreSQL: an advisory lock processes on any host see; SQLite: the data dir's file."""
+    signer = runtime.chain.sender.address
+    if runtime.engine.dialect.name == "postgresql":
+        return PgLeaderLock(runtime.engine, signer)
+    return LeaderLock(runtime.settings.data_dir, signer)
+
+
+class _Standby:
+    """Polls the leader lock of a PostgreSQL-shared key; starts the chain workers here the
+    moment the leader's session ends (its process died, or stopped)."""
+
+    def __init__(self, runtime: Runtime, lock: PgLeaderLock, poll: float = 0.25) -> None:
+        self.runtime = runtime
+        self.lock = lock
+        self.poll = poll
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chainproof-standby", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll):
+            try:
+                self.lock.acquire()
+            except ConflictError:
+                continue
+            except Exception as exc:  # the database away for a moment: try again
+                log.warning("standby could not ask for the leader lock", error=str(exc))
+                continue
+            log.warning("leader gone: this process takes over", signer=self.lock.signer)
+            _run_chain_workers(self.runtime, self.lock)
+            return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10.0)
+
+
+def _run_chain_workers(runtime: Runtime, lock: KeyLock) -> None:
+    settings, chain = runtime.settings, runtime.chain
+    runtime.leader_lock = lock
+    runtime.batcher_note = None
+    runtime.led_since = time.time()
+    batcher = Batcher(
+        engine=runtime.engine,
+        chain=chain,
+        batch_size=settings.batch_size,
+        interval_ms=settings.batch_interval_ms,
+        confirmations=settings.confirmations,
+        gas_cap=settings.gas_cap,
+        member_secret=settings.secret_key.get_secret_value(),
+    )
+    writer = start_writer(runtime.engine, chain, settings)
+    batcher.writer = writer
+    runtime.writer = writer
+    batcher.start()
+    runtime.batcher = batcher
+    runtime.publisher = _start_trace_publisher(runtime)
+
+
+def start_writer(engine: Engine, chain: ChainContext, settings: Settings) -> ChainWriter:
+    """The chain writer of the operator's key, next to the batcher (same leader lock, same
+    nonce counter): revocations and member role changes go through it."""
+    writer = ChainWriter(
+        engine=engine,
+        chain=chain,
+        kinds=evidence_kinds(member_secret=settings.secret_key.get_secret_value()),
+        confirmations=settings.confirmations,
+        gas_cap=settings.gas_cap,
+    )
+    writer.start()
+    return writer
