@@ -463,6 +463,7 @@ def reindex(
 
     While a server runs on the same data directory, pass its node with --chain <rpc_url>.
     """
+    from chainproof.cli.progress import progress_bar
     from chainproof.evidence.service import reindex as reindex_index
     from chainproof.store.db import open_session
 
@@ -479,8 +480,18 @@ def reindex(
     try:
         context = _open_chain(settings, deploy_if_missing=False)
         try:
-            with open_session(url) as session:
-                counts = reindex_index(session=session, chain=context, from_block=from_block)
+            with open_session(url) as session, progress_bar(console=_err) as progress:
+                task = progress.add_task("indexing events", total=None, unit="docs")
+
+                def on_progress(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                counts = reindex_index(
+                    session=session,
+                    chain=context,
+                    from_block=from_block,
+                    on_progress=on_progress,
+                )
         except ChainProofError as exc:
             _fail(exc.message)
         finally:
