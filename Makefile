@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 JS_STAMP := node_modules/.installed
 ARGS ?=
 
-.PHONY: install demo run test lint bench clean help
+.PHONY: install lock demo run test lint bench clean help
 
 help:
 	@echo "make demo   install, start a persisted Anvil + the platform, seed demo data"
@@ -15,11 +15,25 @@ help:
 	@echo "make run    install and run the server (CHAINPROOF_* settings apply)"
 	@echo "make lint   ruff format --check, ruff check, mypy, ReDoS check of every regex"
 	@echo "make bench  benchmarks, printed beside baselines measured in the same run"
+	@echo "make lock   re-lock the Python dependencies (requirements.lock) after editing pyproject.toml"
 
-$(PY_STAMP): pyproject.toml
+# requirements.lock pins every package, transitive ones included, with their hashes (the
+# runtime, the `embedded` chain's extra and the dev tools): pip installs exactly those, then
+# ChainProof itself without resolving anything again. `make lock` regenerates it after a change
+# to pyproject.toml (tests/unit/test_dependencies.py fails until then).
+$(PY_STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
+
+# uv (pinned in the dev extra, so in the lock) resolves for every platform and Python >= 3.11.
+# The server image (Dockerfile) installs requirements-server.lock: the runtime alone, at the
+# versions of the full lock.
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 --quiet
+lock: $(PY_STAMP)
+	$(UV_COMPILE) --extra dev --extra embedded -o requirements.lock
+	$(UV_COMPILE) --constraint requirements.lock -o requirements-server.lock
 
 # `npm install` and not `npm ci`: @foundry-rs/anvil lists an optional binary package per
 # platform, and the registry reachable here serves only linux-amd64's, so the lockfile holds

@@ -36,7 +36,7 @@ class Hasher(Protocol):
 
 # keccak-256 is Ethereum's pre-standard SHA-3 (padding 0x01, not 0x06), so hashlib's
 # sha3_256 gives different bytes and OpenSSL 3.0 has no KECCAK-256. safe-pysha3 is a C
-# extension that eth-tester[py-evm] (a pinned dependency) pulls in on CPython: about 4x
+# extension (a pinned dependency; eth-tester[py-evm] wants it too) on CPython: about 4x
 # faster than pycryptodome's ctypes/cffi wrapper, which matters to Merkle trees (three
 # keccaks per leaf). pycryptodome (a dependency of eth-account) is the portable fallback.
 try:

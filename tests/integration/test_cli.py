@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pty
 import re
 import signal
 import sqlite3
@@ -576,6 +577,123 @@ def test_pending_documents_time_out_then_a_worker_anchors_them(
         api_only.stop(signal.SIGTERM)
     assert processes_mentioning(str(data_dir)) == []
     assert rpc_chain_id(rpc_url) == 31337  # the first server's Anvil was left alone
+
+
+# ---- progress bars: on a terminal, never under --json, never in a pipe ---------------------
+
+
+def run_cli_on_a_terminal(
+    *args: str | Path, env: dict[str, str], cwd: Path, timeout: float = 120.0
+) -> tuple[int, str, str]:
+    """Runs the command with stderr on a pseudo-terminal (stdout stays a pipe, as when a
+    script reads the answer); returns (exit code, what the terminal showed, stdout)."""
+    master, slave = pty.openpty()
+    env = {**env, "TERM": "xterm-256color", "COLUMNS": "120"}
+    with subprocess.Popen(
+        [*CLI, *map(str, args)],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    ) as proc:
+        os.close(slave)
+        shown = bytearray()
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(master)
+        assert proc.stdout is not None
+        stdout = proc.stdout.read().decode()
+        code = proc.wait(timeout)
+    return code, shown.decode(errors="replace"), stdout
+
+
+def _bar_shown(terminal: str, description: str) -> bool:
+    """The task's description drawn beside a bar (rich's ━ segments)."""
+    return description in terminal and "━" in terminal
+
+
+@pytest.mark.chain
+def test_verify_shows_hashing_progress_on_a_terminal_only(
+    server: ServerProcess, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(8 * 1024 * 1024))
+    code, terminal, stdout = run_cli_on_a_terminal("verify", big, env=user_env, cwd=tmp_path)
+    assert code == 1, terminal  # a document never anchored
+    assert _bar_shown(terminal, "hashing"), terminal
+    assert "not found" in stdout
+    code, terminal, stdout = run_cli_on_a_terminal(
+        "verify", big, "--json", env=user_env, cwd=tmp_path
+    )
+    assert code == 1 and json.loads(stdout)["verdict"] == "not_found"
+    assert "hashing" not in terminal and "━" not in terminal, terminal
+    piped = run_cli("verify", big, env=user_env, cwd=tmp_path)
+    assert piped.returncode == 1 and "hashing" not in piped.stderr and "━" not in piped.stderr
+
+
+@pytest.mark.chain
+def test_subsidy_check_shows_hashing_progress_on_a_terminal_only(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    reviewer = create_key(server.data_dir, server.data_dir.parent, role="reviewer", org="审核")
+    env = _env(CHAINPROOF_SERVER=server.url, CHAINPROOF_API_KEY=reviewer)
+    folder = tmp_path / "申报材料"
+    folder.mkdir()
+    for name in ("申报书.pdf", "发票.pdf"):
+        (folder / name).write_bytes(os.urandom(2 * 1024 * 1024))
+    # No application 999999: the files are hashed (with a bar) before the server says so.
+    args = ("subsidy", "check", folder, "--application", "999999")
+    code, terminal, _ = run_cli_on_a_terminal(*args, env=env, cwd=tmp_path)
+    assert code == 2 and "999999" in terminal, terminal
+    assert _bar_shown(terminal, "hashing 2 files"), terminal
+    code, terminal, _ = run_cli_on_a_terminal(*args, "--json", env=env, cwd=tmp_path)
+    assert code == 2 and "hashing" not in terminal and "━" not in terminal, terminal
+    piped = run_cli(*args, env=env, cwd=tmp_path)
+    assert piped.returncode == 2 and "hashing" not in piped.stderr
+
+
+@pytest.mark.chain
+def test_reindex_and_reanchor_show_progress_on_a_terminal_only(
+    server: ServerProcess, submitter_key: str, rpc_url: str, tmp_path: Path
+) -> None:
+    with ChainProofClient(server.url, api_key=submitter_key) as client:
+        items = client.anchor_digests("sha256", ["0x" + f"{i:064x}" for i in range(40, 43)])
+        client.wait_anchored([i["id"] for i in items], timeout=60, poll=0.1)
+    reindex = ("reindex", "--data-dir", server.data_dir, "--chain", rpc_url)
+    code, terminal, stdout = run_cli_on_a_terminal(*reindex, env=_env(), cwd=tmp_path)
+    assert code == 0 and "Anchored events" in stdout, terminal
+    assert _bar_shown(terminal, "indexing events"), terminal
+    piped = run_cli(*reindex, env=_env(), cwd=tmp_path)
+    assert piped.returncode == 0 and "indexing" not in piped.stderr
+    # --dry-run: every batch is on this chain, so it only checks them (and changes nothing).
+    reanchor = ("reanchor", "--dry-run", "--data-dir", server.data_dir, "--chain", rpc_url)
+    code, terminal, stdout = run_cli_on_a_terminal(*reanchor, env=_env(), cwd=tmp_path)
+    assert code == 0 and "nothing to re-anchor" in stdout, terminal
+    assert _bar_shown(terminal, "checking batches on chain"), terminal
+    piped = run_cli(*reanchor, env=_env(), cwd=tmp_path)
+    assert piped.returncode == 0 and "checking" not in piped.stderr
+
+
+@pytest.mark.chain
+def test_anchor_shows_no_progress_under_json(
+    server: ServerProcess, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    doc = tmp_path / "doc.txt"
+    doc.write_bytes(os.urandom(1024))
+    code, terminal, _ = run_cli_on_a_terminal("anchor", doc, env=user_env, cwd=tmp_path)
+    assert code == 0 and _bar_shown(terminal, "upload"), terminal
+    code, terminal, stdout = run_cli_on_a_terminal(
+        "anchor", doc, "--json", env=user_env, cwd=tmp_path
+    )
+    assert code == 0 and json.loads(stdout)[0]["status"], terminal
+    assert "upload" not in terminal and "━" not in terminal, terminal
 
 
 @pytest.mark.chain

@@ -65,23 +65,28 @@ def registry(compiled: CompileResult) -> ContractArtifact:
 
 
 @pytest.fixture
-def cli_env(project_root: Path) -> Iterator[dict[str, str]]:
-    """Environment pointing the CLI at ``project_root``; the settings cache is reset around."""
+def cli_env(project_root: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment pointing the CLI at ``project_root`` and an empty data directory (no
+    deployment records); the settings cache is reset around."""
     get_settings.cache_clear()
-    yield {"CHAINPROOF_PROJECT_ROOT": str(project_root)}
+    yield {"CHAINPROOF_PROJECT_ROOT": str(project_root), "CHAINPROOF_DATA_DIR": str(tmp_path)}
     get_settings.cache_clear()
 
 
 @pytest.fixture
 def rpc_codes() -> Iterator[tuple[str, dict[str, str]]]:
-    """A stub JSON-RPC server answering eth_getCode from a dict (address -> 0x code)."""
+    """A stub JSON-RPC server answering eth_getCode from a dict (address -> 0x code), and
+    eth_chainId (Anvil's), which the check uses to find a deployment record."""
     codes: dict[str, str] = {}
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            assert request["method"] == "eth_getCode", request
-            result = codes.get(request["params"][0].lower(), "0x")
+            assert request["method"] in ("eth_getCode", "eth_chainId"), request
+            if request["method"] == "eth_chainId":
+                result = hex(31337)
+            else:
+                result = codes.get(request["params"][0].lower(), "0x")
             body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": result})
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -303,7 +308,7 @@ def test_cli_check(
     codes[ADDRESS.lower()] = "0x" + altered.hex()
     result = runner.invoke(app, check, env=cli_env)
     assert result.exit_code == 1
-    assert "does not match the sources: code differs from byte 10 on" in result.output
+    assert "is not our contract: code differs from byte 10 on" in result.output
 
     del codes[ADDRESS.lower()]
     result = runner.invoke(app, check, env=cli_env)

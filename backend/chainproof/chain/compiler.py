@@ -26,7 +26,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
@@ -51,7 +51,7 @@ OUTPUT_SELECTION = [
     # with --version costs another solcjs start (~0.5 s).
     "metadata",
 ]
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: entries keep the self-contained standard JSON input
 _NPM_HINT = "run `make install` (or `npm install`) in the project root to install solcjs"
 
 log = structlog.get_logger(__name__)
@@ -74,6 +74,11 @@ class ContractArtifact:
     # AST id -> ranges of runtime_bytecode the constructor fills in (EIP712 in OpenZeppelin
     # keeps its domain separator, name and version hashes there).
     immutable_references: dict[str, list[ImmutableRange]] = field(default_factory=dict)
+    # The build it came from, for deployment records (contracts verify reproduces it): the
+    # exact compiler version and the self-contained standard JSON input (every source the
+    # compiler read, OpenZeppelin's included, with its content).
+    compiler_version: str = ""
+    standard_input: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class CompileResult:
     cached: bool
     contracts: dict[str, ContractArtifact]
     warnings: tuple[str, ...] = ()  # formatted warnings about our sources (not node_modules)
+    standard_input: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -110,10 +116,54 @@ def compile_contracts(
     compiler is available or the sources do not compile.
     """
     root = (root or get_settings().root).resolve()
-    cache_dir = cache_dir or root / ".cache" / "contracts"
     compiler = _select_compiler(root, solc)
-    sources = _read_sources(root)
-    std_input = _standard_input(sources)
+    return _compile(
+        compiler,
+        _standard_input(_read_sources(root)),
+        root=root,
+        cache_dir=cache_dir or root / ".cache" / "contracts",
+        force=force,
+    )
+
+
+def compile_standard_input(
+    std_input: dict[str, Any],
+    *,
+    version: str,
+    root: Path | None = None,
+    cache_dir: Path | None = None,
+    solc: Path | None = None,
+) -> CompileResult:
+    """Compiles a recorded, self-contained standard JSON input (a deployment's) with the
+    compiler this machine has, which must be the recorded ``version``: another version may
+    emit other code from the same input. Cached like :func:`compile_contracts`."""
+    root = (root or get_settings().root).resolve()
+    compiler = _select_compiler(root, solc)
+    have = compiler.identity.removeprefix("solcjs ") if compiler.kind == "solcjs" else None
+    if have is not None and have != version.split("+")[0]:
+        raise CompilerError(
+            f"the deployment was compiled with solc {version}, and this machine has solcjs "
+            f"{have} (node_modules/solc): install that version to reproduce it"
+        )
+    result = _compile(
+        compiler, std_input, root=root, cache_dir=cache_dir or root / ".cache" / "contracts"
+    )
+    if result.version != version:
+        raise CompilerError(
+            f"the deployment was compiled with solc {version}, and {result.compiler} is "
+            "another version: install the recorded one to reproduce it"
+        )
+    return result
+
+
+def _compile(
+    compiler: _Compiler,
+    std_input: dict[str, Any],
+    *,
+    root: Path,
+    cache_dir: Path,
+    force: bool = False,
+) -> CompileResult:
     key = hashlib.sha256(
         json.dumps(
             {"format": _CACHE_FORMAT, "compiler": compiler.identity, "input": std_input},
@@ -123,14 +173,32 @@ def compile_contracts(
     entry_path = cache_dir / f"{key}.json"
     if not force and (hit := _load_entry(entry_path, root)) is not None:
         return hit
-
+    # Our sources are those the output is selected for; the rest are imports.
+    own = set(std_input["settings"]["outputSelection"])
+    sources = {name: src["content"] for name, src in std_input["sources"].items() if name in own}
     output = _run(compiler, std_input, root)
-    result = _parse_output(output, compiler, sources)
+    result = _parse_output(output, compiler, sources, _self_contained(std_input, output, root))
     try:
-        _write_entry(entry_path, result, _dependency_hashes(root, output, sources))
+        _write_entry(entry_path, result, _dependency_hashes(root, output, std_input["sources"]))
     except OSError as exc:  # a read-only checkout still compiles, just every time
         log.warning("contract_cache_write_failed", path=str(entry_path), error=str(exc))
     return result
+
+
+def _self_contained(
+    std_input: dict[str, Any], output: dict[str, Any], root: Path
+) -> dict[str, Any]:
+    """``std_input`` with the content of every source the compiler read (the imports it
+    found under ``root``, OpenZeppelin's): compiled again, anywhere, it gives the same code,
+    metadata hash included, since the unit names, contents and settings are the same."""
+    sources = dict(std_input["sources"])
+    for name in output.get("sources", {}):
+        if name not in sources:
+            try:
+                sources[name] = {"content": (root / name).read_text(encoding="utf-8")}
+            except OSError as exc:
+                raise CompilerError(f"cannot read the imported source {name}: {exc}") from None
+    return {**std_input, "sources": dict(sorted(sources.items()))}
 
 
 def load_artifact(
@@ -318,7 +386,10 @@ def _is_error(diagnostic: dict[str, Any]) -> bool:
 
 
 def _parse_output(
-    output: dict[str, Any], compiler: _Compiler, sources: dict[str, str]
+    output: dict[str, Any],
+    compiler: _Compiler,
+    sources: dict[str, str],
+    standard_input: dict[str, Any],
 ) -> CompileResult:
     diagnostics: list[dict[str, Any]] = output.get("errors", [])
     if any(_is_error(d) for d in diagnostics):  # solcx raises first; kept for other drivers
@@ -350,17 +421,29 @@ def _parse_output(
             version = version or json.loads(out["metadata"])["compiler"]["version"]
     if not contracts:
         raise CompilerError("the compiler returned no contracts")
-    return CompileResult(
-        compiler=compiler.describe(version),
-        version=version,
-        cached=False,
-        contracts=contracts,
-        warnings=warnings,
+    return _with_build(
+        CompileResult(
+            compiler=compiler.describe(version),
+            version=version,
+            cached=False,
+            contracts=contracts,
+            warnings=warnings,
+            standard_input=standard_input,
+        )
     )
 
 
+def _with_build(result: CompileResult) -> CompileResult:
+    """Each artifact told the compiler version and input it came from."""
+    contracts = {
+        name: replace(a, compiler_version=result.version, standard_input=result.standard_input)
+        for name, a in result.contracts.items()
+    }
+    return replace(result, contracts=contracts)
+
+
 def _dependency_hashes(
-    root: Path, output: dict[str, Any], sources: dict[str, str]
+    root: Path, output: dict[str, Any], sources: dict[str, Any]
 ) -> dict[str, str | None]:
     """SHA-256 of every imported file the compiler read (None if not under ``root``)."""
     return {name: _file_hash(root / name) for name in output["sources"] if name not in sources}
@@ -380,12 +463,15 @@ def _load_entry(path: Path, root: Path) -> CompileResult | None:
             return None
         if any(_file_hash(root / n) != h for n, h in entry["dependencies"].items()):
             return None  # node_modules changed under us
-        return CompileResult(
-            compiler=entry["compiler"],
-            version=entry["version"],
-            cached=True,
-            contracts={n: ContractArtifact(**a) for n, a in entry["contracts"].items()},
-            warnings=tuple(entry["warnings"]),
+        return _with_build(
+            CompileResult(
+                compiler=entry["compiler"],
+                version=entry["version"],
+                cached=True,
+                contracts={n: ContractArtifact(**a) for n, a in entry["contracts"].items()},
+                warnings=tuple(entry["warnings"]),
+                standard_input=entry["standard_input"],
+            )
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None  # missing or damaged entry: recompile and rewrite it
@@ -398,6 +484,7 @@ def _write_entry(path: Path, result: CompileResult, dependencies: dict[str, str 
         "version": result.version,
         "dependencies": dependencies,
         "warnings": list(result.warnings),
+        "standard_input": result.standard_input,
         "contracts": {
             name: {
                 "name": a.name,

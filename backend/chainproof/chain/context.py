@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import structlog
@@ -254,6 +254,9 @@ def open_chain(
             deploy_if_missing=deploy_if_missing,
             admin=registry_admin,
         )
+        if deployment.abi is not None and deployment.abi != artifact.abi:
+            # Deployed from older sources whose interface differs: speak its own ABI.
+            artifact = replace(artifact, abi=deployment.abi)
         honoured = load_honoured(data_dir, chain_id)
         for past in honoured:
             check_deployment(w3, past, artifact)

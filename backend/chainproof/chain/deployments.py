@@ -14,21 +14,35 @@ old one moves to the chain's list of *honoured* registries, whose receipts still
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import structlog
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 
-from chainproof.chain.compiler import ContractArtifact, runtime_matches
+from chainproof.chain.compiler import (
+    ContractArtifact,
+    compile_standard_input,
+    runtime_matches,
+)
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender
-from chainproof.errors import ChainMismatchError, ConflictError, TransactionError
+from chainproof.errors import (
+    ChainMismatchError,
+    CompilerError,
+    ConflictError,
+    TransactionError,
+)
+
+log = structlog.get_logger(__name__)
 
 REGISTRY = "EvidenceRegistry"
 REGISTRY_V1 = "EvidenceRegistryV1"  # contracts/v1/: the version-1 sources, kept
@@ -48,6 +62,12 @@ class Deployment:
     deployer: str
     deployed_at: str
     version: int = 1  # the registry's interface version (records before v2 have none: 1)
+    # The build it was deployed from (records before issue 17 have none), as hardhat-deploy
+    # keeps it: the ABI, the exact compiler version, and the SHA-256 of the self-contained
+    # standard JSON input, stored once beside the records (deployments/solc-inputs/).
+    abi: list[dict[str, Any]] | None = field(default=None, compare=False, repr=False)
+    compiler_version: str | None = None
+    compiler_input: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,13 +95,98 @@ def load_record(data_dir: Path, chain_id: int, contract: str = REGISTRY) -> Depl
     return Deployment(**json.loads(path.read_text()))
 
 
-def save_record(data_dir: Path, deployment: Deployment) -> Path:
+def input_hash(standard_input: dict[str, Any]) -> str:
+    """SHA-256 of a standard JSON input in canonical form: its name beside the records."""
+    return hashlib.sha256(json.dumps(standard_input, sort_keys=True).encode()).hexdigest()
+
+
+def input_path(data_dir: Path, digest: str) -> Path:
+    return data_dir / "deployments" / "solc-inputs" / f"{digest}.json"
+
+
+def save_input(data_dir: Path, standard_input: dict[str, Any]) -> str:
+    """Stores a deployment's compiler input once (deduplicated by hash); returns the hash."""
+    digest = input_hash(standard_input)
+    path = input_path(data_dir, digest)
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(standard_input, sort_keys=True))
+        os.replace(tmp, path)
+    return digest
+
+
+def load_input(data_dir: Path, deployment: Deployment) -> dict[str, Any] | None:
+    """The recorded compiler input of ``deployment``, checked against its hash; None for a
+    record without one. A missing or altered file is an error, not a silent None."""
+    if deployment.compiler_input is None:
+        return None
+    path = input_path(data_dir, deployment.compiler_input)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise CompilerError(f"the recorded compiler input {path} is missing: {exc}") from None
+    standard_input: dict[str, Any] = json.loads(text)
+    if input_hash(standard_input) != deployment.compiler_input:
+        raise CompilerError(f"the recorded compiler input {path} does not match its hash")
+    return standard_input
+
+
+def recorded_artifact(
+    data_dir: Path, deployment: Deployment, *, root: Path | None = None
+) -> ContractArtifact | None:
+    """The contract compiled again from its deployment's recorded input and compiler
+    version (None for a record without them). Raises CompilerError when this machine's
+    compiler is another version."""
+    standard_input = load_input(data_dir, deployment)
+    if standard_input is None or deployment.compiler_version is None:
+        return None
+    result = compile_standard_input(standard_input, version=deployment.compiler_version, root=root)
+    name = _artifact_name(deployment, result.contracts)
+    return result.contracts[name]
+
+
+def _artifact_name(deployment: Deployment, contracts: dict[str, ContractArtifact]) -> str:
+    """The contract of the build that was deployed: records name the registry whatever its
+    source name (v1 lives in contracts/v1/ as EvidenceRegistryV1); the ABI tells them apart."""
+    if deployment.contract in contracts and (
+        deployment.abi is None or contracts[deployment.contract].abi == deployment.abi
+    ):
+        return deployment.contract
+    for name, artifact in contracts.items():
+        if deployment.abi is not None and artifact.abi == deployment.abi:
+            return name
+    raise CompilerError(f"the recorded input has no contract {deployment.contract}")
+
+
+def save_record(
+    data_dir: Path, deployment: Deployment, *, standard_input: dict[str, Any] | None = None
+) -> Path:
+    """Writes the record; ``standard_input`` (the deployed artifact's) is stored beside it
+    first, so a record never names an input that is not there."""
+    stored = save_input(data_dir, standard_input) if standard_input is not None else None
+    if stored is not None and stored != deployment.compiler_input:
+        raise CompilerError("the compiler input is not the one the deployment names")
     path = record_path(data_dir, deployment.chain_id, deployment.contract)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(deployment), indent=2) + "\n")
     os.replace(tmp, path)  # atomic: a crash never leaves half a record
     return path
+
+
+def find_record(data_dir: Path, chain_id: int, address: str) -> Deployment | None:
+    """The record (current, honoured or retired) of the contract at ``address`` on chain
+    ``chain_id``, whichever contract it is; None when this data directory has none."""
+    folder = data_dir / "deployments"
+    candidates: list[Deployment] = []
+    for path in sorted(folder.glob(f"*-{chain_id}*.json")) if folder.is_dir() else []:
+        data = json.loads(path.read_text())
+        candidates += [Deployment(**d) for d in (data if isinstance(data, list) else [data])]
+    for record in candidates:
+        if record.chain_id == chain_id and record.address.lower() == address.lower():
+            return record
+    return None
 
 
 def artifact_version(artifact: ContractArtifact) -> int:
@@ -126,12 +231,23 @@ def honoured_registries(
     ]
 
 
-def check_deployment(w3: Web3, deployment: Deployment, artifact: ContractArtifact) -> None:
-    """Raises ChainMismatchError unless ``deployment`` is live on the chain ``w3`` talks to.
+SOURCES_CURRENT = "current"  # the code is the contract as compiled from contracts/ today
+SOURCES_CHANGED = "sources changed since deployment"  # ours, built from the recorded input
 
-    The code is compared with ``artifact``, except for a registry of version 1: its sources
-    moved to contracts/v1/ (which changes the metadata hash in the code), so its code is
-    compared with the hash recorded at its deployment, byte for byte."""
+
+def check_deployment(
+    w3: Web3, deployment: Deployment, artifact: ContractArtifact, *, data_dir: Path | None = None
+) -> str:
+    """Raises ChainMismatchError unless ``deployment`` is live on the chain ``w3`` talks to;
+    returns :data:`SOURCES_CURRENT` or :data:`SOURCES_CHANGED`.
+
+    The code is compared with ``artifact`` (today's sources) first. When it differs, the
+    deployment's recorded build decides (``data_dir`` holds it): the recorded input
+    compiled again gives this code, or (a record from before inputs were kept, and the
+    version-1 registry whose sources moved to contracts/v1/) the code is byte for byte the
+    code read back at deployment (its recorded hash). Either way the contract is ours and
+    only the sources moved on (an OpenZeppelin or solc upgrade): not a chain mismatch.
+    Anything else is not our contract."""
     chain_id = w3.eth.chain_id
     if chain_id != deployment.chain_id:
         raise ChainMismatchError(
@@ -159,21 +275,25 @@ def check_deployment(w3: Web3, deployment: Deployment, artifact: ContractArtifac
             "or deploy anew with `chainproof contracts deploy --new` (docs/operations.md).",
             address=deployment.address,
         )
-    if deployment.contract == REGISTRY and deployment.version == 1:
-        if HexBytes(keccak(code)).to_0x_hex() != deployment.bytecode_hash:
-            raise ChainMismatchError(
-                f"the code at {deployment.address} is not the {deployment.contract} "
-                f"(version {deployment.version}) recorded at its deployment.",
-                address=deployment.address,
-            )
-        return
-    if not runtime_matches(artifact, code):
-        raise ChainMismatchError(
-            f"the code at {deployment.address} is not {deployment.contract} as compiled from "
-            "contracts/: the sources changed since it was deployed, or it is another contract. "
-            "Deploy anew with `chainproof contracts deploy --new`.",
-            address=deployment.address,
-        )
+    if runtime_matches(artifact, code):
+        return SOURCES_CURRENT
+    if data_dir is not None:
+        try:
+            recorded = recorded_artifact(data_dir, deployment)
+        except CompilerError as exc:
+            log.warning("recorded_build_not_reproduced", address=deployment.address, error=str(exc))
+            recorded = None
+        if recorded is not None and runtime_matches(recorded, code):
+            return SOURCES_CHANGED
+    if HexBytes(keccak(code)).to_0x_hex() == deployment.bytecode_hash:
+        return SOURCES_CHANGED
+    raise ChainMismatchError(
+        f"the code at {deployment.address} is not our {deployment.contract} (version "
+        f"{deployment.version}): neither today's sources nor the build recorded at its "
+        "deployment give it, and it is not the code read back then. Deploy anew with "
+        "`chainproof contracts deploy --new`.",
+        address=deployment.address,
+    )
 
 
 def deploy_registry(
@@ -224,6 +344,9 @@ def deploy_registry(
         deployer=str(deployer.address),
         deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
         version=version,
+        abi=artifact.abi,
+        compiler_version=artifact.compiler_version or None,
+        compiler_input=input_hash(artifact.standard_input) if artifact.standard_input else None,
     )
 
 
@@ -244,7 +367,7 @@ def ensure_registry(
     chain_id = int(w3.eth.chain_id)
     record = load_record(data_dir, chain_id)
     if record is not None:
-        check_deployment(w3, record, artifact)
+        check_deployment(w3, record, artifact, data_dir=data_dir)
         return record, False
     if not deploy_if_missing:
         raise ChainMismatchError(
@@ -252,7 +375,7 @@ def ensure_registry(
             chain_id=chain_id,
         )
     deployment = deploy_registry(w3, deployer, artifact, admin=admin)
-    save_record(data_dir, deployment)
+    save_record(data_dir, deployment, standard_input=artifact.standard_input)
     return deployment, True
 
 
@@ -278,7 +401,7 @@ def upgrade_registry(
             "nothing to upgrade (`chainproof contracts deploy` deploys the current version)",
             chain_id=chain_id,
         )
-    check_deployment(w3, old, artifact)
+    check_deployment(w3, old, artifact, data_dir=data_dir)
     new_version = artifact_version(artifact)
     if old.version >= new_version:
         raise ConflictError(
@@ -286,7 +409,7 @@ def upgrade_registry(
         )
     new = deploy_registry(w3, deployer, artifact, admin=admin)
     honour(data_dir, old)  # first: a crash after it leaves the old record current and honoured
-    save_record(data_dir, new)
+    save_record(data_dir, new, standard_input=artifact.standard_input)
     return old, new
 
 

@@ -69,7 +69,21 @@ def display_url(url: str) -> str:
 
 
 def http_web3(url: str) -> Web3:
-    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": _RPC_TIMEOUT}))
+    """A ``Web3`` over HTTP whose provider answers ``eth_chainId`` from its cache after the
+    first call: web3's middleware and the sender asked for it before every transaction, 5 of
+    a batch's JSON-RPC calls (tests/integration/test_rpc_calls.py). A node's chain id does not
+    change under a running process; a reset chain is caught by the chain context's own,
+    uncached check (a batch request), and a transaction signed for a stale id is refused."""
+    provider = Web3.HTTPProvider(
+        url,
+        request_kwargs={"timeout": _RPC_TIMEOUT},
+        cache_allowed_requests=True,
+        cacheable_requests={RPCEndpoint("eth_chainId")},
+        # None: cache without first checking the chain's finality (that check is one more
+        # eth_chainId and only matters to the block-keyed requests, which are not cached).
+        request_cache_validation_threshold=None,
+    )
+    return Web3(provider)
 
 
 def free_port() -> int:
@@ -178,6 +192,22 @@ class Node(abc.ABC):
         return f"<{type(self).__name__} {url} {state}>"
 
 
+def embedded_backend() -> tuple[Any, Any]:
+    """eth-tester's ``EthereumTester`` and ``PyEVMBackend``, or a ``ConfigError`` naming the
+    ``embedded`` extra that installs them (pre-releases, so not a runtime dependency)."""
+    # Imported here: py-evm is a heavy import that only the embedded node needs.
+    try:
+        from eth_tester import EthereumTester, PyEVMBackend
+    except ImportError as exc:
+        raise ConfigError(
+            "the embedded chain needs the 'embedded' extra (eth-tester and py-evm): "
+            "pip install 'chainproof[embedded]' (make install does), or choose anvil, "
+            f"ganache or an http(s):// JSON-RPC URL ({exc})",
+            extra="embedded",
+        ) from exc
+    return EthereumTester, PyEVMBackend
+
+
 class _SerialTesterProvider(EthereumTesterProvider):
     """eth-tester is not thread-safe, and a server calls it from its request threads, the
     batcher and the trace head publisher at once: a view call that lands while a block is
@@ -205,9 +235,7 @@ class EmbeddedNode(Node):
     def start(self) -> None:
         if self._tester is not None:
             return
-        # Imported here: py-evm is a heavy import that only this node kind needs.
-        from eth_tester import EthereumTester, PyEVMBackend
-
+        EthereumTester, PyEVMBackend = embedded_backend()
         backend = PyEVMBackend.from_mnemonic(
             DEV_MNEMONIC,
             num_accounts=len(DEV_PRIVATE_KEYS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -59,6 +60,16 @@ def build(
     _out.print(table)
 
 
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Where the deployment records are [default: CHAINPROOF_DATA_DIR].",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 def check(
     rpc: Annotated[str, typer.Option("--rpc", help="JSON-RPC URL of the node.")],
@@ -66,30 +77,112 @@ def check(
     name: Annotated[str, typer.Option("--name", help="Contract to compare with.")] = (
         "EvidenceRegistry"
     ),
+    data_dir: DataDirOption = None,
 ) -> None:
-    """Check that the code at ADDRESS is the compiled runtime code of NAME.
+    """Check that the code at ADDRESS is our contract NAME.
 
-    Exits 0 when it matches, 1 when it does not (with the reason), 2 on errors.
+    Ours when it is NAME compiled from today's sources, or, when the sources changed since
+    the deployment (an OpenZeppelin or solc upgrade), the build recorded in its deployment
+    record (the recorded input compiled again; for records without one, the code read back
+    at deployment). Exits 0 when it is ours (saying which), 1 when it is not our contract
+    (with the reason), 2 on errors.
     """
-    from chainproof.chain.compiler import load_artifact, runtime_mismatch
+    from eth_utils import keccak
+    from hexbytes import HexBytes
+
+    from chainproof.chain.compiler import load_artifact, runtime_matches, runtime_mismatch
+    from chainproof.chain.deployments import find_record, recorded_artifact
+    from chainproof.config import get_settings
 
     try:
         artifact = load_artifact(name)
-        deployed = _get_code(rpc, address)
+        chain_id, deployed = _get_code(rpc, address)
     except ChainProofError as exc:
         _fail(exc)
     reason = runtime_mismatch(artifact, deployed)
     if reason is None:
         _out.print(f"[green]{name} at {address} matches the sources[/green]", soft_wrap=True)
         return
+    folder = data_dir or get_settings().data_dir
+    record = find_record(folder, chain_id, address)
+    if record is not None:
+        try:
+            recorded = recorded_artifact(folder, record)
+        except ChainProofError as exc:
+            _err.print(f"[yellow]{escape(exc.message)}[/yellow]", soft_wrap=True)
+            recorded = None
+        if recorded is not None and runtime_matches(recorded, deployed):
+            how = f"its recorded compiler input (solc {record.compiler_version})"
+        elif HexBytes(keccak(deployed)).to_0x_hex() == record.bytecode_hash:
+            how = "the code recorded at its deployment"
+        else:
+            how = None
+        if how is not None:
+            _out.print(
+                f"[yellow]{record.contract} at {address} is ours ({how}, deployed "
+                f"{record.deployed_at}): sources changed since deployment ({escape(reason)})"
+                "[/yellow]",
+                soft_wrap=True,
+            )
+            return
     _out.print(
-        f"[red]{name} at {address} does not match the sources: {escape(reason)}[/red]",
+        f"[red]{name} at {address} is not our contract: {escape(reason)}"
+        f"{'' if record else f' (no deployment record of it in {folder})'}[/red]",
         soft_wrap=True,
     )
     raise typer.Exit(1)
 
 
-def _get_code(rpc: str, address: str) -> bytes:
+@app.command()
+def verify(
+    rpc: Annotated[str, typer.Option("--rpc", help="JSON-RPC URL of the node.")],
+    address: Annotated[str, typer.Option("--address", help="Address of the deployed contract.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Reproduce the code at ADDRESS from its deployment record: compile the recorded
+    standard JSON input with the recorded compiler version and compare the runtime code
+    (immutables aside, metadata hash included).
+
+    Exits 0 when reproduced, 1 when the code differs, 2 on errors (no record, a record
+    without a compiler input, another compiler version here).
+    """
+    from chainproof.chain.compiler import runtime_mismatch
+    from chainproof.chain.deployments import find_record, recorded_artifact
+    from chainproof.config import get_settings
+
+    folder = data_dir or get_settings().data_dir
+    try:
+        chain_id, deployed = _get_code(rpc, address)
+        record = find_record(folder, chain_id, address)
+        if record is None:
+            raise InvalidInputError(
+                f"no deployment record of {address} on chain {chain_id} in {folder}"
+            )
+        rebuilt = recorded_artifact(folder, record)
+        if rebuilt is None:
+            raise InvalidInputError(
+                f"the record of {address} keeps no compiler input (deployed before records "
+                "kept them): `contracts check` compares it with the code recorded then"
+            )
+    except ChainProofError as exc:
+        _fail(exc)
+    reason = runtime_mismatch(rebuilt, deployed)
+    if reason is None:
+        _out.print(
+            f"[green]reproduced: the code of {record.contract} at {address} is its recorded "
+            f"input compiled with solc {record.compiler_version}[/green]",
+            soft_wrap=True,
+        )
+        return
+    _out.print(
+        f"[red]not reproduced: {record.contract} at {address}: {escape(reason)}[/red]",
+        soft_wrap=True,
+    )
+    raise typer.Exit(1)
+
+
+def _get_code(rpc: str, address: str) -> tuple[int, bytes]:
+    """(chain id, code at ``address``) from the node at ``rpc``."""
     # Imported here: web3 costs ~1 s to import, and `chainproof --help` should not pay it.
     import requests
     from web3 import Web3
@@ -102,7 +195,7 @@ def _get_code(rpc: str, address: str) -> bytes:
         Web3.HTTPProvider(rpc, request_kwargs={"timeout": 10}, exception_retry_configuration=None)
     )
     try:
-        return bytes(w3.eth.get_code(Web3.to_checksum_address(address)))
+        return int(w3.eth.chain_id), bytes(w3.eth.get_code(Web3.to_checksum_address(address)))
     except (requests.RequestException, Web3Exception, OSError, ValueError) as exc:
         raise ChainError(f"cannot read the code at {address} from {rpc}: {exc}") from None
 

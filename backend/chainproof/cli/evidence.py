@@ -24,23 +24,12 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich import box
-from rich.console import Console, RenderableType
+from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
+from chainproof.cli.progress import hash_files, progress_bar
 from chainproof.client import DEFAULT_SERVER, ChainProofClient, ClientError, WaitTimeoutError
 from chainproof.digests import Algorithm, check_algorithm
 from chainproof.errors import ChainProofError
@@ -140,7 +129,7 @@ def anchor(
             _fail(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
     algo = algorithm.typed()
     timed_out: str | None = None  # the timeout message, printed after the table
-    with _client(server, api_key) as client, _progress() as progress:
+    with _client(server, api_key) as client, progress_bar(quiet=as_json, console=_err) as progress:
         upload = progress.add_task("uploading", total=None)
 
         def on_upload(done: int, total: int) -> None:
@@ -177,40 +166,6 @@ def anchor(
     if timed_out is not None:
         _err.print(f"[yellow]timed out: {escape(timed_out)}[/yellow]", soft_wrap=True)
         raise typer.Exit(1)
-
-
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    """A byte/document progress bar on stderr, shown only on a terminal."""
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        _Counts(),
-        TimeElapsedColumn(),
-        console=_err,
-        transient=True,
-        disable=not _err.is_terminal,
-    )
-    with progress:
-        yield progress
-
-
-class _Counts(ProgressColumn):
-    """Bytes and speed for the upload, ``m/n`` for the wait: one bar, two units."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._bytes = DownloadColumn()
-        self._speed = TransferSpeedColumn()
-        self._docs = MofNCompleteColumn()
-
-    def render(self, task: Task) -> RenderableType:
-        if task.fields.get("unit") == "docs":
-            return self._docs.render(task)
-        table = Table.grid(padding=(0, 1))
-        table.add_row(self._bytes.render(task), self._speed.render(task))
-        return table
 
 
 def _anchor_table(files: list[Path], rows: list[dict[str, Any]]) -> Table:
@@ -253,6 +208,9 @@ _STATUS_COLOUR = {
 def verify(
     file: Annotated[Path, typer.Argument(help="The file to check; it is hashed here.")],
     algorithm: AlgorithmOption = AlgorithmChoice.sha256,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the server's verdict as JSON, no panel.")
+    ] = False,
     server: ServerOption = DEFAULT_SERVER,
     api_key: ApiKeyOption = None,
 ) -> None:
@@ -263,10 +221,19 @@ def verify(
     """
     if not file.is_file():
         _fail(f"{file}: no such file" if not file.exists() else f"{file} is not a file")
+    algo = algorithm.typed()
+    with progress_bar(quiet=as_json, console=_err) as progress:
+        try:
+            [digest] = hash_files(progress, [file], algo, description="hashing")
+        except OSError as exc:
+            _fail(f"cannot read {file}: {exc.strerror or exc}")
     with _client(server, api_key) as client:
-        result = client.verify_file(file, algorithm.typed())
+        result = client.verify_digest(algo, digest)
     verdict = str(result.get("verdict", "unknown"))
-    _out().print(_verdict_panel(file, verdict, result))
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        _out().print(_verdict_panel(file, verdict, result))
     raise typer.Exit(0 if verdict == "anchored" else 1)
 
 

@@ -51,6 +51,7 @@ def reanchor(
     the old chain, keeping their old times as claims (not proofs) in a claims file."""
     # Imported here: web3 and the ORM are most of a command's start-up time, and every other
     # command would pay for them (cli/__init__.py imports each command's module).
+    from chainproof.cli.progress import progress_bar
     from chainproof.evidence.reanchor import reanchor_index
     from chainproof.store import db
 
@@ -59,7 +60,12 @@ def reanchor(
     context = _open_chain(settings, deploy_if_missing=False)
     try:
         chain_id, contract = context.chain_id, context.contract
-        with db.open_session(url) as session:
+        with db.open_session(url) as session, progress_bar() as progress:
+            task = progress.add_task("checking batches on chain", total=None, unit="docs")
+
+            def on_progress(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
             path, requeued, batches = reanchor_index(
                 session=session,
                 w3=context.w3,
@@ -68,6 +74,7 @@ def reanchor(
                 claims_dir=settings.data_dir / "reanchor",
                 dry_run=dry_run,
                 honoured=[d.address for d in context.honoured],  # v1 after an upgrade
+                on_progress=on_progress,
             )
     finally:
         context.stop()

@@ -341,7 +341,7 @@ def _preflight(settings: Settings) -> None:
     nothing: a taken port, an unknown chain, a missing node binary, an unreachable RPC URL.
     """
     from chainproof.chain.managed import anvil_binary, ganache_binary
-    from chainproof.chain.nodes import display_url, make_node, rpc_chain_id
+    from chainproof.chain.nodes import display_url, embedded_backend, make_node, rpc_chain_id
 
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -370,6 +370,8 @@ def _preflight(settings: Settings) -> None:
             ganache_binary()
         elif kind == "url":
             rpc_chain_id(settings.chain.strip(), timeout=10.0)
+        elif kind == "embedded":
+            embedded_backend()  # an install without the `embedded` extra
     except ChainProofError as exc:
         _fail(exc.message)
     except Exception as exc:  # httpx errors, a non-JSON answer: the node is not usable
@@ -464,6 +466,7 @@ def reindex(
 
     While a server runs on the same data directory, pass its node with --chain <rpc_url>.
     """
+    from chainproof.cli.progress import progress_bar
     from chainproof.evidence.service import reindex as reindex_index
     from chainproof.store.db import open_session
 
@@ -480,8 +483,18 @@ def reindex(
     try:
         context = _open_chain(settings, deploy_if_missing=False)
         try:
-            with open_session(url) as session:
-                counts = reindex_index(session=session, chain=context, from_block=from_block)
+            with open_session(url) as session, progress_bar(console=_err) as progress:
+                task = progress.add_task("indexing events", total=None, unit="docs")
+
+                def on_progress(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                counts = reindex_index(
+                    session=session,
+                    chain=context,
+                    from_block=from_block,
+                    on_progress=on_progress,
+                )
         except ChainProofError as exc:
             _fail(exc.message)
         finally:

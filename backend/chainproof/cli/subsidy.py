@@ -26,8 +26,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from chainproof.cli.evidence import AlgorithmChoice, AlgorithmOption, ApiKeyOption, ServerOption
+from chainproof.cli.progress import hash_files, progress_bar
 from chainproof.client import DEFAULT_SERVER, ChainProofClient
-from chainproof.digests import Algorithm, hash_file, to_hex
+from chainproof.digests import Algorithm, to_hex
 from chainproof.errors import ChainProofError
 
 app = typer.Typer(
@@ -170,9 +171,11 @@ def check(
         _fail(f"{folder} holds no files to check")
     algo = algorithm.typed()
     try:
-        files = [(str(p.relative_to(folder)), hash_file(p, algo)) for p in paths]
+        with progress_bar(quiet=as_json, console=_err) as progress:
+            digests = hash_files(progress, paths, algo, description=f"hashing {len(paths)} files")
     except OSError as exc:
         _fail(f"cannot read {exc.filename}: {exc.strerror or exc}")
+    files = [(str(p.relative_to(folder)), d) for p, d in zip(paths, digests, strict=True)]
     with _client(server, api_key) as client:
         result = client.integrity_check(application, algo, files)
     rows: list[dict[str, Any]] = result["rows"]

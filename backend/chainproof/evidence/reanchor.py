@@ -10,7 +10,7 @@ are in ``cli/reanchor.py`` and docs/operations.md, "Chain reset".
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,13 @@ def _on_chain(w3: Web3, batch: Batch) -> bool:
 
 
 def _stale_batches(
-    session: Session, *, w3: Web3, chain_id: int, contract: str, honoured: Sequence[str] = ()
+    session: Session,
+    *,
+    w3: Web3,
+    chain_id: int,
+    contract: str,
+    honoured: Sequence[str] = (),
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[Batch]:
     """Confirmed batches that are not on the current deployment: another chain id or
     contract (a past registry of this chain still ``honoured``, v1 after an upgrade, is
@@ -51,10 +57,13 @@ def _stale_batches(
     query = select(Batch).where(Batch.status == BatchStatus.CONFIRMED.value)
     current = {contract.lower(), *(a.lower() for a in honoured)}
     stale = []
-    for batch in session.exec(query.order_by(col(Batch.id))).all():
+    batches = session.exec(query.order_by(col(Batch.id))).all()
+    for done, batch in enumerate(batches, start=1):
         moved = batch.chain_id != chain_id or batch.contract.lower() not in current
-        if moved or not _on_chain(w3, batch):
+        if moved or not _on_chain(w3, batch):  # one block read per batch: the slow part
             stale.append(batch)
+        if on_progress is not None:
+            on_progress(done, len(batches))
     return stale
 
 
@@ -88,9 +97,18 @@ def reanchor_index(
     claims_dir: Path,
     dry_run: bool = False,
     honoured: Sequence[str] = (),
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Path | None, int, int]:
-    """Writes the claims file and re-queues; returns (file, documents re-queued, batches)."""
-    stale = _stale_batches(session, w3=w3, chain_id=chain_id, contract=contract, honoured=honoured)
+    """Writes the claims file and re-queues; returns (file, documents re-queued, batches).
+    ``on_progress(done, total)`` follows the confirmed batches as they are checked."""
+    stale = _stale_batches(
+        session,
+        w3=w3,
+        chain_id=chain_id,
+        contract=contract,
+        honoured=honoured,
+        on_progress=on_progress,
+    )
     if not stale:
         return None, 0, 0
     claims: list[dict[str, Any]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from eth_utils import keccak
@@ -215,7 +216,11 @@ def _check_submitter_key(session: Session, ev: Evidence, batch: Batch) -> None:
 
 
 def reindex(
-    *, session: Session, chain: ChainContext, from_block: int | None = None
+    *,
+    session: Session,
+    chain: ChainContext,
+    from_block: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:
     """Rebuilds the anchor index (anchor_record, revoked_leaf) from the contract's events:
     the current registry's and those of the past registries still honoured (v1 after an
@@ -225,6 +230,9 @@ def reindex(
     version 2 two members may anchor the same root; the index keeps one record per root,
     ours (the batch's signer) when we anchored it, and a revocation counts only when its
     revoker is the indexed submitter (in v2 only the submitter revokes its anchor).
+
+    ``on_progress(done, total)`` follows the events (the total grows as each registry's
+    events are read).
     """
     chain.require_ok()
     if from_block is None:
@@ -239,6 +247,14 @@ def reindex(
         ).all()
     }
     anchored = revoked = 0
+    done = total_events = 0
+
+    def step(count: int = 1) -> None:
+        nonlocal done
+        done += count
+        if on_progress is not None:
+            on_progress(done, total_events)
+
     past = [chain.registry_at(d.address) for d in chain.honoured]
     for registry, deployed_in in [
         *[(r, d.block_number) for r, d in zip(past, chain.honoured, strict=True)],
@@ -246,7 +262,12 @@ def reindex(
     ]:
         start = deployed_in if from_block is None else max(from_block, deployed_in)
         submitters: dict[str, str] = {}
-        for a in registry.anchored_events(from_block=start):
+        anchor_events = registry.anchored_events(from_block=start)
+        revocations = registry.revocation_events(from_block=start)
+        total_events += len(anchor_events) + len(revocations)
+        step(0)
+        for a in anchor_events:
+            step()
             mine = ours.get(a.root.lower())
             if mine is not None and mine != a.submitter.lower():
                 continue  # another member's anchor of the same root (v2): not our batch's
@@ -268,7 +289,8 @@ def reindex(
                 )
             )
         session.flush()
-        for r in registry.revocation_events(from_block=start):
+        for r in revocations:
+            step()
             indexed = submitters.get(r["root"].lower())
             if indexed is None and (rec := session.get(AnchorRecord, r["root"])) is not None:
                 indexed = rec.submitter.lower()  # indexed by an earlier (partial) reindex
