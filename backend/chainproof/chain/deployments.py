@@ -324,7 +324,7 @@ def deploy_registry(
     tx.pop("nonce", None)
     signed = sender.sign(dict(tx))
     sender.send_raw(signed)
-    mined = sender.wait(signed.tx_hash)
+    mined = sender.wait_sent(signed)
     receipt = w3.eth.get_transaction_receipt(signed.tx_hash)  # type: ignore[arg-type]
     if mined.status != 1 or not receipt["contractAddress"]:
         raise TransactionError(f"deploying {artifact.name} failed in tx {mined.tx_hash}")

@@ -416,7 +416,7 @@ class EvidenceRegistryClient:
         with sender.sending():
             signed = self.sign_call(sender, fn, gas=gas)
             sender.send_raw(signed)
-        mined = sender.wait(signed.tx_hash)
+        mined = sender.wait_sent(signed)
         if mined.status != 1:
             raise self.explain_failure(fn, sender.account.address, mined)
         return mined

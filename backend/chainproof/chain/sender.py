@@ -8,7 +8,9 @@ come from a counter behind a lock, seeded from the node's pending count.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from web3.exceptions import TimeExhausted, Web3RPCError
 from chainproof.errors import ChainError, TransactionError
 
 DEFAULT_POLL = 0.01  # the default 0.1 s poll dominates on a local chain
+RESEND_CHECK_S = 1.0  # how often a waiting sender checks that the node still has its tx
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,33 @@ class TxSender:
         if r is None:
             return None
         return _mined(r)
+
+    def wait_sent(self, signed: SignedTx, *, timeout: float | None = None) -> MinedTx:
+        """Waits for ``signed`` to be mined, broadcasting it again whenever the node no longer
+        knows it. A node restarted from its state file forgets its pending transactions: a
+        sender that only waited would wait out its timeout, and every later nonce of the key
+        (the batcher's next anchor) would sit behind the gap it left."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            try:
+                return self.wait(signed.tx_hash, timeout=RESEND_CHECK_S)
+            except (ChainError, OSError) as exc:  # not mined yet, or the node is down
+                if time.monotonic() >= deadline:
+                    if isinstance(exc, ChainError):
+                        raise
+                    raise ChainError(f"transaction {signed.tx_hash}: node unreachable") from exc
+                if isinstance(exc, OSError):
+                    time.sleep(RESEND_CHECK_S)  # refused at once: do not spin
+            if not self._node_knows(signed.tx_hash):
+                # The node is still down, or the nonce went elsewhere: the next look tells.
+                with contextlib.suppress(TransactionError, OSError, Web3RPCError):
+                    self.send_raw(signed)
+
+    def _node_knows(self, tx_hash: str) -> bool:
+        try:
+            return self.w3.eth.get_transaction(tx_hash) is not None  # type: ignore[arg-type]
+        except Exception:  # TransactionNotFound, or the node is down
+            return False
 
     def wait(self, tx_hash: str, *, timeout: float | None = None) -> MinedTx:
         try:

@@ -148,7 +148,7 @@ def deploy_trace_registry(
     with sender.sending():
         signed = sender.sign(tx)
         sender.send_raw(signed)
-    mined = sender.wait(signed.tx_hash)
+    mined = sender.wait_sent(signed)
     receipt = w3.eth.get_transaction_receipt(signed.tx_hash)  # type: ignore[arg-type]
     if mined.status != 1 or not receipt["contractAddress"]:
         raise TransactionError(f"deploying {artifact.name} failed in tx {mined.tx_hash}")
