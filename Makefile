@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
+MUTATION_STAMP := $(VENV)/.installed-mutation
 JS_STAMP := node_modules/.installed
 ARGS ?=
 
-.PHONY: install demo run test lint bench clean help
+.PHONY: install demo run test lint bench mutation clean help
 
 help:
 	@echo "make demo   install, start a persisted Anvil + the platform, seed demo data"
@@ -15,6 +16,7 @@ help:
 	@echo "make run    install and run the server (CHAINPROOF_* settings apply)"
 	@echo "make lint   ruff format --check, ruff check, mypy"
 	@echo "make bench  benchmarks, printed beside baselines measured in the same run"
+	@echo "make mutation  mutation testing of the proof and rules kernels (slow; ARGS=merkle ...)"
 
 $(PY_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +32,10 @@ $(JS_STAMP): package.json package-lock.json
 	@touch $@
 
 install: $(PY_STAMP) $(JS_STAMP)
+
+$(MUTATION_STAMP): $(PY_STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,mutation]'
+	@touch $@
 
 demo: install
 	$(BIN)/chainproof demo $(ARGS)
@@ -47,6 +53,11 @@ lint: install
 
 bench: install
 	$(BIN)/python scripts/bench.py $(ARGS)
+
+# Not part of .ci/run: one worker, niced, about half an hour on a shared machine. The table
+# and the mutants judged equivalent are in docs/testing.md.
+mutation: install $(MUTATION_STAMP)
+	$(BIN)/python scripts/mutation.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .cache .mypy_cache .ruff_cache .pytest_cache
