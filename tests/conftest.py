@@ -38,6 +38,10 @@ pytest_plugins = ["tests.pg"]  # PostgreSQL server fixtures (one server per sess
 # (`pytest --hypothesis-profile=explore`, or HYPOTHESIS_PROFILE=explore).
 settings.register_profile("ci", deadline=None, derandomize=True, database=None)
 settings.register_profile("explore", deadline=None)
+# `make mutation` runs each module's tests once per mutant (hundreds of times) on one worker:
+# the same derandomised draws as "ci", fewer of them. A mutant that only a later example
+# would catch counts as surviving, so the score it reports is a lower bound.
+settings.register_profile("mutation", parent=settings.get_profile("ci"), max_examples=25)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REQUIRE_ALL = os.environ.get("CHAINPROOF_REQUIRE_ALL") == "1"
