@@ -775,3 +775,27 @@ def test_nested_type_messages() -> None:
     assert encode_leaf(["(bytes,uint16)[]"], [[["0x1234", "0x10"]]]) == eth_abi.encode(
         ["(bytes,uint16)[]"], [[(b"\x12\x34", 16)]]
     )
+
+
+def test_tree_accessors() -> None:
+    values = _values(3)
+    tree = StandardMerkleTree.of(values, LEAF_TYPES)
+    assert list(tree.entries()) == list(enumerate(values))
+    assert len(tree) == tree.leaf_count == 3
+    assert tree.leaf_types == tuple(LEAF_TYPES)
+    copy = tree.values
+    copy.append("mine")
+    assert tree.values == values  # a copy: the caller cannot change the tree's values
+    assert repr(tree) == f"StandardMerkleTree(root={to_hex(tree.root)}, leaves=3)"
+    with pytest.raises(InvalidInputError) as info:
+        tree.index_of(_values(1, seed=9)[0])
+    assert info.value.message == "value is not in the tree"
+    with pytest.raises(InvalidInputError) as info:
+        tree.leaf_hash_at(3)
+    assert info.value.message == "value index 3 out of range 0..2"
+    assert [tree.tree_index(i) for i in range(3)] == [
+        tree.dump()["values"][i]["treeIndex"] for i in range(3)
+    ]
+    loaded = StandardMerkleTree.load(tree.dump())
+    assert list(loaded.entries()) == list(enumerate(values))
+    assert loaded.index_of(values[2]) == 2
