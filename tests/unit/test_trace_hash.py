@@ -293,3 +293,20 @@ def test_standard_order_puts_epc_list_before_parent_id_and_nothing_else() -> Non
     assert pairs["sourceList"] == [("", [("type", None), ("source", None)])]
     assert pairs["destinationList"] == [("", [("type", None), ("destination", None)])]
     assert pairs["bizTransactionList"] == [("", [("type", None), ("bizTransaction", None)])]
+
+
+def test_wrap_pairs_wraps_only_the_three_pair_lists() -> None:
+    from chainproof.trace.cbv_hash import _wrap_pairs
+
+    source = ("sourceList", "", [("type", "owning_party"), ("source", "urn:a")])
+    other = ("epcList", "", [("epc", "urn:x")])
+    event = ("ObjectEvent", "value", [other, source])
+    assert _wrap_pairs(event) == (
+        "ObjectEvent",
+        "value",
+        [
+            other,
+            ("sourceList", "", [("", "", ["type", "owning_party"]), ("", "", ["source", "urn:a"])]),
+        ],
+    )
+    assert event[2][1] is source  # the parsed event is not changed in place
