@@ -183,8 +183,11 @@ def run(target: Target, *, quiet: bool) -> dict[str, str]:
     print(
         f"== {target.name}: mutmut over {target.source} with {', '.join(target.tests)}", flush=True
     )
-    with log.open("w") as out:
-        proc = subprocess.run(cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
+    for _attempt in range(2):  # once more if the clean run itself failed (a loaded machine)
+        with log.open("w") as out:
+            proc = subprocess.run(cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
+        if proc.returncode == 0:
+            break
     if proc.returncode != 0:
         sys.stdout.write(log.read_text()[-4000:])
         raise SystemExit(f"mutmut failed on {target.name} (exit {proc.returncode}); log: {log}")

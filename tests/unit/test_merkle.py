@@ -16,6 +16,7 @@ from eth_utils import keccak, to_checksum_address
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from chainproof.config import find_project_root
 from chainproof.digests import ALGORITHMS, to_hex
 from chainproof.errors import InvalidInputError
 from chainproof.merkle import (
@@ -28,7 +29,8 @@ from chainproof.merkle import (
 )
 
 LEAF_TYPES = ["string", "bytes32", "bytes32"]  # the evidence leaf (receipts.LEAF_TYPES)
-REPO = Path(__file__).resolve().parents[2]
+# The checkout (not this file's parents): `make mutation` runs a copy of the tests elsewhere.
+REPO = find_project_root()
 OZ_PACKAGE = REPO / "node_modules" / "@openzeppelin" / "merkle-tree"
 
 evidence_values = st.tuples(

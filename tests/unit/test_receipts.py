@@ -27,7 +27,7 @@ from web3 import Web3
 
 from chainproof.chain.context import ChainContext, open_chain
 from chainproof.chain.sender import TxSender
-from chainproof.config import DEV_OPERATOR_KEY
+from chainproof.config import DEV_OPERATOR_KEY, find_project_root
 from chainproof.digests import ALGORITHMS, Algorithm, hash_bytes, to_hex
 from chainproof.errors import InvalidInputError
 from chainproof.merkle import StandardMerkleTree, leaf_hash, verify
@@ -49,7 +49,8 @@ from chainproof.receipts import (
     write_receipt_schema,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+# The checkout (not this file's parents): `make mutation` runs a copy of the tests elsewhere.
+REPO = find_project_root()
 DOCS = REPO / "docs"
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 MEMBER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
