@@ -724,3 +724,30 @@ def test_refusals_name_the_field(call: object, message: str, field: str) -> None
     assert info.value.details == {"field": field}
     # Zero is allowed everywhere (a boundary, on the accepting side).
     assert rules.training_subsidy(class_size=30, days=D(2), certified=30).amount_wan == 8
+
+
+def test_package_selection_keeps_the_packages_and_lists_every_unpriced_code() -> None:
+    selection = rules.package_selection(
+        ["crosschain-data", "platform-user-basic", "crosschain-data"], D(30)
+    )
+    assert [p.code for p in selection.packages] == [
+        "crosschain-data",
+        "platform-user-basic",
+        "crosschain-data",
+    ]
+    assert selection.unpriced == ("crosschain-data", "crosschain-data")
+    assert selection.reasons[-1] == (
+        "三、（二）: 有价格的资源套餐合计 10 万元 ≤ 上限 30 万元，"
+        "但 crosschain-data, crosschain-data 没有价格：无法确定是否在上限内"
+    )
+
+
+def test_totals_are_decimal_even_when_empty() -> None:
+    """Money is Decimal everywhere, also a sum of nothing (int 0 would leak into JSON as a
+    different type than every other amount)."""
+    for total in (
+        rules.package_selection([], D(30)).total_wan,
+        rules.package_selection(["crosschain-data"], D(30)).total_wan,
+        rules.training_total([]).amount_wan,
+    ):
+        assert type(total) is Decimal and total == 0
