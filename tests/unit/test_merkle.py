@@ -801,3 +801,63 @@ def test_tree_accessors() -> None:
     loaded = StandardMerkleTree.load(tree.dump())
     assert list(loaded.entries()) == list(enumerate(values))
     assert loaded.index_of(values[2]) == 2
+
+
+def test_nested_values_are_normalised_at_every_depth_with_their_path() -> None:
+    # Integer strings inside arrays and tuples, signed and unsigned, become ints.
+    assert encode_leaf(["int8[]", "(uint16,int16)"], [["-5", "0x7f"], ["65535", "-0x10"]]) == (
+        eth_abi.encode(["int8[]", "(uint16,int16)"], [[-5, 127], (65535, -16)])
+    )
+    cases: list[tuple[list[str], list[Any], str]] = [
+        (
+            ["(bytes4,bool)"],
+            [["0x1234", True]],
+            "leaf value 0 ((bytes4,bool))[0] must be exactly 4 bytes, got 2",
+        ),
+        (
+            ["(bool,bytes4)"],
+            [[True, 5]],
+            "leaf value 0 ((bool,bytes4))[1] must be bytes or a 0x hex string, got int",
+        ),
+        (
+            ["bytes[]"],
+            [["0x12", 7]],
+            "leaf value 0 (bytes[])[1] must be bytes or a 0x hex string, got int",
+        ),
+        (
+            ["(uint8,int8)[]"],
+            [[[1, "x"]]],
+            "leaf value 0 ((uint8,int8)[])[0][1] must be an integer",
+        ),
+    ]
+    for types, values, message in cases:
+        with pytest.raises(InvalidInputError) as info:
+            encode_leaf(types, values)
+        assert info.value.message.startswith(message), (types, values, info.value.message)
+
+
+def test_integers_past_javascripts_safe_range_dump_as_text() -> None:
+    safe, unsafe = 2**53 - 1, 2**53
+    tree = StandardMerkleTree.of([[safe, -safe], [unsafe, -unsafe]], ["uint256", "int256"])
+    assert tree.values == [[safe, -safe], [str(unsafe), str(-unsafe)]]
+
+
+def test_load_then_dump_gives_back_the_same_document() -> None:
+    """Values are kept exactly as the dump had them (a big integer given as a JSON number
+    stays a number): loading checks a dump, it does not rewrite it."""
+    dump = StandardMerkleTree.of([[2**60, True], [3, False]], ["uint256", "bool"]).dump()
+    for entry in dump["values"]:
+        entry["value"][0] = int(entry["value"][0])  # 2**60 as a number, as some writers do
+    loaded = StandardMerkleTree.load(json.loads(json.dumps(dump)))
+    assert loaded.dump() == dump
+    assert loaded.values == [entry["value"] for entry in dump["values"]]
+
+
+def test_load_messages_word_for_word() -> None:
+    dump = StandardMerkleTree.of(_values(4), LEAF_TYPES).dump()
+    with pytest.raises(InvalidInputError) as info:
+        StandardMerkleTree.load({**dump, "format": "simple-v1"})
+    assert info.value.message == "unknown Merkle tree dump format 'simple-v1'"
+    with pytest.raises(InvalidInputError) as info:
+        StandardMerkleTree.load(_tampered(dump, "shared"))
+    assert info.value.message == "Merkle tree dump: two values share a leaf"
