@@ -861,3 +861,47 @@ def test_load_messages_word_for_word() -> None:
     with pytest.raises(InvalidInputError) as info:
         StandardMerkleTree.load(_tampered(dump, "shared"))
     assert info.value.message == "Merkle tree dump: two values share a leaf"
+
+
+@pytest.mark.parametrize("prefix", ["0x", "0X", ""])
+def test_one_capital_anywhere_is_a_checksum_claim(prefix: str) -> None:
+    """EIP-55: any mixed case claims a checksum, even a single capital right after the prefix
+    or at the very start; a wrong claim is refused, all one case is not a claim."""
+    body = "d8da6bf26964af9d7eed9e03e53415d37aa96045"
+    assert to_checksum_address(body)[2:4] == "d8"  # so "D8…" is a wrong checksum
+    for claimed in ("D" + body[1:], "d8dA" + body[4:]):
+        with pytest.raises(InvalidInputError, match="bad EIP-55 checksum"):
+            encode_leaf(["address"], [prefix + claimed])
+    word = bytes(12) + bytes.fromhex(body)
+    assert encode_leaf(["address"], [prefix + body.upper()]) == word
+
+
+def test_encoder_messages_name_the_value() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        leaf_hash(LEAF_TYPES, ["sha256", "0xzz", bytes(32)])
+    assert info.value.message == (
+        "leaf value 1 (bytes32) is not hexadecimal (digits 0-9 and a-f, optional 0x): '0xzz'"
+    )
+    with pytest.raises(InvalidInputError) as info:
+        leaf_hash([], [])
+    assert info.value.message == "leaf types must not be empty"
+    assert encode_leaf(["uint16", "int16"], ["0X7F", "-0X10"]) == eth_abi.encode(
+        ["uint16", "int16"], [127, -16]
+    )
+
+
+def test_proof_and_integer_messages_name_the_part() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        process_proof(b"\x01" * 5, [])
+    assert info.value.message == "leaf must be 32 bytes, got 5"
+    with pytest.raises(InvalidInputError) as info:
+        process_proof(5, [])  # type: ignore[arg-type]
+    assert info.value.message == "leaf must be bytes or a 0x hex string, got int"
+    with pytest.raises(InvalidInputError) as info:
+        process_proof(bytes(32), [bytes(32), None])  # type: ignore[list-item]
+    assert info.value.message == "proof[1] must be bytes or a 0x hex string, got NoneType"
+    with pytest.raises(InvalidInputError) as info:
+        encode_leaf(["uint8"], ["abc"])
+    assert info.value.message == (
+        "leaf value 0 (uint8) must be an integer (or a decimal/0x string), got 'abc'"
+    )
