@@ -905,3 +905,9 @@ def test_proof_and_integer_messages_name_the_part() -> None:
     assert info.value.message == (
         "leaf value 0 (uint8) must be an integer (or a decimal/0x string), got 'abc'"
     )
+
+
+def test_an_empty_tree_is_refused_in_words() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        StandardMerkleTree.of([], LEAF_TYPES)
+    assert info.value.message == "a Merkle tree needs at least one value"
