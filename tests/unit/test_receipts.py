@@ -647,3 +647,30 @@ def test_offline_problems_word_for_word() -> None:
     assert check_receipt_offline(r.model_copy(update={"root": other_root})) == [
         f"the proof leads to {r.root}, not to root {other_root}"
     ]
+
+
+def test_invalid_receipt_messages_show_five_problems_then_count() -> None:
+    fields = ("tx_hash", "root", "salt", "digest", "submitter", "contract", "block_hash")
+    messages = {}
+    for n in (1, 5, 6, 7):
+        with pytest.raises(InvalidInputError) as info:
+            Receipt.from_dict(_with({}, drop=fields[:n]))
+        messages[n] = info.value.message
+        assert len(info.value.details["errors"]) == n
+        assert all("url" not in e and "input" not in e for e in info.value.details["errors"])
+    assert messages[1] == "invalid receipt: tx_hash: Field required"
+    for n, message in messages.items():
+        # Problems come in the model's field order, joined by "; ", five at most.
+        in_order = [f for f in Receipt.model_fields if f in fields[:n]]
+        shown = "; ".join(f"{f}: Field required" for f in in_order[:5])
+        more = f"; and {n - 5} more" if n > 5 else ""
+        assert message == f"invalid receipt: {shown}{more}", n
+
+
+def test_receipt_json_is_indented_unless_asked_otherwise() -> None:
+    r = make_receipt()
+    assert r.to_json().startswith('{\n  "version": ')
+    compact = r.to_json(indent=None)
+    assert "\n" not in compact and json.loads(compact) == json.loads(r.to_json())
+    assert "issued_at" in compact and "null" not in compact  # absent fields are left out
+    assert "issued_at" not in make_receipt().model_copy(update={"issued_at": None}).to_json()
