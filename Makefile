@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
+MUTATION_STAMP := $(VENV)/.installed-mutation
 JS_STAMP := node_modules/.installed
 ARGS ?=
 
-.PHONY: install lock demo run test lint bench clean help
+.PHONY: install lock demo run test lint bench mutation clean help
 
 help:
 	@echo "make demo   install, start a persisted Anvil + the platform, seed demo data"
@@ -16,6 +17,7 @@ help:
 	@echo "make lint   ruff format --check, ruff check, mypy, ReDoS check of every regex"
 	@echo "make bench  benchmarks, printed beside baselines measured in the same run"
 	@echo "make lock   re-lock the Python dependencies (requirements.lock) after editing pyproject.toml"
+	@echo "make mutation  mutation testing of the proof and rules kernels (slow; ARGS=merkle ...)"
 
 # requirements.lock pins every package, transitive ones included, with their hashes (the
 # runtime, the `embedded` chain's extra and the dev tools): pip installs exactly those, then
@@ -45,6 +47,10 @@ $(JS_STAMP): package.json package-lock.json
 
 install: $(PY_STAMP) $(JS_STAMP)
 
+$(MUTATION_STAMP): $(PY_STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,mutation]'
+	@touch $@
+
 demo: install
 	$(BIN)/chainproof demo $(ARGS)
 
@@ -62,6 +68,11 @@ lint: install
 
 bench: install
 	$(BIN)/python scripts/bench.py $(ARGS)
+
+# Not part of .ci/run: one worker, niced, about half an hour on a shared machine. The table
+# and the mutants judged equivalent are in docs/testing.md.
+mutation: install $(MUTATION_STAMP)
+	$(BIN)/python scripts/mutation.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .cache .mypy_cache .ruff_cache .pytest_cache

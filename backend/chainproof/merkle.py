@@ -47,7 +47,6 @@ Encoder = Callable[[Sequence[Any]], bytes]
 # isinstance with a tuple is ~4x faster than with an X | Y union: this runs per leaf value.
 _BYTES_TYPES: Final = (bytes, bytearray, memoryview)
 _SEQUENCE_TYPES: Final = (list, tuple)
-_STRINGISH: Final = (str, bytes, bytearray)
 
 
 def _as_bytes(value: Any, what: str) -> bytes:
@@ -216,9 +215,12 @@ def _normalise(typ: ABIType, value: Any, what: str) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=64)
-def _leaf_encoder(leaf_types: tuple[str, ...]) -> Encoder:
-    """A function ABI-encoding a value list of ``leaf_types`` (the tuple ``abi.encode`` form)."""
+def _build_leaf_encoder(leaf_types: tuple[str, ...]) -> Encoder:
+    """A function ABI-encoding a value list of ``leaf_types`` (the tuple ``abi.encode`` form).
+
+    Cached as :func:`_leaf_encoder` (below) rather than decorated, so that mutation testing
+    (``make mutation``), which leaves decorated functions alone, reaches the encoder too.
+    """
     if not leaf_types:
         raise InvalidInputError("leaf types must not be empty")
     count = len(leaf_types)
@@ -230,7 +232,9 @@ def _leaf_encoder(leaf_types: tuple[str, ...]) -> Encoder:
     head_size = 32 * count
 
     def encode(values: Sequence[Any]) -> bytes:
-        if isinstance(values, _STRINGISH) or len(values) != count:
+        # A list or tuple only: a number or null from a JSON dump has no len() (TypeError),
+        # and a string or dict would be taken apart character by character or key by key.
+        if not isinstance(values, _SEQUENCE_TYPES) or len(values) != count:
             raise InvalidInputError(f"a leaf needs {count} values for {list(leaf_types)}")
         words = [enc(value) for enc, value in zip(encoders, values)]  # noqa: B905 - length checked
         if not dynamic_at:
@@ -249,6 +253,9 @@ def _leaf_encoder(leaf_types: tuple[str, ...]) -> Encoder:
     return encode
 
 
+_leaf_encoder: Final = functools.lru_cache(maxsize=64)(_build_leaf_encoder)
+
+
 def _eth_abi_encoder(leaf_types: tuple[str, ...]) -> Encoder:
     try:
         parsed = [parse_abi_type(t) for t in leaf_types]
@@ -258,7 +265,7 @@ def _eth_abi_encoder(leaf_types: tuple[str, ...]) -> Encoder:
         raise InvalidInputError(f"invalid ABI type in {list(leaf_types)}: {exc}") from exc
 
     def encode(values: Sequence[Any]) -> bytes:
-        if isinstance(values, _STRINGISH) or len(values) != len(parsed):
+        if not isinstance(values, _SEQUENCE_TYPES) or len(values) != len(parsed):
             raise InvalidInputError(f"a leaf needs {len(parsed)} values for {list(leaf_types)}")
         normalised = [
             _normalise(t, v, f"leaf value {i} ({t.to_type_str()})")
@@ -445,7 +452,11 @@ class StandardMerkleTree:
                 raise InvalidInputError(f"Merkle tree dump: values[{i}].treeIndex is not an int")
             if not first_leaf <= index < len(tree):
                 raise InvalidInputError(f"Merkle tree dump: values[{i}].treeIndex is not a leaf")
-            if keccak256(keccak256(encode(entry["value"]))) != tree[index]:
+            try:
+                leaf = keccak256(keccak256(encode(entry["value"])))
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"Merkle tree dump: values[{i}]: {exc.message}") from exc
+            if leaf != tree[index]:
                 raise InvalidInputError(
                     f"Merkle tree dump: values[{i}] does not hash to tree[{index}]"
                 )

@@ -479,15 +479,16 @@ class _Online:
         r = self.receipt
         if self.trust is None:
             return f"registry {r.contract} (not pinned: no trust anchor)"
-        honoured = self.trust.honoured()
-        if r.contract not in honoured:
+        honoured = self.trust.honoured()  # EIP-55 keys; an address is the same in any case
+        contract = to_checksum_address(r.contract)
+        if contract not in honoured:
             raise _Failed(
                 f"contract {r.contract} is not the pinned registry {self.trust.registry}"
                 + (" nor a past registry the anchor honours" if len(honoured) > 1 else "")
                 + ": any contract can emit Anchored events, only the pinned one counts"
             )
-        version = honoured[r.contract][1]
-        if r.contract == self.trust.registry:
+        version = honoured[contract][1]
+        if contract == self.trust.registry:
             return f"{r.contract} is the pinned registry (version {version})"
         return f"{r.contract} is a past registry the anchor still honours (version {version})"
 
@@ -499,7 +500,7 @@ class _Online:
         found = to_hex(keccak256(code))
         if self.trust is None:
             return f"{len(code)} bytes of code at {r.contract}, keccak {found} (not pinned)"
-        pinned = self.trust.honoured()[r.contract][0]
+        pinned = self.trust.honoured()[to_checksum_address(r.contract)][0]
         if found != pinned:
             raise _Failed(
                 f"the code at {r.contract} hashes to {found}, the trust anchor pins {pinned}"

@@ -12,6 +12,7 @@ import pytest
 from chainproof.api.app import create_app
 from chainproof.chain.context import open_chain
 from chainproof.config import DEV_OPERATOR_KEY, Settings
+from chainproof.merkle import _leaf_encoder
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -31,3 +32,11 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
             yield test_client
     finally:
         chain.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_leaf_encoders() -> None:
+    """Each test builds the leaf encoders it uses, instead of finding them cached by an
+    earlier test: `make mutation` maps each function to the tests that call it, and a test
+    served from the cache would not count as exercising the encoder it relies on."""
+    _leaf_encoder.cache_clear()

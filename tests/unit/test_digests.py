@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 
 from chainproof.digests import (
     ALGORITHMS,
+    DEFAULT_CHUNK_SIZE,
     Algorithm,
     canonical_json,
+    check_algorithm,
     hash_bytes,
     hash_file,
     hash_stream,
@@ -302,3 +304,200 @@ def test_canonical_json_round_trips_and_is_a_fixed_point(value: Any) -> None:
 @given(st.dictionaries(st.text(max_size=8), st.integers(0, 9), max_size=8))
 def test_canonical_json_ignores_key_insertion_order(value: dict[str, int]) -> None:
     assert canonical_json(dict(reversed(list(value.items())))) == canonical_json(value)
+
+
+# --- the streaming path, observed (issue 27: a whole-file read must not pass) ----------------
+
+
+class _Zeros(io.RawIOBase):
+    """``size`` zero bytes read through ``readinto``, ``at_most`` bytes per call (short reads,
+    as pipes and sockets give); records each buffer length it was offered."""
+
+    def __init__(self, size: int, *, at_most: int | None = None) -> None:
+        self._left = size
+        self._at_most = at_most
+        self.offered: list[int] = []
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self.offered.append(len(buffer))
+        n = min(len(buffer), self._left, self._at_most or len(buffer))
+        buffer[:n] = bytes(n) if n < 4096 else memoryview(_ZERO_PAGE)[:n]
+        self._left -= n
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        raise AssertionError("hash_stream must refill one buffer with readinto, not read()")
+
+
+_ZERO_PAGE = bytes(1 << 20)
+
+
+def test_hashing_a_large_stream_keeps_memory_flat() -> None:
+    """64 MiB through the default 1 MiB chunks: the peak of new allocations stays near one
+    chunk, far below the input (a whole-stream read would allocate all 64 MiB)."""
+    import tracemalloc
+
+    size = 64 << 20
+    expected = hashlib_sha256_of_zeros(size)
+    stream = _Zeros(size)
+    tracemalloc.start()
+    try:
+        digest = hash_stream(stream, "sha256")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert digest == expected
+    assert peak < 4 << 20, f"peak allocation {peak} bytes for a {size}-byte stream"
+    # One buffer of the default chunk size, offered again and again.
+    assert set(stream.offered) == {DEFAULT_CHUNK_SIZE}
+    assert len(stream.offered) == size // DEFAULT_CHUNK_SIZE + 1  # the last call reads 0
+
+
+def hashlib_sha256_of_zeros(size: int) -> bytes:
+    import hashlib
+
+    h = hashlib.sha256()
+    for _ in range(size // len(_ZERO_PAGE)):
+        h.update(_ZERO_PAGE)
+    h.update(bytes(size % len(_ZERO_PAGE)))
+    return h.digest()
+
+
+def test_stream_offers_buffers_of_chunk_size_and_survives_short_reads() -> None:
+    stream = _Zeros(10_000, at_most=1)  # one byte per call: a 1-byte read is not the end
+    assert hash_stream(stream, "keccak256", chunk_size=4096) == hash_bytes(
+        bytes(10_000), "keccak256"
+    )
+    assert set(stream.offered) == {4096}
+    assert len(stream.offered) == 10_001
+
+
+class _ReadOnlyRecording(_ReadOnly):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.asked: list[int] = []
+
+    def read(self, size: int = -1) -> bytes:
+        self.asked.append(size)
+        return super().read(size)
+
+
+def test_stream_without_readinto_is_read_chunk_by_chunk() -> None:
+    stream = _ReadOnlyRecording(b"x" * 1000)
+    digest = hash_stream(stream, "sha256", chunk_size=300)  # type: ignore[arg-type]
+    assert digest == hash_bytes(b"x" * 1000, "sha256")
+    assert stream.asked == [300] * 5  # 300, 300, 300, 100, then b"" ends it
+
+
+def test_chunk_size_of_one_is_allowed() -> None:
+    assert hash_stream(io.BytesIO(b"abc"), "sha256", chunk_size=1).hex() == VECTORS[1][2]
+    with pytest.raises(InvalidInputError, match=r"^chunk_size must be positive, got -1$"):
+        hash_stream(io.BytesIO(b"abc"), "sha256", chunk_size=-1)
+
+
+class _NonBlocking(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> None:
+        return None
+
+
+def test_non_blocking_stream_without_data_is_refused_not_truncated() -> None:
+    with pytest.raises(InvalidInputError, match=r"^stream is non-blocking and had no data ready$"):
+        hash_stream(_NonBlocking(), "sha256")
+
+
+def test_hash_file_reads_unbuffered_in_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"abc")
+    assert hash_file(path, "sha256", chunk_size=1).hex() == VECTORS[1][2]
+    with pytest.raises(InvalidInputError, match="chunk_size must be positive, got 0"):
+        hash_file(path, "sha256", chunk_size=0)
+
+
+# --- what users read: the exact wording of each refusal --------------------------------------
+
+
+def test_unknown_algorithm_message_lists_the_choices() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        check_algorithm("md5")
+    assert info.value.message == (
+        "unknown digest algorithm 'md5': expected one of sha256, sm3, keccak256"
+    )
+    assert info.value.details == {"algorithm": "md5"}
+    assert check_algorithm("sm3") == "sm3"
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "message"),
+    [
+        (b"\x01", {}, "value must be a hex string, got bytes"),
+        (None, {"what": "salt"}, "salt must be a hex string, got NoneType"),
+        ("0xzz", {}, "value is not hexadecimal (digits 0-9 and a-f, optional 0x): '0xzz'"),
+        ("0xabc", {"what": "root"}, "root has an odd number of hex digits (3): '0xabc'"),
+        (
+            "0xabcd",
+            {"size": 3, "what": "salt"},
+            "salt must be 3 bytes (6 hex digits), got 2 bytes (4 hex digits)",
+        ),
+    ],
+)
+def test_parse_hex_messages(text: Any, kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        parse_hex(text, **kwargs)
+    assert info.value.message == message
+    if isinstance(text, str):
+        assert info.value.details == {"value": text}
+
+
+def test_parse_hex_prefix_and_case() -> None:
+    assert parse_hex("0X0a") == b"\x0a"
+    assert parse_hex("0a") == b"\x0a"
+    with pytest.raises(InvalidInputError, match="not hexadecimal"):
+        parse_hex("x0")
+    assert parse_hex("0x00", size=1) == b"\x00"
+    assert parse_digest("0x" + "AB" * 32, "sha256") == b"\xab" * 32
+
+
+def test_parse_digest_names_the_algorithm() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        parse_digest("0x12", "keccak256")
+    assert info.value.message == (
+        "keccak256 digest must be 32 bytes (64 hex digits), got 1 bytes (2 hex digits)"
+    )
+
+
+def test_canonical_json_error_messages() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        canonical_json(math.nan)
+    assert info.value.message.startswith("cannot canonicalize JSON: ")
+    deep: Any = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(InvalidInputError) as info:
+        canonical_json(deep)
+    assert info.value.message == "cannot canonicalize JSON: nested too deeply"
+
+
+def test_a_python_without_sm3_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenSSL builds without SM3 exist (FIPS mode): sm3 must fail with a sentence, not a
+    ValueError from hashlib, while the other algorithms keep working."""
+    import hashlib
+
+    real_new = hashlib.new
+
+    def no_sm3(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.lower() == "sm3":
+            raise ValueError(f"unsupported hash type {name}")
+        return real_new(name, *args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "new", no_sm3)
+    with pytest.raises(InvalidInputError) as info:
+        new_hasher("sm3")
+    assert info.value.message == "this Python's OpenSSL has no SM3: sm3 digests are unavailable"
+    assert info.value.details == {"algorithm": "sm3"}
+    assert hash_bytes(b"abc", "sha256").hex() == VECTORS[1][2]

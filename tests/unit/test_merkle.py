@@ -16,6 +16,7 @@ from eth_utils import keccak, to_checksum_address
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from chainproof.config import find_project_root
 from chainproof.digests import ALGORITHMS, to_hex
 from chainproof.errors import InvalidInputError
 from chainproof.merkle import (
@@ -28,7 +29,8 @@ from chainproof.merkle import (
 )
 
 LEAF_TYPES = ["string", "bytes32", "bytes32"]  # the evidence leaf (receipts.LEAF_TYPES)
-REPO = Path(__file__).resolve().parents[2]
+# The checkout (not this file's parents): `make mutation` runs a copy of the tests elsewhere.
+REPO = find_project_root()
 OZ_PACKAGE = REPO / "node_modules" / "@openzeppelin" / "merkle-tree"
 
 evidence_values = st.tuples(
@@ -483,3 +485,429 @@ def test_a_large_batch_builds_and_every_sampled_proof_holds() -> None:
         assert len(proof) <= 17  # ceil(log2(100,000))
         assert tree.verify_proof(i, proof)
         assert verify(tree.root, LEAF_TYPES, big[i], proof)
+
+
+# --- issue 27: tests that notice the verifier going wrong ------------------------------------
+
+
+def _forged(dump: dict[str, Any], k: int) -> dict[str, Any]:
+    """``dump`` with ``tree[k]`` replaced and every ancestor of ``k`` recomputed from it, so
+    that only node ``k`` itself disagrees with its children (or, for a leaf, with its value):
+    what a forger who rewrites a subtree up to a root of their choosing would hand over."""
+    d = json.loads(json.dumps(dump))
+    nodes = [bytes.fromhex(h[2:]) for h in d["tree"]]
+    nodes[k] = keccak(b"forged" + k.to_bytes(4, "big"))
+    i = k
+    while i > 0:
+        i = (i - 1) // 2
+        nodes[i] = node_hash(nodes[2 * i + 1], nodes[2 * i + 2])
+    d["tree"] = [to_hex(n) for n in nodes]
+    return d
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 8])
+def test_load_checks_every_node_index(n: int) -> None:
+    """Every index of the array is checked, each against what it must be: an inner node
+    against its children, a leaf against its value (the message names that very index)."""
+    tree = StandardMerkleTree.of(_values(n), LEAF_TYPES)
+    dump = tree.dump()
+    leaf_owner = {entry["treeIndex"]: j for j, entry in enumerate(dump["values"])}
+    for k in range(2 * n - 1):
+        forged = _forged(dump, k)
+        with pytest.raises(InvalidInputError) as info:
+            StandardMerkleTree.load(forged)
+        if k < n - 1:
+            assert info.value.message == f"Merkle tree dump: tree[{k}] is not its children's hash"
+        else:
+            assert info.value.message == (
+                f"Merkle tree dump: values[{leaf_owner[k]}] does not hash to tree[{k}]"
+            )
+    assert StandardMerkleTree.load(dump).root == tree.root
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (5, "values[1]: a leaf needs 3 values for ['string', 'bytes32', 'bytes32']"),
+        (None, "values[1]: a leaf needs 3 values for ['string', 'bytes32', 'bytes32']"),
+        (1.5, "values[1]: a leaf needs 3 values for ['string', 'bytes32', 'bytes32']"),
+        ("abc", "values[1]: a leaf needs 3 values for ['string', 'bytes32', 'bytes32']"),
+        ({"a": 1, "b": 2, "c": 3}, "values[1]: a leaf needs 3 values"),
+        (["sha256", 5, "0x" + "00" * 32], "values[1]: leaf value 1 (bytes32) must be bytes"),
+    ],
+)
+def test_malformed_dump_entries_are_invalid_input(value: Any, message: str) -> None:
+    """A dump is attacker input: a malformed entry is InvalidInputError naming the entry, not
+    a TypeError or KeyError (issue 27: an int value raised TypeError from len())."""
+    dump = StandardMerkleTree.of(_values(3), LEAF_TYPES).dump()
+    dump["values"][1]["value"] = value
+    with pytest.raises(InvalidInputError) as info:
+        StandardMerkleTree.load(dump)
+    assert info.value.message.startswith(f"Merkle tree dump: {message}")
+
+
+@pytest.mark.parametrize("value", [5, None, 1.5, "abc", b"abc"])
+@pytest.mark.parametrize("types", [LEAF_TYPES, ["uint256[]"]])
+def test_a_value_that_is_not_a_list_is_invalid_input(value: Any, types: list[str]) -> None:
+    with pytest.raises(InvalidInputError, match=rf"a leaf needs {len(types)} values"):
+        leaf_hash(types, value)
+    with pytest.raises(InvalidInputError, match=r"values\[0\]: a leaf needs"):
+        StandardMerkleTree.of([value], types)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("entry", "values[0] has no value"),
+        ("no_value", "values[0] has no value"),
+        ("index_str", "values[0].treeIndex is not an int"),
+        ("index_bool", "values[0].treeIndex is not an int"),
+        ("index_missing", "values[0].treeIndex is not an int"),
+        ("index_inner", "values[0].treeIndex is not a leaf"),
+        ("index_past_end", "values[0].treeIndex is not a leaf"),
+        ("index_negative", "values[0].treeIndex is not a leaf"),
+        ("values_empty", "tree and values must be non-empty lists"),
+        ("values_dict", "tree and values must be non-empty lists"),
+        ("tree_dict", "tree and values must be non-empty lists"),
+        ("encoding_ints", "leafEncoding must be a list of ABI types"),
+        ("encoding_missing", "leafEncoding must be a list of ABI types"),
+        ("extra_node", "4 values need 7 nodes, got 8"),
+    ],
+)
+def test_load_refuses_each_malformed_part(change: str, message: str) -> None:
+    d = StandardMerkleTree.of(_values(4), LEAF_TYPES).dump()
+    first = d["values"][0]
+    if change == "entry":
+        d["values"][0] = [first["value"], first["treeIndex"]]
+    elif change == "no_value":
+        del first["value"]
+    elif change == "index_str":
+        first["treeIndex"] = str(first["treeIndex"])
+    elif change == "index_bool":
+        first["treeIndex"] = True
+    elif change == "index_missing":
+        del first["treeIndex"]
+    elif change == "index_inner":
+        first["treeIndex"] = 2  # the last inner node of 4 leaves (3..6 are the leaves)
+    elif change == "index_past_end":
+        first["treeIndex"] = 7
+    elif change == "index_negative":
+        first["treeIndex"] = -1
+    elif change == "values_empty":
+        d["values"] = []
+    elif change == "values_dict":
+        d["values"] = {"0": first}
+    elif change == "tree_dict":
+        d["tree"] = {str(i): h for i, h in enumerate(d["tree"])}
+    elif change == "encoding_ints":
+        d["leafEncoding"] = ["string", 32, "bytes32"]
+    elif change == "encoding_missing":
+        del d["leafEncoding"]
+    elif change == "extra_node":
+        d["tree"].append(d["tree"][-1])
+    with pytest.raises(InvalidInputError) as info:
+        StandardMerkleTree.load(d)
+    assert info.value.message == f"Merkle tree dump: {message}"
+
+
+def test_load_accepts_every_leaf_index_and_the_json_text_forms() -> None:
+    tree = StandardMerkleTree.of(_values(4), LEAF_TYPES)
+    text = json.dumps(tree.dump())
+    for form in (text, text.encode()):
+        loaded = StandardMerkleTree.load(form)
+        assert loaded.root == tree.root
+        assert [loaded.tree_index(i) for i in range(4)] == [tree.tree_index(i) for i in range(4)]
+        assert sorted(loaded.tree_index(i) for i in range(4)) == [3, 4, 5, 6]
+    with pytest.raises(InvalidInputError, match=r"^Merkle tree dump must be a JSON object$"):
+        StandardMerkleTree.load("[1, 2]")
+    with pytest.raises(InvalidInputError, match=r"^unknown Merkle tree dump format None$"):
+        StandardMerkleTree.load("{}")
+
+
+INT_BITS = list(range(8, 257, 8))
+
+
+@pytest.mark.parametrize("bits", INT_BITS)
+def test_each_uint_type_accepts_its_range_and_refuses_one_past(bits: int) -> None:
+    typ = f"uint{bits}"
+    for n in (0, 1, 2**bits - 1):
+        assert encode_leaf([typ], [n]) == eth_abi.encode([typ], [n])
+        assert encode_leaf([typ], [str(n)]) == encode_leaf([typ], [hex(n)]) == n.to_bytes(32, "big")
+    for n in (2**bits, -1):
+        with pytest.raises(InvalidInputError) as info:
+            encode_leaf([typ], [n])
+        assert info.value.message == f"leaf value 0 ({typ}) is out of range for {typ}: {n}"
+
+
+@pytest.mark.parametrize("bits", INT_BITS)
+def test_each_int_type_accepts_its_range_and_refuses_one_past(bits: int) -> None:
+    typ = f"int{bits}"
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    for n in (low, -1, 0, high):
+        assert encode_leaf([typ], [n]) == eth_abi.encode([typ], [n])
+        assert encode_leaf([typ], [str(n)]) == n.to_bytes(32, "big", signed=True)
+    for n in (low - 1, high + 1):
+        with pytest.raises(InvalidInputError) as info:
+            encode_leaf([typ], [n])
+        assert info.value.message == f"leaf value 0 ({typ}) is out of range for {typ}: {n}"
+
+
+def test_uint_and_int_mean_the_256_bit_types() -> None:
+    assert encode_leaf(["uint"], [2**256 - 1]) == encode_leaf(["uint256"], [2**256 - 1])
+    assert encode_leaf(["int"], [-(2**255)]) == encode_leaf(["int256"], [-(2**255)])
+    with pytest.raises(
+        InvalidInputError, match=r"^leaf value 0 \(uint\) is out of range for uint256"
+    ):
+        encode_leaf(["uint"], [2**256])
+    with pytest.raises(
+        InvalidInputError, match=r"^leaf value 0 \(int\) is out of range for int256"
+    ):
+        encode_leaf(["int"], [2**255])
+
+
+@pytest.mark.parametrize("size", range(1, 33))
+def test_each_fixed_bytes_type_takes_exactly_its_size(size: int) -> None:
+    typ = f"bytes{size}"
+    data = bytes(range(1, size + 1))
+    assert encode_leaf([typ], [data]) == eth_abi.encode([typ], [data])
+    assert encode_leaf([typ], [bytearray(data)]) == encode_leaf([typ], [to_hex(data)])
+    for wrong in (data[:-1], data + b"\x00"):
+        with pytest.raises(InvalidInputError) as info:
+            encode_leaf([typ], [wrong])
+        assert info.value.message == (
+            f"leaf value 0 ({typ}) must be exactly {size} bytes, got {len(wrong)}"
+        )
+
+
+@pytest.mark.parametrize(
+    "typ", ["bytes0", "bytes33", "uint0", "uint7", "uint12", "uint264", "int4", "int260"]
+)
+def test_types_solidity_lacks_are_refused(typ: str) -> None:
+    """Outside the fast encoder's ranges (bytes1..32, (u)int8..256 in steps of 8) a type goes
+    to eth_abi, which refuses it: the fast path must not quietly accept bytes33 or uint12."""
+    with pytest.raises(InvalidInputError) as info:
+        encode_leaf([typ], [1])
+    assert info.value.message.startswith(f"invalid ABI type in ['{typ}']: ")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0x12", None),
+        (" 18 ", None),
+        ("-0x12", None),
+        ("1e3", "leaf value 0 (int16) must be an integer (or a decimal/0x string), got '1e3'"),
+        (1.0, "leaf value 0 (int16) must be an integer (or a decimal/0x string), got 1.0"),
+        (False, "leaf value 0 (int16) must be an integer (or a decimal/0x string), got False"),
+    ],
+)
+def test_integer_forms(value: Any, message: str | None) -> None:
+    if message is None:
+        expected = int(value.strip(), 0) if "x" in value else int(value)
+        assert encode_leaf(["int16"], [value]) == expected.to_bytes(32, "big", signed=True)
+        return
+    with pytest.raises(InvalidInputError) as info:
+        encode_leaf(["int16"], [value])
+    assert info.value.message == message
+    assert info.value.details == {"value": repr(value)}
+
+
+def test_address_bool_string_and_bytes_messages() -> None:
+    cases: list[tuple[str, Any, str]] = [
+        (
+            "address",
+            "0x" + "11" * 19,
+            "leaf value 0 (address) must be a 20-byte address, got 19 bytes",
+        ),
+        ("address", 5, "leaf value 0 (address) must be bytes or a 0x hex string, got int"),
+        ("bool", "true", "leaf value 0 (bool) must be a boolean, got 'true'"),
+        ("string", b"x", "leaf value 0 (string) must be a string, got bytes"),
+        ("string", "\ud800", "leaf value 0 (string) is not valid Unicode: "),
+        ("bytes", 7, "leaf value 0 (bytes) must be bytes or a 0x hex string, got int"),
+    ]
+    for typ, value, message in cases:
+        with pytest.raises(InvalidInputError) as info:
+            encode_leaf([typ], [value])
+        assert info.value.message.startswith(message), (typ, value)
+
+
+def test_addresses_in_every_case_form() -> None:
+    raw = bytes.fromhex("d8da6bf26964af9d7eed9e03e53415d37aa96045")
+    word = bytes(12) + raw
+    checksummed = to_checksum_address(raw)
+    for form in (raw, checksummed, checksummed.lower(), "0x" + raw.hex().upper(), raw.hex()):
+        assert encode_leaf(["address"], [form]) == word, form
+    assert encode_leaf(["address"], ["0X" + raw.hex()]) == word
+    # Mixed case without the 0x is still a checksum claim, and a wrong one is refused.
+    with pytest.raises(InvalidInputError, match="bad EIP-55 checksum"):
+        encode_leaf(["address"], [checksummed[2:].swapcase()])
+    assert encode_leaf(["bool", "bool"], [True, False]) == eth_abi.encode(
+        ["bool", "bool"], [True, False]
+    )
+
+
+def test_dynamic_values_sit_after_the_head_in_order() -> None:
+    """Two dynamic values between static ones: offsets from the start, tails in order, each
+    padded to a word (lengths 0, 1, 31, 32 and 33 cross every padding case)."""
+    for a_len, b_len in [(0, 33), (1, 32), (31, 0), (32, 1), (33, 31)]:
+        types = ["uint8", "bytes", "bool", "string", "bytes32"]
+        values = [7, b"\xaa" * a_len, True, "b" * b_len, b"\x01" * 32]
+        assert encode_leaf(types, values) == eth_abi.encode(types, values), (a_len, b_len)
+
+
+def test_nested_type_messages() -> None:
+    cases: list[tuple[list[str], list[Any], str]] = [
+        (["uint8[]"], [5], "leaf value 0 (uint8[]) must be a list for uint8[]"),
+        (
+            ["(uint8,bool)"],
+            [[1]],
+            "leaf value 0 ((uint8,bool)) must be a list of 2 for (uint8,bool)",
+        ),
+        (["(uint8,bool)"], [5], "leaf value 0 ((uint8,bool)) must be a list of 2 for (uint8,bool)"),
+        (["bytes4[]"], [["0x1234"]], "leaf value 0 (bytes4[])[0] must be exactly 4 bytes, got 2"),
+        (["uint8[]"], [["x"]], "leaf value 0 (uint8[])[0] must be an integer"),
+        (["(bytes,bool)[]"], [[["0x12", 1]]], "cannot ABI-encode leaf ['(bytes,bool)[]']"),
+        (["uint8[]", "bool"], [[1]], "a leaf needs 2 values for ['uint8[]', 'bool']"),
+    ]
+    for types, values, message in cases:
+        with pytest.raises(InvalidInputError) as info:
+            encode_leaf(types, values)
+        assert info.value.message.startswith(message), (types, values)
+    # hex strings become bytes and numeric strings ints at every depth
+    assert encode_leaf(["(bytes,uint16)[]"], [[["0x1234", "0x10"]]]) == eth_abi.encode(
+        ["(bytes,uint16)[]"], [[(b"\x12\x34", 16)]]
+    )
+
+
+def test_tree_accessors() -> None:
+    values = _values(3)
+    tree = StandardMerkleTree.of(values, LEAF_TYPES)
+    assert list(tree.entries()) == list(enumerate(values))
+    assert len(tree) == tree.leaf_count == 3
+    assert tree.leaf_types == tuple(LEAF_TYPES)
+    copy = tree.values
+    copy.append("mine")
+    assert tree.values == values  # a copy: the caller cannot change the tree's values
+    assert repr(tree) == f"StandardMerkleTree(root={to_hex(tree.root)}, leaves=3)"
+    with pytest.raises(InvalidInputError) as info:
+        tree.index_of(_values(1, seed=9)[0])
+    assert info.value.message == "value is not in the tree"
+    with pytest.raises(InvalidInputError) as info:
+        tree.leaf_hash_at(3)
+    assert info.value.message == "value index 3 out of range 0..2"
+    assert [tree.tree_index(i) for i in range(3)] == [
+        tree.dump()["values"][i]["treeIndex"] for i in range(3)
+    ]
+    loaded = StandardMerkleTree.load(tree.dump())
+    assert list(loaded.entries()) == list(enumerate(values))
+    assert loaded.index_of(values[2]) == 2
+
+
+def test_nested_values_are_normalised_at_every_depth_with_their_path() -> None:
+    # Integer strings inside arrays and tuples, signed and unsigned, become ints.
+    assert encode_leaf(["int8[]", "(uint16,int16)"], [["-5", "0x7f"], ["65535", "-0x10"]]) == (
+        eth_abi.encode(["int8[]", "(uint16,int16)"], [[-5, 127], (65535, -16)])
+    )
+    cases: list[tuple[list[str], list[Any], str]] = [
+        (
+            ["(bytes4,bool)"],
+            [["0x1234", True]],
+            "leaf value 0 ((bytes4,bool))[0] must be exactly 4 bytes, got 2",
+        ),
+        (
+            ["(bool,bytes4)"],
+            [[True, 5]],
+            "leaf value 0 ((bool,bytes4))[1] must be bytes or a 0x hex string, got int",
+        ),
+        (
+            ["bytes[]"],
+            [["0x12", 7]],
+            "leaf value 0 (bytes[])[1] must be bytes or a 0x hex string, got int",
+        ),
+        (
+            ["(uint8,int8)[]"],
+            [[[1, "x"]]],
+            "leaf value 0 ((uint8,int8)[])[0][1] must be an integer",
+        ),
+    ]
+    for types, values, message in cases:
+        with pytest.raises(InvalidInputError) as info:
+            encode_leaf(types, values)
+        assert info.value.message.startswith(message), (types, values, info.value.message)
+
+
+def test_integers_past_javascripts_safe_range_dump_as_text() -> None:
+    safe, unsafe = 2**53 - 1, 2**53
+    tree = StandardMerkleTree.of([[safe, -safe], [unsafe, -unsafe]], ["uint256", "int256"])
+    assert tree.values == [[safe, -safe], [str(unsafe), str(-unsafe)]]
+
+
+def test_load_then_dump_gives_back_the_same_document() -> None:
+    """Values are kept exactly as the dump had them (a big integer given as a JSON number
+    stays a number): loading checks a dump, it does not rewrite it."""
+    dump = StandardMerkleTree.of([[2**60, True], [3, False]], ["uint256", "bool"]).dump()
+    for entry in dump["values"]:
+        entry["value"][0] = int(entry["value"][0])  # 2**60 as a number, as some writers do
+    loaded = StandardMerkleTree.load(json.loads(json.dumps(dump)))
+    assert loaded.dump() == dump
+    assert loaded.values == [entry["value"] for entry in dump["values"]]
+
+
+def test_load_messages_word_for_word() -> None:
+    dump = StandardMerkleTree.of(_values(4), LEAF_TYPES).dump()
+    with pytest.raises(InvalidInputError) as info:
+        StandardMerkleTree.load({**dump, "format": "simple-v1"})
+    assert info.value.message == "unknown Merkle tree dump format 'simple-v1'"
+    with pytest.raises(InvalidInputError) as info:
+        StandardMerkleTree.load(_tampered(dump, "shared"))
+    assert info.value.message == "Merkle tree dump: two values share a leaf"
+
+
+@pytest.mark.parametrize("prefix", ["0x", "0X", ""])
+def test_one_capital_anywhere_is_a_checksum_claim(prefix: str) -> None:
+    """EIP-55: any mixed case claims a checksum, even a single capital right after the prefix
+    or at the very start; a wrong claim is refused, all one case is not a claim."""
+    body = "d8da6bf26964af9d7eed9e03e53415d37aa96045"
+    assert to_checksum_address(body)[2:4] == "d8"  # so "D8…" is a wrong checksum
+    for claimed in ("D" + body[1:], "d8dA" + body[4:]):
+        with pytest.raises(InvalidInputError, match="bad EIP-55 checksum"):
+            encode_leaf(["address"], [prefix + claimed])
+    word = bytes(12) + bytes.fromhex(body)
+    assert encode_leaf(["address"], [prefix + body.upper()]) == word
+
+
+def test_encoder_messages_name_the_value() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        leaf_hash(LEAF_TYPES, ["sha256", "0xzz", bytes(32)])
+    assert info.value.message == (
+        "leaf value 1 (bytes32) is not hexadecimal (digits 0-9 and a-f, optional 0x): '0xzz'"
+    )
+    with pytest.raises(InvalidInputError) as info:
+        leaf_hash([], [])
+    assert info.value.message == "leaf types must not be empty"
+    assert encode_leaf(["uint16", "int16"], ["0X7F", "-0X10"]) == eth_abi.encode(
+        ["uint16", "int16"], [127, -16]
+    )
+
+
+def test_proof_and_integer_messages_name_the_part() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        process_proof(b"\x01" * 5, [])
+    assert info.value.message == "leaf must be 32 bytes, got 5"
+    with pytest.raises(InvalidInputError) as info:
+        process_proof(5, [])  # type: ignore[arg-type]
+    assert info.value.message == "leaf must be bytes or a 0x hex string, got int"
+    with pytest.raises(InvalidInputError) as info:
+        process_proof(bytes(32), [bytes(32), None])  # type: ignore[list-item]
+    assert info.value.message == "proof[1] must be bytes or a 0x hex string, got NoneType"
+    with pytest.raises(InvalidInputError) as info:
+        encode_leaf(["uint8"], ["abc"])
+    assert info.value.message == (
+        "leaf value 0 (uint8) must be an integer (or a decimal/0x string), got 'abc'"
+    )
+
+
+def test_an_empty_tree_is_refused_in_words() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        StandardMerkleTree.of([], LEAF_TYPES)
+    assert info.value.message == "a Merkle tree needs at least one value"

@@ -11,6 +11,8 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from web3 import Web3
 
+from chainproof.chain.context import ChainContext, open_chain
+from chainproof.chain.sender import TxSender
+from chainproof.config import DEV_OPERATOR_KEY, find_project_root
 from chainproof.digests import ALGORITHMS, Algorithm, hash_bytes, to_hex
 from chainproof.errors import InvalidInputError
 from chainproof.merkle import StandardMerkleTree, leaf_hash, verify
@@ -30,6 +35,7 @@ from chainproof.receipts import (
     ANCHORED_EVENT_ABI,
     ANCHORED_TOPIC,
     LEAF_TYPES,
+    ONLINE_CHECKS,
     RECEIPT_JSON_SCHEMA,
     RECEIPT_VERSION,
     VERIFIER_ABI,
@@ -44,7 +50,10 @@ from chainproof.receipts import (
     write_receipt_schema,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+from ..factories import pinned
+
+# The checkout (not this file's parents): `make mutation` runs a copy of the tests elsewhere.
+REPO = find_project_root()
 DOCS = REPO / "docs"
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 MEMBER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
@@ -443,3 +452,250 @@ def test_offline_failure_stops_before_touching_the_node() -> None:
     assert not verdict.valid
     assert len(verdict.checks) == 1 and verdict.checks[0][:2] == ("offline", False)
     assert verdict.reason is not None and "not to root" in verdict.reason
+
+
+# --- issue 27: the on-chain checks against a real (embedded) chain ---------------------------
+# Every check passing on a genuine receipt, then each check failing on the one field it guards,
+# with the sentence a verifier shows. One in-process chain per module (eth-tester, ~1 s).
+
+
+@dataclass
+class OnChain:
+    ctx: ChainContext
+    receipt: Receipt
+    other: Receipt  # document 0 of a second anchored batch
+
+
+def _anchor_batch(ctx: ChainContext, tag: str, index: int) -> Receipt:
+    digests = [hash_bytes(f"{tag} {i}".encode(), "sha256") for i in range(5)]
+    salts = [keccak(text=f"{tag} salt {i}") for i in range(5)]
+    values = [evidence_leaf("sha256", d, s)[1] for d, s in zip(digests, salts, strict=True)]
+    tree = StandardMerkleTree.of(values, LEAF_TYPES)
+    mined = ctx.registry.anchor(ctx.sender, tree.root, 5, bytes(32))
+    block = ctx.w3.eth.get_block(mined.block_number)
+    return Receipt.build(
+        algorithm="sha256",
+        digest=digests[index],
+        salt=salts[index],
+        proof=tree.get_proof(index),
+        root=tree.root,
+        chain_id=ctx.w3.eth.chain_id,
+        contract=ctx.deployment.address,
+        tx_hash=mined.tx_hash,
+        block_number=mined.block_number,
+        block_hash=mined.block_hash,
+        block_timestamp=block["timestamp"],
+        submitter=ctx.operator.address,
+    )
+
+
+@pytest.fixture(scope="module")
+def on_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OnChain]:
+    """A registry on an embedded chain with two anchored batches of five documents."""
+    tmp = tmp_path_factory.mktemp("receipts-chain")
+    ctx = open_chain(chain="embedded", data_dir=tmp, operator_key=DEV_OPERATOR_KEY)
+    try:
+        yield OnChain(ctx, _anchor_batch(ctx, "first", 2), _anchor_batch(ctx, "second", 0))
+    finally:
+        ctx.stop()
+
+
+@pytest.fixture
+def chain_snapshot(on_chain: OnChain) -> Iterator[OnChain]:
+    """``on_chain``, rolled back after the test (for revocations)."""
+    snap = on_chain.ctx.node.snapshot()
+    try:
+        yield on_chain
+    finally:
+        on_chain.ctx.node.revert(snap)
+
+
+def test_a_genuine_receipt_passes_every_check_in_order(on_chain: OnChain) -> None:
+    r, w3 = on_chain.receipt, on_chain.ctx.w3
+    assert check_receipt_offline(r) == []
+    anchor = pinned(w3, r.contract)
+    verdict = verify_receipt(r, w3, trust=anchor)
+    assert verdict.valid is True and verdict.reason is None and verdict.pinned
+    assert [(name, ok) for name, ok, _ in verdict.checks] == [(n, True) for n in ONLINE_CHECKS]
+    code = w3.eth.get_code(Web3.to_checksum_address(r.contract))
+    depth = w3.eth.block_number - r.block_number + 1
+    details = dict((name, detail) for name, _, detail in verdict.checks)
+    assert details["offline"] == "leaf values, leaf hash and proof agree with the root"
+    assert details["chain_id"].startswith(f"chain {r.chain_id}")
+    assert details["genesis"] == f"genesis {anchor.genesis_hash}, as pinned"
+    assert details["registry"] == f"{r.contract} is the pinned registry (version 2)"
+    assert details["contract_code"].startswith(f"{len(code)} bytes of code at {r.contract}")
+    assert anchor.registry_code_hash in details["contract_code"]
+    assert details["transaction"] == (
+        f"transaction {r.tx_hash} succeeded in block {r.block_number}"
+    )
+    assert details["anchored_event"] == (
+        f"Anchored(root, {r.submitter}, leafCount=5, timestamp={r.block_timestamp})"
+    )
+    assert details["block"] == (
+        f"block {r.block_number} at {r.block_timestamp}, {depth} confirmation(s)"
+    )
+    assert details["anchor"] == f"root anchored by {r.submitter} over 5 leaves, not revoked"
+    assert details["leaf_revocation"] == "leaf not revoked"
+    assert details["contract_verify"] == "registry verify(root, leaf, proof) is true"
+    # Unpinned, the same checks pass and the verdict is still not valid.
+    unpinned = verify_receipt(r, w3)
+    assert not unpinned.valid and not unpinned.pinned
+    assert [ok for _, ok, _ in unpinned.checks] == [True] * len(ONLINE_CHECKS)
+    # Addresses compare in any case; the second batch's receipt verifies too.
+    lower = on_chain.receipt.model_copy(update={"contract": r.contract.lower()})
+    assert verify_receipt(lower, w3, trust=anchor).valid
+    assert verify_receipt(on_chain.other, w3, trust=anchor).valid
+
+
+def _fails_at(receipt: Receipt, w3: Web3, check: str) -> str:
+    verdict = verify_receipt(receipt, w3)
+    assert verdict.valid is False
+    names = [name for name, _, _ in verdict.checks]
+    assert names == list(ONLINE_CHECKS[: ONLINE_CHECKS.index(check) + 1])
+    assert [ok for _, ok, _ in verdict.checks] == [True] * (len(names) - 1) + [False]
+    assert verdict.reason == verdict.checks[-1][2]
+    assert verdict.reason is not None
+    return verdict.reason
+
+
+def test_each_on_chain_field_is_checked(on_chain: OnChain) -> None:
+    r, other, w3 = on_chain.receipt, on_chain.other, on_chain.ctx.w3
+    chain_id = w3.eth.chain_id
+
+    def changed(**update: Any) -> Receipt:
+        return r.model_copy(update=update)
+
+    assert _fails_at(changed(chain_id=chain_id + 1), w3, "chain_id") == (
+        f"the node is on chain {chain_id}, the receipt is for chain {chain_id + 1}"
+    )
+    nobody = "0x" + "12" * 20
+    assert _fails_at(changed(contract=nobody), w3, "contract_code") == (
+        f"no contract code at {nobody} on this chain"
+    )
+    unknown = to_hex(keccak(text="never sent"))
+    assert _fails_at(changed(tx_hash=unknown), w3, "transaction") == (
+        f"transaction {unknown} is not on this chain (never mined here, or reorganised out)"
+    )
+    moved = changed(block_number=r.block_number + 1)
+    assert _fails_at(moved, w3, "transaction") == (
+        f"transaction {r.tx_hash} is in block {r.block_number} ({r.block_hash}), "
+        f"not in block {r.block_number + 1} ({r.block_hash})"
+    )
+    other_hash = to_hex(keccak(text="another block"))
+    assert _fails_at(changed(block_hash=other_hash), w3, "transaction") == (
+        f"transaction {r.tx_hash} is in block {r.block_number} ({r.block_hash}), "
+        f"not in block {r.block_number} ({other_hash})"
+    )
+    # The second batch's transaction, block and time with the first batch's root.
+    swapped = changed(
+        tx_hash=other.tx_hash,
+        block_number=other.block_number,
+        block_hash=other.block_hash,
+        block_timestamp=other.block_timestamp,
+    )
+    assert _fails_at(swapped, w3, "anchored_event") == (
+        f"transaction {other.tx_hash} anchored {other.root}, not root {r.root}"
+    )
+    impostor = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    assert _fails_at(changed(submitter=impostor), w3, "anchored_event") == (
+        f"root {r.root} was anchored by {r.submitter}, not by {impostor}"
+    )
+    assert _fails_at(changed(block_timestamp=r.block_timestamp + 1), w3, "anchored_event") == (
+        f"the Anchored event says timestamp {r.block_timestamp}, the receipt "
+        f"{r.block_timestamp + 1}"
+    )
+
+
+def test_a_transaction_without_an_anchored_event_is_refused(chain_snapshot: OnChain) -> None:
+    ctx, r = chain_snapshot.ctx, chain_snapshot.receipt
+    sender = TxSender(ctx.w3, ctx.operator)  # its own nonce count, rolled back with the chain
+    granted = ctx.registry.grant_member(sender, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
+    receipt = r.model_copy(
+        update={
+            "tx_hash": granted.tx_hash,
+            "block_number": granted.block_number,
+            "block_hash": granted.block_hash,
+        }
+    )
+    assert _fails_at(receipt, ctx.w3, "anchored_event") == (
+        f"transaction {granted.tx_hash} emitted no Anchored event from {r.contract}"
+    )
+
+
+def test_a_transaction_to_another_address_is_refused(on_chain: OnChain) -> None:
+    """The registry's own deployment: a successful transaction in a real block, not sent to
+    the registry (a contract creation has no ``to``)."""
+    d, r, w3 = on_chain.ctx.deployment, on_chain.receipt, on_chain.ctx.w3
+    block = w3.eth.get_block(d.block_number)
+    receipt = r.model_copy(
+        update={
+            "tx_hash": d.tx_hash,
+            "block_number": d.block_number,
+            "block_hash": to_hex(bytes(block["hash"])),
+        }
+    )
+    to = w3.eth.get_transaction_receipt(d.tx_hash).get("to")
+    assert not to  # None or "" depending on the node
+    assert _fails_at(receipt, w3, "transaction") == (
+        f"transaction {d.tx_hash} was sent to {to}, not {r.contract}"
+    )
+
+
+def test_revocations_are_reported_as_revoked(chain_snapshot: OnChain) -> None:
+    ctx, r = chain_snapshot.ctx, chain_snapshot.receipt
+    sender = TxSender(ctx.w3, ctx.operator)  # its own nonce count, rolled back with the chain
+    ctx.registry.revoke_leaf(sender, r.root, r.leaf_hash, r.proof, bytes(32))
+    assert _fails_at(r, ctx.w3, "leaf_revocation") == (
+        f"revoked: leaf {r.leaf_hash} of root {r.root} was revoked"
+    )
+    ctx.registry.revoke_root(sender, r.root, bytes(32))
+    assert _fails_at(r, ctx.w3, "anchor") == (f"revoked: root {r.root} was revoked on {r.contract}")
+
+
+def test_offline_problems_word_for_word() -> None:
+    r = make_receipt()
+    assert check_receipt_offline(r) == []
+    wrong_salt = to_hex(keccak(text="other salt"))
+    values = list(r.leaf_values)
+    values[2] = wrong_salt
+    problems = check_receipt_offline(r.model_copy(update={"leaf_values": values}))
+    computed = to_hex(leaf_hash(LEAF_TYPES, values))
+    assert problems[:2] == [
+        f"leaf_values[2] is {wrong_salt}, not the receipt's salt {r.salt}",
+        f"leaf_hash is {r.leaf_hash} but the leaf values hash to {computed}",
+    ]
+    assert problems[2].startswith("the proof leads to 0x") and problems[2].endswith(
+        f", not to root {r.root}"
+    )
+    other_root = to_hex(keccak(text="root"))
+    assert check_receipt_offline(r.model_copy(update={"root": other_root})) == [
+        f"the proof leads to {r.root}, not to root {other_root}"
+    ]
+
+
+def test_invalid_receipt_messages_show_five_problems_then_count() -> None:
+    fields = ("tx_hash", "root", "salt", "digest", "submitter", "contract", "block_hash")
+    messages = {}
+    for n in (1, 5, 6, 7):
+        with pytest.raises(InvalidInputError) as info:
+            Receipt.from_dict(_with({}, drop=fields[:n]))
+        messages[n] = info.value.message
+        assert len(info.value.details["errors"]) == n
+        assert all("url" not in e and "input" not in e for e in info.value.details["errors"])
+    assert messages[1] == "invalid receipt: tx_hash: Field required"
+    for n, message in messages.items():
+        # Problems come in the model's field order, joined by "; ", five at most.
+        in_order = [f for f in Receipt.model_fields if f in fields[:n]]
+        shown = "; ".join(f"{f}: Field required" for f in in_order[:5])
+        more = f"; and {n - 5} more" if n > 5 else ""
+        assert message == f"invalid receipt: {shown}{more}", n
+
+
+def test_receipt_json_is_indented_unless_asked_otherwise() -> None:
+    r = make_receipt()
+    assert r.to_json().startswith('{\n  "version": ')
+    compact = r.to_json(indent=None)
+    assert "\n" not in compact and json.loads(compact) == json.loads(r.to_json())
+    assert "issued_at" in compact and "null" not in compact  # absent fields are left out
+    assert "issued_at" not in make_receipt().model_copy(update={"issued_at": None}).to_json()

@@ -263,3 +263,50 @@ def test_transaction_event_differs_from_cbv20_by_certification_info_only(
 def test_transaction_event_matches_upstream_up_to_the_sensor_data() -> None:
     ours = epcis.hash_events(_load(f"{TRANSACTION}.json"))[0].prehash
     assert _before_sensor_data(ours) == _before_sensor_data(_prehash(TRANSACTION))
+
+
+# --- issue 27: the canonical order's one change, on its own --------------------------------
+
+
+def test_standard_order_puts_epc_list_before_parent_id_and_nothing_else() -> None:
+    from chainproof.trace.cbv_hash import _ORDER, _standard_order
+
+    released = [("eventType", None), ("parentID", None), ("x", None), ("epcList", ["epc"])]
+    before = list(released)
+    assert _standard_order(released) == [
+        ("eventType", None),
+        ("epcList", ["epc"]),
+        ("x", None),
+        ("parentID", None),
+    ]
+    assert released == before  # the library's own list is left alone
+    in_order = [("epcList", None), ("parentID", None)]
+    assert _standard_order(in_order) == in_order
+    for without in ([("parentID", None), ("x", None)], [("x", None), ("epcList", None)], []):
+        assert _standard_order(without) == without
+    names = [name for name, _ in _ORDER]
+    assert names.index("epcList") < names.index("parentID")
+    # The three pair lists sit where CBV 2.0 section 8.9 puts them, right after bizLocation.
+    at = names.index("bizLocation")
+    assert names[at + 1 : at + 4] == ["bizTransactionList", "sourceList", "destinationList"]
+    pairs = dict(_ORDER)
+    assert pairs["sourceList"] == [("", [("type", None), ("source", None)])]
+    assert pairs["destinationList"] == [("", [("type", None), ("destination", None)])]
+    assert pairs["bizTransactionList"] == [("", [("type", None), ("bizTransaction", None)])]
+
+
+def test_wrap_pairs_wraps_only_the_three_pair_lists() -> None:
+    from chainproof.trace.cbv_hash import _wrap_pairs
+
+    source = ("sourceList", "", [("type", "owning_party"), ("source", "urn:a")])
+    other = ("epcList", "", [("epc", "urn:x")])
+    event = ("ObjectEvent", "value", [other, source])
+    assert _wrap_pairs(event) == (
+        "ObjectEvent",
+        "value",
+        [
+            other,
+            ("sourceList", "", [("", "", ["type", "owning_party"]), ("", "", ["source", "urn:a"])]),
+        ],
+    )
+    assert event[2][1] is source  # the parsed event is not changed in place
