@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     rate_limit_render: str = "60/minute"
     rate_limit_scan: str = "300/minute"
     rate_limit_auth_failures: str = "60/minute"  # 401 answers per client address
+    # /metrics names queue depths, signers and chain lag: an admin key reads it, anyone only
+    # when this is set (a scraper on a private network; api/routes/metrics.py).
+    metrics_public: bool = False
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)

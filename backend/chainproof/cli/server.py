@@ -259,6 +259,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level="info",
+        log_config=None,  # its loggers already write through structlog (logs.py)
         timeout_graceful_shutdown=5,
     )
 
