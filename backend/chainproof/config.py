@@ -31,8 +31,14 @@ ChainSpec = str  # "embedded" | "anvil" | "ganache" | an http(s):// JSON-RPC URL
 
 class Settings(BaseSettings):
     # hide_input_in_errors: a refused setting must not print the secrets it was given.
+    # env_ignore_empty: compose's `${CHAINPROOF_OPERATOR_KEY:-}` sets an empty variable, which
+    # must mean "unset" (the default), not a key "" (issue 15).
     model_config = SettingsConfigDict(
-        env_prefix="CHAINPROOF_", env_file=".env", extra="ignore", hide_input_in_errors=True
+        env_prefix="CHAINPROOF_",
+        env_file=".env",
+        extra="ignore",
+        hide_input_in_errors=True,
+        env_ignore_empty=True,
     )
 
     env: Literal["development", "test", "production"] = "development"

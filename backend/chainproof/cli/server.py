@@ -399,6 +399,7 @@ def worker(
     from chainproof.chain.nodes import display_url
     from chainproof.runtime import start_runtime
     from chainproof.store.db import make_engine
+    from chainproof.store.shared_files import shared_deployments
 
     settings = settings_with(data_dir=data_dir, chain=chain)
     if _chain_kind(settings.chain) == "embedded":
@@ -410,8 +411,10 @@ def worker(
     lock = _leader_lock(settings, "one batcher per signing key")
     try:
         with _stop_on_signals() as stopping:
-            context = _open_chain(settings)
             engine = make_engine(url)
+            # The deployment records another host wrote, from the database; ours, to it.
+            with shared_deployments(engine, settings.data_dir):
+                context = _open_chain(settings)
             # The same composition root as `serve`: batcher, chain writer, trace heads. On
             # PostgreSQL the key's leader is elected there (an advisory lock: workers on
             # other hosts stand by and take over); on SQLite the data dir's lock decides.
