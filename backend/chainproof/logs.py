@@ -13,10 +13,11 @@ in the log. :func:`configure_logging` replaces that with:
 
 stdlib records (uvicorn, httpx, web3) go through the same redaction as a logging filter.
 uvicorn's own loggers (``uvicorn.error``, ``uvicorn.access``) are routed into structlog
-(:class:`ToStructlog`): an access line is an event with ``client``, ``method``, ``path`` and
-``status`` fields and the request's ``request_id`` (``api/observe.py``), in the same JSON
-lines as everything else. ``chainproof serve`` runs uvicorn with ``log_config=None`` so
-uvicorn does not put its own handlers back.
+(:class:`ToStructlog`): an access line is the event ``"GET /path 200"`` with ``access:
+true``, ``client``, ``method``, ``path`` and ``status`` fields and the request's
+``request_id`` (``api/observe.py``), in the same JSON lines as everything else.
+``chainproof serve`` runs uvicorn with ``log_config=None`` so uvicorn does not put its own
+handlers back.
 """
 
 from __future__ import annotations
@@ -159,8 +160,10 @@ class ToStructlog(logging.Handler):
             args = record.args
             if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
                 client, method, path, http_version, status = args
-                event = "http request"
+                # The request line for a person, the same parts as fields for a machine.
+                event = f"{method} {path} {status}"
                 fields = {
+                    "access": True,
                     "client": client,
                     "method": method,
                     "path": path,

@@ -152,8 +152,9 @@ def test_access_log_lines_are_structlog_events_with_the_request_id(
     time.sleep(0.2)  # the access line is written as the response starts; let it land
     lines = [line for line in capsys.readouterr().err.splitlines() if "access-log-7" in line]
     events = [json.loads(line) for line in lines]
-    access = [e for e in events if e.get("event") == "http request"]
+    access = [e for e in events if e.get("access") is True]
     assert access, f"no structlog access line with the request id in: {lines}"
     assert access[0]["request_id"] == "access-log-7"
     assert access[0]["method"] == "GET" and access[0]["path"] == "/healthz?probe=1"
     assert access[0]["status"] == 200
+    assert access[0]["event"] == "GET /healthz?probe=1 200"
