@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     rate_limit_render: str = "60/minute"
     rate_limit_scan: str = "300/minute"
     rate_limit_auth_failures: str = "60/minute"  # 401 answers per client address
+    # Where the budgets are counted: this process's memory, or a store every replica shares
+    # (redis://host:6379): with memory, N replicas grant N times each budget.
+    rate_limit_storage: str = "memory://"
     # /metrics names queue depths, signers and chain lag: an admin key reads it, anyone only
     # when this is set (a scraper on a private network; api/routes/metrics.py).
     metrics_public: bool = False

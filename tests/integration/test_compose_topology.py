@@ -4,11 +4,12 @@
 up`` would; each ChainProof service is then started as the process its ``command`` names,
 with its ``environment`` (empty variables included: Settings ignores them), each in its own
 data dir as on its own host. Only what Docker would translate is translated: service host
-names become the test's PostgreSQL database and Anvil, the container port a free one.
+names become the test's PostgreSQL database, Anvil and Redis, the container port a free one.
 
-Checked: both replicas answer ``/readyz``; a document posted to replica A is anchored by the
-worker and verifies on replica B; all three found the same registry through the database
-(no process deployed its own, whatever order they started in).
+Checked: both replicas answer ``/readyz`` (counting rate limits in one Redis); a document
+posted to replica A is anchored by the worker and verifies on replica B; all three found
+the same registry through the database (no process deployed its own, whatever order they
+started in).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from chainproof.store import db
 from chainproof.store.shared_files import DeploymentFile
 
 from ..conftest import ROOT, node_binary_present, require
+from ..redisd import redis_url  # noqa: F401  (the fixture)
 from ..security._procs import CLI, Proc, cli_env
 from ..unit.test_compose import _compose_command
 
@@ -55,7 +57,13 @@ def resolved_compose() -> dict[str, Any]:
 
 
 def as_process(
-    service: dict[str, Any], *, data: Path, database_url: str, rpc_url: str, log: Path
+    service: dict[str, Any],
+    *,
+    data: Path,
+    database_url: str,
+    rpc_url: str,
+    redis_url: str,  # noqa: F811
+    log: Path,
 ) -> Proc:
     """The service as a local process: its command and environment, hosts translated."""
     env = {k: "" if v is None else str(v) for k, v in service["environment"].items()}
@@ -64,6 +72,8 @@ def as_process(
     env["CHAINPROOF_CHAIN"] = rpc_url
     env["CHAINPROOF_DATABASE_URL"] = database_url
     env["CHAINPROOF_DATA_DIR"] = str(data)
+    assert env["CHAINPROOF_RATE_LIMIT_STORAGE"] == "redis://redis:6379"
+    env["CHAINPROOF_RATE_LIMIT_STORAGE"] = redis_url
     argv = list(service["command"])
     assert argv[0] == "chainproof"
     url = ""
@@ -86,7 +96,10 @@ def anvil(tmp_path: Path) -> Iterator[AnvilNode]:
 
 
 def test_the_compose_topology_runs_as_processes(
-    anvil: AnvilNode, postgres_database_url: str, tmp_path: Path
+    anvil: AnvilNode,
+    postgres_database_url: str,
+    redis_url: str,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     services = resolved_compose()["services"]
     assert anvil.rpc_url
@@ -96,6 +109,7 @@ def test_the_compose_topology_runs_as_processes(
             data=tmp_path / name,
             database_url=postgres_database_url,
             rpc_url=anvil.rpc_url,
+            redis_url=redis_url,
             log=tmp_path / f"{name}.log",
         )
         for name in ("worker", *REPLICAS)

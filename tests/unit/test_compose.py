@@ -60,13 +60,15 @@ def _resolved() -> dict[str, Any]:
 
 def test_the_stack_is_two_replicas_a_worker_postgres_and_anvil() -> None:
     services = _resolved()["services"]
-    assert set(services) == {"anvil", "postgres", "worker", "api-a", "api-b"}
+    assert set(services) == {"anvil", "postgres", "redis", "worker", "api-a", "api-b"}
     assert services["worker"]["command"] == ["chainproof", "worker"]
     for name in ("api-a", "api-b"):
         api = services[name]
         assert api["command"][:3] == ["chainproof", "serve", "--no-batcher"]
         assert "/readyz" in " ".join(api["healthcheck"]["test"])
         assert api["depends_on"]["postgres"]["condition"] == "service_healthy"
+        # The replicas count rate limits in one store, not each in its memory.
+        assert api["environment"]["CHAINPROOF_RATE_LIMIT_STORAGE"] == "redis://redis:6379"
     for name, service in services.items():
         assert service.get("restart") == "unless-stopped", name
         assert name == "worker" or "healthcheck" in service, name

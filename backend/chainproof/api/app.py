@@ -124,6 +124,7 @@ def create_app(
             scan=settings.rate_limit_scan,
         ),
         auth_failures=settings.rate_limit_auth_failures,
+        storage_uri=settings.rate_limit_storage,
     )
     app.add_middleware(HeadAsGetMiddleware)  # everything inside sees a GET
     app.add_middleware(VerifyTimingMiddleware)  # refusals (429, 413) are timed too
