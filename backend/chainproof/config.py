@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # /metrics names queue depths, signers and chain lag: an admin key reads it, anyone only
     # when this is set (a scraper on a private network; api/routes/metrics.py).
     metrics_public: bool = False
+    # `chainproof worker` has no API: "host:port" serves its /metrics there (no key asked:
+    # bind it to a private network only). Unset: none.
+    worker_metrics: str | None = None
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)

@@ -12,18 +12,26 @@ Two kinds, kept apart so that no request pays for the other:
   grouped counts on the database and one ``eth_getBlockByNumber`` per scrape.
 
 Who may read ``/metrics`` is decided in ``api/routes/metrics.py`` (an admin key, or
-``CHAINPROOF_METRICS_PUBLIC``).
+``CHAINPROOF_METRICS_PUBLIC``). ``chainproof worker`` has no API, yet its process is where
+batches, gas and times to anchor are counted: ``CHAINPROOF_WORKER_METRICS`` ("host:port")
+serves them (:func:`serve_worker_metrics`), without a key, so only on a private address.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func
@@ -177,6 +185,33 @@ class RuntimeCollector(Collector):
                 "Blocks between the head and the last confirmed anchoring transaction.",
                 max(0, number - int(last)),
             )
+
+
+def serve_worker_metrics(runtime: Runtime, address: str) -> Callable[[], None]:
+    """``chainproof worker``'s ``/metrics`` on ``address`` ("host:port"), in a thread; returns
+    what stops it. No key is asked: the address is the access rule (a private network)."""
+    host, _, port = address.rpartition(":")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Both(runtime))
+    server, thread = start_http_server(int(port), addr=host or "127.0.0.1", registry=registry)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+    return stop
+
+
+class _Both(Collector):
+    """This process's events and its runtime's state, as one registry."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.state = RuntimeCollector(runtime)
+
+    def collect(self) -> Iterator[Metric]:
+        yield from EVENTS.collect()
+        yield from self.state.collect()
 
 
 def render(runtime: Runtime) -> bytes:

@@ -74,6 +74,8 @@ def as_process(
     env["CHAINPROOF_DATA_DIR"] = str(data)
     assert env["CHAINPROOF_RATE_LIMIT_STORAGE"] == "redis://redis:6379"
     env["CHAINPROOF_RATE_LIMIT_STORAGE"] = redis_url
+    if "CHAINPROOF_WORKER_METRICS" in env:
+        env["CHAINPROOF_WORKER_METRICS"] = f"127.0.0.1:{free_port()}"
     argv = list(service["command"])
     assert argv[0] == "chainproof"
     url = ""
@@ -151,5 +153,18 @@ def _check_the_stack(procs: dict[str, Proc], database_url: str) -> None:
         assert procs["worker"].alive(), procs["worker"].tail()
         time.sleep(0.2)
     assert verdict.get("verdict") == "anchored", (verdict, procs["worker"].tail())
+    # The worker, which anchored, reports it on its own metrics port (no API there).
+    address = procs["worker"].env["CHAINPROOF_WORKER_METRICS"]
+    scraped = httpx.get(f"http://{address}/metrics").text
+    assert _sample(scraped, "chainproof_batch_size_count") >= 1, scraped
+    assert _sample(scraped, "chainproof_writer_leader{") == 1, scraped
     # uvicorn's access line went through structlog with the request's id.
     assert '"request_id": "compose-topology-1"' in a.text(), a.tail()
+
+
+def _sample(text: str, prefix: str) -> float:
+    """The value of the first sample line starting with ``prefix``."""
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {prefix} in the metrics")

@@ -62,6 +62,8 @@ def test_the_stack_is_two_replicas_a_worker_postgres_and_anvil() -> None:
     services = _resolved()["services"]
     assert set(services) == {"anvil", "postgres", "redis", "worker", "api-a", "api-b"}
     assert services["worker"]["command"] == ["chainproof", "worker"]
+    assert services["worker"]["environment"]["CHAINPROOF_WORKER_METRICS"] == "0.0.0.0:9100"
+    assert "ports" not in services["worker"]  # its metrics are asked no key: not published
     for name in ("api-a", "api-b"):
         api = services[name]
         assert api["command"][:3] == ["chainproof", "serve", "--no-batcher"]

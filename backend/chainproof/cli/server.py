@@ -422,6 +422,11 @@ def worker(
             runtime = start_runtime(
                 settings, chain=context, engine=engine, leader_lock=None if shared else lock
             )
+            stop_metrics = None
+            if settings.worker_metrics:
+                from chainproof.metrics import serve_worker_metrics
+
+                stop_metrics = serve_worker_metrics(runtime, settings.worker_metrics)
             try:
                 node = context.node
                 where = display_url(node.rpc_url) if node.rpc_url else node.kind
@@ -442,6 +447,8 @@ def worker(
                         _fail(f"the {node.kind} node exited; see its log in {settings.data_dir}")
                 _err.print("stopping the worker…")
             finally:
+                if stop_metrics is not None:
+                    stop_metrics()
                 runtime.close()  # the workers; releases the lock (taken above)
                 context.stop()
                 engine.dispose()
