@@ -31,8 +31,14 @@ ChainSpec = str  # "embedded" | "anvil" | "ganache" | an http(s):// JSON-RPC URL
 
 class Settings(BaseSettings):
     # hide_input_in_errors: a refused setting must not print the secrets it was given.
+    # env_ignore_empty: compose's `${CHAINPROOF_OPERATOR_KEY:-}` sets an empty variable, which
+    # must mean "unset" (the default), not a key "" (issue 15).
     model_config = SettingsConfigDict(
-        env_prefix="CHAINPROOF_", env_file=".env", extra="ignore", hide_input_in_errors=True
+        env_prefix="CHAINPROOF_",
+        env_file=".env",
+        extra="ignore",
+        hide_input_in_errors=True,
+        env_ignore_empty=True,
     )
 
     env: Literal["development", "test", "production"] = "development"
@@ -76,6 +82,15 @@ class Settings(BaseSettings):
     rate_limit_render: str = "60/minute"
     rate_limit_scan: str = "300/minute"
     rate_limit_auth_failures: str = "60/minute"  # 401 answers per client address
+    # Where the budgets are counted: this process's memory, or a store every replica shares
+    # (redis://host:6379): with memory, N replicas grant N times each budget.
+    rate_limit_storage: str = "memory://"
+    # /metrics names queue depths, signers and chain lag: an admin key reads it, anyone only
+    # when this is set (a scraper on a private network; api/routes/metrics.py).
+    metrics_public: bool = False
+    # `chainproof worker` has no API: "host:port" serves its /metrics there (no key asked:
+    # bind it to a private network only). Unset: none.
+    worker_metrics: str | None = None
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)

@@ -12,6 +12,12 @@ in the log. :func:`configure_logging` replaces that with:
   ChainProof API keys (``cpk_...``) are masked inside any string, tracebacks included.
 
 stdlib records (uvicorn, httpx, web3) go through the same redaction as a logging filter.
+uvicorn's own loggers (``uvicorn.error``, ``uvicorn.access``) are routed into structlog
+(:class:`ToStructlog`): an access line is the event ``"GET /path 200"`` with ``access:
+true``, ``client``, ``method``, ``path`` and ``status`` fields and the request's
+``request_id`` (``api/observe.py``), in the same JSON lines as everything else.
+``chainproof serve`` runs uvicorn with ``log_config=None`` so uvicorn does not put its own
+handlers back.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import Any, Final
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
-__all__ = ["REDACTED", "configure_logging", "redact_text"]
+__all__ = ["REDACTED", "ToStructlog", "configure_logging", "redact_text", "route_uvicorn_logs"]
 
 REDACTED: Final = "[redacted]"
 
@@ -142,6 +148,47 @@ def configure_logging(*, json: bool | None = None, level: int = logging.INFO) ->
         cache_logger_on_first_use=False,
     )
     _install_stdlib_filter()
+    route_uvicorn_logs()
+
+
+class ToStructlog(logging.Handler):
+    """Hands stdlib records (uvicorn's) to structlog, so they get its context and format."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields: dict[str, Any] = {}
+            args = record.args
+            if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
+                client, method, path, http_version, status = args
+                # The request line for a person, the same parts as fields for a machine.
+                event = f"{method} {path} {status}"
+                fields = {
+                    "access": True,
+                    "client": client,
+                    "method": method,
+                    "path": path,
+                    "http_version": http_version,
+                    "status": status,
+                }
+            else:
+                event = record.getMessage()
+            if record.exc_info:
+                fields["exc_info"] = record.exc_info
+            structlog.get_logger(record.name).log(record.levelno, event, **fields)
+        except Exception:  # a logging handler never raises into the caller
+            self.handleError(record)
+
+
+def route_uvicorn_logs() -> None:
+    """uvicorn's loggers write through structlog only (idempotent)."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = [h for h in logger.handlers if isinstance(h, ToStructlog)] or [
+            ToStructlog()
+        ]
+        logger.propagate = False
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
 
 
 def _install_stdlib_filter() -> None:

@@ -33,7 +33,7 @@ from chainproof.config import Settings
 from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
 from chainproof.evidence.batcher import Batcher, LeaderLock
 from chainproof.evidence.ops import evidence_kinds
-from chainproof.store import db
+from chainproof.store import db, shared_files
 from chainproof.store.leader import KeyLock, PgLeaderLock
 from chainproof.trace.heads import HeadPublisher
 
@@ -145,7 +145,10 @@ def start_runtime(
     owns_chain = chain is None
     try:
         if chain is None:
-            chain = _open_chain_or_degrade(settings)
+            # Deployment records come from the database and go back to it: a process on
+            # another host finds the contracts the first one deployed (store/shared_files.py).
+            with shared_files.shared_deployments(engine, settings.data_dir):
+                chain = _open_chain_or_degrade(settings)
         runtime = Runtime(
             settings=settings,
             engine=engine,

@@ -15,7 +15,8 @@ down in reverse order:
 Every request body is bounded by :class:`BodyLimitMiddleware` (the upload limit for a
 multipart body on the streaming routes, a few MiB for every other body) before any route
 can buffer it; JSON bodies are then shape-checked (``api/json_guard.py``), callers counted
-(``api/ratelimit.py``) and every response given its security headers (``api/headers.py``).
+(``api/ratelimit.py``) and every response given its security headers (``api/headers.py``),
+its request id and, on the verify routes, its timing (``api/observe.py``).
 
 Tests inject a chain (and may inject an engine); what was injected is not stopped.
 """
@@ -41,6 +42,7 @@ from chainproof.api.errors import error_body, install_error_handlers
 from chainproof.api.head import HeadAsGetMiddleware
 from chainproof.api.headers import SecurityHeadersMiddleware
 from chainproof.api.json_guard import JsonShapeMiddleware, content_type_of, is_multipart
+from chainproof.api.observe import RequestIdMiddleware, VerifyTimingMiddleware
 from chainproof.api.ratelimit import RateLimitMiddleware, default_rules
 from chainproof.api.routes import API_ROUTERS
 from chainproof.api.routes import subsidy as subsidy_routes
@@ -122,9 +124,12 @@ def create_app(
             scan=settings.rate_limit_scan,
         ),
         auth_failures=settings.rate_limit_auth_failures,
+        storage_uri=settings.rate_limit_storage,
     )
     app.add_middleware(HeadAsGetMiddleware)  # everything inside sees a GET
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: refusals get the headers too
+    app.add_middleware(VerifyTimingMiddleware)  # refusals (429, 413) are timed too
+    app.add_middleware(SecurityHeadersMiddleware)  # refusals get the headers too
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has its id
     for router in API_ROUTERS:
         app.include_router(router)
     from chainproof import web  # the pages: thin over the same services as the API

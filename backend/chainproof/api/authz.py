@@ -182,6 +182,10 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ),
     ("GET", "/healthz"): Rule(EVERYONE, why="liveness probe"),
     ("GET", "/readyz"): Rule(EVERYONE, why="readiness probe"),
+    # /metrics names the signer, queue depths and chain lag: internals, not public data.
+    # CHAINPROOF_METRICS_PUBLIC opens it to anyone (a private scrape network only); the
+    # matrix runs with the default, where only an admin key reads it.
+    ("GET", "/metrics"): Rule(ADMINS, why="operator internals: admin key, or METRICS_PUBLIC"),
     # --- admin ----------------------------------------------------------------------------
     ("POST", "/api/v1/members"): Rule(ADMINS, why="member admission is the operator's"),
     ("GET", "/api/v1/members"): Rule(ADMINS, why="the member list is the operator's"),

@@ -18,8 +18,10 @@ anonymous or bad-key requests is turned away as cheaply as a well-behaved one.
 
 The counting is the maintained ``limits`` library (the core of slowapi and Flask-Limiter):
 its in-memory storage by default, per process. Several API replicas each count on their
-own (the effective budget is multiplied by the replica count) unless ``storage_uri`` names
-a shared store ``limits`` supports (``redis://...``).
+own (the effective budget is multiplied by the replica count) unless ``storage_uri``
+(``CHAINPROOF_RATE_LIMIT_STORAGE``) names a shared store ``limits`` supports: Redis
+(``redis://host:6379``; the compose stack runs one). ``limits`` has no PostgreSQL storage.
+A shared store costs one round trip to it per counted request, on the event loop.
 
 Wiring (``api/app.py``, after the body limit, so that it runs first)::
 

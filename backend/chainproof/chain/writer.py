@@ -45,6 +45,7 @@ from chainproof.chain.context import ChainContext
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import MinedTx, SignedTx
 from chainproof.errors import ChainError, ConflictError, ContractRevertError, TransactionError
+from chainproof.metrics import observe_gas
 from chainproof.store.models import utcnow
 from chainproof.store.ops import IN_FLIGHT, ChainOp, OpStatus
 
@@ -424,6 +425,7 @@ class ChainWriter:
             op.block_number = mined.block_number
             op.block_hash = mined.block_hash
             op.gas_used = mined.gas_used
+        observe_gas(op.kind, op.gas_used)
         op.updated_at = utcnow()
         s.add(op)
         s.commit()

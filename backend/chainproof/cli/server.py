@@ -259,6 +259,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level="info",
+        log_config=None,  # its loggers already write through structlog (logs.py)
         timeout_graceful_shutdown=5,
     )
 
@@ -398,6 +399,7 @@ def worker(
     from chainproof.chain.nodes import display_url
     from chainproof.runtime import start_runtime
     from chainproof.store.db import make_engine
+    from chainproof.store.shared_files import shared_deployments
 
     settings = settings_with(data_dir=data_dir, chain=chain)
     if _chain_kind(settings.chain) == "embedded":
@@ -409,8 +411,10 @@ def worker(
     lock = _leader_lock(settings, "one batcher per signing key")
     try:
         with _stop_on_signals() as stopping:
-            context = _open_chain(settings)
             engine = make_engine(url)
+            # The deployment records another host wrote, from the database; ours, to it.
+            with shared_deployments(engine, settings.data_dir):
+                context = _open_chain(settings)
             # The same composition root as `serve`: batcher, chain writer, trace heads. On
             # PostgreSQL the key's leader is elected there (an advisory lock: workers on
             # other hosts stand by and take over); on SQLite the data dir's lock decides.
@@ -418,6 +422,11 @@ def worker(
             runtime = start_runtime(
                 settings, chain=context, engine=engine, leader_lock=None if shared else lock
             )
+            stop_metrics = None
+            if settings.worker_metrics:
+                from chainproof.metrics import serve_worker_metrics
+
+                stop_metrics = serve_worker_metrics(runtime, settings.worker_metrics)
             try:
                 node = context.node
                 where = display_url(node.rpc_url) if node.rpc_url else node.kind
@@ -438,6 +447,8 @@ def worker(
                         _fail(f"the {node.kind} node exited; see its log in {settings.data_dir}")
                 _err.print("stopping the worker…")
             finally:
+                if stop_metrics is not None:
+                    stop_metrics()
                 runtime.close()  # the workers; releases the lock (taken above)
                 context.stop()
                 engine.dispose()

@@ -54,6 +54,7 @@ from chainproof.evidence.ops import GRANT_MEMBER, evidence_kinds
 from chainproof.evidence.proofs import build_nodes, root_of
 from chainproof.evidence.writes import turns_for
 from chainproof.identity import ensure_member_chain_key, member_account
+from chainproof.metrics import observe_anchored
 from chainproof.store.models import (
     AnchorRecord,
     Batch,
@@ -675,6 +676,12 @@ class Batcher:
             topics = entry["topics"]
             if topics and bytes(HexBytes(topics[0])) == ANCHORED_TOPIC:
                 log_index = int(entry["logIndex"])
+        accepted = s.exec(
+            select(Evidence.created_at).where(
+                col(Evidence.batch_id) == b.id, col(Evidence.status) == EvidenceStatus.BATCHED.value
+            )
+        ).all()
+        observe_anchored(b.leaf_count, mined.gas_used, accepted)
         b.status = BatchStatus.CONFIRMED.value
         b.tx_hash = mined.tx_hash
         b.block_number = mined.block_number

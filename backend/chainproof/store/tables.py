@@ -7,5 +7,6 @@ autogenerate and the models-versus-migrations check see its tables as extra.
 
 import chainproof.store.models
 import chainproof.store.ops
+import chainproof.store.shared_files
 import chainproof.subsidy.models
 import chainproof.trace.models  # noqa: F401

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from chainproof.api.routes import (
     admin,
     evidence,
+    metrics,
     operations,
     subsidy,
     system,
@@ -31,6 +32,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     trace.router,
     well_known.router,
     operations.router,
+    metrics.router,
 )
 
 __all__ = ["API_ROUTERS"]
