@@ -307,3 +307,38 @@ def test_anchor_then_verify_hash_locally_on_an_insecure_origin(
     no_script_errors(page)
     page.close()
     _no_file_bytes(requests)
+
+
+def test_the_scan_page_checks_on_an_insecure_origin(
+    live_server: LiveServer, recorded: tuple[BrowserContext, list[Recorded]]
+) -> None:
+    """The scan page hashes events, links and the item key with hash-wasm: on plain HTTP it
+    checks everything itself (before issue 17 it said "no Web Crypto" and checked nothing)."""
+    from eth_utils import keccak
+
+    from chainproof.store import db
+    from chainproof.trace.demo import seed_trace_demo
+
+    engine = db.make_engine(live_server.settings.resolved_database_url)
+    try:
+        demo = seed_trace_demo(engine=engine)
+    finally:
+        engine.dispose()
+    published = live_server.post(
+        "/api/v1/trace/publish", headers={"Authorization": f"Bearer {live_server.admin_key}"}
+    )
+    assert published.status_code == 200, published.text
+    path = demo.scan_paths[0]
+    view = live_server.get("/api/v1/trace/items/" + path.removeprefix("/t/")).json()
+    ctx, _ = recorded
+    page = _open(ctx, live_server, path)
+    badge = page.locator("#trace-badge[data-checked=browser]")
+    badge.wait_for()
+    # An in-process chain has no node for the browser: checked, then "server_only".
+    assert badge.get_attribute("data-reason") == "server_only"
+    assert page.locator(".trace-check.ok").count() == len(view["events"]) > 0
+    salt = bytes.fromhex(view["salt"][2:])
+    expected_key = "0x" + keccak(salt + view["uri"].encode()).hex()
+    assert page.get_by_test_id("trace-computed-key").inner_text() == expected_key
+    assert page.get_by_test_id("trace-computed-head").inner_text() == view["onchain"]["head"]
+    no_script_errors(page)

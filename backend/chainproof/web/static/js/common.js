@@ -124,7 +124,9 @@
         else stop(reject, new Error(m.message));
       };
       worker.onerror = (e) => { e.preventDefault(); stop(reject, new Error(e.message || 'hash worker failed')); };
-      worker.postMessage({ file: file, algorithm: algorithm, scripts: HASH_WASM, chunk: HASH_CHUNK });
+      // The one build this algorithm needs (HASH_WASM is in ALGORITHMS' order, base.html).
+      const scripts = [HASH_WASM[ALGORITHMS.indexOf(algorithm)]];
+      worker.postMessage({ file: file, algorithm: algorithm, scripts: scripts, chunk: HASH_CHUNK });
     });
   }
   /* "Hashing 42% (126.0 MiB of 300.0 MiB)" for a progress callback. */

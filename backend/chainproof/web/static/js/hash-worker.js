@@ -19,7 +19,7 @@ self.onmessage = async (event) => {
   const { file, algorithm, scripts, chunk } = event.data;
   try {
     if (!Object.prototype.hasOwnProperty.call(CREATE, algorithm)) throw new Error('unknown algorithm ' + algorithm);
-    if (!self.hashwasm) importScripts(...scripts);
+    importScripts(...scripts);
     const hasher = await CREATE[algorithm]();
     hasher.init();
     const total = file.size;
