@@ -342,3 +342,21 @@ def test_the_scan_page_checks_on_an_insecure_origin(
     assert page.get_by_test_id("trace-computed-key").inner_text() == expected_key
     assert page.get_by_test_id("trace-computed-head").inner_text() == view["onchain"]["head"]
     no_script_errors(page)
+
+
+def test_a_vendored_file_changed_after_it_was_pinned_is_refused(
+    live_server: LiveServer, page: Page
+) -> None:
+    """The script tags' integrity (web/vendor.py) is enforced: one byte more and Chromium
+    refuses hash-wasm, so the page has no hasher rather than an unknown one."""
+    page.goto(live_server.url + "/receipt")
+    assert page.evaluate("() => typeof window.hashwasm?.createKeccak") == "function"
+    served = live_server.get("/static/vendor/hash-wasm/keccak.umd.min.js").content
+    page.route(
+        "**/vendor/hash-wasm/keccak.umd.min.js",
+        lambda route: route.fulfill(
+            body=served + b"\n", content_type="application/javascript", status=200
+        ),
+    )
+    page.goto(live_server.url + "/receipt")
+    assert page.evaluate("() => typeof window.hashwasm") == "undefined"
