@@ -104,8 +104,10 @@ def test_anchor_a_file_and_watch_it_turn_anchored(
     page.wait_for_url(re.compile(r"/evidence/[0-9a-f-]{36}$"))
     assert page.get_by_test_id("digest").inner_text() == digest
     assert page.locator('[data-status="anchored"]').count() >= 1
-    page.locator("#owner-meta").wait_for()  # the tab's key may see its own file name
-    assert upload.name in page.locator("#owner-meta").inner_text()
+    page.locator("#owner-meta").wait_for()  # the tab's key may see its own label
+    meta = page.locator("#owner-meta").inner_text()
+    # Hashed on the device: only the digest and the label went to the server, not the name.
+    assert "2023 专项补贴 验收材料" in meta and upload.name not in meta
     shot(page, "evidence-detail")
     no_script_errors(page)
 
@@ -146,22 +148,23 @@ def test_verification_url_prefills_and_runs(
     no_script_errors(page)
 
 
-def test_sm3_in_the_browser_matches_python(live_server: LiveServer, page: Page) -> None:
+def test_every_algorithm_in_the_browsers_worker_matches_python(
+    live_server: LiveServer, page: Page
+) -> None:
+    """common.js's hashFile (hash-wasm in the worker, chunked) against chainproof.digests."""
+    from chainproof.digests import hash_bytes, to_hex
+
     page.goto(live_server.url + "/verify")
     samples = [b"", b"abc", b"abcd" * 16, bytes(range(256)) * 5, b"x" * 55, b"y" * 56]
-    for sample in samples:
-        got = page.evaluate(
-            "(bytes) => new ChainProofSM3().update(new Uint8Array(bytes)).hex()", list(sample)
-        )
-        assert got == hashlib.new("sm3", sample).hexdigest(), sample[:16]
-    # Chunked updates give the same digest as one update.
-    chunked = page.evaluate(
-        """() => { const h = new ChainProofSM3(); const data = new Uint8Array(1000);
-                   for (let i = 0; i < 1000; i++) data[i] = i % 251;
-                   for (let i = 0; i < 1000; i += 37) h.update(data.subarray(i, i + 37));
-                   return h.hex(); }"""
-    )
-    assert chunked == hashlib.new("sm3", bytes(i % 251 for i in range(1000))).hexdigest()
+    for algorithm in ("sha256", "sm3", "keccak256"):
+        for sample in samples:
+            got = page.evaluate(
+                """([bytes, algorithm]) => window.ChainProof.hashFile(
+                       new File([new Uint8Array(bytes)], 'x'), algorithm)""",
+                [list(sample), algorithm],
+            )
+            assert got == to_hex(hash_bytes(sample, algorithm)), (algorithm, sample[:16])
+    no_script_errors(page)
 
 
 def test_sm3_file_verified_without_upload(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
 from chainproof.receipts import ONLINE_CHECKS, Receipt, verify_receipt
@@ -141,24 +141,21 @@ def anchored(anvil_server: LiveServer, folder: Path) -> tuple[Path, Path, dict[s
 
 
 def test_keccak_in_the_browser_matches_eth_utils(anvil_server: LiveServer, page: Page) -> None:
+    """The page's keccak (hash-wasm's, vendored): Ethereum's keccak, not SHA3-256."""
     page.goto(anvil_server.url + "/receipt")
+    page.evaluate("() => window.ChainProofReceipt.ready")
+    hashed = "(bytes) => window.hashwasm.keccak(new Uint8Array(bytes), 256)"
     for n in (0, 1, 31, 32, 135, 136, 137, 271, 272, 1000):
         sample = bytes((i * 7 + 3) % 256 for i in range(n))
-        got = page.evaluate(
-            "(bytes) => new ChainProofKeccak256().update(new Uint8Array(bytes)).hex()", list(sample)
-        )
-        assert got == keccak(sample).hex(), n
-    # Chunked updates give the same digest as one update; Ethereum's keccak, not SHA3-256.
-    chunked = page.evaluate(
-        """() => { const h = new ChainProofKeccak256(); const data = new Uint8Array(1000);
-                   for (let i = 0; i < 1000; i++) data[i] = i % 251;
-                   for (let i = 0; i < 1000; i += 37) h.update(data.subarray(i, i + 37));
-                   return h.hex(); }"""
-    )
-    assert chunked == keccak(bytes(i % 251 for i in range(1000))).hex()
-    assert page.evaluate("new ChainProofKeccak256().hex()") == (
+        assert page.evaluate(hashed, list(sample)) == keccak(sample).hex(), n
+    assert page.evaluate(hashed, []) == (
         "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
     )
+    # The page's EIP-55 checksum (which hashes on the page's thread) is eth_utils'.
+    address = "0x" + keccak(b"an address").hex()[:40]
+    assert page.evaluate(
+        "(a) => window.ChainProofReceipt.checksum(a)", address
+    ) == to_checksum_address(address)
     no_script_errors(page)
 
 
@@ -182,8 +179,10 @@ def test_a_receipt_and_its_document_verify_in_the_browser_without_our_server(
 
     # Nothing went to our server: every request of the verification went to the node.
     assert requested, "the page asked no node at all"
-    assert not [u for u in requested if u.startswith(anvil_server.url + "/api/")], requested
-    assert all(u.rstrip("/") == url.rstrip("/") for u in requested), requested
+    # From our server only code: the hash worker and hash-wasm, loaded to hash the document.
+    ours = [u for u in requested if u.startswith(anvil_server.url + "/")]
+    assert all(u.startswith(anvil_server.url + "/static/") for u in ours), ours
+    assert all(u.rstrip("/") == url.rstrip("/") for u in requested if u not in ours), requested
 
     # The same verdict as the Python package's, check by check.
     python = python_verdict(receipt, url, anvil_server)
@@ -250,7 +249,8 @@ def test_a_modified_document_fails_the_document_check(
     got = rows(page)
     assert [(name, ok) for name, ok, _ in got] == [("document", False)]
     assert record["digest"] in got[0][2]
-    assert requested == []  # stopped before asking the node
+    # Stopped before asking the node: only the page's hashing code was loaded, from us.
+    assert all(u.startswith(anvil_server.url + "/static/") for u in requested), requested
     shot(page, "receipt-modified-document")
     no_script_errors(page)
 

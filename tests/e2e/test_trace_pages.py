@@ -57,7 +57,7 @@ def test_scan_page_checks_in_the_browser_and_takes_no_verdict_from_the_server(
     onchain = view["onchain"]
     assert onchain["available"], view["badge_reason"]
     assert phone.get_by_test_id("trace-computed-head").inner_text() == onchain["head"]
-    # The salted key, computed in the browser from the code and the salt shown (keccak.js).
+    # The salted key, computed in the browser from the code and the salt shown (hash-wasm keccak).
     salt = bytes.fromhex(view["salt"][2:])
     expected_key = "0x" + keccak(salt + view["uri"].encode()).hex()
     assert phone.get_by_test_id("trace-computed-key").inner_text() == expected_key

@@ -147,7 +147,14 @@ def test_pages_are_not_in_the_api_schema(site: Site) -> None:
 
 
 def test_static_files_are_served(site: Site) -> None:
-    for name in ("css/app.css", "js/common.js", "js/verify.js", "js/sm3.js", "js/anchor.js"):
+    for name in (
+        "css/app.css",
+        "js/common.js",
+        "js/verify.js",
+        "js/hash-worker.js",
+        "vendor/hash-wasm/sm3.umd.min.js",
+        "js/anchor.js",
+    ):
         assert site.client.get(f"/static/{name}").status_code == 200
 
 

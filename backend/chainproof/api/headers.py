@@ -15,6 +15,12 @@ and every HTML page a Content-Security-Policy with no inline script at all
 and ``connect-src`` open to any http(s) URL: the receipt and scan pages check the chain
 through a JSON-RPC node of the reader's choosing, not through us.
 
+Files are hashed on the reader's device with hash-wasm (WebAssembly; docs/pages.md), which
+needs two additions and no more: ``'wasm-unsafe-eval'`` lets a page compile WebAssembly (the
+receipt and scan pages hash keys, leaves and code on the page; it allows no JavaScript
+``eval``), and ``worker-src 'self'`` names the one worker (``/static/js/hash-worker.js``) that
+hashes files off the page's thread; no ``blob:`` or ``data:`` worker.
+
 The interactive API docs (``/docs``, ``/redoc``) are FastAPI's, with one inline script and
 their code on a CDN: their policy names that CDN and allows the inline script by its
 SHA-256 hash, computed from the page as it goes out, rather than ``'unsafe-inline'``.
@@ -32,7 +38,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["PAGE_CSP", "SecurityHeadersMiddleware", "docs_csp", "inline_scripts"]
 
 PAGE_CSP: Final = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+    "style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self' http: https:; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )

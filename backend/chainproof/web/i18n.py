@@ -110,7 +110,7 @@ ZH: Final[dict[str, str]] = {
     "verify.files_heading": "拖入文件",
     "verify.drop": "把文件拖到这里",
     "verify.choose": "或选择文件（可多选）",
-    "verify.private": "SHA-256 与 SM3 在您的浏览器内计算，"
+    "verify.private": "SHA-256、SM3 与 Keccak-256 都在您的浏览器内计算，"
     "文件不会离开这台电脑；只有摘要发送到服务器查询。",
     "verify.digest_heading": "按摘要验证",
     "verify.digest_label": "文件摘要（64 位十六进制）",
@@ -120,10 +120,10 @@ ZH: Final[dict[str, str]] = {
     "verify.none_yet": "还没有验证任何文件。",
     # anchor
     "anchor.title": "上链存证",
-    "anchor.lead": "上传文件，平台计算摘要并按批次写入区块链。状态会自动更新：排队 → 打包 → 上链。",
-    "anchor.upload_heading": "上传文件",
+    "anchor.lead": "文件在您的浏览器内计算摘要，只有摘要发送到平台，按批次写入区块链；"
+    "文件和文件名都不上传。状态会自动更新：排队 → 打包 → 上链。",
+    "anchor.upload_heading": "选择文件",
     "anchor.label_hint": "仅您和管理员可见，不上链。",
-    "anchor.digest_only": "只发送摘要（在浏览器内计算，文件不上传；不记录文件名）",
     "anchor.drop": "把文件拖到这里",
     "anchor.choose": "选择要存证的文件（可多选）",
     "anchor.submit": "提交存证",
@@ -251,14 +251,12 @@ ZH: Final[dict[str, str]] = {
     "js.detail.not_found": "此文件从未存证，或已被修改（哪怕一个字节）。",
     "js.detail.anchored": "文件与链上存证完全一致。",
     "js.hashing": "正在计算摘要…",
-    "js.hashing_server": "正在上传到服务器计算摘要（不保存文件）…",
+    "js.hashing_pct": "正在本机计算摘要 {pct}%（{done} / {total}）",
+    "js.hashing_file": "第 {i}/{n} 个文件 {name}",
     "js.checking": "正在查询…",
-    "js.uploading": "正在上传 {pct}%",
-    "js.algo.sha256": "在浏览器内用 Web Crypto 计算，文件不离开这台电脑。",
-    "js.algo.sha256_server": "此页面不是安全连接（HTTPS 或本机），"
-    "浏览器不提供 Web Crypto：文件将发送到服务器计算摘要（不保存）。",
+    "js.algo.sha256": "在浏览器内计算 SHA-256，文件不离开这台电脑。",
     "js.algo.sm3": "在浏览器内用国密 SM3 计算，文件不离开这台电脑。",
-    "js.algo.keccak256": "Keccak-256 由服务器计算：文件将上传到服务器，计算后即丢弃、不保存。",
+    "js.algo.keccak256": "在浏览器内计算 Keccak-256，文件不离开这台电脑。",
     "js.digest_invalid": "摘要应为 64 位十六进制数字（可带 0x）。",
     "js.need_key": "请先填写 API 密钥。",
     "js.bad_key": "API 密钥无效或已撤销。",
@@ -384,8 +382,8 @@ EN: Final[dict[str, str]] = {
     "verify.files_heading": "Drop files",
     "verify.drop": "Drop files here",
     "verify.choose": "or choose files (several allowed)",
-    "verify.private": "SHA-256 and SM3 are computed in your browser: the files never leave "
-    "this computer; only their digests are sent to the server.",
+    "verify.private": "SHA-256, SM3 and Keccak-256 are computed in your browser: the files "
+    "never leave this computer; only their digests are sent to the server.",
     "verify.digest_heading": "Verify a digest",
     "verify.digest_label": "Digest (64 hex digits)",
     "verify.digest_hint": "0x optional, any case.",
@@ -393,12 +391,11 @@ EN: Final[dict[str, str]] = {
     "verify.results": "Results",
     "verify.none_yet": "Nothing verified yet.",
     "anchor.title": "Anchor files",
-    "anchor.lead": "Upload files: the platform hashes them and anchors the digests in batches. "
-    "The status updates by itself: queued → batched → anchored.",
-    "anchor.upload_heading": "Upload",
+    "anchor.lead": "Files are hashed in your browser; only their digests go to the platform, "
+    "which anchors them in batches (neither files nor names are sent). The status updates by "
+    "itself: queued → batched → anchored.",
+    "anchor.upload_heading": "Files",
     "anchor.label_hint": "Seen by you and admins only; never on chain.",
-    "anchor.digest_only": "Send digests only (hashed in the browser, files not uploaded; no "
-    "file names kept)",
     "anchor.drop": "Drop files here",
     "anchor.choose": "Choose the files to anchor (several allowed)",
     "anchor.submit": "Anchor",
@@ -525,15 +522,12 @@ EN: Final[dict[str, str]] = {
     "js.detail.not_found": "This file was never anchored, or it was modified (even by one byte).",
     "js.detail.anchored": "The file is identical to what was anchored.",
     "js.hashing": "Hashing…",
-    "js.hashing_server": "Uploading for hashing on the server (not stored)…",
+    "js.hashing_pct": "Hashing on this device {pct}% ({done} of {total})",
+    "js.hashing_file": "File {i} of {n}, {name}",
     "js.checking": "Checking…",
-    "js.uploading": "Uploading {pct}%",
-    "js.algo.sha256": "Computed in your browser with Web Crypto: the file stays on this computer.",
-    "js.algo.sha256_server": "This page is not a secure context (HTTPS or localhost), so the "
-    "browser offers no Web Crypto: files go to the server for hashing (not stored).",
+    "js.algo.sha256": "Computed in your browser (SHA-256): the file stays on this computer.",
     "js.algo.sm3": "Computed in your browser (SM3): the file stays on this computer.",
-    "js.algo.keccak256": "Keccak-256 is computed by the server: the file is uploaded, hashed "
-    "and discarded, never stored.",
+    "js.algo.keccak256": "Computed in your browser (Keccak-256): the file stays on this computer.",
     "js.digest_invalid": "A digest is 64 hex digits (0x optional).",
     "js.need_key": "Enter an API key first.",
     "js.bad_key": "The API key is not valid (unknown or revoked).",

@@ -120,8 +120,6 @@ ZH: Final[dict[str, str]] = {
     "js.receipt_page.doc.ok": "{name} 的 {algorithm} 摘要与回执中的摘要一致",
     "js.receipt_page.doc.bad": "文件的 {algorithm} 摘要是 {actual}，不是回执中的摘要 {digest}："
     "这不是存证的那个文件，或文件已被改动",
-    "js.receipt_page.doc.no_webcrypto": "此浏览器不能在本页计算 SHA-256（Web Crypto 只在 HTTPS 或 "
-    "localhost 下可用）：请用 sha256sum 核对文件摘要",
     "js.receipt_page.offline.ok": "叶子值、叶子哈希与默克尔证明都指向回执中的根",
     "js.receipt_page.offline.value": "leaf_values[{i}] 是 {value}，不是回执的 {name} {want}",
     "js.receipt_page.offline.leaf": "leaf_hash 是 {leaf}，但叶子值的哈希是 {computed}",
@@ -288,8 +286,6 @@ EN: Final[dict[str, str]] = {
     "js.receipt_page.doc.ok": "the {algorithm} digest of {name} is the receipt's digest",
     "js.receipt_page.doc.bad": "the document's {algorithm} digest is {actual}, not the receipt's "
     "digest {digest}: this is not the anchored document, or it was modified",
-    "js.receipt_page.doc.no_webcrypto": "this browser cannot compute SHA-256 on this page (Web "
-    "Crypto needs HTTPS or localhost): check the digest with sha256sum",
     "js.receipt_page.offline.ok": "leaf values, leaf hash and proof agree with the root",
     "js.receipt_page.offline.value": "leaf_values[{i}] is {value}, not the receipt's {name} {want}",
     "js.receipt_page.offline.leaf": "leaf_hash is {leaf} but the leaf values hash to {computed}",

@@ -54,6 +54,7 @@ from chainproof.web.i18n import (
     pick_lang,
     translator,
 )
+from chainproof.web.vendor import integrity
 
 TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
 MAX_ID: Final = 2**63 - 1
@@ -116,6 +117,7 @@ def render(
             "active": active,
             "url": url,
             "static": static,
+            "integrity": integrity,
             "api_base": f"{root}/api/v1",
             "page_root": root,
             **context,

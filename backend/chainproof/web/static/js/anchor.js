@@ -1,5 +1,6 @@
-/* /anchor: upload files (or their digests) with the tab's API key, then follow each one
-   queued → batched → anchored by polling GET /api/v1/evidence/{id}. */
+/* /anchor: hash files on this device (common.js's worker) and send only their digests
+   (POST /api/v1/evidence/digests) with the tab's API key, then follow each one
+   queued → batched → anchored by polling GET /api/v1/evidence/{id}. The files never leave. */
 (function () {
   'use strict';
   const C = window.ChainProof;
@@ -7,7 +8,6 @@
   const form = document.getElementById('anchor-form');
   const select = document.getElementById('algorithm');
   const input = document.getElementById('files');
-  const digestOnly = document.getElementById('digest-only');
   const message = document.getElementById('anchor-message');
   const list = document.getElementById('anchor-list');
   const empty = document.getElementById('anchor-empty');
@@ -18,13 +18,6 @@
   let polling = false;
 
   C.wireAlgorithmHint(select, document.getElementById('algorithm-hint'));
-  function syncDigestOnly() {
-    const possible = C.browserCanHash(select.value);
-    digestOnly.disabled = !possible;
-    if (!possible) digestOnly.checked = false;
-  }
-  select.addEventListener('change', syncDigestOnly);
-  syncDigestOnly();
 
   function say(text, tone) {
     message.hidden = !text;
@@ -94,33 +87,6 @@
     }
   }
 
-  function uploadFiles(files, algorithm, label, key) {
-    // XMLHttpRequest, not fetch: it reports upload progress.
-    return new Promise((resolve, reject) => {
-      const data = new FormData();
-      if (label) data.append('label', label);
-      for (const f of files) data.append('file', f, f.name);
-      const xhr = new XMLHttpRequest();
-      xhr.open('POST', C.API + '/evidence?algorithm=' + encodeURIComponent(algorithm));
-      xhr.setRequestHeader('Authorization', 'Bearer ' + key);
-      xhr.setRequestHeader('Accept', 'application/json');
-      xhr.upload.addEventListener('progress', (e) => {
-        if (e.lengthComputable) say(t('uploading', { pct: Math.round((100 * e.loaded) / e.total) }));
-      });
-      xhr.addEventListener('load', () => {
-        let body = null;
-        try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
-        if (xhr.status === 202 && body) resolve(body);
-        else {
-          const err = (body && body.error) || {};
-          reject(new C.ApiError(xhr.status, err.code || 'http_' + xhr.status, err.message || xhr.statusText));
-        }
-      });
-      xhr.addEventListener('error', () => reject(new Error('network error')));
-      xhr.send(data);
-    });
-  }
-
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const key = C.getKey();
@@ -131,19 +97,15 @@
     const label = document.getElementById('label').value.trim();
     submit.disabled = true;
     try {
-      let body;
-      if (digestOnly.checked) {
-        say(t('hashing'));
-        const digests = [];
-        for (const f of files) digests.push(await C.hashFile(f, algorithm));
-        body = await C.api('POST', '/evidence/digests', { key: key, json: { algorithm: algorithm, digests: digests, label: label || null } });
-      } else {
-        body = await uploadFiles(files, algorithm, label, key);
+      const digests = [];
+      for (let i = 0; i < files.length; i++) {
+        digests.push(await C.hashFile(files[i], algorithm, (done, total) =>
+          say(t('hashing_file', { i: i + 1, n: files.length, name: files[i].name }) + ' · ' + C.hashProgressText(done, total))));
       }
+      const body = await C.api('POST', '/evidence/digests', { key: key, json: { algorithm: algorithm, digests: digests, label: label || null } });
       body.items.forEach((item, i) => addItem(item, files[i]));
       say(t('accepted', { n: body.items.length }), 'good');
       form.reset();
-      syncDigestOnly();
       poll();
     } catch (err) {
       say(C.errorText(err), 'bad');

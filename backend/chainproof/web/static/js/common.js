@@ -1,4 +1,4 @@
-/* ChainProof pages: shared helpers (messages, DOM, API calls, hashing, drop zones). */
+/* ChainProof pages: shared helpers (messages, DOM, API calls, local hashing, drop zones). */
 (function () {
   'use strict';
   const body = document.body;
@@ -7,7 +7,6 @@
   const LANG = body.dataset.lang || 'zh-CN';
   const MESSAGES = JSON.parse(document.getElementById('i18n').textContent || '{}');
   const KEY_STORE = 'chainproof.apiKey';
-  const CHUNK = 4 << 20;
 
   function t(key, fields) {
     let text = Object.prototype.hasOwnProperty.call(MESSAGES, key) ? MESSAGES[key] : key;
@@ -102,29 +101,57 @@
     return t('failed', { message: e && e.message ? e.message : String(e) });
   }
 
-  // --- hashing --------------------------------------------------------------------------
+  // --- hashing ------------------------------------------------------------------------
+  /* Files are hashed on this device, never uploaded: hash-wasm (WebAssembly, vendored and
+   * pinned, see chainproof/web/vendor.py) in a Web Worker (js/hash-worker.js), read in slices
+   * so a file of any size takes about one chunk of memory, on any origin (WebCrypto's subtle
+   * is only in secure contexts; WebAssembly is everywhere). */
+  const HASH_CHUNK = 8 << 20;
+  const ALGORITHMS = ['sha256', 'sm3', 'keccak256'];
+  const HASH_WASM = (body.dataset.hashWasm || '').split(' ').filter(Boolean).map((u) => new URL(u, location.href).href);
   function browserCanHash(algorithm) {
-    if (algorithm === 'sha256') return !!(window.crypto && window.crypto.subtle);
-    return algorithm === 'sm3' && typeof window.ChainProofSM3 === 'function';
+    return ALGORITHMS.includes(algorithm) && typeof Worker === 'function' && typeof WebAssembly === 'object';
   }
-  async function hashFile(file, algorithm) {
-    if (algorithm === 'sha256') {
-      return '0x' + hex(await window.crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
+  /* '0x…' digest of `file`; onProgress(done, total) after every chunk. */
+  function hashFile(file, algorithm, onProgress) {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(body.dataset.hashWorker);
+      const stop = (fn, value) => { worker.terminate(); fn(value); };
+      worker.onmessage = (e) => {
+        const m = e.data;
+        if (m.type === 'progress') { if (onProgress) onProgress(m.done, m.total); }
+        else if (m.type === 'done') stop(resolve, m.digest);
+        else stop(reject, new Error(m.message));
+      };
+      worker.onerror = (e) => { e.preventDefault(); stop(reject, new Error(e.message || 'hash worker failed')); };
+      // The one build this algorithm needs (HASH_WASM is in ALGORITHMS' order, base.html).
+      const scripts = [HASH_WASM[ALGORITHMS.indexOf(algorithm)]];
+      worker.postMessage({ file: file, algorithm: algorithm, scripts: scripts, chunk: HASH_CHUNK });
+    });
+  }
+  /* "Hashing 42% (126.0 MiB of 300.0 MiB)" for a progress callback. */
+  function hashProgressText(done, total) {
+    const pct = total ? Math.floor((100 * done) / total) : 100;
+    return t('hashing_pct', { pct: pct, done: formatSize(done), total: formatSize(total) });
+  }
+  /* Synchronous hashers for small inputs on the page's thread (keys, leaves, code): the
+   * page's vendored hash-wasm scripts must be loaded; resolves to {keccak256, sha256}, each
+   * bytes -> Uint8Array. */
+  let smallHashers = null;
+  function hashers() {
+    if (!smallHashers) {
+      smallHashers = (async () => {
+        const w = window.hashwasm;
+        const out = {};
+        if (w && w.createKeccak) { const k = await w.createKeccak(256); out.keccak256 = (b) => k.init().update(b).digest('binary'); }
+        if (w && w.createSHA256) { const s = await w.createSHA256(); out.sha256 = (b) => s.init().update(b).digest('binary'); }
+        return out;
+      })();
     }
-    if (algorithm === 'sm3') {
-      const h = new window.ChainProofSM3();
-      for (let off = 0; off < file.size; off += CHUNK) {
-        h.update(new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer()));
-      }
-      return '0x' + h.hex();
-    }
-    throw new Error('no browser implementation of ' + algorithm);
+    return smallHashers;
   }
   function wireAlgorithmHint(select, hint) {
-    function update() {
-      const a = select.value;
-      hint.textContent = a === 'sha256' && !browserCanHash('sha256') ? t('algo.sha256_server') : t('algo.' + a);
-    }
+    function update() { hint.textContent = t('algo.' + select.value); }
     select.addEventListener('change', update);
     update();
   }
@@ -162,6 +189,7 @@
 
   window.ChainProof = {
     API, ROOT, LANG, t, el, cstTime, short, hex, formatSize, pagePath, api, apiMaybeKey, ApiError,
-    errorText, getKey, setKey, browserCanHash, hashFile, wireAlgorithmHint, downloadWithKey,
+    errorText, getKey, setKey, browserCanHash, hashFile, hashProgressText, hashers, wireAlgorithmHint,
+    downloadWithKey,
   };
 })();

@@ -21,7 +21,9 @@
   'use strict';
   const C = window.ChainProof;
   const { t, el } = C;
-  const K = window.ChainProofKeccak256;
+  // hash-wasm's keccak-256 (vendored), instantiated once; synchronous after `ready`.
+  let K256 = null;
+  const ready = C.hashers().then((h) => { K256 = h.keccak256; });
 
   // The check names of chainproof.receipts.ONLINE_CHECKS (a unit test keeps them equal).
   const CHECKS = ['offline', 'chain_id', 'genesis', 'registry', 'contract_code', 'transaction', 'anchored_event', 'block', 'anchor', 'leaf_revocation', 'contract_verify'];
@@ -37,7 +39,6 @@
   const IS_LEAF_REVOKED_V1 = '0x4fdc5226'; // isLeafRevoked(bytes32,bytes32)
   const VERIFY_V1 = '0x3423e548'; // verify(bytes32,bytes32,bytes32[])
   const RPC_TIMEOUT_MS = 15000;
-  const CHUNK = 4 << 20;
   const ALGORITHMS = ['sha256', 'sm3', 'keccak256'];
   const KEYS = ['version', 'algorithm', 'digest', 'salt', 'leaf_types', 'leaf_values', 'leaf_hash', 'proof', 'root', 'chain_id', 'contract', 'tx_hash', 'block_number', 'block_hash', 'block_timestamp', 'submitter', 'issued_at', 'evidence_id', 'label'];
   const REQUIRED = KEYS.slice(0, 16);
@@ -63,7 +64,7 @@
   function word(n) { // a uint256 as 32 big-endian bytes
     return fromHex(BigInt(n).toString(16).padStart(64, '0'));
   }
-  function keccak(bytes) { return K.hash(bytes); }
+  function keccak(bytes) { return K256(bytes); }
   function keccakHex(bytes) { return toHex(keccak(bytes)); }
 
   /* EIP-55: the checksummed form of a 20-byte hex address. */
@@ -284,16 +285,8 @@
     return {
       async document() {
         const { file, algorithm } = doc;
-        let digest;
-        if (algorithm === 'keccak256') {
-          const h = new K();
-          for (let off = 0; off < file.size; off += CHUNK) h.update(new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer()));
-          digest = '0x' + h.hex();
-        } else if (C.browserCanHash(algorithm)) {
-          digest = await C.hashFile(file, algorithm);
-        } else {
-          throw new Failed(t('receipt_page.doc.no_webcrypto'));
-        }
+        // Hashed on this device in the shared worker, in chunks, on any origin.
+        const digest = await C.hashFile(file, algorithm);
         if (digest !== r.digest) throw new Failed(t('receipt_page.doc.bad', { algorithm: algorithm, actual: digest, digest: r.digest }));
         return t('receipt_page.doc.ok', { algorithm: algorithm, name: file.name });
       },
@@ -440,7 +433,7 @@
   const form = document.getElementById('receipt-form');
   if (!form) {
     // Loaded elsewhere (tests): expose the pure parts only.
-    window.ChainProofReceipt = { parseReceipt, parseAnchor, leafHash, processProof, checksum, verify, CHECKS };
+    window.ChainProofReceipt = { ready, parseReceipt, parseAnchor, leafHash, processProof, checksum, verify, CHECKS };
     return;
   }
   const receiptInput = document.getElementById('receipt-file');
@@ -517,6 +510,7 @@
   }
 
   async function run() {
+    await ready;
     list.replaceChildren(); list.hidden = true; empty.hidden = false;
     summary.hidden = true;
     const file = receiptInput.files && receiptInput.files[0];
@@ -560,5 +554,5 @@
     }
   });
   prefillAnchor();
-  window.ChainProofReceipt = { parseReceipt, parseAnchor, leafHash, processProof, checksum, verify, CHECKS };
+  window.ChainProofReceipt = { ready, parseReceipt, parseAnchor, leafHash, processProof, checksum, verify, CHECKS };
 })();

@@ -314,10 +314,13 @@
         let answer;
         if (C.browserCanHash('sha256')) {
           const digests = [];
-          for (const f of files) digests.push({ name: f.name, digest: await C.hashFile(f, 'sha256') });
+          const summary = document.getElementById('check-summary');
+          for (const f of files) {
+            digests.push({ name: f.name, digest: await C.hashFile(f, 'sha256', (done, total) => { summary.textContent = f.name + ' · ' + C.hashProgressText(done, total); }) });
+          }
           answer = await call('POST', '/applications/' + APP_ID + '/integrity-check', { json: { algorithm: 'sha256', files: digests } });
         } else {
-          // No Web Crypto outside a secure context: the server hashes them (never stores them).
+          // No Web Worker or WebAssembly (a very old browser): the server hashes them, never stores them.
           const data = new FormData();
           for (const f of files) data.append('file', f, f.name);
           answer = await call('POST', '/applications/' + APP_ID + '/integrity-check?algorithm=sha256', { body: data });

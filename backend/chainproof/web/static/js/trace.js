@@ -1,4 +1,5 @@
-// The scan page checks the server in the browser (Web Crypto):
+// The scan page checks the server in the browser (hash-wasm, vendored; any origin, no Web
+// Crypto needed):
 // 1. each event hash = SHA-256 of its canonical pre-hash string (CBV 2.0);
 // 2. the item's chain: link_n = SHA-256(link_{n-1} ‖ event digest_n), link_0 = 32 zero bytes;
 // 3. the chain's end against the head on chain: read by this browser straight from a node
@@ -7,19 +8,18 @@
 //    (no public RPC URL, CORS, HTTPS page and HTTP node) does it show the head the server
 //    reports, says so, and says "unverifiable": the server's word is never a verdict;
 // 4. the item's salted key = keccak256(salt ‖ canonical URI), computed here from the code
-//    scanned and the salt shown (keccak.js), not taken from the server: the head is read
+//    scanned and the salt shown (hash-wasm's keccak-256), not taken from the server: the head is read
 //    at this key, and a server whose key differs is answering for another item.
 // The page arrives saying "checking"; only this script says "verified".
 // Messages come from the page's shared catalogue (web/i18n_trace.py, `js.trace.*`), read
 // through common.js, so the browser's verdict is in the page's language.
 (function () {
   "use strict";
-  const { t, hex } = window.ChainProof;
-  const Keccak = window.ChainProofKeccak256;
+  const { t, hex, hashers } = window.ChainProof;
+  let H = null; // {keccak256, sha256}: bytes -> Uint8Array, set by check()
   const data = JSON.parse(document.getElementById("trace-data").textContent);
   const DL_PATH = /^01\/\d{14}\/(21|10)\/[^/?#]+$/;
   const PLATFORM = /^CP[0-9A-HJKMNP-TV-Z]{12}$/;
-  const sha256 = (u8) => crypto.subtle.digest("SHA-256", u8);
   // headOf(bytes32) → (bytes32 head, uint32 count, uint64 updatedAt): keccak256 selector,
   // pinned by tests/unit/test_trace_scan.py against the contract's ABI.
   const HEAD_OF = "0x65c7d79d";
@@ -95,7 +95,7 @@
     const joined = new Uint8Array(32 + text.length);
     joined.set(fromHex(data.salt), 0);
     joined.set(text, 32);
-    return "0x" + hex(Keccak.hash(joined));
+    return "0x" + hex(H.keccak256(joined));
   }
 
   // The head as the chain holds it: {source: "chain", head, count} from a node, or the
@@ -142,7 +142,12 @@
   }
 
   async function check() {
-    if (!(window.crypto && crypto.subtle)) {
+    try {
+      H = await hashers();
+    } catch (err) {
+      H = {};
+    }
+    if (!H.keccak256 || !H.sha256) {
       setBadge("unverifiable", "no_webcrypto");
       return;
     }
@@ -162,13 +167,13 @@
     let allOk = true;
     for (let i = 0; i < data.events.length; i++) {
       const e = data.events[i];
-      const digest = new Uint8Array(await sha256(new TextEncoder().encode(e.prehash)));
+      const digest = H.sha256(new TextEncoder().encode(e.prehash));
       const claimed = e.event_hash.replace("ni:///sha-256;", "").split("?")[0];
       const ok = hex(digest) === claimed;
       const joined = new Uint8Array(64);
       joined.set(link, 0);
       joined.set(digest, 32);
-      link = new Uint8Array(await sha256(joined));
+      link = H.sha256(joined);
       links.push("0x" + hex(link));
       const mark = items[i] && items[i].querySelector("[data-check]");
       if (mark) {

@@ -1,4 +1,4 @@
-/* /verify: hash dropped files in the browser, ask POST /api/v1/verify, one row per file. */
+/* /verify: hash dropped files on this device (common.js's worker, never uploaded), ask POST /api/v1/verify, one row per file. */
 (function () {
   'use strict';
   const C = window.ChainProof;
@@ -61,18 +61,11 @@
   async function verifyFile(file, algorithm) {
     const row = addRow(file.name, C.formatSize(file.size));
     try {
-      let verdict;
-      if (C.browserCanHash(algorithm)) {
-        const digest = await C.hashFile(file, algorithm);
-        row.digest(digest);
-        row.status(t('checking'));
-        verdict = await C.apiMaybeKey('POST', '/verify', { json: { algorithm: algorithm, digest: digest } });
-      } else {
-        row.status(t('hashing_server'));
-        const data = new FormData();
-        data.append('file', file, file.name);
-        verdict = await C.apiMaybeKey('POST', '/verify?algorithm=' + encodeURIComponent(algorithm), { body: data });
-      }
+      // Hashed here for every algorithm; only the digest goes to the server, never the file.
+      const digest = await C.hashFile(file, algorithm, (done, total) => row.status(C.hashProgressText(done, total)));
+      row.digest(digest);
+      row.status(t('checking'));
+      const verdict = await C.apiMaybeKey('POST', '/verify', { json: { algorithm: algorithm, digest: digest } });
       row.show(verdict);
     } catch (e) {
       row.fail(e);

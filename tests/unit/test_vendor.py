@@ -1,0 +1,60 @@
+"""The vendored hash-wasm builds are the pinned package's, byte for byte, and carry the
+integrity hashes the pages' script tags name (chainproof/web/vendor.py)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from chainproof.web import vendor
+
+ROOT = Path(__file__).resolve().parents[2]
+STATIC = ROOT / "backend/chainproof/web/static"
+NODE_MODULES = ROOT / "node_modules"
+
+
+def sri(data: bytes) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def test_package_json_pins_the_version_recorded() -> None:
+    package = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))
+    assert package["devDependencies"]["hash-wasm"] == vendor.HASH_WASM_VERSION
+    lock = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))
+    entry = lock["packages"]["node_modules/hash-wasm"]
+    assert entry["version"] == vendor.HASH_WASM_VERSION and entry["integrity"].startswith("sha512-")
+    assert (STATIC / "vendor/hash-wasm/LICENSE").read_text(encoding="utf-8").startswith("MIT")
+
+
+@pytest.mark.parametrize("path", sorted(vendor.VENDORED))
+def test_vendored_file_has_its_recorded_integrity(path: str) -> None:
+    served = (STATIC / path).read_bytes()
+    assert sri(served) == vendor.integrity(path)
+    assert b"@license MIT" in served
+
+
+@pytest.mark.parametrize("path", sorted(vendor.VENDORED))
+def test_vendored_file_is_the_installed_packages(path: str) -> None:
+    installed = NODE_MODULES / vendor.VENDORED[path][0]
+    if not installed.exists():
+        pytest.skip("node_modules not installed (make install)")
+    version = json.loads((NODE_MODULES / "hash-wasm/package.json").read_text(encoding="utf-8"))
+    assert version["version"] == vendor.HASH_WASM_VERSION
+    assert installed.read_bytes() == (STATIC / path).read_bytes()
+
+
+def test_every_script_tag_not_our_own_names_its_integrity() -> None:
+    """Our own code is ``static('js/…')``; any other script (vendored) carries ``integrity``."""
+    tags = 0
+    for template in (STATIC.parent / "templates").glob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        for tag in re.findall(r"<script src=[^>]*>", text):
+            tags += 1
+            if "static('js/" not in tag:
+                assert 'integrity="{{ integrity(' in tag, (template.name, tag)
+    assert tags > 10
