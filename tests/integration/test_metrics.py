@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from chainproof.api.app import create_app
 from chainproof.chain.context import ChainContext
 from chainproof.config import Settings
+from chainproof.logs import route_uvicorn_logs
 
 from .test_api import Api, StartApi, api, chain, start_api  # noqa: F401  (fixtures)
 
@@ -130,6 +131,9 @@ def served(chain: ChainContext, tmp_path: object) -> Iterator[str]:  # noqa: F81
         log_level="info",
         log_config=None,
     )
+    # As `chainproof serve` starts: uvicorn's loggers through structlog. Another test's
+    # uvicorn in this worker (its default log_config) may have rerouted them.
+    route_uvicorn_logs()
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

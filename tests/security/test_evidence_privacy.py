@@ -93,6 +93,12 @@ def world(chain: ChainContext, tmp_path_factory: pytest.TempPathFactory) -> Iter
         chain="embedded",
         batch_size=10,
         batch_interval_ms=50,
+        # Five principals' runs share org B's uploads and one client address: the budgets
+        # (tests/security/test_rate_limits.py proves them) would turn the runs into 429s.
+        **dict.fromkeys(
+            ("rate_limit_anchor", "rate_limit_verify", "rate_limit_auth_failures"),
+            "100000/minute",
+        ),
     )
     with TestClient(create_app(settings, chain=chain)) as client:
         w = World(client=client, settings=settings)

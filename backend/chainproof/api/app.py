@@ -27,7 +27,7 @@ import gc
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Final
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -140,9 +140,10 @@ def create_app(
 
 
 def _document_unparseable_bodies(app: FastAPI) -> None:
-    """Every operation that reads a body may answer 400: a body that is not JSON or not
-    UTF-8 is refused before any route sees it (json_guard, FastAPI's parser). Said once here
-    for the OpenAPI document rather than on each route."""
+    """Answers the middleware gives before any route runs, said once here for the OpenAPI
+    document rather than on each route: 400 on every operation that reads a body (not JSON,
+    or not UTF-8: json_guard, FastAPI's parser), and 429 on every operation (the rate limits,
+    which also count a client's failed keys, api/ratelimit.py)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -150,17 +151,22 @@ def _document_unparseable_bodies(app: FastAPI) -> None:
             spec = build()
             for operations in spec.get("paths", {}).values():
                 for operation in operations.values():
-                    if isinstance(operation, dict) and "requestBody" in operation:
-                        operation.setdefault("responses", {}).setdefault("400", _BAD_BODY)
+                    if not isinstance(operation, dict):
+                        continue
+                    responses = operation.setdefault("responses", {})
+                    if "requestBody" in operation:
+                        responses.setdefault("400", _error_doc(400))
+                    responses.setdefault("429", _error_doc(429))
         return app.openapi_schema or build()
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-_BAD_BODY: Final = {
-    "description": ERROR_TEXT[400],
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
-}
+def _error_doc(code: int) -> dict[str, Any]:
+    return {
+        "description": ERROR_TEXT[code],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+    }
 
 
 def _lifespan(

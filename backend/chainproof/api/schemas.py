@@ -114,6 +114,7 @@ ERROR_TEXT: Final = {
     413: "The body is over the server's upload limit.",
     415: "The Content-Type is not one this endpoint reads.",
     422: "A value is invalid; the message names the field (and index).",
+    429: "Over a rate limit (per key, or per client address); `Retry-After` says when to retry.",
     503: "The chain is unreachable, or not the chain the index was built on.",
 }
 
