@@ -457,29 +457,33 @@ class EvidenceRegistryClient:
         deadline: int,
     ) -> bytes:
         """The member's EIP-712 signature over an anchor: it proves the org, the chain the time."""
+        return self._sign_typed(
+            signer,
+            "Anchor",
+            [
+                ("root", "bytes32", _b32(root)),
+                ("leafCount", "uint32", leaf_count),
+                ("metadataHash", "bytes32", _b32(metadata_hash)),
+                ("nonce", "uint256", nonce),
+                ("deadline", "uint256", deadline),
+            ],
+        )
+
+    def _sign_typed(
+        self, signer: LocalAccount, primary: str, fields: Sequence[tuple[str, str, Any]]
+    ) -> bytes:
+        """``signer``'s EIP-712 signature over ``primary`` in this registry's domain; each
+        field is (name, Solidity type, value), in the struct's order."""
         message = {
             "types": {
                 "EIP712Domain": _DOMAIN_TYPES,
-                "Anchor": [
-                    {"name": "root", "type": "bytes32"},
-                    {"name": "leafCount", "type": "uint32"},
-                    {"name": "metadataHash", "type": "bytes32"},
-                    {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint256"},
-                ],
+                primary: [{"name": name, "type": kind} for name, kind, _ in fields],
             },
-            "primaryType": "Anchor",
+            "primaryType": primary,
             "domain": self.eip712_domain(),
-            "message": {
-                "root": _b32(root),
-                "leafCount": leaf_count,
-                "metadataHash": _b32(metadata_hash),
-                "nonce": nonce,
-                "deadline": deadline,
-            },
+            "message": {name: value for name, _, value in fields},
         }
-        signed = signer.sign_message(encode_typed_data(full_message=message))
-        return bytes(signed.signature)
+        return bytes(signer.sign_message(encode_typed_data(full_message=message)).signature)
 
     def anchor_with_signature_call(
         self,
@@ -592,28 +596,17 @@ class EvidenceRegistryClient:
         fn_nonce = self.contract.functions.revocationNonce(signer.address)
         nonce = int(self._translate(fn_nonce.call))
         deadline = int(self.w3.eth.get_block("latest")["timestamp"]) + 3600
-        message = {
-            "types": {
-                "EIP712Domain": _DOMAIN_TYPES,
-                "RevokeLeaf": [
-                    {"name": "root", "type": "bytes32"},
-                    {"name": "leaf", "type": "bytes32"},
-                    {"name": "reasonHash", "type": "bytes32"},
-                    {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint256"},
-                ],
-            },
-            "primaryType": "RevokeLeaf",
-            "domain": self.eip712_domain(),
-            "message": {
-                "root": _b32(root),
-                "leaf": _b32(leaf),
-                "reasonHash": _b32(reason_hash),
-                "nonce": nonce,
-                "deadline": deadline,
-            },
-        }
-        signature = bytes(signer.sign_message(encode_typed_data(full_message=message)).signature)
+        signature = self._sign_typed(
+            signer,
+            "RevokeLeaf",
+            [
+                ("root", "bytes32", _b32(root)),
+                ("leaf", "bytes32", _b32(leaf)),
+                ("reasonHash", "bytes32", _b32(reason_hash)),
+                ("nonce", "uint256", nonce),
+                ("deadline", "uint256", deadline),
+            ],
+        )
         return self.contract.functions.revokeLeafWithSignature(
             _b32(root),
             _b32(leaf),
