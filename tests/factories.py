@@ -77,3 +77,14 @@ def hide_newest_event(
         assert newest is not None, f"{code or uri} has no events"
         s.exec(delete(TraceLink).where(col(TraceLink.id) == newest.id))
         s.commit()
+
+
+def wait_anchored(client: Any, evidence_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The record once anchored, as its owner sees it (strangers get its status only)."""
+    deadline = time.monotonic() + 60
+    while True:
+        body: dict[str, Any] = client.get(f"/api/v1/evidence/{evidence_id}", headers=headers).json()
+        if body["status"] == "anchored":
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.05)

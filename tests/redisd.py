@@ -16,13 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from chainproof.chain.nodes import free_port
+
 from .conftest import require
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +26,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = shutil.which("redis-server")
     require(binary is not None, "redis-server is missing (apt-get install redis-server)")
     assert binary is not None
-    port = _free_port()
+    port = free_port()
     where: Path = tmp_path_factory.mktemp("redis")
     with (where / "redis.log").open("wb") as log:  # the child keeps its own descriptor
         proc = subprocess.Popen(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from chainproof.api.app import create_app
 from chainproof.chain.context import ChainContext
+from chainproof.chain.nodes import free_port
 from chainproof.config import Settings
 from chainproof.logs import route_uvicorn_logs
 
@@ -107,12 +107,6 @@ def test_a_request_id_is_echoed_or_made(start_api: StartApi) -> None:  # noqa: F
         assert len(got.headers["x-request-id"]) == 32
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(chain: ChainContext, tmp_path: object) -> Iterator[str]:  # noqa: F811
     """The app under a real uvicorn, configured as ``chainproof serve`` runs it."""
@@ -123,7 +117,7 @@ def served(chain: ChainContext, tmp_path: object) -> Iterator[str]:  # noqa: F81
         env="test", data_dir=data, database_url=f"sqlite:///{data}/db.sqlite", chain="embedded"
     )
     data.mkdir()
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(settings, chain=chain, run_batcher=False),
         host="127.0.0.1",

@@ -16,7 +16,6 @@ routes whose rule ignores the owner are called with placeholder ids when they ha
 from __future__ import annotations
 
 import secrets
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +37,8 @@ from chainproof.public_ids import new_public_id
 from chainproof.store import db
 from chainproof.store.models import Evidence
 from chainproof.store.ops import ChainOp
+
+from ..factories import wait_anchored
 
 with warnings.catch_warnings():
     warnings.filterwarnings(
@@ -134,17 +135,6 @@ class World:
         return document
 
 
-def _wait_anchored(client: TestClient, evidence_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    """The record once anchored, as its owner sees it (strangers get its status only)."""
-    deadline = time.monotonic() + 60
-    while True:
-        body: dict[str, Any] = client.get(f"/api/v1/evidence/{evidence_id}", headers=headers).json()
-        if body["status"] == "anchored":
-            return body
-        assert time.monotonic() < deadline, body
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def world(chain: ChainContext, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     data = tmp_path_factory.mktemp("authz") / "data"
@@ -173,7 +163,7 @@ def world(chain: ChainContext, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 data={"label": w.labels[org]},
             )
             assert upload.status_code == 202, upload.text
-            w.evidence[org] = _wait_anchored(
+            w.evidence[org] = wait_anchored(
                 client, upload.json()["items"][0]["id"], w.as_(f"submitter_{org.lower()}")
             )
             w.spare_keys[org] = w.key(ORG_NAMES[org], "submitter")[0]
@@ -181,7 +171,7 @@ def world(chain: ChainContext, tmp_path_factory: pytest.TempPathFactory) -> Iter
             _subsidy_world(w)
             document = w.attach("A")
             w.labels[REVIEWED] = f"subsidy application {w.applications['A']}"
-            w.evidence[REVIEWED] = _wait_anchored(
+            w.evidence[REVIEWED] = wait_anchored(
                 client, document["evidence_id"], w.as_("submitter_a")
             )
         yield w

@@ -18,7 +18,6 @@ import itertools
 import json
 import secrets
 import sqlite3
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,13 +41,13 @@ from chainproof.config import Settings
 from chainproof.public_ids import new_public_id, parse_public_id
 from chainproof.store import db
 
+from ..factories import wait_anchored
 from ..integration.test_api import TestClient
 
 ORG_A = "隐私测试甲"
 ORG_B = "隐私测试乙"
 PRINCIPALS = ("anonymous", "submitter_a", "submitter_b", "reviewer", "admin")
 STRANGER_KEYS = frozenset({"id", "status"})  # all a stranger may read of a record
-WAIT_SECONDS = 60
 
 
 @dataclass
@@ -71,15 +70,7 @@ class World:
         return str(response.json()["items"][0]["id"])
 
     def wait_anchored(self, evidence_id: str, principal: str) -> dict[str, Any]:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while True:
-            body: dict[str, Any] = self.client.get(
-                f"/api/v1/evidence/{evidence_id}", headers=self.as_(principal)
-            ).json()
-            if body["status"] == "anchored":
-                return body
-            assert time.monotonic() < deadline, body
-            time.sleep(0.05)
+        return wait_anchored(self.client, evidence_id, self.as_(principal))
 
 
 @pytest.fixture(scope="module")

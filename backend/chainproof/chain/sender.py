@@ -150,12 +150,13 @@ class TxSender:
                     raise ChainError(f"transaction {signed.tx_hash}: node unreachable") from exc
                 if isinstance(exc, OSError):
                     time.sleep(RESEND_CHECK_S)  # refused at once: do not spin
-            if not self._node_knows(signed.tx_hash):
+            if not self.node_knows(signed.tx_hash):
                 # The node is still down, or the nonce went elsewhere: the next look tells.
                 with contextlib.suppress(TransactionError, OSError, Web3RPCError):
                     self.send_raw(signed)
 
-    def _node_knows(self, tx_hash: str) -> bool:
+    def node_knows(self, tx_hash: str) -> bool:
+        """Whether the node holds ``tx_hash``, pending or mined (False when it is down)."""
         try:
             return self.w3.eth.get_transaction(tx_hash) is not None  # type: ignore[arg-type]
         except Exception:  # TransactionNotFound, or the node is down

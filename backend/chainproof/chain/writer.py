@@ -318,7 +318,7 @@ class ChainWriter:
             mined_count = int(w3.eth.get_transaction_count(sender.account.address, "latest"))
             mined = self._find_receipt(op)
             if mined is None:
-                if self._node_knows(op.tx_hash):
+                if self.chain.sender.node_knows(op.tx_hash):
                     try:
                         mined = sender.wait(op.tx_hash, timeout=min(1.0, self.stuck_after))
                     except ChainError:
@@ -397,12 +397,6 @@ class ChainWriter:
             self.replacements += 1
             _fault("before_send")
             self._send(s, op)
-
-    def _node_knows(self, tx_hash: str) -> bool:
-        try:
-            return self.chain.w3.eth.get_transaction(tx_hash) is not None  # type: ignore[arg-type]
-        except Exception:
-            return False
 
     def _requeue(self, s: Session, op: ChainOp, why: str) -> None:
         log.warning("chain op never landed; signing it again", op=op.public_id, why=why)

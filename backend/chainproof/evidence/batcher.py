@@ -568,7 +568,7 @@ class Batcher:
                 return True
             mined = sender.find_receipt(b.tx_hash)
             if mined is None:
-                if self._node_knows(b.tx_hash):
+                if self.chain.sender.node_knows(b.tx_hash):
                     try:
                         mined = sender.wait(b.tx_hash, timeout=1.0)
                     except ChainError:
@@ -616,12 +616,6 @@ class Batcher:
         ).first()
         self._sign_into(s, b, member_id)
         s.commit()
-
-    def _node_knows(self, tx_hash: str) -> bool:
-        try:
-            return self.chain.w3.eth.get_transaction(tx_hash) is not None  # type: ignore[arg-type]
-        except Exception:
-            return False
 
     def _send(self, s: Session, b: Batch) -> None:
         sender = self.chain.sender
