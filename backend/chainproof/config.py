@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     rate_limit_render: str = "60/minute"
     rate_limit_scan: str = "300/minute"
     rate_limit_auth_failures: str = "60/minute"  # 401 answers per client address
+    # People's sign-in (accounts/): POSTs to /signin and /invite per client address, and the
+    # failed sign-ins after which an account (by email) or an address is locked out a while.
+    rate_limit_signin: str = "30/minute"
+    signin_lockout_account: str = "5/15minutes"
+    signin_lockout_address: str = "50/15minutes"
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)  # a session cookie's lifetime
     # Where the budgets are counted: this process's memory, or a store every replica shares
     # (redis://host:6379): with memory, N replicas grant N times each budget.
     rate_limit_storage: str = "memory://"

@@ -132,6 +132,9 @@ def _serve(tmp: Path, chain_kind: str) -> Iterator[LiveServer]:
         public_url=f"http://127.0.0.1:{port}",  # certificate links: never the Host header
         batch_size=50,
         batch_interval_ms=50,
+        # Every browser test signs people in from 127.0.0.1: the per-address sign-in budget
+        # (proved in tests/security/test_signin_limits.py) would cut the suite short.
+        rate_limit_signin="100000/minute",
     )
     app = create_app(settings, chain=chain)
     web.install(app)

@@ -122,6 +122,7 @@ def create_app(
             explorer=settings.rate_limit_explorer,
             render=settings.rate_limit_render,
             scan=settings.rate_limit_scan,
+            signin=settings.rate_limit_signin,
         ),
         auth_failures=settings.rate_limit_auth_failures,
         storage_uri=settings.rate_limit_storage,

@@ -122,6 +122,10 @@ _EVIDENCE_PRIVATE = (
 )
 _PAGE = "a public page; keys are never sent to pages, so no private metadata is rendered"
 _APP = "/api/v1/subsidy/applications/{application_id}"
+# Pages for people of a role (web/account_pages.py: page_role): keys are not sent to pages,
+# so with a key (as the matrix calls) every caller is redirected to sign in; a signed-in
+# person of another role gets a 403 page (tests/security/test_signin.py).
+_GATED = "a page for people signed in as "
 
 
 def _unit(why: str, roles: frozenset[str] = SUBMITTERS) -> Rule:
@@ -192,6 +196,9 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/api/v1/keys"): Rule(ADMINS, why="keys are issued by the operator"),
     ("GET", "/api/v1/keys"): Rule(ADMINS, why="the key list is the operator's"),
     ("DELETE", "/api/v1/keys/{key_id}"): Rule(ADMINS, why="any key, whose ever it is"),
+    ("POST", "/api/v1/users"): Rule(ADMINS, why="people are invited by the operator"),
+    ("GET", "/api/v1/users"): Rule(ADMINS, why="the people list is the operator's"),
+    ("DELETE", "/api/v1/users/{user_id}/sessions"): Rule(ADMINS, why="anyone's, a lost laptop"),
     # --- subsidy (issue 4; subsidy/access.py) ---------------------------------------------
     ("POST", "/api/v1/subsidy/assess"): Rule(EVERYONE, why="the guide's arithmetic, public"),
     ("GET", "/api/v1/subsidy/catalog"): Rule(EVERYONE, why="the guide as data, public"),
@@ -244,7 +251,7 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("GET", "/"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/verify"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/receipt"): Rule(EVERYONE, why=_PAGE + " (verifies in the browser, asks a node)"),
-    ("GET", "/anchor"): Rule(EVERYONE, why=_PAGE + " (the page's script calls the API with a key)"),
+    ("GET", "/anchor"): Rule(EVERYONE, why=_GATED + "submitters"),
     ("GET", "/evidence/{evidence_id}"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
     ("GET", "/evidence/{evidence_id}/certificate"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
     ("GET", "/evidence/{evidence_id}/certificate.pdf"): Rule(
@@ -260,10 +267,20 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("GET", "/explorer/root/{root}"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/explorer/digest/{digest}"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/explorer/address/{address}"): Rule(EVERYONE, why=_PAGE),
-    ("GET", "/admin"): Rule(EVERYONE, why=_PAGE + " (the page's script calls the API with a key)"),
-    # subsidy pages (web/subsidy_pages.py): frames only; the script fetches with the tab's key
-    ("GET", "/applications"): Rule(EVERYONE, why=_PAGE + " (the script calls the API with a key)"),
-    ("GET", "/review"): Rule(EVERYONE, why=_PAGE + " (the script calls the API with a key)"),
+    ("GET", "/admin"): Rule(EVERYONE, why=_GATED + "admins"),
+    # people's sign-in (web/account_pages.py): forms; a key means nothing to them
+    ("GET", "/signin"): Rule(EVERYONE, why="the sign-in form"),
+    ("POST", "/signin"): Rule(EVERYONE, why="anonymous by nature: rate-limited, locks out"),
+    ("POST", "/signout"): Rule(EVERYONE, why="ends the cookie's session (its CSRF token)"),
+    ("GET", "/invite"): Rule(EVERYONE, why="the invitation token is the credential"),
+    ("POST", "/invite"): Rule(EVERYONE, why="the invitation token is the credential"),
+    ("GET", "/account"): Rule(EVERYONE, why="the signed-in person's; a redirect otherwise"),
+    ("POST", "/account/password"): Rule(EVERYONE, why="the session's person (CSRF token)"),
+    ("POST", "/account/totp"): Rule(EVERYONE, why="the session's person (CSRF token)"),
+    ("POST", "/account/totp/confirm"): Rule(EVERYONE, why="the session's person (CSRF token)"),
+    # subsidy pages (web/subsidy_pages.py): frames only; the script fetches as the person
+    ("GET", "/applications"): Rule(EVERYONE, why=_GATED + "submitters"),
+    ("GET", "/review"): Rule(EVERYONE, why=_GATED + "reviewers"),
     ("GET", "/applications/{application_id}"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
     ("GET", "/applications/{application_id}/check"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
     ("GET", "/applications/{application_id}/report"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),

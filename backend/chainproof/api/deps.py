@@ -8,6 +8,12 @@ Authentication: ``Authorization: Bearer <key>``. No header is an anonymous calle
 wherever verification is public); a header that is present but unusable (another scheme,
 an unknown or revoked key) is always 401, so a client never silently loses the metadata
 its key would show. :func:`require_role` turns a route into "this role or admin".
+
+People signed in on the pages are callers too: with no ``Authorization`` header, a live
+session cookie (``accounts/``) makes the caller its person's org and role. A
+state-changing request the cookie authenticates must carry the session's CSRF token and
+come from this site (``accounts/cookies.py``), or it is 403; an expired or revoked cookie
+is simply anonymous.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from sqlmodel import Session
 from web3 import Web3
 
 from chainproof import identity
+from chainproof.accounts import cookies
+from chainproof.accounts.service import SignedIn, find_session
 from chainproof.api.errors import NotAuthenticatedError
 from chainproof.chain.context import ChainContext
 from chainproof.config import Settings
@@ -84,15 +92,16 @@ bearer_scheme = HTTPBearer(
 
 @dataclass(frozen=True)
 class Caller:
-    """The API key behind a request, or nobody (``key_id is None``)."""
+    """The API key or the signed-in person behind a request, or nobody (both ``None``)."""
 
     key_id: int | None = None
     member_id: int | None = None
     role: Role | None = None
+    user_id: int | None = None  # a person's session (a cookie), not a key
 
     @property
     def authenticated(self) -> bool:
-        return self.key_id is not None
+        return self.key_id is not None or self.user_id is not None
 
     @property
     def viewer(self) -> Viewer:
@@ -106,9 +115,34 @@ class Caller:
 ANONYMOUS_CALLER = Caller()
 
 
+def signed_in(request: Request, session: Session, settings: Settings) -> SignedIn | None:
+    """The live session of the request's cookie (looked up once per request)."""
+    if "signed_in" not in request.state._state:
+        token = cookies.session_token(request, settings)
+        found = find_session(session=session, token=token) if token else None
+        request.state.signed_in = found
+    return cast(SignedIn | None, request.state.signed_in)
+
+
+def check_csrf(request: Request, signed: SignedIn, form_token: str | None = None) -> None:
+    """403 unless a state-changing request comes from this site with the session's token."""
+    if request.method in cookies.SAFE_METHODS:
+        return
+    settings = cast(Runtime, request.app.state.runtime).settings
+    given = form_token if form_token is not None else request.headers.get(cookies.CSRF_HEADER)
+    if not cookies.same_site_request(request, settings) or not cookies.token_matches(
+        signed.row.csrf_token, given
+    ):
+        raise AuthError(
+            "refused: a signed-in request that changes something must come from this site's "
+            "own pages with their CSRF token (X-CSRF-Token)"
+        )
+
+
 def get_caller(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Caller:
     if credentials is None:
@@ -116,7 +150,11 @@ def get_caller(
             raise NotAuthenticatedError(
                 "the Authorization header must be `Bearer <API key>`", presented=True
             )
-        return ANONYMOUS_CALLER
+        signed = signed_in(request, session, settings)
+        if signed is None:
+            return ANONYMOUS_CALLER
+        check_csrf(request, signed)
+        return Caller(member_id=signed.member.id, role=signed.role, user_id=signed.user.id)
     key = identity.authenticate(session=session, key=credentials.credentials)
     if key is None:
         # One message for unknown, malformed and revoked keys: no oracle for key guessing.

@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_KEYS_LIMIT",
     "DEFAULT_RENDER_LIMIT",
     "DEFAULT_SCAN_LIMIT",
+    "DEFAULT_SIGNIN_LIMIT",
     "DEFAULT_TRACE_HASH_LIMIT",
     "DEFAULT_VERIFY_LIMIT",
     "RateLimitMiddleware",
@@ -74,6 +75,7 @@ DEFAULT_TRACE_HASH_LIMIT: Final = "60/minute"  # CBV event hashes: JSON-LD under
 DEFAULT_EXPLORER_LIMIT: Final = "300/minute"  # explorer pages: node calls, log scans
 DEFAULT_RENDER_LIMIT: Final = "60/minute"  # certificate PDF and page, item QR codes
 DEFAULT_SCAN_LIMIT: Final = "300/minute"  # scan pages (each counts a scan: a write)
+DEFAULT_SIGNIN_LIMIT: Final = "30/minute"  # people's sign-in and invitation forms
 # Requests answered 401 (a key that is not one), per client address: past this, any request
 # from that address that carries a key is 429 until the window moves on.
 DEFAULT_AUTH_FAILURES_LIMIT: Final = "60/minute"
@@ -119,6 +121,7 @@ def default_rules(
     explorer: str = DEFAULT_EXPLORER_LIMIT,
     render: str = DEFAULT_RENDER_LIMIT,
     scan: str = DEFAULT_SCAN_LIMIT,
+    signin: str = DEFAULT_SIGNIN_LIMIT,
 ) -> list[RateRule]:
     """Anchoring (files and digests share one budget), key creation, and every anonymous
     route that costs more than a lookup."""
@@ -137,6 +140,9 @@ def default_rules(
         RateRule("render", "GET", "/api/v1/trace/qr/**", render, per="address"),
         RateRule("scan", "GET", "/t/**", scan, per="address"),
         RateRule("scan", "GET", "/api/v1/trace/items/**", scan, per="address"),
+        # People's sign-in: each costs an argon2 hash (64 MiB, tens of ms); locks out too.
+        RateRule("signin", "POST", "/signin", signin, per="address"),
+        RateRule("signin", "POST", "/invite", signin, per="address"),
     ]
 
 
@@ -171,6 +177,10 @@ class RateLimiter:
         """Seconds until the oldest request in the caller's window ages out."""
         stats = self._limiter.get_window_stats(self.items[scope], scope, caller)
         return max(1, math.ceil(stats.reset_time - time.time()))
+
+    def clear(self, scope: str, caller: str) -> None:
+        """Forgets the caller's count in ``scope`` (a successful sign-in, accounts/lockout.py)."""
+        self._limiter.clear(self.items[scope], scope, caller)
 
     def reset(self) -> None:
         self._limiter.storage.reset()

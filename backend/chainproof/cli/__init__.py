@@ -14,6 +14,7 @@ from chainproof.cli import reanchor as reanchor_cli
 from chainproof.cli import server as server_cli
 from chainproof.cli import subsidy as subsidy_cli
 from chainproof.cli import trace as trace_cli
+from chainproof.cli import users as users_cli
 
 app = typer.Typer(
     name="chainproof",
@@ -25,6 +26,7 @@ app.add_typer(contracts_cli.app, name="contracts")
 app.add_typer(chain_cli.app, name="chain")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(keys_cli.app, name="keys")
+app.add_typer(users_cli.app, name="users")
 app.add_typer(subsidy_cli.app, name="subsidy")
 app.add_typer(trace_cli.app, name="trace")
 server_cli.register(app)  # serve, worker, reindex, status

@@ -16,6 +16,7 @@ from typing import Final
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from chainproof.web.account_pages import router as account_router
 from chainproof.web.routes import router
 from chainproof.web.subsidy_pages import router as subsidy_router
 from chainproof.web.trace_pages import router as trace_router
@@ -26,6 +27,7 @@ STATIC_DIR: Final = Path(__file__).parent / "static"
 def install(app: FastAPI) -> None:
     """Adds the pages and their static files to ``app``."""
     app.include_router(router)
+    app.include_router(account_router)
     app.include_router(subsidy_router)
     app.include_router(trace_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -12,14 +12,15 @@ None of these routes is in the OpenAPI schema: ``/docs`` documents the API.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, cast
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from chainproof.accounts.service import SignedIn
 from chainproof.api.deps import (
     ChainDep,
     Runtime,
@@ -28,12 +29,14 @@ from chainproof.api.deps import (
     SettingsDep,
     ViewerDep,
     published_rpc_url,
+    signed_in,
 )
 from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.digests import ALGORITHMS
 from chainproof.errors import ChainError, ChainProofError, ConflictError, NotFoundError
 from chainproof.evidence import service
 from chainproof.evidence.verify import ANONYMOUS
+from chainproof.roles import Role
 from chainproof.trust import WELL_KNOWN_PATH, TrustAnchor
 from chainproof.web import explorer
 from chainproof.web.certificate import (
@@ -103,10 +106,13 @@ def render(
     def static(path: str) -> str:
         return _path(request, "static", path=path)
 
+    me = _signed_in(request)
     response = templates.TemplateResponse(
         request,
         template,
         {
+            "me": me,
+            "csrf": me.row.csrf_token if me is not None else "",
             "lang": lang,
             "other_lang": other,
             "lang_switch_url": switch,
@@ -127,6 +133,18 @@ def render(
     if request.query_params.get("lang") in LANGS:
         response.set_cookie(COOKIE, lang, max_age=COOKIE_MAX_AGE, samesite="lax")
     return response
+
+
+def _signed_in(request: Request) -> SignedIn | None:
+    """The person signed in on this request (its cookie), for the header and the scripts'
+    CSRF token; pages without a database session of their own open one."""
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        return None
+    if "signed_in" not in request.state._state:
+        with runtime.sessions() as session:
+            signed_in(request, session, runtime.settings)
+    return cast(SignedIn | None, request.state.signed_in)
 
 
 def error_page(request: Request, status_code: int, title_key: str, message: str) -> HTMLResponse:
@@ -176,7 +194,13 @@ def receipt_page(request: Request, chain: ChainDep, settings: SettingsDep) -> HT
 
 
 @router.get("/anchor", name="web_anchor", response_class=HTMLResponse)
-def anchor_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+def anchor_page(
+    request: Request,
+    settings: SettingsDep,
+    gate: Annotated[Any, Depends(page_gate(Role.SUBMITTER))],
+) -> Response:
+    if isinstance(gate, Response):
+        return gate
     return render(
         request,
         "anchor.html",
@@ -400,5 +424,14 @@ def explorer_address(
 
 
 @router.get("/admin", name="web_admin", response_class=HTMLResponse)
-def admin_page(request: Request) -> HTMLResponse:
-    return render(request, "admin.html", active="web_admin")
+def admin_page(request: Request, gate: Annotated[Any, Depends(page_gate())]) -> Response:
+    if isinstance(gate, Response):
+        return gate
+    return render(request, "admin.html", active="web_admin", roles=[r.value for r in Role])
+
+
+def page_gate(*roles: Role) -> Any:
+    """``web/account_pages.page_role`` (imported late: that module renders with this one)."""
+    from chainproof.web.account_pages import page_role
+
+    return page_role(*roles)

@@ -14,22 +14,27 @@ contents stay behind the API.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
 
 from chainproof.api.deps import SessionDep
+from chainproof.roles import Role
 from chainproof.subsidy import rounds
 from chainproof.subsidy.models import Application
 from chainproof.subsidy.schemas import CatalogOut
 from chainproof.web.i18n_subsidy import INTEGRITY_RESULTS, KINDS, STATUSES
-from chainproof.web.routes import MAX_ID, error_page, render
+from chainproof.web.routes import MAX_ID, error_page, page_gate, render
 
 router = APIRouter(include_in_schema=False)
 
 _ACTIVE_APPLICANT: Final = "web_applications"
 _ACTIVE_REVIEW: Final = "web_review"
+# Who may open which page (the API decides what they see): admin always.
+Applicant = Annotated[Any, Depends(page_gate(Role.SUBMITTER))]
+ApplicantOrReviewer = Annotated[Any, Depends(page_gate(Role.SUBMITTER, Role.REVIEWER))]
+Reviewer = Annotated[Any, Depends(page_gate(Role.REVIEWER))]
 
 
 def _application_id(request: Request, raw: str, session: SessionDep) -> int | HTMLResponse:
@@ -44,7 +49,9 @@ def _application_id(request: Request, raw: str, session: SessionDep) -> int | HT
 
 
 @router.get("/applications", name="web_applications", response_class=HTMLResponse)
-def applications_page(request: Request, session: SessionDep) -> HTMLResponse:
+def applications_page(request: Request, session: SessionDep, gate: Applicant) -> Response:
+    if isinstance(gate, Response):
+        return gate
     catalog = CatalogOut.current()
     return render(
         request,
@@ -57,12 +64,18 @@ def applications_page(request: Request, session: SessionDep) -> HTMLResponse:
 
 
 @router.get("/review", name="web_review", response_class=HTMLResponse)
-def review_page(request: Request) -> HTMLResponse:
+def review_page(request: Request, gate: Reviewer) -> Response:
+    if isinstance(gate, Response):
+        return gate
     return render(request, "review_queue.html", active=_ACTIVE_REVIEW, statuses=STATUSES)
 
 
 @router.get("/applications/{application_id}", name="web_application", response_class=HTMLResponse)
-def application_page(request: Request, application_id: str, session: SessionDep) -> HTMLResponse:
+def application_page(
+    request: Request, application_id: str, session: SessionDep, gate: ApplicantOrReviewer
+) -> Response:
+    if isinstance(gate, Response):
+        return gate
     found = _application_id(request, application_id, session)
     if isinstance(found, HTMLResponse):
         return found
@@ -81,7 +94,11 @@ def application_page(request: Request, application_id: str, session: SessionDep)
     name="web_application_check",
     response_class=HTMLResponse,
 )
-def check_page(request: Request, application_id: str, session: SessionDep) -> HTMLResponse:
+def check_page(
+    request: Request, application_id: str, session: SessionDep, gate: Reviewer
+) -> Response:
+    if isinstance(gate, Response):
+        return gate
     found = _application_id(request, application_id, session)
     if isinstance(found, HTMLResponse):
         return found
@@ -99,7 +116,11 @@ def check_page(request: Request, application_id: str, session: SessionDep) -> HT
     name="web_application_report",
     response_class=HTMLResponse,
 )
-def report_page(request: Request, application_id: str, session: SessionDep) -> HTMLResponse:
+def report_page(
+    request: Request, application_id: str, session: SessionDep, gate: Reviewer
+) -> Response:
+    if isinstance(gate, Response):
+        return gate
     found = _application_id(request, application_id, session)
     if isinstance(found, HTMLResponse):
         return found

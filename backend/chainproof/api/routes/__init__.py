@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from chainproof.accounts import routes as accounts
 from chainproof.api.routes import (
     admin,
     evidence,
@@ -33,6 +34,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     well_known.router,
     operations.router,
     metrics.router,
+    accounts.router,
 )
 
 __all__ = ["API_ROUTERS"]

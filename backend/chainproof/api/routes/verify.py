@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
+from chainproof.accounts.cookies import has_session_cookie
 from chainproof.api.deps import (
     ChainDep,
     Runtime,
@@ -129,8 +130,8 @@ async def verify(request: Request) -> Any:
     algorithm = _query_algorithm(request)
     runtime = get_runtime(request)
     viewer = ANONYMOUS
-    if request.headers.get("authorization"):
-        # A key is checked before the body is read, as the dependency did: a bad key is a
+    if request.headers.get("authorization") or has_session_cookie(request):
+        # A key (or a person's session) is checked before the body is read, as the dependency did: a bad key is a
         # 401 whatever the body (and a file is not hashed for a caller that gets a 401).
         credentials = await bearer_scheme(request)
         viewer = await run_in_threadpool(_viewer_of, request, runtime, credentials)
@@ -196,7 +197,7 @@ def _viewer_of(
 ) -> Viewer:
     """``get_caller`` itself, so a bad key is the same 401 as on every other route."""
     with runtime.sessions() as session:
-        return get_caller(request, session, credentials).viewer
+        return get_caller(request, session, runtime.settings, credentials).viewer
 
 
 def _verify_in_thread(

@@ -1,10 +1,9 @@
-/* /admin: members, API keys and subsidy rounds through the admin API, with the tab's admin key. */
+/* /admin: members, API keys, people's invitations and subsidy rounds through the admin API, as the signed-in admin. */
 (function () {
   'use strict';
   const C = window.ChainProof;
   const { t, el } = C;
   const message = document.getElementById('admin-message');
-  const keyInput = document.getElementById('api-key');
   const membersBody = document.querySelector('#members tbody');
   const keysBody = document.querySelector('#keys tbody');
   const memberHeads = Array.from(document.querySelectorAll('#members thead th'), (th) => th.textContent);
@@ -23,13 +22,13 @@
 
   let generation = 0;
   async function load() {
-    const key = C.getKey();
+    const key = C.signedIn();
     const mine = ++generation; // a slower earlier load must not overwrite a later one
-    if (!key) { membersBody.replaceChildren(); keysBody.replaceChildren(); say(t('need_key'), 'warn'); return; }
+    if (!key) { membersBody.replaceChildren(); keysBody.replaceChildren(); say(t('need_signin'), 'warn'); return; }
     try {
       const [members, keys] = await Promise.all([
-        C.api('GET', '/members', { key: key }),
-        C.api('GET', '/keys', { key: key }),
+        C.api('GET', '/members'),
+        C.api('GET', '/keys'),
       ]);
       if (mine !== generation) return;
       membersBody.replaceChildren(...members.map((m) => el('tr', {}, cells(memberHeads, [String(m.id), m.name,
@@ -52,8 +51,6 @@
     }
   }
 
-  let timer = null;
-  keyInput.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(load, 400); });
 
   keysBody.addEventListener('click', async (e) => {
     const button = e.target.closest('[data-revoke]');
@@ -61,7 +58,7 @@
     const id = button.dataset.revoke;
     if (!window.confirm(t('admin.confirm_revoke', { id: id, prefix: button.dataset.prefix }))) return;
     try {
-      await C.api('DELETE', '/keys/' + id, { key: C.getKey() });
+      await C.api('DELETE', '/keys/' + id);
       await load();
       say(t('admin.revoked_key', { id: id }), 'good');
     } catch (err) { say(C.errorText(err), 'bad'); }
@@ -72,7 +69,7 @@
     const org = document.getElementById('key-org').value.trim();
     const role = document.getElementById('key-role').value;
     try {
-      const created = await C.api('POST', '/keys', { key: C.getKey(), json: { org: org, role: role } });
+      const created = await C.api('POST', '/keys', { json: { org: org, role: role } });
       await load();
       document.getElementById('new-key-value').textContent = created.key;
       document.getElementById('new-key').hidden = false;
@@ -84,7 +81,7 @@
     e.preventDefault();
     const name = document.getElementById('member-name').value.trim();
     try {
-      const member = await C.api('POST', '/members', { key: C.getKey(), json: { name: name } });
+      const member = await C.api('POST', '/members', { json: { name: name } });
       e.target.reset();
       await load();
       say(t('admin.created_member', { name: member.name }), 'good');
@@ -164,8 +161,8 @@
 
   /* The tab's key, or null after saying that one is needed. */
   function adminKey() {
-    const key = C.getKey();
-    if (!key) { sayRounds(t('need_key'), 'warn'); keyInput.focus(); }
+    const key = C.signedIn();
+    if (!key) { sayRounds(t('need_signin'), 'warn'); }
     return key || null;
   }
 
@@ -180,7 +177,7 @@
       deadline: cstToRfc3339(document.getElementById('round-deadline').value),
     };
     try {
-      const created = await C.api('POST', '/subsidy/rounds', { key: key, json: body });
+      const created = await C.api('POST', '/subsidy/rounds', { json: body });
       roundForm.reset();
       await loadRounds();
       sayRounds(t('admin.created_round', { code: created.code, deadline: deadlineText(created.deadline) }), 'good');
@@ -218,7 +215,7 @@
     const key = adminKey();
     if (!key) return;
     try {
-      const changed = await C.api('PATCH', '/subsidy/rounds/' + encodeURIComponent(r.code), { key: key, json: patch });
+      const changed = await C.api('PATCH', '/subsidy/rounds/' + encodeURIComponent(r.code), { json: patch });
       await loadRounds();
       fillEdit(changed.code);
       sayRounds(t('admin.updated_round', { code: changed.code, name: changed.name,

@@ -1,5 +1,5 @@
 /* /anchor: hash files on this device (common.js's worker) and send only their digests
-   (POST /api/v1/evidence/digests) with the tab's API key, then follow each one
+   (POST /api/v1/evidence/digests) as the signed-in person, then follow each one
    queued → batched → anchored by polling GET /api/v1/evidence/{id}. The files never leave. */
 (function () {
   'use strict';
@@ -42,7 +42,7 @@
 
   function receiptButton(id) {
     const button = el('button', { type: 'button', class: 'link-button' }, t('receipt'));
-    button.addEventListener('click', () => C.downloadWithKey('/evidence/' + id + '/receipt', 'chainproof-receipt-' + id + '.json')
+    button.addEventListener('click', () => C.download('/evidence/' + id + '/receipt', 'chainproof-receipt-' + id + '.json')
       .catch((e) => { button.replaceWith(C.errorText(e)); }));
     return button;
   }
@@ -75,7 +75,7 @@
         if (!pending.length) return;
         for (const [id, entry] of pending) {
           try {
-            show(entry, id, await C.api('GET', '/evidence/' + id, { key: C.getKey() }));
+            show(entry, id, await C.api('GET', '/evidence/' + id));
           } catch (e) {
             entry.state.textContent = C.errorText(e);
           }
@@ -89,9 +89,9 @@
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const key = C.getKey();
+    const key = C.signedIn();
     const files = Array.from(input.files || []);
-    if (!key) { say(t('need_key'), 'bad'); document.getElementById('api-key').focus(); return; }
+    if (!key) { say(t('need_signin'), 'bad'); return; }
     if (!files.length) { say(t('no_files'), 'bad'); input.focus(); return; }
     const algorithm = select.value;
     const label = document.getElementById('label').value.trim();
@@ -102,7 +102,7 @@
         digests.push(await C.hashFile(files[i], algorithm, (done, total) =>
           say(t('hashing_file', { i: i + 1, n: files.length, name: files[i].name }) + ' · ' + C.hashProgressText(done, total))));
       }
-      const body = await C.api('POST', '/evidence/digests', { key: key, json: { algorithm: algorithm, digests: digests, label: label || null } });
+      const body = await C.api('POST', '/evidence/digests', { json: { algorithm: algorithm, digests: digests, label: label || null } });
       body.items.forEach((item, i) => addItem(item, files[i]));
       say(t('accepted', { n: body.items.length }), 'good');
       form.reset();

@@ -6,7 +6,10 @@
   const ROOT = body.dataset.root || '';
   const LANG = body.dataset.lang || 'zh-CN';
   const MESSAGES = JSON.parse(document.getElementById('i18n').textContent || '{}');
-  const KEY_STORE = 'chainproof.apiKey';
+  // People sign in (accounts/): the session cookie is HttpOnly, so scripts never hold a
+  // credential; state-changing calls carry the session's CSRF token (body data-csrf).
+  const CSRF = body.dataset.csrf || '';
+  const USER = body.dataset.user || '';
 
   function t(key, fields) {
     let text = Object.prototype.hasOwnProperty.call(MESSAGES, key) ? MESSAGES[key] : key;
@@ -57,18 +60,16 @@
   class ApiError extends Error {
     constructor(status, code, message) { super(message); this.status = status; this.code = code; }
   }
-  function getKey() { try { return sessionStorage.getItem(KEY_STORE) || ''; } catch (e) { return ''; } }
-  function setKey(value) {
-    try { if (value) sessionStorage.setItem(KEY_STORE, value); else sessionStorage.removeItem(KEY_STORE); } catch (e) { /* storage off */ }
-  }
+  /* Who is signed in on this page ('' for nobody). */
+  function signedIn() { return USER; }
   async function api(method, path, options) {
     const opts = options || {};
     const headers = new Headers(opts.headers || {});
-    if (opts.key) headers.set('Authorization', 'Bearer ' + opts.key);
+    if (CSRF && !['GET', 'HEAD'].includes(method)) headers.set('X-CSRF-Token', CSRF);
     let payload = opts.body;
     if (opts.json !== undefined) { headers.set('Content-Type', 'application/json'); payload = JSON.stringify(opts.json); }
     headers.set('Accept', 'application/json');
-    const response = await fetch(API + path, { method: method, headers: headers, body: payload });
+    const response = await fetch(API + path, { method: method, headers: headers, body: payload, credentials: 'same-origin' });
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     if (!response.ok) {
@@ -77,26 +78,17 @@
     }
     return data;
   }
-  /* With the tab's key when there is one; a key the server refuses falls back to anonymous. */
-  async function apiMaybeKey(method, path, options) {
-    const key = getKey();
-    if (!key) return api(method, path, options);
-    try { return await api(method, path, Object.assign({}, options, { key: key })); } catch (e) {
-      if (e instanceof ApiError && e.status === 401) return api(method, path, options);
-      throw e;
-    }
-  }
-  /* Saves what GET `path` of the API answers, fetched with the tab's key, as `filename`:
-     a plain link would carry no key, and receipts are for those who may see the record. */
-  async function downloadWithKey(path, filename) {
-    const data = await api('GET', path, { key: getKey() });
+  /* Saves what GET `path` of the API answers as `filename` (receipts are for those who may
+     see the record: the session's cookie goes with the request). */
+  async function download(path, filename) {
+    const data = await api('GET', path);
     const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
     const link = el('a', { href: url, download: filename });
     document.body.append(link); link.click(); link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   }
   function errorText(e) {
-    if (e instanceof ApiError && e.status === 401) return t('bad_key');
+    if (e instanceof ApiError && e.status === 401) return t('need_signin');
     if (e instanceof ApiError && e.status === 403) return t('forbidden');
     return t('failed', { message: e && e.message ? e.message : String(e) });
   }
@@ -157,14 +149,7 @@
   }
 
   // --- page furniture -------------------------------------------------------------------
-  function wireKeyField() {
-    const input = document.querySelector('[data-api-key]');
-    if (!input) return;
-    input.value = getKey();
-    input.addEventListener('input', () => setKey(input.value.trim()));
-    const forget = document.querySelector('[data-forget-key]');
-    if (forget) forget.addEventListener('click', () => { setKey(''); input.value = ''; input.focus(); input.dispatchEvent(new Event('input')); });
-  }
+
   /* Files dropped on a [data-dropzone] go into its file input, as if chosen. */
   function wireDropzones() {
     for (const zone of document.querySelectorAll('[data-dropzone]')) {
@@ -184,12 +169,11 @@
     }
   }
   for (const button of document.querySelectorAll('[data-print]')) button.addEventListener('click', () => window.print());
-  wireKeyField();
   wireDropzones();
 
   window.ChainProof = {
-    API, ROOT, LANG, t, el, cstTime, short, hex, formatSize, pagePath, api, apiMaybeKey, ApiError,
-    errorText, getKey, setKey, browserCanHash, hashFile, hashProgressText, hashers, wireAlgorithmHint,
-    downloadWithKey,
+    API, ROOT, LANG, t, el, cstTime, short, hex, formatSize, pagePath, api, ApiError,
+    errorText, signedIn, browserCanHash, hashFile, hashProgressText, hashers, wireAlgorithmHint,
+    download,
   };
 })();

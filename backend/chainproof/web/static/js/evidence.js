@@ -1,5 +1,5 @@
-/* /evidence/{id}: the server renders id and status only. With a key that may see the
-   record (its member, an admin, a reviewer of its application) this fills in the digest,
+/* /evidence/{id}: the server renders id and status only. Signed in as a person who may
+   see the record (its member, an admin, a reviewer of its application) this fills in the digest,
    member, chain data and proof from the API; refreshes once a pending document is anchored. */
 (function () {
   'use strict';
@@ -18,10 +18,10 @@
   function show(elementId) { const node = document.getElementById(elementId); if (node) node.hidden = false; }
 
   async function privateFacts() {
-    const key = C.getKey();
+    const key = C.signedIn();
     if (!key) return;
     let record;
-    try { record = await C.api('GET', path, { key: key }); } catch (e) { return; }
+    try { record = await C.api('GET', path); } catch (e) { return; }
     if (!record.digest) return;  // this key may not see the record: id and status only
     document.getElementById('private-hint').hidden = true;
     for (const name of ['algorithm', 'digest', 'member', 'filename', 'label', 'created_at']) fill(name, record[name]);
@@ -36,7 +36,7 @@
     for (const name of ['block_number', 'block_hash', 'tx_hash', 'chain_id', 'contract', 'submitter']) fill(name, a[name]);
     show('owner-chain');
     let receipt;
-    try { receipt = await C.api('GET', path + '/receipt', { key: key }); } catch (e) { return; }
+    try { receipt = await C.api('GET', path + '/receipt'); } catch (e) { return; }
     for (const name of ['salt', 'leaf_hash', 'root']) fill(name, receipt[name]);
     const list = document.querySelector('[data-owner-list="proof"]');
     list.replaceChildren(...receipt.proof.map((p) => C.el('li', { class: 'wrap' }, p)));
@@ -44,7 +44,7 @@
     show('owner-proof');
     const download = document.querySelector('[data-owner-download="receipt"]');
     download.hidden = false;
-    download.addEventListener('click', () => C.downloadWithKey(path + '/receipt', 'chainproof-receipt-' + id + '.json'));
+    download.addEventListener('click', () => C.download(path + '/receipt', 'chainproof-receipt-' + id + '.json'));
   }
 
   async function waitForAnchor() {
@@ -58,8 +58,6 @@
     }
   }
 
-  const keyField = document.querySelector('[data-api-key]');
-  if (keyField) keyField.addEventListener('change', () => window.location.reload());
   privateFacts();
   waitForAnchor();
 })();

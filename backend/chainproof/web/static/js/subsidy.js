@@ -1,7 +1,7 @@
 /* The subsidy pages (/applications, /review, /applications/{id}[/check|/report]).
  *
- * The HTML routes never see the API key: this script calls /api/v1/subsidy with the key the
- * user typed (kept in the tab's sessionStorage) and renders the answers. Files dropped on
+ * The HTML routes render the frame; this script calls /api/v1/subsidy as the signed-in
+ * person (the session cookie, with the page's CSRF token on changes) and renders the answers. Files dropped on
  * the check page are hashed here with Web Crypto; only their digests are sent. */
 (function () {
   'use strict';
@@ -40,12 +40,12 @@
     return el('span', { class: 'badge badge-' + (ok ? 'good' : 'bad') }, ok ? yes || t('sub.ok') : no || t('sub.fail'));
   }
   function needKey() {
-    const key = C.getKey();
-    if (!key) say(t('need_key'), 'warn');
+    const key = C.signedIn();
+    if (!key) say(t('need_signin'), 'warn');
     return key;
   }
   function call(method, path, options) {
-    return C.api(method, '/subsidy' + path, Object.assign({ key: C.getKey() }, options || {}));
+    return C.api(method, '/subsidy' + path, options || {});
   }
   /* An anchor: block time, block and tx links, and the evidence page. */
   function anchorCell(anchor, evidenceId) {
@@ -59,7 +59,7 @@
       if (anchor) out.append(el('br'));
       // The receipt is fetched with the tab's key: a plain link would carry none.
       const receipt = el('button', { type: 'button', class: 'link-button' }, t('sub.receipt'));
-      receipt.addEventListener('click', () => C.downloadWithKey('/evidence/' + evidenceId + '/receipt',
+      receipt.addEventListener('click', () => C.download('/evidence/' + evidenceId + '/receipt',
         'chainproof-receipt-' + evidenceId + '.json').catch((e) => { receipt.replaceWith(C.errorText(e)); }));
       out.append(el('a', { href: C.pagePath('/evidence/' + evidenceId) }, t('open_evidence')), ' · ', receipt);
     }
@@ -122,13 +122,13 @@
         window.location.assign(C.pagePath('/applications/' + created.id));
       } catch (err) { fail(err); }
     });
-    if (C.getKey()) loadList('');
+    if (C.signedIn()) loadList('');
   }
 
   if (PAGE === 'review') {
     const form = document.getElementById('queue-form');
     form.addEventListener('submit', (e) => { e.preventDefault(); loadList(document.getElementById('queue-status').value); });
-    if (C.getKey()) loadList(document.getElementById('queue-status').value);
+    if (C.signedIn()) loadList(document.getElementById('queue-status').value);
   }
 
   // --- shared by the detail and the report pages ---------------------------------------
@@ -255,7 +255,6 @@
         await load();
       } catch (err) { fail(err); }
     });
-    document.querySelector('[data-api-key]').addEventListener('change', load);
     load();
   }
 
@@ -370,7 +369,6 @@
         say('', '');
       } catch (e) { fail(e); }
     }
-    document.querySelector('[data-api-key]').addEventListener('change', loadReport);
     loadReport();
   }
 })();

@@ -65,7 +65,7 @@
       const digest = await C.hashFile(file, algorithm, (done, total) => row.status(C.hashProgressText(done, total)));
       row.digest(digest);
       row.status(t('checking'));
-      const verdict = await C.apiMaybeKey('POST', '/verify', { json: { algorithm: algorithm, digest: digest } });
+      const verdict = await C.api('POST', '/verify', { json: { algorithm: algorithm, digest: digest } });
       row.show(verdict);
     } catch (e) {
       row.fail(e);
@@ -95,7 +95,7 @@
     const row = addRow(value.startsWith('0x') ? value : '0x' + value, algorithm);
     row.status(t('checking'));
     try {
-      row.show(await C.apiMaybeKey('POST', '/verify', { json: { algorithm: algorithm, digest: value } }));
+      row.show(await C.api('POST', '/verify', { json: { algorithm: algorithm, digest: value } }));
     } catch (err) {
       row.fail(err);
     }
