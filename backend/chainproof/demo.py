@@ -31,6 +31,8 @@ from typing import Any, Final
 
 import httpx
 
+from chainproof.accounts.demo import DemoPerson, seed_people
+
 REVIEWER_ORG: Final = "中国—东盟区块链创新中心"
 ROUND_CODE: Final = "2023-demo"
 ROUND_NAME: Final = "中国—东盟区块链创新中心2023年专项补贴项目（演示批次）"
@@ -154,6 +156,19 @@ class DemoKeys:
         return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
 
 
+def demo_people() -> list[tuple[str, str, str]]:
+    """(email, org, role) of the people who sign in on the demo's pages."""
+    people = [
+        ("admin@demo.chainproof.cn", REVIEWER_ORG, "admin"),
+        ("reviewer@demo.chainproof.cn", REVIEWER_ORG, "reviewer"),
+    ]
+    people += [
+        (f"applicant{i}@demo.chainproof.cn", case.org, "submitter")
+        for i, case in enumerate(CASES, start=1)
+    ]
+    return people
+
+
 def trace_orgs() -> list[str]:
     """The trace demo's organisations, when the trace package ships its seeder."""
     try:
@@ -173,6 +188,7 @@ class DemoResult:
     urls: dict[str, str]
     created: int = 0  # how many things this run made (0 on a rerun)
     notes: list[str] = field(default_factory=list)
+    people: list[DemoPerson] = field(default_factory=list)  # who signs in on the pages
 
 
 Say = Callable[[str], None]
@@ -422,6 +438,7 @@ def seed_demo(*, base_url: str, data_dir: Path, database_url: str, say: Say = pr
             "Swagger UI": f"{base_url}/docs",
         }
         urls.update(_seed_trace(base_url, database_url, say))
-        return DemoResult(keys, ids, statuses, all_match, docs, urls, made)
+        people = seed_people(data_dir, database_url, demo_people())
+        return DemoResult(keys, ids, statuses, all_match, docs, urls, made, people=people)
     finally:
         api.http.close()

@@ -132,9 +132,16 @@ def test_seeding_twice_adds_nothing_and_the_urls_answer(
     if importlib.util.find_spec("chainproof.trace.demo") is not None:
         assert "scan page 1" in second.urls  # the trace items, seeded beside the case
         _trace_keys_capture_for_their_own_org(base_url, first.keys.trace)
-    for name, url in second.urls.items():
-        response = httpx.get(url, timeout=30)
-        assert response.status_code == 200, (name, url, response.status_code)
+    # The demo's people sign in with the passwords it prints (kept for the next run), and
+    # every URL it prints answers the admin among them.
+    assert second.people == first.people and len(first.people) == 2 + len(CASES)
+    admin = next(p for p in first.people if p.role == "admin")
+    with httpx.Client(base_url=base_url, timeout=30) as browser:
+        signed = browser.post("/signin", data={"email": admin.email, "password": admin.password})
+        assert signed.status_code == 303, signed.text
+        for name, url in second.urls.items():
+            response = browser.get(url)
+            assert response.status_code == 200, (name, url, response.status_code)
 
 
 def _trace_keys_capture_for_their_own_org(base_url: str, keys: dict[str, str]) -> None:

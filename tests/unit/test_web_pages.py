@@ -22,6 +22,8 @@ from chainproof.chain.context import ChainContext, open_chain
 from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.store import db
 
+from ..signin import sign_in
+
 from ..conftest import require
 
 with warnings.catch_warnings():
@@ -66,6 +68,8 @@ class Site:
         with db.open_session(settings.resolved_database_url) as session:
             _, key = identity.create_api_key(session=session, org=ORG, role="submitter")
         self.headers = {"Authorization": f"Bearer {key}"}
+        # /anchor and /admin are for people signed in (issue 17): an admin opens both.
+        sign_in(client, settings.resolved_database_url, "平台运营方", "admin")
 
     def upload(self, content: bytes) -> dict[str, Any]:
         response = self.client.post(
@@ -118,7 +122,7 @@ PAGES = ["/", "/verify", "/anchor", "/explorer", "/admin"]
 def test_every_page_renders_in_both_languages(
     site: Site, path: str, lang: str | None, html_lang: str
 ) -> None:
-    site.client.cookies.clear()
+    site.client.cookies.delete("chainproof_lang")  # stays signed in
     response = site.client.get(path, params={"lang": lang} if lang else None)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/html")
@@ -129,7 +133,7 @@ def test_every_page_renders_in_both_languages(
 
 
 def test_language_choice_is_remembered_in_a_cookie(site: Site) -> None:
-    site.client.cookies.clear()
+    site.client.cookies.delete("chainproof_lang")  # stays signed in
     first = site.client.get("/verify?lang=en")
     assert first.cookies.get("chainproof_lang") == "en"
     assert "Verify files" in first.text
@@ -137,7 +141,7 @@ def test_language_choice_is_remembered_in_a_cookie(site: Site) -> None:
     assert '<html lang="en">' in site.client.get("/anchor").text
     assert '<html lang="zh-CN">' in site.client.get("/anchor?lang=zh-CN").text
     assert '<html lang="zh-CN">' in site.client.get("/").text
-    site.client.cookies.clear()
+    site.client.cookies.delete("chainproof_lang")  # stays signed in
 
 
 def test_pages_are_not_in_the_api_schema(site: Site) -> None:
@@ -170,7 +174,7 @@ def test_anchored_evidence_page_is_a_frame_without_private_facts(
     for value in (evidence["digest"], anchor["tx_hash"], anchor["root"], "alert(1)"):
         assert value not in page
     assert f"/evidence/{evidence['id']}/certificate" in page
-    assert "data-api-key" in page  # where the visitor gives the key that may see more
+    assert "data-signin-note" in page and "data-api-key" not in page  # no key in a page
 
 
 def test_queued_evidence_page_and_no_certificate_yet(still: Site) -> None:
@@ -207,8 +211,12 @@ def test_certificate_page_and_pdf(site: Site, evidence: dict[str, Any]) -> None:
     assert f"http://127.0.0.1:8000/evidence/{evidence['id']}</a>" in page.text
     assert "testserver" not in page.text
     assert evidence["digest"] not in page.text and "alert(1)" not in page.text
-    # The PDF states the facts: for those who may see them only.
-    assert site.client.get(f"/evidence/{evidence['id']}/certificate.pdf").status_code == 404
+    # The PDF states the facts: for those who may see them only (not a stranger, signed out).
+    signed_in = dict(site.client.cookies)
+    site.client.cookies.clear()
+    stranger = site.client.get(f"/evidence/{evidence['id']}/certificate.pdf")
+    site.client.cookies.update(signed_in)
+    assert stranger.status_code == 404
     pdf = site.client.get(f"/evidence/{evidence['id']}/certificate.pdf", headers=site.headers)
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
@@ -282,7 +290,7 @@ def test_explorer_search_leads_to_one_page(site: Site, evidence: dict[str, Any],
 
 
 def test_explorer_search_without_a_match(site: Site) -> None:
-    site.client.cookies.clear()
+    site.client.cookies.delete("chainproof_lang")  # stays signed in
     none = site.client.get("/explorer", params={"q": "0x" + "00" * 32})
     assert none.status_code == 200 and "没有找到" in none.text
     bad = site.client.get("/explorer", params={"q": "not a hash"})

@@ -68,12 +68,17 @@ def _seed(base_url: str, data_dir: Path, database_url: str, server: Any) -> None
         applicants += "\n" + "\n".join(
             f"  trace key      {key}   ({org})" for org, key in keys.trace.items()
         )
+    people = "\n".join(
+        f"  {p.role:<9}  {p.email}   password {p.password}   ({p.org})" for p in result.people
+    )
     _out.print(
         f"\n[bold]ChainProof demo is running[/bold]\n{lines}\n"
         f"  admin key      {keys.admin}   ({REVIEWER_ORG})\n"
         f"  reviewer key   {keys.reviewer}   ({REVIEWER_ORG})\n"
         f"{applicants}\n"
-        f"  (keys kept in {data_dir / 'demo-keys.json'}; paste one into a page's key field)\n"
+        f"  (keys kept in {data_dir / 'demo-keys.json'}: for the CLI and scripts)\n"
+        f"sign in on the pages at {base_url}/signin as:\n{people}\n"
+        f"  (passwords kept in {data_dir / 'demo-people.json'})\n"
         "Ctrl-C stops the server and the chain.",
         soft_wrap=True,
     )

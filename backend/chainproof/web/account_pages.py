@@ -129,9 +129,7 @@ def signin(
     )
     if user is None:
         lockout.failed(email=key, address=address)
-        return _signin_form(
-            request, error=_t(request)("acct.failed"), email=email, nxt=nxt
-        )
+        return _signin_form(request, error=_t(request)("acct.failed"), email=email, nxt=nxt)
     lockout.succeeded(email=key)
     started = service.start_session(
         session=session, user=user, lifetime=timedelta(hours=runtime.settings.session_hours)

@@ -131,8 +131,9 @@ async def verify(request: Request) -> Any:
     runtime = get_runtime(request)
     viewer = ANONYMOUS
     if request.headers.get("authorization") or has_session_cookie(request):
-        # A key (or a person's session) is checked before the body is read, as the dependency did: a bad key is a
-        # 401 whatever the body (and a file is not hashed for a caller that gets a 401).
+        # A key (or a person's session) is checked before the body is read, as the
+        # dependency did: a bad key is a 401 whatever the body (and a file is not hashed
+        # for a caller that gets a 401).
         credentials = await bearer_scheme(request)
         viewer = await run_in_threadpool(_viewer_of, request, runtime, credentials)
     if is_multipart(request):
