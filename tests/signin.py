@@ -38,3 +38,14 @@ def sign_in(client: Any, database_url: str, org: str, role: str) -> str:
     found = re.search(r'data-csrf="([^"]+)"', page.text)
     assert found, page.text[:500]
     return found.group(1)
+
+
+def sign_in_browser(page: Any, base_url: str, database_url: str, org: str, role: str) -> str:
+    """Signs a Playwright page in through the ``/signin`` form as a new person; the email."""
+    email = make_person(database_url, org, role)
+    page.goto(base_url + "/signin")
+    page.fill("#signin-email", email)
+    page.fill("#signin-password", PASSWORD)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_url(base_url + "/")
+    return email

@@ -27,7 +27,8 @@ import pytest
 
 from chainproof.digests import hash_file, to_hex
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, shot
+from ..signin import sign_in_browser
+from .conftest import CHROMIUM, CHROMIUM_ARGS, SUBMITTER_ORG, LiveServer, shot
 from .test_pages import no_script_errors
 
 if TYPE_CHECKING:
@@ -268,8 +269,13 @@ def test_anchor_then_verify_hash_locally_on_an_insecure_origin(
     figures: dict[str, Any] = {"algorithm": algorithm, "size_mib": SIZE // MIB}
 
     # /anchor: hashed here, only the digest sent (POST /api/v1/evidence/digests).
+    # Signed in on the same insecure origin (the session cookie, no key in the tab).
+    port = live_server.url.rsplit(":", 1)[1]
+    signin = ctx.new_page()
+    url = live_server.settings.resolved_database_url
+    sign_in_browser(signin, f"http://{HOST}:{port}", url, SUBMITTER_ORG, "submitter")
+    signin.close()
     page = _open(ctx, live_server, "/anchor")
-    page.get_by_label("API 密钥（cpk_…）").fill(live_server.submitter_key)
     page.get_by_label("备注").fill(f"本机计算 {algorithm}")
     page.select_option("#algorithm", algorithm)
     page.set_input_files("#files", str(path))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..conftest import require
+from ..signin import sign_in_browser
 from .conftest import ADMIN_ORG, SUBMITTER_ORG, LiveServer, shot, tool_missing
 
 if TYPE_CHECKING:
@@ -74,13 +75,18 @@ def anchored(live_server: LiveServer, document: Path) -> dict[str, Any]:
     return live_server.anchor(document.name, document.read_bytes())
 
 
+def _sign_in(page: Page, server: LiveServer, org: str, role: str) -> None:
+    """The pages are for people signed in (issue 17): no key field any more."""
+    sign_in_browser(page, server.url, server.settings.resolved_database_url, org, role)
+
+
 def test_anchor_a_file_and_watch_it_turn_anchored(
     live_server: LiveServer, page: Page, tmp_path: Path
 ) -> None:
     upload = tmp_path / "采购合同-HT-2023-0815（广西桂链示范科技有限公司）.txt"
     upload.write_bytes(f"采购合同 {uuid.uuid4()}".encode())
+    _sign_in(page, live_server, SUBMITTER_ORG, "submitter")
     page.goto(live_server.url + "/anchor")
-    page.get_by_label("API 密钥（cpk_…）").fill(live_server.submitter_key)
     page.get_by_label("备注").fill("2023 专项补贴 验收材料")
     page.set_input_files("#files", str(upload))
     page.get_by_role("button", name="提交存证").click()
@@ -94,10 +100,11 @@ def test_anchor_a_file_and_watch_it_turn_anchored(
     assert item.locator(".digest").inner_text() == digest
     shot(page, "anchor-anchored")
 
-    # The key stays in this tab only: sessionStorage, never a cookie.
-    stored = page.evaluate("sessionStorage.getItem('chainproof.apiKey')")
-    assert stored == live_server.submitter_key
-    assert all(c["value"] != live_server.submitter_key for c in page.context.cookies())
+    # No key in the tab: the person's session is an HttpOnly cookie no script can read.
+    assert page.evaluate("sessionStorage.length") == 0
+    session = [c for c in page.context.cookies() if c["name"] == "chainproof_session"]
+    assert len(session) == 1 and session[0]["httpOnly"] and session[0]["sameSite"] == "Lax"
+    assert "chainproof_session" not in page.evaluate("document.cookie")
 
     # Its evidence page, reached from the row, shows the chain data and the Merkle proof.
     item.get_by_role("link", name="存证详情").click()
@@ -206,12 +213,12 @@ def test_certificate_html_and_pdf(
     page.wait_for_url(re.compile(rf"/evidence/{evidence_id}/certificate$"))
     assert anchored["digest"] not in page.content() and SUBMITTER_ORG not in page.content()
     assert page.locator("#cert-facts").is_hidden()
-    # With the member's key in the tab, the page's script fills the facts in.
-    page.evaluate(f"sessionStorage.setItem('chainproof.apiKey', '{live_server.submitter_key}')")
+    # Signed in as a person of the member, the page's script fills the facts in.
+    _sign_in(page, live_server, SUBMITTER_ORG, "submitter")
     page.goto(f"{live_server.url}/evidence/{evidence_id}")
     page.locator("#owner-proof").wait_for()  # the salt and proof: the receipt's
     assert page.get_by_test_id("digest").inner_text() == anchored["digest"]
-    # The receipt download is fetched with the tab's key (a plain link would carry none).
+    # The receipt download is fetched by the script as the signed-in person.
     with page.expect_download() as download:
         page.get_by_role("button", name="下载存证回执（JSON）").click()
     saved = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
@@ -343,8 +350,8 @@ def test_explorer_search_finds_the_anchor_transaction(
 
 
 def test_admin_lists_members_and_creates_a_key(live_server: LiveServer, page: Page) -> None:
+    _sign_in(page, live_server, ADMIN_ORG, "admin")
     page.goto(live_server.url + "/admin")
-    page.get_by_label("API 密钥（cpk_…）").fill(live_server.admin_key)
     page.locator("#members tbody tr").first.wait_for()
     assert ADMIN_ORG in page.locator("#members").inner_text()
     page.get_by_label("成员单位名称").first.fill("南宁数链信息技术有限公司")

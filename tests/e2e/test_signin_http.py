@@ -319,7 +319,9 @@ def test_sign_out_and_a_password_change_end_sessions(live_server: LiveServer) ->
     user = person(live_server, APPLICANT_ORG, "submitter", tag="sessions")
     laptop = signin(live_server, user.email, PASSWORD)
     assert laptop.status_code == 303
-    laptop_cookie = {"Cookie": f"chainproof_session={_set_cookie(laptop)['chainproof_session'].value}"}
+    laptop_cookie = {
+        "Cookie": f"chainproof_session={_set_cookie(laptop)['chainproof_session'].value}"
+    }
     assert httpx.get(live_server.url + "/account", headers=laptop_cookie).status_code == 200
     changed = user.client.post(
         "/account/password",
@@ -328,15 +330,21 @@ def test_sign_out_and_a_password_change_end_sessions(live_server: LiveServer) ->
     assert changed.status_code == 303
     # The laptop's session is over; this browser got a new one.
     assert httpx.get(live_server.url + "/account", headers=laptop_cookie).status_code == 303
-    assert httpx.get(
-        live_server.url + "/api/v1/subsidy/applications", headers=laptop_cookie
-    ).status_code == 401
+    assert (
+        httpx.get(
+            live_server.url + "/api/v1/subsidy/applications", headers=laptop_cookie
+        ).status_code
+        == 401
+    )
     page = user.client.get("/account")
     assert page.status_code == 200
     csrf = _csrf(page.text)
     old = user.client.cookies["chainproof_session"]
     out = user.client.post("/signout", data={"csrf_token": csrf})
     assert out.status_code == 303
-    assert httpx.get(
-        live_server.url + "/account", headers={"Cookie": f"chainproof_session={old}"}
-    ).status_code == 303
+    assert (
+        httpx.get(
+            live_server.url + "/account", headers={"Cookie": f"chainproof_session={old}"}
+        ).status_code
+        == 303
+    )

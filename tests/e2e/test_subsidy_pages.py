@@ -12,6 +12,7 @@ import pytest
 from chainproof import identity
 from chainproof.store import db
 
+from ..signin import sign_in_browser
 from .conftest import SUBMITTER_ORG, LiveServer, shot
 
 if TYPE_CHECKING:
@@ -28,6 +29,11 @@ def _key(server: LiveServer, org: str, role: str) -> str:
     with db.open_session(server.settings.resolved_database_url) as session:
         _, key = identity.create_api_key(session=session, org=org, role=role)
     return key
+
+
+def _sign_in(page: Page, server: LiveServer, org: str, role: str) -> None:
+    """The pages are for people signed in (issue 17): no key field any more."""
+    sign_in_browser(page, server.url, server.settings.resolved_database_url, org, role)
 
 
 def _files(*named: tuple[str, bytes]) -> list[FilePayload]:
@@ -71,8 +77,8 @@ def test_applicant_submits_and_reviewer_checks_and_reports(
     live_server: LiveServer, page: Page, browser: Browser, other_application: int
 ) -> None:
     # --- the applicant: a new application, its documents, submission ---------------------
+    _sign_in(page, live_server, SUBMITTER_ORG, "submitter")
     page.goto(live_server.url + "/applications")
-    page.fill("#api-key", live_server.submitter_key)
     page.select_option("#new-scope", "农业|农产品溯源")
     page.fill("#new-project", "融安金桔一物一码区块链溯源示范应用" * 4)  # long on purpose
     page.fill("#new-summary", "融安金桔从采摘到销售的全程上链溯源。")
@@ -113,8 +119,8 @@ def test_applicant_submits_and_reviewer_checks_and_reports(
         rp = reviewer_ctx.new_page()
         errors: list[str] = []
         rp.on("pageerror", lambda exc: errors.append(str(exc)))
+        _sign_in(rp, live_server, REVIEWER_ORG, "reviewer")
         rp.goto(live_server.url + "/review")
-        rp.fill("#api-key", _key(live_server, REVIEWER_ORG, "reviewer"))
         rp.select_option("#queue-status", "submitted")
         rp.click("#queue-form button[type=submit]")
         row = rp.locator(f"#applications tr[data-application='{app_id}']")
@@ -187,15 +193,15 @@ def test_applicant_submits_and_reviewer_checks_and_reports(
 def test_report_on_a_phone_does_not_scroll_sideways(
     live_server: LiveServer, phone: Page, other_application: int
 ) -> None:
+    _sign_in(phone, live_server, REVIEWER_ORG, "reviewer")
     phone.goto(live_server.url + f"/applications/{other_application}/report")
-    phone.fill("#api-key", _key(live_server, REVIEWER_ORG, "reviewer"))
-    phone.dispatch_event("#api-key", "change")
     phone.wait_for_selector("#report-body:not([hidden])")
     _no_sideways_scroll(phone)
     shot(phone, "subsidy-report-phone")
 
 
 def test_unknown_application_is_a_clear_404_page(live_server: LiveServer, page: Page) -> None:
+    _sign_in(page, live_server, REVIEWER_ORG, "reviewer")
     response = page.goto(live_server.url + "/applications/999999/report")
     assert response is not None and response.status == 404
     assert "application" in page.inner_text("main")

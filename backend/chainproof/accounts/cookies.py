@@ -82,8 +82,11 @@ def same_site_request(request: Request, settings: Settings) -> bool:
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
-    if origin is None:
-        return True  # not a browser's cross-origin request (or a very old browser)
+    if origin is None or origin == "null":
+        # No Origin: not a browser's cross-origin request (or a very old browser). "null":
+        # what a browser sends for its own form posts under our Referrer-Policy no-referrer;
+        # Sec-Fetch-Site above already said where it came from.
+        return True
     own = {_origin(settings.public_url), _origin(str(request.base_url))}
     return origin.lower() in own
 

@@ -77,6 +77,33 @@
     } catch (err) { say(C.errorText(err), 'bad'); }
   });
 
+  // --- people: invitations (POST /api/v1/users), shown once ---------------------------
+  const peopleBody = document.querySelector('#people tbody');
+  const peopleHeads = Array.from(document.querySelectorAll('#people thead th'), (th) => th.textContent);
+  async function loadPeople() {
+    if (!C.signedIn()) return;
+    try {
+      const people = await C.api('GET', '/users');
+      peopleBody.replaceChildren(...people.map((p) => el('tr', { dataset: { person: p.email } },
+        cells(peopleHeads, [String(p.id), p.email, p.org, p.role, p.active ? t('admin.active') : '…'], [1, 2]))));
+    } catch (err) { say(C.errorText(err), 'bad'); }
+  }
+  document.getElementById('invite-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const body = {
+      email: document.getElementById('invite-email').value.trim(),
+      org: document.getElementById('invite-org').value.trim(),
+      role: document.getElementById('invite-role').value,
+    };
+    try {
+      const made = await C.api('POST', '/users', { json: body });
+      document.getElementById('invite-link').textContent = made.invite_url;
+      document.getElementById('invite-result').hidden = false;
+      e.target.reset();
+      await loadPeople();
+    } catch (err) { say(C.errorText(err), 'bad'); }
+  });
+
   document.getElementById('member-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const name = document.getElementById('member-name').value.trim();
@@ -224,5 +251,6 @@
   });
 
   load();
+  loadPeople();
   loadRounds();
 })();
