@@ -42,10 +42,12 @@ _SECRET_NAME = re.compile(
 )
 # Names that end in "key" but hold no secret.
 _NOT_SECRET = frozenset({"key_id", "prefix", "public_key", "route_key", "cache_key"})
-# Inside free text: "Bearer <token>", "Basic <token>", and our API keys by their prefix.
+# Inside free text: "Bearer <token>", "Basic <token>", and our tokens by their prefix.
 _IN_TEXT = (
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"\bcpk_[A-Za-z0-9_-]{8,}"),
+    # People's invitation tokens (in /invite?token=… of access logs) and session ids.
+    re.compile(r"\bcp[is]_[A-Za-z0-9_-]{8,}"),
 )
 
 

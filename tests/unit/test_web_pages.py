@@ -22,9 +22,8 @@ from chainproof.chain.context import ChainContext, open_chain
 from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.store import db
 
-from ..signin import sign_in
-
 from ..conftest import require
+from ..signin import sign_in
 
 with warnings.catch_warnings():
     # As in tests/integration/test_api.py: only this import warns about httpx.

@@ -129,15 +129,10 @@ ZH: Final[dict[str, str]] = {
     "anchor.submit": "提交存证",
     "anchor.progress": "存证进度",
     "anchor.none_yet": "提交后，这里实时显示每个文件的状态。",
-    "key.heading": "API 密钥",
-    "key.label": "API 密钥（cpk_…）",
-    "key.forget": "清除",
-    "key.hint_submitter": "需要提交者（submitter）或管理员密钥。"
-    "密钥只保存在本标签页（sessionStorage），关闭即清除。",
-    "key.hint_admin": "需要管理员（admin）密钥。"
-    "密钥只保存在本标签页（sessionStorage），关闭即清除。",
-    "key.hint_viewer": "提交该存证的成员、管理员或其所属申报的评审员的密钥。"
-    "密钥只保存在本标签页（sessionStorage），关闭即清除。",
+    # Who may use a page (the card where a pasted key used to go, _apikey.html).
+    "key.hint_submitter": "此页面需要以提交者（submitter）或管理员身份登录。",
+    "key.hint_admin": "此页面需要以管理员（admin）身份登录。",
+    "key.hint_viewer": "提交该存证的成员单位人员、管理员或其所属申报的评审员登录后可查看全部信息。",
     # evidence
     "evidence.title": "存证 #{id}",
     "evidence.private_hint": "任何人可见存证编号与状态；摘要、成员、链上数据与盐值仅向提交成员、"
@@ -258,8 +253,6 @@ ZH: Final[dict[str, str]] = {
     "js.algo.sm3": "在浏览器内用国密 SM3 计算，文件不离开这台电脑。",
     "js.algo.keccak256": "在浏览器内计算 Keccak-256，文件不离开这台电脑。",
     "js.digest_invalid": "摘要应为 64 位十六进制数字（可带 0x）。",
-    "js.need_key": "请先填写 API 密钥。",
-    "js.bad_key": "API 密钥无效或已撤销。",
     "js.forbidden": "此密钥的角色无权执行该操作。",
     "js.no_files": "请先选择文件。",
     "js.failed": "请求失败：{message}",
@@ -401,15 +394,10 @@ EN: Final[dict[str, str]] = {
     "anchor.submit": "Anchor",
     "anchor.progress": "Progress",
     "anchor.none_yet": "Once submitted, each file's status shows here live.",
-    "key.heading": "API key",
-    "key.label": "API key (cpk_…)",
-    "key.forget": "Forget",
-    "key.hint_submitter": "A submitter or admin key. Kept in this tab only (sessionStorage) "
-    "and gone when it closes.",
-    "key.hint_admin": "An admin key. Kept in this tab only (sessionStorage) and gone when it "
-    "closes.",
-    "key.hint_viewer": "A key of the member that submitted this record, an admin, or a reviewer "
-    "of its application. Kept in this tab only (sessionStorage) and gone when it closes.",
+    "key.hint_submitter": "This page is for people signed in as a submitter or an admin.",
+    "key.hint_admin": "This page is for people signed in as an admin.",
+    "key.hint_viewer": "People of the member that submitted this record, admins and reviewers "
+    "of its application see everything once signed in.",
     "evidence.title": "Evidence #{id}",
     "evidence.private_hint": "Anyone sees the id and status; the digest, member, chain data and "
     "salt are shown to the submitting member, admins and reviewers of its application only: "
@@ -529,8 +517,6 @@ EN: Final[dict[str, str]] = {
     "js.algo.sm3": "Computed in your browser (SM3): the file stays on this computer.",
     "js.algo.keccak256": "Computed in your browser (Keccak-256): the file stays on this computer.",
     "js.digest_invalid": "A digest is 64 hex digits (0x optional).",
-    "js.need_key": "Enter an API key first.",
-    "js.bad_key": "The API key is not valid (unknown or revoked).",
     "js.forbidden": "This key's role may not do that.",
     "js.no_files": "Choose files first.",
     "js.failed": "Request failed: {message}",

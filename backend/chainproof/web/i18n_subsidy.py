@@ -26,10 +26,8 @@ KINDS: Final = ("申报书", "合同", "发票", "人员名单", "培训材料",
 ZH: Final[dict[str, str]] = {
     "nav.applications": "我的申报",
     "nav.review": "审核",
-    "sub.key_hint_applicant": "需要申报单位的提交者（submitter）密钥。"
-    "密钥只保存在本标签页（sessionStorage），关闭即清除。",
-    "sub.key_hint_reviewer": "需要审核人员（reviewer）或管理员密钥。"
-    "密钥只保存在本标签页（sessionStorage），关闭即清除。",
+    "sub.key_hint_applicant": "此页面需要以申报单位的提交者（submitter）身份登录。",
+    "sub.key_hint_reviewer": "此页面需要以审核人员（reviewer）或管理员身份登录。",
     "sub.list.title": "我的申报",
     "sub.list.lead": "本单位的专项补贴申请：材料与存证状态、提交记录、验收发票。"
     "每个单位每轮只能申报1个项目。",
@@ -190,10 +188,9 @@ ZH: Final[dict[str, str]] = {
 EN: Final[dict[str, str]] = {
     "nav.applications": "My applications",
     "nav.review": "Review",
-    "sub.key_hint_applicant": "The applicant unit's submitter key. Kept in this tab only "
-    "(sessionStorage) and gone when it closes.",
-    "sub.key_hint_reviewer": "A reviewer or admin key. Kept in this tab only (sessionStorage) "
-    "and gone when it closes.",
+    "sub.key_hint_applicant": "This page is for people of the applicant unit signed in as "
+    "submitters.",
+    "sub.key_hint_reviewer": "This page is for people signed in as reviewers or admins.",
     "sub.list.title": "My applications",
     "sub.list.lead": "Your unit's subsidy applications: documents and their anchoring, the "
     "trail, acceptance invoices. One project per unit and round.",
