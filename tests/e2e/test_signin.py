@@ -17,17 +17,24 @@ from typing import TYPE_CHECKING
 
 import pyotp
 
+from chainproof import identity
+from chainproof.store import db
+
 from ..signin import PASSWORD, sign_in_browser
-from .conftest import ADMIN_ORG, SUBMITTER_ORG, LiveServer, shot
+from .conftest import ADMIN_ORG, LiveServer, shot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Request
 
 REVIEWER_ORG = "中国—东盟区块链创新中心评审部"
+APPLICANT_ORG = "广西融安金桔数字农业示范单位"
 
 
 def _submitted_application(server: LiveServer) -> int:
-    headers = {"Authorization": f"Bearer {server.submitter_key}"}
+    """A unit of its own (one application per unit and round) applies and submits."""
+    with db.open_session(server.settings.resolved_database_url) as session:
+        _, key = identity.create_api_key(session=session, org=APPLICANT_ORG, role="submitter")
+    headers = {"Authorization": f"Bearer {key}"}
     body = {
         "scope_category": "农业",
         "scope_field": "农产品溯源",
@@ -98,7 +105,7 @@ def test_invite_set_password_sign_in_and_work_the_review_queue_without_a_key(
         rp.wait_for_url(live_server.url + "/review")
         row = rp.locator(f"#applications tr[data-application='{app_id}']")
         row.wait_for()
-        assert SUBMITTER_ORG in row.inner_text()
+        assert APPLICANT_ORG in row.inner_text()
         rp.select_option("#queue-status", "submitted")
         rp.click("#queue-form button[type=submit]")
         row.wait_for()

@@ -129,7 +129,7 @@ ZH: Final[dict[str, str]] = {
     "anchor.submit": "提交存证",
     "anchor.progress": "存证进度",
     "anchor.none_yet": "提交后，这里实时显示每个文件的状态。",
-    # Who may use a page (the card where a pasted key used to go, _apikey.html).
+    # Who may use a page (the card where a pasted key used to go, _signin_note.html).
     "key.hint_submitter": "此页面需要以提交者（submitter）或管理员身份登录。",
     "key.hint_admin": "此页面需要以管理员（admin）身份登录。",
     "key.hint_viewer": "提交该存证的成员单位人员、管理员或其所属申报的评审员登录后可查看全部信息。",

@@ -22,9 +22,9 @@
 
   let generation = 0;
   async function load() {
-    const key = C.signedIn();
+    const who = C.signedIn();
     const mine = ++generation; // a slower earlier load must not overwrite a later one
-    if (!key) { membersBody.replaceChildren(); keysBody.replaceChildren(); say(t('need_signin'), 'warn'); return; }
+    if (!who) { membersBody.replaceChildren(); keysBody.replaceChildren(); say(t('need_signin'), 'warn'); return; }
     try {
       const [members, keys] = await Promise.all([
         C.api('GET', '/members'),
@@ -115,7 +115,7 @@
     } catch (err) { say(C.errorText(err), 'bad'); }
   });
 
-  // --- rounds (申报批次): GET is public, POST and PATCH need the admin key ------------------
+  // --- rounds (申报批次): GET is public, POST and PATCH need an admin ---------------------
   /* Deadlines are typed and shown in Beijing time (UTC+8): the program is in Guangxi, so the
      browser's own time zone plays no part. The API takes and gives RFC 3339 with an offset. */
   const CST_MS = 8 * 3600 * 1000;
@@ -186,18 +186,17 @@
     }
   }
 
-  /* The tab's key, or null after saying that one is needed. */
-  function adminKey() {
-    const key = C.signedIn();
-    if (!key) { sayRounds(t('need_signin'), 'warn'); }
-    return key || null;
+  /* Who is signed in, or '' after saying that signing in is needed. */
+  function signedInOrSay() {
+    const who = C.signedIn();
+    if (!who) { sayRounds(t('need_signin'), 'warn'); }
+    return who;
   }
 
   codeInput.addEventListener('input', () => codeInput.removeAttribute('aria-invalid'));
   roundForm.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const key = adminKey();
-    if (!key) return;
+    if (!signedInOrSay()) return;
     const body = {
       code: codeInput.value.trim(),
       name: document.getElementById('round-name').value.trim(),
@@ -239,8 +238,7 @@
       patch.deadline = cstToRfc3339(editDeadline.value);
     }
     if (!Object.keys(patch).length) { sayRounds(t('admin.round_unchanged'), 'warn'); return; }
-    const key = adminKey();
-    if (!key) return;
+    if (!signedInOrSay()) return;
     try {
       const changed = await C.api('PATCH', '/subsidy/rounds/' + encodeURIComponent(r.code), { json: patch });
       await loadRounds();

@@ -89,9 +89,9 @@
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const key = C.signedIn();
+    const who = C.signedIn();
     const files = Array.from(input.files || []);
-    if (!key) { say(t('need_signin'), 'bad'); return; }
+    if (!who) { say(t('need_signin'), 'bad'); return; }
     if (!files.length) { say(t('no_files'), 'bad'); input.focus(); return; }
     const algorithm = select.value;
     const label = document.getElementById('label').value.trim();

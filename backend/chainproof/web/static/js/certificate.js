@@ -1,6 +1,6 @@
-/* /evidence/{id}/certificate: the server renders the number, status and QR code; with a
-   key that may see the record this fills in its facts and offers the PDF (fetched with
-   the key: the PDF route renders only for those who may see the record). */
+/* /evidence/{id}/certificate: the server renders the number, status and QR code; for a
+   signed-in person who may see the record this fills in its facts and offers the PDF
+   (fetched with the session cookie: the PDF route renders only for those who may see it). */
 (function () {
   'use strict';
   const C = window.ChainProof;
@@ -15,8 +15,8 @@
   }
 
   async function facts() {
-    const key = C.signedIn();
-    if (!key) return;
+    const who = C.signedIn();
+    if (!who) return;
     let record, receipt;
     try {
       record = await C.api('GET', path);

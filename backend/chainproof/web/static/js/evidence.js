@@ -18,11 +18,11 @@
   function show(elementId) { const node = document.getElementById(elementId); if (node) node.hidden = false; }
 
   async function privateFacts() {
-    const key = C.signedIn();
-    if (!key) return;
+    const who = C.signedIn();
+    if (!who) return;
     let record;
     try { record = await C.api('GET', path); } catch (e) { return; }
-    if (!record.digest) return;  // this key may not see the record: id and status only
+    if (!record.digest) return;  // this person may not see the record: id and status only
     document.getElementById('private-hint').hidden = true;
     for (const name of ['algorithm', 'digest', 'member', 'filename', 'label', 'created_at']) fill(name, record[name]);
     fill('size', C.formatSize(record.size));

@@ -39,10 +39,10 @@
     if (ok === null || ok === undefined) return el('span', { class: 'badge badge-warn' }, t('sub.undecided'));
     return el('span', { class: 'badge badge-' + (ok ? 'good' : 'bad') }, ok ? yes || t('sub.ok') : no || t('sub.fail'));
   }
-  function needKey() {
-    const key = C.signedIn();
-    if (!key) say(t('need_signin'), 'warn');
-    return key;
+  function needSignIn() {
+    const who = C.signedIn();
+    if (!who) say(t('need_signin'), 'warn');
+    return who;
   }
   function call(method, path, options) {
     return C.api(method, '/subsidy' + path, options || {});
@@ -82,7 +82,7 @@
   // --- listings (/applications, /review) -----------------------------------------------
   const listTable = document.getElementById('applications');
   async function loadList(status) {
-    if (!needKey()) return;
+    if (!needSignIn()) return;
     const q = status ? '?status=' + encodeURIComponent(status) : '';
     try {
       const apps = await call('GET', '/applications' + q);
@@ -106,7 +106,7 @@
     const form = document.getElementById('new-application');
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
-      if (!needKey()) return;
+      if (!needSignIn()) return;
       const data = new FormData(form);
       const [category, field] = String(data.get('scope')).split('|');
       const body = {
@@ -178,7 +178,7 @@
     let polls = 0;
     const fact = (k, v) => [el('dt', {}, k), el('dd', { class: 'wrap' }, v)];
     async function load() {
-      if (!needKey()) return;
+      if (!needSignIn()) return;
       try {
         const app = await call('GET', '/applications/' + APP_ID);
         document.getElementById('app-status').replaceChildren(t('sub.status.' + app.status));
@@ -308,7 +308,7 @@
     const input = document.getElementById('check-files');
     input.addEventListener('change', async () => {
       const files = Array.from(input.files || []);
-      if (!files.length || !needKey()) return;
+      if (!files.length || !needSignIn()) return;
       try {
         let answer;
         if (C.browserCanHash('sha256')) {
@@ -337,7 +337,7 @@
   // --- report (/applications/{id}/report) ------------------------------------------------
   if (PAGE === 'report') {
     async function loadReport() {
-      if (!needKey()) return;
+      if (!needSignIn()) return;
       try {
         const r = await call('GET', '/applications/' + APP_ID + '/report');
         const app = r.application;
