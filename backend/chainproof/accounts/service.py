@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 import pyotp
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from chainproof import identity
@@ -196,6 +196,14 @@ class SignedIn:
 
 
 def start_session(*, session: Session, user: UserAccount, lifetime: timedelta) -> SignedIn:
+    # The person's ended sessions are of no use any more: the table keeps the live ones.
+    session.execute(
+        delete(UserSession)
+        .where(col(UserSession.user_id) == user.id)
+        .where(
+            (col(UserSession.revoked_at).is_not(None)) | (col(UserSession.expires_at) <= utcnow())
+        )
+    )
     token = _token(SESSION_PREFIX)
     row = UserSession(
         token_hash=_digest(token),

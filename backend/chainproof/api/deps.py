@@ -115,13 +115,17 @@ class Caller:
 ANONYMOUS_CALLER = Caller()
 
 
+_UNKNOWN = object()
+
+
 def signed_in(request: Request, session: Session, settings: Settings) -> SignedIn | None:
     """The live session of the request's cookie (looked up once per request)."""
-    if "signed_in" not in request.state._state:
+    known = getattr(request.state, "signed_in", _UNKNOWN)
+    if known is _UNKNOWN:
         token = cookies.session_token(request, settings)
-        found = find_session(session=session, token=token) if token else None
-        request.state.signed_in = found
-    return cast(SignedIn | None, request.state.signed_in)
+        known = find_session(session=session, token=token) if token else None
+        request.state.signed_in = known
+    return cast(SignedIn | None, known)
 
 
 def check_csrf(request: Request, signed: SignedIn, form_token: str | None = None) -> None:

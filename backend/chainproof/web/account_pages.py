@@ -131,6 +131,9 @@ def signin(
         lockout.failed(email=key, address=address)
         return _signin_form(request, error=_t(request)("acct.failed"), email=email, nxt=nxt)
     lockout.succeeded(email=key)
+    earlier = signed_in(request, session, runtime.settings)
+    if earlier is not None:  # a new id on every sign-in (no fixation), the old one ends
+        service.end_session(session=session, row_id=earlier.row.id or 0)
     started = service.start_session(
         session=session, user=user, lifetime=timedelta(hours=runtime.settings.session_hours)
     )

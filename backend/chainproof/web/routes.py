@@ -12,7 +12,7 @@ None of these routes is in the OpenAPI schema: ``/docs`` documents the API.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Final, cast
+from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -141,10 +141,8 @@ def _signed_in(request: Request) -> SignedIn | None:
     runtime = getattr(request.app.state, "runtime", None)
     if runtime is None:
         return None
-    if "signed_in" not in request.state._state:
-        with runtime.sessions() as session:
-            signed_in(request, session, runtime.settings)
-    return cast(SignedIn | None, request.state.signed_in)
+    with runtime.sessions() as session:  # no query when a dependency looked it up already
+        return signed_in(request, session, runtime.settings)
 
 
 def error_page(request: Request, status_code: int, title_key: str, message: str) -> HTMLResponse:
