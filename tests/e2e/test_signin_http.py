@@ -13,6 +13,7 @@ fails at its first sign-in (``/invite`` and ``/signin`` were 404).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -197,15 +198,26 @@ def test_a_cross_site_form_post_is_refused(live_server: LiveServer) -> None:
         "Cookie": f"chainproof_session={cookie}",
     }
     before = applicant.client.get("/api/v1/subsidy/applications").json()
+    # What an HTML form on another site can send: multipart, here a file to anchor as the
+    # victim's org.
+    planted = f"forged {secrets.token_hex(8)}".encode()
     forged = httpx.post(
-        live_server.url + "/api/v1/subsidy/applications",
+        live_server.url + "/api/v1/evidence",
         headers=evil,
-        data={"project": "forged", "summary": "forged"},
+        files={"file": ("forged.txt", planted)},
+        data={"label": "forged"},
         timeout=30,
     )
     assert forged.status_code == 403, forged.text
     assert forged.json()["error"]["code"] == "forbidden"
     assert "CSRF" in forged.json()["error"]["message"]
+    digest = "0x" + hashlib.sha256(planted).hexdigest()
+    verdict = httpx.post(
+        live_server.url + "/api/v1/verify",
+        json={"algorithm": "sha256", "digest": digest},
+        timeout=30,
+    )
+    assert verdict.json()["verdict"] == "not_found"  # nothing was anchored
     # Even with the right token, another origin is refused.
     with_token = httpx.post(
         live_server.url + "/api/v1/evidence/digests",
