@@ -40,7 +40,20 @@ class UserIn(BaseModel):
     role: RoleName
 
 
+_PERSON = {
+    "id": 3,
+    "email": "li.wei@example.org",
+    "org": "中国—东盟区块链创新中心",
+    "role": "reviewer",
+    "active": False,
+    "totp": False,
+    "created_at": "2025-01-01T00:00:00+00:00",
+}
+
+
 class UserOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_PERSON, "active": True}]})
+
     id: int
     email: str
     org: str
@@ -53,12 +66,27 @@ class UserOut(BaseModel):
 class InvitationOut(UserOut):
     """A new invitation: ``invite_token`` and ``invite_url`` are shown this once."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_PERSON,
+                    "invite_token": "cpi_Xb3k9QwE0f7vJ2m8sLq4TzR1yN6cHdP5gK0aWuVe3iB",
+                    "invite_url": "https://chainproof.example.cn/invite?token=cpi_Xb3k9QwE0f7vJ2m8sLq4TzR1yN6cHdP5gK0aWuVe3iB",
+                    "invite_expires_at": "2025-01-08T00:00:00+00:00",
+                }
+            ]
+        }
+    )
+
     invite_token: str
     invite_url: str
     invite_expires_at: datetime
 
 
 class SessionsEndedOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ended": 2}]})
+
     ended: int = Field(description="How many live sessions were signed out.")
 
 
