@@ -11,7 +11,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from sqlmodel import Session
 
 from chainproof.accounts import service
@@ -40,7 +40,7 @@ class UserIn(BaseModel):
     role: RoleName
 
 
-_PERSON = {
+_PERSON: dict[str, JsonValue] = {
     "id": 3,
     "email": "li.wei@example.org",
     "org": "中国—东盟区块链创新中心",
