@@ -3,9 +3,9 @@
 The cookie is ``HttpOnly`` (no script reads it), ``SameSite=Lax`` (a cross-site POST does
 not carry it) and, when the page is served over HTTPS, ``Secure`` with the ``__Host-``
 prefix (only this exact host, path ``/``, never set over plain HTTP). HTTPS is either the
-request's scheme (uvicorn takes ``X-Forwarded-Proto`` from the proxies in
-``--forwarded-allow-ips``, 127.0.0.1 by default) or ``CHAINPROOF_PUBLIC_URL`` being
-``https://``.
+request's scheme (uvicorn takes ``X-Forwarded-Proto`` from the proxies its
+``FORWARDED_ALLOW_IPS`` environment variable names, 127.0.0.1 by default) or
+``CHAINPROOF_PUBLIC_URL`` being ``https://``.
 
 Every state-changing request a cookie authenticates must also carry the session's
 synchronizer token (``X-CSRF-Token`` header from scripts, ``csrf_token`` field from forms)
