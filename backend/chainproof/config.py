@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=1000, ge=1, le=100_000)
     batch_interval_ms: int = Field(default=500, ge=10)
     confirmations: int = Field(default=1, ge=1)
+    # Several endpoints (CHAINPROOF_CHAIN=url1,url2,...; chain/endpoints.py): an endpoint whose
+    # head is more than this many blocks behind the best one is set aside.
+    endpoint_max_lag: int = Field(default=3, ge=0)
+    endpoint_check_interval_ms: int = Field(default=1000, ge=50)
+    # Verification asks every endpoint for the anchoring block's hash and needs this many to
+    # agree (0: off, the preferred endpoint's word is enough).
+    verify_quorum: int = Field(default=0, ge=0, le=64)
     gas_cap: int = Field(default=16_777_216, ge=100_000)  # EIP-7825 per-transaction cap
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
     hash_algorithm: Literal["sha256", "sm3", "keccak256"] = "sha256"

@@ -11,7 +11,8 @@ from pathlib import Path
 import structlog
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from web3 import HTTPProvider, Web3
+from web3 import Web3
+from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint
 
 from chainproof.background import Renewal
@@ -28,6 +29,7 @@ from chainproof.chain.deployments import (
     load_honoured,
     load_record,
 )
+from chainproof.chain.endpoints import pool_of
 from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender
@@ -142,7 +144,7 @@ class ChainContext:
         and a full block decode: 5.7 ms of CPU a check, twice a second under a verify load,
         each time holding up the event loop. Connection errors propagate (unreachable)."""
         provider = self.w3.provider
-        if not isinstance(provider, HTTPProvider):
+        if not isinstance(provider, JSONBaseProvider):  # HTTP, or the endpoint pool
             return False
         answers = provider.make_batch_request(
             [
@@ -257,6 +259,9 @@ def open_chain(
         if deployment.abi is not None and deployment.abi != artifact.abi:
             # Deployed from older sources whose interface differs: speak its own ABI.
             artifact = replace(artifact, abi=deployment.abi)
+        pool = pool_of(node)
+        if pool is not None:  # several endpoints: the deployment's chain is the one they must be on
+            pool.pin(deployment.chain_id, deployment.genesis_hash)
         honoured = load_honoured(data_dir, chain_id)
         for past in honoured:
             check_deployment(w3, past, artifact)
