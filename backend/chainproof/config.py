@@ -68,7 +68,11 @@ class Settings(BaseSettings):
 
     batch_size: int = Field(default=1000, ge=1, le=100_000)
     batch_interval_ms: int = Field(default=500, ge=10)
-    confirmations: int = Field(default=1, ge=1)
+    # When an anchor is final (evidence/finality.py): "finalized" (the node's tag: QBFT,
+    # post-merge), "confirmations" (N blocks: clique, FISCO BCOS), "auto" (the tag where an
+    # external node has it). Unset confirmations: 1 on dev chains, 6 (clique) elsewhere.
+    finality: Literal["auto", "finalized", "confirmations"] = "auto"
+    confirmations: int | None = Field(default=None, ge=1)
     # Several endpoints (CHAINPROOF_CHAIN=url1,url2,...; chain/endpoints.py): an endpoint whose
     # head is more than this many blocks behind the best one is set aside.
     endpoint_max_lag: int = Field(default=3, ge=0)

@@ -49,6 +49,7 @@ from chainproof.chain.sender import MinedTx, SignedTx
 from chainproof.chain.writer import ChainWriter, enqueue
 from chainproof.digests import canonical_json, to_hex
 from chainproof.errors import ChainError, ConflictError, ContractRevertError, TransactionError
+from chainproof.evidence.finality import FinalityPolicy, ReorgWatcher
 from chainproof.evidence.intake import resalt
 from chainproof.evidence.ops import GRANT_MEMBER, evidence_kinds
 from chainproof.evidence.proofs import build_nodes, root_of
@@ -129,12 +130,16 @@ class Batcher:
         gas_cap: int = 16_777_216,
         clock: Callable[[], float] = time.time,
         member_secret: str | None = None,
+        finality: FinalityPolicy | None = None,
     ) -> None:
         self.engine = engine
         self.chain = chain
         self.batch_size = batch_size
         self.interval = interval_ms / 1000
         self.confirmations = confirmations
+        # When a mined batch counts as anchored, and who requeues one a reorg took away.
+        self.finality = finality or FinalityPolicy("confirmations", confirmations)
+        self.watcher = ReorgWatcher(engine=engine, chain=chain, orphan=self._orphan)
         self.gas_cap = gas_cap
         self.clock = clock
         self.member_secret = member_secret  # unlocks members' custodial keys (None: operator)
@@ -279,6 +284,7 @@ class Batcher:
             self._pause(status.reason or status.code)
             return False
         self._paused_reason = None
+        self.watcher.tick()
         with Session(self.engine) as s:
             inflight = s.exec(
                 select(Batch.id).where(col(Batch.status).in_(IN_FLIGHT)).order_by(col(Batch.id))
@@ -582,12 +588,8 @@ class Batcher:
                     self._handle_revert(s, b, mined)
                     s.commit()
                 return True
-            # One confirmation is the receipt itself: the head is at or past its block.
-            if (
-                self.confirmations > 1
-                and self.chain.w3.eth.block_number - mined.block_number + 1 < self.confirmations
-            ):
-                return True
+            if not self.finality.is_final(self.chain.w3, mined.block_number):
+                return True  # not final yet: not anchored, no receipt (finality.py)
             _fault("after_receipt")
             with self._turns.turn(priority=True):
                 self._confirm(s, b, mined)
