@@ -7,7 +7,8 @@ answers as that node would, except for the faults a test switches on while it ru
   and the ``latest`` block: a node that stopped importing);
 * ``chain_id``: another chain id (a node of another network);
 * ``forged``: block number -> block hash to report for that height instead of the real one
-  (a node on a minority fork, or a lying one).
+  (a node on a minority fork, or a lying one);
+* ``client_version``: another ``web3_clientVersion`` (Anvil passing for a Besu node).
 
 Threaded (one thread per connection): a delayed answer does not hold up the others. Batch
 requests get the same treatment, element by element. No production code imports this.
@@ -35,6 +36,7 @@ class RpcProxy:
         self.head_lag = 0
         self.chain_id: int | None = None
         self.forged: dict[int, str] = {}
+        self.client_version: str | None = None
         self.requests = 0  # answered or dropped, for tests that check a node was not used
         self.sent_raw = 0  # eth_sendRawTransaction calls relayed (where the writes went)
         self._http = httpx.Client(timeout=30.0)
@@ -48,6 +50,7 @@ class RpcProxy:
         """All faults off."""
         self.delay, self.drop, self.head_lag, self.chain_id = 0.0, False, 0, None
         self.forged = {}
+        self.client_version = None
 
     # ---- serving ------------------------------------------------------------------------
 
@@ -113,6 +116,8 @@ class RpcProxy:
         if method == "eth_sendRawTransaction":
             with self._lock:
                 self.sent_raw += 1
+        if method == "web3_clientVersion" and self.client_version is not None:
+            return {"jsonrpc": "2.0", "id": request.get("id"), "result": self.client_version}
         if method == "eth_chainId" and self.chain_id is not None:
             return {"jsonrpc": "2.0", "id": request.get("id"), "result": hex(self.chain_id)}
         if method == "eth_blockNumber" and self.head_lag:

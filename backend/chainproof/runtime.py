@@ -194,6 +194,8 @@ def _open_chain_or_degrade(settings: Settings) -> ChainContext:
             port=settings.chain_port,
             registry_admin=settings.registry_admin,
             require_offline_admin=settings.env == "production",
+            tx_type=settings.tx_type,
+            gas_price=settings.gas_price,
         )
     except ChainMismatchError as exc:
         log.error("chain mismatch: serving degraded; nothing will be anchored", reason=exc.message)
@@ -292,6 +294,7 @@ def _run_chain_workers(runtime: Runtime, lock: KeyLock) -> None:
         interval_ms=settings.batch_interval_ms,
         confirmations=finality.confirmations,
         finality=finality,
+        stuck_after=settings.stuck_after_s,
         gas_cap=settings.gas_cap,
         member_secret=settings.secret_key.get_secret_value(),
     )

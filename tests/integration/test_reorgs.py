@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from chainproof.chain.context import open_chain
 from chainproof.chain.managed import AnvilNode
+from chainproof.chain.nodes import http_web3
 from chainproof.config import DEV_OPERATOR_KEY
 from chainproof.digests import hash_bytes
 from chainproof.evidence.batcher import Batcher
@@ -29,6 +30,7 @@ from chainproof.receipts import check_receipt_offline, verify_receipt
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import Batch, BatchStatus, Evidence
 
+from ..consortium import MakeProxy
 from ..factories import pinned
 
 pytestmark = pytest.mark.chain
@@ -149,18 +151,26 @@ def test_reorgs_during_an_ingest_anchor_every_document_once_in_a_canonical_block
     ctx.stop()
 
 
-def test_the_confirmation_policy_follows_the_chain_kind(network: AnvilNode) -> None:
+def test_the_confirmation_policy_follows_the_chain_kind(
+    network: AnvilNode, make_proxy: MakeProxy
+) -> None:
     w3 = network.web3()
-    dev = choose_policy(mode="auto", confirmations=None, kind="anvil", w3=w3)
-    assert (dev.mode, dev.confirmations) == ("confirmations", 1)
-    # An external node without a meaningful finalized tag (Anvil's sits at genesis while the
-    # chain is younger than two epochs): clique's count.
-    young = choose_policy(mode="auto", confirmations=None, kind="external", w3=w3)
+    for kind in ("anvil", "external"):  # a dev node by kind, or by its client version
+        dev = choose_policy(mode="auto", confirmations=None, kind=kind, w3=w3)
+        assert (dev.mode, dev.confirmations) == ("confirmations", 1)
+    # The same node passing for Besu: an external chain. Without a meaningful finalized tag
+    # (Anvil's sits at genesis while the chain is younger than two epochs): clique's count.
+    besu = make_proxy(network)
+    besu.client_version = "besu/v24.12.0/linux-x86_64/openjdk-java-21"
+    far = http_web3(besu.url)
+    young = choose_policy(mode="auto", confirmations=None, kind="external", w3=far)
     assert (young.mode, young.confirmations) == ("confirmations", 6)
     network._rpc("anvil_mine", [hex(80)])
-    tagged = choose_policy(mode="auto", confirmations=None, kind="external", w3=w3)
+    tagged = choose_policy(mode="auto", confirmations=None, kind="external", w3=far)
     assert tagged.mode == "finalized"
     head = int(w3.eth.block_number)
     assert tagged.is_final(w3, head - 64) and not tagged.is_final(w3, head - 10)
     counted = FinalityPolicy("confirmations", 3)
     assert counted.is_final(w3, head - 2) and not counted.is_final(w3, head - 1)
+    forced = choose_policy(mode="confirmations", confirmations=2, kind="external", w3=far)
+    assert (forced.mode, forced.confirmations) == ("confirmations", 2)

@@ -32,7 +32,7 @@ from chainproof.chain.deployments import (
 from chainproof.chain.endpoints import pool_of
 from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.registry import EvidenceRegistryClient
-from chainproof.chain.sender import TxSender
+from chainproof.chain.sender import TxSender, TxType
 from chainproof.errors import ChainError, ChainMismatchError, ConfigError, WouldBlock
 
 log = structlog.get_logger("chainproof.chain")
@@ -58,6 +58,8 @@ class ChainContext:
         operator: LocalAccount,
         status_ttl: float = 1.0,
         honoured: list[Deployment] | None = None,
+        tx_type: TxType = "auto",
+        gas_price: int | None = None,
     ) -> None:
         self.node = node
         self.w3: Web3 = node.web3()
@@ -69,7 +71,7 @@ class ChainContext:
         # still verify and their members may still revoke in them.
         self.honoured: list[Deployment] = list(honoured or [])
         self._past: dict[str, EvidenceRegistryClient] = {}
-        self.sender = TxSender(self.w3, operator)
+        self.sender = TxSender(self.w3, operator, tx_type=tx_type, gas_price=gas_price)
         self._status_ttl = status_ttl
         self._status: ChainStatus | None = None
         self._lock = threading.Lock()  # held while the node is asked
@@ -218,6 +220,8 @@ def open_chain(
     artifact: ContractArtifact | None = None,
     registry_admin: str | None = None,
     require_offline_admin: bool = False,
+    tx_type: TxType = "auto",
+    gas_price: int | None = None,
 ) -> ChainContext:
     """Starts (or connects to) the node and finds or deploys the registry.
 
@@ -239,7 +243,14 @@ def open_chain(
             # An in-process chain dies with the process: a record of it would only make the
             # next start report a chain mismatch. Deploy afresh every time instead.
             fresh = deploy_registry(w3, operator, artifact, admin=registry_admin)
-            return ChainContext(node=node, deployment=fresh, artifact=artifact, operator=operator)
+            return ChainContext(
+                node=node,
+                deployment=fresh,
+                artifact=artifact,
+                operator=operator,
+                tx_type=tx_type,
+                gas_price=gas_price,
+            )
         chain_id = int(w3.eth.chain_id)
         record = load_record(data_dir, chain_id)
         if record is None and deploy_if_missing and require_offline_admin:
@@ -271,6 +282,8 @@ def open_chain(
             artifact=artifact,
             operator=operator,
             honoured=[d for d in honoured if d.genesis_hash == deployment.genesis_hash],
+            tx_type=tx_type,
+            gas_price=gas_price,
         )
     except BaseException:
         node.stop()

@@ -160,6 +160,8 @@ def _open_chain(settings: Settings, *, deploy_if_missing: bool = True) -> ChainC
             deploy_if_missing=deploy_if_missing,
             registry_admin=settings.registry_admin,
             require_offline_admin=settings.env == "production",
+            tx_type=settings.tx_type,
+            gas_price=settings.gas_price,
         )
     except ChainProofError as exc:
         _fail(exc.message)

@@ -8,7 +8,8 @@ final, per chain kind:
   post-merge Ethereum);
 * ``confirmations``: the block and ``N - 1`` more on top of it (``CHAINPROOF_CONFIRMATIONS``):
   clique, FISCO BCOS' EVM, engines without the tag. On an external chain N defaults to
-  :data:`CLIQUE_CONFIRMATIONS`; on a dev chain (Anvil, Ganache, embedded) to 1;
+  :data:`CLIQUE_CONFIRMATIONS`; on a dev chain (Anvil, Ganache, embedded, also when reached
+  by URL: told by ``web3_clientVersion``) to 1;
 * ``auto`` (the default): ``finalized`` on an external chain whose node answers the tag with a
   block, ``confirmations`` otherwise. Anvil answers the tag too, but 64 blocks behind the
   head of a chain that only mines on demand: dev chains count confirmations.
@@ -49,6 +50,9 @@ FinalityMode = Literal["auto", "finalized", "confirmations"]
 # for the 4-6 nodes of a 桂链 tier (docs/consortium.md).
 CLIQUE_CONFIRMATIONS = 6
 DEV_KINDS = ("anvil", "ganache", "embedded")
+# web3_clientVersion prefixes of development nodes, also when reached by URL (a worker
+# sharing its server's Anvil): they mine on demand, so a count above 1 would never be met.
+DEV_CLIENTS = ("anvil", "ganache", "ethereumtester", "hardhatnetwork")
 WATCH_INTERVAL = 1.0  # seconds between the watcher's looks
 WATCH_BATCHES = 64  # the newest confirmed batches it re-checks each time
 
@@ -83,12 +87,22 @@ def supports_finalized(w3: Web3) -> bool:
     return bool(block) and int(block["number"]) > 0
 
 
+def is_dev_chain(kind: str, w3: Web3) -> bool:
+    if kind in DEV_KINDS:
+        return True
+    try:
+        version = str(w3.client_version).lower().replace(" ", "")
+    except Exception:  # a node without web3_clientVersion is no dev node we know
+        return False
+    return version.startswith(DEV_CLIENTS)
+
+
 def choose_policy(
     *, mode: FinalityMode, confirmations: int | None, kind: str, w3: Web3
 ) -> FinalityPolicy:
     """The policy for a chain of ``kind`` (a node kind) under the settings.
     ``confirmations`` None: the kind's default (1 on dev chains, clique's elsewhere)."""
-    dev = kind in DEV_KINDS
+    dev = is_dev_chain(kind, w3)
     n = confirmations if confirmations is not None else (1 if dev else CLIQUE_CONFIRMATIONS)
     if mode == "finalized" or (mode == "auto" and not dev and supports_finalized(w3)):
         return FinalityPolicy("finalized", n)
