@@ -152,7 +152,7 @@ def test_reorgs_during_an_ingest_anchor_every_document_once_in_a_canonical_block
 
 
 def test_the_confirmation_policy_follows_the_chain_kind(
-    network: AnvilNode, make_proxy: MakeProxy
+    network: AnvilNode, other_anvil: AnvilNode, make_proxy: MakeProxy
 ) -> None:
     w3 = network.web3()
     for kind in ("anvil", "external"):  # a dev node by kind, or by its client version
@@ -174,3 +174,10 @@ def test_the_confirmation_policy_follows_the_chain_kind(
     assert counted.is_final(w3, head - 2) and not counted.is_final(w3, head - 1)
     forced = choose_policy(mode="confirmations", confirmations=2, kind="external", w3=far)
     assert (forced.mode, forced.confirmations) == ("confirmations", 2)
+    # Asked for a tag the node cannot answer (a fresh chain's is genesis): loudly counted.
+    fresh = make_proxy(other_anvil)
+    fresh.client_version = besu.client_version
+    fallback = choose_policy(
+        mode="finalized", confirmations=None, kind="external", w3=http_web3(fresh.url)
+    )
+    assert (fallback.mode, fallback.confirmations) == ("confirmations", 6)

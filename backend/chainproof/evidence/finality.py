@@ -104,6 +104,14 @@ def choose_policy(
     ``confirmations`` None: the kind's default (1 on dev chains, clique's elsewhere)."""
     dev = is_dev_chain(kind, w3)
     n = confirmations if confirmations is not None else (1 if dev else CLIQUE_CONFIRMATIONS)
+    if mode == "finalized" and not supports_finalized(w3):
+        # Asked for, but the node has no such block: waiting for it would anchor nothing.
+        log.error(
+            "CHAINPROOF_FINALITY=finalized but the node answers no finalized block; "
+            "counting confirmations instead",
+            confirmations=n,
+        )
+        return FinalityPolicy("confirmations", n)
     if mode == "finalized" or (mode == "auto" and not dev and supports_finalized(w3)):
         return FinalityPolicy("finalized", n)
     return FinalityPolicy("confirmations", n)
