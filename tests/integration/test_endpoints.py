@@ -35,7 +35,7 @@ from ..rpc_proxy import RpcProxy
 
 pytestmark = pytest.mark.chain
 
-OpenPool = Callable[[list[RpcProxy]], ChainContext]
+OpenPool = Callable[..., ChainContext]
 OPERATOR_ADDRESS = Account.from_key(DEV_OPERATOR_KEY).address
 
 
@@ -52,9 +52,11 @@ def open_pool(tmp_path: Path) -> Iterator[OpenPool]:
     health rounds every 50 ms so the tests need not wait."""
     opened: list[ChainContext] = []
 
-    def open_(proxies: list[RpcProxy]) -> ChainContext:
+    def open_(proxies: list[RpcProxy], *, paths: list[str] | None = None) -> ChainContext:
         ctx = open_chain(
-            chain=",".join(p.url for p in proxies),
+            chain=",".join(
+                p.url + path for p, path in zip(proxies, paths or [""] * len(proxies), strict=True)
+            ),
             data_dir=tmp_path / f"data{len(opened)}",
             operator_key=DEV_OPERATOR_KEY,
         )
@@ -98,7 +100,8 @@ def test_dead_and_lagging_endpoints_are_set_aside_and_anchoring_goes_on(
     dead.drop = True
     lagging.head_lag = 20  # more than the default 3 blocks of tolerance
     # The bad ones come first in the list: the pool must route past them.
-    ctx = open_pool([dead, lagging, good])
+    # A hosted endpoint's token sits in its path: it must never be shown.
+    ctx = open_pool([dead, lagging, good], paths=["", "", "/secret-token"])
     pool = _pool(ctx)
     assert [ep.healthy for ep in pool.endpoints] == [False, False, True]
 
@@ -123,16 +126,18 @@ def test_dead_and_lagging_endpoints_are_set_aside_and_anchoring_goes_on(
         detail = ready.json()["checks"]["endpoints"]["detail"]
         assert f"#0 http://127.0.0.1:{dead.port} set aside: no answer" in detail
         assert f"#1 http://127.0.0.1:{lagging.port} set aside: lagging" in detail
-        assert f"#2 http://127.0.0.1:{good.port} preferred" in detail
+        assert f"#2 http://127.0.0.1:{good.port}/… preferred" in detail
+        assert "secret-token" not in ready.text
         metrics = client.get("/metrics").text
         assert (
             f'chainproof_rpc_endpoint_healthy{{endpoint="#0 http://127.0.0.1:{dead.port}"}} 0.0'
             in metrics
         )
         assert (
-            f'chainproof_rpc_endpoint_healthy{{endpoint="#2 http://127.0.0.1:{good.port}"}} 1.0'
+            f'chainproof_rpc_endpoint_healthy{{endpoint="#2 http://127.0.0.1:{good.port}/…"}} 1.0'
             in metrics
         )
+        assert "secret-token" not in metrics
 
         # Recovery: both are taken back, and the first listed is preferred again.
         dead.heal()

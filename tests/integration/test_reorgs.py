@@ -25,7 +25,7 @@ from chainproof.evidence.batcher import Batcher
 from chainproof.evidence.finality import FinalityPolicy, choose_policy
 from chainproof.evidence.intake import submit_digests
 from chainproof.evidence.service import build_receipt
-from chainproof.evidence.verify import OPERATOR
+from chainproof.evidence.verify import OPERATOR, verify_digest
 from chainproof.receipts import check_receipt_offline, verify_receipt
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import Batch, BatchStatus, Evidence
@@ -181,3 +181,35 @@ def test_the_confirmation_policy_follows_the_chain_kind(
         mode="finalized", confirmations=None, kind="external", w3=http_web3(fresh.url)
     )
     assert (fallback.mode, fallback.confirmations) == ("confirmations", 6)
+
+
+def test_a_receipt_whose_block_is_reorganised_away_fails_and_is_reissued(
+    network: AnvilNode, engine: Engine, tmp_path: Path
+) -> None:
+    ctx = open_chain(chain=network.rpc_url or "", data_dir=tmp_path, operator_key=DEV_OPERATOR_KEY)
+    network._rpc("anvil_mine", [hex(5)])
+    digest = hash_bytes(b"orphaned receipt", "sha256")
+    with Session(engine) as s:
+        [accepted] = submit_digests(session=s, algorithm="sha256", digests=[digest], member_id=None)
+    batcher = Batcher(engine=engine, chain=ctx, batch_size=10, interval_ms=10)  # 1 confirmation
+    batcher.drain(timeout=30)
+    trust = pinned(ctx.w3, ctx.contract)
+    with Session(engine) as s:
+        first = build_receipt(session=s, evidence_id=accepted.public_id, viewer=OPERATOR)
+    assert verify_receipt(first, ctx.w3, trust=trust).valid
+    network._rpc("anvil_reorg", [2, []])  # the anchoring block and the next are replaced
+
+    assert not verify_receipt(first, ctx.w3, trust=trust).valid  # the old receipt fails
+    assert batcher.watcher.check() == 1
+    with Session(engine) as s:
+        assert verify_digest(db=s, chain=ctx, algorithm="sha256", digest=digest)["verdict"] == (
+            "pending"
+        )
+    batcher.drain(timeout=30)
+    with Session(engine) as s:
+        second = build_receipt(session=s, evidence_id=accepted.public_id, viewer=OPERATOR)
+        verdict = verify_digest(db=s, chain=ctx, algorithm="sha256", digest=digest)
+    assert verdict["verdict"] == "anchored"
+    assert second.block_hash != first.block_hash and second.root == first.root  # same salt
+    assert verify_receipt(second, ctx.w3, trust=trust).valid
+    ctx.stop()
