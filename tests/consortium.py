@@ -39,8 +39,9 @@ def network_anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNod
 
 @pytest.fixture(scope="session")
 def other_anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
-    """Another network with the same chain id (31337) and another genesis."""
-    yield from _anvil(tmp_path_factory.mktemp("other"))
+    """Another network with the same chain id (31337) and another genesis: Anvil's genesis
+    time is its start second, and two Anvils started in the same second would be twins."""
+    yield from _anvil(tmp_path_factory.mktemp("other"), extra_args=["--timestamp", "1000000000"])
 
 
 @pytest.fixture
