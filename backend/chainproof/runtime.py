@@ -27,6 +27,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from chainproof.chain.context import ChainContext, ChainStatus, open_chain
+from chainproof.chain.endpoints import pool_options
 from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.writer import ChainWriter
 from chainproof.config import Settings
@@ -196,6 +197,7 @@ def _open_chain_or_degrade(settings: Settings) -> ChainContext:
             require_offline_admin=settings.env == "production",
             tx_type=settings.tx_type,
             gas_price=settings.gas_price,
+            pool_options=pool_options(settings),
         )
     except ChainMismatchError as exc:
         log.error("chain mismatch: serving degraded; nothing will be anchored", reason=exc.message)
@@ -211,6 +213,7 @@ def _standby_node(settings: Settings) -> Node | None:
             settings.chain,
             data_dir=settings.data_dir,
             port=settings.chain_port if settings.chain in ("anvil", "ganache") else None,
+            pool_options=pool_options(settings),
         )
         node.start()
     except ChainProofError as exc:

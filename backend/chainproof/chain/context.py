@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import structlog
 from eth_account import Account
@@ -222,6 +223,7 @@ def open_chain(
     require_offline_admin: bool = False,
     tx_type: TxType = "auto",
     gas_price: int | None = None,
+    pool_options: dict[str, Any] | None = None,
 ) -> ChainContext:
     """Starts (or connects to) the node and finds or deploys the registry.
 
@@ -233,7 +235,9 @@ def open_chain(
     """
     # A port only means something for a node we start ourselves.
     managed = chain in ("anvil", "ganache")
-    node = make_node(chain, data_dir=data_dir, port=port if managed else None)
+    node = make_node(
+        chain, data_dir=data_dir, port=port if managed else None, pool_options=pool_options
+    )
     node.start()
     try:
         artifact = artifact or load_artifact(REGISTRY)

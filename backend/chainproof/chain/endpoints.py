@@ -44,6 +44,7 @@ from web3.providers import HTTPProvider, JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
 from chainproof.chain.nodes import Node, display_url
+from chainproof.config import Settings
 from chainproof.errors import ChainError
 
 log = structlog.get_logger("chainproof.endpoints")
@@ -52,6 +53,15 @@ DEFAULT_MAX_LAG = 3  # blocks: a clique network's out-of-turn sealing jitter, no
 DEFAULT_CHECK_INTERVAL = 1.0  # seconds between health rounds
 DEFAULT_TIMEOUT = 2.0  # seconds an endpoint has to answer a health probe
 _REQUEST_TIMEOUT = 10.0  # per request through the pool: a hung node fails over in bounded time
+
+
+def pool_options(settings: Settings) -> dict[str, Any]:
+    """The pool's tuning from the settings (CHAINPROOF_ENDPOINT_*, CHAINPROOF_VERIFY_QUORUM)."""
+    return {
+        "max_lag": settings.endpoint_max_lag,
+        "check_interval": settings.endpoint_check_interval_ms / 1000,
+        "quorum": settings.verify_quorum,
+    }
 
 
 def split_urls(spec: str) -> list[str]:

@@ -324,9 +324,16 @@ class ExternalNode(Node):
         return []  # a real chain funds nobody for us
 
 
-def make_node(spec: str, *, data_dir: Path, port: int | None = None) -> Node:
+def make_node(
+    spec: str,
+    *,
+    data_dir: Path,
+    port: int | None = None,
+    pool_options: dict[str, Any] | None = None,
+) -> Node:
     """The node for a ``CHAINPROOF_CHAIN`` value; managed nodes keep their state in
-    ``data_dir`` (``anvil-state.json`` or ``ganache-db/``)."""
+    ``data_dir`` (``anvil-state.json`` or ``ganache-db/``). ``pool_options`` tune a list of
+    URLs (:func:`chainproof.chain.endpoints.pool_options`; unset: from the environment)."""
     # Imported here: managed.py builds on Node, so a top-level import would be circular.
     from chainproof.chain.managed import AnvilNode, GanacheNode
 
@@ -338,7 +345,7 @@ def make_node(spec: str, *, data_dir: Path, port: int | None = None) -> Node:
     if kind == "ganache":
         return GanacheNode(db_path=data_dir / "ganache-db", port=port)
     if "," in choice:
-        return _pool_node(choice)
+        return _pool_node(choice, pool_options)
     if kind == "embedded" or kind.startswith(("http://", "https://")):
         if port is not None:
             raise ConfigError(f"a port applies to anvil or ganache only, not to {shown}")
@@ -349,10 +356,10 @@ def make_node(spec: str, *, data_dir: Path, port: int | None = None) -> Node:
     )
 
 
-def _pool_node(spec: str) -> Node:
-    """Several JSON-RPC URLs of one chain (chain/endpoints.py), tuned by the settings."""
+def _pool_node(spec: str, options: dict[str, Any] | None) -> Node:
+    """Several JSON-RPC URLs of one chain (chain/endpoints.py)."""
     # Imported here: endpoints.py builds on Node; settings are read when a pool is asked for.
-    from chainproof.chain.endpoints import PoolNode, split_urls
+    from chainproof.chain.endpoints import PoolNode, pool_options, split_urls
     from chainproof.config import get_settings
 
     urls = split_urls(spec)
@@ -363,10 +370,4 @@ def _pool_node(spec: str) -> Node:
             f"not {display_url(spec)}",
             spec=display_url(spec),
         )
-    settings = get_settings()
-    return PoolNode(
-        urls,
-        max_lag=settings.endpoint_max_lag,
-        check_interval=settings.endpoint_check_interval_ms / 1000,
-        quorum=settings.verify_quorum,
-    )
+    return PoolNode(urls, **(options if options is not None else pool_options(get_settings())))

@@ -151,6 +151,7 @@ def _migrate(settings: Settings) -> str:
 
 def _open_chain(settings: Settings, *, deploy_if_missing: bool = True) -> ChainContext:
     from chainproof.chain.context import open_chain
+    from chainproof.chain.endpoints import pool_options
 
     try:
         return open_chain(
@@ -162,6 +163,7 @@ def _open_chain(settings: Settings, *, deploy_if_missing: bool = True) -> ChainC
             require_offline_admin=settings.env == "production",
             tx_type=settings.tx_type,
             gas_price=settings.gas_price,
+            pool_options=pool_options(settings),
         )
     except ChainProofError as exc:
         _fail(exc.message)
