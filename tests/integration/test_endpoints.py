@@ -238,3 +238,21 @@ def _public_id(engine: Engine, digest: bytes) -> str:
     with Session(engine) as s:
         ev = s.exec(select(Evidence).where(Evidence.digest == "0x" + digest.hex())).one()
         return ev.public_id
+
+
+def test_a_slow_endpoint_is_set_aside_and_taken_back(
+    network: AnvilNode, make_proxy: MakeProxy
+) -> None:
+    slow, quick = make_proxy(network), make_proxy(network)
+    pool = EndpointPool([slow.url, quick.url], timeout=0.3)
+    try:
+        slow.delay = 1.0  # answers, but later than a health probe waits
+        pool.check()
+        assert not pool.endpoints[0].healthy and pool.endpoints[1].healthy
+        assert pool.endpoints[0].reason == "no answer (ReadTimeout)"
+        assert pool.preferred() is pool.endpoints[1]
+        slow.heal()
+        pool.check()
+        assert pool.preferred() is pool.endpoints[0]
+    finally:
+        pool.close()
