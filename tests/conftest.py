@@ -30,6 +30,7 @@ from chainproof.errors import NodeStartError
 pytest_plugins = [
     "tests.pg",  # PostgreSQL server fixtures (one server per session)
     "tests.chain_leaks",  # fails the run if a chain started by it outlives it
+    "tests.consortium",  # several endpoints, fault proxies (issue 18)
 ]
 
 # Hypothesis' per-example deadline is a timed assertion: on a shared, loaded machine it

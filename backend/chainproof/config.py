@@ -68,8 +68,26 @@ class Settings(BaseSettings):
 
     batch_size: int = Field(default=1000, ge=1, le=100_000)
     batch_interval_ms: int = Field(default=500, ge=10)
-    confirmations: int = Field(default=1, ge=1)
+    # When an anchor is final (evidence/finality.py): "finalized" (the node's tag: QBFT,
+    # post-merge), "confirmations" (N blocks: clique, FISCO BCOS), "auto" (the tag where an
+    # external node has it). Unset confirmations: 1 on dev chains, 6 (clique) elsewhere.
+    finality: Literal["auto", "finalized", "confirmations"] = "auto"
+    confirmations: int | None = Field(default=None, ge=1)
+    # Several endpoints (CHAINPROOF_CHAIN=url1,url2,...; chain/endpoints.py): an endpoint whose
+    # head is more than this many blocks behind the best one is set aside.
+    endpoint_max_lag: int = Field(default=3, ge=0)
+    endpoint_check_interval_ms: int = Field(default=1000, ge=50)
+    # Verification asks every endpoint for the anchoring block's hash and needs this many to
+    # agree (0: off, the preferred endpoint's word is enough).
+    verify_quorum: int = Field(default=0, ge=0, le=64)
     gas_cap: int = Field(default=16_777_216, ge=100_000)  # EIP-7825 per-transaction cap
+    # Transaction type (chain/sender.py): "auto" sends legacy (type 0) where the chain has no
+    # base fee or a zero one (free-gas consortium networks), EIP-1559 elsewhere.
+    tx_type: Literal["auto", "legacy", "eip1559"] = "auto"
+    gas_price: int | None = Field(default=None, ge=0)  # legacy price in wei; unset: the node's
+    # A batch's transaction pending this long is replaced at its nonce with higher fees (at a
+    # zero price, broadcast again).
+    stuck_after_s: float = Field(default=60.0, gt=0)
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
     hash_algorithm: Literal["sha256", "sm3", "keccak256"] = "sha256"
     # Per caller (API key, else client address), moving window: N/second|minute|hour.

@@ -37,6 +37,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from chainproof.chain.endpoints import pool_of
 from chainproof.store.models import Batch, BatchStatus, Evidence, EvidenceStatus
 from chainproof.store.ops import ChainOp, OpStatus
 
@@ -119,6 +120,9 @@ class RuntimeCollector(Collector):
         yield from self._queues()
         yield self._leadership()
         yield from self._chain_head()
+        pool = None if self.runtime.degraded else pool_of(self.runtime.chain.node)
+        if pool is not None:
+            yield from pool.metrics()
 
     def _queues(self) -> Iterator[Metric]:
         evidence = GaugeMetricFamily(

@@ -27,11 +27,13 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from chainproof.chain.context import ChainContext, ChainStatus, open_chain
+from chainproof.chain.endpoints import pool_options
 from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.writer import ChainWriter
 from chainproof.config import Settings
 from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
 from chainproof.evidence.batcher import Batcher, LeaderLock
+from chainproof.evidence.finality import FinalityPolicy, choose_policy
 from chainproof.evidence.ops import evidence_kinds
 from chainproof.store import db, shared_files
 from chainproof.store.leader import KeyLock, PgLeaderLock
@@ -193,6 +195,9 @@ def _open_chain_or_degrade(settings: Settings) -> ChainContext:
             port=settings.chain_port,
             registry_admin=settings.registry_admin,
             require_offline_admin=settings.env == "production",
+            tx_type=settings.tx_type,
+            gas_price=settings.gas_price,
+            pool_options=pool_options(settings),
         )
     except ChainMismatchError as exc:
         log.error("chain mismatch: serving degraded; nothing will be anchored", reason=exc.message)
@@ -208,6 +213,7 @@ def _standby_node(settings: Settings) -> Node | None:
             settings.chain,
             data_dir=settings.data_dir,
             port=settings.chain_port if settings.chain in ("anvil", "ganache") else None,
+            pool_options=pool_options(settings),
         )
         node.start()
     except ChainProofError as exc:
@@ -282,12 +288,16 @@ def _run_chain_workers(runtime: Runtime, lock: KeyLock) -> None:
     runtime.leader_lock = lock
     runtime.batcher_note = None
     runtime.led_since = time.time()
+    finality = finality_policy(chain, settings)
+    log.info("anchors count as final after " + finality.describe())
     batcher = Batcher(
         engine=runtime.engine,
         chain=chain,
         batch_size=settings.batch_size,
         interval_ms=settings.batch_interval_ms,
-        confirmations=settings.confirmations,
+        confirmations=finality.confirmations,
+        finality=finality,
+        stuck_after=settings.stuck_after_s,
         gas_cap=settings.gas_cap,
         member_secret=settings.secret_key.get_secret_value(),
     )
@@ -299,6 +309,16 @@ def _run_chain_workers(runtime: Runtime, lock: KeyLock) -> None:
     runtime.publisher = _start_trace_publisher(runtime)
 
 
+def finality_policy(chain: ChainContext, settings: Settings) -> FinalityPolicy:
+    """CHAINPROOF_FINALITY and CHAINPROOF_CONFIRMATIONS for this chain's kind (finality.py)."""
+    return choose_policy(
+        mode=settings.finality,
+        confirmations=settings.confirmations,
+        kind=chain.node.kind,
+        w3=chain.w3,
+    )
+
+
 def start_writer(engine: Engine, chain: ChainContext, settings: Settings) -> ChainWriter:
     """The chain writer of the operator's key, next to the batcher (same leader lock, same
     nonce counter): revocations and member role changes go through it."""
@@ -306,7 +326,7 @@ def start_writer(engine: Engine, chain: ChainContext, settings: Settings) -> Cha
         engine=engine,
         chain=chain,
         kinds=evidence_kinds(member_secret=settings.secret_key.get_secret_value()),
-        confirmations=settings.confirmations,
+        confirmations=finality_policy(chain, settings).confirmations,
         gas_cap=settings.gas_cap,
     )
     writer.start()

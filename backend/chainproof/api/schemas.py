@@ -246,6 +246,12 @@ class VerifyDigestIn(BaseModel):
     digest: DigestHex
 
 
+class EndpointAgreementOut(BaseModel):
+    required: int = Field(description="How many endpoints must agree (the quorum).")
+    agreed: int = Field(description="How many report the same anchoring block hash.")
+    asked: int = Field(description="The endpoints of this chain that were asked.")
+
+
 class VerdictOut(BaseModel):
     """Is this document on chain? The verdict for everyone; member, chain data and
     metadata only for those who may see the record (its member, admins, reviewers of its
@@ -294,6 +300,11 @@ class VerdictOut(BaseModel):
     size: int | None = None
     created_at: str | None = None
     revoke_reason: str | None = None
+    endpoints: EndpointAgreementOut | None = Field(
+        None,
+        description="With several JSON-RPC endpoints and CHAINPROOF_VERIFY_QUORUM set: how "
+        "many of them report the anchoring block's hash (k of n).",
+    )
 
 
 class ReceiptCheckOut(BaseModel):

@@ -7,11 +7,13 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import structlog
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from web3 import HTTPProvider, Web3
+from web3 import Web3
+from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint
 
 from chainproof.background import Renewal
@@ -28,9 +30,10 @@ from chainproof.chain.deployments import (
     load_honoured,
     load_record,
 )
+from chainproof.chain.endpoints import pool_of
 from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.registry import EvidenceRegistryClient
-from chainproof.chain.sender import TxSender
+from chainproof.chain.sender import TxSender, TxType
 from chainproof.errors import ChainError, ChainMismatchError, ConfigError, WouldBlock
 
 log = structlog.get_logger("chainproof.chain")
@@ -56,6 +59,8 @@ class ChainContext:
         operator: LocalAccount,
         status_ttl: float = 1.0,
         honoured: list[Deployment] | None = None,
+        tx_type: TxType = "auto",
+        gas_price: int | None = None,
     ) -> None:
         self.node = node
         self.w3: Web3 = node.web3()
@@ -67,7 +72,7 @@ class ChainContext:
         # still verify and their members may still revoke in them.
         self.honoured: list[Deployment] = list(honoured or [])
         self._past: dict[str, EvidenceRegistryClient] = {}
-        self.sender = TxSender(self.w3, operator)
+        self.sender = TxSender(self.w3, operator, tx_type=tx_type, gas_price=gas_price)
         self._status_ttl = status_ttl
         self._status: ChainStatus | None = None
         self._lock = threading.Lock()  # held while the node is asked
@@ -142,7 +147,7 @@ class ChainContext:
         and a full block decode: 5.7 ms of CPU a check, twice a second under a verify load,
         each time holding up the event loop. Connection errors propagate (unreachable)."""
         provider = self.w3.provider
-        if not isinstance(provider, HTTPProvider):
+        if not isinstance(provider, JSONBaseProvider):  # HTTP, or the endpoint pool
             return False
         answers = provider.make_batch_request(
             [
@@ -216,6 +221,9 @@ def open_chain(
     artifact: ContractArtifact | None = None,
     registry_admin: str | None = None,
     require_offline_admin: bool = False,
+    tx_type: TxType = "auto",
+    gas_price: int | None = None,
+    pool_options: dict[str, Any] | None = None,
 ) -> ChainContext:
     """Starts (or connects to) the node and finds or deploys the registry.
 
@@ -227,7 +235,9 @@ def open_chain(
     """
     # A port only means something for a node we start ourselves.
     managed = chain in ("anvil", "ganache")
-    node = make_node(chain, data_dir=data_dir, port=port if managed else None)
+    node = make_node(
+        chain, data_dir=data_dir, port=port if managed else None, pool_options=pool_options
+    )
     node.start()
     try:
         artifact = artifact or load_artifact(REGISTRY)
@@ -237,7 +247,14 @@ def open_chain(
             # An in-process chain dies with the process: a record of it would only make the
             # next start report a chain mismatch. Deploy afresh every time instead.
             fresh = deploy_registry(w3, operator, artifact, admin=registry_admin)
-            return ChainContext(node=node, deployment=fresh, artifact=artifact, operator=operator)
+            return ChainContext(
+                node=node,
+                deployment=fresh,
+                artifact=artifact,
+                operator=operator,
+                tx_type=tx_type,
+                gas_price=gas_price,
+            )
         chain_id = int(w3.eth.chain_id)
         record = load_record(data_dir, chain_id)
         if record is None and deploy_if_missing and require_offline_admin:
@@ -257,6 +274,9 @@ def open_chain(
         if deployment.abi is not None and deployment.abi != artifact.abi:
             # Deployed from older sources whose interface differs: speak its own ABI.
             artifact = replace(artifact, abi=deployment.abi)
+        pool = pool_of(node)
+        if pool is not None:  # several endpoints: the deployment's chain is the one they must be on
+            pool.pin(deployment.chain_id, deployment.genesis_hash)
         honoured = load_honoured(data_dir, chain_id)
         for past in honoured:
             check_deployment(w3, past, artifact)
@@ -266,6 +286,8 @@ def open_chain(
             artifact=artifact,
             operator=operator,
             honoured=[d for d in honoured if d.genesis_hash == deployment.genesis_hash],
+            tx_type=tx_type,
+            gas_price=gas_price,
         )
     except BaseException:
         node.stop()

@@ -374,11 +374,14 @@ class AnvilNode(_ManagedHttpNode):
         block_time: float | None = None,
         root: Path | None = None,
         start_timeout: float = 10.0,
+        extra_args: Sequence[str] = (),
     ) -> None:
         super().__init__(port=port, root=root, start_timeout=start_timeout)
         self.state_file = state_file
         self.chain_id_override = chain_id
         self.block_time = block_time
+        # More anvil flags, e.g. a free-gas network: ("--base-fee", "0", "--gas-price", "0").
+        self.extra_args = list(extra_args)
 
     def _argv(self, port: int) -> list[str]:
         argv = [
@@ -396,7 +399,7 @@ class AnvilNode(_ManagedHttpNode):
             # Never pre-create the file: Anvil refuses an empty one as invalid JSON.
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             argv += ["--state", str(self.state_file), "--state-interval", "1"]
-        return argv
+        return argv + self.extra_args
 
     def _log_path(self) -> Path | None:
         return self.state_file.parent / "anvil.log" if self.state_file is not None else None

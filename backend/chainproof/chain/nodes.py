@@ -60,8 +60,15 @@ def dev_accounts(count: int = len(DEV_PRIVATE_KEYS)) -> list[LocalAccount]:
 
 
 def display_url(url: str) -> str:
-    """``url`` safe for logs and errors: hosted RPC URLs carry API keys in the path or query."""
-    parts = urlsplit(url)
+    """``url`` safe for logs and errors: hosted RPC URLs carry API keys in the path or query.
+    A comma-separated list of endpoints is shown URL by URL."""
+    if "," in url:
+        return ", ".join(display_url(u.strip()) for u in url.split(",") if u.strip())
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a malformed port)
+    except ValueError:
+        return "<malformed URL>"
     host = parts.hostname or "?"
     netloc = f"{host}:{parts.port}" if parts.port else host
     hidden = parts.path not in ("", "/") or parts.query or parts.username or parts.password
@@ -317,9 +324,16 @@ class ExternalNode(Node):
         return []  # a real chain funds nobody for us
 
 
-def make_node(spec: str, *, data_dir: Path, port: int | None = None) -> Node:
+def make_node(
+    spec: str,
+    *,
+    data_dir: Path,
+    port: int | None = None,
+    pool_options: dict[str, Any] | None = None,
+) -> Node:
     """The node for a ``CHAINPROOF_CHAIN`` value; managed nodes keep their state in
-    ``data_dir`` (``anvil-state.json`` or ``ganache-db/``)."""
+    ``data_dir`` (``anvil-state.json`` or ``ganache-db/``). ``pool_options`` tune a list of
+    URLs (:func:`chainproof.chain.endpoints.pool_options`; unset: from the environment)."""
     # Imported here: managed.py builds on Node, so a top-level import would be circular.
     from chainproof.chain.managed import AnvilNode, GanacheNode
 
@@ -330,6 +344,8 @@ def make_node(spec: str, *, data_dir: Path, port: int | None = None) -> Node:
         return AnvilNode(state_file=data_dir / "anvil-state.json", port=port)
     if kind == "ganache":
         return GanacheNode(db_path=data_dir / "ganache-db", port=port)
+    if "," in choice:
+        return _pool_node(choice, pool_options)
     if kind == "embedded" or kind.startswith(("http://", "https://")):
         if port is not None:
             raise ConfigError(f"a port applies to anvil or ganache only, not to {shown}")
@@ -338,3 +354,20 @@ def make_node(spec: str, *, data_dir: Path, port: int | None = None) -> Node:
         f"unknown chain {shown}: choose embedded, anvil, ganache or an http(s):// JSON-RPC URL",
         spec=shown,
     )
+
+
+def _pool_node(spec: str, options: dict[str, Any] | None) -> Node:
+    """Several JSON-RPC URLs of one chain (chain/endpoints.py)."""
+    # Imported here: endpoints.py builds on Node; settings are read when a pool is asked for.
+    from chainproof.chain.endpoints import PoolNode, pool_options, split_urls
+    from chainproof.config import get_settings
+
+    urls = split_urls(spec)
+    bad = [display_url(u) for u in urls if not u.lower().startswith(("http://", "https://"))]
+    if bad or len(urls) < 2:
+        raise ConfigError(
+            f"a list of chains must be two or more http(s):// JSON-RPC URLs of one chain, "
+            f"not {display_url(spec)}",
+            spec=display_url(spec),
+        )
+    return PoolNode(urls, **(options if options is not None else pool_options(get_settings())))

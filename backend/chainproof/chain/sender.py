@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
@@ -23,6 +23,7 @@ from web3.exceptions import TimeExhausted, Web3RPCError
 
 from chainproof.errors import ChainError, TransactionError
 
+TxType = Literal["auto", "legacy", "eip1559"]
 DEFAULT_POLL = 0.01  # the default 0.1 s poll dominates on a local chain
 RESEND_CHECK_S = 1.0  # how often a waiting sender checks that the node still has its tx
 
@@ -48,10 +49,24 @@ class MinedTx:
 class TxSender:
     """Builds, signs and sends transactions for one account."""
 
-    def __init__(self, w3: Web3, account: LocalAccount, *, timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        w3: Web3,
+        account: LocalAccount,
+        *,
+        timeout: float = 120.0,
+        tx_type: TxType = "auto",
+        gas_price: int | None = None,
+    ) -> None:
         self.w3 = w3
         self.account = account
         self.timeout = timeout
+        # "auto": legacy (type 0) on a chain without a base fee or with a zero one (free-gas
+        # consortium networks: Besu with min-gas-price 0, FISCO BCOS), EIP-1559 otherwise;
+        # "legacy" / "eip1559": what the operator configured. ``gas_price``: the legacy
+        # price in wei (None: the node's eth_gasPrice, 0 on a free-gas network).
+        self.tx_type = tx_type
+        self.gas_price = gas_price
         self._lock = threading.Lock()
         # Held from reserving a nonce until that transaction is broadcast, so two callers
         # (the batcher, a revoke in a request thread) never send nonce N+1 before N.
@@ -97,13 +112,41 @@ class TxSender:
         )
 
     def fee_fields(self) -> dict[str, int]:
-        """EIP-1559 fees with headroom for two base-fee rises; legacy price if no base fee."""
-        latest = self.w3.eth.get_block("latest")
-        base = latest.get("baseFeePerGas")
-        if base is None:
-            return {"gasPrice": int(self.w3.eth.gas_price)}
+        """EIP-1559 fees with headroom for two base-fee rises; a legacy (type 0) price when
+        configured, or when the chain has no base fee or a zero one."""
+        if self.tx_type == "legacy":
+            return self._legacy_price()
+        base = self.w3.eth.get_block("latest").get("baseFeePerGas")
+        if base is None or (base == 0 and self.tx_type == "auto"):
+            return self._legacy_price()
         priority = 1_000_000_000 if base > 0 else 0
         return {"maxFeePerGas": int(base) * 2 + priority, "maxPriorityFeePerGas": priority}
+
+    def _legacy_price(self) -> dict[str, int]:
+        price = self.gas_price if self.gas_price is not None else int(self.w3.eth.gas_price)
+        return {"gasPrice": price}
+
+    def replacement_fees(self, tx_hash: str) -> dict[str, int] | None:
+        """Fees for replacing the pending ``tx_hash`` at its nonce: the current ones, at least
+        a quarter above its own (nodes want 10 % more). None when it is gone from the pool,
+        or was priced at zero: on a free-gas network a higher price buys nothing (and a key
+        without ether could not pay it), so the caller broadcasts it again instead."""
+        try:
+            old = dict(self.w3.eth.get_transaction(tx_hash))  # type: ignore[arg-type]
+        except Exception:  # TransactionNotFound, or the node is down
+            return None
+        current = self.fee_fields()
+        if "maxFeePerGas" in current and old.get("maxFeePerGas") is not None:
+            return {
+                "maxFeePerGas": max(current["maxFeePerGas"], _above(old["maxFeePerGas"])),
+                "maxPriorityFeePerGas": max(
+                    current["maxPriorityFeePerGas"], _above(old.get("maxPriorityFeePerGas"))
+                ),
+            }
+        old_price = int(str(old.get("gasPrice") or 0))
+        if old_price == 0 and current.get("gasPrice", 0) == 0:
+            return None
+        return {"gasPrice": max(current.get("gasPrice", 0), _above(old_price))}
 
     def send_raw(self, signed: SignedTx) -> str:
         """Sends a signed transaction; re-sending one the node already has is not an error."""
@@ -172,6 +215,10 @@ class TxSender:
         except TimeExhausted as exc:
             raise ChainError(f"transaction {tx_hash} was not mined in time") from exc
         return _mined(r)
+
+
+def _above(value: Any) -> int:
+    return int(int(value or 0) * 5 // 4) + 1
 
 
 def _mined(r: Any) -> MinedTx:

@@ -151,6 +151,7 @@ def _migrate(settings: Settings) -> str:
 
 def _open_chain(settings: Settings, *, deploy_if_missing: bool = True) -> ChainContext:
     from chainproof.chain.context import open_chain
+    from chainproof.chain.endpoints import pool_options
 
     try:
         return open_chain(
@@ -160,6 +161,9 @@ def _open_chain(settings: Settings, *, deploy_if_missing: bool = True) -> ChainC
             deploy_if_missing=deploy_if_missing,
             registry_admin=settings.registry_admin,
             require_offline_admin=settings.env == "production",
+            tx_type=settings.tx_type,
+            gas_price=settings.gas_price,
+            pool_options=pool_options(settings),
         )
     except ChainProofError as exc:
         _fail(exc.message)
@@ -369,8 +373,9 @@ def _preflight(settings: Settings) -> None:
             anvil_binary()
         elif kind == "ganache":
             ganache_binary()
-        elif kind == "url":
+        elif kind == "url" and "," not in settings.chain:
             rpc_chain_id(settings.chain.strip(), timeout=10.0)
+        # Several endpoints: the pool's first health round, at start, names each bad one.
         elif kind == "embedded":
             embedded_backend()  # an install without the `embedded` extra
     except ChainProofError as exc:

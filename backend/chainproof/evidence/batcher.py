@@ -32,6 +32,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from typing import IO, Any
 
@@ -49,6 +50,7 @@ from chainproof.chain.sender import MinedTx, SignedTx
 from chainproof.chain.writer import ChainWriter, enqueue
 from chainproof.digests import canonical_json, to_hex
 from chainproof.errors import ChainError, ConflictError, ContractRevertError, TransactionError
+from chainproof.evidence.finality import FinalityPolicy, ReorgWatcher
 from chainproof.evidence.intake import resalt
 from chainproof.evidence.ops import GRANT_MEMBER, evidence_kinds
 from chainproof.evidence.proofs import build_nodes, root_of
@@ -129,12 +131,19 @@ class Batcher:
         gas_cap: int = 16_777_216,
         clock: Callable[[], float] = time.time,
         member_secret: str | None = None,
+        finality: FinalityPolicy | None = None,
+        stuck_after: float = 60.0,
     ) -> None:
         self.engine = engine
         self.chain = chain
         self.batch_size = batch_size
         self.interval = interval_ms / 1000
         self.confirmations = confirmations
+        # When a mined batch counts as anchored, and who requeues one a reorg took away.
+        self.finality = finality or FinalityPolicy("confirmations", confirmations)
+        self.watcher = ReorgWatcher(engine=engine, chain=chain, orphan=self._orphan)
+        self.stuck_after = stuck_after  # a pending anchor this old is replaced (or re-sent)
+        self.replacements = 0
         self.gas_cap = gas_cap
         self.clock = clock
         self.member_secret = member_secret  # unlocks members' custodial keys (None: operator)
@@ -279,6 +288,7 @@ class Batcher:
             self._pause(status.reason or status.code)
             return False
         self._paused_reason = None
+        self.watcher.tick()
         with Session(self.engine) as s:
             inflight = s.exec(
                 select(Batch.id).where(col(Batch.status).in_(IN_FLIGHT)).order_by(col(Batch.id))
@@ -514,7 +524,15 @@ class Batcher:
         if self.writer is not None:
             self.writer.wake()
 
-    def _sign_into(self, s: Session, batch: Batch, member_id: int | None) -> None:
+    def _sign_into(
+        self,
+        s: Session,
+        batch: Batch,
+        member_id: int | None,
+        *,
+        nonce: int | None = None,
+        fees: dict[str, int] | None = None,
+    ) -> None:
         """Signs the anchoring transaction with a fresh nonce and stores it on the batch.
 
         A member's batch is anchored with the member's EIP-712 signature, relayed (and paid
@@ -545,7 +563,9 @@ class Batcher:
                 deadline=deadline,
                 signature=signature,
             )
-        signed = registry.sign_call(self.chain.sender, fn, gas_cap=self.gas_cap)
+        signed = registry.sign_call(
+            self.chain.sender, fn, gas_cap=self.gas_cap, nonce=nonce, fees=fees
+        )
         batch.nonce = signed.nonce
         batch.raw_tx = signed.raw
         batch.tx_hash = signed.tx_hash
@@ -572,6 +592,7 @@ class Batcher:
                     try:
                         mined = sender.wait(b.tx_hash, timeout=1.0)
                     except ChainError:
+                        self._replace_if_stuck(s, b)
                         return True  # still pending; look again next step
                 else:
                     self._send(s, b)  # the node forgot it (restart, eviction): send again
@@ -582,12 +603,8 @@ class Batcher:
                     self._handle_revert(s, b, mined)
                     s.commit()
                 return True
-            # One confirmation is the receipt itself: the head is at or past its block.
-            if (
-                self.confirmations > 1
-                and self.chain.w3.eth.block_number - mined.block_number + 1 < self.confirmations
-            ):
-                return True
+            if not self.finality.is_final(self.chain.w3, mined.block_number):
+                return True  # not final yet: not anchored, no receipt (finality.py)
             _fault("after_receipt")
             with self._turns.turn(priority=True):
                 self._confirm(s, b, mined)
@@ -595,6 +612,34 @@ class Batcher:
             self.batches_confirmed += 1
             log.info("batch anchored", batch_id=b.id, tx_hash=b.tx_hash, block=mined.block_number)
             return True
+
+    def _replace_if_stuck(self, s: Session, b: Batch) -> None:
+        """A sent anchor pending for ``stuck_after`` seconds is signed again at its nonce with
+        fees a quarter higher; at a zero gas price (a free-gas network) it is broadcast again
+        instead. If the old one is mined after all, the new one cannot be (same nonce), and
+        a re-send that finds the nonce used adopts the root through its Anchored event."""
+        if b.sent_at is None:
+            return
+        sent_at = b.sent_at if b.sent_at.tzinfo else b.sent_at.replace(tzinfo=UTC)
+        if (utcnow() - sent_at).total_seconds() < self.stuck_after:
+            return
+        sender = self.chain.sender
+        fees = sender.replacement_fees(b.tx_hash or "")
+        with sender.sending():
+            if fees is not None:
+                old = b.tx_hash
+                member_id = s.exec(
+                    select(Evidence.member_id).where(col(Evidence.batch_id) == b.id).limit(1)
+                ).first()
+                self._sign_into(s, b, member_id, nonce=int(b.nonce or 0), fees=fees)
+                log.warning(
+                    "anchor stuck; replacing it", batch_id=b.id, old_tx=old, new_tx=b.tx_hash
+                )
+                self.replacements += 1
+            self._send(s, b)
+        b.sent_at = utcnow()
+        with self._turns.turn(priority=True):
+            s.commit()
 
     def _resign_if_gapped(self, s: Session, b: Batch) -> None:
         """A planned transaction whose nonce is above the key's next one would never be

@@ -28,6 +28,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from chainproof.chain.context import ChainContext
+from chainproof.chain.endpoints import pool_of, quorum_check
 from chainproof.digests import to_hex
 from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
 from chainproof.evidence.proofs import leaf_proof
@@ -307,6 +308,28 @@ def _anchored_here(chain: ChainContext, ev: _Found) -> bool:
     )
 
 
+def _agreed(chain: ChainContext, ev: _Found, *, may_block: bool) -> dict[str, Any]:
+    """The anchored verdict, unless the endpoints' quorum (CHAINPROOF_VERIFY_QUORUM) does not
+    agree on the anchoring block's hash: then the chain is in dispute and nothing is said to
+    be anchored (invariant 6). With a quorum, ``endpoints`` says how many agreed."""
+    pool = pool_of(chain.node)
+    if pool is None or pool.quorum <= 0 or not ev.block_hash:
+        return {"verdict": "anchored", "reason": None}
+    if not may_block:
+        raise WouldBlock("the endpoints are asked for the anchoring block")
+    counts, enough = quorum_check(chain.node, int(ev.block_number or 0), ev.block_hash)
+    if enough:
+        return {"verdict": "anchored", "reason": None, **({"endpoints": counts} if counts else {})}
+    return {
+        "verdict": "chain_mismatch",
+        "reason": (
+            f"only {counts['agreed']} of {counts['asked']} JSON-RPC endpoints report the "
+            f"anchoring block's hash; {counts['required']} must agree"
+        ),
+        "endpoints": counts,
+    }
+
+
 def _verify_candidates(
     db: Session | Connection,
     chain: ChainContext,
@@ -342,7 +365,7 @@ def _verify_candidates(
             may_block=may_block,
         )
         if _holds(chain, ev, ev.root, ev.leaf_hash, proof, may_block=may_block):
-            return {**base, **view, "verdict": "anchored", "reason": None}
+            return {**base, **view, **_agreed(chain, ev, may_block=may_block)}
         if not may_block:
             raise WouldBlock("telling revoked from rolled back asks the node")
         registry = chain.registry_at(ev.contract or "")

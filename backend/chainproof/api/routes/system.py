@@ -37,6 +37,7 @@ from chainproof.api.schemas import (
     error_responses,
 )
 from chainproof.chain.context import ChainContext
+from chainproof.chain.endpoints import pool_of
 from chainproof.errors import NotFoundError
 from chainproof.store.models import Batch, BatchStatus
 
@@ -151,6 +152,15 @@ def _check_chain(chain: ChainContext) -> tuple[CheckOut, str]:
     return CheckOut(ok=True, detail=f"chain {chain.chain_id}, contract {chain.contract}"), "ok"
 
 
+def _check_endpoints(chain: ChainContext) -> tuple[CheckOut, str] | None:
+    """With several RPC endpoints: each one and why it is set aside (None with one node).
+    Ready while one is healthy: the pool sends everything there."""
+    pool = pool_of(chain.node)
+    if pool is None:
+        return None
+    return CheckOut(ok=bool(pool.healthy()), detail=pool.summary()), "unreachable"
+
+
 def _check_batcher(runtime: Runtime) -> tuple[CheckOut, str]:
     batcher = runtime.batcher
     if batcher is None:
@@ -181,6 +191,9 @@ def readyz(runtime: RuntimeDep) -> Any:
         "chain": _check_chain(runtime.chain),
         "batcher": _check_batcher(runtime),
     }
+    endpoints = _check_endpoints(runtime.chain)
+    if endpoints is not None:
+        results["endpoints"] = endpoints
     checks = {name: check for name, (check, _) in results.items()}
     failed = [(name, check, code) for name, (check, code) in results.items() if not check.ok]
     if not failed:
