@@ -44,15 +44,21 @@ from pydantic import (
 from web3 import Web3
 from web3.exceptions import BlockNotFound, TransactionNotFound
 
+from chainproof.chain.abi import (
+    ANCHORED_TOPIC,
+    VERIFIER_ABI,
+    VERIFIER_ABI_V1,
+    VERSION_SELECTOR,
+)
 from chainproof.digests import DIGEST_SIZE, Algorithm, check_algorithm, keccak256, to_hex
 from chainproof.errors import InvalidInputError
+from chainproof.merkle import EVIDENCE_LEAF_TYPES as LEAF_TYPES
 from chainproof.merkle import leaf_hash, process_proof
 
 if TYPE_CHECKING:  # trust.py builds on this module's types; only the checks need the anchor
     from chainproof.trust import TrustAnchor
 
 RECEIPT_VERSION: Final = 1
-LEAF_TYPES: Final = ("string", "bytes32", "bytes32")
 SALT_SIZE: Final = 32
 
 SaltSource = Callable[[], bytes]
@@ -321,80 +327,6 @@ def check_receipt_offline(receipt: Receipt) -> list[str]:
 
 # --- online verification -----------------------------------------------------------------
 
-# Hand-written from contracts/IEvidenceRegistry.sol: verification must not need a compiler,
-# and a test compares these fragments with the compiled interface.
-ANCHORED_EVENT_ABI: Final[dict[str, Any]] = {
-    "type": "event",
-    "name": "Anchored",
-    "anonymous": False,
-    "inputs": [
-        {"name": "root", "type": "bytes32", "indexed": True},
-        {"name": "submitter", "type": "address", "indexed": True},
-        {"name": "leafCount", "type": "uint32", "indexed": False},
-        {"name": "metadataHash", "type": "bytes32", "indexed": False},
-        {"name": "timestamp", "type": "uint64", "indexed": False},
-    ],
-}
-ANCHORED_TOPIC: Final = keccak256(b"Anchored(bytes32,address,uint32,bytes32,uint64)")
-
-
-def _view(
-    name: str, inputs: list[tuple[str, str]], outputs: list[dict[str, Any]]
-) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "name": name,
-        "stateMutability": "view",
-        "inputs": [{"name": n, "type": t} for n, t in inputs],
-        "outputs": outputs,
-    }
-
-
-_ANCHOR_TUPLE: Final[dict[str, Any]] = {
-    "name": "",
-    "type": "tuple",
-    "internalType": "struct IEvidenceRegistry.Anchor",
-    "components": [
-        {"name": "submitter", "type": "address"},
-        {"name": "timestamp", "type": "uint64"},
-        {"name": "leafCount", "type": "uint32"},
-        {"name": "blockNumber", "type": "uint64"},
-        {"name": "revoked", "type": "bool"},
-    ],
-}
-_BOOL: Final[list[dict[str, Any]]] = [{"name": "", "type": "bool"}]
-
-# Version 2 (contracts/IEvidenceRegistry.sol): anchors keyed by (submitter, root).
-VERIFIER_ABI: Final[list[dict[str, Any]]] = [
-    {**_view("version", [], [{"name": "", "type": "uint256"}]), "stateMutability": "pure"},
-    _view("getAnchor", [("submitter", "address"), ("root", "bytes32")], [_ANCHOR_TUPLE]),
-    _view(
-        "isLeafRevoked",
-        [("submitter", "address"), ("root", "bytes32"), ("leaf", "bytes32")],
-        _BOOL,
-    ),
-    _view(
-        "verify",
-        [
-            ("submitter", "address"),
-            ("root", "bytes32"),
-            ("leaf", "bytes32"),
-            ("proof", "bytes32[]"),
-        ],
-        _BOOL,
-    ),
-    ANCHORED_EVENT_ABI,
-]
-# Version 1 (contracts/v1/IEvidenceRegistryV1.sol): one anchor per root. Its receipts
-# still verify after an upgrade, against the v1 registry.
-VERIFIER_ABI_V1: Final[list[dict[str, Any]]] = [
-    _view("getAnchor", [("root", "bytes32")], [_ANCHOR_TUPLE]),
-    _view("isLeafRevoked", [("root", "bytes32"), ("leaf", "bytes32")], _BOOL),
-    _view("verify", [("root", "bytes32"), ("leaf", "bytes32"), ("proof", "bytes32[]")], _BOOL),
-    ANCHORED_EVENT_ABI,
-]
-_VERSION_SELECTOR: Final = keccak256(b"version()")[:4]
-
 
 @dataclass
 class ReceiptVerdict:
@@ -584,7 +516,7 @@ class _Online:
                     self.w3.eth.call(
                         {
                             "to": to_checksum_address(self.receipt.contract),
-                            "data": _VERSION_SELECTOR,
+                            "data": VERSION_SELECTOR,
                         }
                     )
                 )

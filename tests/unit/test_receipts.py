@@ -31,9 +31,8 @@ from chainproof.config import DEV_OPERATOR_KEY, find_project_root
 from chainproof.digests import ALGORITHMS, Algorithm, hash_bytes, to_hex
 from chainproof.errors import InvalidInputError
 from chainproof.merkle import StandardMerkleTree, leaf_hash, verify
+from chainproof.chain.abi import ANCHORED_EVENT_ABI, ANCHORED_TOPIC, INTERFACES, interfaces
 from chainproof.receipts import (
-    ANCHORED_EVENT_ABI,
-    ANCHORED_TOPIC,
     LEAF_TYPES,
     ONLINE_CHECKS,
     RECEIPT_JSON_SCHEMA,
@@ -385,6 +384,16 @@ def test_docs_js_snippet_verifies_the_example(tmp_path: Path) -> None:
 
 def test_anchored_topic_matches_the_event_abi() -> None:
     assert event_abi_to_log_topic(ANCHORED_EVENT_ABI) == ANCHORED_TOPIC  # type: ignore[arg-type]
+
+
+def test_the_stored_interfaces_are_the_compilers() -> None:
+    """chain/interfaces.json (what a verifier reads, no compiler needed) is what compiling
+    contracts/ gives now: `python -m chainproof.chain.compiler` rewrites it."""
+    _need_node_and(REPO / "node_modules/solc/package.json", "chain/interfaces.json")
+    from chainproof.chain.compiler import compile_contracts
+
+    compiled = compile_contracts().contracts
+    assert interfaces() == {name: compiled[name].abi for name in INTERFACES}
 
 
 def _strip_internal_types(item: Any) -> Any:

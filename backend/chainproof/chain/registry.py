@@ -35,6 +35,7 @@ from web3.exceptions import (
     ContractPanicError,
 )
 
+from chainproof.chain.abi import VERSION_SELECTOR, selector
 from chainproof.chain.sender import MinedTx, SignedTx, TxSender
 from chainproof.errors import ChainError, ChainMismatchError, ContractRevertError, TransactionError
 from chainproof.merkle import process_proof
@@ -44,7 +45,6 @@ EIP712_NAME = "ChainProof EvidenceRegistry"  # must match the contract's EIP712 
 SUBMITTER_ROLE = keccak(text="SUBMITTER_ROLE")
 MEMBER_ADMIN_ROLE = keccak(text="MEMBER_ADMIN_ROLE")  # v2: admits members (the operator)
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
-_VERSION_SELECTOR = keccak(text="version()")[:4]
 # The custom errors that say "this (submitter, root) or this root is taken": v1's first
 # come, first served, or an anchor of ours that landed through another transaction.
 ALREADY_ANCHORED = frozenset({"RootAlreadyAnchored"})
@@ -54,7 +54,7 @@ def registry_version(w3: Web3, address: str) -> int:
     """The version a deployed registry reports: ``version()``, or 1 when it has none (v1
     has no such getter: the call reverts or returns nothing)."""
     try:
-        raw = w3.eth.call({"to": Web3.to_checksum_address(address), "data": _VERSION_SELECTOR})
+        raw = w3.eth.call({"to": Web3.to_checksum_address(address), "data": VERSION_SELECTOR})
     except Exception:  # a revert, whatever the node calls it
         return 1
     data = bytes(raw)
@@ -156,8 +156,7 @@ class ErrorDecoder:
                 continue
             types = [i["type"] for i in item.get("inputs", [])]
             names = [i.get("name") or f"arg{n}" for n, i in enumerate(item.get("inputs", []))]
-            selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
-            self._errors[selector] = (item["name"], types, names)
+            self._errors[selector(item)] = (item["name"], types, names)
 
     def decode(self, data: bytes | str) -> ContractRevertError | None:
         raw = bytes(HexBytes(data))

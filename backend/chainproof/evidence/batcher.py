@@ -43,6 +43,7 @@ from sqlalchemy import CursorResult, Engine, delete, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from chainproof.chain.abi import ANCHORED_TOPIC
 from chainproof.chain.context import ChainContext
 from chainproof.chain.registry import ALREADY_ANCHORED
 from chainproof.chain.sender import MinedTx, SignedTx
@@ -51,9 +52,9 @@ from chainproof.digests import canonical_json, to_hex
 from chainproof.errors import ChainError, ConflictError, ContractRevertError, TransactionError
 from chainproof.evidence.intake import resalt
 from chainproof.evidence.ops import GRANT_MEMBER, evidence_kinds
-from chainproof.evidence.proofs import build_nodes, root_of
 from chainproof.evidence.writes import turns_for
 from chainproof.identity import ensure_member_chain_key, member_account
+from chainproof.merkle import packed_root, packed_tree
 from chainproof.metrics import observe_anchored
 from chainproof.store.models import (
     AnchorRecord,
@@ -67,7 +68,6 @@ from chainproof.store.models import (
 )
 
 log = structlog.get_logger("chainproof.batcher")
-ANCHORED_TOPIC = keccak(text="Anchored(bytes32,address,uint32,bytes32,uint64)")
 IN_FLIGHT = (BatchStatus.PLANNED.value, BatchStatus.SENT.value)
 # A member's signature stays valid this long after the batch is planned: long enough for any
 # crash recovery to re-send it, short enough that a leaked signature soon expires.
@@ -349,8 +349,8 @@ class Batcher:
                 return None
             # The leaf hashes were computed from (algorithm, digest, salt) at intake; the
             # tree is built from them (the same tree as StandardMerkleTree.of the values).
-            nodes = build_nodes([bytes.fromhex(r[1][2:]) for r in rows])
-            root = root_of(nodes)
+            nodes = packed_tree([bytes.fromhex(r[1][2:]) for r in rows])
+            root = packed_root(nodes)
             first_id, last_id = int(rows[0][0] or 0), int(rows[-1][0] or 0)  # ids: never None
             meta = {
                 "kind": "chainproof-evidence-batch",

@@ -5,7 +5,8 @@ an acknowledged document is in the queue whatever happens next (invariant 4).
 
 This is the bulk endpoint's hot path (10,000 digests a request), so it avoids per-row
 overhead that does not buy anything: one ``os.urandom`` call for all the salts, the leaf
-hashed with a precomputed ABI frame instead of the generic encoder, and a Core
+hashed with the Merkle kernel's precomputed frame (``merkle.evidence_leaf_hasher``) instead
+of the generic encoder, and a Core
 ``executemany`` instead of the ORM's bulk insert (which costs ~4x the database's own time
 in per-row bookkeeping). On SQLite the new ids are read back without ``RETURNING``: one
 writer holds the database lock for the whole transaction, so an ``AUTOINCREMENT`` insert of
@@ -38,9 +39,10 @@ from typing import Any, Final, NamedTuple
 from sqlalchemy import Connection, Engine, Table, func, insert, select
 from sqlmodel import Session
 
-from chainproof.digests import Algorithm, check_algorithm, keccak256
+from chainproof.digests import Algorithm, check_algorithm
 from chainproof.errors import ChainProofError, InvalidInputError
 from chainproof.evidence.writes import turns_for
+from chainproof.merkle import evidence_leaf_hasher
 from chainproof.public_ids import new_public_ids
 from chainproof.receipts import SALT_SIZE, random_salt
 from chainproof.store.models import FILENAME_LEN, LABEL_LEN, Evidence, EvidenceStatus, utcnow
@@ -61,21 +63,6 @@ class Accepted(NamedTuple):
     digest: str
     status: str
     public_id: str
-
-
-def leaf_frame(algorithm: str) -> tuple[bytes, bytes]:
-    """The ABI encoding of ``(string algorithm, bytes32 digest, bytes32 salt)`` around its
-    two words: ``head + digest + salt + tail`` is ``abi.encode(...)`` of the leaf.
-
-    The string is dynamic: its head word is the offset of its tail (3 words in), and the
-    tail is its length then its UTF-8 bytes padded to a word. Only the two bytes32 vary
-    between documents, so the rest is computed once per request. The receipts' generic
-    encoder (``receipts.evidence_leaf_hash``) is the reference; a test checks they agree.
-    """
-    data = algorithm.encode("utf-8")
-    head = (3 * 32).to_bytes(32, "big")
-    tail = len(data).to_bytes(32, "big") + data + bytes(-len(data) % 32)
-    return head, tail
 
 
 def _check(
@@ -125,8 +112,7 @@ def _rows(
     for i, salt in enumerate(salts):
         if len(salt) != SALT_SIZE:
             raise InvalidInputError(f"salt {i} is {len(salt)} bytes, not {SALT_SIZE}")
-    head, tail = leaf_frame(algorithm)
-    k = keccak256
+    hash_leaf = evidence_leaf_hasher(algorithm)
     digest_hex = ["0x" + d.hex() for d in digests]
     names = filenames or [None] * len(digests)
     lengths = sizes or [None] * len(digests)
@@ -137,7 +123,7 @@ def _rows(
             algorithm,
             dh,
             "0x" + salt.hex(),
-            "0x" + k(k(head + d + salt + tail)).hex(),
+            "0x" + hash_leaf(d, salt).hex(),
             label,
             name,
             size,
@@ -168,8 +154,7 @@ def resalt(session: Session, ids: Sequence[int], salt_source: SaltSource = rando
         ).all()
         salts = _salts(len(rows), salt_source)
         for (row_id, algorithm, digest), salt in zip(rows, salts, strict=True):
-            head, tail = leaf_frame(algorithm)
-            leaf = keccak256(keccak256(head + bytes.fromhex(digest[2:]) + salt + tail))
+            leaf = evidence_leaf_hasher(algorithm)(bytes.fromhex(digest[2:]), salt)
             session.execute(
                 _TABLE.update()
                 .where(_TABLE.c.id == row_id, _TABLE.c.status == _QUEUED)
