@@ -23,9 +23,8 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from eth_abi import decode as abi_decode
@@ -199,52 +198,6 @@ class Receipt(BaseModel):
         if tuple(value) != LEAF_TYPES:
             raise ValueError(f"must be {list(LEAF_TYPES)} in receipt version {RECEIPT_VERSION}")
         return value
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        algorithm: Algorithm,
-        digest: bytes,
-        salt: bytes,
-        proof: Sequence[bytes],
-        root: bytes,
-        chain_id: int,
-        contract: str,
-        tx_hash: bytes | str,
-        block_number: int,
-        block_hash: bytes | str,
-        block_timestamp: int,
-        submitter: str,
-        issued_at: datetime | None = None,
-        evidence_id: int | str | None = None,
-        label: str | None = None,
-    ) -> Receipt:
-        """A receipt from raw values (bytes or hex), computing the leaf and its hash."""
-        leaf_types, leaf_values = evidence_leaf(algorithm, digest, salt)
-        return cls.from_dict(
-            {
-                "version": RECEIPT_VERSION,
-                "algorithm": algorithm,
-                "digest": to_hex(digest),
-                "salt": to_hex(salt),
-                "leaf_types": leaf_types,
-                "leaf_values": leaf_values,
-                "leaf_hash": to_hex(leaf_hash(leaf_types, leaf_values)),
-                "proof": [to_hex(p) for p in proof],
-                "root": to_hex(root),
-                "chain_id": chain_id,
-                "contract": contract,
-                "tx_hash": tx_hash if isinstance(tx_hash, str) else to_hex(tx_hash),
-                "block_number": block_number,
-                "block_hash": block_hash if isinstance(block_hash, str) else to_hex(block_hash),
-                "block_timestamp": block_timestamp,
-                "submitter": submitter,
-                "issued_at": issued_at,
-                "evidence_id": evidence_id,
-                "label": label,
-            }
-        )
 
     @classmethod
     def from_dict(cls, data: Any) -> Receipt:

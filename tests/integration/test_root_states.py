@@ -91,7 +91,7 @@ def test_batched_states_and_verdicts_are_the_registrys(chain: ChainContext) -> N
     assert states._batched  # Anvil speaks JSON-RPC over HTTP: the batched read is used
     for who, root in [(me, r) for r in (kept, partly, whole, unknown)] + [(rival.address, kept)]:
         mine = states.state((who, root))
-        theirs = registry.root_state(who, root, max_age=0)
+        theirs = registry.root_state(who, root)
         assert (mine.anchored, mine.revoked, mine.revoked_leaves) == (
             theirs.anchored,
             theirs.revoked,

@@ -25,13 +25,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from web3 import Web3
 
+from chainproof.chain.abi import ANCHORED_EVENT_ABI, ANCHORED_TOPIC, INTERFACES, interfaces
 from chainproof.chain.context import ChainContext, open_chain
 from chainproof.chain.sender import TxSender
 from chainproof.config import DEV_OPERATOR_KEY, find_project_root
 from chainproof.digests import ALGORITHMS, Algorithm, hash_bytes, to_hex
 from chainproof.errors import InvalidInputError
 from chainproof.merkle import StandardMerkleTree, leaf_hash, verify
-from chainproof.chain.abi import ANCHORED_EVENT_ABI, ANCHORED_TOPIC, INTERFACES, interfaces
 from chainproof.receipts import (
     LEAF_TYPES,
     ONLINE_CHECKS,
@@ -49,7 +49,7 @@ from chainproof.receipts import (
     write_receipt_schema,
 )
 
-from ..factories import pinned
+from ..factories import pinned, receipt_from
 
 # The checkout (not this file's parents): `make mutation` runs a copy of the tests elsewhere.
 REPO = find_project_root()
@@ -65,7 +65,7 @@ def make_receipt(n_docs: int = 5, index: int = 2, algorithm: Algorithm = "sm3") 
     tree = StandardMerkleTree.of(
         [evidence_leaf(algorithm, d, s)[1] for d, s in zip(digests, salts, strict=True)], LEAF_TYPES
     )
-    return Receipt.build(
+    return receipt_from(
         algorithm=algorithm,
         digest=digests[index],
         salt=salts[index],
@@ -482,7 +482,7 @@ def _anchor_batch(ctx: ChainContext, tag: str, index: int) -> Receipt:
     tree = StandardMerkleTree.of(values, LEAF_TYPES)
     mined = ctx.registry.anchor(ctx.sender, tree.root, 5, bytes(32))
     block = ctx.w3.eth.get_block(mined.block_number)
-    return Receipt.build(
+    return receipt_from(
         algorithm="sha256",
         digest=digests[index],
         salt=salts[index],

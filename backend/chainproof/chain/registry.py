@@ -14,7 +14,6 @@ version is read with :func:`registry_version`.
 from __future__ import annotations
 
 import ast
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,7 +37,6 @@ from web3.exceptions import (
 from chainproof.chain.abi import VERSION_SELECTOR, selector
 from chainproof.chain.sender import MinedTx, SignedTx, TxSender
 from chainproof.errors import ChainError, ChainMismatchError, ContractRevertError, TransactionError
-from chainproof.merkle import process_proof
 
 T = TypeVar("T")
 EIP712_NAME = "ChainProof EvidenceRegistry"  # must match the contract's EIP712 constructor
@@ -82,13 +80,6 @@ class AnchoredEvent:
     block_number: int
     block_hash: str
     log_index: int
-
-
-# How stale a cached root state may be: the bound on how long a revocation or reorg made by
-# someone else (another replica, a member's own key, a node rolled back) can go unseen by
-# verify_fast. The same second as the chain status check (ChainContext.status_ttl), which
-# bounds how long a reset chain goes unseen. Revocations this process sends are seen at once.
-ROOT_STATE_TTL = 1.0
 
 
 @dataclass(frozen=True)
@@ -178,8 +169,6 @@ class EvidenceRegistryClient:
         self.contract: Contract = w3.eth.contract(address=self.address, abi=abi)
         self.version = 2 if any(e.get("name") == "version" for e in abi) else 1
         self.errors = ErrorDecoder(abi)
-        self._roots: dict[tuple[str, bytes], RootState] = {}  # (submitter, root) -> state
-        self._roots_lock = threading.Lock()
 
     # ---- error translation -------------------------------------------------------------
 
@@ -281,61 +270,22 @@ class EvidenceRegistryClient:
             )
         )
 
-    def root_state(
-        self, submitter: str, root: bytes | str, *, max_age: float = ROOT_STATE_TTL
-    ) -> RootState:
-        """The registry's state for ``submitter``'s anchor of ``root``: anchored, revoked,
-        its revoked leaves. Read from the chain at most every ``max_age`` seconds per anchor
-        (two calls: ``getAnchor`` and the anchor's ``LeafRevoked`` events), so a verify
-        storm over a batch of 10,000 documents costs the node two requests a second, not
-        one per request."""
+    def root_state(self, submitter: str, root: bytes | str) -> RootState:
+        """The registry's state for ``submitter``'s anchor of ``root``, read now: anchored,
+        revoked, its revoked leaves (``getAnchor`` and the anchor's ``LeafRevoked`` events).
+        ``evidence.roots.RootStates`` keeps these fresh enough for the verify hot path."""
         key = (Web3.to_checksum_address(submitter), _b32(root))
-        now = time.monotonic()
-        with self._roots_lock:
-            cached = self._roots.get(key)
-        if cached is not None and now - cached.fetched_at < max_age:
-            return cached
         anchor = self.get_anchor(*key)
         leaves: frozenset[bytes] = frozenset()
         if anchor is not None:
             logs = self._leaf_revoked_logs(key[0], key[1], anchor.block_number)
             leaves = frozenset(bytes(HexBytes(log["args"]["leaf"])) for log in logs)
-        state = RootState(
+        return RootState(
             anchored=anchor is not None,
             revoked=bool(anchor and anchor.revoked),
             revoked_leaves=leaves,
-            fetched_at=now,
+            fetched_at=time.monotonic(),
         )
-        with self._roots_lock:
-            if len(self._roots) > 100_000:  # bounded: drop everything rather than grow
-                self._roots.clear()
-            self._roots[key] = state
-        return state
-
-    def forget_root(self, submitter: str, root: bytes | str) -> None:
-        """Drops the cached state of ``submitter``'s anchor of ``root`` (after this process
-        revoked in it)."""
-        with self._roots_lock:
-            self._roots.pop((Web3.to_checksum_address(submitter), _b32(root)), None)
-
-    def verify_fast(
-        self,
-        submitter: str,
-        root: bytes | str,
-        leaf: bytes | str,
-        proof: Sequence[bytes | str],
-        *,
-        max_age: float = ROOT_STATE_TTL,
-    ) -> bool:
-        """Exactly the contract's ``verify`` view (anchored, root not revoked, leaf not
-        revoked, OpenZeppelin ``MerkleProof`` to the root), from the anchor's state read at
-        most ``max_age`` seconds ago and the proof checked here: the proof is pure
-        computation, the same sorted-pair keccak as the contract's."""
-        state = self.root_state(submitter, root, max_age=max_age)
-        leaf_b = _b32(leaf)
-        if not state.anchored or state.revoked or leaf_b in state.revoked_leaves:
-            return False
-        return process_proof(leaf_b, [_b32(p) for p in proof]) == _b32(root)
 
     def is_included(
         self,
@@ -526,12 +476,9 @@ class EvidenceRegistryClient:
 
     def revoke_root(self, sender: TxSender, root: bytes | str, reason_hash: bytes | str) -> MinedTx:
         """Revokes ``root``: in v2 the sender's own anchor of it (no one else's can be)."""
-        try:
-            return self.transact(
-                sender, self.contract.functions.revokeRoot(_b32(root), _b32(reason_hash))
-            )
-        finally:
-            self._forget_all(root)  # our own revocation is seen by the next verify
+        return self.transact(
+            sender, self.contract.functions.revokeRoot(_b32(root), _b32(reason_hash))
+        )
 
     def revoke_leaf(
         self,
@@ -542,11 +489,7 @@ class EvidenceRegistryClient:
         reason_hash: bytes | str,
     ) -> MinedTx:
         """Revokes ``leaf`` of ``root``: in v2 of the sender's own anchor of it."""
-        fn = self.revoke_leaf_call(root, leaf, proof, reason_hash)
-        try:
-            return self.transact(sender, fn)
-        finally:
-            self._forget_all(root)  # our own revocation is seen by the next verify
+        return self.transact(sender, self.revoke_leaf_call(root, leaf, proof, reason_hash))
 
     def revoke_leaf_signed(
         self,
@@ -564,10 +507,7 @@ class EvidenceRegistryClient:
         fn = self.revoke_leaf_signed_call(
             signer, root=root, leaf=leaf, proof=proof, reason_hash=reason_hash
         )
-        try:
-            return self.transact(sender, fn)
-        finally:
-            self._forget_all(root)
+        return self.transact(sender, fn)
 
     def revoke_leaf_call(
         self,
@@ -621,16 +561,6 @@ class EvidenceRegistryClient:
 
     def revoke_member_call(self, account: str) -> ContractFunction:
         return self.contract.functions.revokeRole(SUBMITTER_ROLE, Web3.to_checksum_address(account))
-
-    def forget_root_everywhere(self, root: bytes | str) -> None:
-        """Drops every cached state of ``root`` (after this service revoked in it)."""
-        self._forget_all(root)
-
-    def _forget_all(self, root: bytes | str) -> None:
-        key = _b32(root)
-        with self._roots_lock:
-            for k in [k for k in self._roots if k[1] == key]:
-                del self._roots[k]
 
     def grant_member(self, sender: TxSender, account: str) -> MinedTx:
         return self.transact(sender, self.grant_member_call(account))

@@ -40,7 +40,7 @@ from web3 import HTTPProvider
 
 from chainproof.background import Renewal
 from chainproof.chain.context import ChainContext
-from chainproof.chain.registry import ROOT_STATE_TTL, RootState
+from chainproof.chain.registry import RootState
 from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
 from chainproof.merkle import process_proof
 
@@ -52,6 +52,11 @@ _MAX_ROUND: Final = 500  # roots per refresh (a JSON-RPC batch of this many eth_
 
 
 Key = tuple[str, bytes]  # (submitter, root): an anchor of the registry
+# How stale a root state may be: the bound on how long a revocation or reorg made by someone
+# else (another replica, a member's own key, a node rolled back) can go unseen by a verify.
+# The same second as the chain status check (ChainContext.status_ttl), which bounds how long
+# a reset chain goes unseen. Revocations this process sends are seen at once (forget).
+ROOT_STATE_TTL: Final = 1.0
 
 
 class RootStates:
@@ -158,7 +163,7 @@ class RootStates:
 
     def _read_one_by_one(self, roots: list[Key]) -> dict[Key, RootState]:
         registry = self.chain.registry
-        return {r: registry.root_state(r[0], r[1], max_age=0) for r in roots}
+        return {r: registry.root_state(r[0], r[1]) for r in roots}
 
     def _call_data(self, key: Key) -> str:
         submitter, root = key

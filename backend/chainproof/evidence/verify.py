@@ -294,7 +294,7 @@ def _holds(
         )
     if not may_block:
         raise WouldBlock("a past registry's state is read from the node")
-    return chain.registry_at(ev.contract or "").verify_fast(submitter, root, leaf, proof)
+    return chain.registry_at(ev.contract or "").verify(submitter, root, leaf, proof)
 
 
 def _anchored_here(chain: ChainContext, ev: _Found) -> bool:
