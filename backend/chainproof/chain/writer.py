@@ -41,8 +41,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from web3.contract.contract import ContractFunction
 
+from chainproof.chain.client import ContractClient
 from chainproof.chain.context import ChainContext
-from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import MinedTx, SignedTx
 from chainproof.errors import ChainError, ConflictError, ContractRevertError, TransactionError
 from chainproof.metrics import observe_gas
@@ -62,7 +62,7 @@ def _fault(point: str) -> None:
 class Call:
     """A contract call to sign: ``client`` decodes its custom errors."""
 
-    client: EvidenceRegistryClient
+    client: ContractClient
     fn: ContractFunction
 
 
