@@ -36,13 +36,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from chainproof.client import DEFAULT_SERVER, ChainProofClient
-from chainproof.config import Settings, get_settings
 from chainproof.errors import ChainProofError
 
-# The chain, store and web stacks (web3, SQLAlchemy, Alembic, FastAPI) are imported inside
-# the commands that use them: `chainproof anchor` should not pay for them at start-up.
+# The settings, the chain, store and web stacks (pydantic-settings, web3, SQLAlchemy,
+# Alembic, FastAPI) are imported inside the commands that use them: `chainproof anchor`
+# should not pay for them at start-up, and `verify-receipt` runs without the server extra.
 if TYPE_CHECKING:
     from chainproof.chain.context import ChainContext
+    from chainproof.config import Settings
     from chainproof.evidence.batcher import LeaderLock
 
 __all__ = ["register", "settings_with"]
@@ -96,6 +97,8 @@ def settings_with(**overrides: Any) -> Settings:
             # Absolute, so the server and the node it starts agree whatever their cwd.
             value = value.expanduser().resolve()
         os.environ[f"CHAINPROOF_{name.upper()}"] = str(value)
+    from chainproof.config import get_settings
+
     get_settings.cache_clear()
     try:
         return get_settings()
