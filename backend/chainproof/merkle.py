@@ -10,8 +10,9 @@ Speed: a batch of 100,000 documents is one tree, so building it is on the anchor
 Nodes are plain ``bytes`` in one list (no node objects), leaf hashes are computed once, and
 the ABI encoding of flat leaves with elementary types (the evidence leaf is
 ``(string, bytes32, bytes32)``) is done here instead of through ``eth_abi.encode``, which
-costs ~10 µs a leaf in validation and dispatch. Nested types (arrays, tuples) still go
-through ``eth_abi``; the tests check both paths give ``eth_abi.encode``'s bytes.
+spends most of a leaf's time in validation and dispatch (docs/performance.md). Nested types
+(arrays, tuples) still go through ``eth_abi``; the tests check both paths give
+``eth_abi.encode``'s bytes.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ Encoder = Callable[[Sequence[Any]], bytes]
 # --- ABI encoding of leaf values ----------------------------------------------------------
 
 
-# isinstance with a tuple is ~4x faster than with an X | Y union: this runs per leaf value.
+# isinstance with a tuple is faster than with an X | Y union, and this runs per leaf value.
 _BYTES_TYPES: Final = (bytes, bytearray, memoryview)
 _SEQUENCE_TYPES: Final = (list, tuple)
 

@@ -3,11 +3,11 @@
 A receipt is to a ChainProof document what an OpenTimestamps ``.ots`` file is to a
 timestamped one: it carries everything needed to prove "this digest was anchored on chain
 ``chain_id`` by ``submitter`` in block ``block_number`` at ``block_timestamp``" with nothing
-but a JSON-RPC endpoint, no ChainProof server or database (DESIGN.md, invariant 2).
+but a JSON-RPC endpoint, no ChainProof server or database (docs/architecture.md, promise 2).
 
 A receipt names its own chain and contract, so :func:`verify_receipt` checks it against a
 trust anchor pinned out of band (:mod:`chainproof.trust`: chain id, genesis hash, registry
-address and code hash); without one its verdict is never valid (DESIGN.md, invariant 7).
+address and code hash); without one its verdict is never valid (docs/architecture.md, promise 7).
 
 The leaf is OpenZeppelin ``StandardMerkleTree``'s over ``(string algorithm, bytes32 digest,
 bytes32 salt)``. The salt (32 random bytes per document) keeps the on-chain data from

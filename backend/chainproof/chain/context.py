@@ -1,5 +1,6 @@
 """The chain a running ChainProof talks to: node, deployed registry, operator key, and a
-guard that keeps checking it is still the chain the index was built on (invariant 6)."""
+guard that keeps checking it is still the chain the index was built on (docs/architecture.md,
+promise 6)."""
 
 from __future__ import annotations
 
@@ -139,8 +140,8 @@ class ChainContext:
         """The three facts of the check in one JSON-RPC batch, raw: chain id, genesis hash,
         code at the registry's address. True when all match; False sends the caller to the
         detailed checks (which name what differs). Through web3 they were three requests
-        and a full block decode: 5.7 ms of CPU a check, twice a second under a verify load,
-        each time holding up the event loop. Connection errors propagate (unreachable)."""
+        and a full block decode, twice a second under a verify load, each time holding up
+        the event loop (docs/performance.md). Connection errors propagate (unreachable)."""
         provider = self.w3.provider
         if not isinstance(provider, HTTPProvider):
             return False

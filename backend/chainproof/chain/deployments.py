@@ -4,7 +4,7 @@ A record is written per chain (keyed by chain id) under ``<data_dir>/deployments
 start reuses it after checking that the chain is still the one it names: same genesis block
 and the expected runtime code at the address. A reset Anvil (new genesis) or a different
 network is reported as :class:`~chainproof.errors.ChainMismatchError` and nothing runs as if
-the earlier anchors still existed (trust invariant 6).
+the earlier anchors still existed (docs/architecture.md, promise 6).
 
 An upgrade (EvidenceRegistry v1 to v2 on the same chain, ``contracts deploy --upgrade``)
 deploys the new registry beside the old one: the new record becomes the current one, and the

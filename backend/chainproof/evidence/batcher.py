@@ -2,7 +2,7 @@
 
 The batch is an outbox row written *before* anything is sent, holding the root, the planned
 nonce and the signed raw transaction. Every step after that is idempotent, so a crash at
-any point resumes on restart (invariant 4):
+any point resumes on restart (docs/architecture.md, promise 4):
 
     planned ──send raw tx──▶ sent ──receipt + confirmations──▶ confirmed
        │                       │
@@ -185,7 +185,7 @@ class Batcher:
                 continue
             if not worked:
                 # An empty queue is polled at half the batch interval (a step is a few
-                # queries: 20 a second were 7 % of a core on an idle server); a queue with
+                # queries, which add up on an idle server); a queue with
                 # rows too young to close, every 50 ms. The first row is then seen before it
                 # is old enough to close, so no batch closes later than it did.
                 self._stop.wait(
@@ -517,9 +517,9 @@ class Batcher:
     def _sign_into(self, s: Session, batch: Batch, member_id: int | None) -> None:
         """Signs the anchoring transaction with a fresh nonce and stores it on the batch.
 
-        A member's batch is anchored with the member's EIP-712 signature, relayed (and paid
-        for) by the operator: the Anchored event then names the member, which is what proves
-        who wrote it (invariant 5). The anchor costs the same whatever the batch size.
+        A member's batch is anchored with the member's EIP-712 signature, relayed (and paid for) by
+        the operator: the Anchored event then names the member, which is what proves who wrote it
+        (docs/architecture.md, promise 5). The anchor costs the same whatever the batch size.
         """
         registry = self.chain.registry
         member = self._member_signer(s, member_id)

@@ -1,7 +1,7 @@
 """Accepting documents: each digest becomes a queued evidence row with its own salt.
 
 Rows are written in one bulk INSERT per request and committed before the API answers 202:
-an acknowledged document is in the queue whatever happens next (invariant 4).
+an acknowledged document is in the queue whatever happens next (docs/architecture.md, promise 4).
 
 This is the bulk endpoint's hot path (10,000 digests a request), so it avoids per-row
 overhead that does not buy anything: one ``os.urandom`` call for all the salts, the leaf
@@ -20,8 +20,7 @@ its 202 only after the transaction holding its rows has committed. What grouping
 depends on the size of the requests. Many small ones (single-file uploads) share one commit
 and one WAL sync instead of one each. For full 10,000-digest requests it cuts the bytes
 written, since the digest index takes random keys and each commit rewrites every index page
-it touched (at 200,000 rows, 10,000-row commits wrote 46 MB to disk per 10,000 rows, WAL and
-checkpoints; four requests per transaction 18 MB), but not the CPU time of the inserts, and
+it touched (docs/performance.md has the bytes written), but not the CPU time of the inserts, and
 the batcher then waited behind 40,000-row transactions to mark its batches anchored.
 So a group holds at most one full request: bulk requests commit one by one, small ones
 together.
@@ -56,8 +55,8 @@ _RESALT_CHUNK: Final = 1000
 
 class Accepted(NamedTuple):
     # A NamedTuple, not a frozen dataclass: a bulk request builds 10,000 of them, and a
-    # frozen dataclass's __init__ (object.__setattr__ per field) cost 9 % of the server's
-    # CPU in a bulk-ingest profile. Same fields, same attribute access, still immutable.
+    # frozen dataclass's __init__ (object.__setattr__ per field) showed in bulk-ingest
+    # profiles (docs/performance.md). Same fields, same attribute access, still immutable.
     id: int  # the internal key (foreign keys); public surfaces show ``public_id``
     algorithm: str
     digest: str

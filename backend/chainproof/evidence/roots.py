@@ -4,10 +4,9 @@ A verdict of ``anchored`` needs the registry's ``verify`` rule to hold on the ch
 anchored, root not revoked, leaf not revoked, Merkle proof to the root. The proof is pure
 computation; the rest is the root's state, which ``EvidenceRegistryClient.root_state``
 reads root by root (``getAnchor`` and the root's ``LeafRevoked`` events, each through
-web3's middleware, which adds an ``eth_chainId`` to each): 9.4 ms of this server's CPU per
-root on the bench machine. With one state per root at most a second old (invariant 6's
-bound), a verify load spread over the 20 roots of a 200,000-document ingest spent more
-CPU on those refreshes (37 % in a profile) than on anything else.
+web3's middleware, which adds an ``eth_chainId`` to each). With one state per root at most
+a second old (promise 6's bound), a verify load spread over the roots of a large ingest spent
+more CPU on those refreshes than on anything else (docs/performance.md).
 
 Here a refresh reads every root verified in the last few seconds whose state is older
 than half the bound, in two requests whatever their number: one JSON-RPC batch of

@@ -2,7 +2,7 @@
 
 The index says where to look; the chain decides. An "anchored" verdict is only given when
 the registry's ``verify(root, leaf, proof)`` rule holds on the chain the server talks to, and
-only when that chain is the one the batch was anchored on (invariant 6).
+only when that chain is the one the batch was anchored on (docs/architecture.md, promise 6).
 
 The rule is evaluated by ``roots.RootStates.holds``, the registry's own rule: the root's
 on-chain state (anchored, revoked, revoked leaves) is read at most once a second, for all

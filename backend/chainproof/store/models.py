@@ -207,8 +207,8 @@ class Evidence(EvidenceBase, table=True):
     public_id: str = Field(
         default_factory=new_public_id, max_length=PUBLIC_ID_LEN, unique=True, index=True
     )
-    # The salt makes the leaf unguessable from a known digest (invariant 3); receipts carry
-    # it, so it is not secret from the submitter.
+    # The salt makes the leaf unguessable from a known digest (docs/architecture.md, promise 3);
+    # receipts carry it, so it is not secret from the submitter.
     salt: str = Field(max_length=HEX32_LEN)
     # Not indexed: nothing looks a row up by its leaf, and a random 66-character key costs
     # every bulk insert a write to a page anywhere in a large index (0004 dropped it).

@@ -118,7 +118,8 @@ def _anchor_of(batch: Batch) -> dict[str, Any]:
 
 
 def prove(session: Session, chain: ChainContext, ev: Evidence | None) -> Proof:
-    """Checks ``ev``'s own leaf against the registry on the server's chain (invariant 6)."""
+    """Checks ``ev``'s own leaf against the registry on the server's chain (docs/architecture.md,
+    promise 6)."""
     if ev is None:
         return Proof("not_found", "no evidence row", None, None)
     batch = session.get(Batch, ev.batch_id) if ev.batch_id else None

@@ -1,4 +1,5 @@
-"""The pages: server-rendered HTML over the same services as the API (STYLE.md 1, 3).
+"""The pages: server-rendered HTML over the same services as the API: routes parse, call a service,
+render (docs/architecture.md, Layers).
 
 Every page is zh-CN by default and English one click away on the same URL (``?lang=en``,
 remembered in a cookie; see ``web/i18n.py``). Pages read what anyone may read (public chain

@@ -1,9 +1,9 @@
 """The 2023 subsidy applications: ``/api/v1/subsidy`` (issue #4).
 
 Routes parse, call one service function of ``chainproof.subsidy`` and shape the answer
-(STYLE.md 3). Files are hashed while they stream in (``api/upload.py``): only digests reach
-the services. Roles: a ``submitter`` key is its applicant unit, ``reviewer`` keys review
-and decide, ``admin`` keys manage rounds and may act in either role.
+(docs/architecture.md, Layers). Files are hashed while they stream in (``api/upload.py``): only
+digests reach the services. Roles: a ``submitter`` key is its applicant unit, ``reviewer`` keys
+review and decide, ``admin`` keys manage rounds and may act in either role.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ from chainproof.subsidy.schemas import (
 router = APIRouter(prefix="/api/v1/subsidy", tags=["subsidy"])
 
 # The routes that stream multipart files: BodyLimitMiddleware must give them the upload limit
-# (it matches exact paths today, so these need a pattern; see api/app.py STREAMING_PATHS).
+# (it matches exact paths today, so these need a pattern; see api/middleware.py STREAMING_PATHS).
 STREAMING_PATTERNS: Final = (
     re.compile(
         r"/api/v1/subsidy/applications/\d+/(documents|acceptance/documents|integrity-check)"
@@ -81,7 +81,7 @@ MemberDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIEWER
 
 
 def get_clock() -> Callable[[], datetime]:
-    """The clock (STYLE.md 10); tests override it through ``dependency_overrides``."""
+    """The clock; tests override it through ``dependency_overrides``."""
     return utcnow
 
 
