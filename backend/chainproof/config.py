@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chainproof.devchain import DEV_PRIVATE_KEYS
 from chainproof.errors import ConfigError
+from chainproof.vocabulary import MANAGED_CHAINS, Algorithm, chain_kind
 
 # The first key of the well-known development mnemonic ("test test ... junk") that Anvil,
 # Hardhat and our Ganache launcher fund at genesis. Public knowledge: fine on a local dev
@@ -71,7 +72,7 @@ class Settings(BaseSettings):
     confirmations: int = Field(default=1, ge=1)
     gas_cap: int = Field(default=16_777_216, ge=100_000)  # EIP-7825 per-transaction cap
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
-    hash_algorithm: Literal["sha256", "sm3", "keccak256"] = "sha256"
+    hash_algorithm: Algorithm = "sha256"
     # Per caller (API key, else client address), moving window: N/second|minute|hour.
     rate_limit_anchor: str = "120/minute"
     rate_limit_keys: str = "10/minute"
@@ -160,7 +161,7 @@ class Settings(BaseSettings):
         """
         if self.public_rpc_url:
             return self.public_rpc_url
-        return node_url if self.chain in ("anvil", "ganache") else None
+        return node_url if chain_kind(self.chain) in MANAGED_CHAINS else None
 
     @property
     def resolved_database_url(self) -> str:

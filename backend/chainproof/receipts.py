@@ -53,14 +53,13 @@ from chainproof.digests import DIGEST_SIZE, Algorithm, check_algorithm, keccak25
 from chainproof.errors import InvalidInputError
 from chainproof.merkle import EVIDENCE_LEAF_TYPES as LEAF_TYPES
 from chainproof.merkle import leaf_hash, process_proof
+from chainproof.vocabulary import SaltSource as SaltSource  # random_salt is one
 
 if TYPE_CHECKING:  # trust.py builds on this module's types; only the checks need the anchor
     from chainproof.trust import TrustAnchor
 
 RECEIPT_VERSION: Final = 1
 SALT_SIZE: Final = 32
-
-SaltSource = Callable[[], bytes]
 
 
 def random_salt() -> bytes:

@@ -35,6 +35,7 @@ from chainproof.evidence.ops import evidence_kinds
 from chainproof.store import db, shared_files
 from chainproof.store.leader import KeyLock, PgLeaderLock
 from chainproof.trace.heads import HeadPublisher
+from chainproof.vocabulary import MANAGED_CHAINS, chain_kind
 
 log = structlog.get_logger("chainproof.runtime")
 
@@ -206,7 +207,7 @@ def _standby_node(settings: Settings) -> Node | None:
         node = make_node(
             settings.chain,
             data_dir=settings.data_dir,
-            port=settings.chain_port if settings.chain in ("anvil", "ganache") else None,
+            port=settings.chain_port if chain_kind(settings.chain) in MANAGED_CHAINS else None,
         )
         node.start()
     except ChainProofError as exc:

@@ -33,6 +33,7 @@ from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender
 from chainproof.errors import ChainError, ChainMismatchError, ConfigError, WouldBlock
+from chainproof.vocabulary import MANAGED_CHAINS, ChainKind, chain_kind
 
 log = structlog.get_logger("chainproof.chain")
 
@@ -227,14 +228,14 @@ def open_chain(
     whether to refuse to start (CLI) or to run degraded and say so (the server).
     """
     # A port only means something for a node we start ourselves.
-    managed = chain in ("anvil", "ganache")
+    managed = chain_kind(chain) in MANAGED_CHAINS
     node = make_node(chain, data_dir=data_dir, port=port if managed else None)
     node.start()
     try:
         artifact = artifact or load_artifact(REGISTRY)
         operator: LocalAccount = Account.from_key(operator_key)
         w3 = node.web3()
-        if node.kind == "embedded":
+        if node.kind == ChainKind.EMBEDDED:
             # An in-process chain dies with the process: a record of it would only make the
             # next start report a chain mismatch. Deploy afresh every time instead.
             fresh = deploy_registry(w3, operator, artifact, admin=registry_admin)

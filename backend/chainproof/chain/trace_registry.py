@@ -41,6 +41,7 @@ from chainproof.chain.deployments import (
     save_record,
 )
 from chainproof.chain.sender import MinedTx, TxSender
+from chainproof.vocabulary import ChainKind
 
 TRACE_REGISTRY = "TraceRegistry"
 PUBLISHER_ROLE = keccak(text="PUBLISHER_ROLE")
@@ -200,7 +201,7 @@ def trace_chain(chain: ChainContext, *, data_dir: Path | None) -> TraceChain:
         artifact = load_artifact(TRACE_REGISTRY)
         w3 = chain.w3
         record = None
-        persist = data_dir is not None and chain.node.kind != "embedded"
+        persist = data_dir is not None and chain.node.kind != ChainKind.EMBEDDED
         if persist:
             assert data_dir is not None
             record = load_record(data_dir, int(w3.eth.chain_id), TRACE_REGISTRY)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
@@ -45,8 +45,8 @@ from chainproof.merkle import evidence_leaf_hasher
 from chainproof.public_ids import new_public_ids
 from chainproof.receipts import SALT_SIZE, random_salt
 from chainproof.store.models import FILENAME_LEN, LABEL_LEN, Evidence, EvidenceStatus, utcnow
+from chainproof.vocabulary import SaltSource
 
-SaltSource = Callable[[], bytes]
 MAX_BULK = 10_000
 _TABLE: Final[Table] = Evidence.__table__  # type: ignore[attr-defined]
 _QUEUED: Final = EvidenceStatus.QUEUED.value

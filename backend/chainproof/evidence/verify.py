@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Connection, Table, bindparam
 from sqlalchemy import select as sa_select
@@ -35,8 +35,6 @@ from chainproof.evidence.roots import root_states
 from chainproof.receipts import Receipt
 from chainproof.store.models import Batch, Evidence, EvidenceStatus, Member
 from chainproof.subsidy.models import Document, Manifest, Transition
-
-Verdict = Literal["anchored", "pending", "not_found", "revoked", "chain_mismatch"]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from pydantic import (
 from chainproof.subsidy import catalog, rules
 from chainproof.subsidy.catalog import check_scope, get_package
 from chainproof.subsidy.money import MAX_WAN, WAN_PLACES, json_number
+from chainproof.vocabulary import Verdict
 
 # --- shared types ----------------------------------------------------------------------------
 
@@ -50,7 +51,6 @@ StatusName = Literal[
     "acceptance_failed",
 ]
 KindName = Literal["申报书", "合同", "发票", "人员名单", "培训材料", "其他"]
-ProofVerdictName = Literal["anchored", "pending", "revoked", "chain_mismatch", "not_found"]
 Comment = Annotated[
     str, Field(max_length=2000, description="Kept off chain; hashed into the record.")
 ]
@@ -507,7 +507,7 @@ class TrailEntryOut(BaseModel):
     record_hash: str
     prev: str | None
     evidence_id: str | None
-    verdict: ProofVerdictName
+    verdict: Verdict
     reason: str | None = None
     anchor: ProvenAnchorOut | None = None
     hash_ok: bool = Field(description="sha256(record) is record_hash.")
@@ -577,7 +577,7 @@ class IntegrityRowOut(BaseModel):
     algorithm: str
     digest: str
     result: IntegrityResult
-    verdict: ProofVerdictName = Field(description="What the chain says about that anchor.")
+    verdict: Verdict = Field(description="What the chain says about that anchor.")
     reason: str | None = None
     document: DocumentRef | None = None
     application: ApplicationRef | None = None
@@ -637,7 +637,7 @@ class IntegrityOut(BaseModel):
 
 
 class ProvenDocumentOut(DocumentOut):
-    verdict: ProofVerdictName
+    verdict: Verdict
     reason: str | None = None
     anchor: ProvenAnchorOut | None = None
     late: bool | None = Field(None, description="Anchored after the round's deadline.")
@@ -692,7 +692,7 @@ class RuleCheckOut(BaseModel):
 
 
 class ManifestProofOut(ManifestOut):
-    verdict: ProofVerdictName
+    verdict: Verdict
     reason: str | None = None
     anchor: ProvenAnchorOut | None = None
     late: bool | None = None

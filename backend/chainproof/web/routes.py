@@ -73,7 +73,9 @@ NAV: Final = (
 )
 
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
-templates.env.globals.update(cst_time=cst_time, utc_iso=utc_iso, short=short_hex)
+templates.env.globals.update(
+    cst_time=cst_time, utc_iso=utc_iso, short=short_hex, hash_algorithms=ALGORITHMS
+)
 
 router = APIRouter(include_in_schema=False)
 

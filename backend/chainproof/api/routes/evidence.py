@@ -80,7 +80,7 @@ _UPLOAD_BODY: Final[dict[str, Any]] = {
                     },
                     "algorithm": {
                         "type": "string",
-                        "enum": ["sha256", "sm3", "keccak256"],
+                        "enum": list(ALGORITHMS),
                         "default": "sha256",
                         "description": "Send it before the file parts (or use ?algorithm=).",
                     },

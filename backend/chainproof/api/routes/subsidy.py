@@ -60,6 +60,7 @@ from chainproof.subsidy.schemas import (
     TrailOut,
     TransitionIn,
 )
+from chainproof.vocabulary import ALGORITHMS
 
 router = APIRouter(prefix="/api/v1/subsidy", tags=["subsidy"])
 
@@ -139,7 +140,7 @@ def _multipart(fields: dict[str, str], description: str) -> dict[str, Any]:
             "items": {"type": "string", "format": "binary"},
             "description": description,
         },
-        "algorithm": {"type": "string", "enum": ["sha256", "sm3", "keccak256"]},
+        "algorithm": {"type": "string", "enum": list(ALGORITHMS)},
     }
     properties.update({name: {"type": "string", "description": d} for name, d in fields.items()})
     return {
