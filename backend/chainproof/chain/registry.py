@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -102,6 +102,15 @@ def _hex(value: bytes) -> str:
     return HexBytes(value).to_0x_hex()
 
 
+class Eip712Domain(TypedDict):
+    """An EIP-712 domain as ``eip712Domain()`` reports it (no salt, no extensions)."""
+
+    name: str
+    version: str
+    chainId: int
+    verifyingContract: str
+
+
 class EvidenceRegistryClient(ContractClient):
     """Calls and transactions of one deployed EvidenceRegistry."""
 
@@ -110,7 +119,7 @@ class EvidenceRegistryClient(ContractClient):
     def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]]) -> None:
         super().__init__(w3, address, abi)
         self.version = 2 if any(e.get("name") == "version" for e in abi) else 1
-        self._domain: dict[str, Any] | None = None
+        self._domain: Eip712Domain | None = None
 
     # ---- views -------------------------------------------------------------------------
 
@@ -233,7 +242,7 @@ class EvidenceRegistryClient(ContractClient):
     ) -> MinedTx:
         return self.transact(sender, self.anchor_call(root, leaf_count, metadata_hash))
 
-    def eip712_domain(self) -> dict[str, Any]:
+    def eip712_domain(self) -> Eip712Domain:
         """The registry's EIP-712 domain as the contract reports it (ERC-5267
         ``eip712Domain()``, read once per client): name and version are the contract's
         constructor's, never a copy of them here."""
@@ -243,13 +252,13 @@ class EvidenceRegistryClient(ContractClient):
             )
             if bytes(fields) != b"\x0f":  # name, version, chainId, verifyingContract; no salt
                 raise TransactionError(f"unexpected EIP-712 domain fields {bytes(fields).hex()}")
-            self._domain = {
-                "name": str(name),
-                "version": str(version),
-                "chainId": int(chain_id),
-                "verifyingContract": Web3.to_checksum_address(contract),
-            }
-        return dict(self._domain)
+            self._domain = Eip712Domain(
+                name=str(name),
+                version=str(version),
+                chainId=int(chain_id),
+                verifyingContract=Web3.to_checksum_address(contract),
+            )
+        return self._domain.copy()
 
     def sign_anchor(
         self,

@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 import structlog
 from sqlalchemy import Engine
@@ -115,18 +115,31 @@ def enqueue(
     return op
 
 
-def operation_public(op: ChainOp) -> dict[str, Any]:
+class OperationPublic(TypedDict):
     """The API shape of one operation (``GET /api/v1/operations/{id}``)."""
-    return {
-        "id": op.public_id,
-        "kind": op.kind,
-        "status": op.status,
-        "tx_hash": op.tx_hash if op.status == OpStatus.CONFIRMED.value else None,
-        "block_number": op.block_number,
-        "error": op.error,
-        "created_at": op.created_at.isoformat(),
-        "updated_at": op.updated_at.isoformat(),
-    }
+
+    id: str
+    kind: str
+    status: str
+    tx_hash: str | None
+    block_number: int | None
+    error: str | None
+    created_at: str
+    updated_at: str
+
+
+def operation_public(op: ChainOp) -> OperationPublic:
+    """The API shape of one operation (``GET /api/v1/operations/{id}``)."""
+    return OperationPublic(
+        id=op.public_id,
+        kind=op.kind,
+        status=op.status,
+        tx_hash=op.tx_hash if op.status == OpStatus.CONFIRMED.value else None,
+        block_number=op.block_number,
+        error=op.error,
+        created_at=op.created_at.isoformat(),
+        updated_at=op.updated_at.isoformat(),
+    )
 
 
 class ChainWriter:

@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypedDict
 
 import structlog
 from eth_account.signers.local import LocalAccount
@@ -719,10 +719,17 @@ class Batcher:
         s.execute(delete(AnchorRecord).where(col(AnchorRecord.root) == b.root))
 
 
-def batch_summary(engine: Engine) -> dict[str, Any]:
+class BatchSummary(TypedDict):
+    """Rows by status (``queued``, ``anchored``...; ``planned``, ``sent``, ``confirmed``...)."""
+
+    evidence: dict[str, int]
+    batches: dict[str, int]
+
+
+def batch_summary(engine: Engine) -> BatchSummary:
     """Counts by status, for readyz and the CLI."""
 
     with Session(engine) as s:
         ev = dict(s.exec(select(Evidence.status, func.count()).group_by(Evidence.status)).all())
         ba = dict(s.exec(select(Batch.status, func.count()).group_by(Batch.status)).all())
-    return {"evidence": ev, "batches": ba}
+    return BatchSummary(evidence=ev, batches=ba)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypedDict
 
 from sqlalchemy import Connection, Table, bindparam
 from sqlalchemy import select as sa_select
@@ -174,20 +174,34 @@ _LOOKUP: Final = (
 )
 
 
-def anchor_fields(src: Any) -> dict[str, Any]:
+class AnchorFields(TypedDict):
+    """Where and when a digest's batch was anchored (``anchor`` of a record or a verdict)."""
+
+    root: str
+    tx_hash: str | None
+    block_number: int | None
+    block_hash: str | None
+    block_timestamp: int | None
+    anchored_at: str | None
+    chain_id: int | None
+    contract: str | None
+    submitter: str | None
+
+
+def anchor_fields(src: Any) -> AnchorFields:
     """The anchor keys of a verdict or a record, from a ``Batch`` or a looked-up row (same
     attribute names): one list, so the record's view and the verdict cannot drift apart."""
-    return {
-        "root": src.root,
-        "tx_hash": src.tx_hash,
-        "block_number": src.block_number,
-        "block_hash": src.block_hash,
-        "block_timestamp": src.block_timestamp,
-        "anchored_at": _iso(src.block_timestamp),
-        "chain_id": src.chain_id,
-        "contract": src.contract,
-        "submitter": src.signer,
-    }
+    return AnchorFields(
+        root=src.root,
+        tx_hash=src.tx_hash,
+        block_number=src.block_number,
+        block_hash=src.block_hash,
+        block_timestamp=src.block_timestamp,
+        anchored_at=_iso(src.block_timestamp),
+        chain_id=src.chain_id,
+        contract=src.contract,
+        submitter=src.signer,
+    )
 
 
 def _view(
