@@ -48,7 +48,7 @@ $(JS_STAMP): package.json package-lock.json
 install: $(PY_STAMP) $(JS_STAMP)
 
 $(MUTATION_STAMP): $(PY_STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,mutation]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[server,dev,mutation]'
 	@touch $@
 
 demo: install
