@@ -30,12 +30,12 @@ $(PY_STAMP): pyproject.toml requirements.lock
 	@touch $@
 
 # uv (pinned in the dev extra, so in the lock) resolves for every platform and Python >= 3.11.
-# The server image (Dockerfile) installs requirements-server.lock: the runtime alone, at the
-# versions of the full lock.
+# The server image (Dockerfile) installs requirements-server.lock: the runtime alone (the base
+# and the `server` extra), at the versions of the full lock.
 UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 --quiet
 lock: $(PY_STAMP)
-	$(UV_COMPILE) --extra dev --extra embedded -o requirements.lock
-	$(UV_COMPILE) --constraint requirements.lock -o requirements-server.lock
+	$(UV_COMPILE) --extra server --extra dev --extra embedded -o requirements.lock
+	$(UV_COMPILE) --extra server --constraint requirements.lock -o requirements-server.lock
 
 # `npm install` and not `npm ci`: @foundry-rs/anvil lists an optional binary package per
 # platform, and the registry reachable here serves only linux-amd64's, so the lockfile holds
@@ -48,7 +48,7 @@ $(JS_STAMP): package.json package-lock.json
 install: $(PY_STAMP) $(JS_STAMP)
 
 $(MUTATION_STAMP): $(PY_STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,mutation]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[server,dev,mutation]'
 	@touch $@
 
 demo: install

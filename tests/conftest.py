@@ -31,6 +31,7 @@ pytest_plugins = [
     "tests.pg",  # PostgreSQL server fixtures (one server per session)
     "tests.chain_leaks",  # fails the run if a chain started by it outlives it
     "tests.consortium",  # several endpoints, fault proxies (issue 18)
+    "tests.apps",  # the embedded chain a module shares, apps on it (chain, start_api, api...)
 ]
 
 # Hypothesis' per-example deadline is a timed assertion: on a shared, loaded machine it

@@ -1,12 +1,14 @@
-"""Helpers the suites share: serving an app over real HTTP, and changing what a server holds
-the way a faulty or dishonest one would."""
+"""Factories and helpers the suites share: receipts from raw values, the trust anchor of a
+deployed registry, serving an app over real HTTP, and changing what a server holds the way
+a faulty or dishonest one would."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import uvicorn
@@ -15,6 +17,9 @@ from web3 import Web3
 
 from chainproof.chain.nodes import free_port
 from chainproof.chain.registry import registry_version
+from chainproof.digests import Algorithm, to_hex
+from chainproof.merkle import leaf_hash
+from chainproof.receipts import RECEIPT_VERSION, Receipt, evidence_leaf
 from chainproof.store import db
 from chainproof.trace.models import TraceLink, TraceNode
 from chainproof.trust import TRUST_ANCHOR_FORMAT, TrustAnchor, code_hash
@@ -88,3 +93,50 @@ def wait_anchored(client: Any, evidence_id: str, headers: dict[str, str]) -> dic
             return body
         assert time.monotonic() < deadline, body
         time.sleep(0.05)
+
+
+def receipt_from(
+    *,
+    algorithm: Algorithm,
+    digest: bytes,
+    salt: bytes,
+    proof: Sequence[bytes],
+    root: bytes,
+    chain_id: int,
+    contract: str,
+    tx_hash: bytes | str,
+    block_number: int,
+    block_hash: bytes | str,
+    block_timestamp: int,
+    submitter: str,
+    issued_at: datetime | None = None,
+    evidence_id: int | str | None = None,
+    label: str | None = None,
+) -> Receipt:
+    """A receipt from raw values (bytes or hex), the leaf and its hash computed: the tests'
+    way to a receipt of a batch they anchored themselves (the server builds its own with
+    ``evidence.service.build_receipt``)."""
+    leaf_types, leaf_values = evidence_leaf(algorithm, digest, salt)
+    return Receipt.from_dict(
+        {
+            "version": RECEIPT_VERSION,
+            "algorithm": algorithm,
+            "digest": to_hex(digest),
+            "salt": to_hex(salt),
+            "leaf_types": leaf_types,
+            "leaf_values": leaf_values,
+            "leaf_hash": to_hex(leaf_hash(leaf_types, leaf_values)),
+            "proof": [to_hex(p) for p in proof],
+            "root": to_hex(root),
+            "chain_id": chain_id,
+            "contract": contract,
+            "tx_hash": tx_hash if isinstance(tx_hash, str) else to_hex(tx_hash),
+            "block_number": block_number,
+            "block_hash": block_hash if isinstance(block_hash, str) else to_hex(block_hash),
+            "block_timestamp": block_timestamp,
+            "submitter": submitter,
+            "issued_at": issued_at,
+            "evidence_id": evidence_id,
+            "label": label,
+        }
+    )

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chainproof.devchain import DEV_PRIVATE_KEYS
 from chainproof.errors import ConfigError
+from chainproof.vocabulary import MANAGED_CHAINS, Algorithm, chain_kind
 
 # The first key of the well-known development mnemonic ("test test ... junk") that Anvil,
 # Hardhat and our Ganache launcher fund at genesis. Public knowledge: fine on a local dev
@@ -89,7 +90,7 @@ class Settings(BaseSettings):
     # zero price, broadcast again).
     stuck_after_s: float = Field(default=60.0, gt=0)
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
-    hash_algorithm: Literal["sha256", "sm3", "keccak256"] = "sha256"
+    hash_algorithm: Algorithm = "sha256"
     # Per caller (API key, else client address), moving window: N/second|minute|hour.
     rate_limit_anchor: str = "120/minute"
     rate_limit_keys: str = "10/minute"
@@ -184,7 +185,7 @@ class Settings(BaseSettings):
         """
         if self.public_rpc_url:
             return self.public_rpc_url
-        return node_url if self.chain in ("anvil", "ganache") else None
+        return node_url if chain_kind(self.chain) in MANAGED_CHAINS else None
 
     @property
     def resolved_database_url(self) -> str:

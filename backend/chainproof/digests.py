@@ -13,14 +13,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from typing import Any, BinaryIO, Final, Literal, Protocol, get_args
+from typing import Any, BinaryIO, Final, Protocol
 
 import rfc8785
 
 from chainproof.errors import InvalidInputError
+from chainproof.vocabulary import ALGORITHMS, Algorithm
 
-Algorithm = Literal["sha256", "sm3", "keccak256"]
-ALGORITHMS: Final[tuple[Algorithm, ...]] = get_args(Algorithm)
 DIGEST_SIZE: Final = 32
 DEFAULT_CHUNK_SIZE: Final = 1 << 20
 _HEX_DIGITS: Final = re.compile("[0-9a-fA-F]*")

@@ -1,6 +1,6 @@
 """Member organisations, their custodial chain keys and their API keys.
 
-Service functions take keyword arguments and a ``session`` (STYLE.md), and commit their own
+Service functions take keyword arguments and a ``session``, and commit their own
 work: each is one unit a route or a CLI command calls once.
 
 API keys are ``cpk_`` + 43 urlsafe-base64 characters (32 random bytes). Only their SHA-256

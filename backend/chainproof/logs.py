@@ -6,7 +6,7 @@ locals include the request's headers, so the caller's ``Authorization: Bearer`` 
 in the log. :func:`configure_logging` replaces that with:
 
 - plain tracebacks (``format_exc_info``: the stdlib format, no locals), in one JSON line
-  when not on a terminal (STYLE.md 9) and readable on a terminal;
+  when not on a terminal and readable on a terminal;
 - a redaction step: a value whose key names a secret (``*key``, ``*secret``, ``token``,
   ``authorization``, ``password``) is replaced by ``"[redacted]"``, and bearer tokens and
   ChainProof API keys (``cpk_...``) are masked inside any string, tracebacks included.

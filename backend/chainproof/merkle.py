@@ -10,8 +10,9 @@ Speed: a batch of 100,000 documents is one tree, so building it is on the anchor
 Nodes are plain ``bytes`` in one list (no node objects), leaf hashes are computed once, and
 the ABI encoding of flat leaves with elementary types (the evidence leaf is
 ``(string, bytes32, bytes32)``) is done here instead of through ``eth_abi.encode``, which
-costs ~10 µs a leaf in validation and dispatch. Nested types (arrays, tuples) still go
-through ``eth_abi``; the tests check both paths give ``eth_abi.encode``'s bytes.
+spends most of a leaf's time in validation and dispatch (docs/performance.md). Nested types
+(arrays, tuples) still go through ``eth_abi``; the tests check both paths give
+``eth_abi.encode``'s bytes.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ Encoder = Callable[[Sequence[Any]], bytes]
 # --- ABI encoding of leaf values ----------------------------------------------------------
 
 
-# isinstance with a tuple is ~4x faster than with an X | Y union: this runs per leaf value.
+# isinstance with a tuple is faster than with an X | Y union, and this runs per leaf value.
 _BYTES_TYPES: Final = (bytes, bytearray, memoryview)
 _SEQUENCE_TYPES: Final = (list, tuple)
 
@@ -293,6 +294,39 @@ def leaf_hash(leaf_types: Sequence[str], values: Sequence[Any]) -> bytes:
     return keccak256(keccak256(encode_leaf(leaf_types, values)))
 
 
+# --- the evidence leaf -------------------------------------------------------------------
+
+# A document's leaf: ``(string algorithm, bytes32 digest, bytes32 salt)``. The salt (32
+# random bytes a document) keeps the chain from confirming a guessed document.
+EVIDENCE_LEAF_TYPES: Final = ("string", "bytes32", "bytes32")
+
+
+def evidence_leaf_frame(algorithm: str) -> tuple[bytes, bytes]:
+    """The ABI encoding of an evidence leaf around its two words: ``head + digest + salt +
+    tail`` is ``abi.encode(algorithm, digest, salt)``.
+
+    The string is dynamic: its head word is the offset of its tail (3 words in), and the
+    tail is its length then its UTF-8 bytes padded to a word. Only the two bytes32 vary
+    between documents, so the rest is computed once per algorithm. A test checks it gives
+    :func:`leaf_hash`'s bytes, the generic encoder being the reference."""
+    data = algorithm.encode("utf-8")
+    head = (3 * 32).to_bytes(32, "big")
+    tail = len(data).to_bytes(32, "big") + data + bytes(-len(data) % 32)
+    return head, tail
+
+
+def evidence_leaf_hasher(algorithm: str) -> Callable[[bytes, bytes], bytes]:
+    """``(digest, salt) -> leaf hash`` for documents hashed with ``algorithm``: the intake's
+    fast path (10,000 leaves a request), one frame for all of them, no generic encoder."""
+    head, tail = evidence_leaf_frame(algorithm)
+    k = keccak256
+
+    def hash_leaf(digest: bytes, salt: bytes) -> bytes:
+        return k(k(head + digest + salt + tail))
+
+    return hash_leaf
+
+
 # --- proofs ------------------------------------------------------------------------------
 
 
@@ -343,15 +377,63 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _build_tree(sorted_leaves: list[bytes]) -> list[bytes]:
-    """OpenZeppelin's array layout: ``tree[len-1-i]`` is the i-th sorted leaf, root at 0."""
+def build_layout(sorted_leaves: list[bytes]) -> list[bytes]:
+    """OpenZeppelin's array layout over leaf hashes sorted ascending: ``tree[len-1-i]`` is
+    the i-th sorted leaf, ``tree[i]`` hashes its children ``2i+1``/``2i+2`` (sorted pair),
+    root at 0. The one tree builder: :class:`StandardMerkleTree` and the batcher's stored
+    trees (:func:`packed_tree`) both come from here."""
     n = len(sorted_leaves)
+    if not n:
+        raise InvalidInputError("a Merkle tree needs at least one leaf")
     tree = [b""] * (n - 1) + sorted_leaves[::-1]
     k = keccak256
     for i in range(n - 2, -1, -1):
         a, b = tree[2 * i + 1], tree[2 * i + 2]
         tree[i] = k(a + b if a <= b else b + a)
     return tree
+
+
+def packed_tree(leaves: list[bytes]) -> bytes:
+    """The tree over ``leaves`` (leaf hashes, any order) in :func:`build_layout`'s layout,
+    concatenated, ``NODE_SIZE`` bytes a node: what a batch stores (``batch_tree.nodes``)."""
+    return b"".join(build_layout(sorted(leaves)))
+
+
+def packed_root(nodes: bytes) -> bytes:
+    """The root of a :func:`packed_tree` (its first node)."""
+    return nodes[:NODE_SIZE]
+
+
+def sibling_path(node: int) -> Iterator[int]:
+    """The array positions of the siblings on the way from tree position ``node`` up to
+    (not including) the root: a proof is the nodes at these positions, in this order."""
+    while node > 0:
+        # Odd positions are left children: their sibling is the next node.
+        yield node + 1 if node % 2 else node - 1
+        node = (node - 1) // 2
+
+
+def packed_proof(nodes: bytes, leaf: bytes) -> list[bytes] | None:
+    """The proof of ``leaf`` in a :func:`packed_tree`, or None when it is not a leaf.
+
+    No hashing: a binary search among the sorted leaves (leaf i sits at node ``last - i``)
+    and :func:`sibling_path`, both plain slicing, so it costs microseconds."""
+    size = NODE_SIZE
+    total = len(nodes) // size
+    n = (total + 1) // 2
+    last = total - 1
+    lo, hi = 0, n  # the first sorted leaf i with leaf_i >= leaf
+    while lo < hi:
+        mid = (lo + hi) // 2
+        at = (last - mid) * size
+        if nodes[at : at + size] < leaf:
+            lo = mid + 1
+        else:
+            hi = mid
+    node = last - lo
+    if lo == n or nodes[node * size : node * size + size] != leaf:
+        return None
+    return [nodes[i * size : i * size + size] for i in sibling_path(node)]
 
 
 class StandardMerkleTree:
@@ -407,7 +489,7 @@ class StandardMerkleTree:
             raise
         # sorted() is stable like JS Array.prototype.sort, so equal leaves keep input order.
         order = sorted(range(len(hashes)), key=hashes.__getitem__)
-        tree = _build_tree([hashes[i] for i in order])
+        tree = build_layout([hashes[i] for i in order])
         last = len(tree) - 1
         tree_indices = [0] * len(order)
         for position, value_index in enumerate(order):
@@ -513,13 +595,8 @@ class StandardMerkleTree:
 
     def get_proof(self, index: int) -> list[bytes]:
         """Sibling hashes from value ``index``'s leaf up to (not including) the root."""
-        tree, node = self._tree, self._check_index(index)
-        proof: list[bytes] = []
-        while node > 0:
-            # Odd positions are left children: their sibling is the next node.
-            proof.append(tree[node + 1] if node % 2 else tree[node - 1])
-            node = (node - 1) // 2
-        return proof
+        tree = self._tree
+        return [tree[i] for i in sibling_path(self._check_index(index))]
 
     def index_of(self, value: Sequence[Any]) -> int:
         """The index of ``value`` (first one, if it appears twice); InvalidInputError if absent."""

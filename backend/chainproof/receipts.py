@@ -3,11 +3,11 @@
 A receipt is to a ChainProof document what an OpenTimestamps ``.ots`` file is to a
 timestamped one: it carries everything needed to prove "this digest was anchored on chain
 ``chain_id`` by ``submitter`` in block ``block_number`` at ``block_timestamp``" with nothing
-but a JSON-RPC endpoint, no ChainProof server or database (DESIGN.md, invariant 2).
+but a JSON-RPC endpoint, no ChainProof server or database (docs/architecture.md, promise 2).
 
 A receipt names its own chain and contract, so :func:`verify_receipt` checks it against a
 trust anchor pinned out of band (:mod:`chainproof.trust`: chain id, genesis hash, registry
-address and code hash); without one its verdict is never valid (DESIGN.md, invariant 7).
+address and code hash); without one its verdict is never valid (docs/architecture.md, promise 7).
 
 The leaf is OpenZeppelin ``StandardMerkleTree``'s over ``(string algorithm, bytes32 digest,
 bytes32 salt)``. The salt (32 random bytes per document) keeps the on-chain data from
@@ -23,9 +23,8 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from eth_abi import decode as abi_decode
@@ -44,18 +43,23 @@ from pydantic import (
 from web3 import Web3
 from web3.exceptions import BlockNotFound, TransactionNotFound
 
+from chainproof.chain.abi import (
+    ANCHORED_TOPIC,
+    VERIFIER_ABI,
+    VERIFIER_ABI_V1,
+    VERSION_SELECTOR,
+)
 from chainproof.digests import DIGEST_SIZE, Algorithm, check_algorithm, keccak256, to_hex
 from chainproof.errors import InvalidInputError
+from chainproof.merkle import EVIDENCE_LEAF_TYPES as LEAF_TYPES
 from chainproof.merkle import leaf_hash, process_proof
+from chainproof.vocabulary import SaltSource as SaltSource  # random_salt is one
 
 if TYPE_CHECKING:  # trust.py builds on this module's types; only the checks need the anchor
     from chainproof.trust import TrustAnchor
 
 RECEIPT_VERSION: Final = 1
-LEAF_TYPES: Final = ("string", "bytes32", "bytes32")
 SALT_SIZE: Final = 32
-
-SaltSource = Callable[[], bytes]
 
 
 def random_salt() -> bytes:
@@ -195,52 +199,6 @@ class Receipt(BaseModel):
         return value
 
     @classmethod
-    def build(
-        cls,
-        *,
-        algorithm: Algorithm,
-        digest: bytes,
-        salt: bytes,
-        proof: Sequence[bytes],
-        root: bytes,
-        chain_id: int,
-        contract: str,
-        tx_hash: bytes | str,
-        block_number: int,
-        block_hash: bytes | str,
-        block_timestamp: int,
-        submitter: str,
-        issued_at: datetime | None = None,
-        evidence_id: int | str | None = None,
-        label: str | None = None,
-    ) -> Receipt:
-        """A receipt from raw values (bytes or hex), computing the leaf and its hash."""
-        leaf_types, leaf_values = evidence_leaf(algorithm, digest, salt)
-        return cls.from_dict(
-            {
-                "version": RECEIPT_VERSION,
-                "algorithm": algorithm,
-                "digest": to_hex(digest),
-                "salt": to_hex(salt),
-                "leaf_types": leaf_types,
-                "leaf_values": leaf_values,
-                "leaf_hash": to_hex(leaf_hash(leaf_types, leaf_values)),
-                "proof": [to_hex(p) for p in proof],
-                "root": to_hex(root),
-                "chain_id": chain_id,
-                "contract": contract,
-                "tx_hash": tx_hash if isinstance(tx_hash, str) else to_hex(tx_hash),
-                "block_number": block_number,
-                "block_hash": block_hash if isinstance(block_hash, str) else to_hex(block_hash),
-                "block_timestamp": block_timestamp,
-                "submitter": submitter,
-                "issued_at": issued_at,
-                "evidence_id": evidence_id,
-                "label": label,
-            }
-        )
-
-    @classmethod
     def from_dict(cls, data: Any) -> Receipt:
         """Validates ``data``; InvalidInputError says what is wrong where."""
         try:
@@ -320,80 +278,6 @@ def check_receipt_offline(receipt: Receipt) -> list[str]:
 
 
 # --- online verification -----------------------------------------------------------------
-
-# Hand-written from contracts/IEvidenceRegistry.sol: verification must not need a compiler,
-# and a test compares these fragments with the compiled interface.
-ANCHORED_EVENT_ABI: Final[dict[str, Any]] = {
-    "type": "event",
-    "name": "Anchored",
-    "anonymous": False,
-    "inputs": [
-        {"name": "root", "type": "bytes32", "indexed": True},
-        {"name": "submitter", "type": "address", "indexed": True},
-        {"name": "leafCount", "type": "uint32", "indexed": False},
-        {"name": "metadataHash", "type": "bytes32", "indexed": False},
-        {"name": "timestamp", "type": "uint64", "indexed": False},
-    ],
-}
-ANCHORED_TOPIC: Final = keccak256(b"Anchored(bytes32,address,uint32,bytes32,uint64)")
-
-
-def _view(
-    name: str, inputs: list[tuple[str, str]], outputs: list[dict[str, Any]]
-) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "name": name,
-        "stateMutability": "view",
-        "inputs": [{"name": n, "type": t} for n, t in inputs],
-        "outputs": outputs,
-    }
-
-
-_ANCHOR_TUPLE: Final[dict[str, Any]] = {
-    "name": "",
-    "type": "tuple",
-    "internalType": "struct IEvidenceRegistry.Anchor",
-    "components": [
-        {"name": "submitter", "type": "address"},
-        {"name": "timestamp", "type": "uint64"},
-        {"name": "leafCount", "type": "uint32"},
-        {"name": "blockNumber", "type": "uint64"},
-        {"name": "revoked", "type": "bool"},
-    ],
-}
-_BOOL: Final[list[dict[str, Any]]] = [{"name": "", "type": "bool"}]
-
-# Version 2 (contracts/IEvidenceRegistry.sol): anchors keyed by (submitter, root).
-VERIFIER_ABI: Final[list[dict[str, Any]]] = [
-    {**_view("version", [], [{"name": "", "type": "uint256"}]), "stateMutability": "pure"},
-    _view("getAnchor", [("submitter", "address"), ("root", "bytes32")], [_ANCHOR_TUPLE]),
-    _view(
-        "isLeafRevoked",
-        [("submitter", "address"), ("root", "bytes32"), ("leaf", "bytes32")],
-        _BOOL,
-    ),
-    _view(
-        "verify",
-        [
-            ("submitter", "address"),
-            ("root", "bytes32"),
-            ("leaf", "bytes32"),
-            ("proof", "bytes32[]"),
-        ],
-        _BOOL,
-    ),
-    ANCHORED_EVENT_ABI,
-]
-# Version 1 (contracts/v1/IEvidenceRegistryV1.sol): one anchor per root. Its receipts
-# still verify after an upgrade, against the v1 registry.
-VERIFIER_ABI_V1: Final[list[dict[str, Any]]] = [
-    _view("getAnchor", [("root", "bytes32")], [_ANCHOR_TUPLE]),
-    _view("isLeafRevoked", [("root", "bytes32"), ("leaf", "bytes32")], _BOOL),
-    _view("verify", [("root", "bytes32"), ("leaf", "bytes32"), ("proof", "bytes32[]")], _BOOL),
-    ANCHORED_EVENT_ABI,
-]
-_VERSION_SELECTOR: Final = keccak256(b"version()")[:4]
 
 
 @dataclass
@@ -584,7 +468,7 @@ class _Online:
                     self.w3.eth.call(
                         {
                             "to": to_checksum_address(self.receipt.contract),
-                            "data": _VERSION_SELECTOR,
+                            "data": VERSION_SELECTOR,
                         }
                     )
                 )

@@ -1,12 +1,11 @@
 """The composition root: one place builds what a process runs on.
 
-:func:`start_runtime` migrates the database, makes the engine, opens the chain (or a
-degraded stand-in, invariant 6) and, when this process wins the one-per-signing-key lock,
-starts the key's chain workers: the batcher (anchoring), the chain writer (every other chain
-write, ``chain/writer.py``) and the trace head publisher. ``chainproof serve`` (through the
-app's lifespan), ``chainproof worker`` and the tests' apps all start through it, so a worker
-runs exactly what a serving process runs beside its API, and :meth:`Runtime.close` stops it
-all in reverse order.
+:func:`start_runtime` migrates the database, makes the engine, opens the chain (or a degraded
+stand-in, docs/architecture.md, promise 6) and, when this process wins the one-per-signing-key lock,
+starts the key's chain workers: the batcher (anchoring), the chain writer (every other chain write,
+``chain/writer.py``) and the trace head publisher. ``chainproof serve`` (through the app's
+lifespan), ``chainproof worker`` and the tests' apps all start through it, so a worker runs exactly
+what a serving process runs beside its API, and :meth:`Runtime.close` stops it all in reverse order.
 
 Per-engine and per-chain caches still sit in their modules, keyed weakly by the engine or
 the chain (so two runtimes in one process never share them): the intake's group commit
@@ -38,12 +37,13 @@ from chainproof.evidence.ops import evidence_kinds
 from chainproof.store import db, shared_files
 from chainproof.store.leader import KeyLock, PgLeaderLock
 from chainproof.trace.heads import HeadPublisher
+from chainproof.vocabulary import MANAGED_CHAINS, chain_kind
 
 log = structlog.get_logger("chainproof.runtime")
 
 
 class UnavailableChain(ChainContext):
-    """Stands in for the chain when the server runs degraded (invariant 6).
+    """Stands in for the chain when the server runs degraded (docs/architecture.md, promise 6).
 
     ``open_chain`` refused the chain (reset, other genesis, contract gone), but the server
     keeps serving: documents are still accepted into the queue, and every verdict that
@@ -212,7 +212,7 @@ def _standby_node(settings: Settings) -> Node | None:
         node = make_node(
             settings.chain,
             data_dir=settings.data_dir,
-            port=settings.chain_port if settings.chain in ("anvil", "ganache") else None,
+            port=settings.chain_port if chain_kind(settings.chain) in MANAGED_CHAINS else None,
             pool_options=pool_options(settings),
         )
         node.start()

@@ -22,6 +22,7 @@ from web3 import Web3
 
 from chainproof.receipts import ONLINE_CHECKS, Receipt, verify_receipt
 from chainproof.trust import TrustAnchor
+from tests.factories import receipt_from
 
 from .conftest import LiveServer, shot
 from .test_pages import horizontal_overflow, no_script_errors, wide
@@ -396,7 +397,7 @@ def test_a_receipt_of_a_v1_registry_verifies_with_v1s_calls(
     values = [["sha256", keccak(text=f"v1-{i}"), keccak(text=f"v1-salt-{i}")] for i in range(3)]
     tree = StandardMerkleTree.of(values, list(LEAF_TYPES))
     mined = client.anchor(TxSender(w3, key), tree.root, 3, b"\x00" * 32)
-    receipt = Receipt.build(
+    receipt = receipt_from(
         algorithm="sha256",
         digest=values[1][1],
         salt=values[1][2],

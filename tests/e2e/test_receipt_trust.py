@@ -42,6 +42,7 @@ from chainproof.chain.sender import TxSender
 from chainproof.config import DEV_OPERATOR_KEY
 from chainproof.receipts import Receipt, evidence_leaf_hash, verify_receipt
 from chainproof.trust import TrustAnchor, code_hash
+from tests.factories import receipt_from
 
 from ..conftest import ROOT
 from .conftest import LiveServer, shot
@@ -106,7 +107,7 @@ def _single_leaf_receipt(
     """The receipt of ``label``'s one-document batch, anchored by ``tx_hash``."""
     digest, salt, root = _leaf(label)
     block = w3.eth.get_block(block_number)
-    receipt = Receipt.build(
+    receipt = receipt_from(
         algorithm="sha256",
         digest=digest,
         salt=salt,

@@ -41,8 +41,8 @@ from chainproof.store import db
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import Batch, Evidence, Member
 
+from ..apps import StartApi
 from ..factories import pinned
-from .test_api import StartApi, start_api  # noqa: F401  (the fixture, reused)
 
 pytestmark = pytest.mark.chain
 SECRET = "test-secret"
@@ -151,7 +151,7 @@ def test_a_front_run_root_neither_stops_the_victim_nor_delays_others(
         assert receipt.root != planned_root and batcher.resalted_batches == 1
 
 
-def test_planned_roots_are_not_published(start_api: StartApi) -> None:  # noqa: F811
+def test_planned_roots_are_not_published(start_api: StartApi) -> None:
     api = start_api(run_batcher=False)
     admin = api.key("运营方", "admin")
     submitter = api.key("示范企业甲", "submitter")

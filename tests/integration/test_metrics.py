@@ -23,12 +23,12 @@ from chainproof.chain.nodes import free_port
 from chainproof.config import Settings
 from chainproof.logs import route_uvicorn_logs
 
-from .test_api import Api, StartApi, api, chain, start_api  # noqa: F401  (fixtures)
+from ..apps import Api, StartApi
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-def scrape(api: Api, headers: dict[str, str]) -> Samples:  # noqa: F811
+def scrape(api: Api, headers: dict[str, str]) -> Samples:
     answer = api.client.get("/metrics", headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/plain")
@@ -43,7 +43,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def test_metrics_need_an_admin_key(start_api: StartApi) -> None:  # noqa: F811
+def test_metrics_need_an_admin_key(start_api: StartApi) -> None:
     server = start_api(run_batcher=False)
     assert server.client.get("/metrics").status_code == 401
     assert server.client.get("/metrics", headers=server.key("acme", "submitter")).status_code == 403
@@ -56,12 +56,12 @@ def test_metrics_need_an_admin_key(start_api: StartApi) -> None:  # noqa: F811
     assert leaders == [0.0]
 
 
-def test_metrics_public_opens_them_to_anyone(start_api: StartApi) -> None:  # noqa: F811
+def test_metrics_public_opens_them_to_anyone(start_api: StartApi) -> None:
     server = start_api(run_batcher=False, metrics_public=True)
     assert server.client.get("/metrics").status_code == 200
 
 
-def test_metrics_follow_a_document_to_its_anchor_and_its_verification(api: Api) -> None:  # noqa: F811
+def test_metrics_follow_a_document_to_its_anchor_and_its_verification(api: Api) -> None:
     admin = api.key("ops", "admin")
     before = scrape(api, admin)
     submitter = api.key("acme", "submitter")
@@ -94,7 +94,7 @@ def test_metrics_follow_a_document_to_its_anchor_and_its_verification(api: Api) 
     assert ("chainproof_chain_ops", frozenset({("status", "queued")})) in after
 
 
-def test_a_request_id_is_echoed_or_made(start_api: StartApi) -> None:  # noqa: F811
+def test_a_request_id_is_echoed_or_made(start_api: StartApi) -> None:
     server = start_api(run_batcher=False)
     mine = server.client.get("/healthz", headers={"X-Request-ID": "trace-42.a:b_c"})
     assert mine.headers["x-request-id"] == "trace-42.a:b_c"
@@ -108,7 +108,7 @@ def test_a_request_id_is_echoed_or_made(start_api: StartApi) -> None:  # noqa: F
 
 
 @pytest.fixture
-def served(chain: ChainContext, tmp_path: object) -> Iterator[str]:  # noqa: F811
+def served(chain: ChainContext, tmp_path: object) -> Iterator[str]:
     """The app under a real uvicorn, configured as ``chainproof serve`` runs it."""
     from pathlib import Path
 

@@ -18,7 +18,7 @@ from chainproof.receipts import LEAF_TYPES, ONLINE_CHECKS, Receipt, verify_recei
 from chainproof.trust import TrustAnchor
 
 from ..conftest import Deployed
-from ..factories import pinned
+from ..factories import pinned, receipt_from
 
 pytestmark = [
     pytest.mark.chain,
@@ -33,7 +33,7 @@ def genuine(d: Deployed) -> Receipt:
     tree = StandardMerkleTree.of(values, list(LEAF_TYPES))
     mined = d.client().anchor(d.sender(d.admin), tree.root, 3, b"\x00" * 32)
     block = d.w3.eth.get_block(mined.block_number)
-    return Receipt.build(
+    return receipt_from(
         algorithm="sha256",
         digest=values[1][1],
         salt=values[1][2],

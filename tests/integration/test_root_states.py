@@ -22,8 +22,8 @@ from chainproof.chain.nodes import free_port
 from chainproof.chain.sender import TxSender
 from chainproof.config import DEV_OPERATOR_KEY
 from chainproof.errors import ChainMismatchError
-from chainproof.evidence.proofs import build_nodes, proof_in, root_of
 from chainproof.evidence.roots import RootStates
+from chainproof.merkle import packed_proof, packed_root, packed_tree
 
 from .. import conftest
 
@@ -48,15 +48,15 @@ def chain(tmp_path: Path) -> Iterator[ChainContext]:
 def _anchored_tree(chain: ChainContext, n: int) -> tuple[bytes, list[bytes], bytes]:
     """(root, leaves, nodes) of a tree of n random leaves, anchored by the operator."""
     leaves = [os.urandom(32) for _ in range(n)]
-    nodes = build_nodes(leaves)
-    root = root_of(nodes)
+    nodes = packed_tree(leaves)
+    root = packed_root(nodes)
     registry = chain.registry
     registry.transact(chain.sender, registry.anchor_call(root, n, keccak(text="test")))
     return root, leaves, nodes
 
 
 def _proof(nodes: bytes, leaf: bytes) -> list[bytes]:
-    proof = proof_in(nodes, leaf)
+    proof = packed_proof(nodes, leaf)
     assert proof is not None
     return proof
 
@@ -91,7 +91,7 @@ def test_batched_states_and_verdicts_are_the_registrys(chain: ChainContext) -> N
     assert states._batched  # Anvil speaks JSON-RPC over HTTP: the batched read is used
     for who, root in [(me, r) for r in (kept, partly, whole, unknown)] + [(rival.address, kept)]:
         mine = states.state((who, root))
-        theirs = registry.root_state(who, root, max_age=0)
+        theirs = registry.root_state(who, root)
         assert (mine.anchored, mine.revoked, mine.revoked_leaves) == (
             theirs.anchored,
             theirs.revoked,

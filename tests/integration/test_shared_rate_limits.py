@@ -15,13 +15,13 @@ from chainproof.api.app import create_app
 from chainproof.chain.context import ChainContext
 from chainproof.config import Settings
 
+from ..apps import TestClient
 from ..redisd import redis_url  # noqa: F401  (the fixture)
-from .test_api import TestClient, chain  # noqa: F401  (the fixture)
 
 BUDGET = 5
 
 
-def _replica(chain: ChainContext, data: Path, storage: str) -> TestClient:  # noqa: F811
+def _replica(chain: ChainContext, data: Path, storage: str) -> TestClient:
     settings = Settings(
         env="test",
         data_dir=data,
@@ -33,7 +33,7 @@ def _replica(chain: ChainContext, data: Path, storage: str) -> TestClient:  # no
     return TestClient(create_app(settings, chain=chain, run_batcher=False))
 
 
-def _answers(chain: ChainContext, tmp_path: Path, storage: str) -> list[int]:  # noqa: F811
+def _answers(chain: ChainContext, tmp_path: Path, storage: str) -> list[int]:
     a = _replica(chain, tmp_path / "a", storage)
     b = _replica(chain, tmp_path / "b", storage)
     with a, b:
@@ -46,7 +46,7 @@ def _answers(chain: ChainContext, tmp_path: Path, storage: str) -> list[int]:  #
 
 
 def test_two_replicas_share_one_budget_in_redis(
-    chain: ChainContext,  # noqa: F811
+    chain: ChainContext,
     redis_url: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
@@ -57,7 +57,7 @@ def test_two_replicas_share_one_budget_in_redis(
 
 
 def test_in_memory_each_replica_has_its_own_budget(
-    chain: ChainContext,  # noqa: F811
+    chain: ChainContext,
     tmp_path: Path,
 ) -> None:
     codes = _answers(chain, tmp_path, "memory://")

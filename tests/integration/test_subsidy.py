@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -21,9 +20,9 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
-from starlette.exceptions import StarletteDeprecationWarning
 from typer.testing import CliRunner
 
 from chainproof import identity
@@ -39,15 +38,6 @@ from chainproof.subsidy.models import Transition
 
 from ..conftest import node_binary_present, require
 from ..factories import pinned, served
-
-with warnings.catch_warnings():
-    # As in test_api.py: Starlette's TestClient warns about the pinned httpx; only this import.
-    warnings.filterwarnings(
-        "ignore",
-        message="Using `httpx` with `starlette.testclient`",
-        category=StarletteDeprecationWarning,
-    )
-    from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.chain
 

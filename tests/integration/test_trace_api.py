@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from chainproof import identity
 from chainproof.api.app import create_app
-from chainproof.chain.context import ChainContext, open_chain
+from chainproof.chain.context import ChainContext
 from chainproof.chain.nodes import free_port
 from chainproof.cli import trace as trace_cli
-from chainproof.config import DEV_OPERATOR_KEY, Settings
+from chainproof.config import Settings
 from chainproof.store import db
 from chainproof.store.models import Evidence, Member
 from chainproof.trace.models import TraceEvent, TraceNode
@@ -43,18 +43,6 @@ FARM, PLANT, SHOP, LAB = (
 )
 NOODLE, SNAIL, BAG = gtin("0950600013500"), gtin("0950600013501"), gtin("0950600013502")
 DL = "https://id.gs1.org"
-
-
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainContext]:
-    """An embedded chain with EvidenceRegistry deployed (TraceRegistry follows on first use)."""
-    context = open_chain(
-        chain="embedded", data_dir=tmp_path_factory.mktemp("chain"), operator_key=DEV_OPERATOR_KEY
-    )
-    try:
-        yield context
-    finally:
-        context.stop()
 
 
 class Api:

@@ -10,12 +10,12 @@ check the loop path is the one taken when everything is warm.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
@@ -27,10 +27,6 @@ from chainproof.errors import WouldBlock
 from chainproof.evidence import proofs
 from chainproof.evidence.roots import root_states
 from chainproof.store import db
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
 
 
 @pytest.fixture

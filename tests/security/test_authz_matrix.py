@@ -16,7 +16,6 @@ routes whose rule ignores the owner are called with placeholder ids when they ha
 from __future__ import annotations
 
 import secrets
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import select
-from starlette.exceptions import StarletteDeprecationWarning
 
 from chainproof import identity
 from chainproof.api import authz
@@ -39,14 +38,6 @@ from chainproof.store.models import Evidence
 from chainproof.store.ops import ChainOp
 
 from ..factories import wait_anchored
-
-with warnings.catch_warnings():
-    warnings.filterwarnings(
-        "ignore",
-        message="Using `httpx` with `starlette.testclient`",
-        category=StarletteDeprecationWarning,
-    )
-    from fastapi.testclient import TestClient
 
 ORG_A = "示范企业甲"
 ORG_B = "示范企业乙"

@@ -34,7 +34,7 @@ from chainproof.merkle import StandardMerkleTree, node_hash
 from chainproof.receipts import LEAF_TYPES, Receipt, check_receipt_offline, verify_receipt
 
 from ..conftest import Deployed
-from ..factories import pinned
+from ..factories import pinned, receipt_from
 
 pytestmark = [
     pytest.mark.chain,
@@ -394,7 +394,7 @@ def test_an_internal_node_presented_as_a_leaf_is_rejected(deployed: Deployed) ->
 
     block = deployed.w3.eth.get_block(mined.block_number)
     digest, salt = keccak(text="nodes-0"), keccak(text="salt-nodes-0")
-    genuine = Receipt.build(
+    genuine = receipt_from(
         algorithm="sha256",
         digest=digest,
         salt=salt,

@@ -12,7 +12,7 @@ import sqlite3
 
 from chainproof.store.db import RETRY_AFTER_LOCKED_S
 
-from ..integration.test_api import StartApi, assert_error
+from ..apps import StartApi, assert_error
 
 
 def test_a_locked_sqlite_database_is_a_503_with_retry_after(start_api: StartApi) -> None:

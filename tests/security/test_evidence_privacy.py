@@ -41,8 +41,8 @@ from chainproof.config import Settings
 from chainproof.public_ids import new_public_id, parse_public_id
 from chainproof.store import db
 
+from ..apps import TestClient
 from ..factories import wait_anchored
-from ..integration.test_api import TestClient
 
 ORG_A = "隐私测试甲"
 ORG_B = "隐私测试乙"

@@ -1,6 +1,6 @@
 """Hostile input: every answer is a clear 4xx in the error envelope, and nothing is stored.
 
-Beyond ``tests/integration/test_api.py`` (413 with and without a length, flat memory under
+Beyond ``tests/integration/test_api_uploads.py`` (413 with and without a length, flat memory under
 tracemalloc, truncated multipart, filename cleaning, Hypothesis fuzzing of the JSON and
 multipart bodies), this module:
 
@@ -38,7 +38,7 @@ from chainproof.config import Settings
 from chainproof.store import db
 from chainproof.store.models import Evidence
 
-from ..integration.test_api import MULTIPART, Api, StartApi, TestClient, assert_error, multipart
+from ..apps import MULTIPART, Api, StartApi, TestClient, assert_error, multipart
 from . import _procs
 
 # --- schemathesis over the whole API ---------------------------------------------------------

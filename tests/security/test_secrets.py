@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import httpx
 import pytest
 from eth_account import Account
 from fastapi import Request
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlmodel import select
 
@@ -39,12 +39,8 @@ from chainproof.store import db
 from chainproof.store.crypto import decrypt_secret
 from chainproof.store.models import ApiKey, Member
 
-from ..integration.test_api import Api, StartApi, assert_error
+from ..apps import Api, StartApi, assert_error
 from . import _procs
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
 
 OPERATOR_KEY = DEV_PRIVATE_KEYS[3]  # funded on every dev chain; not the default operator key
 

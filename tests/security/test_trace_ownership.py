@@ -32,7 +32,7 @@ from sqlmodel import select
 from chainproof.store import db
 from chainproof.store.models import Member
 from chainproof.trace.models import TraceNode
-from tests.integration.test_api import Api, StartApi
+from tests.apps import Api, StartApi
 
 DL = "https://id.gs1.org"
 ORGS = ("A", "B")

@@ -3,35 +3,27 @@ document, HEAD): one per test module, no batcher."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from chainproof.api.app import create_app
-from chainproof.chain.context import open_chain
-from chainproof.config import DEV_OPERATOR_KEY, Settings
+from chainproof.chain.context import ChainContext
+from chainproof.config import Settings
 from chainproof.merkle import _leaf_encoder
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The app on an embedded chain, no batcher."""
+def client(chain: ChainContext, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The app on the module's embedded chain (``tests/apps.py``), no batcher."""
     tmp: Path = tmp_path_factory.mktemp("app")
-    chain = open_chain(chain="embedded", data_dir=tmp / "chain", operator_key=DEV_OPERATOR_KEY)
     settings = Settings(
         env="test", data_dir=tmp, database_url=f"sqlite:///{tmp / 'db.sqlite'}", chain="embedded"
     )
-    try:
-        with TestClient(create_app(settings, chain=chain, run_batcher=False)) as test_client:
-            yield test_client
-    finally:
-        chain.stop()
+    with TestClient(create_app(settings, chain=chain, run_batcher=False)) as test_client:
+        yield test_client
 
 
 @pytest.fixture(autouse=True)

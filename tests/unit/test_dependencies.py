@@ -44,7 +44,7 @@ def test_every_pinned_dependency_is_locked_at_its_pin() -> None:
     project = _pyproject()["project"]
     locked = _locked()
     wanted = list(project["dependencies"])
-    for extra in ("embedded", "dev"):
+    for extra in ("server", "embedded", "dev"):
         wanted += project["optional-dependencies"][extra]
     stale = []
     for line in wanted:
@@ -62,7 +62,8 @@ def test_every_pinned_dependency_is_locked_at_its_pin() -> None:
 def test_the_server_lock_is_the_runtime_part_of_the_full_lock() -> None:
     full, server = _locked(), _locked(SERVER_LOCK)
     assert {name: full.get(name) for name in server} == server
-    for line in _pyproject()["project"]["dependencies"]:
+    project = _pyproject()["project"]
+    for line in project["dependencies"] + project["optional-dependencies"]["server"]:
         assert canonicalize_name(Requirement(line).name) in server, line
     assert not {"pytest", "eth-tester", "uv"} & server.keys()
     dockerfile = (ROOT / "Dockerfile").read_text()

@@ -3,13 +3,8 @@ a route without ``GET`` still refuses it (api/head.py)."""
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
+from fastapi.testclient import TestClient
 
 
 @pytest.mark.parametrize("path", ["/", "/verify", "/healthz", "/api/v1/chain", "/openapi.json"])

@@ -4,14 +4,10 @@ issue's and are left out here."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import pytest
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
+from fastapi.testclient import TestClient
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 

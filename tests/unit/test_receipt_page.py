@@ -1,8 +1,9 @@
-"""What static/js/receipt.js hard-codes agrees with the contract and with chainproof.receipts.
+"""What static/js/receipt.js uses agrees with the contract and with chainproof.receipts.
 
-The page asks a node with hand-written calldata and matches the Anchored log by its topic:
-each selector and topic must be keccak256 of the signature the registry's ABI declares, and
-the checks must be verify_receipt's, in its order, each with a name in both languages.
+The page asks a node with calldata it builds and matches the Anchored log by its topic: each
+selector and topic it is served (``RECEIPT_PAGE_CONSTANTS``, from the compiled interfaces)
+must be keccak256 of the signature the registry's ABI declares, and the checks must be
+verify_receipt's, in its order, each with a name in both languages.
 """
 
 from __future__ import annotations
@@ -16,16 +17,32 @@ from eth_utils import keccak
 
 import chainproof
 from chainproof import receipts
+from chainproof.digests import ALGORITHMS
 from chainproof.web import i18n, i18n_receipt
+from chainproof.web.routes import RECEIPT_PAGE_CONSTANTS
 
 WEB = Path(chainproof.__file__).parent / "web"
 JS = (WEB / "static/js/receipt.js").read_text(encoding="utf-8")
 
 
 def js_const(name: str) -> str:
-    m = re.search(rf"const {name} = '(0x[0-9a-f]+)';", JS)
-    assert m is not None, name
-    return m.group(1)
+    """A constant the receipt page serves to its script (never copied into the script)."""
+    value = RECEIPT_PAGE_CONSTANTS[name]
+    assert isinstance(value, str) and value.startswith("0x"), name
+    assert name in JS, f"receipt.js does not read {name}"
+    return value
+
+
+def test_the_script_copies_no_topic_selector_or_algorithm() -> None:
+    for name, value in RECEIPT_PAGE_CONSTANTS.items():
+        for text in [value] if isinstance(value, str) else value:
+            if text.startswith("0x"):
+                assert text not in JS, f"receipt.js copies {name}"
+    assert "'sha256', 'sm3'" not in JS and "'string,bytes32,bytes32'" not in JS
+    page = (WEB / "templates/receipt.html").read_text(encoding="utf-8")
+    assert 'id="receipt-constants">{{ receipt_constants|tojson }}' in page
+    assert RECEIPT_PAGE_CONSTANTS["ALGORITHMS"] == list(ALGORITHMS)
+    assert RECEIPT_PAGE_CONSTANTS["LEAF_TYPES"] == list(receipts.LEAF_TYPES)
 
 
 def signature(name: str, abi: list[dict[str, Any]] = receipts.VERIFIER_ABI) -> str:

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from web3 import Web3
 
+from chainproof.chain.abi import ANCHORED_EVENT_ABI, ANCHORED_TOPIC, INTERFACES, interfaces
 from chainproof.chain.context import ChainContext, open_chain
 from chainproof.chain.sender import TxSender
 from chainproof.config import DEV_OPERATOR_KEY, find_project_root
@@ -32,8 +33,6 @@ from chainproof.digests import ALGORITHMS, Algorithm, hash_bytes, to_hex
 from chainproof.errors import InvalidInputError
 from chainproof.merkle import StandardMerkleTree, leaf_hash, verify
 from chainproof.receipts import (
-    ANCHORED_EVENT_ABI,
-    ANCHORED_TOPIC,
     LEAF_TYPES,
     ONLINE_CHECKS,
     RECEIPT_JSON_SCHEMA,
@@ -50,7 +49,7 @@ from chainproof.receipts import (
     write_receipt_schema,
 )
 
-from ..factories import pinned
+from ..factories import pinned, receipt_from
 
 # The checkout (not this file's parents): `make mutation` runs a copy of the tests elsewhere.
 REPO = find_project_root()
@@ -66,7 +65,7 @@ def make_receipt(n_docs: int = 5, index: int = 2, algorithm: Algorithm = "sm3") 
     tree = StandardMerkleTree.of(
         [evidence_leaf(algorithm, d, s)[1] for d, s in zip(digests, salts, strict=True)], LEAF_TYPES
     )
-    return Receipt.build(
+    return receipt_from(
         algorithm=algorithm,
         digest=digests[index],
         salt=salts[index],
@@ -387,6 +386,16 @@ def test_anchored_topic_matches_the_event_abi() -> None:
     assert event_abi_to_log_topic(ANCHORED_EVENT_ABI) == ANCHORED_TOPIC  # type: ignore[arg-type]
 
 
+def test_the_stored_interfaces_are_the_compilers() -> None:
+    """chain/interfaces.json (what a verifier reads, no compiler needed) is what compiling
+    contracts/ gives now: `python -m chainproof.chain.compiler` rewrites it."""
+    _need_node_and(REPO / "node_modules/solc/package.json", "chain/interfaces.json")
+    from chainproof.chain.compiler import compile_contracts
+
+    compiled = compile_contracts().contracts
+    assert interfaces() == {name: compiled[name].abi for name in INTERFACES}
+
+
 def _strip_internal_types(item: Any) -> Any:
     if isinstance(item, dict):
         return {k: _strip_internal_types(v) for k, v in item.items() if k != "internalType"}
@@ -473,7 +482,7 @@ def _anchor_batch(ctx: ChainContext, tag: str, index: int) -> Receipt:
     tree = StandardMerkleTree.of(values, LEAF_TYPES)
     mined = ctx.registry.anchor(ctx.sender, tree.root, 5, bytes(32))
     block = ctx.w3.eth.get_block(mined.block_number)
-    return Receipt.build(
+    return receipt_from(
         algorithm="sha256",
         digest=digests[index],
         salt=salts[index],

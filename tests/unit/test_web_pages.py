@@ -7,43 +7,26 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from chainproof import identity, web
 from chainproof.api.app import create_app
 from chainproof.api.deps import UnavailableChain
-from chainproof.chain.context import ChainContext, open_chain
-from chainproof.config import DEV_OPERATOR_KEY, Settings
+from chainproof.chain.context import ChainContext
+from chainproof.config import Settings
 from chainproof.store import db
 
 from ..conftest import require
 from ..signin import sign_in
 
-with warnings.catch_warnings():
-    # As in tests/integration/test_api.py: only this import warns about httpx.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
-
 ORG = "广西壮族自治区柳州市融安县金桔种植专业合作社联合社<script>alert(1)</script>"
 MISSING = "01943b2e-7c00-7a3f-9d21-000000000000"  # well-formed, never issued
-
-
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainContext]:
-    """An embedded chain with EvidenceRegistry deployed, shared by the module."""
-    context = open_chain(
-        chain="embedded", data_dir=tmp_path_factory.mktemp("chain"), operator_key=DEV_OPERATOR_KEY
-    )
-    try:
-        yield context
-    finally:
-        context.stop()
 
 
 def _app(tmp: Path, chain: ChainContext, *, run_batcher: bool) -> tuple[FastAPI, Settings]:

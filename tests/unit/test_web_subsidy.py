@@ -5,39 +5,23 @@ that name no application. What the pages' script does is in tests/e2e."""
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from chainproof import identity
 from chainproof.api.app import create_app
-from chainproof.chain.context import ChainContext, open_chain
-from chainproof.config import DEV_OPERATOR_KEY, Settings
+from chainproof.chain.context import ChainContext
+from chainproof.config import Settings
 from chainproof.store import db
 
 from ..signin import sign_in
 
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
-
 LONG_ORG = "广西壮族自治区柳州市融安县金桔种植专业合作社联合社区块链溯源示范应用项目组" * 3
 ROUND_NAME = "中国—东盟区块链创新中心2024年专项补贴项目（第一批）<script>alert(1)</script>"
-
-
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainContext]:
-    """An embedded chain with EvidenceRegistry deployed, shared by the module."""
-    context = open_chain(
-        chain="embedded", data_dir=tmp_path_factory.mktemp("chain"), operator_key=DEV_OPERATOR_KEY
-    )
-    try:
-        yield context
-    finally:
-        context.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""FastAPI dependencies as typed aliases (STYLE.md 2): settings, session, chain, caller.
+"""FastAPI dependencies as typed aliases: settings, session, chain, caller.
 
 Everything comes from the :class:`Runtime` the app's lifespan puts on ``app.state``, so two
 apps in one process (tests) never share an engine, a chain or a batcher, and nothing here

@@ -17,6 +17,7 @@ from chainproof.digests import DIGEST_SIZE, Algorithm, parse_hex, to_hex
 from chainproof.evidence.intake import MAX_BULK
 from chainproof.identity import MEMBER_NAME_MAX
 from chainproof.store.models import LABEL_LEN
+from chainproof.vocabulary import Verdict
 
 # --- shared examples -------------------------------------------------------------------------
 
@@ -232,8 +233,6 @@ class RevokeIn(BaseModel):
 
 
 # --- verification ----------------------------------------------------------------------------
-
-Verdict = Literal["anchored", "pending", "not_found", "revoked", "chain_mismatch"]
 
 
 class VerifyDigestIn(BaseModel):

@@ -34,6 +34,7 @@ import solcx
 import structlog
 from solcx.exceptions import SolcError
 
+from chainproof.chain.abi import INTERFACES, INTERFACES_FILE
 from chainproof.config import get_settings
 from chainproof.errors import CompilerError, InvalidInputError
 
@@ -507,3 +508,15 @@ def _write_entry(path: Path, result: CompileResult, dependencies: dict[str, str 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_interfaces(path: Path = INTERFACES_FILE) -> None:
+    """Writes ``chain/interfaces.json``: the ABI of the interfaces a verifier reads
+    (:mod:`chainproof.chain.abi`), as this compiler gives them."""
+    compiled = compile_contracts().contracts
+    data = {name: compiled[name].abi for name in INTERFACES}
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_interfaces()

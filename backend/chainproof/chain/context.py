@@ -1,5 +1,6 @@
 """The chain a running ChainProof talks to: node, deployed registry, operator key, and a
-guard that keeps checking it is still the chain the index was built on (invariant 6)."""
+guard that keeps checking it is still the chain the index was built on (docs/architecture.md,
+promise 6)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender, TxType
 from chainproof.errors import ChainError, ChainMismatchError, ConfigError, WouldBlock
+from chainproof.vocabulary import MANAGED_CHAINS, ChainKind, chain_kind
 
 log = structlog.get_logger("chainproof.chain")
 
@@ -144,8 +146,8 @@ class ChainContext:
         """The three facts of the check in one JSON-RPC batch, raw: chain id, genesis hash,
         code at the registry's address. True when all match; False sends the caller to the
         detailed checks (which name what differs). Through web3 they were three requests
-        and a full block decode: 5.7 ms of CPU a check, twice a second under a verify load,
-        each time holding up the event loop. Connection errors propagate (unreachable)."""
+        and a full block decode, twice a second under a verify load, each time holding up
+        the event loop (docs/performance.md). Connection errors propagate (unreachable)."""
         provider = self.w3.provider
         if not isinstance(provider, JSONBaseProvider):  # HTTP, or the endpoint pool
             return False
@@ -234,7 +236,7 @@ def open_chain(
     whether to refuse to start (CLI) or to run degraded and say so (the server).
     """
     # A port only means something for a node we start ourselves.
-    managed = chain in ("anvil", "ganache")
+    managed = chain_kind(chain) in MANAGED_CHAINS
     node = make_node(
         chain, data_dir=data_dir, port=port if managed else None, pool_options=pool_options
     )
@@ -243,7 +245,7 @@ def open_chain(
         artifact = artifact or load_artifact(REGISTRY)
         operator: LocalAccount = Account.from_key(operator_key)
         w3 = node.web3()
-        if node.kind == "embedded":
+        if node.kind == ChainKind.EMBEDDED:
             # An in-process chain dies with the process: a record of it would only make the
             # next start report a chain mismatch. Deploy afresh every time instead.
             fresh = deploy_registry(w3, operator, artifact, admin=registry_admin)

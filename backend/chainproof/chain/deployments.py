@@ -4,7 +4,7 @@ A record is written per chain (keyed by chain id) under ``<data_dir>/deployments
 start reuses it after checking that the chain is still the one it names: same genesis block
 and the expected runtime code at the address. A reset Anvil (new genesis) or a different
 network is reported as :class:`~chainproof.errors.ChainMismatchError` and nothing runs as if
-the earlier anchors still existed (trust invariant 6).
+the earlier anchors still existed (docs/architecture.md, promise 6).
 
 An upgrade (EvidenceRegistry v1 to v2 on the same chain, ``contracts deploy --upgrade``)
 deploys the new registry beside the old one: the new record becomes the current one, and the
@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -312,18 +313,44 @@ def deploy_registry(
     ``admin_delay`` seconds; the deployer (the operator) gets ``MEMBER_ADMIN_ROLE`` only.
     v1: ``admin`` (default: the deployer) gets ``DEFAULT_ADMIN_ROLE``."""
     sender = TxSender(w3, deployer)
-    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     admin_address = Web3.to_checksum_address(admin or deployer.address)
     version = artifact_version(artifact)
     if version >= 2:
-        ctor = factory.constructor(admin_delay, admin_address, deployer.address)
+        args: tuple[Any, ...] = (admin_delay, admin_address, deployer.address)
     else:
-        ctor = factory.constructor(admin_address)
+        args = (admin_address,)
+    # Records are per registry (REGISTRY), whatever the version's source name.
+    deployment = deploy_contract(w3, sender, artifact, args, record_as=REGISTRY, version=version)
+    if version >= 2 or admin_address == deployer.address:
+        client = EvidenceRegistryClient(w3, deployment.address, artifact.abi)
+        client.grant_member(sender, deployer.address)
+    return deployment
+
+
+def deploy_contract(
+    w3: Web3,
+    sender: TxSender,
+    artifact: ContractArtifact,
+    args: Sequence[Any],
+    *,
+    record_as: str | None = None,
+    version: int = 1,
+) -> Deployment:
+    """Deploys ``artifact`` with constructor ``args`` from ``sender``'s key, checks the chain
+    holds code at the new address, and returns its record (named ``record_as``, default the
+    artifact's name): the one deploy path of every contract (both registries, later ones).
+
+    Signed and sent under the sender's lock with its next nonce and fees, like any other
+    transaction of that key, so a deploy never races the batcher for a nonce."""
+    deployer = sender.account
+    ctor = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor(*args)
     gas = int(ctor.estimate_gas({"from": deployer.address}) * 1.2)
-    tx = ctor.build_transaction({"from": deployer.address, "gas": gas, **sender.fee_fields()})
-    tx.pop("nonce", None)
-    signed = sender.sign(dict(tx))
-    sender.send_raw(signed)
+    tx = dict(ctor.build_transaction({"from": deployer.address, "gas": gas}))
+    for key in ("nonce", "maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
+        tx.pop(key, None)  # the sender's own, at signing
+    with sender.sending():
+        signed = sender.sign(tx)
+        sender.send_raw(signed)
     mined = sender.wait_sent(signed)
     receipt = w3.eth.get_transaction_receipt(signed.tx_hash)  # type: ignore[arg-type]
     if mined.status != 1 or not receipt["contractAddress"]:
@@ -331,10 +358,8 @@ def deploy_registry(
     address = Web3.to_checksum_address(receipt["contractAddress"])
     code = bytes(w3.eth.get_code(address))
     assert code, "deployment left no code"  # the chain must hold what we just deployed
-    if version >= 2 or admin_address == deployer.address:
-        EvidenceRegistryClient(w3, address, artifact.abi).grant_member(sender, deployer.address)
     return Deployment(
-        contract=REGISTRY,  # records are per registry, whatever the version's source name
+        contract=record_as or artifact.name,
         chain_id=int(w3.eth.chain_id),
         genesis_hash=genesis_hash(w3),
         address=address,

@@ -37,6 +37,7 @@ from web3.types import RPCEndpoint, RPCResponse
 
 from chainproof.devchain import DEV_HD_PATH, DEV_MNEMONIC, DEV_PRIVATE_KEYS
 from chainproof.errors import ChainError, ConfigError
+from chainproof.vocabulary import ChainKind, chain_kind
 
 __all__ = [
     "DEV_MNEMONIC",
@@ -338,18 +339,18 @@ def make_node(
     from chainproof.chain.managed import AnvilNode, GanacheNode
 
     choice = spec.strip()
-    kind = choice.lower()
+    kind = chain_kind(choice)
     shown = display_url(choice) if "://" in choice else repr(choice)
-    if kind == "anvil":
+    if kind == ChainKind.ANVIL:
         return AnvilNode(state_file=data_dir / "anvil-state.json", port=port)
-    if kind == "ganache":
+    if kind == ChainKind.GANACHE:
         return GanacheNode(db_path=data_dir / "ganache-db", port=port)
     if "," in choice:
         return _pool_node(choice, pool_options)
-    if kind == "embedded" or kind.startswith(("http://", "https://")):
+    if kind == ChainKind.EMBEDDED or choice.lower().startswith(("http://", "https://")):
         if port is not None:
             raise ConfigError(f"a port applies to anvil or ganache only, not to {shown}")
-        return EmbeddedNode() if kind == "embedded" else ExternalNode(choice)
+        return EmbeddedNode() if kind == ChainKind.EMBEDDED else ExternalNode(choice)
     raise ConfigError(
         f"unknown chain {shown}: choose embedded, anvil, ganache or an http(s):// JSON-RPC URL",
         spec=shown,

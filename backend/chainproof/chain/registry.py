@@ -13,38 +13,27 @@ version is read with :func:`registry_version`.
 
 from __future__ import annotations
 
-import ast
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
-from eth_abi import decode as abi_decode
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import (
-    BadFunctionCallOutput,
-    ContractCustomError,
-    ContractLogicError,
-    ContractPanicError,
-)
 
-from chainproof.chain.sender import MinedTx, SignedTx, TxSender
-from chainproof.errors import ChainError, ChainMismatchError, ContractRevertError, TransactionError
-from chainproof.merkle import process_proof
+from chainproof.chain.abi import VERSION_SELECTOR
+from chainproof.chain.client import ContractClient
+from chainproof.chain.sender import MinedTx, TxSender
+from chainproof.errors import TransactionError
 
 T = TypeVar("T")
-EIP712_NAME = "ChainProof EvidenceRegistry"  # must match the contract's EIP712 constructor
 SUBMITTER_ROLE = keccak(text="SUBMITTER_ROLE")
 MEMBER_ADMIN_ROLE = keccak(text="MEMBER_ADMIN_ROLE")  # v2: admits members (the operator)
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
-_VERSION_SELECTOR = keccak(text="version()")[:4]
 # The custom errors that say "this (submitter, root) or this root is taken": v1's first
 # come, first served, or an anchor of ours that landed through another transaction.
 ALREADY_ANCHORED = frozenset({"RootAlreadyAnchored"})
@@ -54,7 +43,7 @@ def registry_version(w3: Web3, address: str) -> int:
     """The version a deployed registry reports: ``version()``, or 1 when it has none (v1
     has no such getter: the call reverts or returns nothing)."""
     try:
-        raw = w3.eth.call({"to": Web3.to_checksum_address(address), "data": _VERSION_SELECTOR})
+        raw = w3.eth.call({"to": Web3.to_checksum_address(address), "data": VERSION_SELECTOR})
     except Exception:  # a revert, whatever the node calls it
         return 1
     data = bytes(raw)
@@ -82,13 +71,6 @@ class AnchoredEvent:
     block_number: int
     block_hash: str
     log_index: int
-
-
-# How stale a cached root state may be: the bound on how long a revocation or reorg made by
-# someone else (another replica, a member's own key, a node rolled back) can go unseen by
-# verify_fast. The same second as the chain status check (ChainContext.status_ttl), which
-# bounds how long a reset chain goes unseen. Revocations this process sends are seen at once.
-ROOT_STATE_TTL = 1.0
 
 
 @dataclass(frozen=True)
@@ -120,109 +102,24 @@ def _hex(value: bytes) -> str:
     return HexBytes(value).to_0x_hex()
 
 
-def _revert_data(data: Any) -> str | None:
-    """The revert payload, wherever the node put it: Anvil gives a hex string, Ganache a
-    (message, {"result": hex, ...}) tuple."""
-    if isinstance(data, str):
-        return data if data.startswith("0x") and len(data) >= 10 else None
-    if isinstance(data, dict):
-        for key in ("result", "data"):
-            found = _revert_data(data.get(key))
-            if found:
-                return found
-    if isinstance(data, list | tuple):
-        for item in data:
-            found = _revert_data(item)
-            if found:
-                return found
-    return None
+class Eip712Domain(TypedDict):
+    """An EIP-712 domain as ``eip712Domain()`` reports it (no salt, no extensions)."""
+
+    name: str
+    version: str
+    chainId: int
+    verifyingContract: str
 
 
-def _abi_value(abi_type: str, value: Any) -> Any:
-    if abi_type == "address":
-        return Web3.to_checksum_address(value)
-    if isinstance(value, bytes):
-        return _hex(value)
-    return value
-
-
-class ErrorDecoder:
-    """Maps 4-byte selectors of an ABI's custom errors to names and argument decoders."""
-
-    def __init__(self, abi: Sequence[dict[str, Any]]) -> None:
-        self._errors: dict[bytes, tuple[str, list[str], list[str]]] = {}
-        for item in abi:
-            if item.get("type") != "error":
-                continue
-            types = [i["type"] for i in item.get("inputs", [])]
-            names = [i.get("name") or f"arg{n}" for n, i in enumerate(item.get("inputs", []))]
-            selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
-            self._errors[selector] = (item["name"], types, names)
-
-    def decode(self, data: bytes | str) -> ContractRevertError | None:
-        raw = bytes(HexBytes(data))
-        entry = self._errors.get(raw[:4])
-        if entry is None:
-            return None
-        name, types, names = entry
-        values = abi_decode(types, raw[4:])
-        args = {n: _abi_value(t, v) for n, t, v in zip(names, types, values, strict=True)}
-        return ContractRevertError(name, args)
-
-
-class EvidenceRegistryClient:
+class EvidenceRegistryClient(ContractClient):
     """Calls and transactions of one deployed EvidenceRegistry."""
 
+    contract_name = "EvidenceRegistry"
+
     def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]]) -> None:
-        self.w3 = w3
-        self.address = Web3.to_checksum_address(address)
-        self.contract: Contract = w3.eth.contract(address=self.address, abi=abi)
+        super().__init__(w3, address, abi)
         self.version = 2 if any(e.get("name") == "version" for e in abi) else 1
-        self.errors = ErrorDecoder(abi)
-        self._roots: dict[tuple[str, bytes], RootState] = {}  # (submitter, root) -> state
-        self._roots_lock = threading.Lock()
-
-    # ---- error translation -------------------------------------------------------------
-
-    def _translate(self, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except ContractCustomError as exc:
-            data = _revert_data(exc.data)
-            decoded = self.errors.decode(data) if data else None
-            raise (decoded or TransactionError(f"contract reverted: {exc}")) from exc
-        except BadFunctionCallOutput as exc:
-            # Empty return data: no contract at the address on this chain (reset, other net).
-            raise ChainMismatchError(
-                f"no EvidenceRegistry answers at {self.address} on this chain: {exc}",
-                address=self.address,
-            ) from exc
-        except ContractPanicError as exc:
-            raise TransactionError(f"contract panicked: {exc}") from exc
-        except ContractLogicError as exc:
-            data = _revert_data(exc.data)
-            decoded = self.errors.decode(data) if data else None
-            raise (decoded or TransactionError(f"contract reverted: {exc}")) from exc
-        except Exception as exc:
-            # eth-tester (the embedded chain) raises its own TransactionFailed whose message
-            # is "execution reverted: b'<raw revert data>'": recover the bytes from the repr.
-            if type(exc).__name__ != "TransactionFailed":
-                raise
-            decoded = self._decode_tester_message(str(exc))
-            raise (decoded or TransactionError(f"contract reverted: {exc}")) from exc
-
-    def _decode_tester_message(self, message: str) -> ContractRevertError | None:
-        # String operations, not a regex: ".*" searched from every position was quadratic
-        # on a long message (scripts/redos_check.py).
-        _, found, rest = message.partition("execution reverted: ")
-        rest = rest.rstrip()
-        if not (found and len(rest) >= 3 and rest[:2] in ("b'", 'b"') and rest[-1] == rest[1]):
-            return None
-        try:
-            raw = ast.literal_eval(rest)
-        except (ValueError, SyntaxError):
-            return None
-        return self.errors.decode(raw) if isinstance(raw, bytes) and len(raw) >= 4 else None
+        self._domain: Eip712Domain | None = None
 
     # ---- views -------------------------------------------------------------------------
 
@@ -233,7 +130,7 @@ class EvidenceRegistryClient:
             fn = self.contract.functions.getAnchor(who, _b32(root))
         else:
             fn = self.contract.functions.getAnchor(_b32(root))
-        found, timestamp, leaf_count, block_number, revoked = self._translate(fn.call)
+        found, timestamp, leaf_count, block_number, revoked = self.call(fn.call)
         if int(timestamp) == 0 or Web3.to_checksum_address(found) != who:
             return None  # v1: the root is someone else's anchor, not submitter's
         return AnchorInfo(
@@ -256,11 +153,11 @@ class EvidenceRegistryClient:
         args = (_b32(root), _b32(leaf), [_b32(p) for p in proof])
         if self.version >= 2:
             fn = getattr(self.contract.functions, name)(Web3.to_checksum_address(submitter), *args)
-            return bool(self._translate(fn.call))
+            return bool(self.call(fn.call))
         # v1 holds one anchor per root: it must be submitter's.
         if self.get_anchor(submitter, root) is None:
             return False
-        return bool(self._translate(getattr(self.contract.functions, name)(*args).call))
+        return bool(self.call(getattr(self.contract.functions, name)(*args).call))
 
     def verify(
         self,
@@ -282,61 +179,22 @@ class EvidenceRegistryClient:
             )
         )
 
-    def root_state(
-        self, submitter: str, root: bytes | str, *, max_age: float = ROOT_STATE_TTL
-    ) -> RootState:
-        """The registry's state for ``submitter``'s anchor of ``root``: anchored, revoked,
-        its revoked leaves. Read from the chain at most every ``max_age`` seconds per anchor
-        (two calls: ``getAnchor`` and the anchor's ``LeafRevoked`` events), so a verify
-        storm over a batch of 10,000 documents costs the node two requests a second, not
-        one per request."""
+    def root_state(self, submitter: str, root: bytes | str) -> RootState:
+        """The registry's state for ``submitter``'s anchor of ``root``, read now: anchored,
+        revoked, its revoked leaves (``getAnchor`` and the anchor's ``LeafRevoked`` events).
+        ``evidence.roots.RootStates`` keeps these fresh enough for the verify hot path."""
         key = (Web3.to_checksum_address(submitter), _b32(root))
-        now = time.monotonic()
-        with self._roots_lock:
-            cached = self._roots.get(key)
-        if cached is not None and now - cached.fetched_at < max_age:
-            return cached
         anchor = self.get_anchor(*key)
         leaves: frozenset[bytes] = frozenset()
         if anchor is not None:
             logs = self._leaf_revoked_logs(key[0], key[1], anchor.block_number)
             leaves = frozenset(bytes(HexBytes(log["args"]["leaf"])) for log in logs)
-        state = RootState(
+        return RootState(
             anchored=anchor is not None,
             revoked=bool(anchor and anchor.revoked),
             revoked_leaves=leaves,
-            fetched_at=now,
+            fetched_at=time.monotonic(),
         )
-        with self._roots_lock:
-            if len(self._roots) > 100_000:  # bounded: drop everything rather than grow
-                self._roots.clear()
-            self._roots[key] = state
-        return state
-
-    def forget_root(self, submitter: str, root: bytes | str) -> None:
-        """Drops the cached state of ``submitter``'s anchor of ``root`` (after this process
-        revoked in it)."""
-        with self._roots_lock:
-            self._roots.pop((Web3.to_checksum_address(submitter), _b32(root)), None)
-
-    def verify_fast(
-        self,
-        submitter: str,
-        root: bytes | str,
-        leaf: bytes | str,
-        proof: Sequence[bytes | str],
-        *,
-        max_age: float = ROOT_STATE_TTL,
-    ) -> bool:
-        """Exactly the contract's ``verify`` view (anchored, root not revoked, leaf not
-        revoked, OpenZeppelin ``MerkleProof`` to the root), from the anchor's state read at
-        most ``max_age`` seconds ago and the proof checked here: the proof is pure
-        computation, the same sorted-pair keccak as the contract's."""
-        state = self.root_state(submitter, root, max_age=max_age)
-        leaf_b = _b32(leaf)
-        if not state.anchored or state.revoked or leaf_b in state.revoked_leaves:
-            return False
-        return process_proof(leaf_b, [_b32(p) for p in proof]) == _b32(root)
 
     def is_included(
         self,
@@ -354,25 +212,23 @@ class EvidenceRegistryClient:
             )
         else:
             fn = self.contract.functions.isLeafRevoked(_b32(root), _b32(leaf))
-        return bool(self._translate(fn.call))
+        return bool(self.call(fn.call))
 
     def is_member(self, account: str) -> bool:
         fn = self.contract.functions.isMember(Web3.to_checksum_address(account))
-        return bool(self._translate(fn.call))
+        return bool(self.call(fn.call))
 
     def is_admin(self, account: str) -> bool:
         fn = self.contract.functions.hasRole(DEFAULT_ADMIN_ROLE, Web3.to_checksum_address(account))
-        return bool(self._translate(fn.call))
+        return bool(self.call(fn.call))
 
     def nonce_of(self, account: str) -> int:
         fn = self.contract.functions.nonces(Web3.to_checksum_address(account))
-        return int(self._translate(fn.call))
+        return int(self.call(fn.call))
 
     def default_admin(self) -> str:
         """v2: the one holder of ``DEFAULT_ADMIN_ROLE`` (meant to be an offline key)."""
-        return Web3.to_checksum_address(
-            self._translate(self.contract.functions.defaultAdmin().call)
-        )
+        return Web3.to_checksum_address(self.call(self.contract.functions.defaultAdmin().call))
 
     # ---- transactions ------------------------------------------------------------------
 
@@ -381,70 +237,28 @@ class EvidenceRegistryClient:
     ) -> ContractFunction:
         return self.contract.functions.anchor(_b32(root), leaf_count, _b32(metadata_hash))
 
-    def sign_call(
-        self,
-        sender: TxSender,
-        fn: ContractFunction,
-        *,
-        gas: int | None = None,
-        gas_cap: int | None = None,
-        nonce: int | None = None,
-        fees: dict[str, int] | None = None,
-    ) -> SignedTx:
-        """Estimates gas (which surfaces a revert as its custom error) and signs the call,
-        with the next nonce, or ``nonce`` and ``fees`` given (a replacement)."""
-        if gas is None:
-            est = self._translate(lambda: fn.estimate_gas({"from": sender.account.address}))
-            gas = int(est * 1.25) + 10_000
-        if gas_cap is not None:
-            # Real chains cap gas per transaction (EIP-7825): never ask for more.
-            gas = min(gas, gas_cap)
-        params: dict[str, Any] = {
-            "from": sender.account.address,
-            "gas": gas,
-            **(fees or sender.fee_fields()),
-        }
-        params["nonce"] = 0  # placeholder: sign() reserves the real nonce under its lock
-        tx = dict(fn.build_transaction(params))  # type: ignore[arg-type]
-        tx.pop("nonce", None)
-        return sender.sign(tx, nonce=nonce)
-
-    def transact(
-        self, sender: TxSender, fn: ContractFunction, *, gas: int | None = None
-    ) -> MinedTx:
-        """Signs, sends and waits; a mined revert is explained by its custom error."""
-        with sender.sending():
-            signed = self.sign_call(sender, fn, gas=gas)
-            sender.send_raw(signed)
-        mined = sender.wait_sent(signed)
-        if mined.status != 1:
-            raise self.explain_failure(fn, sender.account.address, mined)
-        return mined
-
-    def explain_failure(self, fn: ContractFunction, sender: str, mined: MinedTx) -> ChainError:
-        """A mined-but-reverted tx carries no reason: replay it as a call at its block."""
-        try:
-            self._translate(
-                lambda: fn.call({"from": sender}, block_identifier=mined.block_number - 1)
-            )
-        except ContractRevertError as exc:
-            return exc
-        except ChainError as exc:
-            return exc
-        return TransactionError(f"transaction {mined.tx_hash} reverted (status 0)")
-
     def anchor(
         self, sender: TxSender, root: bytes | str, leaf_count: int, metadata_hash: bytes | str
     ) -> MinedTx:
         return self.transact(sender, self.anchor_call(root, leaf_count, metadata_hash))
 
-    def eip712_domain(self) -> dict[str, Any]:
-        return {
-            "name": EIP712_NAME,
-            "version": str(self.version),
-            "chainId": int(self.w3.eth.chain_id),
-            "verifyingContract": self.address,
-        }
+    def eip712_domain(self) -> Eip712Domain:
+        """The registry's EIP-712 domain as the contract reports it (ERC-5267
+        ``eip712Domain()``, read once per client): name and version are the contract's
+        constructor's, never a copy of them here."""
+        if self._domain is None:
+            fields, name, version, chain_id, contract, _, _ = self.call(
+                self.contract.functions.eip712Domain().call
+            )
+            if bytes(fields) != b"\x0f":  # name, version, chainId, verifyingContract; no salt
+                raise TransactionError(f"unexpected EIP-712 domain fields {bytes(fields).hex()}")
+            self._domain = Eip712Domain(
+                name=str(name),
+                version=str(version),
+                chainId=int(chain_id),
+                verifyingContract=Web3.to_checksum_address(contract),
+            )
+        return self._domain.copy()
 
     def sign_anchor(
         self,
@@ -527,12 +341,9 @@ class EvidenceRegistryClient:
 
     def revoke_root(self, sender: TxSender, root: bytes | str, reason_hash: bytes | str) -> MinedTx:
         """Revokes ``root``: in v2 the sender's own anchor of it (no one else's can be)."""
-        try:
-            return self.transact(
-                sender, self.contract.functions.revokeRoot(_b32(root), _b32(reason_hash))
-            )
-        finally:
-            self._forget_all(root)  # our own revocation is seen by the next verify
+        return self.transact(
+            sender, self.contract.functions.revokeRoot(_b32(root), _b32(reason_hash))
+        )
 
     def revoke_leaf(
         self,
@@ -543,11 +354,7 @@ class EvidenceRegistryClient:
         reason_hash: bytes | str,
     ) -> MinedTx:
         """Revokes ``leaf`` of ``root``: in v2 of the sender's own anchor of it."""
-        fn = self.revoke_leaf_call(root, leaf, proof, reason_hash)
-        try:
-            return self.transact(sender, fn)
-        finally:
-            self._forget_all(root)  # our own revocation is seen by the next verify
+        return self.transact(sender, self.revoke_leaf_call(root, leaf, proof, reason_hash))
 
     def revoke_leaf_signed(
         self,
@@ -565,10 +372,7 @@ class EvidenceRegistryClient:
         fn = self.revoke_leaf_signed_call(
             signer, root=root, leaf=leaf, proof=proof, reason_hash=reason_hash
         )
-        try:
-            return self.transact(sender, fn)
-        finally:
-            self._forget_all(root)
+        return self.transact(sender, fn)
 
     def revoke_leaf_call(
         self,
@@ -594,7 +398,7 @@ class EvidenceRegistryClient:
         nonce: build it only when it is about to be sent (the chain writer signs one
         transaction at a time), or two calls signed ahead would carry the same nonce."""
         fn_nonce = self.contract.functions.revocationNonce(signer.address)
-        nonce = int(self._translate(fn_nonce.call))
+        nonce = int(self.call(fn_nonce.call))
         deadline = int(self.w3.eth.get_block("latest")["timestamp"]) + 3600
         signature = self._sign_typed(
             signer,
@@ -622,16 +426,6 @@ class EvidenceRegistryClient:
 
     def revoke_member_call(self, account: str) -> ContractFunction:
         return self.contract.functions.revokeRole(SUBMITTER_ROLE, Web3.to_checksum_address(account))
-
-    def forget_root_everywhere(self, root: bytes | str) -> None:
-        """Drops every cached state of ``root`` (after this service revoked in it)."""
-        self._forget_all(root)
-
-    def _forget_all(self, root: bytes | str) -> None:
-        key = _b32(root)
-        with self._roots_lock:
-            for k in [k for k in self._roots if k[1] == key]:
-                del self._roots[k]
 
     def grant_member(self, sender: TxSender, account: str) -> MinedTx:
         return self.transact(sender, self.grant_member_call(account))

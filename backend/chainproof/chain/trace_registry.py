@@ -2,9 +2,8 @@
 
 Version 2 of the contract (``version()`` = 2) lifts recalls (``liftRecall``, ``recallOf``).
 Reverts are decoded into :class:`~chainproof.errors.ContractRevertError` (``StaleHead``,
-``LotAlreadyRecalled``, ``LotNotRecalled``...) by the same translation the EvidenceRegistry
-client uses: the client below delegates its error handling and transaction sending to one,
-built over the TraceRegistry ABI, rather than copying it.
+``LotAlreadyRecalled``, ``LotNotRecalled``...) by :class:`~chainproof.chain.client.ContractClient`,
+the base both registry clients share with its signing and sending.
 
 Where it lives: a deployment record ``TraceRegistry-<chain id>.json`` next to the
 EvidenceRegistry's, checked like it (genesis, code). A recorded TraceRegistry v1 (it has no
@@ -23,26 +22,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 
+from chainproof.chain.client import ContractClient
 from chainproof.chain.compiler import ContractArtifact, load_artifact, runtime_matches
 from chainproof.chain.context import ChainContext
 from chainproof.chain.deployments import (
     Deployment,
     check_deployment,
+    deploy_contract,
     genesis_hash,
     load_record,
     record_path,
     save_record,
 )
-from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import MinedTx, TxSender
-from chainproof.errors import TransactionError
+from chainproof.vocabulary import ChainKind
 
 TRACE_REGISTRY = "TraceRegistry"
 PUBLISHER_ROLE = keccak(text="PUBLISHER_ROLE")
@@ -71,36 +70,31 @@ def _b32(value: bytes | str) -> bytes:
     return b
 
 
-class TraceRegistryClient:
+class TraceRegistryClient(ContractClient):
     """Calls and transactions of one deployed TraceRegistry."""
 
-    def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]]) -> None:
-        # The evidence client's revert decoding and send/wait work for any ABI.
-        self._base = EvidenceRegistryClient(w3, address, abi)
-        self.w3 = w3
-        self.address = self._base.address
-        self.contract = self._base.contract
+    contract_name = "TraceRegistry"
 
     def head_of(self, item_key: bytes | str) -> OnChainHead:
         fn = self.contract.functions.headOf(_b32(item_key))
-        head, count, updated = self._base._translate(fn.call)
+        head, count, updated = self.call(fn.call)
         return OnChainHead(HexBytes(head).to_0x_hex(), int(count), int(updated))
 
     def recalled_at(self, lot_key: bytes | str) -> int:
         fn = self.contract.functions.recalledAt(_b32(lot_key))
-        return int(self._base._translate(fn.call))
+        return int(self.call(fn.call))
 
     def recall_of(self, lot_key: bytes | str) -> OnChainRecall:
         fn = self.contract.functions.recallOf(_b32(lot_key))
-        recalled, lifted, count = self._base._translate(fn.call)
+        recalled, lifted, count = self.call(fn.call)
         return OnChainRecall(int(recalled), int(lifted), int(count))
 
     def version(self) -> int:
-        return int(self._base._translate(self.contract.functions.version().call))
+        return int(self.call(self.contract.functions.version().call))
 
     def has_role(self, role: bytes, account: str) -> bool:
         fn = self.contract.functions.hasRole(role, Web3.to_checksum_address(account))
-        return bool(self._base._translate(fn.call))
+        return bool(self.call(fn.call))
 
     def set_heads(
         self,
@@ -114,21 +108,21 @@ class TraceRegistryClient:
         fn = self.contract.functions.setHeads(
             [_b32(k) for k in item_keys], [_b32(h) for h in heads], [int(c) for c in counts]
         )
-        return self._base.transact(sender, fn)
+        return self.transact(sender, fn)
 
     def recall(self, sender: TxSender, lot_key: bytes | str, reason_hash: bytes | str) -> MinedTx:
         fn = self.contract.functions.recall(_b32(lot_key), _b32(reason_hash))
-        return self._base.transact(sender, fn)
+        return self.transact(sender, fn)
 
     def lift_recall(
         self, sender: TxSender, lot_key: bytes | str, reason_hash: bytes | str
     ) -> MinedTx:
         fn = self.contract.functions.liftRecall(_b32(lot_key), _b32(reason_hash))
-        return self._base.transact(sender, fn)
+        return self.transact(sender, fn)
 
     def grant_role(self, sender: TxSender, role: bytes, account: str) -> MinedTx:
         fn = self.contract.functions.grantRole(role, Web3.to_checksum_address(account))
-        return self._base.transact(sender, fn)
+        return self.transact(sender, fn)
 
 
 def deploy_trace_registry(
@@ -137,39 +131,13 @@ def deploy_trace_registry(
     """Deploys TraceRegistry with ``admin`` (default: the sender's account), and makes the
     sender a publisher and recaller when it is the admin."""
     deployer: LocalAccount = sender.account
-    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     admin_address = Web3.to_checksum_address(admin or deployer.address)
-    ctor = factory.constructor(admin_address)
-    gas = int(ctor.estimate_gas({"from": deployer.address}) * 1.2)
-    tx = dict(ctor.build_transaction({"from": deployer.address, "gas": gas}))
-    tx.pop("nonce", None)
-    for fee in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
-        tx.pop(fee, None)
-    with sender.sending():
-        signed = sender.sign(tx)
-        sender.send_raw(signed)
-    mined = sender.wait_sent(signed)
-    receipt = w3.eth.get_transaction_receipt(signed.tx_hash)  # type: ignore[arg-type]
-    if mined.status != 1 or not receipt["contractAddress"]:
-        raise TransactionError(f"deploying {artifact.name} failed in tx {mined.tx_hash}")
-    address = Web3.to_checksum_address(receipt["contractAddress"])
-    code = bytes(w3.eth.get_code(address))
-    assert code, "deployment left no code"  # the chain must hold what we just deployed
+    deployment = deploy_contract(w3, sender, artifact, (admin_address,))
     if admin_address == deployer.address:
-        client = TraceRegistryClient(w3, address, artifact.abi)
+        client = TraceRegistryClient(w3, deployment.address, artifact.abi)
         client.grant_role(sender, PUBLISHER_ROLE, deployer.address)
         client.grant_role(sender, RECALLER_ROLE, deployer.address)
-    return Deployment(
-        contract=artifact.name,
-        chain_id=int(w3.eth.chain_id),
-        genesis_hash=genesis_hash(w3),
-        address=address,
-        tx_hash=mined.tx_hash,
-        block_number=mined.block_number,
-        bytecode_hash=HexBytes(keccak(code)).to_0x_hex(),
-        deployer=str(deployer.address),
-        deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
+    return deployment
 
 
 @dataclass(frozen=True)
@@ -233,7 +201,7 @@ def trace_chain(chain: ChainContext, *, data_dir: Path | None) -> TraceChain:
         artifact = load_artifact(TRACE_REGISTRY)
         w3 = chain.w3
         record = None
-        persist = data_dir is not None and chain.node.kind != "embedded"
+        persist = data_dir is not None and chain.node.kind != ChainKind.EMBEDDED
         if persist:
             assert data_dir is not None
             record = load_record(data_dir, int(w3.eth.chain_id), TRACE_REGISTRY)

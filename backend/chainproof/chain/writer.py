@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 import structlog
 from sqlalchemy import Engine
@@ -41,8 +41,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from web3.contract.contract import ContractFunction
 
+from chainproof.chain.client import ContractClient
 from chainproof.chain.context import ChainContext
-from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import MinedTx, SignedTx
 from chainproof.errors import ChainError, ConflictError, ContractRevertError, TransactionError
 from chainproof.metrics import observe_gas
@@ -62,7 +62,7 @@ def _fault(point: str) -> None:
 class Call:
     """A contract call to sign: ``client`` decodes its custom errors."""
 
-    client: EvidenceRegistryClient
+    client: ContractClient
     fn: ContractFunction
 
 
@@ -115,18 +115,31 @@ def enqueue(
     return op
 
 
-def operation_public(op: ChainOp) -> dict[str, Any]:
+class OperationPublic(TypedDict):
     """The API shape of one operation (``GET /api/v1/operations/{id}``)."""
-    return {
-        "id": op.public_id,
-        "kind": op.kind,
-        "status": op.status,
-        "tx_hash": op.tx_hash if op.status == OpStatus.CONFIRMED.value else None,
-        "block_number": op.block_number,
-        "error": op.error,
-        "created_at": op.created_at.isoformat(),
-        "updated_at": op.updated_at.isoformat(),
-    }
+
+    id: str
+    kind: str
+    status: str
+    tx_hash: str | None
+    block_number: int | None
+    error: str | None
+    created_at: str
+    updated_at: str
+
+
+def operation_public(op: ChainOp) -> OperationPublic:
+    """The API shape of one operation (``GET /api/v1/operations/{id}``)."""
+    return OperationPublic(
+        id=op.public_id,
+        kind=op.kind,
+        status=op.status,
+        tx_hash=op.tx_hash if op.status == OpStatus.CONFIRMED.value else None,
+        block_number=op.block_number,
+        error=op.error,
+        created_at=op.created_at.isoformat(),
+        updated_at=op.updated_at.isoformat(),
+    )
 
 
 class ChainWriter:

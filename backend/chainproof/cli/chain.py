@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from chainproof.config import get_settings
 from chainproof.errors import ChainProofError
 
 app = typer.Typer(help="Run and inspect chains.", no_args_is_help=True)
@@ -46,7 +45,7 @@ DataDirOption = Annotated[
 
 def _data_dir(data_dir: Path | None) -> Path:
     try:
-        chosen = data_dir if data_dir is not None else get_settings().data_dir
+        chosen = data_dir if data_dir is not None else _default_data_dir()
     except ValidationError as exc:
         raise _fail("; ".join(str(err["msg"]) for err in exc.errors())) from None
     return chosen.expanduser().resolve()
@@ -150,7 +149,7 @@ def up(
     from chainproof.chain.nodes import DEV_MNEMONIC, make_node  # heavy: eth_account
 
     try:
-        data_dir = data_dir if data_dir is not None else get_settings().data_dir
+        data_dir = data_dir if data_dir is not None else _default_data_dir()
         data_dir.mkdir(parents=True, exist_ok=True)
         node = make_node(kind.value, data_dir=data_dir, port=port)
     except ValidationError as exc:  # bad CHAINPROOF_* settings
@@ -197,3 +196,11 @@ def up(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     typer.echo("stopped; state kept.")
+
+
+def _default_data_dir() -> Path:
+    # Imported here: the settings are the server's, and `chainproof verify-receipt` (which
+    # imports this group) must run on the light install, without pydantic-settings.
+    from chainproof.config import get_settings
+
+    return get_settings().data_dir

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from chainproof.config import get_settings
 from chainproof.errors import ChainProofError
 
 app = typer.Typer(
@@ -17,7 +16,7 @@ def upgrade_command() -> None:
     from chainproof.store.db import redact_url, upgrade
 
     """Migrate the database (CHAINPROOF_DATABASE_URL) to the newest revision."""
-    url = get_settings().resolved_database_url
+    url = _database_url()
     try:
         revision = upgrade(url)
     except ChainProofError as exc:
@@ -31,7 +30,7 @@ def current_command() -> None:
     from chainproof.store.db import current_revision, head_revision, redact_url
 
     """Show the database's revision and the newest one this version ships."""
-    url = get_settings().resolved_database_url
+    url = _database_url()
     try:
         revision = current_revision(url)
     except ChainProofError as exc:
@@ -40,3 +39,9 @@ def current_command() -> None:
     head = head_revision()
     state = "up to date" if revision == head else "run `chainproof db upgrade`"
     typer.echo(f"{redact_url(url)} is at revision {revision or 'none'}; head is {head} ({state})")
+
+
+def _database_url() -> str:
+    from chainproof.config import get_settings  # the server's settings: see cli/server.py
+
+    return get_settings().resolved_database_url

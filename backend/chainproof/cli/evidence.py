@@ -1,9 +1,9 @@
 """``chainproof anchor / verify / receipt / verify-receipt``: evidence from the command line.
 
 The first three talk to a running server through :mod:`chainproof.client` (``--server`` or
-``CHAINPROOF_SERVER``, key from ``--api-key`` or ``CHAINPROOF_API_KEY``). ``verify-receipt``
-needs no server at all: a receipt is checked against any JSON-RPC node (invariant 2), which
-is the point of a receipt.
+``CHAINPROOF_SERVER``, key from ``--api-key`` or ``CHAINPROOF_API_KEY``). ``verify-receipt`` needs
+no server at all: a receipt is checked against any JSON-RPC node (docs/architecture.md, promise 2),
+which is the point of a receipt.
 
 Exit codes, the same for every command: 0 the answer is yes (anchored, valid), 1 the answer
 is no (not anchored yet, invalid, timed out waiting), 2 the question could not be asked (bad

@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from chainproof.config import get_settings
 from chainproof.errors import ChainProofError
 from chainproof.roles import Role
 
@@ -40,7 +39,7 @@ def _session() -> Iterator[Session]:
     # every command pays for what cli/__init__.py imports (each command's module).
     from chainproof.store.db import open_session, upgrade
 
-    url = get_settings().resolved_database_url
+    url = _database_url()
     try:
         upgrade(url)
         with open_session(url) as session:
@@ -117,3 +116,9 @@ def revoke_command(
     with _session() as session:
         api_key = identity.revoke_api_key(session=session, key_id=key_id)
     typer.echo(f"revoked key #{api_key.id} ({api_key.prefix}…) at {_when(api_key.revoked_at)}")
+
+
+def _database_url() -> str:
+    from chainproof.config import get_settings  # the server's settings: see cli/server.py
+
+    return get_settings().resolved_database_url

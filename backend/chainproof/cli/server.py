@@ -36,18 +36,19 @@ from rich.console import Console
 from rich.markup import escape
 
 from chainproof.client import DEFAULT_SERVER, ChainProofClient
-from chainproof.config import Settings, get_settings
 from chainproof.errors import ChainProofError
+from chainproof.vocabulary import MANAGED_CHAINS, ChainKind, chain_kind
 
-# The chain, store and web stacks (web3, SQLAlchemy, Alembic, FastAPI) are imported inside
-# the commands that use them: `chainproof anchor` should not pay for them at start-up.
+# The settings, the chain, store and web stacks (pydantic-settings, web3, SQLAlchemy,
+# Alembic, FastAPI) are imported inside the commands that use them: `chainproof anchor`
+# should not pay for them at start-up, and `verify-receipt` runs without the server extra.
 if TYPE_CHECKING:
     from chainproof.chain.context import ChainContext
+    from chainproof.config import Settings
     from chainproof.evidence.batcher import LeaderLock
 
 __all__ = ["register", "settings_with"]
 
-_MANAGED_KINDS = ("anvil", "ganache")
 _out = Console(highlight=False)
 _err = Console(stderr=True, highlight=False)
 
@@ -96,6 +97,8 @@ def settings_with(**overrides: Any) -> Settings:
             # Absolute, so the server and the node it starts agree whatever their cwd.
             value = value.expanduser().resolve()
         os.environ[f"CHAINPROOF_{name.upper()}"] = str(value)
+    from chainproof.config import get_settings
+
     get_settings.cache_clear()
     try:
         return get_settings()
@@ -108,11 +111,6 @@ def settings_with(**overrides: Any) -> Settings:
         _fail(f"invalid settings: {problems}")
     except ChainProofError as exc:
         _fail(exc.message)
-
-
-def _chain_kind(chain: str) -> str:
-    kind = chain.strip().lower()
-    return kind if kind in (*_MANAGED_KINDS, "embedded") else "url"
 
 
 @contextmanager
@@ -247,7 +245,7 @@ def serve(
     except OSError as exc:
         _fail(f"cannot use the data directory {settings.data_dir}: {exc}")
     chain_shown = display_url(settings.chain) if "://" in settings.chain else settings.chain
-    if _chain_kind(settings.chain) in ("anvil", "ganache") and settings.chain_port:
+    if chain_kind(settings.chain) in MANAGED_CHAINS and settings.chain_port:
         chain_shown += f" (RPC http://127.0.0.1:{settings.chain_port})"
     _err.print(
         f"ChainProof on http://{settings.host}:{settings.port}  chain {chain_shown}  data "
@@ -280,8 +278,8 @@ def _choose_chain_port(settings: Settings) -> Settings:
     so it should not move with every restart). A port held by a process that is not this
     directory's chain is never taken: its PID and command line are printed, and a default
     port moves to a free one while a port you chose stops the start."""
-    kind = _chain_kind(settings.chain)
-    if kind not in _MANAGED_KINDS:
+    kind = chain_kind(settings.chain)
+    if kind not in MANAGED_CHAINS:
         return settings
     from chainproof.chain import ownership
     from chainproof.chain.nodes import free_port
@@ -359,24 +357,24 @@ def _preflight(settings: Settings) -> None:
                 f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc} "
                 "(is another server running there? choose one with --port)"
             )
-    kind = _chain_kind(settings.chain)
+    kind = chain_kind(settings.chain)
     port = settings.chain_port
     # Taken since _choose_chain_port looked (or it was not called): the same refusal.
-    if kind in _MANAGED_KINDS and port is not None and not _bindable(port):
+    if kind in MANAGED_CHAINS and port is not None and not _bindable(port):
         _fail(
             f"cannot start {kind} on port {port}: it is held by {_port_holder(port)}; "
             "choose another with --chain-port or CHAINPROOF_CHAIN_PORT"
         )
     try:
         make_node(settings.chain, data_dir=settings.data_dir)  # checks the spec; starts nothing
-        if kind == "anvil":
+        if kind == ChainKind.ANVIL:
             anvil_binary()
-        elif kind == "ganache":
+        elif kind == ChainKind.GANACHE:
             ganache_binary()
-        elif kind == "url" and "," not in settings.chain:
+        elif kind == ChainKind.URL and "," not in settings.chain:
             rpc_chain_id(settings.chain.strip(), timeout=10.0)
         # Several endpoints: the pool's first health round, at start, names each bad one.
-        elif kind == "embedded":
+        elif kind == ChainKind.EMBEDDED:
             embedded_backend()  # an install without the `embedded` extra
     except ChainProofError as exc:
         _fail(exc.message)
@@ -407,7 +405,7 @@ def worker(
     from chainproof.store.shared_files import shared_deployments
 
     settings = settings_with(data_dir=data_dir, chain=chain)
-    if _chain_kind(settings.chain) == "embedded":
+    if chain_kind(settings.chain) == ChainKind.EMBEDDED:
         _fail(
             "the embedded chain lives inside one process, where no server can see it: run "
             "`chainproof serve --chain embedded` (it runs the batcher itself)"
@@ -487,13 +485,17 @@ def reindex(
     from chainproof.store.db import open_session
 
     settings = settings_with(data_dir=data_dir, chain=chain)
-    kind = _chain_kind(settings.chain)
-    if kind == "embedded":
+    kind = chain_kind(settings.chain)
+    if kind == ChainKind.EMBEDDED:
         _fail("a new embedded chain holds no anchors: reindex needs the chain that has them")
     url = _migrate(settings)
     # A managed node on this data directory is the running server's: a second one on the
     # same state file would fork the chain. The lock says whether a server runs.
-    lock = _leader_lock(settings, "pass its node with --chain <rpc_url>") if kind != "url" else None
+    lock = (
+        _leader_lock(settings, "pass its node with --chain <rpc_url>")
+        if kind != ChainKind.URL
+        else None
+    )
     # SIGTERM as Ctrl-C: an exception that runs the finally blocks, which stop a managed node.
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

@@ -2,7 +2,7 @@
 
 The batch is an outbox row written *before* anything is sent, holding the root, the planned
 nonce and the signed raw transaction. Every step after that is idempotent, so a crash at
-any point resumes on restart (invariant 4):
+any point resumes on restart (docs/architecture.md, promise 4):
 
     planned ──send raw tx──▶ sent ──receipt + confirmations──▶ confirmed
        │                       │
@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypedDict
 
 import structlog
 from eth_account.signers.local import LocalAccount
@@ -44,6 +44,7 @@ from sqlalchemy import CursorResult, Engine, delete, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from chainproof.chain.abi import ANCHORED_TOPIC
 from chainproof.chain.context import ChainContext
 from chainproof.chain.registry import ALREADY_ANCHORED
 from chainproof.chain.sender import MinedTx, SignedTx
@@ -53,9 +54,9 @@ from chainproof.errors import ChainError, ConflictError, ContractRevertError, Tr
 from chainproof.evidence.finality import FinalityPolicy, ReorgWatcher
 from chainproof.evidence.intake import resalt
 from chainproof.evidence.ops import GRANT_MEMBER, evidence_kinds
-from chainproof.evidence.proofs import build_nodes, root_of
 from chainproof.evidence.writes import turns_for
 from chainproof.identity import ensure_member_chain_key, member_account
+from chainproof.merkle import packed_root, packed_tree
 from chainproof.metrics import observe_anchored
 from chainproof.store.models import (
     AnchorRecord,
@@ -69,7 +70,6 @@ from chainproof.store.models import (
 )
 
 log = structlog.get_logger("chainproof.batcher")
-ANCHORED_TOPIC = keccak(text="Anchored(bytes32,address,uint32,bytes32,uint64)")
 IN_FLIGHT = (BatchStatus.PLANNED.value, BatchStatus.SENT.value)
 # A member's signature stays valid this long after the batch is planned: long enough for any
 # crash recovery to re-send it, short enough that a leaked signature soon expires.
@@ -194,7 +194,7 @@ class Batcher:
                 continue
             if not worked:
                 # An empty queue is polled at half the batch interval (a step is a few
-                # queries: 20 a second were 7 % of a core on an idle server); a queue with
+                # queries, which add up on an idle server); a queue with
                 # rows too young to close, every 50 ms. The first row is then seen before it
                 # is old enough to close, so no batch closes later than it did.
                 self._stop.wait(
@@ -359,8 +359,8 @@ class Batcher:
                 return None
             # The leaf hashes were computed from (algorithm, digest, salt) at intake; the
             # tree is built from them (the same tree as StandardMerkleTree.of the values).
-            nodes = build_nodes([bytes.fromhex(r[1][2:]) for r in rows])
-            root = root_of(nodes)
+            nodes = packed_tree([bytes.fromhex(r[1][2:]) for r in rows])
+            root = packed_root(nodes)
             first_id, last_id = int(rows[0][0] or 0), int(rows[-1][0] or 0)  # ids: never None
             meta = {
                 "kind": "chainproof-evidence-batch",
@@ -535,9 +535,9 @@ class Batcher:
     ) -> None:
         """Signs the anchoring transaction with a fresh nonce and stores it on the batch.
 
-        A member's batch is anchored with the member's EIP-712 signature, relayed (and paid
-        for) by the operator: the Anchored event then names the member, which is what proves
-        who wrote it (invariant 5). The anchor costs the same whatever the batch size.
+        A member's batch is anchored with the member's EIP-712 signature, relayed (and paid for) by
+        the operator: the Anchored event then names the member, which is what proves who wrote it
+        (docs/architecture.md, promise 5). The anchor costs the same whatever the batch size.
         """
         registry = self.chain.registry
         member = self._member_signer(s, member_id)
@@ -764,10 +764,17 @@ class Batcher:
         s.execute(delete(AnchorRecord).where(col(AnchorRecord.root) == b.root))
 
 
-def batch_summary(engine: Engine) -> dict[str, Any]:
+class BatchSummary(TypedDict):
+    """Rows by status (``queued``, ``anchored``...; ``planned``, ``sent``, ``confirmed``...)."""
+
+    evidence: dict[str, int]
+    batches: dict[str, int]
+
+
+def batch_summary(engine: Engine) -> BatchSummary:
     """Counts by status, for readyz and the CLI."""
 
     with Session(engine) as s:
         ev = dict(s.exec(select(Evidence.status, func.count()).group_by(Evidence.status)).all())
         ba = dict(s.exec(select(Batch.status, func.count()).group_by(Batch.status)).all())
-    return {"evidence": ev, "batches": ba}
+    return BatchSummary(evidence=ev, batches=ba)

@@ -1,11 +1,12 @@
 """Accepting documents: each digest becomes a queued evidence row with its own salt.
 
 Rows are written in one bulk INSERT per request and committed before the API answers 202:
-an acknowledged document is in the queue whatever happens next (invariant 4).
+an acknowledged document is in the queue whatever happens next (docs/architecture.md, promise 4).
 
 This is the bulk endpoint's hot path (10,000 digests a request), so it avoids per-row
 overhead that does not buy anything: one ``os.urandom`` call for all the salts, the leaf
-hashed with a precomputed ABI frame instead of the generic encoder, and a Core
+hashed with the Merkle kernel's precomputed frame (``merkle.evidence_leaf_hasher``) instead
+of the generic encoder, and a Core
 ``executemany`` instead of the ORM's bulk insert (which costs ~4x the database's own time
 in per-row bookkeeping). On SQLite the new ids are read back without ``RETURNING``: one
 writer holds the database lock for the whole transaction, so an ``AUTOINCREMENT`` insert of
@@ -19,8 +20,7 @@ its 202 only after the transaction holding its rows has committed. What grouping
 depends on the size of the requests. Many small ones (single-file uploads) share one commit
 and one WAL sync instead of one each. For full 10,000-digest requests it cuts the bytes
 written, since the digest index takes random keys and each commit rewrites every index page
-it touched (at 200,000 rows, 10,000-row commits wrote 46 MB to disk per 10,000 rows, WAL and
-checkpoints; four requests per transaction 18 MB), but not the CPU time of the inserts, and
+it touched (docs/performance.md has the bytes written), but not the CPU time of the inserts, and
 the batcher then waited behind 40,000-row transactions to mark its batches anchored.
 So a group holds at most one full request: bulk requests commit one by one, small ones
 together.
@@ -31,21 +31,22 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select
 from sqlmodel import Session
 
-from chainproof.digests import Algorithm, check_algorithm, keccak256
+from chainproof.digests import Algorithm, check_algorithm
 from chainproof.errors import ChainProofError, InvalidInputError
 from chainproof.evidence.writes import turns_for
+from chainproof.merkle import evidence_leaf_hasher
 from chainproof.public_ids import new_public_ids
 from chainproof.receipts import SALT_SIZE, random_salt
 from chainproof.store.models import FILENAME_LEN, LABEL_LEN, Evidence, EvidenceStatus, utcnow
+from chainproof.vocabulary import SaltSource
 
-SaltSource = Callable[[], bytes]
 MAX_BULK = 10_000
 _TABLE: Final[Table] = Evidence.__table__  # type: ignore[attr-defined]
 _QUEUED: Final = EvidenceStatus.QUEUED.value
@@ -54,28 +55,13 @@ _RESALT_CHUNK: Final = 1000
 
 class Accepted(NamedTuple):
     # A NamedTuple, not a frozen dataclass: a bulk request builds 10,000 of them, and a
-    # frozen dataclass's __init__ (object.__setattr__ per field) cost 9 % of the server's
-    # CPU in a bulk-ingest profile. Same fields, same attribute access, still immutable.
+    # frozen dataclass's __init__ (object.__setattr__ per field) showed in bulk-ingest
+    # profiles (docs/performance.md). Same fields, same attribute access, still immutable.
     id: int  # the internal key (foreign keys); public surfaces show ``public_id``
     algorithm: str
     digest: str
     status: str
     public_id: str
-
-
-def leaf_frame(algorithm: str) -> tuple[bytes, bytes]:
-    """The ABI encoding of ``(string algorithm, bytes32 digest, bytes32 salt)`` around its
-    two words: ``head + digest + salt + tail`` is ``abi.encode(...)`` of the leaf.
-
-    The string is dynamic: its head word is the offset of its tail (3 words in), and the
-    tail is its length then its UTF-8 bytes padded to a word. Only the two bytes32 vary
-    between documents, so the rest is computed once per request. The receipts' generic
-    encoder (``receipts.evidence_leaf_hash``) is the reference; a test checks they agree.
-    """
-    data = algorithm.encode("utf-8")
-    head = (3 * 32).to_bytes(32, "big")
-    tail = len(data).to_bytes(32, "big") + data + bytes(-len(data) % 32)
-    return head, tail
 
 
 def _check(
@@ -125,8 +111,7 @@ def _rows(
     for i, salt in enumerate(salts):
         if len(salt) != SALT_SIZE:
             raise InvalidInputError(f"salt {i} is {len(salt)} bytes, not {SALT_SIZE}")
-    head, tail = leaf_frame(algorithm)
-    k = keccak256
+    hash_leaf = evidence_leaf_hasher(algorithm)
     digest_hex = ["0x" + d.hex() for d in digests]
     names = filenames or [None] * len(digests)
     lengths = sizes or [None] * len(digests)
@@ -137,7 +122,7 @@ def _rows(
             algorithm,
             dh,
             "0x" + salt.hex(),
-            "0x" + k(k(head + d + salt + tail)).hex(),
+            "0x" + hash_leaf(d, salt).hex(),
             label,
             name,
             size,
@@ -168,8 +153,7 @@ def resalt(session: Session, ids: Sequence[int], salt_source: SaltSource = rando
         ).all()
         salts = _salts(len(rows), salt_source)
         for (row_id, algorithm, digest), salt in zip(rows, salts, strict=True):
-            head, tail = leaf_frame(algorithm)
-            leaf = keccak256(keccak256(head + bytes.fromhex(digest[2:]) + salt + tail))
+            leaf = evidence_leaf_hasher(algorithm)(bytes.fromhex(digest[2:]), salt)
             session.execute(
                 _TABLE.update()
                 .where(_TABLE.c.id == row_id, _TABLE.c.status == _QUEUED)

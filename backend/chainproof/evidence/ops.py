@@ -67,7 +67,6 @@ class RevokeLeaf:
             ev.revoked_at = utcnow()
             ev.revoke_reason = p["reason_text"]
             session.add(ev)
-        registry = chain.registry_at(p["contract"])
         tx_hash, block = (mined.tx_hash, mined.block_number) if mined else _revoked_at(chain, p)
         session.merge(
             RevokedLeaf(
@@ -79,7 +78,6 @@ class RevokeLeaf:
             )
         )
         # This process's own revocation is seen by its next verify, not a second later.
-        registry.forget_root_everywhere(p["root"])
         root_states(chain).forget(bytes.fromhex(p["root"][2:]))
 
     def failed(self, session: Session, op: ChainOp, chain: ChainContext) -> None:

@@ -3,8 +3,8 @@
 Each batch stores its whole Merkle tree once (``batch_tree.nodes``: OpenZeppelin's array
 layout, 32 bytes a node, root first, leaves last in reverse sorted order) instead of a JSON
 proof in each of its rows: planning a batch of 10,000 is one 640 KB write, not 10,000 row
-updates. A leaf's proof is found by a binary search among the sorted leaves and the walk to
-the root, both plain slicing (no hashing), so it costs microseconds.
+updates. The tree and the proof walk are :mod:`chainproof.merkle`'s (``packed_tree``,
+``packed_proof``); this module finds a batch's tree and caches it.
 
 Rows batched before migration 0004 still carry their own ``evidence.proof``; it is used as
 it is. Trees are immutable and named by their root (a different tree has a different
@@ -21,11 +21,10 @@ from sqlalchemy import Connection, Table
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
-from chainproof.digests import keccak256
 from chainproof.errors import ChainProofError, WouldBlock
+from chainproof.merkle import packed_proof, packed_root
 from chainproof.store.models import Batch, BatchTree, Evidence
 
-NODE: Final = 32
 _TREE: Final[Table] = BatchTree.__table__  # type: ignore[attr-defined]
 # Trees kept in memory, least recently used out first: 64 MiB holds 100 batches of 10,000
 # (640 KB each), so verifies spread over the last million documents never read a tree.
@@ -33,50 +32,6 @@ CACHE_BYTES: Final = 64 * 1024 * 1024
 _cache: OrderedDict[str, bytes] = OrderedDict()
 _cached_bytes = 0
 _cache_lock = threading.Lock()
-
-
-def build_nodes(leaves: list[bytes]) -> bytes:
-    """The tree over ``leaves`` (leaf hashes, any order) as ``StandardMerkleTree`` lays it
-    out: ``tree[len-1-i]`` is the i-th sorted leaf, ``tree[i]`` hashes its children
-    ``2i+1``/``2i+2`` (sorted pair), root at 0. Concatenated, 32 bytes a node."""
-    if not leaves:
-        raise ValueError("a Merkle tree needs at least one leaf")
-    n = len(leaves)
-    tree = [b""] * (n - 1) + sorted(leaves, reverse=True)
-    k = keccak256
-    for i in range(n - 2, -1, -1):
-        a, b = tree[2 * i + 1], tree[2 * i + 2]
-        tree[i] = k(a + b if a <= b else b + a)
-    return b"".join(tree)
-
-
-def root_of(nodes: bytes) -> bytes:
-    return nodes[:NODE]
-
-
-def proof_in(nodes: bytes, leaf: bytes) -> list[bytes] | None:
-    """The sibling hashes from ``leaf`` up to the root, or None when it is not a leaf."""
-    total = len(nodes) // NODE
-    n = (total + 1) // 2
-    last = total - 1
-    # Sorted leaf i sits at node last - i: binary search for the first i with leaf_i >= leaf.
-    lo, hi = 0, n
-    while lo < hi:
-        mid = (lo + hi) // 2
-        at = (last - mid) * NODE
-        if nodes[at : at + NODE] < leaf:
-            lo = mid + 1
-        else:
-            hi = mid
-    node = last - lo
-    if lo == n or nodes[node * NODE : node * NODE + NODE] != leaf:
-        return None
-    proof: list[bytes] = []
-    while node > 0:
-        sibling = node + 1 if node % 2 else node - 1  # odd positions are left children
-        proof.append(nodes[sibling * NODE : sibling * NODE + NODE])
-        node = (node - 1) // 2
-    return proof
 
 
 def batch_nodes(session: Session, batch: Batch) -> bytes | None:
@@ -114,7 +69,7 @@ def tree_nodes(db: Session | Connection, batch_id: int, root: str) -> bytes | No
     if stored is None:
         return None
     nodes = bytes(stored)
-    if "0x" + root_of(nodes).hex() != root.lower():
+    if "0x" + packed_root(nodes).hex() != root.lower():
         raise ChainProofError(f"batch {batch_id}: the stored tree is not the tree of its root")
     global _cached_bytes
     with _cache_lock:
@@ -143,7 +98,7 @@ def leaf_proof(
     if stored is not None:
         return [bytes.fromhex(p[2:]) for p in stored]
     nodes = tree_nodes(db, batch_id, root) if may_block else cached_tree(root)
-    proof = None if nodes is None else proof_in(nodes, bytes.fromhex(leaf_hash[2:]))
+    proof = None if nodes is None else packed_proof(nodes, bytes.fromhex(leaf_hash[2:]))
     if proof is None:
         raise ChainProofError(
             f"evidence {evidence_id} has no Merkle proof: "

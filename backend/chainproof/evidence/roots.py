@@ -4,10 +4,9 @@ A verdict of ``anchored`` needs the registry's ``verify`` rule to hold on the ch
 anchored, root not revoked, leaf not revoked, Merkle proof to the root. The proof is pure
 computation; the rest is the root's state, which ``EvidenceRegistryClient.root_state``
 reads root by root (``getAnchor`` and the root's ``LeafRevoked`` events, each through
-web3's middleware, which adds an ``eth_chainId`` to each): 9.4 ms of this server's CPU per
-root on the bench machine. With one state per root at most a second old (invariant 6's
-bound), a verify load spread over the 20 roots of a 200,000-document ingest spent more
-CPU on those refreshes (37 % in a profile) than on anything else.
+web3's middleware, which adds an ``eth_chainId`` to each). With one state per root at most
+a second old (promise 6's bound), a verify load spread over the roots of a large ingest spent
+more CPU on those refreshes than on anything else (docs/performance.md).
 
 Here a refresh reads every root verified in the last few seconds whose state is older
 than half the bound, in two requests whatever their number: one JSON-RPC batch of
@@ -40,7 +39,7 @@ from web3 import HTTPProvider
 
 from chainproof.background import Renewal
 from chainproof.chain.context import ChainContext
-from chainproof.chain.registry import ROOT_STATE_TTL, RootState
+from chainproof.chain.registry import RootState
 from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
 from chainproof.merkle import process_proof
 
@@ -52,6 +51,11 @@ _MAX_ROUND: Final = 500  # roots per refresh (a JSON-RPC batch of this many eth_
 
 
 Key = tuple[str, bytes]  # (submitter, root): an anchor of the registry
+# How stale a root state may be: the bound on how long a revocation or reorg made by someone
+# else (another replica, a member's own key, a node rolled back) can go unseen by a verify.
+# The same second as the chain status check (ChainContext.status_ttl), which bounds how long
+# a reset chain goes unseen. Revocations this process sends are seen at once (forget).
+ROOT_STATE_TTL: Final = 1.0
 
 
 class RootStates:
@@ -158,7 +162,7 @@ class RootStates:
 
     def _read_one_by_one(self, roots: list[Key]) -> dict[Key, RootState]:
         registry = self.chain.registry
-        return {r: registry.root_state(r[0], r[1], max_age=0) for r in roots}
+        return {r: registry.root_state(r[0], r[1]) for r in roots}
 
     def _call_data(self, key: Key) -> str:
         submitter, root = key

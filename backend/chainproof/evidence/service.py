@@ -226,10 +226,10 @@ def reindex(
     the current registry's and those of the past registries still honoured (v1 after an
     upgrade).
 
-    The chain is the source of truth (invariant 1): losing these tables loses nothing. In
-    version 2 two members may anchor the same root; the index keeps one record per root,
-    ours (the batch's signer) when we anchored it, and a revocation counts only when its
-    revoker is the indexed submitter (in v2 only the submitter revokes its anchor).
+    The chain is the source of truth (docs/architecture.md, promise 1): losing these tables loses
+    nothing. In version 2 two members may anchor the same root; the index keeps one record per root,
+    ours (the batch's signer) when we anchored it, and a revocation counts only when its revoker is
+    the indexed submitter (in v2 only the submitter revokes its anchor).
 
     ``on_progress(done, total)`` follows the events (the total grows as each registry's
     events are read).

@@ -2,7 +2,7 @@
 
 The index says where to look; the chain decides. An "anchored" verdict is only given when
 the registry's ``verify(root, leaf, proof)`` rule holds on the chain the server talks to, and
-only when that chain is the one the batch was anchored on (invariant 6).
+only when that chain is the one the batch was anchored on (docs/architecture.md, promise 6).
 
 The rule is evaluated by ``roots.RootStates.holds``, the registry's own rule: the root's
 on-chain state (anchored, revoked, revoked leaves) is read at most once a second, for all
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, NamedTuple, TypedDict
 
 from sqlalchemy import Connection, Table, bindparam
 from sqlalchemy import select as sa_select
@@ -36,8 +36,6 @@ from chainproof.evidence.roots import root_states
 from chainproof.receipts import Receipt
 from chainproof.store.models import Batch, Evidence, EvidenceStatus, Member
 from chainproof.subsidy.models import Document, Manifest, Transition
-
-Verdict = Literal["anchored", "pending", "not_found", "revoked", "chain_mismatch"]
 
 
 @dataclass(frozen=True)
@@ -177,20 +175,34 @@ _LOOKUP: Final = (
 )
 
 
-def anchor_fields(src: Any) -> dict[str, Any]:
+class AnchorFields(TypedDict):
+    """Where and when a digest's batch was anchored (``anchor`` of a record or a verdict)."""
+
+    root: str
+    tx_hash: str | None
+    block_number: int | None
+    block_hash: str | None
+    block_timestamp: int | None
+    anchored_at: str | None
+    chain_id: int | None
+    contract: str | None
+    submitter: str | None
+
+
+def anchor_fields(src: Any) -> AnchorFields:
     """The anchor keys of a verdict or a record, from a ``Batch`` or a looked-up row (same
     attribute names): one list, so the record's view and the verdict cannot drift apart."""
-    return {
-        "root": src.root,
-        "tx_hash": src.tx_hash,
-        "block_number": src.block_number,
-        "block_hash": src.block_hash,
-        "block_timestamp": src.block_timestamp,
-        "anchored_at": _iso(src.block_timestamp),
-        "chain_id": src.chain_id,
-        "contract": src.contract,
-        "submitter": src.signer,
-    }
+    return AnchorFields(
+        root=src.root,
+        tx_hash=src.tx_hash,
+        block_number=src.block_number,
+        block_hash=src.block_hash,
+        block_timestamp=src.block_timestamp,
+        anchored_at=_iso(src.block_timestamp),
+        chain_id=src.chain_id,
+        contract=src.contract,
+        submitter=src.signer,
+    )
 
 
 def _view(
@@ -295,7 +307,7 @@ def _holds(
         )
     if not may_block:
         raise WouldBlock("a past registry's state is read from the node")
-    return chain.registry_at(ev.contract or "").verify_fast(submitter, root, leaf, proof)
+    return chain.registry_at(ev.contract or "").verify(submitter, root, leaf, proof)
 
 
 def _anchored_here(chain: ChainContext, ev: _Found) -> bool:

@@ -141,8 +141,8 @@ def _sqlite_engine(url: URL) -> Engine:
 def loop_reader(engine: Engine) -> Engine | None:
     """A read-only engine for the event loop's own thread, on a SQLite file database only.
 
-    A worker-thread hop costs the API more CPU than a whole verification: 0.4 ms against
-    tens of microseconds for an indexed read of a local file, on the bench machine. This is
+    A worker-thread hop costs the API more CPU than a whole verification, an indexed read of
+    a local file (docs/performance.md). This is
     one private connection, used only from the loop thread (one request at a time, nothing
     awaited while it is checked out), that never waits: ``busy_timeout=0``, so a read that
     would wait for a lock fails at once and the caller asks again from a thread. Outside an

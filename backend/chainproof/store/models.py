@@ -1,14 +1,14 @@
 """SQLModel tables: members, API keys, evidence, batches (the outbox) and the anchor index.
 
 One model family per exposed table, as in the FastAPI full-stack template: ``XBase`` holds the
-fields a client may see and send, ``X(table=True)`` adds what only the server sets, and
-``XPublic`` is what routes return (never the table row itself: it would leak key hashes and
-encrypted chain keys).
+fields a client may see and send, ``X(table=True)`` adds what only the server sets. Routes
+return the response models of ``api/schemas.py`` (never the table row itself: it would leak
+key hashes and encrypted chain keys).
 
-The database is an index (DESIGN.md, invariant 1): ``AnchorRecord`` and ``RevokedLeaf`` are
-rebuilt from contract events by ``reindex``; ``Evidence`` and ``Batch`` are the queue and the
-outbox that make "nothing accepted is lost, nothing is anchored twice" (invariant 4) hold
-across crashes.
+The database is an index (docs/architecture.md, promise 1): ``AnchorRecord`` and
+``RevokedLeaf`` are rebuilt from contract events by ``reindex``; ``Evidence`` and ``Batch`` are
+the queue and the outbox that make "nothing accepted is lost, nothing is anchored twice"
+(promise 4) hold across crashes.
 
 Conventions that matter for migrations:
 
@@ -94,12 +94,6 @@ class Member(MemberBase, table=True):
     chain_key_encrypted: str | None = Field(default=None, sa_type=Text)
 
 
-class MemberPublic(MemberBase):
-    id: int
-    created_at: datetime
-    chain_address: str | None
-
-
 # --- API keys ------------------------------------------------------------------------------
 
 
@@ -124,15 +118,6 @@ class ApiKey(ApiKeyBase, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
-
-
-class ApiKeyPublic(ApiKeyBase):
-    id: int
-    member_id: int
-    prefix: str
-    created_at: datetime
-    revoked_at: datetime | None
-    last_used_at: datetime | None
 
 
 # --- batches (the outbox) ------------------------------------------------------------------
@@ -173,23 +158,6 @@ class Batch(BatchBase, table=True):
     confirmed_at: datetime | None = None
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=Text)
-
-
-class BatchPublic(BatchBase):
-    # No raw_tx: it is public once broadcast, but bulky and of no use to an API client.
-    id: int
-    status: str
-    nonce: int | None
-    tx_hash: str | None
-    block_number: int | None
-    block_hash: str | None
-    block_timestamp: int | None
-    gas_used: int | None
-    created_at: datetime
-    sent_at: datetime | None
-    confirmed_at: datetime | None
-    attempts: int
-    last_error: str | None
 
 
 class BatchTree(SQLModel, table=True):
@@ -239,8 +207,8 @@ class Evidence(EvidenceBase, table=True):
     public_id: str = Field(
         default_factory=new_public_id, max_length=PUBLIC_ID_LEN, unique=True, index=True
     )
-    # The salt makes the leaf unguessable from a known digest (invariant 3); receipts carry
-    # it, so it is not secret from the submitter.
+    # The salt makes the leaf unguessable from a known digest (docs/architecture.md, promise 3);
+    # receipts carry it, so it is not secret from the submitter.
     salt: str = Field(max_length=HEX32_LEN)
     # Not indexed: nothing looks a row up by its leaf, and a random 66-character key costs
     # every bulk insert a write to a page anywhere in a large index (0004 dropped it).
@@ -255,21 +223,6 @@ class Evidence(EvidenceBase, table=True):
     anchored_at: datetime | None = None
     revoked_at: datetime | None = None
     revoke_reason: str | None = Field(default=None, max_length=500)
-
-
-class EvidencePublic(EvidenceBase):
-    id: int
-    public_id: str
-    salt: str
-    leaf_hash: str
-    member_id: int | None
-    status: str
-    batch_id: int | None
-    proof: list[str] | None
-    created_at: datetime
-    anchored_at: datetime | None
-    revoked_at: datetime | None
-    revoke_reason: str | None
 
 
 # --- the anchor index (rebuilt from contract events) ---------------------------------------
@@ -297,10 +250,6 @@ class AnchorRecord(AnchorRecordBase, table=True):
     """An ``Anchored`` event (and any ``RootRevoked`` after it), as the chain reported it."""
 
     __tablename__ = "anchor_record"
-
-
-class AnchorRecordPublic(AnchorRecordBase):
-    pass
 
 
 class RevokedLeaf(SQLModel, table=True):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -28,8 +28,8 @@ from chainproof.errors import ChainError, ConflictError
 from chainproof.evidence.intake import submit_digests
 from chainproof.evidence.proofs import proof_of
 from chainproof.store.models import Batch, Evidence, EvidenceStatus
+from chainproof.vocabulary import Verdict
 
-ProofVerdict = Literal["anchored", "pending", "revoked", "chain_mismatch", "not_found"]
 RECORD_ALGORITHM: Final[Algorithm] = "sha256"
 
 
@@ -89,7 +89,7 @@ def record_evidence(session: Session, digest: str) -> Evidence | None:
 class Proof:
     """What the chain says about one evidence row."""
 
-    verdict: ProofVerdict
+    verdict: Verdict
     reason: str | None
     evidence_id: str | None  # the public id
     anchor: dict[str, Any] | None  # root, tx_hash, block_number/hash/timestamp, chain, contract
@@ -118,7 +118,8 @@ def _anchor_of(batch: Batch) -> dict[str, Any]:
 
 
 def prove(session: Session, chain: ChainContext, ev: Evidence | None) -> Proof:
-    """Checks ``ev``'s own leaf against the registry on the server's chain (invariant 6)."""
+    """Checks ``ev``'s own leaf against the registry on the server's chain (docs/architecture.md,
+    promise 6)."""
     if ev is None:
         return Proof("not_found", "no evidence row", None, None)
     batch = session.get(Batch, ev.batch_id) if ev.batch_id else None

@@ -1,6 +1,6 @@
 """Applications: one per applicant unit and round, edited as a draft, frozen at submission.
 
-Service functions take keyword arguments and commit their own work (STYLE.md 4). Changes of
+Service functions take keyword arguments and commit their own work. Changes of
 state go through :func:`change_status`, which enforces the lifecycle (``lifecycle.py``) and
 anchors every step; submission also anchors the manifest of the whole package
 (``manifests.py``), in the same commit.

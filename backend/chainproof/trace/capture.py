@@ -9,7 +9,7 @@ anchored again: a retried request answers the same hashes (idempotent).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +25,8 @@ from chainproof.store.models import Evidence
 from chainproof.trace import codes, epcis, ownership, roles
 from chainproof.trace.chains import GENESIS, next_link
 from chainproof.trace.models import TraceEdge, TraceEvent, TraceLink, TraceNode
+from chainproof.vocabulary import SaltSource
 
-SaltSource = Callable[[], bytes]
 MAX_ITEMS = 10_000
 CAPTURE_ATTEMPTS = 5
 log = structlog.get_logger("chainproof.trace")

@@ -5,8 +5,8 @@ registry wrapper (``chain/registry.py``): its ``anchored_events``/``revocation_e
 lists, and its contract ABI for the logs of one transaction (which also names OpenZeppelin's
 ``RoleGranted``/``RoleRevoked``, i.e. member admission).
 
-Every function takes the :class:`ChainContext` and asks :meth:`ChainContext.status` first:
-when the server's chain is not the one anchored on (invariant 6) the explorer says why
+Every function takes the :class:`ChainContext` and asks :meth:`ChainContext.status` first: when the
+server's chain is not the one anchored on (docs/architecture.md, promise 6) the explorer says why
 (:class:`ExplorerUnavailableError`) instead of showing another chain's data as ours.
 """
 

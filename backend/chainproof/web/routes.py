@@ -1,4 +1,5 @@
-"""The pages: server-rendered HTML over the same services as the API (STYLE.md 1, 3).
+"""The pages: server-rendered HTML over the same services as the API: routes parse, call a service,
+render (docs/architecture.md, Layers).
 
 Every page is zh-CN by default and English one click away on the same URL (``?lang=en``,
 remembered in a cookie; see ``web/i18n.py``). Pages read what anyone may read (public chain
@@ -31,11 +32,13 @@ from chainproof.api.deps import (
     published_rpc_url,
     signed_in,
 )
+from chainproof.chain.abi import receipt_page_constants
 from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.digests import ALGORITHMS
 from chainproof.errors import ChainError, ChainProofError, ConflictError, NotFoundError
 from chainproof.evidence import service
 from chainproof.evidence.verify import ANONYMOUS
+from chainproof.merkle import EVIDENCE_LEAF_TYPES
 from chainproof.roles import Role
 from chainproof.trust import WELL_KNOWN_PATH, TrustAnchor
 from chainproof.web import explorer
@@ -73,7 +76,9 @@ NAV: Final = (
 )
 
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
-templates.env.globals.update(cst_time=cst_time, utc_iso=utc_iso, short=short_hex)
+templates.env.globals.update(
+    cst_time=cst_time, utc_iso=utc_iso, short=short_hex, hash_algorithms=ALGORITHMS
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -180,6 +185,16 @@ def verify_page(
     )
 
 
+# What receipt.js sends and checks, served in the page rather than copied into the script:
+# the registry's topic and selectors (from the compiled interfaces), the algorithm ids and the
+# leaf layout of a receipt.
+RECEIPT_PAGE_CONSTANTS: Final = {
+    **receipt_page_constants(),
+    "ALGORITHMS": list(ALGORITHMS),
+    "LEAF_TYPES": list(EVIDENCE_LEAF_TYPES),
+}
+
+
 @router.get("/receipt", name="web_receipt", response_class=HTMLResponse)
 def receipt_page(request: Request, chain: ChainDep, settings: SettingsDep) -> HTMLResponse:
     """Verifies a receipt in the browser (static/js/receipt.js): the server only renders.
@@ -188,7 +203,13 @@ def receipt_page(request: Request, chain: ChainDep, settings: SettingsDep) -> HT
     for an in-process chain); the script asks that node, never this server.
     """
     rpc_url = published_rpc_url(settings, chain) or ""
-    return render(request, "receipt.html", active="web_verify", rpc_url=rpc_url)
+    return render(
+        request,
+        "receipt.html",
+        active="web_verify",
+        rpc_url=rpc_url,
+        receipt_constants=RECEIPT_PAGE_CONSTANTS,
+    )
 
 
 @router.get("/anchor", name="web_anchor", response_class=HTMLResponse)

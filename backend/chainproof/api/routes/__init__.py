@@ -29,7 +29,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     evidence.router,
     system.router,
     admin.router,
-    subsidy.router,
+    *subsidy.ROUTERS,
     trace.router,
     well_known.router,
     operations.router,

@@ -1,6 +1,6 @@
 """Anchoring documents and reading their records: ``/api/v1/evidence``.
 
-Routes parse, call one service function and shape the answer (STYLE.md 3). Files are
+Routes parse, call one service function and shape the answer. Files are
 hashed while they stream in (``api/upload.py``); only digests reach the services.
 """
 
@@ -80,7 +80,7 @@ _UPLOAD_BODY: Final[dict[str, Any]] = {
                     },
                     "algorithm": {
                         "type": "string",
-                        "enum": ["sha256", "sm3", "keccak256"],
+                        "enum": list(ALGORITHMS),
                         "default": "sha256",
                         "description": "Send it before the file parts (or use ?algorithm=).",
                     },
@@ -205,8 +205,8 @@ _DIGESTS_BODY: Final[dict[str, Any]] = {
 )
 async def anchor_digests(request: Request, caller: SubmitterDep) -> Response:
     # The body is parsed here rather than declared: the declared ``DigestsIn`` ran a Python
-    # validator per digest (12 ms for 10,000), more than anything else the request does on
-    # the event loop. ``_digests_body`` checks the common well-formed body in a few C-speed
+    # validator per digest, more than anything else the request does on the event loop
+    # (docs/performance.md). ``_digests_body`` checks the common well-formed body in a few C-speed
     # passes and hands anything else to ``DigestsIn`` itself, so errors are unchanged.
     algorithm, digests, label = _digests_body(
         await request.body(), request.headers.get("content-type")

@@ -1,8 +1,9 @@
 """Where to verify (``/api/v1/chain``), anchoring batches, and the probes.
 
-``/healthz`` says the process answers; ``/readyz`` says a request can be served correctly:
-the database answers, the chain is reachable and is still the chain the index was built on
-(invariant 6), and the batcher is alive. A failure is 503 naming the check that failed.
+``/healthz`` says the process answers; ``/readyz`` says a request can be served correctly: the
+database answers, the chain is reachable and is still the chain the index was built on
+(docs/architecture.md, promise 6), and the batcher is alive. A failure is 503 naming the check that
+failed.
 """
 
 from __future__ import annotations

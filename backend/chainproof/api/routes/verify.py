@@ -42,6 +42,7 @@ from chainproof.errors import ChainError, WouldBlock
 from chainproof.evidence.verify import ANONYMOUS, Viewer, receipt_holder_view, verify_digest
 from chainproof.receipts import Receipt, verify_receipt
 from chainproof.trust import TrustAnchor
+from chainproof.vocabulary import ALGORITHMS
 
 log = structlog.get_logger("chainproof.api")
 router = APIRouter(prefix="/api/v1")
@@ -62,7 +63,7 @@ _VERIFY_BODY: Final[dict[str, Any]] = {
                     FILE_FIELD: {"type": "string", "format": "binary"},
                     "algorithm": {
                         "type": "string",
-                        "enum": ["sha256", "sm3", "keccak256"],
+                        "enum": list(ALGORITHMS),
                         "default": "sha256",
                     },
                 },

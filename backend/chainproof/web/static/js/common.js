@@ -99,7 +99,8 @@
    * so a file of any size takes about one chunk of memory, on any origin (WebCrypto's subtle
    * is only in secure contexts; WebAssembly is everywhere). */
   const HASH_CHUNK = 8 << 20;
-  const ALGORITHMS = ['sha256', 'sm3', 'keccak256'];
+  // chainproof.vocabulary.ALGORITHMS, as the page serves them (base.html), in data-hash-wasm's order.
+  const ALGORITHMS = (body.dataset.algorithms || '').split(' ').filter(Boolean);
   const HASH_WASM = (body.dataset.hashWasm || '').split(' ').filter(Boolean).map((u) => new URL(u, location.href).href);
   function browserCanHash(algorithm) {
     return ALGORITHMS.includes(algorithm) && typeof Worker === 'function' && typeof WebAssembly === 'object';

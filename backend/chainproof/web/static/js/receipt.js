@@ -27,19 +27,12 @@
 
   // The check names of chainproof.receipts.ONLINE_CHECKS (a unit test keeps them equal).
   const CHECKS = ['offline', 'chain_id', 'genesis', 'registry', 'contract_code', 'transaction', 'anchored_event', 'block', 'anchor', 'leaf_revocation', 'contract_verify'];
-  // keccak256 of the signatures, pinned by tests/unit/test_receipt_page.py.
-  const ANCHORED_TOPIC = '0x8c0967b2e28a19deb25a53ba3ca54204b599d7c47324562c3508b24b1e0a2f95'; // Anchored(bytes32,address,uint32,bytes32,uint64)
-  // Registry version 2: anchors keyed by (submitter, root).
-  const VERSION = '0x54fd4d50'; // version()
-  const GET_ANCHOR = '0xfdd436c0'; // getAnchor(address,bytes32)
-  const IS_LEAF_REVOKED = '0x7e634603'; // isLeafRevoked(address,bytes32,bytes32)
-  const VERIFY = '0x652ff78b'; // verify(address,bytes32,bytes32,bytes32[])
-  // Version 1 (no version() getter): one anchor per root; its receipts still verify.
-  const GET_ANCHOR_V1 = '0x7feb51d9'; // getAnchor(bytes32)
-  const IS_LEAF_REVOKED_V1 = '0x4fdc5226'; // isLeafRevoked(bytes32,bytes32)
-  const VERIFY_V1 = '0x3423e548'; // verify(bytes32,bytes32,bytes32[])
+  // The registry's topic and selectors (chainproof.chain.abi.receipt_page_constants, from the
+  // compiled interfaces) and the algorithms and leaf layout of a receipt, as the page serves
+  // them: never copied here. *_V1: the version 1 registry (one anchor per root).
+  const K = JSON.parse(document.getElementById('receipt-constants').textContent);
+  const { ANCHORED_TOPIC, VERSION, GET_ANCHOR, IS_LEAF_REVOKED, VERIFY, GET_ANCHOR_V1, IS_LEAF_REVOKED_V1, VERIFY_V1, ALGORITHMS, LEAF_TYPES } = K;
   const RPC_TIMEOUT_MS = 15000;
-  const ALGORITHMS = ['sha256', 'sm3', 'keccak256'];
   const KEYS = ['version', 'algorithm', 'digest', 'salt', 'leaf_types', 'leaf_values', 'leaf_hash', 'proof', 'root', 'chain_id', 'contract', 'tx_hash', 'block_number', 'block_hash', 'block_timestamp', 'submitter', 'issued_at', 'evidence_id', 'label'];
   const REQUIRED = KEYS.slice(0, 16);
   const ANCHOR_FORMAT = 'chainproof-trust-anchor/1';
@@ -124,7 +117,7 @@
     for (const key of ['digest', 'salt', 'leaf_hash', 'root', 'tx_hash', 'block_hash']) if (key in data) r[key] = hex32(key, data[key]);
     if ('leaf_types' in data) {
       const lt = data.leaf_types;
-      if (!Array.isArray(lt) || lt.join(',') !== 'string,bytes32,bytes32' || lt.length !== 3) bad('leaf_types', t('receipt_page.field.leaf_types'));
+      if (!Array.isArray(lt) || lt.join(',') !== LEAF_TYPES.join(',') || lt.length !== LEAF_TYPES.length) bad('leaf_types', t('receipt_page.field.leaf_types'));
       r.leaf_types = lt;
     }
     if ('leaf_values' in data) {
