@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from chainproof.cli.keys import _session
-from chainproof.config import get_settings
 from chainproof.errors import ChainProofError
 from chainproof.roles import Role
 
@@ -27,6 +26,7 @@ def invite_command(
     """Invite a person; prints the one-time link (token inside) alone on the last line."""
     from chainproof.accounts import service  # the ORM: see keys._session
     from chainproof.accounts.routes import invite_url
+    from chainproof.config import get_settings  # the server's settings: see cli/server.py
 
     with _session() as session:
         try:
