@@ -29,6 +29,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.contract.contract import ContractFunction
 
 from chainproof.chain.compiler import ContractArtifact, load_artifact, runtime_matches
 from chainproof.chain.context import ChainContext
@@ -80,6 +81,8 @@ class TraceRegistryClient:
         self.w3 = w3
         self.address = self._base.address
         self.contract = self._base.contract
+        # What the chain writer signs its calls with (``Call.client``: gas, custom errors).
+        self.signer = self._base
 
     def head_of(self, item_key: bytes | str) -> OnChainHead:
         fn = self.contract.functions.headOf(_b32(item_key))
@@ -101,6 +104,20 @@ class TraceRegistryClient:
     def has_role(self, role: bytes, account: str) -> bool:
         fn = self.contract.functions.hasRole(role, Web3.to_checksum_address(account))
         return bool(self._base._translate(fn.call))
+
+    def set_heads_call(
+        self, item_keys: Sequence[bytes | str], heads: Sequence[bytes | str], counts: Sequence[int]
+    ) -> ContractFunction:
+        """``setHeads`` for the chain writer (``trace/ops.py``) to sign."""
+        return self.contract.functions.setHeads(
+            [_b32(k) for k in item_keys], [_b32(h) for h in heads], [int(c) for c in counts]
+        )
+
+    def recall_call(self, lot_key: bytes | str, reason_hash: bytes | str) -> ContractFunction:
+        return self.contract.functions.recall(_b32(lot_key), _b32(reason_hash))
+
+    def lift_recall_call(self, lot_key: bytes | str, reason_hash: bytes | str) -> ContractFunction:
+        return self.contract.functions.liftRecall(_b32(lot_key), _b32(reason_hash))
 
     def set_heads(
         self,
