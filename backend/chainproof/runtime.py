@@ -153,7 +153,7 @@ def start_runtime(
             # another host finds the contracts the first one deployed (store/shared_files.py).
             with shared_files.shared_deployments(engine, settings.data_dir):
                 chain = _open_chain_or_degrade(settings)
-                _find_trace_registry(chain, settings)
+                find_trace_registry(chain, settings)
         runtime = Runtime(
             settings=settings,
             engine=engine,
@@ -188,7 +188,7 @@ def _start_trace_publisher(runtime: Runtime) -> HeadPublisher | None:
     return publisher
 
 
-def _find_trace_registry(chain: ChainContext, settings: Settings) -> None:
+def find_trace_registry(chain: ChainContext, settings: Settings) -> None:
     """Finds (or deploys) the TraceRegistry while the deployment lock is held, so its record
     reaches the database with the registry's: deployed later, by whichever process first
     needed it, each host would deploy one of its own."""
