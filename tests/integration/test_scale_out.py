@@ -84,6 +84,7 @@ def _wait(what: str, done: object, procs: list[Proc], timeout: float = WAIT) -> 
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_two_replicas_two_workers_leader_killed_every_digest_anchored_once(
     anvil: AnvilNode, postgres_database_url: str, tmp_path: Path
 ) -> None:
