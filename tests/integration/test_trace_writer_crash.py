@@ -23,7 +23,7 @@ from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import utcnow
 from chainproof.store.ops import ChainOp
 from chainproof.trace import ops
-from chainproof.trace.heads import reason_hash
+from chainproof.trace.heads import publish_pending, reason_hash
 from chainproof.trace.models import TraceNode, TraceRecall
 
 from .test_writer_crash import STEPS, _killed_at, _ops, _run_until, anvil  # noqa: F401
@@ -172,3 +172,41 @@ def test_a_recall_whose_operation_failed_is_not_sent_again_unasked(tmp_path: Pat
     again = ops.enqueue_pending(engine, retry_failed=True)
     assert [op.kind for op in again] == ["trace_recall"]
     engine.dispose()
+
+
+def test_publish_sends_what_moved_after_the_publisher_enqueued_its_batch(
+    anvil: AnvilNode,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The publisher thread enqueued a head batch (count 1); the item moves on (count 2)
+    before it is sent. "Publish now" (`POST /trace/publish`, `publish_pending`) sends that
+    batch, then the head that moved since: the chain ends at count 2, not 1."""
+    data = tmp_path / "data"
+    assert anvil.rpc_url
+    ctx = open_chain(chain=anvil.rpc_url, data_dir=data, operator_key=DEV_OPERATOR_KEY)
+    tc = trace_chain(ctx, data_dir=data)
+    url = f"sqlite:///{data / 'chainproof.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as s:
+        item = _node("item", 1)
+        s.add(item)
+        s.commit()
+        s.refresh(item)
+    assert [op.kind for op in ops.enqueue_pending(engine)] == ["trace_set_heads"]
+    moved = "0x" + secrets.token_hex(32)
+    with Session(engine) as s:
+        node = s.get(TraceNode, item.id)
+        assert node is not None
+        node.count, node.head = 2, moved
+        s.add(node)
+        s.commit()
+    published = publish_pending(engine=engine, chain=ctx, data_dir=data)
+    assert published.heads == 2 and len(published.tx_hashes) == 2, published
+    on_chain = tc.client.head_of(item.chain_key)
+    assert (on_chain.head, on_chain.count) == (moved, 2)
+    with Session(engine) as s:
+        node = s.get(TraceNode, item.id)
+        assert node is not None and node.published_count == 2
+    engine.dispose()
+    ctx.stop()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from chainproof.trace.ops import (
 )
 
 log = structlog.get_logger("chainproof.trace")
+MAX_ROUNDS = 20  # x DEFAULT_LIMIT heads per call at most; the publisher thread does the rest
 
 
 @dataclass(frozen=True)
@@ -63,15 +64,39 @@ def summarize(engine: Engine, ops: Sequence[ChainOp]) -> Published:
     return Published(heads, recalls, tuple(txs), lifts)
 
 
+def publish_now(
+    engine: Engine, send: Callable[[list[ChainOp]], bool], *, limit: int = DEFAULT_LIMIT
+) -> tuple[list[ChainOp], bool]:
+    """Enqueues everything pending and has ``send`` settle it, round after round, until
+    nothing is pending (a head batch the publisher thread enqueued a moment ago holds the
+    heads of then: the next round takes what moved since, and a batch holds ``limit``
+    heads). Returns the operations and whether ``send`` settled them all (False: another
+    process leads the key and sends them)."""
+    seen: dict[int | None, ChainOp] = {}
+    for round_ in range(MAX_ROUNDS):
+        # A failed recall is asked again once per call, not once per round.
+        enqueue_pending(engine, limit=limit, retry_failed=round_ == 0)
+        ops = live_ops(engine)
+        if not ops:
+            return list(seen.values()), True
+        seen.update((op.id, op) for op in ops)
+        if not send(ops):
+            return list(seen.values()), False
+    return list(seen.values()), True
+
+
 def publish_pending(
     *, engine: Engine, chain: ChainContext, data_dir: Path | None, limit: int = DEFAULT_LIMIT
 ) -> Published:
-    """Enqueues what is pending and sends it now through a writer of this call's own: only
-    where no other writer runs for the key (tests, demo seeding before the server starts)."""
-    enqueue_pending(engine, limit=limit, retry_failed=True)
-    ops = live_ops(engine)
-    if ops:
-        ChainWriter(engine=engine, chain=chain, kinds=trace_kinds(data_dir=data_dir)).drain()
+    """Publishes what is pending through a writer of this call's own: only where no other
+    writer runs for the key (tests, demo seeding before the server starts)."""
+    writer = ChainWriter(engine=engine, chain=chain, kinds=trace_kinds(data_dir=data_dir))
+
+    def drain(ops: list[ChainOp]) -> bool:
+        writer.drain()
+        return True
+
+    ops, _ = publish_now(engine, drain, limit=limit)
     return summarize(engine, ops)
 
 

@@ -38,7 +38,6 @@ from chainproof.trace import (
     roles,
     scan,
 )
-from chainproof.trace import ops as trace_ops
 from chainproof.trace.models import TraceNode
 from chainproof.trace.schemas import (
     EX_CODE,
@@ -401,10 +400,11 @@ class PublishOpOut(PublishOut):
 )
 def publish(runtime: RuntimeDep, caller: AdminDep) -> Any:
     runtime.chain.require_ok()
-    trace_ops.enqueue_pending(runtime.engine, retry_failed=True)
-    enqueued = trace_ops.live_ops(runtime.engine)
-    settled = send_now(
-        runtime.engine, runtime.chain, runtime.settings, enqueued, writer=runtime.writer
+    enqueued, settled = heads.publish_now(
+        runtime.engine,
+        lambda ops: send_now(
+            runtime.engine, runtime.chain, runtime.settings, ops, writer=runtime.writer
+        ),
     )
     done = heads.summarize(runtime.engine, enqueued)
     with runtime.sessions() as s:
