@@ -8,8 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner
+
 from chainproof.chain.context import ChainContext
+from chainproof.cli import trace as trace_cli
+from chainproof.config import Settings
 from chainproof.evidence.batcher import LeaderLock
+from chainproof.runtime import make_writer
+from chainproof.store import db
+from tests.factories import served
 
 from .test_trace_api import NOODLE, Api, api, chain, lot, scenario  # noqa: F401
 
@@ -55,3 +62,29 @@ def test_a_recall_is_an_operation_sent_by_whoever_leads_the_key(
     ).json()
     assert report["on_chain_tx"] == confirmed["tx_hash"]
     assert chain.w3.eth.get_transaction_receipt(confirmed["tx_hash"])["status"] == 1
+
+
+def test_the_cli_follows_a_recall_until_it_is_on_chain(
+    api: Api,  # noqa: F811
+    scenario: Any,  # noqa: F811
+    chain: ChainContext,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """`chainproof trace recall --wait` names the operation and prints its status until the
+    key's writer (here a thread standing in for the worker) has it confirmed."""
+    settings = Settings(env="test", data_dir=tmp_path, database_url=api.url, chain="embedded")
+    engine = db.make_engine(api.url)
+    writer = make_writer(engine, chain, settings)
+    writer.start()
+    try:
+        key = scenario["regulator"]["Authorization"].removeprefix("Bearer ")
+        with served(api.client.app) as url:
+            args = ["recall", lot(NOODLE, "N1"), "--reason", "抽检", "--wait"]
+            out = CliRunner().invoke(trace_cli.app, [*args, "--url", url, "--key", key])
+        assert out.exit_code == 0, out.output
+        assert "on chain: operation" in out.output, out.output
+        tx = out.output.rsplit("transaction ", 1)[1].strip()
+        assert chain.w3.eth.get_transaction_receipt(tx)["status"] == 1  # type: ignore[arg-type]
+    finally:
+        writer.stop()
+        engine.dispose()
