@@ -1,7 +1,8 @@
 """Runs the chosen measurements in order and collects one report.
 
 Order matters: ingest anchors the digests that verify then checks, and the time-to-anchor
-run goes before verify so its batches are not delayed by a verify storm.
+run goes before verify so its batches are not delayed by a verify storm. The PostgreSQL
+runs start their own chains, databases and processes, after the rest.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchmarks import gas, hashing, ingest, latency, verify
+from benchmarks import gas, hashing, ingest, latency, postgres, verify
 from benchmarks.results import Report, machine_facts
 from benchmarks.stack import fresh_chain, running_server
 
-MEASUREMENTS = ("gas", "ingest", "latency", "verify", "hashing")
+MEASUREMENTS = ("gas", "ingest", "latency", "verify", "hashing", "postgres")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -29,8 +30,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     p.add_argument(
         "--only",
-        default=",".join(MEASUREMENTS),
-        help=f"comma-separated subset of {', '.join(MEASUREMENTS)} (verify implies ingest)",
+        default=None,
+        help=(
+            f"comma-separated subset of {', '.join(MEASUREMENTS)} (verify implies ingest); "
+            "default: all (--quick: all but postgres, which starts several processes per run)"
+        ),
     )
     p.add_argument("--workdir", type=Path, help="keep chains, databases and logs here")
     return p.parse_args(argv)
@@ -48,7 +52,8 @@ def chosen(only: str) -> list[str]:
 
 def run(args: argparse.Namespace, console: Console | None = None) -> Report:
     console = console or Console(stderr=True)
-    picked = chosen(args.only)
+    default = [m for m in MEASUREMENTS if not (args.quick and m == "postgres")]
+    picked = chosen(args.only if args.only is not None else ",".join(default))
     report = Report(mode="quick" if args.quick else "full", machine=machine_facts())
     with tempfile.TemporaryDirectory(prefix="chainproof-bench-") as tmp:
         work = args.workdir or Path(tmp)
@@ -56,7 +61,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> Report:
         if "gas" in picked:
             console.log("gas per document ...")
             report.add(*gas.measure(work, quick=args.quick))
-        needs_server = [m for m in picked if m != "gas"]
+        needs_server = [m for m in picked if m not in ("gas", "postgres")]
         if needs_server:
             with (
                 fresh_chain(work / "server-chain") as chain,
@@ -82,6 +87,9 @@ def run(args: argparse.Namespace, console: Console | None = None) -> Report:
                 if "hashing" in picked:
                     console.log("upload + hash ...")
                     report.add(*hashing.measure(server, work, quick=args.quick))
+        if "postgres" in picked:
+            console.log("PostgreSQL: ingest (1 process, 2 replicas + worker), takeover ...")
+            report.add(*postgres.measure(work, quick=args.quick))
     return report
 
 

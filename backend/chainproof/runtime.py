@@ -18,17 +18,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from chainproof.chain.context import ChainContext, ChainStatus, open_chain
 from chainproof.chain.endpoints import pool_options
 from chainproof.chain.nodes import Node, make_node
-from chainproof.chain.writer import ChainWriter
+from chainproof.chain.trace_registry import trace_chain
+from chainproof.chain.writer import ChainWriter, OpKind
 from chainproof.config import Settings
 from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
 from chainproof.evidence.batcher import Batcher, LeaderLock
@@ -36,7 +38,9 @@ from chainproof.evidence.finality import FinalityPolicy, choose_policy
 from chainproof.evidence.ops import evidence_kinds
 from chainproof.store import db, shared_files
 from chainproof.store.leader import KeyLock, PgLeaderLock
+from chainproof.store.ops import ChainOp, OpStatus
 from chainproof.trace.heads import HeadPublisher
+from chainproof.trace.ops import trace_kinds
 from chainproof.vocabulary import MANAGED_CHAINS, chain_kind
 
 log = structlog.get_logger("chainproof.runtime")
@@ -151,6 +155,7 @@ def start_runtime(
             # another host finds the contracts the first one deployed (store/shared_files.py).
             with shared_files.shared_deployments(engine, settings.data_dir):
                 chain = _open_chain_or_degrade(settings)
+                find_trace_registry(chain, settings)
         runtime = Runtime(
             settings=settings,
             engine=engine,
@@ -173,17 +178,28 @@ def start_runtime(
 
 
 def _start_trace_publisher(runtime: Runtime) -> HeadPublisher | None:
-    """Only where the batcher runs: one process per signing key sends transactions."""
+    """Only where the batcher runs: it enqueues heads for the key's one writer."""
     if runtime.batcher is None:
         return None
     publisher = HeadPublisher(
         engine=runtime.engine,
-        chain=runtime.chain,
-        data_dir=runtime.settings.data_dir,
+        writer=runtime.writer,
         interval_ms=runtime.settings.trace_publish_interval_ms,
     )
     publisher.start()
     return publisher
+
+
+def find_trace_registry(chain: ChainContext, settings: Settings) -> None:
+    """Finds (or deploys) the TraceRegistry while the deployment lock is held, so its record
+    reaches the database with the registry's: deployed later, by whichever process first
+    needed it, each host would deploy one of its own."""
+    if isinstance(chain, UnavailableChain) or chain.node.kind == "embedded":
+        return
+    try:
+        trace_chain(chain, data_dir=settings.data_dir)
+    except ChainProofError as exc:
+        log.warning("no trace registry at start; trace heads wait", error=exc.message)
 
 
 def _open_chain_or_degrade(settings: Settings) -> ChainContext:
@@ -319,15 +335,74 @@ def finality_policy(chain: ChainContext, settings: Settings) -> FinalityPolicy:
     )
 
 
-def start_writer(engine: Engine, chain: ChainContext, settings: Settings) -> ChainWriter:
-    """The chain writer of the operator's key, next to the batcher (same leader lock, same
-    nonce counter): revocations and member role changes go through it."""
-    writer = ChainWriter(
+def chain_kinds(settings: Settings) -> Mapping[str, OpKind]:
+    """Every kind of chain operation the writer sends (each service registers its own)."""
+    return {
+        **evidence_kinds(member_secret=settings.secret_key.get_secret_value()),
+        **trace_kinds(data_dir=settings.data_dir),
+    }
+
+
+def make_writer(engine: Engine, chain: ChainContext, settings: Settings) -> ChainWriter:
+    return ChainWriter(
         engine=engine,
         chain=chain,
-        kinds=evidence_kinds(member_secret=settings.secret_key.get_secret_value()),
+        kinds=chain_kinds(settings),
         confirmations=finality_policy(chain, settings).confirmations,
         gas_cap=settings.gas_cap,
     )
+
+
+def start_writer(engine: Engine, chain: ChainContext, settings: Settings) -> ChainWriter:
+    """The chain writer of the operator's key, next to the batcher (same leader lock, same
+    nonce counter): revocations, member role changes, trace heads, recalls and admin
+    transfers go through it."""
+    writer = make_writer(engine, chain, settings)
     writer.start()
     return writer
+
+
+def send_now(
+    engine: Engine,
+    chain: ChainContext,
+    settings: Settings,
+    ops: Sequence[ChainOp],
+    *,
+    writer: ChainWriter | None = None,
+    timeout: float = 60.0,
+) -> bool:
+    """Waits until ``ops`` are confirmed or failed; True when they are, False when another
+    process leads the key (it sends them; the caller answers 202 and lets its caller poll).
+
+    ``writer`` is this process's own running writer, if it leads the key: woken, then
+    waited for. Where none runs, the key's lock is taken for the moment (a CLI command, an
+    app without its batcher on one machine) and the operations are drained here: still one
+    nonce owner per key.
+    """
+    ids = [op.id for op in ops]
+    if not ids:
+        return True
+    if writer is None:
+        lock = (
+            PgLeaderLock(engine, chain.sender.address)
+            if engine.dialect.name == "postgresql"
+            else LeaderLock(settings.data_dir, chain.sender.address)
+        )
+        try:
+            lock.acquire()
+        except ConflictError:
+            return False
+        try:
+            make_writer(engine, chain, settings).drain(timeout)
+        finally:
+            lock.release()
+        return True
+    writer.wake()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Session(engine) as s:
+            statuses = s.exec(select(ChainOp.status).where(col(ChainOp.id).in_(ids))).all()
+        if all(st in (OpStatus.CONFIRMED.value, OpStatus.FAILED.value) for st in statuses):
+            return True
+        time.sleep(0.02)
+    return False

@@ -27,6 +27,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.contract.contract import ContractFunction
 
 from chainproof.chain.client import ContractClient
 from chainproof.chain.compiler import ContractArtifact, load_artifact, runtime_matches
@@ -95,6 +96,20 @@ class TraceRegistryClient(ContractClient):
     def has_role(self, role: bytes, account: str) -> bool:
         fn = self.contract.functions.hasRole(role, Web3.to_checksum_address(account))
         return bool(self.call(fn.call))
+
+    def set_heads_call(
+        self, item_keys: Sequence[bytes | str], heads: Sequence[bytes | str], counts: Sequence[int]
+    ) -> ContractFunction:
+        """``setHeads`` for the chain writer (``trace/ops.py``) to sign."""
+        return self.contract.functions.setHeads(
+            [_b32(k) for k in item_keys], [_b32(h) for h in heads], [int(c) for c in counts]
+        )
+
+    def recall_call(self, lot_key: bytes | str, reason_hash: bytes | str) -> ContractFunction:
+        return self.contract.functions.recall(_b32(lot_key), _b32(reason_hash))
+
+    def lift_recall_call(self, lot_key: bytes | str, reason_hash: bytes | str) -> ContractFunction:
+        return self.contract.functions.liftRecall(_b32(lot_key), _b32(reason_hash))
 
     def set_heads(
         self,

@@ -14,6 +14,9 @@ from rich.table import Table
 from chainproof.errors import ChainError, ChainProofError, InvalidInputError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from chainproof.chain.context import ChainContext
     from chainproof.chain.nodes import Node
     from chainproof.config import Settings
 
@@ -251,37 +254,23 @@ def deploy(
     With --upgrade (same chain, registry v1 recorded) v2 is deployed beside v1, with
     CHAINPROOF_REGISTRY_ADMIN as its admin (docs/operations.md, "Upgrading the registry").
     """
-    from chainproof.chain.context import open_chain
-    from chainproof.chain.deployments import retire_record
-    from chainproof.chain.nodes import make_node
     from chainproof.config import get_settings
+    from chainproof.store import shared_files
 
     settings = get_settings()
     spec = chain or settings.chain
     if new and upgrade:
         _fail(InvalidInputError("--new and --upgrade exclude each other"))
+    engine = _engine(settings)
     try:
-        if new or upgrade:
-            node = make_node(spec, data_dir=settings.data_dir)
-            node.start()
-            try:
-                if new:
-                    retired = retire_record(settings.data_dir, node.chain_id())
-                    if retired is not None:
-                        _out.print(f"retired the old record: {retired}", soft_wrap=True)
-                else:
-                    _upgrade(node, settings)
-            finally:
-                node.stop()
-        ctx = open_chain(
-            chain=spec,
-            data_dir=settings.data_dir,
-            operator_key=settings.operator_key.get_secret_value(),
-            registry_admin=settings.registry_admin,
-            require_offline_admin=settings.env == "production",
-        )
+        # The records this writes reach the database at once (store/shared_files.py): a
+        # replica or a worker on another host finds the new registry at its next start.
+        with shared_files.shared_deployments(engine, settings.data_dir):
+            ctx = _deploy(spec, settings, new=new, upgrade=upgrade)
     except ChainProofError as exc:
         _fail(exc)
+    finally:
+        engine.dispose()
     try:
         d = ctx.deployment
         _out.print(
@@ -305,6 +294,79 @@ def deploy(
                 )
     finally:
         ctx.stop()
+
+
+def _deploy(spec: str, settings: Settings, *, new: bool, upgrade: bool) -> ChainContext:
+    from chainproof.chain.context import open_chain
+    from chainproof.chain.deployments import retire_record
+    from chainproof.chain.nodes import make_node
+
+    if new or upgrade:
+        node = make_node(spec, data_dir=settings.data_dir)
+        node.start()
+        try:
+            if new:
+                retired = retire_record(settings.data_dir, node.chain_id())
+                if retired is not None:
+                    _out.print(f"retired the old record: {retired}", soft_wrap=True)
+            else:
+                _upgrade(node, settings)
+        finally:
+            node.stop()
+    return open_chain(
+        chain=spec,
+        data_dir=settings.data_dir,
+        operator_key=settings.operator_key.get_secret_value(),
+        registry_admin=settings.registry_admin,
+        require_offline_admin=settings.env == "production",
+    )
+
+
+def _send_op(ctx: ChainContext, settings: Settings, *, kind: str, payload: dict[str, str]) -> None:
+    """Through the chain writer, as every chain write (one nonce owner per key): enqueued,
+    then sent here when no process leads the key, else waited for while the leader (a
+    running worker) sends it, with its status as it moves."""
+    import time
+
+    from sqlmodel import Session
+
+    from chainproof.chain.writer import enqueue
+    from chainproof.runtime import send_now
+    from chainproof.store.ops import ChainOp, OpStatus
+
+    engine = _engine(settings)
+    try:
+        with Session(engine) as s:
+            op = enqueue(s, kind=kind, payload=payload)
+        _out.print(f"operation {op.public_id} ({kind}) queued", soft_wrap=True)
+        if not send_now(engine, ctx, settings, [op], timeout=120.0):
+            _out.print("another process leads the signing key: waiting for it to send it")
+        status, deadline = op.status, time.monotonic() + 600
+        while True:
+            with Session(engine) as s:
+                now = s.get(ChainOp, op.id)
+                assert now is not None
+            if now.status != status:
+                status = now.status
+                _out.print(f"operation {op.public_id}: {status}", soft_wrap=True)
+            if status == OpStatus.CONFIRMED.value:
+                return
+            if status == OpStatus.FAILED.value:
+                raise ChainError(f"operation {op.public_id} failed: {now.error}")
+            if time.monotonic() > deadline:
+                raise ChainError(f"operation {op.public_id} still {status} after 600 s")
+            time.sleep(0.25)
+    finally:
+        engine.dispose()
+
+
+def _engine(settings: Settings) -> Engine:
+    """The database, migrated: deployment records and chain operations live there."""
+    from chainproof.store import db
+
+    url = settings.resolved_database_url
+    db.upgrade(url)
+    return db.make_engine(url)
 
 
 def _upgrade(node: Node, settings: Settings) -> None:
@@ -376,9 +438,8 @@ def transfer_admin(
                     " the current admin starts the transfer itself"
                 )
             )
-        functions = registry.contract.functions
-        registry.transact(ctx.sender, functions.beginDefaultAdminTransfer(to))
-        pending, schedule = functions.pendingDefaultAdmin().call()
+        _send_op(ctx, settings, kind="begin_admin_transfer", payload={"to": to})
+        pending, schedule = registry.contract.functions.pendingDefaultAdmin().call()
     except ChainProofError as exc:
         _fail(exc)
     finally:

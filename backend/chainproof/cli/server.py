@@ -400,7 +400,7 @@ def worker(
     to share its managed node. Exit 0 after SIGTERM/SIGINT, 2 on errors.
     """
     from chainproof.chain.nodes import display_url
-    from chainproof.runtime import start_runtime
+    from chainproof.runtime import find_trace_registry, start_runtime
     from chainproof.store.db import make_engine
     from chainproof.store.shared_files import shared_deployments
 
@@ -418,6 +418,7 @@ def worker(
             # The deployment records another host wrote, from the database; ours, to it.
             with shared_deployments(engine, settings.data_dir):
                 context = _open_chain(settings)
+                find_trace_registry(context, settings)
             # The same composition root as `serve`: batcher, chain writer, trace heads. On
             # PostgreSQL the key's leader is elected there (an advisory lock: workers on
             # other hosts stand by and take over); on SQLite the data dir's lock decides.

@@ -43,6 +43,11 @@ def _read(path: Path) -> Any:
         raise typer.BadParameter(f"{path}: {exc}") from None
 
 
+WaitOpt = Annotated[
+    bool, typer.Option("--wait", help="Wait until it is on chain, printing its status.")
+]
+
+
 def _call(method: str, url: str, key: str | None, **kwargs: Any) -> Any:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
@@ -126,8 +131,10 @@ def recall(
     url: UrlOpt = DEFAULT_URL,
     key: KeyOpt = None,
     report: Annotated[Path | None, typer.Option(help="Write the CSV report here.")] = None,
+    wait: WaitOpt = False,
 ) -> None:
-    """Recall a lot and print (or save) the recall report."""
+    """Recall a lot and print (or save) the recall report; the recall goes on chain
+    (TraceRegistry v2 `recall`) through the chain writer."""
     base = f"{url.rstrip('/')}/api/v1/trace"
     r = _call("POST", f"{base}/recalls", key, json={"lot": lot, "reason": reason})
     data = _call("GET", f"{base}/recalls/{r['recall_id']}", key)
@@ -136,6 +143,7 @@ def recall(
         csv_text = _call("GET", f"{base}/recalls/{r['recall_id']}?format=csv", key)
         report.write_text(csv_text, encoding="utf-8")
         typer.echo(f"report: {report}")
+    _follow(url, key, r.get("operation"), wait)
 
 
 @app.command()
@@ -146,12 +154,44 @@ def lift(
     reason: Annotated[str, typer.Option(help="Why (kept off chain; its hash goes on chain).")],
     url: UrlOpt = DEFAULT_URL,
     key: KeyOpt = None,
+    wait: WaitOpt = False,
 ) -> None:
     """Lift a lot's recall (a regulator, or the owner when the owner recalled it); the lift
-    goes on chain (TraceRegistry v2 `liftRecall`) with the next publish."""
+    goes on chain (TraceRegistry v2 `liftRecall`) through the chain writer."""
     base = f"{url.rstrip('/')}/api/v1/trace"
     r = _call("POST", f"{base}/recalls/lift", key, json={"lot": lot, "reason": reason})
     typer.echo(f"recall {r['recall_id']} of {r['lot']} lifted at {r['lifted_at']}")
+    _follow(url, key, r.get("operation"), wait)
+
+
+WAIT_SECONDS = 600.0
+
+
+def _follow(url: str, key: str | None, op: dict[str, Any] | None, wait: bool) -> None:
+    """Names the chain operation; with ``--wait``, prints its status as it moves until it
+    is confirmed (exit 0) or failed (exit 1)."""
+    if not op:
+        return
+    path = f"{url.rstrip('/')}/api/v1/operations/{op['id']}"
+    typer.echo(f"on chain: operation {op['id']} ({op['status']})")
+    if not wait:
+        return
+    import time
+
+    now, status, deadline = op, op["status"], time.monotonic() + WAIT_SECONDS
+    while status not in ("confirmed", "failed"):
+        if time.monotonic() > deadline:
+            typer.echo(f"error: operation {op['id']} still {status}", err=True)
+            raise typer.Exit(1)
+        time.sleep(0.5)
+        now = _call("GET", path, key)
+        if now["status"] != status:
+            status = now["status"]
+            typer.echo(f"operation {op['id']}: {status}")
+    if status == "failed":
+        typer.echo(f"error: operation {op['id']} failed: {now.get('error')}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"transaction {now['tx_hash']}")
 
 
 prefix_app = typer.Typer(

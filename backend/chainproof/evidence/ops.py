@@ -1,5 +1,5 @@
-"""The evidence service's kinds of chain operation (``chain/writer.py``): leaf revocations
-and member role grants and removals.
+"""The evidence service's kinds of chain operation (``chain/writer.py``): leaf revocations,
+member role grants and removals, and the start of a registry admin transfer.
 
 Each kind turns its ``chain_op`` payload into a contract call when the writer is about to
 sign it, and applies its effect to the index when the writer has the receipt. A call whose
@@ -27,6 +27,7 @@ from chainproof.store.ops import ChainOp
 REVOKE_LEAF = "revoke_leaf"
 GRANT_MEMBER = "grant_member"
 REVOKE_MEMBER = "revoke_member"
+BEGIN_ADMIN_TRANSFER = "begin_admin_transfer"
 
 
 class RevokeLeaf:
@@ -122,10 +123,36 @@ class MemberRole:
         return None
 
 
+class BeginAdminTransfer:
+    """``beginDefaultAdminTransfer(to)`` on the registry (v2), from the operator's key while
+    it is the admin: step one of moving the admin role to an offline key
+    (``chainproof contracts transfer-admin``)."""
+
+    name = BEGIN_ADMIN_TRANSFER
+
+    def build(self, session: Session, op: ChainOp, chain: ChainContext) -> Call | None:
+        to = Web3.to_checksum_address(op.payload["to"])
+        registry = chain.registry
+        functions = registry.contract.functions
+        pending, _ = functions.pendingDefaultAdmin().call()
+        if Web3.to_checksum_address(pending) == to:
+            return None  # begun already (a transaction this row lost track of)
+        return Call(registry, functions.beginDefaultAdminTransfer(to))
+
+    def confirmed(
+        self, session: Session, op: ChainOp, chain: ChainContext, mined: MinedTx | None
+    ) -> None:
+        return None  # the pending admin lives on chain only
+
+    def failed(self, session: Session, op: ChainOp, chain: ChainContext) -> None:
+        return None
+
+
 def evidence_kinds(*, member_secret: str | None) -> Mapping[str, OpKind]:
     kinds: list[OpKind] = [
         RevokeLeaf(member_secret),
         MemberRole(grant=True),
         MemberRole(grant=False),
+        BeginAdminTransfer(),
     ]
     return {k.name: k for k in kinds}

@@ -15,8 +15,9 @@ stores, after it was opened, the files this process wrote (a first deployment, a
 (:func:`deployment_lock`), so two processes starting together on an empty database do not
 both deploy: the second waits, then finds the first one's record.
 
-Written later, outside a start (``contracts deploy --upgrade``, a trace registry deployed
-by the running writer): published at the next start on the host that wrote them.
+``contracts deploy --new|--upgrade`` runs the same :func:`shared_deployments` around its
+work, so its records reach the database before it exits; a start finds (or deploys) the
+TraceRegistry inside it too (``runtime.py``).
 """
 
 from __future__ import annotations

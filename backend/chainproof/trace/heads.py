@@ -1,36 +1,41 @@
 """Publishing heads and recall flags on chain, in batches, behind the captures.
 
-:func:`publish_pending` sends one ``setHeads`` transaction for up to ``limit`` nodes whose
-head moved since it was last published, then sends the recalls and recall lifts not yet on
-chain. It signs through the operator's :class:`~chainproof.chain.sender.TxSender` while holding its
-``sending()`` lock, so it never races the batcher for a nonce. A crash between the
-transaction and the commit re-sends the same heads, which the contract takes as a no-op.
-
-:class:`HeadPublisher` runs it in a thread, started and stopped by the app's lifespan next
-to the batcher; tests and the CLI call :func:`publish_pending` directly.
+Nothing here signs: heads, recalls and lifts are operations of the chain writer
+(``trace/ops.py``: one outbox, one nonce owner per key, one crash story). The
+:class:`HeadPublisher` thread, run beside the writer by the key's leader, enqueues every
+interval what moved (:func:`~chainproof.trace.ops.enqueue_pending`) and wakes the writer.
+:func:`publish_pending` is the one-shot form for tests and demo seeding, where no writer
+runs: it enqueues, then drains the operations through a writer of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import structlog
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from chainproof.chain.context import ChainContext
-from chainproof.chain.sender import MinedTx
-from chainproof.chain.trace_registry import trace_chain
-from chainproof.errors import ChainProofError, ContractRevertError
-from chainproof.trace.models import TraceNode, TraceRecall
+from chainproof.chain.writer import ChainWriter
+from chainproof.errors import ChainProofError
+from chainproof.store.ops import ChainOp, OpStatus
+from chainproof.trace.ops import (
+    DEFAULT_LIMIT,
+    LIFT_RECALL,
+    RECALL,
+    SET_HEADS,
+    enqueue_pending,
+    live_ops,
+    trace_kinds,
+)
 
 log = structlog.get_logger("chainproof.trace")
-DEFAULT_LIMIT = 200
+MAX_ROUNDS = 20  # x DEFAULT_LIMIT heads per call at most; the publisher thread does the rest
 
 
 @dataclass(frozen=True)
@@ -41,85 +46,58 @@ class Published:
     lifts: int = 0
 
 
+def summarize(engine: Engine, ops: Sequence[ChainOp]) -> Published:
+    """What the confirmed ones among ``ops`` put on chain (read again: they moved on)."""
+    heads = recalls = lifts = 0
+    txs: list[str] = []
+    with Session(engine) as s:
+        for op in ops:
+            now = s.get(ChainOp, op.id)
+            if now is None or now.status != OpStatus.CONFIRMED.value:
+                continue
+            if now.tx_hash:
+                txs.append(now.tx_hash)
+            if now.kind == SET_HEADS:
+                heads += len(now.payload["heads"])
+            recalls += now.kind == RECALL
+            lifts += now.kind == LIFT_RECALL
+    return Published(heads, recalls, tuple(txs), lifts)
+
+
+def publish_now(
+    engine: Engine, send: Callable[[list[ChainOp]], bool], *, limit: int = DEFAULT_LIMIT
+) -> tuple[list[ChainOp], bool]:
+    """Enqueues everything pending and has ``send`` settle it, round after round, until
+    nothing is pending (a head batch the publisher thread enqueued a moment ago holds the
+    heads of then: the next round takes what moved since, and a batch holds ``limit``
+    heads). Returns the operations and whether ``send`` settled them all (False: another
+    process leads the key and sends them)."""
+    seen: dict[int | None, ChainOp] = {}
+    for round_ in range(MAX_ROUNDS):
+        # A failed recall is asked again once per call, not once per round.
+        enqueue_pending(engine, limit=limit, retry_failed=round_ == 0)
+        ops = live_ops(engine)
+        if not ops:
+            return list(seen.values()), True
+        seen.update((op.id, op) for op in ops)
+        if not send(ops):
+            return list(seen.values()), False
+    return list(seen.values()), True
+
+
 def publish_pending(
     *, engine: Engine, chain: ChainContext, data_dir: Path | None, limit: int = DEFAULT_LIMIT
 ) -> Published:
-    tc = trace_chain(chain, data_dir=data_dir)
-    txs: list[str] = []
-    with Session(engine) as s:
-        nodes = s.exec(
-            select(TraceNode)
-            .where(col(TraceNode.count) > col(TraceNode.published_count))
-            .order_by(col(TraceNode.id))
-            .limit(limit)
-        ).all()
-        batch = [(n.id, n.chain_key, n.head, n.count) for n in nodes if n.head]
-    if batch:
-        mined = tc.client.set_heads(
-            chain.sender, [b[1] for b in batch], [b[2] or "" for b in batch], [b[3] for b in batch]
-        )
-        txs.append(mined.tx_hash)
-        with Session(engine) as s:
-            for nid, _, _, count in batch:
-                node = s.get(TraceNode, nid)
-                if node is not None and node.published_count < count:
-                    node.published_count = count
-                    s.add(node)
-            s.commit()
-        log.info("trace heads published", count=len(batch), tx_hash=mined.tx_hash)
-    recalls, lifts = 0, 0
-    with Session(engine) as s:
-        # In id order: a lot recalled, lifted and recalled again goes on chain in that order.
-        pending = s.exec(
-            select(TraceRecall)
-            .where(
-                col(TraceRecall.tx_hash).is_(None)
-                | (
-                    col(TraceRecall.lifted_at).is_not(None)
-                    & col(TraceRecall.lift_tx_hash).is_(None)
-                )
-            )
-            .order_by(col(TraceRecall.id))
-        ).all()
-        todo = []
-        for r in pending:
-            lot = s.get(TraceNode, r.lot_node_id)
-            if lot is not None:
-                todo.append((r.id, lot.chain_key, r.tx_hash, r.reason_hash, r.lift_reason_hash))
-    for rid, key, sent, reason, lift_reason in todo:
-        if sent is None:
-            tx = _send(partial(tc.client.recall, chain.sender, key, reason), "LotAlreadyRecalled")
-            _record(engine, rid, "tx_hash", tx)
-            txs.append(tx)
-            recalls += 1
-        if lift_reason is not None:
-            tx = _send(
-                partial(tc.client.lift_recall, chain.sender, key, lift_reason), "LotNotRecalled"
-            )
-            _record(engine, rid, "lift_tx_hash", tx)
-            txs.append(tx)
-            lifts += 1
-    return Published(len(batch), recalls, tuple(txs), lifts)
+    """Publishes what is pending through a writer of this call's own: only where no other
+    writer runs for the key (tests, demo seeding before the server starts)."""
+    writer = ChainWriter(engine=engine, chain=chain, kinds=trace_kinds(data_dir=data_dir))
 
+    def drain(ops: list[ChainOp]) -> bool:
+        writer.drain()
+        return True
 
-def _send(send: Callable[[], MinedTx], done_before: str) -> str:
-    """Sends a recall or a lift; ``done_before`` is the revert saying a crash lost our record
-    of having sent it already."""
-    try:
-        return send().tx_hash
-    except ContractRevertError as exc:
-        if exc.error_name != done_before:
-            raise
-        return "already-on-chain"
-
-
-def _record(engine: Engine, recall_id: int | None, column: str, tx: str) -> None:
-    with Session(engine) as s:
-        done = s.get(TraceRecall, recall_id)
-        if done is not None:
-            setattr(done, column, tx[:66])
-            s.add(done)
-            s.commit()
+    ops, _ = publish_now(engine, drain, limit=limit)
+    return summarize(engine, ops)
 
 
 def reason_hash(reason: str) -> str:
@@ -127,15 +105,13 @@ def reason_hash(reason: str) -> str:
 
 
 class HeadPublisher:
-    """A thread calling :func:`publish_pending` every ``interval_ms``; errors are logged and
-    retried on the next round (captures never wait for it)."""
+    """A thread enqueuing the pending heads, recalls and lifts every ``interval_ms`` and
+    waking the key's writer; errors are logged and retried on the next round (captures
+    never wait for it)."""
 
-    def __init__(
-        self, *, engine: Engine, chain: ChainContext, data_dir: Path | None, interval_ms: int
-    ) -> None:
+    def __init__(self, *, engine: Engine, writer: ChainWriter | None, interval_ms: int) -> None:
         self.engine = engine
-        self.chain = chain
-        self.data_dir = data_dir
+        self.writer = writer
         self.interval = interval_ms / 1000
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="trace-heads", daemon=True)
@@ -152,11 +128,12 @@ class HeadPublisher:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                publish_pending(engine=self.engine, chain=self.chain, data_dir=self.data_dir)
+                if enqueue_pending(self.engine) and self.writer is not None:
+                    self.writer.wake()
                 self.last_error = None
             except ChainProofError as exc:
                 self.last_error = exc.message
                 log.warning("trace head publishing failed; retrying", error=exc.message)
-            except Exception as exc:  # a node hiccup: keep the thread alive, retry later
+            except Exception as exc:  # the database away for a moment: retry later
                 self.last_error = str(exc)
                 log.warning("trace head publishing failed; retrying", error=str(exc))

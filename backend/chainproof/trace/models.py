@@ -170,6 +170,9 @@ class TraceRecall(SQLModel, table=True):
     lift_reason: str | None = Field(default=None, max_length=500)
     lift_reason_hash: str | None = Field(default=None, max_length=HEX32_LEN)
     lift_tx_hash: str | None = Field(default=None, max_length=HEX32_LEN)
+    # The chain_op sending the recall / the lift (``trace/ops.py``).
+    op_id: str | None = Field(default=None, max_length=32)
+    lift_op_id: str | None = Field(default=None, max_length=32)
 
 
 class TraceScan(SQLModel, table=True):

@@ -3,8 +3,9 @@
 The owner (whatever its role: a processor owns what it transforms) or a regulator recalls;
 a recall is lifted by a regulator, or by the owner when the owner made it (a regulator's
 recall stays until a regulator lifts it). A lifted lot may be recalled again: each recall
-is a row with its lift. Both are stored at once and sent on chain by the publisher
-(``heads.py``: ``recall`` and ``liftRecall`` of TraceRegistry v2). Its
+is a row with its lift. Both are stored at once, each with its chain operation
+(``ops.py``: ``recall`` and ``liftRecall`` of TraceRegistry v2, sent by the chain writer;
+a crash between the two commits leaves it to the head publisher's next round). Its
 report traces forward from the lot to every item and downstream lot it reached, and back
 to every input it came from; it exports as JSON and CSV.
 """
@@ -19,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from chainproof.errors import AuthError, ConflictError, InvalidInputError, NotFoundError
 from chainproof.store.models import utcnow
-from chainproof.trace import codes, lineage, roles
+from chainproof.trace import codes, lineage, ops, roles
 from chainproof.trace.heads import reason_hash
 from chainproof.trace.models import NodeKind, TraceNode, TraceRecall, TraceRole
 
@@ -57,11 +58,12 @@ def recall_lot(*, session: Session, member_id: int | None, lot: str, reason: str
     session.add(recall)
     session.commit()
     session.refresh(recall)
+    ops.enqueue_recall(session, recall, lift=False)
     return recall
 
 
 def lift_recall(*, session: Session, member_id: int | None, lot: str, reason: str) -> TraceRecall:
-    """Lifts the lot's recall; the lift goes on chain (``liftRecall``) with the next publish."""
+    """Lifts the lot's recall; the lift goes on chain (``liftRecall``) through the writer."""
     reason = _reason(reason)
     node = _lot(session, lot)
     org = roles.writer_org(session, member_id)
@@ -81,6 +83,7 @@ def lift_recall(*, session: Session, member_id: int | None, lot: str, reason: st
     session.add(recall)
     session.commit()
     session.refresh(recall)
+    ops.enqueue_recall(session, recall, lift=True)
     return recall
 
 

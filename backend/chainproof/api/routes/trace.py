@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import Field
+from sqlmodel import select
 
 from chainproof.api.deps import (
     AdminDep,
@@ -17,9 +19,13 @@ from chainproof.api.deps import (
     published_rpc_url,
     require_role,
 )
+from chainproof.api.routes.operations import OperationOut
 from chainproof.api.schemas import error_responses
+from chainproof.chain.writer import operation_public
 from chainproof.errors import NotFoundError
+from chainproof.runtime import send_now
 from chainproof.store.models import Role
+from chainproof.store.ops import ChainOp
 from chainproof.trace import (
     capture,
     codes,
@@ -242,42 +248,61 @@ def item_lineage(code: CodePath, session: SessionDep, caller: KeyholderDep) -> L
     )
 
 
+class RecallOpOut(RecallOut):
+    operation: OperationOut | None = Field(
+        default=None,
+        description=(
+            "The chain operation that puts this recall (or its lift) on TraceRegistry "
+            "(`GET /api/v1/operations/{id}` until `confirmed`); the recall is in force here "
+            "at once."
+        ),
+    )
+
+
 @router.post(
     "/recalls",
     summary="Recall a lot (a regulator, or the lot's producer)",
-    response_model=RecallOut,
+    response_model=RecallOpOut,
     status_code=201,
     responses=error_responses(401, 403, 404, 409, 422),
 )
-def recall_lot(body: RecallIn, session: SessionDep, caller: SubmitterDep) -> RecallOut:
+def recall_lot(
+    body: RecallIn, session: SessionDep, caller: SubmitterDep, runtime: RuntimeDep
+) -> RecallOpOut:
     r = recall.recall_lot(
         session=session, member_id=_writer(caller), lot=body.lot, reason=body.reason
     )
-    return _recall_out(session, r)
+    return _recall_out(session, runtime, r, r.op_id)
 
 
 @router.post(
     "/recalls/lift",
     summary="Lift a lot's recall (a regulator, or the owner when the owner recalled it)",
-    response_model=RecallOut,
+    response_model=RecallOpOut,
     responses=error_responses(401, 403, 404, 409, 422),
 )
-def lift_recall(body: RecallIn, session: SessionDep, caller: SubmitterDep) -> RecallOut:
+def lift_recall(
+    body: RecallIn, session: SessionDep, caller: SubmitterDep, runtime: RuntimeDep
+) -> RecallOpOut:
     r = recall.lift_recall(
         session=session, member_id=_writer(caller), lot=body.lot, reason=body.reason
     )
-    return _recall_out(session, r)
+    return _recall_out(session, runtime, r, r.lift_op_id)
 
 
-def _recall_out(session: Any, r: Any) -> RecallOut:
+def _recall_out(session: Any, runtime: Any, r: Any, op_id: str | None) -> RecallOpOut:
     lot = session.get(TraceNode, r.lot_node_id)
     assert r.id is not None and lot is not None
-    return RecallOut(
+    op = session.exec(select(ChainOp).where(ChainOp.public_id == op_id)).first()
+    if op is not None and runtime.writer is not None:
+        runtime.writer.wake()  # this process writes: no need to wait for its next poll
+    return RecallOpOut(
         recall_id=r.id,
         lot=lot.code,
         reason_hash=r.reason_hash,
         lifted_at=r.lifted_at.isoformat() if r.lifted_at else None,
         lift_reason_hash=r.lift_reason_hash,
+        operation=OperationOut.model_validate(operation_public(op)) if op is not None else None,
     )
 
 
@@ -353,20 +378,47 @@ def _org_out(session: Any, org: Any) -> OrgOut:
     )
 
 
+class PublishOpOut(PublishOut):
+    operations: list[OperationOut] = Field(
+        default_factory=list,
+        description=(
+            "The chain operations enqueued (heads, recalls, lifts). 200: all settled, the "
+            "counts say what landed; 202: another process leads the signing key and sends "
+            "them (poll `GET /api/v1/operations/{id}`)."
+        ),
+    )
+
+
 @router.post(
     "/publish",
     summary="Publish pending heads and recall flags on chain now (admin)",
-    response_model=PublishOut,
-    responses=error_responses(401, 403, 409, 503),
+    response_model=PublishOpOut,
+    responses={
+        202: {"description": "Enqueued; another process sends them.", "model": PublishOpOut},
+        **error_responses(401, 403, 409, 503),
+    },
 )
-def publish(runtime: RuntimeDep, caller: AdminDep) -> PublishOut:
+def publish(runtime: RuntimeDep, caller: AdminDep) -> Any:
     runtime.chain.require_ok()
-    done = heads.publish_pending(
-        engine=runtime.engine, chain=runtime.chain, data_dir=_data_dir(runtime)
+    enqueued, settled = heads.publish_now(
+        runtime.engine,
+        lambda ops: send_now(
+            runtime.engine, runtime.chain, runtime.settings, ops, writer=runtime.writer
+        ),
     )
-    return PublishOut(
-        heads=done.heads, recalls=done.recalls, lifts=done.lifts, tx_hashes=list(done.tx_hashes)
-    )
+    done = heads.summarize(runtime.engine, enqueued)
+    with runtime.sessions() as s:
+        ops = [s.get(ChainOp, op.id) for op in enqueued]
+        body = PublishOpOut(
+            heads=done.heads,
+            recalls=done.recalls,
+            lifts=done.lifts,
+            tx_hashes=list(done.tx_hashes),
+            operations=[
+                OperationOut.model_validate(operation_public(op)) for op in ops if op is not None
+            ],
+        )
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if settled else 202)
 
 
 def _data_dir(runtime: Any) -> Any:
