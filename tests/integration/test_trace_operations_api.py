@@ -18,7 +18,7 @@ from chainproof.runtime import make_writer
 from chainproof.store import db
 from tests.factories import served
 
-from .test_trace_api import NOODLE, Api, api, chain, lot, scenario  # noqa: F401
+from .test_trace_api import NOODLE, Api, api, lot, scenario  # noqa: F401
 
 
 def test_a_recall_is_an_operation_sent_by_whoever_leads_the_key(

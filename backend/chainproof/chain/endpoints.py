@@ -76,6 +76,7 @@ class Endpoint:
     index: int
     url: str
     provider: HTTPProvider
+    session: requests.Session  # the provider's one session, closed with the pool
     healthy: bool = False
     reason: str | None = "not checked yet"
     head: int | None = None
@@ -103,12 +104,18 @@ class Agreement:
         return {"required": required, "agreed": self.agreed, "asked": self.asked}
 
 
-def _member_provider(url: str) -> HTTPProvider:
+def _member(index: int, url: str) -> Endpoint:
     # No web3 retries: failing over to the next endpoint is the retry, and web3's backoff
     # (about 2 s over five tries) would hold every request up behind a dead preferred node.
-    return HTTPProvider(
-        url, request_kwargs={"timeout": _REQUEST_TIMEOUT}, exception_retry_configuration=None
+    # An explicit session, not web3's per-URL cache, so close() can close its sockets.
+    session = requests.Session()
+    provider = HTTPProvider(
+        url,
+        request_kwargs={"timeout": _REQUEST_TIMEOUT},
+        session=session,
+        exception_retry_configuration=None,
     )
+    return Endpoint(index, url, provider, session)
 
 
 class EndpointPool:
@@ -123,7 +130,7 @@ class EndpointPool:
     ) -> None:
         if not urls:
             raise ChainError("no JSON-RPC endpoint given")
-        self.endpoints = [Endpoint(i, u, _member_provider(u)) for i, u in enumerate(urls)]
+        self.endpoints = [_member(i, u) for i, u in enumerate(urls)]
         self.max_lag = max_lag
         self.check_interval = check_interval
         self.timeout = timeout
@@ -161,6 +168,8 @@ class EndpointPool:
         self.stop()
         self._probe.shutdown(wait=False)
         self._http.close()
+        for ep in self.endpoints:
+            ep.session.close()
 
     def _run(self) -> None:
         while not self._stop.wait(self.check_interval):
