@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     rate_limit_render: str = "60/minute"
     rate_limit_scan: str = "300/minute"
     rate_limit_auth_failures: str = "60/minute"  # 401 answers per client address
+    rate_limit_tsa: str = "60/minute"  # POST /tsa, per key or (anonymous) per address
     # Where the budgets are counted: this process's memory, or a store every replica shares
     # (redis://host:6379): with memory, N replicas grant N times each budget.
     rate_limit_storage: str = "memory://"
@@ -91,6 +92,16 @@ class Settings(BaseSettings):
     # `chainproof worker` has no API: "host:port" serves its /metrics there (no key asked:
     # bind it to a private network only). Unset: none.
     worker_metrics: str | None = None
+
+    # RFC 3161 TSA and signed certificates (timestamping/pki.py): the CA, TSA and signer
+    # keys and certificates (PEM or PKCS#12). None: <data dir>/pki, where a development PKI
+    # is made on first use outside production.
+    pki_dir: Path | None = None
+    pki_password: SecretStr | None = None
+    tsa_policy_oid: str = Field(default="2.999.3161.1", pattern=r"^[0-2](\.[0-9]{1,9}){1,20}$")
+    tsa_accuracy_ms: int = Field(default=1000, ge=1, le=60_000)
+    # Whether POST /tsa answers callers without a key (their stamps are the platform's).
+    tsa_anonymous: bool = True
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)

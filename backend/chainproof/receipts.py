@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # trust.py builds on this module's types; only the checks nee
 RECEIPT_VERSION: Final = 1
 LEAF_TYPES: Final = ("string", "bytes32", "bytes32")
 SALT_SIZE: Final = 32
+TSA_TOKEN_MAX_B64: Final = 16384  # a token with its certificates is 2-4 KiB
 
 SaltSource = Callable[[], bytes]
 
@@ -175,6 +176,14 @@ class Receipt(BaseModel):
     )
     label: str | None = Field(
         None, max_length=1024, description="Free label, e.g. a file name; not proven."
+    )
+    tsa_token: Annotated[str, Field(max_length=TSA_TOKEN_MAX_B64)] | None = Field(
+        None,
+        description=(
+            "An RFC 3161 TimeStampToken (base64 of its DER) from the operator's TSA over this "
+            "document's digest (or, for a SHA-512 imprint, the evidence is the SHA-256 of "
+            "its TSTInfo): the TSA's time beside the chain's."
+        ),
     )
 
     @field_validator("version")

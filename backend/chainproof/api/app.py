@@ -80,6 +80,7 @@ TAGS = [
     {"name": "system", "description": "Liveness and readiness probes."},
     {"name": "subsidy", "description": "2023 subsidy applications: rules, packages, review."},
     {"name": "trace", "description": "Traceability (溯源): EPCIS 2.0 events, items, recalls."},
+    {"name": "timestamps", "description": "RFC 3161 time stamps, bound to the anchor."},
 ]
 
 
@@ -122,6 +123,7 @@ def create_app(
             explorer=settings.rate_limit_explorer,
             render=settings.rate_limit_render,
             scan=settings.rate_limit_scan,
+            tsa=settings.rate_limit_tsa,
         ),
         auth_failures=settings.rate_limit_auth_failures,
         storage_uri=settings.rate_limit_storage,

@@ -56,6 +56,7 @@ __all__ = [
     "DEFAULT_RENDER_LIMIT",
     "DEFAULT_SCAN_LIMIT",
     "DEFAULT_TRACE_HASH_LIMIT",
+    "DEFAULT_TSA_LIMIT",
     "DEFAULT_VERIFY_LIMIT",
     "RateLimitMiddleware",
     "RateLimiter",
@@ -74,6 +75,7 @@ DEFAULT_TRACE_HASH_LIMIT: Final = "60/minute"  # CBV event hashes: JSON-LD under
 DEFAULT_EXPLORER_LIMIT: Final = "300/minute"  # explorer pages: node calls, log scans
 DEFAULT_RENDER_LIMIT: Final = "60/minute"  # certificate PDF and page, item QR codes
 DEFAULT_SCAN_LIMIT: Final = "300/minute"  # scan pages (each counts a scan: a write)
+DEFAULT_TSA_LIMIT: Final = "60/minute"  # RFC 3161 tokens: a signature and a queued evidence
 # Requests answered 401 (a key that is not one), per client address: past this, any request
 # from that address that carries a key is 429 until the window moves on.
 DEFAULT_AUTH_FAILURES_LIMIT: Final = "60/minute"
@@ -119,6 +121,7 @@ def default_rules(
     explorer: str = DEFAULT_EXPLORER_LIMIT,
     render: str = DEFAULT_RENDER_LIMIT,
     scan: str = DEFAULT_SCAN_LIMIT,
+    tsa: str = DEFAULT_TSA_LIMIT,
 ) -> list[RateRule]:
     """Anchoring (files and digests share one budget), key creation, and every anonymous
     route that costs more than a lookup."""
@@ -137,6 +140,8 @@ def default_rules(
         RateRule("render", "GET", "/api/v1/trace/qr/**", render, per="address"),
         RateRule("scan", "GET", "/t/**", scan, per="address"),
         RateRule("scan", "GET", "/api/v1/trace/items/**", scan, per="address"),
+        # Per caller: a member's key has its own budget, anonymous queries their address's.
+        RateRule("tsa", "POST", "/tsa", tsa),
     ]
 
 

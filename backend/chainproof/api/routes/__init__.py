@@ -19,6 +19,7 @@ from chainproof.api.routes import (
     subsidy,
     system,
     trace,
+    tsa,
     verify,
     well_known,
 )
@@ -33,6 +34,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     well_known.router,
     operations.router,
     metrics.router,
+    tsa.router,
 )
 
 __all__ = ["API_ROUTERS"]
