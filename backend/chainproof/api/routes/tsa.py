@@ -13,7 +13,7 @@ certificate (``openssl ts -verify -untrusted tsa.pem`` when a query did not ask 
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -45,7 +45,7 @@ _QUERY_BODY: Final = {
         }
     },
 }
-_PEM_ANSWER: Final = {
+_PEM_ANSWER: Final[dict[int | str, dict[str, Any]]] = {
     200: {
         "content": {
             _PEM: {"example": "-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----\n"}
