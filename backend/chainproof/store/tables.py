@@ -5,6 +5,8 @@ every table whatever else happens to be imported: a table module missing here wo
 autogenerate and the models-versus-migrations check see its tables as extra.
 """
 
+import chainproof.evidence.freshness
+import chainproof.evidence.records
 import chainproof.store.models
 import chainproof.store.ops
 import chainproof.store.shared_files

@@ -274,3 +274,13 @@ def _rejection(failure: str, reason: str) -> bytes:
 
 def _args(refused: _Reject) -> tuple[str, str]:
     return refused.failure, refused.reason
+
+
+def granted_reply(token: bytes) -> bytes:
+    """A granted TimeStampResp around a stored token: a ``.tsr`` file for stock tools."""
+    return tsp.TimeStampResp(
+        {
+            "status": tsp.PKIStatusInfo({"status": "granted"}),
+            "time_stamp_token": cms.ContentInfo.load(token),
+        }
+    ).dump()

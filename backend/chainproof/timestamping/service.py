@@ -7,19 +7,23 @@ created in the data dir (``pki.load_pki``), or the configured one read.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import tsp
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from chainproof.config import Settings
-from chainproof.digests import Algorithm, to_hex
+from chainproof.digests import Algorithm, parse_hex, to_hex
+from chainproof.errors import ChainProofError
 from chainproof.evidence import intake
-from chainproof.timestamping.authority import Issued, TimeStampAuthority
-from chainproof.timestamping.models import TsaStamp
+from chainproof.store.models import Evidence
+from chainproof.timestamping.authority import IMPRINT_ALGORITHMS, Issued, TimeStampAuthority
+from chainproof.timestamping.models import TsaStamp, stamp_of
 from chainproof.timestamping.pki import Pki, load_pki
 
 _lock = threading.Lock()
@@ -63,9 +67,9 @@ def anchored_digest(issued: Issued) -> tuple[Algorithm, bytes]:
 
 def queue_stamp(
     *, engine: Engine, issued: Issued, member_id: int | None, api_key_id: int | None
-) -> str:
+) -> intake.Accepted:
     """Queues the token's digest as evidence of ``member_id`` (None: the platform) and keeps
-    the token with it; the evidence's public id."""
+    the token with it."""
     algorithm, digest = anchored_digest(issued)
     with Session(engine) as session:
         accepted = intake.submit_digests(
@@ -88,4 +92,55 @@ def queue_stamp(
             )
         )
         session.commit()
-        return accepted.public_id
+        return accepted
+
+
+def leaf_imprint(algorithm: str, digest: bytes, leaf_hash: bytes) -> tuple[str, bytes]:
+    """What a token issued for an already-queued document stamps: its digest when that is a
+    SHA-256 or SM3 imprint, else the SHA-256 of its leaf hash (keccak-256 has no RFC 3161
+    OID)."""
+    if algorithm in ("sha256", "sm3"):
+        return algorithm, digest
+    return "sha256", hashlib.sha256(leaf_hash).digest()
+
+
+_OIDS = {name: oid for oid, (name, _) in IMPRINT_ALGORITHMS.items()}
+
+
+def ensure_stamp(session: Session, evidence: Evidence, tsa: Tsa) -> TsaStamp:
+    """The evidence's token: the one its TSA query made, or one issued now over its digest
+    (and kept, so every bundle and certificate of it carries the same token)."""
+    assert evidence.id is not None
+    found = stamp_of(session, evidence.id)
+    if found is not None:
+        return found
+    algorithm, imprint = leaf_imprint(
+        evidence.algorithm, parse_hex(evidence.digest), parse_hex(evidence.leaf_hash)
+    )
+    query = tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": _OIDS[algorithm]},
+                "hashed_message": imprint,
+            },
+            "nonce": secrets.randbits(63),
+            "cert_req": True,
+        }
+    ).dump()
+    answer = tsa.authority.respond(query)
+    if not isinstance(answer, Issued):  # our own well-formed query: never
+        raise ChainProofError(f"the TSA refused its own query: {answer.reason}")
+    stamp = TsaStamp(
+        serial=str(answer.serial),
+        evidence_id=evidence.id,
+        member_id=evidence.member_id,
+        gen_time=answer.gen_time,
+        algorithm=answer.algorithm,
+        imprint=to_hex(answer.imprint),
+        token=answer.token,
+    )
+    session.add(stamp)
+    session.commit()
+    # Two requests racing here each keep a token; stamp_of reads the first from then on.
+    return stamp

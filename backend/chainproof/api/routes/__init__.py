@@ -13,6 +13,7 @@ from fastapi import APIRouter
 
 from chainproof.api.routes import (
     admin,
+    bundle,
     evidence,
     metrics,
     operations,
@@ -35,6 +36,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     operations.router,
     metrics.router,
     tsa.router,
+    bundle.router,
 )
 
 __all__ = ["API_ROUTERS"]

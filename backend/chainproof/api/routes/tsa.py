@@ -22,6 +22,7 @@ from chainproof.api.deps import CallerDep, SettingsDep, get_runtime
 from chainproof.api.errors import NotAuthenticatedError, PayloadTooLargeError
 from chainproof.api.schemas import error_responses
 from chainproof.errors import AuthError
+from chainproof.evidence.reception import receive
 from chainproof.roles import Role
 from chainproof.timestamping.authority import (
     MAX_QUERY_BYTES,
@@ -110,14 +111,24 @@ async def timestamp(request: Request, caller: CallerDep, settings: SettingsDep) 
     answer = await run_in_threadpool(tsa.authority.respond, query)
     headers = {}
     if isinstance(answer, Issued):
-        headers[EVIDENCE_HEADER] = await run_in_threadpool(
-            lambda: queue_stamp(
+        issued = answer
+        accepted = await run_in_threadpool(
+            lambda: receive(
                 engine=runtime.engine,
-                issued=answer,
-                member_id=caller.member_id,
+                chain=runtime.chain,
+                submit=lambda: [
+                    queue_stamp(
+                        engine=runtime.engine,
+                        issued=issued,
+                        member_id=caller.member_id,
+                        api_key_id=caller.key_id,
+                    )
+                ],
+                channel="tsa",
                 api_key_id=caller.key_id,
             )
         )
+        headers[EVIDENCE_HEADER] = accepted[0].public_id
     return Response(answer.reply, media_type=REPLY_MEDIA_TYPE, headers=headers)
 
 

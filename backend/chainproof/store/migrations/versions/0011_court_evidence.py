@@ -7,6 +7,7 @@ Revises: 0008
 ``tsa_stamp``: every granted token, with the evidence its imprint was queued as.
 ``evidence_record``: receive time, channel, uploading key, the client's name, size and type,
 and the newest block known when the document was accepted (two-sided time).
+``batch_meta``: each batch's metadata as its hash was anchored (its ``not_before`` block).
 """
 
 from __future__ import annotations
@@ -45,8 +46,36 @@ def upgrade() -> None:
         sa.UniqueConstraint("serial", name=op.f("uq_tsa_stamp_serial")),
     )
     op.create_index(op.f("ix_tsa_stamp_evidence_id"), "tsa_stamp", ["evidence_id"])
+    op.create_table(
+        "evidence_record",
+        sa.Column("evidence_id", sa.Integer(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("api_key_id", sa.Integer(), nullable=True),
+        sa.Column("client_name", sa.String(length=255), nullable=True),
+        sa.Column("client_size", sa.BigInteger(), nullable=True),
+        sa.Column("client_type", sa.String(length=255), nullable=True),
+        sa.Column("head_number", sa.BigInteger(), nullable=True),
+        sa.Column("head_hash", sa.String(length=66), nullable=True),
+        sa.Column("member_signature", sa.String(length=132), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["evidence_id"], ["evidence.id"], name=op.f("fk_evidence_record_evidence_id_evidence")
+        ),
+        sa.PrimaryKeyConstraint("evidence_id", name=op.f("pk_evidence_record")),
+    )
+    op.create_table(
+        "batch_meta",
+        sa.Column("batch_id", sa.Integer(), nullable=False),
+        sa.Column("meta", sa.String(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["batch_id"], ["batch.id"], name=op.f("fk_batch_meta_batch_id_batch")
+        ),
+        sa.PrimaryKeyConstraint("batch_id", name=op.f("pk_batch_meta")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("batch_meta")
+    op.drop_table("evidence_record")
     op.drop_index(op.f("ix_tsa_stamp_evidence_id"), table_name="tsa_stamp")
     op.drop_table("tsa_stamp")
