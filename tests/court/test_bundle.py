@@ -23,7 +23,7 @@ from chainproof.bundle.verify import CHECKS, verify_bundle
 from chainproof.chain.nodes import Node
 from chainproof.trust import TrustAnchor
 
-from ..factories import wait_anchored
+from ..factories import served, wait_anchored
 from ..integration.test_api import MULTIPART, multipart
 
 NO_NETWORK = ["unshare", "-n", "--"]
@@ -260,3 +260,44 @@ def test_cli_rpc_on_another_chain_fails(anchored: dict[str, Any], chain_node: No
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "✗ canonical" in done.stdout and "reset chain" in done.stdout
+
+
+def test_cli_bundle_fetches_the_same_zip(
+    api: Any, anchored: dict[str, Any], submitter: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "fetched.zip"
+    key = submitter["Authorization"].removeprefix("Bearer ")
+    with served(api.client.app) as url:
+        done = cli("bundle", anchored["id"], "-o", out, "--server", url, "--api-key", key)
+        assert done.returncode == 0, done.stderr
+        stranger = cli("bundle", anchored["id"], "-o", tmp_path / "x.zip", "--server", url)
+        assert stranger.returncode == 2 and not (tmp_path / "x.zip").exists()
+
+    # The same proof every time (the token is kept); only the receipt's issued_at moves.
+    def files(data: bytes) -> dict[str, Any]:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            found: dict[str, Any] = {n: z.read(n) for n in z.namelist()}
+        found["receipt.json"] = json.loads(found["receipt.json"])
+        found["receipt.json"].pop("issued_at")
+        return found
+
+    assert files(out.read_bytes()) == files(anchored["data"])
+    ok = cli("verify-bundle", out, "--trust", anchored["trust"])
+    assert ok.returncode == 0, ok.stdout
+
+
+def test_the_verifier_imports_no_server_dependency(anchored: dict[str, Any]) -> None:
+    """The light verifier's modules run with FastAPI, SQLModel, SQLAlchemy and uvicorn made
+    unimportable (sayonce's light verifier package takes them as they are)."""
+    script = (
+        "import sys\n"
+        "for m in ('fastapi', 'sqlmodel', 'sqlalchemy', 'starlette', 'uvicorn'):\n"
+        "    sys.modules[m] = None\n"
+        "from chainproof.bundle.verify import verify_bundle\n"
+        "from chainproof.trust import TrustAnchor\n"
+        f"anchor = TrustAnchor.from_file({str(anchored['trust'])!r})\n"
+        f"data = open({str(anchored['zip'])!r}, 'rb').read()\n"
+        "print(verify_bundle(data, trust=anchor).status)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.strip() == "valid", done.stderr

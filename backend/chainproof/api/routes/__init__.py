@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from chainproof.api.routes import (
     admin,
     bundle,
+    court,
     evidence,
     metrics,
     operations,
@@ -37,6 +38,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     metrics.router,
     tsa.router,
     bundle.router,
+    court.router,
 )
 
 __all__ = ["API_ROUTERS"]
