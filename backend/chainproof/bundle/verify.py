@@ -270,7 +270,7 @@ class _Run:
         try:
             genesis = self.rpc("eth_getBlockByNumber", ["0x0", False])
             block = self.rpc("eth_getBlockByNumber", [hex(r.block_number), False])
-        except Exception as exc:
+        except Exception as exc:  # any transport or node error
             raise _Failed(f"canonical check could not run: {type(exc).__name__}: {exc}") from None
         found_genesis = (genesis or {}).get("hash")
         if found_genesis != anchor.genesis_hash:

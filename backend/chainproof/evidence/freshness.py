@@ -62,7 +62,7 @@ def recent_head(chain: ChainContext) -> Head | None:
     try:
         block = chain.w3.eth.get_block("latest")
         head = Head(number=int(block["number"]), hash=to_hex(bytes(block["hash"])))
-    except Exception:
+    except Exception:  # node trouble: the record simply has no head
         return None
     with _lock:
         _heads[key] = (now, head)

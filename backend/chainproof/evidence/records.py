@@ -86,23 +86,44 @@ def keep_records(
         return
     now = utcnow()
     n = len(evidence_ids)
+    names, sizes = names or [None] * n, sizes or [None] * n
+    kinds = [clean_type(t) for t in (types or [None] * n)]
+    number, block = (head.number, head.hash) if head else (None, None)
     rows = [
-        {
-            "evidence_id": eid,
-            "received_at": now,
-            "channel": channel,
-            "api_key_id": api_key_id,
-            "client_name": (names or [None] * n)[i],
-            "client_size": (sizes or [None] * n)[i],
-            "client_type": clean_type((types or [None] * n)[i]),
-            "head_number": head.number if head else None,
-            "head_hash": head.hash if head else None,
-            "member_signature": None,
-        }
+        (eid, now, channel, api_key_id, names[i], sizes[i], kinds[i], number, block)
         for i, eid in enumerate(evidence_ids)
     ]
     with engine.begin() as connection:
-        connection.execute(insert(EvidenceRecord), rows)
+        dialect = connection.dialect
+        if dialect.name == "sqlite":
+            # Straight to the driver's executemany, as the intake does (intake._insert):
+            # SQLAlchemy's per-row parameter processing cost 5x the insert itself (1.4 s
+            # for a bulk request of 10,000). The time is converted once, by its own type.
+            column = EvidenceRecord.__table__.c.received_at  # type: ignore[attr-defined]
+            to_db = column.type.dialect_impl(dialect).bind_processor(dialect)
+            at = to_db(now) if to_db is not None else now
+            connection.exec_driver_sql(
+                f"INSERT INTO evidence_record ({', '.join(_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+                [(r[0], at, *r[2:]) for r in rows],
+            )
+        else:
+            connection.execute(
+                insert(EvidenceRecord), [dict(zip(_COLUMNS, r, strict=True)) for r in rows]
+            )
+
+
+_COLUMNS: Final = (
+    "evidence_id",
+    "received_at",
+    "channel",
+    "api_key_id",
+    "client_name",
+    "client_size",
+    "client_type",
+    "head_number",
+    "head_hash",
+)
 
 
 def record_of(session: Session, evidence_id: int) -> EvidenceRecord | None:

@@ -37,6 +37,7 @@ CHANNELS = {
     "tsa": ("时间戳服务（RFC 3161）", "time-stamp query (RFC 3161)"),
 }
 CHECK_NAMES = {
+    "chain": ("区块链节点", "chain node"),
     "offline": ("默克尔证明", "Merkle proof"),
     "chain_id": ("链 ID", "chain id"),
     "genesis": ("创世区块", "genesis block"),
@@ -96,7 +97,12 @@ def court_facts(
     token = check_token(stamp.token, load_roots(tsa.pki.ca_pem()), [tsa.pki.tsa.cert])
     receipt = service.build_receipt(session=session, evidence_id=cert.evidence_id, viewer=viewer)
     chain = runtime.chain
-    checks = list(verify_receipt(receipt, chain.w3, trust=anchor).checks)
+    w3 = getattr(chain, "w3", None)  # None while the server runs degraded (no chain)
+    checks: list[tuple[str, bool, str]] = (
+        list(verify_receipt(receipt, w3, trust=anchor).checks)
+        if w3 is not None
+        else [("chain", False, "the server's node is not the deployment's chain")]
+    )
     checks.append(("time_stamp", True, f"token {token.serial} by {token.tsa}"))
     record = record_of(session, ev.id) if ev.id is not None else None
     member = session.get(Member, ev.member_id) if ev.member_id is not None else None
@@ -115,8 +121,13 @@ def court_facts(
             ok = signer is not None and signer == member.chain_address
             checks.append(("member_signature", ok, f"EIP-712 record signature recovers {signer}"))
     key = session.get(ApiKey, record.api_key_id) if record and record.api_key_id else None
-    window = freshness.interval(session, ev, chain.w3)
-    head = chain.w3.eth.block_number
+    window, head = None, None
+    if w3 is not None:
+        try:
+            window = freshness.interval(session, ev, w3)
+            head = int(w3.eth.block_number)
+        except Exception:  # the node went away: the chain facts stay unknown
+            window, head = None, None
     return CourtFacts(
         received_at=record.received_at.isoformat(timespec="seconds") if record else None,
         channel=record.channel if record else None,
@@ -131,7 +142,11 @@ def court_facts(
         tsa_serial=str(token.serial),
         tsa_name=token.tsa,
         genesis_hash=anchor.genesis_hash if anchor else None,
-        confirmations=head - cert.block_number + 1 if cert.block_number is not None else None,
+        confirmations=(
+            head - cert.block_number + 1
+            if head is not None and cert.block_number is not None
+            else None
+        ),
         not_before=window["not_before"]["timestamp"] if window else None,
         not_before_block=window["not_before"]["number"] if window else None,
         not_after=window["not_after"] if window else cert.block_timestamp,
