@@ -284,3 +284,22 @@ def granted_reply(token: bytes) -> bytes:
             "time_stamp_token": cms.ContentInfo.load(token),
         }
     ).dump()
+
+
+_OIDS: Final = {name: oid for oid, (name, _) in IMPRINT_ALGORITHMS.items()}
+
+
+def make_query(algorithm: str, imprint: bytes, *, cert_req: bool = True) -> bytes:
+    """A DER TimeStampReq for ``imprint`` (what ``openssl ts -query`` writes), with a nonce."""
+    return tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": _OIDS[algorithm]},
+                "hashed_message": imprint,
+            },
+            "nonce": secrets.randbits(63),
+            "cert_req": cert_req,
+        }
+    ).dump()
+

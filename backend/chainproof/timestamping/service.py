@@ -7,13 +7,11 @@ created in the data dir (``pki.load_pki``), or the configured one read.
 from __future__ import annotations
 
 import hashlib
-import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from asn1crypto import tsp
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -22,7 +20,7 @@ from chainproof.digests import Algorithm, parse_hex, to_hex
 from chainproof.errors import ChainProofError
 from chainproof.evidence import intake
 from chainproof.store.models import Evidence
-from chainproof.timestamping.authority import IMPRINT_ALGORITHMS, Issued, TimeStampAuthority
+from chainproof.timestamping.authority import Issued, TimeStampAuthority, make_query
 from chainproof.timestamping.models import TsaStamp, stamp_of
 from chainproof.timestamping.pki import Pki, load_pki
 
@@ -104,9 +102,6 @@ def leaf_imprint(algorithm: str, digest: bytes, leaf_hash: bytes) -> tuple[str, 
     return "sha256", hashlib.sha256(leaf_hash).digest()
 
 
-_OIDS = {name: oid for oid, (name, _) in IMPRINT_ALGORITHMS.items()}
-
-
 def ensure_stamp(session: Session, evidence: Evidence, tsa: Tsa) -> TsaStamp:
     """The evidence's token: the one its TSA query made, or one issued now over its digest
     (and kept, so every bundle and certificate of it carries the same token)."""
@@ -117,17 +112,7 @@ def ensure_stamp(session: Session, evidence: Evidence, tsa: Tsa) -> TsaStamp:
     algorithm, imprint = leaf_imprint(
         evidence.algorithm, parse_hex(evidence.digest), parse_hex(evidence.leaf_hash)
     )
-    query = tsp.TimeStampReq(
-        {
-            "version": "v1",
-            "message_imprint": {
-                "hash_algorithm": {"algorithm": _OIDS[algorithm]},
-                "hashed_message": imprint,
-            },
-            "nonce": secrets.randbits(63),
-            "cert_req": True,
-        }
-    ).dump()
+    query = make_query(algorithm, imprint)
     answer = tsa.authority.respond(query)
     if not isinstance(answer, Issued):  # our own well-formed query: never
         raise ChainProofError(f"the TSA refused its own query: {answer.reason}")
