@@ -79,8 +79,10 @@ def test_pyhanko_accepts_the_signed_certificate_and_rejects_a_modified_one(
 ) -> None:
     done = validate(signed["pdf"], signed["ca"])
     assert done.returncode == 0, done.stdout + done.stderr
-    # Intact, trusted under our root, and a trusted RFC 3161 signature time stamp (B-T).
+    # Intact, trusted under our root, a trusted RFC 3161 signature time stamp (B-T), and
+    # extended with a DSS and a document time stamp (the B-LTA form).
     assert "INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>" in done.stdout, done.stdout
+    assert "EXTENDED_WITH_LTA_UPDATES" in done.stdout, done.stdout
     data = bytearray(signed["pdf"].read_bytes())
     data[1000] ^= 0x01  # inside the signed byte range (the signature sits at the end)
     modified = tmp_path / "modified.pdf"
