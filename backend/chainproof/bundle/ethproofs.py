@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import rlp
-from eth_bloom import BloomFilter
 from eth_hash.auto import keccak
 from trie import HexaryTrie
 from trie.exceptions import BadTrieProof
@@ -151,6 +150,10 @@ def receipt_rlp(receipt: Mapping[str, Any]) -> bytes:
     ]
     bloom = receipt.get("logsBloom")
     if bloom is None:  # eth-tester leaves it out: it is a function of the logs
+        # eth-bloom comes with py-evm, as eth-tester does (the embedded extra): imported
+        # only for the embedded chain's receipts, the one node that leaves the bloom out.
+        from eth_bloom import BloomFilter
+
         built = BloomFilter()
         for address, topics, _ in logs:
             built.add(address)
