@@ -138,9 +138,10 @@ def default_rules(
         RateRule("render", "GET", "/evidence/*/certificate.pdf", render, per="address"),
         RateRule("render", "GET", "/evidence/*/certificate", render, per="address"),
         RateRule("render", "GET", "/api/v1/trace/qr/**", render, per="address"),
-        # A bundle reads a block and all its receipts from the node (issue 19).
-        RateRule("render", "GET", "/api/v1/evidence/*/bundle", render, per="address"),
-        RateRule("render", "GET", "/api/v1/evidence/*/court", render, per="address"),
+        # Issue 19: a bundle reads a block and all its receipts from the node, the court's
+        # facts run the verification report; each the render budget, counted apart.
+        RateRule("bundle", "GET", "/api/v1/evidence/*/bundle", render, per="address"),
+        RateRule("court", "GET", "/api/v1/evidence/*/court", render, per="address"),
         RateRule("scan", "GET", "/t/**", scan, per="address"),
         RateRule("scan", "GET", "/api/v1/trace/items/**", scan, per="address"),
         # Per caller: a member's key has its own budget, anonymous queries their address's.
