@@ -180,9 +180,10 @@ class Receipt(BaseModel):
     tsa_token: Annotated[str, Field(max_length=TSA_TOKEN_MAX_B64)] | None = Field(
         None,
         description=(
-            "An RFC 3161 TimeStampToken (base64 of its DER) from the operator's TSA over this "
-            "document's digest (or, for a SHA-512 imprint, the evidence is the SHA-256 of "
-            "its TSTInfo): the TSA's time beside the chain's."
+            "An RFC 3161 TimeStampToken (base64 of its DER) from the operator's TSA: over "
+            "the digest (SHA-256, SM3), over the SHA-256 of leaf_hash (keccak-256), or, "
+            "queued from a SHA-384/512 query, a TSTInfo whose SHA-256 is the digest. The "
+            "TSA's time beside the chain's (docs/receipt.md)."
         ),
     )
 

@@ -302,4 +302,3 @@ def make_query(algorithm: str, imprint: bytes, *, cert_req: bool = True) -> byte
             "cert_req": cert_req,
         }
     ).dump()
-

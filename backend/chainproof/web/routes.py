@@ -254,7 +254,7 @@ async def certificate_pdf(
             viewer=viewer,
             anchor=anchor,
         )
-        # Signed (PAdES B-T) with the court's sections (issue 19).
+        # PAdES-signed, with the court's sections (issue 19, web/court_facts.py).
         pdf = await run_in_threadpool(
             lambda: court_certificate_pdf(
                 session=session,
