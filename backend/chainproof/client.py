@@ -426,7 +426,37 @@ class ChainProofClient:
 
     # ---- plumbing ------------------------------------------------------------------------
 
+    def bundle(self, evidence_id: str) -> bytes:
+        """The offline proof bundle (a zip); :class:`ClientError` with status 409 while the
+        document is not anchored."""
+        response = self._send(
+            "GET",
+            f"/api/v1/evidence/{_id(evidence_id)}/bundle",
+            headers={"Accept": "application/zip, application/json"},
+        )
+        if response.is_success:
+            return response.content
+        raise _error_from(response)
+
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._send(method, path, **kwargs)
+        if response.is_success:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                raise ClientError(
+                    f"{method} {path} answered {response.status_code} with something that is "
+                    f"not a JSON object: {response.text[:200]!r}",
+                    status=response.status_code,
+                    code="bad_response",
+                )
+            return body
+        raise _error_from(response)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The answer to one request, whatever its status; transport errors as ClientError."""
         try:
             response = self._http.request(method, path, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -450,20 +480,7 @@ class ChainProofClient:
             raise ClientError(
                 f"{method} {path} to {self.base_url} failed: {_reason(exc)}", code="http_error"
             ) from None
-        if response.is_success:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if not isinstance(body, dict):
-                raise ClientError(
-                    f"{method} {path} answered {response.status_code} with something that is "
-                    f"not a JSON object: {response.text[:200]!r}",
-                    status=response.status_code,
-                    code="bad_response",
-                )
-            return body
-        raise _error_from(response)
+        return response
 
 
 def _error_from(response: httpx.Response) -> ClientError:

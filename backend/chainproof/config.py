@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     signin_lockout_account: str = "5/15minutes"
     signin_lockout_address: str = "50/15minutes"
     session_hours: int = Field(default=12, ge=1, le=24 * 30)  # a session cookie's lifetime
+    rate_limit_tsa: str = "60/minute"  # POST /tsa, per key or (anonymous) per address
     # Where the budgets are counted: this process's memory, or a store every replica shares
     # (redis://host:6379): with memory, N replicas grant N times each budget.
     rate_limit_storage: str = "memory://"
@@ -116,6 +117,16 @@ class Settings(BaseSettings):
     # `chainproof worker` has no API: "host:port" serves its /metrics there (no key asked:
     # bind it to a private network only). Unset: none.
     worker_metrics: str | None = None
+
+    # RFC 3161 TSA and signed certificates (timestamping/pki.py): the CA, TSA and signer
+    # keys and certificates (PEM or PKCS#12). None: <data dir>/pki, where a development PKI
+    # is made on first use outside production.
+    pki_dir: Path | None = None
+    pki_password: SecretStr | None = None
+    tsa_policy_oid: str = Field(default="2.999.3161.1", pattern=r"^[0-2](\.[0-9]{1,9}){1,20}$")
+    tsa_accuracy_ms: int = Field(default=1000, ge=1, le=60_000)
+    # Whether POST /tsa answers callers without a key (their stamps are the platform's).
+    tsa_anonymous: bool = True
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)

@@ -60,6 +60,7 @@ if TYPE_CHECKING:  # trust.py builds on this module's types; only the checks nee
 
 RECEIPT_VERSION: Final = 1
 SALT_SIZE: Final = 32
+TSA_TOKEN_MAX_B64: Final = 16384  # a token with its certificates is 2-4 KiB
 
 
 def random_salt() -> bytes:
@@ -179,6 +180,15 @@ class Receipt(BaseModel):
     )
     label: str | None = Field(
         None, max_length=1024, description="Free label, e.g. a file name; not proven."
+    )
+    tsa_token: Annotated[str, Field(max_length=TSA_TOKEN_MAX_B64)] | None = Field(
+        None,
+        description=(
+            "An RFC 3161 TimeStampToken (base64 of its DER) from the operator's TSA: over "
+            "the digest (SHA-256, SM3), over the SHA-256 of leaf_hash (keccak-256), or, "
+            "queued from a SHA-384/512 query, a TSTInfo whose SHA-256 is the digest. The "
+            "TSA's time beside the chain's (docs/receipt.md)."
+        ),
     )
 
     @field_validator("version")

@@ -24,7 +24,7 @@ from .test_trace_api import NOODLE, Api, api, lot, scenario  # noqa: F401
 def test_a_recall_is_an_operation_sent_by_whoever_leads_the_key(
     api: Api,  # noqa: F811
     scenario: Any,  # noqa: F811
-    chain: ChainContext,  # noqa: F811
+    chain: ChainContext,
     tmp_path: Path,
 ) -> None:
     regulator, retailer = scenario["regulator"], scenario["retailer"]
@@ -67,7 +67,7 @@ def test_a_recall_is_an_operation_sent_by_whoever_leads_the_key(
 def test_the_cli_follows_a_recall_until_it_is_on_chain(
     api: Api,  # noqa: F811
     scenario: Any,  # noqa: F811
-    chain: ChainContext,  # noqa: F811
+    chain: ChainContext,
     tmp_path: Path,
 ) -> None:
     """`chainproof trace recall --wait` names the operation and prints its status until the

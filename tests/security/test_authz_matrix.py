@@ -296,6 +296,14 @@ SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
             "GET", f"/api/v1/evidence/{_ev(w, o)['id']}/receipt", marker=_private(w, o)
         ),
     ),
+    ("GET", "/api/v1/evidence/{evidence_id}/bundle"): (
+        True,
+        lambda w, o: Req("GET", f"/api/v1/evidence/{_ev(w, o)['id']}/bundle"),
+    ),
+    ("GET", "/api/v1/evidence/{evidence_id}/court"): (
+        True,
+        lambda w, o: Req("GET", f"/api/v1/evidence/{_ev(w, o)['id']}/court"),
+    ),
     ("POST", "/api/v1/evidence/{evidence_id}/revoke"): (
         True,
         lambda w, o: Req(

@@ -64,6 +64,7 @@ TAGS = [
     {"name": "system", "description": "Liveness and readiness probes."},
     {"name": "subsidy", "description": "2023 subsidy applications: rules, packages, review."},
     {"name": "trace", "description": "Traceability (溯源): EPCIS 2.0 events, items, recalls."},
+    {"name": "timestamps", "description": "RFC 3161 time stamps, bound to the anchor."},
 ]
 
 

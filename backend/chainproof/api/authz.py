@@ -155,6 +155,28 @@ RULES: Final[dict[RouteKey, Rule]] = {
         foreign=Outcome.NOT_FOUND,
         sees_reviewed=REVIEWERS,
     ),
+    # Issue 19: the offline bundle and the court's facts hold the receipt and more.
+    ("GET", "/api/v1/evidence/{evidence_id}/bundle"): Rule(
+        EVERYONE,
+        Owner.REQUIRED,
+        "the bundle holds the receipt: for " + _EVIDENCE_PRIVATE,
+        foreign=Outcome.NOT_FOUND,
+        sees_reviewed=REVIEWERS,
+    ),
+    ("GET", "/api/v1/evidence/{evidence_id}/court"): Rule(
+        EVERYONE,
+        Owner.REQUIRED,
+        "the certificate's facts (file name, key, signature) are for " + _EVIDENCE_PRIVATE,
+        foreign=Outcome.NOT_FOUND,
+        sees_reviewed=REVIEWERS,
+    ),
+    ("POST", "/tsa"): Rule(
+        frozenset({ANONYMOUS, *SUBMITTERS}),
+        why="an RFC 3161 time stamp, queued as the key's org's evidence (the platform's when "
+        "anonymous, CHAINPROOF_TSA_ANONYMOUS); a reviewer key has no org evidence to add",
+    ),
+    ("GET", "/tsa/ca.pem"): Rule(EVERYONE, why="the root tokens are verified with: public"),
+    ("GET", "/tsa/tsa.pem"): Rule(EVERYONE, why="the TSA's certificate: public"),
     ("POST", "/api/v1/evidence/{evidence_id}/revoke"): Rule(
         SUBMITTERS,
         Owner.REQUIRED,

@@ -55,6 +55,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             render=settings.rate_limit_render,
             scan=settings.rate_limit_scan,
             signin=settings.rate_limit_signin,
+            tsa=settings.rate_limit_tsa,
         ),
         auth_failures=settings.rate_limit_auth_failures,
         storage_uri=settings.rate_limit_storage,

@@ -57,6 +57,7 @@ __all__ = [
     "DEFAULT_SCAN_LIMIT",
     "DEFAULT_SIGNIN_LIMIT",
     "DEFAULT_TRACE_HASH_LIMIT",
+    "DEFAULT_TSA_LIMIT",
     "DEFAULT_VERIFY_LIMIT",
     "RateLimitMiddleware",
     "RateLimiter",
@@ -76,6 +77,7 @@ DEFAULT_EXPLORER_LIMIT: Final = "300/minute"  # explorer pages: node calls, log 
 DEFAULT_RENDER_LIMIT: Final = "60/minute"  # certificate PDF and page, item QR codes
 DEFAULT_SCAN_LIMIT: Final = "300/minute"  # scan pages (each counts a scan: a write)
 DEFAULT_SIGNIN_LIMIT: Final = "30/minute"  # people's sign-in and invitation forms
+DEFAULT_TSA_LIMIT: Final = "60/minute"  # RFC 3161 tokens: a signature and a queued evidence
 # Requests answered 401 (a key that is not one), per client address: past this, any request
 # from that address that carries a key is 429 until the window moves on.
 DEFAULT_AUTH_FAILURES_LIMIT: Final = "60/minute"
@@ -122,6 +124,7 @@ def default_rules(
     render: str = DEFAULT_RENDER_LIMIT,
     scan: str = DEFAULT_SCAN_LIMIT,
     signin: str = DEFAULT_SIGNIN_LIMIT,
+    tsa: str = DEFAULT_TSA_LIMIT,
 ) -> list[RateRule]:
     """Anchoring (files and digests share one budget), key creation, and every anonymous
     route that costs more than a lookup."""
@@ -138,11 +141,17 @@ def default_rules(
         RateRule("render", "GET", "/evidence/*/certificate.pdf", render, per="address"),
         RateRule("render", "GET", "/evidence/*/certificate", render, per="address"),
         RateRule("render", "GET", "/api/v1/trace/qr/**", render, per="address"),
+        # Issue 19: a bundle reads a block and all its receipts from the node, the court's
+        # facts run the verification report; each the render budget, counted apart.
+        RateRule("bundle", "GET", "/api/v1/evidence/*/bundle", render, per="address"),
+        RateRule("court", "GET", "/api/v1/evidence/*/court", render, per="address"),
         RateRule("scan", "GET", "/t/**", scan, per="address"),
         RateRule("scan", "GET", "/api/v1/trace/items/**", scan, per="address"),
         # People's sign-in: each costs an argon2 hash (64 MiB, tens of ms); locks out too.
         RateRule("signin", "POST", "/signin", signin, per="address"),
         RateRule("signin", "POST", "/invite", signin, per="address"),
+        # Per caller: a member's key has its own budget, anonymous queries their address's.
+        RateRule("tsa", "POST", "/tsa", tsa),
     ]
 
 

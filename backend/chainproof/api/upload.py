@@ -54,6 +54,7 @@ class HashedFile:
     filename: str | None
     digest: bytes
     size: int
+    content_type: str | None = None  # as the client declared the part (issue 19)
 
 
 @dataclass
@@ -259,7 +260,12 @@ class _FormHasher:
     def on_part_end(self) -> None:
         if self._hasher is not None:
             self.form.files.append(
-                HashedFile(filename=self._filename, digest=self._hasher.digest(), size=self._size)
+                HashedFile(
+                    filename=self._filename,
+                    digest=self._hasher.digest(),
+                    size=self._size,
+                    content_type=self._headers.get("content-type"),
+                )
             )
             self._hasher = None
             return

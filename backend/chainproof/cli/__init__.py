@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from chainproof.cli import bundle as bundle_cli
 from chainproof.cli import chain as chain_cli
 from chainproof.cli import contracts as contracts_cli
 from chainproof.cli import db as db_cli
@@ -33,6 +34,7 @@ server_cli.register(app)  # serve, worker, reindex, status
 evidence_cli.register(app)  # anchor, verify, receipt, verify-receipt
 demo_cli.register(app)  # demo
 reanchor_cli.register(app)  # reanchor (after a chain reset)
+bundle_cli.register(app)  # bundle, verify-bundle (offline proofs)
 
 
 def main() -> None:

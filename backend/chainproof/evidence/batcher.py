@@ -51,6 +51,7 @@ from chainproof.chain.sender import MinedTx, SignedTx
 from chainproof.chain.writer import ChainWriter, enqueue
 from chainproof.digests import canonical_json, to_hex
 from chainproof.errors import ChainError, ConflictError, ContractRevertError, TransactionError
+from chainproof.evidence import freshness
 from chainproof.evidence.finality import FinalityPolicy, ReorgWatcher
 from chainproof.evidence.intake import resalt
 from chainproof.evidence.ops import GRANT_MEMBER, evidence_kinds
@@ -367,6 +368,7 @@ class Batcher:
                 "leaf_count": len(rows),
                 "first_evidence_id": first_id,
                 "last_evidence_id": last_id,
+                **freshness.commitment(s, first_id, last_id),  # two-sided time (issue 19)
             }
             metadata_hash = keccak(canonical_json(meta))
             # The same rows requeued from an orphaned batch give the same root again (their
@@ -405,6 +407,7 @@ class Batcher:
                 assert batch.id is not None
                 if s.get(BatchTree, batch.id) is None:  # a re-planned batch keeps its tree
                     s.add(BatchTree(batch_id=batch.id, nodes=nodes))
+                freshness.keep_meta(s, batch.id, meta)
                 # One range UPDATE instead of one per row (proofs come from the tree on
                 # read). The claimed rows are exactly this member's queued rows in [first,
                 # last]: the batcher is the only writer that moves rows out of "queued", so

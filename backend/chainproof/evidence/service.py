@@ -32,6 +32,7 @@ from chainproof.store.models import (
     utcnow,
 )
 from chainproof.store.ops import ChainOp
+from chainproof.timestamping.models import token_b64
 
 MAX_REASON = 500  # the evidence.revoke_reason column
 
@@ -108,7 +109,9 @@ def build_receipt(*, session: Session, evidence_id: str, viewer: Viewer) -> Rece
             status=ev.status,
         )
     try:
-        return _receipt_of(ev, batch, proof_of(session, ev, batch))
+        receipt = _receipt_of(ev, batch, proof_of(session, ev, batch))
+        token = token_b64(session, ev.id) if ev.id is not None else None  # issue 19
+        return receipt.model_copy(update={"tsa_token": token}) if token else receipt
     except InvalidInputError as exc:
         # The stored rows do not form a valid receipt: our fault, not the caller's.
         raise ChainProofError(

@@ -6,8 +6,11 @@ autogenerate and the models-versus-migrations check see its tables as extra.
 """
 
 import chainproof.accounts.models
+import chainproof.evidence.freshness
+import chainproof.evidence.records
 import chainproof.store.models
 import chainproof.store.ops
 import chainproof.store.shared_files
 import chainproof.subsidy.models
+import chainproof.timestamping.models
 import chainproof.trace.models  # noqa: F401

@@ -50,6 +50,11 @@ MONO_FONTS: Final[tuple[str, ...]] = (
 CJK_APT_PACKAGE: Final = "fonts-wqy-zenhei"
 
 
+# An extra table of the PDF: (中文 title, English title, rows of (中文 label, English label,
+# value, monospace)). Values are plain text (escaped here); "\n" breaks a line.
+Section = tuple[str, str, list[tuple[str, str, str, bool]]]
+
+
 class CertificateFontError(ConfigError):
     """No CJK TrueType font on this machine: the PDF would print boxes for Chinese."""
 
@@ -187,8 +192,9 @@ def _register_fonts() -> tuple[str, str]:
     return "ChainProofCJK", mono
 
 
-def render_pdf(cert: Certificate) -> bytes:
-    """The certificate as an A4 PDF with the CJK font embedded (subset)."""
+def render_pdf(cert: Certificate, sections: Sequence[Section] = ()) -> bytes:
+    """The certificate as an A4 PDF with the CJK font embedded (subset); ``sections`` are
+    extra tables before the trust anchor (the court's, ``web/court_facts.py``)."""
     from reportlab.graphics.shapes import Drawing, Rect
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -325,6 +331,7 @@ def render_pdf(cert: Certificate) -> bytes:
         Spacer(1, 2 * mm),
         note_en,
         Spacer(1, 5 * mm),
+        *_section_tables(sections, lab, esc, cjk_wrap, code),
         KeepTogether(
             [
                 Paragraph("信任锚 / Trust anchor", label),
@@ -362,6 +369,44 @@ def render_pdf(cert: Certificate) -> bytes:
     )
     doc.build(story)
     return out.getvalue()
+
+
+def _section_tables(
+    sections: Sequence[Section], lab: Any, esc: Any, wrap: Any, code: Any
+) -> list[Any]:
+    from reportlab.lib import colors
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
+
+    # Hashes and signatures have no spaces: break them anywhere, as CJK text is.
+    mono_wrap = ParagraphStyle("mono_wrap", parent=code, wordWrap="CJK")
+    out: list[Any] = []
+    for title_zh, title_en, rows in sections:
+        cells = [
+            (
+                lab(zh, en),
+                Paragraph(
+                    "<br/>".join(esc(p) for p in value.split("\n")), mono_wrap if mono else wrap
+                ),
+            )
+            for zh, en, value, mono in rows
+        ]
+        table = Table(cells, colWidths=[46 * mm, 124 * mm])
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LINEBELOW", (0, 0), (-1, -2), 0.4, colors.HexColor("#d0d7de")),
+                    ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f3f6f9")),
+                    ("TOPPADDING", (0, 0), (-1, -1), 3),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                ]
+            )
+        )
+        heading = Paragraph(esc(f"{title_zh} / {title_en}"), wrap)
+        out += [KeepTogether([heading, Spacer(1, 1 * mm), table]), Spacer(1, 4 * mm)]
+    return out
 
 
 def _anchor_rows(

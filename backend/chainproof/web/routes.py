@@ -48,8 +48,8 @@ from chainproof.web.certificate import (
     certificate_number,
     evidence_url,
     qr_svg,
-    render_pdf,
 )
+from chainproof.web.court_facts import court_certificate_pdf
 from chainproof.web.formatting import cst_time, short_hex, utc_iso
 from chainproof.web.i18n import (
     COOKIE,
@@ -297,7 +297,17 @@ async def certificate_pdf(
             viewer=viewer,
             anchor=anchor,
         )
-        pdf = await run_in_threadpool(render_pdf, cert)
+        # PAdES-signed, with the court's sections (issue 19, web/court_facts.py).
+        pdf = await run_in_threadpool(
+            lambda: court_certificate_pdf(
+                session=session,
+                runtime=runtime,
+                cert=cert,
+                viewer=viewer,
+                anchor=anchor,
+                tsa_state=request.app.state,
+            )
+        )
     except NotFoundError as exc:
         return error_page(request, 404, "error.not_found", exc.message)
     except ConflictError as exc:

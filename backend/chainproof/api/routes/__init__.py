@@ -14,12 +14,15 @@ from fastapi import APIRouter
 from chainproof.accounts import routes as accounts
 from chainproof.api.routes import (
     admin,
+    bundle,
+    court,
     evidence,
     metrics,
     operations,
     subsidy,
     system,
     trace,
+    tsa,
     verify,
     well_known,
 )
@@ -35,6 +38,9 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     operations.router,
     metrics.router,
     accounts.router,
+    tsa.router,
+    bundle.router,
+    court.router,
 )
 
 __all__ = ["API_ROUTERS"]

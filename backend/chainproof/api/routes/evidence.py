@@ -43,6 +43,8 @@ from chainproof.digests import ALGORITHMS, Algorithm
 from chainproof.errors import InvalidInputError
 from chainproof.evidence import intake, service
 from chainproof.evidence.intake import MAX_BULK
+from chainproof.evidence.reception import receive
+from chainproof.evidence.records import channel_of
 from chainproof.receipts import Receipt
 from chainproof.store.models import LABEL_LEN
 
@@ -169,16 +171,26 @@ async def anchor_files(
         max_files=MAX_BULK,
     )
     label = clean_label(form.fields.get("label"))
-    engine = get_runtime(request).engine
+    runtime = get_runtime(request)
+    engine = runtime.engine
     accepted = await run_in_threadpool(
-        lambda: intake.submit_bulk(
+        lambda: receive(  # with the before-the-chain record (issue 19)
             engine=engine,
-            algorithm=form.algorithm,
-            digests=[f.digest for f in form.files],
-            member_id=caller.member_id,
-            label=label,
-            filenames=[f.filename for f in form.files],
+            chain=runtime.chain,
+            submit=lambda: intake.submit_bulk(
+                engine=engine,
+                algorithm=form.algorithm,
+                digests=[f.digest for f in form.files],
+                member_id=caller.member_id,
+                label=label,
+                filenames=[f.filename for f in form.files],
+                sizes=[f.size for f in form.files],
+            ),
+            channel=channel_of(request.headers),
+            api_key_id=caller.key_id,
+            names=[f.filename for f in form.files],
             sizes=[f.size for f in form.files],
+            types=[f.content_type for f in form.files],
         )
     )
     return _accepted(accepted)
@@ -211,14 +223,21 @@ async def anchor_digests(request: Request, caller: SubmitterDep) -> Response:
     algorithm, digests, label = _digests_body(
         await request.body(), request.headers.get("content-type")
     )
-    engine = get_runtime(request).engine
+    runtime = get_runtime(request)
+    engine = runtime.engine
     accepted = await run_in_threadpool(
-        lambda: intake.submit_bulk(
+        lambda: receive(  # with the before-the-chain record (issue 19)
             engine=engine,
-            algorithm=algorithm,
-            digests=digests,
-            member_id=caller.member_id,
-            label=clean_label(label),
+            chain=runtime.chain,
+            submit=lambda: intake.submit_bulk(
+                engine=engine,
+                algorithm=algorithm,
+                digests=digests,
+                member_id=caller.member_id,
+                label=clean_label(label),
+            ),
+            channel=channel_of(request.headers),
+            api_key_id=caller.key_id,
         )
     )
     return _accepted_json(accepted)

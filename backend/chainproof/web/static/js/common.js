@@ -69,6 +69,7 @@
     let payload = opts.body;
     if (opts.json !== undefined) { headers.set('Content-Type', 'application/json'); payload = JSON.stringify(opts.json); }
     headers.set('Accept', 'application/json');
+    headers.set('X-ChainProof-Channel', 'web');  // the before-the-chain record's channel
     const response = await fetch(API + path, { method: method, headers: headers, body: payload, credentials: 'same-origin' });
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }

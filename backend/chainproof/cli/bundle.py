@@ -1,0 +1,158 @@
+"""``chainproof bundle`` and ``chainproof verify-bundle``: offline proof bundles (issue 19).
+
+``bundle`` fetches one from a server. ``verify-bundle`` checks one with no network request
+at all (``bundle/verify.py``), unless ``--rpc`` asks it to confirm the block is canonical
+on a node, or ``--trust`` names a URL.
+
+Exit codes, as ``verify-receipt``'s: 0 valid against the pinned anchor; 1 invalid (the
+failed check says why); 2 the bundle, the anchor or the node cannot be read; 3 not pinned
+(every check passed, but against the bundle's own ``trust.json``: pass ``--trust``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from chainproof.cli.evidence import ApiKeyOption, ServerOption, _err, _fail, _out
+from chainproof.client import DEFAULT_SERVER, ChainProofClient, ClientError
+from chainproof.errors import ChainProofError
+
+_RPC_TIMEOUT = 10.0
+
+
+def bundle(
+    evidence_id: Annotated[str, typer.Argument(help="The evidence's public id.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Write the zip here.")],
+    server: ServerOption = DEFAULT_SERVER,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Fetch the offline proof bundle of an anchored document (a zip).
+
+    Exit 0 when written, 1 while the document is not anchored yet, 2 on errors.
+    """
+    try:
+        with ChainProofClient(server, api_key=api_key) as client:
+            data = client.bundle(evidence_id)
+    except ClientError as exc:
+        _fail(str(exc), code=1 if exc.status == 409 else 2)
+    except ChainProofError as exc:
+        _fail(str(exc))
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+    _err.print(
+        f"bundle of evidence {evidence_id} written to {escape(str(output))} ({len(data)} "
+        f"bytes); check it with `chainproof verify-bundle {escape(str(output))} --trust "
+        "ANCHOR`",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+def _rpc(url: str) -> Any:
+    import httpx
+
+    def call(method: str, params: list[Any]) -> Any:
+        answer = httpx.post(
+            url,
+            json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
+            timeout=_RPC_TIMEOUT,
+        ).json()
+        if "error" in answer:
+            raise RuntimeError(f"{method}: {answer['error']}")
+        return answer.get("result")
+
+    return call
+
+
+def verify_bundle_command(
+    file: Annotated[Path, typer.Argument(help="A bundle zip (`chainproof bundle`).")],
+    trust: Annotated[
+        str | None,
+        typer.Option(
+            "--trust",
+            envvar="CHAINPROOF_TRUST",
+            help=(
+                "The trust anchor to pin (a chainproof-trust-anchor/1 file, or a server URL, "
+                "which is then fetched). Without it the bundle's own trust.json is used and "
+                "the answer is 'not pinned' (exit 3)."
+            ),
+        ),
+    ] = None,
+    ca: Annotated[
+        Path | None,
+        typer.Option("--ca", help="The TSA root to pin (PEM); default: the bundle's ca.pem."),
+    ] = None,
+    rpc: Annotated[
+        str | None,
+        typer.Option("--rpc", help="Also check on this JSON-RPC node that the block is canonical."),
+    ] = None,
+) -> None:
+    """Verify an offline proof bundle: no network request unless --rpc (or a --trust URL).
+
+    Exit codes: 0 valid; 1 invalid; 2 unreadable bundle, anchor or node; 3 not pinned.
+    """
+    from chainproof.bundle.layout import MAX_BUNDLE_BYTES
+    from chainproof.bundle.verify import utc, verify_bundle
+    from chainproof.trust import TrustAnchor
+
+    try:
+        with file.open("rb") as f:
+            data = f.read(MAX_BUNDLE_BYTES + 1)
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror or exc}")
+    anchor = None
+    if trust is not None:
+        try:
+            anchor = TrustAnchor.load(trust)
+        except ChainProofError as exc:
+            _fail(f"no trust anchor from {trust}: {exc.message}")
+    roots = None
+    if ca is not None:
+        try:
+            roots = ca.read_bytes()
+        except OSError as exc:
+            _fail(f"cannot read {ca}: {exc.strerror or exc}")
+    verdict = verify_bundle(data, trust=anchor, roots_pem=roots, rpc=_rpc(rpc) if rpc else None)
+    out = _out()
+    out.print(f"bundle {escape(str(file))}", soft_wrap=True, highlight=False)
+    for name, ok, detail in verdict.checks:
+        mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
+        out.print(f" {mark} {name:<14} {escape(detail)}", soft_wrap=True, highlight=False)
+    r = verdict.receipt
+    if verdict.valid and r is not None:
+        lower, upper = verdict.interval or (None, r.block_timestamp)
+        when = (
+            f"between {utc(lower)} and {utc(upper)} ({upper - lower} s)"
+            if lower is not None
+            else f"by {utc(upper)}"
+        )
+        out.print(
+            f"[bold green]VALID[/bold green]: {r.algorithm} {r.digest} anchored in block "
+            f"{r.block_number} ({r.block_hash}) on chain {r.chain_id}, {when}",
+            soft_wrap=True,
+            highlight=False,
+        )
+        return
+    reason = verdict.reason or "a check failed"
+    if verdict.status == "unpinned":
+        out.print(
+            f"[bold yellow]NOT PINNED[/bold yellow]: {escape(reason)}",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise typer.Exit(3)
+    if verdict.checks and verdict.checks[-1][2].startswith("canonical check could not run"):
+        _fail(f"the node at {rpc} could not be asked: {reason}")
+    out.print(f"[bold red]INVALID[/bold red]: {escape(reason)}", soft_wrap=True, highlight=False)
+    raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bundle")(bundle)
+    app.command("verify-bundle")(verify_bundle_command)

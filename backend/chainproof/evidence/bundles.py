@@ -1,0 +1,49 @@
+"""The server's side of offline proof bundles (``bundle/``): the evidence's receipt with its
+RFC 3161 token (issued now when the document came without one), the node's header and
+receipt proof, the TSA root, the server's trust anchor and, when the batch committed to an
+earlier block, the proof of its lower time bound (``evidence/freshness.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from chainproof.bundle import layout
+from chainproof.bundle.build import build_bundle
+from chainproof.chain.context import ChainContext
+from chainproof.evidence import freshness, service
+from chainproof.evidence.verify import Viewer
+from chainproof.timestamping.authority import granted_reply
+from chainproof.timestamping.service import Tsa, ensure_stamp
+from chainproof.trust import TrustAnchor
+
+
+def evidence_bundle(
+    *,
+    session: Session,
+    evidence_id: str,
+    viewer: Viewer,
+    chain: ChainContext,
+    tsa: Tsa,
+    anchor: TrustAnchor,
+) -> bytes:
+    """The bundle's zip for one anchored evidence the viewer may see (404 / 409 as for its
+    receipt)."""
+    receipt = service.build_receipt(session=session, evidence_id=evidence_id, viewer=viewer)
+    ev = service.visible_evidence(session=session, evidence_id=evidence_id, viewer=viewer)
+    stamp = ensure_stamp(session, ev, tsa)
+    receipt = service.build_receipt(session=session, evidence_id=evidence_id, viewer=viewer)
+    extra: dict[str, Any] = {}
+    time_doc = freshness.time_document(session, ev, chain.w3)
+    if time_doc is not None:
+        extra[layout.TIME] = time_doc
+    return build_bundle(
+        receipt=receipt,
+        w3=chain.w3,
+        trust=anchor,
+        tsa_reply=granted_reply(stamp.token),
+        ca_pem=tsa.pki.ca_pem(),
+        tsa_pem=tsa.pki.tsa_pem(),
+        extra=extra,
+    )
