@@ -60,7 +60,10 @@ KeyholderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIE
 Document = Annotated[
     dict[str, Any],
     Body(
-        description="An EPCIS 2.0 JSON-LD EPCISDocument with one or more events.",
+        description=(
+            "An EPCIS 2.0 JSON-LD EPCISDocument or EPCISQueryDocument with one or more events, "
+            "or one bare event with its @context."
+        ),
         openapi_examples={"commissioning": {"summary": "金桔 commissioned", "value": EX_DOCUMENT}},
     ),
 ]
