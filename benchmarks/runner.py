@@ -13,11 +13,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchmarks import gas, hashing, ingest, latency, verify
+from benchmarks import epcis, gas, hashing, ingest, latency, verify
 from benchmarks.results import Report, machine_facts
 from benchmarks.stack import fresh_chain, running_server
 
-MEASUREMENTS = ("gas", "ingest", "latency", "verify", "hashing")
+MEASUREMENTS = ("gas", "epcis", "ingest", "latency", "verify", "hashing")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -56,7 +56,10 @@ def run(args: argparse.Namespace, console: Console | None = None) -> Report:
         if "gas" in picked:
             console.log("gas per document ...")
             report.add(*gas.measure(work, quick=args.quick))
-        needs_server = [m for m in picked if m != "gas"]
+        if "epcis" in picked:
+            console.log("EPCIS validation and CBV 2.0 hashing ...")
+            report.add(*epcis.measure(work, quick=args.quick))
+        needs_server = [m for m in picked if m not in ("gas", "epcis")]
         if needs_server:
             with (
                 fresh_chain(work / "server-chain") as chain,

@@ -28,7 +28,7 @@ from epcis_event_hash_generator import json_to_py
 from pyld import jsonld
 
 from chainproof.errors import InvalidInputError
-from chainproof.trace import cbv_hash, epcis_conformance
+from chainproof.trace import cbv_fast, cbv_hash, epcis_conformance
 
 EVENT_TYPES = epcis_conformance.EVENT_TYPES
 MAX_EVENTS = 1000
@@ -55,7 +55,13 @@ CONTEXT_FILES = {
 }
 
 # The hash generator keeps parse state in module globals: one document at a time.
-_lock = threading.Lock()
+# Re-entrant: the fast path expands a value (taking it) while the caller holds it.
+_lock = threading.RLock()
+
+
+def lock() -> threading.RLock:
+    """The lock around the hash generator's and PyLD's module state."""
+    return _lock
 
 
 @dataclass(frozen=True)
@@ -204,12 +210,14 @@ def hash_events(doc: dict[str, Any]) -> list[HashedEvent]:
     return hash_document(doc)
 
 
-def hash_document(doc: dict[str, Any]) -> list[HashedEvent]:
+def hash_document(doc: dict[str, Any], *, reference: bool = False) -> list[HashedEvent]:
     """Each event's CBV 2.0 pre-hash string and hash, in order, without the checks of
     :func:`validate_document` beyond what reading the JSON-LD needs (contexts stay offline).
 
     For test vectors and documents outside the schema. Takes what :func:`validate_document`
     takes (a query document or a bare event is hashed as the EPCISDocument of its events).
+    Documents with the standard contexts take the fast path (``cbv_fast.py``, the same
+    strings); ``reference=True`` forces the reference implementation's path.
     """
     doc = as_document(doc)
     if not isinstance(doc, dict) or not isinstance(doc.get("epcisBody"), dict):
@@ -222,8 +230,11 @@ def hash_document(doc: dict[str, Any]) -> list[HashedEvent]:
         jsonld.set_document_loader(_offline_loader)
         json_to_py._namespaces.clear()  # module state from an earlier document
         try:
-            parsed = json_to_py.event_list_from_epcis_document_json(json.loads(json.dumps(doc)))
-            prehashes = cbv_hash.prehashes(parsed)
+            if not reference and cbv_fast.applies(doc):
+                prehashes = cbv_fast.prehashes(doc)
+            else:
+                parsed = json_to_py.event_list_from_epcis_document_json(json.loads(json.dumps(doc)))
+                prehashes = cbv_hash.prehashes(parsed)
         except InvalidInputError:
             raise
         except Exception as exc:  # pyld errors on odd JSON-LD: the client's document
