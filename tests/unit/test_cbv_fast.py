@@ -203,3 +203,23 @@ def test_times_read_without_dateutil_format_as_the_release_does(
         except (ValueError, OverflowError) as exc:
             outcomes.append(type(exc).__name__)
     assert outcomes[0] == outcomes[1]
+
+
+def test_many_new_values_take_one_whole_expansion_with_the_same_strings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An anonymous caller sending distinct CURIEs gets one expansion of the whole document
+    (bounded like the reference), not one per value; the strings stay the reference's."""
+    probes: list[Any] = []
+    real = cbv_fast._expansions
+    monkeypatch.setattr(cbv_fast, "_expansions", lambda *k: probes.append(k) or real(*k))
+    base = json.loads((DATA / "epcisDocWithVariousEventTypes.jsonld").read_text())
+    events = []
+    for i in range(cbv_fast.MAX_PROBES + 5):
+        event = copy.deepcopy(base["epcisBody"]["eventList"][0])
+        event["bizStep"] = f"example:step_{i}"
+        events.append(event)
+    base["epcisBody"]["eventList"] = events
+    reference, fast = _both(base)
+    assert fast == reference
+    assert probes == []

@@ -207,7 +207,14 @@ def _skeleton(path: Path, value: str) -> dict[str, Any]:
     return result
 
 
-@lru_cache(maxsize=_MEMO)
+ProbeKey = tuple[str, Path, str]
+_probed: dict[ProbeKey, frozenset[str]] = {}
+# New values a document may make us expand one by one; past this, one expansion of the whole
+# document (the reference's own step) is cheaper, so an anonymous caller sending distinct
+# CURIEs costs no more than on the reference path.
+MAX_PROBES: Final = 32
+
+
 def _expansions(context_json: str, path: Path, value: str) -> frozenset[str]:
     """The CBV / GS1 Web Vocabulary IRIs ``value`` expands to at ``path`` (PyLD, offline)."""
     from chainproof.trace import epcis
@@ -222,6 +229,18 @@ def _expansions(context_json: str, path: Path, value: str) -> frozenset[str]:
     with epcis.lock():
         jsonld.set_document_loader(epcis._offline_loader)
         expanded = jsonld.expand(probe)
+    found: list[str] = []
+    json_to_py._find_expanded_values(expanded, found)
+    return frozenset(x for x in found if x.startswith(_EXPANDED))
+
+
+def _whole(doc: dict[str, Any]) -> frozenset[str]:
+    """The reference's own step: the IRIs of the whole document's expansion."""
+    from chainproof.trace import epcis
+
+    with epcis.lock():
+        jsonld.set_document_loader(epcis._offline_loader)
+        expanded = jsonld.expand(json.loads(json.dumps(doc)))
     found: list[str] = []
     json_to_py._find_expanded_values(expanded, found)
     return frozenset(x for x in found if x.startswith(_EXPANDED))
@@ -279,10 +298,22 @@ def prehashes(doc: dict[str, Any]) -> list[str]:
     envelope = {k: v for k, v in doc.items() if k != "epcisBody"}
     envelope["epcisBody"] = {k: v for k, v in doc["epcisBody"].items() if k != "eventList"}
     iris = set(_envelope(json.dumps(envelope, sort_keys=True)))
-    for event in events:
-        for path, value in _leaves(event, ()):
-            if _may_expand(value, terms):
-                iris |= _expansions(context_json, path, value)
+    wanted = {
+        (context_json, path, value)
+        for event in events
+        for path, value in _leaves(event, ())
+        if _may_expand(value, terms)
+    }
+    missing = [key for key in wanted if key not in _probed]
+    if len(missing) > MAX_PROBES:
+        iris |= _whole(doc)
+    else:
+        if len(_probed) + len(missing) > _MEMO:
+            _probed.clear()  # bounded memory; the vocabulary comes back on the next documents
+        for key in missing:
+            _probed[key] = _expansions(*key)
+        for key in wanted:
+            iris |= _probed[key]
     index = _suffix_index(frozenset(iris))
     replaced = [_replace(event, index) for event in events]
     json_to_py._namespaces.clear()
