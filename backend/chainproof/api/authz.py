@@ -134,6 +134,14 @@ def _visible(why: str) -> Rule:
     return Rule(KEYHOLDERS, Owner.REQUIRED, why, sees_all=REVIEWERS, foreign=Outcome.NOT_FOUND)
 
 
+_EPCIS_DISCOVERY: Final = (
+    "/epcis",
+    "/epcis/",
+    "/epcis/capture",
+    "/epcis/capture/{captureID}",
+    "/epcis/events",
+)
+
 RULES: Final[dict[RouteKey, Rule]] = {
     # --- evidence -------------------------------------------------------------------------
     ("POST", "/api/v1/evidence"): Rule(SUBMITTERS, why="anchoring is for members' submitters"),
@@ -239,6 +247,26 @@ RULES: Final[dict[RouteKey, Rule]] = {
         ADMINS, why="company prefixes decide who owns items"
     ),
     ("POST", "/api/v1/trace/publish"): Rule(ADMINS, why="sends operator transactions"),
+    # --- the EPCIS 2.0 REST binding (issue 24) ----------------------------------------------
+    # Discovery is public; the repository answers each org its own events and jobs (an
+    # admin's: all); one org's event or job is 404 to another, as a missing one.
+    **{("OPTIONS", p): Rule(EVERYONE, why="EPCIS discovery") for p in _EPCIS_DISCOVERY},
+    ("GET", "/epcis/"): Rule(KEYHOLDERS, why="the repository's resources"),
+    ("POST", "/epcis/capture"): Rule(SUBMITTERS, why="capture is for members' submitters"),
+    ("POST", "/epcis/events"): Rule(SUBMITTERS, why="capture is for members' submitters"),
+    ("GET", "/epcis/capture"): Rule(KEYHOLDERS, Owner.FILTERED, why="each org's jobs"),
+    ("GET", "/epcis/capture/{captureID}"): Rule(
+        KEYHOLDERS, Owner.REQUIRED, why="its org's job", foreign=Outcome.NOT_FOUND
+    ),
+    ("GET", "/epcis/events"): Rule(KEYHOLDERS, Owner.FILTERED, why="each org's events"),
+    ("GET", "/epcis/events/{eventID:path}"): Rule(
+        KEYHOLDERS, Owner.REQUIRED, why="its org's event", foreign=Outcome.NOT_FOUND
+    ),
+    **{
+        ("GET", p): Rule(KEYHOLDERS, Owner.FILTERED, why="each org's events")
+        for r in ("eventTypes", "epcs", "bizSteps", "bizLocations", "readPoints", "dispositions")
+        for p in (f"/epcis/{r}", f"/epcis/{r}/{{value:path}}/events")
+    },
     ("GET", "/t/{code:path}"): Rule(EVERYONE, why=_PAGE + " (the public scan page)"),
     # --- pages ----------------------------------------------------------------------------
     ("GET", "/"): Rule(EVERYONE, why=_PAGE),

@@ -13,6 +13,7 @@ from fastapi import APIRouter
 
 from chainproof.api.routes import (
     admin,
+    epcis,
     evidence,
     metrics,
     operations,
@@ -33,6 +34,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     well_known.router,
     operations.router,
     metrics.router,
+    *epcis.ROUTERS,  # the EPCIS 2.0 REST binding, /epcis
 )
 
 __all__ = ["API_ROUTERS"]
