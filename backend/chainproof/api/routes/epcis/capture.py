@@ -89,7 +89,12 @@ async def capture(
         )
 
     job = await run_in_threadpool(accept)
-    tasks.add_task(epcis_jobs.run_job, runtime.engine, job.capture_id)
+    tasks.add_task(
+        epcis_jobs.run_job,
+        runtime.engine,
+        job.capture_id,
+        lease=runtime.settings.epcis_job_lease_seconds,
+    )
     headers = {**version_headers(), "Location": f"/epcis/capture/{job.capture_id}"}
     return Response(status_code=202, headers=headers)
 
@@ -99,7 +104,9 @@ def list_jobs(
     session: SessionDep, caller: CallerDep, runtime: RuntimeDep, tasks: BackgroundTasks
 ) -> JSONResponse:
     require_key(caller)
-    tasks.add_task(epcis_jobs.resume_stale, runtime.engine)
+    tasks.add_task(
+        epcis_jobs.resume_stale, runtime.engine, lease=runtime.settings.epcis_job_lease_seconds
+    )
     jobs = epcis_jobs.list_jobs(
         session=session, member_id=caller.member_id, is_admin=caller.viewer.is_admin
     )
@@ -127,7 +134,9 @@ def read_job(
         capture_id=captureID,
     )
     if job.running:
-        tasks.add_task(epcis_jobs.resume_stale, runtime.engine)
+        tasks.add_task(
+            epcis_jobs.resume_stale, runtime.engine, lease=runtime.settings.epcis_job_lease_seconds
+        )
     return JSONResponse(epcis_jobs.job_json(job), headers=version_headers())
 
 
