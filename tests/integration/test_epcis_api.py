@@ -311,7 +311,7 @@ def test_queries_filter_and_page_and_one_org_sees_only_its_events(repo: Repo) ->
     someone_elses = pages[0]["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]
     r = repo.client.get(f"/epcis/events/{quote(someone_elses['eventID'], safe='')}", headers=other)
     assert r.status_code == 404
-    assert r.json()["type"] == "epcisException:NoSuchResourceException"
+    assert r.json()["type"] == "epcisException:NoSuchNameException"
 
 
 def test_invalid_hash_document_is_still_refused_on_the_trace_route() -> None:

@@ -252,6 +252,7 @@ RULES: Final[dict[RouteKey, Rule]] = {
     # admin's: all); one org's event or job is 404 to another, as a missing one.
     **{("OPTIONS", p): Rule(EVERYONE, why="EPCIS discovery") for p in _EPCIS_DISCOVERY},
     ("GET", "/epcis/"): Rule(KEYHOLDERS, why="the repository's resources"),
+    ("GET", "/epcis/openapi.json"): Rule(EVERYONE, why="GS1's published OpenAPI"),
     ("POST", "/epcis/capture"): Rule(SUBMITTERS, why="capture is for members' submitters"),
     ("POST", "/epcis/events"): Rule(SUBMITTERS, why="capture is for members' submitters"),
     ("GET", "/epcis/capture"): Rule(KEYHOLDERS, Owner.FILTERED, why="each org's jobs"),

@@ -86,6 +86,13 @@ def schema() -> dict[str, Any]:
 
 
 @cache
+def gs1_openapi() -> dict[str, Any]:
+    """GS1's EPCIS 2.0 REST bindings OpenAPI (2.0.0), as vendored."""
+    loaded: dict[str, Any] = _resource("gs1/openapi.json")
+    return loaded
+
+
+@cache
 def _validator() -> jsonschema_rs.Draft7Validator:
     return jsonschema_rs.Draft7Validator(schema(), validate_formats=True)
 

@@ -243,7 +243,7 @@ def problem_of(exc: Exception, where: str | None = None) -> dict[str, Any]:
     if isinstance(exc, AuthError):
         kind, status = "SecurityException", 403
     elif isinstance(exc, ConflictError):
-        kind, status = "ValidationException", 409
+        kind, status = "ResourceAlreadyExistsException", 409
     message = getattr(exc, "message", str(exc))
     out = {"type": f"epcisException:{kind}", "title": message, "status": status}
     if where is not None:

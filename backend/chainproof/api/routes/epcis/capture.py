@@ -37,12 +37,21 @@ def discover_root() -> Response:
     return Response(status_code=204, headers=discovery_headers("OPTIONS, GET"))
 
 
+@router.get("/openapi.json", summary="GS1's EPCIS 2.0 OpenAPI, as this binding serves it")
+def openapi() -> JSONResponse:
+    """The vendored document (trace/gs1), its server set to this binding's root."""
+    spec = dict(epcis_conformance.gs1_openapi())
+    spec["servers"] = [{"url": "/epcis", "description": "ChainProof's EPCIS 2.0 binding"}]
+    return JSONResponse(spec)
+
+
 @router.get("/", summary="The top-level resources of this EPCIS repository")
 def top_level(caller: CallerDep) -> JSONResponse:
     require_key(caller)
     members = ["events", "eventTypes", "epcs", "bizSteps", "bizLocations", "readPoints"]
-    members += ["dispositions", "capture"]
-    return JSONResponse(members, headers=version_headers())
+    members += ["dispositions", "capture"]  # not "queries": named queries are not served yet
+    body = {"@context": [epcis_store.STANDARD_CONTEXT], "type": "Collection", "member": members}
+    return JSONResponse(body, headers=version_headers())
 
 
 @router.options("/capture", status_code=204, summary="Discovery for capture")
@@ -163,4 +172,5 @@ async def capture_event(request: Request, session: SessionDep, caller: Submitter
     outcome = await run_in_threadpool(store)
     (row,) = outcome.events
     location = f"/epcis/events/{quote(row.event_id, safe='')}"
-    return Response(status_code=201, headers={**version_headers(), "Location": location})
+    headers = {**version_headers(), "Location": location}
+    return JSONResponse(epcis_store.as_json(row), status_code=201, headers=headers)

@@ -21,7 +21,8 @@ from chainproof.trace.epcis_models import EpcisEvent
 # GS1's OpenAPI describes these routes (served at /epcis/openapi.json), not ChainProof's.
 router = APIRouter(prefix="/epcis", tags=["epcis"], include_in_schema=False)
 
-PerPage = Annotated[int, Query(alias="perPage", ge=1, le=epcis_store.MAX_PER_PAGE)]
+# GS1: perPage is the most a page may hold, not what it must: out-of-range values are clamped.
+PerPage = Annotated[int, Query(alias="perPage")]
 Token = Annotated[str | None, Query(alias="nextPageToken", max_length=64)]
 Many = Annotated[list[str] | None, Query(max_length=100)]
 # parameter → the EPC parts it matches (EPCIS 2.0 section 8.2.7.1)
@@ -117,6 +118,7 @@ def _page(
     token: str | None,
 ) -> JSONResponse:
     require_key(caller)
+    per_page = min(max(per_page, 1), epcis_store.MAX_PER_PAGE)
     after = epcis_store.decode_token(token) if token else 0
     rows, last = epcis_store.find_events(
         session=session,
@@ -132,7 +134,7 @@ def _page(
         params.append(("nextPageToken", epcis_store.encode_token(last)))
         headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
         headers["GS1-Next-Page-Token-Expires"] = "2100-01-01T00:00:00Z"  # tokens do not expire
-    return JSONResponse(query_document(rows), headers=headers, media_type="application/ld+json")
+    return JSONResponse(query_document(rows), headers=headers)
 
 
 @router.options("/events", status_code=204, summary="Discovery for events")
@@ -174,7 +176,7 @@ def read_event(eventID: str, session: SessionDep, caller: CallerDep) -> JSONResp
     evidence = epcis_store.evidence_for(session, row)
     if evidence is not None:
         headers["Link"] = f'</api/v1/evidence/{evidence.public_id}/receipt>; rel="proof"'
-    return JSONResponse(query_document([row]), headers=headers, media_type="application/ld+json")
+    return JSONResponse(query_document([row]), headers=headers)
 
 
 # Browse: /eventTypes, /epcs, /bizSteps, /bizLocations, /readPoints, /dispositions -----------
@@ -208,7 +210,7 @@ def _collection(resource: str) -> Any:
             "type": "Collection",
             "member": members,
         }
-        return JSONResponse(body, headers=version_headers(), media_type="application/ld+json")
+        return JSONResponse(body, headers=version_headers())
 
     browse.__name__ = f"browse_{resource}"
     return browse
