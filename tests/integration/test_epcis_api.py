@@ -318,3 +318,43 @@ def test_invalid_hash_document_is_still_refused_on_the_trace_route() -> None:
     """The same checks back /api/v1/trace: nothing the binding refuses is taken there."""
     with pytest.raises(InvalidInputError):
         epcis.hash_events(_document(_event(ilmd={"lotNumber": "L1"})))
+
+
+def test_prefixes_cli_admits_what_capture_then_accepts(repo: Repo) -> None:
+    """`chainproof prefixes add --org ORG PREFIX…` and `prefixes list`, against a served app:
+    an event under a prefix is refused (403) until the prefix is admitted."""
+    from typer.testing import CliRunner
+
+    from chainproof.cli import app as cli
+    from tests.factories import served
+
+    headers = repo.org("CLI Co", ["9521234"])
+    foreign = _event(epcList=["urn:epc:id:sgtin:9527777.054321.1"])
+    post = {**headers, "Content-Type": "application/ld+json"}
+    refused = repo.client.post("/epcis/events", content=json.dumps(foreign), headers=post)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["type"] == "epcisException:SecurityException"
+    admin_key = repo.admin["Authorization"].removeprefix("Bearer ")
+    with served(repo.client.app) as url:
+        run = CliRunner().invoke
+        added = run(
+            cli,
+            [
+                "prefixes",
+                "add",
+                "--org",
+                "CLI Co",
+                "9527777",
+                "9528888",
+                "--url",
+                url,
+                "--key",
+                admin_key,
+            ],
+        )
+        assert added.exit_code == 0, added.output
+        listed = run(cli, ["prefixes", "list", "--org", "CLI Co", "--url", url, "--key", admin_key])
+        assert listed.exit_code == 0, listed.output
+        assert listed.output.split() == ["9521234", "9527777", "9528888"]
+    accepted = repo.client.post("/epcis/events", content=json.dumps(foreign), headers=post)
+    assert accepted.status_code == 201, accepted.text

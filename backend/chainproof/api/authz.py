@@ -246,6 +246,9 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/api/v1/trace/orgs/{member_id}/prefixes"): Rule(
         ADMINS, why="company prefixes decide who owns items"
     ),
+    ("GET", "/api/v1/trace/orgs/{member_id}"): Rule(
+        ADMINS, why="prefix admission is the operator's"
+    ),
     ("POST", "/api/v1/trace/publish"): Rule(ADMINS, why="sends operator transactions"),
     # --- the EPCIS 2.0 REST binding (issue 24) ----------------------------------------------
     # Discovery is public; the repository answers each org its own events and jobs (an

@@ -347,6 +347,23 @@ def admit_prefix(
     return _org_out(session, org)
 
 
+@router.get(
+    "/orgs/{member_id}",
+    summary="A member's trace role, locations and admitted prefixes (admin)",
+    response_model=OrgOut,
+    responses=error_responses(401, 403, 404, 422),
+)
+def read_org(
+    member_id: Annotated[int, Path(ge=1, le=2**63 - 1, examples=[2])],
+    session: SessionDep,
+    caller: AdminDep,
+) -> OrgOut:
+    org = roles.org_of(session, member_id)
+    if org is None:
+        raise NotFoundError(f"member {member_id} has no trace role (POST /api/v1/trace/orgs)")
+    return _org_out(session, org)
+
+
 def _org_out(session: Any, org: Any) -> OrgOut:
     return OrgOut(
         member_id=org.member_id,
