@@ -13,11 +13,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchmarks import epcis, gas, hashing, ingest, latency, verify
+from benchmarks import epcis, epcis_api, gas, hashing, ingest, latency, verify
 from benchmarks.results import Report, machine_facts
 from benchmarks.stack import fresh_chain, running_server
 
-MEASUREMENTS = ("gas", "epcis", "ingest", "latency", "verify", "hashing")
+MEASUREMENTS = ("gas", "epcis", "ingest", "latency", "verify", "hashing", "epcis-api")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -85,6 +85,9 @@ def run(args: argparse.Namespace, console: Console | None = None) -> Report:
                 if "hashing" in picked:
                     console.log("upload + hash ...")
                     report.add(*hashing.measure(server, work, quick=args.quick))
+                if "epcis-api" in picked:
+                    console.log("/epcis capture until anchored, and paging ...")
+                    report.add(*epcis_api.measure(server, quick=args.quick))
     return report
 
 
