@@ -358,3 +358,30 @@ def test_prefixes_cli_admits_what_capture_then_accepts(repo: Repo) -> None:
         assert listed.output.split() == ["9521234", "9527777", "9528888"]
     accepted = repo.client.post("/epcis/events", content=json.dumps(foreign), headers=post)
     assert accepted.status_code == 201, accepted.text
+
+
+def test_named_queries_are_created_run_paged_and_deleted(repo: Repo) -> None:
+    headers = repo.org("Named Co", ["9521234"])
+    events = [
+        _event(eventTime=f"2024-05-{d:02d}T08:00:00Z", bizStep=s)
+        for d, s in ((1, "shipping"), (2, "receiving"), (3, "shipping"), (4, "shipping"))
+    ]
+    assert repo.capture(headers, _document(*events)).status_code == 202
+    body = {"name": "shipped", "query": {"EQ_bizStep": ["shipping"], "eventType": ["ObjectEvent"]}}
+    r = repo.client.post("/epcis/queries", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.headers["Location"] == "/epcis/queries/shipped"
+    again = repo.client.post("/epcis/queries", json=body, headers=headers)
+    assert again.status_code == 409
+    assert again.json()["type"] == "epcisException:ResourceAlreadyExistsException"
+    assert repo.client.get("/epcis/queries/shipped", headers=headers).json() == body
+    pages = repo.pages(headers, "/epcis/queries/shipped/events?perPage=2")
+    assert [len(p["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) for p in pages] == [
+        2,
+        1,
+    ]
+    assert pages[0]["epcisBody"]["queryResults"]["queryName"] == "shipped"
+    bad = {"name": "odd", "query": {"EQ_whatever": ["1"]}}
+    assert repo.client.post("/epcis/queries", json=bad, headers=headers).status_code == 400
+    assert repo.client.delete("/epcis/queries/shipped", headers=headers).status_code == 204
+    assert repo.client.get("/epcis/queries/shipped/events", headers=headers).status_code == 404

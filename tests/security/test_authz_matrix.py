@@ -224,7 +224,20 @@ def _epcis_world(w: World) -> None:
         r = w.client.post("/epcis/capture", json=doc, headers=w.as_(f"submitter_{org.lower()}"))
         assert r.status_code == 202, r.text
         things["capture_id"] = r.headers["Location"].rsplit("/", 1)[1]
+        things["query"] = _epcis_query(w, org, {"EQ_bizStep": [things["bizStep"]]})
         w.epcis[org] = things
+
+
+def _epcis_query(w: World, org: str, query: dict[str, Any]) -> str:
+    """A new named query of ``org``'s: its name."""
+    name = f"q-{org}-{secrets.token_hex(4)}"
+    r = w.client.post(
+        "/epcis/queries",
+        json={"name": name, "query": query},
+        headers=w.as_(f"submitter_{org.lower()}"),
+    )
+    assert r.status_code == 201, r.text
+    return name
 
 
 def _subsidy_world(w: World) -> None:
@@ -366,6 +379,25 @@ _EPCIS_SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
         lambda w, o: Req("GET", f"/epcis/events/{quote(w.epcis[o or 'A']['event_id'], safe='')}"),
     ),
     ("GET", "/epcis/eventTypes"): (False, lambda w, o: Req("GET", "/epcis/eventTypes")),
+    ("GET", "/epcis/queries"): (True, _epcis_sample("/epcis/queries", marker="query")),
+    ("GET", "/epcis/queries/{queryName}"): (
+        True,
+        lambda w, o: Req("GET", f"/epcis/queries/{w.epcis[o or 'A']['query']}"),
+    ),
+    ("GET", "/epcis/queries/{queryName}/events"): (
+        True,
+        lambda w, o: Req(
+            "GET",
+            f"/epcis/queries/{w.epcis[o or 'A']['query']}/events",
+            marker=w.epcis[o or "A"]["event_id"],
+        ),
+    ),
+    ("DELETE", "/epcis/queries/{queryName}"): (
+        True,
+        lambda w, o: Req(
+            "DELETE", f"/epcis/queries/{_epcis_query(w, o or 'A', {'EQ_action': ['ADD']})}"
+        ),
+    ),
     ("GET", "/epcis/eventTypes/{value:path}/events"): (
         True,
         _epcis_sample("/epcis/eventTypes/ObjectEvent/events"),
@@ -605,6 +637,8 @@ def _nowhere(req: Req, w: World, owner: str) -> Req:
         mine = w.epcis[owner]
         url = url.replace(mine["capture_id"], "0" * 32)
         url = url.replace(quote(mine["event_id"], safe=""), quote("urn:uuid:nowhere", safe=""))
+        url = url.replace(f"/queries/{mine['query']}", "/queries/q-nowhere")
+        url = url.replace(f"/queries/q-{owner}-", "/queries/q-nowhere-")
     return Req(req.method, url, req.kwargs)
 
 

@@ -58,17 +58,23 @@ IMPLEMENTED = [
     ("GET", "/bizLocations/{bizLocation}/events"),
     ("GET", "/readPoints/{readPoint}/events"),
     ("GET", "/dispositions/{disposition}/events"),
+    ("POST", "/queries"),
+    ("GET", "/queries"),
+    ("GET", "/queries/{queryName}"),
+    ("DELETE", "/queries/{queryName}"),
+    ("GET", "/queries/{queryName}/events"),
 ]
 # Where ChainProof answers other than GS1's document, on purpose (docs/epcis.md says why).
 DEVIATIONS = {
-    ("GET", "/"): "the top-level list leaves out 'queries' (not served yet); GS1's schema "
-    "asks for all nine resources",
     ("GET", "/dispositions/{disposition}/events"): "schemathesis cannot generate GS1's "
     "disposition parameter (every draw fails its own filter): nothing is sent",
+    ("POST", "/queries"): "GS1's document lists no 400 for POST /queries; a definition "
+    "ChainProof could not run (unknown parameters, values that are not strings) is refused "
+    "with 400 rather than stored",
 }
 # Standard parameters ChainProof does not apply are refused (400) rather than ignored, so a
 # client never reads an unfiltered answer as filtered; GS1's document lists no 400 there.
-UNSUPPORTED = "is not supported here"
+UNSUPPORTED = ("is not supported here",)
 
 
 class Target:
@@ -165,7 +171,7 @@ def test_gs1_openapi_conformance(method: str, path: str, gs1_schema: Any, target
     )
     def fuzz(case: Any) -> None:
         response = case.call(headers=target.headers)
-        if response.status_code == 400 and UNSUPPORTED in response.text:
+        if response.status_code == 400 and any(u in response.text for u in UNSUPPORTED):
             assert response.json()["type"] == "epcisException:ValidationException"
             return
         case.validate_response(

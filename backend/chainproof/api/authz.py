@@ -140,6 +140,7 @@ _EPCIS_DISCOVERY: Final = (
     "/epcis/capture",
     "/epcis/capture/{captureID}",
     "/epcis/events",
+    "/epcis/queries",
 )
 
 RULES: Final[dict[RouteKey, Rule]] = {
@@ -263,6 +264,24 @@ RULES: Final[dict[RouteKey, Rule]] = {
         KEYHOLDERS, Owner.REQUIRED, why="its org's job", foreign=Outcome.NOT_FOUND
     ),
     ("GET", "/epcis/events"): Rule(KEYHOLDERS, Owner.FILTERED, why="each org's events"),
+    ("POST", "/epcis/queries"): Rule(KEYHOLDERS, why="an org names its own queries"),
+    ("GET", "/epcis/queries"): Rule(
+        KEYHOLDERS, Owner.FILTERED, why="each org's queries", sees_all=frozenset()
+    ),
+    **{
+        (method, path): Rule(
+            KEYHOLDERS,
+            Owner.REQUIRED,
+            why="its org's query",
+            foreign=Outcome.NOT_FOUND,
+            sees_all=frozenset(),  # names are per org: an admin's are its own
+        )
+        for method, path in (
+            ("GET", "/epcis/queries/{queryName}"),
+            ("DELETE", "/epcis/queries/{queryName}"),
+            ("GET", "/epcis/queries/{queryName}/events"),
+        )
+    },
     ("GET", "/epcis/events/{eventID:path}"): Rule(
         KEYHOLDERS, Owner.REQUIRED, why="its org's event", foreign=Outcome.NOT_FOUND
     ),

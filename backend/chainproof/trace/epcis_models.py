@@ -5,6 +5,8 @@
   on, the CBV 2.0 hash and pre-hash, and the evidence row that anchors the hash;
 - ``epcis_event_epc``: each EPC or EPC class an event names, with its part (``epc``,
   ``parent``, ``child``, ``input``, ``output``, ``class``), for the ``MATCH_*`` queries;
+- ``epcis_query``: a named query (GS1's ``/queries``): its name, its org and its standard
+  query parameters;
 - ``epcis_capture``: a capture job: the document, its error behaviour, state and errors.
   The job's events and its end state are committed in one transaction, so a job killed
   half way is run again from the start (under ``rollback`` nothing of it was stored).
@@ -15,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Text
+from sqlalchemy import JSON, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 import chainproof.store.models  # noqa: F401  (naming convention first)
@@ -70,3 +72,14 @@ class EpcisCapture(SQLModel, table=True):
     document: str = Field(sa_type=Text)  # the body as received, until the job finishes
     lease_until: datetime | None = None  # a runner owns the job until then
     attempts: int = 0
+
+
+class EpcisQuery(SQLModel, table=True):
+    __tablename__ = "epcis_query"
+    __table_args__ = (UniqueConstraint("member_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    query: dict[str, Any] = Field(sa_type=JSON)  # parameter → list of values
+    created_at: datetime = Field(default_factory=utcnow)

@@ -49,7 +49,7 @@ def openapi() -> JSONResponse:
 def top_level(caller: CallerDep) -> JSONResponse:
     require_key(caller)
     members = ["events", "eventTypes", "epcs", "bizSteps", "bizLocations", "readPoints"]
-    members += ["dispositions", "capture"]  # not "queries": named queries are not served yet
+    members += ["dispositions", "capture", "queries"]
     body = {"@context": [epcis_store.STANDARD_CONTEXT], "type": "Collection", "member": members}
     return JSONResponse(body, headers=version_headers())
 

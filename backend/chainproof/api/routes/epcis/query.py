@@ -12,10 +12,15 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from chainproof.api.deps import Caller, CallerDep, SessionDep
-from chainproof.api.routes.epcis.common import discovery_headers, require_key, version_headers
+from chainproof.api.routes.epcis.common import (
+    discovery_headers,
+    read_json_ld,
+    require_key,
+    version_headers,
+)
 from chainproof.errors import InvalidInputError
 from chainproof.store.models import utcnow
-from chainproof.trace import epcis, epcis_store
+from chainproof.trace import epcis, epcis_queries, epcis_store
 from chainproof.trace.epcis_models import EpcisEvent
 
 # GS1's OpenAPI describes these routes (served at /epcis/openapi.json), not ChainProof's.
@@ -55,10 +60,10 @@ _TIMES: Final = {
 _PAGING: Final = ("perPage", "nextPageToken")
 
 
-def _values(request: Request, name: str) -> tuple[str, ...]:
+def _values(params: dict[str, list[str]], name: str) -> tuple[str, ...]:
     """A parameter's values: repeated (``?x=a&x=b``) or pipe-separated (``?x=a|b``)."""
     out: list[str] = []
-    for raw in request.query_params.getlist(name):
+    for raw in params.get(name, []):
         out.extend(v for v in raw.split("|") if v)
     if len(out) > 100:
         raise InvalidInputError(f"{name}: at most 100 values")
@@ -70,21 +75,29 @@ def _time(value: str, name: str) -> datetime:
 
 
 def parse_query(request: Request, **fixed: tuple[str, ...]) -> epcis_store.Query:
-    """The standard query parameters of the request (unknown ones are refused, so a
-    client never reads a filter as applied that was not)."""
+    """The standard query parameters of the request."""
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
+    return parse_params(params, **fixed)
+
+
+def parse_params(params: dict[str, list[str]], **fixed: tuple[str, ...]) -> epcis_store.Query:
+    """Standard query parameters (unknown ones are refused, so a client never reads a
+    filter as applied that was not)."""
     known = set(_MATCH) | set(_SIMPLE) | set(_TIMES) | set(_PAGING)
-    unknown = sorted(set(request.query_params) - known)
+    unknown = sorted(set(params) - known)
     if unknown:
         raise InvalidInputError(
             f"query parameter {unknown[0]} is not supported here (docs/epcis.md lists the "
             "ones ChainProof answers)"
         )
-    args: dict[str, Any] = {field: _values(request, name) for name, field in _SIMPLE.items()}
+    args: dict[str, Any] = {field: _values(params, name) for name, field in _SIMPLE.items()}
     for name, field in _TIMES.items():
-        value = request.query_params.get(name)
+        value = (params.get(name) or [""])[0]
         if value:
             args[field] = _time(value, name)
-    match = [(parts, _values(request, name)) for name, parts in _MATCH.items()]
+    match = [(parts, _values(params, name)) for name, parts in _MATCH.items()]
     for field, values in fixed.items():
         if field in args:
             args[field] = tuple(args[field]) + values
@@ -116,6 +129,7 @@ def _page(
     query: epcis_store.Query,
     per_page: int,
     token: str | None,
+    name: str = "SimpleEventQuery",
 ) -> JSONResponse:
     require_key(caller)
     per_page = min(max(per_page, 1), epcis_store.MAX_PER_PAGE)
@@ -134,7 +148,7 @@ def _page(
         params.append(("nextPageToken", epcis_store.encode_token(last)))
         headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
         headers["GS1-Next-Page-Token-Expires"] = "2100-01-01T00:00:00Z"  # tokens do not expire
-    return JSONResponse(query_document(rows), headers=headers)
+    return JSONResponse(query_document(rows, name), headers=headers)
 
 
 @router.options("/events", status_code=204, summary="Discovery for events")
@@ -251,3 +265,66 @@ for _resource in _BROWSE:
 
 def quote_id(event_id: str) -> str:
     return quote(event_id, safe="")
+
+
+# Named queries -------------------------------------------------------------------------------
+
+
+@router.options("/queries", status_code=204, include_in_schema=False)
+def discover_queries() -> Response:
+    return Response(status_code=204, headers=discovery_headers("OPTIONS, GET, POST"))
+
+
+@router.post("/queries", status_code=201, summary="Name a query")
+async def create_query(request: Request, session: SessionDep, caller: CallerDep) -> Response:
+    require_key(caller)
+    body = await read_json_ld(request)
+    if not isinstance(body, dict):
+        raise InvalidInputError('the body must be {"name": …, "query": {…}}')
+    parse_params(epcis_queries.normalise(body.get("query")))  # refused now if not answerable
+    row = epcis_queries.create(
+        session=session, member_id=caller.member_id, name=body.get("name"), query=body.get("query")
+    )
+    headers = {**version_headers(), "Location": f"/epcis/queries/{quote(row.name, safe='')}"}
+    return Response(status_code=201, headers=headers)
+
+
+@router.get("/queries", summary="Your named queries")
+def list_queries(session: SessionDep, caller: CallerDep) -> JSONResponse:
+    require_key(caller)
+    rows = epcis_queries.list_(session=session, member_id=caller.member_id)
+    return JSONResponse([epcis_queries.as_json(r) for r in rows], headers=version_headers())
+
+
+@router.get("/queries/{queryName}", summary="One named query")
+def read_query(queryName: str, session: SessionDep, caller: CallerDep) -> JSONResponse:
+    require_key(caller)
+    row = epcis_queries.get(session=session, member_id=caller.member_id, name=queryName)
+    return JSONResponse(epcis_queries.as_json(row), headers=version_headers())
+
+
+@router.delete("/queries/{queryName}", status_code=204, summary="Delete a named query")
+def delete_query(queryName: str, session: SessionDep, caller: CallerDep) -> Response:
+    require_key(caller)
+    epcis_queries.delete(session=session, member_id=caller.member_id, name=queryName)
+    return Response(status_code=204, headers=version_headers())
+
+
+@router.get("/queries/{queryName}/events", summary="Run a named query (paged)")
+def run_query(
+    queryName: str,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    per_page: PerPage = 30,
+    token: Token = None,
+) -> JSONResponse:
+    require_key(caller)
+    row = epcis_queries.get(session=session, member_id=caller.member_id, name=queryName)
+    extra = set(request.query_params) - set(_PAGING)
+    if extra:
+        raise InvalidInputError(
+            f"{sorted(extra)[0]}: a named query takes only perPage and nextPageToken"
+        )
+    query = parse_params(row.query)
+    return _page(request, session, caller, query, per_page, token, name=row.name)

@@ -1,5 +1,5 @@
-"""The EPCIS 2.0 repository (issue 24): events captured through /epcis, their EPCs, and
-capture jobs.
+"""The EPCIS 2.0 repository (issue 24): events captured through /epcis, their EPCs, capture
+jobs and named queries.
 
 Revision ID: 0010
 Revises: 0008 (the lead re-chains the wave's migrations at merge)
@@ -101,8 +101,24 @@ def upgrade() -> None:
         op.f("ix_epcis_event_epc_event_pk"), "epcis_event_epc", ["event_pk"], unique=False
     )
 
+    op.create_table(
+        "epcis_query",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=True),
+        sa.Column("query", sa.JSON(), nullable=False),
+        sa.Column("created_at", _utc(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["member.id"], name=op.f("fk_epcis_query_member_id_member")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_epcis_query")),
+        sa.UniqueConstraint("member_id", "name", name=op.f("uq_epcis_query_member_id_name")),
+    )
+    op.create_index(op.f("ix_epcis_query_member_id"), "epcis_query", ["member_id"], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_table("epcis_query")
     op.drop_table("epcis_event_epc")
     op.drop_table("epcis_event")
     op.drop_table("epcis_capture")
