@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -37,12 +39,18 @@ def discover_root() -> Response:
     return Response(status_code=204, headers=discovery_headers("OPTIONS, GET"))
 
 
-@router.get("/openapi.json", summary="GS1's EPCIS 2.0 OpenAPI, as this binding serves it")
-def openapi() -> JSONResponse:
-    """The vendored document (trace/gs1), its server set to this binding's root."""
+@cache
+def _openapi_bytes() -> bytes:
     spec = dict(epcis_conformance.gs1_openapi())
     spec["servers"] = [{"url": "/epcis", "description": "ChainProof's EPCIS 2.0 binding"}]
-    return JSONResponse(spec)
+    return json.dumps(spec, ensure_ascii=False).encode()
+
+
+@router.get("/openapi.json", summary="GS1's EPCIS 2.0 OpenAPI, as this binding serves it")
+def openapi() -> Response:
+    """The vendored document (trace/gs1), its server set to this binding's root; serialised
+    once (it is public and 350 kB)."""
+    return Response(_openapi_bytes(), media_type="application/json")
 
 
 @router.get("/", summary="The top-level resources of this EPCIS repository")
