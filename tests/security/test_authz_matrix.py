@@ -147,6 +147,7 @@ def world(chain: ChainContext, tmp_path_factory: pytest.TempPathFactory) -> Iter
         chain="embedded",
         batch_size=10,
         batch_interval_ms=50,
+        epcis_webhook_allow_private=True,
     )
     with TestClient(create_app(settings, chain=chain)) as client:
         w = World(client=client, settings=settings)
@@ -225,7 +226,21 @@ def _epcis_world(w: World) -> None:
         assert r.status_code == 202, r.text
         things["capture_id"] = r.headers["Location"].rsplit("/", 1)[1]
         things["query"] = _epcis_query(w, org, {"EQ_bizStep": [things["bizStep"]]})
+        things["subscription"] = _epcis_subscription(w, org, things["query"])
         w.epcis[org] = things
+
+
+def _epcis_subscription(w: World, org: str, query: str) -> str:
+    """A new webhook subscription of ``org``'s to its query: its id. The destination is the
+    discard port on loopback (the world allows private destinations): deliveries are refused
+    at once and retried, nothing leaves the machine."""
+    r = w.client.post(
+        f"/epcis/queries/{query}/subscriptions",
+        json={"dest": "http://127.0.0.1:9/hook", "stream": True, "signatureToken": "t"},
+        headers=w.as_(f"submitter_{org.lower()}"),
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["subscriptionID"])
 
 
 def _epcis_query(w: World, org: str, query: dict[str, Any]) -> str:
@@ -390,6 +405,38 @@ _EPCIS_SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
             "GET",
             f"/epcis/queries/{w.epcis[o or 'A']['query']}/events",
             marker=w.epcis[o or "A"]["event_id"],
+        ),
+    ),
+    ("POST", "/epcis/queries/{queryName}/subscriptions"): (
+        True,
+        lambda w, o: Req(
+            "POST",
+            f"/epcis/queries/{w.epcis[o or 'A']['query']}/subscriptions",
+            {"json": {"dest": "http://127.0.0.1:9/hook", "stream": True}},
+        ),
+    ),
+    ("GET", "/epcis/queries/{queryName}/subscriptions"): (
+        True,
+        lambda w, o: Req(
+            "GET",
+            f"/epcis/queries/{w.epcis[o or 'A']['query']}/subscriptions",
+            marker=w.epcis[o or "A"]["subscription"],
+        ),
+    ),
+    ("GET", "/epcis/queries/{queryName}/subscriptions/{subscriptionID}"): (
+        True,
+        lambda w, o: Req(
+            "GET",
+            f"/epcis/queries/{w.epcis[o or 'A']['query']}/subscriptions/"
+            + w.epcis[o or "A"]["subscription"],
+        ),
+    ),
+    ("DELETE", "/epcis/queries/{queryName}/subscriptions/{subscriptionID}"): (
+        True,
+        lambda w, o: Req(
+            "DELETE",
+            f"/epcis/queries/{w.epcis[o or 'A']['query']}/subscriptions/"
+            + _epcis_subscription(w, o or "A", w.epcis[o or "A"]["query"]),
         ),
     ),
     ("DELETE", "/epcis/queries/{queryName}"): (

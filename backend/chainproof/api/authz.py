@@ -280,6 +280,10 @@ RULES: Final[dict[RouteKey, Rule]] = {
             ("GET", "/epcis/queries/{queryName}"),
             ("DELETE", "/epcis/queries/{queryName}"),
             ("GET", "/epcis/queries/{queryName}/events"),
+            ("POST", "/epcis/queries/{queryName}/subscriptions"),
+            ("GET", "/epcis/queries/{queryName}/subscriptions"),
+            ("GET", "/epcis/queries/{queryName}/subscriptions/{subscriptionID}"),
+            ("DELETE", "/epcis/queries/{queryName}/subscriptions/{subscriptionID}"),
         )
     },
     ("GET", "/epcis/events/{eventID:path}"): Rule(

@@ -7,6 +7,8 @@
   ``parent``, ``child``, ``input``, ``output``, ``class``), for the ``MATCH_*`` queries;
 - ``epcis_query``: a named query (GS1's ``/queries``): its name, its org and its standard
   query parameters;
+- ``epcis_subscription`` / ``epcis_delivery``: webhook subscriptions to a named query (stream:
+  every new matching event) and the outbox of their signed deliveries;
 - ``epcis_capture``: a capture job: the document, its error behaviour, state and errors.
   The job's events and its end state are committed in one transaction, so a job killed
   half way is run again from the start (under ``rollback`` nothing of it was stored).
@@ -82,4 +84,31 @@ class EpcisQuery(SQLModel, table=True):
     name: str = Field(max_length=200)
     member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     query: dict[str, Any] = Field(sa_type=JSON)  # parameter → list of values
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class EpcisSubscription(SQLModel, table=True):
+    __tablename__ = "epcis_subscription"
+
+    subscription_id: str = Field(primary_key=True, max_length=40)
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    query_name: str = Field(max_length=200)
+    query: dict[str, Any] = Field(sa_type=JSON)  # the named query's parameters when subscribed
+    dest: str = Field(max_length=2000)
+    signature_token: str | None = Field(default=None, max_length=500)
+    report_if_empty: bool = False
+    cursor: int = 0  # the last epcis_event.id handed to a delivery
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class EpcisDelivery(SQLModel, table=True):
+    __tablename__ = "epcis_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: str = Field(foreign_key="epcis_subscription.subscription_id", index=True)
+    body: str = Field(sa_type=Text)
+    attempts: int = 0
+    next_at: datetime = Field(default_factory=utcnow, index=True)
+    delivered_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=utcnow)

@@ -8,11 +8,28 @@ docs/epcis.md lists each operation of GS1's OpenAPI as implemented or not.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from chainproof.api.routes.epcis import capture, query
+from chainproof.trace.epcis_webhooks import WebhookRunner
 
 # Two routers on the app itself (api/routes/__init__.py says why not nested).
 ROUTERS: tuple[APIRouter, ...] = (capture.router, query.router)
 
-__all__ = ["ROUTERS"]
+
+def start_webhooks(runtime: Any) -> WebhookRunner:
+    """This process's webhook runner (app lifespan): deliveries survive restarts in the
+    database, so each process just picks up where the outbox is."""
+    settings = runtime.settings
+    return WebhookRunner(
+        runtime.engine,
+        parse=query.parse_params,
+        document=query.query_document,
+        allow_private=settings.epcis_webhook_allow_private,
+        interval=settings.epcis_webhook_interval_seconds,
+    ).start()
+
+
+__all__ = ["ROUTERS", "start_webhooks"]

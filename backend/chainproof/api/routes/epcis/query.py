@@ -10,18 +10,20 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 
-from chainproof.api.deps import Caller, CallerDep, SessionDep
+from chainproof.api.deps import Caller, CallerDep, RuntimeDep, SessionDep
 from chainproof.api.routes.epcis.common import (
     discovery_headers,
     read_json_ld,
     require_key,
     version_headers,
 )
-from chainproof.errors import InvalidInputError
+from chainproof.errors import InvalidInputError, NotFoundError
 from chainproof.store.models import utcnow
-from chainproof.trace import epcis, epcis_queries, epcis_store
-from chainproof.trace.epcis_models import EpcisEvent
+from chainproof.trace import epcis, epcis_queries, epcis_store, epcis_webhooks
+from chainproof.trace.epcis_models import EpcisDelivery, EpcisEvent, EpcisSubscription
 
 # GS1's OpenAPI describes these routes (served at /epcis/openapi.json), not ChainProof's.
 router = APIRouter(prefix="/epcis", tags=["epcis"], include_in_schema=False)
@@ -328,3 +330,84 @@ def run_query(
         )
     query = parse_params(row.query)
     return _page(request, session, caller, query, per_page, token, name=row.name)
+
+
+# Webhook subscriptions -----------------------------------------------------------------------
+
+
+@router.post("/queries/{queryName}/subscriptions", status_code=201, summary="Subscribe by webhook")
+async def subscribe(
+    queryName: str,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+) -> JSONResponse:
+    require_key(caller)
+    body = await read_json_ld(request)
+    row = epcis_queries.get(session=session, member_id=caller.member_id, name=queryName)
+    sub = await run_in_threadpool(
+        lambda: epcis_webhooks.subscribe(
+            session=session,
+            member_id=caller.member_id,
+            query_name=row.name,
+            query=row.query,
+            body=body,
+            allow_private=runtime.settings.epcis_webhook_allow_private,
+        )
+    )
+    location = f"/epcis/queries/{quote(row.name, safe='')}/subscriptions/{sub.subscription_id}"
+    headers = {**version_headers(), "Location": location}
+    return JSONResponse(epcis_webhooks.as_json(sub), status_code=201, headers=headers)
+
+
+def _subscription(session: Any, caller: Caller, name: str, sub_id: str) -> Any:
+    row = session.get(EpcisSubscription, sub_id)
+    if row is None or row.member_id != caller.member_id or row.query_name != name:
+        raise NotFoundError(f"no subscription {sub_id} of query {name!r}")
+    return row
+
+
+@router.get("/queries/{queryName}/subscriptions", summary="The query's subscriptions")
+def list_subscriptions(queryName: str, session: SessionDep, caller: CallerDep) -> JSONResponse:
+    require_key(caller)
+    epcis_queries.get(session=session, member_id=caller.member_id, name=queryName)
+    rows = session.exec(
+        select(EpcisSubscription).where(
+            EpcisSubscription.member_id == caller.member_id,
+            EpcisSubscription.query_name == queryName,
+        )
+    ).all()
+    return JSONResponse([epcis_webhooks.as_json(r) for r in rows], headers=version_headers())
+
+
+@router.get("/queries/{queryName}/subscriptions/{subscriptionID}", summary="One subscription")
+def read_subscription(
+    queryName: str,
+    subscriptionID: str,
+    session: SessionDep,
+    caller: CallerDep,
+) -> JSONResponse:
+    require_key(caller)
+    row = _subscription(session, caller, queryName, subscriptionID)
+    return JSONResponse(epcis_webhooks.as_json(row), headers=version_headers())
+
+
+@router.delete(
+    "/queries/{queryName}/subscriptions/{subscriptionID}", status_code=204, summary="Unsubscribe"
+)
+def unsubscribe(
+    queryName: str,
+    subscriptionID: str,
+    session: SessionDep,
+    caller: CallerDep,
+) -> Response:
+    require_key(caller)
+    row = _subscription(session, caller, queryName, subscriptionID)
+    for delivery in session.exec(
+        select(EpcisDelivery).where(EpcisDelivery.subscription_id == row.subscription_id)
+    ).all():
+        session.delete(delivery)
+    session.delete(row)
+    session.commit()
+    return Response(status_code=204, headers=version_headers())

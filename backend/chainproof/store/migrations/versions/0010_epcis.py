@@ -1,5 +1,5 @@
 """The EPCIS 2.0 repository (issue 24): events captured through /epcis, their EPCs, capture
-jobs and named queries.
+jobs, named queries, webhook subscriptions and their deliveries.
 
 Revision ID: 0010
 Revises: 0008 (the lead re-chains the wave's migrations at merge)
@@ -116,8 +116,54 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_epcis_query_member_id"), "epcis_query", ["member_id"], unique=False)
 
+    op.create_table(
+        "epcis_subscription",
+        sa.Column("subscription_id", sa.String(length=40), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=True),
+        sa.Column("query_name", sa.String(length=200), nullable=False),
+        sa.Column("query", sa.JSON(), nullable=False),
+        sa.Column("dest", sa.String(length=2000), nullable=False),
+        sa.Column("signature_token", sa.String(length=500), nullable=True),
+        sa.Column("report_if_empty", sa.Boolean(), nullable=False),
+        sa.Column("cursor", sa.Integer(), nullable=False),
+        sa.Column("created_at", _utc(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["member.id"], name=op.f("fk_epcis_subscription_member_id_member")
+        ),
+        sa.PrimaryKeyConstraint("subscription_id", name=op.f("pk_epcis_subscription")),
+    )
+    op.create_index(
+        op.f("ix_epcis_subscription_member_id"), "epcis_subscription", ["member_id"], unique=False
+    )
+    op.create_table(
+        "epcis_delivery",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subscription_id", sa.String(length=40), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_at", _utc(), nullable=False),
+        sa.Column("delivered_at", _utc(), nullable=True),
+        sa.Column("last_error", sa.String(length=300), nullable=True),
+        sa.Column("created_at", _utc(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["epcis_subscription.subscription_id"],
+            name=op.f("fk_epcis_delivery_subscription_id_epcis_subscription"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_epcis_delivery")),
+    )
+    op.create_index(op.f("ix_epcis_delivery_next_at"), "epcis_delivery", ["next_at"], unique=False)
+    op.create_index(
+        op.f("ix_epcis_delivery_subscription_id"),
+        "epcis_delivery",
+        ["subscription_id"],
+        unique=False,
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("epcis_delivery")
+    op.drop_table("epcis_subscription")
     op.drop_table("epcis_query")
     op.drop_table("epcis_event_epc")
     op.drop_table("epcis_event")
