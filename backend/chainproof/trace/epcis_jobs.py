@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from chainproof.errors import ChainProofError, InvalidInputError
 from chainproof.store.models import utcnow
-from chainproof.trace import epcis_store
+from chainproof.trace import epcis, epcis_store
 from chainproof.trace.epcis_models import EpcisCapture
 
 BEHAVIOURS: Final = ("rollback", "proceed")
@@ -30,7 +30,12 @@ log = structlog.get_logger("chainproof.epcis")
 
 
 def create_job(
-    *, session: Session, member_id: int | None, document: Any, behaviour: str
+    *,
+    session: Session,
+    member_id: int | None,
+    document: Any,
+    behaviour: str,
+    hashed: list[epcis.HashedEvent] | None = None,
 ) -> EpcisCapture:
     """Records a capture job for ``document``; the caller's key must be able to capture."""
     if behaviour not in BEHAVIOURS:
@@ -43,6 +48,7 @@ def create_job(
         member_id=member_id,
         behaviour=behaviour,
         document=json.dumps(document, separators=(",", ":")),
+        hashes=[[h.prehash, h.event_hash] for h in hashed] if hashed is not None else None,
     )
     session.add(job)
     session.commit()
@@ -88,6 +94,7 @@ def run_job(engine: Engine, capture_id: str, *, lease: float = 30.0) -> None:
                 behaviour=job.behaviour,
                 capture_id=capture_id,
                 job=job,
+                hashes=job.hashes,
             )
         except ChainProofError as exc:
             session.rollback()  # nothing of the document is kept
@@ -98,6 +105,7 @@ def run_job(engine: Engine, capture_id: str, *, lease: float = 30.0) -> None:
             job.finished_at = utcnow()
             job.errors = [epcis_store.problem_of(exc)]
             job.document = ""
+            job.hashes = None
             session.add(job)
             session.commit()
         except Exception:

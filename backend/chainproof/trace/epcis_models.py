@@ -72,6 +72,9 @@ class EpcisCapture(SQLModel, table=True):
     behaviour: str = Field(max_length=10)  # rollback | proceed
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     document: str = Field(sa_type=Text)  # the body as received, until the job finishes
+    # The CBV 2.0 [pre-hash, hash] of each event, computed when the body was taken: the job
+    # stores them rather than hashing the document again.
+    hashes: list[list[str]] | None = Field(default=None, sa_type=JSON)
     lease_until: datetime | None = None  # a runner owns the job until then
     attempts: int = 0
 

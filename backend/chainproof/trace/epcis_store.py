@@ -112,6 +112,7 @@ def capture(
     behaviour: str = "rollback",
     capture_id: str | None = None,
     job: EpcisCapture | None = None,
+    hashes: list[list[str]] | None = None,
 ) -> Outcome:
     """Stores the events of ``body`` (a document, a query document or one event).
 
@@ -124,7 +125,14 @@ def capture(
     context = read.context
     outcome = Outcome()
     if behaviour == "rollback":
-        hashed = epcis.hash_events(body)
+        if hashes is not None and len(hashes) == len(read.events):
+            # Computed from this very document when it was taken (epcis_jobs.create_job).
+            hashed = [
+                epcis.HashedEvent(i, event, pre, digest)
+                for i, (event, (pre, digest)) in enumerate(zip(read.events, hashes, strict=True))
+            ]
+        else:
+            hashed = epcis.hash_events(body)
         for h in hashed:
             _check_prefixes(owned, h.event, f"event {h.index}")
         accepted = list(hashed)
@@ -182,6 +190,7 @@ def capture(
         job.success = not outcome.errors
         job.errors = outcome.errors
         job.document = ""  # done with: the events are stored
+        job.hashes = None
         session.add(job)
     if new:
         accepted_rows = intake.submit_digests(  # commits the events, EPCs and the job

@@ -95,14 +95,13 @@ async def capture(
         )
 
     def accept() -> Any:
-        events = epcis.hash_events(body)  # what the job will store; refused now if bad (400)
-        if len(events) > epcis.MAX_EVENTS:  # pragma: no cover - validate_document says it
-            raise InvalidInputError(f"at most {epcis.MAX_EVENTS} events per capture")
+        hashed = epcis.hash_events(body)  # what the job will store; refused now if bad (400)
         return epcis_jobs.create_job(
             session=session,
             member_id=caller.member_id,
             document=body,
             behaviour=behaviour.strip().lower(),
+            hashed=hashed,
         )
 
     job = await run_in_threadpool(accept)

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("behaviour", sa.String(length=10), nullable=False),
         sa.Column("errors", sa.JSON(), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
+        sa.Column("hashes", sa.JSON(), nullable=True),
         sa.Column("lease_until", _utc(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
