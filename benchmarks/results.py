@@ -22,7 +22,7 @@ class Result:
     """``value`` and ``baseline`` are in ``unit``; ``ratio`` is how many times better the
     figure is than its baseline (>1: better), whichever direction "better" is."""
 
-    measurement: str  # "gas", "ingest", "latency", "verify", "hashing"
+    measurement: str  # "gas", "epcis", "ingest", "latency", "verify", "hashing"
     name: str
     value: float
     unit: str

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchmarks import gas, hashing, ingest, latency, postgres, verify
+from benchmarks import epcis, epcis_api, gas, hashing, ingest, latency, postgres, verify
 from benchmarks.results import Report, machine_facts
 from benchmarks.stack import fresh_chain, running_server
 
-MEASUREMENTS = ("gas", "ingest", "latency", "verify", "hashing", "postgres")
+MEASUREMENTS = ("gas", "epcis", "ingest", "latency", "verify", "hashing", "epcis-api", "postgres")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -61,7 +61,10 @@ def run(args: argparse.Namespace, console: Console | None = None) -> Report:
         if "gas" in picked:
             console.log("gas per document ...")
             report.add(*gas.measure(work, quick=args.quick))
-        needs_server = [m for m in picked if m not in ("gas", "postgres")]
+        if "epcis" in picked:
+            console.log("EPCIS validation and CBV 2.0 hashing ...")
+            report.add(*epcis.measure(work, quick=args.quick))
+        needs_server = [m for m in picked if m not in ("gas", "epcis", "postgres")]
         if needs_server:
             with (
                 fresh_chain(work / "server-chain") as chain,
@@ -87,6 +90,9 @@ def run(args: argparse.Namespace, console: Console | None = None) -> Report:
                 if "hashing" in picked:
                     console.log("upload + hash ...")
                     report.add(*hashing.measure(server, work, quick=args.quick))
+                if "epcis-api" in picked:
+                    console.log("/epcis capture until anchored, and paging ...")
+                    report.add(*epcis_api.measure(server, quick=args.quick))
         if "postgres" in picked:
             console.log("PostgreSQL: ingest (1 process, 2 replicas + worker), takeover ...")
             report.add(*postgres.measure(work, quick=args.quick))

@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     # Where the budgets are counted: this process's memory, or a store every replica shares
     # (redis://host:6379): with memory, N replicas grant N times each budget.
     rate_limit_storage: str = "memory://"
+    # How long an EPCIS capture job is its runner's before any process may run it again (a
+    # runner killed mid-job leaves it running; trace/epcis_jobs.py).
+    epcis_job_lease_seconds: float = Field(default=30.0, gt=0)
+    # EPCIS webhook destinations on loopback or private addresses (a test, a closed network):
+    # refused unless this is set (trace/epcis_webhooks.py).
+    epcis_webhook_allow_private: bool = False
+    epcis_webhook_interval_seconds: float = Field(default=0.5, gt=0)
     # /metrics names queue depths, signers and chain lag: an admin key reads it, anyone only
     # when this is set (a scraper on a private network; api/routes/metrics.py).
     metrics_public: bool = False

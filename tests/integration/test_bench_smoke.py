@@ -45,7 +45,18 @@ def test_quick_bench_reports_every_measurement_beside_its_baseline(tmp_path: Pat
             assert isinstance(value, int | float) and math.isfinite(value), (key, r)
         assert r["baseline"] > 0, r
         assert r["baseline_name"], r
-    assert set(by_measurement) == {"gas", "ingest", "latency", "verify", "hashing"}
+    assert set(by_measurement) == {
+        "gas",
+        "epcis",
+        "ingest",
+        "latency",
+        "verify",
+        "hashing",
+        "epcis-api",
+    }
+    assert {"CBV 2.0 hash (fast path)", "validation + hash (capture's check)"} <= {
+        str(r["name"]) for r in by_measurement["epcis"]
+    }
     names = {str(r["name"]) for r in report["results"]}
     for size in ("1", "10", "100", "1,000", "10,000"):
         assert f"gas/doc, batch {size}" in names

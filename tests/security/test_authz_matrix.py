@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -99,6 +100,7 @@ class World:
     round_code: str = ""
     applications: dict[str, int] = field(default_factory=dict)
     projects: dict[str, str] = field(default_factory=dict)
+    epcis: dict[str, dict[str, str]] = field(default_factory=dict)  # org → its EPCIS things
 
     def key(self, org: str, role: str) -> tuple[int, str]:
         with db.open_session(self.settings.resolved_database_url) as session:
@@ -136,6 +138,7 @@ def world(chain: ChainContext, tmp_path_factory: pytest.TempPathFactory) -> Iter
         chain="embedded",
         batch_size=10,
         batch_interval_ms=50,
+        epcis_webhook_allow_private=True,
     )
     with TestClient(create_app(settings, chain=chain)) as client:
         w = World(client=client, settings=settings)
@@ -165,7 +168,82 @@ def world(chain: ChainContext, tmp_path_factory: pytest.TempPathFactory) -> Iter
             w.evidence[REVIEWED] = wait_anchored(
                 client, document["evidence_id"], w.as_("submitter_a")
             )
+        if any(p.startswith("/epcis") for _, p in ROUTES):
+            _epcis_world(w)
         yield w
+
+
+def _epcis_world(w: World) -> None:
+    """A and B each a trace org with a company prefix, one captured event and one job,
+    every value of the event (EPC, step, disposition, places) its org's own."""
+    for org, prefix in (("A", "9521111"), ("B", "9522222")):
+        with db.open_session(w.settings.resolved_database_url) as session:
+            member = identity.get_member(session=session, name=ORG_NAMES[org])
+        r = w.client.post(
+            "/api/v1/trace/orgs",
+            headers=w.as_("admin"),
+            json={"member_id": member.id, "role": "producer", "glns": [], "prefixes": [prefix]},
+        )
+        assert r.status_code == 200, r.text
+        token = secrets.token_hex(4)
+        things = {
+            "event_id": f"urn:uuid:{secrets.token_hex(16)}",
+            "epc": f"urn:epc:id:sgtin:{prefix}.054321.{token}",
+            "bizStep": f"https://ns.example.org/{org}/step-{token}",
+            "disposition": f"https://ns.example.org/{org}/disp-{token}",
+            "readPoint": f"urn:epc:id:sgln:{prefix}.00001.{token}",
+            "bizLocation": f"urn:epc:id:sgln:{prefix}.00002.{token}",
+        }
+        event = {
+            "type": "ObjectEvent",
+            "eventID": things["event_id"],
+            "eventTime": "2024-05-01T08:30:00Z",
+            "eventTimeZoneOffset": "+08:00",
+            "epcList": [things["epc"]],
+            "action": "OBSERVE",
+            "bizStep": things["bizStep"],
+            "disposition": things["disposition"],
+            "readPoint": {"id": things["readPoint"]},
+            "bizLocation": {"id": things["bizLocation"]},
+        }
+        doc = {
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISDocument",
+            "schemaVersion": "2.0",
+            "creationDate": "2024-05-01T09:00:00Z",
+            "epcisBody": {"eventList": [event]},
+        }
+        r = w.client.post("/epcis/capture", json=doc, headers=w.as_(f"submitter_{org.lower()}"))
+        assert r.status_code == 202, r.text
+        things["capture_id"] = r.headers["Location"].rsplit("/", 1)[1]
+        things["query"] = _epcis_query(w, org, {"EQ_bizStep": [things["bizStep"]]})
+        things["subscription"] = _epcis_subscription(w, org, things["query"])
+        w.epcis[org] = things
+
+
+def _epcis_subscription(w: World, org: str, query: str) -> str:
+    """A new webhook subscription of ``org``'s to its query: its id. The destination is the
+    discard port on loopback (the world allows private destinations): deliveries are refused
+    at once and retried, nothing leaves the machine."""
+    r = w.client.post(
+        f"/epcis/queries/{query}/subscriptions",
+        json={"dest": "http://127.0.0.1:9/hook", "stream": True, "signatureToken": "t"},
+        headers=w.as_(f"submitter_{org.lower()}"),
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["subscriptionID"])
+
+
+def _epcis_query(w: World, org: str, query: dict[str, Any]) -> str:
+    """A new named query of ``org``'s: its name."""
+    name = f"q-{org}-{secrets.token_hex(4)}"
+    r = w.client.post(
+        "/epcis/queries",
+        json={"name": name, "query": query},
+        headers=w.as_(f"submitter_{org.lower()}"),
+    )
+    assert r.status_code == 201, r.text
+    return name
 
 
 def _subsidy_world(w: World) -> None:
@@ -276,8 +354,108 @@ def _digests() -> dict[str, Any]:
 
 _ACCEPTANCE_FIELDS = {"kind": "发票", "amount_wan": "10", "number": "No.1", "issuer": "某公司"}
 
+
+def _epcis_sample(path: str, key: str | None = None, marker: str = "event_id") -> Sample:
+    """A request for ``path`` naming the owner's EPCIS ``key`` (its captured value)."""
+
+    def build(w: World, o: str | None) -> Req:
+        mine = w.epcis[o or "A"]
+        url = path.format(quote(mine[key], safe="")) if key else path
+        return Req("GET", url, marker=mine[marker])
+
+    return build
+
+
+_EPCIS_BROWSE = {
+    "epcs": "epc",
+    "bizSteps": "bizStep",
+    "dispositions": "disposition",
+    "readPoints": "readPoint",
+    "bizLocations": "bizLocation",
+}
+_EPCIS_SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
+    ("GET", "/epcis/capture"): (True, _epcis_sample("/epcis/capture", marker="capture_id")),
+    ("GET", "/epcis/capture/{captureID}"): (
+        True,
+        lambda w, o: Req("GET", f"/epcis/capture/{w.epcis[o or 'A']['capture_id']}"),
+    ),
+    ("GET", "/epcis/events"): (True, _epcis_sample("/epcis/events")),
+    ("GET", "/epcis/events/{eventID:path}"): (
+        True,
+        lambda w, o: Req("GET", f"/epcis/events/{quote(w.epcis[o or 'A']['event_id'], safe='')}"),
+    ),
+    ("GET", "/epcis/eventTypes"): (False, lambda w, o: Req("GET", "/epcis/eventTypes")),
+    ("GET", "/epcis/queries"): (True, _epcis_sample("/epcis/queries", marker="query")),
+    ("GET", "/epcis/queries/{queryName}"): (
+        True,
+        lambda w, o: Req("GET", f"/epcis/queries/{w.epcis[o or 'A']['query']}"),
+    ),
+    ("GET", "/epcis/queries/{queryName}/events"): (
+        True,
+        lambda w, o: Req(
+            "GET",
+            f"/epcis/queries/{w.epcis[o or 'A']['query']}/events",
+            marker=w.epcis[o or "A"]["event_id"],
+        ),
+    ),
+    ("POST", "/epcis/queries/{queryName}/subscriptions"): (
+        True,
+        lambda w, o: Req(
+            "POST",
+            f"/epcis/queries/{w.epcis[o or 'A']['query']}/subscriptions",
+            {"json": {"dest": "http://127.0.0.1:9/hook", "stream": True}},
+        ),
+    ),
+    ("GET", "/epcis/queries/{queryName}/subscriptions"): (
+        True,
+        lambda w, o: Req(
+            "GET",
+            f"/epcis/queries/{w.epcis[o or 'A']['query']}/subscriptions",
+            marker=w.epcis[o or "A"]["subscription"],
+        ),
+    ),
+    ("GET", "/epcis/queries/{queryName}/subscriptions/{subscriptionID}"): (
+        True,
+        lambda w, o: Req(
+            "GET",
+            f"/epcis/queries/{w.epcis[o or 'A']['query']}/subscriptions/"
+            + w.epcis[o or "A"]["subscription"],
+        ),
+    ),
+    ("DELETE", "/epcis/queries/{queryName}/subscriptions/{subscriptionID}"): (
+        True,
+        lambda w, o: Req(
+            "DELETE",
+            f"/epcis/queries/{w.epcis[o or 'A']['query']}/subscriptions/"
+            + _epcis_subscription(w, o or "A", w.epcis[o or "A"]["query"]),
+        ),
+    ),
+    ("DELETE", "/epcis/queries/{queryName}"): (
+        True,
+        lambda w, o: Req(
+            "DELETE", f"/epcis/queries/{_epcis_query(w, o or 'A', {'EQ_action': ['ADD']})}"
+        ),
+    ),
+    ("GET", "/epcis/eventTypes/{value:path}/events"): (
+        True,
+        _epcis_sample("/epcis/eventTypes/ObjectEvent/events"),
+    ),
+    **{
+        ("GET", f"/epcis/{r}"): (True, _epcis_sample(f"/epcis/{r}", marker=k))
+        for r, k in _EPCIS_BROWSE.items()
+    },
+    **{
+        ("GET", f"/epcis/{r}/{{value:path}}/events"): (
+            True,
+            _epcis_sample(f"/epcis/{r}/{{}}/events", key=k),
+        )
+        for r, k in _EPCIS_BROWSE.items()
+    },
+}
+
 # (names a resource?, builder). A resource-naming sample is called once per owner.
 SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
+    **_EPCIS_SAMPLES,
     ("POST", "/api/v1/evidence"): (
         False,
         lambda w, o: Req("POST", "/api/v1/evidence", {"files": {"file": ("x", b"authz")}}),
@@ -501,6 +679,12 @@ def _nowhere(req: Req, w: World, owner: str) -> Req:
     if owner in w.applications:
         url = url.replace(f"/applications/{w.applications[owner]}", f"/applications/{NOWHERE}")
     url = url.replace(f"/evidence/{w.evidence[owner]['id']}", f"/evidence/{NOWHERE_EVIDENCE}")
+    if owner in w.epcis:
+        mine = w.epcis[owner]
+        url = url.replace(mine["capture_id"], "0" * 32)
+        url = url.replace(quote(mine["event_id"], safe=""), quote("urn:uuid:nowhere", safe=""))
+        url = url.replace(f"/queries/{mine['query']}", "/queries/q-nowhere")
+        url = url.replace(f"/queries/q-{owner}-", "/queries/q-nowhere-")
     return Req(req.method, url, req.kwargs)
 
 
@@ -510,8 +694,15 @@ def _owns(principal: str, owner: str | None) -> bool | None:
     return PRINCIPALS[principal][1] == OWNER_ORG[owner]
 
 
+_PROBLEM_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found"}
+
+
 def _error(response: Any) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
+    if response.headers.get("content-type", "").startswith("application/problem+json"):
+        # The EPCIS binding's RFC 7807 problems (api/problems.py): the same refusals.
+        assert str(body["type"]).startswith("epcisException:"), body
+        return {"code": _PROBLEM_CODES.get(response.status_code, "error"), "type": body["type"]}
     assert set(body["error"]) >= {"code", "message"}, body
     return body["error"]
 
@@ -567,7 +758,9 @@ def _check(w: World, route: authz.RouteKey, principal: str, owner: str | None, r
 
 def _same_404(response: Any, unknown: Any, url: str, unknown_url: str) -> bool:
     """A hidden resource's 404 and a missing one's say the same, but for the id asked."""
-    if response.headers.get("content-type", "").startswith("application/json"):
+    if response.headers.get("content-type", "").startswith(
+        ("application/json", "application/problem+json")
+    ):
         return bool(_error(response)["code"] == _error(unknown)["code"])
     ids = [(a, b) for a, b in zip(url.split("/"), unknown_url.split("/"), strict=False) if a != b]
     text, other = response.text, unknown.text

@@ -141,6 +141,9 @@ def _lifespan(
             lambda: start_runtime(settings, chain=chain, engine=engine, run_batcher=run_batcher)
         )
         app.state.runtime = runtime
+        from chainproof.api.routes.epcis import start_webhooks  # EPCIS subscriptions
+
+        webhooks = start_webhooks(runtime)
         # What start-up built (modules, schemas, the web3 and SQLAlchemy machinery) lives as
         # long as the server: out of the collector's sight, a full collection no longer walks
         # it. Those pauses were the verify p99 (docs/performance.md has the figures).
@@ -148,6 +151,7 @@ def _lifespan(
         try:
             yield
         finally:
+            webhooks.stop()
             gc.unfreeze()  # back to the collector: an app in a test process is not forever
             await run_in_threadpool(runtime.close)
 

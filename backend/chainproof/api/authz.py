@@ -138,6 +138,15 @@ def _visible(why: str) -> Rule:
     return Rule(KEYHOLDERS, Owner.REQUIRED, why, sees_all=REVIEWERS, foreign=Outcome.NOT_FOUND)
 
 
+_EPCIS_DISCOVERY: Final = (
+    "/epcis",
+    "/epcis/",
+    "/epcis/capture",
+    "/epcis/capture/{captureID}",
+    "/epcis/events",
+    "/epcis/queries",
+)
+
 RULES: Final[dict[RouteKey, Rule]] = {
     # --- evidence -------------------------------------------------------------------------
     ("POST", "/api/v1/evidence"): Rule(SUBMITTERS, why="anchoring is for members' submitters"),
@@ -267,7 +276,53 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/api/v1/trace/orgs/{member_id}/prefixes"): Rule(
         ADMINS, why="company prefixes decide who owns items"
     ),
+    ("GET", "/api/v1/trace/orgs/{member_id}"): Rule(
+        ADMINS, why="prefix admission is the operator's"
+    ),
     ("POST", "/api/v1/trace/publish"): Rule(ADMINS, why="sends operator transactions"),
+    # --- the EPCIS 2.0 REST binding (issue 24) ----------------------------------------------
+    # Discovery is public; the repository answers each org its own events and jobs (an
+    # admin's: all); one org's event or job is 404 to another, as a missing one.
+    **{("OPTIONS", p): Rule(EVERYONE, why="EPCIS discovery") for p in _EPCIS_DISCOVERY},
+    ("GET", "/epcis/"): Rule(KEYHOLDERS, why="the repository's resources"),
+    ("GET", "/epcis/openapi.json"): Rule(EVERYONE, why="GS1's published OpenAPI"),
+    ("POST", "/epcis/capture"): Rule(SUBMITTERS, why="capture is for members' submitters"),
+    ("POST", "/epcis/events"): Rule(SUBMITTERS, why="capture is for members' submitters"),
+    ("GET", "/epcis/capture"): Rule(KEYHOLDERS, Owner.FILTERED, why="each org's jobs"),
+    ("GET", "/epcis/capture/{captureID}"): Rule(
+        KEYHOLDERS, Owner.REQUIRED, why="its org's job", foreign=Outcome.NOT_FOUND
+    ),
+    ("GET", "/epcis/events"): Rule(KEYHOLDERS, Owner.FILTERED, why="each org's events"),
+    ("POST", "/epcis/queries"): Rule(KEYHOLDERS, why="an org names its own queries"),
+    ("GET", "/epcis/queries"): Rule(
+        KEYHOLDERS, Owner.FILTERED, why="each org's queries", sees_all=frozenset()
+    ),
+    **{
+        (method, path): Rule(
+            KEYHOLDERS,
+            Owner.REQUIRED,
+            why="its org's query",
+            foreign=Outcome.NOT_FOUND,
+            sees_all=frozenset(),  # names are per org: an admin's are its own
+        )
+        for method, path in (
+            ("GET", "/epcis/queries/{queryName}"),
+            ("DELETE", "/epcis/queries/{queryName}"),
+            ("GET", "/epcis/queries/{queryName}/events"),
+            ("POST", "/epcis/queries/{queryName}/subscriptions"),
+            ("GET", "/epcis/queries/{queryName}/subscriptions"),
+            ("GET", "/epcis/queries/{queryName}/subscriptions/{subscriptionID}"),
+            ("DELETE", "/epcis/queries/{queryName}/subscriptions/{subscriptionID}"),
+        )
+    },
+    ("GET", "/epcis/events/{eventID:path}"): Rule(
+        KEYHOLDERS, Owner.REQUIRED, why="its org's event", foreign=Outcome.NOT_FOUND
+    ),
+    **{
+        ("GET", p): Rule(KEYHOLDERS, Owner.FILTERED, why="each org's events")
+        for r in ("eventTypes", "epcs", "bizSteps", "bizLocations", "readPoints", "dispositions")
+        for p in (f"/epcis/{r}", f"/epcis/{r}/{{value:path}}/events")
+    },
     ("GET", "/t/{code:path}"): Rule(EVERYONE, why=_PAGE + " (the public scan page)"),
     # --- pages ----------------------------------------------------------------------------
     ("GET", "/"): Rule(EVERYONE, why=_PAGE),

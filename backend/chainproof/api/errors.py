@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from chainproof.api import problems as epcis_problems
 from chainproof.errors import (
     AuthError,
     ChainError,
@@ -118,9 +119,11 @@ def _auth_headers(exc: ChainProofError) -> dict[str, str] | None:
     return {"WWW-Authenticate": "Bearer"}
 
 
-async def _chainproof_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _chainproof_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ChainProofError)  # registered for this class only
     status = status_for(exc)
+    if epcis_problems.is_epcis_path(request.url.path) and status < 500:
+        return epcis_problems.problem(status, exc.message, headers=_auth_headers(exc))
     extra: dict[str, Any] = {}
     if isinstance(exc, ContractRevertError):
         extra = {"revert": exc.error_name, "args": exc.error_args}
@@ -161,9 +164,11 @@ def describe_validation_errors(errors: list[dict[str, Any]] | Any) -> str:
     return shown or "invalid request"
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
+    if epcis_problems.is_epcis_path(request.url.path):
+        return epcis_problems.problem(400, describe_validation_errors(errors))
     # Inputs are left out of the answer: they can be megabytes (10,000 digests) or secrets.
     problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in errors]
     return JSONResponse(
@@ -188,9 +193,12 @@ _HTTP_CODES = {
 }
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if epcis_problems.is_epcis_path(request.url.path) and exc.status_code < 500:
+        headers = dict(exc.headers) if exc.headers else None
+        return epcis_problems.problem(exc.status_code, message, headers=headers)
     code = _HTTP_CODES.get(exc.status_code, "internal" if exc.status_code >= 500 else "error")
     return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 

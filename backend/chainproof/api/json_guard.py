@@ -60,6 +60,10 @@ __all__ = [
 MAX_JSON_DEPTH: Final = 32  # a receipt or an application form nests 4 or 5 levels
 MAX_JSON_KEYS: Final = 5_000  # object keys in the whole body
 MAX_JSON_CONTAINERS: Final = 20_000  # objects and arrays in the whole body (opened or closed)
+# EPCIS capture takes up to 1,000 events (GS1-EPCIS-Capture-Limit) of ~10-40 keys each, in
+# the same byte limit: its bodies may have more keys and containers (still linear to check).
+WIDE_PATHS: Final = frozenset({"/epcis/capture"})
+WIDE_FACTOR: Final = 10
 
 WINDOW: Final = 64 * 1024  # bytes cut out of strings at a time: bounds the pieces in memory
 _UTF8: Final = frozenset({"utf-8", "utf-8-sig"})
@@ -126,7 +130,7 @@ def _cut_strings(chunk: bytes) -> bytes:
     return b"".join(pieces[0::2])
 
 
-def shape_problem(body: bytes, *, window: int = WINDOW) -> str | None:
+def shape_problem(body: bytes, *, window: int = WINDOW, wide: bool = False) -> str | None:
     """Why ``body`` is refused (not UTF-8, too deep, too many keys or containers), or None.
 
     Malformed JSON is left for the parser to reject with its own message: this only
@@ -137,13 +141,15 @@ def shape_problem(body: bytes, *, window: int = WINDOW) -> str | None:
     encoding = json.detect_encoding(body)
     if encoding not in _UTF8:
         return f"JSON bodies must be UTF-8 (RFC 8259); this one reads as {encoding}"
+    max_keys = MAX_JSON_KEYS * (WIDE_FACTOR if wide else 1)
+    max_containers = MAX_JSON_CONTAINERS * (WIDE_FACTOR if wide else 1)
     keys = opened = closed = depth = 0
     too_deep = False
     for bare in outside_strings(body, window=window):
         keys += bare.count(b":")
         opened += bare.count(b"[") + bare.count(b"{")
         closed += bare.count(b"]") + bare.count(b"}")
-        if too_deep or max(opened, closed) > MAX_JSON_CONTAINERS:
+        if too_deep or max(opened, closed) > max_containers:
             continue  # refused below; the counts go on so that the message is exact
         # Walked only while the body holds at most MAX_JSON_CONTAINERS of each bracket.
         for char in bare.translate(None, _NOT_BRACKETS):
@@ -151,12 +157,12 @@ def shape_problem(body: bytes, *, window: int = WINDOW) -> str | None:
             if depth > MAX_JSON_DEPTH:
                 too_deep = True
                 break
-    if keys > MAX_JSON_KEYS:
-        return f"the JSON body has {keys} object keys; at most {MAX_JSON_KEYS} are accepted"
-    if max(opened, closed) > MAX_JSON_CONTAINERS:
+    if keys > max_keys:
+        return f"the JSON body has {keys} object keys; at most {max_keys} are accepted"
+    if max(opened, closed) > max_containers:
         return (
             f"the JSON body has {max(opened, closed)} arrays and objects; "
-            f"at most {MAX_JSON_CONTAINERS} are accepted"
+            f"at most {max_containers} are accepted"
         )
     if too_deep:
         return f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels"
@@ -205,7 +211,7 @@ class JsonShapeMiddleware:
                 break
         body = b"".join(chunks)
         del chunks
-        problem = shape_problem(body)
+        problem = shape_problem(body, wide=scope.get("path") in WIDE_PATHS)
         if problem is not None:
             response = JSONResponse(error_body("json_too_complex", problem), status_code=400)
             await response(scope, receive, send)

@@ -13,4 +13,5 @@ import chainproof.store.ops
 import chainproof.store.shared_files
 import chainproof.subsidy.models
 import chainproof.timestamping.models
+import chainproof.trace.epcis_models
 import chainproof.trace.models  # noqa: F401

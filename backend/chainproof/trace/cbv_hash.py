@@ -22,7 +22,12 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from epcis_event_hash_generator import PROP_ORDER, hash_generator
+from epcis_event_hash_generator import (
+    PROP_ORDER,
+    hash_generator,
+    json_to_py,
+    json_xml_model_mismatch_correction,
+)
 
 _PAIR_LISTS: Final = {
     "bizTransactionList": "bizTransaction",
@@ -57,11 +62,51 @@ _ORDER: Final[list[tuple[str, Any]]] = [
 Node = tuple[Any, str, list[Any]]
 
 
+def _collect_namespaces(context: Any) -> None:
+    """The release's namespace collection, taking expanded term definitions too.
+
+    Release 1.9.3 maps each term of an inline context to ``{value}`` and fails on a term
+    whose definition is an object (``"rail:axles": {"@type": "xsd:integer"}``, valid JSON-LD
+    and in GS1's own ``Example-TransactionEvents-2020_07_03y.jsonld``). We map such a term to
+    its ``@id`` when it has one and skip it otherwise; terms whose definition is a string
+    map exactly as the release maps them, so no hash the release computes changes.
+    """
+    if not isinstance(context, list):
+        return
+    for c in context:
+        if isinstance(c, str):
+            json_to_py._namespaces[c] = "{" + c + "}"
+        elif isinstance(c, dict):
+            for key, value in c.items():
+                iri = value.get("@id") if isinstance(value, dict) else value
+                if isinstance(iri, str):
+                    json_to_py._namespaces[key] = "{" + iri + "}"
+
+
+# A child standing in for a pair's missing half (a business transaction without a type):
+# release 1.9.3 reads each pair as exactly two children and fails on one. The stand-in lets
+# its correction step run; _wrap_pairs drops it, so such a pair hashes as its one field.
+_MISSING: Final[Node] = ("\x00missing", "", [])
+_release_correction = json_xml_model_mismatch_correction.deep_structure_correction
+
+
+def _correct_structure(py_obj: Node) -> Any:
+    for child in py_obj[2] if len(py_obj) > 2 else []:
+        if isinstance(child[0], str) and child[0] in _PAIR_LISTS and len(child[2]) == 1:
+            child[2].append(_MISSING)
+    return _release_correction(py_obj)
+
+
+# Installed once: the library calls both by their module-global names.
+json_to_py._collect_namespaces_from_jsonld_context = _collect_namespaces
+json_to_py.json_xml_model_mismatch_correction.deep_structure_correction = _correct_structure
+
+
 def _wrap_pairs(event: Node) -> Node:
     children = []
     for child in event[2]:
         if child[0] in _PAIR_LISTS:
-            pairs = [("", "", list(pair)) for pair in child[2]]
+            pairs = [("", "", [p for p in pair if p != _MISSING]) for pair in child[2]]
             child = (child[0], child[1], pairs)
         children.append(child)
     return (event[0], event[1], children)

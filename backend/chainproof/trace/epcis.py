@@ -1,16 +1,11 @@
 """EPCIS 2.0 JSON-LD documents: validation and CBV 2.0 event hashes.
 
-Validation, in order, each failure an :class:`InvalidInputError` naming the event and the
-reason (the API answers 422 and stores nothing):
-
-1. the GS1 EPCIS 2.0 JSON Schema (``data/EPCIS-JSON-Schema.json``, bundled);
-2. the JSON-LD ``@context``: only the bundled EPCIS contexts and inline objects, since
-   nothing is fetched at run time;
-3. times: ``eventTime`` (and ``recordTime``) are RFC 3339 date-times with an offset, and
-   ``eventTimeZoneOffset`` agrees with the schema's pattern;
-4. CBV 2.0 vocabularies: ``bizStep`` and ``disposition`` must be CBV values, bare
-   (``shipping``), as URN (``urn:epcglobal:cbv:bizstep:shipping``) or as Web URI
-   (``https://ref.gs1.org/cbv/BizStep-shipping``); private vocabularies are refused.
+Validation (``epcis_conformance.py``): what GS1's EPCIS 2.0 JSON Schema and JSON-LD 1.1
+accept, user vocabularies and namespaced extensions included, for an ``EPCISDocument``, an
+``EPCISQueryDocument`` or one bare event; each failure an :class:`InvalidInputError` naming
+where (a JSON pointer) and why. Then the JSON-LD ``@context``: only the bundled EPCIS
+contexts and inline objects, since nothing is fetched at run time; and the times parse as
+RFC 3339 date-times with an offset.
 
 Event hashes follow the CBV 2.0 event hash algorithm through the reference implementation
 (PyPI ``epcis-event-hash-generator``, with the property-order fix of ``cbv_hash.py``):
@@ -29,31 +24,22 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-import jsonschema
 from epcis_event_hash_generator import json_to_py
 from pyld import jsonld
 
 from chainproof.errors import InvalidInputError
-from chainproof.trace import cbv_hash
+from chainproof.trace import cbv_fast, cbv_hash, epcis_conformance
 
-EVENT_TYPES = (
-    "ObjectEvent",
-    "AggregationEvent",
-    "TransformationEvent",
-    "TransactionEvent",
-    "AssociationEvent",
-)
+EVENT_TYPES = epcis_conformance.EVENT_TYPES
 MAX_EVENTS = 1000
 HASH_PREFIX = "ni:///sha-256;"
 HASH_SUFFIX = "?ver=CBV2.0"
 _BIZSTEP_URN = "urn:epcglobal:cbv:bizstep:"
 _BIZSTEP_WEB = "https://ref.gs1.org/cbv/BizStep-"
-_DISP_URN = "urn:epcglobal:cbv:disp:"
-_DISP_WEB = "https://ref.gs1.org/cbv/Disp-"
 
 # The JSON-LD contexts we can resolve, all from the hash generator's bundled copies.
-_PKG = "epcis_event_hash_generator"
-_CONTEXT_FILES = {
+CONTEXT_PACKAGE = "epcis_event_hash_generator"
+CONTEXT_FILES = {
     "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld": (
         "e532647e8eb371379b8b0e8602d8981c8566bc60f7351f22c76a5bc865962008.jsonld"
     ),
@@ -69,7 +55,13 @@ _CONTEXT_FILES = {
 }
 
 # The hash generator keeps parse state in module globals: one document at a time.
-_lock = threading.Lock()
+# Re-entrant: the fast path expands a value (taking it) while the caller holds it.
+_lock = threading.RLock()
+
+
+def lock() -> threading.RLock:
+    """The lock around the hash generator's and PyLD's module state."""
+    return _lock
 
 
 @dataclass(frozen=True)
@@ -90,14 +82,14 @@ def hash_hex(event_hash: str) -> str:
 
 
 def _offline_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    name = _CONTEXT_FILES.get(url)
+    name = CONTEXT_FILES.get(url)
     if name is None:
         raise InvalidInputError(
             f"unknown JSON-LD context {url!r}: ChainProof fetches nothing at run time; use "
             "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld and inline "
             "objects for your own namespaces"
         )
-    data = json.loads(importlib.resources.files(_PKG).joinpath(name).read_text("utf-8"))
+    data = json.loads(importlib.resources.files(CONTEXT_PACKAGE).joinpath(name).read_text("utf-8"))
     return {
         "contentType": "application/ld+json",
         "contextUrl": None,
@@ -106,16 +98,9 @@ def _offline_loader(url: str, options: dict[str, Any] | None = None) -> dict[str
     }
 
 
-@cache
 def schema() -> dict[str, Any]:
-    text = importlib.resources.files("chainproof.trace").joinpath("data/EPCIS-JSON-Schema.json")
-    loaded: dict[str, Any] = json.loads(text.read_text("utf-8"))
-    return loaded
-
-
-@cache
-def _validator() -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(schema())
+    """GS1's EPCIS 2.0 JSON Schema, as vendored (``trace/gs1``)."""
+    return epcis_conformance.schema()
 
 
 @cache
@@ -136,26 +121,17 @@ def _enum(definition: str) -> frozenset[str]:
     raise AssertionError(f"the bundled schema has no {definition} enumeration")  # pragma: no cover
 
 
-def cbv_value(value: str, *, urn: str, web: str, allowed: frozenset[str], field: str) -> str:
-    """The bare CBV value of ``value`` in any of its three spellings, or InvalidInputError."""
-    bare = value
-    for prefix in (urn, web):
-        if value.startswith(prefix):
-            bare = value[len(prefix) :]
-    if bare not in allowed:
-        raise InvalidInputError(
-            f"{field} {value!r} is not a CBV 2.0 {field}; use one of: {', '.join(sorted(allowed))}"
-        )
-    return bare
-
-
 def biz_step_of(event: dict[str, Any]) -> str | None:
+    """The bare CBV 2.0 step (``shipping``, however it was spelled), or a user vocabulary's
+    URI or CURIE as written."""
     value = event.get("bizStep")
     if value is None:
         return None
-    return cbv_value(
-        str(value), urn=_BIZSTEP_URN, web=_BIZSTEP_WEB, allowed=biz_steps(), field="bizStep"
-    )
+    text = str(value)
+    for prefix in (_BIZSTEP_URN, _BIZSTEP_WEB):
+        if text.startswith(prefix) and text[len(prefix) :] in biz_steps():
+            return text[len(prefix) :]
+    return text
 
 
 def parse_time(value: Any, field: str) -> datetime:
@@ -174,55 +150,57 @@ def parse_time(value: Any, field: str) -> datetime:
 
 
 def validate_document(doc: Any) -> list[dict[str, Any]]:
-    """The events of an EPCIS 2.0 document, in order, after every check above."""
-    if not isinstance(doc, dict):
-        raise InvalidInputError("the body must be an EPCISDocument JSON object")
-    if doc.get("type") != "EPCISDocument":
-        raise InvalidInputError('the body must be an EPCIS 2.0 document ("type": "EPCISDocument")')
-    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise InvalidInputError(
-            "the document does not follow the EPCIS 2.0 JSON Schema: " + _explain(errors[0])
-        )
-    events = doc["epcisBody"]["eventList"]
+    """The events of an EPCIS 2.0 document, query document or bare event, in order, after
+    every check above."""
+    body = epcis_conformance.read_body(doc)
+    events = body.events
     if not events:
-        raise InvalidInputError("the document holds no events (epcisBody.eventList is empty)")
+        raise InvalidInputError(f"at {body.event_pointer}: the document holds no events")
     if len(events) > MAX_EVENTS:
         raise InvalidInputError(f"at most {MAX_EVENTS} events per document, got {len(events)}")
-    _check_contexts(doc.get("@context"))
+    _check_contexts(body.context)
     for i, event in enumerate(events):
-        where = f"event {i} ({event.get('type', '?')})"
-        if event.get("type") not in EVENT_TYPES:
-            raise InvalidInputError(f"{where}: type must be one of {', '.join(EVENT_TYPES)}")
+        where = f"event {i} ({event.get('type', '?')}) at {body.event_pointer}/{i}"
+        _check_contexts(event.get("@context"))
         try:
             parse_time(event.get("eventTime"), "eventTime")
             if "recordTime" in event:
                 parse_time(event["recordTime"], "recordTime")
-            biz_step_of(event)
-            if "disposition" in event:
-                cbv_value(
-                    str(event["disposition"]),
-                    urn=_DISP_URN,
-                    web=_DISP_WEB,
-                    allowed=dispositions(),
-                    field="disposition",
-                )
         except InvalidInputError as exc:
             raise InvalidInputError(f"{where}: {exc.message}") from None
     return list(events)
 
 
-def _explain(error: jsonschema.ValidationError) -> str:
-    path = "/".join(str(p) for p in error.absolute_path) or "(document)"
-    # anyOf/oneOf failures say little at the top; the deepest sub-error says what is wrong.
-    best = jsonschema.exceptions.best_match([error])
-    return f"at {path}: {best.message}"
+def as_document(doc: Any) -> dict[str, Any]:
+    """``doc`` as the EPCISDocument the hash generator reads: a query document's events, or
+    one bare event, under the same ``@context`` (the hash depends on the context and the
+    event, never on the envelope)."""
+    if not isinstance(doc, dict):
+        raise InvalidInputError("the body must be a JSON object")
+    kind = doc.get("type")
+    if kind == "EPCISQueryDocument":
+        body = doc.get("epcisBody")
+        results = body.get("queryResults") if isinstance(body, dict) else None
+        inner = results.get("resultsBody") if isinstance(results, dict) else None
+        events = inner.get("eventList") if isinstance(inner, dict) else None
+    elif kind in EVENT_TYPES:
+        # The release would hash the event's own @context as a field: it is the envelope's.
+        events = [{k: v for k, v in doc.items() if k != "@context"}]
+    else:
+        return doc
+    return {
+        "@context": doc.get("@context"),
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "1970-01-01T00:00:00Z",
+        "epcisBody": {"eventList": events},
+    }
 
 
 def _check_contexts(context: Any) -> None:
     items = context if isinstance(context, list) else [context]
     for c in items:
-        if isinstance(c, str) and c not in _CONTEXT_FILES:
+        if isinstance(c, str) and c not in CONTEXT_FILES:
             _offline_loader(c)  # raises with the explanation
 
 
@@ -232,12 +210,16 @@ def hash_events(doc: dict[str, Any]) -> list[HashedEvent]:
     return hash_document(doc)
 
 
-def hash_document(doc: dict[str, Any]) -> list[HashedEvent]:
+def hash_document(doc: dict[str, Any], *, reference: bool = False) -> list[HashedEvent]:
     """Each event's CBV 2.0 pre-hash string and hash, in order, without the checks of
     :func:`validate_document` beyond what reading the JSON-LD needs (contexts stay offline).
 
-    For partners' documents that use private vocabularies, and for test vectors.
+    For test vectors and documents outside the schema. Takes what :func:`validate_document`
+    takes (a query document or a bare event is hashed as the EPCISDocument of its events).
+    Documents with the standard contexts take the fast path (``cbv_fast.py``, the same
+    strings); ``reference=True`` forces the reference implementation's path.
     """
+    doc = as_document(doc)
     if not isinstance(doc, dict) or not isinstance(doc.get("epcisBody"), dict):
         raise InvalidInputError("the body must be an EPCISDocument JSON object with epcisBody")
     events = doc["epcisBody"].get("eventList")
@@ -248,12 +230,17 @@ def hash_document(doc: dict[str, Any]) -> list[HashedEvent]:
         jsonld.set_document_loader(_offline_loader)
         json_to_py._namespaces.clear()  # module state from an earlier document
         try:
-            parsed = json_to_py.event_list_from_epcis_document_json(json.loads(json.dumps(doc)))
-            prehashes = cbv_hash.prehashes(parsed)
+            if not reference and cbv_fast.applies(doc):
+                prehashes = cbv_fast.prehashes(doc)
+            else:
+                parsed = json_to_py.event_list_from_epcis_document_json(json.loads(json.dumps(doc)))
+                prehashes = cbv_hash.prehashes(parsed)
         except InvalidInputError:
             raise
         except Exception as exc:  # pyld errors on odd JSON-LD: the client's document
-            raise InvalidInputError(f"the document cannot be read as JSON-LD: {exc}") from None
+            raise InvalidInputError(
+                f"the document is not valid JSON-LD 1.1: {_jsonld_reason(exc)}"
+            ) from None
     if len(prehashes) != len(events):  # an event the reader could not make sense of
         raise InvalidInputError(
             f"{len(events) - len(prehashes)} event(s) of the document cannot be read as EPCIS"
@@ -263,3 +250,11 @@ def hash_document(doc: dict[str, Any]) -> list[HashedEvent]:
         digest = hashlib.sha256(pre.encode("utf-8")).hexdigest()
         out.append(HashedEvent(i, event, pre, f"{HASH_PREFIX}{digest}{HASH_SUFFIX}"))
     return out
+
+
+def _jsonld_reason(exc: Exception) -> str:
+    """PyLD's message, error code and details on one line (its str() spans several)."""
+    message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else type(exc).__name__
+    code = getattr(exc, "code", None)
+    details = getattr(exc, "details", None)
+    return f"{message} ({code}: {details})" if code else message

@@ -16,6 +16,7 @@ from chainproof.api.routes import (
     admin,
     bundle,
     court,
+    epcis,
     evidence,
     metrics,
     operations,
@@ -41,6 +42,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     tsa.router,
     bundle.router,
     court.router,
+    *epcis.ROUTERS,  # the EPCIS 2.0 REST binding, /epcis
 )
 
 __all__ = ["API_ROUTERS"]

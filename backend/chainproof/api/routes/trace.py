@@ -66,7 +66,10 @@ KeyholderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIE
 Document = Annotated[
     dict[str, Any],
     Body(
-        description="An EPCIS 2.0 JSON-LD EPCISDocument with one or more events.",
+        description=(
+            "An EPCIS 2.0 JSON-LD EPCISDocument or EPCISQueryDocument with one or more events, "
+            "or one bare event with its @context."
+        ),
         openapi_examples={"commissioning": {"summary": "金桔 commissioned", "value": EX_DOCUMENT}},
     ),
 ]
@@ -366,6 +369,23 @@ def admit_prefix(
     if org is None:
         raise NotFoundError(f"member {member_id} has no trace role (POST /api/v1/trace/orgs)")
     ownership.admit_prefix(session=session, org=org, prefix=body.prefix)
+    return _org_out(session, org)
+
+
+@router.get(
+    "/orgs/{member_id}",
+    summary="A member's trace role, locations and admitted prefixes (admin)",
+    response_model=OrgOut,
+    responses=error_responses(401, 403, 404, 422),
+)
+def read_org(
+    member_id: Annotated[int, Path(ge=1, le=2**63 - 1, examples=[2])],
+    session: SessionDep,
+    caller: AdminDep,
+) -> OrgOut:
+    org = roles.org_of(session, member_id)
+    if org is None:
+        raise NotFoundError(f"member {member_id} has no trace role (POST /api/v1/trace/orgs)")
     return _org_out(session, org)
 
 

@@ -1,0 +1,166 @@
+"""EPCIS capture jobs: accepted at once (202), run after the answer, surviving restarts.
+
+A job row holds the document until the job is done. A runner takes a job by setting its
+lease (``lease_until``) in a committed update that only succeeds while no other runner's
+lease is live, then stores the events and marks the job finished in **one** transaction
+(``epcis_store.capture``). So a process killed mid-job leaves the job running with nothing
+of it stored (under ``rollback``, and under ``proceed`` too: the events and the job's end
+commit together); once the lease lapses any process that serves ``/epcis/capture`` takes
+it up again and runs it from the start: it finishes exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any, Final
+
+import structlog
+from sqlalchemy import Engine, or_, update
+from sqlmodel import Session, col, select
+
+from chainproof.errors import ChainProofError, InvalidInputError
+from chainproof.store.models import utcnow
+from chainproof.trace import epcis, epcis_store
+from chainproof.trace.epcis_models import EpcisCapture
+
+BEHAVIOURS: Final = ("rollback", "proceed")
+log = structlog.get_logger("chainproof.epcis")
+
+
+def create_job(
+    *,
+    session: Session,
+    member_id: int | None,
+    document: Any,
+    behaviour: str,
+    hashed: list[epcis.HashedEvent] | None = None,
+) -> EpcisCapture:
+    """Records a capture job for ``document``; the caller's key must be able to capture."""
+    if behaviour not in BEHAVIOURS:
+        raise InvalidInputError(
+            f"GS1-Capture-Error-Behaviour must be one of {', '.join(BEHAVIOURS)}"
+        )
+    epcis_store.owned_prefixes(session, member_id)  # an org with prefixes, or AuthError now
+    job = EpcisCapture(
+        capture_id=uuid.uuid4().hex,
+        member_id=member_id,
+        behaviour=behaviour,
+        document=json.dumps(document, separators=(",", ":")),
+        hashes=[[h.prehash, h.event_hash] for h in hashed] if hashed is not None else None,
+    )
+    session.add(job)
+    session.commit()
+    session.refresh(job)
+    return job
+
+
+def _claim(engine: Engine, capture_id: str, lease: float) -> bool:
+    now = utcnow()
+    with Session(engine) as session:
+        result = session.execute(
+            update(EpcisCapture)
+            .where(
+                col(EpcisCapture.capture_id) == capture_id,
+                col(EpcisCapture.running).is_(True),
+                or_(
+                    col(EpcisCapture.lease_until).is_(None),
+                    col(EpcisCapture.lease_until) < now,
+                ),
+            )
+            .values(
+                lease_until=now + timedelta(seconds=lease),
+                attempts=EpcisCapture.attempts + 1,
+            )
+        )
+        session.commit()
+        return bool(getattr(result, "rowcount", 0))
+
+
+def run_job(engine: Engine, capture_id: str, *, lease: float = 30.0) -> None:
+    """Runs the job if no other runner holds it; never raises (a job's errors are its own)."""
+    if not _claim(engine, capture_id, lease):
+        return
+    with Session(engine) as session:
+        job = session.get(EpcisCapture, capture_id)
+        if job is None or not job.running:
+            return
+        try:
+            epcis_store.capture(
+                session=session,
+                member_id=job.member_id,
+                body=json.loads(job.document),
+                behaviour=job.behaviour,
+                capture_id=capture_id,
+                job=job,
+                hashes=job.hashes,
+            )
+        except ChainProofError as exc:
+            session.rollback()  # nothing of the document is kept
+            job = session.get(EpcisCapture, capture_id)
+            assert job is not None
+            job.running = False
+            job.success = False
+            job.finished_at = utcnow()
+            job.errors = [epcis_store.problem_of(exc)]
+            job.document = ""
+            job.hashes = None
+            session.add(job)
+            session.commit()
+        except Exception:
+            session.rollback()  # a bug or the database gone: the lease lapses, it runs again
+            log.exception("EPCIS capture job failed; it will run again", capture_id=capture_id)
+
+
+def resume_stale(engine: Engine, *, lease: float = 30.0, limit: int = 20) -> int:
+    """Runs the jobs left running by a process that stopped (their lease lapsed)."""
+    now = utcnow()
+    with Session(engine) as session:
+        ids = session.exec(
+            select(EpcisCapture.capture_id)
+            .where(
+                col(EpcisCapture.running).is_(True),
+                or_(col(EpcisCapture.lease_until).is_(None), col(EpcisCapture.lease_until) < now),
+            )
+            .order_by(col(EpcisCapture.created_at))
+            .limit(limit)
+        ).all()
+    for capture_id in ids:
+        run_job(engine, capture_id, lease=lease)
+    return len(ids)
+
+
+def get_job(
+    *, session: Session, member_id: int | None, is_admin: bool, capture_id: str
+) -> EpcisCapture:
+    from chainproof.errors import NotFoundError
+
+    job = session.get(EpcisCapture, capture_id)
+    if job is None or not (is_admin or job.member_id == member_id):
+        raise NotFoundError(f"no capture job {capture_id}")
+    return job
+
+
+def list_jobs(
+    *, session: Session, member_id: int | None, is_admin: bool, limit: int = 100
+) -> list[EpcisCapture]:
+    stmt = select(EpcisCapture)
+    if not is_admin:
+        stmt = stmt.where(EpcisCapture.member_id == member_id)
+    return list(session.exec(stmt.order_by(col(EpcisCapture.created_at).desc()).limit(limit)))
+
+
+def job_json(job: EpcisCapture) -> dict[str, Any]:
+    """The CaptureJob document of GS1's OpenAPI."""
+    out: dict[str, Any] = {
+        "captureID": job.capture_id,
+        "createdAt": job.created_at.isoformat().replace("+00:00", "Z"),
+        "running": job.running,
+        "success": bool(job.success) if not job.running else True,
+        "captureErrorBehaviour": job.behaviour,
+        "errors": job.errors,
+    }
+    if job.finished_at is not None:
+        out["finishedAt"] = job.finished_at.isoformat().replace("+00:00", "Z")
+    return out

@@ -1,0 +1,412 @@
+"""Capturing EPCIS 2.0 events into the repository behind ``/epcis``, and reading them back.
+
+Capture validates (``epcis_conformance``), hashes (CBV 2.0), gives an event without an
+``eventID`` its hash as ``eventID``, checks that every EPC the event names falls under a GS1
+company prefix admitted to the capturing org (``trace/ownership.py``; an admin admits them:
+``chainproof prefixes add --org ORG PREFIX…``), and stores the events with their EPCs and the
+evidence rows of their hashes in one transaction (``evidence.intake.submit_digests``
+commits it), so each event's hash is anchored like any evidence and a receipt proves it.
+
+An event whose ``eventID`` is already stored with the same hash is not stored again (a
+retried capture answers the same events); the same ``eventID`` with another hash is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import func, insert
+from sqlmodel import Session, col, select
+
+from chainproof.errors import AuthError, ConflictError, InvalidInputError, NotFoundError
+from chainproof.evidence import intake
+from chainproof.store.models import Evidence
+from chainproof.trace import epcis, epcis_conformance, ownership, roles
+from chainproof.trace.epcis_models import ID_LEN, EpcisCapture, EpcisEvent, EpcisEventEpc
+from chainproof.trace.models import PrefixKind
+
+STANDARD_CONTEXT: Final = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+_EPC_FIELDS: Final = (
+    ("epcList", "epc"),
+    ("childEPCs", "child"),
+    ("inputEPCList", "input"),
+    ("outputEPCList", "output"),
+)
+_QUANTITY_FIELDS: Final = (
+    "quantityList",
+    "childQuantityList",
+    "inputQuantityList",
+    "outputQuantityList",
+)
+MAX_PER_PAGE: Final = 1000
+
+
+@dataclass
+class Outcome:
+    """What a capture stored (or found stored) and, under ``proceed``, what it refused."""
+
+    events: list[EpcisEvent] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def epcs_of(event: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every EPC or EPC class the event names, with its part, in order, once each."""
+    found: list[tuple[str, str]] = []
+    if isinstance(event.get("parentID"), str):
+        found.append((event["parentID"], "parent"))
+    for key, part in _EPC_FIELDS:
+        for epc in event.get(key) or []:
+            if isinstance(epc, str):
+                found.append((epc, part))
+    for key in _QUANTITY_FIELDS:
+        for q in event.get(key) or []:
+            if isinstance(q, dict) and isinstance(q.get("epcClass"), str):
+                found.append((q["epcClass"], "class"))
+    seen: set[tuple[str, str]] = set()
+    return [x for x in found if not (x in seen or seen.add(x))]  # type: ignore[func-returns-value]
+
+
+def company_key(epc: str) -> str | None:
+    """The digits a GS1 company prefix heads, for an EPC URN or a GS1 Digital Link URI."""
+    if epc.startswith("urn:epc:"):
+        parts = epc.split(":")
+        if len(parts) >= 5:
+            head = parts[4].split(".", 1)[0]
+            return head if head.isdigit() else None
+        return None
+    if epc.startswith(("https://", "http://")):
+        segments = epc.split("?", 1)[0].split("/")[3:]
+        if len(segments) >= 2 and segments[0].isdigit():
+            ai, key = segments[0], segments[1]
+            # A GTIN's indicator digit and an SSCC's extension digit come before the prefix.
+            return key[1:] if ai in ("01", "00") else key
+    return None
+
+
+def _check_prefixes(owned: Sequence[str], event: dict[str, Any], where: str) -> None:
+    for epc, _part in epcs_of(event):
+        key = company_key(epc)
+        if key is None:
+            continue  # not a GS1 key: no company prefix makes it anyone's
+        if not any(key.startswith(p) for p in owned):
+            raise AuthError(
+                f"{where}: {epc} is not under a GS1 company prefix admitted to your org "
+                "(an admin admits them: `chainproof prefixes add --org ORG PREFIX`)"
+            )
+
+
+def owned_prefixes(session: Session, member_id: int | None) -> list[str]:
+    org = roles.writer_org(session, member_id)
+    return [p.prefix for p in ownership.prefixes_of(session, org) if p.kind == PrefixKind.GS1.value]
+
+
+def capture(
+    *,
+    session: Session,
+    member_id: int | None,
+    body: Any,
+    behaviour: str = "rollback",
+    capture_id: str | None = None,
+    job: EpcisCapture | None = None,
+    hashes: list[list[str]] | None = None,
+) -> Outcome:
+    """Stores the events of ``body`` (a document, a query document or one event).
+
+    ``rollback``: all or nothing, the first problem raised. ``proceed``: each event on its
+    own; the refused ones come back in ``Outcome.errors``. ``job``, when given, is updated
+    (finished, success, errors) in the same transaction as the events.
+    """
+    owned = owned_prefixes(session, member_id)
+    read = epcis_conformance.read_body(body)
+    context = read.context
+    outcome = Outcome()
+    if behaviour == "rollback":
+        if hashes is not None and len(hashes) == len(read.events):
+            # Computed from this very document when it was taken (epcis_jobs.create_job).
+            hashed = [
+                epcis.HashedEvent(i, event, pre, digest)
+                for i, (event, (pre, digest)) in enumerate(zip(read.events, hashes, strict=True))
+            ]
+        else:
+            hashed = epcis.hash_events(body)
+        for h in hashed:
+            _check_prefixes(owned, h.event, f"event {h.index}")
+        accepted = list(hashed)
+    else:
+        accepted = []
+        for i, event in enumerate(read.events):
+            alone = {"@context": context, **event} if "@context" not in event else event
+            try:
+                (h,) = epcis.hash_events(alone)
+                _check_prefixes(owned, h.event, f"event {i}")
+            except (InvalidInputError, AuthError) as exc:
+                outcome.errors.append(problem_of(exc, f"{read.event_pointer}/{i}"))
+                continue
+            accepted.append(epcis.HashedEvent(i, event, h.prehash, h.event_hash))
+    new: list[EpcisEvent] = []
+    ids = [str(h.event.get("eventID") or h.event_hash) for h in accepted]
+    stored = {
+        row.event_id: row
+        for chunk in range(0, len(ids), 500)  # one query per 500 ids, not one per event
+        for row in session.exec(
+            select(EpcisEvent).where(col(EpcisEvent.event_id).in_(ids[chunk : chunk + 500]))
+        ).all()
+    }
+    for h, event_id in zip(accepted, ids, strict=True):
+        if len(event_id) > ID_LEN:
+            raise InvalidInputError(f"event {h.index}: eventID longer than {ID_LEN} characters")
+        found = stored.get(event_id)
+        if found is not None:
+            if found.event_hash != h.event_hash:
+                error = ConflictError(
+                    f"event {h.index}: eventID {event_id} is already stored for another event"
+                )
+                if behaviour == "rollback":
+                    raise error
+                outcome.errors.append(problem_of(error, f"{read.event_pointer}/{h.index}"))
+                continue
+            outcome.events.append(found)
+            continue
+        row = _row(h, event_id, context, member_id, capture_id)
+        stored[event_id] = row  # the same event twice in one document is stored once
+        session.add(row)
+        new.append(row)
+        outcome.events.append(row)
+    session.flush()
+    epc_rows = [
+        {"event_pk": row.id, "epc": epc[:ID_LEN], "part": part}
+        for row in new
+        for epc, part in epcs_of(row.body)
+    ]
+    if epc_rows:
+        session.execute(insert(EpcisEventEpc), epc_rows)
+    if job is not None:
+        job.running = False
+        job.finished_at = epcis_now()
+        job.success = not outcome.errors
+        job.errors = outcome.errors
+        job.document = ""  # done with: the events are stored
+        job.hashes = None
+        session.add(job)
+    if new:
+        accepted_rows = intake.submit_digests(  # commits the events, EPCs and the job
+            session=session,
+            algorithm="sha256",
+            digests=[bytes.fromhex(epcis.hash_hex(r.event_hash)) for r in new],
+            member_id=member_id,
+            label="EPCIS event",
+        )
+        for row, acc in zip(new, accepted_rows, strict=True):
+            row.evidence_id = acc.id
+            session.add(row)
+    session.commit()
+    if job is None:  # a single event's answer shows it; a job's runner reads nothing back
+        for row in outcome.events:
+            session.refresh(row)
+    return outcome
+
+
+def epcis_now() -> datetime:
+    from chainproof.store.models import utcnow
+
+    return utcnow()
+
+
+def _row(
+    h: epcis.HashedEvent,
+    event_id: str,
+    context: Any,
+    member_id: int | None,
+    capture_id: str | None,
+) -> EpcisEvent:
+    ev = dict(h.event)
+    ev.pop("@context", None)
+    ev["eventID"] = event_id
+    ev.pop("recordTime", None)  # the repository's to set (EPCIS 2.0 section 7.4.1)
+    place = {
+        k: ev[k].get("id") for k in ("readPoint", "bizLocation") if isinstance(ev.get(k), dict)
+    }
+    return EpcisEvent(
+        event_id=event_id,
+        event_hash=h.event_hash,
+        prehash=h.prehash,
+        event_type=str(ev["type"]),
+        event_time=epcis.parse_time(ev["eventTime"], "eventTime"),
+        action=ev.get("action") if isinstance(ev.get("action"), str) else None,
+        biz_step=_cbv(ev.get("bizStep"), "BizStep"),
+        disposition=_cbv(ev.get("disposition"), "Disp"),
+        read_point=place.get("readPoint"),
+        biz_location=place.get("bizLocation"),
+        body=ev,
+        context=context,
+        member_id=member_id,
+        capture_id=capture_id,
+    )
+
+
+def _cbv(value: Any, kind: str) -> str | None:
+    """A CBV value in its bare form (``shipping``) however spelled; a user URI as written."""
+    if not isinstance(value, str):
+        return None
+    for prefix in (f"https://ref.gs1.org/cbv/{kind}-", f"urn:epcglobal:cbv:{kind.lower()}:"):
+        if value.startswith(prefix):
+            return value[len(prefix) :]
+    return value[:300]
+
+
+def problem_of(exc: Exception, where: str | None = None) -> dict[str, Any]:
+    """An RFC 7807 problem for a refused event, typed as EPCIS 2.0 names its exceptions."""
+    kind, status = "ValidationException", 400
+    if isinstance(exc, AuthError):
+        kind, status = "SecurityException", 403
+    elif isinstance(exc, ConflictError):
+        kind, status = "ResourceAlreadyExistsException", 409
+    message = getattr(exc, "message", str(exc))
+    out = {"type": f"epcisException:{kind}", "title": message, "status": status}
+    if where is not None:
+        out["instance"] = where
+    return out
+
+
+# Queries ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    """The standard query parameters ChainProof answers (EPCIS 2.0 section 8.2.7.1)."""
+
+    event_types: tuple[str, ...] = ()
+    ge_event_time: datetime | None = None
+    lt_event_time: datetime | None = None
+    ge_record_time: datetime | None = None
+    lt_record_time: datetime | None = None
+    actions: tuple[str, ...] = ()
+    biz_steps: tuple[str, ...] = ()
+    dispositions: tuple[str, ...] = ()
+    read_points: tuple[str, ...] = ()
+    biz_locations: tuple[str, ...] = ()
+    event_ids: tuple[str, ...] = ()
+    match: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # (parts, epcs)
+
+
+def encode_token(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_token(token: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        kind, _, value = text.partition(":")
+        if kind != "after" or not value.isdigit() or len(value) > 18:
+            raise ValueError(text)
+        return int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInputError("nextPageToken is not one this server gave") from None
+
+
+def find_events(
+    *,
+    session: Session,
+    member_id: int | None,
+    is_admin: bool,
+    query: Query,
+    per_page: int,
+    after: int = 0,
+) -> tuple[list[EpcisEvent], int | None]:
+    """One page of the caller's events (an admin's: everyone's) matching ``query``, oldest
+    capture first, and the id to continue after (None on the last page)."""
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInputError(f"perPage must be 1-{MAX_PER_PAGE}")
+    stmt = select(EpcisEvent).where(col(EpcisEvent.id) > after)
+    if not is_admin:
+        stmt = stmt.where(EpcisEvent.member_id == member_id)
+    filters: list[tuple[tuple[str, ...], Any]] = [
+        (query.event_types, EpcisEvent.event_type),
+        (query.actions, EpcisEvent.action),
+        (tuple(_cbv(s, "BizStep") or s for s in query.biz_steps), EpcisEvent.biz_step),
+        (tuple(_cbv(s, "Disp") or s for s in query.dispositions), EpcisEvent.disposition),
+        (query.read_points, EpcisEvent.read_point),
+        (query.biz_locations, EpcisEvent.biz_location),
+        (query.event_ids, EpcisEvent.event_id),
+    ]
+    for values, column in filters:
+        if values:
+            stmt = stmt.where(col(column).in_(values))
+    for bound, column, op in (
+        (query.ge_event_time, EpcisEvent.event_time, "ge"),
+        (query.lt_event_time, EpcisEvent.event_time, "lt"),
+        (query.ge_record_time, EpcisEvent.record_time, "ge"),
+        (query.lt_record_time, EpcisEvent.record_time, "lt"),
+    ):
+        if bound is not None:
+            stmt = stmt.where(col(column) >= bound if op == "ge" else col(column) < bound)
+    for parts, epcs in query.match:
+        sub = select(EpcisEventEpc.event_pk).where(col(EpcisEventEpc.epc).in_(epcs))
+        if parts:
+            sub = sub.where(col(EpcisEventEpc.part).in_(parts))
+        stmt = stmt.where(col(EpcisEvent.id).in_(sub))
+    rows = list(session.exec(stmt.order_by(col(EpcisEvent.id)).limit(per_page + 1)).all())
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+def get_event(
+    *, session: Session, member_id: int | None, is_admin: bool, event_id: str
+) -> EpcisEvent:
+    row = session.exec(select(EpcisEvent).where(EpcisEvent.event_id == event_id)).first()
+    if row is None or not (is_admin or row.member_id == member_id):
+        raise NotFoundError(f"no event {event_id} in your repository")
+    return row
+
+
+def evidence_for(session: Session, row: EpcisEvent) -> Evidence | None:
+    if row.evidence_id is not None:
+        return session.get(Evidence, row.evidence_id)
+    return None
+
+
+def distinct_values(
+    *, session: Session, member_id: int | None, is_admin: bool, column: str, limit: int
+) -> list[str]:
+    """The distinct values of one field over the caller's events (the browse endpoints)."""
+    if column == "epc":
+        stmt = select(EpcisEventEpc.epc).join(
+            EpcisEvent, col(EpcisEvent.id) == col(EpcisEventEpc.event_pk)
+        )
+        target: Any = EpcisEventEpc.epc
+    else:
+        target = getattr(EpcisEvent, column)
+        stmt = select(target)
+    if not is_admin:
+        stmt = stmt.where(EpcisEvent.member_id == member_id)
+    stmt = stmt.where(col(target).is_not(None)).group_by(target).order_by(target).limit(limit)
+    return [str(v) for v in session.exec(stmt).all()]
+
+
+def count_events(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(EpcisEvent)).one())
+
+
+def as_json(row: EpcisEvent) -> dict[str, Any]:
+    """The event as a query returns it: as captured, with ``eventID`` and ``recordTime``."""
+    event = dict(row.body)
+    event["recordTime"] = row.record_time.isoformat().replace("+00:00", "Z")
+    return event
+
+
+def page_context(rows: Sequence[EpcisEvent]) -> list[Any]:
+    """The standard context and the inline prefix maps the page's events were captured
+    under (the first wins where two map one prefix differently)."""
+    merged: dict[str, Any] = {}
+    for row in rows:
+        items = row.context if isinstance(row.context, list) else [row.context]
+        for item in items:
+            if isinstance(item, dict):
+                for key, value in item.items():
+                    merged.setdefault(key, value)
+    return [STANDARD_CONTEXT, merged] if merged else [STANDARD_CONTEXT]

@@ -1,0 +1,387 @@
+"""The EPCIS 2.0 REST binding at /epcis (issue 24.3), over HTTP on an embedded chain: discovery,
+capture jobs (rollback and proceed), single events, queries paged back, problem+json errors,
+and company-prefix admission. Every /epcis route is new: each test fails on main (404)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import func, select
+
+from chainproof import identity
+from chainproof.api.app import create_app
+from chainproof.chain.context import ChainContext, open_chain
+from chainproof.config import DEV_OPERATOR_KEY, Settings
+from chainproof.errors import InvalidInputError
+from chainproof.store import db
+from chainproof.store.models import Evidence, Member
+from chainproof.trace import epcis, epcis_conformance, epcis_store
+from chainproof.trace.epcis_models import EpcisEvent
+
+ROOT = Path(__file__).resolve().parents[2]
+GS1 = ROOT / "tests" / "data" / "epcis" / "gs1"
+CTX = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+REFUSED = {"WithFullCombinationOfFields/transformation_event_all_possible_fields.jsonld"}
+# Three examples reuse another example's eventID for a different event: one repository holds
+# one event per eventID (a second is refused, 409), so they go into a second repository.
+CLASHING = {
+    "Example-Type-sourceOrDestination,measurement,bizTransaction.jsonld",
+    "WithFullCombinationOfFields/object_event_all_possible_fields.jsonld",
+    "WithSensorData/SensorDataExample17.jsonld",
+}
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainContext]:
+    """An embedded chain with EvidenceRegistry deployed."""
+    context = open_chain(
+        chain="embedded", data_dir=tmp_path_factory.mktemp("chain"), operator_key=DEV_OPERATOR_KEY
+    )
+    try:
+        yield context
+    finally:
+        context.stop()
+
+
+class Repo:
+    """The app, an admin key, and orgs with admitted company prefixes."""
+
+    def __init__(self, client: TestClient, settings: Settings) -> None:
+        self.client = client
+        self.url = settings.resolved_database_url
+        self.admin = self.key("运营方", "admin")
+
+    def key(self, org: str, role: str = "submitter") -> dict[str, str]:
+        with db.open_session(self.url) as s:
+            _, key = identity.create_api_key(session=s, org=org, role=role)
+        return {"Authorization": f"Bearer {key}"}
+
+    def org(self, name: str, prefixes: list[str]) -> dict[str, str]:
+        headers = self.key(name)
+        with db.open_session(self.url) as s:
+            member = s.exec(select(Member).where(Member.name == name)).one()
+        r = self.client.post(
+            "/api/v1/trace/orgs",
+            json={"member_id": member.id, "role": "producer", "glns": [], "prefixes": prefixes},
+            headers=self.admin,
+        )
+        assert r.status_code == 200, r.text
+        return headers
+
+    def count(self) -> int:
+        with db.open_session(self.url) as s:
+            return int(s.exec(select(func.count()).select_from(EpcisEvent)).one())
+
+    def evidence(self) -> int:
+        with db.open_session(self.url) as s:
+            return int(s.exec(select(func.count()).select_from(Evidence)).one())
+
+    def capture(self, headers: dict[str, str], body: Any, **extra: str) -> Any:
+        return self.client.post(
+            "/epcis/capture",
+            content=json.dumps(body),
+            headers={**headers, "Content-Type": "application/ld+json", **extra},
+        )
+
+    def job(self, headers: dict[str, str], location: str) -> dict[str, Any]:
+        r = self.client.get(location, headers=headers)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    def pages(self, headers: dict[str, str], url: str) -> list[dict[str, Any]]:
+        out = []
+        while url:
+            r = self.client.get(url, headers=headers)
+            assert r.status_code == 200, r.text
+            out.append(r.json())
+            link = r.headers.get("Link", "")
+            url = link[1 : link.index(">")] if 'rel="next"' in link else ""
+        return out
+
+
+@pytest.fixture
+def repo(chain: ChainContext, tmp_path: Path) -> Iterator[Repo]:
+    """A fresh database on the module's chain; no batcher (anchoring is not under test)."""
+    settings = Settings(
+        env="test",
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'cp.db'}",
+        chain="embedded",
+    )
+    with TestClient(create_app(settings, chain=chain, run_batcher=False)) as client:
+        yield Repo(client, settings)
+
+
+def _examples() -> list[str]:
+    return sorted(p.relative_to(GS1).as_posix() for p in GS1.rglob("*.jsonld"))
+
+
+def _prefixes_for(docs: list[dict[str, Any]]) -> list[str]:
+    """The company prefixes GS1's examples use (7 digits of a longer key)."""
+    found = set()
+    for doc in docs:
+        for event in epcis_conformance.read_body(doc).events:
+            for epc, _ in epcis_store.epcs_of(event):
+                key = epcis_store.company_key(epc)
+                if key:
+                    digits = "".join(c for c in key if c.isdigit())[:7]
+                    if len(digits) >= 4:
+                        found.add(digits)
+    return sorted(found)
+
+
+def _event(**fields: Any) -> dict[str, Any]:
+    event = {
+        "@context": [CTX, {"ext1": "https://ns.example.org/ext1/"}],
+        "type": "ObjectEvent",
+        "eventTime": "2024-05-01T08:30:00+08:00",
+        "eventTimeZoneOffset": "+08:00",
+        "epcList": ["urn:epc:id:sgtin:9521234.054321.7"],
+        "action": "ADD",
+        "bizStep": "commissioning",
+        "readPoint": {"id": "urn:epc:id:sgln:9521234.00001.0"},
+    }
+    event.update(fields)
+    return event
+
+
+def _document(*events: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "@context": [CTX, {"ext1": "https://ns.example.org/ext1/"}],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2024-05-01T09:00:00+08:00",
+        "epcisBody": {
+            "eventList": [{k: v for k, v in e.items() if k != "@context"} for e in events]
+        },
+    }
+
+
+def test_discovery_answers_the_gs1_headers(repo: Repo) -> None:
+    for path in ("/epcis/", "/epcis/capture", "/epcis/events"):
+        r = repo.client.options(path)
+        assert r.status_code == 204, (path, r.text)
+        assert r.headers["GS1-EPCIS-Version"] == "2.0.0"
+        assert r.headers["GS1-CBV-Version"] == "2.0.0"
+        assert r.headers["GS1-EPCIS-Capture-Limit"] == str(epcis.MAX_EVENTS)
+        assert int(r.headers["GS1-EPCIS-Capture-File-Size-Limit"]) > 0
+        assert r.headers["GS1-Capture-Error-Behaviour"] == "rollback, proceed"
+        assert "GS1-Extensions" in r.headers
+
+
+@pytest.mark.parametrize("batch", ["all but the clashing", "the clashing"])
+def test_every_gs1_example_through_a_job_and_paged_back(repo: Repo, batch: str) -> None:
+    docs = {
+        name: json.loads((GS1 / name).read_text())
+        for name in _examples()
+        if (name in CLASHING) == (batch == "the clashing")
+    }
+    accepted = {n: d for n, d in docs.items() if n not in REFUSED}
+    headers = repo.org("GS1 examples", _prefixes_for(list(accepted.values())))
+    expected: set[str] = set()
+    for name, doc in docs.items():
+        if doc["type"] not in ("EPCISDocument", "EPCISQueryDocument"):
+            continue
+        r = repo.capture(headers, doc)
+        if name in REFUSED:
+            assert r.status_code == 400, (name, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert "protected term redefinition" in r.json()["detail"]
+            continue
+        assert r.status_code == 202, (name, r.text)
+        job = repo.job(headers, r.headers["Location"])
+        assert job["running"] is False and job["success"] is True, (name, job["errors"])
+        for h in epcis.hash_events(doc):
+            expected.add(str(h.event.get("eventID") or h.event_hash))
+    pages = repo.pages(headers, "/epcis/events?perPage=7")
+    assert len(pages) >= len(expected) // 7
+    got = []
+    for page in pages:
+        epcis_conformance.read_body(page)  # each page validates against GS1's schema
+        got += [e["eventID"] for e in page["epcisBody"]["queryResults"]["resultsBody"]["eventList"]]
+    assert len(got) == len(set(got)), "an event came back twice"
+    assert set(got) == expected, "an event was lost or invented"
+    assert repo.count() == len(expected)
+
+
+def test_user_vocabularies_a_query_document_and_a_bare_event_are_captured(repo: Repo) -> None:
+    headers = repo.org("Vocab Co", ["9521234"])
+    for step in ("http://epcis.example.org/hc/bizstep/summarising_discharge", "ext1:sampling"):
+        r = repo.client.post(
+            "/epcis/events",
+            content=json.dumps(_event(bizStep=step, eventTime="2024-05-02T08:00:00Z")),
+            headers={**headers, "Content-Type": "application/ld+json"},
+        )
+        assert r.status_code == 201, r.text
+        assert r.headers["Location"].startswith("/epcis/events/ni%3A%2F%2F%2Fsha-256%3B")
+        back = repo.client.get(r.headers["Location"], headers=headers)
+        assert back.status_code == 200, back.text
+        (event,) = back.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        assert event["bizStep"] == step
+        (h,) = epcis.hash_events(_event(bizStep=step, eventTime="2024-05-02T08:00:00Z"))
+        assert event["eventID"] == h.event_hash  # a client recomputes it
+    query = json.loads((GS1 / "EPCISQueryDocument.jsonld").read_text())
+    headers2 = repo.org("Query Co", _prefixes_for([query]))
+    r = repo.capture(headers2, query)
+    assert r.status_code == 202, r.text
+    assert repo.job(headers2, r.headers["Location"])["success"] is True
+
+
+def test_an_un_namespaced_ilmd_field_is_a_400_problem_saying_where(repo: Repo) -> None:
+    headers = repo.org("Ilmd Co", ["9521234"])
+    r = repo.capture(headers, _document(_event(ilmd={"lotNumber": "L1"})))
+    assert r.status_code == 400
+    problem = r.json()
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert problem["type"] == "epcisException:ValidationException"
+    assert "/epcisBody/eventList/0/ilmd" in problem["detail"]
+    assert repo.count() == 0
+
+
+def test_rollback_stores_nothing_when_one_event_is_refused_and_proceed_stores_the_rest(
+    repo: Repo,
+) -> None:
+    headers = repo.org("Rollback Co", ["9521234"])
+    good = [_event(eventTime=f"2024-05-0{d}T08:00:00Z") for d in (1, 2)]
+    foreign = _event(epcList=["urn:epc:id:sgtin:4012345.011111.9876"])  # not our prefix
+    doc = _document(good[0], foreign, good[1])
+    before = repo.evidence()
+    r = repo.capture(headers, doc)  # rollback is the default
+    assert r.status_code == 202, r.text
+    job = repo.job(headers, r.headers["Location"])
+    assert job["running"] is False and job["success"] is False
+    assert job["captureErrorBehaviour"] == "rollback"
+    assert job["errors"][0]["type"] == "epcisException:SecurityException"
+    assert "4012345" in job["errors"][0]["title"]
+    assert (repo.count(), repo.evidence()) == (0, before)
+    r = repo.capture(headers, doc, **{"GS1-Capture-Error-Behaviour": "proceed"})
+    job = repo.job(headers, r.headers["Location"])
+    assert job["running"] is False and job["success"] is False
+    assert [e["instance"] for e in job["errors"]] == ["/epcisBody/eventList/1"]
+    assert (repo.count(), repo.evidence()) == (2, before + 2)
+    r = repo.capture(headers, doc, **{"GS1-Capture-Error-Behaviour": "proceed"})
+    assert repo.count() == 2  # captured again: nothing doubled
+
+
+def test_xml_is_415_and_unknown_parameters_are_refused(repo: Repo) -> None:
+    headers = repo.org("Xml Co", ["9521234"])
+    r = repo.client.post(
+        "/epcis/capture",
+        content=b"<epcis:EPCISDocument/>",
+        headers={**headers, "Content-Type": "application/xml"},
+    )
+    assert r.status_code == 415
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "JSON-LD" in r.json()["detail"]
+    r = repo.client.get("/epcis/events?EQ_whatever=1", headers=headers)
+    assert r.status_code == 400 and "EQ_whatever" in r.json()["detail"]
+    assert repo.client.get("/epcis/events").status_code == 401
+
+
+def test_queries_filter_and_page_and_one_org_sees_only_its_events(repo: Repo) -> None:
+    mine = repo.org("Query A", ["9521234"])
+    other = repo.org("Query B", ["9529999"])
+    events = [
+        _event(eventTime=f"2024-05-{d:02d}T08:00:00Z", bizStep=s)
+        for d, s in ((1, "commissioning"), (2, "shipping"), (3, "shipping"))
+    ]
+    assert repo.capture(mine, _document(*events)).status_code == 202
+    theirs = _event(epcList=["urn:epc:id:sgtin:9529999.054321.1"], bizStep="shipping")
+    assert repo.capture(other, _document(theirs)).status_code == 202
+    pages = repo.pages(mine, "/epcis/events?EQ_bizStep=shipping&perPage=1")
+    assert len(pages) == 2
+    times = [
+        p["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["eventTime"] for p in pages
+    ]
+    assert times == ["2024-05-02T08:00:00Z", "2024-05-03T08:00:00Z"]
+    epc = quote("urn:epc:id:sgtin:9521234.054321.7", safe="")
+    r = repo.client.get(f"/epcis/epcs/{epc}/events", headers=mine)
+    assert len(r.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) == 3
+    r = repo.client.get("/epcis/bizSteps", headers=mine)
+    assert r.json()["member"] == ["commissioning", "shipping"]
+    r = repo.client.get("/epcis/events?GE_eventTime=2024-05-02T00:00:00Z", headers=other)
+    assert len(r.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) == 0
+    someone_elses = pages[0]["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]
+    r = repo.client.get(f"/epcis/events/{quote(someone_elses['eventID'], safe='')}", headers=other)
+    assert r.status_code == 404
+    assert r.json()["type"] == "epcisException:NoSuchNameException"
+
+
+def test_invalid_hash_document_is_still_refused_on_the_trace_route() -> None:
+    """The same checks back /api/v1/trace: nothing the binding refuses is taken there."""
+    with pytest.raises(InvalidInputError):
+        epcis.hash_events(_document(_event(ilmd={"lotNumber": "L1"})))
+
+
+def test_prefixes_cli_admits_what_capture_then_accepts(repo: Repo) -> None:
+    """`chainproof prefixes add --org ORG PREFIX…` and `prefixes list`, against a served app:
+    an event under a prefix is refused (403) until the prefix is admitted."""
+    from typer.testing import CliRunner
+
+    from chainproof.cli import app as cli
+    from tests.factories import served
+
+    headers = repo.org("CLI Co", ["9521234"])
+    foreign = _event(epcList=["urn:epc:id:sgtin:9527777.054321.1"])
+    post = {**headers, "Content-Type": "application/ld+json"}
+    refused = repo.client.post("/epcis/events", content=json.dumps(foreign), headers=post)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["type"] == "epcisException:SecurityException"
+    admin_key = repo.admin["Authorization"].removeprefix("Bearer ")
+    with served(repo.client.app) as url:
+        run = CliRunner().invoke
+        added = run(
+            cli,
+            [
+                "prefixes",
+                "add",
+                "--org",
+                "CLI Co",
+                "9527777",
+                "9528888",
+                "--url",
+                url,
+                "--key",
+                admin_key,
+            ],
+        )
+        assert added.exit_code == 0, added.output
+        listed = run(cli, ["prefixes", "list", "--org", "CLI Co", "--url", url, "--key", admin_key])
+        assert listed.exit_code == 0, listed.output
+        assert listed.output.split() == ["9521234", "9527777", "9528888"]
+    accepted = repo.client.post("/epcis/events", content=json.dumps(foreign), headers=post)
+    assert accepted.status_code == 201, accepted.text
+
+
+def test_named_queries_are_created_run_paged_and_deleted(repo: Repo) -> None:
+    headers = repo.org("Named Co", ["9521234"])
+    events = [
+        _event(eventTime=f"2024-05-{d:02d}T08:00:00Z", bizStep=s)
+        for d, s in ((1, "shipping"), (2, "receiving"), (3, "shipping"), (4, "shipping"))
+    ]
+    assert repo.capture(headers, _document(*events)).status_code == 202
+    body = {"name": "shipped", "query": {"EQ_bizStep": ["shipping"], "eventType": ["ObjectEvent"]}}
+    r = repo.client.post("/epcis/queries", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.headers["Location"] == "/epcis/queries/shipped"
+    again = repo.client.post("/epcis/queries", json=body, headers=headers)
+    assert again.status_code == 409
+    assert again.json()["type"] == "epcisException:ResourceAlreadyExistsException"
+    assert repo.client.get("/epcis/queries/shipped", headers=headers).json() == body
+    pages = repo.pages(headers, "/epcis/queries/shipped/events?perPage=2")
+    assert [len(p["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) for p in pages] == [
+        2,
+        1,
+    ]
+    assert pages[0]["epcisBody"]["queryResults"]["queryName"] == "shipped"
+    bad = {"name": "odd", "query": {"EQ_whatever": ["1"]}}
+    assert repo.client.post("/epcis/queries", json=bad, headers=headers).status_code == 400
+    assert repo.client.delete("/epcis/queries/shipped", headers=headers).status_code == 204
+    assert repo.client.get("/epcis/queries/shipped/events", headers=headers).status_code == 404
