@@ -20,7 +20,7 @@ from chainproof.timestamping.authority import Issued, TimeStampAuthority, make_q
 from chainproof.timestamping.pki import load_pki
 
 from ..conftest import Deployed
-from ..factories import pinned
+from ..factories import pinned, receipt_from
 from .test_bundle import cli
 
 pytestmark = pytest.mark.chain
@@ -31,7 +31,7 @@ def anchored(d: Deployed) -> Receipt:
     tree = StandardMerkleTree.of(values, list(LEAF_TYPES))
     mined = d.client().anchor(d.sender(d.admin), tree.root, 2, b"\x00" * 32)
     block = d.w3.eth.get_block(mined.block_number)
-    return Receipt.build(
+    return receipt_from(
         algorithm="sha256",
         digest=values[0][1],
         salt=values[0][2],

@@ -1,5 +1,5 @@
-"""The certificate page shows what a court asks (issue 19), in Chromium: with the member's
-key in the tab, the page's script fills in the record before the chain (the file name,
+"""The certificate page shows what a court asks (issue 19), in Chromium: signed in as a
+person of the member org, the page's script fills in the record before the chain (the file name,
 size and type as sent, the channel, the uploading key, the depositor and its EIP-712
 signature), the time interval and its width, the TSA time and serial, the genesis hash and
 confirmations, how to verify, and the verification report, every check passed."""
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..signin import sign_in_browser
 from .conftest import SUBMITTER_ORG, LiveServer, shot
 
 if TYPE_CHECKING:
@@ -48,8 +49,14 @@ def test_the_certificate_page_shows_the_court_fields(
 ) -> None:
     url = f"{live_server.url}/evidence/{deposited['id']}/certificate"
     page.goto(url)
-    assert page.locator("#cert-court").is_hidden()  # no key: nothing private
-    page.evaluate(f"sessionStorage.setItem('chainproof.apiKey', '{live_server.submitter_key}')")
+    assert page.locator("#cert-court").is_hidden()  # not signed in: nothing private
+    sign_in_browser(
+        page,
+        live_server.url,
+        live_server.settings.resolved_database_url,
+        SUBMITTER_ORG,
+        "submitter",
+    )
     page.goto(url)
     section = page.get_by_test_id("cert-court")
     section.wait_for()
