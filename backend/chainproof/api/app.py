@@ -73,6 +73,10 @@ STREAMING_PATTERNS: tuple[re.Pattern[str], ...] = (*subsidy_routes.STREAMING_PAT
 
 TAGS = [
     {"name": "evidence", "description": "Anchor files or digests; read their records."},
+    {
+        "name": "recordings",
+        "description": "Live recordings: segment digests hash-chained and anchored as they come.",
+    },
     {"name": "verify", "description": "Is this file or digest on chain? Public."},
     {"name": "receipts", "description": "Self-contained receipts: download and verify."},
     {"name": "chain", "description": "Where to verify: chain, contract, RPC, batches."},

@@ -128,6 +128,14 @@ _APP = "/api/v1/subsidy/applications/{application_id}"
 _GATED = "a page for people signed in as "
 
 
+_REC = "/api/v1/recordings/{recording_id}"
+
+
+def _recording(why: str) -> Rule:
+    """A recording route for its org (or an admin); to anyone else it does not exist."""
+    return Rule(SUBMITTERS, Owner.REQUIRED, why, foreign=Outcome.NOT_FOUND)
+
+
 def _unit(why: str, roles: frozenset[str] = SUBMITTERS) -> Rule:
     """A subsidy application route only its applicant unit (or an admin) may use."""
     return Rule(roles, Owner.REQUIRED, why, foreign=Outcome.NOT_FOUND)
@@ -167,6 +175,12 @@ RULES: Final[dict[RouteKey, Rule]] = {
         "a chain operation is its org's business: anyone else finds no such operation",
         foreign=Outcome.NOT_FOUND,
     ),
+    # --- live recordings (recordings/service.py: owned) -----------------------------------
+    ("POST", "/api/v1/recordings"): Rule(SUBMITTERS, why="recorders are members' submitters"),
+    ("GET", "/api/v1/recordings"): Rule(SUBMITTERS, why="the caller's org's recordings only"),
+    ("GET", _REC): _recording("its segments, digests and anchors"),
+    ("POST", _REC + "/segments"): _recording("only its org extends it"),
+    ("POST", _REC + "/close"): _recording("only its org closes it"),
     # --- verification ---------------------------------------------------------------------
     ("POST", "/api/v1/verify"): Rule(
         EVERYONE,

@@ -11,6 +11,7 @@ from chainproof.cli import demo as demo_cli
 from chainproof.cli import evidence as evidence_cli
 from chainproof.cli import keys as keys_cli
 from chainproof.cli import reanchor as reanchor_cli
+from chainproof.cli import recording as recording_cli
 from chainproof.cli import server as server_cli
 from chainproof.cli import subsidy as subsidy_cli
 from chainproof.cli import trace as trace_cli
@@ -33,6 +34,7 @@ server_cli.register(app)  # serve, worker, reindex, status
 evidence_cli.register(app)  # anchor, verify, receipt, verify-receipt
 demo_cli.register(app)  # demo
 reanchor_cli.register(app)  # reanchor (after a chain reset)
+recording_cli.register(app)  # record, verify-recording
 
 
 def main() -> None:

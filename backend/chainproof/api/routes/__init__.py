@@ -17,6 +17,7 @@ from chainproof.api.routes import (
     evidence,
     metrics,
     operations,
+    recordings,
     subsidy,
     system,
     trace,
@@ -35,6 +36,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     operations.router,
     metrics.router,
     accounts.router,
+    recordings.router,
 )
 
 __all__ = ["API_ROUTERS"]
