@@ -34,12 +34,14 @@ from tests.integration.test_cli import (
     run_cli,
     start_server,
 )
+from tests.signin import sign_in
 
 pytestmark = pytest.mark.chain
 
 MIB = 1 << 20
 SEGMENT = 256 * 1024  # 1 MiB/s of growth completes a segment four times a second
 MISSING = "01943b2e-7c00-7a3f-9d21-000000000000"
+ORGS = {"A": "南宁市公安局交警支队", "B": "Other Org B"}
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +62,8 @@ def keys(server: ServerProcess) -> dict[str, str]:
     """Submitter keys of two orgs: the police unit that records, and another member."""
     cwd = server.data_dir.parent
     return {
-        "A": create_key(server.data_dir, cwd, org="南宁市公安局交警支队"),
-        "B": create_key(server.data_dir, cwd, org="Other Org B"),
+        "A": create_key(server.data_dir, cwd, org=ORGS["A"]),
+        "B": create_key(server.data_dir, cwd, org=ORGS["B"]),
     }
 
 
@@ -228,6 +230,27 @@ def test_a_growing_recording_reaches_the_chain_while_it_grows_and_verifies(
             assert response.json()["error"]["code"] == "not_found"
     assert recording_id not in _get(server, "/api/v1/recordings", keys["B"]).text
     assert _get(server, f"/api/v1/recordings/{recording_id}", None).status_code == 401
+
+    # The page: the timeline of segments with their anchor times, for A's people only.
+    database_url = f"sqlite:///{(server.data_dir / 'chainproof.db').resolve()}"
+    page_path = f"/recordings/{recording_id}"
+    with httpx.Client(base_url=server.url, timeout=30) as person:
+        assert person.get(page_path).status_code == 303  # nobody signed in: to /signin
+        sign_in(person, database_url, ORGS["A"], "submitter")
+        page = person.get(page_path)
+    assert page.status_code == 200, page.text[:500]
+    rows = page.text.split('<tr data-index="')[1:]
+    assert [int(r.split('"')[0]) for r in rows] == list(range(61))
+    blocks = {s["anchor"]["block_number"] for s in detail["segment_list"]}
+    assert all(f"/explorer/block/{b}" in page.text for b in blocks)
+    assert all("/explorer/block/" in r for r in rows)  # every segment shows its anchor
+    with httpx.Client(base_url=server.url, timeout=30) as stranger:
+        sign_in(stranger, database_url, ORGS["B"], "submitter")
+        hidden = stranger.get(page_path)
+        missing = stranger.get(f"/recordings/{MISSING}")
+    assert hidden.status_code == missing.status_code == 404
+    # Word for word the page of an id nobody has, but for the id asked.
+    assert hidden.text.replace(recording_id, "ID") == missing.text.replace(MISSING, "ID")
 
 
 def _wire(body: Any) -> Any:

@@ -293,6 +293,9 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/account/totp"): Rule(EVERYONE, why="the session's person (CSRF token)"),
     ("POST", "/account/totp/confirm"): Rule(EVERYONE, why="the session's person (CSRF token)"),
     # subsidy pages (web/subsidy_pages.py): frames only; the script fetches as the person
+    ("GET", "/recordings/{recording_id}"): Rule(
+        EVERYONE, why=_GATED + "submitters; another org's recording is the 404 page"
+    ),
     ("GET", "/applications"): Rule(EVERYONE, why=_GATED + "submitters"),
     ("GET", "/review"): Rule(EVERYONE, why=_GATED + "reviewers"),
     ("GET", "/applications/{application_id}"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
