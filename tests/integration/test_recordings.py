@@ -208,6 +208,23 @@ def test_a_growing_recording_reaches_the_chain_while_it_grows_and_verifies(
         alone = _verify(clip, server, keys["A"], recording_id, *extra)
         assert alone.returncode == 0, alone.stdout + alone.stderr
         assert "a clip: segments 2-4, 3 segments match" in alone.stdout
+    # Not trusting the server's word for the anchor: the clip's last segment's receipt on
+    # the chain, against the pinned trust anchor (and refused against another chain's).
+    rpc_url = httpx.get(f"{server.url}/api/v1/chain", timeout=10).json()["rpc_url"]
+    on_chain = _verify(
+        clip, server, keys["A"], recording_id, "--rpc", rpc_url, "--trust", server.url
+    )
+    assert on_chain.returncode == 0, on_chain.stdout + on_chain.stderr
+    assert "on chain: VALID against the pinned trust anchor: segment 4's link" in on_chain.stdout
+    other = json.loads(httpx.get(f"{server.url}/.well-known/chainproof.json", timeout=10).text)
+    other["genesis_hash"] = "0x" + "ab" * 32  # a look-alike chain's anchor
+    (tmp_path / "other-anchor.json").write_text(json.dumps(other))
+    elsewhere = _verify(
+        clip, server, keys["A"], recording_id, "--rpc", rpc_url,
+        "--trust", str(tmp_path / "other-anchor.json"),
+    )  # fmt: skip
+    assert elsewhere.returncode == 1, elsewhere.stdout + elsewhere.stderr
+    assert "segment 4's anchor does not verify on chain" in elsewhere.stderr
     wrong_place = _verify(clip, server, keys["A"], recording_id, "--clip-start-segment", "3")
     assert wrong_place.returncode == 1
     assert "segment 3 differs" in wrong_place.stderr

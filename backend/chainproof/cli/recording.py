@@ -271,10 +271,33 @@ def verify_recording(
             "--clip-start-segment", min=0, help="FILE is a clip starting at this segment."
         ),
     ] = None,
+    rpc: Annotated[
+        str | None,
+        typer.Option(
+            "--rpc",
+            envvar="CHAINPROOF_RPC_URL",
+            help="Also check the last anchored segment's receipt on this JSON-RPC node.",
+        ),
+    ] = None,
+    trust: Annotated[
+        str | None,
+        typer.Option(
+            "--trust",
+            envvar="CHAINPROOF_TRUST",
+            help="The trust anchor --rpc checks against (a file or a server's base URL).",
+        ),
+    ] = None,
     server: ServerOption = DEFAULT_SERVER,
     api_key: ApiKeyOption = None,
 ) -> None:
-    """Check a recording (or a clip of it) segment by segment against its anchored chain."""
+    """Check a recording (or a clip of it) segment by segment against its anchored chain.
+
+    With --rpc and --trust, the anchor itself is checked too, without trusting the server:
+    the receipt of the last anchored link the file covers is verified on the chain against
+    the pinned trust anchor, and that link commits to every segment before it.
+    """
+    if (rpc is None) != (trust is None):
+        _fail("--rpc and --trust go together: a chain check needs a pinned trust anchor")
     with _client(server, api_key) as client:
         detail = client.recording(recording)
     segments = _segments(detail)
@@ -315,6 +338,42 @@ def verify_recording(
             f"{last['anchored_at']} (block {last['block_number']})",
             highlight=False,
         )
+    if rpc is not None and trust is not None:
+        if not anchored:
+            _fail("no segment the file covers is anchored yet: nothing to check on chain", 1)
+        with _client(server, api_key) as client:
+            raw = client.receipt(str(anchored[-1]["evidence_id"]))
+        _check_on_chain(anchored[-1], raw, rpc, trust)
+
+
+def _check_on_chain(segment: dict[str, Any], raw: dict[str, Any], rpc: str, trust: str) -> None:
+    """Verifies the receipt of ``segment``'s link on the chain against the pinned anchor:
+    with the link chain checked from the file's bytes, it proves every segment up to this
+    one existed no later than its block."""
+    from web3 import Web3
+
+    from chainproof.receipts import Receipt, verify_receipt
+    from chainproof.trust import TrustAnchor
+
+    index = segment["index"]
+    try:
+        anchor = TrustAnchor.load(trust)
+        receipt = Receipt.from_dict(raw)
+    except ChainProofError as exc:
+        _fail(f"cannot check on chain: {exc.message}")
+    if receipt.digest.lower() != str(segment["link"]).lower():
+        _fail(f"the receipt given for segment {index} is not for its link", 1)
+    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 10.0}))
+    verdict = verify_receipt(receipt, w3, trust=anchor)
+    if not verdict.valid:
+        _fail(f"segment {index}'s anchor does not verify on chain: {verdict.reason}", 1)
+    _out().print(
+        f"on chain: VALID against the pinned trust anchor: segment {index}'s link, which "
+        f"commits to every segment before it, anchored in block {receipt.block_number} by "
+        f"{receipt.submitter}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _compare(
