@@ -111,6 +111,7 @@ class World:
     applications: dict[str, int] = field(default_factory=dict)
     projects: dict[str, str] = field(default_factory=dict)
     recordings: dict[str, str] = field(default_factory=dict)  # org → its latest recording
+    licences: dict[str, str] = field(default_factory=dict)  # org → its latest licence
 
     def key(self, org: str, role: str) -> tuple[int, str]:
         with db.open_session(self.settings.resolved_database_url) as session:
@@ -308,6 +309,29 @@ def _recording(w: World, org: str | None, suffix: str, first_segment: bool = Fal
     return Req("GET", url)
 
 
+def _licence(w: World, org: str | None, suffix: str, body: Any = None) -> Req:
+    """A fresh licence issued by ``org`` (made an issuer org, with a type, on first use)."""
+    org = org or "A"
+    submitter = w.as_(f"submitter_{org.lower()}")
+    if org not in w.licences:
+        made = w.client.post(
+            "/api/v1/licences/issuers", headers=w.as_("admin"), json={"org": ORG_NAMES[org]}
+        )
+        assert made.status_code == 200, made.text
+        ltype = {"code": "证", "name": "证", "fields": ["名称"], "validity_days": 30}
+        typed = w.client.post("/api/v1/licences/types", headers=submitter, json=ltype)
+        assert typed.status_code == 201, typed.text
+    issued = w.client.post(
+        "/api/v1/licences",
+        headers=submitter,
+        json={"type": "证", "holder": "h", "claims": {"名称": "n"}},
+    )
+    assert issued.status_code == 201, issued.text
+    w.licences[org] = lid = issued.json()["id"]
+    url = f"/api/v1/licences/{lid}{suffix}"
+    return Req("GET", url) if body is None else Req("POST", url, {"json": body})
+
+
 _ACCEPTANCE_FIELDS = {"kind": "发票", "amount_wan": "10", "number": "No.1", "issuer": "某公司"}
 
 # (names a resource?, builder). A resource-naming sample is called once per owner.
@@ -319,6 +343,15 @@ SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
     ("POST", "/api/v1/evidence/digests"): (
         False,
         lambda w, o: Req("POST", "/api/v1/evidence/digests", {"json": _digests()}),
+    ),
+    ("GET", "/api/v1/licences/{licence_id}"): (True, lambda w, o: _licence(w, o, "")),
+    ("POST", "/api/v1/licences/{licence_id}/status"): (
+        True,
+        lambda w, o: _licence(w, o, "/status", {"action": "suspend", "reason": "matrix"}),
+    ),
+    ("POST", "/api/v1/licences/{licence_id}/renew"): (
+        True,
+        lambda w, o: _licence(w, o, "/renew", {}),
     ),
     ("GET", "/api/v1/recordings/{recording_id}"): (True, lambda w, o: _recording(w, o, "")),
     ("POST", "/api/v1/recordings/{recording_id}/segments"): (
@@ -538,6 +571,8 @@ def _nowhere(req: Req, w: World, owner: str) -> Req:
     url = url.replace(f"/evidence/{w.evidence[owner]['id']}", f"/evidence/{NOWHERE_EVIDENCE}")
     if owner in w.recordings:
         url = url.replace(w.recordings[owner], NOWHERE_EVIDENCE)
+    if owner in w.licences:
+        url = url.replace(w.licences[owner], NOWHERE_EVIDENCE)
     return Req(req.method, url, req.kwargs)
 
 

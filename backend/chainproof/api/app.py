@@ -74,6 +74,10 @@ STREAMING_PATTERNS: tuple[re.Pattern[str], ...] = (*subsidy_routes.STREAMING_PAT
 TAGS = [
     {"name": "evidence", "description": "Anchor files or digests; read their records."},
     {
+        "name": "licences",
+        "description": "E-licences: W3C credentials, salted claims, anchored roots, status.",
+    },
+    {
         "name": "recordings",
         "description": "Live recordings: segment digests hash-chained and anchored as they come.",
     },

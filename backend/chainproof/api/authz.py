@@ -128,6 +128,14 @@ _APP = "/api/v1/subsidy/applications/{application_id}"
 _GATED = "a page for people signed in as "
 
 
+_LIC = "/api/v1/licences/{licence_id}"
+
+
+def _licence(why: str) -> Rule:
+    """A licence route for its issuer org (or an admin); to anyone else it does not exist."""
+    return Rule(SUBMITTERS, Owner.REQUIRED, why, foreign=Outcome.NOT_FOUND)
+
+
 _REC = "/api/v1/recordings/{recording_id}"
 
 
@@ -181,6 +189,15 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("GET", _REC): _recording("its segments, digests and anchors"),
     ("POST", _REC + "/segments"): _recording("only its org extends it"),
     ("POST", _REC + "/close"): _recording("only its org closes it"),
+    # --- e-licences (licences/service.py: owned; licence_issuer is an org's role) ----------
+    ("POST", "/api/v1/licences/issuers"): Rule(ADMINS, why="the operator names issuers"),
+    ("POST", "/api/v1/licences/types"): Rule(SUBMITTERS, why="an issuer org's (403 else)"),
+    ("POST", "/api/v1/licences"): Rule(SUBMITTERS, why="an issuer org's (403 else)"),
+    ("GET", "/api/v1/licences"): Rule(SUBMITTERS, why="the caller's org's licences only"),
+    ("GET", _LIC): _licence("the credential holds every claim and salt"),
+    ("POST", _LIC + "/status"): _licence("only the issuer changes a licence's status"),
+    ("POST", _LIC + "/renew"): _licence("only the issuer renews"),
+    ("POST", "/api/v1/licences/verify"): Rule(EVERYONE, why="anyone checks what they are shown"),
     # --- verification ---------------------------------------------------------------------
     ("POST", "/api/v1/verify"): Rule(
         EVERYONE,

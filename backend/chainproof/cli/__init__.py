@@ -10,6 +10,7 @@ from chainproof.cli import db as db_cli
 from chainproof.cli import demo as demo_cli
 from chainproof.cli import evidence as evidence_cli
 from chainproof.cli import keys as keys_cli
+from chainproof.cli import licence as licence_cli
 from chainproof.cli import reanchor as reanchor_cli
 from chainproof.cli import recording as recording_cli
 from chainproof.cli import server as server_cli
@@ -30,6 +31,7 @@ app.add_typer(keys_cli.app, name="keys")
 app.add_typer(users_cli.app, name="users")
 app.add_typer(subsidy_cli.app, name="subsidy")
 app.add_typer(trace_cli.app, name="trace")
+app.add_typer(licence_cli.app, name="licence")
 server_cli.register(app)  # serve, worker, reindex, status
 evidence_cli.register(app)  # anchor, verify, receipt, verify-receipt
 demo_cli.register(app)  # demo

@@ -51,8 +51,10 @@ __all__ = [
     "Check",
     "Verdict",
     "check",
+    "credential_of",
     "did_pkh",
     "issue",
+    "parse_did",
     "present",
 ]
 
@@ -85,7 +87,7 @@ def did_pkh(chain_id: int, address: str) -> str:
     return f"did:pkh:eip155:{chain_id}:{address}"
 
 
-def _parse_did(did: str) -> tuple[int, str]:
+def parse_did(did: str) -> tuple[int, str]:
     parts = did.split(":") if isinstance(did, str) else []
     if len(parts) != 5 or parts[:3] != ["did", "pkh", "eip155"] or not parts[3].isdigit():
         raise InvalidInputError(f"the issuer is not a did:pkh:eip155 DID: {did!r}")
@@ -234,14 +236,15 @@ def check(
     anchoring of the claims root. ``trusted_issuers``: the issuer DIDs the caller pinned
     out of band; an issuer outside it is never valid, however well it signed."""
     try:
-        credential = _credential_of(document)
+        credential = credential_of(document)
         return _check(credential, trusted_issuers, now or datetime.now(UTC), status, anchored)
     except (InvalidInputError, KeyError, TypeError, ValueError, AttributeError) as exc:
         message = exc.message if isinstance(exc, InvalidInputError) else f"malformed: {exc!r}"
         return Verdict(False, "invalid", None, checks=[Check("format", False, message)])
 
 
-def _credential_of(document: Mapping[str, Any]) -> Mapping[str, Any]:
+def credential_of(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The licence in ``document`` (a credential, or the one a presentation holds)."""
     if "VerifiablePresentation" in document.get("type", []):
         inner = document.get("verifiableCredential")
         if not isinstance(inner, Sequence) or len(inner) != 1:
@@ -261,7 +264,7 @@ def _check(
 ) -> Verdict:
     checks: list[Check] = []
     issuer = str(credential["issuer"])
-    chain_id, address = _parse_did(issuer)
+    chain_id, address = parse_did(issuer)
     subject = credential["credentialSubject"]
     root = parse_hex(subject["claimsRoot"], size=32, what="claimsRoot")
     start = _time(credential["validFrom"], "validFrom")

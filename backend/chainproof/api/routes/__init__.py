@@ -15,6 +15,7 @@ from chainproof.accounts import routes as accounts
 from chainproof.api.routes import (
     admin,
     evidence,
+    licences,
     metrics,
     operations,
     recordings,
@@ -37,6 +38,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     metrics.router,
     accounts.router,
     recordings.router,
+    licences.router,
 )
 
 __all__ = ["API_ROUTERS"]
