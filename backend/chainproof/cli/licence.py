@@ -69,7 +69,7 @@ def verify(
             return False
         try:
             receipt = Receipt.from_dict(raw)
-            _, issuer_address = parse_did(str(credential["issuer"]))
+            did_chain, issuer_address = parse_did(str(credential["issuer"]))
         except ChainProofError as exc:
             chain["why"] = exc.message
             return False
@@ -80,6 +80,11 @@ def verify(
             _fail(f"cannot reach the JSON-RPC node: {type(exc).__name__}: {exc}")
         chain["status"] = verdict.status
         chain["why"] = verdict.reason or f"block {receipt.block_number}"
+        if did_chain != receipt.chain_id:
+            chain["why"] = (
+                f"the issuer's DID names chain {did_chain}, the anchor {receipt.chain_id}"
+            )
+            return False
         return (
             receipt.digest.lower() == "0x" + root.hex()
             and receipt.submitter.lower() == issuer_address.lower()

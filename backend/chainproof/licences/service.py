@@ -373,7 +373,8 @@ def verify(*, session: Session, chain_id: int, document: Mapping[str, Any]) -> d
     """``POST /api/v1/licences/verify``: the credential's checks, with its status and the
     anchoring of its root read from this server's index."""
 
-    def status(credential: Mapping[str, Any]) -> str:
+    def ours(credential: Mapping[str, Any]) -> Licence | None:
+        """The licence this server issued under the credential's id and root, if any."""
         raw = str(credential.get("id", "")).removeprefix("urn:uuid:")
         public_id = parse_public_id(raw)
         row = (
@@ -382,13 +383,23 @@ def verify(*, session: Session, chain_id: int, document: Mapping[str, Any]) -> d
             else None
         )
         if row is None or row.claims_root != credential["credentialSubject"]["claimsRoot"]:
-            return "unknown"
-        return row.status
+            return None
+        return row
+
+    def status(credential: Mapping[str, Any]) -> str:
+        row = ours(credential)
+        return row.status if row is not None else "unknown"
 
     def anchored(root: bytes) -> bool:
+        # The root as evidence of the licence's issuer org (another org anchoring the same
+        # 32 bytes proves nothing about this licence).
+        row = ours(vc.credential_of(document))
+        if row is None:
+            return False
         found = session.exec(
             select(Evidence).where(
                 Evidence.digest == to_hex(root),
+                Evidence.member_id == row.issuer_member_id,
                 col(Evidence.status).in_(
                     [EvidenceStatus.ANCHORED.value, EvidenceStatus.REVOKED.value]
                 ),
