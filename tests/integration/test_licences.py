@@ -18,6 +18,7 @@ from eth_account import Account
 
 from chainproof.licences.credential import issue as issue_vc
 from chainproof.licences.credential import present
+from chainproof.licences.demo import seed_licences
 from tests.integration.test_cli import (
     ServerProcess,
     _env,
@@ -200,3 +201,26 @@ def test_renew_expire_and_who_may_issue(world: World) -> None:
         "action": "reinstate", "reason": "整改完成"})  # fmt: skip
     assert world.verify(back["credential"])["valid"]
     assert [e["action"] for e in back["history"]] == ["issue", "suspend", "reinstate"]
+
+
+def test_the_demo_licences(world: World) -> None:
+    said: list[str] = []
+    database_url = f"sqlite:///{(world.server.data_dir / 'chainproof.db').resolve()}"
+    admin_key = world.admin["Authorization"].removeprefix("Bearer ")
+    seeded = seed_licences(
+        base_url=world.server.url, admin_key=admin_key, database_url=database_url, say=said.append
+    )
+    statuses = {
+        what: world.call("GET", f"/api/v1/licences/{lid}", world.issuer).json()["status"]
+        for what, lid in seeded.items()
+    }
+    assert statuses == {
+        "active": "active",
+        "superseded": "superseded",
+        "renewed": "active",
+        "revoked": "revoked",
+    }
+    again = seed_licences(
+        base_url=world.server.url, admin_key=admin_key, database_url=database_url, say=said.append
+    )
+    assert again == {} and len(said) == 1
