@@ -128,3 +128,21 @@ def test_status_and_anchoring_come_from_the_callers_chain_reads() -> None:
 def test_malformed_documents_are_invalid_not_errors(document: Any) -> None:
     verdict = check(document, trusted_issuers=TRUSTED, now=NOW)
     assert (verdict.valid, verdict.status) == (False, "invalid")
+
+
+def test_more_claims_or_longer_proofs_than_a_licence_has_are_refused_unchecked() -> None:
+    licence = _licence()
+    claims = licence["credentialSubject"]["claims"]
+    first = next(iter(claims.values()))
+    many = copy.deepcopy(licence)
+    many["credentialSubject"]["claims"] = {f"c{i}": first for i in range(65)}
+    long_proof = copy.deepcopy(licence)
+    next(iter(long_proof["credentialSubject"]["claims"].values()))["proof"] = [
+        "0x" + "00" * 32
+    ] * 65
+    for document in (many, long_proof):
+        verdict = check(document, trusted_issuers=TRUSTED, now=NOW)
+        assert (verdict.valid, verdict.status) == (False, "invalid")
+        assert (
+            verdict.checks[0].name == "format" and "at most 64 claims" in verdict.checks[0].detail
+        )

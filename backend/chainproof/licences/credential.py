@@ -79,6 +79,7 @@ _TYPES: Final = {
     ],
 }
 MAX_CLAIMS: Final = 64
+MAX_PROOF: Final = 64  # a sorted-pair tree of MAX_CLAIMS leaves is far shallower
 MAX_TEXT: Final = 1000
 
 
@@ -281,6 +282,12 @@ def _check(
     checks.append(Check("trusted_issuer", trusted, issuer))
     disclosed: dict[str, str] = {}
     claims_ok = True
+    # Bounded work for anonymous callers (POST /api/v1/licences/verify): a tree of at most
+    # MAX_CLAIMS leaves needs no proof longer than MAX_PROOF.
+    if len(subject["claims"]) > MAX_CLAIMS or any(
+        len(c["proof"]) > MAX_PROOF for c in subject["claims"].values()
+    ):
+        raise InvalidInputError(f"at most {MAX_CLAIMS} claims, with proofs of {MAX_PROOF} nodes")
     for name, claim in subject["claims"].items():
         leaf = merkle_leaf_hash(CLAIM_TYPES, (name, claim["value"], claim["salt"]))
         ok = process_proof(leaf, claim["proof"]) == root
