@@ -255,17 +255,26 @@ def test_a_growing_recording_reaches_the_chain_while_it_grows_and_verifies(
         assert person.get(page_path).status_code == 303  # nobody signed in: to /signin
         sign_in(person, database_url, ORGS["A"], "submitter")
         page = person.get(page_path)
+        certificate = person.get(page_path + "/certificate")
     assert page.status_code == 200, page.text[:500]
     rows = page.text.split('<tr data-index="')[1:]
     assert [int(r.split('"')[0]) for r in rows] == list(range(61))
     blocks = {s["anchor"]["block_number"] for s in detail["segment_list"]}
     assert all(f"/explorer/block/{b}" in page.text for b in blocks)
     assert all("/explorer/block/" in r for r in rows)  # every segment shows its anchor
+    # The certificate: the recording's facts, its last anchor, the trust anchor to pin.
+    assert certificate.status_code == 200, certificate.text[:500]
+    last = detail["segment_list"][-1]["anchor"]
+    genesis_hash = httpx.get(f"{server.url}/.well-known/chainproof.json").json()["genesis_hash"]
+    for fact in (detail["file_digest"], detail["head"], last["tx_hash"], genesis_hash, "<svg"):
+        assert fact in certificate.text, fact
+    assert "61 × 262144 B（61 已上链" in certificate.text
     with httpx.Client(base_url=server.url, timeout=30) as stranger:
         sign_in(stranger, database_url, ORGS["B"], "submitter")
         hidden = stranger.get(page_path)
         missing = stranger.get(f"/recordings/{MISSING}")
-    assert hidden.status_code == missing.status_code == 404
+        hidden_cert = stranger.get(page_path + "/certificate")
+    assert hidden.status_code == missing.status_code == hidden_cert.status_code == 404
     # Word for word the page of an id nobody has, but for the id asked.
     assert hidden.text.replace(recording_id, "ID") == missing.text.replace(MISSING, "ID")
 

@@ -310,6 +310,9 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/account/totp"): Rule(EVERYONE, why="the session's person (CSRF token)"),
     ("POST", "/account/totp/confirm"): Rule(EVERYONE, why="the session's person (CSRF token)"),
     # subsidy pages (web/subsidy_pages.py): frames only; the script fetches as the person
+    ("GET", "/recordings/{recording_id}/certificate"): Rule(
+        EVERYONE, why=_GATED + "submitters; another org's recording is the 404 page"
+    ),
     ("GET", "/recordings/{recording_id}"): Rule(
         EVERYONE, why=_GATED + "submitters; another org's recording is the 404 page"
     ),

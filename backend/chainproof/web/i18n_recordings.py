@@ -11,6 +11,7 @@ ZH: Final[dict[str, str]] = {
         "任何一处改动都会使该段及其后的链接不符。"
     ),
     "rec.summary": "概况",
+    "rec.certificate": "存证证书",
     "rec.label": "标签",
     "rec.segment_bytes": "分段大小（字节）",
     "rec.segments": "已收到分段",
@@ -39,6 +40,7 @@ EN: Final[dict[str, str]] = {
         "recording runs; a change anywhere breaks that segment's link and every one after it."
     ),
     "rec.summary": "Summary",
+    "rec.certificate": "Certificate",
     "rec.label": "Label",
     "rec.segment_bytes": "Segment size (bytes)",
     "rec.segments": "Segments received",
