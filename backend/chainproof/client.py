@@ -424,6 +424,29 @@ class ChainProofClient:
                 )
             time.sleep(0.2)
 
+    # ---- live recordings (chainproof record) ---------------------------------------------
+
+    def open_recording(self, nonce: str, segment_bytes: int, label: str | None) -> str:
+        """Opens a recording; its id."""
+        body = {"nonce": nonce, "segment_bytes": segment_bytes, "label": label}
+        return str(self._request("POST", "/api/v1/recordings", json=body)["id"])
+
+    def append_segments(self, recording_id: str, segments: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._request(
+            "POST", f"/api/v1/recordings/{_id(recording_id)}/segments", json={"segments": segments}
+        )
+
+    def close_recording(self, recording_id: str, size: int, digest: str) -> dict[str, Any]:
+        return self._request(
+            "POST",
+            f"/api/v1/recordings/{_id(recording_id)}/close",
+            json={"size": size, "digest": digest},
+        )
+
+    def recording(self, recording_id: str) -> dict[str, Any]:
+        """A recording with its segments and their anchors (its org's key only)."""
+        return self._request("GET", f"/api/v1/recordings/{_id(recording_id)}")
+
     # ---- plumbing ------------------------------------------------------------------------
 
     def bundle(self, evidence_id: str) -> bytes:

@@ -438,6 +438,12 @@ def seed_demo(*, base_url: str, data_dir: Path, database_url: str, say: Say = pr
             "Swagger UI": f"{base_url}/docs",
         }
         urls.update(_seed_trace(base_url, database_url, say))
+        from chainproof.licences.demo import seed_licences
+
+        licences = seed_licences(
+            base_url=base_url, admin_key=keys.admin, database_url=database_url, say=say
+        )
+        made += len(licences)
         people = seed_people(data_dir, database_url, demo_people())
         return DemoResult(keys, ids, statuses, all_match, docs, urls, made, people=people)
     finally:

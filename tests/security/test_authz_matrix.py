@@ -15,6 +15,7 @@ routes whose rule ignores the owner are called with placeholder ids when they ha
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from chainproof.api.authz import ANONYMOUS, Outcome
 from chainproof.chain.context import ChainContext
 from chainproof.config import Settings
 from chainproof.public_ids import new_public_id
+from chainproof.recordings.links import genesis, link_of
 from chainproof.store import db
 from chainproof.store.models import Evidence
 from chainproof.store.ops import ChainOp
@@ -101,6 +103,8 @@ class World:
     applications: dict[str, int] = field(default_factory=dict)
     projects: dict[str, str] = field(default_factory=dict)
     epcis: dict[str, dict[str, str]] = field(default_factory=dict)  # org → its EPCIS things
+    recordings: dict[str, str] = field(default_factory=dict)  # org → its latest recording
+    licences: dict[str, str] = field(default_factory=dict)  # org → its latest licence
 
     def key(self, org: str, role: str) -> tuple[int, str]:
         with db.open_session(self.settings.resolved_database_url) as session:
@@ -352,6 +356,51 @@ def _digests() -> dict[str, Any]:
     return {"digests": ["0x" + secrets.token_hex(32)]}
 
 
+def _recording(w: World, org: str | None, suffix: str, first_segment: bool = False) -> Req:
+    """A fresh recording of ``org`` (made by its submitter) and a request on it."""
+    nonce = secrets.token_bytes(32)
+    opened = w.client.post(
+        "/api/v1/recordings",
+        headers=w.as_(f"submitter_{(org or 'A').lower()}"),
+        json={"nonce": "0x" + nonce.hex(), "segment_bytes": 1024},
+    )
+    assert opened.status_code == 201, opened.text
+    w.recordings[org or "A"] = rid = opened.json()["id"]
+    url = f"/api/v1/recordings/{rid}{suffix}"
+    if suffix == "/close":
+        return Req("POST", url, {"json": {"size": 0, "digest": "0x" + "00" * 32}})
+    if first_segment:
+        digest = hashlib.sha256(b"x" * 1024).digest()
+        link = link_of(genesis(nonce), 0, 0, 1024, digest)
+        segment = {"index": 0, "offset": 0, "length": 1024}
+        segment |= {"digest": "0x" + digest.hex(), "link": "0x" + link.hex()}
+        return Req("POST", url, {"json": {"segments": [segment]}})
+    return Req("GET", url)
+
+
+def _licence(w: World, org: str | None, suffix: str, body: Any = None) -> Req:
+    """A fresh licence issued by ``org`` (made an issuer org, with a type, on first use)."""
+    org = org or "A"
+    submitter = w.as_(f"submitter_{org.lower()}")
+    if org not in w.licences:
+        made = w.client.post(
+            "/api/v1/licences/issuers", headers=w.as_("admin"), json={"org": ORG_NAMES[org]}
+        )
+        assert made.status_code == 200, made.text
+        ltype = {"code": "证", "name": "证", "fields": ["名称"], "validity_days": 30}
+        typed = w.client.post("/api/v1/licences/types", headers=submitter, json=ltype)
+        assert typed.status_code == 201, typed.text
+    issued = w.client.post(
+        "/api/v1/licences",
+        headers=submitter,
+        json={"type": "证", "holder": "h", "claims": {"名称": "n"}},
+    )
+    assert issued.status_code == 201, issued.text
+    w.licences[org] = lid = issued.json()["id"]
+    url = f"/api/v1/licences/{lid}{suffix}"
+    return Req("GET", url) if body is None else Req("POST", url, {"json": body})
+
+
 _ACCEPTANCE_FIELDS = {"kind": "发票", "amount_wan": "10", "number": "No.1", "issuer": "某公司"}
 
 
@@ -463,6 +512,24 @@ SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
     ("POST", "/api/v1/evidence/digests"): (
         False,
         lambda w, o: Req("POST", "/api/v1/evidence/digests", {"json": _digests()}),
+    ),
+    ("GET", "/api/v1/licences/{licence_id}"): (True, lambda w, o: _licence(w, o, "")),
+    ("POST", "/api/v1/licences/{licence_id}/status"): (
+        True,
+        lambda w, o: _licence(w, o, "/status", {"action": "suspend", "reason": "matrix"}),
+    ),
+    ("POST", "/api/v1/licences/{licence_id}/renew"): (
+        True,
+        lambda w, o: _licence(w, o, "/renew", {}),
+    ),
+    ("GET", "/api/v1/recordings/{recording_id}"): (True, lambda w, o: _recording(w, o, "")),
+    ("POST", "/api/v1/recordings/{recording_id}/segments"): (
+        True,
+        lambda w, o: _recording(w, o, "/segments", first_segment=True),
+    ),
+    ("POST", "/api/v1/recordings/{recording_id}/close"): (
+        True,
+        lambda w, o: _recording(w, o, "/close"),
     ),
     ("GET", "/api/v1/evidence/{evidence_id}"): (
         True,
@@ -685,6 +752,10 @@ def _nowhere(req: Req, w: World, owner: str) -> Req:
         url = url.replace(quote(mine["event_id"], safe=""), quote("urn:uuid:nowhere", safe=""))
         url = url.replace(f"/queries/{mine['query']}", "/queries/q-nowhere")
         url = url.replace(f"/queries/q-{owner}-", "/queries/q-nowhere-")
+    if owner in w.recordings:
+        url = url.replace(w.recordings[owner], NOWHERE_EVIDENCE)
+    if owner in w.licences:
+        url = url.replace(w.licences[owner], NOWHERE_EVIDENCE)
     return Req(req.method, url, req.kwargs)
 
 

@@ -57,6 +57,14 @@ input, 503 when the chain is unavailable or not the one anchored on.
 
 TAGS = [
     {"name": "evidence", "description": "Anchor files or digests; read their records."},
+    {
+        "name": "licences",
+        "description": "E-licences: W3C credentials, salted claims, anchored roots, status.",
+    },
+    {
+        "name": "recordings",
+        "description": "Live recordings: segment digests hash-chained and anchored as they come.",
+    },
     {"name": "verify", "description": "Is this file or digest on chain? Public."},
     {"name": "receipts", "description": "Self-contained receipts: download and verify."},
     {"name": "chain", "description": "Where to verify: chain, contract, RPC, batches."},

@@ -128,6 +128,22 @@ _APP = "/api/v1/subsidy/applications/{application_id}"
 _GATED = "a page for people signed in as "
 
 
+_LIC = "/api/v1/licences/{licence_id}"
+
+
+def _licence(why: str) -> Rule:
+    """A licence route for its issuer org (or an admin); to anyone else it does not exist."""
+    return Rule(SUBMITTERS, Owner.REQUIRED, why, foreign=Outcome.NOT_FOUND)
+
+
+_REC = "/api/v1/recordings/{recording_id}"
+
+
+def _recording(why: str) -> Rule:
+    """A recording route for its org (or an admin); to anyone else it does not exist."""
+    return Rule(SUBMITTERS, Owner.REQUIRED, why, foreign=Outcome.NOT_FOUND)
+
+
 def _unit(why: str, roles: frozenset[str] = SUBMITTERS) -> Rule:
     """A subsidy application route only its applicant unit (or an admin) may use."""
     return Rule(roles, Owner.REQUIRED, why, foreign=Outcome.NOT_FOUND)
@@ -198,6 +214,21 @@ RULES: Final[dict[RouteKey, Rule]] = {
         "a chain operation is its org's business: anyone else finds no such operation",
         foreign=Outcome.NOT_FOUND,
     ),
+    # --- live recordings (recordings/service.py: owned) -----------------------------------
+    ("POST", "/api/v1/recordings"): Rule(SUBMITTERS, why="recorders are members' submitters"),
+    ("GET", "/api/v1/recordings"): Rule(SUBMITTERS, why="the caller's org's recordings only"),
+    ("GET", _REC): _recording("its segments, digests and anchors"),
+    ("POST", _REC + "/segments"): _recording("only its org extends it"),
+    ("POST", _REC + "/close"): _recording("only its org closes it"),
+    # --- e-licences (licences/service.py: owned; licence_issuer is an org's role) ----------
+    ("POST", "/api/v1/licences/issuers"): Rule(ADMINS, why="the operator names issuers"),
+    ("POST", "/api/v1/licences/types"): Rule(SUBMITTERS, why="an issuer org's (403 else)"),
+    ("POST", "/api/v1/licences"): Rule(SUBMITTERS, why="an issuer org's (403 else)"),
+    ("GET", "/api/v1/licences"): Rule(SUBMITTERS, why="the caller's org's licences only"),
+    ("GET", _LIC): _licence("the credential holds every claim and salt"),
+    ("POST", _LIC + "/status"): _licence("only the issuer changes a licence's status"),
+    ("POST", _LIC + "/renew"): _licence("only the issuer renews"),
+    ("POST", "/api/v1/licences/verify"): Rule(EVERYONE, why="anyone checks what they are shown"),
     # --- verification ---------------------------------------------------------------------
     ("POST", "/api/v1/verify"): Rule(
         EVERYONE,
@@ -356,6 +387,12 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/account/totp"): Rule(EVERYONE, why="the session's person (CSRF token)"),
     ("POST", "/account/totp/confirm"): Rule(EVERYONE, why="the session's person (CSRF token)"),
     # subsidy pages (web/subsidy_pages.py): frames only; the script fetches as the person
+    ("GET", "/recordings/{recording_id}/certificate"): Rule(
+        EVERYONE, why=_GATED + "submitters; another org's recording is the 404 page"
+    ),
+    ("GET", "/recordings/{recording_id}"): Rule(
+        EVERYONE, why=_GATED + "submitters; another org's recording is the 404 page"
+    ),
     ("GET", "/applications"): Rule(EVERYONE, why=_GATED + "submitters"),
     ("GET", "/review"): Rule(EVERYONE, why=_GATED + "reviewers"),
     ("GET", "/applications/{application_id}"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),

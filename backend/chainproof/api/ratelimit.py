@@ -135,6 +135,7 @@ def default_rules(
         # A key holder verifying in bulk gets its own budget; a made-up key is a 401.
         RateRule("verify", "POST", "/api/v1/verify", verify),
         RateRule("verify", "POST", "/api/v1/receipts/verify", verify, per="address"),
+        RateRule("verify", "POST", "/api/v1/licences/verify", verify, per="address"),
         RateRule("trace_hash", "POST", "/api/v1/trace/hash", trace_hash, per="address"),
         RateRule("explorer", "GET", "/explorer", explorer, per="address"),
         RateRule("explorer", "GET", "/explorer/*/*", explorer, per="address"),

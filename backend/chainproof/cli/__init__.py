@@ -11,8 +11,10 @@ from chainproof.cli import db as db_cli
 from chainproof.cli import demo as demo_cli
 from chainproof.cli import evidence as evidence_cli
 from chainproof.cli import keys as keys_cli
+from chainproof.cli import licence as licence_cli
 from chainproof.cli import prefixes as prefixes_cli
 from chainproof.cli import reanchor as reanchor_cli
+from chainproof.cli import recording as recording_cli
 from chainproof.cli import server as server_cli
 from chainproof.cli import subsidy as subsidy_cli
 from chainproof.cli import trace as trace_cli
@@ -32,11 +34,13 @@ app.add_typer(users_cli.app, name="users")
 app.add_typer(subsidy_cli.app, name="subsidy")
 app.add_typer(trace_cli.app, name="trace")
 app.add_typer(prefixes_cli.app, name="prefixes")
+app.add_typer(licence_cli.app, name="licence")
 server_cli.register(app)  # serve, worker, reindex, status
 evidence_cli.register(app)  # anchor, verify, receipt, verify-receipt
 demo_cli.register(app)  # demo
 reanchor_cli.register(app)  # reanchor (after a chain reset)
 bundle_cli.register(app)  # bundle, verify-bundle (offline proofs)
+recording_cli.register(app)  # record, verify-recording
 
 
 def main() -> None:

@@ -8,6 +8,8 @@ autogenerate and the models-versus-migrations check see its tables as extra.
 import chainproof.accounts.models
 import chainproof.evidence.freshness
 import chainproof.evidence.records
+import chainproof.licences.models
+import chainproof.recordings.models
 import chainproof.store.models
 import chainproof.store.ops
 import chainproof.store.shared_files

@@ -18,8 +18,10 @@ from chainproof.api.routes import (
     court,
     epcis,
     evidence,
+    licences,
     metrics,
     operations,
+    recordings,
     subsidy,
     system,
     trace,
@@ -43,6 +45,8 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     bundle.router,
     court.router,
     *epcis.ROUTERS,  # the EPCIS 2.0 REST binding, /epcis
+    recordings.router,
+    licences.router,
 )
 
 __all__ = ["API_ROUTERS"]

@@ -1,0 +1,340 @@
+"""E-licences (电子证照): ``/api/v1/licences``.
+
+An admin gives an org the licence_issuer role; its submitters define licence types, issue
+licences (W3C VCs signed with the org's custodial key, roots anchored as evidence) and change
+their status. Anyone verifies a credential or a holder's presentation. Another org's licence
+is the 404 of a licence nobody issued.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from chainproof.api.deps import AdminDep, ChainDep, SessionDep, SettingsDep, SubmitterDep
+from chainproof.api.schemas import error_responses
+from chainproof.licences import service
+from chainproof.licences.credential import did_pkh
+from chainproof.store.models import LABEL_LEN
+
+router = APIRouter(prefix="/api/v1")
+
+EX_LICENCE_ID: Final = "0193b3c4-5d6e-7f80-9a1b-2c3d4e5f6a7c"
+LicenceId = Annotated[
+    str,
+    Path(
+        description="The licence's public id (a UUIDv7).",
+        examples=[EX_LICENCE_ID],
+        json_schema_extra={"format": "uuid"},
+    ),
+]
+
+
+def _ex(example: dict[str, Any], *, forbid: bool = True) -> ConfigDict:
+    extra: dict[str, Any] = {"examples": [example]}
+    return (
+        ConfigDict(extra="forbid", json_schema_extra=extra)
+        if forbid
+        else ConfigDict(json_schema_extra=extra)
+    )
+
+
+class IssuerIn(BaseModel):
+    model_config = _ex({"org": "广西北部湾电子证照服务有限公司"})
+    org: str = Field(min_length=1, max_length=LABEL_LEN)
+
+
+class IssuerOut(BaseModel):
+    model_config = _ex({"org": "广西北部湾电子证照服务有限公司", "issuer": "did:pkh:eip155:1:0x0"})
+    org: str
+    issuer: str = Field(description="The org's did:pkh (its custodial chain key's).")
+
+
+class TypeIn(BaseModel):
+    model_config = _ex(
+        {
+            "code": "营业执照",
+            "name": "营业执照（电子）",
+            "fields": ["名称", "统一社会信用代码", "法定代表人", "住所", "经营范围"],
+            "validity_days": 365,
+        }
+    )
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=LABEL_LEN)
+    fields: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=service.MAX_FIELDS
+    )
+    validity_days: int = Field(ge=1, le=36600)
+
+
+class TypeOut(BaseModel):
+    model_config = _ex(
+        {"code": "营业执照", "name": "营业执照（电子）", "fields": ["名称"], "validity_days": 365}
+    )
+    code: str
+    name: str
+    fields: list[str]
+    validity_days: int
+
+
+class IssueIn(BaseModel):
+    model_config = _ex(
+        {
+            "type": "营业执照",
+            "holder": "91450103MA5KXXXX1X",
+            "claims": {"名称": "南宁市青秀区示范餐饮有限公司"},
+        }
+    )
+    type: str = Field(min_length=1, max_length=64)
+    holder: str = Field(min_length=1, max_length=LABEL_LEN)
+    claims: dict[str, Annotated[str, Field(max_length=900)]] = Field(max_length=service.MAX_FIELDS)
+    valid_from: datetime | None = None
+
+
+_LICENCE_EXAMPLE: Final[dict[str, Any]] = {
+    "id": EX_LICENCE_ID,
+    "holder": "91450103MA5KXXXX1X",
+    "status": "active",
+    "valid_from": "2026-12-07T00:00:00+00:00",
+    "valid_until": "2027-12-07T00:00:00+00:00",
+    "superseded_by": None,
+    "root_evidence_id": None,
+    "anchored": False,
+    "credential": {"type": ["VerifiableCredential", "ChainProofLicence"]},
+    "history": [{"seq": 0, "action": "issue", "reason_hash": "0x…", "record_digest": "0x…"}],
+}
+
+
+class LicenceOut(BaseModel):
+    model_config = _ex(_LICENCE_EXAMPLE, forbid=False)
+    id: str
+    holder: str
+    status: str
+    valid_from: str
+    valid_until: str
+    superseded_by: str | None
+    root_evidence_id: str | None
+    anchored: bool
+    credential: dict[str, Any] = Field(description="The W3C VC with every claim (the holder's).")
+    history: list[dict[str, Any]]
+
+
+class LicenceListOut(BaseModel):
+    model_config = _ex(
+        {"items": [{"id": EX_LICENCE_ID, "status": "active", "valid_until": "2027-12-07"}]},
+        forbid=False,
+    )
+    items: list[dict[str, Any]]
+
+
+class StatusIn(BaseModel):
+    model_config = _ex({"action": "revoke", "reason": "吊销：以欺骗手段取得许可"})
+    action: Literal["suspend", "reinstate", "revoke"]
+    reason: str = Field(min_length=1, max_length=service.MAX_REASON)
+
+
+class RenewIn(BaseModel):
+    model_config = _ex({"valid_from": "2027-12-07T00:00:00+08:00"})
+    valid_from: datetime | None = None
+
+
+class VerifyIn(BaseModel):
+    model_config = _ex(
+        {"document": {"type": ["VerifiablePresentation"], "verifiableCredential": [{}]}}
+    )
+    document: dict[str, Any] = Field(description="A credential or a presentation.")
+
+
+class VerdictOut(BaseModel):
+    model_config = _ex(
+        {
+            "valid": True,
+            "status": "valid",
+            "issuer": "did:pkh:eip155:31337:0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A",
+            "disclosed": {"名称": "南宁市青秀区示范餐饮有限公司"},
+            "checks": [{"name": "signature", "ok": True, "detail": "signed by 0x19E7…"}],
+        },
+        forbid=False,
+    )
+    valid: bool
+    status: str
+    issuer: str | None
+    disclosed: dict[str, str]
+    checks: list[dict[str, Any]]
+
+
+@router.post(
+    "/licences/issuers",
+    tags=["licences"],
+    summary="Give an org the licence_issuer role",
+    response_model=IssuerOut,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def designate(
+    body: IssuerIn, caller: AdminDep, session: SessionDep, chain: ChainDep, settings: SettingsDep
+) -> Any:
+    def work() -> dict[str, Any]:
+        member = service.designate(
+            session=session, org=body.org, secret=settings.secret_key.get_secret_value()
+        )
+        return {"org": member.name, "issuer": did_pkh(chain.chain_id, member.chain_address or "")}
+
+    return await run_in_threadpool(work)
+
+
+@router.post(
+    "/licences/types",
+    tags=["licences"],
+    status_code=201,
+    summary="Define a licence type (an issuer org)",
+    response_model=TypeOut,
+    responses=error_responses(401, 403, 409, 422),
+)
+async def create_type(body: TypeIn, caller: SubmitterDep, session: SessionDep) -> Any:
+    row = await run_in_threadpool(
+        lambda: service.create_type(
+            session=session,
+            member_id=caller.member_id,
+            code=body.code,
+            name=body.name,
+            fields=body.fields,
+            validity_days=body.validity_days,
+        )
+    )
+    return {
+        "code": row.code,
+        "name": row.name,
+        "fields": row.fields,
+        "validity_days": row.validity_days,
+    }
+
+
+@router.post(
+    "/licences",
+    tags=["licences"],
+    status_code=201,
+    summary="Issue a licence (an issuer org)",
+    response_model=LicenceOut,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def issue(
+    body: IssueIn, caller: SubmitterDep, session: SessionDep, chain: ChainDep, settings: SettingsDep
+) -> Any:
+    def work() -> dict[str, Any]:
+        row = service.issue(
+            session=session,
+            chain_id=chain.chain_id,
+            secret=settings.secret_key.get_secret_value(),
+            member_id=caller.member_id,
+            type_code=body.type,
+            holder=body.holder,
+            claims=body.claims,
+            valid_from=body.valid_from,
+        )
+        return service.public(session, row)
+
+    return await run_in_threadpool(work)
+
+
+@router.get(
+    "/licences",
+    tags=["licences"],
+    summary="The caller's org's licences of a holder",
+    response_model=LicenceListOut,
+    responses=error_responses(401, 403, 422),
+)
+async def by_holder(
+    caller: SubmitterDep,
+    session: SessionDep,
+    holder: Annotated[str, Query(min_length=1, max_length=LABEL_LEN)],
+) -> Any:
+    items = await run_in_threadpool(
+        lambda: service.by_holder(session=session, viewer=caller.viewer, holder=holder)
+    )
+    return {"items": items}
+
+
+@router.get(
+    "/licences/{licence_id}",
+    tags=["licences"],
+    summary="A licence: credential, status, history (its issuer org)",
+    response_model=LicenceOut,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def read(licence_id: LicenceId, caller: SubmitterDep, session: SessionDep) -> Any:
+    def work() -> dict[str, Any]:
+        row = service.owned(session=session, licence_id=licence_id, viewer=caller.viewer)
+        return service.public(session, row)
+
+    return await run_in_threadpool(work)
+
+
+@router.post(
+    "/licences/{licence_id}/status",
+    tags=["licences"],
+    summary="Suspend, reinstate or revoke (its issuer org)",
+    response_model=LicenceOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def change_status(
+    licence_id: LicenceId,
+    body: StatusIn,
+    caller: SubmitterDep,
+    session: SessionDep,
+    chain: ChainDep,
+) -> Any:
+    def work() -> dict[str, Any]:
+        row = service.owned(session=session, licence_id=licence_id, viewer=caller.viewer)
+        row = service.change_status(
+            session=session, chain=chain, licence=row, action=body.action, reason=body.reason
+        )
+        return service.public(session, row)
+
+    return await run_in_threadpool(work)
+
+
+@router.post(
+    "/licences/{licence_id}/renew",
+    tags=["licences"],
+    status_code=201,
+    summary="Renew: a new licence supersedes this one (its issuer org)",
+    response_model=LicenceOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def renew(
+    licence_id: LicenceId,
+    body: RenewIn,
+    caller: SubmitterDep,
+    session: SessionDep,
+    chain: ChainDep,
+    settings: SettingsDep,
+) -> Any:
+    def work() -> dict[str, Any]:
+        row = service.owned(session=session, licence_id=licence_id, viewer=caller.viewer)
+        new = service.renew(
+            session=session,
+            chain_id=chain.chain_id,
+            secret=settings.secret_key.get_secret_value(),
+            licence=row,
+            valid_from=body.valid_from,
+        )
+        return service.public(session, new)
+
+    return await run_in_threadpool(work)
+
+
+@router.post(
+    "/licences/verify",
+    tags=["licences"],
+    summary="Verify a licence or a presentation (public)",
+    response_model=VerdictOut,
+    responses=error_responses(413, 422, 429),
+)
+async def verify(body: VerifyIn, session: SessionDep, chain: ChainDep) -> Any:
+    return await run_in_threadpool(
+        lambda: service.verify(session=session, chain_id=chain.chain_id, document=body.document)
+    )

@@ -1,0 +1,416 @@
+"""Issuing e-licences and changing their status; checking a credential or presentation.
+
+Who may do what: an admin gives a member org the ``licence_issuer`` role
+(:func:`designate`); that org's submitters define licence types and issue, suspend,
+reinstate, revoke and renew its licences. Another org's licence is the 404 of a licence
+nobody issued: an org never learns of, nor changes, another org's licences.
+
+On chain (``docs/licences.md``): the claims root of every licence is anchored as evidence of
+the issuer org through the regular intake, signed by the same custodial key that signs the
+credential (so the anchor's submitter is the credential's issuer). Each status change is a
+canonical record (licence, sequence, action, SHA-256 of the reason, the previous record's
+digest) whose SHA-256 is anchored the same way: the history is on chain, with reason
+hashes. A revocation also revokes the root's leaf in the evidence registry (the chain
+writer, signed by the issuer's key), so a verifier holding only a JSON-RPC node and the
+pinned trust anchor reads "revoked" from the chain itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from sqlmodel import Session, col, select
+
+from chainproof import identity
+from chainproof.chain.context import ChainContext
+from chainproof.digests import parse_hex, to_hex
+from chainproof.errors import AuthError, ConflictError, InvalidInputError, NotFoundError
+from chainproof.evidence import intake
+from chainproof.evidence.service import build_receipt, revoke_evidence
+from chainproof.evidence.verify import OPERATOR, Viewer
+from chainproof.licences import credential as vc
+from chainproof.licences.models import Licence, LicenceEvent, LicenceIssuer, LicenceType
+from chainproof.public_ids import new_public_id, parse_public_id
+from chainproof.store.models import Evidence, EvidenceStatus, Member
+
+ACTIVE: Final = "active"
+SUSPENDED: Final = "suspended"
+REVOKED: Final = "revoked"
+SUPERSEDED: Final = "superseded"
+# action → (statuses it applies to, the status it leads to)
+TRANSITIONS: Final[dict[str, tuple[frozenset[str], str]]] = {
+    "suspend": (frozenset({ACTIVE}), SUSPENDED),
+    "reinstate": (frozenset({SUSPENDED}), ACTIVE),
+    "revoke": (frozenset({ACTIVE, SUSPENDED}), REVOKED),
+}
+MAX_REASON: Final = 500
+MAX_FIELDS: Final = vc.MAX_CLAIMS
+
+
+def designate(*, session: Session, org: str, secret: str) -> Member:
+    """Gives ``org`` the licence_issuer role (admin), with the custodial chain key it signs
+    with; idempotent."""
+    member = identity.get_member(session=session, name=org)
+    identity.ensure_member_chain_key(session=session, member=member, secret=secret)
+    if session.get(LicenceIssuer, member.id) is None:
+        session.add(LicenceIssuer(member_id=member.id or 0))
+        session.commit()
+    return member
+
+
+def _issuer(session: Session, member_id: int | None) -> Member:
+    member = session.get(Member, member_id) if member_id is not None else None
+    if member is None or session.get(LicenceIssuer, member.id) is None:
+        raise AuthError("only an org with the licence_issuer role issues licences")
+    return member
+
+
+def create_type(
+    *,
+    session: Session,
+    member_id: int | None,
+    code: str,
+    name: str,
+    fields: list[str],
+    validity_days: int,
+) -> LicenceType:
+    member = _issuer(session, member_id)
+    if not 1 <= len(fields) <= MAX_FIELDS or len(set(fields)) != len(fields):
+        raise InvalidInputError(f"a licence type has 1 to {MAX_FIELDS} distinct fields")
+    if not 1 <= validity_days <= 100 * 366:
+        raise InvalidInputError("validity_days must be 1 to 36600")
+    found = session.exec(
+        select(LicenceType).where(
+            LicenceType.issuer_member_id == member.id, LicenceType.code == code
+        )
+    ).first()
+    if found is not None:
+        raise ConflictError(f"licence type {code!r} exists already")
+    row = LicenceType(
+        issuer_member_id=member.id or 0,
+        code=code,
+        name=name,
+        fields=list(fields),
+        validity_days=validity_days,
+    )
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def issue(
+    *,
+    session: Session,
+    chain_id: int,
+    secret: str,
+    member_id: int | None,
+    type_code: str,
+    holder: str,
+    claims: Mapping[str, str],
+    valid_from: datetime | None = None,
+    supersedes: Licence | None = None,
+) -> Licence:
+    """Signs a new licence with the issuer org's custodial key and queues its root."""
+    member = _issuer(session, member_id)
+    ltype = session.exec(
+        select(LicenceType).where(
+            LicenceType.issuer_member_id == member.id, LicenceType.code == type_code
+        )
+    ).first()
+    if ltype is None:
+        raise NotFoundError(f"no licence type {type_code!r} of this issuer")
+    if set(claims) != set(ltype.fields):
+        raise InvalidInputError(
+            f"a {ltype.code} licence has exactly the fields {', '.join(ltype.fields)}"
+        )
+    if not holder.strip():
+        raise InvalidInputError("a licence needs a holder")
+    start = (valid_from or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    end = start + timedelta(days=ltype.validity_days)
+    identity.ensure_member_chain_key(session=session, member=member, secret=secret)
+    account = identity.member_account(session=session, member=member, secret=secret)
+    public_id = new_public_id()
+    document = vc.issue(
+        issuer=account,
+        chain_id=chain_id,
+        licence_id=f"urn:uuid:{public_id}",
+        licence_type=ltype.code,
+        claims={name: claims[name] for name in ltype.fields},
+        valid_from=start,
+        valid_until=end,
+        status={
+            "id": f"/api/v1/licences/{public_id}",
+            "type": "ChainProofLicenceStatus",
+        },
+    )
+    root = document["credentialSubject"]["claimsRoot"]
+    licence = Licence(
+        public_id=public_id,
+        type_id=ltype.id or 0,
+        issuer_member_id=member.id or 0,
+        holder=holder.strip(),
+        credential=document,
+        claims_root=root,
+        status=ACTIVE,
+        valid_from=start,
+        valid_until=end,
+    )
+    session.add(licence)
+    if supersedes is not None:
+        supersedes.status = SUPERSEDED
+        supersedes.superseded_by = public_id
+        session.add(supersedes)
+    session.flush()
+    digests = [parse_hex(root)]
+    events = [_event(session, licence, "issue", "", digests)]
+    if supersedes is not None:
+        events.append(_event(session, supersedes, "renew", f"renewed as {public_id}", digests))
+    session.add_all(events)
+    # One commit: the licence, its events and their anchors' queue rows (invariant 4).
+    intake.submit_digests(
+        session=session,
+        algorithm="sha256",
+        digests=digests,
+        member_id=member.id,
+        label=f"licence {public_id}",
+    )
+    session.refresh(licence)
+    return licence
+
+
+def _event(
+    session: Session, licence: Licence, action: str, reason: str, digests: list[bytes]
+) -> LicenceEvent:
+    """The next status record of ``licence``; its digest joins ``digests`` to be queued."""
+    last = session.exec(
+        select(LicenceEvent)
+        .where(LicenceEvent.licence_id == licence.id)
+        .order_by(col(LicenceEvent.seq).desc())
+    ).first()
+    seq = last.seq + 1 if last else 0
+    reason_hash = to_hex(hashlib.sha256(reason.encode("utf-8")).digest())
+    record = {
+        "licence": licence.public_id,
+        "seq": seq,
+        "action": action,
+        "reason_hash": reason_hash,
+        "prev": last.record_digest if last else None,
+        "claims_root": licence.claims_root,
+    }
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    digest = hashlib.sha256(canonical).digest()
+    digests.append(digest)
+    return LicenceEvent(
+        licence_id=licence.id or 0,
+        seq=seq,
+        action=action,
+        reason_hash=reason_hash,
+        record_digest=to_hex(digest),
+    )
+
+
+def owned(*, session: Session, licence_id: str, viewer: Viewer) -> Licence:
+    public_id = parse_public_id(licence_id)
+    row = None
+    if public_id is not None:
+        row = session.exec(select(Licence).where(Licence.public_id == public_id)).first()
+    if row is None or not viewer.owns(row.issuer_member_id):
+        raise NotFoundError(f"no licence with id {licence_id!r}")
+    return row
+
+
+def change_status(
+    *,
+    session: Session,
+    chain: ChainContext,
+    licence: Licence,
+    action: str,
+    reason: str,
+) -> Licence:
+    """Suspends, reinstates or revokes (the issuer's, checked by :func:`owned`)."""
+    if action not in TRANSITIONS:
+        raise InvalidInputError(f"unknown action {action!r}: one of {', '.join(TRANSITIONS)}")
+    reason = reason.strip()
+    if not 1 <= len(reason) <= MAX_REASON:
+        raise InvalidInputError(f"a reason of 1 to {MAX_REASON} characters is required")
+    allowed, to = TRANSITIONS[action]
+    if licence.status not in allowed:
+        raise ConflictError(f"a {licence.status} licence cannot be {action}d")
+    if action == "revoke":
+        # On the registry too, by the issuer's key: a chain-readable status no server hides.
+        root_evidence = _root_evidence(session, licence)
+        if root_evidence is None or root_evidence.status != EvidenceStatus.ANCHORED.value:
+            raise ConflictError("the licence's root is not anchored yet; revoke it once it is")
+        revoke_evidence(
+            session=session,
+            chain=chain,
+            evidence_id=root_evidence.public_id,
+            viewer=OPERATOR,
+            reason=f"licence {licence.public_id} revoked: {reason}",
+        )
+    digests: list[bytes] = []
+    session.add(_event(session, licence, action, reason, digests))
+    licence.status = to
+    session.add(licence)
+    intake.submit_digests(
+        session=session,
+        algorithm="sha256",
+        digests=digests,
+        member_id=licence.issuer_member_id,
+        label=f"licence {licence.public_id} {action}",
+    )
+    session.refresh(licence)
+    return licence
+
+
+def renew(
+    *, session: Session, chain_id: int, secret: str, licence: Licence, valid_from: datetime | None
+) -> Licence:
+    """A new licence with the same type, holder and claims; the old one is superseded."""
+    if licence.status != ACTIVE:
+        raise ConflictError(f"a {licence.status} licence cannot be renewed")
+    ltype = session.get(LicenceType, licence.type_id)
+    assert ltype is not None
+    claims = {
+        name: str(c["value"])
+        for name, c in licence.credential["credentialSubject"]["claims"].items()
+    }
+    return issue(
+        session=session,
+        chain_id=chain_id,
+        secret=secret,
+        member_id=licence.issuer_member_id,
+        type_code=ltype.code,
+        holder=licence.holder,
+        claims=claims,
+        valid_from=valid_from,
+        supersedes=licence,
+    )
+
+
+def _root_evidence(session: Session, licence: Licence) -> Evidence | None:
+    return session.exec(
+        select(Evidence)
+        .where(
+            Evidence.digest == licence.claims_root,
+            Evidence.member_id == licence.issuer_member_id,
+        )
+        .order_by(col(Evidence.id))
+    ).first()
+
+
+def public(session: Session, licence: Licence) -> dict[str, Any]:
+    """The issuer's view: the credential (every claim, for the holder), status, history."""
+    events = session.exec(
+        select(LicenceEvent)
+        .where(LicenceEvent.licence_id == licence.id)
+        .order_by(col(LicenceEvent.seq))
+    ).all()
+    root = _root_evidence(session, licence)
+    document = dict(licence.credential)
+    if root is not None and root.status in (
+        EvidenceStatus.ANCHORED.value,
+        EvidenceStatus.REVOKED.value,
+    ):
+        # The root's receipt: with it, a verifier checks anchoring and revocation on the
+        # chain against its pinned trust anchor, no server asked (``chainproof licence verify``).
+        receipt = build_receipt(session=session, evidence_id=root.public_id, viewer=OPERATOR)
+        document["credentialStatus"] = {
+            **document.get("credentialStatus", {}),
+            "evidenceId": root.public_id,
+            "receipt": json.loads(receipt.to_json(indent=None)),
+        }
+    return {
+        "id": licence.public_id,
+        "holder": licence.holder,
+        "status": licence.status,
+        "valid_from": licence.valid_from.isoformat(),
+        "valid_until": licence.valid_until.isoformat(),
+        "superseded_by": licence.superseded_by,
+        "root_evidence_id": root.public_id if root else None,
+        "anchored": bool(root and root.status == EvidenceStatus.ANCHORED.value),
+        "credential": document,
+        "history": [
+            {
+                "seq": e.seq,
+                "action": e.action,
+                "reason_hash": e.reason_hash,
+                "record_digest": e.record_digest,
+                "at": e.created_at.isoformat(),
+            }
+            for e in events
+        ],
+    }
+
+
+def by_holder(*, session: Session, viewer: Viewer, holder: str) -> list[dict[str, Any]]:
+    rows = session.exec(
+        select(Licence)
+        .where(Licence.holder == holder, Licence.issuer_member_id == viewer.member_id)
+        .order_by(col(Licence.id))
+        .limit(200)
+    ).all()
+    return [
+        {"id": r.public_id, "status": r.status, "valid_until": r.valid_until.isoformat()}
+        for r in rows
+    ]
+
+
+def trusted_issuers(session: Session, chain_id: int) -> set[str]:
+    """The DIDs of the orgs with the licence_issuer role and a chain key, on this chain."""
+    rows = session.exec(
+        select(Member).join(LicenceIssuer, col(LicenceIssuer.member_id) == col(Member.id))
+    ).all()
+    return {vc.did_pkh(chain_id, m.chain_address) for m in rows if m.chain_address}
+
+
+def verify(*, session: Session, chain_id: int, document: Mapping[str, Any]) -> dict[str, Any]:
+    """``POST /api/v1/licences/verify``: the credential's checks, with its status and the
+    anchoring of its root read from this server's index."""
+
+    def ours(credential: Mapping[str, Any]) -> Licence | None:
+        """The licence this server issued under the credential's id and root, if any."""
+        raw = str(credential.get("id", "")).removeprefix("urn:uuid:")
+        public_id = parse_public_id(raw)
+        row = (
+            session.exec(select(Licence).where(Licence.public_id == public_id)).first()
+            if public_id
+            else None
+        )
+        if row is None or row.claims_root != credential["credentialSubject"]["claimsRoot"]:
+            return None
+        return row
+
+    def status(credential: Mapping[str, Any]) -> str:
+        row = ours(credential)
+        return row.status if row is not None else "unknown"
+
+    def anchored(root: bytes) -> bool:
+        # The root as evidence of the licence's issuer org (another org anchoring the same
+        # 32 bytes proves nothing about this licence).
+        row = ours(vc.credential_of(document))
+        if row is None:
+            return False
+        found = session.exec(
+            select(Evidence).where(
+                Evidence.digest == to_hex(root),
+                Evidence.member_id == row.issuer_member_id,
+                col(Evidence.status).in_(
+                    [EvidenceStatus.ANCHORED.value, EvidenceStatus.REVOKED.value]
+                ),
+            )
+        ).first()
+        return found is not None
+
+    verdict = vc.check(
+        document,
+        trusted_issuers=trusted_issuers(session, chain_id),
+        status=status,
+        anchored=anchored,
+    )
+    return verdict.as_dict()
