@@ -227,6 +227,13 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", _APP + "/acceptance/documents"): _unit("only the unit uploads acceptance files"),
     ("GET", _APP + "/acceptance"): _visible("the unit and reviewers read the acceptance check"),
     ("POST", _APP + "/acceptance/submit"): _unit("only the unit submits for acceptance"),
+    # --- draws (issue 21) ---------------------------------------------------------------
+    ("POST", "/api/v1/draws"): Rule(REVIEWERS, why="an organiser's draw: reviewer or admin"),
+    ("GET", "/api/v1/draws/{draw_id}"): Rule(
+        EVERYONE, why="a draw is public: anyone recomputes it"
+    ),
+    ("POST", "/api/v1/subsidy/spot-audits"): Rule(REVIEWERS, why="reviewers draw from their queue"),
+    ("GET", "/draws/{draw_id}"): Rule(EVERYONE, why=_PAGE + " (recomputes the draw)"),
     # --- trace (issue #5) -------------------------------------------------------------------
     # Writes need a submitter key; the trace service then checks the org's trace role and
     # locations (trace/roles.py), prefixes and custody (trace/ownership.py) or, for recalls

@@ -8,6 +8,7 @@ from chainproof.cli import chain as chain_cli
 from chainproof.cli import contracts as contracts_cli
 from chainproof.cli import db as db_cli
 from chainproof.cli import demo as demo_cli
+from chainproof.cli import draw as draw_cli
 from chainproof.cli import evidence as evidence_cli
 from chainproof.cli import keys as keys_cli
 from chainproof.cli import reanchor as reanchor_cli
@@ -29,6 +30,7 @@ app.add_typer(keys_cli.app, name="keys")
 app.add_typer(users_cli.app, name="users")
 app.add_typer(subsidy_cli.app, name="subsidy")
 app.add_typer(trace_cli.app, name="trace")
+app.add_typer(draw_cli.app, name="draw")
 server_cli.register(app)  # serve, worker, reindex, status
 evidence_cli.register(app)  # anchor, verify, receipt, verify-receipt
 demo_cli.register(app)  # demo

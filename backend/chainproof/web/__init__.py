@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from chainproof.web.account_pages import router as account_router
+from chainproof.web.draw_pages import router as draw_router
 from chainproof.web.routes import router
 from chainproof.web.subsidy_pages import router as subsidy_router
 from chainproof.web.trace_pages import router as trace_router
@@ -30,6 +31,7 @@ def install(app: FastAPI) -> None:
     app.include_router(account_router)
     app.include_router(subsidy_router)
     app.include_router(trace_router)
+    app.include_router(draw_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 

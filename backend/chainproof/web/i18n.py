@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from chainproof.web import i18n_accounts, i18n_receipt, i18n_subsidy, i18n_trace
+from chainproof.web import i18n_accounts, i18n_draws, i18n_receipt, i18n_subsidy, i18n_trace
 
 Lang = str
 LANGS: Final[tuple[Lang, Lang]] = ("zh-CN", "en")
@@ -560,6 +560,8 @@ ZH.update(i18n_receipt.ZH)  # the in-browser receipt page (web/i18n_receipt.py)
 EN.update(i18n_receipt.EN)
 ZH.update(i18n_accounts.ZH)  # sign-in, invitation and account pages (web/i18n_accounts.py)
 EN.update(i18n_accounts.EN)
+ZH.update(i18n_draws.ZH)  # the public draw page (web/i18n_draws.py)
+EN.update(i18n_draws.EN)
 
 CATALOGS: Final[dict[Lang, dict[str, str]]] = {"zh-CN": ZH, "en": EN}
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from chainproof.accounts import routes as accounts
 from chainproof.api.routes import (
     admin,
+    draws,
     evidence,
     metrics,
     operations,
@@ -35,6 +36,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     operations.router,
     metrics.router,
     accounts.router,
+    draws.router,
 )
 
 __all__ = ["API_ROUTERS"]

@@ -1,0 +1,63 @@
+"""Verifiable random draws (issue 21): ``draw``.
+
+Revision ID: 0015
+Revises: 0009
+
+A draw's commitment record is anchored as an ordinary evidence row (``evidence_id``); the
+secret stays encrypted until the target block exists. Written with ``down_revision`` 0009
+(sign-in, already merged into this branch) so the branch has one head; the lead re-chains it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0015"
+down_revision: str | Sequence[str] | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "draw",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_id", sa.String(length=36), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("purpose", sa.String(length=64), nullable=True),
+        sa.Column("candidates", sa.JSON(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("chain_id", sa.Integer(), nullable=False),
+        sa.Column("target_block", sa.Integer(), nullable=False),
+        sa.Column("candidates_hash", sa.String(length=66), nullable=False),
+        sa.Column("secret_commitment", sa.String(length=66), nullable=False),
+        sa.Column("record_digest", sa.String(length=66), nullable=False),
+        sa.Column("evidence_id", sa.Integer(), nullable=False),
+        sa.Column("secret_encrypted", sa.Text(), nullable=True),
+        sa.Column("secret", sa.String(length=66), nullable=True),
+        sa.Column("block_hash", sa.String(length=66), nullable=True),
+        sa.Column("selected", sa.JSON(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("void_reason", sa.String(length=300), nullable=True),
+        sa.Column("member_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("drawn_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("status IN ('committed', 'drawn', 'void')", name=op.f("ck_draw_status")),
+        sa.ForeignKeyConstraint(
+            ["evidence_id"], ["evidence.id"], name=op.f("fk_draw_evidence_id_evidence")
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["member.id"], name=op.f("fk_draw_member_id_member")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_draw")),
+    )
+    op.create_index(op.f("ix_draw_public_id"), "draw", ["public_id"], unique=True)
+    op.create_index(op.f("ix_draw_evidence_id"), "draw", ["evidence_id"])
+    op.create_index(op.f("ix_draw_status"), "draw", ["status"])
+
+
+def downgrade() -> None:
+    op.drop_table("draw")
