@@ -234,6 +234,7 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ),
     ("POST", "/api/v1/subsidy/spot-audits"): Rule(REVIEWERS, why="reviewers draw from their queue"),
     ("GET", "/draws/{draw_id}"): Rule(EVERYONE, why=_PAGE + " (recomputes the draw)"),
+    ("GET", _APP + "/invoice-proofs"): _visible("the unit and reviewers read the proofs"),
     # --- trace (issue #5) -------------------------------------------------------------------
     # Writes need a submitter key; the trace service then checks the org's trace role and
     # locations (trace/roles.py), prefixes and custody (trace/ownership.py) or, for recalls

@@ -10,6 +10,7 @@ from chainproof.cli import db as db_cli
 from chainproof.cli import demo as demo_cli
 from chainproof.cli import draw as draw_cli
 from chainproof.cli import evidence as evidence_cli
+from chainproof.cli import invoices as invoices_cli
 from chainproof.cli import keys as keys_cli
 from chainproof.cli import reanchor as reanchor_cli
 from chainproof.cli import server as server_cli
@@ -28,6 +29,7 @@ app.add_typer(chain_cli.app, name="chain")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(users_cli.app, name="users")
+subsidy_cli.app.command("verify-invoice")(invoices_cli.verify_invoice)
 app.add_typer(subsidy_cli.app, name="subsidy")
 app.add_typer(trace_cli.app, name="trace")
 app.add_typer(draw_cli.app, name="draw")

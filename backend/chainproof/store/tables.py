@@ -7,6 +7,7 @@ autogenerate and the models-versus-migrations check see its tables as extra.
 
 import chainproof.accounts.models
 import chainproof.draws.models
+import chainproof.invoices.models
 import chainproof.store.models
 import chainproof.store.ops
 import chainproof.store.shared_files

@@ -16,6 +16,7 @@ from chainproof.api.routes import (
     admin,
     draws,
     evidence,
+    invoices,
     metrics,
     operations,
     subsidy,
@@ -37,6 +38,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     metrics.router,
     accounts.router,
     draws.router,
+    invoices.router,
 )
 
 __all__ = ["API_ROUTERS"]

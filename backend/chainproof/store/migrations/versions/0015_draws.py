@@ -1,4 +1,5 @@
-"""Verifiable random draws (issue 21): ``draw``.
+"""Verifiable random draws and the invoice map (issue 21): ``draw``, ``invoice_claim``,
+``invoice_root``.
 
 Revision ID: 0015
 Revises: 0009
@@ -57,7 +58,44 @@ def upgrade() -> None:
     op.create_index(op.f("ix_draw_public_id"), "draw", ["public_id"], unique=True)
     op.create_index(op.f("ix_draw_evidence_id"), "draw", ["evidence_id"])
     op.create_index(op.f("ix_draw_status"), "draw", ["status"])
+    op.create_table(
+        "invoice_claim",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=66), nullable=False),
+        sa.Column("value", sa.String(length=66), nullable=False),
+        sa.Column("application_id", sa.Integer(), nullable=False),
+        sa.Column("document_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["application_id"],
+            ["subsidy_application.id"],
+            name=op.f("fk_invoice_claim_application_id_subsidy_application"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["document_id"],
+            ["subsidy_document.id"],
+            name=op.f("fk_invoice_claim_document_id_subsidy_document"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_claim")),
+        sa.UniqueConstraint("key", name=op.f("uq_invoice_claim_key")),
+        sqlite_autoincrement=True,
+    )
+    op.create_index(op.f("ix_invoice_claim_application_id"), "invoice_claim", ["application_id"])
+    op.create_table(
+        "invoice_root",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("root", sa.String(length=66), nullable=False),
+        sa.Column("record_digest", sa.String(length=66), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_root")),
+        sa.UniqueConstraint("size", name=op.f("uq_invoice_root_size")),
+        sqlite_autoincrement=True,
+    )
+    op.create_index(op.f("ix_invoice_root_record_digest"), "invoice_root", ["record_digest"])
 
 
 def downgrade() -> None:
+    op.drop_table("invoice_root")
+    op.drop_table("invoice_claim")
     op.drop_table("draw")
