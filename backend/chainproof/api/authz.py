@@ -235,6 +235,15 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/api/v1/subsidy/spot-audits"): Rule(REVIEWERS, why="reviewers draw from their queue"),
     ("GET", "/draws/{draw_id}"): Rule(EVERYONE, why=_PAGE + " (recomputes the draw)"),
     ("GET", _APP + "/invoice-proofs"): _visible("the unit and reviewers read the proofs"),
+    ("POST", "/api/v1/tenders"): Rule(ADMINS, why="the platform organises for the centre"),
+    ("GET", "/api/v1/tenders/{reference}"): Rule(EVERYONE, why="a tender is public, from chain"),
+    ("POST", "/api/v1/tenders/{reference}/commitments"): Rule(
+        EVERYONE, why="the bidder's EIP-712 signature, checked on chain, is the credential"
+    ),
+    ("POST", "/api/v1/tenders/{reference}/reveals"): Rule(
+        EVERYONE, why="a reveal only opens what was committed; the contract checks it"
+    ),
+    ("POST", "/api/v1/tenders/{reference}/award"): Rule(ADMINS, why="the organiser's award"),
     # --- trace (issue #5) -------------------------------------------------------------------
     # Writes need a submitter key; the trace service then checks the org's trace role and
     # locations (trace/roles.py), prefixes and custody (trace/ownership.py) or, for recalls

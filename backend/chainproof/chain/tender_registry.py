@@ -8,22 +8,33 @@ registries is issue #16's, in progress).
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 
-from chainproof.chain.compiler import ContractArtifact
-from chainproof.chain.deployments import Deployment, genesis_hash
+from chainproof.chain.compiler import ContractArtifact, load_artifact
+from chainproof.chain.context import ChainContext
+from chainproof.chain.deployments import (
+    Deployment,
+    check_deployment,
+    genesis_hash,
+    load_record,
+    save_record,
+)
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import MinedTx, TxSender
 from chainproof.errors import TransactionError
 
 ORGANISER_ROLE = keccak(text="ORGANISER_ROLE")
+TENDER_REGISTRY: Final = "TenderRegistry"
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,27 @@ class TenderRegistryClient:
             t[0], int(t[1]), int(t[2]), _h(t[3]), _h(t[4]), _h(t[5]), int(t[6]), int(t[7])
         )
 
+    def events(self, name: str, tender: bytes) -> list[dict[str, Any]]:
+        """``BidCommitted`` / ``BidRevealed`` / ``TenderAwarded`` events of ``tender``, each
+        with its block's number and time (the chain's word on when)."""
+        logs = getattr(self.contract.events, name)().get_logs(
+            argument_filters={"tenderId": tender}, from_block=0, to_block="latest"
+        )
+        out = []
+        for log in logs:
+            block = self.w3.eth.get_block(log["blockNumber"])
+            args = {k: _h(v) if isinstance(v, bytes) else v for k, v in log["args"].items()}
+            args.pop("tenderId", None)
+            out.append(
+                {
+                    **args,
+                    "block_number": int(log["blockNumber"]),
+                    "block_timestamp": int(block["timestamp"]),
+                    "tx_hash": _h(log["transactionHash"]),
+                }
+            )
+        return out
+
     def bid(self, tender: bytes, bidder: str) -> OnChainBid:
         fn = self.contract.functions.getBid(tender, Web3.to_checksum_address(bidder))
         b = self._base._translate(fn.call)
@@ -144,3 +176,35 @@ def deploy_tender_registry(
         deployer=str(deployer.address),
         deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+
+
+_cache: weakref.WeakKeyDictionary[ChainContext, TenderRegistryClient] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
+def tender_registry(chain: ChainContext, *, data_dir: Path | None) -> TenderRegistryClient:
+    """The TenderRegistry of ``chain``: the recorded one (checked against the source) or a
+    new deployment by the operator's key, which is then the organiser (as trace_chain)."""
+    with _cache_lock:
+        found = _cache.get(chain)
+        if found is not None:
+            return found
+        artifact = load_artifact(TENDER_REGISTRY)
+        w3 = chain.w3
+        persist = data_dir is not None and chain.node.kind != "embedded"
+        record = None
+        if persist:
+            assert data_dir is not None
+            record = load_record(data_dir, int(w3.eth.chain_id), TENDER_REGISTRY)
+        if record is not None:
+            check_deployment(w3, record, artifact)
+            found = TenderRegistryClient(w3, record.address, artifact.abi)
+        else:
+            record = deploy_tender_registry(w3, chain.sender, artifact)
+            found = TenderRegistryClient(w3, record.address, artifact.abi)
+            found.grant_organiser(chain.sender, chain.sender.address)
+            if persist:
+                assert data_dir is not None
+                save_record(data_dir, record)
+        _cache[chain] = found
+        return found

@@ -15,6 +15,7 @@ from chainproof.cli import keys as keys_cli
 from chainproof.cli import reanchor as reanchor_cli
 from chainproof.cli import server as server_cli
 from chainproof.cli import subsidy as subsidy_cli
+from chainproof.cli import tender as tender_cli
 from chainproof.cli import trace as trace_cli
 from chainproof.cli import users as users_cli
 
@@ -33,6 +34,7 @@ subsidy_cli.app.command("verify-invoice")(invoices_cli.verify_invoice)
 app.add_typer(subsidy_cli.app, name="subsidy")
 app.add_typer(trace_cli.app, name="trace")
 app.add_typer(draw_cli.app, name="draw")
+app.add_typer(tender_cli.app, name="tender")
 server_cli.register(app)  # serve, worker, reindex, status
 evidence_cli.register(app)  # anchor, verify, receipt, verify-receipt
 demo_cli.register(app)  # demo

@@ -12,4 +12,5 @@ import chainproof.store.models
 import chainproof.store.ops
 import chainproof.store.shared_files
 import chainproof.subsidy.models
+import chainproof.tenders.models
 import chainproof.trace.models  # noqa: F401

@@ -21,6 +21,7 @@ from chainproof.api.routes import (
     operations,
     subsidy,
     system,
+    tenders,
     trace,
     verify,
     well_known,
@@ -39,6 +40,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     accounts.router,
     draws.router,
     invoices.router,
+    tenders.router,
 )
 
 __all__ = ["API_ROUTERS"]

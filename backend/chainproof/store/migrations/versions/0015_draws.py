@@ -1,5 +1,5 @@
-"""Verifiable random draws and the invoice map (issue 21): ``draw``, ``invoice_claim``,
-``invoice_root``.
+"""Verifiable random draws, the invoice map and sealed bids (issue 21): ``draw``,
+``invoice_claim``, ``invoice_root``, ``tender``, ``tender_flag``.
 
 Revision ID: 0015
 Revises: 0009
@@ -93,9 +93,37 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_invoice_root_record_digest"), "invoice_root", ["record_digest"])
+    op.create_table(
+        "tender",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=64), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("tender_id", sa.String(length=66), nullable=False),
+        sa.Column("registry_address", sa.String(length=42), nullable=False),
+        sa.Column("chain_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tender")),
+        sa.UniqueConstraint("reference", name=op.f("uq_tender_reference")),
+    )
+    op.create_table(
+        "tender_flag",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tender", sa.Integer(), nullable=False),
+        sa.Column("bidder", sa.String(length=42), nullable=False),
+        sa.Column("bid_digest", sa.String(length=66), nullable=False),
+        sa.Column("reason", sa.String(length=300), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tender"], ["tender.id"], name=op.f("fk_tender_flag_tender_tender")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tender_flag")),
+    )
+    op.create_index(op.f("ix_tender_flag_tender"), "tender_flag", ["tender"])
 
 
 def downgrade() -> None:
+    op.drop_table("tender_flag")
+    op.drop_table("tender")
     op.drop_table("invoice_root")
     op.drop_table("invoice_claim")
     op.drop_table("draw")
