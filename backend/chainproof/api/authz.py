@@ -244,6 +244,7 @@ RULES: Final[dict[RouteKey, Rule]] = {
         EVERYONE, why="a reveal only opens what was committed; the contract checks it"
     ),
     ("POST", "/api/v1/tenders/{reference}/award"): Rule(ADMINS, why="the organiser's award"),
+    ("GET", "/tenders/{reference}"): Rule(EVERYONE, why=_PAGE + " (checks the chain's logs)"),
     # --- trace (issue #5) -------------------------------------------------------------------
     # Writes need a submitter key; the trace service then checks the org's trace role and
     # locations (trace/roles.py), prefixes and custody (trace/ownership.py) or, for recalls
