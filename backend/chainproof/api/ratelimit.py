@@ -143,6 +143,14 @@ def default_rules(
         # People's sign-in: each costs an argon2 hash (64 MiB, tens of ms); locks out too.
         RateRule("signin", "POST", "/signin", signin, per="address"),
         RateRule("signin", "POST", "/invite", signin, per="address"),
+        # Sealed bids (issue 21): a relayed commitment or reveal is an operator transaction,
+        # a tender view reads the chain's logs; a draw view builds its record's receipt.
+        RateRule("anchor", "POST", "/api/v1/tenders/*/commitments", anchor, per="address"),
+        RateRule("anchor", "POST", "/api/v1/tenders/*/reveals", anchor, per="address"),
+        RateRule("explorer", "GET", "/api/v1/tenders/*", explorer, per="address"),
+        RateRule("explorer", "GET", "/tenders/*", explorer, per="address"),
+        RateRule("scan", "GET", "/api/v1/draws/*", scan, per="address"),
+        RateRule("scan", "GET", "/draws/*", scan, per="address"),
     ]
 
 

@@ -24,6 +24,10 @@ from chainproof.errors import ConflictError, ContractRevertError, InvalidInputEr
 from chainproof.tenders.commitments import tender_id
 from chainproof.tenders.models import Tender, TenderFlag
 
+# The operator pays each relayed commitment's gas: a tender takes this many at most, so
+# signatures from throw-away keys cannot drain it (the rate limit bounds the pace).
+MAX_BIDS = 500
+
 
 def _registry(chain: ChainContext, data_dir: Path) -> TenderRegistryClient:
     chain.require_ok()
@@ -99,6 +103,8 @@ def relay_commitment(
     sig = parse_hex(signature, what="signature")
     if len(sig) != 65:
         raise InvalidInputError("a signature is 65 bytes")
+    if registry.tender(bytes.fromhex(row.tender_id[2:])).bids >= MAX_BIDS:
+        raise ConflictError(f"tender {reference!r} has {MAX_BIDS} bids, the most relayed")
     try:
         mined = registry.commit_bid(
             chain.sender,
