@@ -10,6 +10,7 @@ hash. A selection changed in the server's database is shown as not matching.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -18,6 +19,7 @@ from sqlmodel import select
 from chainproof.draws.models import Draw
 from chainproof.store import db
 
+from ..signin import sign_in_browser
 from .conftest import LiveServer
 
 if TYPE_CHECKING:
@@ -37,7 +39,7 @@ def _drawn(server: LiveServer) -> dict[str, Any]:
     created = server.post(
         "/api/v1/draws",
         headers={"Authorization": f"Bearer {server.admin_key}"},
-        json={"title": "页面抽查", "candidates": CANDIDATES, "count": 3, "blocks_ahead": 3},
+        json={"title": "页面抽查", "candidates": CANDIDATES, "count": 3, "blocks_ahead": 12},
     )
     assert created.status_code == 201, created.text
     draw_id = created.json()["id"]
@@ -75,3 +77,48 @@ def test_the_draw_page_recomputes_the_selection_in_the_browser(
     page.reload()
     page.wait_for_function("document.getElementById('draw-check').dataset.state !== 'checking'")
     assert check.get_attribute("data-state") == "bad", check.inner_text()
+
+
+def test_a_signed_in_reviewer_draws_a_spot_audit_from_the_queue(
+    anvil_server: LiveServer, page: Page
+) -> None:
+    admin = {"Authorization": f"Bearer {anvil_server.admin_key}"}
+    deadline = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    rounds = anvil_server.post(
+        "/api/v1/subsidy/rounds",
+        headers=admin,
+        json={"code": "spot-e2e", "name": "抽查", "deadline": deadline},
+    )
+    assert rounds.status_code == 201, rounds.text
+    created = anvil_server.post(
+        "/api/v1/subsidy/applications",
+        headers={"Authorization": f"Bearer {anvil_server.submitter_key}"},
+        json={
+            "round": "spot-e2e",
+            "scope_category": "区块链+农业",
+            "scope_field": "农产品溯源",
+            "project_name": "抽查项目",
+            "summary": "抽查。",
+            "requests": ["cash", "cloud"],
+            "self_investment_wan": "60",
+            "headcount": 8,
+            "packages": ["platform-user-basic"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    sign_in_browser(
+        page, anvil_server.url, anvil_server.settings.resolved_database_url, "抽查中心", "reviewer"
+    )
+    page.goto(f"{anvil_server.url}/review?lang=en")
+    page.select_option("#spot-status", "draft")
+    page.fill("#spot-count", "1")
+    page.get_by_test_id("spot-form").get_by_role("button").click()
+    link = page.get_by_test_id("spot-link")
+    link.wait_for()
+    draw_id = link.inner_text()
+    draw = anvil_server.get(f"/api/v1/draws/{draw_id}").json()
+    assert draw["purpose"] == "spot_audit"
+    assert f"application-{created.json()['id']}" in draw["candidates"]
+    link.click()
+    page.wait_for_url(f"**/draws/{draw_id}")
+    assert page.get_by_test_id("draw-status").inner_text()

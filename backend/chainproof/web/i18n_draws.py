@@ -57,6 +57,13 @@ ZH: Final[dict[str, str]] = {
     "js.tender.bad": "本页所列承诺或开标与节点 {url} 上的链上记录不一致！",
     "js.tender.no_node": "没有公开的节点地址，无法在浏览器中核对。",
     "js.tender.unreachable": "无法询问节点 {url}：{message}",
+    "spot.title": "随机抽查（可验证）",
+    "spot.lead": "从所选状态的申报中随机抽取；承诺先上链，目标区块之后公开，任何人可复算。",
+    "spot.count": "抽取数量",
+    "spot.blocks_ahead": "目标区块（当前之后的区块数）",
+    "spot.draw": "抽取",
+    "js.spot.committed": "已承诺：目标区块 {block}。查看抽取：",
+    "js.spot.failed": "抽取失败：{message}",
 }
 
 EN: Final[dict[str, str]] = {
@@ -108,4 +115,14 @@ EN: Final[dict[str, str]] = {
     "js.tender.bad": "The commitments or openings shown are NOT the chain's (node: {url})!",
     "js.tender.no_node": "No public node URL: this browser cannot check.",
     "js.tender.unreachable": "Could not ask the node at {url}: {message}",
+    "spot.title": "Spot audit (verifiable draw)",
+    "spot.lead": (
+        "Draws from the applications in the chosen status; committed on chain first, "
+        "revealed after the target block, recomputable by anyone."
+    ),
+    "spot.count": "How many",
+    "spot.blocks_ahead": "Target block (blocks ahead)",
+    "spot.draw": "Draw",
+    "js.spot.committed": "Committed: target block {block}. The draw:",
+    "js.spot.failed": "The draw failed: {message}",
 }
