@@ -384,3 +384,27 @@ def test_the_reviewer_draws_applications_for_a_spot_audit(organiser: Organiser) 
         json={"status": "draft", "count": 1, "blocks_ahead": 3},
     )
     assert refused.status_code == 403
+
+
+def test_an_organiser_held_secret_is_revealed_by_the_organiser(organiser: Organiser) -> None:
+    secret = bytes(range(100, 132))
+    commitment = selection.secret_commitment(secret)
+    created = organiser.create(secret_commitment=commitment, blocks_ahead=3)
+    assert created.status_code == 201, created.text
+    draw = created.json()
+    assert draw["commitments"]["secret_commitment"] == commitment
+    reveal = f"/api/v1/draws/{draw['id']}/reveal"
+    headers = organiser.keys["reviewer"]
+    organiser.drain()
+    early = organiser.client.post(reveal, headers=headers, json={"secret": "0x" + secret.hex()})
+    assert early.status_code == 409 and "too early" in early.text
+    organiser.mine(draw["target_block"] - organiser.head + 1)
+    assert organiser.reveal() == 0  # the server holds no secret: it waits
+    assert organiser.get(draw["id"])["status"] == "committed"
+    wrong = organiser.client.post(reveal, headers=headers, json={"secret": "0x" + "11" * 32})
+    assert wrong.status_code == 409 and "does not match" in wrong.text
+    assert organiser.client.post(reveal, json={"secret": "0x" + secret.hex()}).status_code == 401
+    done = organiser.client.post(reveal, headers=headers, json={"secret": "0x" + secret.hex()})
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "drawn" and done.json()["secret"] == "0x" + secret.hex()
+    assert verify_cli(organiser, draw["id"]).exit_code == 0

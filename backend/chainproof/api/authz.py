@@ -233,6 +233,7 @@ RULES: Final[dict[RouteKey, Rule]] = {
         EVERYONE, why="a draw is public: anyone recomputes it"
     ),
     ("POST", "/api/v1/subsidy/spot-audits"): Rule(REVIEWERS, why="reviewers draw from their queue"),
+    ("POST", "/api/v1/draws/{draw_id}/reveal"): Rule(REVIEWERS, why="the organiser's own secret"),
     ("GET", "/draws/{draw_id}"): Rule(EVERYONE, why=_PAGE + " (recomputes the draw)"),
     ("GET", _APP + "/invoice-proofs"): _visible("the unit and reviewers read the proofs"),
     ("POST", "/api/v1/tenders"): Rule(ADMINS, why="the platform organises for the centre"),

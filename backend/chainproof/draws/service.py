@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from web3 import Web3
 
 from chainproof.chain.context import ChainContext
-from chainproof.digests import canonical_json
+from chainproof.digests import canonical_json, parse_hex
 from chainproof.draws import selection
 from chainproof.draws.models import Draw, DrawStatus
 from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
@@ -58,9 +58,13 @@ def create_draw(
     blocks_ahead: int,
     member_id: int | None,
     purpose: str | None = None,
+    organiser_commitment: str | None = None,
     secret_source: SecretSource = lambda: os.urandom(selection.SECRET_SIZE),
 ) -> Draw:
-    """Fixes the draw (commitments, target block), queues its record for anchoring, stores it."""
+    """Fixes the draw (commitments, target block), queues its record for anchoring, stores it.
+
+    ``organiser_commitment``: the organiser holds the secret and gives only its keccak256;
+    the server then never knows it, and the draw waits for :func:`reveal_secret`."""
     title = title.strip()
     if not title or len(title) > selection.MAX_TITLE_LEN:
         raise InvalidInputError(f"the title must have 1 to {selection.MAX_TITLE_LEN} characters")
@@ -71,10 +75,14 @@ def create_draw(
         )
     chain.require_ok()
     target = int(chain.w3.eth.block_number) + blocks_ahead
-    secret = secret_source()
+    secret = None if organiser_commitment else secret_source()
     public_id = new_public_id()
     c_hash = selection.candidates_hash(candidates)
-    commitment = selection.secret_commitment(secret)
+    if secret is not None:
+        commitment = selection.secret_commitment(secret)
+    else:
+        assert organiser_commitment is not None
+        commitment = "0x" + parse_hex(organiser_commitment, size=32, what="secret_commitment").hex()
     record = selection.commitment_record(
         draw_id=public_id,
         title=title,
@@ -108,7 +116,9 @@ def create_draw(
         secret_commitment=commitment,
         record_digest=digest,
         evidence_id=accepted[0].id,
-        secret_encrypted=encrypt_secret(secret.hex(), secret=secret_key),
+        secret_encrypted=None
+        if secret is None
+        else encrypt_secret(secret.hex(), secret=secret_key),
         member_id=member_id,
     )
     session.add(draw)
@@ -198,13 +208,10 @@ def reveal_due(*, session: Session, w3: Web3, secret_key: str, confirmations: in
         anchored_in = _anchor_block(session, draw)
         if anchored_in is None:
             continue  # still on its way: only its anchor block can tell whether it was in time
-        if anchored_in >= draw.target_block:
-            draw.status = DrawStatus.VOID.value
-            draw.void_reason = (
-                f"the commitment was anchored in block {anchored_in}, not before the target "
-                f"block {draw.target_block}: its hash could have been known; draw again"
-            )
-            draw.secret_encrypted = None  # never revealed: nobody learns the void outcome
+        if _void_if_late(draw, anchored_in):
+            pass
+        elif draw.secret_encrypted is None:
+            continue  # the organiser holds the secret: reveal_secret
         elif head - draw.target_block >= confirmations:
             _reveal(draw, w3, secret_key)
         else:
@@ -216,9 +223,49 @@ def reveal_due(*, session: Session, w3: Web3, secret_key: str, confirmations: in
     return changed
 
 
+def reveal_secret(
+    *, session: Session, w3: Web3, draw: Draw, secret: str, confirmations: int
+) -> Draw:
+    """The organiser's reveal of a secret it held: it must match the commitment on chain, and
+    the draw must have counted (record anchored before the target block, now final)."""
+    raw = parse_hex(secret, size=selection.SECRET_SIZE, what="secret")
+    if draw.status != DrawStatus.COMMITTED.value or draw.secret_encrypted is not None:
+        raise ConflictError(f"draw {draw.public_id} is {draw.status}: nothing to reveal here")
+    if selection.secret_commitment(raw) != draw.secret_commitment:
+        raise ConflictError("this secret does not match the draw's secret_commitment")
+    anchored_in = _anchor_block(session, draw)
+    head = int(w3.eth.block_number)
+    if anchored_in is None or head - draw.target_block < confirmations:
+        raise ConflictError(
+            f"too early: reveal once the record is anchored and block {draw.target_block} is "
+            f"final (head {head})"
+        )
+    if not _void_if_late(draw, anchored_in):
+        _compute(draw, w3, raw)
+    session.add(draw)
+    session.commit()
+    return draw
+
+
+def _void_if_late(draw: Draw, anchored_in: int) -> bool:
+    """Voids ``draw`` when its record reached the chain at or after the target block."""
+    if anchored_in < draw.target_block:
+        return False
+    draw.status = DrawStatus.VOID.value
+    draw.void_reason = (
+        f"the commitment was anchored in block {anchored_in}, not before the target "
+        f"block {draw.target_block}: its hash could have been known; draw again"
+    )
+    draw.secret_encrypted = None  # never revealed: nobody learns the void outcome
+    return True
+
+
 def _reveal(draw: Draw, w3: Web3, secret_key: str) -> None:
     assert draw.secret_encrypted is not None
-    secret = bytes.fromhex(decrypt_secret(draw.secret_encrypted, secret=secret_key))
+    _compute(draw, w3, bytes.fromhex(decrypt_secret(draw.secret_encrypted, secret=secret_key)))
+
+
+def _compute(draw: Draw, w3: Web3, secret: bytes) -> None:
     block = w3.eth.get_block(draw.target_block)
     block_hash = bytes(block["hash"])
     seed = selection.seed_of(block_hash, secret)

@@ -11,11 +11,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from chainproof.api.deps import Caller, ChainDep, SessionDep, SettingsDep, require_role
+from chainproof.api.deps import (
+    Caller,
+    ChainDep,
+    RuntimeDep,
+    SessionDep,
+    SettingsDep,
+    require_role,
+)
 from chainproof.api.schemas import error_responses
 from chainproof.draws import selection, service
 from chainproof.errors import InvalidInputError
 from chainproof.roles import Role
+from chainproof.runtime import finality_policy
 from chainproof.subsidy.access import Actor
 from chainproof.subsidy.applications import list_applications
 from chainproof.subsidy.models import ApplicationStatus
@@ -82,6 +90,20 @@ class DrawCreate(BaseModel):
         le=service.MAX_BLOCKS_AHEAD,
         description="The target block is the current head plus this many.",
     )
+    secret_commitment: str | None = Field(
+        None,
+        pattern=r"^0x[0-9a-fA-F]{64}$",
+        description=(
+            "keccak256 of a 32-byte secret the organiser keeps: the server never learns it, "
+            "and the organiser reveals it (POST /api/v1/draws/{id}/reveal) after the target block."
+        ),
+    )
+
+
+class RevealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"secret": _HEX}})
+
+    secret: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
 
 
 class SpotAuditCreate(BaseModel):
@@ -157,6 +179,33 @@ def create_draw(
         count=body.count,
         blocks_ahead=body.blocks_ahead,
         member_id=caller.member_id,
+        organiser_commitment=body.secret_commitment,
+    )
+    return service.draw_public(session=session, draw=draw)
+
+
+@router.post(
+    "/draws/{draw_id}/reveal",
+    tags=["draws"],
+    summary="Reveal an organiser-held secret after the target block",
+    description="Checked against the commitment on chain. Reviewer or admin.",
+    response_model=DrawOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def reveal_draw(
+    draw_id: DrawId,
+    body: RevealIn,
+    caller: ReviewerDep,
+    session: SessionDep,
+    chain: ChainDep,
+    runtime: RuntimeDep,
+) -> Any:
+    draw = service.reveal_secret(
+        session=session,
+        w3=chain.w3,
+        draw=service.get_draw(session=session, draw_id=draw_id),
+        secret=body.secret,
+        confirmations=finality_policy(chain, runtime.settings).confirmations,
     )
     return service.draw_public(session=session, draw=draw)
 
