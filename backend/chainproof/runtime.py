@@ -32,6 +32,7 @@ from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.trace_registry import trace_chain
 from chainproof.chain.writer import ChainWriter, OpKind
 from chainproof.config import Settings
+from chainproof.draws.revealer import Revealer
 from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
 from chainproof.evidence.batcher import Batcher, LeaderLock
 from chainproof.evidence.finality import FinalityPolicy, choose_policy
@@ -98,6 +99,7 @@ class Runtime:
     batcher: Batcher | None = None
     writer: ChainWriter | None = None  # runs where the batcher runs (one per signing key)
     publisher: HeadPublisher | None = None  # trace heads, beside them (same key)
+    revealer: Revealer | None = None  # reveals draws, beside them (draws/revealer.py)
     leader_lock: KeyLock | None = None
     standby: _Standby | None = None  # PostgreSQL: waiting to take the key over
     led_since: float | None = None  # when this process took the key's lead
@@ -115,6 +117,8 @@ class Runtime:
         """Stops the chain workers, then the chain and engine if this runtime opened them."""
         if self.standby is not None:
             self.standby.stop()
+        if self.revealer is not None:
+            self.revealer.stop()
         if self.publisher is not None:
             self.publisher.stop()
         if self.batcher is not None:
@@ -323,6 +327,13 @@ def _run_chain_workers(runtime: Runtime, lock: KeyLock) -> None:
     batcher.start()
     runtime.batcher = batcher
     runtime.publisher = _start_trace_publisher(runtime)
+    runtime.revealer = Revealer(
+        engine=runtime.engine,
+        chain=chain,
+        secret_key=settings.secret_key.get_secret_value(),
+        confirmations=finality.confirmations,
+    )
+    runtime.revealer.start()
 
 
 def finality_policy(chain: ChainContext, settings: Settings) -> FinalityPolicy:

@@ -724,6 +724,10 @@ SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
         True,
         lambda w, o: Req("GET", _app(w, o) + "/acceptance"),
     ),
+    ("GET", "/api/v1/subsidy/applications/{application_id}/invoice-proofs"): (
+        True,
+        lambda w, o: Req("GET", _app(w, o) + "/invoice-proofs"),
+    ),
     ("POST", "/api/v1/subsidy/applications/{application_id}/acceptance/submit"): (
         True,
         lambda w, o: Req("POST", _app(w, o) + "/acceptance/submit", {"json": {}}),

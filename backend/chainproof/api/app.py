@@ -73,6 +73,8 @@ TAGS = [
     {"name": "subsidy", "description": "2023 subsidy applications: rules, packages, review."},
     {"name": "trace", "description": "Traceability (溯源): EPCIS 2.0 events, items, recalls."},
     {"name": "timestamps", "description": "RFC 3161 time stamps, bound to the anchor."},
+    {"name": "draws", "description": "Verifiable random draws (随机数): commit, then reveal."},
+    {"name": "tenders", "description": "Sealed bids (公共资源交易): commit, reveal, award."},
 ]
 
 

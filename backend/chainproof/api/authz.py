@@ -289,6 +289,25 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", _APP + "/acceptance/documents"): _unit("only the unit uploads acceptance files"),
     ("GET", _APP + "/acceptance"): _visible("the unit and reviewers read the acceptance check"),
     ("POST", _APP + "/acceptance/submit"): _unit("only the unit submits for acceptance"),
+    # --- draws (issue 21) ---------------------------------------------------------------
+    ("POST", "/api/v1/draws"): Rule(REVIEWERS, why="an organiser's draw: reviewer or admin"),
+    ("GET", "/api/v1/draws/{draw_id}"): Rule(
+        EVERYONE, why="a draw is public: anyone recomputes it"
+    ),
+    ("POST", "/api/v1/subsidy/spot-audits"): Rule(REVIEWERS, why="reviewers draw from their queue"),
+    ("POST", "/api/v1/draws/{draw_id}/reveal"): Rule(REVIEWERS, why="the organiser's own secret"),
+    ("GET", "/draws/{draw_id}"): Rule(EVERYONE, why=_PAGE + " (recomputes the draw)"),
+    ("GET", _APP + "/invoice-proofs"): _visible("the unit and reviewers read the proofs"),
+    ("POST", "/api/v1/tenders"): Rule(ADMINS, why="the platform organises for the centre"),
+    ("GET", "/api/v1/tenders/{reference}"): Rule(EVERYONE, why="a tender is public, from chain"),
+    ("POST", "/api/v1/tenders/{reference}/commitments"): Rule(
+        EVERYONE, why="the bidder's EIP-712 signature, checked on chain, is the credential"
+    ),
+    ("POST", "/api/v1/tenders/{reference}/reveals"): Rule(
+        EVERYONE, why="a reveal only opens what was committed; the contract checks it"
+    ),
+    ("POST", "/api/v1/tenders/{reference}/award"): Rule(ADMINS, why="the organiser's award"),
+    ("GET", "/tenders/{reference}"): Rule(EVERYONE, why=_PAGE + " (checks the chain's logs)"),
     # --- trace (issue #5) -------------------------------------------------------------------
     # Writes need a submitter key; the trace service then checks the org's trace role and
     # locations (trace/roles.py), prefixes and custody (trace/ownership.py) or, for recalls

@@ -153,6 +153,14 @@ def default_rules(
         RateRule("signin", "POST", "/invite", signin, per="address"),
         # Per caller: a member's key has its own budget, anonymous queries their address's.
         RateRule("tsa", "POST", "/tsa", tsa),
+        # Sealed bids (issue 21): a relayed commitment or reveal is an operator transaction,
+        # a tender view reads the chain's logs; a draw view builds its record's receipt.
+        RateRule("anchor", "POST", "/api/v1/tenders/*/commitments", anchor, per="address"),
+        RateRule("anchor", "POST", "/api/v1/tenders/*/reveals", anchor, per="address"),
+        RateRule("explorer", "GET", "/api/v1/tenders/*", explorer, per="address"),
+        RateRule("explorer", "GET", "/tenders/*", explorer, per="address"),
+        RateRule("scan", "GET", "/api/v1/draws/*", scan, per="address"),
+        RateRule("scan", "GET", "/draws/*", scan, per="address"),
     ]
 
 

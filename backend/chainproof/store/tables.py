@@ -6,14 +6,17 @@ autogenerate and the models-versus-migrations check see its tables as extra.
 """
 
 import chainproof.accounts.models
+import chainproof.draws.models
 import chainproof.evidence.freshness
 import chainproof.evidence.records
+import chainproof.invoices.models
 import chainproof.licences.models
 import chainproof.recordings.models
 import chainproof.store.models
 import chainproof.store.ops
 import chainproof.store.shared_files
 import chainproof.subsidy.models
+import chainproof.tenders.models
 import chainproof.timestamping.models
 import chainproof.trace.epcis_models
 import chainproof.trace.models  # noqa: F401

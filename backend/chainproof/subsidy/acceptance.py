@@ -15,12 +15,14 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from chainproof.chain.context import ChainContext
 from chainproof.digests import Algorithm
 from chainproof.errors import ConflictError
+from chainproof.invoices.service import application_proofs, claim_application
 from chainproof.store.models import Evidence
 from chainproof.subsidy import rules
 from chainproof.subsidy.access import Actor, application_ref, owned_application
@@ -164,6 +166,7 @@ def evaluate(
             )
         )
     cash = cash_subsidy_of(application)
+    invoice_proofs = _invoice_proofs(session, application)
     if cash is None:
         return AcceptanceOut(
             application_id=application.id,
@@ -173,6 +176,7 @@ def evaluate(
             passed=None,
             reasons=[f"{rules.RULE_CASH}（验收）: 未申报现金补贴：3倍规则不适用", *notes],
             documents=rows,
+            invoice_proofs=invoice_proofs,
         )
     check = rules.acceptance_check(cash_subsidy_wan=cash, proven_wan=proven)
     return AcceptanceOut(
@@ -183,7 +187,17 @@ def evaluate(
         passed=check.passed,
         reasons=[*check.reasons, *notes],
         documents=rows,
+        invoice_proofs=invoice_proofs,
     )
+
+
+def _invoice_proofs(session: Session, application: Application) -> list[dict[str, Any]] | None:
+    """The invoice map's word on each invoice (invoices/service.py); None before any root
+    is anchored."""
+    try:
+        return application_proofs(session=session, application=application)
+    except ConflictError:
+        return None
 
 
 def submit_acceptance(
@@ -205,7 +219,7 @@ def submit_acceptance(
             f"{rules.RULE_CASH}（验收）: 验收须提供采购合同或发票等相关凭证材料: upload the "
             "contracts or invoices first"
         )
-    return freeze(
+    submitted = freeze(
         session,
         application=application,
         round_=round_,
@@ -215,6 +229,9 @@ def submit_acceptance(
         comment=comment,
         now=now,
     )
+    # Its invoices into the append-only map, the new root on chain (invoices/service.py).
+    claim_application(session=session, application=submitted)
+    return submitted
 
 
 def decision_record(check: AcceptanceOut) -> dict[str, object]:

@@ -17,9 +17,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from chainproof.web.account_pages import router as account_router
+from chainproof.web.draw_pages import router as draw_router
 from chainproof.web.recording_pages import router as recording_router
 from chainproof.web.routes import router
 from chainproof.web.subsidy_pages import router as subsidy_router
+from chainproof.web.tender_pages import router as tender_router
 from chainproof.web.trace_pages import router as trace_router
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
@@ -32,6 +34,8 @@ def install(app: FastAPI) -> None:
     app.include_router(subsidy_router)
     app.include_router(trace_router)
     app.include_router(recording_router)
+    app.include_router(draw_router)
+    app.include_router(tender_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 

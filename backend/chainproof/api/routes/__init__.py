@@ -16,14 +16,17 @@ from chainproof.api.routes import (
     admin,
     bundle,
     court,
+    draws,
     epcis,
     evidence,
+    invoices,
     licences,
     metrics,
     operations,
     recordings,
     subsidy,
     system,
+    tenders,
     trace,
     tsa,
     verify,
@@ -47,6 +50,9 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     *epcis.ROUTERS,  # the EPCIS 2.0 REST binding, /epcis
     recordings.router,
     licences.router,
+    draws.router,
+    invoices.router,
+    tenders.router,
 )
 
 __all__ = ["API_ROUTERS"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -157,6 +157,14 @@ class AcceptanceOut(BaseModel):
     passed: bool | None = Field(description="Null when no cash subsidy was requested.")
     reasons: list[str]
     documents: list[ProvenDocumentOut]
+    invoice_proofs: list[dict[str, Any]] | None = Field(
+        None,
+        description=(
+            "Per invoice or contract: claimed here, claimed elsewhere (reused) or unclaimed, "
+            "with its proof in the append-only invoice map against the newest anchored root "
+            "(docs/invoices.md); null until a root is anchored."
+        ),
+    )
 
 
 class RuleCheckOut(BaseModel):

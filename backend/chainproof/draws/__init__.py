@@ -1,0 +1,1 @@
+"""Verifiable random draws (issue #21): commit on chain, reveal after a future block."""

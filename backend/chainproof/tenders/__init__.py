@@ -1,0 +1,1 @@
+"""Sealed bids (issue #21): commitments a bidder computes and signs, TenderRegistry on chain."""

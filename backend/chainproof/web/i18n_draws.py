@@ -1,0 +1,128 @@
+"""Messages of the public draw page ``/draws/{id}`` (issue #21), merged into ``web/i18n.py``.
+
+Same conventions as ``i18n.py``: dotted keys, ``{field}`` placeholders; ``js.`` keys are also
+sent to the page's script (``static/js/draw.js`` reads them without the prefix).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+ZH: Final[dict[str, str]] = {
+    "draw.title": "随机抽取",
+    "draw.not_found": "没有这个抽取",
+    "draw.status": "状态",
+    "draw.status.committed": "已承诺，等待目标区块",
+    "draw.status.drawn": "已抽取",
+    "draw.status.void": "作废",
+    "draw.count": "抽取数量",
+    "draw.candidates": "候选名单（{n} 个，按公布顺序）",
+    "draw.target_block": "目标区块",
+    "draw.candidates_hash": "名单哈希",
+    "draw.secret_commitment": "秘密值承诺",
+    "draw.record_digest": "上链承诺记录",
+    "draw.anchor_block": "承诺所在区块",
+    "draw.block_hash": "目标区块哈希",
+    "draw.secret": "公开的秘密值",
+    "draw.selected": "抽中（按抽取顺序）",
+    "draw.void_reason": "作废原因",
+    "draw.how": (
+        "种子 = keccak256(目标区块哈希 ‖ 秘密值)，Fisher–Yates 洗牌（docs/draws.md）。"
+        "命令行：chainproof draw verify {id} --server URL --rpc URL --trust 信任锚"
+    ),
+    "draw.receipt": "承诺记录的存证回执",
+    "js.draw.checking": "正在本浏览器中重新计算……",
+    "js.draw.pending": "尚未抽取：目标区块之后才公开秘密值。",
+    "js.draw.ok": "本浏览器重新计算的结果与公布的一致：{selected}",
+    "js.draw.bad": "本浏览器重新计算的结果与公布的不一致：{reason}",
+    "js.draw.no_hash": "本浏览器无法计算 keccak-256。",
+    "js.draw.node_ok": "目标区块哈希已由节点 {url} 确认。",
+    "js.draw.node_bad": "节点 {url} 给出的目标区块哈希不同：{hash}",
+    "js.draw.node_unreachable": "无法询问节点 {url}：{message}",
+    "tender.title": "招标",
+    "tender.not_found": "没有这个招标",
+    "tender.reference": "招标编号",
+    "tender.registry": "TenderRegistry 合约",
+    "tender.commit_deadline": "投标截止（区块时间）",
+    "tender.reveal_deadline": "开标截止（区块时间）",
+    "tender.document_hash": "招标文件哈希",
+    "tender.commitments": "投标承诺（链上）",
+    "tender.openings": "开标（链上）",
+    "tender.flags": "不匹配的开标",
+    "tender.award": "评标报告与中标结果",
+    "tender.report": "评标报告",
+    "tender.block": "区块 {n}",
+    "js.tender.checking": "正在向链上节点核对……",
+    "js.tender.ok": "本页所列承诺与开标与节点 {url} 上的链上记录一致。",
+    "js.tender.bad": "本页所列承诺或开标与节点 {url} 上的链上记录不一致！",
+    "js.tender.no_node": "没有公开的节点地址，无法在浏览器中核对。",
+    "js.tender.unreachable": "无法询问节点 {url}：{message}",
+    "spot.title": "随机抽查（可验证）",
+    "spot.lead": "从所选状态的申报中随机抽取；承诺先上链，目标区块之后公开，任何人可复算。",
+    "spot.count": "抽取数量",
+    "spot.blocks_ahead": "目标区块（当前之后的区块数）",
+    "spot.draw": "抽取",
+    "js.spot.committed": "已承诺：目标区块 {block}。查看抽取：",
+    "js.spot.failed": "抽取失败：{message}",
+}
+
+EN: Final[dict[str, str]] = {
+    "draw.title": "Random draw",
+    "draw.not_found": "No such draw",
+    "draw.status": "Status",
+    "draw.status.committed": "committed, waiting for the target block",
+    "draw.status.drawn": "drawn",
+    "draw.status.void": "void",
+    "draw.count": "To draw",
+    "draw.candidates": "Candidates ({n}, in published order)",
+    "draw.target_block": "Target block",
+    "draw.candidates_hash": "Candidate-list hash",
+    "draw.secret_commitment": "Secret commitment",
+    "draw.record_digest": "Commitment record on chain",
+    "draw.anchor_block": "Anchored in block",
+    "draw.block_hash": "Target block hash",
+    "draw.secret": "Revealed secret",
+    "draw.selected": "Selected (in draw order)",
+    "draw.void_reason": "Why void",
+    "draw.how": (
+        "seed = keccak256(target block hash ‖ secret), Fisher–Yates shuffle (docs/draws.md). "
+        "Command line: chainproof draw verify {id} --server URL --rpc URL --trust ANCHOR"
+    ),
+    "draw.receipt": "Receipt of the commitment record",
+    "js.draw.checking": "Recomputing in this browser…",
+    "js.draw.pending": "Not drawn yet: the secret is revealed after the target block.",
+    "js.draw.ok": "Recomputed in this browser, equal to the published selection: {selected}",
+    "js.draw.bad": "Recomputed in this browser, NOT the published selection: {reason}",
+    "js.draw.no_hash": "This browser cannot compute keccak-256.",
+    "js.draw.node_ok": "Target block hash confirmed by the node at {url}.",
+    "js.draw.node_bad": "The node at {url} gives another target block hash: {hash}",
+    "js.draw.node_unreachable": "Could not ask the node at {url}: {message}",
+    "tender.title": "Tender",
+    "tender.not_found": "No such tender",
+    "tender.reference": "Reference",
+    "tender.registry": "TenderRegistry contract",
+    "tender.commit_deadline": "Commit deadline (block time)",
+    "tender.reveal_deadline": "Reveal deadline (block time)",
+    "tender.document_hash": "Tender documents hash",
+    "tender.commitments": "Commitments (on chain)",
+    "tender.openings": "Openings (on chain)",
+    "tender.flags": "Reveals that did not match",
+    "tender.award": "Evaluation report and award",
+    "tender.report": "report",
+    "tender.block": "block {n}",
+    "js.tender.checking": "Checking with the chain's node…",
+    "js.tender.ok": "The commitments and openings shown are the chain's, per the node at {url}.",
+    "js.tender.bad": "The commitments or openings shown are NOT the chain's (node: {url})!",
+    "js.tender.no_node": "No public node URL: this browser cannot check.",
+    "js.tender.unreachable": "Could not ask the node at {url}: {message}",
+    "spot.title": "Spot audit (verifiable draw)",
+    "spot.lead": (
+        "Draws from the applications in the chosen status; committed on chain first, "
+        "revealed after the target block, recomputable by anyone."
+    ),
+    "spot.count": "How many",
+    "spot.blocks_ahead": "Target block (blocks ahead)",
+    "spot.draw": "Draw",
+    "js.spot.committed": "Committed: target block {block}. The draw:",
+    "js.spot.failed": "The draw failed: {message}",
+}
