@@ -11,27 +11,24 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 
+from chainproof.chain.client import ContractClient
 from chainproof.chain.compiler import ContractArtifact, load_artifact
 from chainproof.chain.context import ChainContext
 from chainproof.chain.deployments import (
     Deployment,
     check_deployment,
-    genesis_hash,
+    deploy_contract,
     load_record,
     save_record,
 )
-from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import MinedTx, TxSender
-from chainproof.errors import TransactionError
 
 ORGANISER_ROLE = keccak(text="ORGANISER_ROLE")
 TENDER_REGISTRY: Final = "TenderRegistry"
@@ -61,15 +58,13 @@ def _h(value: Any) -> str:
     return HexBytes(value).to_0x_hex()
 
 
-class TenderRegistryClient:
-    def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]]) -> None:
-        self._base = EvidenceRegistryClient(w3, address, abi)
-        self.w3 = w3
-        self.address = self._base.address
-        self.contract = self._base.contract
+class TenderRegistryClient(ContractClient):
+    """Calls and transactions of one deployed TenderRegistry."""
+
+    contract_name = "TenderRegistry"
 
     def _send(self, sender: TxSender, fn: Any) -> MinedTx:
-        return self._base.transact(sender, fn)
+        return self.transact(sender, fn)
 
     def grant_organiser(self, sender: TxSender, account: str) -> MinedTx:
         fn = self.contract.functions.grantRole(ORGANISER_ROLE, Web3.to_checksum_address(account))
@@ -110,7 +105,7 @@ class TenderRegistryClient:
         return self._send(sender, self.contract.functions.award(tender, report_hash, award_hash))
 
     def tender(self, tender: bytes) -> OnChainTender:
-        t = self._base._translate(self.contract.functions.getTender(tender).call)
+        t = self.call(self.contract.functions.getTender(tender).call)
         return OnChainTender(
             t[0], int(t[1]), int(t[2]), _h(t[3]), _h(t[4]), _h(t[5]), int(t[6]), int(t[7])
         )
@@ -138,7 +133,7 @@ class TenderRegistryClient:
 
     def bid(self, tender: bytes, bidder: str) -> OnChainBid:
         fn = self.contract.functions.getBid(tender, Web3.to_checksum_address(bidder))
-        b = self._base._translate(fn.call)
+        b = self.call(fn.call)
         return OnChainBid(_h(b[0]), int(b[1]), int(b[2]), _h(b[3]))
 
 
@@ -146,36 +141,8 @@ def deploy_tender_registry(
     w3: Web3, sender: TxSender, artifact: ContractArtifact, *, admin: str | None = None
 ) -> Deployment:
     """Deploys TenderRegistry with ``admin`` (default: the sender's account)."""
-    deployer: LocalAccount = sender.account
-    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    admin_address = Web3.to_checksum_address(admin or deployer.address)
-    ctor = factory.constructor(admin_address)
-    gas = int(ctor.estimate_gas({"from": deployer.address}) * 1.2)
-    tx = dict(ctor.build_transaction({"from": deployer.address, "gas": gas}))
-    tx.pop("nonce", None)
-    for fee in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
-        tx.pop(fee, None)
-    with sender.sending():
-        signed = sender.sign(tx)
-        sender.send_raw(signed)
-    mined = sender.wait_sent(signed)
-    receipt = w3.eth.get_transaction_receipt(signed.tx_hash)  # type: ignore[arg-type]
-    if mined.status != 1 or not receipt["contractAddress"]:
-        raise TransactionError(f"deploying {artifact.name} failed in tx {mined.tx_hash}")
-    address = Web3.to_checksum_address(receipt["contractAddress"])
-    code = bytes(w3.eth.get_code(address))
-    assert code, "deployment left no code"
-    return Deployment(
-        contract=artifact.name,
-        chain_id=int(w3.eth.chain_id),
-        genesis_hash=genesis_hash(w3),
-        address=address,
-        tx_hash=mined.tx_hash,
-        block_number=mined.block_number,
-        bytecode_hash=HexBytes(keccak(code)).to_0x_hex(),
-        deployer=str(deployer.address),
-        deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
+    admin_address = Web3.to_checksum_address(admin or sender.account.address)
+    return deploy_contract(w3, sender, artifact, (admin_address,))
 
 
 _cache: weakref.WeakKeyDictionary[ChainContext, TenderRegistryClient] = weakref.WeakKeyDictionary()
