@@ -68,6 +68,11 @@ contract Liar {
     );
     mapping(bytes32 => Anchor) private _anchors;
     mapping(bytes32 => bool) private _verifies;
+    bytes private _unknownCallAnswer;
+
+    /// Any other call (version() among them) is answered with these raw bytes.
+    constructor(bytes memory unknownCallAnswer) { _unknownCallAnswer = unknownCallAnswer; }
+    fallback(bytes calldata) external returns (bytes memory) { return _unknownCallAnswer; }
 
     /// Emits Anchored(root, who, 1, 0, eventTime or this block's time) for each root; when
     /// `store`, getAnchor(root) answers (storedBy, this block's time, 1, block + blockShift).
@@ -145,16 +150,19 @@ def _receipt(
     )
 
 
-def _liar(ctx: ChainContext, tmp: Path) -> EvidenceRegistryClient:
-    (tmp / "contracts").mkdir(parents=True)
-    (tmp / "contracts" / "Liar.sol").write_text(LIAR)
-    (tmp / "bin").mkdir()
-    (tmp / "bin" / "solc").symlink_to(REPO / "bin" / "solc")
-    (tmp / "node_modules").symlink_to(REPO / "node_modules")
+def _liar(ctx: ChainContext, tmp: Path, version_answer: bytes = b"") -> EvidenceRegistryClient:
+    """A Liar that answers ``version()`` (and any call it lacks) with ``version_answer``."""
+    if not (tmp / "contracts").exists():
+        (tmp / "contracts").mkdir(parents=True)
+        (tmp / "contracts" / "Liar.sol").write_text(LIAR)
+        (tmp / "bin").mkdir()
+        (tmp / "bin" / "solc").symlink_to(REPO / "bin" / "solc")
+        (tmp / "node_modules").symlink_to(REPO / "node_modules")
     artifact = compile_contracts(root=tmp, cache_dir=REPO / ".cache" / "contracts").contracts[
         "Liar"
     ]
-    ctor = ctx.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor()
+    factory = ctx.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    ctor = factory.constructor(version_answer)
     tx = dict(ctor.build_transaction({"from": ctx.operator.address, "gas": 3_000_000}))
     tx.pop("nonce", None)
     signed = ctx.sender.sign(tx)
@@ -223,6 +231,12 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
             "stored by another": _lie(ctx, liar, "stored by another", stored_by=STRANGER),
             "verify says no": _lie(ctx, liar, "verify says no", verifies=False),
             "honest": _lie(ctx, liar, "honest"),
+            # version() answered with 1 byte (0x02) or 33 (a 32-byte 1, then 0x07): neither
+            # is a v2 answer, so v1's calls are used, which the Liar answers.
+            "short version": _lie(ctx, _liar(ctx, tmp / "liar", b"\x02"), "short version"),
+            "long version": _lie(
+                ctx, _liar(ctx, tmp / "liar", (1).to_bytes(32, "big") + b"\x07"), "long version"
+            ),
         }
         yield Chain(
             ctx=ctx,
@@ -480,10 +494,10 @@ def test_a_v1_registry_honoured_pinned_or_dropped(chain: Chain) -> None:
 
 def test_a_dishonest_registry_is_caught_at_each_answer(chain: Chain) -> None:
     w3, lies = chain.w3, chain.lies
-    honest = lies["honest"]
-    assert _details(honest, w3, None)["anchor"] == (
-        f"root anchored by {MEMBER} over 1 leaves, not revoked"
-    )
+    for name in ("honest", "short version", "long version"):
+        assert _details(lies[name], w3, None)["anchor"] == (
+            f"root anchored by {MEMBER} over 1 leaves, not revoked"
+        ), name
 
     r = lies["two roots"]
     a, b = to_hex(keccak(text="two roots A")), to_hex(keccak(text="two roots B"))
