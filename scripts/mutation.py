@@ -24,11 +24,13 @@ with the mutant already active.
 Bytecode caching is on for these runs (the shell's PYTHONDONTWRITEBYTECODE would make every
 mutant recompile the libraries it imports).
 
-One worker (``--max-children 1``) under ``nice -n 15``: the machine is shared.
+One worker (``--max-children 1``; ``--jobs 2`` for two) under ``nice -n 15``: the machine
+is shared.
 
     python scripts/mutation.py                 # every module
     python scripts/mutation.py merkle digests  # some of them
     python scripts/mutation.py --survivors merkle   # also list the surviving mutants
+    python scripts/mutation.py --jobs 2 receipts    # two mutants at a time
 """
 
 from __future__ import annotations
@@ -206,12 +208,12 @@ def _equivalents() -> dict[str, str]:
     return dict(found)
 
 
-def run(target: Target, *, quiet: bool) -> dict[str, str]:
+def run(target: Target, *, quiet: bool, jobs: int = 1) -> dict[str, str]:
     started = time.monotonic()
     work = _prepare(target)
     dropped = ("PYTHONPATH", "MUTANT_UNDER_TEST", "PYTHONDONTWRITEBYTECODE")
     env = {k: v for k, v in os.environ.items() if k not in dropped}
-    cmd = ["nice", "-n", "15", sys.executable, "-m", "mutmut", "run", "--max-children", "1"]
+    cmd = ["nice", "-n", "15", sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)]
     log = work / "mutmut.log"
     print(
         f"== {target.name}: mutmut over {target.source} with {', '.join(target.tests)}", flush=True
@@ -276,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="names from the table (default: all)")
     parser.add_argument("--survivors", action="store_true", help="list each surviving mutant")
+    parser.add_argument(
+        "--jobs", type=int, choices=(1, 2), default=1, help="mutants run at once (default 1)"
+    )
     args = parser.parse_args(argv)
     by_name = {t.name: t for t in TARGETS}
     unknown = [m for m in args.modules if m not in by_name]
@@ -283,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown module(s) {unknown}; choose from {sorted(by_name)}")
     chosen = [by_name[m] for m in args.modules] if args.modules else list(TARGETS)
 
-    results = {t.name: run(t, quiet=False) for t in chosen}
+    results = {t.name: run(t, quiet=False, jobs=args.jobs) for t in chosen}
     equivalents = _equivalents()
 
     print()
