@@ -146,6 +146,10 @@ def test_only_http_and_https_urls_with_a_host_are_urls() -> None:
         assert refusal(well_known_url, url) == f"not an http(s) URL: {url!r}"
     assert well_known_url("http://example.org") == "http://example.org" + WELL_KNOWN_PATH
     assert well_known_url("https://example.org//") == "https://example.org" + WELL_KNOWN_PATH
+    # Only slashes come off the end: a base path ending in other characters keeps them.
+    assert well_known_url("https://example.org/BOX") == (
+        "https://example.org/BOX" + WELL_KNOWN_PATH
+    )
     assert well_known_url("https://example.org/a.json") == "https://example.org/a.json"
     assert well_known_url("https://example.org/a.jsonx") == (
         "https://example.org/a.jsonx" + WELL_KNOWN_PATH
