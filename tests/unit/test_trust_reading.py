@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
+import tracemalloc
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -209,10 +211,40 @@ def test_an_https_source_is_fetched_not_opened_as_a_file() -> None:
             ), message
 
 
-def test_a_silent_server_is_given_up_on_after_the_timeout() -> None:
-    with socket.socket() as sock:  # accepts connections (the backlog) and never answers
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(1)
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/anchor.json"
+class _Slow(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        time.sleep(2.5)  # under httpx's own 5 s default: only the timeout asked for gives up
+        body = json.dumps(good()).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_slow_server_is_given_up_on_after_the_timeout_asked_for() -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    httpd.daemon_threads = True  # shutting down does not wait for the sleeping answer
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/anchor.json"
+    try:
         message = refusal(lambda: TrustAnchor.fetch(url, timeout=0.5))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
     assert message.startswith(f"cannot fetch the trust anchor from {url}: ReadTimeout: "), message
+
+
+def test_an_oversized_file_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    with path.open("wb") as f:
+        f.truncate(64 * 1024 * 1024)  # sparse: 64 MiB of zeros, no disk used
+    tracemalloc.start()
+    try:
+        assert refusal(TrustAnchor.from_file, path).endswith("bytes: not an anchor")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * MAX_ANCHOR_BYTES, peak
