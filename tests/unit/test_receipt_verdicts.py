@@ -323,19 +323,6 @@ def test_validation_details_carry_no_context_objects() -> None:
     assert all(set(e) == {"type", "loc", "msg"} for e in errors), errors
 
 
-@pytest.mark.skipif(
-    not hasattr(Receipt, "build"), reason="Receipt.build moved to tests/factories (issue 16)"
-)
-def test_build_takes_transaction_and_block_hashes_as_bytes_or_text() -> None:
-    tx, block = keccak(text="tx"), keccak(text="block")
-    kwargs = _build_kwargs()
-    build = Receipt.build  # type: ignore[attr-defined,unused-ignore]
-    from_bytes = build(**{**kwargs, "tx_hash": tx, "block_hash": block})
-    from_text = build(**{**kwargs, "tx_hash": to_hex(tx), "block_hash": to_hex(block)})
-    assert from_bytes == from_text == _receipt_of(**kwargs)
-    assert (from_bytes.tx_hash, from_bytes.block_hash) == (to_hex(tx), to_hex(block))
-
-
 def _build_kwargs() -> dict[str, Any]:
     digests, salts, tree = _docs("model", 2)
     return {
