@@ -225,7 +225,7 @@ const items = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const out = items.map(([source, flags]) => {
   if (flags.includes("?")) return { status: "unknown", error: "flags are not literal" };
   try {
-    const r = checkSync(source, flags.replace(/[^dgimsuy]/g, ""), { timeout: 10000 });
+    const r = checkSync(source, flags.replace(/[^dgimsuy]/g, ""), { timeout: 30000 });
     return { status: r.status, complexity: r.complexity, attack: r.attack && r.attack.pattern,
              error: r.error && (r.error.message || r.error.kind) };
   } catch (e) { return { status: "unknown", error: String(e) }; }

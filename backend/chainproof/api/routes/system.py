@@ -40,6 +40,7 @@ from chainproof.api.schemas import (
 from chainproof.chain.context import ChainContext
 from chainproof.chain.endpoints import pool_of
 from chainproof.errors import NotFoundError
+from chainproof.runtime import UnavailableChain
 from chainproof.store.models import Batch, BatchStatus
 
 router = APIRouter()
@@ -155,8 +156,10 @@ def _check_chain(chain: ChainContext) -> tuple[CheckOut, str]:
 
 def _check_endpoints(chain: ChainContext) -> tuple[CheckOut, str] | None:
     """With several RPC endpoints: each one and why it is set aside (None with one node).
-    Ready while one is healthy: the pool sends everything there."""
-    pool = pool_of(chain.node)
+    Ready while one is healthy: the pool sends everything there. A degraded server's
+    stand-in has no deployment, only the node it could start (its standby)."""
+    node = chain.standby if isinstance(chain, UnavailableChain) else chain.node
+    pool = pool_of(node) if node is not None else None
     if pool is None:
         return None
     return CheckOut(ok=bool(pool.healthy()), detail=pool.summary()), "unreachable"
