@@ -39,7 +39,7 @@ from chainproof.chain.compiler import load_artifact
 from chainproof.chain.managed import AnvilNode, free_port
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.trace_registry import TraceRegistryClient
-from chainproof.evidence.proofs import build_nodes, root_of
+from chainproof.merkle import packed_root, packed_tree
 from chainproof.receipts import Receipt, verify_receipt
 from chainproof.store import db
 from chainproof.store.models import Batch, Evidence
@@ -264,7 +264,7 @@ def _check_exactly_once(
     for e in evidence:
         leaves.setdefault(int(e.batch_id or 0), []).append(bytes.fromhex(e.leaf_hash[2:]))
     for b in batches:
-        assert "0x" + root_of(build_nodes(leaves[int(b.id or 0)])).hex() == b.root.lower()
+        assert "0x" + packed_root(packed_tree(leaves[int(b.id or 0)])).hex() == b.root.lower()
 
     # The writer's operations: the member's admission and the head batch, once each.
     assert sorted((op.kind, op.status) for op in ops) == [
