@@ -55,7 +55,7 @@ from chainproof.evidence import freshness
 from chainproof.evidence.finality import FinalityPolicy, ReorgWatcher
 from chainproof.evidence.intake import resalt
 from chainproof.evidence.ops import GRANT_MEMBER, evidence_kinds
-from chainproof.evidence.writes import turns_for
+from chainproof.evidence.writes import Turns, new_turns
 from chainproof.identity import ensure_member_chain_key, member_account
 from chainproof.merkle import packed_root, packed_tree
 from chainproof.metrics import observe_anchored
@@ -134,6 +134,7 @@ class Batcher:
         member_secret: str | None = None,
         finality: FinalityPolicy | None = None,
         stuck_after: float = 60.0,
+        turns: Turns | None = None,
     ) -> None:
         self.engine = engine
         self.chain = chain
@@ -159,7 +160,9 @@ class Batcher:
         # again, its current backoff): members whose batch the registry refused.
         self._set_aside: dict[int | None, tuple[float, float]] = {}
         self.resalted_batches = 0  # planned roots re-salted after a refusal (tests, metrics)
-        self._turns = turns_for(engine)  # the write lock, before the intake (writes.py)
+        # The write lock, before the intake (writes.py): the runtime passes its engine's turns,
+        # shared with the intake's group commit; a batcher on its own takes turns with nobody.
+        self._turns = turns if turns is not None else new_turns(engine)
         # The chain writer of this key, when this process runs one: admissions go to it.
         self.writer: ChainWriter | None = None
 

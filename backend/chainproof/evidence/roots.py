@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -239,14 +238,6 @@ class RootStates:
         }
 
 
-_by_chain: weakref.WeakKeyDictionary[ChainContext, RootStates] = weakref.WeakKeyDictionary()
-_by_chain_lock = threading.Lock()
-
-
 def root_states(chain: ChainContext) -> RootStates:
-    """The process's ``RootStates`` for ``chain`` (one per chain context)."""
-    with _by_chain_lock:
-        states = _by_chain.get(chain)
-        if states is None:
-            states = _by_chain[chain] = RootStates(chain)
-        return states
+    """The ``RootStates`` of ``chain``, kept on the context (one per chain context)."""
+    return chain.local(RootStates, lambda: RootStates(chain))

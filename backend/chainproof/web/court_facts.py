@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from chainproof.evidence import freshness, service
+from chainproof.evidence.proofs import trees_of
 from chainproof.evidence.record_signature import ensure_member_signature, recover_record
 from chainproof.evidence.records import record_of
 from chainproof.evidence.verify import Viewer
@@ -95,8 +96,10 @@ def court_facts(
     tsa = tsa_of(tsa_state, settings)
     stamp = ensure_stamp(session, ev, tsa)
     token = check_token(stamp.token, load_roots(tsa.pki.ca_pem()), [tsa.pki.tsa.cert])
-    receipt = service.build_receipt(session=session, evidence_id=cert.evidence_id, viewer=viewer)
     chain = runtime.chain
+    receipt = service.build_receipt(
+        session=session, evidence_id=cert.evidence_id, viewer=viewer, trees=trees_of(chain)
+    )
     w3 = getattr(chain, "w3", None)  # None while the server runs degraded (no chain)
     checks: list[tuple[str, bool, str]] = (
         list(verify_receipt(receipt, w3, trust=anchor).checks)

@@ -37,6 +37,7 @@ from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.digests import ALGORITHMS
 from chainproof.errors import ChainError, ChainProofError, ConflictError, NotFoundError
 from chainproof.evidence import service
+from chainproof.evidence.proofs import trees_of
 from chainproof.evidence.verify import ANONYMOUS
 from chainproof.merkle import EVIDENCE_LEAF_TYPES
 from chainproof.roles import Role
@@ -296,6 +297,7 @@ async def certificate_pdf(
             base_url=runtime.settings.public_url,
             viewer=viewer,
             anchor=anchor,
+            trees=trees_of(runtime.chain),
         )
         # PAdES-signed, with the court's sections (issue 19, web/court_facts.py).
         pdf = await run_in_threadpool(

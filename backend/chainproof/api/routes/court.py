@@ -12,6 +12,7 @@ from chainproof.api.deps import RuntimeDep, SessionDep, ViewerDep, published_rpc
 from chainproof.api.schemas import EX_EVIDENCE_ID, error_responses
 from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.errors import ChainError
+from chainproof.evidence.proofs import trees_of
 from chainproof.trust import TrustAnchor
 from chainproof.web.certificate import certificate_for
 from chainproof.web.court_facts import court_facts, court_json
@@ -85,6 +86,7 @@ async def read_court(
             base_url=runtime.settings.public_url,
             viewer=viewer,
             anchor=anchor,
+            trees=trees_of(runtime.chain),
         )
         facts = court_facts(
             session=session,

@@ -43,6 +43,7 @@ from chainproof.digests import ALGORITHMS, Algorithm
 from chainproof.errors import InvalidInputError
 from chainproof.evidence import intake, service
 from chainproof.evidence.intake import MAX_BULK
+from chainproof.evidence.proofs import trees_of
 from chainproof.evidence.reception import receive
 from chainproof.evidence.records import channel_of
 from chainproof.receipts import Receipt
@@ -178,7 +179,7 @@ async def anchor_files(
             engine=engine,
             chain=runtime.chain,
             submit=lambda: intake.submit_bulk(
-                engine=engine,
+                group=runtime.engine_state.group,
                 algorithm=form.algorithm,
                 digests=[f.digest for f in form.files],
                 member_id=caller.member_id,
@@ -230,7 +231,7 @@ async def anchor_digests(request: Request, caller: SubmitterDep) -> Response:
             engine=engine,
             chain=runtime.chain,
             submit=lambda: intake.submit_bulk(
-                engine=engine,
+                group=runtime.engine_state.group,
                 algorithm=algorithm,
                 digests=digests,
                 member_id=caller.member_id,
@@ -367,9 +368,12 @@ def read_receipt(
     evidence_id: EvidenceId,
     session: SessionDep,
     viewer: ViewerDep,
+    chain: ChainDep,
     download: Annotated[bool, Query(description="Send as an attachment.")] = False,
 ) -> JSONResponse:
-    receipt = service.build_receipt(session=session, evidence_id=evidence_id, viewer=viewer)
+    receipt = service.build_receipt(
+        session=session, evidence_id=evidence_id, viewer=viewer, trees=trees_of(chain)
+    )
     headers = None
     if download:
         name = f"chainproof-receipt-{evidence_id}.json"
