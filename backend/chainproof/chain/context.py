@@ -24,6 +24,7 @@ from chainproof.chain.deployments import (
     REGISTRY,
     REGISTRY_V1,
     Deployment,
+    OnDeployment,
     artifact_version,
     check_deployment,
     deploy_registry,
@@ -78,7 +79,7 @@ class ChainStatus:
     checked_at: float
 
 
-class ChainContext:
+class ChainContext(OnDeployment):
     """One node + one EvidenceRegistry deployment + the operator's sender."""
 
     def __init__(
@@ -137,14 +138,6 @@ class ChainContext:
             "nor one it still honours",
             address=address,
         )
-
-    @property
-    def chain_id(self) -> int:
-        return self.deployment.chain_id
-
-    @property
-    def contract(self) -> str:
-        return self.deployment.address
 
     def status(self, *, fresh: bool = False, may_block: bool = True) -> ChainStatus:
         """Is the node reachable and still the deployment's chain? Cached for ``status_ttl``

@@ -32,6 +32,7 @@ from chainproof.chain.compiler import ContractArtifact, load_artifact, runtime_m
 from chainproof.chain.context import ChainContext
 from chainproof.chain.deployments import (
     Deployment,
+    OnDeployment,
     check_deployment,
     deploy_contract,
     genesis_hash,
@@ -154,19 +155,11 @@ def deploy_trace_registry(
 
 
 @dataclass(frozen=True)
-class TraceChain:
+class TraceChain(OnDeployment):
     """The TraceRegistry of one chain context."""
 
     client: TraceRegistryClient
     deployment: Deployment
-
-    @property
-    def chain_id(self) -> int:
-        return self.deployment.chain_id
-
-    @property
-    def contract(self) -> str:
-        return self.deployment.address
 
 
 def _retire(data_dir: Path, chain_id: int) -> None:

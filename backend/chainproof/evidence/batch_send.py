@@ -154,7 +154,11 @@ class Sending(Closing, Confirming):
             planned=b.nonce,
             next=next_nonce,
         )
-        sender.reset_nonce()
+        self._resign(s, b)
+
+    def _resign(self, s: Session, b: Batch) -> None:
+        """Signs ``b`` again (its member's key, the same root) with the key's next nonce."""
+        self.chain.sender.reset_nonce()
         member_id = s.exec(
             select(Evidence.member_id).where(col(Evidence.batch_id) == b.id).limit(1)
         ).first()
@@ -176,12 +180,7 @@ class Sending(Closing, Confirming):
             # Another transaction of this key took the nonce and ours was never mined:
             # the stored tx can never be mined now, so sign it again with a fresh nonce.
             log.warning("nonce taken; re-signing batch", batch_id=b.id, old_tx=b.tx_hash)
-            sender.reset_nonce()
-            member_id = s.exec(
-                select(Evidence.member_id).where(col(Evidence.batch_id) == b.id).limit(1)
-            ).first()
-            self._sign_into(s, b, member_id)
-            s.commit()
+            self._resign(s, b)
             sender.send_raw(
                 SignedTx(
                     raw=b.raw_tx or "",
