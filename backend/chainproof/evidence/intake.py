@@ -44,7 +44,7 @@ from chainproof.merkle import evidence_leaf_hasher
 from chainproof.public_ids import new_public_ids
 from chainproof.receipts import SALT_SIZE, random_salt
 from chainproof.store.models import FILENAME_LEN, LABEL_LEN, Evidence, EvidenceStatus, utcnow
-from chainproof.vocabulary import SaltSource
+from chainproof.vocabulary import Hash32, SaltSource
 
 MAX_BULK = 10_000
 _TABLE: Final[Table] = Evidence.__table__  # type: ignore[attr-defined]
@@ -65,7 +65,7 @@ class Accepted(NamedTuple):
 
 def _check(
     algorithm: Algorithm,
-    digests: Sequence[bytes],
+    digests: Sequence[Hash32],
     label: str | None,
     filenames: Sequence[str | None] | None,
     sizes: Sequence[int | None] | None,
@@ -96,7 +96,7 @@ def _salts(n: int, salt_source: SaltSource) -> list[bytes]:
 
 def _rows(
     algorithm: Algorithm,
-    digests: Sequence[bytes],
+    digests: Sequence[Hash32],
     member_id: int | None,
     label: str | None,
     filenames: Sequence[str | None] | None,
@@ -175,7 +175,7 @@ def submit_digests(
     *,
     session: Session,
     algorithm: Algorithm,
-    digests: Sequence[bytes],
+    digests: Sequence[Hash32],
     member_id: int | None,
     label: str | None = None,
     filenames: Sequence[str | None] | None = None,
@@ -199,7 +199,7 @@ def submit_bulk(
     *,
     group: GroupCommit,
     algorithm: Algorithm,
-    digests: Sequence[bytes],
+    digests: Sequence[Hash32],
     member_id: int | None,
     label: str | None = None,
     filenames: Sequence[str | None] | None = None,

@@ -26,6 +26,7 @@ from chainproof.chain.context import ChainContext
 from chainproof.errors import ChainProofError, WouldBlock
 from chainproof.merkle import packed_proof, packed_root
 from chainproof.store.models import Batch, BatchTree, Evidence
+from chainproof.vocabulary import Hash32
 
 _TREE: Final[Table] = BatchTree.__table__  # type: ignore[attr-defined]
 # Trees kept in memory, least recently used out first: 64 MiB holds 100 batches of 10,000
@@ -103,7 +104,7 @@ def leaf_proof(
     root: str,
     trees: TreeCache | None,
     may_block: bool = True,
-) -> list[bytes]:
+) -> list[Hash32]:
     """The Merkle proof of one evidence row as bytes, from its column values: its stored
     ``proof`` if it has one (rows batched before 0004), else derived from the tree.
     ``may_block=False``: from a cached tree only, else ``WouldBlock`` (reading a 640 KB

@@ -41,6 +41,7 @@ from chainproof.chain.context import ChainContext
 from chainproof.chain.registry import RootState
 from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
 from chainproof.merkle import process_proof
+from chainproof.vocabulary import Hash32
 
 _GET_ANCHOR: Final = function_signature_to_4byte_selector("getAnchor(address,bytes32)")
 _GET_ANCHOR_V1: Final = function_signature_to_4byte_selector("getAnchor(bytes32)")
@@ -84,9 +85,9 @@ class RootStates:
     def holds(
         self,
         submitter: str,
-        root: bytes,
-        leaf: bytes,
-        proof: Sequence[bytes],
+        root: Hash32,
+        leaf: Hash32,
+        proof: Sequence[Hash32],
         *,
         may_block: bool = True,
     ) -> bool:
@@ -119,7 +120,7 @@ class RootStates:
                 return state
             return self._refresh(root)[root]
 
-    def forget(self, root: bytes) -> None:
+    def forget(self, root: Hash32) -> None:
         """Drops ``root``'s state (after this process revoked in it); a read that started
         before this is not stored when it ends, so the next verify reads the chain."""
         with self._lock:

@@ -26,6 +26,7 @@ from chainproof.digests import DIGEST_SIZE, Algorithm, check_algorithm, to_hex
 from chainproof.errors import InvalidInputError
 from chainproof.merkle import EVIDENCE_LEAF_TYPES as LEAF_TYPES
 from chainproof.merkle import leaf_hash
+from chainproof.vocabulary import Hash32
 from chainproof.vocabulary import SaltSource as SaltSource  # random_salt is one
 
 if TYPE_CHECKING:  # trust.py builds on this module's types; only the checks need the anchor
@@ -37,12 +38,14 @@ SALT_SIZE: Final = 32
 TSA_TOKEN_MAX_B64: Final = 16384  # a token with its certificates is 2-4 KiB
 
 
-def random_salt() -> bytes:
+def random_salt() -> Hash32:
     """32 bytes from the OS CSPRNG: the default :data:`SaltSource`."""
     return secrets.token_bytes(SALT_SIZE)
 
 
-def evidence_leaf(algorithm: Algorithm, digest: bytes, salt: bytes) -> tuple[list[str], list[Any]]:
+def evidence_leaf(
+    algorithm: Algorithm, digest: Hash32, salt: Hash32
+) -> tuple[list[str], list[Any]]:
     """``(leaf_types, leaf_values)`` of a document's leaf, values in JSON form.
 
     ``leaf_values`` is ``[algorithm, "0x<digest>", "0x<salt>"]``: what a receipt stores and
@@ -55,7 +58,7 @@ def evidence_leaf(algorithm: Algorithm, digest: bytes, salt: bytes) -> tuple[lis
     return list(LEAF_TYPES), [algorithm, to_hex(digest), to_hex(salt)]
 
 
-def evidence_leaf_hash(algorithm: Algorithm, digest: bytes, salt: bytes) -> bytes:
+def evidence_leaf_hash(algorithm: Algorithm, digest: Hash32, salt: Hash32) -> Hash32:
     """The Merkle leaf hash of a document (what the registry's ``verify`` takes as ``leaf``)."""
     return leaf_hash(*evidence_leaf(algorithm, digest, salt))
 
