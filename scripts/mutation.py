@@ -18,9 +18,9 @@ test, so no ``lru_cache`` holds a result computed by unmutated code (one of the 
 mutmut's plain fork mode that the issue names). The fork server imports the libraries and the
 package (``preload.txt``) to make each mutant start in ~0.3 s instead of ~2 s; mutmut's
 trampolines pick the mutant at call time, so importing early changes nothing, except for code
-a module runs at import time: ``trace/cbv_hash.py`` builds ``_ORDER`` and ``receipts.py``
-``VERIFIER_ABI`` then, so for them the package is not preloaded and each mutant imports it
-with the mutant already active.
+a module runs at import time: ``trace/cbv_hash.py`` builds ``_ORDER`` and ``receipts/``
+its models and JSON Schema then, so for them the package is not preloaded and each mutant
+imports it with the mutant already active.
 Bytecode caching is on for these runs (the shell's PYTHONDONTWRITEBYTECODE would make every
 mutant recompile the libraries it imports).
 
@@ -55,7 +55,7 @@ EQUIVALENTS_DOC = ROOT / "docs" / "testing.md"
 @dataclass(frozen=True)
 class Target:
     name: str
-    source: str  # path inside backend/
+    source: str  # path inside backend/, or a glob of them (``chainproof/receipts/*.py``)
     tests: tuple[str, ...]
     # False for a module that runs its own functions at import time (see the docstring).
     preload_package: bool = True
@@ -77,10 +77,10 @@ _EMBEDDED_ONLY = ("-k", "not anvil")
 TARGETS: tuple[Target, ...] = (
     Target("digests", "chainproof/digests.py", ("tests/unit/test_digests.py",)),
     Target("merkle", "chainproof/merkle.py", ("tests/unit/test_merkle.py",)),
-    # receipts builds VERIFIER_ABI with _view() at import time.
+    # receipts (model, offline and online checks) builds its models at import time.
     Target(
         "receipts",
-        "chainproof/receipts.py",
+        "chainproof/receipts/*.py",
         ("tests/unit/test_receipts.py", *_TRUST_TESTS),
         preload_package=False,
         import_time=("_view",),
@@ -193,9 +193,11 @@ def _prepare(target: Target) -> Path:
 def _statuses(work: Path, target: Target) -> dict[str, str]:
     from mutmut.stats import status_by_exit_code
 
-    meta = work / "mutants" / (target.source + ".meta")
-    data = json.loads(meta.read_text())
-    return {k: status_by_exit_code[v] for k, v in data["exit_code_by_key"].items()}
+    found: dict[str, str] = {}
+    for meta in sorted((work / "mutants").glob(target.source + ".meta")):
+        data = json.loads(meta.read_text())
+        found.update({k: status_by_exit_code[v] for k, v in data["exit_code_by_key"].items()})
+    return found
 
 
 def _equivalents() -> dict[str, str]:

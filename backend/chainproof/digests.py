@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Final, Protocol
 import rfc8785
 
 from chainproof.errors import InvalidInputError
-from chainproof.vocabulary import ALGORITHMS, Algorithm
+from chainproof.vocabulary import ALGORITHMS, Algorithm, Hash32
 
 DIGEST_SIZE: Final = 32
 DEFAULT_CHUNK_SIZE: Final = 1 << 20
@@ -44,7 +44,7 @@ try:
     def _new_keccak() -> Hasher:
         return _pysha3_keccak_256()
 
-    def keccak256(data: bytes | bytearray | memoryview) -> bytes:
+    def keccak256(data: bytes | bytearray | memoryview) -> Hash32:
         """keccak-256 of ``data`` in one call (the Merkle tree's hot path)."""
         return _pysha3_keccak_256(data).digest()
 
@@ -55,7 +55,7 @@ except ImportError:  # pragma: no cover - exercised only where safe-pysha3 is ab
     def _new_keccak() -> Hasher:
         return _crypto_keccak.new(digest_bits=256)
 
-    def keccak256(data: bytes | bytearray | memoryview) -> bytes:
+    def keccak256(data: bytes | bytearray | memoryview) -> Hash32:
         """keccak-256 of ``data`` in one call (the Merkle tree's hot path)."""
         return _crypto_keccak.new(data=data, digest_bits=256).digest()
 
@@ -119,7 +119,7 @@ def hash_stream(
     return hasher.digest()
 
 
-def hash_bytes(data: bytes | bytearray | memoryview, algorithm: Algorithm) -> bytes:
+def hash_bytes(data: bytes | bytearray | memoryview, algorithm: Algorithm) -> Hash32:
     """Digest of ``data`` held in memory."""
     hasher = new_hasher(algorithm)
     hasher.update(data)
@@ -167,7 +167,7 @@ def parse_hex(text: str, *, size: int | None = None, what: str = "value") -> byt
     return data
 
 
-def parse_digest(text: str, algorithm: Algorithm) -> bytes:
+def parse_digest(text: str, algorithm: Algorithm) -> Hash32:
     """The 32 digest bytes of ``text`` for ``algorithm`` (``0x`` optional, any case)."""
     algorithm = check_algorithm(algorithm)
     return parse_hex(text, size=DIGEST_SIZE, what=f"{algorithm} digest")

@@ -31,6 +31,7 @@ from eth_utils import is_checksum_address
 
 from chainproof.digests import keccak256, parse_hex, to_hex
 from chainproof.errors import InvalidInputError
+from chainproof.vocabulary import Hash32
 
 DUMP_FORMAT: Final = "standard-v1"
 NODE_SIZE: Final = 32
@@ -285,7 +286,7 @@ def encode_leaf(leaf_types: Sequence[str], values: Sequence[Any]) -> bytes:
     return _leaf_encoder(tuple(leaf_types))(values)
 
 
-def leaf_hash(leaf_types: Sequence[str], values: Sequence[Any]) -> bytes:
+def leaf_hash(leaf_types: Sequence[str], values: Sequence[Any]) -> Hash32:
     """The StandardMerkleTree leaf: ``keccak256(bytes.concat(keccak256(abi.encode(...))))``.
 
     Double hashing keeps a leaf's preimage from ever being 64 bytes, so an inner node
@@ -315,13 +316,13 @@ def evidence_leaf_frame(algorithm: str) -> tuple[bytes, bytes]:
     return head, tail
 
 
-def evidence_leaf_hasher(algorithm: str) -> Callable[[bytes, bytes], bytes]:
+def evidence_leaf_hasher(algorithm: str) -> Callable[[Hash32, Hash32], Hash32]:
     """``(digest, salt) -> leaf hash`` for documents hashed with ``algorithm``: the intake's
     fast path (10,000 leaves a request), one frame for all of them, no generic encoder."""
     head, tail = evidence_leaf_frame(algorithm)
     k = keccak256
 
-    def hash_leaf(digest: bytes, salt: bytes) -> bytes:
+    def hash_leaf(digest: Hash32, salt: Hash32) -> Hash32:
         return k(k(head + digest + salt + tail))
 
     return hash_leaf
@@ -337,12 +338,12 @@ def _node(value: NodeLike, what: str) -> bytes:
     return data
 
 
-def node_hash(a: bytes, b: bytes) -> bytes:
+def node_hash(a: Hash32, b: Hash32) -> Hash32:
     """keccak256 of the pair in ascending order (OpenZeppelin ``Hashes.commutativeKeccak256``)."""
     return keccak256(a + b if a <= b else b + a)
 
 
-def process_proof(leaf: NodeLike, proof: Sequence[NodeLike]) -> bytes:
+def process_proof(leaf: NodeLike, proof: Sequence[NodeLike]) -> Hash32:
     """The root that ``proof`` leads to from ``leaf`` (``MerkleProof.processProof``)."""
     computed = _node(leaf, "leaf")
     for i, sibling in enumerate(proof):
@@ -399,7 +400,7 @@ def packed_tree(leaves: list[bytes]) -> bytes:
     return b"".join(build_layout(sorted(leaves)))
 
 
-def packed_root(nodes: bytes) -> bytes:
+def packed_root(nodes: bytes) -> Hash32:
     """The root of a :func:`packed_tree` (its first node)."""
     return nodes[:NODE_SIZE]
 
@@ -413,7 +414,7 @@ def sibling_path(node: int) -> Iterator[int]:
         node = (node - 1) // 2
 
 
-def packed_proof(nodes: bytes, leaf: bytes) -> list[bytes] | None:
+def packed_proof(nodes: bytes, leaf: Hash32) -> list[Hash32] | None:
     """The proof of ``leaf`` in a :func:`packed_tree`, or None when it is not a leaf.
 
     No hashing: a binary search among the sorted leaves (leaf i sits at node ``last - i``)
@@ -552,7 +553,7 @@ class StandardMerkleTree:
         return cls(tree, values, tree_indices, tuple(types), json_ready=True)
 
     @property
-    def root(self) -> bytes:
+    def root(self) -> Hash32:
         return self._tree[0]
 
     @property
@@ -589,11 +590,11 @@ class StandardMerkleTree:
         """Where value ``index``'s leaf sits in the tree array (``treeIndex`` in the dump)."""
         return self._check_index(index)
 
-    def leaf_hash_at(self, index: int) -> bytes:
+    def leaf_hash_at(self, index: int) -> Hash32:
         """The leaf hash of value ``index``."""
         return self._tree[self._check_index(index)]
 
-    def get_proof(self, index: int) -> list[bytes]:
+    def get_proof(self, index: int) -> list[Hash32]:
         """Sibling hashes from value ``index``'s leaf up to (not including) the root."""
         tree = self._tree
         return [tree[i] for i in sibling_path(self._check_index(index))]

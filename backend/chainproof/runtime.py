@@ -7,11 +7,11 @@ starts the key's chain workers: the batcher (anchoring), the chain writer (every
 lifespan), ``chainproof worker`` and the tests' apps all start through it, so a worker runs exactly
 what a serving process runs beside its API, and :meth:`Runtime.close` stops it all in reverse order.
 
-Per-engine and per-chain caches still sit in their modules, keyed weakly by the engine or
-the chain (so two runtimes in one process never share them): the intake's group commit
-(``evidence/intake.py``), the write turns (``evidence/writes.py``), the root states
-(``evidence/roots.py``), the proof cache (``evidence/proofs.py``) and the trace registry
-client (``chain/trace_registry.py``). Moving them onto :class:`Runtime` is the next step.
+No working state sits in a module: what a process keeps per engine (the intake's group
+commit and the write turns it shares with the batcher) is :attr:`Runtime.engine_state`, and
+what it keeps per chain (root states, trees, the trace registry client, the recent head, the
+trust anchor) lives on the chain context (``ChainContext.local``); both die with the runtime,
+and two runtimes in one process (tests) share none of it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
-from chainproof.chain.context import ChainContext, ChainStatus, open_chain
+from chainproof.chain.context import ChainContext, ChainLocals, ChainStatus, open_chain
 from chainproof.chain.endpoints import pool_options
 from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.trace_registry import trace_chain
@@ -35,6 +35,7 @@ from chainproof.config import Settings
 from chainproof.draws.revealer import Revealer
 from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
 from chainproof.evidence.batcher import Batcher, LeaderLock
+from chainproof.evidence.engine_state import EngineState
 from chainproof.evidence.finality import FinalityPolicy, choose_policy
 from chainproof.evidence.ops import evidence_kinds
 from chainproof.store import db, shared_files
@@ -62,6 +63,7 @@ class UnavailableChain(ChainContext):
 
     def __init__(self, *, reason: str, code: str, standby: Node | None) -> None:
         # No super().__init__(): there is no deployment, registry or sender to build.
+        self._locals = ChainLocals()
         self.reason = reason
         self.code = code
         self.standby = standby
@@ -93,6 +95,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     chain: ChainContext
+    engine_state: EngineState
     # An engine the event loop may read with, without a worker thread (``db.loop_reader``):
     # None where every read goes through the thread pool.
     reader: Engine | None = None
@@ -164,6 +167,7 @@ def start_runtime(
             settings=settings,
             engine=engine,
             sessions=db.session_factory(engine),
+            engine_state=EngineState.of(engine),
             reader=db.loop_reader(engine),
             chain=chain,
             owns_chain=owns_chain,
@@ -320,6 +324,7 @@ def _run_chain_workers(runtime: Runtime, lock: KeyLock) -> None:
         stuck_after=settings.stuck_after_s,
         gas_cap=settings.gas_cap,
         member_secret=settings.secret_key.get_secret_value(),
+        turns=runtime.engine_state.turns,
     )
     writer = start_writer(runtime.engine, chain, settings)
     batcher.writer = writer

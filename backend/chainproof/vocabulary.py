@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Final, Literal, NewType, get_args
+from typing import Final, Literal, TypeAlias, get_args
 
 Algorithm = Literal["sha256", "sm3", "keccak256"]
 ALGORITHMS: Final[tuple[Algorithm, ...]] = get_args(Algorithm)
@@ -24,8 +24,9 @@ Verdict = Literal["anchored", "pending", "not_found", "revoked", "chain_mismatch
 VERDICTS: Final[tuple[Verdict, ...]] = get_args(Verdict)
 
 # A 32-byte hash (a digest, a leaf, a Merkle node or root, a salt) as bytes; text forms are
-# 0x + 64 lowercase hex digits (``digests.to_hex``).
-Hash32 = NewType("Hash32", bytes)
+# 0x + 64 lowercase hex digits (``digests.to_hex``). An alias, not a NewType: it names the
+# size where hashes cross modules, without a wrapping call in the hot paths that make them.
+Hash32: TypeAlias = bytes
 
 
 class ChainKind(StrEnum):
@@ -50,4 +51,4 @@ def chain_kind(spec: str) -> ChainKind:
 
 # Where salts come from: 32 random bytes a call (``receipts.random_salt`` in production;
 # tests inject their own to get known leaves).
-SaltSource = Callable[[], bytes]
+SaltSource = Callable[[], Hash32]

@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from chainproof.evidence import freshness, intake
+from chainproof.evidence.engine_state import EngineState
 from chainproof.evidence.records import EvidenceRecord, Head, keep_records
 from chainproof.store import db
 
@@ -32,9 +33,10 @@ def test_records_and_the_batch_commitment(database_url: str) -> None:
     try:
         old, new = Head(7, "0x" + "07" * 32), Head(9, "0x" + "09" * 32)
         ids: list[int] = []
+        group = EngineState.of(engine).group
         for head, n in ((new, 3), (old, 2), (None, 1)):
             accepted = intake.submit_bulk(
-                engine=engine,
+                group=group,
                 algorithm="sha256",
                 digests=[secrets.token_bytes(32) for _ in range(n)],
                 member_id=None,

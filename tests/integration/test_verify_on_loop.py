@@ -10,6 +10,7 @@ check the loop path is the one taken when everything is warm.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,7 @@ def test_what_the_loop_cannot_know_goes_to_a_thread_with_the_same_answer(
     warm = _verdict(client, anchored[1])
     hops = _Hops(monkeypatch)
     # A tree no longer in memory: reading 640 KB is not for the loop.
-    monkeypatch.setattr(proofs, "_cache", type(proofs._cache)())
+    monkeypatch.setattr(proofs.trees_of(chain), "_trees", OrderedDict())
     cold = _verdict(client, anchored[1])
     assert hops.count == 1 and cold == warm
     # A stale root state: the loop never waits for the node.

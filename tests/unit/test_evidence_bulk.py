@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 from chainproof.api.routes.evidence import _digests_body
 from chainproof.api.schemas import DigestsIn
 from chainproof.evidence import intake
+from chainproof.evidence.engine_state import EngineState
 from chainproof.evidence.writes import WriteTurns
 from chainproof.identity import create_api_key
 from chainproof.store.db import make_engine, session_factory, upgrade
@@ -124,7 +125,15 @@ def engine(tmp_path: Path) -> Engine:
     return make_engine(url)
 
 
-def test_concurrent_bulk_requests_each_get_their_own_committed_rows(engine: Engine) -> None:
+@pytest.fixture
+def group(engine: Engine) -> intake.GroupCommit:
+    """The engine's one group commit, as the runtime makes it (``EngineState``)."""
+    return EngineState.of(engine).group
+
+
+def test_concurrent_bulk_requests_each_get_their_own_committed_rows(
+    engine: Engine, group: intake.GroupCommit
+) -> None:
     with session_factory(engine)() as s:
         key, _ = create_api_key(session=s, org="甲", role="submitter")
     requests = [[os.urandom(32) for _ in range(n)] for n in (1, 3000, 7, 5000, 1, 2500) * 3]
@@ -132,7 +141,7 @@ def test_concurrent_bulk_requests_each_get_their_own_committed_rows(engine: Engi
 
     def client(i: int) -> None:
         answers[i] = intake.submit_bulk(
-            engine=engine, algorithm="sha256", digests=requests[i], member_id=key.member_id
+            group=group, algorithm="sha256", digests=requests[i], member_id=key.member_id
         )
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(len(requests))]
@@ -150,15 +159,17 @@ def test_concurrent_bulk_requests_each_get_their_own_committed_rows(engine: Engi
         assert [stored[a.id] for a in accepted] == [a.digest for a in accepted]
 
 
-def test_a_failed_group_commit_stores_nothing_and_the_next_one_works(engine: Engine) -> None:
+def test_a_failed_group_commit_stores_nothing_and_the_next_one_works(
+    engine: Engine, group: intake.GroupCommit
+) -> None:
     with pytest.raises(IntegrityError):  # member 999 does not exist: a foreign key violation
         intake.submit_bulk(
-            engine=engine, algorithm="sha256", digests=[os.urandom(32)] * 3, member_id=999
+            group=group, algorithm="sha256", digests=[os.urandom(32)] * 3, member_id=999
         )
     with engine.connect() as conn:
         assert conn.execute(select(Evidence.__table__.c.id)).all() == []  # type: ignore[attr-defined]
     ok = intake.submit_bulk(
-        engine=engine, algorithm="sha256", digests=[os.urandom(32)], member_id=None
+        group=group, algorithm="sha256", digests=[os.urandom(32)], member_id=None
     )
     assert len(ok) == 1 and ok[0].status == "queued"
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from eth_account import Account
@@ -23,6 +24,7 @@ from chainproof.chain.deployments import (
     REGISTRY,
     REGISTRY_V1,
     Deployment,
+    OnDeployment,
     artifact_version,
     check_deployment,
     deploy_registry,
@@ -38,7 +40,35 @@ from chainproof.chain.sender import TxSender, TxType
 from chainproof.errors import ChainError, ChainMismatchError, ConfigError, WouldBlock
 from chainproof.vocabulary import MANAGED_CHAINS, ChainKind, chain_kind
 
+_T = TypeVar("_T")
+
 log = structlog.get_logger("chainproof.chain")
+
+
+class ChainLocals:
+    """The working state kept per chain context, one of each kind, made on first use: the
+    root states (``evidence/roots.py``), the trace registry client
+    (``chain/trace_registry.py``), the recent head (``evidence/freshness.py``), the trust
+    anchor (``chain/trust_anchor.py``) and the batch trees (``evidence/proofs.py``).
+
+    It lives and dies with its context, which the runtime owns, so two runtimes in one
+    process never share any of it and nothing outlives the chain it describes. Services
+    reach it through the context they are handed (``chain.local(RootStates, ...)``); the
+    kinds are defined where they are used, so this module imports none of them.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[type, object] = {}
+        # Held while one is made: a trace registry is found or deployed once per context.
+        self._lock = threading.RLock()
+
+    def get(self, kind: type[_T], make: Callable[[], _T]) -> _T:
+        with self._lock:
+            found = self._items.get(kind)
+            if found is None:
+                found = self._items[kind] = make()
+            assert isinstance(found, kind)
+            return found
 
 
 @dataclass(frozen=True)
@@ -49,7 +79,7 @@ class ChainStatus:
     checked_at: float
 
 
-class ChainContext:
+class ChainContext(OnDeployment):
     """One node + one EvidenceRegistry deployment + the operator's sender."""
 
     def __init__(
@@ -78,9 +108,14 @@ class ChainContext:
         self._status_ttl = status_ttl
         self._status: ChainStatus | None = None
         self._lock = threading.Lock()  # held while the node is asked
+        self._locals = ChainLocals()
         # Renews the status in the background at half its age: under a steady verify load
         # no request waits for the node to be asked.
         self._ahead = Renewal(self._check_ahead, name="chainproof-chain-status")
+
+    def local(self, kind: type[_T], make: Callable[[], _T]) -> _T:
+        """This context's one ``kind`` (made by ``make`` the first time): see ChainLocals."""
+        return self._locals.get(kind, make)
 
     def registry_at(self, address: str) -> EvidenceRegistryClient:
         """The client of the registry at ``address``: the current one or an honoured past
@@ -103,14 +138,6 @@ class ChainContext:
             "nor one it still honours",
             address=address,
         )
-
-    @property
-    def chain_id(self) -> int:
-        return self.deployment.chain_id
-
-    @property
-    def contract(self) -> str:
-        return self.deployment.address
 
     def status(self, *, fresh: bool = False, may_block: bool = True) -> ChainStatus:
         """Is the node reachable and still the deployment's chain? Cached for ``status_ttl``

@@ -71,6 +71,21 @@ class Deployment:
     compiler_input: str | None = None
 
 
+class OnDeployment:
+    """Anything that talks to one deployed contract: its chain id and address, from the
+    record (a chain context, a trace registry)."""
+
+    deployment: Deployment
+
+    @property
+    def chain_id(self) -> int:
+        return self.deployment.chain_id
+
+    @property
+    def contract(self) -> str:
+        return self.deployment.address
+
+
 @dataclass(frozen=True)
 class HonouredRegistry:
     """A registry on the current chain whose receipts are still honoured (an older version

@@ -8,8 +8,6 @@ registries is issue #16's, in progress).
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -29,6 +27,7 @@ from chainproof.chain.deployments import (
     save_record,
 )
 from chainproof.chain.sender import MinedTx, TxSender
+from chainproof.vocabulary import ChainKind
 
 ORGANISER_ROLE = keccak(text="ORGANISER_ROLE")
 TENDER_REGISTRY: Final = "TenderRegistry"
@@ -145,33 +144,28 @@ def deploy_tender_registry(
     return deploy_contract(w3, sender, artifact, (admin_address,))
 
 
-_cache: weakref.WeakKeyDictionary[ChainContext, TenderRegistryClient] = weakref.WeakKeyDictionary()
-_cache_lock = threading.Lock()
-
-
 def tender_registry(chain: ChainContext, *, data_dir: Path | None) -> TenderRegistryClient:
     """The TenderRegistry of ``chain``: the recorded one (checked against the source) or a
-    new deployment by the operator's key, which is then the organiser (as trace_chain)."""
-    with _cache_lock:
-        found = _cache.get(chain)
-        if found is not None:
-            return found
-        artifact = load_artifact(TENDER_REGISTRY)
-        w3 = chain.w3
-        persist = data_dir is not None and chain.node.kind != "embedded"
-        record = None
-        if persist:
-            assert data_dir is not None
-            record = load_record(data_dir, int(w3.eth.chain_id), TENDER_REGISTRY)
-        if record is not None:
-            check_deployment(w3, record, artifact)
-            found = TenderRegistryClient(w3, record.address, artifact.abi)
-        else:
-            record = deploy_tender_registry(w3, chain.sender, artifact)
-            found = TenderRegistryClient(w3, record.address, artifact.abi)
-            found.grant_organiser(chain.sender, chain.sender.address)
-            if persist:
-                assert data_dir is not None
-                save_record(data_dir, record)
-        _cache[chain] = found
-        return found
+    new deployment by the operator's key, which is then the organiser (as trace_chain).
+    Found once per chain context (``ChainContext.local``)."""
+    return chain.local(TenderRegistryClient, lambda: _find_or_deploy(chain, data_dir))
+
+
+def _find_or_deploy(chain: ChainContext, data_dir: Path | None) -> TenderRegistryClient:
+    artifact = load_artifact(TENDER_REGISTRY)
+    w3 = chain.w3
+    persist = data_dir is not None and chain.node.kind != ChainKind.EMBEDDED
+    record = None
+    if persist:
+        assert data_dir is not None
+        record = load_record(data_dir, int(w3.eth.chain_id), TENDER_REGISTRY)
+    if record is not None:
+        check_deployment(w3, record, artifact)
+        return TenderRegistryClient(w3, record.address, artifact.abi)
+    record = deploy_tender_registry(w3, chain.sender, artifact)
+    found = TenderRegistryClient(w3, record.address, artifact.abi)
+    found.grant_organiser(chain.sender, chain.sender.address)
+    if persist:
+        assert data_dir is not None
+        save_record(data_dir, record)
+    return found

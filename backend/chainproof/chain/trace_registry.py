@@ -16,8 +16,6 @@ embedded chain gets a fresh deployment per :class:`~chainproof.chain.context.Cha
 from __future__ import annotations
 
 import os
-import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +32,7 @@ from chainproof.chain.compiler import ContractArtifact, load_artifact, runtime_m
 from chainproof.chain.context import ChainContext
 from chainproof.chain.deployments import (
     Deployment,
+    OnDeployment,
     check_deployment,
     deploy_contract,
     genesis_hash,
@@ -156,19 +155,11 @@ def deploy_trace_registry(
 
 
 @dataclass(frozen=True)
-class TraceChain:
+class TraceChain(OnDeployment):
     """The TraceRegistry of one chain context."""
 
     client: TraceRegistryClient
     deployment: Deployment
-
-    @property
-    def chain_id(self) -> int:
-        return self.deployment.chain_id
-
-    @property
-    def contract(self) -> str:
-        return self.deployment.address
 
 
 def _retire(data_dir: Path, chain_id: int) -> None:
@@ -200,37 +191,32 @@ def _is_v1(w3: Web3, record: Deployment, artifact: ContractArtifact) -> bool:
     return False
 
 
-_cache: weakref.WeakKeyDictionary[ChainContext, TraceChain] = weakref.WeakKeyDictionary()
-_cache_lock = threading.Lock()
-
-
 def trace_chain(chain: ChainContext, *, data_dir: Path | None) -> TraceChain:
-    """The TraceRegistry for ``chain``: the recorded one (checked) or a new deployment.
+    """The TraceRegistry for ``chain``: the recorded one (checked) or a new deployment, found
+    once per chain context and kept on it.
 
     ``data_dir`` None (or an embedded chain) keeps the deployment in memory only.
     """
-    with _cache_lock:
-        found = _cache.get(chain)
-        if found is not None:
-            return found
-        artifact = load_artifact(TRACE_REGISTRY)
-        w3 = chain.w3
+    return chain.local(TraceChain, lambda: _find_or_deploy(chain, data_dir))
+
+
+def _find_or_deploy(chain: ChainContext, data_dir: Path | None) -> TraceChain:
+    artifact = load_artifact(TRACE_REGISTRY)
+    w3 = chain.w3
+    record = None
+    persist = data_dir is not None and chain.node.kind != ChainKind.EMBEDDED
+    if persist:
+        assert data_dir is not None
+        record = load_record(data_dir, int(w3.eth.chain_id), TRACE_REGISTRY)
+    if record is not None and _is_v1(w3, record, artifact):
+        assert data_dir is not None
+        _retire(data_dir, record.chain_id)
         record = None
-        persist = data_dir is not None and chain.node.kind != ChainKind.EMBEDDED
+    if record is not None:
+        check_deployment(w3, record, artifact)
+    else:
+        record = deploy_trace_registry(w3, chain.sender, artifact)
         if persist:
             assert data_dir is not None
-            record = load_record(data_dir, int(w3.eth.chain_id), TRACE_REGISTRY)
-        if record is not None and _is_v1(w3, record, artifact):
-            assert data_dir is not None
-            _retire(data_dir, record.chain_id)
-            record = None
-        if record is not None:
-            check_deployment(w3, record, artifact)
-        else:
-            record = deploy_trace_registry(w3, chain.sender, artifact)
-            if persist:
-                assert data_dir is not None
-                save_record(data_dir, record)
-        found = TraceChain(TraceRegistryClient(w3, record.address, artifact.abi), record)
-        _cache[chain] = found
-        return found
+            save_record(data_dir, record)
+    return TraceChain(TraceRegistryClient(w3, record.address, artifact.abi), record)

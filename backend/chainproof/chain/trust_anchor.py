@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from pathlib import Path
 from typing import Final
 
@@ -25,10 +24,13 @@ from chainproof.trust import TRUST_ANCHOR_FORMAT, PastRegistry, TrustAnchor, cod
 # chain status (genesis, code present) is checked on every build. A minute bounds the reads.
 ANCHOR_TTL_S: Final = 60.0
 
-_cache: weakref.WeakKeyDictionary[ChainContext, tuple[float, TrustAnchor]] = (
-    weakref.WeakKeyDictionary()
-)
-_lock = threading.Lock()
+
+class _Built:
+    """The anchor last built for one chain context and when (kept on the context)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # held while one is built: one build at a time
+        self.at_anchor: tuple[float, TrustAnchor] | None = None
 
 
 def past_registries(chain: ChainContext, *, data_dir: Path | None) -> list[PastRegistry]:
@@ -48,14 +50,15 @@ def server_trust_anchor(
     """The anchor of the deployment ``chain`` serves. Raises (ChainError) while the node is
     not the deployment's chain: a server never publishes an anchor it cannot stand behind."""
     chain.require_ok()
-    with _lock:
-        cached = _cache.get(chain)
+    built = chain.local(_Built, _Built)
+    with built.lock:
+        cached = built.at_anchor
         if cached is not None and time.monotonic() - cached[0] < ANCHOR_TTL_S:
             anchor = cached[1]
             if anchor.rpc_url == public_rpc_url:
                 return anchor
         anchor = _build(chain, data_dir=data_dir, public_rpc_url=public_rpc_url)
-        _cache[chain] = (time.monotonic(), anchor)
+        built.at_anchor = (time.monotonic(), anchor)
         return anchor
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import weakref
 from typing import Any, Final
 
 from eth_utils import keccak
@@ -37,9 +36,6 @@ from chainproof.store.models import Batch, Evidence
 # How stale the head may be: a recorded block is at most this much older than the newest.
 HEAD_TTL_S: Final = 1.0
 
-_heads: weakref.WeakKeyDictionary[ChainContext, tuple[float, Head]] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
 
 class BatchMeta(SQLModel, table=True):
     """The batch metadata exactly as its hash went on chain."""
@@ -50,22 +46,37 @@ class BatchMeta(SQLModel, table=True):
     meta: str  # canonical JSON
 
 
+class RecentHead:
+    """The last head read from one chain and when (kept on its chain context)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: tuple[float, Head] | None = None
+
+    def fresh(self, now: float) -> Head | None:
+        with self._lock:
+            seen = self._seen
+        return seen[1] if seen is not None and now - seen[0] < HEAD_TTL_S else None
+
+    def saw(self, now: float, head: Head) -> None:
+        with self._lock:
+            self._seen = (now, head)
+
+
 def recent_head(chain: ChainContext) -> Head | None:
     """The newest block (number, hash), read at most once a second per chain; None when the
     node cannot say (a document is never refused for it: its batch then has no lower bound)."""
-    key = chain
+    seen = chain.local(RecentHead, RecentHead)
     now = time.monotonic()
-    with _lock:
-        cached = _heads.get(key)
-        if cached is not None and now - cached[0] < HEAD_TTL_S:
-            return cached[1]
+    cached = seen.fresh(now)
+    if cached is not None:
+        return cached
     try:
         block = chain.w3.eth.get_block("latest")
         head = Head(number=int(block["number"]), hash=to_hex(bytes(block["hash"])))
     except Exception:  # node trouble: the record simply has no head
         return None
-    with _lock:
-        _heads[key] = (now, head)
+    seen.saw(now, head)
     return head
 
 

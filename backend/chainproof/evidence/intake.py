@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 import threading
-import weakref
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final, NamedTuple
@@ -40,12 +39,12 @@ from sqlmodel import Session
 
 from chainproof.digests import Algorithm, check_algorithm
 from chainproof.errors import ChainProofError, InvalidInputError
-from chainproof.evidence.writes import turns_for
+from chainproof.evidence.writes import Turns
 from chainproof.merkle import evidence_leaf_hasher
 from chainproof.public_ids import new_public_ids
 from chainproof.receipts import SALT_SIZE, random_salt
 from chainproof.store.models import FILENAME_LEN, LABEL_LEN, Evidence, EvidenceStatus, utcnow
-from chainproof.vocabulary import SaltSource
+from chainproof.vocabulary import Hash32, SaltSource
 
 MAX_BULK = 10_000
 _TABLE: Final[Table] = Evidence.__table__  # type: ignore[attr-defined]
@@ -66,7 +65,7 @@ class Accepted(NamedTuple):
 
 def _check(
     algorithm: Algorithm,
-    digests: Sequence[bytes],
+    digests: Sequence[Hash32],
     label: str | None,
     filenames: Sequence[str | None] | None,
     sizes: Sequence[int | None] | None,
@@ -97,7 +96,7 @@ def _salts(n: int, salt_source: SaltSource) -> list[bytes]:
 
 def _rows(
     algorithm: Algorithm,
-    digests: Sequence[bytes],
+    digests: Sequence[Hash32],
     member_id: int | None,
     label: str | None,
     filenames: Sequence[str | None] | None,
@@ -176,7 +175,7 @@ def submit_digests(
     *,
     session: Session,
     algorithm: Algorithm,
-    digests: Sequence[bytes],
+    digests: Sequence[Hash32],
     member_id: int | None,
     label: str | None = None,
     filenames: Sequence[str | None] | None = None,
@@ -198,9 +197,9 @@ def submit_digests(
 
 def submit_bulk(
     *,
-    engine: Engine,
+    group: GroupCommit,
     algorithm: Algorithm,
-    digests: Sequence[bytes],
+    digests: Sequence[Hash32],
     member_id: int | None,
     label: str | None = None,
     filenames: Sequence[str | None] | None = None,
@@ -208,13 +207,13 @@ def submit_bulk(
     salt_source: SaltSource = random_salt,
 ) -> list[Accepted]:
     """:func:`submit_digests` for requests that bring nothing else to commit (the upload
-    routes): the rows go into the next group commit on ``engine`` and this returns once
+    routes): the rows go into the next commit of ``group`` (its engine's) and this returns once
     that transaction has committed. Bad input raises before anything is queued; a failed
     commit raises here, in every request whose rows it held, and stores none of them."""
     if not digests:
         return []
     digest_hex, rows = _rows(algorithm, digests, member_id, label, filenames, sizes, salt_source)
-    ids = _group_of(engine).write(rows, utcnow())
+    ids = group.write(rows, utcnow())
     return _accepted(algorithm, digest_hex, rows, ids)
 
 
@@ -233,8 +232,9 @@ class _Job:
         self.error: BaseException | None = None
 
 
-class _GroupCommit:
-    """Leader/follower group commit on one engine.
+class GroupCommit:
+    """Leader/follower group commit on one engine (one per engine: the runtime's
+    ``EngineState``, ``evidence/engine_state.py``).
 
     Every request appends its job to ``_pending`` and then takes ``_writing``. Whoever gets
     it with its own job still pending becomes the leader: it takes every pending job (up to
@@ -243,8 +243,9 @@ class _GroupCommit:
     extra thread, and a request returns only after the commit that holds its rows.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, turns: Turns) -> None:
         self.engine = engine
+        self.turns = turns  # the engine's write turns, shared with its batcher (writes.py)
         self._writing = threading.Lock()
         self._queue_lock = threading.Lock()
         self._pending: list[_Job] = []
@@ -276,7 +277,7 @@ class _GroupCommit:
         if not taken:
             return
         try:
-            with turns_for(self.engine).turn(), self.engine.connect() as conn:
+            with self.turns.turn(), self.engine.connect() as conn:
                 ids = _insert(conn, [(j.rows, j.created) for j in taken])
                 conn.commit()
         except BaseException as exc:
@@ -285,18 +286,6 @@ class _GroupCommit:
             raise
         for j, job_ids in zip(taken, ids, strict=True):
             j.ids = job_ids
-
-
-_groups: weakref.WeakKeyDictionary[Engine, _GroupCommit] = weakref.WeakKeyDictionary()
-_groups_lock = threading.Lock()
-
-
-def _group_of(engine: Engine) -> _GroupCommit:
-    with _groups_lock:
-        group = _groups.get(engine)
-        if group is None:
-            group = _groups[engine] = _GroupCommit(engine)
-        return group
 
 
 _COLUMNS: Final = (

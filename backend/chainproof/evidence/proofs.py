@@ -8,7 +8,8 @@ updates. The tree and the proof walk are :mod:`chainproof.merkle`'s (``packed_tr
 
 Rows batched before migration 0004 still carry their own ``evidence.proof``; it is used as
 it is. Trees are immutable and named by their root (a different tree has a different
-root), so a small in-process cache keyed by root never serves a stale one.
+root), so a small cache keyed by root never serves a stale one; it is kept on the chain
+context (``trees_of``), and whoever has no context to hand reads the tree every time.
 """
 
 from __future__ import annotations
@@ -21,46 +22,63 @@ from sqlalchemy import Connection, Table
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
+from chainproof.chain.context import ChainContext
 from chainproof.errors import ChainProofError, WouldBlock
 from chainproof.merkle import packed_proof, packed_root
 from chainproof.store.models import Batch, BatchTree, Evidence
+from chainproof.vocabulary import Hash32
 
 _TREE: Final[Table] = BatchTree.__table__  # type: ignore[attr-defined]
 # Trees kept in memory, least recently used out first: 64 MiB holds 100 batches of 10,000
 # (640 KB each), so verifies spread over the last million documents never read a tree.
 CACHE_BYTES: Final = 64 * 1024 * 1024
-_cache: OrderedDict[str, bytes] = OrderedDict()
-_cached_bytes = 0
-_cache_lock = threading.Lock()
 
 
-def batch_nodes(session: Session, batch: Batch) -> bytes | None:
-    """The stored tree of ``batch`` (cached by root), or None for a pre-0004 batch."""
-    assert batch.id is not None
-    return tree_nodes(session, batch.id, batch.root)
+class TreeCache:
+    """Batch trees by root, least recently used out first, at most ``budget`` bytes."""
+
+    def __init__(self, budget: int = CACHE_BYTES) -> None:
+        self.budget = budget
+        self._trees: OrderedDict[str, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, root: str) -> bytes | None:
+        with self._lock:
+            nodes = self._trees.get(root)
+            if nodes is not None:
+                self._trees.move_to_end(root)
+            return nodes
+
+    def put(self, root: str, nodes: bytes) -> None:
+        with self._lock:
+            if root not in self._trees:
+                self._trees[root] = nodes
+                self._bytes += len(nodes)
+            while self._bytes > self.budget and len(self._trees) > 1:
+                self._bytes -= len(self._trees.popitem(last=False)[1])
 
 
-def _cached(root: str) -> bytes | None:
-    with _cache_lock:
-        nodes = _cache.get(root)
-        if nodes is not None:
-            _cache.move_to_end(root)
-        return nodes
+def trees_of(chain: ChainContext) -> TreeCache:
+    """The tree cache kept on ``chain``'s context (one per context)."""
+    return chain.local(TreeCache, TreeCache)
 
 
-def cached_tree(root: str) -> bytes:
+def cached_tree(root: str, trees: TreeCache | None) -> bytes:
     """The cached tree of ``root``; ``WouldBlock`` when it is not in the cache."""
-    nodes = _cached(root)
+    nodes = None if trees is None else trees.get(root)
     if nodes is None:
         raise WouldBlock(f"the tree of {root} is not cached")
     return nodes
 
 
-def tree_nodes(db: Session | Connection, batch_id: int, root: str) -> bytes | None:
-    """The stored tree of batch ``batch_id`` whose root is ``root`` (cached by root), or
-    None for a pre-0004 batch. Takes plain values so a reader that fetched the batch's
-    columns itself (the verify path) needs no ORM object."""
-    nodes = _cached(root)
+def tree_nodes(
+    db: Session | Connection, batch_id: int, root: str, *, trees: TreeCache | None
+) -> bytes | None:
+    """The stored tree of batch ``batch_id`` whose root is ``root`` (cached by root in
+    ``trees``), or None for a pre-0004 batch. Takes plain values so a reader that fetched
+    the batch's columns itself (the verify path) needs no ORM object."""
+    nodes = None if trees is None else trees.get(root)
     if nodes is not None:
         return nodes
     stored = db.execute(
@@ -71,13 +89,8 @@ def tree_nodes(db: Session | Connection, batch_id: int, root: str) -> bytes | No
     nodes = bytes(stored)
     if "0x" + packed_root(nodes).hex() != root.lower():
         raise ChainProofError(f"batch {batch_id}: the stored tree is not the tree of its root")
-    global _cached_bytes
-    with _cache_lock:
-        if root not in _cache:
-            _cache[root] = nodes
-            _cached_bytes += len(nodes)
-        while _cached_bytes > CACHE_BYTES and len(_cache) > 1:
-            _cached_bytes -= len(_cache.popitem(last=False)[1])
+    if trees is not None:
+        trees.put(root, nodes)
     return nodes
 
 
@@ -89,15 +102,16 @@ def leaf_proof(
     leaf_hash: str,
     batch_id: int,
     root: str,
+    trees: TreeCache | None,
     may_block: bool = True,
-) -> list[bytes]:
+) -> list[Hash32]:
     """The Merkle proof of one evidence row as bytes, from its column values: its stored
     ``proof`` if it has one (rows batched before 0004), else derived from the tree.
     ``may_block=False``: from a cached tree only, else ``WouldBlock`` (reading a 640 KB
     tree is not for an event loop)."""
     if stored is not None:
         return [bytes.fromhex(p[2:]) for p in stored]
-    nodes = tree_nodes(db, batch_id, root) if may_block else cached_tree(root)
+    nodes = tree_nodes(db, batch_id, root, trees=trees) if may_block else cached_tree(root, trees)
     proof = None if nodes is None else packed_proof(nodes, bytes.fromhex(leaf_hash[2:]))
     if proof is None:
         raise ChainProofError(
@@ -107,9 +121,9 @@ def leaf_proof(
     return proof
 
 
-def proof_of(session: Session, ev: Evidence, batch: Batch) -> list[str]:
+def proof_of(session: Session, ev: Evidence, batch: Batch, *, trees: TreeCache | None) -> list[str]:
     """``ev``'s Merkle proof (0x hex) in ``batch``: its own stored one if it has one (rows
-    batched before 0004), else derived from the batch's tree."""
+    batched before 0004), else derived from the batch's tree (kept in ``trees``)."""
     if ev.proof is not None:
         return list(ev.proof)
     assert batch.id is not None
@@ -120,5 +134,6 @@ def proof_of(session: Session, ev: Evidence, batch: Batch) -> list[str]:
         leaf_hash=ev.leaf_hash,
         batch_id=batch.id,
         root=batch.root,
+        trees=trees,
     )
     return ["0x" + p.hex() for p in proof]

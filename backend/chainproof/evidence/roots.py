@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -42,6 +41,7 @@ from chainproof.chain.context import ChainContext
 from chainproof.chain.registry import RootState
 from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
 from chainproof.merkle import process_proof
+from chainproof.vocabulary import Hash32
 
 _GET_ANCHOR: Final = function_signature_to_4byte_selector("getAnchor(address,bytes32)")
 _GET_ANCHOR_V1: Final = function_signature_to_4byte_selector("getAnchor(bytes32)")
@@ -85,9 +85,9 @@ class RootStates:
     def holds(
         self,
         submitter: str,
-        root: bytes,
-        leaf: bytes,
-        proof: Sequence[bytes],
+        root: Hash32,
+        leaf: Hash32,
+        proof: Sequence[Hash32],
         *,
         may_block: bool = True,
     ) -> bool:
@@ -120,7 +120,7 @@ class RootStates:
                 return state
             return self._refresh(root)[root]
 
-    def forget(self, root: bytes) -> None:
+    def forget(self, root: Hash32) -> None:
         """Drops ``root``'s state (after this process revoked in it); a read that started
         before this is not stored when it ends, so the next verify reads the chain."""
         with self._lock:
@@ -239,14 +239,6 @@ class RootStates:
         }
 
 
-_by_chain: weakref.WeakKeyDictionary[ChainContext, RootStates] = weakref.WeakKeyDictionary()
-_by_chain_lock = threading.Lock()
-
-
 def root_states(chain: ChainContext) -> RootStates:
-    """The process's ``RootStates`` for ``chain`` (one per chain context)."""
-    with _by_chain_lock:
-        states = _by_chain.get(chain)
-        if states is None:
-            states = _by_chain[chain] = RootStates(chain)
-        return states
+    """The ``RootStates`` of ``chain``, kept on the context (one per chain context)."""
+    return chain.local(RootStates, lambda: RootStates(chain))

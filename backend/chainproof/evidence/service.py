@@ -17,7 +17,7 @@ from chainproof.errors import (
     NotFoundError,
 )
 from chainproof.evidence.ops import REVOKE_LEAF
-from chainproof.evidence.proofs import proof_of
+from chainproof.evidence.proofs import TreeCache, proof_of, trees_of
 from chainproof.evidence.verify import Viewer, anchor_fields, may_see_private
 from chainproof.public_ids import parse_public_id
 from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
@@ -93,10 +93,13 @@ def evidence_public(*, session: Session, evidence_id: str, viewer: Viewer) -> di
     return out
 
 
-def build_receipt(*, session: Session, evidence_id: str, viewer: Viewer) -> Receipt:
+def build_receipt(
+    *, session: Session, evidence_id: str, viewer: Viewer, trees: TreeCache | None = None
+) -> Receipt:
     """The self-contained receipt, for those who may see the record (404 for anyone else,
     as for a missing id: the salt in it is what keeps the digest from being probed);
-    ConflictError (409) while the document is not anchored."""
+    ConflictError (409) while the document is not anchored. ``trees``: the chain context's
+    tree cache (``proofs.trees_of``), or None to read the batch's tree."""
     ev = visible_evidence(session=session, evidence_id=evidence_id, viewer=viewer)
     batch = session.get(Batch, ev.batch_id) if ev.batch_id else None
     if (
@@ -109,7 +112,7 @@ def build_receipt(*, session: Session, evidence_id: str, viewer: Viewer) -> Rece
             status=ev.status,
         )
     try:
-        receipt = _receipt_of(ev, batch, proof_of(session, ev, batch))
+        receipt = _receipt_of(ev, batch, proof_of(session, ev, batch, trees=trees))
         token = token_b64(session, ev.id) if ev.id is not None else None  # issue 19
         return receipt.model_copy(update={"tsa_token": token}) if token else receipt
     except InvalidInputError as exc:
@@ -193,7 +196,7 @@ def revoke_evidence(
             "signer": batch.signer,
             "root": batch.root,
             "leaf": ev.leaf_hash,
-            "proof": proof_of(session, ev, batch),
+            "proof": proof_of(session, ev, batch, trees=trees_of(chain)),
             "reason": "0x" + keccak(text=reason).hex(),
             "reason_text": reason,
             "member_signs": member_signs,

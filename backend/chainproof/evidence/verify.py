@@ -31,7 +31,7 @@ from chainproof.chain.context import ChainContext
 from chainproof.chain.endpoints import pool_of, quorum_check
 from chainproof.digests import to_hex
 from chainproof.errors import ChainError, ChainMismatchError, WouldBlock
-from chainproof.evidence.proofs import leaf_proof
+from chainproof.evidence.proofs import leaf_proof, trees_of
 from chainproof.evidence.roots import root_states
 from chainproof.receipts import Receipt
 from chainproof.store.models import Batch, Evidence, EvidenceStatus, Member
@@ -374,6 +374,7 @@ def _verify_candidates(
             leaf_hash=ev.leaf_hash,
             batch_id=ev.batch_id,
             root=ev.root,
+            trees=trees_of(chain),
             may_block=may_block,
         )
         if _holds(chain, ev, ev.root, ev.leaf_hash, proof, may_block=may_block):

@@ -21,7 +21,6 @@ a turn is free.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -62,17 +61,10 @@ class _Free:
         yield
 
 
-_FREE = _Free()
-_turns: weakref.WeakKeyDictionary[Engine, WriteTurns] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+Turns = WriteTurns | _Free
 
 
-def turns_for(engine: Engine) -> WriteTurns | _Free:
-    """The turns of ``engine``'s writers in this process (free unless it is SQLite)."""
-    if engine.dialect.name != "sqlite":
-        return _FREE
-    with _lock:
-        turns = _turns.get(engine)
-        if turns is None:
-            turns = _turns[engine] = WriteTurns()
-        return turns
+def new_turns(engine: Engine) -> Turns:
+    """Turns for ``engine``'s writers (free unless it is SQLite). The runtime makes one per
+    engine (``EngineState``) and hands it to the intake's group commit and the batcher."""
+    return WriteTurns() if engine.dialect.name == "sqlite" else _Free()

@@ -26,7 +26,7 @@ from chainproof.chain.context import ChainContext
 from chainproof.digests import Algorithm, canonical_json, hash_bytes, to_hex
 from chainproof.errors import ChainError, ConflictError
 from chainproof.evidence.intake import submit_digests
-from chainproof.evidence.proofs import proof_of
+from chainproof.evidence.proofs import proof_of, trees_of
 from chainproof.store.models import Batch, Evidence, EvidenceStatus
 from chainproof.vocabulary import Verdict
 
@@ -143,7 +143,7 @@ def prove(session: Session, chain: ChainContext, ev: Evidence | None) -> Proof:
                 ev.public_id,
                 anchor,
             )
-        proof = proof_of(session, ev, batch)
+        proof = proof_of(session, ev, batch, trees=trees_of(chain))
         registry = chain.registry_at(batch.contract)
         if registry.verify(batch.signer, batch.root, ev.leaf_hash, proof):
             return Proof("anchored", None, ev.public_id, anchor)

@@ -31,6 +31,7 @@ from sqlmodel import Session
 
 from chainproof.errors import ConfigError
 from chainproof.evidence import service
+from chainproof.evidence.proofs import TreeCache
 from chainproof.evidence.verify import Viewer
 from chainproof.trust import WELL_KNOWN_PATH, TrustAnchor
 from chainproof.web.formatting import cst_time, utc_iso
@@ -126,11 +127,14 @@ def certificate_for(
     base_url: str,
     viewer: Viewer,
     anchor: TrustAnchor | None = None,
+    trees: TreeCache | None = None,
 ) -> Certificate:
     """The certificate of one evidence, for a viewer who may see it, printing ``anchor``.
     NotFoundError (404) for an unknown id and for a viewer who may not (the same answer),
     ConflictError (409) while it is not anchored: there is nothing to certify yet."""
-    receipt = service.build_receipt(session=session, evidence_id=evidence_id, viewer=viewer)
+    receipt = service.build_receipt(
+        session=session, evidence_id=evidence_id, viewer=viewer, trees=trees
+    )
     public = service.evidence_public(session=session, evidence_id=evidence_id, viewer=viewer)
     return Certificate(
         evidence_id=str(public["id"]),

@@ -16,7 +16,11 @@ from typing import Any
 
 from sqlmodel import Session
 
+from chainproof.api.deps import published_rpc_url
+from chainproof.chain.trust_anchor import server_trust_anchor
+from chainproof.errors import ChainError
 from chainproof.evidence import freshness, service
+from chainproof.evidence.proofs import trees_of
 from chainproof.evidence.record_signature import ensure_member_signature, recover_record
 from chainproof.evidence.records import record_of
 from chainproof.evidence.verify import Viewer
@@ -26,7 +30,7 @@ from chainproof.store.models import ApiKey, Member
 from chainproof.timestamping.check import check_token, load_roots
 from chainproof.timestamping.service import ensure_stamp, tsa_of
 from chainproof.trust import TrustAnchor
-from chainproof.web.certificate import Certificate, Section, render_pdf
+from chainproof.web.certificate import Certificate, Section, certificate_for, render_pdf
 from chainproof.web.formatting import cst_time, utc_iso
 from chainproof.web.signed_certificate import sign_certificate
 
@@ -79,6 +83,37 @@ class CourtFacts:
     anchor_url: str | None = None
 
 
+def trust_anchor_of(runtime: Runtime) -> TrustAnchor | None:
+    """The server's anchor for a certificate to print; None while it has none (degraded)."""
+    try:
+        return server_trust_anchor(
+            runtime.chain,
+            data_dir=runtime.settings.data_dir,
+            public_rpc_url=published_rpc_url(runtime.settings, runtime.chain),
+        )
+    except ChainError:
+        return None
+
+
+def certificate_of(
+    *,
+    session: Session,
+    runtime: Runtime,
+    evidence_id: str,
+    viewer: Viewer,
+    anchor: TrustAnchor | None,
+) -> Certificate:
+    """``certificate_for`` with what ``runtime`` knows: the public URL and the chain's trees."""
+    return certificate_for(
+        session=session,
+        evidence_id=evidence_id,
+        base_url=runtime.settings.public_url,
+        viewer=viewer,
+        anchor=anchor,
+        trees=trees_of(runtime.chain),
+    )
+
+
 def court_facts(
     *,
     session: Session,
@@ -95,8 +130,10 @@ def court_facts(
     tsa = tsa_of(tsa_state, settings)
     stamp = ensure_stamp(session, ev, tsa)
     token = check_token(stamp.token, load_roots(tsa.pki.ca_pem()), [tsa.pki.tsa.cert])
-    receipt = service.build_receipt(session=session, evidence_id=cert.evidence_id, viewer=viewer)
     chain = runtime.chain
+    receipt = service.build_receipt(
+        session=session, evidence_id=cert.evidence_id, viewer=viewer, trees=trees_of(chain)
+    )
     w3 = getattr(chain, "w3", None)  # None while the server runs degraded (no chain)
     checks: list[tuple[str, bool, str]] = (
         list(verify_receipt(receipt, w3, trust=anchor).checks)

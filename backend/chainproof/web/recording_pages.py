@@ -20,7 +20,8 @@ from chainproof.roles import Role
 from chainproof.store.models import Member
 from chainproof.trust import WELL_KNOWN_PATH
 from chainproof.web.certificate import certificate_number, qr_svg
-from chainproof.web.routes import _trust_anchor, error_page, page_gate, render
+from chainproof.web.court_facts import trust_anchor_of
+from chainproof.web.routes import error_page, page_gate, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -78,6 +79,6 @@ def recording_certificate(
         last=anchored[-1] if anchored else None,
         page_url=page_url,
         qr=qr_svg(page_url, title=found["id"]),
-        anchor=_trust_anchor(runtime),
+        anchor=trust_anchor_of(runtime),
         anchor_url=runtime.settings.public_url.rstrip("/") + WELL_KNOWN_PATH,
     )

@@ -24,7 +24,6 @@ from starlette.concurrency import run_in_threadpool
 from chainproof.accounts.service import SignedIn
 from chainproof.api.deps import (
     ChainDep,
-    Runtime,
     RuntimeDep,
     SessionDep,
     SettingsDep,
@@ -33,23 +32,21 @@ from chainproof.api.deps import (
     signed_in,
 )
 from chainproof.chain.abi import receipt_page_constants
-from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.digests import ALGORITHMS
-from chainproof.errors import ChainError, ChainProofError, ConflictError, NotFoundError
+from chainproof.errors import ChainProofError, ConflictError, NotFoundError
 from chainproof.evidence import service
 from chainproof.evidence.verify import ANONYMOUS
 from chainproof.merkle import EVIDENCE_LEAF_TYPES
 from chainproof.roles import Role
-from chainproof.trust import WELL_KNOWN_PATH, TrustAnchor
+from chainproof.trust import WELL_KNOWN_PATH
 from chainproof.web import explorer
 from chainproof.web.certificate import (
     CertificateFontError,
-    certificate_for,
     certificate_number,
     evidence_url,
     qr_svg,
 )
-from chainproof.web.court_facts import court_certificate_pdf
+from chainproof.web.court_facts import certificate_of, court_certificate_pdf, trust_anchor_of
 from chainproof.web.formatting import cst_time, short_hex, utc_iso
 from chainproof.web.i18n import (
     COOKIE,
@@ -240,18 +237,6 @@ def evidence_page(request: Request, evidence_id: str, session: SessionDep) -> HT
     return render(request, "evidence.html", record=record)
 
 
-def _trust_anchor(runtime: Runtime) -> TrustAnchor | None:
-    """The server's anchor for a certificate to print; None while it has none (degraded)."""
-    try:
-        return server_trust_anchor(
-            runtime.chain,
-            data_dir=runtime.settings.data_dir,
-            public_rpc_url=published_rpc_url(runtime.settings, runtime.chain),
-        )
-    except ChainError:
-        return None
-
-
 @router.get(
     "/evidence/{evidence_id}/certificate", name="web_certificate", response_class=HTMLResponse
 )
@@ -277,7 +262,7 @@ def certificate_page(
         number=certificate_number(runtime.chain.chain_id, str(record["id"])),
         page_url=page_url,
         qr=qr_svg(page_url, title=t("cert.qr_title")),
-        anchor=_trust_anchor(runtime),  # public: the frame prints it for anyone
+        anchor=trust_anchor_of(runtime),  # public: the frame prints it for anyone
         anchor_url=runtime.settings.public_url.rstrip("/") + WELL_KNOWN_PATH,
     )
 
@@ -289,13 +274,9 @@ async def certificate_pdf(
     """The PDF, for a caller who may see the record: the page's script fetches it with the
     tab's key (``Authorization``). Anyone else gets the 404 of a missing id."""
     try:
-        anchor = await run_in_threadpool(_trust_anchor, runtime)
-        cert = certificate_for(
-            session=session,
-            evidence_id=evidence_id,
-            base_url=runtime.settings.public_url,
-            viewer=viewer,
-            anchor=anchor,
+        anchor = await run_in_threadpool(trust_anchor_of, runtime)
+        cert = certificate_of(
+            session=session, runtime=runtime, evidence_id=evidence_id, viewer=viewer, anchor=anchor
         )
         # PAdES-signed, with the court's sections (issue 19, web/court_facts.py).
         pdf = await run_in_threadpool(

@@ -97,17 +97,8 @@ def application_page(
 def check_page(
     request: Request, application_id: str, session: SessionDep, gate: Reviewer
 ) -> Response:
-    if isinstance(gate, Response):
-        return gate
-    found = _application_id(request, application_id, session)
-    if isinstance(found, HTMLResponse):
-        return found
-    return render(
-        request,
-        "review_check.html",
-        active=_ACTIVE_REVIEW,
-        application_id=found,
-        results=INTEGRITY_RESULTS,
+    return _review_page(
+        request, application_id, session, gate, "review_check.html", results=INTEGRITY_RESULTS
     )
 
 
@@ -119,9 +110,22 @@ def check_page(
 def report_page(
     request: Request, application_id: str, session: SessionDep, gate: Reviewer
 ) -> Response:
+    return _review_page(request, application_id, session, gate, "review_report.html")
+
+
+def _review_page(
+    request: Request,
+    application_id: str,
+    session: SessionDep,
+    gate: Any,
+    template: str,
+    **context: Any,
+) -> Response:
+    """A reviewer's page about one application: the gate's answer when it refuses, the
+    application id's error page when it names none."""
     if isinstance(gate, Response):
         return gate
     found = _application_id(request, application_id, session)
     if isinstance(found, HTMLResponse):
         return found
-    return render(request, "review_report.html", active=_ACTIVE_REVIEW, application_id=found)
+    return render(request, template, active=_ACTIVE_REVIEW, application_id=found, **context)

@@ -8,13 +8,9 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from chainproof.api.deps import RuntimeDep, SessionDep, ViewerDep, published_rpc_url
+from chainproof.api.deps import RuntimeDep, SessionDep, ViewerDep
 from chainproof.api.schemas import EX_EVIDENCE_ID, error_responses
-from chainproof.chain.trust_anchor import server_trust_anchor
-from chainproof.errors import ChainError
-from chainproof.trust import TrustAnchor
-from chainproof.web.certificate import certificate_for
-from chainproof.web.court_facts import court_facts, court_json
+from chainproof.web.court_facts import certificate_of, court_facts, court_json, trust_anchor_of
 
 router = APIRouter(prefix="/api/v1")
 
@@ -70,21 +66,9 @@ async def read_court(
     runtime: RuntimeDep,
 ) -> dict[str, Any]:
     def build() -> dict[str, Any]:
-        anchor: TrustAnchor | None
-        try:
-            anchor = server_trust_anchor(
-                runtime.chain,
-                data_dir=runtime.settings.data_dir,
-                public_rpc_url=published_rpc_url(runtime.settings, runtime.chain),
-            )
-        except ChainError:
-            anchor = None
-        cert = certificate_for(
-            session=session,
-            evidence_id=evidence_id,
-            base_url=runtime.settings.public_url,
-            viewer=viewer,
-            anchor=anchor,
+        anchor = trust_anchor_of(runtime)
+        cert = certificate_of(
+            session=session, runtime=runtime, evidence_id=evidence_id, viewer=viewer, anchor=anchor
         )
         facts = court_facts(
             session=session,

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from chainproof.api.deps import (
+    Caller,
     ChainDep,
     SessionDep,
     SettingsDep,
@@ -43,6 +44,7 @@ from chainproof.digests import ALGORITHMS, Algorithm
 from chainproof.errors import InvalidInputError
 from chainproof.evidence import intake, service
 from chainproof.evidence.intake import MAX_BULK
+from chainproof.evidence.proofs import trees_of
 from chainproof.evidence.reception import receive
 from chainproof.evidence.records import channel_of
 from chainproof.receipts import Receipt
@@ -171,29 +173,53 @@ async def anchor_files(
         max_files=MAX_BULK,
     )
     label = clean_label(form.fields.get("label"))
+    accepted = await _receive_bulk(
+        request,
+        caller,
+        algorithm=form.algorithm,
+        digests=[f.digest for f in form.files],
+        label=label,
+        names=[f.filename for f in form.files],
+        sizes=[f.size for f in form.files],
+        types=[f.content_type for f in form.files],
+    )
+    return _accepted(accepted)
+
+
+async def _receive_bulk(
+    request: Request,
+    caller: Caller,
+    *,
+    algorithm: Algorithm,
+    digests: list[bytes],
+    label: str | None,
+    names: list[str | None] | None = None,
+    sizes: list[int | None] | None = None,
+    types: list[str | None] | None = None,
+) -> list[intake.Accepted]:
+    """The digests into this app's group commit (``Runtime.engine_state``), each with its
+    before-the-chain record (issue 19)."""
     runtime = get_runtime(request)
-    engine = runtime.engine
-    accepted = await run_in_threadpool(
-        lambda: receive(  # with the before-the-chain record (issue 19)
-            engine=engine,
+    return await run_in_threadpool(
+        lambda: receive(
+            engine=runtime.engine,
             chain=runtime.chain,
             submit=lambda: intake.submit_bulk(
-                engine=engine,
-                algorithm=form.algorithm,
-                digests=[f.digest for f in form.files],
+                group=runtime.engine_state.group,
+                algorithm=algorithm,
+                digests=digests,
                 member_id=caller.member_id,
                 label=label,
-                filenames=[f.filename for f in form.files],
-                sizes=[f.size for f in form.files],
+                filenames=names,
+                sizes=sizes,
             ),
             channel=channel_of(request.headers),
             api_key_id=caller.key_id,
-            names=[f.filename for f in form.files],
-            sizes=[f.size for f in form.files],
-            types=[f.content_type for f in form.files],
+            names=names,
+            sizes=sizes,
+            types=types,
         )
     )
-    return _accepted(accepted)
 
 
 _DIGESTS_BODY: Final[dict[str, Any]] = {
@@ -223,22 +249,8 @@ async def anchor_digests(request: Request, caller: SubmitterDep) -> Response:
     algorithm, digests, label = _digests_body(
         await request.body(), request.headers.get("content-type")
     )
-    runtime = get_runtime(request)
-    engine = runtime.engine
-    accepted = await run_in_threadpool(
-        lambda: receive(  # with the before-the-chain record (issue 19)
-            engine=engine,
-            chain=runtime.chain,
-            submit=lambda: intake.submit_bulk(
-                engine=engine,
-                algorithm=algorithm,
-                digests=digests,
-                member_id=caller.member_id,
-                label=clean_label(label),
-            ),
-            channel=channel_of(request.headers),
-            api_key_id=caller.key_id,
-        )
+    accepted = await _receive_bulk(
+        request, caller, algorithm=algorithm, digests=digests, label=clean_label(label)
     )
     return _accepted_json(accepted)
 
@@ -367,9 +379,12 @@ def read_receipt(
     evidence_id: EvidenceId,
     session: SessionDep,
     viewer: ViewerDep,
+    chain: ChainDep,
     download: Annotated[bool, Query(description="Send as an attachment.")] = False,
 ) -> JSONResponse:
-    receipt = service.build_receipt(session=session, evidence_id=evidence_id, viewer=viewer)
+    receipt = service.build_receipt(
+        session=session, evidence_id=evidence_id, viewer=viewer, trees=trees_of(chain)
+    )
     headers = None
     if download:
         name = f"chainproof-receipt-{evidence_id}.json"

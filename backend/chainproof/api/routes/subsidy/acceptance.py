@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -17,12 +17,11 @@ from chainproof.api.routes.subsidy.common import (
     _ALGORITHM_QUERY,
     PREFIX,
     ApplicationId,
-    ClockDep,
     MemberDep,
     _actor,
-    _move,
     _multipart,
     _validate,
+    submit_route,
 )
 from chainproof.api.schemas import error_responses
 from chainproof.api.upload import hash_multipart
@@ -35,7 +34,6 @@ from chainproof.subsidy.schemas import (
     AcceptanceOut,
     ApplicationOut,
     DocumentOut,
-    SubmitIn,
 )
 
 router = APIRouter(prefix=PREFIX, tags=["subsidy"])
@@ -114,7 +112,7 @@ def read_acceptance(
     return acceptance.evaluate(session, chain, actor, found)
 
 
-@router.post(
+router.post(
     "/applications/{application_id}/acceptance/submit",
     summary="Submit for acceptance",
     description=(
@@ -123,21 +121,5 @@ def read_acceptance(
     ),
     response_model=ApplicationOut,
     responses=error_responses(401, 403, 404, 409, 422),
-)
-def submit_acceptance(
-    application_id: ApplicationId,
-    caller: SubmitterDep,
-    session: SessionDep,
-    chain: ChainDep,
-    clock: ClockDep,
-    body: SubmitIn | None = None,
-) -> Any:
-    return _move(
-        session=session,
-        chain=chain,
-        caller=caller,
-        application_id=application_id,
-        to=ApplicationStatus.ACCEPTANCE_SUBMITTED,
-        comment=body.comment if body else None,
-        now=clock(),
-    )
+    name="submit_acceptance",
+)(submit_route(ApplicationStatus.ACCEPTANCE_SUBMITTED))

@@ -16,6 +16,7 @@ from chainproof.api.deps import (
     Caller,
     ChainDep,
     SessionDep,
+    SubmitterDep,
     require_role,
 )
 from chainproof.api.errors import error_body
@@ -26,6 +27,7 @@ from chainproof.subsidy.access import Actor
 from chainproof.subsidy.models import ApplicationStatus
 from chainproof.subsidy.schemas import (
     ApplicationOut,
+    SubmitIn,
 )
 from chainproof.vocabulary import ALGORITHMS
 
@@ -89,6 +91,31 @@ def _move(
         body = error_body(exc.code, exc.message, allowed=exc.allowed)
         return JSONResponse(body, status_code=409)
     return applications.application_out(session, actor, moved)
+
+
+def submit_route(to: ApplicationStatus) -> Callable[..., Any]:
+    """The route of an applicant's submission (the package, or the acceptance documents):
+    the move to ``to`` with the optional comment, nothing else."""
+
+    def submit_to(
+        application_id: ApplicationId,
+        caller: SubmitterDep,
+        session: SessionDep,
+        chain: ChainDep,
+        clock: ClockDep,
+        body: SubmitIn | None = None,
+    ) -> Any:
+        return _move(
+            session=session,
+            chain=chain,
+            caller=caller,
+            application_id=application_id,
+            to=to,
+            comment=body.comment if body else None,
+            now=clock(),
+        )
+
+    return submit_to
 
 
 def _multipart(fields: dict[str, str], description: str) -> dict[str, Any]:

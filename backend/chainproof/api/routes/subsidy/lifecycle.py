@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from chainproof.api.deps import (
     ChainDep,
     SessionDep,
-    SubmitterDep,
 )
 from chainproof.api.routes.subsidy.common import (
     PREFIX,
@@ -18,6 +17,7 @@ from chainproof.api.routes.subsidy.common import (
     MemberDep,
     _actor,
     _move,
+    submit_route,
 )
 from chainproof.api.schemas import error_responses
 from chainproof.subsidy import lifecycle
@@ -25,7 +25,6 @@ from chainproof.subsidy.access import visible_application
 from chainproof.subsidy.models import ApplicationStatus
 from chainproof.subsidy.schemas import (
     ApplicationOut,
-    SubmitIn,
     TrailOut,
     TransitionIn,
 )
@@ -36,7 +35,7 @@ router = APIRouter(prefix=PREFIX, tags=["subsidy"])
 # --- lifecycle -------------------------------------------------------------------------------
 
 
-@router.post(
+router.post(
     "/applications/{application_id}/submit",
     summary="Submit the package",
     description=(
@@ -46,24 +45,8 @@ router = APIRouter(prefix=PREFIX, tags=["subsidy"])
     ),
     response_model=ApplicationOut,
     responses=error_responses(401, 403, 404, 409, 422),
-)
-def submit(
-    application_id: ApplicationId,
-    caller: SubmitterDep,
-    session: SessionDep,
-    chain: ChainDep,
-    clock: ClockDep,
-    body: SubmitIn | None = None,
-) -> Any:
-    return _move(
-        session=session,
-        chain=chain,
-        caller=caller,
-        application_id=application_id,
-        to=ApplicationStatus.SUBMITTED,
-        comment=body.comment if body else None,
-        now=clock(),
-    )
+    name="submit",
+)(submit_route(ApplicationStatus.SUBMITTED))
 
 
 @router.post(
