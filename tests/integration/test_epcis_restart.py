@@ -149,4 +149,7 @@ def test_kill_9_during_a_capture_job_then_restart_finishes_it_exactly_once(
             ).one()
         assert len(events) == len(set(events)) == EVENTS
         assert queued == EVENTS  # each event's hash queued for anchoring once
-        assert _job(again.database_url, capture_id).attempts == 2  # killed once, run once more
+        # Killed once, run again: twice at least. The test's 2 s lease can lapse while a loaded
+        # machine is still storing the job, and another claim starts; what must hold is above
+        # (every event stored and queued once), not the number of claims.
+        assert _job(again.database_url, capture_id).attempts >= 2
