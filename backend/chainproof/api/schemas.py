@@ -515,7 +515,7 @@ class NotReadyOut(BaseModel):
 
 # --- admin -----------------------------------------------------------------------------------
 
-RoleName = Literal["admin", "submitter", "reviewer"]
+RoleName = Literal["admin", "submitter", "reviewer", "auditor"]
 
 
 class MemberIn(BaseModel):

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from chainproof.accounts import routes as accounts
 from chainproof.api.routes import (
     admin,
+    audit,
     bundle,
     court,
     epcis,
@@ -35,6 +36,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     evidence.router,
     system.router,
     admin.router,
+    audit.router,
     *subsidy.ROUTERS,
     trace.router,
     well_known.router,

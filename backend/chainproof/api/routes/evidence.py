@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from chainproof.api import audited
 from chainproof.api.deps import (
     ChainDep,
     SessionDep,
@@ -411,6 +412,13 @@ def revoke_evidence(
         evidence_id=evidence_id,
         viewer=caller.viewer,
         reason=reason,
+    )
+    audited.record(
+        session,
+        caller,
+        action="evidence.revoke",
+        target=f"evidence:{evidence_id}",
+        detail={"reason": reason, "operation": op.public_id},
     )
     writer = get_runtime(request).writer
     if writer is not None:
