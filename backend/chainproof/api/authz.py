@@ -258,6 +258,10 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/api/v1/keys"): Rule(ADMINS, why="keys are issued by the operator"),
     ("GET", "/api/v1/keys"): Rule(ADMINS, why="the key list is the operator's"),
     ("DELETE", "/api/v1/keys/{key_id}"): Rule(ADMINS, why="any key, whose ever it is"),
+    ("GET", "/api/v1/chain/network"): Rule(
+        frozenset({Role.ADMIN.value, Role.AUDITOR.value}),
+        why="endpoint URLs and the signer's balance are the operator's (counts: /api/v1/chain)",
+    ),
     ("GET", "/api/v1/audit"): Rule(
         frozenset({Role.ADMIN.value, Role.AUDITOR.value}),
         why="the audit log: admins and the read-only auditor role",
