@@ -384,6 +384,8 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("GET", "/explorer/digest/{digest}"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/explorer/address/{address}"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/admin"): Rule(EVERYONE, why=_GATED + "admins"),
+    ("GET", "/admin/network"): Rule(EVERYONE, why=_GATED + "admins and auditors"),
+    ("GET", "/admin/audit"): Rule(EVERYONE, why=_GATED + "admins and auditors"),
     # people's sign-in (web/account_pages.py): forms; a key means nothing to them
     ("GET", "/signin"): Rule(EVERYONE, why="the sign-in form"),
     ("POST", "/signin"): Rule(EVERYONE, why="anonymous by nature: rate-limited, locks out"),
