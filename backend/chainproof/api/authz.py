@@ -262,6 +262,11 @@ RULES: Final[dict[RouteKey, Rule]] = {
         frozenset({Role.ADMIN.value, Role.AUDITOR.value}),
         why="endpoint URLs and the signer's balance are the operator's (counts: /api/v1/chain)",
     ),
+    ("POST", "/api/v1/channels"): Rule(ADMINS, why="channels are the operator's to make"),
+    ("GET", "/api/v1/channels"): Rule(
+        frozenset({Role.ADMIN.value, Role.AUDITOR.value}), why="who shares with whom"
+    ),
+    ("POST", "/api/v1/channels/{name}/members"): Rule(ADMINS, why="with a reason, audited"),
     ("GET", "/api/v1/audit"): Rule(
         frozenset({Role.ADMIN.value, Role.AUDITOR.value}),
         why="the audit log: admins and the read-only auditor role",

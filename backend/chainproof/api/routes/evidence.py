@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -40,6 +41,7 @@ from chainproof.api.schemas import (
 )
 from chainproof.api.upload import FILE_FIELD, clean_label, clean_text, hash_multipart
 from chainproof.chain.writer import operation_public
+from chainproof.channels import service as channels
 from chainproof.digests import ALGORITHMS, Algorithm
 from chainproof.errors import InvalidInputError
 from chainproof.evidence import intake, service
@@ -168,12 +170,18 @@ async def anchor_files(
         max_bytes=settings.max_upload_bytes,
         algorithm=algorithm,
         default_algorithm=settings.hash_algorithm,
-        text_fields=frozenset({"label", "algorithm"}),
+        text_fields=frozenset({"label", "algorithm", "channel"}),
         max_files=MAX_BULK,
     )
     label = clean_label(form.fields.get("label"))
     runtime = get_runtime(request)
     engine = runtime.engine
+    channel_name = (form.fields.get("channel") or "").strip()
+    channel_id = (
+        await run_in_threadpool(_channel_id, engine, channel_name, caller.member_id)
+        if channel_name
+        else None
+    )
     accepted = await run_in_threadpool(
         lambda: receive(  # with the before-the-chain record (issue 19)
             engine=engine,
@@ -186,6 +194,7 @@ async def anchor_files(
                 label=label,
                 filenames=[f.filename for f in form.files],
                 sizes=[f.size for f in form.files],
+                channel_id=channel_id,
             ),
             channel=channel_of(request.headers),
             api_key_id=caller.key_id,
@@ -195,6 +204,12 @@ async def anchor_files(
         )
     )
     return _accepted(accepted)
+
+
+def _channel_id(engine: Any, name: str, member_id: int | None) -> int:
+    """The channel named in the form, if the caller's org is one of its members (else 404)."""
+    with Session(engine) as session:
+        return channels.for_submitter(session, name[:100], member_id)
 
 
 _DIGESTS_BODY: Final[dict[str, Any]] = {

@@ -1,4 +1,5 @@
-"""The audit side chain (issue 25): ``audit_entry``, and the read-only ``auditor`` role.
+"""Issue 25: the audit side chain (``audit_entry``, the read-only ``auditor`` role) and
+channels (``channel``, ``channel_member``, ``evidence.channel_id``).
 
 Revision ID: 0016
 Revises: 0013
@@ -53,9 +54,43 @@ def upgrade() -> None:
     op.create_index(op.f("ix_audit_entry_actor_org"), "audit_entry", ["actor_org"])
     op.create_index(op.f("ix_audit_entry_record_hash"), "audit_entry", ["record_hash"])
     _roles(NEW_ROLES)
+    op.create_table(
+        "channel",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_channel")),
+        sa.UniqueConstraint("name", name=op.f("uq_channel_name")),
+    )
+    op.create_table(
+        "channel_member",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel_id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["channel_id"], ["channel.id"], name=op.f("fk_channel_member_channel_id_channel")
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["member.id"], name=op.f("fk_channel_member_member_id_member")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_channel_member")),
+        sa.UniqueConstraint(
+            "channel_id", "member_id", name=op.f("uq_channel_member_channel_id_member_id")
+        ),
+    )
+    op.create_index(op.f("ix_channel_member_channel_id"), "channel_member", ["channel_id"])
+    op.create_index(op.f("ix_channel_member_member_id"), "channel_member", ["member_id"])
+    op.add_column("evidence", sa.Column("channel_id", sa.Integer(), nullable=True))
+    op.create_index(op.f("ix_evidence_channel_id"), "evidence", ["channel_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_evidence_channel_id"), table_name="evidence")
+    with op.batch_alter_table("evidence") as batch:
+        batch.drop_column("channel_id")
+    op.drop_table("channel_member")
+    op.drop_table("channel")
     op.execute("DELETE FROM api_key WHERE role = 'auditor'")
     op.execute("DELETE FROM user_account WHERE role = 'auditor'")
     _roles(OLD_ROLES)
