@@ -12,7 +12,12 @@ import pytest
 from tests.apps import Api, assert_error
 
 CHANNEL = "糖业联盟"
-READS = ("/api/v1/evidence/{id}", "/api/v1/evidence/{id}/receipt", "/api/v1/evidence/{id}/bundle")
+READS = (
+    "/api/v1/evidence/{id}",
+    "/api/v1/evidence/{id}/receipt",
+    "/api/v1/evidence/{id}/bundle",
+    "/api/v1/evidence/{id}/court",
+)
 PAGES = ("/evidence/{id}", "/evidence/{id}/certificate")
 
 
@@ -67,11 +72,11 @@ def test_non_members_get_404_everywhere_and_members_see_the_record(
     [own] = plain.json()["items"]
 
     for who in ("a", "b", "admin", "auditor"):
-        assert _reads(api, item["id"], keys[who]) == [200, 200, 200], who
+        assert _reads(api, item["id"], keys[who]) == [200, 200, 200, 200], who
     shown = api.client.get(f"/api/v1/evidence/{item['id']}", headers=keys["b"]).json()
     assert shown["digest"].startswith("0x") and shown["member"] == "甲糖厂"
     for who in ("c", "reviewer"):
-        assert _reads(api, item["id"], keys[who]) == [404, 404, 404], who
+        assert _reads(api, item["id"], keys[who]) == [404, 404, 404, 404], who
     anonymous = _reads(api, item["id"], {})
     assert anonymous[0] == 404 and all(code in (401, 404) for code in anonymous), anonymous
     for path in PAGES:
@@ -87,8 +92,8 @@ def test_non_members_get_404_everywhere_and_members_see_the_record(
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["members"] == sorted(["甲糖厂", "丙零售"])
-    assert _reads(api, item["id"], keys["b"]) == [404, 404, 404]
-    assert _reads(api, item["id"], keys["c"]) == [200, 200, 200]
+    assert _reads(api, item["id"], keys["b"]) == [404, 404, 404, 404]
+    assert _reads(api, item["id"], keys["c"]) == [200, 200, 200, 200]
 
     audit = api.client.get("/api/v1/audit", headers=keys["auditor"]).json()
     actions = [(e["action"], e["target"]) for e in audit]
