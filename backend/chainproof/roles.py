@@ -16,3 +16,4 @@ class Role(StrEnum):
     ADMIN = "admin"  # manage members and keys, revoke anything
     SUBMITTER = "submitter"  # upload evidence for its org
     REVIEWER = "reviewer"  # read and verify, check acceptance rules
+    AUDITOR = "auditor"  # read-only: the audit log and every channel's records

@@ -49,6 +49,14 @@ def test_chain_batches_and_probes(api: Api, submitter: dict[str, str], chain: Ch
     }
 
     info = api.client.get("/api/v1/chain").json()
+    network = info.pop("network")  # counts only (tests/integration/test_network_monitoring.py)
+    assert network == {
+        "endpoints": 1,
+        "healthy": 1,
+        "head": network["head"],
+        "ok": True,
+        "warnings": 0,
+    }
     assert info == {
         "chain_id": chain.chain_id,
         "contract": chain.contract,

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from chainproof.accounts import service
 from chainproof.accounts.models import EMAIL_LEN, UserAccount
+from chainproof.api import audited
 from chainproof.api.deps import AdminDep, SessionDep, SettingsDep
 from chainproof.api.schemas import RoleName, error_responses
 from chainproof.errors import NotFoundError
@@ -121,9 +122,16 @@ def invite_url(public_url: str, token: str) -> str:
     responses=error_responses(401, 403, 409, 422),
 )
 def invite(
-    body: UserIn, _admin: AdminDep, session: SessionDep, settings: SettingsDep
+    body: UserIn, admin: AdminDep, session: SessionDep, settings: SettingsDep
 ) -> InvitationOut:
     made = service.invite_user(session=session, email=body.email, org=body.org, role=body.role)
+    audited.record(
+        session,
+        admin,
+        action="role.grant",
+        target=f"user:{made.user.id}",
+        detail={"email": made.user.email, "org": body.org, "role": made.user.role},
+    )
     assert made.user.invite_expires_at is not None
     return InvitationOut(
         **_out(session, made.user).model_dump(),

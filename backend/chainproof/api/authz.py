@@ -258,6 +258,19 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/api/v1/keys"): Rule(ADMINS, why="keys are issued by the operator"),
     ("GET", "/api/v1/keys"): Rule(ADMINS, why="the key list is the operator's"),
     ("DELETE", "/api/v1/keys/{key_id}"): Rule(ADMINS, why="any key, whose ever it is"),
+    ("GET", "/api/v1/chain/network"): Rule(
+        frozenset({Role.ADMIN.value, Role.AUDITOR.value}),
+        why="endpoint URLs and the signer's balance are the operator's (counts: /api/v1/chain)",
+    ),
+    ("POST", "/api/v1/channels"): Rule(ADMINS, why="channels are the operator's to make"),
+    ("GET", "/api/v1/channels"): Rule(
+        frozenset({Role.ADMIN.value, Role.AUDITOR.value}), why="who shares with whom"
+    ),
+    ("POST", "/api/v1/channels/{name}/members"): Rule(ADMINS, why="with a reason, audited"),
+    ("GET", "/api/v1/audit"): Rule(
+        frozenset({Role.ADMIN.value, Role.AUDITOR.value}),
+        why="the audit log: admins and the read-only auditor role",
+    ),
     ("POST", "/api/v1/users"): Rule(ADMINS, why="people are invited by the operator"),
     ("GET", "/api/v1/users"): Rule(ADMINS, why="the people list is the operator's"),
     ("DELETE", "/api/v1/users/{user_id}/sessions"): Rule(ADMINS, why="anyone's, a lost laptop"),
@@ -395,6 +408,8 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("GET", "/explorer/digest/{digest}"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/explorer/address/{address}"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/admin"): Rule(EVERYONE, why=_GATED + "admins"),
+    ("GET", "/admin/network"): Rule(EVERYONE, why=_GATED + "admins and auditors"),
+    ("GET", "/admin/audit"): Rule(EVERYONE, why=_GATED + "admins and auditors"),
     # people's sign-in (web/account_pages.py): forms; a key means nothing to them
     ("GET", "/signin"): Rule(EVERYONE, why="the sign-in form"),
     ("POST", "/signin"): Rule(EVERYONE, why="anonymous by nature: rate-limited, locks out"),

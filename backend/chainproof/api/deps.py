@@ -109,6 +109,7 @@ class Caller:
             member_id=self.member_id,
             is_admin=self.role is Role.ADMIN,
             is_reviewer=self.role in (Role.REVIEWER, Role.ADMIN),
+            is_auditor=self.role is Role.AUDITOR,
         )
 
 

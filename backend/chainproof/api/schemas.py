@@ -404,6 +404,14 @@ class TrustAnchorOut(BaseModel):
 # --- chain and system ------------------------------------------------------------------------
 
 
+class NetworkSummaryOut(BaseModel):
+    endpoints: int = Field(description="Configured JSON-RPC endpoints.")
+    healthy: int = Field(description="Endpoints passing their health checks.")
+    head: int | None = Field(description="The best head block seen.")
+    ok: bool = Field(description="No warning (an endpoint down, a stall, a low balance).")
+    warnings: int
+
+
 class ChainOut(BaseModel):
     """Where a third party verifies receipts: chain, contract and a JSON-RPC URL."""
 
@@ -424,6 +432,10 @@ class ChainOut(BaseModel):
     rpc_url: str | None = Field(description="Public JSON-RPC URL; null for an in-process chain.")
     kind: str = Field(description="embedded, anvil, ganache or external.")
     deployment_block: int
+    network: NetworkSummaryOut | None = Field(
+        default=None,
+        description="The network's health in counts (details: GET /api/v1/chain/network).",
+    )
 
 
 class BatchOut(BaseModel):
@@ -515,7 +527,7 @@ class NotReadyOut(BaseModel):
 
 # --- admin -----------------------------------------------------------------------------------
 
-RoleName = Literal["admin", "submitter", "reviewer"]
+RoleName = Literal["admin", "submitter", "reviewer", "auditor"]
 
 
 class MemberIn(BaseModel):

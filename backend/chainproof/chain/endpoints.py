@@ -83,6 +83,7 @@ class Endpoint:
     chain_id: int | None = None
     genesis: str | None = None
     checked_at: float = 0.0
+    latency: float | None = None  # seconds the last health round's batch took
 
     @property
     def shown(self) -> str:
@@ -150,6 +151,8 @@ class EndpointPool:
     def start(self) -> None:
         """One health round now (so the first request has a healthy endpoint), then one
         every ``check_interval`` seconds in a thread."""
+        if self._http.is_closed:  # stopped before
+            self._http = httpx.Client(timeout=self.timeout)
         self.check()
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
@@ -159,17 +162,19 @@ class EndpointPool:
             self._thread.start()
 
     def stop(self) -> None:
+        """Stops the checker and closes every connection (a stopped node holds no sockets;
+        ``start`` opens them again)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
+        self._http.close()
+        for ep in self.endpoints:
+            ep.session.close()  # its connection pools; the session stays usable
 
     def close(self) -> None:
         self.stop()
         self._probe.shutdown(wait=False)
-        self._http.close()
-        for ep in self.endpoints:
-            ep.session.close()
 
     def _run(self) -> None:
         while not self._stop.wait(self.check_interval):
@@ -207,6 +212,7 @@ class EndpointPool:
 
     def _probe_one(self, ep: Endpoint) -> str | None:
         """Fills ``ep``'s chain id, genesis and head; the reason it cannot be used, if any."""
+        started = time.monotonic()
         try:
             chain_id, genesis, head = self._rpc_batch(
                 ep.url,
@@ -220,8 +226,9 @@ class EndpointPool:
             ep.genesis = str((genesis or {}).get("hash", "")).lower()
             ep.head = int(head, 16)
         except (httpx.HTTPError, ValueError, TypeError, AttributeError, ChainError) as exc:
-            ep.head = None
+            ep.head = ep.latency = None
             return f"no answer ({type(exc).__name__})"
+        ep.latency = time.monotonic() - started
         return None
 
     def check(self) -> None:
@@ -373,12 +380,34 @@ class EndpointPool:
             "The head each JSON-RPC endpoint reported at its last check.",
             labels=["endpoint"],
         )
+        lag = GaugeMetricFamily(
+            "chainproof_rpc_endpoint_lag_blocks",
+            "Blocks each JSON-RPC endpoint's head is behind the best head of the pool.",
+            labels=["endpoint"],
+        )
+        latency = GaugeMetricFamily(
+            "chainproof_rpc_endpoint_latency_seconds",
+            "How long each JSON-RPC endpoint took to answer its last health check.",
+            labels=["endpoint"],
+        )
+        best = self.best_head()
         for ep in self.endpoints:
             healthy.add_metric([ep.shown], 1 if ep.healthy else 0)
             if ep.head is not None:
                 head.add_metric([ep.shown], ep.head)
+                if best is not None:
+                    lag.add_metric([ep.shown], best - ep.head)
+            if ep.latency is not None:
+                latency.add_metric([ep.shown], ep.latency)
         yield healthy
         yield head
+        yield lag
+        yield latency
+
+    def best_head(self) -> int | None:
+        """The highest head any endpoint reported at its last check."""
+        heads = [ep.head for ep in self.endpoints if ep.head is not None]
+        return max(heads) if heads else None
 
 
 _FAILOVER_ERRORS = (OSError, requests.RequestException)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from chainproof.cli import audit as audit_cli
 from chainproof.cli import bundle as bundle_cli
 from chainproof.cli import chain as chain_cli
 from chainproof.cli import contracts as contracts_cli
@@ -33,6 +34,7 @@ app.add_typer(contracts_cli.app, name="contracts")
 app.add_typer(chain_cli.app, name="chain")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(keys_cli.app, name="keys")
+app.add_typer(audit_cli.app, name="audit")
 app.add_typer(users_cli.app, name="users")
 subsidy_cli.app.command("verify-invoice")(invoices_cli.verify_invoice)
 app.add_typer(subsidy_cli.app, name="subsidy")

@@ -60,9 +60,17 @@ def create_command(
 ) -> None:
     """Create an API key; the key is printed once, alone on the last line of stdout."""
     from chainproof import identity  # the ORM: see _session
+    from chainproof.audit import log
 
     with _session() as session:
         api_key, plaintext = identity.create_api_key(session=session, org=org, role=role.value)
+        log.append(
+            session,
+            log.Who.cli(),
+            action="key.create",
+            target=f"key:{api_key.id}",
+            detail={"org": org.strip(), "role": api_key.role, "prefix": api_key.prefix},
+        )
     typer.echo(
         f"created {api_key.role} key #{api_key.id} ({api_key.prefix}…) for {org.strip()}; "
         "it is shown once, store it now",
@@ -112,9 +120,15 @@ def revoke_command(
 ) -> None:
     """Revoke an API key for good."""
     from chainproof import identity  # the ORM: see _session
+    from chainproof.audit import log
+    from chainproof.store.models import ApiKey
 
     with _session() as session:
+        before = session.get(ApiKey, key_id)
+        was_live = before is not None and before.revoked_at is None
         api_key = identity.revoke_api_key(session=session, key_id=key_id)
+        if was_live:
+            log.append(session, log.Who.cli(), action="key.revoke", target=f"key:{api_key.id}")
     typer.echo(f"revoked key #{api_key.id} ({api_key.prefix}…) at {_when(api_key.revoked_at)}")
 
 

@@ -102,6 +102,7 @@ def _rows(
     filenames: Sequence[str | None] | None,
     sizes: Sequence[int | None] | None,
     salt_source: SaltSource,
+    channel_id: int | None = None,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Checks the input (raising before any write) and builds the rows in ``_COLUMNS``
     order without ``created_at`` (the insert adds it): (0x digests, rows)."""
@@ -127,6 +128,7 @@ def _rows(
             size,
             member_id,
             _QUEUED,
+            channel_id,
         )
         for d, dh, salt, name, size, public_id in zip(
             digests, digest_hex, salts, names, lengths, public_ids, strict=True
@@ -181,6 +183,7 @@ def submit_digests(
     filenames: Sequence[str | None] | None = None,
     sizes: Sequence[int | None] | None = None,
     salt_source: SaltSource = random_salt,
+    channel_id: int | None = None,
 ) -> list[Accepted]:
     """Queues ``digests`` (32 bytes each) and commits; bad input raises before any write.
 
@@ -189,7 +192,9 @@ def submit_digests(
     """
     if not digests:
         return []
-    digest_hex, rows = _rows(algorithm, digests, member_id, label, filenames, sizes, salt_source)
+    digest_hex, rows = _rows(
+        algorithm, digests, member_id, label, filenames, sizes, salt_source, channel_id
+    )
     ids = _insert(session.connection(), [(rows, utcnow())])[0]
     session.commit()
     return _accepted(algorithm, digest_hex, rows, ids)
@@ -205,6 +210,7 @@ def submit_bulk(
     filenames: Sequence[str | None] | None = None,
     sizes: Sequence[int | None] | None = None,
     salt_source: SaltSource = random_salt,
+    channel_id: int | None = None,
 ) -> list[Accepted]:
     """:func:`submit_digests` for requests that bring nothing else to commit (the upload
     routes): the rows go into the next commit of ``group`` (its engine's) and this returns once
@@ -212,7 +218,9 @@ def submit_bulk(
     commit raises here, in every request whose rows it held, and stores none of them."""
     if not digests:
         return []
-    digest_hex, rows = _rows(algorithm, digests, member_id, label, filenames, sizes, salt_source)
+    digest_hex, rows = _rows(
+        algorithm, digests, member_id, label, filenames, sizes, salt_source, channel_id
+    )
     ids = group.write(rows, utcnow())
     return _accepted(algorithm, digest_hex, rows, ids)
 
@@ -299,6 +307,7 @@ _COLUMNS: Final = (
     "size",
     "member_id",
     "status",
+    "channel_id",  # issue 25: the channel whose members see the record (None: its org alone)
     "created_at",
 )
 _SQLITE_INSERT: Final = (

@@ -55,7 +55,12 @@ def visible_evidence(*, session: Session, evidence_id: str, viewer: Viewer) -> E
     ev = get_evidence(session=session, evidence_id=evidence_id)
     assert ev.id is not None
     if not may_see_private(
-        session, viewer, evidence_id=ev.id, member_id=ev.member_id, digest=ev.digest
+        session,
+        viewer,
+        evidence_id=ev.id,
+        member_id=ev.member_id,
+        digest=ev.digest,
+        channel_id=ev.channel_id,
     ):
         raise NotFoundError(f"no evidence with id {evidence_id!r}")
     return ev
@@ -68,8 +73,15 @@ def evidence_public(*, session: Session, evidence_id: str, viewer: Viewer) -> di
     assert ev.id is not None
     out: dict[str, Any] = {"id": ev.public_id, "status": ev.status}
     if not may_see_private(
-        session, viewer, evidence_id=ev.id, member_id=ev.member_id, digest=ev.digest
+        session,
+        viewer,
+        evidence_id=ev.id,
+        member_id=ev.member_id,
+        digest=ev.digest,
+        channel_id=ev.channel_id,
     ):
+        if ev.channel_id is not None:  # a channel's record does not exist for outsiders
+            raise NotFoundError(f"no evidence with id {evidence_id!r}")
         return out
     batch = session.get(Batch, ev.batch_id) if ev.batch_id else None
     anchor = None

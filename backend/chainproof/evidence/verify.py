@@ -47,6 +47,7 @@ class Viewer:
     member_id: int | None = None
     is_admin: bool = False
     is_reviewer: bool = False
+    is_auditor: bool = False  # reads every record (issue 25), changes none
 
     def owns(self, member_id: int | None) -> bool:
         """The submitting member or an admin: who may also revoke."""
@@ -80,13 +81,19 @@ def may_see_private(
     evidence_id: int,
     member_id: int | None,
     digest: str,
+    channel_id: int | None = None,
 ) -> bool:
     """Whether ``viewer`` sees the private fields of evidence ``evidence_id``: its member,
     an admin, or a reviewer when the record belongs to a subsidy application (a document,
     a manifest or a step of its trail; every reviewer reviews every application,
     subsidy/access.py)."""
-    if viewer.owns(member_id):
+    if viewer.owns(member_id) or viewer.is_auditor:
         return True
+    if channel_id is not None and viewer.member_id is not None:
+        from chainproof.channels.service import is_member  # channels import the ORM models
+
+        if is_member(db, channel_id, viewer.member_id):
+            return True
     if not viewer.is_reviewer:
         return False
     found = db.execute(_IN_APPLICATION, {"evidence_id": evidence_id, "digest": digest}).first()

@@ -215,6 +215,8 @@ class Evidence(EvidenceBase, table=True):
     leaf_hash: str = Field(max_length=HEX32_LEN)
     member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     status: str = Field(default=EvidenceStatus.QUEUED.value, max_length=16)
+    # Issue 25: the channel (通道) whose members see the record; None: its member alone.
+    channel_id: int | None = Field(default=None, index=True)
     batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
     # Only rows batched before migration 0004 have one: proofs are now derived from the
     # batch's stored tree (``BatchTree``, evidence/proofs.py). Read it via ``proof_of``.

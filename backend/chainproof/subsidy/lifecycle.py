@@ -14,7 +14,6 @@ showing it (职权监管). :func:`trail` re-checks it entry by entry.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -23,16 +22,10 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from chainproof.chain.context import ChainContext
-from chainproof.digests import hash_bytes, to_hex
 from chainproof.errors import AuthError, ConflictError
+from chainproof.hashchain import check_link, link
 from chainproof.subsidy.access import Actor, member_name
-from chainproof.subsidy.anchoring import (
-    Record,
-    anchor_records,
-    make_record,
-    prove,
-    record_evidence,
-)
+from chainproof.subsidy.anchoring import Record, anchor_records, prove, record_evidence
 from chainproof.subsidy.models import Application, ApplicationStatus, Transition
 from chainproof.subsidy.schemas import ProvenAnchorOut, TrailEntryOut, TrailOut
 
@@ -142,25 +135,26 @@ def _stage_transition(
         .order_by(col(Transition.seq).desc())
     ).first()
     seq = 1 if last is None else last.seq + 1
-    body: dict[str, Any] = {
-        "kind": RECORD_KIND,
-        "version": 1,
-        "application": application.id,
-        "round": round_code,
-        "seq": seq,
-        "from": current,
-        "to": to.value,
-        "by": {
-            "member": member_name(session, actor.member_id),
-            "role": actor.role.value,
-            "key_id": actor.key_id,
+    record = link(
+        RECORD_KIND,
+        seq=seq,
+        prev=None if last is None else last.record_hash,
+        fields={
+            "application": application.id,
+            "round": round_code,
+            "from": current,
+            "to": to.value,
+            "by": {
+                "member": member_name(session, actor.member_id),
+                "role": actor.role.value,
+                "key_id": actor.key_id,
+            },
+            "at": now.isoformat(),
+            "comment": comment,
+            **(extra or {}),
         },
-        "at": now.isoformat(),
-        "comment": comment,
-        "prev": None if last is None else last.record_hash,
-        **(extra or {}),
-    }
-    record = make_record(body, filename=f"application-{application.id}-transition-{seq}.json")
+        filename=f"application-{application.id}-transition-{seq}.json",
+    )
     # The guard against two reviewers deciding at once: only one UPDATE finds the old status.
     changed = session.execute(
         update(Application)
@@ -234,16 +228,14 @@ def trail(session: Session, chain: ChainContext, application: Application) -> Tr
     prev: str | None = None
     status = S.DRAFT.value
     for expected_seq, row in enumerate(rows, 1):
-        hash_ok = to_hex(hash_bytes(row.record.encode("utf-8"), "sha256")) == row.record_hash
-        try:
-            rec = json.loads(row.record)
-        except ValueError:
-            rec = {}
+        checked = check_link(
+            row.record, row.record_hash, kind=RECORD_KIND, seq=expected_seq, prev=prev
+        )
+        rec, hash_ok = checked.record, checked.hash_ok
         link_ok = (
-            rec.get("kind") == RECORD_KIND
+            checked.link_ok
             and rec.get("application") == application.id
-            and rec.get("seq") == row.seq == expected_seq
-            and rec.get("prev") == prev
+            and row.seq == expected_seq
             and rec.get("from") == row.from_status == status
             and rec.get("to") == row.to_status
         )

@@ -16,6 +16,7 @@ from typing import Final
 
 from chainproof.web import (
     i18n_accounts,
+    i18n_admin,
     i18n_draws,
     i18n_receipt,
     i18n_recordings,
@@ -571,6 +572,8 @@ ZH.update(i18n_recordings.ZH)  # the recording page (web/recording_pages.py)
 EN.update(i18n_recordings.EN)
 ZH.update(i18n_draws.ZH)  # the public draw page (web/i18n_draws.py)
 EN.update(i18n_draws.EN)
+ZH.update(i18n_admin.ZH)  # the network and audit pages (web/admin_pages.py)
+EN.update(i18n_admin.EN)
 
 CATALOGS: Final[dict[Lang, dict[str, str]]] = {"zh-CN": ZH, "en": EN}
 

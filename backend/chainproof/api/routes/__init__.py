@@ -14,7 +14,9 @@ from fastapi import APIRouter
 from chainproof.accounts import routes as accounts
 from chainproof.api.routes import (
     admin,
+    audit,
     bundle,
+    channels,
     court,
     draws,
     epcis,
@@ -22,6 +24,7 @@ from chainproof.api.routes import (
     invoices,
     licences,
     metrics,
+    network,
     operations,
     recordings,
     subsidy,
@@ -37,7 +40,10 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     verify.router,
     evidence.router,
     system.router,
+    network.router,
     admin.router,
+    audit.router,
+    channels.router,
     *subsidy.ROUTERS,
     trace.router,
     well_known.router,

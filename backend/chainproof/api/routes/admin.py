@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from chainproof import identity
+from chainproof.api import audited
 from chainproof.api.deps import AdminDep, SessionDep
 from chainproof.api.schemas import (
     KeyCreatedOut,
@@ -36,8 +37,11 @@ def _key_out(key: ApiKey, org: str) -> KeyOut:
     response_model=MemberOut,
     responses=error_responses(401, 403, 422),
 )
-def create_member(body: MemberIn, _admin: AdminDep, session: SessionDep) -> MemberOut:
+def create_member(body: MemberIn, admin: AdminDep, session: SessionDep) -> MemberOut:
+    known = {m.name for m in identity.list_members(session=session)}
     member = identity.create_member(session=session, name=body.name)
+    if member.name not in known:  # idempotent: admitting an existing member changes nothing
+        audited.record(session, admin, action="member.admit", target=f"member:{member.name}")
     return MemberOut.model_validate(member, from_attributes=True)
 
 
@@ -66,9 +70,16 @@ def list_members(_admin: AdminDep, session: SessionDep) -> list[MemberOut]:
     response_model=KeyCreatedOut,
     responses=error_responses(401, 403, 422),
 )
-def create_key(body: KeyIn, _admin: AdminDep, session: SessionDep) -> KeyCreatedOut:
+def create_key(body: KeyIn, admin: AdminDep, session: SessionDep) -> KeyCreatedOut:
     key, plaintext = identity.create_api_key(session=session, org=body.org, role=body.role)
     member = identity.get_member(session=session, name=body.org)
+    audited.record(
+        session,
+        admin,
+        action="key.create",
+        target=f"key:{key.id}",
+        detail={"org": member.name, "role": key.role, "prefix": key.prefix},
+    )
     return KeyCreatedOut(key=plaintext, **_key_out(key, member.name).model_dump())
 
 
@@ -98,9 +109,13 @@ def list_keys(
 )
 def revoke_key(
     key_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[3])],
-    _admin: AdminDep,
+    admin: AdminDep,
     session: SessionDep,
 ) -> KeyOut:
+    found = session.get(ApiKey, key_id)
+    was_live = found is not None and found.revoked_at is None
     key = identity.revoke_api_key(session=session, key_id=key_id)
+    if was_live:  # revoking twice keeps the first date: nothing changed the second time
+        audited.record(session, admin, action="key.revoke", target=f"key:{key.id}")
     names = {m.id: m.name for m in identity.list_members(session=session)}
     return _key_out(key, names.get(key.member_id, "?"))

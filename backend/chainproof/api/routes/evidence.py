@@ -14,9 +14,11 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from chainproof.api import audited
 from chainproof.api.deps import (
     Caller,
     ChainDep,
@@ -40,6 +42,7 @@ from chainproof.api.schemas import (
 )
 from chainproof.api.upload import FILE_FIELD, clean_label, clean_text, hash_multipart
 from chainproof.chain.writer import operation_public
+from chainproof.channels import service as channels
 from chainproof.digests import ALGORITHMS, Algorithm
 from chainproof.errors import InvalidInputError
 from chainproof.evidence import intake, service
@@ -169,7 +172,7 @@ async def anchor_files(
         max_bytes=settings.max_upload_bytes,
         algorithm=algorithm,
         default_algorithm=settings.hash_algorithm,
-        text_fields=frozenset({"label", "algorithm"}),
+        text_fields=frozenset({"label", "algorithm", "channel"}),
         max_files=MAX_BULK,
     )
     label = clean_label(form.fields.get("label"))
@@ -182,6 +185,7 @@ async def anchor_files(
         names=[f.filename for f in form.files],
         sizes=[f.size for f in form.files],
         types=[f.content_type for f in form.files],
+        channel=form.fields.get("channel"),
     )
     return _accepted(accepted)
 
@@ -196,13 +200,21 @@ async def _receive_bulk(
     names: list[str | None] | None = None,
     sizes: list[int | None] | None = None,
     types: list[str | None] | None = None,
+    channel: str | None = None,
 ) -> list[intake.Accepted]:
     """The digests into this app's group commit (``Runtime.engine_state``), each with its
-    before-the-chain record (issue 19)."""
+    before-the-chain record (issue 19), in ``channel`` if one is named (issue 25)."""
     runtime = get_runtime(request)
+    engine = runtime.engine
+    channel_name = (channel or "").strip()
+    channel_id = (
+        await run_in_threadpool(_channel_id, engine, channel_name, caller.member_id)
+        if channel_name
+        else None
+    )
     return await run_in_threadpool(
         lambda: receive(
-            engine=runtime.engine,
+            engine=engine,
             chain=runtime.chain,
             submit=lambda: intake.submit_bulk(
                 group=runtime.engine_state.group,
@@ -212,6 +224,7 @@ async def _receive_bulk(
                 label=label,
                 filenames=names,
                 sizes=sizes,
+                channel_id=channel_id,
             ),
             channel=channel_of(request.headers),
             api_key_id=caller.key_id,
@@ -220,6 +233,12 @@ async def _receive_bulk(
             types=types,
         )
     )
+
+
+def _channel_id(engine: Any, name: str, member_id: int | None) -> int:
+    """The channel named in the form, if the caller's org is one of its members (else 404)."""
+    with Session(engine) as session:
+        return channels.for_submitter(session, name[:100], member_id)
 
 
 _DIGESTS_BODY: Final[dict[str, Any]] = {
@@ -426,6 +445,13 @@ def revoke_evidence(
         evidence_id=evidence_id,
         viewer=caller.viewer,
         reason=reason,
+    )
+    audited.record(
+        session,
+        caller,
+        action="evidence.revoke",
+        target=f"evidence:{evidence_id}",
+        detail={"reason": reason, "operation": op.public_id},
     )
     writer = get_runtime(request).writer
     if writer is not None:

@@ -13,7 +13,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
@@ -28,11 +28,13 @@ from chainproof.api.deps import (
     published_rpc_url,
 )
 from chainproof.api.errors import error_body
+from chainproof.api.routes.network import cached_status
 from chainproof.api.schemas import (
     BatchOut,
     ChainOut,
     CheckOut,
     HealthOut,
+    NetworkSummaryOut,
     NotReadyOut,
     ReadyOut,
     error_responses,
@@ -61,9 +63,12 @@ MAX_ID = 2**63 - 1
     response_model=ChainOut,
     responses=error_responses(503),
 )
-def read_chain(chain: ChainDep, settings: SettingsDep) -> ChainOut:
+def read_chain(
+    chain: ChainDep, settings: SettingsDep, request: Request, session: SessionDep
+) -> ChainOut:
     chain.require_ok()  # a degraded server names no chain rather than a wrong one
     return ChainOut(
+        network=NetworkSummaryOut(**cached_status(request, session).summary()),
         chain_id=chain.chain_id,
         contract=chain.contract,
         genesis_hash=chain.deployment.genesis_hash,

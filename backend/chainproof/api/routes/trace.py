@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import Field
 from sqlmodel import select
 
+from chainproof.api import audited
 from chainproof.api.deps import (
     AdminDep,
     Caller,
@@ -350,6 +351,13 @@ def register_org(body: OrgIn, session: SessionDep, caller: AdminDep) -> OrgOut:
     )
     for prefix in body.prefixes:
         ownership.admit_prefix(session=session, org=org, prefix=prefix)
+    audited.record(
+        session,
+        caller,
+        action="role.grant",
+        target=f"member:{body.member_id}",
+        detail={"trace_role": body.role, "glns": list(body.glns), "prefixes": list(body.prefixes)},
+    )
     return _org_out(session, org)
 
 
@@ -368,7 +376,16 @@ def admit_prefix(
     org = roles.org_of(session, member_id)
     if org is None:
         raise NotFoundError(f"member {member_id} has no trace role (POST /api/v1/trace/orgs)")
+    held = {p.prefix for p in ownership.prefixes_of(session, org)}
     ownership.admit_prefix(session=session, org=org, prefix=body.prefix)
+    if body.prefix not in held:  # admitting an admitted prefix again changes nothing
+        audited.record(
+            session,
+            caller,
+            action="prefix.admit",
+            target=f"member:{member_id}",
+            detail={"prefix": body.prefix},
+        )
     return _org_out(session, org)
 
 

@@ -1,0 +1,131 @@
+"""Creating channels, changing their members (each change audited with its reason), and the
+one question the read routes ask: may this viewer see a record of this channel?"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from chainproof.audit import log
+from chainproof.channels.models import Channel, ChannelMember
+from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
+from chainproof.store.models import Member
+
+_MEMBER = ChannelMember.__table__  # type: ignore[attr-defined]
+
+
+def _members_named(session: Session, names: Sequence[str]) -> list[Member]:
+    wanted = sorted({n.strip() for n in names})
+    found = {
+        m.name: m for m in session.exec(select(Member).where(col(Member.name).in_(wanted))).all()
+    }
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        raise InvalidInputError(f"members: no member called {missing[0]!r}", field="members")
+    return [found[n] for n in wanted]
+
+
+def get(session: Session, name: str) -> Channel:
+    channel = session.exec(select(Channel).where(Channel.name == name)).first()
+    if channel is None:
+        raise NotFoundError(f"no channel called {name!r}")
+    return channel
+
+
+def member_names(session: Session, channel: Channel) -> list[str]:
+    return list(
+        session.exec(
+            select(Member.name)
+            .join(ChannelMember, col(ChannelMember.member_id) == col(Member.id))
+            .where(ChannelMember.channel_id == channel.id)
+            .order_by(col(Member.name))
+        ).all()
+    )
+
+
+def create(session: Session, who: log.Who, *, name: str, members: Sequence[str]) -> Channel:
+    """A new channel of ``members`` (existing member orgs); audited."""
+    chosen = _members_named(session, members)
+    channel = Channel(name=name.strip())
+    session.add(channel)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise ConflictError(f"a channel called {name!r} exists") from None
+    assert channel.id is not None
+    for m in chosen:
+        assert m.id is not None
+        session.add(ChannelMember(channel_id=channel.id, member_id=m.id))
+    session.commit()
+    log.append(
+        session,
+        who,
+        action="channel.create",
+        target=f"channel:{channel.name}",
+        detail={"members": [m.name for m in chosen]},
+    )
+    session.refresh(channel)
+    return channel
+
+
+def change(
+    session: Session,
+    who: log.Who,
+    channel: Channel,
+    *,
+    add: Sequence[str],
+    remove: Sequence[str],
+    reason: str,
+) -> None:
+    """Adds and removes members with a reason; audited (nothing changed: nothing audited)."""
+    assert channel.id is not None
+    current = set(member_names(session, channel))
+    adding = [m for m in _members_named(session, add) if m.name not in current]
+    removing = [m for m in _members_named(session, remove) if m.name in current]
+    if not adding and not removing:
+        return
+    for m in adding:
+        assert m.id is not None
+        session.add(ChannelMember(channel_id=channel.id, member_id=m.id))
+    if removing:
+        session.execute(
+            delete(ChannelMember).where(
+                col(ChannelMember.channel_id) == channel.id,
+                col(ChannelMember.member_id).in_([m.id for m in removing]),
+            )
+        )
+    session.commit()
+    log.append(
+        session,
+        who,
+        action="channel.members",
+        target=f"channel:{channel.name}",
+        detail={
+            "added": [m.name for m in adding],
+            "removed": [m.name for m in removing],
+            "reason": reason,
+        },
+    )
+
+
+def for_submitter(session: Session, name: str, member_id: int | None) -> int:
+    """The id of the channel ``name`` a submitter's org may put a record in: one it belongs
+    to. Any other name is the 404 of a channel nobody has."""
+    channel = session.exec(select(Channel).where(Channel.name == name)).first()
+    if channel is None or member_id is None or not is_member(session, channel.id, member_id):
+        raise NotFoundError(f"no channel called {name!r}")
+    assert channel.id is not None
+    return channel.id
+
+
+def is_member(db: Session | Connection, channel_id: int | None, member_id: int) -> bool:
+    found = db.execute(
+        select(_MEMBER.c.id).where(
+            _MEMBER.c.channel_id == channel_id, _MEMBER.c.member_id == member_id
+        )
+    ).first()
+    return found is not None
