@@ -38,6 +38,16 @@ class TwoChains:
         assert abi is not None
         return ChainRegistryClient(self.main_w3, self.registry.address, abi)
 
+    @property
+    def main_url(self) -> str:
+        assert self.main.rpc_url is not None
+        return self.main.rpc_url
+
+    @property
+    def sub_url(self) -> str:
+        assert self.sub.rpc_url is not None
+        return self.sub.rpc_url
+
     def mine_sub(self, height: int) -> None:
         """Mines empty sub-chain blocks until it has a block at ``height``."""
         missing = height - self.sub_w3.eth.block_number

@@ -158,3 +158,7 @@ def deploy_chain_registry(
     return deploy_contract(
         w3, sender, artifact, (Web3.to_checksum_address(admin or deployer.address),)
     )
+
+
+def chain_registry_abi() -> list[dict[str, Any]]:
+    return chain_registry_artifact().abi

@@ -6,6 +6,7 @@ autogenerate and the models-versus-migrations check see its tables as extra.
 """
 
 import chainproof.accounts.models
+import chainproof.crosschain.models
 import chainproof.evidence.freshness
 import chainproof.evidence.records
 import chainproof.licences.models
