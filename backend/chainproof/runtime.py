@@ -32,6 +32,8 @@ from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.trace_registry import trace_chain
 from chainproof.chain.writer import ChainWriter, OpKind
 from chainproof.config import Settings
+from chainproof.crosschain.relay import Relay
+from chainproof.crosschain.service import start_relay
 from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
 from chainproof.evidence.batcher import Batcher, LeaderLock
 from chainproof.evidence.finality import FinalityPolicy, choose_policy
@@ -98,6 +100,7 @@ class Runtime:
     batcher: Batcher | None = None
     writer: ChainWriter | None = None  # runs where the batcher runs (one per signing key)
     publisher: HeadPublisher | None = None  # trace heads, beside them (same key)
+    relay: Relay | None = None  # checkpoints into CHAINPROOF_MAIN_CHAIN, beside them
     leader_lock: KeyLock | None = None
     standby: _Standby | None = None  # PostgreSQL: waiting to take the key over
     led_since: float | None = None  # when this process took the key's lead
@@ -117,6 +120,8 @@ class Runtime:
             self.standby.stop()
         if self.publisher is not None:
             self.publisher.stop()
+        if self.relay is not None:
+            self.relay.stop()
         if self.batcher is not None:
             self.batcher.stop()
         if self.writer is not None:
@@ -323,6 +328,7 @@ def _run_chain_workers(runtime: Runtime, lock: KeyLock) -> None:
     batcher.start()
     runtime.batcher = batcher
     runtime.publisher = _start_trace_publisher(runtime)
+    runtime.relay = start_relay(runtime)
 
 
 def finality_policy(chain: ChainContext, settings: Settings) -> FinalityPolicy:

@@ -54,6 +54,13 @@ class TwoChains:
         if missing > 0:
             self.sub_w3.provider.make_request("anvil_mine", [hex(missing)])  # type: ignore[arg-type]
 
+    def fork_sub(self, depth: int) -> None:
+        """Replaces the sub-chain's last ``depth`` blocks with others (a transfer in the
+        first: empty blocks re-mined in the same second could hash the same)."""
+        a = self.accounts[7].address
+        tx = {"from": a, "to": a, "value": "0x1"}
+        self.sub_w3.provider.make_request("anvil_reorg", [depth, [[tx, 0]]])  # type: ignore[arg-type]
+
     def admin_sender(self) -> TxSender:
         return TxSender(self.main_w3, self.admin)
 

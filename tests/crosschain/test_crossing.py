@@ -13,6 +13,7 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from sqlmodel import Session
+from web3 import Web3
 
 from chainproof.chain.compiler import ContractArtifact
 from chainproof.chain.deployments import deploy_registry, genesis_hash
@@ -33,10 +34,7 @@ from tests.factories import pinned, receipt_from
 CITY_CHAIN_ID = 4343
 
 
-def _anchor_one(w3: object, admin: LocalAccount, artifact: ContractArtifact) -> tuple[str, Receipt]:
-    from web3 import Web3
-
-    assert isinstance(w3, Web3)
+def _anchor_one(w3: Web3, admin: LocalAccount, artifact: ContractArtifact) -> tuple[str, Receipt]:
     deployment = deploy_registry(w3, admin, artifact)
     docs = [(secrets.token_bytes(32), secrets.token_bytes(32)) for _ in range(3)]
     tree = StandardMerkleTree.of(
@@ -102,7 +100,7 @@ def test_sub_chain_receipt_verifies_through_the_main_chain_with_the_sub_node_sto
     finally:
         city.stop()
 
-    code = bytes(chains.main_w3.eth.get_code(chains.registry.address))
+    code = bytes(chains.main_w3.eth.get_code(Web3.to_checksum_address(chains.registry.address)))
     anchor = TrustAnchor.from_dict(
         {
             **sub_anchor,
@@ -123,8 +121,10 @@ def test_sub_chain_receipt_verifies_through_the_main_chain_with_the_sub_node_sto
     receipt_file.write_text(full.to_json())
     anchor_file.write_text(json.dumps(anchor.document()))
     done = subprocess.run(
-        [sys.executable, "-m", "chainproof.cli", "verify-receipt", str(receipt_file)]
-        + ["--trust", str(anchor_file), "--rpc", chains.main.rpc_url or ""],
+        [
+            *(sys.executable, "-m", "chainproof.cli", "verify-receipt", str(receipt_file)),
+            *("--trust", str(anchor_file), "--rpc", chains.main_url),
+        ],
         env={**os.environ, "COLUMNS": "200"},
         capture_output=True,
         text=True,

@@ -126,7 +126,7 @@ def test_a_sub_chain_fork_is_found_loudly_and_nothing_new_is_anchored(
     proof = leaf_proof(range_tree(0, stored.block_hashes), 8, old_hash)
 
     forks_before = FORKS._value.get()
-    chains.sub_w3.provider.make_request("anvil_reorg", [3, []])  # type: ignore[arg-type]
+    chains.fork_sub(3)
     chains.mine_sub(20)
     new_hash = HexBytes(chains.sub_w3.eth.get_block(8)["hash"]).to_0x_hex()
     assert new_hash != old_hash

@@ -266,6 +266,7 @@ class Relay:
         self.confirmations = confirmations
         self.max_range = min(max_range, MAX_RANGE)
         self.fork: ForkFinding | None = None
+        self.last_error: str | None = None
         self.writer = ChainWriter(
             engine=engine,
             chain=cast(ChainContext, main),
@@ -378,10 +379,13 @@ class Relay:
         def run() -> None:
             while not self._stop.is_set():
                 try:
-                    if self.step():
+                    worked = self.step()
+                    self.last_error = None
+                    if worked:
                         continue
                 except Exception as exc:  # the rows are safe in the database: retry
-                    log.warning("relay step failed", error=f"{type(exc).__name__}: {exc}")
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    log.warning("relay step failed", error=self.last_error)
                 self._stop.wait(poll)
 
         self._thread = threading.Thread(target=run, name="chainproof-relay", daemon=True)
