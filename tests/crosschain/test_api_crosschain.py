@@ -4,7 +4,10 @@ well-known anchor names the main chain, and a fork fails /readyz."""
 
 from __future__ import annotations
 
+import io
+import json
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +77,12 @@ def test_worker_relays_and_receipts_cross(chains: TwoChains, tmp_path: Path) -> 
                 Receipt.from_dict(body), chains.main_w3, trust=TrustAnchor.from_dict(well_known)
             )
             assert verdict.valid, verdict.checks
+            # The offline bundle carries the section too.
+            zipped = client.get(f"/api/v1/evidence/{evidence_id}/bundle", headers=headers)
+            assert zipped.status_code == 200, zipped.text
+            with zipfile.ZipFile(io.BytesIO(zipped.content)) as z:
+                bundled = json.loads(z.read("receipt.json"))
+            assert bundled["checkpoint"]["root"] == body["checkpoint"]["root"]
             ready = client.get("/readyz")
             assert ready.status_code == 200, ready.text
             assert ready.json()["checks"]["crosschain"]["ok"] is True

@@ -34,10 +34,23 @@ log = structlog.get_logger("chainproof.crosschain")
 
 def start_relay(runtime: Runtime) -> Relay | None:
     """The relay of this deployment's chain into ``CHAINPROOF_MAIN_CHAIN``, started; None
-    when no main chain is set."""
-    settings, chain = runtime.settings, runtime.chain
-    if not settings.main_chain:
+    when no main chain is set, or (logged as an error) when it cannot be reached at start:
+    anchoring on this chain goes on without it."""
+    if not runtime.settings.main_chain:
         return None
+    try:
+        return _start_relay(runtime)
+    except Exception as exc:
+        log.error(
+            "no checkpoint relay: the main chain cannot be used",
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        return None
+
+
+def _start_relay(runtime: Runtime) -> Relay:
+    settings, chain = runtime.settings, runtime.chain
+    assert settings.main_chain is not None
     operator = Account.from_key(settings.operator_key.get_secret_value())
     registry = settings.main_chain_registry
     if registry is None:
