@@ -4,10 +4,7 @@ checkpoint, with the sub-chain node stopped, from the light CLI; forgeries refus
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
@@ -30,6 +27,9 @@ from chainproof.store.db import make_engine, upgrade
 from chainproof.trust import TrustAnchor
 from tests.crosschain.conftest import TwoChains
 from tests.factories import pinned, receipt_from
+from tests.integration.test_light_verifier import CLI as LIGHT_CLI
+from tests.integration.test_light_verifier import SERVER_PARTS
+from tests.integration.test_light_verifier import _run as light_run
 
 CITY_CHAIN_ID = 4343
 
@@ -120,17 +120,10 @@ def test_sub_chain_receipt_verifies_through_the_main_chain_with_the_sub_node_sto
     receipt_file, anchor_file = tmp_path / "r.json", tmp_path / "anchor.json"
     receipt_file.write_text(full.to_json())
     anchor_file.write_text(json.dumps(anchor.document()))
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "chainproof.cli", "verify-receipt", str(receipt_file)),
-            *("--trust", str(anchor_file), "--rpc", chains.main_url),
-        ],
-        env={**os.environ, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # As on a base install (`pip install chainproof`, no server extra): no server module.
+    done, modules = light_run(LIGHT_CLI, chains.main_url, receipt_file, anchor_file)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert not set(SERVER_PARTS) & modules, set(SERVER_PARTS) & modules
     assert "VALID" in done.stdout and "checkpoint" in done.stdout
 
     # Forgeries: another block hash at that height, a section naming another root, a main
