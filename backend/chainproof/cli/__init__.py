@@ -7,6 +7,7 @@ import typer
 from chainproof.cli import bundle as bundle_cli
 from chainproof.cli import chain as chain_cli
 from chainproof.cli import contracts as contracts_cli
+from chainproof.cli import crosschain as crosschain_cli
 from chainproof.cli import db as db_cli
 from chainproof.cli import demo as demo_cli
 from chainproof.cli import evidence as evidence_cli
@@ -35,6 +36,7 @@ app.add_typer(subsidy_cli.app, name="subsidy")
 app.add_typer(trace_cli.app, name="trace")
 app.add_typer(prefixes_cli.app, name="prefixes")
 app.add_typer(licence_cli.app, name="licence")
+app.add_typer(crosschain_cli.app, name="crosschain")
 server_cli.register(app)  # serve, worker, reindex, status
 evidence_cli.register(app)  # anchor, verify, receipt, verify-receipt
 demo_cli.register(app)  # demo
