@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     # Never taken from a request's Host header; empty: the bind address (development only).
     public_url: str = ""
     trace_publish_interval_ms: int = Field(default=1000, ge=10)  # on-chain head publisher
+    # Cross-chain (issue 22): the main chain this deployment's chain is checkpointed into,
+    # its ChainRegistry (unset: the data dir's record, or deployed there in development),
+    # and how often a range is posted (every K blocks, or T seconds when fewer came).
+    main_chain: str | None = None
+    main_chain_registry: str | None = None
+    checkpoint_blocks: int = Field(default=64, ge=1, le=1024)
+    checkpoint_seconds: float = Field(default=60.0, gt=0)
     solc: Path | None = None  # a native solc binary; otherwise py-solc-x's, otherwise solcjs
     project_root: Path | None = None  # where contracts/ and node_modules/ live (autodetected)
 

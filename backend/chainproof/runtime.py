@@ -32,6 +32,8 @@ from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.trace_registry import trace_chain
 from chainproof.chain.writer import ChainWriter, OpKind
 from chainproof.config import Settings
+from chainproof.crosschain.relay import Relay
+from chainproof.crosschain.service import start_relay
 from chainproof.draws.revealer import Revealer
 from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
 from chainproof.evidence.batcher import Batcher, LeaderLock
@@ -103,6 +105,7 @@ class Runtime:
     writer: ChainWriter | None = None  # runs where the batcher runs (one per signing key)
     publisher: HeadPublisher | None = None  # trace heads, beside them (same key)
     revealer: Revealer | None = None  # reveals draws, beside them (draws/revealer.py)
+    relay: Relay | None = None  # checkpoints into CHAINPROOF_MAIN_CHAIN, beside them
     leader_lock: KeyLock | None = None
     standby: _Standby | None = None  # PostgreSQL: waiting to take the key over
     led_since: float | None = None  # when this process took the key's lead
@@ -124,6 +127,8 @@ class Runtime:
             self.revealer.stop()
         if self.publisher is not None:
             self.publisher.stop()
+        if self.relay is not None:
+            self.relay.stop()
         if self.batcher is not None:
             self.batcher.stop()
         if self.writer is not None:
@@ -339,6 +344,7 @@ def _run_chain_workers(runtime: Runtime, lock: KeyLock) -> None:
         confirmations=finality.confirmations,
     )
     runtime.revealer.start()
+    runtime.relay = start_relay(runtime)
 
 
 def finality_policy(chain: ChainContext, settings: Settings) -> FinalityPolicy:

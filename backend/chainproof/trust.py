@@ -48,6 +48,18 @@ class PastRegistry(BaseModel):
     version: _Version
 
 
+class MainChainAnchor(BaseModel):
+    """The main chain this deployment's chain is checkpointed into (issue 22): a verifier
+    holding it checks the deployment's receipts through ``ChainRegistry`` there."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    chain_id: Annotated[int, Field(strict=True, ge=1)]
+    genesis_hash: Hex32
+    checkpoint_registry: Address
+    checkpoint_registry_code_hash: Hex32
+
+
 class TrustAnchor(BaseModel):
     """One pinned deployment: the chain (id + genesis) and the registries honoured on it."""
 
@@ -63,6 +75,9 @@ class TrustAnchor(BaseModel):
     trace_registry_code_hash: Hex32 | None
     rpc_url: Annotated[str, Field(max_length=2048)] | None
     past_registries: Annotated[list[PastRegistry], Field(max_length=MAX_PAST_REGISTRIES)]
+    # Optional and left out of the document when unset: older verifiers (extra="forbid")
+    # keep reading the anchors of deployments with no main chain.
+    main_chain: MainChainAnchor | None = None
 
     @model_validator(mode="after")
     def _trace_pair(self) -> TrustAnchor:
@@ -149,7 +164,10 @@ class TrustAnchor(BaseModel):
 
     def document(self) -> dict[str, Any]:
         """The ``/.well-known/chainproof.json`` document (every key, nulls included)."""
-        return self.model_dump(mode="json")
+        doc = self.model_dump(mode="json")
+        if doc.get("main_chain") is None:
+            doc.pop("main_chain", None)
+        return doc
 
     def summary(self) -> str:
         return (

@@ -225,7 +225,8 @@ class ChainWriter:
         with Session(self.engine) as s:
             rows = s.exec(
                 select(ChainOp.id).where(
-                    col(ChainOp.status).in_([OpStatus.QUEUED.value, *IN_FLIGHT])
+                    col(ChainOp.status).in_([OpStatus.QUEUED.value, *IN_FLIGHT]),
+                    col(ChainOp.kind).in_(list(self.kinds)),
                 )
             ).all()
             return len(rows)
@@ -237,12 +238,18 @@ class ChainWriter:
         with Session(self.engine) as s:
             inflight = s.exec(
                 select(ChainOp.id)
-                .where(col(ChainOp.status).in_(IN_FLIGHT), ChainOp.sender == self.address)
+                .where(
+                    col(ChainOp.status).in_(IN_FLIGHT),
+                    ChainOp.sender == self.address,
+                    col(ChainOp.kind).in_(list(self.kinds)),
+                )
                 .order_by(col(ChainOp.nonce), col(ChainOp.id))
             ).first()
             queued = s.exec(
                 select(ChainOp.id)
-                .where(ChainOp.status == OpStatus.QUEUED.value)
+                .where(
+                    ChainOp.status == OpStatus.QUEUED.value, col(ChainOp.kind).in_(list(self.kinds))
+                )
                 .order_by(col(ChainOp.id))
             ).first()
         if inflight is not None:

@@ -373,7 +373,10 @@ def verify_receipt_command(
         typer.Option(
             "--rpc",
             envvar="CHAINPROOF_RPC_URL",
-            help="Any JSON-RPC endpoint of the receipt's chain (GET /api/v1/chain gives one).",
+            help=(
+                "Any JSON-RPC endpoint of the receipt's chain (GET /api/v1/chain gives one), "
+                "or of the trust anchor's main chain for a checkpointed sub-chain receipt."
+            ),
         ),
     ],
     trust: Annotated[
@@ -427,7 +430,7 @@ def verify_receipt_command(
     try:
         # A raw eth_chainId first: without it an unreachable node would only show up as a
         # failed check, and "invalid" (1) must mean the receipt, never the network (2).
-        rpc_chain_id(rpc, timeout=_RPC_TIMEOUT)
+        node_chain = rpc_chain_id(rpc, timeout=_RPC_TIMEOUT)
     except Exception as exc:  # httpx errors, bad URL, a JSON-RPC error answer
         _fail(f"cannot reach the JSON-RPC node at {shown}: {type(exc).__name__}: {exc}")
     w3 = Web3(
@@ -435,7 +438,19 @@ def verify_receipt_command(
             rpc, request_kwargs={"timeout": _RPC_TIMEOUT}, exception_retry_configuration=None
         )
     )
-    verdict = verify_receipt(parsed, w3, trust=anchor)
+    main = anchor.main_chain if anchor is not None else None
+    if (
+        anchor is not None
+        and main is not None
+        and parsed.checkpoint is not None
+        and node_chain == main.chain_id != parsed.chain_id
+    ):
+        # A sub-chain receipt checked at its main chain: through its checkpoint (issue 22).
+        from chainproof.crosschain.verify import verify_via_checkpoint
+
+        verdict = verify_via_checkpoint(parsed, w3, trust=anchor)
+    else:
+        verdict = verify_receipt(parsed, w3, trust=anchor)
     out = _out()
     out.print(
         f"receipt {escape(str(file))}: {parsed.algorithm} {parsed.digest} on chain "

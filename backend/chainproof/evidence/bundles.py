@@ -12,6 +12,7 @@ from sqlmodel import Session
 from chainproof.bundle import layout
 from chainproof.bundle.build import build_bundle
 from chainproof.chain.context import ChainContext
+from chainproof.crosschain.proofs import receipt_with_checkpoint
 from chainproof.evidence import freshness, service
 from chainproof.evidence.verify import Viewer
 from chainproof.timestamping.authority import granted_reply
@@ -34,6 +35,8 @@ def evidence_bundle(
     ev = service.visible_evidence(session=session, evidence_id=evidence_id, viewer=viewer)
     stamp = ensure_stamp(session, ev, tsa)
     receipt = service.build_receipt(session=session, evidence_id=evidence_id, viewer=viewer)
+    # Its checkpoint section once its block is checkpointed into a main chain (issue 22).
+    receipt = receipt_with_checkpoint(session, receipt, chain.w3)
     extra: dict[str, Any] = {}
     time_doc = freshness.time_document(session, ev, chain.w3)
     if time_doc is not None:

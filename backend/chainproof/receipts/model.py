@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
 )
 
+from chainproof.crosschain.section import CheckpointSection
 from chainproof.digests import DIGEST_SIZE, Algorithm, check_algorithm, to_hex
 from chainproof.errors import InvalidInputError
 from chainproof.merkle import EVIDENCE_LEAF_TYPES as LEAF_TYPES
@@ -165,6 +166,15 @@ class Receipt(BaseModel):
             "the digest (SHA-256, SM3), over the SHA-256 of leaf_hash (keccak-256), or, "
             "queued from a SHA-384/512 query, a TSTInfo whose SHA-256 is the digest. The "
             "TSA's time beside the chain's (docs/receipt.md)."
+        ),
+    )
+
+    checkpoint: CheckpointSection | None = Field(
+        None,
+        description=(
+            "Present once the receipt's block (on a sub-chain) is checkpointed on the main "
+            "chain: proves block_hash through the main chain's ChainRegistry, with the "
+            "header and receipt proof of the Anchored log (docs/crosschain.md)."
         ),
     )
 

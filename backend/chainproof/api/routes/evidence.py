@@ -43,6 +43,7 @@ from chainproof.api.schemas import (
 from chainproof.api.upload import FILE_FIELD, clean_label, clean_text, hash_multipart
 from chainproof.chain.writer import operation_public
 from chainproof.channels import service as channels
+from chainproof.crosschain.proofs import receipt_with_checkpoint
 from chainproof.digests import ALGORITHMS, Algorithm
 from chainproof.errors import InvalidInputError
 from chainproof.evidence import intake, service
@@ -395,6 +396,7 @@ def read_evidence(evidence_id: EvidenceId, session: SessionDep, viewer: ViewerDe
     openapi_extra={"security": _KEY_OPTIONAL},
 )
 def read_receipt(
+    request: Request,
     evidence_id: EvidenceId,
     session: SessionDep,
     viewer: ViewerDep,
@@ -404,6 +406,8 @@ def read_receipt(
     receipt = service.build_receipt(
         session=session, evidence_id=evidence_id, viewer=viewer, trees=trees_of(chain)
     )
+    if get_runtime(request).relay is not None:  # its checkpoint section, once there is one
+        receipt = receipt_with_checkpoint(session, receipt, get_runtime(request).chain.w3)
     headers = None
     if download:
         name = f"chainproof-receipt-{evidence_id}.json"

@@ -41,6 +41,7 @@ from chainproof.api.schemas import (
 )
 from chainproof.chain.context import ChainContext
 from chainproof.chain.endpoints import pool_of
+from chainproof.crosschain.service import relay_check
 from chainproof.errors import NotFoundError
 from chainproof.runtime import UnavailableChain
 from chainproof.store.models import Batch, BatchStatus
@@ -203,6 +204,9 @@ def readyz(runtime: RuntimeDep) -> Any:
     endpoints = _check_endpoints(runtime.chain)
     if endpoints is not None:
         results["endpoints"] = endpoints
+    if runtime.relay is not None:  # a fork of this chain under its checkpoints (issue 22)
+        ok, detail = relay_check(runtime.relay)
+        results["crosschain"] = CheckOut(ok=ok, detail=detail), "chain_mismatch"
     checks = {name: check for name, (check, _) in results.items()}
     failed = [(name, check, code) for name, (check, code) in results.items() if not check.ok]
     if not failed:

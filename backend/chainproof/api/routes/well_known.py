@@ -14,9 +14,10 @@ from typing import Final
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from chainproof.api.deps import ChainDep, SettingsDep, published_rpc_url
+from chainproof.api.deps import ChainDep, RuntimeDep, SettingsDep, published_rpc_url
 from chainproof.api.schemas import TrustAnchorOut, error_responses
 from chainproof.chain.trust_anchor import server_trust_anchor
+from chainproof.crosschain.service import main_chain_anchor
 from chainproof.trust import WELL_KNOWN_PATH
 
 router = APIRouter()
@@ -39,7 +40,7 @@ CACHE_CONTROL: Final = "public, max-age=300"
     responses={304: {"description": "Not modified (If-None-Match)."}, **error_responses(503)},
 )
 async def trust_anchor_document(
-    request: Request, chain: ChainDep, settings: SettingsDep
+    request: Request, chain: ChainDep, settings: SettingsDep, runtime: RuntimeDep
 ) -> Response:
     anchor = await run_in_threadpool(
         server_trust_anchor,
@@ -47,6 +48,9 @@ async def trust_anchor_document(
         data_dir=settings.data_dir,
         public_rpc_url=published_rpc_url(settings, chain),
     )
+    if runtime.relay is not None:  # the main chain it is checkpointed into (issue 22)
+        main = await run_in_threadpool(main_chain_anchor, runtime.relay)
+        anchor = anchor.model_copy(update={"main_chain": main})
     body = json.dumps(anchor.document(), indent=2).encode() + b"\n"
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}

@@ -33,11 +33,14 @@
   const K = JSON.parse(document.getElementById('receipt-constants').textContent);
   const { ANCHORED_TOPIC, VERSION, GET_ANCHOR, IS_LEAF_REVOKED, VERIFY, GET_ANCHOR_V1, IS_LEAF_REVOKED_V1, VERIFY_V1, ALGORITHMS, LEAF_TYPES } = K;
   const RPC_TIMEOUT_MS = 15000;
-  const KEYS = ['version', 'algorithm', 'digest', 'salt', 'leaf_types', 'leaf_values', 'leaf_hash', 'proof', 'root', 'chain_id', 'contract', 'tx_hash', 'block_number', 'block_hash', 'block_timestamp', 'submitter', 'issued_at', 'evidence_id', 'label'];
+  const KEYS = ['version', 'algorithm', 'digest', 'salt', 'leaf_types', 'leaf_values', 'leaf_hash', 'proof', 'root', 'chain_id', 'contract', 'tx_hash', 'block_number', 'block_hash', 'block_timestamp', 'submitter', 'issued_at', 'evidence_id', 'label', 'checkpoint'];
   const REQUIRED = KEYS.slice(0, 16);
   const ANCHOR_FORMAT = 'chainproof-trust-anchor/1';
   const ANCHOR_URL = '/.well-known/chainproof.json';
   const ANCHOR_KEYS = ['format', 'chain_id', 'genesis_hash', 'registry', 'registry_code_hash', 'registry_version', 'trace_registry', 'trace_registry_code_hash', 'rpc_url', 'past_registries'];
+  // Optional: the main chain a sub-chain deployment is checkpointed into (docs/crosschain.md).
+  // This page verifies against the receipt's own chain; the checkpoint is the CLI's path.
+  const OPTIONAL_ANCHOR_KEYS = ['main_chain'];
 
   // --- bytes and hex ------------------------------------------------------------------
   const enc = new TextEncoder();
@@ -163,7 +166,7 @@
     if (data.format !== ANCHOR_FORMAT) throw new NotAnAnchor(t('receipt_page.trust.format', { format: JSON.stringify(data.format === undefined ? null : data.format), want: ANCHOR_FORMAT }));
     const problems = [];
     const bad = (key, why) => problems.push(key + ': ' + why);
-    for (const key of Object.keys(data)) if (!ANCHOR_KEYS.includes(key)) bad(key, t('receipt_page.field.unknown'));
+    for (const key of Object.keys(data)) if (!ANCHOR_KEYS.includes(key) && !OPTIONAL_ANCHOR_KEYS.includes(key)) bad(key, t('receipt_page.field.unknown'));
     for (const key of ANCHOR_KEYS) if (!(key in data)) bad(key, t('receipt_page.field.missing'));
     const { hex32, address, count } = fieldChecks(bad);
     const a = {

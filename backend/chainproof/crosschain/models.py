@@ -1,0 +1,37 @@
+"""The index of checkpoints this deployment posted to its main chain (``crosschain_checkpoint``).
+
+One row per range, written in the same commit that confirms the range's ``chain_op`` (so a
+kill at any step leaves either the live operation or the row, never both or neither). The
+range's block hashes are kept: a receipt's checkpoint proof is built from them with no
+sub-chain node, and a reset of the sub-chain shows as a stored hash the node no longer has.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+import chainproof.store.models  # noqa: F401  (the naming convention comes first)
+from chainproof.store.models import ADDRESS_LEN, HEX32_LEN, utcnow
+
+
+class CrosschainCheckpoint(SQLModel, table=True):
+    __tablename__ = "crosschain_checkpoint"
+    __table_args__ = (UniqueConstraint("chain_registry", "sub_chain_id", "from_block"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    main_chain_id: int = Field(sa_type=BigInteger)
+    chain_registry: str = Field(max_length=ADDRESS_LEN)  # the main chain's ChainRegistry
+    sub_chain_id: int = Field(sa_type=BigInteger)
+    checkpoint_index: int = Field(sa_type=BigInteger)  # the checkpoint's number in ChainRegistry
+    from_block: int = Field(sa_type=BigInteger, index=True)
+    to_block: int = Field(sa_type=BigInteger, index=True)
+    root: str = Field(max_length=HEX32_LEN)
+    block_hashes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    main_tx_hash: str | None = Field(default=None, max_length=HEX32_LEN)
+    main_block_number: int | None = Field(default=None, sa_type=BigInteger)
+    main_block_hash: str | None = Field(default=None, max_length=HEX32_LEN)
+    op_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)

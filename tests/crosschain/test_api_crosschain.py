@@ -1,0 +1,106 @@
+"""A deployment on a sub-chain with CHAINPROOF_MAIN_CHAIN set, driven over HTTP: its worker
+registers the chain and relays checkpoints, the receipt gains its checkpoint section, the
+well-known anchor names the main chain, and a fork fails /readyz."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from chainproof.chain.context import open_chain
+from chainproof.config import DEV_OPERATOR_KEY, Settings
+from chainproof.crosschain.verify import verify_via_checkpoint
+from chainproof.receipts import Receipt
+from chainproof.trust import TrustAnchor
+from tests.apps import Api
+from tests.crosschain.conftest import SUB_CHAIN_ID, TwoChains
+
+
+def _until(what: str, probe: Any, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout}s"
+        time.sleep(0.1)
+
+
+def test_worker_relays_and_receipts_cross(chains: TwoChains, tmp_path: Path) -> None:
+    from chainproof.api.app import create_app
+
+    ctx = open_chain(
+        chain=chains.sub_url, data_dir=tmp_path / "data", operator_key=DEV_OPERATOR_KEY
+    )
+    settings = Settings(
+        env="test",
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite:///{tmp_path / 'app.db'}",
+        chain=chains.sub_url,
+        batch_size=10,
+        batch_interval_ms=50,
+        main_chain=chains.main_url,
+        main_chain_registry=chains.registry.address,
+        checkpoint_blocks=1,
+        checkpoint_seconds=0.2,
+    )
+    try:
+        with TestClient(create_app(settings, chain=ctx)) as client:
+            api = Api(client=client, settings=settings)
+            headers = api.key("示范企业甲", "submitter")
+            created = api.upload(headers, ("a.txt", b"crossing chains")).json()
+            evidence_id = created["id"] if "id" in created else created["items"][0]["id"]
+            api.wait_anchored(evidence_id, headers)
+            chains.mine_sub(chains.sub_w3.eth.block_number + 2)
+            body = _until(
+                "a checkpoint section",
+                lambda: (
+                    r.json()
+                    if "checkpoint"
+                    in (
+                        r := client.get(f"/api/v1/evidence/{evidence_id}/receipt", headers=headers)
+                    ).json()
+                    else None
+                ),
+            )
+            assert chains.client().chain_of(SUB_CHAIN_ID).known  # the worker registered it
+            well_known = client.get("/.well-known/chainproof.json").json()
+            assert well_known["main_chain"]["checkpoint_registry"] == chains.registry.address
+            assert well_known["main_chain"]["chain_id"] == chains.main_w3.eth.chain_id
+            verdict = verify_via_checkpoint(
+                Receipt.from_dict(body), chains.main_w3, trust=TrustAnchor.from_dict(well_known)
+            )
+            assert verdict.valid, verdict.checks
+            # The offline bundle carries the section too.
+            zipped = client.get(f"/api/v1/evidence/{evidence_id}/bundle", headers=headers)
+            assert zipped.status_code == 200, zipped.text
+            with zipfile.ZipFile(io.BytesIO(zipped.content)) as z:
+                bundled = json.loads(z.read("receipt.json"))
+            assert bundled["checkpoint"]["root"] == body["checkpoint"]["root"]
+            ready = client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"]["crosschain"]["ok"] is True
+
+            # The sub-chain forks under its checkpoints: /readyz says so, naming it.
+            # Once the head is checkpointed, the sub-chain forks below it.
+            _until(
+                "the head checkpointed",
+                lambda: (
+                    chains.client().chain_of(SUB_CHAIN_ID).next_height
+                    > chains.sub_w3.eth.block_number
+                ),
+            )
+            chains.fork_sub(2)
+            failed = _until(
+                "/readyz failing",
+                lambda: r if (r := client.get("/readyz")).status_code == 503 else None,
+            )
+            assert "reset or fork" in failed.json()["checks"]["crosschain"]["detail"]
+    finally:
+        ctx.stop()
