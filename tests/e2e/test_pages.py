@@ -109,7 +109,10 @@ def test_anchor_a_file_and_watch_it_turn_anchored(
     # Its evidence page, reached from the row, shows the chain data and the Merkle proof.
     item.get_by_role("link", name="存证详情").click()
     page.wait_for_url(re.compile(r"/evidence/[0-9a-f-]{36}$"))
-    assert page.get_by_test_id("digest").inner_text() == digest
+    # The page's script fills the private fields in for the signed-in owner: wait for it.
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("digest")).to_have_text(digest)
     assert page.locator('[data-status="anchored"]').count() >= 1
     page.locator("#owner-meta").wait_for()  # the tab's key may see its own label
     meta = page.locator("#owner-meta").inner_text()

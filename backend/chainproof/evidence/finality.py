@@ -165,6 +165,11 @@ class ReorgWatcher:
                         hashes[number] = None
                 if hashes[number] != b.block_hash:
                     lost.append(b)
+            if lost and not self.chain.status(fresh=True).ok:
+                # Not a reorganisation but another chain (reset, other genesis, contract
+                # gone): its anchors are not lost, they are elsewhere, and the batcher pauses
+                # on the status. Requeueing them would anchor them again on a chain not ours.
+                return 0
             for b in lost:
                 log.warning(
                     "anchoring block reorganised away; requeueing its documents",

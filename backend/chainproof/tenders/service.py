@@ -10,6 +10,7 @@ the operator's key directly (to move into the chain writer with #15's other op k
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -54,14 +55,23 @@ def open_tender(
 ) -> Tender:
     if session.exec(select(Tender).where(Tender.reference == reference)).first() is not None:
         raise ConflictError(f"tender {reference!r} exists")
+    commit_at, reveal_at = int(commit_deadline.timestamp()), int(reveal_deadline.timestamp())
+    # The contract takes uint64 block times: a past or out-of-range deadline is the caller's
+    # mistake (400), not a transaction the chain refuses or an encoding error (500).
+    if not time.time() < commit_at < reveal_at < 2**64:
+        raise InvalidInputError(
+            "commit_deadline must be in the future and reveal_deadline after it",
+            commit_deadline=commit_deadline.isoformat(),
+            reveal_deadline=reveal_deadline.isoformat(),
+        )
     registry = _registry(chain, data_dir)
     tid = tender_id(reference)
     try:
         registry.open_tender(
             chain.sender,
             tid,
-            int(commit_deadline.timestamp()),
-            int(reveal_deadline.timestamp()),
+            commit_at,
+            reveal_at,
             parse_hex(document_digest, size=32, what="document_digest"),
         )
     except ContractRevertError as exc:
