@@ -755,8 +755,10 @@ def test_serve_keeps_its_chain_on_a_stable_port(
             assert refused.value.exit_code == 2
             assert f"cannot start anvil on port {standard}: it is held by {me}" in err.getvalue()
 
-        pinned = server_cli.settings_with(chain="ganache", chain_port=standard + 1)
-        assert server_cli._choose_chain_port(pinned).chain_port == standard + 1
+        # Another free port, not standard + 1: a parallel test's node may hold the neighbour.
+        other = free_port()
+        pinned = server_cli.settings_with(chain="ganache", chain_port=other)
+        assert server_cli._choose_chain_port(pinned).chain_port == other
         monkeypatch.delenv("CHAINPROOF_CHAIN_PORT")
         external = server_cli.settings_with(chain="http://127.0.0.1:9")
         assert server_cli._choose_chain_port(external).chain_port is None
