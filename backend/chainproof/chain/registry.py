@@ -28,6 +28,7 @@ from web3.contract.contract import ContractFunction
 from chainproof.chain.abi import VERSION_SELECTOR
 from chainproof.chain.client import ContractClient
 from chainproof.chain.sender import MinedTx, TxSender
+from chainproof.eip712 import DOMAIN_TYPES
 from chainproof.errors import TransactionError
 
 T = TypeVar("T")
@@ -81,14 +82,6 @@ class RootState:
     revoked: bool
     revoked_leaves: frozenset[bytes]
     fetched_at: float
-
-
-_DOMAIN_TYPES = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 
 
 def _b32(value: bytes | str) -> bytes:
@@ -290,7 +283,7 @@ class EvidenceRegistryClient(ContractClient):
         field is (name, Solidity type, value), in the struct's order."""
         message = {
             "types": {
-                "EIP712Domain": _DOMAIN_TYPES,
+                "EIP712Domain": DOMAIN_TYPES,
                 primary: [{"name": name, "type": kind} for name, kind, _ in fields],
             },
             "primaryType": primary,

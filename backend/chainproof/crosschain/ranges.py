@@ -19,6 +19,7 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 
+from chainproof.eip712 import DOMAIN_TYPES
 from chainproof.merkle import StandardMerkleTree, verify
 
 LEAF_TYPES = ("uint256", "bytes32")
@@ -58,12 +59,7 @@ def checkpoint_typed_data(
     """The EIP-712 message ``ChainRegistry.checkpoint`` recovers its signers from."""
     return {
         "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
+            "EIP712Domain": DOMAIN_TYPES,
             "Checkpoint": [
                 {"name": "chainId", "type": "uint256"},
                 {"name": "genesisHash", "type": "bytes32"},

@@ -16,6 +16,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from sqlmodel import Session
 
+from chainproof.eip712 import DOMAIN_TYPES
 from chainproof.errors import ChainProofError
 from chainproof.evidence.records import EvidenceRecord
 from chainproof.identity import member_account
@@ -30,12 +31,6 @@ _TYPES: Final = [
     {"name": "fileSize", "type": "uint256"},
     {"name": "fileType", "type": "string"},
 ]
-_DOMAIN_TYPES: Final = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 
 
 def record_message(
@@ -43,7 +38,7 @@ def record_message(
 ) -> dict[str, Any]:
     """The full EIP-712 message (``encode_typed_data(full_message=...)``)."""
     return {
-        "types": {"EIP712Domain": _DOMAIN_TYPES, "EvidenceRecord": _TYPES},
+        "types": {"EIP712Domain": DOMAIN_TYPES, "EvidenceRecord": _TYPES},
         "primaryType": "EvidenceRecord",
         "domain": {
             "name": DOMAIN_NAME,

@@ -18,6 +18,7 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 
 from chainproof.digests import keccak256
+from chainproof.eip712 import DOMAIN_TYPES
 
 DOMAIN_NAME: Final = "ChainProof TenderRegistry"
 DOMAIN_VERSION: Final = "1"
@@ -45,12 +46,7 @@ def typed_commitment(
     """The EIP-712 message ``BidCommitment(bytes32 tenderId,address bidder,bytes32 commitment)``."""
     return {
         "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
+            "EIP712Domain": DOMAIN_TYPES,
             "BidCommitment": [
                 {"name": "tenderId", "type": "bytes32"},
                 {"name": "bidder", "type": "address"},
