@@ -3,8 +3,11 @@ document, HEAD): one per test module, no batcher."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -32,3 +35,35 @@ def _fresh_leaf_encoders() -> None:
     earlier test: `make mutation` maps each function to the tests that call it, and a test
     served from the cache would not count as exercising the encoder it relies on."""
     _leaf_encoder.cache_clear()
+
+
+class AnswerHandler(BaseHTTPRequestHandler):
+    """Answers GETs from ``answers`` (path -> (status, body)); a 301/302 points at the
+    well-known path (the trust-anchor reading tests)."""
+
+    answers: ClassVar[dict[str, tuple[int, bytes]]] = {}
+
+    def do_GET(self) -> None:
+        status, body = self.answers.get(self.path, (404, b"no"))
+        self.send_response(status)
+        if status in (301, 302):
+            self.send_header("Location", "/.well-known/chainproof.json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    """A plain HTTP server answering from ``AnswerHandler.answers``."""
+    server = HTTPServer(("127.0.0.1", 0), AnswerHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

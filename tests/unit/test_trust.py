@@ -5,11 +5,8 @@ e2e drives the anchors against forged receipts)."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from eth_utils import keccak
@@ -23,6 +20,8 @@ from chainproof.trust import (
     TrustAnchor,
     well_known_url,
 )
+
+from .conftest import AnswerHandler
 
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 OLD_REGISTRY = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
@@ -111,37 +110,8 @@ def test_well_known_url() -> None:
         well_known_url("file:///etc/passwd")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    answers: ClassVar[dict[str, tuple[int, bytes]]] = {}
-
-    def do_GET(self) -> None:
-        status, body = self.answers.get(self.path, (404, b"no"))
-        self.send_response(status)
-        if status in (301, 302):
-            self.send_header("Location", "/.well-known/chainproof.json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def http_server() -> Iterator[str]:
-    """A plain HTTP server answering from ``_Handler.answers``."""
-    server = HTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_fetching_is_bounded_and_follows_no_redirect(http_server: str) -> None:
-    _Handler.answers = {
+    AnswerHandler.answers = {
         "/.well-known/chainproof.json": (200, json.dumps(good()).encode()),
         "/big/.well-known/chainproof.json": (200, b"[" * (MAX_ANCHOR_BYTES + 10)),
         "/moved/.well-known/chainproof.json": (302, b""),

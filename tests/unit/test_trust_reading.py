@@ -13,10 +13,9 @@ import socket
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -28,6 +27,8 @@ from chainproof.trust import (
     TrustAnchor,
     well_known_url,
 )
+
+from .conftest import AnswerHandler
 
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
@@ -158,44 +159,18 @@ def test_only_http_and_https_urls_with_a_host_are_urls() -> None:
     )
 
 
-class _Handler(BaseHTTPRequestHandler):
-    answers: ClassVar[dict[str, tuple[int, bytes]]] = {}
-
-    def do_GET(self) -> None:
-        status, body = self.answers.get(self.path, (404, b"no"))
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def server() -> Iterator[str]:
-    httpd = HTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-def test_an_answer_of_exactly_the_bound_reads_and_one_byte_more_does_not(server: str) -> None:
-    _Handler.answers = {
+def test_an_answer_of_exactly_the_bound_reads_and_one_byte_more_does_not(http_server: str) -> None:
+    AnswerHandler.answers = {
         "/at/bound.json": (200, padded(MAX_ANCHOR_BYTES)),
         "/over/bound.json": (200, padded(MAX_ANCHOR_BYTES + 1)),
         "/gone/bound.json": (410, json.dumps(good()).encode()),
     }
-    assert TrustAnchor.fetch(server + "/at/bound.json").registry == REGISTRY
-    over = server + "/over/bound.json"
+    assert TrustAnchor.fetch(http_server + "/at/bound.json").registry == REGISTRY
+    over = http_server + "/over/bound.json"
     assert refusal(TrustAnchor.fetch, over) == (
         f"{over} sent over {MAX_ANCHOR_BYTES} bytes: not a trust anchor"
     )
-    gone = server + "/gone/bound.json"
+    gone = http_server + "/gone/bound.json"
     assert refusal(TrustAnchor.load, gone) == f"{gone} answered HTTP 410, not a trust anchor"
 
 
