@@ -84,3 +84,20 @@ def test_the_checker_would_see_a_violation(live_server: LiveServer, page: Page) 
     page.wait_for_function("() => window.__csp.length > 0")  # a function: no eval() under CSP
     assert page.evaluate("window.__ran") is None
     assert any("script-src" in v for v in page.evaluate("window.__csp"))
+
+
+def test_browser_tests_wait_with_functions_not_expressions() -> None:
+    """Playwright polls a bare expression with eval(), which the pages' CSP refuses once the
+    first poll is false: such a wait passes on a fast machine and fails on a slow one (CI
+    stop 29). Every ``wait_for_function`` in these tests passes an arrow function."""
+    import re
+    from pathlib import Path
+
+    call = re.compile(r"wait_for_function\(\s*(?>f?\"\"\"|f?\")(?!\s*\(\)\s*=>)")
+    offenders = [
+        f"{path.name}:{source[: m.start()].count(chr(10)) + 1}"
+        for path in sorted(Path(__file__).parent.glob("*.py"))
+        for source in [path.read_text(encoding="utf-8")]
+        for m in call.finditer(source)
+    ]
+    assert offenders == [], offenders

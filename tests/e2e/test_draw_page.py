@@ -61,10 +61,12 @@ def test_the_draw_page_recomputes_the_selection_in_the_browser(
     assert draw["status"] == "drawn", draw  # revealed by the server's own job
     page.goto(f"{anvil_server.url}/draws/{draw['id']}?lang=en")
     check = page.get_by_test_id("draw-check")
-    page.wait_for_function("document.getElementById('draw-check').dataset.state !== 'checking'")
+    page.wait_for_function(
+        "() => document.getElementById('draw-check').dataset.state !== 'checking'"
+    )
     assert check.get_attribute("data-state") == "ok", check.inner_text()
     assert ", ".join(draw["selected"]) in check.inner_text()
-    page.wait_for_function("document.getElementById('draw-node').dataset.state !== undefined")
+    page.wait_for_function("() => document.getElementById('draw-node').dataset.state !== undefined")
     assert page.get_by_test_id("draw-node").get_attribute("data-state") == "ok"
 
     # The operator swaps the selection in the database: the browser says it is not the draw.
@@ -75,7 +77,9 @@ def test_the_draw_page_recomputes_the_selection_in_the_browser(
         session.add(row)
         session.commit()
     page.reload()
-    page.wait_for_function("document.getElementById('draw-check').dataset.state !== 'checking'")
+    page.wait_for_function(
+        "() => document.getElementById('draw-check').dataset.state !== 'checking'"
+    )
     assert check.get_attribute("data-state") == "bad", check.inner_text()
 
 

@@ -88,6 +88,8 @@ def test_the_tender_page_shows_the_chains_commitments(anvil_server: LiveServer, 
 
     page.goto(f"{anvil_server.url}/tenders/PAGE-001?lang=en")
     assert "0x" + commitment.hex() in page.get_by_test_id("tender-commitments").inner_text()
-    page.wait_for_function("document.getElementById('tender-check').dataset.state !== 'checking'")
+    page.wait_for_function(
+        "() => document.getElementById('tender-check').dataset.state !== 'checking'"
+    )
     check = page.get_by_test_id("tender-check")
     assert check.get_attribute("data-state") == "ok", check.inner_text()
