@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -75,16 +76,30 @@ class World:
         return self.post("/api/v1/licences", self.issuer, {**body, **extra}, expect=201)  # type: ignore[no-any-return]
 
     def anchored(self, licence_id: str) -> dict[str, Any]:
+        """The licence once its root and its latest status record are on chain."""
         deadline = time.monotonic() + 60
         while True:
             body = self.call("GET", f"/api/v1/licences/{licence_id}", self.issuer).json()
-            if body["anchored"]:
+            if body["anchored"] and body["status_anchored"]:
                 return body  # type: ignore[no-any-return]
             assert time.monotonic() < deadline, body
             time.sleep(0.2)
 
     def verify(self, document: Any) -> dict[str, Any]:
         return self.post("/api/v1/licences/verify", {}, {"document": document})  # type: ignore[no-any-return]
+
+    def verify_until(self, document: Any, status: str) -> dict[str, Any]:
+        """The API's verdict once the chain says ``status`` (the writer confirms in a while)."""
+        deadline = time.monotonic() + 60
+        while (verdict := self.verify(document))["status"] != status:
+            assert time.monotonic() < deadline, verdict
+            time.sleep(0.2)
+        return verdict
+
+    def force_status_column(self, licence_id: str, status: str) -> None:
+        """Writes the server's own status column behind its back (a second process)."""
+        with sqlite3.connect(self.server.data_dir / "chainproof.db") as db:
+            db.execute("UPDATE licence SET status = ? WHERE public_id = ?", (status, licence_id))
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +114,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             pytest.fail(f"left running after the server stopped: {pid} {cmdline}")
 
 
-def _cli_verify(world: World, tmp_path: Path, document: Any, *issuers: str) -> Any:
+def _cli_verify(
+    world: World, tmp_path: Path, document: Any, *issuers: str, extra: tuple[str, ...] = ()
+) -> Any:
     path = tmp_path / f"licence-{time.monotonic_ns()}.json"
     path.write_text(json.dumps(document, ensure_ascii=False))
     rpc = httpx.get(f"{world.server.url}/api/v1/chain", timeout=10).json()["rpc_url"]
     pins = [a for did in issuers for a in ("--issuer", did)]
     return run_cli(
-        "licence", "verify", path, "--rpc", rpc, "--trust", world.server.url, *pins,
+        "licence", "verify", path, "--rpc", rpc, "--trust", world.server.url, *pins, *extra,
         env=_env(), cwd=tmp_path,
     )  # fmt: skip
 
@@ -162,7 +179,7 @@ def test_issue_verify_present_revoke(world: World, tmp_path: Path) -> None:
     revoked = world.post(path + "/status", world.issuer, {"action": "revoke", "reason": "吊销"})
     assert revoked["status"] == "revoked"
     assert [e["action"] for e in revoked["history"]] == ["issue", "revoke"]
-    assert world.verify(shown)["status"] == "revoked"
+    world.verify_until(shown, "revoked")
     # On chain too: the root's leaf is revoked by the issuer's key, which the CLI reads.
     deadline = time.monotonic() + 60
     while (cli := _cli_verify(world, tmp_path, shown, world.did)).returncode == 0:
@@ -171,13 +188,14 @@ def test_issue_verify_present_revoke(world: World, tmp_path: Path) -> None:
     assert cli.returncode == 1 and "REVOKED" in cli.stdout, cli.stdout + cli.stderr
 
 
-def test_renew_expire_and_who_may_issue(world: World) -> None:
+def test_renew_expire_and_who_may_issue(world: World, tmp_path: Path) -> None:
     old = world.anchored(world.issue()["id"])
     renewed = world.post(f"/api/v1/licences/{old['id']}/renew", world.issuer, {}, expect=201)
     assert renewed["id"] != old["id"]
     before = world.call("GET", f"/api/v1/licences/{old['id']}", world.issuer).json()
     assert (before["status"], before["superseded_by"]) == ("superseded", renewed["id"])
-    assert world.verify(old["credential"])["status"] == "superseded"
+    world.anchored(old["id"])
+    assert world.verify_until(old["credential"], "superseded")["valid"] is False
     assert world.verify(world.anchored(renewed["id"])["credential"])["valid"]
     listed = world.call(
         "GET", f"/api/v1/licences?holder={CLAIMS['统一社会信用代码']}", world.issuer
@@ -192,14 +210,37 @@ def test_renew_expire_and_who_may_issue(world: World) -> None:
     assert world.call("POST", "/api/v1/licences", world.outsider, body).status_code == 403
     new_type = {"code": "t", "name": "t", "fields": ["a"], "validity_days": 1}
     assert world.call("POST", "/api/v1/licences/types", world.outsider, new_type).status_code == 403
-    # Suspend and reinstate are the issuer's, each on the record.
+    # Suspend and reinstate are the issuer's, each on the record and on chain.
     live = renewed["id"]
-    suspended = world.post(f"/api/v1/licences/{live}/status", world.issuer, {
+    before = world.anchored(live)["credential"]
+    world.post(f"/api/v1/licences/{live}/status", world.issuer, {
         "action": "suspend", "reason": "停业整顿"})  # fmt: skip
-    assert world.verify(suspended["credential"])["status"] == "suspended"
-    back = world.post(f"/api/v1/licences/{live}/status", world.issuer, {
+    suspended = world.anchored(live)["credential"]
+    assert suspended["credentialStatus"]["statusRecord"]["action"] == "suspend"
+    world.verify_until(suspended, "suspended")
+    # The chain's word, not the server's table: its column forced back to active changes
+    # nothing; the old copy (its live record then the issue one) is stale once the issue
+    # record's revocation is on chain, whoever shows it.
+    world.force_status_column(live, "active")
+    assert world.verify(before)["status"] == "suspended"
+    world.force_status_column(live, "suspended")
+    # No server: the suspended copy says SUSPENDED; the old copy STALE, and SUSPENDED once
+    # the current record is fetched (--status-from: not trusted, checked on chain).
+    cli = _cli_verify(world, tmp_path, suspended, world.did)
+    assert cli.returncode == 1 and "SUSPENDED" in cli.stdout, cli.stdout + cli.stderr
+    deadline = time.monotonic() + 60
+    while "STALE" not in (cli := _cli_verify(world, tmp_path, before, world.did)).stdout:
+        assert cli.returncode != 0 and time.monotonic() < deadline, cli.stdout
+        time.sleep(0.5)
+    assert cli.returncode == 1
+    fresh = _cli_verify(
+        world, tmp_path, before, world.did, extra=("--status-from", world.server.url)
+    )
+    assert fresh.returncode == 1 and "SUSPENDED" in fresh.stdout, fresh.stdout + fresh.stderr
+    world.post(f"/api/v1/licences/{live}/status", world.issuer, {
         "action": "reinstate", "reason": "整改完成"})  # fmt: skip
-    assert world.verify(back["credential"])["valid"]
+    back = world.anchored(live)
+    assert world.verify_until(back["credential"], "valid")["valid"]
     assert [e["action"] for e in back["history"]] == ["issue", "suspend", "reinstate"]
 
 

@@ -229,6 +229,9 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", _LIC + "/status"): _licence("only the issuer changes a licence's status"),
     ("POST", _LIC + "/renew"): _licence("only the issuer renews"),
     ("POST", "/api/v1/licences/verify"): Rule(EVERYONE, why="anyone checks what they are shown"),
+    ("GET", _LIC + "/public"): Rule(
+        EVERYONE, why="no claim in it; what a verifier of a holder's presentation needs"
+    ),
     # --- verification ---------------------------------------------------------------------
     ("POST", "/api/v1/verify"): Rule(
         EVERYONE,
@@ -387,6 +390,7 @@ RULES: Final[dict[RouteKey, Rule]] = {
         for p in (f"/epcis/{r}", f"/epcis/{r}/{{value:path}}/events")
     },
     ("GET", "/t/{code:path}"): Rule(EVERYONE, why=_PAGE + " (the public scan page)"),
+    ("GET", "/l/{licence_id}"): Rule(EVERYONE, why=_PAGE + " (checks a licence in the browser)"),
     # --- pages ----------------------------------------------------------------------------
     ("GET", "/"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/verify"): Rule(EVERYONE, why=_PAGE),

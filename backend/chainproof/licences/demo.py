@@ -76,7 +76,13 @@ def seed_licences(
             body = {"type": TYPE["code"], "holder": holder[1], "claims": claims}
             ids.append(call("POST", "/licences", issuer_key, body)["id"])
         deadline = time.monotonic() + 120
-        while not all(call("GET", f"/licences/{i}", issuer_key)["anchored"] for i in ids):
+
+        def on_chain(licence_id: str) -> bool:
+            # Its root and its issue record: a status change revokes that record on chain.
+            body = call("GET", f"/licences/{licence_id}", issuer_key)
+            return bool(body["anchored"] and body["status_anchored"])
+
+        while not all(on_chain(i) for i in ids):
             if time.monotonic() > deadline:
                 raise RuntimeError("the demo licences were not anchored in 120 s")
             time.sleep(0.2)

@@ -15,11 +15,23 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from chainproof.api.deps import AdminDep, ChainDep, SessionDep, SettingsDep, SubmitterDep
+from chainproof.api.deps import (
+    AdminDep,
+    ChainDep,
+    SessionDep,
+    SettingsDep,
+    SubmitterDep,
+    published_rpc_url,
+    rpc_web3,
+)
 from chainproof.api.schemas import error_responses
+from chainproof.chain.trust_anchor import server_trust_anchor
+from chainproof.errors import ChainError
 from chainproof.licences import service
 from chainproof.licences.credential import did_pkh
+from chainproof.receipts import verify_receipt
 from chainproof.store.models import LABEL_LEN
+from chainproof.trust import TrustAnchor
 
 router = APIRouter(prefix="/api/v1")
 
@@ -104,6 +116,7 @@ _LICENCE_EXAMPLE: Final[dict[str, Any]] = {
     "superseded_by": None,
     "root_evidence_id": None,
     "anchored": False,
+    "status_anchored": False,
     "credential": {"type": ["VerifiableCredential", "ChainProofLicence"]},
     "history": [{"seq": 0, "action": "issue", "reason_hash": "0x…", "record_digest": "0x…"}],
 }
@@ -119,6 +132,9 @@ class LicenceOut(BaseModel):
     superseded_by: str | None
     root_evidence_id: str | None
     anchored: bool
+    status_anchored: bool = Field(
+        description="The latest status record is on chain (a status change needs it there)."
+    )
     credential: dict[str, Any] = Field(description="The W3C VC with every claim (the holder's).")
     history: list[dict[str, Any]]
 
@@ -317,7 +333,7 @@ async def renew(
         row = service.owned(session=session, licence_id=licence_id, viewer=caller.viewer)
         new = service.renew(
             session=session,
-            chain_id=chain.chain_id,
+            chain=chain,
             secret=settings.secret_key.get_secret_value(),
             licence=row,
             valid_from=body.valid_from,
@@ -334,7 +350,49 @@ async def renew(
     response_model=VerdictOut,
     responses=error_responses(413, 422, 429),
 )
-async def verify(body: VerifyIn, session: SessionDep, chain: ChainDep) -> Any:
+async def verify(
+    body: VerifyIn, session: SessionDep, chain: ChainDep, settings: SettingsDep
+) -> Any:
+    def work() -> dict[str, Any]:
+        try:
+            trust: TrustAnchor | None = server_trust_anchor(
+                chain, data_dir=settings.data_dir, public_rpc_url=published_rpc_url(settings, chain)
+            )
+        except ChainError:
+            trust = None  # degraded: no receipt verifies, so nothing is valid
+        w3 = rpc_web3(chain)
+        return service.verify(
+            session=session,
+            chain_id=chain.chain_id,
+            document=body.document,
+            verify_receipt=lambda receipt: verify_receipt(receipt, w3, trust=trust),
+        )
+
+    return await run_in_threadpool(work)
+
+
+class PublicOut(BaseModel):
+    model_config = _ex({"id": EX_LICENCE_ID, "credential": {"credentialSubject": {}}}, forbid=False)
+    id: str
+    credential: dict[str, Any] = Field(
+        description="The credential without its claims, with the receipts of its status."
+    )
+
+
+@router.get(
+    "/licences/{licence_id}/public",
+    tags=["licences"],
+    summary="A licence's public part: signature, root, dates, status receipts (public)",
+    description=(
+        "What a verifier needs besides the claims a holder shows it (the page `/l/{id}` "
+        "reads it): the credential with no claim at all, and in `credentialStatus` the "
+        "receipts of its claims root and of its latest status record. Nothing here is to be "
+        "believed: the signature, the root and the status are checked against the chain."
+    ),
+    response_model=PublicOut,
+    responses=error_responses(404, 422, 429),
+)
+async def public(licence_id: LicenceId, session: SessionDep) -> Any:
     return await run_in_threadpool(
-        lambda: service.verify(session=session, chain_id=chain.chain_id, document=body.document)
+        lambda: service.public_status(session=session, licence_id=licence_id)
     )
