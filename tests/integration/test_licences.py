@@ -4,9 +4,11 @@ presentations; revocation reaches the chain; renewal supersedes; the refusals.""
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import sqlite3
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,6 +30,7 @@ from tests.integration.test_cli import (
     run_cli,
     start_server,
 )
+from tests.signin import sign_in
 
 pytestmark = pytest.mark.chain
 
@@ -265,3 +268,50 @@ def test_the_demo_licences(world: World) -> None:
         base_url=world.server.url, admin_key=admin_key, database_url=database_url, say=said.append
     )
     assert again == {} and len(said) == 1
+
+
+def test_holder_presents_and_prints(world: World, tmp_path: Path) -> None:
+    """The holder's org makes a two-field link (the fields in its fragment only) and prints
+    the licence; its QR code is the page link with every field; another issuer gets 404s."""
+    holder_org, holder = "Not An Issuer", world.outsider  # an org that issues nothing
+    licence = world.issue(holder_org=holder_org)
+    assert licence["holder_org"] == holder_org
+    path = f"/api/v1/licences/{licence['id']}/presentation"
+    made = world.post(path, holder, {"fields": ["名称", "经营范围"]})
+    page, fragment = made["url"].split("#")
+    assert page == f"{world.server.url}/l/{licence['id']}" and "<svg" in made["qr_svg"]
+    shown = json.loads(base64.urlsafe_b64decode(fragment.removeprefix("v1.") + "=="))
+    assert {n: v[0] for n, v in shown.items()} == {n: CLAIMS[n] for n in ("名称", "经营范围")}
+    pdf = httpx.get(f"{world.server.url}/licences/{licence['id']}/licence.pdf", headers=holder)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:300]
+    (tmp_path / "l.pdf").write_bytes(pdf.content)
+    text = subprocess.run(["pdftotext", tmp_path / "l.pdf", "-"], capture_output=True, text=True)
+    assert all(v.replace(" ", "") in text.stdout.replace(" ", "") for v in CLAIMS.values())
+    png = ["pdftoppm", "-r", "300", "-png", "-singlefile", tmp_path / "l.pdf", tmp_path / "l"]
+    subprocess.run(png, check=True)
+    scan = ["zbarimg", "-q", "--raw", tmp_path / "l.png"]
+    scanned = subprocess.run(scan, capture_output=True, text=True)
+    qr_page, qr_fragment = scanned.stdout.strip().split("#")
+    assert qr_page == page
+    everything = json.loads(base64.urlsafe_b64decode(qr_fragment.removeprefix("v1.") + "=="))
+    assert {n: v[0] for n, v in everything.items()} == CLAIMS
+    # The pages: the holder's person sees the licence among those held and makes a link with
+    # the session's cookie and CSRF token; the issuer's person gets its status actions.
+    database_url = f"sqlite:///{(world.server.data_dir / 'chainproof.db').resolve()}"
+    for org, marker in ((holder_org, CLAIMS["住所"]), (ISSUER_ORG, 'data-action="suspend"')):
+        with httpx.Client(base_url=world.server.url, timeout=30) as person:
+            csrf = sign_in(person, database_url, org, "submitter")
+            html = person.get("/licences").text
+            assert licence["id"] in html and marker in html, html[:2000]
+            made = person.post(
+                path,
+                json={"fields": ["名称"]},
+                headers={"X-CSRF-Token": csrf, "Origin": world.server.url},
+            )
+            assert made.status_code == 200 and made.json()["url"].startswith(page), made.text
+    for stranger in (world.other_issuer,):
+        assert world.call("POST", path, stranger, {"fields": []}).status_code == 404
+        got = httpx.get(
+            f"{world.server.url}/licences/{licence['id']}/licence.pdf", headers=stranger
+        )
+        assert got.status_code == 404

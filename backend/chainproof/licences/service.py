@@ -116,9 +116,17 @@ def issue(
     claims: Mapping[str, str],
     valid_from: datetime | None = None,
     supersedes: Licence | None = None,
+    holder_org: str | None = None,
 ) -> Licence:
-    """Signs a new licence with the issuer org's custodial key and queues its root."""
+    """Signs a new licence with the issuer org's custodial key and queues its root.
+    ``holder_org``: the holder's org on this platform, whose people then see the licence."""
     member = _issuer(session, member_id)
+    holder_member = None
+    if holder_org:
+        try:
+            holder_member = identity.get_member(session=session, name=holder_org)
+        except NotFoundError:
+            raise InvalidInputError(f"no org called {holder_org!r} to hold the licence") from None
     ltype = session.exec(
         select(LicenceType).where(
             LicenceType.issuer_member_id == member.id, LicenceType.code == type_code
@@ -156,6 +164,7 @@ def issue(
         type_id=ltype.id or 0,
         issuer_member_id=member.id or 0,
         holder=holder.strip(),
+        holder_member_id=holder_member.id if holder_member else None,
         credential=document,
         claims_root=root,
         status=ACTIVE,
@@ -302,7 +311,13 @@ def renew(
         claims=claims,
         valid_from=valid_from,
         supersedes=licence,
+        holder_org=_holder_org(session, licence),
     )
+
+
+def _holder_org(session: Session, licence: Licence) -> str | None:
+    holder = session.get(Member, licence.holder_member_id) if licence.holder_member_id else None
+    return holder.name if holder else None
 
 
 def _current_record(session: Session, licence: Licence) -> Evidence:
@@ -422,6 +437,7 @@ def public(session: Session, licence: Licence) -> dict[str, Any]:
     return {
         "id": licence.public_id,
         "holder": licence.holder,
+        "holder_org": _holder_org(session, licence),
         "status": licence.status,
         "valid_from": licence.valid_from.isoformat(),
         "valid_until": licence.valid_until.isoformat(),

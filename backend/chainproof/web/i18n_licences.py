@@ -78,6 +78,45 @@ ZH: Final[dict[str, str]] = {
     "js.lic.fact.id": "证照标识",
     "js.lic.fact.issuer": "发证机关",
     "js.lic.fact.valid": "有效期",
+    "lics.title": "电子证照",
+    "lics.lead": (
+        "本机构签发的证照（签发、暂停、恢复、吊销、换发，每次变更上链）"
+        "与持有的证照（打印；选择出示字段，生成二维码）。"
+    ),
+    "lics.issue": "签发证照",
+    "lics.type": "证照类型",
+    "lics.holder": "持证主体（如统一社会信用代码）",
+    "lics.holder_org": "持证机构（本平台上的机构名称，可选）",
+    "lics.issue_button": "签发",
+    "lics.no_types": "本机构尚未定义证照类型（POST /api/v1/licences/types）。",
+    "lics.issued": "已签发的证照",
+    "lics.held": "持有的证照",
+    "lics.held_hint": (
+        "选择要出示的字段：二维码只携带这些字段；"
+        "核验方在自己的设备上核验，未选字段不会出现在任何地方。"
+    ),
+    "lics.none": "尚无证照。",
+    "lics.none_held": "本机构尚未持有证照。",
+    "lics.col.licence": "证照",
+    "lics.col.holder": "持证主体",
+    "lics.col.status": "状态",
+    "lics.col.until": "有效期至",
+    "lics.col.actions": "操作",
+    "lics.reason": "变更理由（上链为哈希）",
+    "lics.act.suspend": "暂停",
+    "lics.act.reinstate": "恢复",
+    "lics.act.revoke": "吊销",
+    "lics.act.renew": "换发",
+    "lics.status.active": "有效",
+    "lics.status.suspended": "已暂停",
+    "lics.status.revoked": "已吊销",
+    "lics.status.superseded": "已换发",
+    "lics.choose": "出示的字段",
+    "lics.make_qr": "生成出示二维码",
+    "js.lics.issued_ok": "已签发 {id}，等待上链。",
+    "js.lics.done": "已提交，等待上链。",
+    "js.lics.qr_alt": "出示二维码",
+    "js.lics.open_link": "打开核验链接",
 }
 
 EN: Final[dict[str, str]] = {
@@ -155,4 +194,43 @@ EN: Final[dict[str, str]] = {
     "js.lic.fact.id": "Licence id",
     "js.lic.fact.issuer": "Issuer",
     "js.lic.fact.valid": "Valid",
+    "lics.title": "E-licences",
+    "lics.lead": (
+        "Licences your org issued (issue, suspend, reinstate, revoke, renew: every change on "
+        "chain) and licences it holds (print; choose fields to show as a QR code)."
+    ),
+    "lics.issue": "Issue a licence",
+    "lics.type": "Licence type",
+    "lics.holder": "Holder (e.g. credit code)",
+    "lics.holder_org": "Holder's org on this platform (optional)",
+    "lics.issue_button": "Issue",
+    "lics.no_types": "Your org has no licence type yet (POST /api/v1/licences/types).",
+    "lics.issued": "Issued licences",
+    "lics.held": "Licences held",
+    "lics.held_hint": (
+        "Choose the fields to show: the QR code carries only those; the verifier checks them "
+        "on their own device, and the others appear nowhere."
+    ),
+    "lics.none": "No licence yet.",
+    "lics.none_held": "Your org holds no licence yet.",
+    "lics.col.licence": "Licence",
+    "lics.col.holder": "Holder",
+    "lics.col.status": "Status",
+    "lics.col.until": "Valid until",
+    "lics.col.actions": "Actions",
+    "lics.reason": "Reason (its hash goes on chain)",
+    "lics.act.suspend": "Suspend",
+    "lics.act.reinstate": "Reinstate",
+    "lics.act.revoke": "Revoke",
+    "lics.act.renew": "Renew",
+    "lics.status.active": "Active",
+    "lics.status.suspended": "Suspended",
+    "lics.status.revoked": "Revoked",
+    "lics.status.superseded": "Superseded",
+    "lics.choose": "Fields to show",
+    "lics.make_qr": "Make a QR code",
+    "js.lics.issued_ok": "Issued {id}; waiting for the chain.",
+    "js.lics.done": "Sent; waiting for the chain.",
+    "js.lics.qr_alt": "Presentation QR code",
+    "js.lics.open_link": "Open the verification link",
 }

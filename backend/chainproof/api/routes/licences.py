@@ -27,10 +27,11 @@ from chainproof.api.deps import (
 from chainproof.api.schemas import error_responses
 from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.errors import ChainError
-from chainproof.licences import service
+from chainproof.licences import holders, service
 from chainproof.licences.credential import did_pkh
 from chainproof.receipts import verify_receipt
 from chainproof.store.models import LABEL_LEN
+from chainproof.trace.qr import qr_svg
 from chainproof.trust import TrustAnchor
 
 router = APIRouter(prefix="/api/v1")
@@ -105,6 +106,12 @@ class IssueIn(BaseModel):
     holder: str = Field(min_length=1, max_length=LABEL_LEN)
     claims: dict[str, Annotated[str, Field(max_length=900)]] = Field(max_length=service.MAX_FIELDS)
     valid_from: datetime | None = None
+    holder_org: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=LABEL_LEN,
+        description="The holder's org on this platform: its people see, print and present it.",
+    )
 
 
 _LICENCE_EXAMPLE: Final[dict[str, Any]] = {
@@ -126,6 +133,7 @@ class LicenceOut(BaseModel):
     model_config = _ex(_LICENCE_EXAMPLE, forbid=False)
     id: str
     holder: str
+    holder_org: str | None = None
     status: str
     valid_from: str
     valid_until: str
@@ -250,6 +258,7 @@ async def issue(
             holder=body.holder,
             claims=body.claims,
             valid_from=body.valid_from,
+            holder_org=body.holder_org,
         )
         return service.public(session, row)
 
@@ -396,3 +405,45 @@ async def public(licence_id: LicenceId, session: SessionDep) -> Any:
     return await run_in_threadpool(
         lambda: service.public_status(session=session, licence_id=licence_id)
     )
+
+
+class PresentationIn(BaseModel):
+    model_config = _ex({"fields": ["名称", "经营范围"]})
+    fields: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        max_length=service.MAX_FIELDS
+    )
+
+
+class PresentationOut(BaseModel):
+    model_config = _ex({"url": "https://chainproof.example/l/0193…#v1.eyJ…", "qr_svg": "<svg …"})
+    url: str = Field(description="The licence page with the chosen fields in its fragment.")
+    qr_svg: str
+
+
+@router.post(
+    "/licences/{licence_id}/presentation",
+    tags=["licences"],
+    summary="A link and QR code showing chosen fields (its holder or issuer org)",
+    description=(
+        "The chosen fields (value, salt, proof) go in the link's fragment, which browsers "
+        "never send to a server: the page `/l/{id}` checks them on the scanner's device. "
+        "No field: the link shows the licence's validity and status only."
+    ),
+    response_model=PresentationOut,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def presentation(
+    licence_id: LicenceId,
+    body: PresentationIn,
+    caller: SubmitterDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Any:
+    def work() -> dict[str, Any]:
+        row = holders.held_or_issued(session=session, licence_id=licence_id, viewer=caller.viewer)
+        url = holders.presentation_link(
+            licence=row, disclose=body.fields, base_url=settings.public_url
+        )
+        return {"url": url, "qr_svg": qr_svg(url, scale=4)}
+
+    return await run_in_threadpool(work)
