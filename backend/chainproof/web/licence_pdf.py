@@ -13,6 +13,8 @@ from __future__ import annotations
 import io
 from typing import Any, Final
 
+from segno import DataOverflowError
+
 from chainproof.trust import WELL_KNOWN_PATH, TrustAnchor
 from chainproof.web.certificate import qr_drawing, register_fonts
 from chainproof.web.formatting import cst_time
@@ -91,8 +93,14 @@ def render_licence_pdf(
         f"{esc(page_link)}</font>",
         small,
     )
+    try:
+        code = qr_drawing(verify_url, qr_size, error="l")
+    except DataOverflowError:
+        # Too many fields for one code: the page link alone (validity and status on chain;
+        # the fields are checked from the credential file).
+        code = qr_drawing(page_link, qr_size)
     qr = Table(
-        [[qr_drawing(verify_url, qr_size, error="l"), caption]],
+        [[code, caption]],
         colWidths=[qr_size + 4 * mm, 170 * mm - qr_size - 4 * mm],
     )
     qr.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))

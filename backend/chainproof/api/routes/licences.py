@@ -13,6 +13,7 @@ from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
+from segno import DataOverflowError
 from starlette.concurrency import run_in_threadpool
 
 from chainproof.api.deps import (
@@ -26,7 +27,7 @@ from chainproof.api.deps import (
 )
 from chainproof.api.schemas import error_responses
 from chainproof.chain.trust_anchor import server_trust_anchor
-from chainproof.errors import ChainError
+from chainproof.errors import ChainError, InvalidInputError
 from chainproof.licences import holders, service
 from chainproof.licences.credential import did_pkh
 from chainproof.receipts import verify_receipt
@@ -444,6 +445,12 @@ async def presentation(
         url = holders.presentation_link(
             licence=row, disclose=body.fields, base_url=settings.public_url
         )
-        return {"url": url, "qr_svg": qr_svg(url, scale=4)}
+        try:
+            return {"url": url, "qr_svg": qr_svg(url, scale=4)}
+        except DataOverflowError:
+            raise InvalidInputError(
+                "these fields do not fit one QR code: choose fewer, or hand over the credential "
+                "file (the page /l/{id} reads it too)"
+            ) from None
 
     return await run_in_threadpool(work)
