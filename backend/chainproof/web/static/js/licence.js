@@ -195,8 +195,9 @@
       el('p', { class: 'receipt-verdict-title' }, el('span', { class: 'badge badge-' + tone }, t('lic.verdict.' + word))),
       detail ? el('p', { class: 'wrap', 'data-testid': 'licence-reason' }, detail) : null);
   }
+  const checkLabel = (name) => (name.startsWith('claim:') ? t('lic.check.claim', { name: name.slice(6) }) : t('lic.check.' + name));
   function addCheck(name, ok, detail) {
-    const label = name.startsWith('claim:') ? t('lic.check.claim', { name: name.slice(6) }) : t('lic.check.' + name);
+    const label = checkLabel(name);
     list.append(el('li', { class: 'receipt-check ' + (ok ? 'ok' : 'bad'), dataset: { check: name, ok: String(ok) } },
       el('span', { class: 'receipt-mark', 'aria-hidden': 'true' }, ok ? '✓' : '✗'),
       el('span', { class: 'receipt-check-body' }, el('strong', {}, label), el('span', { class: 'receipt-detail wrap' }, detail))));
@@ -304,7 +305,7 @@
     // As the API: the values are shown only when every check holds.
     if (valid) for (const [name, value] of shown) fieldsBody.append(el('tr', { dataset: { field: name } }, el('th', { scope: 'row' }, name), el('td', { class: 'wrap' }, value)));
     const failed = checks.find((c) => !c[1]);
-    setVerdict(word, valid ? t('lic.valid_detail', { n: shown.length }) : t('lic.failed_detail', { check: failed ? failed[0] : '' }));
+    setVerdict(word, valid ? t('lic.valid_detail', { n: shown.length }) : t('lic.failed_detail', { check: failed ? checkLabel(failed[0]) : '' }));
   }
 
   document.getElementById('licence-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });

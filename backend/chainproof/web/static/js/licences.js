@@ -14,7 +14,7 @@
       const fields = JSON.parse(type.selectedOptions[0].dataset.fields || '[]');
       box.replaceChildren(...fields.map((name, i) => el('div', { class: 'field' },
         el('label', { for: 'claim-' + i }, name),
-        el('input', { id: 'claim-' + i, 'data-claim': name, required: true, maxlength: 900 }))));
+        el('input', { type: 'text', id: 'claim-' + i, 'data-claim': name, required: true, maxlength: 900 }))));
     };
     type.addEventListener('change', showFields);
     showFields();
