@@ -507,7 +507,8 @@ def verify(
     """``POST /api/v1/licences/verify``: the credential's checks; its anchoring and status
     read from the chain (``verify_receipt``: this server's node against its own trust
     anchor), from the receipts of the licence this server issued under the credential's id
-    and root (else those the document carries): never from this server's status column."""
+    and root: never from this server's status column. A licence it did not issue is no
+    trusted issuer's here, and costs no call to the node."""
     said: dict[str, ChainStatus] = {}
 
     def chain_status(credential: Mapping[str, Any]) -> ChainStatus:
@@ -519,9 +520,13 @@ def verify(
                 if public_id
                 else None
             )
-            status = credential.get("credentialStatus") or {}
-            if row is not None and row.claims_root == credential["credentialSubject"]["claimsRoot"]:
-                status = credential_status(session, row, _events(session, row))
+            if row is None or row.claims_root != credential["credentialSubject"]["claimsRoot"]:
+                # Not a licence this server issued: its issuer is none of ours, so it is
+                # invalid whatever the chain says; an anonymous caller's receipts cost no
+                # node calls.
+                said["it"] = ChainStatus(False, "not issued here", "unknown", "not issued here")
+                return said["it"]
+            status = credential_status(session, row, _events(session, row))
             did_chain, address = vc.parse_did(str(credential["issuer"]))
             said["it"] = read_chain_status(
                 credential,
