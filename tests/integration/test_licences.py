@@ -4,8 +4,11 @@ presentations; revocation reaches the chain; renewal supersedes; the refusals.""
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
+import sqlite3
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +21,7 @@ from eth_account import Account
 
 from chainproof.licences.credential import issue as issue_vc
 from chainproof.licences.credential import present
-from chainproof.licences.demo import seed_licences
+from chainproof.licences.demo import HOLDERS, seed_licences
 from tests.integration.test_cli import (
     ServerProcess,
     _env,
@@ -27,6 +30,7 @@ from tests.integration.test_cli import (
     run_cli,
     start_server,
 )
+from tests.signin import sign_in
 
 pytestmark = pytest.mark.chain
 
@@ -75,16 +79,30 @@ class World:
         return self.post("/api/v1/licences", self.issuer, {**body, **extra}, expect=201)  # type: ignore[no-any-return]
 
     def anchored(self, licence_id: str) -> dict[str, Any]:
+        """The licence once its root and its latest status record are on chain."""
         deadline = time.monotonic() + 60
         while True:
             body = self.call("GET", f"/api/v1/licences/{licence_id}", self.issuer).json()
-            if body["anchored"]:
+            if body["anchored"] and body["status_anchored"]:
                 return body  # type: ignore[no-any-return]
             assert time.monotonic() < deadline, body
             time.sleep(0.2)
 
     def verify(self, document: Any) -> dict[str, Any]:
         return self.post("/api/v1/licences/verify", {}, {"document": document})  # type: ignore[no-any-return]
+
+    def verify_until(self, document: Any, status: str) -> dict[str, Any]:
+        """The API's verdict once the chain says ``status`` (the writer confirms in a while)."""
+        deadline = time.monotonic() + 60
+        while (verdict := self.verify(document))["status"] != status:
+            assert time.monotonic() < deadline, verdict
+            time.sleep(0.2)
+        return verdict
+
+    def force_status_column(self, licence_id: str, status: str) -> None:
+        """Writes the server's own status column behind its back (a second process)."""
+        with sqlite3.connect(self.server.data_dir / "chainproof.db") as db:
+            db.execute("UPDATE licence SET status = ? WHERE public_id = ?", (status, licence_id))
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +117,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             pytest.fail(f"left running after the server stopped: {pid} {cmdline}")
 
 
-def _cli_verify(world: World, tmp_path: Path, document: Any, *issuers: str) -> Any:
+def _cli_verify(
+    world: World, tmp_path: Path, document: Any, *issuers: str, extra: tuple[str, ...] = ()
+) -> Any:
     path = tmp_path / f"licence-{time.monotonic_ns()}.json"
     path.write_text(json.dumps(document, ensure_ascii=False))
     rpc = httpx.get(f"{world.server.url}/api/v1/chain", timeout=10).json()["rpc_url"]
     pins = [a for did in issuers for a in ("--issuer", did)]
     return run_cli(
-        "licence", "verify", path, "--rpc", rpc, "--trust", world.server.url, *pins,
+        "licence", "verify", path, "--rpc", rpc, "--trust", world.server.url, *pins, *extra,
         env=_env(), cwd=tmp_path,
     )  # fmt: skip
 
@@ -162,7 +182,7 @@ def test_issue_verify_present_revoke(world: World, tmp_path: Path) -> None:
     revoked = world.post(path + "/status", world.issuer, {"action": "revoke", "reason": "吊销"})
     assert revoked["status"] == "revoked"
     assert [e["action"] for e in revoked["history"]] == ["issue", "revoke"]
-    assert world.verify(shown)["status"] == "revoked"
+    world.verify_until(shown, "revoked")
     # On chain too: the root's leaf is revoked by the issuer's key, which the CLI reads.
     deadline = time.monotonic() + 60
     while (cli := _cli_verify(world, tmp_path, shown, world.did)).returncode == 0:
@@ -171,13 +191,14 @@ def test_issue_verify_present_revoke(world: World, tmp_path: Path) -> None:
     assert cli.returncode == 1 and "REVOKED" in cli.stdout, cli.stdout + cli.stderr
 
 
-def test_renew_expire_and_who_may_issue(world: World) -> None:
+def test_renew_expire_and_who_may_issue(world: World, tmp_path: Path) -> None:
     old = world.anchored(world.issue()["id"])
     renewed = world.post(f"/api/v1/licences/{old['id']}/renew", world.issuer, {}, expect=201)
     assert renewed["id"] != old["id"]
     before = world.call("GET", f"/api/v1/licences/{old['id']}", world.issuer).json()
     assert (before["status"], before["superseded_by"]) == ("superseded", renewed["id"])
-    assert world.verify(old["credential"])["status"] == "superseded"
+    world.anchored(old["id"])
+    assert world.verify_until(old["credential"], "superseded")["valid"] is False
     assert world.verify(world.anchored(renewed["id"])["credential"])["valid"]
     listed = world.call(
         "GET", f"/api/v1/licences?holder={CLAIMS['统一社会信用代码']}", world.issuer
@@ -192,14 +213,42 @@ def test_renew_expire_and_who_may_issue(world: World) -> None:
     assert world.call("POST", "/api/v1/licences", world.outsider, body).status_code == 403
     new_type = {"code": "t", "name": "t", "fields": ["a"], "validity_days": 1}
     assert world.call("POST", "/api/v1/licences/types", world.outsider, new_type).status_code == 403
-    # Suspend and reinstate are the issuer's, each on the record.
+    # Suspend and reinstate are the issuer's, each on the record and on chain.
     live = renewed["id"]
-    suspended = world.post(f"/api/v1/licences/{live}/status", world.issuer, {
+    before = world.anchored(live)["credential"]
+    world.post(f"/api/v1/licences/{live}/status", world.issuer, {
         "action": "suspend", "reason": "停业整顿"})  # fmt: skip
-    assert world.verify(suspended["credential"])["status"] == "suspended"
-    back = world.post(f"/api/v1/licences/{live}/status", world.issuer, {
+    suspended = world.anchored(live)["credential"]
+    assert suspended["credentialStatus"]["statusRecord"]["action"] == "suspend"
+    world.verify_until(suspended, "suspended")
+    # The chain's word, not the server's table: its column forced back to active changes
+    # nothing; the old copy (its live record then the issue one) is stale once the issue
+    # record's revocation is on chain, whoever shows it.
+    world.force_status_column(live, "active")
+    assert world.verify(before)["status"] == "suspended"
+    world.force_status_column(live, "suspended")
+    # No server: the suspended copy says SUSPENDED; the old copy STALE, and SUSPENDED once
+    # the current record is fetched (--status-from: not trusted, checked on chain).
+    cli = _cli_verify(world, tmp_path, suspended, world.did)
+    assert cli.returncode == 1 and "SUSPENDED" in cli.stdout, cli.stdout + cli.stderr
+    # (once the chain writer has revoked the issue record: until then it still reads live)
+    record = before["credentialStatus"]["statusReceipt"]["evidence_id"]
+    deadline = time.monotonic() + 60
+    while world.call("GET", f"/api/v1/evidence/{record}", world.issuer).json()["status"] != (
+        "revoked"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    cli = _cli_verify(world, tmp_path, before, world.did)
+    assert cli.returncode == 1 and "STALE" in cli.stdout, cli.stdout + cli.stderr
+    fresh = _cli_verify(
+        world, tmp_path, before, world.did, extra=("--status-from", world.server.url)
+    )
+    assert fresh.returncode == 1 and "SUSPENDED" in fresh.stdout, fresh.stdout + fresh.stderr
+    world.post(f"/api/v1/licences/{live}/status", world.issuer, {
         "action": "reinstate", "reason": "整改完成"})  # fmt: skip
-    assert world.verify(back["credential"])["valid"]
+    back = world.anchored(live)
+    assert world.verify_until(back["credential"], "valid")["valid"]
     assert [e["action"] for e in back["history"]] == ["issue", "suspend", "reinstate"]
 
 
@@ -220,7 +269,56 @@ def test_the_demo_licences(world: World) -> None:
         "renewed": "active",
         "revoked": "revoked",
     }
+    active = world.call("GET", f"/api/v1/licences/{seeded['active']}", world.issuer).json()
+    assert active["holder_org"] == HOLDERS[0][0]
     again = seed_licences(
         base_url=world.server.url, admin_key=admin_key, database_url=database_url, say=said.append
     )
     assert again == {} and len(said) == 1
+
+
+def test_holder_presents_and_prints(world: World, tmp_path: Path) -> None:
+    """The holder's org makes a two-field link (the fields in its fragment only) and prints
+    the licence; its QR code is the page link with every field; another issuer gets 404s."""
+    holder_org, holder = "Not An Issuer", world.outsider  # an org that issues nothing
+    licence = world.issue(holder_org=holder_org)
+    assert licence["holder_org"] == holder_org
+    path = f"/api/v1/licences/{licence['id']}/presentation"
+    made = world.post(path, holder, {"fields": ["名称", "经营范围"]})
+    page, fragment = made["url"].split("#")
+    assert page == f"{world.server.url}/l/{licence['id']}" and "<svg" in made["qr_svg"]
+    shown = json.loads(base64.urlsafe_b64decode(fragment.removeprefix("v1.") + "=="))
+    assert {n: v[0] for n, v in shown.items()} == {n: CLAIMS[n] for n in ("名称", "经营范围")}
+    pdf = httpx.get(f"{world.server.url}/licences/{licence['id']}/licence.pdf", headers=holder)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:300]
+    (tmp_path / "l.pdf").write_bytes(pdf.content)
+    text = subprocess.run(["pdftotext", tmp_path / "l.pdf", "-"], capture_output=True, text=True)
+    assert all(v.replace(" ", "") in text.stdout.replace(" ", "") for v in CLAIMS.values())
+    png = ["pdftoppm", "-r", "300", "-png", "-singlefile", tmp_path / "l.pdf", tmp_path / "l"]
+    subprocess.run(png, check=True)
+    scan = ["zbarimg", "-q", "--raw", tmp_path / "l.png"]
+    scanned = subprocess.run(scan, capture_output=True, text=True)
+    qr_page, qr_fragment = scanned.stdout.strip().split("#")
+    assert qr_page == page
+    everything = json.loads(base64.urlsafe_b64decode(qr_fragment.removeprefix("v1.") + "=="))
+    assert {n: v[0] for n, v in everything.items()} == CLAIMS
+    # The pages: the holder's person sees the licence among those held and makes a link with
+    # the session's cookie and CSRF token; the issuer's person gets its status actions.
+    database_url = f"sqlite:///{(world.server.data_dir / 'chainproof.db').resolve()}"
+    for org, marker in ((holder_org, CLAIMS["住所"]), (ISSUER_ORG, 'data-action="suspend"')):
+        with httpx.Client(base_url=world.server.url, timeout=30) as person:
+            csrf = sign_in(person, database_url, org, "submitter")
+            html = person.get("/licences").text
+            assert licence["id"] in html and marker in html, html[:2000]
+            made = person.post(
+                path,
+                json={"fields": ["名称"]},
+                headers={"X-CSRF-Token": csrf, "Origin": world.server.url},
+            )
+            assert made.status_code == 200 and made.json()["url"].startswith(page), made.text
+    for stranger in (world.other_issuer,):
+        assert world.call("POST", path, stranger, {"fields": []}).status_code == 404
+        got = httpx.get(
+            f"{world.server.url}/licences/{licence['id']}/licence.pdf", headers=stranger
+        )
+        assert got.status_code == 404

@@ -522,6 +522,14 @@ SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
         True,
         lambda w, o: _licence(w, o, "/renew", {}),
     ),
+    ("POST", "/api/v1/licences/{licence_id}/presentation"): (
+        True,
+        lambda w, o: _licence(w, o, "/presentation", {"fields": ["名称"]}),
+    ),
+    ("GET", "/licences/{licence_id}/licence.pdf"): (
+        True,
+        lambda w, o: Req("GET", _licence(w, o, "").url.removeprefix("/api/v1") + "/licence.pdf"),
+    ),
     ("GET", "/api/v1/recordings/{recording_id}"): (True, lambda w, o: _recording(w, o, "")),
     ("POST", "/api/v1/recordings/{recording_id}/segments"): (
         True,

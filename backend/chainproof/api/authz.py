@@ -229,6 +229,10 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", _LIC + "/status"): _licence("only the issuer changes a licence's status"),
     ("POST", _LIC + "/renew"): _licence("only the issuer renews"),
     ("POST", "/api/v1/licences/verify"): Rule(EVERYONE, why="anyone checks what they are shown"),
+    ("POST", _LIC + "/presentation"): _licence("the claims are its holder's and issuer's"),
+    ("GET", _LIC + "/public"): Rule(
+        EVERYONE, why="no claim in it; what a verifier of a holder's presentation needs"
+    ),
     # --- verification ---------------------------------------------------------------------
     ("POST", "/api/v1/verify"): Rule(
         EVERYONE,
@@ -387,6 +391,14 @@ RULES: Final[dict[RouteKey, Rule]] = {
         for p in (f"/epcis/{r}", f"/epcis/{r}/{{value:path}}/events")
     },
     ("GET", "/t/{code:path}"): Rule(EVERYONE, why=_PAGE + " (the public scan page)"),
+    ("GET", "/l/{licence_id}"): Rule(EVERYONE, why=_PAGE + " (checks a licence in the browser)"),
+    ("GET", "/licences"): Rule(EVERYONE, why=_GATED + "submitters (issued and held licences)"),
+    ("GET", "/licences/{licence_id}/licence.pdf"): Rule(
+        EVERYONE,
+        Owner.REQUIRED,
+        "every field of the licence: for its issuer org, its holder org and admins",
+        foreign=Outcome.NOT_FOUND,
+    ),
     # --- pages ----------------------------------------------------------------------------
     ("GET", "/"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/verify"): Rule(EVERYONE, why=_PAGE),

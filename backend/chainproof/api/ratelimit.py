@@ -136,6 +136,9 @@ def default_rules(
         RateRule("verify", "POST", "/api/v1/verify", verify),
         RateRule("verify", "POST", "/api/v1/receipts/verify", verify, per="address"),
         RateRule("verify", "POST", "/api/v1/licences/verify", verify, per="address"),
+        # Builds two receipts (the claims root's, the latest status record's).
+        RateRule("scan", "GET", "/api/v1/licences/*/public", scan, per="address"),
+        RateRule("scan", "GET", "/l/*", scan, per="address"),
         RateRule("trace_hash", "POST", "/api/v1/trace/hash", trace_hash, per="address"),
         RateRule("explorer", "GET", "/explorer", explorer, per="address"),
         RateRule("explorer", "GET", "/explorer/*/*", explorer, per="address"),

@@ -3,24 +3,52 @@
 Everything comes from the file, the chain and what the verifier pinned: the issuer's
 EIP-712 signature and each disclosed claim's proof (``licences/credential.py``), the
 validity dates, and, from the JSON-RPC node against the pinned trust anchor, that the claims
-root was anchored by the issuer's own key and whether the issuer revoked it (the root's
-receipt in ``credentialStatus``, checked as ``verify-receipt`` checks any receipt).
+root was anchored by the issuer's own key and the licence's status: the latest status record
+(``credentialStatus.statusRecord``, or fetched with ``--status-from``, trusted neither way)
+anchored by the issuer and not revoked (``licences/status.py``; each receipt checked as
+``verify-receipt`` checks any receipt).
 
-Exit codes as the other commands: 0 valid, 1 not (invalid, revoked, expired, issuer not
-pinned), 2 the question could not be asked (unreadable file or anchor, node unreachable).
+Exit codes as the other commands: 0 valid, 1 not (invalid, revoked, suspended, superseded,
+stale, expired, issuer not pinned), 2 the question could not be asked (unreadable file or
+anchor, node unreachable).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import typer
 from rich.markup import escape
 
 from chainproof.cli.evidence import _fail, _out
 from chainproof.errors import ChainProofError
+
+MAX_STATUS_BYTES: Final = 256 * 1024
+
+
+def _fetched_status(base_url: str, licence: str, fallback: dict[str, Any]) -> dict[str, Any]:
+    """The ``credentialStatus`` a server publishes for ``licence`` (bounded read); checked on
+    the chain like any other, so a server that lies gets "invalid" or "stale", never "valid"."""
+    import httpx
+
+    public_id = licence.removeprefix("urn:uuid:")
+    url = base_url.rstrip("/") + f"/api/v1/licences/{public_id}/public"
+    try:
+        with httpx.stream("GET", url, timeout=10.0) as response:
+            body = b""
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_STATUS_BYTES:
+                    _fail(f"{url} answered more than {MAX_STATUS_BYTES} bytes")
+        if response.status_code != 200:
+            _fail(f"{url} answered {response.status_code}")
+        fetched = json.loads(body)["credential"]["credentialStatus"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        _fail(f"cannot fetch the status from {url}: {exc}")
+    return dict(fetched) if isinstance(fetched, dict) else fallback
+
 
 app = typer.Typer(help="E-licences (电子证照): verify a licence or a holder's presentation.")
 
@@ -46,12 +74,25 @@ def verify(
             help="A licence issuer you trust, as its did:pkh (repeatable); got out of band.",
         ),
     ] = None,
+    status_from: Annotated[
+        str | None,
+        typer.Option(
+            "--status-from",
+            help="A server's base URL to fetch the licence's latest status record from "
+            "(not trusted: checked on the chain like the copy in the file).",
+        ),
+    ] = None,
 ) -> None:
-    """Verify a licence or presentation against the chain, with no ChainProof server."""
+    """Verify a licence or presentation against the chain, with no ChainProof server.
+
+    The status is the chain's: the status record in the file (or fetched with
+    --status-from) must be anchored by the issuer and not revoked; a revoked one means the
+    issuer changed the status since (STALE)."""
     from web3 import Web3
 
     from chainproof.licences.credential import check, credential_of, parse_did
-    from chainproof.receipts import Receipt, verify_receipt
+    from chainproof.licences.status import ChainStatus, read_chain_status
+    from chainproof.receipts import Receipt, ReceiptVerdict, verify_receipt
     from chainproof.trust import TrustAnchor
 
     try:
@@ -60,44 +101,47 @@ def verify(
         anchor = TrustAnchor.load(trust)
     except (OSError, ValueError, ChainProofError) as exc:
         _fail(f"cannot read {file} or the trust anchor: {getattr(exc, 'message', exc)}")
-    raw = credential.get("credentialStatus", {}).get("receipt")
-    chain: dict[str, Any] = {}
+    status = dict(credential.get("credentialStatus") or {})
+    if status_from:
+        status = _fetched_status(status_from, str(credential.get("id", "")), status)
+    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 10.0}))
 
-    def on_chain(root: bytes) -> bool:
-        if raw is None:
-            chain["why"] = "the licence carries no receipt for its root"
-            return False
-        try:
-            receipt = Receipt.from_dict(raw)
-            did_chain, issuer_address = parse_did(str(credential["issuer"]))
-        except ChainProofError as exc:
-            chain["why"] = exc.message
-            return False
-        w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 10.0}))
-        try:
-            verdict = verify_receipt(receipt, w3, trust=anchor)
-        except Exception as exc:  # the node: "could not ask", never "invalid"
-            _fail(f"cannot reach the JSON-RPC node: {type(exc).__name__}: {exc}")
-        chain["status"] = verdict.status
-        chain["why"] = verdict.reason or f"block {receipt.block_number}"
-        if did_chain != receipt.chain_id:
-            chain["why"] = (
-                f"the issuer's DID names chain {did_chain}, the anchor {receipt.chain_id}"
+    def on_node(receipt: Receipt) -> ReceiptVerdict:
+        verdict = verify_receipt(receipt, w3, trust=anchor)
+        if any(not ok and "could not run" in detail for _, ok, detail in verdict.checks):
+            _fail(f"cannot ask the JSON-RPC node: {verdict.reason}")  # "could not ask", exit 2
+        return verdict
+
+    said: dict[str, ChainStatus] = {}
+
+    def on_chain() -> ChainStatus:
+        if not said:
+            try:
+                did_chain, address = parse_did(str(credential["issuer"]))
+            except ChainProofError as exc:
+                said["it"] = ChainStatus(False, exc.message, "unknown", exc.message)
+                return said["it"]
+            said["it"] = read_chain_status(
+                credential,
+                issuer_address=address,
+                issuer_chain_id=did_chain,
+                root_receipt=status.get("receipt"),
+                record=status.get("statusRecord"),
+                record_receipt=status.get("statusReceipt"),
+                verify=on_node,
             )
-            return False
-        return (
-            receipt.digest.lower() == "0x" + root.hex()
-            and receipt.submitter.lower() == issuer_address.lower()
-            and verdict.status in ("valid", "revoked")
-        )
+        return said["it"]
 
-    def status(_: Any) -> str:
-        return "revoked" if chain.get("status") == "revoked" else "active"
-
-    verdict = check(document, trusted_issuers=issuers or [], anchored=on_chain, status=status)
+    verdict = check(
+        document,
+        trusted_issuers=issuers or [],
+        anchored=lambda _root: on_chain().anchored,
+        status=lambda _credential: on_chain().status,
+    )
     out = _out()
     for c in verdict.checks:
-        detail = c.detail if c.name != "anchored" else f"{c.detail} ({chain.get('why', '')})"
+        why = {"anchored": said["it"].anchored_detail, "status": said["it"].status_detail}
+        detail = f"{c.detail} ({why[c.name]})" if c.name in why and said else c.detail
         mark = "[green]✓[/green]" if c.ok else "[red]✗[/red]"
         out.print(f" {mark} {c.name:<20} {escape(detail)}", soft_wrap=True, highlight=False)
     for name, value in verdict.disclosed.items():

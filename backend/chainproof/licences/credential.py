@@ -63,8 +63,8 @@ CONTEXT: Final = "https://chainproof.example/ns/licence/v1"
 VC_TYPE: Final = "ChainProofLicence"
 CLAIM_TYPES: Final = ("string", "string", "bytes32")  # name, value, salt
 SIGNATURE_TYPE: Final = "EthereumEip712Signature2021"
-_DOMAIN: Final = {"name": "ChainProof Licence", "version": "1"}
-_TYPES: Final = {
+EIP712_DOMAIN: Final = {"name": "ChainProof Licence", "version": "1"}
+EIP712_TYPES: Final = {
     "EIP712Domain": [
         {"name": "name", "type": "string"},
         {"name": "version", "type": "string"},
@@ -113,9 +113,9 @@ def _typed(
     chain_id: int, licence_id: str, licence_type: str, root: bytes, start: datetime, end: datetime
 ) -> dict[str, Any]:
     return {
-        "types": _TYPES,
+        "types": EIP712_TYPES,
         "primaryType": "Licence",
-        "domain": {**_DOMAIN, "chainId": chain_id},
+        "domain": {**EIP712_DOMAIN, "chainId": chain_id},
         "message": {
             "id": licence_id,
             "licenceType": licence_type,
@@ -180,7 +180,7 @@ def issue(
             "verificationMethod": f"{did}#blockchainAccountId",
             "created": _rfc3339(datetime.now(UTC)),
             "proofValue": to_hex(bytes(signature)),
-            "eip712": {"domain": {**_DOMAIN, "chainId": chain_id}, "primaryType": "Licence"},
+            "eip712": {"domain": {**EIP712_DOMAIN, "chainId": chain_id}, "primaryType": "Licence"},
         },
     }
 

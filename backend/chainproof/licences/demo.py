@@ -1,6 +1,7 @@
 """Demo licences (issue 20): 广西北部湾电子证照服务有限公司 issues a few 营业执照; one is
-revoked and one renewed. Seeded through the HTTP API as a department would, once: a rerun
-finds the issuer's licences there and adds nothing."""
+revoked and one renewed; the first is held by its company's org on the platform (its people
+see it on ``/licences``, print it and present chosen fields). Seeded through the HTTP API
+as a department would, once: a rerun finds the issuer's licences there and adds nothing."""
 
 from __future__ import annotations
 
@@ -58,6 +59,8 @@ def seed_licences(
         if session.exec(seeded).one():
             return {}
         _, issuer_key = create_api_key(session=session, org=ISSUER_ORG, role="submitter")
+        # The first holder is an org here too: its people see, print and present its licence.
+        create_api_key(session=session, org=HOLDERS[0][0], role="submitter")
     with httpx.Client(base_url=base_url + "/api/v1", timeout=60) as http:
 
         def call(method: str, path: str, key: str, body: Any = None, fine: int = 0) -> Any:
@@ -74,9 +77,17 @@ def seed_licences(
         for holder in HOLDERS:
             claims = dict(zip(FIELDS, holder, strict=True))
             body = {"type": TYPE["code"], "holder": holder[1], "claims": claims}
+            if holder is HOLDERS[0]:
+                body["holder_org"] = holder[0]
             ids.append(call("POST", "/licences", issuer_key, body)["id"])
         deadline = time.monotonic() + 120
-        while not all(call("GET", f"/licences/{i}", issuer_key)["anchored"] for i in ids):
+
+        def on_chain(licence_id: str) -> bool:
+            # Its root and its issue record: a status change revokes that record on chain.
+            body = call("GET", f"/licences/{licence_id}", issuer_key)
+            return bool(body["anchored"] and body["status_anchored"])
+
+        while not all(on_chain(i) for i in ids):
             if time.monotonic() > deadline:
                 raise RuntimeError("the demo licences were not anchored in 120 s")
             time.sleep(0.2)

@@ -43,6 +43,9 @@ class Licence(SQLModel, table=True):
     type_id: int = Field(foreign_key="licence_type.id")
     issuer_member_id: int = Field(foreign_key="member.id", index=True)
     holder: str = Field(max_length=LABEL_LEN, index=True)  # e.g. the credit code
+    # The holder's org on this platform, when it has one (migration 0017): its people see the
+    # licence, print it and make presentations of it (web/licence_pages.py).
+    holder_member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     # The full credential with every salt: the holder's to keep and present from.
     credential: dict[str, Any] = Field(sa_type=JSON)
     claims_root: str = Field(max_length=HEX32_LEN, index=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -34,7 +34,9 @@ from chainproof.evidence.service import build_receipt, revoke_evidence
 from chainproof.evidence.verify import OPERATOR, Viewer
 from chainproof.licences import credential as vc
 from chainproof.licences.models import Licence, LicenceEvent, LicenceIssuer, LicenceType
+from chainproof.licences.status import ChainStatus, read_chain_status, record_digest, status_record
 from chainproof.public_ids import new_public_id, parse_public_id
+from chainproof.receipts import Receipt, ReceiptVerdict
 from chainproof.store.models import Evidence, EvidenceStatus, Member
 
 ACTIVE: Final = "active"
@@ -114,9 +116,17 @@ def issue(
     claims: Mapping[str, str],
     valid_from: datetime | None = None,
     supersedes: Licence | None = None,
+    holder_org: str | None = None,
 ) -> Licence:
-    """Signs a new licence with the issuer org's custodial key and queues its root."""
+    """Signs a new licence with the issuer org's custodial key and queues its root.
+    ``holder_org``: the holder's org on this platform, whose people then see the licence."""
     member = _issuer(session, member_id)
+    holder_member = None
+    if holder_org:
+        try:
+            holder_member = identity.get_member(session=session, name=holder_org)
+        except NotFoundError:
+            raise InvalidInputError(f"no org called {holder_org!r} to hold the licence") from None
     ltype = session.exec(
         select(LicenceType).where(
             LicenceType.issuer_member_id == member.id, LicenceType.code == type_code
@@ -144,7 +154,7 @@ def issue(
         valid_from=start,
         valid_until=end,
         status={
-            "id": f"/api/v1/licences/{public_id}",
+            "id": f"/api/v1/licences/{public_id}/public",
             "type": "ChainProofLicenceStatus",
         },
     )
@@ -154,6 +164,7 @@ def issue(
         type_id=ltype.id or 0,
         issuer_member_id=member.id or 0,
         holder=holder.strip(),
+        holder_member_id=holder_member.id if holder_member else None,
         credential=document,
         claims_root=root,
         status=ACTIVE,
@@ -194,16 +205,15 @@ def _event(
     ).first()
     seq = last.seq + 1 if last else 0
     reason_hash = to_hex(hashlib.sha256(reason.encode("utf-8")).digest())
-    record = {
-        "licence": licence.public_id,
-        "seq": seq,
-        "action": action,
-        "reason_hash": reason_hash,
-        "prev": last.record_digest if last else None,
-        "claims_root": licence.claims_root,
-    }
-    canonical = json.dumps(record, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    digest = hashlib.sha256(canonical).digest()
+    record = status_record(
+        licence=licence.public_id,
+        seq=seq,
+        action=action,
+        reason_hash=reason_hash,
+        prev=last.record_digest if last else None,
+        claims_root=licence.claims_root,
+    )
+    digest = record_digest(record)
     digests.append(digest)
     return LicenceEvent(
         licence_id=licence.id or 0,
@@ -241,18 +251,23 @@ def change_status(
     allowed, to = TRANSITIONS[action]
     if licence.status not in allowed:
         raise ConflictError(f"a {licence.status} licence cannot be {action}d")
-    if action == "revoke":
-        # On the registry too, by the issuer's key: a chain-readable status no server hides.
-        root_evidence = _root_evidence(session, licence)
-        if root_evidence is None or root_evidence.status != EvidenceStatus.ANCHORED.value:
-            raise ConflictError("the licence's root is not anchored yet; revoke it once it is")
+    current = _current_record(session, licence)
+    root_evidence = _root_evidence(session, licence) if action == "revoke" else None
+    if action == "revoke" and (
+        root_evidence is None or root_evidence.status != EvidenceStatus.ANCHORED.value
+    ):
+        raise ConflictError("the licence's root is not anchored yet; revoke it once it is")
+    if root_evidence is not None:
+        # The licence's own leaf too, by the issuer's key: "revoked" for any verifier holding
+        # the root's receipt, even one never shown a status record.
         revoke_evidence(
             session=session,
             chain=chain,
             evidence_id=root_evidence.public_id,
             viewer=OPERATOR,
-            reason=f"licence {licence.public_id} revoked: {reason}",
+            reason=reason,
         )
+    _retire(session, chain, current, reason)
     digests: list[bytes] = []
     session.add(_event(session, licence, action, reason, digests))
     licence.status = to
@@ -269,7 +284,12 @@ def change_status(
 
 
 def renew(
-    *, session: Session, chain_id: int, secret: str, licence: Licence, valid_from: datetime | None
+    *,
+    session: Session,
+    chain: ChainContext,
+    secret: str,
+    licence: Licence,
+    valid_from: datetime | None,
 ) -> Licence:
     """A new licence with the same type, holder and claims; the old one is superseded."""
     if licence.status != ACTIVE:
@@ -280,9 +300,10 @@ def renew(
         name: str(c["value"])
         for name, c in licence.credential["credentialSubject"]["claims"].items()
     }
+    _retire(session, chain, _current_record(session, licence), "renewed")
     return issue(
         session=session,
-        chain_id=chain_id,
+        chain_id=chain.chain_id,
         secret=secret,
         member_id=licence.issuer_member_id,
         type_code=ltype.code,
@@ -290,50 +311,142 @@ def renew(
         claims=claims,
         valid_from=valid_from,
         supersedes=licence,
+        holder_org=_holder_org(session, licence),
     )
 
 
-def _root_evidence(session: Session, licence: Licence) -> Evidence | None:
+def _holder_org(session: Session, licence: Licence) -> str | None:
+    holder = session.get(Member, licence.holder_member_id) if licence.holder_member_id else None
+    return holder.name if holder else None
+
+
+def _current_record(session: Session, licence: Licence) -> Evidence:
+    """The evidence of the licence's last status record, which must be anchored: a change
+    revokes it on chain, and only an anchored leaf can be revoked."""
+    last = session.exec(
+        select(LicenceEvent)
+        .where(LicenceEvent.licence_id == licence.id)
+        .order_by(col(LicenceEvent.seq).desc())
+    ).first()
+    found = _evidence_of(session, licence, last.record_digest) if last else None
+    if found is None or found.status != EvidenceStatus.ANCHORED.value:
+        raise ConflictError(
+            "the licence's last status change is not on chain yet; change it again once it is"
+        )
+    return found
+
+
+def _retire(session: Session, chain: ChainContext, current: Evidence, reason: str) -> None:
+    """Revokes the current status record's leaf (the issuer's key, the reason's hash): from
+    then on the chain shows anyone presenting it that the status changed since
+    (``licences/status.py``). Queued before the next record, so a crash between the two
+    leaves a licence no verifier calls valid, never two live records."""
+    revoke_evidence(
+        session=session, chain=chain, evidence_id=current.public_id, viewer=OPERATOR, reason=reason
+    )
+
+
+def _evidence_of(session: Session, licence: Licence, digest: str) -> Evidence | None:
     return session.exec(
         select(Evidence)
-        .where(
-            Evidence.digest == licence.claims_root,
-            Evidence.member_id == licence.issuer_member_id,
-        )
+        .where(Evidence.digest == digest, Evidence.member_id == licence.issuer_member_id)
         .order_by(col(Evidence.id))
     ).first()
 
 
+def _root_evidence(session: Session, licence: Licence) -> Evidence | None:
+    return _evidence_of(session, licence, licence.claims_root)
+
+
+_ON_CHAIN: Final = (EvidenceStatus.ANCHORED.value, EvidenceStatus.REVOKED.value)
+
+
+def _receipt(session: Session, evidence: Evidence | None) -> dict[str, Any] | None:
+    if evidence is None or evidence.status not in _ON_CHAIN:
+        return None
+    built = build_receipt(session=session, evidence_id=evidence.public_id, viewer=OPERATOR)
+    return dict(json.loads(built.to_json(indent=None)))
+
+
+def credential_status(
+    session: Session, licence: Licence, events: list[LicenceEvent]
+) -> dict[str, Any]:
+    """``credentialStatus``: where the status is read, with the receipts that prove it on
+    chain (not signed: filled in as the chain moves). ``receipt``: the claims root's;
+    ``statusRecord`` / ``statusReceipt``: the latest status record on chain and its receipt
+    (``licences/status.py``); a verifier checks them against its node and pinned anchor."""
+    root = _root_evidence(session, licence)
+    out: dict[str, Any] = {
+        **licence.credential.get("credentialStatus", {}),
+        "id": f"/api/v1/licences/{licence.public_id}/public",
+        "type": "ChainProofLicenceStatus",
+    }
+    receipt = _receipt(session, root)
+    if root is not None and receipt is not None:
+        out.update(evidenceId=root.public_id, receipt=receipt)
+    for i in range(len(events) - 1, -1, -1):
+        event = events[i]
+        record_receipt = _receipt(session, _evidence_of(session, licence, event.record_digest))
+        if record_receipt is None:
+            continue
+        out["statusRecord"] = status_record(
+            licence=licence.public_id,
+            seq=event.seq,
+            action=event.action,
+            reason_hash=event.reason_hash,
+            prev=events[i - 1].record_digest if i else None,
+            claims_root=licence.claims_root,
+        )
+        out["statusReceipt"] = record_receipt
+        break
+    return out
+
+
+def _events(session: Session, licence: Licence) -> list[LicenceEvent]:
+    return list(
+        session.exec(
+            select(LicenceEvent)
+            .where(LicenceEvent.licence_id == licence.id)
+            .order_by(col(LicenceEvent.seq))
+        ).all()
+    )
+
+
+def public_status(*, session: Session, licence_id: str) -> dict[str, Any]:
+    """``GET /api/v1/licences/{id}/public`` (anyone): the credential without its claims
+    (no value, salt or name), with its ``credentialStatus``. What a verifier needs besides
+    the claims a holder shows it; it proves nothing by itself, every part is checked."""
+    public_id = parse_public_id(licence_id)
+    row = None
+    if public_id is not None:
+        row = session.exec(select(Licence).where(Licence.public_id == public_id)).first()
+    if row is None:
+        raise NotFoundError(f"no licence with id {licence_id!r}")
+    document = dict(row.credential)
+    document["credentialSubject"] = {**document["credentialSubject"], "claims": {}}
+    document["credentialStatus"] = credential_status(session, row, _events(session, row))
+    return {"id": row.public_id, "credential": document}
+
+
 def public(session: Session, licence: Licence) -> dict[str, Any]:
     """The issuer's view: the credential (every claim, for the holder), status, history."""
-    events = session.exec(
-        select(LicenceEvent)
-        .where(LicenceEvent.licence_id == licence.id)
-        .order_by(col(LicenceEvent.seq))
-    ).all()
+    events = _events(session, licence)
     root = _root_evidence(session, licence)
     document = dict(licence.credential)
-    if root is not None and root.status in (
-        EvidenceStatus.ANCHORED.value,
-        EvidenceStatus.REVOKED.value,
-    ):
-        # The root's receipt: with it, a verifier checks anchoring and revocation on the
-        # chain against its pinned trust anchor, no server asked (``chainproof licence verify``).
-        receipt = build_receipt(session=session, evidence_id=root.public_id, viewer=OPERATOR)
-        document["credentialStatus"] = {
-            **document.get("credentialStatus", {}),
-            "evidenceId": root.public_id,
-            "receipt": json.loads(receipt.to_json(indent=None)),
-        }
+    document["credentialStatus"] = credential_status(session, licence, events)
     return {
         "id": licence.public_id,
         "holder": licence.holder,
+        "holder_org": _holder_org(session, licence),
         "status": licence.status,
         "valid_from": licence.valid_from.isoformat(),
         "valid_until": licence.valid_until.isoformat(),
         "superseded_by": licence.superseded_by,
         "root_evidence_id": root.public_id if root else None,
         "anchored": bool(root and root.status == EvidenceStatus.ANCHORED.value),
+        # The latest status change is on chain (the next change needs it there).
+        "status_anchored": document["credentialStatus"].get("statusRecord", {}).get("seq")
+        == (events[-1].seq if events else None),
         "credential": document,
         "history": [
             {
@@ -361,6 +474,21 @@ def by_holder(*, session: Session, viewer: Viewer, holder: str) -> list[dict[str
     ]
 
 
+def issuer_list(session: Session, chain_id: int) -> list[dict[str, str]]:
+    """The issuer orgs this server knows, their DIDs and names (the page prefills them for
+    the reader to compare with what they pinned out of band, like the trust anchor)."""
+    rows = session.exec(
+        select(Member)
+        .join(LicenceIssuer, col(LicenceIssuer.member_id) == col(Member.id))
+        .order_by(col(Member.id))
+    ).all()
+    return [
+        {"did": vc.did_pkh(chain_id, m.chain_address), "org": m.name}
+        for m in rows
+        if m.chain_address
+    ]
+
+
 def trusted_issuers(session: Session, chain_id: int) -> set[str]:
     """The DIDs of the orgs with the licence_issuer role and a chain key, on this chain."""
     rows = session.exec(
@@ -369,48 +497,52 @@ def trusted_issuers(session: Session, chain_id: int) -> set[str]:
     return {vc.did_pkh(chain_id, m.chain_address) for m in rows if m.chain_address}
 
 
-def verify(*, session: Session, chain_id: int, document: Mapping[str, Any]) -> dict[str, Any]:
-    """``POST /api/v1/licences/verify``: the credential's checks, with its status and the
-    anchoring of its root read from this server's index."""
+def verify(
+    *,
+    session: Session,
+    chain_id: int,
+    document: Mapping[str, Any],
+    verify_receipt: Callable[[Receipt], ReceiptVerdict],
+) -> dict[str, Any]:
+    """``POST /api/v1/licences/verify``: the credential's checks; its anchoring and status
+    read from the chain (``verify_receipt``: this server's node against its own trust
+    anchor), from the receipts of the licence this server issued under the credential's id
+    and root: never from this server's status column. A licence it did not issue is no
+    trusted issuer's here, and costs no call to the node."""
+    said: dict[str, ChainStatus] = {}
 
-    def ours(credential: Mapping[str, Any]) -> Licence | None:
-        """The licence this server issued under the credential's id and root, if any."""
-        raw = str(credential.get("id", "")).removeprefix("urn:uuid:")
-        public_id = parse_public_id(raw)
-        row = (
-            session.exec(select(Licence).where(Licence.public_id == public_id)).first()
-            if public_id
-            else None
-        )
-        if row is None or row.claims_root != credential["credentialSubject"]["claimsRoot"]:
-            return None
-        return row
-
-    def status(credential: Mapping[str, Any]) -> str:
-        row = ours(credential)
-        return row.status if row is not None else "unknown"
-
-    def anchored(root: bytes) -> bool:
-        # The root as evidence of the licence's issuer org (another org anchoring the same
-        # 32 bytes proves nothing about this licence).
-        row = ours(vc.credential_of(document))
-        if row is None:
-            return False
-        found = session.exec(
-            select(Evidence).where(
-                Evidence.digest == to_hex(root),
-                Evidence.member_id == row.issuer_member_id,
-                col(Evidence.status).in_(
-                    [EvidenceStatus.ANCHORED.value, EvidenceStatus.REVOKED.value]
-                ),
+    def chain_status(credential: Mapping[str, Any]) -> ChainStatus:
+        if not said:
+            raw = str(credential.get("id", "")).removeprefix("urn:uuid:")
+            public_id = parse_public_id(raw)
+            row = (
+                session.exec(select(Licence).where(Licence.public_id == public_id)).first()
+                if public_id
+                else None
             )
-        ).first()
-        return found is not None
+            if row is None or row.claims_root != credential["credentialSubject"]["claimsRoot"]:
+                # Not a licence this server issued: its issuer is none of ours, so it is
+                # invalid whatever the chain says; an anonymous caller's receipts cost no
+                # node calls.
+                said["it"] = ChainStatus(False, "not issued here", "unknown", "not issued here")
+                return said["it"]
+            status = credential_status(session, row, _events(session, row))
+            did_chain, address = vc.parse_did(str(credential["issuer"]))
+            said["it"] = read_chain_status(
+                credential,
+                issuer_address=address,
+                issuer_chain_id=did_chain,
+                root_receipt=status.get("receipt"),
+                record=status.get("statusRecord"),
+                record_receipt=status.get("statusReceipt"),
+                verify=verify_receipt,
+            )
+        return said["it"]
 
     verdict = vc.check(
         document,
         trusted_issuers=trusted_issuers(session, chain_id),
-        status=status,
-        anchored=anchored,
+        status=lambda credential: chain_status(credential).status,
+        anchored=lambda _root: chain_status(vc.credential_of(document)).anchored,
     )
     return verdict.as_dict()

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from chainproof.web.account_pages import router as account_router
 from chainproof.web.admin_pages import router as admin_router
 from chainproof.web.draw_pages import router as draw_router
+from chainproof.web.licence_pages import router as licence_router
 from chainproof.web.recording_pages import router as recording_router
 from chainproof.web.routes import router
 from chainproof.web.subsidy_pages import router as subsidy_router
@@ -36,6 +37,7 @@ def install(app: FastAPI) -> None:
     app.include_router(trace_router)
     app.include_router(recording_router)
     app.include_router(draw_router)
+    app.include_router(licence_router)
     app.include_router(tender_router)
     app.include_router(admin_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

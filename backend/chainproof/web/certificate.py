@@ -196,10 +196,41 @@ def _register_fonts() -> tuple[str, str]:
     return "ChainProofCJK", mono
 
 
+def qr_drawing(url: str, size: float, *, error: str = "m") -> Any:
+    """A reportlab ``Drawing`` of ``url``'s QR code, ``size`` points square (quiet zone 4)."""
+    from reportlab.graphics.shapes import Drawing, Rect
+    from reportlab.lib import colors
+
+    matrix = [list(row) for row in segno.make(url, error=error, micro=False).matrix]
+    border = 4
+    cell = size / (len(matrix) + 2 * border)
+    drawing = Drawing(size, size)
+    drawing.add(Rect(0, 0, size, size, fillColor=colors.white, strokeColor=None))
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                top = size - (y + border + 1) * cell
+                drawing.add(
+                    Rect(
+                        (x + border) * cell,
+                        top,
+                        cell,
+                        cell,
+                        fillColor=colors.black,
+                        strokeColor=None,
+                    )
+                )
+    return drawing
+
+
+def register_fonts() -> tuple[str, str]:
+    """The CJK and monospace font names for reportlab (registered once)."""
+    return _register_fonts()
+
+
 def render_pdf(cert: Certificate, sections: Sequence[Section] = ()) -> bytes:
     """The certificate as an A4 PDF with the CJK font embedded (subset); ``sections`` are
     extra tables before the trust anchor (the court's, ``web/court_facts.py``)."""
-    from reportlab.graphics.shapes import Drawing, Rect
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -268,27 +299,8 @@ def render_pdf(cert: Certificate, sections: Sequence[Section] = ()) -> bytes:
         )
     )
 
-    qr = segno.make(cert.verify_url, error="m", micro=False)
-    matrix = [list(row) for row in qr.matrix]
     size = 38 * mm
-    border = 4
-    cell = size / (len(matrix) + 2 * border)
-    drawing = Drawing(size, size)
-    drawing.add(Rect(0, 0, size, size, fillColor=colors.white, strokeColor=None))
-    for y, row in enumerate(matrix):
-        for x, dark in enumerate(row):
-            if dark:
-                top = size - (y + border + 1) * cell
-                drawing.add(
-                    Rect(
-                        (x + border) * cell,
-                        top,
-                        cell,
-                        cell,
-                        fillColor=colors.black,
-                        strokeColor=None,
-                    )
-                )
+    drawing = qr_drawing(cert.verify_url, size)
     caption = Paragraph(
         f'扫码验证 / Scan to verify<br/><font name="{mono}" size="7">{esc(cert.verify_url)}</font>',
         small,

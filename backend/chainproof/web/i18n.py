@@ -18,6 +18,7 @@ from chainproof.web import (
     i18n_accounts,
     i18n_admin,
     i18n_draws,
+    i18n_licences,
     i18n_receipt,
     i18n_recordings,
     i18n_subsidy,
@@ -570,6 +571,8 @@ ZH.update(i18n_accounts.ZH)  # sign-in, invitation and account pages (web/i18n_a
 EN.update(i18n_accounts.EN)
 ZH.update(i18n_recordings.ZH)  # the recording page (web/recording_pages.py)
 EN.update(i18n_recordings.EN)
+ZH.update(i18n_licences.ZH)  # the licence pages (web/licence_pages.py)
+EN.update(i18n_licences.EN)
 ZH.update(i18n_draws.ZH)  # the public draw page (web/i18n_draws.py)
 EN.update(i18n_draws.EN)
 ZH.update(i18n_admin.ZH)  # the network and audit pages (web/admin_pages.py)

@@ -13,13 +13,27 @@ from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
+from segno import DataOverflowError
 from starlette.concurrency import run_in_threadpool
 
-from chainproof.api.deps import AdminDep, ChainDep, SessionDep, SettingsDep, SubmitterDep
+from chainproof.api.deps import (
+    AdminDep,
+    ChainDep,
+    SessionDep,
+    SettingsDep,
+    SubmitterDep,
+    published_rpc_url,
+    rpc_web3,
+)
 from chainproof.api.schemas import error_responses
-from chainproof.licences import service
+from chainproof.chain.trust_anchor import server_trust_anchor
+from chainproof.errors import ChainError, InvalidInputError
+from chainproof.licences import holders, service
 from chainproof.licences.credential import did_pkh
+from chainproof.receipts import verify_receipt
 from chainproof.store.models import LABEL_LEN
+from chainproof.trace.qr import qr_svg
+from chainproof.trust import TrustAnchor
 
 router = APIRouter(prefix="/api/v1")
 
@@ -93,6 +107,12 @@ class IssueIn(BaseModel):
     holder: str = Field(min_length=1, max_length=LABEL_LEN)
     claims: dict[str, Annotated[str, Field(max_length=900)]] = Field(max_length=service.MAX_FIELDS)
     valid_from: datetime | None = None
+    holder_org: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=LABEL_LEN,
+        description="The holder's org on this platform: its people see, print and present it.",
+    )
 
 
 _LICENCE_EXAMPLE: Final[dict[str, Any]] = {
@@ -104,6 +124,7 @@ _LICENCE_EXAMPLE: Final[dict[str, Any]] = {
     "superseded_by": None,
     "root_evidence_id": None,
     "anchored": False,
+    "status_anchored": False,
     "credential": {"type": ["VerifiableCredential", "ChainProofLicence"]},
     "history": [{"seq": 0, "action": "issue", "reason_hash": "0x…", "record_digest": "0x…"}],
 }
@@ -113,12 +134,16 @@ class LicenceOut(BaseModel):
     model_config = _ex(_LICENCE_EXAMPLE, forbid=False)
     id: str
     holder: str
+    holder_org: str | None = None
     status: str
     valid_from: str
     valid_until: str
     superseded_by: str | None
     root_evidence_id: str | None
     anchored: bool
+    status_anchored: bool = Field(
+        description="The latest status record is on chain (a status change needs it there)."
+    )
     credential: dict[str, Any] = Field(description="The W3C VC with every claim (the holder's).")
     history: list[dict[str, Any]]
 
@@ -234,6 +259,7 @@ async def issue(
             holder=body.holder,
             claims=body.claims,
             valid_from=body.valid_from,
+            holder_org=body.holder_org,
         )
         return service.public(session, row)
 
@@ -317,7 +343,7 @@ async def renew(
         row = service.owned(session=session, licence_id=licence_id, viewer=caller.viewer)
         new = service.renew(
             session=session,
-            chain_id=chain.chain_id,
+            chain=chain,
             secret=settings.secret_key.get_secret_value(),
             licence=row,
             valid_from=body.valid_from,
@@ -334,7 +360,97 @@ async def renew(
     response_model=VerdictOut,
     responses=error_responses(413, 422, 429),
 )
-async def verify(body: VerifyIn, session: SessionDep, chain: ChainDep) -> Any:
-    return await run_in_threadpool(
-        lambda: service.verify(session=session, chain_id=chain.chain_id, document=body.document)
+async def verify(
+    body: VerifyIn, session: SessionDep, chain: ChainDep, settings: SettingsDep
+) -> Any:
+    def work() -> dict[str, Any]:
+        try:
+            trust: TrustAnchor | None = server_trust_anchor(
+                chain, data_dir=settings.data_dir, public_rpc_url=published_rpc_url(settings, chain)
+            )
+        except ChainError:
+            trust = None  # degraded: no receipt verifies, so nothing is valid
+        w3 = rpc_web3(chain)
+        return service.verify(
+            session=session,
+            chain_id=chain.chain_id,
+            document=body.document,
+            verify_receipt=lambda receipt: verify_receipt(receipt, w3, trust=trust),
+        )
+
+    return await run_in_threadpool(work)
+
+
+class PublicOut(BaseModel):
+    model_config = _ex({"id": EX_LICENCE_ID, "credential": {"credentialSubject": {}}}, forbid=False)
+    id: str
+    credential: dict[str, Any] = Field(
+        description="The credential without its claims, with the receipts of its status."
     )
+
+
+@router.get(
+    "/licences/{licence_id}/public",
+    tags=["licences"],
+    summary="A licence's public part: signature, root, dates, status receipts (public)",
+    description=(
+        "What a verifier needs besides the claims a holder shows it (the page `/l/{id}` "
+        "reads it): the credential with no claim at all, and in `credentialStatus` the "
+        "receipts of its claims root and of its latest status record. Nothing here is to be "
+        "believed: the signature, the root and the status are checked against the chain."
+    ),
+    response_model=PublicOut,
+    responses=error_responses(404, 422, 429),
+)
+async def public(licence_id: LicenceId, session: SessionDep) -> Any:
+    return await run_in_threadpool(
+        lambda: service.public_status(session=session, licence_id=licence_id)
+    )
+
+
+class PresentationIn(BaseModel):
+    model_config = _ex({"fields": ["名称", "经营范围"]})
+    fields: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        max_length=service.MAX_FIELDS
+    )
+
+
+class PresentationOut(BaseModel):
+    model_config = _ex({"url": "https://chainproof.example/l/0193…#v1.eyJ…", "qr_svg": "<svg …"})
+    url: str = Field(description="The licence page with the chosen fields in its fragment.")
+    qr_svg: str
+
+
+@router.post(
+    "/licences/{licence_id}/presentation",
+    tags=["licences"],
+    summary="A link and QR code showing chosen fields (its holder or issuer org)",
+    description=(
+        "The chosen fields (value, salt, proof) go in the link's fragment, which browsers "
+        "never send to a server: the page `/l/{id}` checks them on the scanner's device. "
+        "No field: the link shows the licence's validity and status only."
+    ),
+    response_model=PresentationOut,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def presentation(
+    licence_id: LicenceId,
+    body: PresentationIn,
+    caller: SubmitterDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Any:
+    def work() -> dict[str, Any]:
+        row = holders.held_or_issued(session=session, licence_id=licence_id, viewer=caller.viewer)
+        url = holders.presentation_link(
+            licence=row, disclose=body.fields, base_url=settings.public_url
+        )
+        try:
+            return {"url": url, "qr_svg": qr_svg(url, scale=4)}
+        except DataOverflowError:
+            raise InvalidInputError(
+                "these fields do not fit one QR code: choose fewer, or hand over the credential "
+                "file (the page /l/{id} reads it too)"
+            ) from None
+
+    return await run_in_threadpool(work)
