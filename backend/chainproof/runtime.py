@@ -43,6 +43,7 @@ from chainproof.evidence.ops import evidence_kinds
 from chainproof.store import db, shared_files
 from chainproof.store.leader import KeyLock, PgLeaderLock
 from chainproof.store.ops import ChainOp, OpStatus
+from chainproof.tenders.ops import tender_kinds
 from chainproof.trace.heads import HeadPublisher
 from chainproof.trace.ops import trace_kinds
 from chainproof.vocabulary import MANAGED_CHAINS, chain_kind
@@ -362,6 +363,7 @@ def chain_kinds(settings: Settings) -> Mapping[str, OpKind]:
     return {
         **evidence_kinds(member_secret=settings.secret_key.get_secret_value()),
         **trace_kinds(data_dir=settings.data_dir),
+        **tender_kinds(data_dir=settings.data_dir),
     }
 
 

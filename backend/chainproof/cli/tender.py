@@ -12,6 +12,7 @@ commitment, opening and award the server lists is on chain. Exit 0 yes, 1 no, 2 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -47,6 +48,27 @@ def _call(method: str, url: str, **kwargs: Any) -> Any:
             message = response.text[:300]
         _fail(f"{url} answered {response.status_code}: {message}", 1)
     return response.json()
+
+
+def _settled(base: str, tender: str, answer: Any, timeout: float = 600.0) -> dict[str, Any]:
+    """The transaction of a relayed write: at once (200), or after the chain writer settled
+    the operation a 202 named, its status shown on stderr as it moves."""
+    if "operation" in answer:
+        return dict(answer)
+    op_id, status = answer["id"], answer["status"]
+    _err.print(f"operation {op_id}: {status}", highlight=False)
+    deadline = time.monotonic() + timeout
+    while status not in ("confirmed", "failed"):
+        if time.monotonic() > deadline:
+            _fail(f"operation {op_id} still {status} after {timeout:.0f} s")
+        time.sleep(0.25)
+        now = _call("GET", f"{base}/api/v1/tenders/{tender}/operations/{op_id}")
+        if now["status"] != status:
+            status = now["status"]
+            _err.print(f"operation {op_id}: {status}", highlight=False)
+    if status == "failed":
+        _fail(f"the TenderRegistry refused it: {now['error']}", 1)
+    return {"tx_hash": now["tx_hash"], "block_number": now["block_number"], "operation": now}
 
 
 def _sha256(path: Path) -> bytes:
@@ -103,7 +125,7 @@ def commit(
         )
     )
     out.chmod(0o600)  # the salt opens the bid: keep it until the reveal window
-    mined = _call(
+    answer = _call(
         "POST",
         f"{base}/api/v1/tenders/{tender}/commitments",
         json={
@@ -112,6 +134,7 @@ def commit(
             "signature": "0x" + signature.hex(),
         },
     )
+    mined = _settled(base, tender, answer)
     typer.echo(
         f"committed 0x{commitment.hex()} for {account.address} in block "
         f"{mined['block_number']}; keep {out} until the reveal window"
@@ -132,11 +155,13 @@ def reveal(
     digest = _sha256(bid_file)
     if "0x" + digest.hex() != kept["bid_digest"]:
         _fail(f"{bid_file} is not the file committed to (its digest differs)", 1)
-    mined = _call(
+    base = server.rstrip("/")
+    answer = _call(
         "POST",
-        f"{server.rstrip('/')}/api/v1/tenders/{kept['tender']}/reveals",
+        f"{base}/api/v1/tenders/{kept['tender']}/reveals",
         json={"bidder": kept["bidder"], "bid_digest": kept["bid_digest"], "salt": kept["salt"]},
     )
+    mined = _settled(base, kept["tender"], answer)
     typer.echo(f"revealed {kept['bid_digest']} in block {mined['block_number']}")
 
 
