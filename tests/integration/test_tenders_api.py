@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -179,13 +180,26 @@ def test_a_tender_from_opening_to_award(chain: ChainContext, tmp_path: Path) -> 
             assert award.status_code == 200, award.text
             assert client.get("/api/v1/tenders/GXZC2026-001").json()["award"] is not None
 
+            # The trust anchor pins the TenderRegistry; tender verify believes only that one.
+            anchor = client.get("/.well-known/chainproof.json").json()
+            assert anchor["tender_registry"] == registry
             assert chain.node.rpc_url is not None
-            verified = runner.invoke(
-                cli_app,
-                [
-                    *("tender", "verify", "--tender", "GXZC2026-001", "--server", url),
-                    *("--rpc", chain.node.rpc_url, "--json"),
-                ],
-            )
+
+            def verify(trust: str) -> Any:
+                return runner.invoke(
+                    cli_app,
+                    [
+                        *("tender", "verify", "--tender", "GXZC2026-001", "--server", url),
+                        *("--rpc", chain.node.rpc_url or "", "--trust", trust, "--json"),
+                    ],
+                )
+
+            verified = verify(url)
             assert verified.exit_code == 0, verified.stdout + verified.stderr
             assert json.loads(verified.stdout) == {"valid": True, "problems": []}
+            # An anchor pinning another registry (a look-alike's, say) refuses this one.
+            other = tmp_path / "other-anchor.json"
+            other.write_text(json.dumps({**anchor, "tender_registry": anchor["registry"]}))
+            refused_pin = verify(str(other))
+            assert refused_pin.exit_code == 1, refused_pin.stdout + refused_pin.stderr
+            assert "is not the pinned" in json.loads(refused_pin.stdout)["problems"][0]

@@ -32,7 +32,7 @@ Reference = Annotated[
 ]
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=[_HEX])]
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
-_OPERATION_EXAMPLE = {
+_OPERATION_EXAMPLE: dict[str, Any] = {
     "id": "5f2c0d9e4b7a41c8a3e6f1b2c4d5e6f7",
     "kind": "tender_commit",
     "status": "confirmed",
@@ -163,7 +163,7 @@ def _view(session: Any, chain: Any, reference: str) -> Any:
 # a request thread no longer); the organiser's calls wait longer.
 RELAY_WAIT_S = 5.0
 ORGANISER_WAIT_S = 30.0
-_ACCEPTED = {
+_ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {
         "description": (
             "Enqueued; the chain writer has not settled it yet: poll "
