@@ -311,6 +311,9 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/api/v1/draws/{draw_id}/reveal"): Rule(REVIEWERS, why="the organiser's own secret"),
     ("GET", "/draws/{draw_id}"): Rule(EVERYONE, why=_PAGE + " (recomputes the draw)"),
     ("GET", _APP + "/invoice-proofs"): _visible("the unit and reviewers read the proofs"),
+    ("GET", "/api/v1/invoices/consistency"): Rule(
+        REVIEWERS, why="the claims between two roots: reviewers compare roots"
+    ),
     ("POST", "/api/v1/tenders"): Rule(ADMINS, why="the platform organises for the centre"),
     ("GET", "/api/v1/tenders/{reference}"): Rule(EVERYONE, why="a tender is public, from chain"),
     ("POST", "/api/v1/tenders/{reference}/commitments"): Rule(

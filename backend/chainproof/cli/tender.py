@@ -4,9 +4,10 @@
 and signs it (EIP-712) with the bidder's key; only the commitment and the signature leave the
 machine (the server relays them to the TenderRegistry). The digest and salt are written to a
 local record the bidder keeps until the reveal window. ``reveal`` sends the file's digest and
-the salt. ``verify`` compares what the server shows with the chain itself (``--rpc``): the node
-is the chain and the registry the TenderRegistry the trust anchor (``--trust``) pins, and
-every deadline, commitment, opening and award the server lists is on chain. Exit 0 yes, 1 no, 2 could not ask.
+the salt. ``verify`` compares what the server shows with the chain itself (``--rpc``):
+the node is the chain and the registry the TenderRegistry the trust anchor (``--trust``)
+pins, and every deadline, commitment, opening and award the server lists is on chain.
+Exit 0 yes, 1 no, 2 could not ask.
 """
 
 from __future__ import annotations
