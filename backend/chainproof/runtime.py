@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import structlog
 from sqlalchemy import Engine
@@ -276,11 +277,16 @@ def _start_chain_workers(runtime: Runtime, *, enabled: bool, lock: KeyLock | Non
 
 
 def _key_lock(runtime: Runtime) -> KeyLock:
-    """PostgreSQL: an advisory lock processes on any host see; SQLite: the data dir's file."""
-    signer = runtime.chain.sender.address
-    if runtime.engine.dialect.name == "postgresql":
-        return PgLeaderLock(runtime.engine, signer)
-    return LeaderLock(runtime.settings.data_dir, signer)
+    return key_lock(runtime.engine, runtime.settings.data_dir, runtime.chain.sender.address)
+
+
+def key_lock(engine: Engine, data_dir: Path, signer: str) -> KeyLock:
+    """The lock of ``signer``'s one nonce owner (the writer's leader, a deployment, a CLI
+    draining the outbox). PostgreSQL: an advisory lock processes on any host see; SQLite:
+    the data dir's file."""
+    if engine.dialect.name == "postgresql":
+        return PgLeaderLock(engine, signer)
+    return LeaderLock(data_dir, signer)
 
 
 class _Standby:
@@ -407,11 +413,7 @@ def send_now(
     if not ids:
         return True
     if writer is None:
-        lock = (
-            PgLeaderLock(engine, chain.sender.address)
-            if engine.dialect.name == "postgresql"
-            else LeaderLock(settings.data_dir, chain.sender.address)
-        )
+        lock = key_lock(engine, settings.data_dir, chain.sender.address)
         try:
             lock.acquire()
         except ConflictError:
