@@ -323,6 +323,9 @@ RULES: Final[dict[RouteKey, Rule]] = {
         EVERYONE, why="a reveal only opens what was committed; the contract checks it"
     ),
     ("POST", "/api/v1/tenders/{reference}/award"): Rule(ADMINS, why="the organiser's award"),
+    ("GET", "/api/v1/tenders/{reference}/operations/{operation_id}"): Rule(
+        EVERYONE, why="a bidder (no key) polls its relay; the random id is the capability"
+    ),
     ("GET", "/tenders/{reference}"): Rule(EVERYONE, why=_PAGE + " (checks the chain's logs)"),
     # --- trace (issue #5) -------------------------------------------------------------------
     # Writes need a submitter key; the trace service then checks the org's trace role and

@@ -95,6 +95,40 @@ def invoice_proofs(
     return service.application_proofs(session=session, application=application)
 
 
+class RootEnd(BaseModel):
+    root_record: dict[str, Any] = Field(description="`chainproof-invoice-map/1`: root, size.")
+    receipt: dict[str, Any] | None = Field(
+        description="The root record's anchoring receipt (null: the empty map)."
+    )
+
+
+class ConsistencyOut(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "example": {
+                "format": "chainproof-invoice-consistency/1",
+                "from": {
+                    "root_record": {"format": "chainproof-invoice-map/1", "root": _HEX, "size": 1},
+                    "receipt": {"version": 1},
+                },
+                "to": {
+                    "root_record": {"format": "chainproof-invoice-map/1", "root": _HEX, "size": 2},
+                    "receipt": {"version": 1},
+                },
+                "steps": [{"key": _HEX, "value": _HEX, "siblings": [], "terminal": None}],
+            }
+        },
+    )
+
+    format: str = Field(description="`chainproof-invoice-consistency/1`.")
+    from_: RootEnd = Field(alias="from")
+    to: RootEnd
+    steps: list[dict[str, Any]] = Field(
+        description="The claims added, in log order, each with its non-membership proof."
+    )
+
+
 @consistency_router.get(
     "/consistency",
     tags=["subsidy"],
@@ -106,7 +140,8 @@ def invoice_proofs(
         "root this server never had, 409 while one is not anchored, 422 for roots out of "
         "order or more than 10,000 claims apart. Reviewers (it lists the claims' hashes)."
     ),
-    response_model=dict[str, Any],
+    response_model=ConsistencyOut,
+    response_model_by_alias=True,
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def invoice_consistency(
