@@ -1,6 +1,6 @@
-"""A relayed tender commitment goes through the chain writer (issues 15 and 21): SIGKILL a
-real ``chainproof worker`` before the send, after the send and after the receipt; after a
-restart the commitment has landed exactly once (one ``commitBid`` transaction, its operation
+"""Relayed tender commitments go through the chain writer (issues 15 and 21): SIGKILL a real
+``chainproof worker`` before the send, after the send and after the receipt; after a restart
+each commitment has landed exactly once (one ``commitBid`` transaction, its operation
 ``confirmed`` with that hash, the bidder's commitment on chain)."""
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from chainproof.chain.tender_registry import TenderRegistryClient, tender_regist
 from chainproof.config import DEV_OPERATOR_KEY
 from chainproof.digests import keccak256
 from chainproof.store.db import make_engine, upgrade
-from chainproof.store.ops import ChainOp
 from chainproof.tenders import commitments as c
 from chainproof.tenders import service
 from chainproof.tenders.models import Tender
@@ -75,15 +74,11 @@ def opened(
     ctx.stop()
 
 
-@pytest.mark.parametrize("step", STEPS)
-def test_kill9_at_each_writer_step_lands_a_relayed_commitment_once(
-    anvil: AnvilNode,  # noqa: F811
-    opened: Opened,
-    step: str,
-) -> None:
+def _relay(opened: Opened, name: str) -> tuple[Account, bytes, int]:
+    """A bidder's signed commitment, relayed as the API does: its operation is enqueued."""
     bidder = Account.create()
     tid = c.tender_id(REFERENCE)
-    commitment = c.commitment(tid, bidder.address, keccak256(step.encode()), c.new_salt())
+    commitment = c.commitment(tid, bidder.address, keccak256(name.encode()), c.new_salt())
     signature = c.sign_commitment(
         bidder,
         chain_id=opened.ctx.chain_id,
@@ -100,22 +95,35 @@ def test_kill9_at_each_writer_step_lands_a_relayed_commitment_once(
             commitment="0x" + commitment.hex(),
             signature="0x" + signature.hex(),
         )
-        op_id = op.id
+        assert op.id is not None
+        return bidder, commitment, op.id
 
-    _killed_at(anvil, opened.data, step)
+
+def test_kill9_at_each_writer_step_lands_each_relayed_commitment_once(
+    anvil: AnvilNode,  # noqa: F811
+    opened: Opened,
+) -> None:
+    # Three commitments queued; one worker killed at each step in turn (the first dies
+    # before sending the first; the next lands it and dies after sending the second; the
+    # next dies after the second's receipt), then one runs until all are settled.
+    relayed = [_relay(opened, f"bid {i}") for i in range(3)]
+    for step in STEPS:
+        _killed_at(anvil, opened.data, step)
 
     def settled() -> bool:
-        with Session(opened.engine) as s:
-            row = s.get(ChainOp, op_id)
-            return row is not None and row.status in ("confirmed", "failed")
+        return all(op.status in ("confirmed", "failed") for op in _ops(opened.engine))
 
     _run_until(anvil, opened.data, settled)
-    done = next(o for o in _ops(opened.engine) if o.id == op_id)
-    assert (done.kind, done.status) == ("tender_commit", "confirmed"), done.error
-    mine = [
-        h
-        for h in _txs(opened.ctx, opened.client.address, COMMIT_BID)
-        if bidder.address[2:].lower() in opened.ctx.w3.eth.get_transaction(h)["input"].hex()  # type: ignore[arg-type]
-    ]
-    assert mine == [done.tx_hash]  # one transaction for the intention, the one recorded
-    assert opened.client.bid(tid, bidder.address).commitment == "0x" + commitment.hex()
+    ops = {op.id: op for op in _ops(opened.engine)}
+    sent = _txs(opened.ctx, opened.client.address, COMMIT_BID)
+    tid = c.tender_id(REFERENCE)
+    for bidder, commitment, op_id in relayed:
+        done = ops[op_id]
+        assert (done.kind, done.status) == ("tender_commit", "confirmed"), done.error
+        mine = [
+            h
+            for h in sent
+            if bidder.address[2:].lower() in opened.ctx.w3.eth.get_transaction(h)["input"].hex()  # type: ignore[arg-type]
+        ]
+        assert mine == [done.tx_hash]  # one transaction for the intention, the one recorded
+        assert opened.client.bid(tid, bidder.address).commitment == "0x" + commitment.hex()

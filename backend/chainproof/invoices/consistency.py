@@ -19,7 +19,7 @@ from web3 import Web3
 
 from chainproof.errors import ChainProofError, InvalidInputError
 from chainproof.invoices import smt
-from chainproof.invoices.proofs import MAP_FORMAT, _b, _x, record_digest, root_record
+from chainproof.invoices.proofs import MAP_FORMAT, from_0x, record_digest, root_record, to_0x
 from chainproof.receipts import Receipt, verify_receipt
 from chainproof.trust import TrustAnchor
 
@@ -31,25 +31,30 @@ MAX_STEPS: Final = 10_000
 def _step_json(step: smt.Step) -> dict[str, Any]:
     p = step.proof
     return {
-        "key": _x(step.key),
-        "value": _x(step.value),
-        "siblings": [_x(s) for s in p.siblings],
+        "key": to_0x(step.key),
+        "value": to_0x(step.value),
+        "siblings": [to_0x(s) for s in p.siblings],
         "terminal": None
         if p.terminal is None
-        else {"key": _x(p.terminal[0]), "value": _x(p.terminal[1])},
+        else {"key": to_0x(p.terminal[0]), "value": to_0x(p.terminal[1])},
     }
 
 
 def _step(raw: Any) -> smt.Step:
     if not isinstance(raw, dict):
         raise InvalidInputError("a step is a JSON object")
-    key, value = _b(raw.get("key"), "a step's key"), _b(raw.get("value"), "a step's value")
+    key, value = (
+        from_0x(raw.get("key"), "a step's key"),
+        from_0x(raw.get("value"), "a step's value"),
+    )
     siblings = raw.get("siblings")
     if not isinstance(siblings, list) or len(siblings) >= smt.KEY_BITS:
         raise InvalidInputError("a step's siblings are a list of at most 255 hashes")
     t = raw.get("terminal")
-    terminal = None if t is None else (_b(t["key"], "a terminal"), _b(t["value"], "a terminal"))
-    proof = smt.Proof(key, tuple(_b(s, "a sibling") for s in siblings), terminal)
+    terminal = (
+        None if t is None else (from_0x(t["key"], "a terminal"), from_0x(t["value"], "a terminal"))
+    )
+    proof = smt.Proof(key, tuple(from_0x(s, "a sibling") for s in siblings), terminal)
     return smt.Step(key, value, proof)
 
 
@@ -82,7 +87,7 @@ def _anchored(end: Any, w3: Web3, trust: TrustAnchor, what: str) -> tuple[bytes,
     if not isinstance(end, dict):
         raise InvalidInputError(f"'{what}' is not an object")
     record = end.get("root_record") or {}
-    root, size = _b(record.get("root"), f"the {what} root"), record.get("size")
+    root, size = from_0x(record.get("root"), f"the {what} root"), record.get("size")
     if record.get("format") != MAP_FORMAT or not isinstance(size, int) or size < 0:
         raise InvalidInputError(f"the {what} root record is not a {MAP_FORMAT} record")
     if size == 0 and root == smt.EMPTY:

@@ -26,11 +26,11 @@ MAP_FORMAT: Final = "chainproof-invoice-map/1"
 KEY_ENCODING: Final = "chainproof-invoice-key/2"
 
 
-def _x(b: bytes) -> str:
+def to_0x(b: bytes) -> str:
     return "0x" + b.hex()
 
 
-def _b(value: Any, what: str) -> bytes:
+def from_0x(value: Any, what: str) -> bytes:
     if not isinstance(value, str) or not value.startswith("0x") or len(value) != 66:
         raise InvalidInputError(f"{what} is not 0x + 64 hex digits")
     try:
@@ -80,11 +80,11 @@ def claim_value(application_id: int, document_id: int) -> bytes:
 
 
 def root_record(root: bytes, size: int) -> dict[str, Any]:
-    return {"format": MAP_FORMAT, "root": _x(root), "size": size}
+    return {"format": MAP_FORMAT, "root": to_0x(root), "size": size}
 
 
 def record_digest(record: dict[str, Any]) -> str:
-    return _x(keccak256(canonical_json(record)))
+    return to_0x(keccak256(canonical_json(record)))
 
 
 def proof_document(
@@ -102,13 +102,13 @@ def proof_document(
     return {
         "format": PROOF_FORMAT,
         **({"invoice": invoice} if invoice is not None else {}),
-        "key": _x(proof.key),
+        "key": to_0x(proof.key),
         "claimed": proof.value is not None,
         "claimed_by": claimed_by,
-        "siblings": [_x(s) for s in proof.siblings],
+        "siblings": [to_0x(s) for s in proof.siblings],
         "terminal": None
         if proof.terminal is None
-        else {"key": _x(proof.terminal[0]), "value": _x(proof.terminal[1])},
+        else {"key": to_0x(proof.terminal[0]), "value": to_0x(proof.terminal[1])},
         "root_record": root_record(root, size),
         "receipt": receipt,
     }
@@ -126,15 +126,19 @@ def verify_invoice_proof(doc: dict[str, Any], w3: Web3, *, trust: TrustAnchor) -
     try:
         if doc.get("format") != PROOF_FORMAT:
             raise InvalidInputError(f"not a {PROOF_FORMAT} document")
-        key = _b(doc.get("key"), "key")
+        key = from_0x(doc.get("key"), "key")
         if "invoice" in doc and _key_of_fields(doc["invoice"]) != key:
             return InvoiceVerdict(False, "the key is not the hash of the invoice's fields")
-        siblings = tuple(_b(s, "a sibling") for s in doc.get("siblings") or [])
+        siblings = tuple(from_0x(s, "a sibling") for s in doc.get("siblings") or [])
         terminal = doc.get("terminal")
-        term = None if terminal is None else (_b(terminal["key"], "t"), _b(terminal["value"], "t"))
+        term = (
+            None
+            if terminal is None
+            else (from_0x(terminal["key"], "t"), from_0x(terminal["value"], "t"))
+        )
         proof = smt.Proof(key, siblings, term)
         record = doc.get("root_record") or {}
-        root = _b(record.get("root"), "the root")
+        root = from_0x(record.get("root"), "the root")
         size = record.get("size")
         if record.get("format") != MAP_FORMAT or not isinstance(size, int):
             raise InvalidInputError("the root record is not a chainproof-invoice-map/1 record")

@@ -35,7 +35,7 @@ COMMIT: Final = "tender_commit"
 REVEAL: Final = "tender_reveal"
 AWARD: Final = "tender_award"
 KINDS: Final = (OPEN, COMMIT, REVEAL, AWARD)
-_ZERO: Final = "0x" + "00" * 32
+_ZERO: Final = "0x" + "00" * 32  # an empty bytes32 slot
 MISMATCH: Final = "the revealed bid file and salt do not match the commitment"
 
 
@@ -84,8 +84,14 @@ class OpenTender(_TenderKind):
     def build(self, session: Session, op: ChainOp, chain: ChainContext) -> Call | None:
         client = self.registry(chain)  # deploys it on the first tender: in the writer
         p = op.payload
-        if client.tender(_b(p["tender_id"])).commit_deadline != 0:
-            return None  # opened already (a receipt a crash lost)
+        t = client.tender(_b(p["tender_id"]))
+        if (t.organiser, t.commit_deadline, t.reveal_deadline, t.document_hash) == (
+            chain.sender.address,
+            int(p["commit_deadline"]),
+            int(p["reveal_deadline"]),
+            p["document_hash"],
+        ):
+            return None  # opened already, as asked (a receipt a crash lost)
         fn = client.open_tender_call(
             _b(p["tender_id"]),
             int(p["commit_deadline"]),
@@ -167,8 +173,9 @@ class AwardTender(_TenderKind):
 
     def build(self, session: Session, op: ChainOp, chain: ChainContext) -> Call | None:
         client, p = self.registry(chain), op.payload
-        if client.tender(_b(p["tender_id"])).award_hash != _ZERO:
-            return None
+        t = client.tender(_b(p["tender_id"]))
+        if (t.report_hash, t.award_hash) == (p["report_hash"], p["award_hash"]):
+            return None  # awarded already, as asked (another award: the contract refuses)
         fn = client.award_call(_b(p["tender_id"]), _b(p["report_hash"]), _b(p["award_hash"]))
         return Call(client, fn)
 
