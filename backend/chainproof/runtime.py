@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import structlog
 from sqlalchemy import Engine
@@ -43,6 +44,7 @@ from chainproof.evidence.ops import evidence_kinds
 from chainproof.store import db, shared_files
 from chainproof.store.leader import KeyLock, PgLeaderLock
 from chainproof.store.ops import ChainOp, OpStatus
+from chainproof.tenders.ops import tender_kinds
 from chainproof.trace.heads import HeadPublisher
 from chainproof.trace.ops import trace_kinds
 from chainproof.vocabulary import MANAGED_CHAINS, chain_kind
@@ -275,11 +277,16 @@ def _start_chain_workers(runtime: Runtime, *, enabled: bool, lock: KeyLock | Non
 
 
 def _key_lock(runtime: Runtime) -> KeyLock:
-    """PostgreSQL: an advisory lock processes on any host see; SQLite: the data dir's file."""
-    signer = runtime.chain.sender.address
-    if runtime.engine.dialect.name == "postgresql":
-        return PgLeaderLock(runtime.engine, signer)
-    return LeaderLock(runtime.settings.data_dir, signer)
+    return key_lock(runtime.engine, runtime.settings.data_dir, runtime.chain.sender.address)
+
+
+def key_lock(engine: Engine, data_dir: Path, signer: str) -> KeyLock:
+    """The lock of ``signer``'s one nonce owner (the writer's leader, a deployment, a CLI
+    draining the outbox). PostgreSQL: an advisory lock processes on any host see; SQLite:
+    the data dir's file."""
+    if engine.dialect.name == "postgresql":
+        return PgLeaderLock(engine, signer)
+    return LeaderLock(data_dir, signer)
 
 
 class _Standby:
@@ -362,6 +369,7 @@ def chain_kinds(settings: Settings) -> Mapping[str, OpKind]:
     return {
         **evidence_kinds(member_secret=settings.secret_key.get_secret_value()),
         **trace_kinds(data_dir=settings.data_dir),
+        **tender_kinds(data_dir=settings.data_dir),
     }
 
 
@@ -405,11 +413,7 @@ def send_now(
     if not ids:
         return True
     if writer is None:
-        lock = (
-            PgLeaderLock(engine, chain.sender.address)
-            if engine.dialect.name == "postgresql"
-            else LeaderLock(settings.data_dir, chain.sender.address)
-        )
+        lock = key_lock(engine, settings.data_dir, chain.sender.address)
         try:
             lock.acquire()
         except ConflictError:

@@ -78,11 +78,17 @@ class TrustAnchor(BaseModel):
     # Optional and left out of the document when unset: older verifiers (extra="forbid")
     # keep reading the anchors of deployments with no main chain.
     main_chain: MainChainAnchor | None = None
+    # The TenderRegistry (sealed bids), once the deployment has one: optional and left out
+    # when unset, as main_chain. ``tender verify`` pins the registry a tender names by these.
+    tender_registry: Address | None = None
+    tender_registry_code_hash: Hex32 | None = None
 
     @model_validator(mode="after")
     def _trace_pair(self) -> TrustAnchor:
         if (self.trace_registry is None) != (self.trace_registry_code_hash is None):
             raise ValueError("trace_registry and trace_registry_code_hash go together")
+        if (self.tender_registry is None) != (self.tender_registry_code_hash is None):
+            raise ValueError("tender_registry and tender_registry_code_hash go together")
         return self
 
     # --- reading -------------------------------------------------------------------------
@@ -165,8 +171,9 @@ class TrustAnchor(BaseModel):
     def document(self) -> dict[str, Any]:
         """The ``/.well-known/chainproof.json`` document (every key, nulls included)."""
         doc = self.model_dump(mode="json")
-        if doc.get("main_chain") is None:
-            doc.pop("main_chain", None)
+        for optional in ("main_chain", "tender_registry", "tender_registry_code_hash"):
+            if doc.get(optional) is None:
+                doc.pop(optional, None)
         return doc
 
     def summary(self) -> str:

@@ -28,7 +28,7 @@ from chainproof.cli import app
 from chainproof.config import DEV_OPERATOR_KEY
 from chainproof.digests import hash_bytes
 from chainproof.errors import ChainMismatchError, ConfigError
-from chainproof.evidence.batcher import Batcher
+from chainproof.evidence.batcher import Batcher, LeaderLock
 from chainproof.evidence.intake import submit_digests
 from chainproof.evidence.reanchor import reanchor_index
 from chainproof.evidence.service import build_receipt, reindex
@@ -108,6 +108,17 @@ def test_contracts_deploy_new_retires_the_record(
         (data / "anvil-state.json").unlink()
         refused = runner.invoke(app, ["contracts", "deploy", "--chain", "anvil"])
         assert refused.exit_code == 2
+        # A worker leads the operator key (its writer owns the nonces): no second nonce
+        # owner deploys beside it; the record stays as it was.
+        signer = Account.from_key(get_settings().operator_key.get_secret_value()).address
+        leader = LeaderLock(data, signer)
+        leader.acquire()
+        try:
+            raced = runner.invoke(app, ["contracts", "deploy", "--chain", "anvil", "--new"])
+        finally:
+            leader.release()
+        assert raced.exit_code == 2 and "nonces" in raced.output, raced.output
+        assert not list((data / "deployments").glob("*.retired-*.json"))
         redeployed = runner.invoke(app, ["contracts", "deploy", "--chain", "anvil", "--new"])
         assert redeployed.exit_code == 0, redeployed.output
         assert "retired the old record" in redeployed.output

@@ -135,9 +135,16 @@ class Case:
         )
 
     def acceptance_doc(
-        self, application_id: int, content: bytes, amount: str, number: str, issuer: str
+        self,
+        application_id: int,
+        content: bytes,
+        amount: str,
+        number: str,
+        issuer: str,
+        **extra: str,
     ) -> dict[str, Any]:
         fields = {"kind": "发票", "amount_wan": amount, "number": number, "issuer": issuer}
+        fields.update(extra)
         response = self.post(
             f"/applications/{application_id}/acceptance/documents",
             self.owner[application_id],

@@ -9,24 +9,32 @@ server shows against the chain.
 from __future__ import annotations
 
 import json
+import threading
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
+from fastapi import Request
+from sqlmodel import Session, select
 from starlette.exceptions import StarletteDeprecationWarning
 from typer.testing import CliRunner
 
 from chainproof import identity
 from chainproof.api.app import create_app
+from chainproof.api.deps import RuntimeDep, get_session
 from chainproof.chain.context import ChainContext, open_chain
 from chainproof.chain.nodes import free_port
 from chainproof.cli import app as cli_app
 from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.digests import keccak256
+from chainproof.evidence.batcher import LeaderLock
+from chainproof.runtime import send_now
 from chainproof.store import db
+from chainproof.store.ops import ChainOp
 from chainproof.tenders import commitments as c
 
 from ..conftest import node_binary_present, require
@@ -63,13 +71,24 @@ def _advance(chain: ChainContext, seconds: int) -> None:
     chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
 
+def _lead_once(runtime: Any, leader: LeaderLock, polled: threading.Event) -> None:
+    """Stands in for the key's leader: once the CLI polls the operation a 202 named, gives
+    the lock up and sends it, as a worker's writer would."""
+    assert polled.wait(60), "the CLI never polled an operation"
+    leader.release()
+    with Session(runtime.engine) as s:
+        op = s.exec(select(ChainOp).where(ChainOp.kind == "tender_commit")).one()
+    assert send_now(runtime.engine, runtime.chain, runtime.settings, [op], timeout=30)
+
+
 def test_a_tender_from_opening_to_award(chain: ChainContext, tmp_path: Path) -> None:
     data = tmp_path / "data"
     settings = Settings(
         env="test", data_dir=data, database_url=f"sqlite:///{data / 'cp.db'}", chain="embedded"
     )
     runner = CliRunner()
-    with TestClient(create_app(settings, chain=chain, run_batcher=False)) as client:
+    app = create_app(settings, chain=chain, run_batcher=False)
+    with TestClient(app) as client:
         with db.open_session(settings.resolved_database_url) as session:
             _, key = identity.create_api_key(session=session, org="交易中心", role="admin")
         admin = {"Authorization": f"Bearer {key}"}
@@ -94,6 +113,21 @@ def test_a_tender_from_opening_to_award(chain: ChainContext, tmp_path: Path) -> 
         a_key.write_text(a.key.hex())
         a_bid.write_bytes("投标文件 A: 报价 1,200,000 元".encode() * 50)
         with served(client.app) as url:
+            # Another process leads the operator key (its writer sends): the relay answers
+            # 202 with the operation, and the CLI follows it until the leader confirms it.
+            runtime = app.state.runtime
+            leader = LeaderLock(data, chain.sender.address)
+            leader.acquire()
+            polled = threading.Event()
+
+            def watched(request: Request, rt: RuntimeDep) -> Iterator[Any]:
+                if "/operations/" in request.url.path:
+                    polled.set()
+                yield from get_session(rt)
+
+            app.dependency_overrides[get_session] = watched
+            sent = threading.Thread(target=_lead_once, args=(runtime, leader, polled), daemon=True)
+            sent.start()
             result = runner.invoke(
                 cli_app,
                 [
@@ -101,7 +135,10 @@ def test_a_tender_from_opening_to_award(chain: ChainContext, tmp_path: Path) -> 
                     *("--key-file", str(a_key), "--server", url),
                 ],
             )
+            sent.join()
+            app.dependency_overrides.clear()
             assert result.exit_code == 0, result.stdout + result.stderr
+            assert ": queued" in result.stderr and ": confirmed" in result.stderr, result.stderr
             record = a_bid.with_name(f"{a_bid.name}.GXZC2026-001.bid.json")
             kept = json.loads(record.read_text())
 
@@ -179,13 +216,26 @@ def test_a_tender_from_opening_to_award(chain: ChainContext, tmp_path: Path) -> 
             assert award.status_code == 200, award.text
             assert client.get("/api/v1/tenders/GXZC2026-001").json()["award"] is not None
 
+            # The trust anchor pins the TenderRegistry; tender verify believes only that one.
+            anchor = client.get("/.well-known/chainproof.json").json()
+            assert anchor["tender_registry"] == registry
             assert chain.node.rpc_url is not None
-            verified = runner.invoke(
-                cli_app,
-                [
-                    *("tender", "verify", "--tender", "GXZC2026-001", "--server", url),
-                    *("--rpc", chain.node.rpc_url, "--json"),
-                ],
-            )
+
+            def verify(trust: str) -> Any:
+                return runner.invoke(
+                    cli_app,
+                    [
+                        *("tender", "verify", "--tender", "GXZC2026-001", "--server", url),
+                        *("--rpc", chain.node.rpc_url or "", "--trust", trust, "--json"),
+                    ],
+                )
+
+            verified = verify(url)
             assert verified.exit_code == 0, verified.stdout + verified.stderr
             assert json.loads(verified.stdout) == {"valid": True, "problems": []}
+            # An anchor pinning another registry (a look-alike's, say) refuses this one.
+            other = tmp_path / "other-anchor.json"
+            other.write_text(json.dumps({**anchor, "tender_registry": anchor["registry"]}))
+            refused_pin = verify(str(other))
+            assert refused_pin.exit_code == 1, refused_pin.stdout + refused_pin.stderr
+            assert "is not the pinned" in json.loads(refused_pin.stdout)["problems"][0]

@@ -315,6 +315,9 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/api/v1/draws/{draw_id}/reveal"): Rule(REVIEWERS, why="the organiser's own secret"),
     ("GET", "/draws/{draw_id}"): Rule(EVERYONE, why=_PAGE + " (recomputes the draw)"),
     ("GET", _APP + "/invoice-proofs"): _visible("the unit and reviewers read the proofs"),
+    ("GET", "/api/v1/invoices/consistency"): Rule(
+        REVIEWERS, why="the claims between two roots: reviewers compare roots"
+    ),
     ("POST", "/api/v1/tenders"): Rule(ADMINS, why="the platform organises for the centre"),
     ("GET", "/api/v1/tenders/{reference}"): Rule(EVERYONE, why="a tender is public, from chain"),
     ("POST", "/api/v1/tenders/{reference}/commitments"): Rule(
@@ -324,6 +327,9 @@ RULES: Final[dict[RouteKey, Rule]] = {
         EVERYONE, why="a reveal only opens what was committed; the contract checks it"
     ),
     ("POST", "/api/v1/tenders/{reference}/award"): Rule(ADMINS, why="the organiser's award"),
+    ("GET", "/api/v1/tenders/{reference}/operations/{operation_id}"): Rule(
+        EVERYONE, why="a bidder (no key) polls its relay; the random id is the capability"
+    ),
     ("GET", "/tenders/{reference}"): Rule(EVERYONE, why=_PAGE + " (checks the chain's logs)"),
     # --- trace (issue #5) -------------------------------------------------------------------
     # Writes need a submitter key; the trace service then checks the org's trace role and

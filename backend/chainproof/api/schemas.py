@@ -399,6 +399,12 @@ class TrustAnchorOut(BaseModel):
     past_registries: list[PastRegistryOut] = Field(
         description="Registries on this chain whose receipts are still honoured."
     )
+    tender_registry: str | None = Field(
+        None, description="The TenderRegistry (sealed bids); absent until the first tender."
+    )
+    tender_registry_code_hash: str | None = Field(
+        None, description="keccak-256 of the TenderRegistry's runtime code; absent with it."
+    )
 
 
 # --- chain and system ------------------------------------------------------------------------

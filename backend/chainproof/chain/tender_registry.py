@@ -8,6 +8,7 @@ registries is issue #16's, in progress).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -15,6 +16,7 @@ from typing import Any, Final
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.contract.contract import ContractFunction
 
 from chainproof.chain.client import ContractClient
 from chainproof.chain.compiler import ContractArtifact, load_artifact
@@ -69,6 +71,33 @@ class TenderRegistryClient(ContractClient):
         fn = self.contract.functions.grantRole(ORGANISER_ROLE, Web3.to_checksum_address(account))
         return self._send(sender, fn)
 
+    # The calls the chain writer signs (tenders/ops.py); the direct sends below are for
+    # tests and one-off tools only: the server's transactions all go through the writer.
+
+    def open_tender_call(
+        self, tender: bytes, commit_deadline: int, reveal_deadline: int, document_hash: bytes
+    ) -> ContractFunction:
+        return self.contract.functions.openTender(
+            tender, commit_deadline, reveal_deadline, document_hash
+        )
+
+    def commit_bid_call(
+        self, tender: bytes, bidder: str, commitment: bytes, signature: bytes
+    ) -> ContractFunction:
+        return self.contract.functions.commitBid(
+            tender, Web3.to_checksum_address(bidder), commitment, signature
+        )
+
+    def reveal_bid_call(
+        self, tender: bytes, bidder: str, bid_digest: bytes, salt: bytes
+    ) -> ContractFunction:
+        return self.contract.functions.revealBid(
+            tender, Web3.to_checksum_address(bidder), bid_digest, salt
+        )
+
+    def award_call(self, tender: bytes, report_hash: bytes, award_hash: bytes) -> ContractFunction:
+        return self.contract.functions.award(tender, report_hash, award_hash)
+
     def open_tender(
         self,
         sender: TxSender,
@@ -77,31 +106,23 @@ class TenderRegistryClient(ContractClient):
         reveal_deadline: int,
         document_hash: bytes,
     ) -> MinedTx:
-        fn = self.contract.functions.openTender(
-            tender, commit_deadline, reveal_deadline, document_hash
-        )
+        fn = self.open_tender_call(tender, commit_deadline, reveal_deadline, document_hash)
         return self._send(sender, fn)
 
     def commit_bid(
         self, sender: TxSender, tender: bytes, bidder: str, commitment: bytes, signature: bytes
     ) -> MinedTx:
-        fn = self.contract.functions.commitBid(
-            tender, Web3.to_checksum_address(bidder), commitment, signature
-        )
-        return self._send(sender, fn)
+        return self._send(sender, self.commit_bid_call(tender, bidder, commitment, signature))
 
     def reveal_bid(
         self, sender: TxSender, tender: bytes, bidder: str, bid_digest: bytes, salt: bytes
     ) -> MinedTx:
-        fn = self.contract.functions.revealBid(
-            tender, Web3.to_checksum_address(bidder), bid_digest, salt
-        )
-        return self._send(sender, fn)
+        return self._send(sender, self.reveal_bid_call(tender, bidder, bid_digest, salt))
 
     def award(
         self, sender: TxSender, tender: bytes, report_hash: bytes, award_hash: bytes
     ) -> MinedTx:
-        return self._send(sender, self.contract.functions.award(tender, report_hash, award_hash))
+        return self._send(sender, self.award_call(tender, report_hash, award_hash))
 
     def tender(self, tender: bytes) -> OnChainTender:
         t = self.call(self.contract.functions.getTender(tender).call)
@@ -144,28 +165,65 @@ def deploy_tender_registry(
     return deploy_contract(w3, sender, artifact, (admin_address,))
 
 
+class _Found:
+    """This chain context's TenderRegistry once found or deployed (kept on the context)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.client: TenderRegistryClient | None = None
+
+
 def tender_registry(chain: ChainContext, *, data_dir: Path | None) -> TenderRegistryClient:
     """The TenderRegistry of ``chain``: the recorded one (checked against the source) or a
     new deployment by the operator's key, which is then the organiser (as trace_chain).
-    Found once per chain context (``ChainContext.local``)."""
-    return chain.local(TenderRegistryClient, lambda: _find_or_deploy(chain, data_dir))
+
+    Only the chain writer calls this (``tenders/ops.py``, opening a tender): the deployment
+    is then sent by the key's one nonce owner. Readers use :func:`find_tender_registry`."""
+    found = chain.local(_Found, _Found)
+    with found.lock:
+        if found.client is None:
+            found.client = _recorded(chain, data_dir) or _deploy(chain, data_dir)
+        return found.client
 
 
-def _find_or_deploy(chain: ChainContext, data_dir: Path | None) -> TenderRegistryClient:
+def find_tender_registry(
+    chain: ChainContext, *, data_dir: Path | None
+) -> TenderRegistryClient | None:
+    """The TenderRegistry of ``chain`` if one was deployed (never deploys one)."""
+    found = chain.local(_Found, _Found)
+    with found.lock:
+        if found.client is None:
+            found.client = _recorded(chain, data_dir)
+        return found.client
+
+
+def tender_registry_at(chain: ChainContext, address: str) -> TenderRegistryClient:
+    """The client of the TenderRegistry a tender row names (no lookup, no deployment)."""
+    return TenderRegistryClient(chain.w3, address, load_artifact(TENDER_REGISTRY).abi)
+
+
+def _persist(chain: ChainContext, data_dir: Path | None) -> bool:
+    return data_dir is not None and chain.node.kind != ChainKind.EMBEDDED
+
+
+def _recorded(chain: ChainContext, data_dir: Path | None) -> TenderRegistryClient | None:
+    if not _persist(chain, data_dir):
+        return None
+    assert data_dir is not None
+    record = load_record(data_dir, chain.chain_id, TENDER_REGISTRY)
+    if record is None:
+        return None
     artifact = load_artifact(TENDER_REGISTRY)
-    w3 = chain.w3
-    persist = data_dir is not None and chain.node.kind != ChainKind.EMBEDDED
-    record = None
-    if persist:
-        assert data_dir is not None
-        record = load_record(data_dir, int(w3.eth.chain_id), TENDER_REGISTRY)
-    if record is not None:
-        check_deployment(w3, record, artifact)
-        return TenderRegistryClient(w3, record.address, artifact.abi)
-    record = deploy_tender_registry(w3, chain.sender, artifact)
-    found = TenderRegistryClient(w3, record.address, artifact.abi)
+    check_deployment(chain.w3, record, artifact)
+    return TenderRegistryClient(chain.w3, record.address, artifact.abi)
+
+
+def _deploy(chain: ChainContext, data_dir: Path | None) -> TenderRegistryClient:
+    artifact = load_artifact(TENDER_REGISTRY)
+    record = deploy_tender_registry(chain.w3, chain.sender, artifact)
+    found = TenderRegistryClient(chain.w3, record.address, artifact.abi)
     found.grant_organiser(chain.sender, chain.sender.address)
-    if persist:
+    if _persist(chain, data_dir):
         assert data_dir is not None
         save_record(data_dir, record)
     return found

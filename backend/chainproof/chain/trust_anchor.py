@@ -3,7 +3,8 @@ print, and ``POST /api/v1/receipts/verify`` checks every receipt against.
 
 Built from the chain context (chain id and genesis hash of the deployment, which the chain
 guard keeps checking against the node), the registry's address and the keccak-256 of the
-runtime code the node holds there, the TraceRegistry likewise, the public RPC URL (never
+runtime code the node holds there, the TraceRegistry likewise (and the TenderRegistry once
+the first tender deployed it), the public RPC URL (never
 the private one), and the past registries still honoured on this chain.
 """
 
@@ -16,6 +17,7 @@ from typing import Final
 
 from chainproof.chain.context import ChainContext
 from chainproof.chain.registry import registry_version
+from chainproof.chain.tender_registry import find_tender_registry
 from chainproof.chain.trace_registry import trace_chain
 from chainproof.errors import ChainError, ChainMismatchError
 from chainproof.trust import TRUST_ANCHOR_FORMAT, PastRegistry, TrustAnchor, code_hash
@@ -55,7 +57,11 @@ def server_trust_anchor(
         cached = built.at_anchor
         if cached is not None and time.monotonic() - cached[0] < ANCHOR_TTL_S:
             anchor = cached[1]
-            if anchor.rpc_url == public_rpc_url:
+            # A TenderRegistry deployed since (by the first tender) is published at once.
+            tender_since = anchor.tender_registry is None and (
+                find_tender_registry(chain, data_dir=data_dir) is not None
+            )
+            if anchor.rpc_url == public_rpc_url and not tender_since:
                 return anchor
         anchor = _build(chain, data_dir=data_dir, public_rpc_url=public_rpc_url)
         built.at_anchor = (time.monotonic(), anchor)
@@ -80,8 +86,16 @@ def _read(chain: ChainContext, *, data_dir: Path | None, public_rpc_url: str | N
         raise ChainMismatchError(f"no contract code at {deployment.address} on this chain")
     trace = trace_chain(chain, data_dir=data_dir)
     trace_hash = code_hash(chain.w3, trace.contract)
+    tenders = find_tender_registry(chain, data_dir=data_dir)  # never deploys one
+    tender_hash = code_hash(chain.w3, tenders.address) if tenders is not None else None
+    tender_fields = (
+        {"tender_registry": tenders.address, "tender_registry_code_hash": tender_hash}
+        if tenders is not None and tender_hash
+        else {}
+    )
     return TrustAnchor.from_dict(
         {
+            **tender_fields,
             "format": TRUST_ANCHOR_FORMAT,
             "chain_id": deployment.chain_id,
             "genesis_hash": deployment.genesis_hash,

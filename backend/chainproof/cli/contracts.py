@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -11,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from chainproof.errors import ChainError, ChainProofError, InvalidInputError
+from chainproof.errors import ChainError, ChainProofError, ConflictError, InvalidInputError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -265,7 +267,10 @@ def deploy(
     try:
         # The records this writes reach the database at once (store/shared_files.py): a
         # replica or a worker on another host finds the new registry at its next start.
-        with shared_files.shared_deployments(engine, settings.data_dir):
+        with (
+            shared_files.shared_deployments(engine, settings.data_dir),
+            _key_owner(engine, settings, deploying=new or upgrade),
+        ):
             ctx = _deploy(spec, settings, new=new, upgrade=upgrade)
     except ChainProofError as exc:
         _fail(exc)
@@ -294,6 +299,35 @@ def deploy(
                 )
     finally:
         ctx.stop()
+
+
+@contextmanager
+def _key_owner(engine: Engine, settings: Settings, *, deploying: bool) -> Iterator[None]:
+    """Holds the operator key's nonce-owner lock (the chain writer's) while this command may
+    deploy: a deployment is a transaction of that key, and a second process signing with it
+    beside a running writer would race it for nonces. Refused while a worker (or a server
+    with its batcher) leads the key."""
+    from eth_account import Account
+
+    from chainproof.runtime import key_lock
+
+    if not deploying:
+        yield  # shows the record, or deploys on a chain with none: no writer runs there yet
+        return
+    signer = Account.from_key(settings.operator_key.get_secret_value()).address
+    lock = key_lock(engine, settings.data_dir, signer)
+    try:
+        lock.acquire()
+    except ConflictError as exc:
+        raise ConflictError(
+            f"{exc.message}: its chain writer owns the operator key's nonces. Stop the "
+            "workers (and servers running the batcher), deploy, then start them again",
+            signer=signer,
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _deploy(spec: str, settings: Settings, *, new: bool, upgrade: bool) -> ChainContext:

@@ -43,9 +43,12 @@ from chainproof.vocabulary import MANAGED_CHAINS, ChainKind, chain_kind
 # Alembic, FastAPI) are imported inside the commands that use them: `chainproof anchor`
 # should not pay for them at start-up, and `verify-receipt` runs without the server extra.
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from chainproof.chain.context import ChainContext
     from chainproof.config import Settings
     from chainproof.evidence.batcher import LeaderLock
+    from chainproof.store.leader import KeyLock
 
 __all__ = ["register", "settings_with"]
 
@@ -182,6 +185,22 @@ def _leader_lock(settings: Settings, what: str) -> LeaderLock:
             f"a server or worker is already running on {settings.data_dir} (it holds "
             f"{lock.path}); {what}"
         )
+    return lock
+
+
+def _pg_key_leader(engine: Engine, settings: Settings) -> KeyLock | None:
+    """The operator key's PostgreSQL leadership, taken if free (None: another process leads;
+    ``start_runtime`` then stands by for it)."""
+    from eth_account import Account
+
+    from chainproof.runtime import key_lock
+
+    signer = Account.from_key(settings.operator_key.get_secret_value()).address
+    lock = key_lock(engine, settings.data_dir, signer)
+    try:
+        lock.acquire()
+    except ChainProofError:
+        return None
     return lock
 
 
@@ -415,17 +434,21 @@ def worker(
     try:
         with _stop_on_signals() as stopping:
             engine = make_engine(url)
+            shared = engine.dialect.name == "postgresql"
+            # Deploying is sending with the operator's key: only its one nonce owner does it.
+            # On SQLite this process holds the key's lock already; on PostgreSQL it asks for
+            # the key's leadership first, and a standby (another worker leads) deploys
+            # nothing: the leader found or deployed every contract at its own start.
+            leader = _pg_key_leader(engine, settings) if shared else lock
             # The deployment records another host wrote, from the database; ours, to it.
             with shared_deployments(engine, settings.data_dir):
                 context = _open_chain(settings)
-                find_trace_registry(context, settings)
+                if leader is not None:
+                    find_trace_registry(context, settings)
             # The same composition root as `serve`: batcher, chain writer, trace heads. On
             # PostgreSQL the key's leader is elected there (an advisory lock: workers on
             # other hosts stand by and take over); on SQLite the data dir's lock decides.
-            shared = engine.dialect.name == "postgresql"
-            runtime = start_runtime(
-                settings, chain=context, engine=engine, leader_lock=None if shared else lock
-            )
+            runtime = start_runtime(settings, chain=context, engine=engine, leader_lock=leader)
             stop_metrics = None
             if settings.worker_metrics:
                 from chainproof.metrics import serve_worker_metrics

@@ -4,14 +4,16 @@
 and signs it (EIP-712) with the bidder's key; only the commitment and the signature leave the
 machine (the server relays them to the TenderRegistry). The digest and salt are written to a
 local record the bidder keeps until the reveal window. ``reveal`` sends the file's digest and
-the salt. ``verify`` compares what the server shows with the chain itself (``--rpc``): the
-registry's code is TenderRegistry's as compiled from this source, and every deadline,
-commitment, opening and award the server lists is on chain. Exit 0 yes, 1 no, 2 could not ask.
+the salt. ``verify`` compares what the server shows with the chain itself (``--rpc``):
+the node is the chain and the registry the TenderRegistry the trust anchor (``--trust``)
+pins, and every deadline, commitment, opening and award the server lists is on chain.
+Exit 0 yes, 1 no, 2 could not ask.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -47,6 +49,27 @@ def _call(method: str, url: str, **kwargs: Any) -> Any:
             message = response.text[:300]
         _fail(f"{url} answered {response.status_code}: {message}", 1)
     return response.json()
+
+
+def _settled(base: str, tender: str, answer: Any, timeout: float = 600.0) -> dict[str, Any]:
+    """The transaction of a relayed write: at once (200), or after the chain writer settled
+    the operation a 202 named, its status shown on stderr as it moves."""
+    if "operation" in answer:
+        return dict(answer)
+    op_id, status = answer["id"], answer["status"]
+    _err.print(f"operation {op_id}: {status}", highlight=False)
+    deadline = time.monotonic() + timeout
+    while status not in ("confirmed", "failed"):
+        if time.monotonic() > deadline:
+            _fail(f"operation {op_id} still {status} after {timeout:.0f} s")
+        time.sleep(0.25)
+        now = _call("GET", f"{base}/api/v1/tenders/{tender}/operations/{op_id}")
+        if now["status"] != status:
+            status = now["status"]
+            _err.print(f"operation {op_id}: {status}", highlight=False)
+    if status == "failed":
+        _fail(f"the TenderRegistry refused it: {now['error']}", 1)
+    return {"tx_hash": now["tx_hash"], "block_number": now["block_number"], "operation": now}
 
 
 def _sha256(path: Path) -> bytes:
@@ -103,7 +126,7 @@ def commit(
         )
     )
     out.chmod(0o600)  # the salt opens the bid: keep it until the reveal window
-    mined = _call(
+    answer = _call(
         "POST",
         f"{base}/api/v1/tenders/{tender}/commitments",
         json={
@@ -112,6 +135,7 @@ def commit(
             "signature": "0x" + signature.hex(),
         },
     )
+    mined = _settled(base, tender, answer)
     typer.echo(
         f"committed 0x{commitment.hex()} for {account.address} in block "
         f"{mined['block_number']}; keep {out} until the reveal window"
@@ -132,11 +156,13 @@ def reveal(
     digest = _sha256(bid_file)
     if "0x" + digest.hex() != kept["bid_digest"]:
         _fail(f"{bid_file} is not the file committed to (its digest differs)", 1)
-    mined = _call(
+    base = server.rstrip("/")
+    answer = _call(
         "POST",
-        f"{server.rstrip('/')}/api/v1/tenders/{kept['tender']}/reveals",
+        f"{base}/api/v1/tenders/{kept['tender']}/reveals",
         json={"bidder": kept["bidder"], "bid_digest": kept["bid_digest"], "salt": kept["salt"]},
     )
+    mined = _settled(base, kept["tender"], answer)
     typer.echo(f"revealed {kept['bid_digest']} in block {mined['block_number']}")
 
 
@@ -145,35 +171,32 @@ def verify(
     tender: TenderOpt,
     server: ServerOpt,
     rpc: Annotated[str, typer.Option("--rpc", envvar="CHAINPROOF_RPC_URL", help="A node.")],
+    trust: Annotated[
+        str,
+        typer.Option(
+            "--trust",
+            envvar="CHAINPROOF_TRUST",
+            help="The trust anchor (a file, or a server URL), got out of band.",
+        ),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Check what the server shows of TENDER against the chain itself."""
+    """Check what the server shows of TENDER against the chain, pinned by --trust."""
     from web3 import Web3
 
-    from chainproof.chain.compiler import load_artifact, runtime_mismatch
-    from chainproof.chain.tender_registry import TenderRegistryClient
+    from chainproof.errors import ChainProofError
+    from chainproof.tenders.verify import chain_problems, pinned_problems
+    from chainproof.trust import TrustAnchor
 
+    try:
+        anchor = TrustAnchor.load(trust)
+    except ChainProofError as exc:
+        _fail(f"no trust anchor from {trust}: {exc.message}")
     shown = _call("GET", f"{server.rstrip('/')}/api/v1/tenders/{tender}")
     w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": _TIMEOUT}))
-    problems: list[str] = []
     try:
-        artifact = load_artifact("TenderRegistry")
-        if int(w3.eth.chain_id) != shown["chain_id"]:
-            problems.append(f"the node is chain {w3.eth.chain_id}, the tender {shown['chain_id']}")
-        why = runtime_mismatch(artifact, bytes(w3.eth.get_code(shown["registry"])))
-        if why:
-            problems.append(f"the registry is not TenderRegistry: {why}")
-        client = TenderRegistryClient(w3, shown["registry"], artifact.abi)
-        tid = bytes.fromhex(shown["tender_id"][2:])
-        t = client.tender(tid)
-        if (t.commit_deadline, t.reveal_deadline) != (
-            shown["commit_deadline"],
-            shown["reveal_deadline"],
-        ):
-            problems.append("the deadlines shown are not the chain's")
-        for kind, name in (("commitments", "BidCommitted"), ("openings", "BidRevealed")):
-            if client.events(name, tid) != shown[kind]:
-                problems.append(f"the {kind} shown are not the chain's")
+        # The registry must be the pinned one before its events mean anything.
+        problems = pinned_problems(shown, w3, anchor) or chain_problems(shown, w3)
     except Exception as exc:
         _fail(f"the node at {rpc} could not be asked: {exc}")
     if as_json:

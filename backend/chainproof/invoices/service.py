@@ -15,11 +15,11 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from chainproof.digests import canonical_json
-from chainproof.errors import ConflictError
+from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
 from chainproof.evidence.intake import submit_digests
 from chainproof.evidence.service import build_receipt
 from chainproof.evidence.verify import Viewer
-from chainproof.invoices import proofs, smt
+from chainproof.invoices import consistency, proofs, smt
 from chainproof.invoices.models import InvoiceClaim, InvoiceRoot
 from chainproof.store.models import Evidence, EvidenceStatus
 from chainproof.subsidy.documents import documents_of
@@ -34,9 +34,22 @@ def _hex(b: bytes) -> str:
 
 
 def document_key(doc: Document) -> bytes | None:
-    if doc.invoice_number is None or doc.issuer is None:
+    """A document's key in the map: from its tax id, invoice code and number when it was
+    declared with a tax id; else from its issuer and number (the first encoding)."""
+    if doc.invoice_number is None:
+        return None
+    if doc.issuer_tax_id is not None:
+        return proofs.invoice_key_v2(doc.issuer_tax_id, doc.invoice_code or "", doc.invoice_number)
+    if doc.issuer is None:
         return None
     return proofs.invoice_key(doc.issuer, doc.invoice_number)
+
+
+def document_invoice(doc: Document) -> dict[str, str] | None:
+    """The key's fields for a proof (``chainproof-invoice-key/2`` keys only)."""
+    if doc.issuer_tax_id is None or doc.invoice_number is None:
+        return None
+    return proofs.invoice_fields(doc.issuer_tax_id, doc.invoice_code or "", doc.invoice_number)
 
 
 def claim_application(*, session: Session, application: Application) -> InvoiceRoot | None:
@@ -111,7 +124,9 @@ def latest_anchored_root(session: Session) -> tuple[InvoiceRoot, dict[str, Any]]
     return None
 
 
-def prove_key(session: Session, key: bytes) -> dict[str, Any]:
+def prove_key(
+    session: Session, key: bytes, *, invoice: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The proof file for ``key`` against the newest anchored root (409 while none is)."""
     latest = latest_anchored_root(session)
     if latest is None:
@@ -124,7 +139,12 @@ def prove_key(session: Session, key: bytes) -> dict[str, Any]:
         claim = session.exec(select(InvoiceClaim).where(InvoiceClaim.key == _hex(key))).one()
         claimed_by = {"application": claim.application_id, "document": claim.document_id}
     return proofs.proof_document(
-        proof, root=m.root(), size=root_row.size, claimed_by=claimed_by, receipt=receipt
+        proof,
+        root=m.root(),
+        size=root_row.size,
+        claimed_by=claimed_by,
+        receipt=receipt,
+        invoice=invoice,
     )
 
 
@@ -136,7 +156,7 @@ def application_proofs(*, session: Session, application: Application) -> list[di
         key = document_key(doc)
         if key is None:
             continue
-        proof = prove_key(session, key)
+        proof = prove_key(session, key, invoice=document_invoice(doc))
         by = proof["claimed_by"]
         state = (
             "unclaimed"
@@ -149,9 +169,48 @@ def application_proofs(*, session: Session, application: Application) -> list[di
     return out
 
 
-def consistency(session: Session, old_size: int, new_size: int) -> list[smt.Step]:
+def consistency_steps(session: Session, old_size: int, new_size: int) -> list[smt.Step]:
     """The steps from the root of the first ``old_size`` claims to that of ``new_size``."""
     claims = [
         (bytes.fromhex(c.key[2:]), bytes.fromhex(c.value[2:])) for c in _claims(session, new_size)
     ]
     return smt.consistency_steps(claims[:old_size], claims[old_size:])
+
+
+def _root_at(session: Session, root: str) -> InvoiceRoot:
+    row = session.exec(
+        select(InvoiceRoot).where(InvoiceRoot.root == root.lower()).order_by(col(InvoiceRoot.size))
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no invoice map root {root}")
+    return row
+
+
+def _anchored_receipt(session: Session, row: InvoiceRoot) -> dict[str, Any]:
+    ev = _root_evidence(session, row)
+    if ev is None or ev.status != EvidenceStatus.ANCHORED:
+        raise ConflictError(f"invoice map root {row.root} is not anchored yet")
+    receipt = build_receipt(session=session, evidence_id=ev.public_id, viewer=_RECEIPTS)
+    return receipt.model_dump(mode="json")
+
+
+def consistency_proof(session: Session, *, from_root: str, to_root: str) -> dict[str, Any]:
+    """The ``chainproof-invoice-consistency/1`` file from ``from_root`` (an anchored root, or
+    the empty map's 32 zero bytes) to ``to_root`` (an anchored root at least as large)."""
+    if from_root.lower() == _hex(smt.EMPTY):
+        old: tuple[bytes, int, dict[str, Any] | None] = (smt.EMPTY, 0, None)
+    else:
+        row = _root_at(session, from_root)
+        old = (bytes.fromhex(row.root[2:]), row.size, _anchored_receipt(session, row))
+    to = _root_at(session, to_root)
+    if to.size < old[1]:
+        raise InvalidInputError("'to' is an older root than 'from': give them in log order")
+    if to.size - old[1] > consistency.MAX_STEPS:
+        raise InvalidInputError(
+            f"{to.size - old[1]} claims lie between the roots; at most "
+            f"{consistency.MAX_STEPS} per proof (compare intermediate roots)"
+        )
+    new = (bytes.fromhex(to.root[2:]), to.size, _anchored_receipt(session, to))
+    return consistency.consistency_document(
+        old=old, new=new, steps=consistency_steps(session, old[1], to.size)
+    )

@@ -85,6 +85,8 @@ def attach_acceptance_document(
         amount_fen=wan_to_fen(body.amount_wan, what="amount_wan"),
         invoice_number=normalise_number(body.number),
         issuer=normalise_issuer(body.issuer),
+        issuer_tax_id=None if body.issuer_tax_id is None else body.issuer_tax_id.upper(),
+        invoice_code=None if body.issuer_tax_id is None else (body.invoice_code or ""),
     )
     return documents_out(session, [document])[0]
 

@@ -49,6 +49,8 @@ def attach(
     amount_fen: int | None = None,
     invoice_number: str | None = None,
     issuer: str | None = None,
+    issuer_tax_id: str | None = None,
+    invoice_code: str | None = None,
 ) -> list[Document]:
     """Anchors ``files`` as the applicant unit's evidence and links them to ``application``,
     if it is still ``while_status`` once the evidence is committed (ConflictError otherwise)."""
@@ -72,6 +74,8 @@ def attach(
             amount_fen=amount_fen,
             invoice_number=invoice_number,
             issuer=issuer,
+            issuer_tax_id=issuer_tax_id,
+            invoice_code=invoice_code,
         )
         for a in accepted
     ]
@@ -112,6 +116,8 @@ def document_fields(document: Document, evidence: Evidence) -> dict[str, object]
         "amount_wan": None if document.amount_fen is None else fen_to_wan(document.amount_fen),
         "invoice_number": document.invoice_number,
         "issuer": document.issuer,
+        "issuer_tax_id": document.issuer_tax_id,
+        "invoice_code": document.invoice_code,
         "created_at": document.created_at,
     }
 

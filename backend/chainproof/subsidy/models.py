@@ -114,6 +114,11 @@ class Document(SQLModel, table=True):
     amount_fen: int | None = Field(default=None, sa_type=BigInteger)
     invoice_number: str | None = Field(default=None, max_length=64, index=True)
     issuer: str | None = Field(default=None, max_length=200)
+    # The invoice map's key fields (migration 0018; null on documents declared before):
+    # the issuer's tax id (统一社会信用代码) and the invoice code (发票代码; "" for an
+    # all-electronic invoice, which has none).
+    issuer_tax_id: str | None = Field(default=None, max_length=20)
+    invoice_code: str | None = Field(default=None, max_length=12)
     created_at: datetime = Field(default_factory=utcnow)
 
 

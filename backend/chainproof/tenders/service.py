@@ -2,26 +2,29 @@
 commitments and their reveals, award; the public view read from the chain's events.
 
 The server relays but holds nothing that could change a bid: a commitment is checked on
-chain against the bidder's EIP-712 signature, a reveal against the commitment. A reveal the
-contract refuses as ``CommitmentMismatch`` is recorded here and flagged on the tender page.
-Deadlines are block time (``TenderRegistry``); these functions send the transactions with
-the operator's key directly (to move into the chain writer with #15's other op kinds).
+chain against the bidder's EIP-712 signature, a reveal against the commitment. Deadlines
+are block time (``TenderRegistry``). Every transaction is an operation of the chain writer
+(``tenders/ops.py``): these functions check what they can, enqueue and return the
+operation; a reveal the contract refuses as ``CommitmentMismatch`` is flagged when the
+writer hears the refusal.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 from web3 import Web3
 
 from chainproof.chain.context import ChainContext
-from chainproof.chain.tender_registry import TenderRegistryClient, tender_registry
+from chainproof.chain.tender_registry import TenderRegistryClient, tender_registry_at
+from chainproof.chain.writer import enqueue
 from chainproof.digests import parse_hex
-from chainproof.errors import ConflictError, ContractRevertError, InvalidInputError, NotFoundError
+from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
+from chainproof.store.ops import ChainOp, OpStatus
+from chainproof.tenders import ops
 from chainproof.tenders.commitments import tender_id
 from chainproof.tenders.models import Tender, TenderFlag
 
@@ -30,29 +33,25 @@ from chainproof.tenders.models import Tender, TenderFlag
 MAX_BIDS = 500
 
 
-def _registry(chain: ChainContext, data_dir: Path) -> TenderRegistryClient:
+def _registry(chain: ChainContext, row: Tender) -> TenderRegistryClient:
     chain.require_ok()
-    return tender_registry(chain, data_dir=data_dir)
+    return tender_registry_at(chain, row.registry_address)
 
 
-def _refused(exc: ContractRevertError) -> ConflictError:
-    return ConflictError(
-        f"the TenderRegistry refused it: {exc.error_name} {exc.error_args}",
-        contract_error=exc.error_name,
-    )
+def _hex32(value: str, what: str) -> str:
+    return "0x" + parse_hex(value, size=32, what=what).hex()
 
 
 def open_tender(
     *,
     session: Session,
     chain: ChainContext,
-    data_dir: Path,
     reference: str,
     title: str,
     commit_deadline: datetime,
     reveal_deadline: datetime,
     document_digest: str,
-) -> Tender:
+) -> ChainOp:
     if session.exec(select(Tender).where(Tender.reference == reference)).first() is not None:
         raise ConflictError(f"tender {reference!r} exists")
     commit_at, reveal_at = int(commit_deadline.timestamp()), int(reveal_deadline.timestamp())
@@ -64,29 +63,21 @@ def open_tender(
             commit_deadline=commit_deadline.isoformat(),
             reveal_deadline=reveal_deadline.isoformat(),
         )
-    registry = _registry(chain, data_dir)
-    tid = tender_id(reference)
-    try:
-        registry.open_tender(
-            chain.sender,
-            tid,
-            commit_at,
-            reveal_at,
-            parse_hex(document_digest, size=32, what="document_digest"),
-        )
-    except ContractRevertError as exc:
-        raise _refused(exc) from exc
-    row = Tender(
-        reference=reference,
-        title=title,
-        tender_id="0x" + tid.hex(),
-        registry_address=registry.address,
-        chain_id=chain.chain_id,
+    chain.require_ok()
+    tid = "0x" + tender_id(reference).hex()
+    return enqueue(
+        session,
+        kind=ops.OPEN,
+        payload={
+            "reference": reference,
+            "title": title,
+            "tender_id": tid,
+            "commit_deadline": commit_at,
+            "reveal_deadline": reveal_at,
+            "document_hash": _hex32(document_digest, "document_digest"),
+        },
+        dedupe_key=ops.dedupe_key(ops.OPEN, tid),
     )
-    session.add(row)
-    session.commit()
-    session.refresh(row)
-    return row
 
 
 def get_tender(session: Session, reference: str) -> Tender:
@@ -96,107 +87,115 @@ def get_tender(session: Session, reference: str) -> Tender:
     return row
 
 
+def _bidder(bidder: str) -> str:
+    if not Web3.is_address(bidder):
+        raise InvalidInputError("bidder is not an address")
+    return Web3.to_checksum_address(bidder)
+
+
 def relay_commitment(
     *,
     session: Session,
     chain: ChainContext,
-    data_dir: Path,
     reference: str,
     bidder: str,
     commitment: str,
     signature: str,
-) -> dict[str, Any]:
+) -> ChainOp:
     row = get_tender(session, reference)
-    registry = _registry(chain, data_dir)
-    if not Web3.is_address(bidder):
-        raise InvalidInputError("bidder is not an address")
+    registry = _registry(chain, row)
+    who = _bidder(bidder)
     sig = parse_hex(signature, what="signature")
     if len(sig) != 65:
         raise InvalidInputError("a signature is 65 bytes")
-    if registry.tender(bytes.fromhex(row.tender_id[2:])).bids >= MAX_BIDS:
+    on_chain = registry.tender(bytes.fromhex(row.tender_id[2:])).bids
+    if on_chain + ops.live_commitments(session, row.tender_id) >= MAX_BIDS:
         raise ConflictError(f"tender {reference!r} has {MAX_BIDS} bids, the most relayed")
-    try:
-        mined = registry.commit_bid(
-            chain.sender,
-            bytes.fromhex(row.tender_id[2:]),
-            bidder,
-            parse_hex(commitment, size=32, what="commitment"),
-            sig,
-        )
-    except ContractRevertError as exc:
-        raise _refused(exc) from exc
-    return {"tx_hash": mined.tx_hash, "block_number": mined.block_number}
+    return enqueue(
+        session,
+        kind=ops.COMMIT,
+        payload={
+            "reference": reference,
+            "tender_id": row.tender_id,
+            "bidder": who,
+            "commitment": _hex32(commitment, "commitment"),
+            "signature": "0x" + sig.hex(),
+        },
+        dedupe_key=ops.dedupe_key(ops.COMMIT, row.tender_id, who),
+    )
 
 
 def relay_reveal(
     *,
     session: Session,
     chain: ChainContext,
-    data_dir: Path,
     reference: str,
     bidder: str,
     bid_digest: str,
     salt: str,
-) -> dict[str, Any]:
+) -> ChainOp:
     row = get_tender(session, reference)
-    registry = _registry(chain, data_dir)
-    if not Web3.is_address(bidder):
-        raise InvalidInputError("bidder is not an address")
-    digest = parse_hex(bid_digest, size=32, what="bid_digest")
-    try:
-        mined = registry.reveal_bid(
-            chain.sender,
-            bytes.fromhex(row.tender_id[2:]),
-            bidder,
-            digest,
-            parse_hex(salt, size=32, what="salt"),
-        )
-    except ContractRevertError as exc:
-        if exc.error_name == "CommitmentMismatch":
-            assert row.id is not None
-            session.add(
-                TenderFlag(
-                    tender=row.id,
-                    bidder=Web3.to_checksum_address(bidder),
-                    bid_digest="0x" + digest.hex(),
-                    reason="the revealed bid file and salt do not match the commitment",
-                )
-            )
-            session.commit()
-        raise _refused(exc) from exc
-    return {"tx_hash": mined.tx_hash, "block_number": mined.block_number}
+    chain.require_ok()
+    who = _bidder(bidder)
+    return enqueue(
+        session,
+        kind=ops.REVEAL,
+        payload={
+            "reference": reference,
+            "tender_id": row.tender_id,
+            "bidder": who,
+            "bid_digest": _hex32(bid_digest, "bid_digest"),
+            "salt": _hex32(salt, "salt"),
+        },
+        dedupe_key=ops.dedupe_key(ops.REVEAL, row.tender_id, who),
+    )
 
 
 def award(
     *,
     session: Session,
     chain: ChainContext,
-    data_dir: Path,
     reference: str,
     report_digest: str,
     award_digest: str,
-) -> dict[str, Any]:
+) -> ChainOp:
     row = get_tender(session, reference)
-    registry = _registry(chain, data_dir)
-    try:
-        mined = registry.award(
-            chain.sender,
-            bytes.fromhex(row.tender_id[2:]),
-            parse_hex(report_digest, size=32, what="report_digest"),
-            parse_hex(award_digest, size=32, what="award_digest"),
-        )
-    except ContractRevertError as exc:
-        raise _refused(exc) from exc
-    return {"tx_hash": mined.tx_hash, "block_number": mined.block_number}
+    chain.require_ok()
+    return enqueue(
+        session,
+        kind=ops.AWARD,
+        payload={
+            "reference": reference,
+            "tender_id": row.tender_id,
+            "report_hash": _hex32(report_digest, "report_digest"),
+            "award_hash": _hex32(award_digest, "award_digest"),
+        },
+        dedupe_key=ops.dedupe_key(ops.AWARD, row.tender_id),
+    )
 
 
-def tender_public(
-    *, session: Session, chain: ChainContext, data_dir: Path, reference: str
-) -> dict[str, Any]:
+def tender_operation(session: Session, reference: str, operation_id: str) -> ChainOp:
+    """A tender's operation, public to whoever holds its id (a bidder has no API key): the
+    same 404 for an unknown id and for another tender's or another service's."""
+    op = session.exec(select(ChainOp).where(ChainOp.public_id == operation_id)).first()
+    if op is None or op.kind not in ops.KINDS or op.payload.get("reference") != reference:
+        raise NotFoundError(f"no operation {operation_id} of tender {reference!r}")
+    return op
+
+
+def settled_result(op: ChainOp) -> dict[str, Any]:
+    """What a confirmed operation carried; ConflictError (409) with the contract's refusal
+    for a failed one."""
+    if op.status == OpStatus.FAILED.value:
+        raise ConflictError(f"the TenderRegistry refused it: {op.error}", operation=op.public_id)
+    return {"tx_hash": op.tx_hash, "block_number": op.block_number}
+
+
+def tender_public(*, session: Session, chain: ChainContext, reference: str) -> dict[str, Any]:
     """Everything from the chain (deadlines, commitments and openings with their block
     times, award), the server's flags beside it."""
     row = get_tender(session, reference)
-    registry = _registry(chain, data_dir)
+    registry = _registry(chain, row)
     tid = bytes.fromhex(row.tender_id[2:])
     t = registry.tender(tid)
     awards = registry.events("TenderAwarded", tid)

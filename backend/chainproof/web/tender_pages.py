@@ -33,7 +33,6 @@ def tender_page(
         view = service.tender_public(
             session=session,
             chain=runtime.chain,
-            data_dir=runtime.settings.data_dir,
             reference=reference,
         )
     except NotFoundError:

@@ -58,6 +58,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     licences.router,
     draws.router,
     invoices.router,
+    invoices.consistency_router,
     tenders.router,
 )
 

@@ -4,13 +4,17 @@
 contract of the application, a ``chainproof-invoice-proof/1`` document (membership: who
 claimed it first; or non-membership) against the newest anchored root, which
 ``chainproof subsidy verify-invoice`` checks offline (docs/invoices.md).
+
+``GET /api/v1/invoices/consistency?from=R1&to=R2`` (reviewers): the append-only proof from
+one anchored root to a later one (``chainproof-invoice-consistency/1``), which
+``chainproof subsidy verify-consistency`` checks offline.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.api.deps import Caller, SessionDep, require_role
@@ -20,8 +24,24 @@ from chainproof.roles import Role
 from chainproof.subsidy.access import Actor, visible_application
 
 router = APIRouter(prefix="/api/v1/subsidy")
+consistency_router = APIRouter(prefix="/api/v1/invoices")
 MemberDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIEWER))]
 _HEX = "0x" + "ab" * 32
+ReviewerDep = Annotated[Caller, Depends(require_role(Role.REVIEWER))]
+_ROOT = r"^0x[0-9a-fA-F]{64}$"
+FromRoot = Annotated[
+    str,
+    Query(
+        alias="from",
+        pattern=_ROOT,
+        description="The older root (`root_record.root` of a proof file), or 32 zero bytes.",
+        examples=["0x" + "00" * 32],
+    ),
+]
+ToRoot = Annotated[
+    str,
+    Query(alias="to", pattern=_ROOT, description="The newer root.", examples=[_HEX]),
+]
 
 
 class InvoiceProofOut(BaseModel):
@@ -73,3 +93,61 @@ def invoice_proofs(
     actor = Actor(member_id=caller.member_id, role=caller.role, key_id=caller.key_id)
     application = visible_application(session, application_id, actor)
     return service.application_proofs(session=session, application=application)
+
+
+class RootEnd(BaseModel):
+    root_record: dict[str, Any] = Field(description="`chainproof-invoice-map/1`: root, size.")
+    receipt: dict[str, Any] | None = Field(
+        description="The root record's anchoring receipt (null: the empty map)."
+    )
+
+
+class ConsistencyOut(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "example": {
+                "format": "chainproof-invoice-consistency/1",
+                "from": {
+                    "root_record": {"format": "chainproof-invoice-map/1", "root": _HEX, "size": 1},
+                    "receipt": {"version": 1},
+                },
+                "to": {
+                    "root_record": {"format": "chainproof-invoice-map/1", "root": _HEX, "size": 2},
+                    "receipt": {"version": 1},
+                },
+                "steps": [{"key": _HEX, "value": _HEX, "siblings": [], "terminal": None}],
+            }
+        },
+    )
+
+    format: str = Field(description="`chainproof-invoice-consistency/1`.")
+    from_: RootEnd = Field(alias="from")
+    to: RootEnd
+    steps: list[dict[str, Any]] = Field(
+        description="The claims added, in log order, each with its non-membership proof."
+    )
+
+
+@consistency_router.get(
+    "/consistency",
+    tags=["subsidy"],
+    summary="Proof that the invoice map only grew from one anchored root to a later one",
+    description=(
+        "A `chainproof-invoice-consistency/1` document: both roots' records with their "
+        "anchoring receipts and the claims added in between, each with its non-membership "
+        "proof (docs/invoices.md). `from` may be the empty map (32 zero bytes). 404 for a "
+        "root this server never had, 409 while one is not anchored, 422 for roots out of "
+        "order or more than 10,000 claims apart. Reviewers (it lists the claims' hashes)."
+    ),
+    response_model=ConsistencyOut,
+    response_model_by_alias=True,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def invoice_consistency(
+    caller: ReviewerDep,
+    session: SessionDep,
+    from_root: FromRoot,
+    to_root: ToRoot,
+) -> Any:
+    return service.consistency_proof(session, from_root=from_root, to_root=to_root)

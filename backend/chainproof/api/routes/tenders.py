@@ -3,7 +3,9 @@
 Opening and awarding need an admin key (the platform organises for the trading centre);
 relaying a commitment or a reveal needs no key: the bidder's EIP-712 signature, checked by
 the contract, is the credential, and a reveal only opens what was committed. Reading a
-tender is public: its commitments, openings and award come from the chain.
+tender is public: its commitments, openings and award come from the chain. Every write is an
+operation of the chain writer: answered once settled, or 202 with the operation, whose
+status is public at ``/api/v1/tenders/{reference}/operations/{id}``.
 """
 
 from __future__ import annotations
@@ -11,10 +13,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from chainproof.api.deps import AdminDep, ChainDep, SessionDep, SettingsDep
+from chainproof.api.deps import AdminDep, ChainDep, RuntimeDep, SessionDep
+from chainproof.api.routes.operations import OperationId, OperationOut
 from chainproof.api.schemas import error_responses
+from chainproof.chain.writer import operation_public
+from chainproof.errors import ChainError
+from chainproof.runtime import Runtime, send_now
+from chainproof.store.ops import LIVE, ChainOp
 from chainproof.tenders import service
 
 router = APIRouter(prefix="/api/v1/tenders")
@@ -24,6 +32,16 @@ Reference = Annotated[
 ]
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=[_HEX])]
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+_OPERATION_EXAMPLE: dict[str, Any] = {
+    "id": "5f2c0d9e4b7a41c8a3e6f1b2c4d5e6f7",
+    "kind": "tender_commit",
+    "status": "confirmed",
+    "tx_hash": _HEX,
+    "block_number": 42,
+    "error": None,
+    "created_at": "2026-12-07T14:00:00+00:00",
+    "updated_at": "2026-12-07T14:00:01+00:00",
+}
 
 
 class TenderCreate(BaseModel):
@@ -88,10 +106,17 @@ class AwardIn(BaseModel):
 
 
 class TxOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": {"tx_hash": _HEX, "block_number": 42}})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"tx_hash": _HEX, "block_number": 42, "operation": _OPERATION_EXAMPLE}
+        }
+    )
 
-    tx_hash: str
-    block_number: int
+    tx_hash: str | None = Field(
+        description="The transaction that carried it (null: the chain held it already)."
+    )
+    block_number: int | None
+    operation: OperationOut = Field(description="The chain writer's operation.")
 
 
 class TenderOut(BaseModel):
@@ -130,38 +155,95 @@ class TenderOut(BaseModel):
     flags: list[dict[str, Any]] = Field(description="Reveals that did not match.")
 
 
-def _view(session: Any, chain: Any, settings: Any, reference: str) -> Any:
-    return service.tender_public(
-        session=session, chain=chain, data_dir=settings.data_dir, reference=reference
+def _view(session: Any, chain: Any, reference: str) -> Any:
+    return service.tender_public(session=session, chain=chain, reference=reference)
+
+
+# A relay waits this long for the chain writer before answering 202 (anonymous callers hold
+# a request thread no longer); the organiser's calls wait longer.
+RELAY_WAIT_S = 5.0
+ORGANISER_WAIT_S = 30.0
+_ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "description": (
+            "Enqueued; the chain writer has not settled it yet: poll "
+            "`GET /api/v1/tenders/{reference}/operations/{id}` (the Location header)."
+        ),
+        "model": OperationOut,
+    }
+}
+
+
+def _settle(runtime: Runtime, op: ChainOp, wait: float) -> ChainOp | None:
+    """The operation once the chain writer settled it (this process's writer woken, or the
+    key's lock taken for the moment), or None when it is still on its way."""
+    try:
+        settled = send_now(
+            runtime.engine,
+            runtime.chain,
+            runtime.settings,
+            [op],
+            writer=runtime.writer,
+            timeout=wait,
+        )
+    except ChainError:
+        settled = False  # the queue did not drain in time: the operation stays queued
+    if not settled:
+        return None
+    with runtime.sessions() as s:
+        now = s.get(ChainOp, op.id)
+    return now if now is not None and now.status not in LIVE else None
+
+
+def _accepted(reference: str, op: ChainOp) -> JSONResponse:
+    return JSONResponse(
+        operation_public(op),
+        status_code=202,
+        headers={"Location": f"/api/v1/tenders/{reference}/operations/{op.public_id}"},
     )
+
+
+def _tx_answer(runtime: Runtime, reference: str, op: ChainOp, wait: float) -> Any:
+    done = _settle(runtime, op, wait)
+    if done is None:
+        return _accepted(reference, op)
+    return {**service.settled_result(done), "operation": operation_public(done)}
 
 
 @router.post(
     "",
     tags=["tenders"],
     summary="Open a tender (commit deadline, reveal window) on chain",
+    description=(
+        "Enqueues `openTender` for the chain writer (the first tender deploys the "
+        "TenderRegistry there too). 201 with the tender once on chain; 202 with the "
+        "operation while the writer has not settled it; 409 when the contract refused it."
+    ),
     status_code=201,
     response_model=TenderOut,
-    responses=error_responses(401, 403, 409, 422, 503),
+    responses={**_ACCEPTED, **error_responses(401, 403, 409, 422, 503)},
 )
 def open_tender(
     body: TenderCreate,
     caller: AdminDep,
     session: SessionDep,
-    chain: ChainDep,
-    settings: SettingsDep,
+    runtime: RuntimeDep,
 ) -> Any:
-    service.open_tender(
+    op = service.open_tender(
         session=session,
-        chain=chain,
-        data_dir=settings.data_dir,
+        chain=runtime.chain,
         reference=body.reference,
         title=body.title,
         commit_deadline=body.commit_deadline,
         reveal_deadline=body.reveal_deadline,
         document_digest=body.document_digest,
     )
-    return _view(session, chain, settings, body.reference)
+    done = _settle(runtime, op, ORGANISER_WAIT_S)
+    if done is None:
+        return _accepted(body.reference, op)
+    service.settled_result(done)
+    with runtime.sessions() as s:
+        return _view(s, runtime.chain, body.reference)
 
 
 @router.get(
@@ -171,60 +253,70 @@ def open_tender(
     response_model=TenderOut,
     responses=error_responses(404, 422, 503),
 )
-def get_tender(
-    reference: Reference, session: SessionDep, chain: ChainDep, settings: SettingsDep
-) -> Any:
-    return _view(session, chain, settings, reference)
+def get_tender(reference: Reference, session: SessionDep, chain: ChainDep) -> Any:
+    return _view(session, chain, reference)
+
+
+@router.get(
+    "/{reference}/operations/{operation_id}",
+    tags=["tenders"],
+    summary="A tender operation's status (opening, commitment, reveal, award)",
+    description=(
+        "Public to whoever holds the id (a bidder has no API key): `queued` → `signed` → "
+        "`sent` → `confirmed`, or `failed` with the contract's refusal in `error`."
+    ),
+    response_model=OperationOut,
+    responses=error_responses(404, 422),
+)
+def tender_operation(reference: Reference, operation_id: OperationId, session: SessionDep) -> Any:
+    return operation_public(service.tender_operation(session, reference, operation_id))
 
 
 @router.post(
     "/{reference}/commitments",
     tags=["tenders"],
     summary="Relay a bidder's signed commitment (the signature is the credential)",
+    description=(
+        "Enqueued for the chain writer: 200 with the transaction when it settled within a "
+        "few seconds, 202 with the operation otherwise, 409 when the contract refused it "
+        "(`CommitClosed`, `BadSignature`, `AlreadyCommitted`)."
+    ),
     response_model=TxOut,
-    responses=error_responses(404, 409, 422, 503),
+    responses={**_ACCEPTED, **error_responses(404, 409, 422, 503)},
 )
-def commit(
-    reference: Reference,
-    body: CommitIn,
-    session: SessionDep,
-    chain: ChainDep,
-    settings: SettingsDep,
-) -> Any:
-    return service.relay_commitment(
+def commit(reference: Reference, body: CommitIn, session: SessionDep, runtime: RuntimeDep) -> Any:
+    op = service.relay_commitment(
         session=session,
-        chain=chain,
-        data_dir=settings.data_dir,
+        chain=runtime.chain,
         reference=reference,
         bidder=body.bidder,
         commitment=body.commitment,
         signature=body.signature,
     )
+    return _tx_answer(runtime, reference, op, RELAY_WAIT_S)
 
 
 @router.post(
     "/{reference}/reveals",
     tags=["tenders"],
     summary="Open a bid: its file digest and salt, checked against the commitment on chain",
+    description=(
+        "As a commitment: 200, 202 or 409 (`RevealNotOpen`, `CommitmentMismatch`: a "
+        "mismatch is flagged on the tender page)."
+    ),
     response_model=TxOut,
-    responses=error_responses(404, 409, 422, 503),
+    responses={**_ACCEPTED, **error_responses(404, 409, 422, 503)},
 )
-def reveal(
-    reference: Reference,
-    body: RevealIn,
-    session: SessionDep,
-    chain: ChainDep,
-    settings: SettingsDep,
-) -> Any:
-    return service.relay_reveal(
+def reveal(reference: Reference, body: RevealIn, session: SessionDep, runtime: RuntimeDep) -> Any:
+    op = service.relay_reveal(
         session=session,
-        chain=chain,
-        data_dir=settings.data_dir,
+        chain=runtime.chain,
         reference=reference,
         bidder=body.bidder,
         bid_digest=body.bid_digest,
         salt=body.salt,
     )
+    return _tx_answer(runtime, reference, op, RELAY_WAIT_S)
 
 
 @router.post(
@@ -232,21 +324,20 @@ def reveal(
     tags=["tenders"],
     summary="Anchor the evaluation report and the award (after the reveal window)",
     response_model=TxOut,
-    responses=error_responses(401, 403, 404, 409, 422, 503),
+    responses={**_ACCEPTED, **error_responses(401, 403, 404, 409, 422, 503)},
 )
 def award(
     reference: Reference,
     body: AwardIn,
     caller: AdminDep,
     session: SessionDep,
-    chain: ChainDep,
-    settings: SettingsDep,
+    runtime: RuntimeDep,
 ) -> Any:
-    return service.award(
+    op = service.award(
         session=session,
-        chain=chain,
-        data_dir=settings.data_dir,
+        chain=runtime.chain,
         reference=reference,
         report_digest=body.report_digest,
         award_digest=body.award_digest,
     )
+    return _tx_answer(runtime, reference, op, ORGANISER_WAIT_S)

@@ -117,6 +117,8 @@ class DocumentOut(BaseModel):
             "amount_wan": None,
             "invoice_number": None,
             "issuer": None,
+            "issuer_tax_id": None,
+            "invoice_code": None,
             "created_at": "2023-06-01T08:00:00+00:00",
         }
     )
@@ -133,6 +135,12 @@ class DocumentOut(BaseModel):
     amount_wan: WanOut | None = None
     invoice_number: str | None = None
     issuer: str | None = None
+    issuer_tax_id: str | None = Field(
+        None, description="The issuer's tax id (统一社会信用代码): a key field of the invoice map."
+    )
+    invoice_code: str | None = Field(
+        None, description="The invoice code (发票代码; empty for an all-electronic invoice)."
+    )
     created_at: datetime
 
 

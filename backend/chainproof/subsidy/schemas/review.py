@@ -132,6 +132,22 @@ class AcceptanceDocIn(BaseModel):
     amount_wan: WanIn
     number: str = Field(min_length=1, max_length=64)
     issuer: str = Field(min_length=1, max_length=200)
+    # The invoice map's key fields, each on its own (docs/invoices.md): with a tax id the
+    # key is keccak256(abi.encode("chainproof-invoice-key/2", tax id, code, number)).
+    issuer_tax_id: str | None = Field(
+        None,
+        min_length=15,
+        max_length=20,
+        pattern=r"^[0-9A-Za-z]+$",
+        description="The issuer's tax id (统一社会信用代码, or an older 15-20 character 税号).",
+    )
+    invoice_code: str | None = Field(
+        None,
+        max_length=12,
+        pattern=r"^[0-9]*$",
+        description="The invoice code (发票代码, 10 or 12 digits; empty or absent for an "
+        "all-electronic invoice). Only with issuer_tax_id.",
+    )
 
 
 class AcceptanceOut(BaseModel):

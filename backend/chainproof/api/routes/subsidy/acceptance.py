@@ -48,7 +48,9 @@ router = APIRouter(prefix=PREFIX, tags=["subsidy"])
     summary="Upload an acceptance contract or invoice",
     description=(
         "Multipart: one `file` with `kind` (合同 or 发票), `amount_wan` (万元, to the fen), "
-        "`number` and `issuer`. Anchored as the unit's evidence. Only while approved."
+        "`number` and `issuer`, and for the invoice map's key `issuer_tax_id` "
+        "(统一社会信用代码) and `invoice_code` (发票代码). Anchored as the unit's evidence. "
+        "Only while approved."
     ),
     response_model=DocumentOut,
     responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422),
@@ -59,6 +61,8 @@ router = APIRouter(prefix=PREFIX, tags=["subsidy"])
                 "amount_wan": "Amount in 万元 (decimal text).",
                 "number": "Invoice or contract number.",
                 "issuer": "Who issued it.",
+                "issuer_tax_id": "The issuer's tax id (统一社会信用代码), optional.",
+                "invoice_code": "The invoice code (发票代码), optional; with issuer_tax_id.",
             },
             "Exactly one file.",
         )
@@ -77,10 +81,17 @@ async def attach_acceptance_document(
         max_bytes=settings.max_upload_bytes,
         algorithm=algorithm,
         default_algorithm=settings.hash_algorithm,
-        text_fields=frozenset({"kind", "amount_wan", "number", "issuer", "algorithm"}),
+        text_fields=frozenset(
+            {"kind", "amount_wan", "number", "issuer", "issuer_tax_id", "invoice_code", "algorithm"}
+        ),
         max_files=1,
     )
-    fields = {k: v for k, v in form.fields.items() if k != "algorithm"}
+    # A form's empty optional field is an absent one (an all-electronic invoice's code).
+    fields = {
+        k: v
+        for k, v in form.fields.items()
+        if k != "algorithm" and not (k in ("issuer_tax_id", "invoice_code") and v == "")
+    }
     body = _validate(AcceptanceDocIn, fields)
     return await run_in_threadpool(
         lambda: acceptance.attach_acceptance_document(

@@ -40,7 +40,8 @@
   const ANCHOR_KEYS = ['format', 'chain_id', 'genesis_hash', 'registry', 'registry_code_hash', 'registry_version', 'trace_registry', 'trace_registry_code_hash', 'rpc_url', 'past_registries'];
   // Optional: the main chain a sub-chain deployment is checkpointed into (docs/crosschain.md).
   // This page verifies against the receipt's own chain; the checkpoint is the CLI's path.
-  const OPTIONAL_ANCHOR_KEYS = ['main_chain'];
+  // The TenderRegistry (docs/tenders.md) is `tender verify`'s, not this page's.
+  const OPTIONAL_ANCHOR_KEYS = ['main_chain', 'tender_registry', 'tender_registry_code_hash'];
 
   // --- bytes and hex ------------------------------------------------------------------
   const enc = new TextEncoder();
