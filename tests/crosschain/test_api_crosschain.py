@@ -1,6 +1,8 @@
 """A deployment on a sub-chain with CHAINPROOF_MAIN_CHAIN set, driven over HTTP: its worker
-registers the chain and relays checkpoints, the receipt gains its checkpoint section, the
-well-known anchor names the main chain, and a fork fails /readyz."""
+deploys a ChainRegistry with the relay key, registers the chain and relays checkpoints with
+that key alone (the operator key sends nothing on the main chain; a second relay on the key
+is refused), the receipt gains its checkpoint section, the well-known anchor names the main
+chain, and a fork fails /readyz."""
 
 from __future__ import annotations
 
@@ -11,10 +13,19 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+from eth_account import Account
 from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
+from chainproof.chain.chain_registry import ChainRegistryClient, chain_registry_abi
 from chainproof.chain.context import open_chain
-from chainproof.config import DEV_OPERATOR_KEY, Settings
+from chainproof.config import DEV_OPERATOR_KEY, RELAY_DEV_KEY, Settings
+from chainproof.crosschain.relay import CHECKPOINT
+from chainproof.crosschain.service import open_relay
+from chainproof.errors import ConflictError
+from chainproof.store.db import make_engine
+from chainproof.store.ops import ChainOp
 from chainproof.crosschain.verify import verify_via_checkpoint
 from chainproof.receipts import Receipt
 from chainproof.trust import TrustAnchor
@@ -32,8 +43,14 @@ def _until(what: str, probe: Any, timeout: float = 60.0) -> Any:
         time.sleep(0.1)
 
 
-def test_worker_relays_and_receipts_cross(chains: TwoChains, tmp_path: Path) -> None:
+def test_worker_relays_with_its_own_key_and_receipts_cross(
+    chains: TwoChains, tmp_path: Path
+) -> None:
     from chainproof.api.app import create_app
+
+    relay_address = Account.from_key(RELAY_DEV_KEY).address
+    operator_address = Account.from_key(DEV_OPERATOR_KEY).address
+    operator_nonce = chains.main_w3.eth.get_transaction_count(operator_address)
 
     ctx = open_chain(
         chain=chains.sub_url, data_dir=tmp_path / "data", operator_key=DEV_OPERATOR_KEY
@@ -45,8 +62,7 @@ def test_worker_relays_and_receipts_cross(chains: TwoChains, tmp_path: Path) -> 
         chain=chains.sub_url,
         batch_size=10,
         batch_interval_ms=50,
-        main_chain=chains.main_url,
-        main_chain_registry=chains.registry.address,
+        main_chain=chains.main_url,  # no registry named: the relay key deploys one
         checkpoint_blocks=1,
         checkpoint_seconds=0.2,
     )
@@ -69,9 +85,28 @@ def test_worker_relays_and_receipts_cross(chains: TwoChains, tmp_path: Path) -> 
                     else None
                 ),
             )
-            assert chains.client().chain_of(SUB_CHAIN_ID).known  # the worker registered it
             well_known = client.get("/.well-known/chainproof.json").json()
-            assert well_known["main_chain"]["checkpoint_registry"] == chains.registry.address
+            registry = ChainRegistryClient(
+                chains.main_w3,
+                well_known["main_chain"]["checkpoint_registry"],
+                chain_registry_abi(),
+            )
+            assert registry.chain_of(SUB_CHAIN_ID).known  # the worker registered it
+            # The relay key deployed, registered and relayed; the operator key sent nothing
+            # on the main chain, and a second relay on the same key is refused its lock.
+            assert registry.call(lambda: registry.contract.functions.owner().call()) == (
+                relay_address
+            )
+            assert chains.main_w3.eth.get_transaction_count(operator_address) == operator_nonce
+            with Session(make_engine(settings.resolved_database_url)) as s:
+                senders = set(s.exec(select(ChainOp.sender).where(ChainOp.kind == CHECKPOINT)))
+            assert senders == {relay_address}
+            with pytest.raises(ConflictError, match="relay|signing key|batcher"):
+                open_relay(
+                    settings=settings,
+                    engine=make_engine(settings.resolved_database_url),
+                    chain=ctx,
+                )
             assert well_known["main_chain"]["chain_id"] == chains.main_w3.eth.chain_id
             verdict = verify_via_checkpoint(
                 Receipt.from_dict(body), chains.main_w3, trust=TrustAnchor.from_dict(well_known)
@@ -92,7 +127,7 @@ def test_worker_relays_and_receipts_cross(chains: TwoChains, tmp_path: Path) -> 
             _until(
                 "the head checkpointed",
                 lambda: (
-                    chains.client().chain_of(SUB_CHAIN_ID).next_height
+                    registry.chain_of(SUB_CHAIN_ID).next_height
                     > chains.sub_w3.eth.block_number
                 ),
             )

@@ -50,6 +50,7 @@ from chainproof.crosschain.models import CrosschainCheckpoint
 from chainproof.crosschain.ranges import checkpoint_typed_data, range_tree, sign_checkpoint
 from chainproof.errors import ChainError, ChainMismatchError, ConflictError
 from chainproof.metrics import EVENTS
+from chainproof.store.leader import KeyLock
 from chainproof.store.ops import LIVE, ChainOp
 
 log = structlog.get_logger("chainproof.crosschain")
@@ -77,7 +78,7 @@ class SubChainForked(ChainMismatchError):
 
 @dataclass
 class MainChain:
-    """The main chain as the relay's writer sees it: node, operator key, ChainRegistry, and
+    """The main chain as the relay's writer sees it: node, relay key, ChainRegistry, and
     the chain id and genesis hash it must keep answering with (else nothing is sent)."""
 
     w3: Web3
@@ -112,14 +113,15 @@ class MainChain:
         return st
 
 
-def open_main_chain(url: str, registry: str, operator: LocalAccount) -> MainChain:
-    """The main chain at ``url``, pinned to the chain id and genesis it answers with now."""
+def open_main_chain(url: str, registry: str, relay_key: LocalAccount) -> MainChain:
+    """The main chain at ``url``, pinned to the chain id and genesis it answers with now;
+    ``relay_key`` sends there (``CHAINPROOF_RELAY_KEY``, never the operator key)."""
     from chainproof.chain.chain_registry import chain_registry_abi
 
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 10}))
     return MainChain(
         w3=w3,
-        sender=TxSender(w3, operator),
+        sender=TxSender(w3, relay_key),
         registry=ChainRegistryClient(w3, registry, chain_registry_abi()),
         chain_id=int(w3.eth.chain_id),
         genesis_hash=genesis_hash(w3),
@@ -272,6 +274,8 @@ class Relay:
             chain=cast(ChainContext, main),
             kinds=crosschain_kinds(sub_w3=sub_w3, signers=signers),
         )
+        # The relay key's leader lock (``service.open_relay``), released when it stops.
+        self.lock: KeyLock | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -395,3 +399,6 @@ class Relay:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
