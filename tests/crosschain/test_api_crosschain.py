@@ -23,11 +23,11 @@ from chainproof.chain.context import open_chain
 from chainproof.config import DEV_OPERATOR_KEY, RELAY_DEV_KEY, Settings
 from chainproof.crosschain.relay import CHECKPOINT
 from chainproof.crosschain.service import open_relay
+from chainproof.crosschain.verify import verify_via_checkpoint
 from chainproof.errors import ConflictError
+from chainproof.receipts import Receipt
 from chainproof.store.db import make_engine
 from chainproof.store.ops import ChainOp
-from chainproof.crosschain.verify import verify_via_checkpoint
-from chainproof.receipts import Receipt
 from chainproof.trust import TrustAnchor
 from tests.apps import Api
 from tests.crosschain.conftest import SUB_CHAIN_ID, TwoChains
@@ -101,7 +101,7 @@ def test_worker_relays_with_its_own_key_and_receipts_cross(
             with Session(make_engine(settings.resolved_database_url)) as s:
                 senders = set(s.exec(select(ChainOp.sender).where(ChainOp.kind == CHECKPOINT)))
             assert senders == {relay_address}
-            with pytest.raises(ConflictError, match="relay|signing key|batcher"):
+            with pytest.raises(ConflictError, match=r"relay|signing key|batcher"):
                 open_relay(
                     settings=settings,
                     engine=make_engine(settings.resolved_database_url),
@@ -127,8 +127,7 @@ def test_worker_relays_with_its_own_key_and_receipts_cross(
             _until(
                 "the head checkpointed",
                 lambda: (
-                    registry.chain_of(SUB_CHAIN_ID).next_height
-                    > chains.sub_w3.eth.block_number
+                    registry.chain_of(SUB_CHAIN_ID).next_height > chains.sub_w3.eth.block_number
                 ),
             )
             chains.fork_sub(2)
