@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     main_chain_registry: str | None = None
     checkpoint_blocks: int = Field(default=64, ge=1, le=1024)
     checkpoint_seconds: float = Field(default=60.0, gt=0)
+    # Dual anchoring: each confirmed batch root anchored on this other chain too, by the
+    # relay key, at its EvidenceRegistry (unset: the data dir's record, or deployed there in
+    # development). The receipt lists both anchors (crosschain/second_anchor.py).
+    second_chain: str | None = None
+    second_chain_registry: str | None = None
     # The key the relay sends its main-chain transactions with: a key of its own, whose nonce
     # the relay's writer alone owns (the main chain's deployment may send with the operator
     # key there). Unset: RELAY_DEV_KEY outside production; required in production.
@@ -213,12 +218,13 @@ class Settings(BaseSettings):
         return None
 
     def _unsafe_relay_key(self, public: set[str]) -> str | None:
-        if not self.main_chain:
+        if not self.main_chain and not self.second_chain:
             return None
         if self.relay_key is None:
             return (
-                "CHAINPROOF_RELAY_KEY is not set; CHAINPROOF_MAIN_CHAIN needs a key of the "
-                "relay's own to send checkpoints with before running with CHAINPROOF_ENV=production"
+                "CHAINPROOF_RELAY_KEY is not set; CHAINPROOF_MAIN_CHAIN and "
+                "CHAINPROOF_SECOND_CHAIN need a key of the relay's own to send with before "
+                "running with CHAINPROOF_ENV=production"
             )
         key = self.relay_key.get_secret_value().lower().removeprefix("0x")
         if key in public:

@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from chainproof.chain.chain_registry import ChainRegistryClient, chain_registry_abi
 from chainproof.chain.context import open_chain
 from chainproof.config import DEV_OPERATOR_KEY, RELAY_DEV_KEY, Settings
+from chainproof.crosschain.policy import verify_with_policy
 from chainproof.crosschain.relay import CHECKPOINT
 from chainproof.crosschain.service import open_relay
 from chainproof.crosschain.verify import verify_via_checkpoint
@@ -63,6 +64,7 @@ def test_worker_relays_with_its_own_key_and_receipts_cross(
         batch_size=10,
         batch_interval_ms=50,
         main_chain=chains.main_url,  # no registry named: the relay key deploys one
+        second_chain=chains.main_url,  # dual anchoring on the main chain, by the same writer
         checkpoint_blocks=1,
         checkpoint_seconds=0.2,
     )
@@ -99,7 +101,13 @@ def test_worker_relays_with_its_own_key_and_receipts_cross(
             )
             assert chains.main_w3.eth.get_transaction_count(operator_address) == operator_nonce
             with Session(make_engine(settings.resolved_database_url)) as s:
-                senders = set(s.exec(select(ChainOp.sender).where(ChainOp.kind == CHECKPOINT)))
+                senders = set(
+                    s.exec(
+                        select(ChainOp.sender).where(
+                            ChainOp.kind == CHECKPOINT, col(ChainOp.sender).is_not(None)
+                        )
+                    )
+                )
             assert senders == {relay_address}
             with pytest.raises(ConflictError, match=r"relay|signing key|batcher"):
                 open_relay(
@@ -112,6 +120,27 @@ def test_worker_relays_with_its_own_key_and_receipts_cross(
                 Receipt.from_dict(body), chains.main_w3, trust=TrustAnchor.from_dict(well_known)
             )
             assert verdict.valid, verdict.checks
+            # Dual anchoring: the root is on the main chain's EvidenceRegistry too, the receipt
+            # lists that anchor, the well-known anchor pins it, and both verify.
+            dual = _until(
+                "a second anchor",
+                lambda: (
+                    r.json()
+                    if "other_anchors"
+                    in (
+                        r := client.get(f"/api/v1/evidence/{evidence_id}/receipt", headers=headers)
+                    ).json()
+                    else None
+                ),
+            )
+            [other] = dual["other_anchors"]
+            assert other["chain_id"] == chains.main_w3.eth.chain_id
+            assert other["submitter"] == relay_address
+            trust = TrustAnchor.from_dict(client.get("/.well-known/chainproof.json").json())
+            assert trust.other_chains and trust.other_chains[0].registry == other["contract"]
+            nodes = {SUB_CHAIN_ID: chains.sub_w3, other["chain_id"]: chains.main_w3}
+            both = verify_with_policy(Receipt.from_dict(dual), nodes, trust=trust, policy="all")
+            assert both.valid and len(both.anchors) == 2, both.reason
             # The offline bundle carries the section too.
             zipped = client.get(f"/api/v1/evidence/{evidence_id}/bundle", headers=headers)
             assert zipped.status_code == 200, zipped.text

@@ -35,3 +35,23 @@ class CrosschainCheckpoint(SQLModel, table=True):
     main_block_hash: str | None = Field(default=None, max_length=HEX32_LEN)
     op_id: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class SecondAnchor(SQLModel, table=True):
+    """A batch root anchored on the deployment's second chain too (dual anchoring), written
+    in the commit that confirms its ``chain_op``; one per (chain, root)."""
+
+    __tablename__ = "second_anchor"
+    __table_args__ = (UniqueConstraint("chain_id", "root"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    root: str = Field(max_length=HEX32_LEN, index=True)
+    chain_id: int = Field(sa_type=BigInteger)
+    contract: str = Field(max_length=ADDRESS_LEN)
+    tx_hash: str = Field(max_length=HEX32_LEN)
+    block_number: int = Field(sa_type=BigInteger)
+    block_hash: str = Field(max_length=HEX32_LEN)
+    block_timestamp: int = Field(sa_type=BigInteger)
+    submitter: str = Field(max_length=ADDRESS_LEN)
+    op_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -90,27 +90,36 @@ class MainChain:
 
     def status(self, *, fresh: bool = False, may_block: bool = True) -> ChainStatus:
         del may_block
-        now = time.monotonic()
-        if self._status is not None and not fresh and now - self._status.checked_at < 1.0:
-            return self._status
-        try:
-            same = (
-                int(self.w3.eth.chain_id) == self.chain_id
-                and genesis_hash(self.w3) == self.genesis_hash
-                and bool(self.w3.eth.get_code(self.registry.address))
-            )
-            st = (
-                ChainStatus(True, None, "ok", now)
-                if same
-                else ChainStatus(
-                    False, "the main chain is not the pinned one", "chain_mismatch", now
-                )
-            )
-        except Exception as exc:
-            log.warning("main chain unreachable", error=f"{type(exc).__name__}: {exc}")
-            st = ChainStatus(False, "main chain unreachable", "unreachable", now)
-        self._status = st
-        return st
+        self._status = remote_status(
+            self.w3,
+            chain_id=self.chain_id,
+            genesis=self.genesis_hash,
+            contract=self.registry.address,
+            cached=None if fresh else self._status,
+        )
+        return self._status
+
+
+def remote_status(
+    w3: Web3, *, chain_id: int, genesis: str, contract: str, cached: ChainStatus | None
+) -> ChainStatus:
+    """Another chain's status for its writer: still the pinned chain, with ``contract``'s
+    code (a second's cache)."""
+    now = time.monotonic()
+    if cached is not None and now - cached.checked_at < 1.0:
+        return cached
+    try:
+        same = (
+            int(w3.eth.chain_id) == chain_id
+            and genesis_hash(w3) == genesis
+            and bool(w3.eth.get_code(contract))  # type: ignore[arg-type]
+        )
+        if same:
+            return ChainStatus(True, None, "ok", now)
+        return ChainStatus(False, f"chain {chain_id} is not the pinned one", "chain_mismatch", now)
+    except Exception as exc:
+        log.warning("other chain unreachable", chain_id=chain_id, error=f"{type(exc).__name__}")
+        return ChainStatus(False, f"chain {chain_id} unreachable", "unreachable", now)
 
 
 def open_main_chain(url: str, registry: str, relay_key: LocalAccount) -> MainChain:

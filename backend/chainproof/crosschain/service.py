@@ -28,6 +28,7 @@ from chainproof.chain.chain_registry import (
 )
 from chainproof.chain.deployments import genesis_hash, load_record, save_record
 from chainproof.crosschain.relay import Relay, open_main_chain
+from chainproof.crosschain.second_anchor import SecondAnchorer, open_second_chain
 from chainproof.digests import keccak256, to_hex
 from chainproof.errors import ConflictError
 from chainproof.evidence.batcher import LeaderLock
@@ -42,15 +43,29 @@ if TYPE_CHECKING:
 log = structlog.get_logger("chainproof.crosschain")
 
 
-def start_relay(runtime: Runtime) -> Relay | None:
-    """The relay of this deployment's chain into ``CHAINPROOF_MAIN_CHAIN``, started; None
-    when no main chain is set, when another process leads the relay key, or (logged as an
-    error) when the main chain cannot be reached at start: anchoring on this chain goes on
-    without it."""
+def start_crosschain(runtime: Runtime) -> tuple[Relay | None, SecondAnchorer | None]:
+    """The relay and the second anchorer of this deployment, both opened before either
+    starts: in development each may deploy with the relay key, which must not race the
+    other's writer for its nonce."""
+    relay = open_runtime_relay(runtime)
+    runtime.relay = relay
+    anchorer = open_second_anchorer(runtime)
+    if relay is not None:
+        relay.start(poll=min(1.0, runtime.settings.checkpoint_seconds))
+    if anchorer is not None:
+        anchorer.start(poll=0.5)
+    return relay, anchorer
+
+
+def open_runtime_relay(runtime: Runtime) -> Relay | None:
+    """The relay of this deployment's chain into ``CHAINPROOF_MAIN_CHAIN`` (not started);
+    None when no main chain is set, when another process leads the relay key, or (logged as
+    an error) when the main chain cannot be reached at start: anchoring on this chain goes
+    on without it."""
     if not runtime.settings.main_chain:
         return None
     try:
-        relay = open_relay(settings=runtime.settings, engine=runtime.engine, chain=runtime.chain)
+        return open_relay(settings=runtime.settings, engine=runtime.engine, chain=runtime.chain)
     except ConflictError as exc:
         log.info("checkpoint relay on standby", reason=exc.message)
         return None
@@ -60,8 +75,45 @@ def start_relay(runtime: Runtime) -> Relay | None:
             error=f"{type(exc).__name__}: {exc}",
         )
         return None
-    relay.start(poll=min(1.0, runtime.settings.checkpoint_seconds))
-    return relay
+
+
+def open_second_anchorer(runtime: Runtime) -> SecondAnchorer | None:
+    """Dual anchoring into ``CHAINPROOF_SECOND_CHAIN`` (not started); None when unset, when
+    another process leads the relay key, or (logged as an error) when the second chain
+    cannot be used at start. Sent by the relay's writer when the second chain is the main
+    chain, else by a writer of its own under the relay key's lock."""
+    settings = runtime.settings
+    if not settings.second_chain:
+        return None
+    relay_key = Account.from_key(settings.resolved_relay_key)
+    lock: KeyLock | None = None
+    if runtime.relay is None:
+        lock = relay_key_lock(runtime.engine, settings.data_dir, relay_key.address)
+        try:
+            lock.acquire()
+        except ConflictError as exc:
+            log.info("second anchoring on standby", reason=exc.message)
+            return None
+    try:
+        second = open_second_chain(
+            settings=settings, primary=runtime.chain, relay_key=relay_key, relay=runtime.relay
+        )
+        shared = runtime.relay is not None and second.sender is runtime.relay.main.sender
+        anchorer = SecondAnchorer(
+            engine=runtime.engine,
+            second=second,
+            writer=runtime.relay.writer if shared and runtime.relay else None,
+        )
+    except Exception as exc:
+        if lock is not None:
+            lock.release()
+        log.error(
+            "no second anchoring: the second chain cannot be used",
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        return None
+    anchorer.lock = lock
+    return anchorer
 
 
 def relay_key_lock(engine: Engine, data_dir: Path, signer: str) -> KeyLock:
@@ -117,7 +169,9 @@ def _open_relay(
             signers=[operator.address],
             threshold=1,
         )
-        log.info("registered this chain on the main chain", chain_id=sub_id, registry=registry)
+        log.info(
+            "registered this chain on the main chain", chain_id=sub_id, registry=registry.address
+        )
     relay = Relay(
         engine=engine,
         sub_w3=chain.w3,
