@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     main_chain_registry: str | None = None
     checkpoint_blocks: int = Field(default=64, ge=1, le=1024)
     checkpoint_seconds: float = Field(default=60.0, gt=0)
+    # Cross-chain recalls: on a sub deployment, the main chain's deployment (base URL) its
+    # relay delivers each checkpointed recall and lift to; on a main deployment, the
+    # ChainRegistry on its own chain whose sub-chains' messages it accepts (unset: none).
+    main_deployment: str | None = None
+    chain_registry: str | None = None
     # Dual anchoring: each confirmed batch root anchored on this other chain too, by the
     # relay key, at its EvidenceRegistry (unset: the data dir's record, or deployed there in
     # development). The receipt lists both anchors (crosschain/second_anchor.py).

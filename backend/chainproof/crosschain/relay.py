@@ -28,7 +28,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
@@ -283,6 +283,8 @@ class Relay:
             chain=cast(ChainContext, main),
             kinds=crosschain_kinds(sub_w3=sub_w3, signers=signers),
         )
+        # Run after each step (``service``: delivering recall messages); returns how many.
+        self.after_step: Callable[[], int] | None = None
         # The relay key's leader lock (``service.open_relay``), released when it stops.
         self.lock: KeyLock | None = None
         self._stop = threading.Event()
@@ -376,7 +378,9 @@ class Relay:
     def step(self) -> bool:
         """Plans, then advances the writer by one step: True when something happened."""
         planned = self.plan() is not None
-        return self.writer.step() or planned
+        worked = self.writer.step() or planned
+        delivered = self.after_step() if self.after_step is not None else 0
+        return worked or delivered > 0
 
     def drain(self, timeout: float = 60.0) -> None:
         """Plans and sends until nothing is due or live (tests, ``--once``)."""

@@ -13,6 +13,7 @@ and this deployment only relays.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ import structlog
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from chainproof.chain.chain_registry import (
     CHAIN_REGISTRY,
@@ -27,6 +29,7 @@ from chainproof.chain.chain_registry import (
     deploy_chain_registry,
 )
 from chainproof.chain.deployments import genesis_hash, load_record, save_record
+from chainproof.crosschain.recalls import deliver_recalls
 from chainproof.crosschain.relay import Relay, open_main_chain
 from chainproof.crosschain.second_anchor import SecondAnchorer, open_second_chain
 from chainproof.digests import keccak256, to_hex
@@ -158,6 +161,7 @@ def _open_relay(
     main = open_main_chain(settings.main_chain, address, relay_account)
     registry = main.registry
     sub_id = chain.chain_id
+    trace_registry = _trace_registry(chain, settings.data_dir)
     owner = registry.call(lambda: registry.contract.functions.owner().call())
     if not registry.chain_of(sub_id).known and owner == relay_account.address:
         registry.register(
@@ -165,7 +169,7 @@ def _open_relay(
             chain_id=sub_id,
             genesis_hash=chain.deployment.genesis_hash,
             name=f"chain {sub_id}",
-            registries=[chain.deployment.address],
+            registries=[chain.deployment.address, *([trace_registry] if trace_registry else [])],
             signers=[operator.address],
             threshold=1,
         )
@@ -181,7 +185,34 @@ def _open_relay(
         every_seconds=settings.checkpoint_seconds,
     )
     relay.lock = lock
+    if settings.main_deployment and trace_registry:
+        relay.after_step = _courier(engine, chain, trace_registry, settings.main_deployment)
     return relay
+
+
+def _trace_registry(chain: ChainContext, data_dir: Path) -> str | None:
+    """This chain's TraceRegistry, when it has one (its recalls cross to the main chain)."""
+    from chainproof.chain.trace_registry import trace_chain
+
+    try:
+        return trace_chain(chain, data_dir=data_dir).contract
+    except Exception as exc:
+        log.info("no trace registry to relay recalls from", reason=f"{type(exc).__name__}")
+        return None
+
+
+def _courier(
+    engine: Engine, chain: ChainContext, trace_registry: str, main_deployment: str
+) -> Callable[[], int]:
+    """Delivers the checkpointed recalls and lifts to the main deployment (``recalls.py``)."""
+
+    def deliver() -> int:
+        with Session(engine) as s:
+            return deliver_recalls(
+                s, chain.w3, trace_registry=trace_registry, main_deployment=main_deployment
+            )
+
+    return deliver
 
 
 def _development_registry(url: str, data_dir: Path, deployer: LocalAccount) -> str:

@@ -18,6 +18,7 @@ from chainproof.api.routes import (
     bundle,
     channels,
     court,
+    crosschain,
     draws,
     epcis,
     evidence,
@@ -59,6 +60,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     draws.router,
     invoices.router,
     tenders.router,
+    crosschain.router,
 )
 
 __all__ = ["API_ROUTERS"]
