@@ -28,7 +28,7 @@ from typing import Annotated, Final, Literal
 
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from web3 import Web3
 
 from chainproof.bundle.ethproofs import ProofError, decode_header, prove_receipt
@@ -61,7 +61,7 @@ class CheckpointProof(BaseModel):
 
 
 _H: Final = "0x" + "ab" * 32
-_EXAMPLE: Final = {
+_EXAMPLE: Final[dict[str, JsonValue]] = {
     "format": MESSAGE_FORMAT,
     "kind": "recall",
     "sub_chain_id": 4242,
