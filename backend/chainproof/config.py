@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     main_chain_registry: str | None = None
     checkpoint_blocks: int = Field(default=64, ge=1, le=1024)
     checkpoint_seconds: float = Field(default=60.0, gt=0)
+    # The sub-chain's validators' signing endpoints (comma-separated URLs of `chainproof
+    # crosschain signer`): the relay gathers threshold signatures there. Empty: it signs
+    # with the operator key alone (development: the one registered signer).
+    checkpoint_signers: str = ""
     # Cross-chain recalls: on a sub deployment, the main chain's deployment (base URL) its
     # relay delivers each checkpointed recall and lift to; on a main deployment, the
     # ChainRegistry on its own chain whose sub-chains' messages it accepts (unset: none).

@@ -48,6 +48,7 @@ from chainproof.chain.sender import MinedTx, TxSender
 from chainproof.chain.writer import Call, ChainWriter, OpKind, enqueue
 from chainproof.crosschain.models import CrosschainCheckpoint
 from chainproof.crosschain.ranges import checkpoint_typed_data, range_tree, sign_checkpoint
+from chainproof.crosschain.validators import SignRequest, collect_signatures
 from chainproof.errors import ChainError, ChainMismatchError, ConflictError
 from chainproof.metrics import EVENTS
 from chainproof.store.leader import KeyLock
@@ -154,9 +155,12 @@ class CheckpointKind:
 
     name = CHECKPOINT
 
-    def __init__(self, *, sub_w3: Web3, signers: Sequence[LocalAccount]) -> None:
+    def __init__(
+        self, *, sub_w3: Web3, signers: Sequence[LocalAccount], endpoints: Sequence[str] = ()
+    ) -> None:
         self.sub_w3 = sub_w3
         self.signers = list(signers)
+        self.endpoints = list(endpoints)  # validators' signing endpoints (validators.py)
 
     def build(self, session: Session, op: ChainOp, chain: ChainContext) -> Call | None:
         main = cast(MainChain, chain)  # the relay's writer is bound to the main chain
@@ -183,8 +187,19 @@ class CheckpointKind:
             root=p["root"],
             epoch=record.epoch,
         )
+        if self.endpoints:  # several validators: gathered, each recomputing the root
+            signatures = collect_signatures(
+                typed,
+                SignRequest(p["sub_chain_id"], p["from"], p["to"], p["root"]),
+                local=self.signers,
+                endpoints=self.endpoints,
+                signers=main.registry.signers_of(p["sub_chain_id"], record.epoch),
+                threshold=record.threshold,
+            )
+        else:
+            signatures = sign_checkpoint(self.signers, typed)
         fn = main.registry.checkpoint_call(
-            p["sub_chain_id"], p["from"], p["to"], p["root"], sign_checkpoint(self.signers, typed)
+            p["sub_chain_id"], p["from"], p["to"], p["root"], signatures
         )
         return Call(main.registry, fn)
 
@@ -235,8 +250,10 @@ class CheckpointKind:
         return None  # nothing was promised: the relay plans the range again
 
 
-def crosschain_kinds(*, sub_w3: Web3, signers: Sequence[LocalAccount]) -> dict[str, OpKind]:
-    kind = CheckpointKind(sub_w3=sub_w3, signers=signers)
+def crosschain_kinds(
+    *, sub_w3: Web3, signers: Sequence[LocalAccount], endpoints: Sequence[str] = ()
+) -> dict[str, OpKind]:
+    kind = CheckpointKind(sub_w3=sub_w3, signers=signers, endpoints=endpoints)
     return {kind.name: kind}
 
 
@@ -267,6 +284,7 @@ class Relay:
         every_seconds: float = 60.0,
         confirmations: int = 1,
         max_range: int = MAX_RANGE,
+        signer_endpoints: Sequence[str] = (),
     ) -> None:
         self.engine = engine
         self.sub_w3 = sub_w3
@@ -281,7 +299,7 @@ class Relay:
         self.writer = ChainWriter(
             engine=engine,
             chain=cast(ChainContext, main),
-            kinds=crosschain_kinds(sub_w3=sub_w3, signers=signers),
+            kinds=crosschain_kinds(sub_w3=sub_w3, signers=signers, endpoints=signer_endpoints),
         )
         # Run after each step (``service``: delivering recall messages); returns how many.
         self.after_step: Callable[[], int] | None = None

@@ -183,6 +183,7 @@ def _open_relay(
         signers=[operator],
         every_blocks=settings.checkpoint_blocks,
         every_seconds=settings.checkpoint_seconds,
+        signer_endpoints=[u.strip() for u in settings.checkpoint_signers.split(",") if u.strip()],
     )
     relay.lock = lock
     if settings.main_deployment and trace_registry:
