@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     # and how often a range is posted (every K blocks, or T seconds when fewer came).
     main_chain: str | None = None
     main_chain_registry: str | None = None
+    chain_name: str = Field(default="", max_length=64)  # registered there (e.g. 南宁)
     checkpoint_blocks: int = Field(default=64, ge=1, le=1024)
     checkpoint_seconds: float = Field(default=60.0, gt=0)
     # The sub-chain's validators' signing endpoints (comma-separated URLs of `chainproof

@@ -2,7 +2,7 @@
 deploys a ChainRegistry with the relay key, registers the chain and relays checkpoints with
 that key alone (the operator key sends nothing on the main chain; a second relay on the key
 is refused), the receipt gains its checkpoint section, the well-known anchor names the main
-chain, and a fork fails /readyz."""
+chain, the explorer lists the checkpoints, and a fork fails /readyz."""
 
 from __future__ import annotations
 
@@ -147,6 +147,11 @@ def test_worker_relays_with_its_own_key_and_receipts_cross(
             with zipfile.ZipFile(io.BytesIO(zipped.content)) as z:
                 bundled = json.loads(z.read("receipt.json"))
             assert bundled["checkpoint"]["root"] == body["checkpoint"]["root"]
+            # The explorer lists the checkpoints, the receipt's among them.
+            page = client.get("/explorer")
+            assert page.status_code == 200
+            assert 'data-testid="explorer-checkpoints"' in page.text
+            assert body["checkpoint"]["root"] in page.text
             ready = client.get("/readyz")
             assert ready.status_code == 200, ready.text
             assert ready.json()["checks"]["crosschain"]["ok"] is True

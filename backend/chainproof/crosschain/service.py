@@ -168,7 +168,7 @@ def _open_relay(
             main.sender,
             chain_id=sub_id,
             genesis_hash=chain.deployment.genesis_hash,
-            name=f"chain {sub_id}",
+            name=settings.chain_name or f"chain {sub_id}",
             registries=[chain.deployment.address, *([trace_registry] if trace_registry else [])],
             signers=[operator.address],
             threshold=1,
