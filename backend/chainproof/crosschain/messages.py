@@ -44,7 +44,9 @@ TOPICS: Final = {"recall": LOT_RECALLED, "lift": RECALL_LIFTED}
 
 _Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
 _Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
-_Count = Annotated[int, Field(strict=True, ge=0)]
+# Bounded as the contracts' and the database's integers are (uint64, BIGINT): a larger one
+# would fail in the ABI encoder or the database, not in a check.
+_Count = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]
 _HexBlob = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]+$", max_length=MAX_NODE_HEX)]
 
 
@@ -90,7 +92,7 @@ class RecallMessage(BaseModel):
 
     format: Literal["chainproof-crosschain-recall/1"]
     kind: Literal["recall", "lift"]
-    sub_chain_id: Annotated[int, Field(strict=True, ge=1)]
+    sub_chain_id: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
     trace_registry: _Address
     lot_uri: Annotated[str, Field(min_length=1, max_length=512)]
     lot_code: Annotated[str, Field(max_length=128)] | None = None  # the sub-chain's, shown
@@ -173,6 +175,10 @@ def verify_message(msg: RecallMessage, w3: Web3, *, chain_registry: str) -> Veri
         )
     except ProofError as exc:
         raise MessageRefused(f"the receipt proof does not hold: {exc}") from None
+    except MessageRefused:
+        raise
+    except Exception as exc:  # the trie library's own errors on a malformed node
+        raise MessageRefused(f"the receipt proof is malformed: {type(exc).__name__}") from None
     if proven.status != 1:
         raise MessageRefused("the proven transaction failed")
     topic, key, why = TOPICS[msg.kind], msg.lot_key, msg.reason_hash
