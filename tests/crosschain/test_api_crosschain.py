@@ -155,6 +155,8 @@ def test_worker_relays_with_its_own_key_and_receipts_cross(
             ready = client.get("/readyz")
             assert ready.status_code == 200, ready.text
             assert ready.json()["checks"]["crosschain"]["ok"] is True
+            second = ready.json()["checks"]["second_anchor"]
+            assert second["ok"] and f"chain {chains.main_w3.eth.chain_id}" in second["detail"]
 
             # The sub-chain forks under its checkpoints: /readyz says so, naming it.
             # Once the head is checkpointed, the sub-chain forks below it.

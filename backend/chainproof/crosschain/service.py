@@ -260,3 +260,11 @@ def relay_check(relay: Relay) -> tuple[bool, str]:
     if error:
         return True, f"relaying to main chain {relay.main.chain_id}; last error: {error}"
     return True, f"relaying to main chain {relay.main.chain_id}"
+
+
+def second_anchor_check(anchorer: SecondAnchorer) -> str:
+    """``/readyz``'s second_anchor line: the other chain down delays the second anchors but
+    takes nothing from this chain's, so it never fails the check; it says so."""
+    where = f"anchoring roots on chain {anchorer.second.chain_id} too"
+    error = anchorer.last_error or anchorer.writer.last_error
+    return f"{where}; last error: {error}" if error else where
