@@ -102,7 +102,9 @@ class SecondAnchorKind:
         self, session: Session, op: ChainOp, chain: ChainContext, mined: MinedTx | None
     ) -> None:
         p, second = op.payload, self.second
-        events = second.registry.anchored_events(root=p["root"])
+        # From the mined block when this run saw it; a lost receipt: the whole history.
+        since = mined.block_number if mined is not None else 0
+        events = second.registry.anchored_events(from_block=since, root=p["root"])
         mine = [e for e in events if e.submitter == second.sender.address]
         if not mine:
             raise ChainError(f"no Anchored event of root {p['root']} on chain {second.chain_id}")
