@@ -1,6 +1,7 @@
 """Cross-chain recall (跨链消息): a lot recalled on a sub-chain's TraceRegistry is checkpointed
 into the main chain, delivered with its proof to the main chain's deployment over HTTP, and
-its scan page (API and HTML) shows the lot recalled; forged messages are refused."""
+its scan page (API and HTML) shows the lot recalled; forged messages are refused; the
+sub-chain's lift crosses the same way and lifts it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import httpx
 from eth_account import Account
 from eth_utils import keccak
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from chainproof.api.app import create_app
 from chainproof.chain.compiler import load_artifact
@@ -35,6 +36,7 @@ from tests.factories import served
 from tests.integration.test_trace_api import FARM, NOODLE, Api, document, event, lot
 
 REASON = "亚硝酸盐超标 (南宁抽检)"
+LIFT = "复检合格"
 
 
 def test_a_sub_chain_recall_shows_on_the_main_deployments_scan_page(
@@ -176,15 +178,37 @@ def test_a_sub_chain_recall_shows_on_the_main_deployments_scan_page(
                 too_big = httpx.post(url + MESSAGES_PATH, json={**body, "block_number": 2**64})
                 assert too_big.status_code == 422, too_big.text
 
-            after = client.get(path).json()
-            assert after["badge"] == "recalled", after["badge_reason"]
-            [entry] = after["recalls"]
-            assert entry["reason"] == REASON and entry["lifted_at"] is None
-            assert entry["cross_chain"]["chain_id"] == SUB_CHAIN_ID
-            page = client.get(f"/t/{code}")
-            assert page.status_code == 200
-            assert 'data-testid="trace-recall-crosschain"' in page.text
-            assert f'data-chain-id="{SUB_CHAIN_ID}"' in page.text
-            assert REASON in page.text
+                after = client.get(path).json()
+                assert after["badge"] == "recalled", after["badge_reason"]
+                [entry] = after["recalls"]
+                assert entry["reason"] == REASON and entry["lifted_at"] is None
+                assert entry["cross_chain"]["chain_id"] == SUB_CHAIN_ID
+                page = client.get(f"/t/{code}")
+                assert page.status_code == 200
+                assert 'data-testid="trace-recall-crosschain"' in page.text
+                assert f'data-chain-id="{SUB_CHAIN_ID}"' in page.text
+                assert REASON in page.text
+
+                # The sub-chain lifts it: the lift crosses the same way.
+                lifted = TraceRegistryClient(sub_w3, trace.address, artifact.abi).lift_recall(
+                    sender, lot_key, reason_hash(LIFT)
+                )
+                with Session(engine) as s:
+                    row = s.exec(select(TraceRecall)).one()
+                    row.lift_tx_hash, row.lift_reason = lifted.tx_hash, LIFT
+                    s.add(row)
+                    s.commit()
+                relay.drain()
+                with Session(engine) as s:
+                    assert (
+                        deliver_recalls(
+                            s, sub_w3, trace_registry=trace.address, main_deployment=url
+                        )
+                        == 1
+                    )
+            final = client.get(path).json()
+            [entry] = final["recalls"]
+            assert entry["lift_reason"] == LIFT and entry["lifted_at"] is not None
+            assert final["badge"] != "recalled", final["badge_reason"]
     finally:
         main_ctx.stop()
