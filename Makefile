@@ -52,7 +52,7 @@ $(MUTATION_STAMP): $(PY_STAMP)
 	@touch $@
 
 demo: install
-	$(BIN)/chainproof demo $(ARGS)
+	$(BIN)/chainproof demo --two-chains $(ARGS)
 
 run: install
 	$(BIN)/chainproof serve $(ARGS)

@@ -23,6 +23,10 @@ from chainproof.vocabulary import MANAGED_CHAINS, Algorithm, chain_kind
 # chain, refused anywhere else (see ``Settings._unsafe_default``).
 DEV_OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEV_SECRET_KEY = "dev-only-secret-change-me"
+# The relay's development key: another account of the same mnemonic (funded on every dev
+# chain), never the operator's, so that the relay and a deployment anchoring on the main
+# chain with dev key 0 do not share a nonce there.
+RELAY_DEV_KEY = DEV_PRIVATE_KEYS[8]
 # Outside development a secret key shorter than this is refused: it derives the key that
 # encrypts custodial chain keys at rest (store/crypto.py).
 MIN_SECRET_KEY_LENGTH = 32
@@ -62,8 +66,27 @@ class Settings(BaseSettings):
     # and how often a range is posted (every K blocks, or T seconds when fewer came).
     main_chain: str | None = None
     main_chain_registry: str | None = None
+    chain_name: str = Field(default="", max_length=64)  # registered there (e.g. 南宁)
     checkpoint_blocks: int = Field(default=64, ge=1, le=1024)
     checkpoint_seconds: float = Field(default=60.0, gt=0)
+    # The sub-chain's validators' signing endpoints (comma-separated URLs of `chainproof
+    # crosschain signer`): the relay gathers threshold signatures there. Empty: it signs
+    # with the operator key alone (development: the one registered signer).
+    checkpoint_signers: str = ""
+    # Cross-chain recalls: on a sub deployment, the main chain's deployment (base URL) its
+    # relay delivers each checkpointed recall and lift to; on a main deployment, the
+    # ChainRegistry on its own chain whose sub-chains' messages it accepts (unset: none).
+    main_deployment: str | None = None
+    chain_registry: str | None = None
+    # Dual anchoring: each confirmed batch root anchored on this other chain too, by the
+    # relay key, at its EvidenceRegistry (unset: the data dir's record, or deployed there in
+    # development). The receipt lists both anchors (crosschain/second_anchor.py).
+    second_chain: str | None = None
+    second_chain_registry: str | None = None
+    # The key the relay sends its main-chain transactions with: a key of its own, whose nonce
+    # the relay's writer alone owns (the main chain's deployment may send with the operator
+    # key there). Unset: RELAY_DEV_KEY outside production; required in production.
+    relay_key: SecretStr | None = None
     solc: Path | None = None  # a native solc binary; otherwise py-solc-x's, otherwise solcjs
     project_root: Path | None = None  # where contracts/ and node_modules/ live (autodetected)
 
@@ -177,6 +200,9 @@ class Settings(BaseSettings):
                 "CHAINPROOF_OPERATOR_KEY is the public development key; "
                 "set a real key before running with CHAINPROOF_ENV=production"
             )
+        relay = self._unsafe_relay_key(public)
+        if relay is not None:
+            return "relay_key", relay
         if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
             return "secret_key", (
                 "CHAINPROOF_SECRET_KEY is the development default; "
@@ -200,6 +226,30 @@ class Settings(BaseSettings):
                 "(certificate links and QR codes) before running with CHAINPROOF_ENV=production"
             )
         return None
+
+    def _unsafe_relay_key(self, public: set[str]) -> str | None:
+        if not self.main_chain and not self.second_chain:
+            return None
+        if self.relay_key is None:
+            return (
+                "CHAINPROOF_RELAY_KEY is not set; CHAINPROOF_MAIN_CHAIN and "
+                "CHAINPROOF_SECOND_CHAIN need a key of the relay's own to send with before "
+                "running with CHAINPROOF_ENV=production"
+            )
+        key = self.relay_key.get_secret_value().lower().removeprefix("0x")
+        if key in public:
+            return "CHAINPROOF_RELAY_KEY is a public development key; set a real key"
+        if key == self.operator_key.get_secret_value().lower().removeprefix("0x"):
+            return (
+                "CHAINPROOF_RELAY_KEY is the operator key; give the relay a key of its own "
+                "(one nonce owner per key on the main chain)"
+            )
+        return None
+
+    @property
+    def resolved_relay_key(self) -> str:
+        """The relay's key (``RELAY_DEV_KEY`` when unset, which production refuses)."""
+        return self.relay_key.get_secret_value() if self.relay_key else RELAY_DEV_KEY
 
     def published_rpc_url(self, node_url: str | None) -> str | None:
         """The JSON-RPC URL third parties are told to verify with.

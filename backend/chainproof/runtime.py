@@ -34,7 +34,8 @@ from chainproof.chain.trace_registry import trace_chain
 from chainproof.chain.writer import ChainWriter, OpKind
 from chainproof.config import Settings
 from chainproof.crosschain.relay import Relay
-from chainproof.crosschain.service import start_relay
+from chainproof.crosschain.second_anchor import SecondAnchorer
+from chainproof.crosschain.service import start_crosschain
 from chainproof.draws.revealer import Revealer
 from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
 from chainproof.evidence.batcher import Batcher, LeaderLock
@@ -108,6 +109,7 @@ class Runtime:
     publisher: HeadPublisher | None = None  # trace heads, beside them (same key)
     revealer: Revealer | None = None  # reveals draws, beside them (draws/revealer.py)
     relay: Relay | None = None  # checkpoints into CHAINPROOF_MAIN_CHAIN, beside them
+    second_anchorer: SecondAnchorer | None = None  # roots into CHAINPROOF_SECOND_CHAIN too
     leader_lock: KeyLock | None = None
     standby: _Standby | None = None  # PostgreSQL: waiting to take the key over
     led_since: float | None = None  # when this process took the key's lead
@@ -129,6 +131,8 @@ class Runtime:
             self.revealer.stop()
         if self.publisher is not None:
             self.publisher.stop()
+        if self.second_anchorer is not None:
+            self.second_anchorer.stop()
         if self.relay is not None:
             self.relay.stop()
         if self.batcher is not None:
@@ -351,7 +355,7 @@ def _run_chain_workers(runtime: Runtime, lock: KeyLock) -> None:
         confirmations=finality.confirmations,
     )
     runtime.revealer.start()
-    runtime.relay = start_relay(runtime)
+    runtime.relay, runtime.second_anchorer = start_crosschain(runtime)
 
 
 def finality_policy(chain: ChainContext, settings: Settings) -> FinalityPolicy:

@@ -60,6 +60,19 @@ class MainChainAnchor(BaseModel):
     checkpoint_registry_code_hash: Hex32
 
 
+class OtherChainAnchor(BaseModel):
+    """Another chain the deployment anchors each root on too (dual anchoring): the chain and
+    its EvidenceRegistry, pinned as the first chain's are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    chain_id: Annotated[int, Field(strict=True, ge=1)]
+    genesis_hash: Hex32
+    registry: Address
+    registry_code_hash: Hex32
+    registry_version: _Version
+
+
 class TrustAnchor(BaseModel):
     """One pinned deployment: the chain (id + genesis) and the registries honoured on it."""
 
@@ -82,6 +95,7 @@ class TrustAnchor(BaseModel):
     # when unset, as main_chain. ``tender verify`` pins the registry a tender names by these.
     tender_registry: Address | None = None
     tender_registry_code_hash: Hex32 | None = None
+    other_chains: Annotated[list[OtherChainAnchor], Field(max_length=4)] | None = None
 
     @model_validator(mode="after")
     def _trace_pair(self) -> TrustAnchor:
@@ -171,10 +185,34 @@ class TrustAnchor(BaseModel):
     def document(self) -> dict[str, Any]:
         """The ``/.well-known/chainproof.json`` document (every key, nulls included)."""
         doc = self.model_dump(mode="json")
-        for optional in ("main_chain", "tender_registry", "tender_registry_code_hash"):
+        for optional in (
+            "main_chain",
+            "other_chains",
+            "tender_registry",
+            "tender_registry_code_hash",
+        ):
             if doc.get(optional) is None:
                 doc.pop(optional, None)
         return doc
+
+    def for_other_chain(self, chain_id: int) -> TrustAnchor | None:
+        """The anchor of the other chain ``chain_id`` (as if it were the first), or None when
+        this anchor pins no such chain."""
+        for other in self.other_chains or []:
+            if other.chain_id == chain_id:
+                return TrustAnchor(
+                    format=TRUST_ANCHOR_FORMAT,
+                    chain_id=other.chain_id,
+                    genesis_hash=other.genesis_hash,
+                    registry=other.registry,
+                    registry_code_hash=other.registry_code_hash,
+                    registry_version=other.registry_version,
+                    trace_registry=None,
+                    trace_registry_code_hash=None,
+                    rpc_url=None,
+                    past_registries=[],
+                )
+        return None
 
     def summary(self) -> str:
         return (

@@ -146,3 +146,20 @@ def test_the_page_has_a_rule_and_loads_no_other_script() -> None:
     assert "vendor/hash-wasm/keccak.umd.min.js" in template and "integrity(k)" in template
     # The page's own script never calls our API (common.js's api helpers are not used).
     assert "C.api" not in JS and "apiMaybeKey" not in JS and "/api/" not in JS
+
+
+def _js_list(name: str) -> list[str]:
+    """The string list ``const NAME = [...]`` of receipt.js."""
+    start = JS.index(f"const {name} = [") + len(f"const {name} = [")
+    return [item.strip().strip("'") for item in JS[start : JS.index("]", start)].split(",")]
+
+
+def test_the_page_knows_every_field_a_receipt_or_trust_anchor_may_carry() -> None:
+    """The page refuses a field it does not know (a receipt or anchor it cannot read whole is
+    not checked), so a field the models gain must reach its lists: a dual-anchored receipt and
+    its deployment's anchor (``other_anchors``, ``other_chains``) were refused when they did not."""
+    from chainproof.trust import TrustAnchor
+
+    assert set(receipts.Receipt.model_fields) == set(_js_list("KEYS"))
+    anchor_keys = set(_js_list("ANCHOR_KEYS")) | set(_js_list("OPTIONAL_ANCHOR_KEYS"))
+    assert set(TrustAnchor.model_fields) == anchor_keys

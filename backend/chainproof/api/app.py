@@ -75,6 +75,7 @@ TAGS = [
     {"name": "timestamps", "description": "RFC 3161 time stamps, bound to the anchor."},
     {"name": "draws", "description": "Verifiable random draws (随机数): commit, then reveal."},
     {"name": "tenders", "description": "Sealed bids (公共资源交易): commit, reveal, award."},
+    {"name": "crosschain", "description": "Sub-chains' recall messages, proven (跨链消息)."},
 ]
 
 

@@ -164,6 +164,8 @@ def default_rules(
         RateRule("explorer", "GET", "/tenders/*", explorer, per="address"),
         RateRule("scan", "GET", "/api/v1/draws/*", scan, per="address"),
         RateRule("scan", "GET", "/draws/*", scan, per="address"),
+        # Issue 22: a cross-chain message costs a few main-chain calls and a trie proof.
+        RateRule("verify", "POST", "/api/v1/crosschain/messages", verify, per="address"),
     ]
 
 

@@ -5,14 +5,19 @@
     chainproof crosschain rotate   --main URL --registry ADDR --chain-id N --signer ADDR ...
     chainproof crosschain retire   --main URL --registry ADDR --chain-id N
     chainproof crosschain status   --main URL --registry ADDR [--chain-id N]
+    chainproof crosschain sign     --main URL --registry ADDR --sub URL --from N --to M --root R
+    chainproof crosschain signer   --main URL --registry ADDR --sub URL [--host H --port P]
 
 The admin key comes from ``CHAINPROOF_MAIN_ADMIN_KEY`` (never an option: shells keep
 history). A deployment relays its own checkpoints once registered (``CHAINPROOF_MAIN_CHAIN``,
-docs/crosschain.md); these commands are the main chain operator's.
+docs/crosschain.md); these commands are the main chain operator's, but ``sign`` and
+``signer``, which each of a sub-chain's validators runs with its own key
+(``CHAINPROOF_VALIDATOR_KEY``) beside its own node.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
@@ -23,6 +28,7 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
     from chainproof.chain.chain_registry import ChainRegistryClient
+    from chainproof.crosschain.validators import ValidatorSigner
 
 app = typer.Typer(
     help="Sub-chains on the main chain's ChainRegistry: deploy, register, rotate, retire, status.",
@@ -183,3 +189,73 @@ def status(
             )
 
     _run(act)
+
+
+# ---- validators: each signs a checkpoint over the root its own node gives ----------------
+
+SubOpt = Annotated[str, typer.Option("--sub", help="This validator's own sub-chain node.")]
+
+
+def _validator(sub: str, main: str, registry: str) -> ValidatorSigner:
+    from eth_account import Account
+    from web3 import Web3
+
+    from chainproof.crosschain.validators import ValidatorSigner
+
+    key = os.environ.get("CHAINPROOF_VALIDATOR_KEY")
+    if not key:
+        typer.echo("set CHAINPROOF_VALIDATOR_KEY to this validator's signing key", err=True)
+        raise typer.Exit(2)
+    sub_w3 = Web3(Web3.HTTPProvider(sub, request_kwargs={"timeout": 10}))
+    return ValidatorSigner(
+        key=Account.from_key(key), sub_w3=sub_w3, registry=_client(main, registry)
+    )
+
+
+@app.command("sign")
+def sign(
+    main: MainOpt,
+    registry: RegistryOpt,
+    sub: SubOpt,
+    from_block: Annotated[int, typer.Option("--from", min=0)],
+    to_block: Annotated[int, typer.Option("--to", min=0)],
+    root: Annotated[str, typer.Option("--root", help="The range root the relay proposes.")],
+) -> None:
+    """Sign one checkpoint range (key: CHAINPROOF_VALIDATOR_KEY) after recomputing its root
+    from this validator's own node; refused (exit 1) when the node's blocks differ."""
+    from web3 import Web3
+
+    from chainproof.crosschain.validators import SignRequest
+
+    signer = _validator(sub, main, registry)
+    chain_id = int(Web3(Web3.HTTPProvider(sub, request_kwargs={"timeout": 10})).eth.chain_id)
+    req = SignRequest.from_json(
+        json.dumps(
+            {"sub_chain_id": chain_id, "from_block": from_block, "to_block": to_block, "root": root}
+        ).encode()
+    )
+    _run(lambda: typer.echo(signer.sign(req)))
+
+
+@app.command("signer")
+def signer_endpoint(
+    main: MainOpt,
+    registry: RegistryOpt,
+    sub: SubOpt,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8701,
+) -> None:
+    """Serve POST /sign for the relay (CHAINPROOF_CHECKPOINT_SIGNERS lists these URLs): each
+    request's root is recomputed from this validator's own node before it is signed."""
+    import time
+
+    from chainproof.crosschain.validators import serve
+
+    signer = _validator(sub, main, registry)
+    server = serve(signer, host, port)
+    typer.echo(f"validator {signer.key.address} signing at http://{host}:{port}/sign")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.shutdown()

@@ -1,5 +1,10 @@
 """``chainproof demo``: a persisted Anvil, the API and the batcher, seeded with the 2023 case.
 
+With ``--two-chains`` (what ``make demo`` runs) a second persisted Anvil is the main chain
+(桂链) and the demo's own chain the 南宁 city chain: the worker registers it on the main
+chain's ChainRegistry, relays its checkpoints and anchors each root on both
+(docs/crosschain.md).
+
 Everything a user would do goes through the public API (``chainproof.demo.seed_demo``), so
 the demo shows the real path: applicant units upload documents (queued → batched → anchored),
 submit, a reviewer moves applications on, acceptance invoices are checked against 3×. Ctrl-C
@@ -84,6 +89,31 @@ def _seed(base_url: str, data_dir: Path, database_url: str, server: Any) -> None
     )
 
 
+# The demo's main chain (桂链): its own chain id, so its receipts and the city chain's differ.
+MAIN_CHAIN_ID = 45_000
+
+
+def _start_main_chain(data_dir: Path) -> Any:
+    """The main chain, a second Anvil with its state in ``<data dir>/main-chain`` (the next
+    run finds the same chain: its ChainRegistry, the checkpoints, the second anchors)."""
+    from chainproof.chain.managed import AnvilNode
+    from chainproof.chain.nodes import free_port
+
+    node = AnvilNode(
+        state_file=data_dir.expanduser().resolve() / "main-chain" / "anvil-state.json",
+        chain_id=MAIN_CHAIN_ID,
+        port=free_port(),
+    )
+    node.start()
+    _out.print(
+        f"main chain 桂链 (chain id {MAIN_CHAIN_ID}) at {node.rpc_url}: this deployment's "
+        "chain (南宁) is registered there, checkpointed every 8 blocks or 5 s, and each "
+        "batch root anchored on both (the explorer lists the checkpoints)",
+        soft_wrap=True,
+    )
+    return node
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
@@ -102,12 +132,23 @@ def register(app: typer.Typer) -> None:
                 f"else {STANDARD_RPC_PORT}, else (held by another process) a free one].",
             ),
         ] = None,
+        two_chains: Annotated[
+            bool,
+            typer.Option(
+                "--two-chains",
+                help="Also run a main chain (桂链): this deployment's chain (南宁) is "
+                "registered there, checkpointed into it, and each root anchored on both "
+                "(`make demo` passes it).",
+            ),
+        ] = False,
     ) -> None:
         """Start a persisted chain + the API + the batcher, and seed the 2023 subsidy case."""
         import uvicorn
 
         from chainproof.api.app import create_app
 
+        main_node = _start_main_chain(data_dir) if two_chains else None
+        main_url = main_node.rpc_url if main_node is not None else None
         settings = settings_with(
             port=port,
             data_dir=data_dir,
@@ -115,6 +156,11 @@ def register(app: typer.Typer) -> None:
             chain_port=chain_port,
             batch_interval_ms=200,
             host="127.0.0.1",
+            main_chain=main_url,
+            second_chain=main_url,
+            checkpoint_blocks=8 if main_url else None,
+            checkpoint_seconds=5 if main_url else None,
+            chain_name="南宁 city chain" if main_url else None,
         )
         settings = _choose_chain_port(settings)  # the same rule as `serve`
         _preflight(settings)
@@ -141,4 +187,8 @@ def register(app: typer.Typer) -> None:
                 _out.print(f"[red]seeding the demo failed: {exc}[/red]")
 
         threading.Thread(target=seed, name="demo-seed", daemon=True).start()
-        server.run()
+        try:
+            server.run()
+        finally:
+            if main_node is not None:
+                main_node.stop()

@@ -369,13 +369,14 @@ def revoke(
 def verify_receipt_command(
     file: Annotated[Path, typer.Argument(help="A receipt JSON file.")],
     rpc: Annotated[
-        str,
+        list[str],
         typer.Option(
             "--rpc",
             envvar="CHAINPROOF_RPC_URL",
             help=(
                 "Any JSON-RPC endpoint of the receipt's chain (GET /api/v1/chain gives one), "
-                "or of the trust anchor's main chain for a checkpointed sub-chain receipt."
+                "or of the trust anchor's main chain for a checkpointed sub-chain receipt. "
+                "Repeat it for a dual-anchored receipt: one node per chain it lists."
             ),
         ),
     ],
@@ -392,6 +393,17 @@ def verify_receipt_command(
             ),
         ),
     ] = None,
+    policy: Annotated[
+        str,
+        typer.Option(
+            "--policy",
+            help=(
+                "For a receipt anchored on several chains (other_anchors): 'all' (every "
+                "anchor must verify) or 'any' (one pinned anchor that verifies is enough). "
+                "A revocation seen on any chain is always the verdict."
+            ),
+        ),
+    ] = "all",
 ) -> None:
     """Verify a receipt against a chain and a pinned trust anchor, with no ChainProof server.
 
@@ -404,10 +416,11 @@ def verify_receipt_command(
     2: the receipt or the anchor cannot be read or fetched, or the node cannot be reached.
 
     3: not pinned: every check passed, but without --trust a forgery would pass them too.
+
+    A dual-anchored receipt is checked on each chain it lists under --policy (docs/
+    crosschain.md): 2 when only unreachable chains keep it from valid.
     """
     # Imported here: web3 costs a second of start-up that the server commands do not need.
-    from web3 import Web3
-
     from chainproof.chain.nodes import display_url, rpc_chain_id
     from chainproof.receipts import Receipt, verify_receipt
     from chainproof.trust import TrustAnchor
@@ -426,18 +439,22 @@ def verify_receipt_command(
             anchor = TrustAnchor.load(trust)
         except ChainProofError as exc:
             _fail(f"no trust anchor from {trust}: {exc.message}")
-    shown = display_url(rpc)
+    if policy not in ("any", "all"):
+        _fail(f"--policy must be 'any' or 'all', not {policy!r}")
+    if parsed.other_anchors:
+        if anchor is None:
+            _fail("a dual-anchored receipt is verified against a trust anchor: give --trust")
+        _verify_anchors(file, parsed, rpc, anchor, trust or "", policy)
+        return
+    rpc_url = rpc[0]
+    shown = display_url(rpc_url)
     try:
         # A raw eth_chainId first: without it an unreachable node would only show up as a
         # failed check, and "invalid" (1) must mean the receipt, never the network (2).
-        node_chain = rpc_chain_id(rpc, timeout=_RPC_TIMEOUT)
+        node_chain = rpc_chain_id(rpc_url, timeout=_RPC_TIMEOUT)
     except Exception as exc:  # httpx errors, bad URL, a JSON-RPC error answer
         _fail(f"cannot reach the JSON-RPC node at {shown}: {type(exc).__name__}: {exc}")
-    w3 = Web3(
-        Web3.HTTPProvider(
-            rpc, request_kwargs={"timeout": _RPC_TIMEOUT}, exception_retry_configuration=None
-        )
-    )
+    w3 = _web3(rpc_url)
     main = anchor.main_chain if anchor is not None else None
     if (
         anchor is not None
@@ -491,6 +508,72 @@ def verify_receipt_command(
     if reason.startswith(f"{failed} check could not run"):
         _fail(f"the node at {shown} failed during the checks: {reason}")
     out.print(f"[bold red]INVALID[/bold red]: {escape(reason)}", soft_wrap=True, highlight=False)
+    raise typer.Exit(1)
+
+
+def _web3(url: str) -> Any:
+    from web3 import Web3
+
+    return Web3(
+        Web3.HTTPProvider(
+            url, request_kwargs={"timeout": _RPC_TIMEOUT}, exception_retry_configuration=None
+        )
+    )
+
+
+def _verify_anchors(
+    file: Path, parsed: Any, rpcs: list[str], anchor: Any, trust: str, policy: Any
+) -> None:
+    """A dual-anchored receipt: each anchor on the node of its chain, under ``policy``."""
+    from chainproof.chain.nodes import display_url, rpc_chain_id
+    from chainproof.crosschain.policy import verify_with_policy
+
+    nodes: dict[int, Any] = {}
+    out = _out()
+    for url in rpcs:
+        try:
+            nodes.setdefault(rpc_chain_id(url, timeout=_RPC_TIMEOUT), _web3(url))
+        except Exception as exc:  # a chain down counts as no node of it; the policy decides
+            out.print(
+                f"node {escape(display_url(url))} unreachable: {type(exc).__name__}",
+                soft_wrap=True,
+                highlight=False,
+            )
+    verdict = verify_with_policy(parsed, nodes, trust=anchor, policy=policy)
+    out.print(
+        f"receipt {escape(str(file))}: {parsed.algorithm} {parsed.digest}, anchored on "
+        f"{len(verdict.anchors)} chains; policy {policy}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    out.print(
+        f"trust anchor: {escape(anchor.summary())}, from {escape(trust)}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    for a in verdict.anchors:
+        mark = "[green]✓[/green]" if a.valid else "[red]✗[/red]"
+        out.print(
+            f" {mark} chain {a.chain_id} block {a.block_number}: {escape(a.describe())}",
+            soft_wrap=True,
+            highlight=False,
+        )
+    if verdict.valid:
+        out.print(
+            f"[bold green]VALID[/bold green] under policy {policy}: "
+            f"{sum(a.valid for a in verdict.anchors)} of {len(verdict.anchors)} anchors verified",
+            soft_wrap=True,
+            highlight=False,
+        )
+        return
+    if verdict.status == "unreachable":
+        _fail(f"cannot verify under policy {policy}: {verdict.reason}")
+    word = "REVOKED" if verdict.status == "revoked" else "INVALID"
+    out.print(
+        f"[bold red]{word}[/bold red]: {escape(verdict.reason or '')}",
+        soft_wrap=True,
+        highlight=False,
+    )
     raise typer.Exit(1)
 
 

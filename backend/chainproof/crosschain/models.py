@@ -35,3 +35,68 @@ class CrosschainCheckpoint(SQLModel, table=True):
     main_block_hash: str | None = Field(default=None, max_length=HEX32_LEN)
     op_id: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class SecondAnchor(SQLModel, table=True):
+    """A batch root anchored on the deployment's second chain too (dual anchoring), written
+    in the commit that confirms its ``chain_op``; one per (chain, root)."""
+
+    __tablename__ = "second_anchor"
+    __table_args__ = (UniqueConstraint("chain_id", "root"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    root: str = Field(max_length=HEX32_LEN, index=True)
+    chain_id: int = Field(sa_type=BigInteger)
+    contract: str = Field(max_length=ADDRESS_LEN)
+    tx_hash: str = Field(max_length=HEX32_LEN)
+    block_number: int = Field(sa_type=BigInteger)
+    block_hash: str = Field(max_length=HEX32_LEN)
+    block_timestamp: int = Field(sa_type=BigInteger)
+    submitter: str = Field(max_length=ADDRESS_LEN)
+    op_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CrosschainRecall(SQLModel, table=True):
+    """A recall (or lift) on a sub-chain's TraceRegistry, received as a verified message
+    (``crosschain/messages.py``): the main deployment's scan pages show it for the lot's URI.
+    One per event (sub-chain block, transaction index, kind, lot key)."""
+
+    __tablename__ = "crosschain_recall"
+    __table_args__ = (
+        UniqueConstraint(
+            "sub_chain_id",
+            "block_number",
+            "tx_index",
+            "kind",
+            "lot_key",
+            name="uq_crosschain_recall_event",  # the convention's name is over 63 characters
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sub_chain_id: int = Field(sa_type=BigInteger)
+    kind: str = Field(max_length=8)  # "recall" | "lift"
+    lot_uri: str = Field(max_length=512, index=True)
+    lot_code: str | None = Field(default=None, max_length=128)
+    lot_key: str = Field(max_length=HEX32_LEN)
+    reason: str = Field(max_length=500)
+    trace_registry: str = Field(max_length=ADDRESS_LEN)
+    tx_hash: str = Field(max_length=HEX32_LEN)
+    block_number: int = Field(sa_type=BigInteger)
+    block_timestamp: int = Field(sa_type=BigInteger)
+    tx_index: int = Field(sa_type=BigInteger)
+    checkpoint_index: int = Field(sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CrosschainDelivery(SQLModel, table=True):
+    """A sub-chain recall (or lift) delivered to the main deployment: sent once, then not."""
+
+    __tablename__ = "crosschain_delivery"
+    __table_args__ = (UniqueConstraint("recall_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    recall_id: int = Field(sa_type=BigInteger)  # trace_recall.id
+    kind: str = Field(max_length=8)
+    delivered_at: datetime = Field(default_factory=utcnow)

@@ -37,6 +37,20 @@ def covering_checkpoint(
     ).first()
 
 
+def recent_checkpoints(
+    session: Session, *, chain_id: int, limit: int = 10
+) -> list[CrosschainCheckpoint]:
+    """This chain's latest checkpoints on its main chain, newest first (the explorer)."""
+    return list(
+        session.exec(
+            select(CrosschainCheckpoint)
+            .where(CrosschainCheckpoint.sub_chain_id == chain_id)
+            .order_by(col(CrosschainCheckpoint.from_block).desc())
+            .limit(limit)
+        )
+    )
+
+
 def checkpoint_section(session: Session, receipt: Receipt, w3: Web3) -> CheckpointSection | None:
     """The section for ``receipt`` (``w3``: the sub-chain's node), or None while its block is
     not checkpointed, or when the checkpointed hash at its height is another block's."""

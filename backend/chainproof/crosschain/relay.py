@@ -28,7 +28,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
@@ -48,8 +48,10 @@ from chainproof.chain.sender import MinedTx, TxSender
 from chainproof.chain.writer import Call, ChainWriter, OpKind, enqueue
 from chainproof.crosschain.models import CrosschainCheckpoint
 from chainproof.crosschain.ranges import checkpoint_typed_data, range_tree, sign_checkpoint
+from chainproof.crosschain.validators import SignRequest, collect_signatures
 from chainproof.errors import ChainError, ChainMismatchError, ConflictError
 from chainproof.metrics import EVENTS
+from chainproof.store.leader import KeyLock
 from chainproof.store.ops import LIVE, ChainOp
 
 log = structlog.get_logger("chainproof.crosschain")
@@ -77,7 +79,7 @@ class SubChainForked(ChainMismatchError):
 
 @dataclass
 class MainChain:
-    """The main chain as the relay's writer sees it: node, operator key, ChainRegistry, and
+    """The main chain as the relay's writer sees it: node, relay key, ChainRegistry, and
     the chain id and genesis hash it must keep answering with (else nothing is sent)."""
 
     w3: Web3
@@ -89,37 +91,47 @@ class MainChain:
 
     def status(self, *, fresh: bool = False, may_block: bool = True) -> ChainStatus:
         del may_block
-        now = time.monotonic()
-        if self._status is not None and not fresh and now - self._status.checked_at < 1.0:
-            return self._status
-        try:
-            same = (
-                int(self.w3.eth.chain_id) == self.chain_id
-                and genesis_hash(self.w3) == self.genesis_hash
-                and bool(self.w3.eth.get_code(self.registry.address))
-            )
-            st = (
-                ChainStatus(True, None, "ok", now)
-                if same
-                else ChainStatus(
-                    False, "the main chain is not the pinned one", "chain_mismatch", now
-                )
-            )
-        except Exception as exc:
-            log.warning("main chain unreachable", error=f"{type(exc).__name__}: {exc}")
-            st = ChainStatus(False, "main chain unreachable", "unreachable", now)
-        self._status = st
-        return st
+        self._status = remote_status(
+            self.w3,
+            chain_id=self.chain_id,
+            genesis=self.genesis_hash,
+            contract=self.registry.address,
+            cached=None if fresh else self._status,
+        )
+        return self._status
 
 
-def open_main_chain(url: str, registry: str, operator: LocalAccount) -> MainChain:
-    """The main chain at ``url``, pinned to the chain id and genesis it answers with now."""
+def remote_status(
+    w3: Web3, *, chain_id: int, genesis: str, contract: str, cached: ChainStatus | None
+) -> ChainStatus:
+    """Another chain's status for its writer: still the pinned chain, with ``contract``'s
+    code (a second's cache)."""
+    now = time.monotonic()
+    if cached is not None and now - cached.checked_at < 1.0:
+        return cached
+    try:
+        same = (
+            int(w3.eth.chain_id) == chain_id
+            and genesis_hash(w3) == genesis
+            and bool(w3.eth.get_code(contract))  # type: ignore[arg-type]
+        )
+        if same:
+            return ChainStatus(True, None, "ok", now)
+        return ChainStatus(False, f"chain {chain_id} is not the pinned one", "chain_mismatch", now)
+    except Exception as exc:
+        log.warning("other chain unreachable", chain_id=chain_id, error=f"{type(exc).__name__}")
+        return ChainStatus(False, f"chain {chain_id} unreachable", "unreachable", now)
+
+
+def open_main_chain(url: str, registry: str, relay_key: LocalAccount) -> MainChain:
+    """The main chain at ``url``, pinned to the chain id and genesis it answers with now;
+    ``relay_key`` sends there (``CHAINPROOF_RELAY_KEY``, never the operator key)."""
     from chainproof.chain.chain_registry import chain_registry_abi
 
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 10}))
     return MainChain(
         w3=w3,
-        sender=TxSender(w3, operator),
+        sender=TxSender(w3, relay_key),
         registry=ChainRegistryClient(w3, registry, chain_registry_abi()),
         chain_id=int(w3.eth.chain_id),
         genesis_hash=genesis_hash(w3),
@@ -143,9 +155,12 @@ class CheckpointKind:
 
     name = CHECKPOINT
 
-    def __init__(self, *, sub_w3: Web3, signers: Sequence[LocalAccount]) -> None:
+    def __init__(
+        self, *, sub_w3: Web3, signers: Sequence[LocalAccount], endpoints: Sequence[str] = ()
+    ) -> None:
         self.sub_w3 = sub_w3
         self.signers = list(signers)
+        self.endpoints = list(endpoints)  # validators' signing endpoints (validators.py)
 
     def build(self, session: Session, op: ChainOp, chain: ChainContext) -> Call | None:
         main = cast(MainChain, chain)  # the relay's writer is bound to the main chain
@@ -172,8 +187,19 @@ class CheckpointKind:
             root=p["root"],
             epoch=record.epoch,
         )
+        if self.endpoints:  # several validators: gathered, each recomputing the root
+            signatures = collect_signatures(
+                typed,
+                SignRequest(p["sub_chain_id"], p["from"], p["to"], p["root"]),
+                local=self.signers,
+                endpoints=self.endpoints,
+                signers=main.registry.signers_of(p["sub_chain_id"], record.epoch),
+                threshold=record.threshold,
+            )
+        else:
+            signatures = sign_checkpoint(self.signers, typed)
         fn = main.registry.checkpoint_call(
-            p["sub_chain_id"], p["from"], p["to"], p["root"], sign_checkpoint(self.signers, typed)
+            p["sub_chain_id"], p["from"], p["to"], p["root"], signatures
         )
         return Call(main.registry, fn)
 
@@ -224,8 +250,10 @@ class CheckpointKind:
         return None  # nothing was promised: the relay plans the range again
 
 
-def crosschain_kinds(*, sub_w3: Web3, signers: Sequence[LocalAccount]) -> dict[str, OpKind]:
-    kind = CheckpointKind(sub_w3=sub_w3, signers=signers)
+def crosschain_kinds(
+    *, sub_w3: Web3, signers: Sequence[LocalAccount], endpoints: Sequence[str] = ()
+) -> dict[str, OpKind]:
+    kind = CheckpointKind(sub_w3=sub_w3, signers=signers, endpoints=endpoints)
     return {kind.name: kind}
 
 
@@ -256,6 +284,7 @@ class Relay:
         every_seconds: float = 60.0,
         confirmations: int = 1,
         max_range: int = MAX_RANGE,
+        signer_endpoints: Sequence[str] = (),
     ) -> None:
         self.engine = engine
         self.sub_w3 = sub_w3
@@ -270,8 +299,12 @@ class Relay:
         self.writer = ChainWriter(
             engine=engine,
             chain=cast(ChainContext, main),
-            kinds=crosschain_kinds(sub_w3=sub_w3, signers=signers),
+            kinds=crosschain_kinds(sub_w3=sub_w3, signers=signers, endpoints=signer_endpoints),
         )
+        # Run after each step (``service``: delivering recall messages); returns how many.
+        self.after_step: Callable[[], int] | None = None
+        # The relay key's leader lock (``service.open_relay``), released when it stops.
+        self.lock: KeyLock | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -363,7 +396,9 @@ class Relay:
     def step(self) -> bool:
         """Plans, then advances the writer by one step: True when something happened."""
         planned = self.plan() is not None
-        return self.writer.step() or planned
+        worked = self.writer.step() or planned
+        delivered = self.after_step() if self.after_step is not None else 0
+        return worked or delivered > 0
 
     def drain(self, timeout: float = 60.0) -> None:
         """Plans and sends until nothing is due or live (tests, ``--once``)."""
@@ -395,3 +430,6 @@ class Relay:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None

@@ -108,6 +108,24 @@ Address = Annotated[
 _Count = Annotated[int, Field(strict=True, ge=0)]
 
 
+MAX_OTHER_ANCHORS: Final = 4
+
+
+class OtherAnchor(BaseModel):
+    """The same root anchored on another chain (dual anchoring, docs/crosschain.md): where,
+    as the receipt's own fields say it for its first chain."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    chain_id: Annotated[int, Field(strict=True, ge=1)] = Field(description="EIP-155 chain id.")
+    contract: Address = Field(description="EvidenceRegistry there.")
+    tx_hash: Hex32 = Field(description="The anchoring transaction there.")
+    block_number: _Count = Field(description="Its block.")
+    block_hash: Hex32 = Field(description="That block's hash.")
+    block_timestamp: _Count = Field(description="That block's timestamp (Unix seconds).")
+    submitter: Address = Field(description="Who anchored the root there (event submitter).")
+
+
 class Receipt(BaseModel):
     """A ChainProof evidence receipt (version 1). Hex is ``0x`` + lowercase, addresses EIP-55."""
 
@@ -177,6 +195,26 @@ class Receipt(BaseModel):
             "header and receipt proof of the Anchored log (docs/crosschain.md)."
         ),
     )
+
+    other_anchors: Annotated[list[OtherAnchor], Field(max_length=MAX_OTHER_ANCHORS)] | None = Field(
+        None,
+        description=(
+            "The root anchored on other chains too (dual anchoring): the receipt's own "
+            "fields are its first anchor, these the others; a verifier's policy (any, "
+            "all) says which must hold (docs/crosschain.md)."
+        ),
+    )
+
+    def anchored_at(self, other: OtherAnchor) -> Receipt:
+        """This receipt as if ``other`` were its one anchor (its own checks verify it)."""
+        return self.model_copy(
+            update={
+                **other.model_dump(),
+                "other_anchors": None,
+                "checkpoint": None,
+                "tsa_token": None,
+            }
+        )
 
     @field_validator("version")
     @classmethod

@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 
 from chainproof.chain.context import ChainContext
 from chainproof.chain.trace_registry import trace_chain
+from chainproof.crosschain.recalls import crosschain_recalls
 from chainproof.store.models import Evidence, utcnow
 from chainproof.trace import codes, epcis, recall, roles
 from chainproof.trace.chains import GENESIS, next_link
@@ -204,6 +205,12 @@ def scan_view(
             }
         )
     lot_node = session.get(TraceNode, node.lot_node_id) if node.lot_node_id else None
+    # Recalls of the same lot raised on a sub-chain, proven through its checkpoint (issue 22).
+    uris = [node.uri] + ([lot_node.uri] if lot_node else [])
+    crossed = crosschain_recalls(session, uris)
+    recalls += crossed
+    if any(r["lifted_at"] is None for r in crossed) and verdict.badge != "recalled":
+        verdict = Badge("recalled", "recalled", {}, "a sub-chain recalled the item's lot")
     return {
         "code": node.code,
         "uri": node.uri,

@@ -267,6 +267,15 @@ class OnChainHeadOut(BaseModel):
     )
 
 
+class CrossChainRecallOut(BaseModel):
+    """Where a recall raised on a sub-chain was proven (issue 22, docs/crosschain.md)."""
+
+    chain_id: int = Field(description="The sub-chain whose TraceRegistry recalled the lot.")
+    tx_hash: str = Field(description="The recall's transaction there.")
+    block_number: int
+    checkpoint_index: int = Field(description="The main chain's checkpoint holding its block.")
+
+
 class RecallNoteOut(BaseModel):
     """One recall of the item's lot or of a lot it came from, in force or lifted."""
 
@@ -282,6 +291,9 @@ class RecallNoteOut(BaseModel):
     )
     chain_lifted_at: int | None = Field(
         default=None, description="recallOf(lot key).liftedAt on chain: 0 when never lifted."
+    )
+    cross_chain: CrossChainRecallOut | None = Field(
+        default=None, description="Set when a sub-chain raised it, proven by its checkpoint."
     )
 
 

@@ -107,6 +107,7 @@ ZH: Final[dict[str, str]] = {
     "trace.recall.chain_state_in_force": "链上状态：召回中",
     "trace.recall.chain_state_lifted": "链上状态：召回已解除",
     "trace.recall.chain_state_none": "链上状态：未召回",
+    "trace.recall.cross_chain": "跨链：由二级链 {chain} 召回，经主链检查点证明",
 }
 
 EN: Final[dict[str, str]] = {
@@ -185,4 +186,5 @@ EN: Final[dict[str, str]] = {
     "trace.recall.chain_state_in_force": "On chain: recalled",
     "trace.recall.chain_state_lifted": "On chain: recall lifted",
     "trace.recall.chain_state_none": "On chain: not recalled",
+    "trace.recall.cross_chain": "cross-chain: recalled on sub-chain {chain}, proven by checkpoint",
 }

@@ -32,6 +32,7 @@ from chainproof.api.deps import (
     signed_in,
 )
 from chainproof.chain.abi import receipt_page_constants
+from chainproof.crosschain.proofs import recent_checkpoints
 from chainproof.digests import ALGORITHMS
 from chainproof.errors import ChainProofError, ConflictError, NotFoundError
 from chainproof.evidence import service
@@ -348,6 +349,7 @@ def explorer_page(
         events = explorer.recent_events(chain=chain)
     except ChainProofError as exc:
         return _explorer_error(request, exc)
+    checkpoints = recent_checkpoints(session, chain_id=summary.chain_id)  # issue 22
     return render(
         request,
         "explorer.html",
@@ -355,6 +357,7 @@ def explorer_page(
         summary=summary,
         blocks=blocks,
         events=events,
+        checkpoints=checkpoints,
         result=result,
         routes=_SEARCH_ROUTES,
         q=q or "",

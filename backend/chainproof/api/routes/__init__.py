@@ -18,6 +18,7 @@ from chainproof.api.routes import (
     bundle,
     channels,
     court,
+    crosschain,
     draws,
     epcis,
     evidence,
@@ -60,6 +61,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     invoices.router,
     invoices.consistency_router,
     tenders.router,
+    crosschain.router,
 )
 
 __all__ = ["API_ROUTERS"]

@@ -44,6 +44,7 @@ from chainproof.api.upload import FILE_FIELD, clean_label, clean_text, hash_mult
 from chainproof.chain.writer import operation_public
 from chainproof.channels import service as channels
 from chainproof.crosschain.proofs import receipt_with_checkpoint
+from chainproof.crosschain.second_anchor import with_other_anchors
 from chainproof.digests import ALGORITHMS, Algorithm
 from chainproof.errors import InvalidInputError
 from chainproof.evidence import intake, service
@@ -408,6 +409,7 @@ def read_receipt(
     )
     if get_runtime(request).relay is not None:  # its checkpoint section, once there is one
         receipt = receipt_with_checkpoint(session, receipt, get_runtime(request).chain.w3)
+    receipt = with_other_anchors(session, receipt)  # dual anchoring: its other chains
     headers = None
     if download:
         name = f"chainproof-receipt-{evidence_id}.json"

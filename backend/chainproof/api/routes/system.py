@@ -41,7 +41,7 @@ from chainproof.api.schemas import (
 )
 from chainproof.chain.context import ChainContext
 from chainproof.chain.endpoints import pool_of
-from chainproof.crosschain.service import relay_check
+from chainproof.crosschain.service import relay_check, second_anchor_check
 from chainproof.errors import NotFoundError
 from chainproof.runtime import UnavailableChain
 from chainproof.store.models import Batch, BatchStatus
@@ -207,6 +207,9 @@ def readyz(runtime: RuntimeDep) -> Any:
     if runtime.relay is not None:  # a fork of this chain under its checkpoints (issue 22)
         ok, detail = relay_check(runtime.relay)
         results["crosschain"] = CheckOut(ok=ok, detail=detail), "chain_mismatch"
+    if runtime.second_anchorer is not None:  # dual anchoring: informative, never fails
+        detail = second_anchor_check(runtime.second_anchorer)
+        results["second_anchor"] = CheckOut(ok=True, detail=detail), "unreachable"
     checks = {name: check for name, (check, _) in results.items()}
     failed = [(name, check, code) for name, (check, code) in results.items() if not check.ok]
     if not failed:

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from chainproof.api.deps import ChainDep, RuntimeDep, SettingsDep, published_rpc_url
 from chainproof.api.schemas import TrustAnchorOut, error_responses
 from chainproof.chain.trust_anchor import server_trust_anchor
+from chainproof.crosschain.second_anchor import second_chain_anchor
 from chainproof.crosschain.service import main_chain_anchor
 from chainproof.trust import WELL_KNOWN_PATH
 
@@ -51,6 +52,9 @@ async def trust_anchor_document(
     if runtime.relay is not None:  # the main chain it is checkpointed into (issue 22)
         main = await run_in_threadpool(main_chain_anchor, runtime.relay)
         anchor = anchor.model_copy(update={"main_chain": main})
+    if runtime.second_anchorer is not None:  # dual anchoring: the other chain, pinned too
+        other = await run_in_threadpool(second_chain_anchor, runtime.second_anchorer.second)
+        anchor = anchor.model_copy(update={"other_chains": [other]})
     body = json.dumps(anchor.document(), indent=2).encode() + b"\n"
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}

@@ -33,15 +33,17 @@
   const K = JSON.parse(document.getElementById('receipt-constants').textContent);
   const { ANCHORED_TOPIC, VERSION, GET_ANCHOR, IS_LEAF_REVOKED, VERIFY, GET_ANCHOR_V1, IS_LEAF_REVOKED_V1, VERIFY_V1, ALGORITHMS, LEAF_TYPES } = K;
   const RPC_TIMEOUT_MS = 15000;
-  const KEYS = ['version', 'algorithm', 'digest', 'salt', 'leaf_types', 'leaf_values', 'leaf_hash', 'proof', 'root', 'chain_id', 'contract', 'tx_hash', 'block_number', 'block_hash', 'block_timestamp', 'submitter', 'issued_at', 'evidence_id', 'label', 'checkpoint'];
+  const KEYS = ['version', 'algorithm', 'digest', 'salt', 'leaf_types', 'leaf_values', 'leaf_hash', 'proof', 'root', 'chain_id', 'contract', 'tx_hash', 'block_number', 'block_hash', 'block_timestamp', 'submitter', 'issued_at', 'evidence_id', 'label', 'checkpoint', 'other_anchors', 'tsa_token'];
   const REQUIRED = KEYS.slice(0, 16);
   const ANCHOR_FORMAT = 'chainproof-trust-anchor/1';
   const ANCHOR_URL = '/.well-known/chainproof.json';
   const ANCHOR_KEYS = ['format', 'chain_id', 'genesis_hash', 'registry', 'registry_code_hash', 'registry_version', 'trace_registry', 'trace_registry_code_hash', 'rpc_url', 'past_registries'];
   // Optional: the main chain a sub-chain deployment is checkpointed into (docs/crosschain.md).
   // This page verifies against the receipt's own chain; the checkpoint is the CLI's path.
-  // The TenderRegistry (docs/tenders.md) is `tender verify`'s, not this page's.
-  const OPTIONAL_ANCHOR_KEYS = ['main_chain', 'tender_registry', 'tender_registry_code_hash'];
+  // The TenderRegistry (docs/tenders.md) is `tender verify`'s, not this page's. Other chains a
+  // root is also anchored on (dual anchoring) are `verify-receipt --policy`'s: this page checks
+  // the receipt's own chain.
+  const OPTIONAL_ANCHOR_KEYS = ['main_chain', 'other_chains', 'tender_registry', 'tender_registry_code_hash'];
 
   // --- bytes and hex ------------------------------------------------------------------
   const enc = new TextEncoder();
