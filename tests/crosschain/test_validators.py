@@ -43,8 +43,10 @@ def test_two_of_three_validators_sign_with_one_offline_and_one_refusing(
         threshold=2,
     )
     chains.mine_sub(chains.sub_w3.eth.block_number + 4)
-    # C's node is another chain with the same id and height: it refuses to sign.
-    impostor = AnvilNode(chain_id=SUB_CHAIN_ID)
+    # C's node is another chain with the same id and height: it refuses to sign. Its genesis
+    # is set apart: two Anvils started within one second have the same genesis block.
+    genesis_time = chains.sub_w3.eth.get_block(0)["timestamp"]
+    impostor = AnvilNode(chain_id=SUB_CHAIN_ID, extra_args=["--timestamp", str(genesis_time + 1)])
     impostor.start()
     missing = chains.sub_w3.eth.block_number + 1
     impostor.web3().provider.make_request("anvil_mine", [hex(missing)])  # type: ignore[arg-type]
