@@ -11,8 +11,9 @@ of the generic encoder, and a Core
 in per-row bookkeeping). On SQLite the new ids are read back without ``RETURNING``: one
 writer holds the database lock for the whole transaction, so an ``AUTOINCREMENT`` insert of
 n rows takes n consecutive ids ending at ``last_insert_rowid()``. PostgreSQL sequences give
-no such guarantee under concurrent writers, so there the ids come back with ``RETURNING``
-in parameter order.
+no such guarantee under concurrent writers, so there the ids are drawn from the sequence
+first and the rows streamed with them through ``COPY`` (``store/pg_copy.py``): a multi-row
+``INSERT`` spent most of its time in the driver parsing placeholders, not in the database.
 
 The API's upload routes go through :func:`submit_bulk` instead: concurrent requests share
 one write transaction (group commit), up to ``GROUP_MAX_ROWS`` rows. A request still gets
@@ -44,6 +45,7 @@ from chainproof.merkle import evidence_leaf_hasher
 from chainproof.public_ids import new_public_ids
 from chainproof.receipts import SALT_SIZE, random_salt
 from chainproof.store.models import FILENAME_LEN, LABEL_LEN, Evidence, EvidenceStatus, utcnow
+from chainproof.store.pg_copy import copy_rows, supports_copy
 from chainproof.vocabulary import Hash32, SaltSource
 
 MAX_BULK = 10_000
@@ -322,11 +324,11 @@ def _insert(
     statement; returns each job's new ids in row order. The caller commits."""
     total = sum(len(rows) for rows, _ in jobs)
     dialect = conn.dialect
+    if supports_copy(conn):
+        stream = ((*r, now) for rows, now in jobs for r in rows)
+        return _split(copy_rows(conn, _TABLE, _COLUMNS, stream, total), jobs)
     if dialect.name != "sqlite":
-        stmt = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
-        params = [dict(zip(_COLUMNS, (*r, now), strict=True)) for rows, now in jobs for r in rows]
-        flat = [int(r[0]) for r in conn.execute(stmt, params)]
-        return _split(flat, jobs)
+        return _split(insert_returning(conn, jobs), jobs)
     # Straight to the driver's executemany: SQLAlchemy's per-row, per-column parameter
     # processing costs as much as SQLite's own insert here. Every value is already what
     # the driver takes (str, int, None) except the time, converted once per job by its own
@@ -348,6 +350,17 @@ def _insert(
     if found != total:
         raise ChainProofError(f"inserted {total} evidence rows but found {found} in ids")
     return _split(list(range(first, last + 1)), jobs)
+
+
+def insert_returning(
+    conn: Connection, jobs: list[tuple[list[tuple[Any, ...]], datetime]]
+) -> list[int]:
+    """The portable path (a database other than SQLite or PostgreSQL through psycopg): one
+    multi-row ``INSERT ... RETURNING``, ids in parameter order; the ids of all jobs' rows.
+    Public for ``benchmarks/postgres.py``, which measures ``COPY`` against it."""
+    stmt = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+    params = [dict(zip(_COLUMNS, (*r, now), strict=True)) for rows, now in jobs for r in rows]
+    return [int(r[0]) for r in conn.execute(stmt, params)]
 
 
 def _split(flat: list[int], jobs: list[tuple[list[tuple[Any, ...]], datetime]]) -> list[list[int]]:
