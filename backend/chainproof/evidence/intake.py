@@ -33,7 +33,7 @@ import os
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select
 from sqlmodel import Session
@@ -175,56 +175,56 @@ def _accepted(
     ]
 
 
-def submit_digests(
-    *,
-    session: Session,
-    algorithm: Algorithm,
-    digests: Sequence[Hash32],
-    member_id: int | None,
-    label: str | None = None,
-    filenames: Sequence[str | None] | None = None,
-    sizes: Sequence[int | None] | None = None,
-    salt_source: SaltSource = random_salt,
-    channel_id: int | None = None,
-) -> list[Accepted]:
+class Documents(TypedDict):
+    """What a submission names besides where it goes (``submit_digests``, ``submit_bulk``)."""
+
+    algorithm: Algorithm
+    digests: Sequence[Hash32]  # 32 bytes each
+    member_id: int | None
+    label: NotRequired[str | None]
+    filenames: NotRequired[Sequence[str | None] | None]
+    sizes: NotRequired[Sequence[int | None] | None]
+    salt_source: NotRequired[SaltSource]
+    channel_id: NotRequired[int | None]
+
+
+def _prepare(documents: Documents) -> tuple[list[str], list[tuple[Any, ...]]]:
+    return _rows(
+        documents["algorithm"],
+        documents["digests"],
+        documents["member_id"],
+        documents.get("label"),
+        documents.get("filenames"),
+        documents.get("sizes"),
+        documents.get("salt_source", random_salt),
+        documents.get("channel_id"),
+    )
+
+
+def submit_digests(*, session: Session, **documents: Unpack[Documents]) -> list[Accepted]:
     """Queues ``digests`` (32 bytes each) and commits; bad input raises before any write.
 
     Runs in ``session``'s transaction: whatever the caller added to the session before is
     committed with the rows (subsidy documents and trace events rely on that).
     """
-    if not digests:
+    if not documents["digests"]:
         return []
-    digest_hex, rows = _rows(
-        algorithm, digests, member_id, label, filenames, sizes, salt_source, channel_id
-    )
+    digest_hex, rows = _prepare(documents)
     ids = _insert(session.connection(), [(rows, utcnow())])[0]
     session.commit()
-    return _accepted(algorithm, digest_hex, rows, ids)
+    return _accepted(documents["algorithm"], digest_hex, rows, ids)
 
 
-def submit_bulk(
-    *,
-    group: GroupCommit,
-    algorithm: Algorithm,
-    digests: Sequence[Hash32],
-    member_id: int | None,
-    label: str | None = None,
-    filenames: Sequence[str | None] | None = None,
-    sizes: Sequence[int | None] | None = None,
-    salt_source: SaltSource = random_salt,
-    channel_id: int | None = None,
-) -> list[Accepted]:
+def submit_bulk(*, group: GroupCommit, **documents: Unpack[Documents]) -> list[Accepted]:
     """:func:`submit_digests` for requests that bring nothing else to commit (the upload
     routes): the rows go into the next commit of ``group`` (its engine's) and this returns once
     that transaction has committed. Bad input raises before anything is queued; a failed
     commit raises here, in every request whose rows it held, and stores none of them."""
-    if not digests:
+    if not documents["digests"]:
         return []
-    digest_hex, rows = _rows(
-        algorithm, digests, member_id, label, filenames, sizes, salt_source, channel_id
-    )
+    digest_hex, rows = _prepare(documents)
     ids = group.write(rows, utcnow())
-    return _accepted(algorithm, digest_hex, rows, ids)
+    return _accepted(documents["algorithm"], digest_hex, rows, ids)
 
 
 # One group transaction holds at most this many rows (one full bulk request): a bound on how
@@ -328,7 +328,7 @@ def _insert(
         stream = ((*r, now) for rows, now in jobs for r in rows)
         return _split(copy_rows(conn, _TABLE, _COLUMNS, stream, total), jobs)
     if dialect.name != "sqlite":
-        return _split(insert_returning(conn, jobs), jobs)
+        return _split(_insert_returning(conn, jobs), jobs)
     # Straight to the driver's executemany: SQLAlchemy's per-row, per-column parameter
     # processing costs as much as SQLite's own insert here. Every value is already what
     # the driver takes (str, int, None) except the time, converted once per job by its own
@@ -352,12 +352,12 @@ def _insert(
     return _split(list(range(first, last + 1)), jobs)
 
 
-def insert_returning(
+def _insert_returning(
     conn: Connection, jobs: list[tuple[list[tuple[Any, ...]], datetime]]
 ) -> list[int]:
-    """The portable path (a database other than SQLite or PostgreSQL through psycopg): one
-    multi-row ``INSERT ... RETURNING``, ids in parameter order; the ids of all jobs' rows.
-    Public for ``benchmarks/postgres.py``, which measures ``COPY`` against it."""
+    """The portable path (a database other than SQLite, or PostgreSQL through a driver other
+    than psycopg 3): one multi-row ``INSERT ... RETURNING``, ids in parameter order.
+    ``benchmarks/postgres.py`` measures ``COPY`` against it on PostgreSQL."""
     stmt = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
     params = [dict(zip(_COLUMNS, (*r, now), strict=True)) for rows, now in jobs for r in rows]
     return [int(r[0]) for r in conn.execute(stmt, params)]
