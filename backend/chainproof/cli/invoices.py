@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-_err = Console(stderr=True)
+from chainproof.cli.console import fail as _fail
+
 _TIMEOUT = 10.0
 _MAX_FILE = 1 << 20
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    _err.print(f"[red]error: {escape(message)}[/red]", soft_wrap=True, highlight=False)
-    raise typer.Exit(code)
 
 
 def verify_invoice(
