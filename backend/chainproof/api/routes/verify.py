@@ -39,7 +39,13 @@ from chainproof.api.upload import FILE_FIELD, hash_multipart, is_json, is_multip
 from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.digests import Algorithm
 from chainproof.errors import ChainError, WouldBlock
-from chainproof.evidence.verify import ANONYMOUS, Viewer, receipt_holder_view, verify_digest
+from chainproof.evidence.verify import (
+    ANONYMOUS,
+    DigestVerdict,
+    Viewer,
+    receipt_holder_view,
+    verify_digest,
+)
 from chainproof.receipts import Receipt, verify_receipt
 from chainproof.trust import TrustAnchor
 from chainproof.vocabulary import ALGORITHMS
@@ -172,7 +178,7 @@ async def verify(request: Request) -> Any:
 
 def _verify_on_loop(
     runtime: Runtime, viewer: Viewer, algorithm: Algorithm, digest: bytes
-) -> dict[str, Any] | None:
+) -> DigestVerdict | None:
     """The verdict from the database and memory alone, right here on the event loop; None
     when it needs the node or a wait (``WouldBlock``, or SQLite busy: the reader never
     waits), and the caller asks from a worker thread instead. Under a verify load almost
@@ -204,7 +210,7 @@ def _viewer_of(
 
 def _verify_in_thread(
     runtime: Runtime, viewer: Viewer, algorithm: Algorithm, digest: bytes
-) -> dict[str, Any]:
+) -> DigestVerdict:
     with runtime.engine.connect() as connection:
         return verify_digest(
             db=connection, chain=runtime.chain, algorithm=algorithm, digest=digest, viewer=viewer
