@@ -35,7 +35,7 @@ from chainproof.api.schemas import (
     VerifyDigestIn,
     error_responses,
 )
-from chainproof.api.upload import FILE_FIELD, hash_multipart, is_json, is_multipart, read_json
+from chainproof.api.upload import FILE_FIELD, hash_upload, is_json, is_multipart, read_json
 from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.digests import Algorithm
 from chainproof.errors import ChainError, WouldBlock
@@ -144,15 +144,7 @@ async def verify(request: Request) -> Any:
         credentials = await bearer_scheme(request)
         viewer = await run_in_threadpool(_viewer_of, request, runtime, credentials)
     if is_multipart(request):
-        settings = runtime.settings
-        form = await hash_multipart(
-            request,
-            max_bytes=settings.max_upload_bytes,
-            algorithm=algorithm,
-            default_algorithm=settings.hash_algorithm,
-            text_fields=frozenset({"algorithm"}),
-            max_files=1,
-        )
+        form = await hash_upload(request, runtime.settings, algorithm=algorithm, max_files=1)
         chosen, digest = form.algorithm, form.files[0].digest
     elif is_json(request):
         raw = await read_json(request)

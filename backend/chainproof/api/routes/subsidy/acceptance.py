@@ -24,7 +24,7 @@ from chainproof.api.routes.subsidy.common import (
     submit_route,
 )
 from chainproof.api.schemas import error_responses
-from chainproof.api.upload import hash_multipart
+from chainproof.api.upload import hash_upload
 from chainproof.digests import Algorithm
 from chainproof.subsidy import acceptance
 from chainproof.subsidy.access import visible_application
@@ -72,13 +72,12 @@ async def attach_acceptance_document(
     settings: SettingsDep,
     algorithm: Annotated[Algorithm | None, _ALGORITHM_QUERY] = None,
 ) -> DocumentOut:
-    form = await hash_multipart(
+    form = await hash_upload(
         request,
-        max_bytes=settings.max_upload_bytes,
+        settings,
         algorithm=algorithm,
-        default_algorithm=settings.hash_algorithm,
-        text_fields=frozenset({"kind", "amount_wan", "number", "issuer", "algorithm"}),
         max_files=1,
+        fields=("kind", "amount_wan", "number", "issuer"),
     )
     fields = {k: v for k, v in form.fields.items() if k != "algorithm"}
     body = _validate(AcceptanceDocIn, fields)
