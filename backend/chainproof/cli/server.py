@@ -23,11 +23,7 @@ import json
 import os
 import signal
 import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -35,6 +31,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from chainproof.cli.signals import stop_on_signals
 from chainproof.client import DEFAULT_SERVER, ChainProofClient
 from chainproof.errors import ChainProofError
 from chainproof.vocabulary import MANAGED_CHAINS, ChainKind, chain_kind
@@ -111,29 +108,6 @@ def settings_with(**overrides: Any) -> Settings:
         _fail(f"invalid settings: {problems}")
     except ChainProofError as exc:
         _fail(exc.message)
-
-
-@contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """An event set by SIGINT, SIGTERM or SIGHUP, instead of the default abrupt exit.
-
-    Installed before any node starts, so a signal during start-up still ends in an orderly
-    stop (a managed node lives in its own session: nobody but us stops it).
-    """
-    stopping = threading.Event()
-
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    previous = {
-        sig: signal.signal(sig, request_stop)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    }
-    try:
-        yield stopping
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _migrate(settings: Settings) -> str:
@@ -413,7 +387,7 @@ def worker(
     url = _migrate(settings)
     lock = _leader_lock(settings, "one batcher per signing key")
     try:
-        with _stop_on_signals() as stopping:
+        with stop_on_signals() as stopping:
             engine = make_engine(url)
             # The deployment records another host wrote, from the database; ours, to it.
             with shared_deployments(engine, settings.data_dir):
