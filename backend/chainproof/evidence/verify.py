@@ -453,7 +453,14 @@ def _verify_candidates(
     return last_problem or {**base, "verdict": "pending", "reason": "waiting for its batch"}
 
 
-def receipt_holder_view(*, session: Session, receipt: Receipt) -> dict[str, Any]:
+class HolderView(TypedDict, total=False):
+    """The record a receipt's holder is shown (``ReceiptVerdictOut``'s extra fields)."""
+
+    evidence_id: str  # the record's public id
+    member: str | None
+
+
+def receipt_holder_view(*, session: Session, receipt: Receipt) -> HolderView:
     """What the holder of ``receipt`` learns beyond the chain checks: the record's public id
     and member, when the receipt's algorithm, digest and salt are a record's here. The salt
     is the secret (only receipts carry it; strangers never see it), so presenting it is
