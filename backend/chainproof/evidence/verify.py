@@ -182,8 +182,10 @@ _LOOKUP: Final = (
 )
 
 
-class AnchorFields(TypedDict):
-    """Where and when a digest's batch was anchored (``anchor`` of a record or a verdict)."""
+class AnchorFields(TypedDict, total=False):
+    """Where and when a digest's batch was anchored (``anchor`` of a record or a verdict).
+    :func:`anchor_fields` sets every key; ``total=False`` lets a record's view carry them
+    only once the record is anchored (``RecordView``)."""
 
     root: str
     tx_hash: str | None
@@ -212,9 +214,10 @@ def anchor_fields(src: Any) -> AnchorFields:
     )
 
 
-class RecordView(TypedDict, total=False):
+class RecordView(AnchorFields, total=False):
     """What a viewer may know of a record beyond the verdict (``_view``): the status alone
-    for a stranger; the rest for those who may see the record."""
+    for a stranger; the rest for those who may see the record (the anchor's fields once it
+    is anchored)."""
 
     status: str
     member: str | None
@@ -224,16 +227,6 @@ class RecordView(TypedDict, total=False):
     size: int | None
     created_at: str
     revoke_reason: str | None
-    # AnchorFields, once the record is anchored
-    root: str
-    tx_hash: str | None
-    block_number: int | None
-    block_hash: str | None
-    block_timestamp: int | None
-    anchored_at: str | None
-    chain_id: int | None
-    contract: str | None
-    submitter: str | None
 
 
 class _Asked(TypedDict):
