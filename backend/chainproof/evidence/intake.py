@@ -1,7 +1,8 @@
 """Accepting documents: each digest becomes a queued evidence row with its own salt.
 
-Rows are written in one bulk INSERT per request and committed before the API answers 202:
-an acknowledged document is in the queue whatever happens next (docs/architecture.md, promise 4).
+Rows are written in one bulk write per request (COPY on PostgreSQL) and committed before the
+API answers 202: an acknowledged document is in the queue whatever happens next
+(docs/architecture.md, promise 4).
 
 This is the bulk endpoint's hot path (10,000 digests a request), so it avoids per-row
 overhead that does not buy anything: one ``os.urandom`` call for all the salts, the leaf
