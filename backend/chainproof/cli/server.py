@@ -122,21 +122,10 @@ def _migrate(settings: Settings) -> str:
 
 
 def _open_chain(settings: Settings, *, deploy_if_missing: bool = True) -> ChainContext:
-    from chainproof.chain.context import open_chain
-    from chainproof.chain.endpoints import pool_options
+    from chainproof.chain.configured import open_configured_chain
 
     try:
-        return open_chain(
-            chain=settings.chain,
-            data_dir=settings.data_dir,
-            operator_key=settings.operator_key.get_secret_value(),
-            deploy_if_missing=deploy_if_missing,
-            registry_admin=settings.registry_admin,
-            require_offline_admin=settings.env == "production",
-            tx_type=settings.tx_type,
-            gas_price=settings.gas_price,
-            pool_options=pool_options(settings),
-        )
+        return open_configured_chain(settings, deploy_if_missing=deploy_if_missing)
     except ChainProofError as exc:
         _fail(exc.message)
 
