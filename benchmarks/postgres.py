@@ -1,5 +1,9 @@
 """Measurement 6: ingest until anchored on PostgreSQL, and the leader takeover time.
 
+First the intake's own cost, in process and without HTTP (``submit_digests`` of 10,000
+digests): on PostgreSQL through ``COPY`` and through the multi-row ``INSERT ... RETURNING``
+it replaced, on one server in the same run, with SQLite beside them.
+
 Three ingest runs of the same digests, each on a fresh Anvil and a fresh database, started
 as ``chainproof`` processes from the same commands an operator runs (rate limits lifted):
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -28,6 +33,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from unittest.mock import patch
 
 import httpx
 from eth_account import Account
@@ -38,6 +44,7 @@ from benchmarks.results import Result
 from benchmarks.stack import _server_env, fresh_chain
 from chainproof.chain.nodes import free_port
 from chainproof.chain.writer import enqueue
+from chainproof.evidence import intake
 from chainproof.identity import create_api_key
 from chainproof.store import db
 from chainproof.store.models import Evidence
@@ -251,14 +258,52 @@ def takeover(workdir: Path, database_url: str) -> float:
             engine.dispose()
 
 
+@dataclass(frozen=True)
+class IntakeCost:
+    wall: float  # seconds per 10,000-digest request, the median round
+    cpu: float  # this process's CPU seconds per request, the median round
+
+
+def intake_cost(database_url: str, *, rounds: int, copy: bool = True) -> IntakeCost:
+    """``submit_digests`` of 10,000 digests in process, no HTTP: the intake's own cost.
+    ``copy=False`` takes the portable multi-row ``INSERT ... RETURNING`` on PostgreSQL (what
+    the intake did before ``COPY``), so both are measured in one run on one server."""
+    db.upgrade(database_url)
+    engine = db.make_engine(database_url)
+    walls: list[float] = []
+    cpus: list[float] = []
+    try:
+        with ExitStack() as stack:
+            if not copy:
+                stack.enter_context(patch.object(intake, "supports_copy", lambda conn: False))
+            for _ in range(rounds + 1):  # the first round warms the pool and the caches
+                digests = [os.urandom(32) for _ in range(BULK)]
+                t0, c0 = time.perf_counter(), time.process_time()
+                with Session(engine) as s:
+                    intake.submit_digests(
+                        session=s, algorithm="sha256", digests=digests, member_id=None
+                    )
+                walls.append(time.perf_counter() - t0)
+                cpus.append(time.process_time() - c0)
+    finally:
+        engine.dispose()
+    return IntakeCost(statistics.median(walls[1:]), statistics.median(cpus[1:]))
+
+
 def measure(workdir: Path, *, quick: bool) -> list[Result]:
     # tests/pg.py starts a private PostgreSQL from the apt package's binaries.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.pg import fresh_database, postgres_server
 
     bodies = _bodies(2 if quick else 5)
+    rounds = 3 if quick else 5
     with ExitStack() as stack:
         server = stack.enter_context(postgres_server())
+        sqlite_cost = intake_cost(f"sqlite:///{workdir / 'pg-bench-intake.db'}", rounds=rounds)
+        with fresh_database(server) as url:
+            copy_cost = intake_cost(url, rounds=rounds)
+        with fresh_database(server) as url:
+            insert_cost = intake_cost(url, rounds=rounds, copy=False)
         sqlite = ingest_run(
             workdir / "pg-bench-sqlite",
             f"sqlite:///{workdir / 'pg-bench-sqlite.db'}",
@@ -288,7 +333,25 @@ def measure(workdir: Path, *, quick: bool) -> list[Result]:
             f"(SQLite: {sqlite.accepted:,.0f}/s)",
         )
 
+    def cost(name: str, of: IntakeCost, unit: str) -> Result:
+        value, baseline = (
+            (of.cpu, insert_cost.cpu) if unit == "cpu" else (of.wall, insert_cost.wall)
+        )
+        return Result(
+            measurement="postgres",
+            name=f"intake of 10,000 digests in process, {name}, {unit} s",
+            value=value,
+            unit="s",
+            baseline=baseline,
+            baseline_name="PostgreSQL, multi-row INSERT ... RETURNING",
+            better="lower",
+            notes=f"`submit_digests`, median of {rounds} rounds; SQLite: {sqlite_cost.wall:.3f} s "
+            f"wall, {sqlite_cost.cpu:.3f} s CPU",
+        )
+
     return [
+        cost("PostgreSQL, COPY", copy_cost, "wall"),
+        cost("PostgreSQL, COPY", copy_cost, "cpu"),
         row("bulk digests/s until anchored, PostgreSQL, 1 process", one, "`serve` + batcher"),
         row(
             "bulk digests/s until anchored, PostgreSQL, 2 replicas + 1 worker",

@@ -27,7 +27,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
-from chainproof.chain.context import ChainContext, ChainLocals, ChainStatus, open_chain
+from chainproof.chain.configured import open_configured_chain
+from chainproof.chain.context import ChainContext, ChainLocals, ChainStatus
 from chainproof.chain.endpoints import pool_options
 from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.trace_registry import trace_chain
@@ -223,17 +224,7 @@ def find_trace_registry(chain: ChainContext, settings: Settings) -> None:
 
 def _open_chain_or_degrade(settings: Settings) -> ChainContext:
     try:
-        return open_chain(
-            chain=settings.chain,
-            data_dir=settings.data_dir,
-            operator_key=settings.operator_key.get_secret_value(),
-            port=settings.chain_port,
-            registry_admin=settings.registry_admin,
-            require_offline_admin=settings.env == "production",
-            tx_type=settings.tx_type,
-            gas_price=settings.gas_price,
-            pool_options=pool_options(settings),
-        )
+        return open_configured_chain(settings, port=settings.chain_port)
     except ChainMismatchError as exc:
         log.error("chain mismatch: serving degraded; nothing will be anchored", reason=exc.message)
         return UnavailableChain(

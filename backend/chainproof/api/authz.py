@@ -110,6 +110,8 @@ KEYHOLDERS: Final = frozenset({Role.SUBMITTER.value, Role.REVIEWER.value, Role.A
 SUBMITTERS: Final = frozenset({Role.SUBMITTER.value, Role.ADMIN.value})
 REVIEWERS: Final = frozenset({Role.REVIEWER.value, Role.ADMIN.value})
 ADMINS: Final = frozenset({Role.ADMIN.value})
+AUDITORS: Final = frozenset({Role.ADMIN.value, Role.AUDITOR.value})  # reads the operator's logs
+ADMIN: Final = Role.ADMIN.value
 
 UNCHECKED_PATHS: Final = frozenset(
     {"/static", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
@@ -129,24 +131,32 @@ _GATED = "a page for people signed in as "
 
 
 _LIC = "/api/v1/licences/{licence_id}"
-
-
-def _licence(why: str) -> Rule:
-    """A licence route for its issuer org (or an admin); to anyone else it does not exist."""
-    return Rule(SUBMITTERS, Owner.REQUIRED, why, foreign=Outcome.NOT_FOUND)
-
-
 _REC = "/api/v1/recordings/{recording_id}"
 
 
-def _recording(why: str) -> Rule:
-    """A recording route for its org (or an admin); to anyone else it does not exist."""
-    return Rule(SUBMITTERS, Owner.REQUIRED, why, foreign=Outcome.NOT_FOUND)
+def _owned(
+    why: str, roles: frozenset[str] = SUBMITTERS, sees_all: frozenset[str] = frozenset({ADMIN})
+) -> Rule:
+    """A route for the org that owns what it names (and ``sees_all``): to anyone else that
+    does not exist (404, as a missing id)."""
+    return Rule(roles, Owner.REQUIRED, why, sees_all=sees_all, foreign=Outcome.NOT_FOUND)
 
 
-def _unit(why: str, roles: frozenset[str] = SUBMITTERS) -> Rule:
-    """A subsidy application route only its applicant unit (or an admin) may use."""
-    return Rule(roles, Owner.REQUIRED, why, foreign=Outcome.NOT_FOUND)
+# Owned so: a licence by its issuer org (licences/service.py), a recording by its org, a
+# subsidy application by its applicant unit.
+_licence = _recording = _unit = _owned
+
+
+def _evidence_private(what: str) -> Rule:
+    """A route that shows an evidence record's receipt, or more (the salt in it would let the
+    holder probe the digest): only for those who may see the record."""
+    return Rule(
+        EVERYONE,
+        Owner.REQUIRED,
+        f"{what} for {_EVIDENCE_PRIVATE}",
+        foreign=Outcome.NOT_FOUND,
+        sees_reviewed=REVIEWERS,
+    )
 
 
 def _visible(why: str) -> Rule:
@@ -173,27 +183,15 @@ RULES: Final[dict[RouteKey, Rule]] = {
         "id and status are public; digest, member, anchor, label and dates are private",
         sees_reviewed=REVIEWERS,
     ),
-    ("GET", "/api/v1/evidence/{evidence_id}/receipt"): Rule(
-        EVERYONE,
-        Owner.REQUIRED,
-        "the receipt (digest, salt, label) is for " + _EVIDENCE_PRIVATE,
-        foreign=Outcome.NOT_FOUND,
-        sees_reviewed=REVIEWERS,
+    ("GET", "/api/v1/evidence/{evidence_id}/receipt"): _evidence_private(
+        "the receipt (digest, salt, label) is"
     ),
     # Issue 19: the offline bundle and the court's facts hold the receipt and more.
-    ("GET", "/api/v1/evidence/{evidence_id}/bundle"): Rule(
-        EVERYONE,
-        Owner.REQUIRED,
-        "the bundle holds the receipt: for " + _EVIDENCE_PRIVATE,
-        foreign=Outcome.NOT_FOUND,
-        sees_reviewed=REVIEWERS,
+    ("GET", "/api/v1/evidence/{evidence_id}/bundle"): _evidence_private(
+        "the bundle holds the receipt:"
     ),
-    ("GET", "/api/v1/evidence/{evidence_id}/court"): Rule(
-        EVERYONE,
-        Owner.REQUIRED,
-        "the certificate's facts (file name, key, signature) are for " + _EVIDENCE_PRIVATE,
-        foreign=Outcome.NOT_FOUND,
-        sees_reviewed=REVIEWERS,
+    ("GET", "/api/v1/evidence/{evidence_id}/court"): _evidence_private(
+        "the certificate's facts (file name, key, signature) are"
     ),
     ("POST", "/tsa"): Rule(
         frozenset({ANONYMOUS, *SUBMITTERS}),
@@ -202,17 +200,12 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ),
     ("GET", "/tsa/ca.pem"): Rule(EVERYONE, why="the root tokens are verified with: public"),
     ("GET", "/tsa/tsa.pem"): Rule(EVERYONE, why="the TSA's certificate: public"),
-    ("POST", "/api/v1/evidence/{evidence_id}/revoke"): Rule(
-        SUBMITTERS,
-        Owner.REQUIRED,
-        "only the submitting org or an admin may revoke; another org's record is not found",
-        foreign=Outcome.NOT_FOUND,
+    ("POST", "/api/v1/evidence/{evidence_id}/revoke"): _owned(
+        "only the submitting org or an admin may revoke; another org's record is not found"
     ),
-    ("GET", "/api/v1/operations/{operation_id}"): Rule(
-        KEYHOLDERS,
-        Owner.REQUIRED,
+    ("GET", "/api/v1/operations/{operation_id}"): _owned(
         "a chain operation is its org's business: anyone else finds no such operation",
-        foreign=Outcome.NOT_FOUND,
+        KEYHOLDERS,
     ),
     # --- live recordings (recordings/service.py: owned) -----------------------------------
     ("POST", "/api/v1/recordings"): Rule(SUBMITTERS, why="recorders are members' submitters"),
@@ -263,17 +256,14 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("GET", "/api/v1/keys"): Rule(ADMINS, why="the key list is the operator's"),
     ("DELETE", "/api/v1/keys/{key_id}"): Rule(ADMINS, why="any key, whose ever it is"),
     ("GET", "/api/v1/chain/network"): Rule(
-        frozenset({Role.ADMIN.value, Role.AUDITOR.value}),
+        AUDITORS,
         why="endpoint URLs and the signer's balance are the operator's (counts: /api/v1/chain)",
     ),
     ("POST", "/api/v1/channels"): Rule(ADMINS, why="channels are the operator's to make"),
-    ("GET", "/api/v1/channels"): Rule(
-        frozenset({Role.ADMIN.value, Role.AUDITOR.value}), why="who shares with whom"
-    ),
+    ("GET", "/api/v1/channels"): Rule(AUDITORS, why="who shares with whom"),
     ("POST", "/api/v1/channels/{name}/members"): Rule(ADMINS, why="with a reason, audited"),
     ("GET", "/api/v1/audit"): Rule(
-        frozenset({Role.ADMIN.value, Role.AUDITOR.value}),
-        why="the audit log: admins and the read-only auditor role",
+        AUDITORS, why="the audit log: admins and the read-only auditor role"
     ),
     ("POST", "/api/v1/users"): Rule(ADMINS, why="people are invited by the operator"),
     ("GET", "/api/v1/users"): Rule(ADMINS, why="the people list is the operator's"),
@@ -362,22 +352,15 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", "/epcis/capture"): Rule(SUBMITTERS, why="capture is for members' submitters"),
     ("POST", "/epcis/events"): Rule(SUBMITTERS, why="capture is for members' submitters"),
     ("GET", "/epcis/capture"): Rule(KEYHOLDERS, Owner.FILTERED, why="each org's jobs"),
-    ("GET", "/epcis/capture/{captureID}"): Rule(
-        KEYHOLDERS, Owner.REQUIRED, why="its org's job", foreign=Outcome.NOT_FOUND
-    ),
+    ("GET", "/epcis/capture/{captureID}"): _owned("its org's job", KEYHOLDERS),
     ("GET", "/epcis/events"): Rule(KEYHOLDERS, Owner.FILTERED, why="each org's events"),
     ("POST", "/epcis/queries"): Rule(KEYHOLDERS, why="an org names its own queries"),
     ("GET", "/epcis/queries"): Rule(
         KEYHOLDERS, Owner.FILTERED, why="each org's queries", sees_all=frozenset()
     ),
     **{
-        (method, path): Rule(
-            KEYHOLDERS,
-            Owner.REQUIRED,
-            why="its org's query",
-            foreign=Outcome.NOT_FOUND,
-            sees_all=frozenset(),  # names are per org: an admin's are its own
-        )
+        # Names are per org: an admin's are its own.
+        (method, path): _owned("its org's query", KEYHOLDERS, sees_all=frozenset())
         for method, path in (
             ("GET", "/epcis/queries/{queryName}"),
             ("DELETE", "/epcis/queries/{queryName}"),
@@ -388,9 +371,7 @@ RULES: Final[dict[RouteKey, Rule]] = {
             ("DELETE", "/epcis/queries/{queryName}/subscriptions/{subscriptionID}"),
         )
     },
-    ("GET", "/epcis/events/{eventID:path}"): Rule(
-        KEYHOLDERS, Owner.REQUIRED, why="its org's event", foreign=Outcome.NOT_FOUND
-    ),
+    ("GET", "/epcis/events/{eventID:path}"): _owned("its org's event", KEYHOLDERS),
     **{
         ("GET", p): Rule(KEYHOLDERS, Owner.FILTERED, why="each org's events")
         for r in ("eventTypes", "epcs", "bizSteps", "bizLocations", "readPoints", "dispositions")
@@ -412,12 +393,8 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("GET", "/anchor"): Rule(EVERYONE, why=_GATED + "submitters"),
     ("GET", "/evidence/{evidence_id}"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
     ("GET", "/evidence/{evidence_id}/certificate"): Rule(EVERYONE, Owner.HIDDEN, _PAGE),
-    ("GET", "/evidence/{evidence_id}/certificate.pdf"): Rule(
-        EVERYONE,
-        Owner.REQUIRED,
-        "the certificate's facts are private: rendered for " + _EVIDENCE_PRIVATE,
-        foreign=Outcome.NOT_FOUND,
-        sees_reviewed=REVIEWERS,
+    ("GET", "/evidence/{evidence_id}/certificate.pdf"): _evidence_private(
+        "the certificate's facts are private: rendered"
     ),
     ("GET", "/explorer"): Rule(EVERYONE, why=_PAGE),
     ("GET", "/explorer/block/{number}"): Rule(EVERYONE, why=_PAGE),

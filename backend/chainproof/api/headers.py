@@ -33,7 +33,9 @@ import hashlib
 from typing import Final
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from chainproof.api.asgi import HTTPMiddleware
 
 __all__ = ["PAGE_CSP", "SecurityHeadersMiddleware", "docs_csp", "inline_scripts"]
 
@@ -82,16 +84,10 @@ def docs_csp(html: str) -> str:
     )
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HTTPMiddleware):
     """Adds the headers above; outermost, so refusals (413, 429) get them too."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         root: str = scope.get("root_path", "")
         if root and path.startswith(root):

@@ -21,6 +21,7 @@ from typing import Final
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chainproof.api.asgi import HTTPMiddleware
 from chainproof.metrics import VERIFY_SECONDS
 
 HEADER: Final = "x-request-id"
@@ -41,14 +42,8 @@ def request_id_of(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestIdMiddleware(HTTPMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = request_id_of(scope)
         echoed = request_id.encode("latin-1")
 

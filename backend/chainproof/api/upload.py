@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -36,6 +37,8 @@ from chainproof.store.models import FILENAME_LEN, LABEL_LEN
 
 if TYPE_CHECKING:  # the TypedDict exists for type checkers only
     from python_multipart.multipart import MultipartCallbacks
+
+    from chainproof.config import Settings
 
 FILE_FIELD: Final = "file"
 # A text field is a label or an algorithm name: a few hundred bytes. Anything far larger is
@@ -297,6 +300,27 @@ class _FormHasher:
 
     def on_end(self) -> None:
         self.ended = True
+
+
+async def hash_upload(
+    request: Request,
+    settings: Settings,
+    *,
+    algorithm: Algorithm | None,
+    max_files: int,
+    fields: Iterable[str] = (),
+) -> HashedForm:
+    """:func:`hash_multipart` within the server's own limits (``max_upload_bytes``, the
+    default ``hash_algorithm``): the upload routes' one way in. Besides the files, the form
+    may hold ``algorithm`` and the text ``fields`` named."""
+    return await hash_multipart(
+        request,
+        max_bytes=settings.max_upload_bytes,
+        algorithm=algorithm,
+        default_algorithm=settings.hash_algorithm,
+        text_fields=frozenset({"algorithm", *fields}),
+        max_files=max_files,
+    )
 
 
 async def hash_multipart(

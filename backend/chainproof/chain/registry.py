@@ -84,7 +84,10 @@ class RootState:
     fetched_at: float
 
 
-def _b32(value: bytes | str) -> bytes:
+Hex32 = bytes | str  # 32 bytes, raw or as 0x hex (``_b32`` checks the length)
+
+
+def _b32(value: Hex32) -> bytes:
     b = HexBytes(value)
     if len(b) != 32:
         raise ValueError(f"expected 32 bytes, got {len(b)}")
@@ -116,7 +119,7 @@ class EvidenceRegistryClient(ContractClient):
 
     # ---- views -------------------------------------------------------------------------
 
-    def get_anchor(self, submitter: str, root: bytes | str) -> AnchorInfo | None:
+    def get_anchor(self, submitter: str, root: Hex32) -> AnchorInfo | None:
         """``submitter``'s anchor of ``root``, or None when it never anchored it."""
         who = Web3.to_checksum_address(submitter)
         if self.version >= 2:
@@ -139,9 +142,9 @@ class EvidenceRegistryClient(ContractClient):
         self,
         name: str,
         submitter: str,
-        root: bytes | str,
-        leaf: bytes | str,
-        proof: Sequence[bytes | str],
+        root: Hex32,
+        leaf: Hex32,
+        proof: Sequence[Hex32],
     ) -> bool:
         args = (_b32(root), _b32(leaf), [_b32(p) for p in proof])
         if self.version >= 2:
@@ -152,13 +155,7 @@ class EvidenceRegistryClient(ContractClient):
             return False
         return bool(self.call(getattr(self.contract.functions, name)(*args).call))
 
-    def verify(
-        self,
-        submitter: str,
-        root: bytes | str,
-        leaf: bytes | str,
-        proof: Sequence[bytes | str],
-    ) -> bool:
+    def verify(self, submitter: str, root: Hex32, leaf: Hex32, proof: Sequence[Hex32]) -> bool:
         """The contract's ``verify`` for ``submitter``'s anchor of ``root``."""
         return self._proof_call("verify", submitter, root, leaf, proof)
 
@@ -172,7 +169,7 @@ class EvidenceRegistryClient(ContractClient):
             )
         )
 
-    def root_state(self, submitter: str, root: bytes | str) -> RootState:
+    def root_state(self, submitter: str, root: Hex32) -> RootState:
         """The registry's state for ``submitter``'s anchor of ``root``, read now: anchored,
         revoked, its revoked leaves (``getAnchor`` and the anchor's ``LeafRevoked`` events).
         ``evidence.roots.RootStates`` keeps these fresh enough for the verify hot path."""
@@ -189,16 +186,10 @@ class EvidenceRegistryClient(ContractClient):
             fetched_at=time.monotonic(),
         )
 
-    def is_included(
-        self,
-        submitter: str,
-        root: bytes | str,
-        leaf: bytes | str,
-        proof: Sequence[bytes | str],
-    ) -> bool:
+    def is_included(self, submitter: str, root: Hex32, leaf: Hex32, proof: Sequence[Hex32]) -> bool:
         return self._proof_call("isIncluded", submitter, root, leaf, proof)
 
-    def is_leaf_revoked(self, submitter: str, root: bytes | str, leaf: bytes | str) -> bool:
+    def is_leaf_revoked(self, submitter: str, root: Hex32, leaf: Hex32) -> bool:
         if self.version >= 2:
             fn = self.contract.functions.isLeafRevoked(
                 Web3.to_checksum_address(submitter), _b32(root), _b32(leaf)
@@ -225,13 +216,11 @@ class EvidenceRegistryClient(ContractClient):
 
     # ---- transactions ------------------------------------------------------------------
 
-    def anchor_call(
-        self, root: bytes | str, leaf_count: int, metadata_hash: bytes | str
-    ) -> ContractFunction:
+    def anchor_call(self, root: Hex32, leaf_count: int, metadata_hash: Hex32) -> ContractFunction:
         return self.contract.functions.anchor(_b32(root), leaf_count, _b32(metadata_hash))
 
     def anchor(
-        self, sender: TxSender, root: bytes | str, leaf_count: int, metadata_hash: bytes | str
+        self, sender: TxSender, root: Hex32, leaf_count: int, metadata_hash: Hex32
     ) -> MinedTx:
         return self.transact(sender, self.anchor_call(root, leaf_count, metadata_hash))
 
@@ -257,9 +246,9 @@ class EvidenceRegistryClient(ContractClient):
         self,
         signer: LocalAccount,
         *,
-        root: bytes | str,
+        root: Hex32,
         leaf_count: int,
-        metadata_hash: bytes | str,
+        metadata_hash: Hex32,
         nonce: int,
         deadline: int,
     ) -> bytes:
@@ -295,9 +284,9 @@ class EvidenceRegistryClient(ContractClient):
     def anchor_with_signature_call(
         self,
         *,
-        root: bytes | str,
+        root: Hex32,
         leaf_count: int,
-        metadata_hash: bytes | str,
+        metadata_hash: Hex32,
         signer: str,
         deadline: int,
         signature: bytes | str,
@@ -315,24 +304,24 @@ class EvidenceRegistryClient(ContractClient):
         self,
         sender: TxSender,
         *,
-        root: bytes | str,
+        root: Hex32,
         leaf_count: int,
-        metadata_hash: bytes | str,
+        metadata_hash: Hex32,
         signer: str,
         deadline: int,
         signature: bytes | str,
     ) -> MinedTx:
-        fn = self.contract.functions.anchorWithSignature(
-            _b32(root),
-            leaf_count,
-            _b32(metadata_hash),
-            Web3.to_checksum_address(signer),
-            deadline,
-            bytes(HexBytes(signature)),
+        fn = self.anchor_with_signature_call(
+            root=root,
+            leaf_count=leaf_count,
+            metadata_hash=metadata_hash,
+            signer=signer,
+            deadline=deadline,
+            signature=signature,
         )
         return self.transact(sender, fn)
 
-    def revoke_root(self, sender: TxSender, root: bytes | str, reason_hash: bytes | str) -> MinedTx:
+    def revoke_root(self, sender: TxSender, root: Hex32, reason_hash: Hex32) -> MinedTx:
         """Revokes ``root``: in v2 the sender's own anchor of it (no one else's can be)."""
         return self.transact(
             sender, self.contract.functions.revokeRoot(_b32(root), _b32(reason_hash))
@@ -341,10 +330,10 @@ class EvidenceRegistryClient(ContractClient):
     def revoke_leaf(
         self,
         sender: TxSender,
-        root: bytes | str,
-        leaf: bytes | str,
-        proof: Sequence[bytes | str],
-        reason_hash: bytes | str,
+        root: Hex32,
+        leaf: Hex32,
+        proof: Sequence[Hex32],
+        reason_hash: Hex32,
     ) -> MinedTx:
         """Revokes ``leaf`` of ``root``: in v2 of the sender's own anchor of it."""
         return self.transact(sender, self.revoke_leaf_call(root, leaf, proof, reason_hash))
@@ -354,10 +343,10 @@ class EvidenceRegistryClient(ContractClient):
         sender: TxSender,
         signer: LocalAccount,
         *,
-        root: bytes | str,
-        leaf: bytes | str,
-        proof: Sequence[bytes | str],
-        reason_hash: bytes | str,
+        root: Hex32,
+        leaf: Hex32,
+        proof: Sequence[Hex32],
+        reason_hash: Hex32,
     ) -> MinedTx:
         """v2: ``signer`` revokes ``leaf`` of its anchor of ``root`` by an EIP-712
         signature, relayed (and paid for) by ``sender``: a member's custodial key needs no
@@ -369,10 +358,10 @@ class EvidenceRegistryClient(ContractClient):
 
     def revoke_leaf_call(
         self,
-        root: bytes | str,
-        leaf: bytes | str,
-        proof: Sequence[bytes | str],
-        reason_hash: bytes | str,
+        root: Hex32,
+        leaf: Hex32,
+        proof: Sequence[Hex32],
+        reason_hash: Hex32,
     ) -> ContractFunction:
         return self.contract.functions.revokeLeaf(
             _b32(root), _b32(leaf), [_b32(p) for p in proof], _b32(reason_hash)
@@ -382,10 +371,10 @@ class EvidenceRegistryClient(ContractClient):
         self,
         signer: LocalAccount,
         *,
-        root: bytes | str,
-        leaf: bytes | str,
-        proof: Sequence[bytes | str],
-        reason_hash: bytes | str,
+        root: Hex32,
+        leaf: Hex32,
+        proof: Sequence[Hex32],
+        reason_hash: Hex32,
     ) -> ContractFunction:
         """``revokeLeafWithSignature``, signed now by ``signer`` with its next revocation
         nonce: build it only when it is about to be sent (the chain writer signs one
@@ -433,7 +422,7 @@ class EvidenceRegistryClient(ContractClient):
         *,
         from_block: int = 0,
         to_block: int | str = "latest",
-        root: bytes | str | None = None,
+        root: Hex32 | None = None,
     ) -> list[AnchoredEvent]:
         """``Anchored`` events, of one ``root`` when given (in v2 one per submitter)."""
         filters = {} if root is None else {"root": _b32(root)}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from chainproof.errors import ChainProofError
+from chainproof.cli.verdicts import load_anchor
 
 if TYPE_CHECKING:  # the ORM is imported inside the commands (start-up time)
     from sqlmodel import Session
@@ -105,14 +105,8 @@ def _check_heads(
     from chainproof.evidence.service import build_receipt
     from chainproof.evidence.verify import OPERATOR
     from chainproof.receipts import verify_receipt
-    from chainproof.trust import TrustAnchor
 
-    anchor = None
-    if trust is not None:
-        try:
-            anchor = TrustAnchor.load(trust)
-        except ChainProofError as exc:
-            _fail(f"no trust anchor from {trust}: {exc.message}")
+    anchor = load_anchor(trust, _fail)
     try:
         rpc_chain_id(rpc, timeout=_RPC_TIMEOUT)
     except Exception as exc:  # httpx errors, bad URL, a JSON-RPC error answer

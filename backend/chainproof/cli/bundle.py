@@ -17,7 +17,11 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from chainproof.cli.evidence import ApiKeyOption, ServerOption, _err, _fail, _out
+from chainproof.cli.console import err as _err
+from chainproof.cli.console import fail as _fail
+from chainproof.cli.console import out as _out
+from chainproof.cli.evidence import ApiKeyOption, ServerOption
+from chainproof.cli.verdicts import conclude, load_anchor, print_checks
 from chainproof.client import DEFAULT_SERVER, ChainProofClient, ClientError
 from chainproof.errors import ChainProofError
 
@@ -99,19 +103,13 @@ def verify_bundle_command(
     """
     from chainproof.bundle.layout import MAX_BUNDLE_BYTES
     from chainproof.bundle.verify import utc, verify_bundle
-    from chainproof.trust import TrustAnchor
 
     try:
         with file.open("rb") as f:
             data = f.read(MAX_BUNDLE_BYTES + 1)
     except OSError as exc:
         _fail(f"cannot read {file}: {exc.strerror or exc}")
-    anchor = None
-    if trust is not None:
-        try:
-            anchor = TrustAnchor.load(trust)
-        except ChainProofError as exc:
-            _fail(f"no trust anchor from {trust}: {exc.message}")
+    anchor = load_anchor(trust)
     roots = None
     if ca is not None:
         try:
@@ -121,36 +119,32 @@ def verify_bundle_command(
     verdict = verify_bundle(data, trust=anchor, roots_pem=roots, rpc=_rpc(rpc) if rpc else None)
     out = _out()
     out.print(f"bundle {escape(str(file))}", soft_wrap=True, highlight=False)
-    for name, ok, detail in verdict.checks:
-        mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
-        out.print(f" {mark} {name:<14} {escape(detail)}", soft_wrap=True, highlight=False)
+    print_checks(out, verdict, 14)
     r = verdict.receipt
-    if verdict.valid and r is not None:
+
+    def valid_line() -> str:
+        assert r is not None  # a valid verdict carries its receipt
         lower, upper = verdict.interval or (None, r.block_timestamp)
         when = (
             f"between {utc(lower)} and {utc(upper)} ({upper - lower} s)"
             if lower is not None
             else f"by {utc(upper)}"
         )
-        out.print(
+        return (
             f"[bold green]VALID[/bold green]: {r.algorithm} {r.digest} anchored in block "
-            f"{r.block_number} ({r.block_hash}) on chain {r.chain_id}, {when}",
-            soft_wrap=True,
-            highlight=False,
+            f"{r.block_number} ({r.block_hash}) on chain {r.chain_id}, {when}"
         )
-        return
-    reason = verdict.reason or "a check failed"
-    if verdict.status == "unpinned":
-        out.print(
-            f"[bold yellow]NOT PINNED[/bold yellow]: {escape(reason)}",
-            soft_wrap=True,
-            highlight=False,
-        )
-        raise typer.Exit(3)
-    if verdict.checks and verdict.checks[-1][2].startswith("canonical check could not run"):
-        _fail(f"the node at {rpc} could not be asked: {reason}")
-    out.print(f"[bold red]INVALID[/bold red]: {escape(reason)}", soft_wrap=True, highlight=False)
-    raise typer.Exit(1)
+
+    conclude(
+        out,
+        verdict,
+        valid_line=valid_line,
+        node_failure=lambda reason: (
+            f"the node at {rpc} could not be asked: {reason}"
+            if verdict.checks and verdict.checks[-1][2].startswith("canonical check could not run")
+            else None
+        ),
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -4,16 +4,14 @@ see or end the managed chain of a data directory (``status``, ``stop``), whoever
 
 from __future__ import annotations
 
-import signal
-import threading
 from enum import StrEnum
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from chainproof.cli.signals import stop_on_signals
 from chainproof.errors import ChainProofError
 
 app = typer.Typer(help="Run and inspect chains.", no_args_is_help=True)
@@ -161,40 +159,32 @@ def up(
 
     # SIGTERM (docker stop, systemd, kill) must stop the node as cleanly as Ctrl-C does. The
     # node runs in its own session, so a terminal's Ctrl-C reaches only us: we stop it.
-    stopping = threading.Event()
-
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    previous = {
-        sig: signal.signal(sig, request_stop)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    }
-    try:
+    with stop_on_signals() as stopping:
         try:
-            node.start()
-            w3 = node.web3()
-            chain_id = w3.eth.chain_id
-            balances = [
-                (acct.address, w3.eth.get_balance(acct.address)) for acct in node.dev_accounts()
-            ]
-        except ChainProofError as exc:
-            raise _fail(exc.message) from None
-        pid = getattr(node, "pid", None)
-        typer.echo(f"{kind.value} running at {node.rpc_url}  chain id {chain_id}  pid {pid}")
-        typer.echo(f"state in {data_dir.resolve()}")
-        typer.echo(f'dev accounts (dev mnemonic: "{DEV_MNEMONIC}"; public, dev only):')
-        for address, balance in balances:
-            typer.echo(f"  {address}  {w3.from_wei(balance, 'ether'):,} ETH")
-        typer.echo("Press Ctrl-C to stop.")
-        while not stopping.wait(0.5):
-            if not node.is_running():
-                raise _fail(f"the {kind.value} node exited unexpectedly; see its log in {data_dir}")
-        typer.echo(f"stopping {kind.value}…")
-    finally:
-        node.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            try:
+                node.start()
+                w3 = node.web3()
+                chain_id = w3.eth.chain_id
+                balances = [
+                    (acct.address, w3.eth.get_balance(acct.address)) for acct in node.dev_accounts()
+                ]
+            except ChainProofError as exc:
+                raise _fail(exc.message) from None
+            pid = getattr(node, "pid", None)
+            typer.echo(f"{kind.value} running at {node.rpc_url}  chain id {chain_id}  pid {pid}")
+            typer.echo(f"state in {data_dir.resolve()}")
+            typer.echo(f'dev accounts (dev mnemonic: "{DEV_MNEMONIC}"; public, dev only):')
+            for address, balance in balances:
+                typer.echo(f"  {address}  {w3.from_wei(balance, 'ether'):,} ETH")
+            typer.echo("Press Ctrl-C to stop.")
+            while not stopping.wait(0.5):
+                if not node.is_running():
+                    raise _fail(
+                        f"the {kind.value} node exited unexpectedly; see its log in {data_dir}"
+                    )
+            typer.echo(f"stopping {kind.value}…")
+        finally:
+            node.stop()
     typer.echo("stopped; state kept.")
 
 

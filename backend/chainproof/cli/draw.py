@@ -10,15 +10,16 @@ trust anchor unreachable).
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from chainproof.cli.console import fail as _fail
+
 app = typer.Typer(help="Verifiable random draws (随机数): recompute one.", no_args_is_help=True)
-_err = Console(stderr=True)
 _TIMEOUT = 10.0
 _MAX_BODY = 8 * 1024 * 1024  # 10,000 candidates of 200 characters fit
 
@@ -26,11 +27,6 @@ _MAX_BODY = 8 * 1024 * 1024  # 10,000 candidates of 200 characters fit
 @app.callback()
 def _group() -> None:
     """Verifiable random draws (随机数): recompute one from the chain (docs/draws.md)."""
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    _err.print(f"[red]error: {escape(message)}[/red]", soft_wrap=True, highlight=False)
-    raise typer.Exit(code)
 
 
 def _fetch(server: str, draw_id: str) -> dict[str, Any]:

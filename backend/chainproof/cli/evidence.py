@@ -20,16 +20,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from chainproof.cli.console import err, fail, out
 from chainproof.cli.progress import hash_files, progress_bar
+from chainproof.cli.verdicts import conclude, load_anchor, print_checks
 from chainproof.client import DEFAULT_SERVER, ChainProofClient, ClientError, WaitTimeoutError
 from chainproof.digests import Algorithm, check_algorithm
 from chainproof.errors import ChainProofError
@@ -71,19 +72,10 @@ AlgorithmOption = Annotated[
 ]
 
 
-def _out() -> Console:
-    console = Console()
-    # Piped output has no width to fit: never fold a digest or a tx hash for grep and logs.
-    return console if console.is_terminal else Console(width=240)
-
-
-_err = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    """One red line on stderr, no traceback."""
-    _err.print(f"[red]error: {escape(message)}[/red]", soft_wrap=True, highlight=False)
-    raise typer.Exit(code)
+# The names other command modules import from here (licence.py).
+_out = out
+_err = err
+_fail = fail
 
 
 @contextmanager
@@ -423,7 +415,6 @@ def verify_receipt_command(
     # Imported here: web3 costs a second of start-up that the server commands do not need.
     from chainproof.chain.nodes import display_url, rpc_chain_id
     from chainproof.receipts import Receipt, verify_receipt
-    from chainproof.trust import TrustAnchor
 
     try:
         text = file.read_text(encoding="utf-8")
@@ -433,12 +424,7 @@ def verify_receipt_command(
         parsed = Receipt.from_json(text)
     except ChainProofError as exc:
         _fail(f"{file} is not a ChainProof receipt: {exc.message}")
-    anchor = None
-    if trust is not None:
-        try:
-            anchor = TrustAnchor.load(trust)
-        except ChainProofError as exc:
-            _fail(f"no trust anchor from {trust}: {exc.message}")
+    anchor = load_anchor(trust)
     if policy not in ("any", "all"):
         _fail(f"--policy must be 'any' or 'all', not {policy!r}")
     if parsed.other_anchors:
@@ -482,33 +468,24 @@ def verify_receipt_command(
         soft_wrap=True,
         highlight=False,
     )
-    for name, ok, detail in verdict.checks:
-        mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
-        out.print(f" {mark} {name:<16} {escape(detail)}", soft_wrap=True, highlight=False)
-    if verdict.valid:
-        out.print(
+    print_checks(out, verdict, 16)
+    failed = verdict.checks[-1][0] if verdict.checks else ""
+    conclude(
+        out,
+        verdict,
+        valid_line=lambda: (
             f"[bold green]VALID[/bold green]: anchored in block {parsed.block_number} at "
             f"{_when(parsed.block_timestamp)} by {parsed.submitter} (tx {parsed.tx_hash}), "
-            "against the pinned trust anchor",
-            soft_wrap=True,
-            highlight=False,
-        )
-        return
-    reason = verdict.reason or "a check failed"
-    if verdict.status == "unpinned":
-        out.print(
-            f"[bold yellow]NOT PINNED[/bold yellow]: {escape(reason)}",
-            soft_wrap=True,
-            highlight=False,
-        )
-        raise typer.Exit(3)
-    failed = verdict.checks[-1][0] if verdict.checks else ""
-    # verify_receipt reports an RPC failure in the middle of the checks as a failed check
-    # whose detail says it "could not run": that is the network, not the receipt.
-    if reason.startswith(f"{failed} check could not run"):
-        _fail(f"the node at {shown} failed during the checks: {reason}")
-    out.print(f"[bold red]INVALID[/bold red]: {escape(reason)}", soft_wrap=True, highlight=False)
-    raise typer.Exit(1)
+            "against the pinned trust anchor"
+        ),
+        # verify_receipt reports an RPC failure in the middle of the checks as a failed check
+        # whose detail says it "could not run": that is the network, not the receipt.
+        node_failure=lambda reason: (
+            f"the node at {shown} failed during the checks: {reason}"
+            if reason.startswith(f"{failed} check could not run")
+            else None
+        ),
+    )
 
 
 def _web3(url: str) -> Any:

@@ -12,25 +12,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from chainproof.cli.console import fail as _fail
 
 if TYPE_CHECKING:
     from web3 import Web3
 
     from chainproof.trust import TrustAnchor
 
-_err = Console(stderr=True)
 _TIMEOUT = 10.0
 _MAX_FILE = 1 << 20
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    _err.print(f"[red]error: {escape(message)}[/red]", soft_wrap=True, highlight=False)
-    raise typer.Exit(code)
 
 
 def _read_pinned(path: Path, rpc: str, trust: str) -> tuple[dict[str, Any], Web3, TrustAnchor]:

@@ -23,11 +23,7 @@ import json
 import os
 import signal
 import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -35,6 +31,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from chainproof.cli.signals import stop_on_signals
 from chainproof.client import DEFAULT_SERVER, ChainProofClient
 from chainproof.errors import ChainProofError
 from chainproof.vocabulary import MANAGED_CHAINS, ChainKind, chain_kind
@@ -116,29 +113,6 @@ def settings_with(**overrides: Any) -> Settings:
         _fail(exc.message)
 
 
-@contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """An event set by SIGINT, SIGTERM or SIGHUP, instead of the default abrupt exit.
-
-    Installed before any node starts, so a signal during start-up still ends in an orderly
-    stop (a managed node lives in its own session: nobody but us stops it).
-    """
-    stopping = threading.Event()
-
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    previous = {
-        sig: signal.signal(sig, request_stop)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    }
-    try:
-        yield stopping
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def _migrate(settings: Settings) -> str:
     from chainproof.store.db import upgrade
 
@@ -151,21 +125,10 @@ def _migrate(settings: Settings) -> str:
 
 
 def _open_chain(settings: Settings, *, deploy_if_missing: bool = True) -> ChainContext:
-    from chainproof.chain.context import open_chain
-    from chainproof.chain.endpoints import pool_options
+    from chainproof.chain.configured import open_configured_chain
 
     try:
-        return open_chain(
-            chain=settings.chain,
-            data_dir=settings.data_dir,
-            operator_key=settings.operator_key.get_secret_value(),
-            deploy_if_missing=deploy_if_missing,
-            registry_admin=settings.registry_admin,
-            require_offline_admin=settings.env == "production",
-            tx_type=settings.tx_type,
-            gas_price=settings.gas_price,
-            pool_options=pool_options(settings),
-        )
+        return open_configured_chain(settings, deploy_if_missing=deploy_if_missing)
     except ChainProofError as exc:
         _fail(exc.message)
 
@@ -432,7 +395,7 @@ def worker(
     url = _migrate(settings)
     lock = _leader_lock(settings, "one batcher per signing key")
     try:
-        with _stop_on_signals() as stopping:
+        with stop_on_signals() as stopping:
             engine = make_engine(url)
             shared = engine.dialect.name == "postgresql"
             # Deploying is sending with the operator's key: only its one nonce owner does it.

@@ -17,14 +17,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, Final, NoReturn
+from typing import Annotated, Any, Final
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from chainproof.cli.console import err as _err
+from chainproof.cli.console import fail as _fail
+from chainproof.cli.console import out as _out
 from chainproof.cli.evidence import AlgorithmChoice, AlgorithmOption, ApiKeyOption, ServerOption
 from chainproof.cli.progress import hash_files, progress_bar
 from chainproof.client import DEFAULT_SERVER, ChainProofClient
@@ -37,24 +39,12 @@ app = typer.Typer(
 )
 
 FILES_PER_REQUEST: Final = 2_000  # digests per request: far below the server's JSON limit
-_err = Console(stderr=True)
 _RESULT_STYLE: Final = {
     "match": "green",
     "other_application": "red",
     "anchored_elsewhere": "yellow",
     "unknown": "red",
 }
-
-
-def _out() -> Console:
-    console = Console()
-    # Piped output has no width to fit: never fold a digest or a tx hash for grep and logs.
-    return console if console.is_terminal else Console(width=240)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    _err.print(f"[red]error: {escape(message)}[/red]", soft_wrap=True, highlight=False)
-    raise typer.Exit(code)
 
 
 class SubsidyClient(ChainProofClient):

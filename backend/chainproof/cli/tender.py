@@ -15,26 +15,21 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.console import Console
-from rich.markup import escape
+
+from chainproof.cli.console import err as _err
+from chainproof.cli.console import fail as _fail
 
 app = typer.Typer(help="Sealed bids (公共资源交易): commit, reveal, verify.", no_args_is_help=True)
-_err = Console(stderr=True)
 _TIMEOUT = 30.0
 
 ServerOpt = Annotated[
     str, typer.Option("--server", envvar="CHAINPROOF_SERVER", help="The ChainProof server.")
 ]
 TenderOpt = Annotated[str, typer.Option("--tender", help="The tender's reference (招标编号).")]
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    _err.print(f"[red]error: {escape(message)}[/red]", soft_wrap=True, highlight=False)
-    raise typer.Exit(code)
 
 
 def _call(method: str, url: str, **kwargs: Any) -> Any:

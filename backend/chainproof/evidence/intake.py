@@ -1,7 +1,8 @@
 """Accepting documents: each digest becomes a queued evidence row with its own salt.
 
-Rows are written in one bulk INSERT per request and committed before the API answers 202:
-an acknowledged document is in the queue whatever happens next (docs/architecture.md, promise 4).
+Rows are written in one bulk write per request (COPY on PostgreSQL) and committed before the
+API answers 202: an acknowledged document is in the queue whatever happens next
+(docs/architecture.md, promise 4).
 
 This is the bulk endpoint's hot path (10,000 digests a request), so it avoids per-row
 overhead that does not buy anything: one ``os.urandom`` call for all the salts, the leaf
@@ -11,8 +12,9 @@ of the generic encoder, and a Core
 in per-row bookkeeping). On SQLite the new ids are read back without ``RETURNING``: one
 writer holds the database lock for the whole transaction, so an ``AUTOINCREMENT`` insert of
 n rows takes n consecutive ids ending at ``last_insert_rowid()``. PostgreSQL sequences give
-no such guarantee under concurrent writers, so there the ids come back with ``RETURNING``
-in parameter order.
+no such guarantee under concurrent writers, so there the ids are drawn from the sequence
+first and the rows streamed with them through ``COPY`` (``store/pg_copy.py``): a multi-row
+``INSERT`` spent most of its time in the driver parsing placeholders, not in the database.
 
 The API's upload routes go through :func:`submit_bulk` instead: concurrent requests share
 one write transaction (group commit), up to ``GROUP_MAX_ROWS`` rows. A request still gets
@@ -32,7 +34,7 @@ import os
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select
 from sqlmodel import Session
@@ -44,6 +46,7 @@ from chainproof.merkle import evidence_leaf_hasher
 from chainproof.public_ids import new_public_ids
 from chainproof.receipts import SALT_SIZE, random_salt
 from chainproof.store.models import FILENAME_LEN, LABEL_LEN, Evidence, EvidenceStatus, utcnow
+from chainproof.store.pg_copy import copy_rows, supports_copy
 from chainproof.vocabulary import Hash32, SaltSource
 
 MAX_BULK = 10_000
@@ -173,56 +176,56 @@ def _accepted(
     ]
 
 
-def submit_digests(
-    *,
-    session: Session,
-    algorithm: Algorithm,
-    digests: Sequence[Hash32],
-    member_id: int | None,
-    label: str | None = None,
-    filenames: Sequence[str | None] | None = None,
-    sizes: Sequence[int | None] | None = None,
-    salt_source: SaltSource = random_salt,
-    channel_id: int | None = None,
-) -> list[Accepted]:
+class Documents(TypedDict):
+    """What a submission names besides where it goes (``submit_digests``, ``submit_bulk``)."""
+
+    algorithm: Algorithm
+    digests: Sequence[Hash32]  # 32 bytes each
+    member_id: int | None
+    label: NotRequired[str | None]
+    filenames: NotRequired[Sequence[str | None] | None]
+    sizes: NotRequired[Sequence[int | None] | None]
+    salt_source: NotRequired[SaltSource]
+    channel_id: NotRequired[int | None]
+
+
+def _prepare(documents: Documents) -> tuple[list[str], list[tuple[Any, ...]]]:
+    return _rows(
+        documents["algorithm"],
+        documents["digests"],
+        documents["member_id"],
+        documents.get("label"),
+        documents.get("filenames"),
+        documents.get("sizes"),
+        documents.get("salt_source", random_salt),
+        documents.get("channel_id"),
+    )
+
+
+def submit_digests(*, session: Session, **documents: Unpack[Documents]) -> list[Accepted]:
     """Queues ``digests`` (32 bytes each) and commits; bad input raises before any write.
 
     Runs in ``session``'s transaction: whatever the caller added to the session before is
     committed with the rows (subsidy documents and trace events rely on that).
     """
-    if not digests:
+    if not documents["digests"]:
         return []
-    digest_hex, rows = _rows(
-        algorithm, digests, member_id, label, filenames, sizes, salt_source, channel_id
-    )
+    digest_hex, rows = _prepare(documents)
     ids = _insert(session.connection(), [(rows, utcnow())])[0]
     session.commit()
-    return _accepted(algorithm, digest_hex, rows, ids)
+    return _accepted(documents["algorithm"], digest_hex, rows, ids)
 
 
-def submit_bulk(
-    *,
-    group: GroupCommit,
-    algorithm: Algorithm,
-    digests: Sequence[Hash32],
-    member_id: int | None,
-    label: str | None = None,
-    filenames: Sequence[str | None] | None = None,
-    sizes: Sequence[int | None] | None = None,
-    salt_source: SaltSource = random_salt,
-    channel_id: int | None = None,
-) -> list[Accepted]:
+def submit_bulk(*, group: GroupCommit, **documents: Unpack[Documents]) -> list[Accepted]:
     """:func:`submit_digests` for requests that bring nothing else to commit (the upload
     routes): the rows go into the next commit of ``group`` (its engine's) and this returns once
     that transaction has committed. Bad input raises before anything is queued; a failed
     commit raises here, in every request whose rows it held, and stores none of them."""
-    if not digests:
+    if not documents["digests"]:
         return []
-    digest_hex, rows = _rows(
-        algorithm, digests, member_id, label, filenames, sizes, salt_source, channel_id
-    )
+    digest_hex, rows = _prepare(documents)
     ids = group.write(rows, utcnow())
-    return _accepted(algorithm, digest_hex, rows, ids)
+    return _accepted(documents["algorithm"], digest_hex, rows, ids)
 
 
 # One group transaction holds at most this many rows (one full bulk request): a bound on how
@@ -322,11 +325,11 @@ def _insert(
     statement; returns each job's new ids in row order. The caller commits."""
     total = sum(len(rows) for rows, _ in jobs)
     dialect = conn.dialect
+    if supports_copy(conn):
+        stream = ((*r, now) for rows, now in jobs for r in rows)
+        return _split(copy_rows(conn, _TABLE, _COLUMNS, stream, total), jobs)
     if dialect.name != "sqlite":
-        stmt = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
-        params = [dict(zip(_COLUMNS, (*r, now), strict=True)) for rows, now in jobs for r in rows]
-        flat = [int(r[0]) for r in conn.execute(stmt, params)]
-        return _split(flat, jobs)
+        return _split(_insert_returning(conn, jobs), jobs)
     # Straight to the driver's executemany: SQLAlchemy's per-row, per-column parameter
     # processing costs as much as SQLite's own insert here. Every value is already what
     # the driver takes (str, int, None) except the time, converted once per job by its own
@@ -348,6 +351,17 @@ def _insert(
     if found != total:
         raise ChainProofError(f"inserted {total} evidence rows but found {found} in ids")
     return _split(list(range(first, last + 1)), jobs)
+
+
+def _insert_returning(
+    conn: Connection, jobs: list[tuple[list[tuple[Any, ...]], datetime]]
+) -> list[int]:
+    """The portable path (a database other than SQLite, or PostgreSQL through a driver other
+    than psycopg 3): one multi-row ``INSERT ... RETURNING``, ids in parameter order.
+    ``benchmarks/postgres.py`` measures ``COPY`` against it on PostgreSQL."""
+    stmt = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+    params = [dict(zip(_COLUMNS, (*r, now), strict=True)) for rows, now in jobs for r in rows]
+    return [int(r[0]) for r in conn.execute(stmt, params)]
 
 
 def _split(flat: list[int], jobs: list[tuple[list[tuple[Any, ...]], datetime]]) -> list[list[int]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Required, TypedDict
 
 from eth_utils import keccak
 from sqlmodel import Session, col, delete, select
@@ -18,7 +18,7 @@ from chainproof.errors import (
 )
 from chainproof.evidence.ops import REVOKE_LEAF
 from chainproof.evidence.proofs import TreeCache, proof_of, trees_of
-from chainproof.evidence.verify import Viewer, anchor_fields, may_see_private
+from chainproof.evidence.verify import AnchorFields, Viewer, anchor_fields, may_see_private
 from chainproof.public_ids import parse_public_id
 from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
 from chainproof.store.models import (
@@ -49,46 +49,63 @@ def get_evidence(*, session: Session, evidence_id: str) -> Evidence:
     return ev
 
 
+def _may_see(session: Session, viewer: Viewer, ev: Evidence) -> bool:
+    assert ev.id is not None
+    return may_see_private(
+        session,
+        viewer,
+        evidence_id=ev.id,
+        member_id=ev.member_id,
+        digest=ev.digest,
+        channel_id=ev.channel_id,
+    )
+
+
 def visible_evidence(*, session: Session, evidence_id: str, viewer: Viewer) -> Evidence:
     """The row, if ``viewer`` may see its private fields; else the NotFoundError of a
     missing id, word for word, so a stranger cannot tell the two apart."""
     ev = get_evidence(session=session, evidence_id=evidence_id)
-    assert ev.id is not None
-    if not may_see_private(
-        session,
-        viewer,
-        evidence_id=ev.id,
-        member_id=ev.member_id,
-        digest=ev.digest,
-        channel_id=ev.channel_id,
-    ):
+    if not _may_see(session, viewer, ev):
         raise NotFoundError(f"no evidence with id {evidence_id!r}")
     return ev
 
 
-def evidence_public(*, session: Session, evidence_id: str, viewer: Viewer) -> dict[str, Any]:
+class EvidencePublic(TypedDict, total=False):
+    """``GET /api/v1/evidence/{id}`` (``EvidenceOut``): id and status for everyone, the
+    rest for those who may see the record."""
+
+    id: Required[str]
+    status: Required[str]
+    algorithm: str
+    digest: str
+    anchor: AnchorFields | None
+    member: str | None
+    label: str | None
+    filename: str | None
+    size: int | None
+    created_at: str
+    confirmed_at: str | None  # the index's own time of confirmation; the block's is the proof
+    revoked_at: str | None
+    revoke_reason: str | None
+
+
+def evidence_public(*, session: Session, evidence_id: str, viewer: Viewer) -> EvidencePublic:
     """The API shape of ``GET /api/v1/evidence/{id}``: id and status for everyone, the rest
     for those who may see it (``verify.may_see_private``)."""
     ev = get_evidence(session=session, evidence_id=evidence_id)
-    assert ev.id is not None
-    out: dict[str, Any] = {"id": ev.public_id, "status": ev.status}
-    if not may_see_private(
-        session,
-        viewer,
-        evidence_id=ev.id,
-        member_id=ev.member_id,
-        digest=ev.digest,
-        channel_id=ev.channel_id,
-    ):
+    public: EvidencePublic = {"id": ev.public_id, "status": ev.status}
+    if not _may_see(session, viewer, ev):
         if ev.channel_id is not None:  # a channel's record does not exist for outsiders
             raise NotFoundError(f"no evidence with id {evidence_id!r}")
-        return out
+        return public
     batch = session.get(Batch, ev.batch_id) if ev.batch_id else None
     anchor = None
     if batch is not None and batch.block_number is not None and ev.status != EvidenceStatus.BATCHED:
         anchor = anchor_fields(batch)
     member = session.get(Member, ev.member_id) if ev.member_id is not None else None
-    out.update(
+    return EvidencePublic(
+        id=ev.public_id,
+        status=ev.status,
         algorithm=ev.algorithm,
         digest=ev.digest,
         anchor=anchor,
@@ -97,12 +114,10 @@ def evidence_public(*, session: Session, evidence_id: str, viewer: Viewer) -> di
         filename=ev.filename,
         size=ev.size,
         created_at=ev.created_at.isoformat(),
-        # The index's own time of confirmation; the proof of time is the block's.
         confirmed_at=ev.anchored_at.isoformat() if ev.anchored_at else None,
         revoked_at=ev.revoked_at.isoformat() if ev.revoked_at else None,
         revoke_reason=ev.revoke_reason,
     )
-    return out
 
 
 def build_receipt(

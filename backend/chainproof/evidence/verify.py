@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple, TypedDict
+from typing import Any, Final, NamedTuple, Required, TypedDict
 
 from sqlalchemy import Connection, Table, bindparam
 from sqlalchemy import select as sa_select
@@ -182,8 +182,10 @@ _LOOKUP: Final = (
 )
 
 
-class AnchorFields(TypedDict):
-    """Where and when a digest's batch was anchored (``anchor`` of a record or a verdict)."""
+class AnchorFields(TypedDict, total=False):
+    """Where and when a digest's batch was anchored (``anchor`` of a record or a verdict).
+    :func:`anchor_fields` sets every key; ``total=False`` lets a record's view carry them
+    only once the record is anchored (``RecordView``)."""
 
     root: str
     tx_hash: str | None
@@ -212,28 +214,58 @@ def anchor_fields(src: Any) -> AnchorFields:
     )
 
 
+class RecordView(AnchorFields, total=False):
+    """What a viewer may know of a record beyond the verdict (``_view``): the status alone
+    for a stranger; the rest for those who may see the record (the anchor's fields once it
+    is anchored)."""
+
+    status: str
+    member: str | None
+    evidence_id: str
+    label: str | None
+    filename: str | None
+    size: int | None
+    created_at: str
+    revoke_reason: str | None
+
+
+class _Asked(TypedDict):
+    algorithm: str
+    digest: str
+    matches: int  # how many records hold the digest
+
+
+class _Said(TypedDict, total=False):
+    verdict: Required[str]  # anchored, pending, revoked, not_found, chain_mismatch
+    reason: Required[str | None]
+    endpoints: dict[str, int]  # with a quorum: how many endpoints were asked, agreed
+
+
+class DigestVerdict(_Asked, RecordView, _Said):
+    """The verdict on a digest (:func:`verify_digest`): what was asked, what the viewer may
+    see of the record, and what is said of it (``VerdictOut`` in the API)."""
+
+
 def _view(
     db: Session | Connection, r: _Found, viewer: Viewer, digest: str, *, with_chain: bool
-) -> dict[str, Any]:
+) -> RecordView:
     """What ``viewer`` may know of a looked-up row beyond the verdict. A stranger gets the
     status alone: the member, the chain data (whose transaction names the submitting
     account) and the time would answer "which org anchored this file, and when" for any
     file one can guess; and without the salt, which only the receipt holds, nobody could
     check the leaf on chain with them anyway."""
-    out: dict[str, Any] = {"status": r.status}
+    out: RecordView = {"status": r.status}
     if not may_see_private(db, viewer, evidence_id=r.id, member_id=r.member_id, digest=digest):
         return out
     out["member"] = r.member
     if with_chain and r.block_number is not None:
         out.update(anchor_fields(r))
-    out.update(
-        evidence_id=r.public_id,
-        label=r.label,
-        filename=r.filename,
-        size=r.size,
-        created_at=r.created_at.isoformat(),
-        revoke_reason=r.revoke_reason,
-    )
+    out["evidence_id"] = r.public_id
+    out["label"] = r.label
+    out["filename"] = r.filename
+    out["size"] = r.size
+    out["created_at"] = r.created_at.isoformat()
+    out["revoke_reason"] = r.revoke_reason
     return out
 
 
@@ -245,7 +277,7 @@ def verify_digest(
     digest: bytes,
     viewer: Viewer = ANONYMOUS,
     may_block: bool = True,
-) -> dict[str, Any]:
+) -> DigestVerdict:
     """The verdict on ``digest``. ``may_block=False`` is for a caller on an event loop: the
     answer then comes only from the database and what is cached in memory (chain status,
     root states, trees), and anything that would wait for the node or read a tree raises
@@ -255,7 +287,7 @@ def verify_digest(
         _Found._make(row)
         for row in db.execute(_LOOKUP, {"algorithm": algorithm, "digest": digest_hex})
     ]
-    base: dict[str, Any] = {"algorithm": algorithm, "digest": digest_hex, "matches": len(rows)}
+    base: _Asked = {"algorithm": algorithm, "digest": digest_hex, "matches": len(rows)}
     if not rows:
         return {**base, "verdict": "not_found", "reason": "no evidence with this digest"}
 
@@ -327,7 +359,7 @@ def _anchored_here(chain: ChainContext, ev: _Found) -> bool:
     )
 
 
-def _agreed(chain: ChainContext, ev: _Found, *, may_block: bool) -> dict[str, Any]:
+def _agreed(chain: ChainContext, ev: _Found, *, may_block: bool) -> _Said:
     """The anchored verdict, unless the endpoints' quorum (CHAINPROOF_VERIFY_QUORUM) does not
     agree on the anchoring block's hash: then the chain is in dispute and nothing is said to
     be anchored (invariant 6). With a quorum, ``endpoints`` says how many agreed."""
@@ -338,7 +370,10 @@ def _agreed(chain: ChainContext, ev: _Found, *, may_block: bool) -> dict[str, An
         raise WouldBlock("the endpoints are asked for the anchoring block")
     counts, enough = quorum_check(chain.node, int(ev.block_number or 0), ev.block_hash)
     if enough:
-        return {"verdict": "anchored", "reason": None, **({"endpoints": counts} if counts else {})}
+        said: _Said = {"verdict": "anchored", "reason": None}
+        if counts:
+            said["endpoints"] = counts
+        return said
     return {
         "verdict": "chain_mismatch",
         "reason": (
@@ -353,12 +388,12 @@ def _verify_candidates(
     db: Session | Connection,
     chain: ChainContext,
     candidates: list[_Found],
-    base: dict[str, Any],
+    base: _Asked,
     viewer: Viewer,
     *,
     may_block: bool,
-) -> dict[str, Any]:
-    last_problem: dict[str, Any] | None = None
+) -> DigestVerdict:
+    last_problem: DigestVerdict | None = None
     for ev in candidates:
         if ev.batch_id is None or ev.root is None or ev.block_number is None:
             continue
@@ -411,7 +446,14 @@ def _verify_candidates(
     return last_problem or {**base, "verdict": "pending", "reason": "waiting for its batch"}
 
 
-def receipt_holder_view(*, session: Session, receipt: Receipt) -> dict[str, Any]:
+class HolderView(TypedDict, total=False):
+    """The record a receipt's holder is shown (``ReceiptVerdictOut``'s extra fields)."""
+
+    evidence_id: str  # the record's public id
+    member: str | None
+
+
+def receipt_holder_view(*, session: Session, receipt: Receipt) -> HolderView:
     """What the holder of ``receipt`` learns beyond the chain checks: the record's public id
     and member, when the receipt's algorithm, digest and salt are a record's here. The salt
     is the secret (only receipts carry it; strangers never see it), so presenting it is

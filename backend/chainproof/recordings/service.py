@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Final, TypedDict
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from chainproof.digests import DIGEST_SIZE, parse_hex, to_hex
 from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
 from chainproof.evidence import intake
-from chainproof.evidence.verify import Viewer, anchor_fields
+from chainproof.evidence.verify import AnchorFields, Viewer, anchor_fields
 from chainproof.public_ids import parse_public_id
 from chainproof.recordings.links import NONCE_SIZE, genesis, link_of
 from chainproof.recordings.models import Recording, RecordingSegment
@@ -245,7 +245,47 @@ def _anchored_counts(session: Session, recs: Sequence[Recording]) -> dict[int, i
     return counts
 
 
-def summary(rec: Recording, anchored: int) -> dict[str, Any]:
+class RecordingSummary(TypedDict):
+    """A recording in a list (``RecordingOut``)."""
+
+    id: str
+    label: str | None
+    segment_bytes: int
+    segments: int
+    anchored_segments: int
+    size: int
+    closed: bool
+    created_at: str
+
+
+class SegmentView(TypedDict):
+    """One segment, its link and where that link is anchored (once it is)."""
+
+    index: int
+    offset: int
+    length: int
+    digest: str
+    link: str
+    claimed_at: str | None
+    received_at: str
+    evidence_id: str | None
+    status: str | None
+    anchor: AnchorFields | None
+
+
+class RecordingDetail(RecordingSummary):
+    """Everything a verifier needs (``RecordingDetailOut``)."""
+
+    algorithm: str
+    nonce: str
+    head: str
+    file_digest: str | None
+    file_evidence_id: str | None
+    closed_at: str | None
+    segment_list: list[SegmentView]
+
+
+def summary(rec: Recording, anchored: int) -> RecordingSummary:
     return {
         "id": rec.public_id,
         "label": rec.label,
@@ -258,7 +298,7 @@ def summary(rec: Recording, anchored: int) -> dict[str, Any]:
     }
 
 
-def list_for(*, session: Session, viewer: Viewer, limit: int = 100) -> list[dict[str, Any]]:
+def list_for(*, session: Session, viewer: Viewer, limit: int = 100) -> list[RecordingSummary]:
     """The caller's org's recordings, newest first (an admin's own org's too: the list is
     of the caller's, not of everyone's)."""
     recs = session.exec(
@@ -271,7 +311,7 @@ def list_for(*, session: Session, viewer: Viewer, limit: int = 100) -> list[dict
     return [summary(r, counts[r.id or 0]) for r in recs]
 
 
-def detail(*, session: Session, rec: Recording) -> dict[str, Any]:
+def detail(*, session: Session, rec: Recording) -> RecordingDetail:
     """Everything a verifier needs: the nonce, each segment's range, digest and link, and
     where each link is anchored (once it is)."""
     segments = session.exec(
@@ -280,7 +320,7 @@ def detail(*, session: Session, rec: Recording) -> dict[str, Any]:
         .order_by(col(RecordingSegment.idx))
     ).all()
     anchors = _anchors(session, rec, [s.link for s in segments])
-    out_segments = []
+    out_segments: list[SegmentView] = []
     for s in segments:
         ev, batch = anchors.get(s.link, (None, None))
         out_segments.append(

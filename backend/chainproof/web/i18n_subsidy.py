@@ -8,20 +8,15 @@ merged catalogs).
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, get_args
 
-STATUSES: Final = (
-    "draft",
-    "submitted",
-    "under_review",
-    "approved",
-    "rejected",
-    "acceptance_submitted",
-    "accepted",
-    "acceptance_failed",
-)
-INTEGRITY_RESULTS: Final = ("match", "other_application", "anchored_elsewhere", "unknown")
-KINDS: Final = ("申报书", "合同", "发票", "人员名单", "培训材料", "其他")
+from chainproof.subsidy.schemas.common import KindName, StatusName
+from chainproof.subsidy.schemas.review import IntegrityResult
+
+# The names the pages translate, as the API's schemas spell them.
+STATUSES: Final = get_args(StatusName)
+INTEGRITY_RESULTS: Final = get_args(IntegrityResult)
+KINDS: Final = get_args(KindName)
 
 ZH: Final[dict[str, str]] = {
     "nav.applications": "我的申报",

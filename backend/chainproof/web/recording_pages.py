@@ -28,9 +28,13 @@ router = APIRouter(include_in_schema=False)
 Recorder = Annotated[Any, Depends(page_gate(Role.SUBMITTER))]
 
 
+class RecordingPage(service.RecordingDetail):
+    member: str | None  # the org's name, for the page's heading
+
+
 def _recording(
     request: Request, recording_id: str, session: SessionDep, gate: Any
-) -> dict[str, Any] | Response:
+) -> RecordingPage | Response:
     """The recording's detail for the signed-in person of its org, else the page to show."""
     if isinstance(gate, Response):
         return gate
@@ -39,10 +43,11 @@ def _recording(
         rec = service.owned(session=session, recording_id=recording_id, viewer=viewer)
     except NotFoundError:
         return error_page(request, 404, "error.not_found", f"recording {recording_id[:80]!r}")
-    detail = service.detail(session=session, rec=rec)
     member = session.get(Member, rec.member_id) if rec.member_id is not None else None
-    detail["member"] = member.name if member else None
-    return detail
+    return {
+        **service.detail(session=session, rec=rec),
+        "member": member.name if member else None,
+    }
 
 
 @router.get("/recordings/{recording_id}", name="web_recording", response_class=HTMLResponse)

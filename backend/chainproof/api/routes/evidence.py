@@ -40,7 +40,7 @@ from chainproof.api.schemas import (
     RevokeIn,
     error_responses,
 )
-from chainproof.api.upload import FILE_FIELD, clean_label, clean_text, hash_multipart
+from chainproof.api.upload import FILE_FIELD, clean_label, clean_text, hash_upload
 from chainproof.chain.writer import operation_public
 from chainproof.channels import service as channels
 from chainproof.crosschain.proofs import receipt_with_checkpoint
@@ -169,13 +169,8 @@ async def anchor_files(
         Query(description="Digest algorithm; default the server's (sha256)."),
     ] = None,
 ) -> AcceptedOut:
-    form = await hash_multipart(
-        request,
-        max_bytes=settings.max_upload_bytes,
-        algorithm=algorithm,
-        default_algorithm=settings.hash_algorithm,
-        text_fields=frozenset({"label", "algorithm", "channel"}),
-        max_files=MAX_BULK,
+    form = await hash_upload(
+        request, settings, algorithm=algorithm, max_files=MAX_BULK, fields=("label", "channel")
     )
     label = clean_label(form.fields.get("label"))
     accepted = await _receive_bulk(

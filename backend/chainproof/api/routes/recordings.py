@@ -13,7 +13,6 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from chainproof.api.deps import SessionDep, SubmitterDep
 from chainproof.api.schemas import EX_DIGEST, EX_EVIDENCE_ID, DigestHex, Label, error_responses
@@ -183,18 +182,15 @@ class RecordingDetailOut(RecordingOut):
     response_model=RecordingOut,
     responses=error_responses(401, 403, 422),
 )
-async def open_recording(body: RecordingIn, caller: SubmitterDep, session: SessionDep) -> Any:
-    def work() -> dict[str, Any]:
-        rec = service.create(
-            session=session,
-            member_id=caller.member_id,
-            nonce=body.nonce,
-            segment_bytes=body.segment_bytes,
-            label=body.label,
-        )
-        return service.summary(rec, 0)
-
-    return await run_in_threadpool(work)
+def open_recording(body: RecordingIn, caller: SubmitterDep, session: SessionDep) -> Any:
+    rec = service.create(
+        session=session,
+        member_id=caller.member_id,
+        nonce=body.nonce,
+        segment_bytes=body.segment_bytes,
+        label=body.label,
+    )
+    return service.summary(rec, 0)
 
 
 @router.get(
@@ -204,8 +200,8 @@ async def open_recording(body: RecordingIn, caller: SubmitterDep, session: Sessi
     response_model=RecordingListOut,
     responses=error_responses(401, 403),
 )
-async def list_recordings(caller: SubmitterDep, session: SessionDep) -> Any:
-    items = await run_in_threadpool(lambda: service.list_for(session=session, viewer=caller.viewer))
+def list_recordings(caller: SubmitterDep, session: SessionDep) -> Any:
+    items = service.list_for(session=session, viewer=caller.viewer)
     return {"items": items}
 
 
@@ -216,14 +212,9 @@ async def list_recordings(caller: SubmitterDep, session: SessionDep) -> Any:
     response_model=RecordingDetailOut,
     responses=error_responses(401, 403, 404, 422),
 )
-async def read_recording(
-    recording_id: RecordingId, caller: SubmitterDep, session: SessionDep
-) -> Any:
-    def work() -> dict[str, Any]:
-        rec = service.owned(session=session, recording_id=recording_id, viewer=caller.viewer)
-        return service.detail(session=session, rec=rec)
-
-    return await run_in_threadpool(work)
+def read_recording(recording_id: RecordingId, caller: SubmitterDep, session: SessionDep) -> Any:
+    rec = service.owned(session=session, recording_id=recording_id, viewer=caller.viewer)
+    return service.detail(session=session, rec=rec)
 
 
 @router.post(
@@ -238,23 +229,20 @@ async def read_recording(
     response_model=AppendedOut,
     responses=error_responses(401, 403, 404, 409, 422),
 )
-async def append_segments(
+def append_segments(
     recording_id: RecordingId, body: SegmentsIn, caller: SubmitterDep, session: SessionDep
 ) -> Any:
-    def work() -> dict[str, Any]:
-        rec = service.owned(session=session, recording_id=recording_id, viewer=caller.viewer)
-        accepted = service.append(
-            session=session,
-            rec=rec,
-            segments=[
-                SegmentIn(s.index, s.offset, s.length, s.digest, s.link, s.claimed_at)
-                for s in body.segments
-            ],
-        )
-        session.refresh(rec)
-        return {"accepted": accepted, "segments": rec.segment_count, "head": rec.head}
-
-    return await run_in_threadpool(work)
+    rec = service.owned(session=session, recording_id=recording_id, viewer=caller.viewer)
+    accepted = service.append(
+        session=session,
+        rec=rec,
+        segments=[
+            SegmentIn(s.index, s.offset, s.length, s.digest, s.link, s.claimed_at)
+            for s in body.segments
+        ],
+    )
+    session.refresh(rec)
+    return {"accepted": accepted, "segments": rec.segment_count, "head": rec.head}
 
 
 @router.post(
@@ -265,12 +253,9 @@ async def append_segments(
     response_model=RecordingOut,
     responses=error_responses(401, 403, 404, 409, 422),
 )
-async def close_recording(
+def close_recording(
     recording_id: RecordingId, body: CloseIn, caller: SubmitterDep, session: SessionDep
 ) -> Any:
-    def work() -> dict[str, Any]:
-        rec = service.owned(session=session, recording_id=recording_id, viewer=caller.viewer)
-        rec = service.close(session=session, rec=rec, size=body.size, digest=body.digest)
-        return service.detail(session=session, rec=rec)
-
-    return await run_in_threadpool(work)
+    rec = service.owned(session=session, recording_id=recording_id, viewer=caller.viewer)
+    rec = service.close(session=session, rec=rec, size=body.size, digest=body.digest)
+    return service.detail(session=session, rec=rec)

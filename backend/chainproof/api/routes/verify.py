@@ -35,11 +35,17 @@ from chainproof.api.schemas import (
     VerifyDigestIn,
     error_responses,
 )
-from chainproof.api.upload import FILE_FIELD, hash_multipart, is_json, is_multipart, read_json
+from chainproof.api.upload import FILE_FIELD, hash_upload, is_json, is_multipart, read_json
 from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.digests import Algorithm
 from chainproof.errors import ChainError, WouldBlock
-from chainproof.evidence.verify import ANONYMOUS, Viewer, receipt_holder_view, verify_digest
+from chainproof.evidence.verify import (
+    ANONYMOUS,
+    DigestVerdict,
+    Viewer,
+    receipt_holder_view,
+    verify_digest,
+)
 from chainproof.receipts import Receipt, verify_receipt
 from chainproof.trust import TrustAnchor
 from chainproof.vocabulary import ALGORITHMS
@@ -138,15 +144,7 @@ async def verify(request: Request) -> Any:
         credentials = await bearer_scheme(request)
         viewer = await run_in_threadpool(_viewer_of, request, runtime, credentials)
     if is_multipart(request):
-        settings = runtime.settings
-        form = await hash_multipart(
-            request,
-            max_bytes=settings.max_upload_bytes,
-            algorithm=algorithm,
-            default_algorithm=settings.hash_algorithm,
-            text_fields=frozenset({"algorithm"}),
-            max_files=1,
-        )
+        form = await hash_upload(request, runtime.settings, algorithm=algorithm, max_files=1)
         chosen, digest = form.algorithm, form.files[0].digest
     elif is_json(request):
         raw = await read_json(request)
@@ -172,7 +170,7 @@ async def verify(request: Request) -> Any:
 
 def _verify_on_loop(
     runtime: Runtime, viewer: Viewer, algorithm: Algorithm, digest: bytes
-) -> dict[str, Any] | None:
+) -> DigestVerdict | None:
     """The verdict from the database and memory alone, right here on the event loop; None
     when it needs the node or a wait (``WouldBlock``, or SQLite busy: the reader never
     waits), and the caller asks from a worker thread instead. Under a verify load almost
@@ -204,7 +202,7 @@ def _viewer_of(
 
 def _verify_in_thread(
     runtime: Runtime, viewer: Viewer, algorithm: Algorithm, digest: bytes
-) -> dict[str, Any]:
+) -> DigestVerdict:
     with runtime.engine.connect() as connection:
         return verify_digest(
             db=connection, chain=runtime.chain, algorithm=algorithm, digest=digest, viewer=viewer

@@ -24,7 +24,7 @@ from chainproof.api.routes.subsidy.common import (
     submit_route,
 )
 from chainproof.api.schemas import error_responses
-from chainproof.api.upload import hash_multipart
+from chainproof.api.upload import hash_upload
 from chainproof.digests import Algorithm
 from chainproof.subsidy import acceptance
 from chainproof.subsidy.access import visible_application
@@ -76,15 +76,12 @@ async def attach_acceptance_document(
     settings: SettingsDep,
     algorithm: Annotated[Algorithm | None, _ALGORITHM_QUERY] = None,
 ) -> DocumentOut:
-    form = await hash_multipart(
+    form = await hash_upload(
         request,
-        max_bytes=settings.max_upload_bytes,
+        settings,
         algorithm=algorithm,
-        default_algorithm=settings.hash_algorithm,
-        text_fields=frozenset(
-            {"kind", "amount_wan", "number", "issuer", "issuer_tax_id", "invoice_code", "algorithm"}
-        ),
         max_files=1,
+        fields=("kind", "amount_wan", "number", "issuer", "issuer_tax_id", "invoice_code"),
     )
     # A form's empty optional field is an absent one (an all-electronic invoice's code).
     fields = {

@@ -24,7 +24,7 @@ from chainproof.api.routes.subsidy.common import (
     _multipart,
 )
 from chainproof.api.schemas import error_responses
-from chainproof.api.upload import hash_multipart
+from chainproof.api.upload import hash_upload
 from chainproof.digests import Algorithm
 from chainproof.errors import NotFoundError
 from chainproof.subsidy import applications
@@ -147,13 +147,8 @@ async def attach_documents(
     settings: SettingsDep,
     algorithm: Annotated[Algorithm | None, _ALGORITHM_QUERY] = None,
 ) -> list[DocumentOut]:
-    form = await hash_multipart(
-        request,
-        max_bytes=settings.max_upload_bytes,
-        algorithm=algorithm,
-        default_algorithm=settings.hash_algorithm,
-        text_fields=frozenset({"kind", "algorithm"}),
-        max_files=MAX_FILES,
+    form = await hash_upload(
+        request, settings, algorithm=algorithm, max_files=MAX_FILES, fields=("kind",)
     )
     kind = parse_kind(form.fields.get("kind", ""))
     return await run_in_threadpool(

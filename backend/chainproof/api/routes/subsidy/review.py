@@ -25,7 +25,7 @@ from chainproof.api.routes.subsidy.common import (
     _validate,
 )
 from chainproof.api.schemas import DigestHex, error_responses
-from chainproof.api.upload import hash_multipart, is_json, is_multipart, read_json
+from chainproof.api.upload import hash_upload, is_json, is_multipart, read_json
 from chainproof.digests import Algorithm
 from chainproof.subsidy import review
 from chainproof.subsidy.schemas import (
@@ -99,14 +99,7 @@ async def integrity_check(
     algorithm: Annotated[Algorithm | None, _ALGORITHM_QUERY] = None,
 ) -> IntegrityOut:
     if is_multipart(request):
-        form = await hash_multipart(
-            request,
-            max_bytes=settings.max_upload_bytes,
-            algorithm=algorithm,
-            default_algorithm=settings.hash_algorithm,
-            text_fields=frozenset({"algorithm"}),
-            max_files=10_000,
-        )
+        form = await hash_upload(request, settings, algorithm=algorithm, max_files=10_000)
         chosen = form.algorithm
         files = [(f.filename or f"file {i}", f.digest) for i, f in enumerate(form.files, 1)]
     elif is_json(request):
