@@ -184,11 +184,13 @@ def submit_digests(
     sizes: Sequence[int | None] | None = None,
     salt_source: SaltSource = random_salt,
     channel_id: int | None = None,
+    commit: bool = True,
 ) -> list[Accepted]:
     """Queues ``digests`` (32 bytes each) and commits; bad input raises before any write.
 
     Runs in ``session``'s transaction: whatever the caller added to the session before is
     committed with the rows (subsidy documents and trace events rely on that).
+    ``commit=False``: the caller commits (it writes rows that name these ids after them).
     """
     if not digests:
         return []
@@ -196,7 +198,8 @@ def submit_digests(
         algorithm, digests, member_id, label, filenames, sizes, salt_source, channel_id
     )
     ids = _insert(session.connection(), [(rows, utcnow())])[0]
-    session.commit()
+    if commit:
+        session.commit()
     return _accepted(algorithm, digest_hex, rows, ids)
 
 
