@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, insert
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from chainproof.errors import AuthError, ConflictError, InvalidInputError, NotFoundError
@@ -181,13 +181,13 @@ def capture(
         kept.append(event_id)
     _insert(session, member_id, new)
     if job is not None:
-        job.running = False
-        job.finished_at = epcis_now()
-        job.success = not outcome.errors
-        job.errors = outcome.errors
-        job.document = ""  # done with: the events are stored
-        job.hashes = None
-        session.add(job)
+        finish_job(
+            session,
+            capture_id=job.capture_id,
+            token=job.attempts,
+            success=not outcome.errors,
+            errors=outcome.errors,
+        )
     session.commit()  # the evidence rows, the events, their EPCs and the job's end: together
     outcome.stored = len(new)
     if job is None:  # a single event's answer shows it; a job's runner reads nothing back
@@ -197,6 +197,35 @@ def capture(
         }
         outcome.events = [rows[event_id] for event_id in kept]
     return outcome
+
+
+class JobTakenError(Exception):
+    """The job's lease was taken by another runner: this one must not commit it."""
+
+
+def finish_job(
+    session: Session, *, capture_id: str, token: int, success: bool, errors: list[dict[str, Any]]
+) -> None:
+    """Marks the job finished in the session's transaction, fenced by the claim's token
+    (``epcis_jobs``): JobTakenError when another runner has claimed it since."""
+    result = session.execute(
+        update(EpcisCapture)
+        .where(
+            col(EpcisCapture.capture_id) == capture_id,
+            col(EpcisCapture.attempts) == token,
+            col(EpcisCapture.running).is_(True),
+        )
+        .values(
+            running=False,
+            finished_at=epcis_now(),
+            success=success,
+            errors=errors,
+            document="",  # done with: the events are stored
+            hashes=None,
+        )
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise JobTakenError(capture_id)
 
 
 _EVENTS: Final = EpcisEvent.__table__  # type: ignore[attr-defined]
