@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 from chainproof.errors import AuthError, ConflictError, InvalidInputError, NotFoundError
 from chainproof.evidence import intake
 from chainproof.store.models import Evidence
-from chainproof.trace import epcis, epcis_conformance, ownership, roles
+from chainproof.trace import epcis, epcis_conformance, epcis_filters, ownership, roles
 from chainproof.trace.epcis_models import ID_LEN, EpcisCapture, EpcisEvent, EpcisEventEpc
 from chainproof.trace.models import PrefixKind
 
@@ -44,6 +44,7 @@ _QUANTITY_FIELDS: Final = (
     "outputQuantityList",
 )
 MAX_PER_PAGE: Final = 1000
+MAX_EXAMINED: Final = 10_000  # events read per page for the filters inside bodies
 
 
 @dataclass
@@ -355,6 +356,11 @@ class Query:
     biz_locations: tuple[str, ...] = ()
     event_ids: tuple[str, ...] = ()
     match: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # (parts, epcs)
+    # WD_readPoint / WD_bizLocation: the place or a descendant of it by master data, which
+    # holds no hierarchy of places here, so each place is its own only descendant.
+    wd_read_points: tuple[str, ...] = ()
+    wd_biz_locations: tuple[str, ...] = ()
+    body: tuple[epcis_filters.Filter, ...] = ()  # quantities and sensor data
 
 
 def encode_token(last_id: int) -> str:
@@ -396,6 +402,8 @@ def find_events(
         (query.read_points, EpcisEvent.read_point),
         (query.biz_locations, EpcisEvent.biz_location),
         (query.event_ids, EpcisEvent.event_id),
+        (query.wd_read_points, EpcisEvent.read_point),
+        (query.wd_biz_locations, EpcisEvent.biz_location),
     ]
     for values, column in filters:
         if values:
@@ -413,10 +421,30 @@ def find_events(
         if parts:
             sub = sub.where(col(EpcisEventEpc.part).in_(parts))
         stmt = stmt.where(col(EpcisEvent.id).in_(sub))
-    rows = list(session.exec(stmt.order_by(col(EpcisEvent.id)).limit(per_page + 1)).all())
-    more = len(rows) > per_page
-    rows = rows[:per_page]
-    return rows, (rows[-1].id if more and rows else None)
+    if not query.body:
+        rows = list(session.exec(stmt.order_by(col(EpcisEvent.id)).limit(per_page + 1)).all())
+        more = len(rows) > per_page
+        rows = rows[:per_page]
+        return rows, (rows[-1].id if more and rows else None)
+    # Filters inside the body: read candidates in order until the page is full, at most
+    # MAX_EXAMINED of them (a short page then, with the id to go on from).
+    rows, cursor, examined = [], after, 0
+    while True:
+        chunk = min(MAX_PER_PAGE, MAX_EXAMINED - examined)
+        batch = session.exec(
+            stmt.where(col(EpcisEvent.id) > cursor).order_by(col(EpcisEvent.id)).limit(chunk)
+        ).all()
+        for row in batch:
+            assert row.id is not None
+            cursor, examined = row.id, examined + 1
+            if epcis_filters.matches(row.body, query.body):
+                rows.append(row)
+                if len(rows) > per_page:
+                    return rows[:per_page], rows[per_page - 1].id
+        if len(batch) < chunk:
+            return rows, None  # read to the end
+        if examined >= MAX_EXAMINED:
+            return rows, cursor
 
 
 def get_event(
