@@ -192,3 +192,51 @@ def test_loopback_destinations_are_refused_unless_allowed(
             headers=headers,
         )
         assert r.status_code == 400
+
+
+def test_a_scheduled_subscription_runs_at_its_times_and_reports_if_empty(
+    chain: ChainContext, tmp_path: Path
+) -> None:
+    """GS1's QueryScheduleSubscription: a schedule every second with reportIfEmpty sends an
+    empty query document before any event (a stream never does), then the matching new
+    event once, signed. Before, every schedule was a 400."""
+    receiver = Receiver(fail_first=0)
+    settings = _settings(tmp_path, allow_private=True)
+    with TestClient(create_app(settings, chain=chain, run_batcher=False)) as client:
+        headers = _setup(client, settings)
+        query = {"name": "shipped", "query": {"EQ_bizStep": ["shipping"]}}
+        assert client.post("/epcis/queries", json=query, headers=headers).status_code == 201
+        for wrong in (
+            {"dest": receiver.url},  # neither stream nor schedule
+            {"dest": receiver.url, "stream": True, "schedule": {"second": "0"}},
+            {"dest": receiver.url, "schedule": {"month": "2", "dayOfMonth": "30"}},
+            {"dest": receiver.url, "schedule": {"hour": "24"}},
+        ):
+            r = client.post("/epcis/queries/shipped/subscriptions", json=wrong, headers=headers)
+            assert r.status_code == 400, (wrong, r.text)
+        every_second = {"second": "[0-59]"}
+        r = client.post(
+            "/epcis/queries/shipped/subscriptions",
+            json={
+                "dest": receiver.url,
+                "signatureToken": TOKEN,
+                "reportIfEmpty": True,
+                "schedule": every_second,
+            },
+            headers=headers,
+        )
+        assert r.status_code == 201, r.text
+        shown = client.get(r.headers["Location"], headers=headers).json()
+        assert (shown["stream"], shown["schedule"], shown["reportIfEmpty"]) == (
+            False,
+            every_second,
+            True,
+        )
+        _wait(lambda: len(receiver.posts) >= 1, "an empty scheduled report")
+        assert receiver.delivered_events() == []
+        ids = _capture(client, headers, _event("1", "shipping"), _event("2", "receiving"))
+        _wait(lambda: ids[0] in receiver.delivered_events(), "the scheduled delivery")
+    assert receiver.delivered_events() == [ids[0]]
+    for _, body, sent in receiver.posts:
+        want = "sha256=" + hmac.new(TOKEN.encode(), body, hashlib.sha256).hexdigest()
+        assert sent["GS1-Signature"] == want
