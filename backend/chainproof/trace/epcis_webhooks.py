@@ -39,7 +39,7 @@ from chainproof.store.models import utcnow
 from chainproof.trace import epcis_schedule, epcis_store
 from chainproof.trace.epcis_models import EpcisDelivery, EpcisEvent, EpcisSubscription
 
-LEASE: Final = timedelta(seconds=30)
+LEASE: Final = 30.0  # seconds a delivery being sent is its sender's (a setting overrides)
 # A scheduled subscription keeps its schedule and its next run with the named query's
 # parameters it copied (``@`` keys: no query parameter starts so).
 SCHEDULE: Final = "@schedule"
@@ -199,7 +199,9 @@ def enqueue(engine: Engine, parse: Any, document: Any) -> int:
     return made
 
 
-def send_due(engine: Engine, *, allow_private: bool, client: httpx.Client) -> int:
+def send_due(
+    engine: Engine, *, allow_private: bool, client: httpx.Client, lease: float = LEASE
+) -> int:
     """Sends the due deliveries; the number delivered."""
     now = utcnow()
     with Session(engine) as session:
@@ -221,7 +223,7 @@ def send_due(engine: Engine, *, allow_private: bool, client: httpx.Client) -> in
                     col(EpcisDelivery.delivered_at).is_(None),
                     col(EpcisDelivery.next_at) <= now,
                 )
-                .values(next_at=utcnow() + LEASE)
+                .values(next_at=utcnow() + timedelta(seconds=lease))
             )
             session.commit()
             if getattr(claimed, "rowcount", 0) != 1:
@@ -261,9 +263,17 @@ class WebhookRunner:
     """One thread per process: enqueue and send every ``interval`` seconds until stopped."""
 
     def __init__(
-        self, engine: Engine, *, parse: Any, document: Any, allow_private: bool, interval: float
+        self,
+        engine: Engine,
+        *,
+        parse: Any,
+        document: Any,
+        allow_private: bool,
+        interval: float,
+        lease: float = LEASE,
     ) -> None:
         self.engine = engine
+        self.lease = lease
         self.parse = parse
         self.document = document
         self.allow_private = allow_private
@@ -284,6 +294,11 @@ class WebhookRunner:
             while not self._stop.wait(self.interval):
                 try:
                     enqueue(self.engine, self.parse, self.document)
-                    send_due(self.engine, allow_private=self.allow_private, client=client)
+                    send_due(
+                        self.engine,
+                        allow_private=self.allow_private,
+                        client=client,
+                        lease=self.lease,
+                    )
                 except Exception:  # the database away, a bug: log, and try again next round
                     log.exception("webhook round failed")
