@@ -90,6 +90,9 @@ def _time_format(timestamp: str) -> Any:
 
 
 hash_generator._canonize_value = lru_cache(maxsize=_MEMO)(hash_generator._canonize_value)
+# A stream names many serials of few products: the check digit of a GTIN, GLN or SSCC
+# prefix part repeats.
+dl_normaliser.check_digit = lru_cache(maxsize=_MEMO)(dl_normaliser.check_digit)
 hash_generator._fix_time_stamp_format = lru_cache(maxsize=_MEMO)(_time_format)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any, Final
 
 from epcis_event_hash_generator import hash_generator, json_to_py
@@ -91,6 +92,7 @@ def canonize(text: str) -> str:
     return result
 
 
+@cache
 def _is_time(name: str) -> bool:
     """hash_generator._child_to_pre_hash_string: which values are read as times."""
     lower = name.lower()
