@@ -143,11 +143,13 @@ def run_job(
     lease: float = 30.0,
     heartbeat: float | None = None,
     clock: Clock = utcnow,
+    taken: tuple[Any, list[epcis.HashedEvent]] | None = None,
 ) -> None:
     """Runs the job if no other runner holds it; never raises (a job's errors are its own).
 
     The lease is renewed every ``heartbeat`` seconds (a third of it by default) while the
-    job runs.
+    job runs. ``taken``: the document and its hashes as the process that took the job holds
+    them (what the job row stores), so it does not read them back.
     """
     token = _claim(engine, capture_id, lease, clock)
     if token is None:
@@ -163,11 +165,11 @@ def run_job(
             epcis_store.capture(
                 session=session,
                 member_id=job.member_id,
-                body=json.loads(job.document),
+                body=taken[0] if taken else json.loads(job.document),
                 behaviour=job.behaviour,
                 capture_id=capture_id,
                 job=job,
-                hashes=job.hashes,
+                hashes=[[h.prehash, h.event_hash] for h in taken[1]] if taken else job.hashes,
             )
         except epcis_store.JobTakenError:
             session.rollback()  # another runner holds it now and will finish it
