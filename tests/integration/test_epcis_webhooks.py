@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import func, select
 
 from chainproof import identity
 from chainproof.api.app import create_app
@@ -33,6 +33,7 @@ from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.store import db
 from chainproof.store.models import Member
 from chainproof.trace import epcis_webhooks
+from chainproof.trace.epcis_models import EpcisEvent
 
 CTX = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 PYTHONPATH = str(Path(__file__).resolve().parents[2] / "backend")
@@ -312,3 +313,32 @@ def test_a_sender_killed_mid_post_leaves_the_delivery_to_be_sent_again(
         engine.dispose()
     assert [s for s, _, _ in receiver.posts] == [204, 204]
     assert receiver.delivered_events() == ids * 2  # the killed sender never read its answer
+
+
+def test_events_a_body_filter_refuses_are_read_once_not_every_round(
+    chain: ChainContext, tmp_path: Path
+) -> None:
+    """A subscription whose query reads inside events (a sensor parameter): a new event it
+    refuses moves the cursor past it, so the next rounds do not read it again."""
+    settings = _settings(tmp_path, allow_private=True)
+    settings = settings.model_copy(update={"epcis_webhook_interval_seconds": 3600.0})
+    url = settings.resolved_database_url
+    with TestClient(create_app(settings, chain=chain, run_batcher=False)) as client:
+        headers = _setup(client, settings)
+        query = {"name": "sensed", "query": {"EXISTS_sensorElement": ["true"]}}
+        assert client.post("/epcis/queries", json=query, headers=headers).status_code == 201
+        r = client.post(
+            "/epcis/queries/sensed/subscriptions",
+            json={"dest": "http://127.0.0.1:9/hook", "stream": True},
+            headers=headers,
+        )
+        assert r.status_code == 201, r.text
+        _capture(client, headers, _event("1", "shipping"))  # no sensor data
+        engine = db.make_engine(url)
+        parse, document = query_routes.parse_params, query_routes.query_document
+        assert epcis_webhooks.enqueue(engine, parse, document) == 0
+        with db.open_session(url) as s:
+            (sub,) = s.exec(select(epcis_webhooks.EpcisSubscription)).all()
+            newest = s.exec(select(func.max(EpcisEvent.id))).one()
+        engine.dispose()
+    assert sub.cursor == newest

@@ -386,9 +386,14 @@ def find_events(
     query: Query,
     per_page: int,
     after: int = 0,
+    report_read: bool = False,
 ) -> tuple[list[EpcisEvent], int | None]:
     """One page of the caller's events (an admin's: everyone's) matching ``query``, oldest
-    capture first, and the id to continue after (None on the last page)."""
+    capture first, and the id to continue after (None on the last page).
+
+    ``report_read=True`` (a subscription's cursor): the second value is the last event read
+    instead, None when none was (events a filter inside their bodies refused are read too).
+    """
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise InvalidInputError(f"perPage must be 1-{MAX_PER_PAGE}")
     stmt = select(EpcisEvent).where(col(EpcisEvent.id) > after)
@@ -425,7 +430,7 @@ def find_events(
         rows = list(session.exec(stmt.order_by(col(EpcisEvent.id)).limit(per_page + 1)).all())
         more = len(rows) > per_page
         rows = rows[:per_page]
-        return rows, (rows[-1].id if more and rows else None)
+        return rows, (rows[-1].id if (more or report_read) and rows else None)
     # Filters inside the body: read candidates in order until the page is full, at most
     # MAX_EXAMINED of them (a short page then, with the id to go on from).
     rows, cursor, examined = [], after, 0
@@ -441,8 +446,8 @@ def find_events(
                 rows.append(row)
                 if len(rows) > per_page:
                     return rows[:per_page], rows[per_page - 1].id
-        if len(batch) < chunk:
-            return rows, None  # read to the end
+        if len(batch) < chunk:  # read to the end
+            return rows, (cursor if report_read and cursor > after else None)
         if examined >= MAX_EXAMINED:
             return rows, cursor
 

@@ -166,10 +166,11 @@ def enqueue(engine: Engine, parse: Any, document: Any) -> int:
                 query=parse(parameters(sub.query)),
                 per_page=epcis_store.MAX_PER_PAGE,
                 after=sub.cursor,
+                report_read=True,
             )
             # The cursor moves past the events a delivery carries, and past events a
-            # filter inside their bodies read and refused (read_to).
-            cursor = read_to if read_to is not None else (rows[-1].id if rows else None)
+            # filter inside their bodies read and refused (not read again each round).
+            cursor = read_to
             values: dict[str, Any] = {}
             if cursor is not None:
                 values["cursor"] = cursor
