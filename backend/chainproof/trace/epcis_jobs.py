@@ -3,7 +3,7 @@
 A job row holds the document until the job is done. A runner takes a job by setting its
 lease (``lease_until``) in a committed update that only succeeds while no other runner's
 lease is live; the update counts the claim (``attempts``), and that count is the runner's
-token. While the job runs, a heartbeat thread renews the lease every third of it, as long
+token (the process that takes a job over HTTP creates it claimed: claim 1). While the job runs, a heartbeat thread renews the lease every third of it, as long
 as the token is still the job's: a job longer than its lease is never taken by another
 runner while its own lives. The runner then stores the events and marks the job finished in
 **one** transaction (``epcis_store.capture``), whose end is fenced by the token: a runner
@@ -33,6 +33,7 @@ from chainproof.trace import epcis, epcis_store
 from chainproof.trace.epcis_models import EpcisCapture
 
 BEHAVIOURS: Final = ("rollback", "proceed")
+Clock = Callable[[], datetime]
 log = structlog.get_logger("chainproof.epcis")
 
 
@@ -43,8 +44,14 @@ def create_job(
     document: Any,
     behaviour: str,
     hashed: list[epcis.HashedEvent] | None = None,
+    lease: float | None = None,
+    clock: Clock | None = None,
 ) -> EpcisCapture:
-    """Records a capture job for ``document``; the caller's key must be able to capture."""
+    """Records a capture job for ``document``; the caller's key must be able to capture.
+
+    ``lease``: the job is created claimed by the caller (claim 1, for that long), who runs it
+    next with ``run_job(..., claimed=True)``: one transaction fewer than claiming it after.
+    """
     if behaviour not in BEHAVIOURS:
         raise InvalidInputError(
             f"GS1-Capture-Error-Behaviour must be one of {', '.join(BEHAVIOURS)}"
@@ -57,13 +64,13 @@ def create_job(
         document=json.dumps(document, separators=(",", ":")),
         hashes=[[h.prehash, h.event_hash] for h in hashed] if hashed is not None else None,
     )
+    if lease is not None:
+        job.lease_until = (clock or utcnow)() + timedelta(seconds=lease)
+        job.attempts = 1
     session.add(job)
     session.commit()
     session.refresh(job)
     return job
-
-
-Clock = Callable[[], datetime]
 
 
 def _claim(engine: Engine, capture_id: str, lease: float, clock: Clock) -> int | None:
@@ -144,14 +151,16 @@ def run_job(
     heartbeat: float | None = None,
     clock: Clock = utcnow,
     taken: tuple[Any, list[epcis.HashedEvent]] | None = None,
+    claimed: bool = False,
 ) -> None:
     """Runs the job if no other runner holds it; never raises (a job's errors are its own).
 
     The lease is renewed every ``heartbeat`` seconds (a third of it by default) while the
     job runs. ``taken``: the document and its hashes as the process that took the job holds
-    them (what the job row stores), so it does not read them back.
+    them (what the job row stores), so it does not read them back. ``claimed``: the job was
+    created claimed by this caller (``create_job(lease=…)``).
     """
-    token = _claim(engine, capture_id, lease, clock)
+    token = 1 if claimed else _claim(engine, capture_id, lease, clock)
     if token is None:
         return
     with (

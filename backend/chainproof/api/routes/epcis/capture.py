@@ -102,6 +102,7 @@ async def capture(
             document=body,
             behaviour=behaviour.strip().lower(),
             hashed=hashed,
+            lease=runtime.settings.epcis_job_lease_seconds,  # claimed: this process runs it
         )
         return job, hashed
 
@@ -112,6 +113,7 @@ async def capture(
         job.capture_id,
         lease=runtime.settings.epcis_job_lease_seconds,
         taken=(body, hashed),
+        claimed=True,
     )
     headers = {**version_headers(), "Location": f"/epcis/capture/{job.capture_id}"}
     return Response(status_code=202, headers=headers)
