@@ -3,15 +3,16 @@
 A job row holds the document until the job is done. A runner takes a job by setting its
 lease (``lease_until``) in a committed update that only succeeds while no other runner's
 lease is live; the update counts the claim (``attempts``), and that count is the runner's
-token (the process that takes a job over HTTP creates it claimed: claim 1). While the job runs, a heartbeat thread renews the lease every third of it, as long
-as the token is still the job's: a job longer than its lease is never taken by another
-runner while its own lives. The runner then stores the events and marks the job finished in
-**one** transaction (``epcis_store.capture``), whose end is fenced by the token: a runner
-whose lease another took (it stalled past its lease) commits nothing. So a process killed
-mid-job (its heartbeat dies with it) leaves the job running with nothing of it stored (under
-``rollback``, and under ``proceed`` too: the events and the job's end commit together); once
-the lease lapses any process that serves ``/epcis/capture`` takes it up again and runs it
-from the start: it finishes exactly once.
+token (the process that takes a job over HTTP creates it claimed: claim 1). While the job
+runs, a heartbeat thread renews the lease every third of it, as long as the token is still
+the job's: a job longer than its lease is never taken by another runner while its own
+lives. The runner then stores the events and marks the job finished in **one** transaction
+(``epcis_store.capture``), whose end is fenced by the token: a runner whose lease another
+took (it stalled past its lease) commits nothing. So a process killed mid-job (its heartbeat
+dies with it) leaves the job running with nothing of it stored (under ``rollback``, and
+under ``proceed`` too: the events and the job's end commit together); once the lease lapses
+any process that serves ``/epcis/capture`` takes it up again and runs it from the start: it
+finishes exactly once.
 """
 
 from __future__ import annotations
