@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     # refused unless this is set (trace/epcis_webhooks.py).
     epcis_webhook_allow_private: bool = False
     epcis_webhook_interval_seconds: float = Field(default=0.5, gt=0)
+    # How long a webhook delivery being sent is its sender's (one killed mid-POST leaves it
+    # claimed: it is sent again once this lapses).
+    epcis_webhook_lease_seconds: float = Field(default=30.0, gt=0)
     # /metrics names queue depths, signers and chain lag: an admin key reads it, anyone only
     # when this is set (a scraper on a private network; api/routes/metrics.py).
     metrics_public: bool = False

@@ -5,7 +5,10 @@ and company-prefix admission. Every /epcis route is new: each test fails on main
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,9 +23,9 @@ from chainproof.chain.context import ChainContext, open_chain
 from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.errors import InvalidInputError
 from chainproof.store import db
-from chainproof.store.models import Evidence, Member
-from chainproof.trace import epcis, epcis_conformance, epcis_store
-from chainproof.trace.epcis_models import EpcisEvent
+from chainproof.store.models import Evidence, Member, utcnow
+from chainproof.trace import epcis, epcis_conformance, epcis_jobs, epcis_store
+from chainproof.trace.epcis_models import EpcisCapture, EpcisEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 GS1 = ROOT / "tests" / "data" / "epcis" / "gs1"
@@ -385,3 +388,146 @@ def test_named_queries_are_created_run_paged_and_deleted(repo: Repo) -> None:
     assert repo.client.post("/epcis/queries", json=bad, headers=headers).status_code == 400
     assert repo.client.delete("/epcis/queries/shipped", headers=headers).status_code == 204
     assert repo.client.get("/epcis/queries/shipped/events", headers=headers).status_code == 404
+
+
+class _Clock:
+    """The jobs' lease clock, moved by the test: leases lapse without waiting for them."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _lease_until(url: str, capture_id: str) -> tuple[datetime, int]:
+    with db.open_session(url) as s:
+        job = s.get(EpcisCapture, capture_id)
+        assert job is not None and job.lease_until is not None
+        return job.lease_until.replace(tzinfo=None), job.attempts
+
+
+def test_a_job_longer_than_its_lease_keeps_it_and_a_dead_runners_job_is_taken_over(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runner's heartbeat renews its lease while the job runs: another runner trying
+    through four lease lengths never claims it. A claim whose runner died (no heartbeat) is
+    taken over once the lease lapses, and the job finishes once."""
+    repo.org("Lease Co", ["9521234"])
+    with db.open_session(repo.url) as s:
+        member = s.exec(select(Member).where(Member.name == "Lease Co")).one()
+    engine = db.make_engine(repo.url)
+    clock, lease = _Clock(), 30.0
+
+    def job(day: int) -> str:
+        doc = _document(*(_event(eventTime=f"2024-06-{day:02d}T0{h}:00:00Z") for h in (1, 2)))
+        with db.open_session(repo.url) as s:
+            created = epcis_jobs.create_job(
+                session=s,
+                member_id=member.id,
+                document=doc,
+                behaviour="rollback",
+                hashed=epcis.hash_events(doc),
+            )
+        return created.capture_id
+
+    entered, release = threading.Event(), threading.Event()
+    real_insert = epcis_store._insert
+
+    def long_insert(*args: Any) -> None:
+        if not entered.is_set():  # the first job stays in its transaction until released
+            entered.set()
+            assert release.wait(60)
+        real_insert(*args)
+
+    monkeypatch.setattr(epcis_store, "_insert", long_insert)
+    first = job(1)
+    runner = threading.Thread(
+        target=epcis_jobs.run_job,
+        args=(engine, first),
+        kwargs={"lease": lease, "heartbeat": 0.01, "clock": clock},
+    )
+    runner.start()
+    try:
+        assert entered.wait(60)
+        for _ in range(4):
+            clock.now += timedelta(seconds=lease * 2 / 3)
+            deadline = time.monotonic() + 30
+            wanted = (clock.now + timedelta(seconds=lease - 1)).replace(tzinfo=None)
+            while _lease_until(repo.url, first)[0] < wanted:  # renewed from the new time
+                assert time.monotonic() < deadline, "the lease was not renewed"
+                time.sleep(0.005)
+            epcis_jobs.run_job(engine, first, lease=lease, clock=clock)  # another runner
+            assert _lease_until(repo.url, first)[1] == 1  # not claimed again
+    finally:
+        release.set()
+        runner.join(60)
+    second = job(2)
+    assert epcis_jobs._claim(engine, second, lease, clock) == 1  # its runner dies here
+    epcis_jobs.resume_stale(engine, lease=lease, clock=clock)
+    assert _lease_until(repo.url, second)[1] == 1  # its lease still holds
+    clock.now += timedelta(seconds=lease + 1)
+    epcis_jobs.resume_stale(engine, lease=lease, clock=clock)
+    engine.dispose()
+    with db.open_session(repo.url) as s:
+        jobs = {j.capture_id: j for j in s.exec(select(EpcisCapture)).all()}
+        stored = s.exec(select(EpcisEvent.capture_id)).all()
+    assert (jobs[first].running, jobs[first].success, jobs[first].attempts) == (False, True, 1)
+    assert (jobs[second].running, jobs[second].success, jobs[second].attempts) == (False, True, 2)
+    assert sorted(stored) == sorted([first, first, second, second])
+
+
+def test_place_quantity_and_sensor_parameters_filter_and_page(repo: Repo) -> None:
+    """WD_readPoint / WD_bizLocation (no master-data hierarchy: the place itself), the
+    quantity comparisons and the sensor parameters of EPCIS 2.0 section 8.2.7.1, paged over
+    events a filter inside the body skips. Each was a 400 before ("not supported")."""
+    mine = repo.org("Sensor Co", ["9521234"])
+    cls = "urn:epc:class:lgtin:9521234.054321.L1"
+
+    def reading(day: int, celsius: float, quantity: float, place: str) -> dict[str, Any]:
+        return _event(
+            eventTime=f"2024-07-{day:02d}T08:00:00Z",
+            readPoint={"id": f"urn:epc:id:sgln:9521234.0000{place}.0"},
+            quantityList=[{"epcClass": cls, "quantity": quantity, "uom": "KGM"}],
+            sensorElementList=[
+                {
+                    "sensorMetadata": {"deviceID": "urn:epc:id:giai:9521234.T1"},
+                    "sensorReport": [
+                        {"type": "gs1:Temperature", "value": celsius, "uom": "CEL"},
+                        {"type": "AbsoluteHumidity", "value": 40 + day, "uom": "A93"},
+                    ],
+                }
+            ],
+        )
+
+    days = [reading(1, 4.0, 10, "1"), reading(2, 15.5, 25, "2"), reading(3, 21.0, 5, "1")]
+    # No sensor, no quantity, elsewhere:
+    days.append(
+        _event(
+            eventTime="2024-07-04T08:00:00Z", readPoint={"id": "urn:epc:id:sgln:9521234.00003.0"}
+        )
+    )
+    assert repo.capture(mine, _document(*days)).status_code == 202
+
+    def times(query: str) -> list[str]:
+        return [
+            e["eventTime"][8:10]
+            for p in repo.pages(mine, f"/epcis/events?{query}&perPage=1")
+            for e in p["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        ]
+
+    place = quote("urn:epc:id:sgln:9521234.00001.0", safe="")
+    assert times(f"WD_readPoint={place}") == ["01", "03"]
+    assert times(f"WD_bizLocation={place}") == []
+    assert times("GE_quantity=10") == ["01", "02"]
+    assert times("GT_quantity=5&LT_quantity=25") == ["01"]
+    assert times("EQ_quantity=5") == ["03"]
+    assert times("GE_value_CEL=15.5") == ["02", "03"]
+    assert times("EQ_type=Temperature&LT_value_CEL=15") == ["01"]
+    # One report must meet every sensor parameter: no Temperature report is in A93.
+    assert times(f"EQ_type={quote('https://gs1.org/voc/Temperature')}&GE_value_A93=0") == []
+    assert times("EQ_type=AbsoluteHumidity&GE_value_A93=43") == ["03"]
+    assert times(f"EQ_deviceID={quote('urn:epc:id:giai:9521234.T1')}") == ["01", "02", "03"]
+    assert times("EXISTS_sensorElement=false") == ["04"]
+    r = repo.client.get("/epcis/events?GE_value_CEL=warm", headers=mine)
+    assert r.status_code == 400 and "not a number" in r.json()["detail"]

@@ -2,13 +2,17 @@
 new event the subscribed named query matches, once, signed with HMAC-SHA256 of the body;
 its first answer is a 500, so the delivery is retried with back-off; a second app process
 on the same database after a restart delivers what is left and nothing twice; destinations
-on loopback are refused unless the operator allows them. Fails on main: no /epcis."""
+on loopback are refused unless the operator allows them; a sender killed with SIGKILL mid-POST
+leaves its delivery to the next sender. Fails on main: no /epcis."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,18 +20,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import func, select
 
 from chainproof import identity
 from chainproof.api.app import create_app
+from chainproof.api.routes.epcis import query as query_routes
 from chainproof.chain.context import ChainContext, open_chain
 from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.store import db
 from chainproof.store.models import Member
+from chainproof.trace import epcis_webhooks
+from chainproof.trace.epcis_models import EpcisEvent
 
 CTX = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+PYTHONPATH = str(Path(__file__).resolve().parents[2] / "backend")
 TOKEN = "13df38d8275b13f05704629e5f1cf3d45d6132d5"
 
 
@@ -192,3 +201,144 @@ def test_loopback_destinations_are_refused_unless_allowed(
             headers=headers,
         )
         assert r.status_code == 400
+
+
+def test_a_scheduled_subscription_runs_at_its_times_and_reports_if_empty(
+    chain: ChainContext, tmp_path: Path
+) -> None:
+    """GS1's QueryScheduleSubscription: a schedule every second with reportIfEmpty sends an
+    empty query document before any event (a stream never does), then the matching new
+    event once, signed. Before, every schedule was a 400."""
+    receiver = Receiver(fail_first=0)
+    settings = _settings(tmp_path, allow_private=True)
+    with TestClient(create_app(settings, chain=chain, run_batcher=False)) as client:
+        headers = _setup(client, settings)
+        query = {"name": "shipped", "query": {"EQ_bizStep": ["shipping"]}}
+        assert client.post("/epcis/queries", json=query, headers=headers).status_code == 201
+        for wrong in (
+            {"dest": receiver.url},  # neither stream nor schedule
+            {"dest": receiver.url, "stream": True, "schedule": {"second": "0"}},
+            {"dest": receiver.url, "schedule": {"month": "2", "dayOfMonth": "30"}},
+            {"dest": receiver.url, "schedule": {"hour": "24"}},
+        ):
+            r = client.post("/epcis/queries/shipped/subscriptions", json=wrong, headers=headers)
+            assert r.status_code == 400, (wrong, r.text)
+        every_second = {"second": "[0-59]"}
+        r = client.post(
+            "/epcis/queries/shipped/subscriptions",
+            json={
+                "dest": receiver.url,
+                "signatureToken": TOKEN,
+                "reportIfEmpty": True,
+                "schedule": every_second,
+            },
+            headers=headers,
+        )
+        assert r.status_code == 201, r.text
+        shown = client.get(r.headers["Location"], headers=headers).json()
+        assert (shown["stream"], shown["schedule"], shown["reportIfEmpty"]) == (
+            False,
+            every_second,
+            True,
+        )
+        _wait(lambda: len(receiver.posts) >= 1, "an empty scheduled report")
+        assert receiver.delivered_events() == []
+        ids = _capture(client, headers, _event("1", "shipping"), _event("2", "receiving"))
+        _wait(lambda: ids[0] in receiver.delivered_events(), "the scheduled delivery")
+    assert receiver.delivered_events() == [ids[0]]
+    for _, body, sent in receiver.posts:
+        want = "sha256=" + hmac.new(TOKEN.encode(), body, hashlib.sha256).hexdigest()
+        assert sent["GS1-Signature"] == want
+
+
+_SENDER = """
+import sys, httpx
+from chainproof.store import db
+from chainproof.trace import epcis_webhooks
+engine = db.make_engine(sys.argv[1])
+with httpx.Client(timeout=60) as client:
+    epcis_webhooks.send_due(engine, allow_private=True, client=client, lease=float(sys.argv[2]))
+"""
+
+
+def test_a_sender_killed_mid_post_leaves_the_delivery_to_be_sent_again(
+    chain: ChainContext, tmp_path: Path
+) -> None:
+    """kill -9 of the process sending a delivery while its POST waits for an answer: the
+    delivery stays claimed (1 s here), and the next sender, once that lapses, sends it
+    again; the subscriber has the event (at least once)."""
+    receiver = Receiver(fail_first=0)
+    arrived, release = threading.Event(), threading.Event()
+    answer = receiver.server.RequestHandlerClass.do_POST
+
+    def hang_first(handler: BaseHTTPRequestHandler) -> None:
+        if not arrived.is_set():
+            arrived.set()
+            release.wait(60)  # no answer while the sender is killed
+        answer(handler)
+
+    receiver.server.RequestHandlerClass.do_POST = hang_first  # type: ignore[method-assign]
+    settings = _settings(tmp_path, allow_private=True)
+    settings = settings.model_copy(update={"epcis_webhook_interval_seconds": 3600.0})
+    url = settings.resolved_database_url
+    with TestClient(create_app(settings, chain=chain, run_batcher=False)) as client:
+        headers = _setup(client, settings)
+        query = {"name": "all", "query": {}}
+        assert client.post("/epcis/queries", json=query, headers=headers).status_code == 201
+        r = client.post(
+            "/epcis/queries/all/subscriptions",
+            json={"dest": receiver.url, "stream": True},
+            headers=headers,
+        )
+        assert r.status_code == 201, r.text
+        ids = _capture(client, headers, _event("1", "shipping"))
+        engine = db.make_engine(url)
+        assert epcis_webhooks.enqueue(
+            engine, query_routes.parse_params, query_routes.query_document
+        )
+        sender = subprocess.Popen(
+            [sys.executable, "-c", _SENDER, url, "1"], env={**os.environ, "PYTHONPATH": PYTHONPATH}
+        )
+        try:
+            assert arrived.wait(60), "the sender never posted"
+            sender.kill()  # SIGKILL, mid-POST
+            sender.wait(30)
+        finally:
+            release.set()
+        with httpx.Client(timeout=10) as http:
+            _wait(  # claimed by the killed sender until its 1 s lapse, then sent again
+                lambda: epcis_webhooks.send_due(engine, allow_private=True, client=http, lease=1),
+                "the delivery sent again",
+            )
+        engine.dispose()
+    assert [s for s, _, _ in receiver.posts] == [204, 204]
+    assert receiver.delivered_events() == ids * 2  # the killed sender never read its answer
+
+
+def test_events_a_body_filter_refuses_are_read_once_not_every_round(
+    chain: ChainContext, tmp_path: Path
+) -> None:
+    """A subscription whose query reads inside events (a sensor parameter): a new event it
+    refuses moves the cursor past it, so the next rounds do not read it again."""
+    settings = _settings(tmp_path, allow_private=True)
+    settings = settings.model_copy(update={"epcis_webhook_interval_seconds": 3600.0})
+    url = settings.resolved_database_url
+    with TestClient(create_app(settings, chain=chain, run_batcher=False)) as client:
+        headers = _setup(client, settings)
+        query = {"name": "sensed", "query": {"EXISTS_sensorElement": ["true"]}}
+        assert client.post("/epcis/queries", json=query, headers=headers).status_code == 201
+        r = client.post(
+            "/epcis/queries/sensed/subscriptions",
+            json={"dest": "http://127.0.0.1:9/hook", "stream": True},
+            headers=headers,
+        )
+        assert r.status_code == 201, r.text
+        _capture(client, headers, _event("1", "shipping"))  # no sensor data
+        engine = db.make_engine(url)
+        parse, document = query_routes.parse_params, query_routes.query_document
+        assert epcis_webhooks.enqueue(engine, parse, document) == 0
+        with db.open_session(url) as s:
+            (sub,) = s.exec(select(epcis_webhooks.EpcisSubscription)).all()
+            newest = s.exec(select(func.max(EpcisEvent.id))).one()
+        engine.dispose()
+    assert sub.cursor == newest

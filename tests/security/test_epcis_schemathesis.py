@@ -72,9 +72,10 @@ DEVIATIONS = {
     "ChainProof could not run (unknown parameters, values that are not strings) is refused "
     "with 400 rather than stored",
 }
-# Standard parameters ChainProof does not apply are refused (400) rather than ignored, so a
-# client never reads an unfiltered answer as filtered; GS1's document lists no 400 there.
-UNSUPPORTED = ("is not supported here",)
+# Refusals GS1's document lists no 400 for (docs/epcis.md): standard parameters ChainProof
+# does not apply are refused rather than ignored, so a client never reads an unfiltered
+# answer as filtered; a nextPageToken this server never gave cannot continue any walk.
+UNSUPPORTED = ("is not supported here", "nextPageToken is not one this server gave")
 
 
 class Target:

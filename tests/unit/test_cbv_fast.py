@@ -7,13 +7,15 @@ import copy
 import json
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+from epcis_event_hash_generator import dl_normaliser, hash_generator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chainproof.errors import InvalidInputError
-from chainproof.trace import cbv_fast, epcis
+from chainproof.trace import cbv_fast, cbv_walk, epcis
 
 DATA = Path(__file__).parent.parent / "data" / "epcis"
 DOCUMENTS = sorted(
@@ -182,8 +184,77 @@ def test_fast_path_equals_the_reference_on_a_generated_corpus(events: list[dict[
         "epcisBody": {"eventList": events},
     }
     assert cbv_fast.applies(doc)
-    reference, fast = _both(doc)
+    left: list[Any] = []
+    real = cbv_fast._reference_walk
+    with mock.patch.object(cbv_fast, "_reference_walk", lambda *a: left.append(a) or real(*a)):
+        reference, fast = _both(doc)
     assert fast == reference
+    assert left == []  # the direct walk wrote every string, not the reference's tuple path
+
+
+def test_the_direct_walk_writes_the_vectors_and_leaves_odd_shapes_to_the_reference() -> None:
+    """The vectors are walked directly; an event with a pair element with a third key (whose
+    rule, "the first two children", is the reference's alone) or a readPoint holding only an
+    extension takes the reference's path, with the same string."""
+    left: list[Any] = []
+    real = cbv_fast._reference_walk
+    with mock.patch.object(cbv_fast, "_reference_walk", lambda *a: left.append(a) or real(*a)):
+        for name in (
+            "AssociationEvent_all_possible_fields.json",
+            "ReferenceEventHashAlgorithm3.jsonld",
+        ):
+            doc = epcis.as_document(json.loads((DATA / name).read_text()))
+            assert _both(doc)[0] == _both(doc)[1]
+        assert left == []
+        doc = json.loads((DATA / "epcisDocWithVariousEventTypes.jsonld").read_text())
+        event = next(e for e in doc["epcisBody"]["eventList"] if "bizTransactionList" in e)
+        event["bizTransactionList"][0]["example:note"] = "x"
+        # A readPoint holding only an extension: not gathered as one (one child), so the
+        # reference hashes it with the rest, after everything else.
+        other = next(e for e in doc["epcisBody"]["eventList"] if "bizTransactionList" not in e)
+        other["readPoint"] = {"example:room": "7"}
+        reference, fast = _both(doc)
+    assert fast == reference
+    assert len(left) == 2
+
+
+_DL_VALID = "\"'-.0123456789;<=>?ABCXYZ_abcxyz"
+
+
+@st.composite
+def _digital_links(draw: st.DrawFn) -> str:
+    """Canonical GTIN + serial Digital Links, and each with one part spoilt."""
+    parts = [
+        "https://id.gs1.org/01/",
+        draw(st.text(alphabet="0123456789", min_size=14, max_size=14)),
+        "/21/",
+        draw(st.text(alphabet=_DL_VALID, max_size=20)),
+        "",
+    ]
+    spoil = draw(st.sampled_from([None, 0, 1, 2, 3, 4]))
+    if spoil is not None:
+        parts[spoil] = draw(
+            [
+                st.sampled_from(
+                    ["http://id.gs1.org/01/", "https://example.org/01/", "https://id.gs1.org/gtin/"]
+                ),
+                st.text(alphabet="0123456789٣", min_size=8, max_size=15),
+                st.sampled_from(["/10/", "/21", "/ser/", "/22/"]),
+                st.text(alphabet=_DL_VALID + "/:%!é ", min_size=1, max_size=24),
+                st.sampled_from(["?17=201225", "#x", "\n", "/"]),
+            ][spoil]
+        )
+    return "".join(parts)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_digital_links())
+def test_canonical_digital_links_skip_the_normaliser_with_its_answer(uri: str) -> None:
+    """cbv_walk.canonize returns what the release's value canonicaliser returns, for the
+    canonical form it short-cuts and for near-misses of it."""
+    assert cbv_walk.canonize(uri) == hash_generator._canonize_value.__wrapped__(uri)
+    if cbv_walk._CANONICAL_SGTIN.fullmatch(uri):
+        assert dl_normaliser.normaliser(uri) == uri
 
 
 @settings(max_examples=300, deadline=None)

@@ -202,17 +202,21 @@ def _prepare(documents: Documents) -> tuple[list[str], list[tuple[Any, ...]]]:
     )
 
 
-def submit_digests(*, session: Session, **documents: Unpack[Documents]) -> list[Accepted]:
+def submit_digests(
+    *, session: Session, commit: bool = True, **documents: Unpack[Documents]
+) -> list[Accepted]:
     """Queues ``digests`` (32 bytes each) and commits; bad input raises before any write.
 
     Runs in ``session``'s transaction: whatever the caller added to the session before is
     committed with the rows (subsidy documents and trace events rely on that).
+    ``commit=False``: the caller commits (it writes rows that name these ids after them).
     """
     if not documents["digests"]:
         return []
     digest_hex, rows = _prepare(documents)
     ids = _insert(session.connection(), [(rows, utcnow())])[0]
-    session.commit()
+    if commit:
+        session.commit()
     return _accepted(documents["algorithm"], digest_hex, rows, ids)
 
 

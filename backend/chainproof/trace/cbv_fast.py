@@ -12,10 +12,13 @@ The reference spends most of its time in two places, both replaced here by equiv
    each enclosing object (what selects property- and type-scoped contexts), through PyLD,
    and the answer is remembered per context, path and value. A stream of documents with the
    standard contexts costs no expansion once their vocabulary has been seen.
-2. **The property-order walk**, whose value canonicalisers (Digital Link conversion of EPC
-   URNs, UTC milliseconds for times) are pure functions of one string: remembered too, plain
-   RFC 3339 times read by ``datetime.fromisoformat`` instead of dateutil (same instant, the
-   release's own rounding and format after it), and its debug logging per element silenced.
+2. **The property-order walk** over tuple trees (three passes: JSON to tuples, the XML/JSON
+   model correction, the ordered walk): written directly over the event's dictionaries in
+   ``cbv_walk.py``, which leaves the shapes it does not read to the reference's tuple path
+   event by event. Its value canonicalisers (Digital Link conversion of EPC URNs, UTC
+   milliseconds for times) are pure functions of one string: remembered, plain RFC 3339
+   times read by ``datetime.fromisoformat`` instead of dateutil (same instant, the release's
+   own rounding and format after it), and its debug logging per element silenced.
 
 It applies to documents whose contexts are the bundled EPCIS ones plus inline prefix maps
 (no ``@vocab``, ``@base`` or nested contexts), with no ``@context`` inside events; anything
@@ -29,7 +32,6 @@ import importlib.resources
 import json
 import logging
 import types
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any, Final
@@ -42,7 +44,7 @@ from epcis_event_hash_generator import (
 )
 from pyld import jsonld
 
-from chainproof.trace import cbv_hash
+from chainproof.trace import cbv_hash, cbv_walk
 
 _EXPANDED: Final = ("https://ref.gs1.org/cbv", "https://gs1.org/voc")
 _MEMO: Final = 65_536
@@ -88,6 +90,9 @@ def _time_format(timestamp: str) -> Any:
 
 
 hash_generator._canonize_value = lru_cache(maxsize=_MEMO)(hash_generator._canonize_value)
+# A stream names many serials of few products: the check digit of a GTIN, GLN or SSCC
+# prefix part repeats.
+dl_normaliser.check_digit = lru_cache(maxsize=_MEMO)(dl_normaliser.check_digit)
 hash_generator._fix_time_stamp_format = lru_cache(maxsize=_MEMO)(_time_format)
 
 
@@ -127,6 +132,17 @@ def _context_terms(name: str) -> frozenset[str]:
 
 def applies(doc: dict[str, Any]) -> bool:
     """True when the fast path gives the reference's strings (see the module docstring)."""
+    events = doc.get("epcisBody", {}).get("eventList")
+    return (
+        contexts_apply(doc)
+        and isinstance(events, list)
+        and not any(_has_context(e) for e in events)
+    )
+
+
+def contexts_apply(doc: dict[str, Any]) -> bool:
+    """The document's own ``@context`` is one the fast path reads (:func:`prehashes` checks
+    the events' while it reads them)."""
     from chainproof.trace import epcis
 
     context = doc.get("@context")
@@ -142,8 +158,7 @@ def applies(doc: dict[str, Any]) -> bool:
                 return False
         else:
             return False
-    events = doc.get("epcisBody", {}).get("eventList")
-    return isinstance(events, list) and not any(_has_context(e) for e in events)
+    return True
 
 
 def _has_context(node: Any) -> bool:
@@ -172,29 +187,49 @@ def _terms(context: Any) -> frozenset[str]:
     return frozenset(terms)
 
 
-def _may_expand(value: str, terms: frozenset[str]) -> bool:
-    if value.startswith(_EXPANDED):
-        return True
-    if ":" not in value:
-        return value in terms
-    return value.split(":", 1)[0] in terms
-
-
 Path = tuple[tuple[str, bool, str | None], ...]  # (key, in a list, the object's "type")
+ProbeKey = tuple[str, Path, str]
 
 
-def _leaves(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    """Every string value of an event with the path to it."""
-    if isinstance(node, dict):
-        kind = node.get("type") if isinstance(node.get("type"), str) else None
+class _EventContext(Exception):
+    """An event carries its own ``@context``: the reference path reads it."""
+
+
+def _wanted(events: list[Any], terms: frozenset[str], context_json: str) -> set[ProbeKey]:
+    """Each string value of the events that can expand to a CBV / GS1 Web Vocabulary IRI (a
+    term some scope defines, a CURIE on a defined prefix, or such an IRI itself), with the
+    path to it. Raises _EventContext."""
+    wanted: set[ProbeKey] = set()
+
+    def may_expand(value: str) -> bool:
+        return value.startswith(_EXPANDED) or value.partition(":")[0] in terms
+
+    def visit(node: dict[str, Any], path: Path) -> None:
+        if "@context" in node:
+            raise _EventContext
+        kind = node.get("type")
+        if not isinstance(kind, str):
+            kind = None
         for key, value in node.items():
-            if isinstance(value, list):
+            if isinstance(value, str):
+                if may_expand(value):
+                    wanted.add((context_json, (*path, (key, False, kind)), value))
+            elif isinstance(value, dict):
+                visit(value, (*path, (key, False, kind)))
+            elif isinstance(value, list):
+                step = (*path, (key, True, kind))
                 for item in value:
-                    yield from _leaves(item, (*path, (key, True, kind)))
-            else:
-                yield from _leaves(value, (*path, (key, False, kind)))
-    elif isinstance(node, str):
-        yield path, node
+                    if isinstance(item, str):
+                        if may_expand(item):
+                            wanted.add((context_json, step, item))
+                    elif isinstance(item, dict):
+                        visit(item, step)
+                    elif _has_context(item):  # a list in a list: no value of it is probed
+                        raise _EventContext
+
+    for event in events:
+        visit(event, ())
+    return wanted
 
 
 def _skeleton(path: Path, value: str) -> dict[str, Any]:
@@ -207,7 +242,6 @@ def _skeleton(path: Path, value: str) -> dict[str, Any]:
     return result
 
 
-ProbeKey = tuple[str, Path, str]
 _probed: dict[ProbeKey, frozenset[str]] = {}
 # New values a document may make us expand one by one; past this, one expansion of the whole
 # document (the reference's own step) is cheaper, so an anonymous caller sending distinct
@@ -259,6 +293,7 @@ def _envelope(envelope_json: str) -> frozenset[str]:
     return frozenset(x for x in found if x.startswith(_EXPANDED))
 
 
+@lru_cache(maxsize=256)
 def _suffix_index(iris: frozenset[str]) -> dict[str, str | None]:
     """value → the one IRI ending in ``-value`` or ``/value`` (None when several do)."""
     index: dict[str, str | None] = {}
@@ -285,8 +320,9 @@ def _replace(node: Any, index: dict[str, str | None]) -> Any:
     return node
 
 
-def prehashes(doc: dict[str, Any]) -> list[str]:
-    """The pre-hash string of each event of ``doc`` (an EPCISDocument :func:`applies` to).
+def prehashes(doc: dict[str, Any]) -> list[str] | None:
+    """The pre-hash string of each event of ``doc`` (an EPCISDocument whose own context
+    :func:`contexts_apply`), or None when an event carries its own ``@context``.
 
     Must run under ``epcis.lock()``'s protection of the library's namespace table: the
     caller holds it around the walk.
@@ -298,12 +334,10 @@ def prehashes(doc: dict[str, Any]) -> list[str]:
     envelope = {k: v for k, v in doc.items() if k != "epcisBody"}
     envelope["epcisBody"] = {k: v for k, v in doc["epcisBody"].items() if k != "eventList"}
     iris = set(_envelope(json.dumps(envelope, sort_keys=True)))
-    wanted = {
-        (context_json, path, value)
-        for event in events
-        for path, value in _leaves(event, ())
-        if _may_expand(value, terms)
-    }
+    try:
+        wanted = _wanted(events, terms, context_json)
+    except _EventContext:
+        return None
     missing = [key for key in wanted if key not in _probed]
     if len(missing) > MAX_PROBES:
         iris |= _whole(doc)
@@ -315,17 +349,22 @@ def prehashes(doc: dict[str, Any]) -> list[str]:
         for key in wanted:
             iris |= _probed[key]
     index = _suffix_index(frozenset(iris))
-    replaced = [_replace(event, index) for event in events]
     json_to_py._namespaces.clear()
     json_to_py._collect_namespaces_from_jsonld_context(context)
-    parsed = (
-        "EventList",
-        "",
-        [
-            json_to_py.json_xml_model_mismatch_correction.deep_structure_correction(
-                json_to_py._json_to_py(event)
-            )
-            for event in replaced
-        ],
-    )
-    return cbv_hash.prehashes(parsed)
+    walk = cbv_walk.Walk(index, json_to_py._namespaces, lambda node: _replace(node, index))
+    out = []
+    for event in events:
+        prehash = walk.event(event)
+        if prehash is None:
+            prehash = _reference_walk(event, index)
+            # An @xmlns key changes the reference's namespace table for the events after it.
+            walk = cbv_walk.Walk(index, json_to_py._namespaces, lambda node: _replace(node, index))
+        out.append(prehash)
+    return out
+
+
+def _reference_walk(event: dict[str, Any], index: dict[str, str | None]) -> str:
+    """The reference's tuple path for one event (a shape cbv_walk leaves to it)."""
+    correct = json_to_py.json_xml_model_mismatch_correction.deep_structure_correction
+    node = correct(json_to_py._json_to_py(_replace(event, index)))
+    return cbv_hash.prehashes(("EventList", "", [node]))[0]

@@ -230,9 +230,10 @@ def hash_document(doc: dict[str, Any], *, reference: bool = False) -> list[Hashe
         jsonld.set_document_loader(_offline_loader)
         json_to_py._namespaces.clear()  # module state from an earlier document
         try:
-            if not reference and cbv_fast.applies(doc):
+            prehashes = None
+            if not reference and cbv_fast.contexts_apply(doc):
                 prehashes = cbv_fast.prehashes(doc)
-            else:
+            if prehashes is None:
                 parsed = json_to_py.event_list_from_epcis_document_json(json.loads(json.dumps(doc)))
                 prehashes = cbv_hash.prehashes(parsed)
         except InvalidInputError:

@@ -144,6 +144,21 @@ def read_body(body: Any) -> Body:
             f"event ({', '.join(EVENT_TYPES)}), got {kind!r}"
         )
     _check_schema(body)
+    read = split_body(body)
+    where = read.event_pointer
+    prefixes = declared_prefixes(read.context)
+    for i, event in enumerate(read.events):
+        at = f"{where}/{i}" if where else ""
+        own = prefixes | declared_prefixes(event.get("@context")) if "@context" in event else None
+        for path, problem in _namespace_problems(event, own or prefixes):
+            raise InvalidInputError(f"at {at}{path}: {problem}")
+    return read
+
+
+def split_body(body: dict[str, Any]) -> Body:
+    """The kind, context and events of a body :func:`read_body` has accepted before (a
+    capture job's document), without checking it again."""
+    kind = body.get("type")
     if kind == "EPCISDocument":
         events, where = body["epcisBody"]["eventList"], "/epcisBody/eventList"
     elif kind == "EPCISQueryDocument":
@@ -152,14 +167,7 @@ def read_body(body: Any) -> Body:
         where = "/epcisBody/queryResults/resultsBody/eventList"
     else:
         events, where = [body], ""
-    read = Body(kind=str(kind), context=body.get("@context"), events=events, event_pointer=where)
-    prefixes = declared_prefixes(read.context)
-    for i, event in enumerate(events):
-        at = f"{where}/{i}" if where else ""
-        own = prefixes | declared_prefixes(event.get("@context")) if "@context" in event else None
-        for path, problem in _namespace_problems(event, own or prefixes):
-            raise InvalidInputError(f"at {at}{path}: {problem}")
-    return read
+    return Body(kind=str(kind), context=body.get("@context"), events=events, event_pointer=where)
 
 
 def _check_schema(body: dict[str, Any]) -> None:

@@ -3,9 +3,10 @@
 Capture validates (``epcis_conformance``), hashes (CBV 2.0), gives an event without an
 ``eventID`` its hash as ``eventID``, checks that every EPC the event names falls under a GS1
 company prefix admitted to the capturing org (``trace/ownership.py``; an admin admits them:
-``chainproof prefixes add --org ORG PREFIX…``), and stores the events with their EPCs and the
-evidence rows of their hashes in one transaction (``evidence.intake.submit_digests``
-commits it), so each event's hash is anchored like any evidence and a receipt proves it.
+``chainproof prefixes add --org ORG PREFIX…``), and stores the evidence rows of their hashes,
+the events (each naming its evidence row) and their EPCs in one transaction, with Core bulk
+inserts (a job's 1,000 events are a handful of statements), so each event's hash is anchored
+like any evidence and a receipt proves it.
 
 An event whose ``eventID`` is already stored with the same hash is not stored again (a
 retried capture answers the same events); the same ``eventID`` with another hash is refused.
@@ -19,13 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, insert
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from chainproof.errors import AuthError, ConflictError, InvalidInputError, NotFoundError
 from chainproof.evidence import intake
 from chainproof.store.models import Evidence
-from chainproof.trace import epcis, epcis_conformance, ownership, roles
+from chainproof.trace import epcis, epcis_conformance, epcis_filters, ownership, roles
 from chainproof.trace.epcis_models import ID_LEN, EpcisCapture, EpcisEvent, EpcisEventEpc
 from chainproof.trace.models import PrefixKind
 
@@ -43,14 +44,16 @@ _QUANTITY_FIELDS: Final = (
     "outputQuantityList",
 )
 MAX_PER_PAGE: Final = 1000
+MAX_EXAMINED: Final = 10_000  # events read per page for the filters inside bodies
 
 
 @dataclass
 class Outcome:
     """What a capture stored (or found stored) and, under ``proceed``, what it refused."""
 
-    events: list[EpcisEvent] = field(default_factory=list)
+    events: list[EpcisEvent] = field(default_factory=list)  # read back when not a job's
     errors: list[dict[str, Any]] = field(default_factory=list)
+    stored: int = 0  # events new to the repository
 
 
 def epcs_of(event: dict[str, Any]) -> list[tuple[str, str]]:
@@ -121,7 +124,9 @@ def capture(
     (finished, success, errors) in the same transaction as the events.
     """
     owned = owned_prefixes(session, member_id)
-    read = epcis_conformance.read_body(body)
+    # A job's document was checked and hashed when it was taken (epcis_jobs.create_job).
+    checked = behaviour == "rollback" and hashes is not None
+    read = epcis_conformance.split_body(body) if checked else epcis_conformance.read_body(body)
     context = read.context
     outcome = Outcome()
     if behaviour == "rollback":
@@ -147,21 +152,22 @@ def capture(
                 outcome.errors.append(problem_of(exc, f"{read.event_pointer}/{i}"))
                 continue
             accepted.append(epcis.HashedEvent(i, event, h.prehash, h.event_hash))
-    new: list[EpcisEvent] = []
     ids = [str(h.event.get("eventID") or h.event_hash) for h in accepted]
     stored = {
-        row.event_id: row
+        row.event_id: row.event_hash
         for chunk in range(0, len(ids), 500)  # one query per 500 ids, not one per event
         for row in session.exec(
             select(EpcisEvent).where(col(EpcisEvent.event_id).in_(ids[chunk : chunk + 500]))
         ).all()
     }
+    new: list[dict[str, Any]] = []
+    kept: list[str] = []  # the eventIDs of the outcome, stored before or now
     for h, event_id in zip(accepted, ids, strict=True):
         if len(event_id) > ID_LEN:
             raise InvalidInputError(f"event {h.index}: eventID longer than {ID_LEN} characters")
         found = stored.get(event_id)
         if found is not None:
-            if found.event_hash != h.event_hash:
+            if found != h.event_hash:
                 error = ConflictError(
                     f"event {h.index}: eventID {event_id} is already stored for another event"
                 )
@@ -169,45 +175,103 @@ def capture(
                     raise error
                 outcome.errors.append(problem_of(error, f"{read.event_pointer}/{h.index}"))
                 continue
-            outcome.events.append(found)
+            kept.append(event_id)
             continue
-        row = _row(h, event_id, context, member_id, capture_id)
-        stored[event_id] = row  # the same event twice in one document is stored once
-        session.add(row)
-        new.append(row)
-        outcome.events.append(row)
-    session.flush()
+        stored[event_id] = h.event_hash  # the same event twice in one document is stored once
+        new.append(_values(h, event_id, context, member_id, capture_id))
+        kept.append(event_id)
+    _insert(session, member_id, new)
+    if job is not None:
+        finish_job(
+            session,
+            capture_id=job.capture_id,
+            token=job.attempts,
+            success=not outcome.errors,
+            errors=outcome.errors,
+        )
+    session.commit()  # the evidence rows, the events, their EPCs and the job's end: together
+    outcome.stored = len(new)
+    if job is None:  # a single event's answer shows it; a job's runner reads nothing back
+        rows = {
+            row.event_id: row
+            for row in session.exec(select(EpcisEvent).where(col(EpcisEvent.event_id).in_(kept)))
+        }
+        outcome.events = [rows[event_id] for event_id in kept]
+    return outcome
+
+
+class JobTakenError(Exception):
+    """The job's lease was taken by another runner: this one must not commit it."""
+
+
+def finish_job(
+    session: Session, *, capture_id: str, token: int, success: bool, errors: list[dict[str, Any]]
+) -> None:
+    """Marks the job finished in the session's transaction, fenced by the claim's token
+    (``epcis_jobs``): JobTakenError when another runner has claimed it since."""
+    result = session.execute(
+        update(EpcisCapture)
+        .where(
+            col(EpcisCapture.capture_id) == capture_id,
+            col(EpcisCapture.attempts) == token,
+            col(EpcisCapture.running).is_(True),
+        )
+        .values(
+            running=False,
+            finished_at=epcis_now(),
+            success=success,
+            errors=errors,
+            document="",  # done with: the events are stored
+            hashes=None,
+        )
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise JobTakenError(capture_id)
+
+
+_EVENTS: Final = EpcisEvent.__table__  # type: ignore[attr-defined]
+_EPCS: Final = EpcisEventEpc.__table__  # type: ignore[attr-defined]
+
+
+def _insert(session: Session, member_id: int | None, new: list[dict[str, Any]]) -> None:
+    """The events' evidence rows (queued for anchoring), the events and their EPCs, in the
+    session's transaction: Core executemany, not the ORM's unit of work (which loaded each
+    row back to set its evidence id, a query per event)."""
+    if not new:
+        return
+    accepted = intake.submit_digests(
+        session=session,
+        algorithm="sha256",
+        digests=[bytes.fromhex(epcis.hash_hex(v["event_hash"])) for v in new],
+        member_id=member_id,
+        label="EPCIS event",
+        commit=False,
+    )
+    record_time = epcis_now()
+    for values, acc in zip(new, accepted, strict=True):
+        values["evidence_id"] = acc.id
+        values["record_time"] = record_time
+    conn = session.connection()
+    conn.execute(_EVENTS.insert(), new)
+    # Read back by eventID (unique), 500 to a query: RETURNING in parameter order is one
+    # statement per row on SQLite.
+    event_ids = [v["event_id"] for v in new]
+    pks = {
+        event_id: pk
+        for chunk in range(0, len(event_ids), 500)
+        for pk, event_id in conn.execute(
+            select(_EVENTS.c.id, _EVENTS.c.event_id).where(
+                _EVENTS.c.event_id.in_(event_ids[chunk : chunk + 500])
+            )
+        )
+    }
     epc_rows = [
-        {"event_pk": row.id, "epc": epc[:ID_LEN], "part": part}
-        for row in new
-        for epc, part in epcs_of(row.body)
+        {"event_pk": pks[values["event_id"]], "epc": epc[:ID_LEN], "part": part}
+        for values in new
+        for epc, part in epcs_of(values["body"])
     ]
     if epc_rows:
-        session.execute(insert(EpcisEventEpc), epc_rows)
-    if job is not None:
-        job.running = False
-        job.finished_at = epcis_now()
-        job.success = not outcome.errors
-        job.errors = outcome.errors
-        job.document = ""  # done with: the events are stored
-        job.hashes = None
-        session.add(job)
-    if new:
-        accepted_rows = intake.submit_digests(  # commits the events, EPCs and the job
-            session=session,
-            algorithm="sha256",
-            digests=[bytes.fromhex(epcis.hash_hex(r.event_hash)) for r in new],
-            member_id=member_id,
-            label="EPCIS event",
-        )
-        for row, acc in zip(new, accepted_rows, strict=True):
-            row.evidence_id = acc.id
-            session.add(row)
-    session.commit()
-    if job is None:  # a single event's answer shows it; a job's runner reads nothing back
-        for row in outcome.events:
-            session.refresh(row)
-    return outcome
+        conn.execute(insert(_EPCS), epc_rows)
 
 
 def epcis_now() -> datetime:
@@ -216,13 +280,14 @@ def epcis_now() -> datetime:
     return utcnow()
 
 
-def _row(
+def _values(
     h: epcis.HashedEvent,
     event_id: str,
     context: Any,
     member_id: int | None,
     capture_id: str | None,
-) -> EpcisEvent:
+) -> dict[str, Any]:
+    """The ``epcis_event`` columns of one event."""
     ev = dict(h.event)
     ev.pop("@context", None)
     ev["eventID"] = event_id
@@ -230,22 +295,22 @@ def _row(
     place = {
         k: ev[k].get("id") for k in ("readPoint", "bizLocation") if isinstance(ev.get(k), dict)
     }
-    return EpcisEvent(
-        event_id=event_id,
-        event_hash=h.event_hash,
-        prehash=h.prehash,
-        event_type=str(ev["type"]),
-        event_time=epcis.parse_time(ev["eventTime"], "eventTime"),
-        action=ev.get("action") if isinstance(ev.get("action"), str) else None,
-        biz_step=_cbv(ev.get("bizStep"), "BizStep"),
-        disposition=_cbv(ev.get("disposition"), "Disp"),
-        read_point=place.get("readPoint"),
-        biz_location=place.get("bizLocation"),
-        body=ev,
-        context=context,
-        member_id=member_id,
-        capture_id=capture_id,
-    )
+    return {
+        "event_id": event_id,
+        "event_hash": h.event_hash,
+        "prehash": h.prehash,
+        "event_type": str(ev["type"]),
+        "event_time": epcis.parse_time(ev["eventTime"], "eventTime"),
+        "action": ev.get("action") if isinstance(ev.get("action"), str) else None,
+        "biz_step": _cbv(ev.get("bizStep"), "BizStep"),
+        "disposition": _cbv(ev.get("disposition"), "Disp"),
+        "read_point": place.get("readPoint"),
+        "biz_location": place.get("bizLocation"),
+        "body": ev,
+        "context": context,
+        "member_id": member_id,
+        "capture_id": capture_id,
+    }
 
 
 def _cbv(value: Any, kind: str) -> str | None:
@@ -291,6 +356,11 @@ class Query:
     biz_locations: tuple[str, ...] = ()
     event_ids: tuple[str, ...] = ()
     match: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # (parts, epcs)
+    # WD_readPoint / WD_bizLocation: the place or a descendant of it by master data, which
+    # holds no hierarchy of places here, so each place is its own only descendant.
+    wd_read_points: tuple[str, ...] = ()
+    wd_biz_locations: tuple[str, ...] = ()
+    body: tuple[epcis_filters.Filter, ...] = ()  # quantities and sensor data
 
 
 def encode_token(last_id: int) -> str:
@@ -316,9 +386,14 @@ def find_events(
     query: Query,
     per_page: int,
     after: int = 0,
+    report_read: bool = False,
 ) -> tuple[list[EpcisEvent], int | None]:
     """One page of the caller's events (an admin's: everyone's) matching ``query``, oldest
-    capture first, and the id to continue after (None on the last page)."""
+    capture first, and the id to continue after (None on the last page).
+
+    ``report_read=True`` (a subscription's cursor): the second value is the last event read
+    instead, None when none was (events a filter inside their bodies refused are read too).
+    """
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise InvalidInputError(f"perPage must be 1-{MAX_PER_PAGE}")
     stmt = select(EpcisEvent).where(col(EpcisEvent.id) > after)
@@ -332,6 +407,8 @@ def find_events(
         (query.read_points, EpcisEvent.read_point),
         (query.biz_locations, EpcisEvent.biz_location),
         (query.event_ids, EpcisEvent.event_id),
+        (query.wd_read_points, EpcisEvent.read_point),
+        (query.wd_biz_locations, EpcisEvent.biz_location),
     ]
     for values, column in filters:
         if values:
@@ -349,10 +426,30 @@ def find_events(
         if parts:
             sub = sub.where(col(EpcisEventEpc.part).in_(parts))
         stmt = stmt.where(col(EpcisEvent.id).in_(sub))
-    rows = list(session.exec(stmt.order_by(col(EpcisEvent.id)).limit(per_page + 1)).all())
-    more = len(rows) > per_page
-    rows = rows[:per_page]
-    return rows, (rows[-1].id if more and rows else None)
+    if not query.body:
+        rows = list(session.exec(stmt.order_by(col(EpcisEvent.id)).limit(per_page + 1)).all())
+        more = len(rows) > per_page
+        rows = rows[:per_page]
+        return rows, (rows[-1].id if (more or report_read) and rows else None)
+    # Filters inside the body: read candidates in order until the page is full, at most
+    # MAX_EXAMINED of them (a short page then, with the id to go on from).
+    rows, cursor, examined = [], after, 0
+    while True:
+        chunk = min(MAX_PER_PAGE, MAX_EXAMINED - examined)
+        batch = session.exec(
+            stmt.where(col(EpcisEvent.id) > cursor).order_by(col(EpcisEvent.id)).limit(chunk)
+        ).all()
+        for row in batch:
+            assert row.id is not None
+            cursor, examined = row.id, examined + 1
+            if epcis_filters.matches(row.body, query.body):
+                rows.append(row)
+                if len(rows) > per_page:
+                    return rows[:per_page], rows[per_page - 1].id
+        if len(batch) < chunk:  # read to the end
+            return rows, (cursor if report_read and cursor > after else None)
+        if examined >= MAX_EXAMINED:
+            return rows, cursor
 
 
 def get_event(

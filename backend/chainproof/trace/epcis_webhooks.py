@@ -25,21 +25,27 @@ import json
 import socket
 import threading
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx
 import structlog
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, Text, cast, func, update
 from sqlmodel import Session, col, select
 
 from chainproof.errors import InvalidInputError
 from chainproof.store.models import utcnow
-from chainproof.trace import epcis_store
+from chainproof.trace import epcis_schedule, epcis_store
 from chainproof.trace.epcis_models import EpcisDelivery, EpcisEvent, EpcisSubscription
 
-LEASE: Final = timedelta(seconds=30)
+LEASE: Final = 30.0  # seconds a delivery being sent is its sender's (a setting overrides)
+# A scheduled subscription keeps its schedule and its next run with the named query's
+# parameters it copied (``@`` keys: no query parameter starts so).
+SCHEDULE: Final = "@schedule"
+SCHEDULE_AS_GIVEN: Final = "@scheduleAsGiven"
+NEXT_RUN: Final = "@nextRun"
+_NEVER: Final = datetime(9999, 1, 1, tzinfo=UTC)
 MAX_BACKOFF: Final = 300.0
 log = structlog.get_logger("chainproof.epcis.webhooks")
 
@@ -76,10 +82,22 @@ def subscribe(
 ) -> EpcisSubscription:
     if not isinstance(body, dict):
         raise InvalidInputError("the body must be a subscription object")
-    if body.get("stream") is not True:
+    scheduled = "schedule" in body
+    if scheduled == (body.get("stream") is True):
         raise InvalidInputError(
-            'only stream subscriptions are served: send "stream": true (schedules are not)'
+            'a subscription is either "stream": true or has a "schedule", not both nor neither'
         )
+    if scheduled:
+        now = utcnow()
+        schedule = epcis_schedule.parse(body["schedule"], now=now)
+        first = epcis_schedule.next_run(schedule, now)
+        assert first is not None  # parse refuses a schedule that never runs
+        query = {
+            **query,
+            SCHEDULE: schedule,
+            SCHEDULE_AS_GIVEN: body["schedule"],
+            NEXT_RUN: first.isoformat(),
+        }
     dest = body.get("dest")
     if not isinstance(dest, str):
         raise InvalidInputError("dest is required")
@@ -106,14 +124,22 @@ def subscribe(
 
 def as_json(row: EpcisSubscription) -> dict[str, Any]:
     """As GS1 shows a subscription: never the secret."""
-    return {
+    out = {
         "subscriptionID": row.subscription_id,
         "queryName": row.query_name,
         "dest": row.dest,
-        "stream": True,
+        "stream": SCHEDULE not in row.query,
         "reportIfEmpty": row.report_if_empty,
         "createdAt": row.created_at.isoformat().replace("+00:00", "Z"),
     }
+    if SCHEDULE in row.query:
+        out["schedule"] = row.query[SCHEDULE_AS_GIVEN]
+    return out
+
+
+def parameters(query: dict[str, Any]) -> dict[str, Any]:
+    """The named query's parameters of a subscription (without its schedule's state)."""
+    return {k: v for k, v in query.items() if not k.startswith("@")}
 
 
 def signature(token: str | None, body: bytes) -> str | None:
@@ -125,40 +151,58 @@ def signature(token: str | None, body: bytes) -> str | None:
 def enqueue(engine: Engine, parse: Any, document: Any) -> int:
     """New deliveries for every subscription with new matching events; their number."""
     made = 0
+    now = utcnow()
     with Session(engine) as session:
         subs = list(session.exec(select(EpcisSubscription)).all())
     for sub in subs:
+        schedule = sub.query.get(SCHEDULE)
+        if schedule is not None and now < datetime.fromisoformat(sub.query[NEXT_RUN]):
+            continue  # a scheduled subscription runs at its times only
         with Session(engine) as session:
-            rows, _ = epcis_store.find_events(
+            rows, read_to = epcis_store.find_events(
                 session=session,
                 member_id=sub.member_id,
                 is_admin=False,
-                query=parse(sub.query),
+                query=parse(parameters(sub.query)),
                 per_page=epcis_store.MAX_PER_PAGE,
                 after=sub.cursor,
+                report_read=True,
             )
-            if not rows:
-                continue  # the cursor moves only past events a delivery carries
-            moved = session.execute(
-                update(EpcisSubscription)
-                .where(
-                    col(EpcisSubscription.subscription_id) == sub.subscription_id,
-                    col(EpcisSubscription.cursor) == sub.cursor,
-                )
-                .values(cursor=rows[-1].id)
-            )
+            # The cursor moves past the events a delivery carries, and past events a
+            # filter inside their bodies read and refused (not read again each round).
+            cursor = read_to
+            values: dict[str, Any] = {}
+            if cursor is not None:
+                values["cursor"] = cursor
+            if schedule is not None:
+                later = epcis_schedule.next_run(schedule, now)
+                values["query"] = {**sub.query, NEXT_RUN: (later or _NEVER).isoformat()}
+            if not values:
+                continue
+            taken = [
+                col(EpcisSubscription.subscription_id) == sub.subscription_id,
+                col(EpcisSubscription.cursor) == sub.cursor,
+            ]
+            if schedule is not None:  # a run is taken once: by the update that moves it on
+                taken.append(cast(col(EpcisSubscription.query), Text) == json.dumps(sub.query))
+            moved = session.execute(update(EpcisSubscription).where(*taken).values(**values))
             if getattr(moved, "rowcount", 0) != 1:
                 session.rollback()  # another runner took these events
                 continue
-            doc = document(rows, sub.query_name)
-            doc["epcisBody"]["queryResults"]["subscriptionID"] = sub.subscription_id
-            session.add(EpcisDelivery(subscription_id=sub.subscription_id, body=json.dumps(doc)))
-            made += 1
+            if rows or (schedule is not None and sub.report_if_empty):
+                doc = document(rows, sub.query_name)
+                doc["epcisBody"]["queryResults"]["subscriptionID"] = sub.subscription_id
+                session.add(
+                    EpcisDelivery(subscription_id=sub.subscription_id, body=json.dumps(doc))
+                )
+                made += 1
             session.commit()
     return made
 
 
-def send_due(engine: Engine, *, allow_private: bool, client: httpx.Client) -> int:
+def send_due(
+    engine: Engine, *, allow_private: bool, client: httpx.Client, lease: float = LEASE
+) -> int:
     """Sends the due deliveries; the number delivered."""
     now = utcnow()
     with Session(engine) as session:
@@ -180,7 +224,7 @@ def send_due(engine: Engine, *, allow_private: bool, client: httpx.Client) -> in
                     col(EpcisDelivery.delivered_at).is_(None),
                     col(EpcisDelivery.next_at) <= now,
                 )
-                .values(next_at=utcnow() + LEASE)
+                .values(next_at=utcnow() + timedelta(seconds=lease))
             )
             session.commit()
             if getattr(claimed, "rowcount", 0) != 1:
@@ -220,9 +264,17 @@ class WebhookRunner:
     """One thread per process: enqueue and send every ``interval`` seconds until stopped."""
 
     def __init__(
-        self, engine: Engine, *, parse: Any, document: Any, allow_private: bool, interval: float
+        self,
+        engine: Engine,
+        *,
+        parse: Any,
+        document: Any,
+        allow_private: bool,
+        interval: float,
+        lease: float = LEASE,
     ) -> None:
         self.engine = engine
+        self.lease = lease
         self.parse = parse
         self.document = document
         self.allow_private = allow_private
@@ -243,6 +295,11 @@ class WebhookRunner:
             while not self._stop.wait(self.interval):
                 try:
                     enqueue(self.engine, self.parse, self.document)
-                    send_due(self.engine, allow_private=self.allow_private, client=client)
+                    send_due(
+                        self.engine,
+                        allow_private=self.allow_private,
+                        client=client,
+                        lease=self.lease,
+                    )
                 except Exception:  # the database away, a bug: log, and try again next round
                     log.exception("webhook round failed")

@@ -29,6 +29,7 @@ def start_webhooks(runtime: Any) -> WebhookRunner:
         document=query.query_document,
         allow_private=settings.epcis_webhook_allow_private,
         interval=settings.epcis_webhook_interval_seconds,
+        lease=settings.epcis_webhook_lease_seconds,
     ).start()
 
 

@@ -96,20 +96,24 @@ async def capture(
 
     def accept() -> Any:
         hashed = epcis.hash_events(body)  # what the job will store; refused now if bad (400)
-        return epcis_jobs.create_job(
+        job = epcis_jobs.create_job(
             session=session,
             member_id=caller.member_id,
             document=body,
             behaviour=behaviour.strip().lower(),
             hashed=hashed,
+            lease=runtime.settings.epcis_job_lease_seconds,  # claimed: this process runs it
         )
+        return job, hashed
 
-    job = await run_in_threadpool(accept)
+    job, hashed = await run_in_threadpool(accept)
     tasks.add_task(
         epcis_jobs.run_job,
         runtime.engine,
         job.capture_id,
         lease=runtime.settings.epcis_job_lease_seconds,
+        taken=(body, hashed),
+        claimed=True,
     )
     headers = {**version_headers(), "Location": f"/epcis/capture/{job.capture_id}"}
     return Response(status_code=202, headers=headers)

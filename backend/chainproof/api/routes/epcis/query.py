@@ -22,7 +22,7 @@ from chainproof.api.routes.epcis.common import (
 )
 from chainproof.errors import InvalidInputError, NotFoundError
 from chainproof.store.models import utcnow
-from chainproof.trace import epcis, epcis_queries, epcis_store, epcis_webhooks
+from chainproof.trace import epcis, epcis_filters, epcis_queries, epcis_store, epcis_webhooks
 from chainproof.trace.epcis_models import EpcisDelivery, EpcisEvent, EpcisSubscription
 
 # GS1's OpenAPI describes these routes (served at /epcis/openapi.json), not ChainProof's.
@@ -52,6 +52,8 @@ _SIMPLE: Final = {
     "EQ_readPoint": "read_points",
     "EQ_bizLocation": "biz_locations",
     "EQ_eventID": "event_ids",
+    "WD_readPoint": "wd_read_points",
+    "WD_bizLocation": "wd_biz_locations",
 }
 _TIMES: Final = {
     "GE_eventTime": "ge_event_time",
@@ -88,7 +90,7 @@ def parse_params(params: dict[str, list[str]], **fixed: tuple[str, ...]) -> epci
     """Standard query parameters (unknown ones are refused, so a client never reads a
     filter as applied that was not)."""
     known = set(_MATCH) | set(_SIMPLE) | set(_TIMES) | set(_PAGING)
-    unknown = sorted(set(params) - known)
+    unknown = sorted(n for n in set(params) - known if not epcis_filters.is_parameter(n))
     if unknown:
         raise InvalidInputError(
             f"query parameter {unknown[0]} is not supported here (docs/epcis.md lists the "
@@ -106,6 +108,11 @@ def parse_params(params: dict[str, list[str]], **fixed: tuple[str, ...]) -> epci
         else:
             match.append((() if field == "any" else (field,), values))
     args["match"] = tuple((parts, vals) for parts, vals in match if vals)
+    args["body"] = tuple(
+        epcis_filters.parse(name, values, _time)
+        for name in sorted(params)
+        if epcis_filters.is_parameter(name) and (values := _values(params, name))
+    )
     return epcis_store.Query(**args)
 
 

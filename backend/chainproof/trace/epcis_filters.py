@@ -1,0 +1,203 @@
+"""The standard query parameters that read inside an event (EPCIS 2.0 section 8.2.7.1):
+quantities and sensor data, checked on the stored event body.
+
+The indexed parameters (types, times, steps, places, EPCs) are SQL filters in
+``epcis_store.find_events``; these are not worth a column each, so the page is filled by
+reading candidate events in order and keeping those that match (at most
+``epcis_store.MAX_EXAMINED`` read per page: a rare match answers a short page with a next
+link rather than scanning the repository in one request).
+
+- ``EQ_quantity``, ``GT_quantity``, ``GE_quantity``, ``LT_quantity``, ``LE_quantity``: some
+  element of the event's ``quantityList``, ``childQuantityList``, ``inputQuantityList`` or
+  ``outputQuantityList`` has a ``quantity`` meeting every one given;
+- ``EXISTS_sensorElement``; ``EQ_type`` (a sensor report's measurement type: ``Temperature``,
+  ``gs1:Temperature`` and ``https://gs1.org/voc/Temperature`` are one type), ``EQ_deviceID``,
+  ``EQ_dataProcessingMethod``, ``EQ_bizRules`` (in ``sensorMetadata`` or a report),
+  ``EQ_microorganism``, ``EQ_chemicalSubstance``, ``EQ_stringValue``, ``EQ_hexBinaryValue``,
+  ``EQ_uriValue``, ``EQ_booleanValue``: some sensor report (with its element's metadata)
+  carries one of the values;
+- ``GE_startTime``, ``LT_startTime``, ``GE_endTime``, ``LT_endTime``: a sensor element's
+  metadata times;
+- ``{EQ,GT,GE,LT,LE}_{value,minValue,maxValue,meanValue,sDev,percValue}_{uom}``: some report
+  in unit ``uom`` whose field compares so (``GE_value_CEL=15.5``).
+
+Every sensor parameter given must hold for one and the same report.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from chainproof.errors import InvalidInputError
+
+_QUANTITY_LISTS: Final = (
+    "quantityList",
+    "childQuantityList",
+    "inputQuantityList",
+    "outputQuantityList",
+)
+_COMPARE: Final[dict[str, Callable[[Any, Any], bool]]] = {
+    "EQ": operator.eq,
+    "GT": operator.gt,
+    "GE": operator.ge,
+    "LT": operator.lt,
+    "LE": operator.le,
+}
+_SENSOR_EQ: Final = (
+    "type",
+    "deviceID",
+    "dataProcessingMethod",
+    "bizRules",
+    "microorganism",
+    "chemicalSubstance",
+    "stringValue",
+    "hexBinaryValue",
+    "uriValue",
+)
+_MEASURED: Final = ("value", "minValue", "maxValue", "meanValue", "sDev", "percValue")
+# Bounded: a unit is a UN/ECE Rec. 20 code (2-3 characters); the pattern has no nested
+# quantifiers (linear in the parameter's length, which the query string bounds anyway).
+_MEASURE_PARAM: Final = re.compile(
+    r"(EQ|GT|GE|LT|LE)_(value|minValue|maxValue|meanValue|sDev|percValue)_([A-Za-z0-9]{1,8})"
+)
+_TYPE_PREFIXES: Final = ("https://gs1.org/voc/", "https://ref.gs1.org/voc/", "gs1:")
+PARAMETERS: Final = frozenset(
+    {f"{op}_quantity" for op in _COMPARE}
+    | {f"EQ_{field}" for field in _SENSOR_EQ}
+    | {"EQ_booleanValue", "EXISTS_sensorElement"}
+    | {f"{op}_{field}" for op in ("GE", "LT") for field in ("startTime", "endTime")}
+)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One parameter: ``field`` compared with ``op`` to one of ``values`` (already typed)."""
+
+    kind: str  # "quantity", "sensor", "metadata-time", "measure", "exists"
+    field: str
+    op: str
+    values: tuple[Any, ...]
+    uom: str | None = None
+
+
+def is_parameter(name: str) -> bool:
+    return name in PARAMETERS or _MEASURE_PARAM.fullmatch(name) is not None
+
+
+def _number(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidInputError(f"{name}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise InvalidInputError(f"{name}: {text!r} is not a finite number")
+    return value
+
+
+def _boolean(text: str, name: str) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise InvalidInputError(f"{name}: {text!r} is neither true nor false")
+    return text.lower() == "true"
+
+
+def parse(name: str, values: tuple[str, ...], parse_time: Callable[[str, str], datetime]) -> Filter:
+    """The filter of one parameter :func:`is_parameter` accepts (its values non-empty)."""
+    head, _, field = name.partition("_")
+    if field == "quantity":
+        return Filter("quantity", "quantity", head, (_number(values[0], name),))
+    if name == "EXISTS_sensorElement":
+        return Filter("exists", "sensorElementList", "EXISTS", (_boolean(values[0], name),))
+    if name == "EQ_booleanValue":
+        return Filter("sensor", "booleanValue", "EQ", (_boolean(values[0], name),))
+    if field in ("startTime", "endTime"):
+        return Filter("metadata-time", field, head, (parse_time(values[0], name),))
+    if head == "EQ" and field in _SENSOR_EQ:
+        typed = tuple(_bare_type(v) for v in values) if field == "type" else values
+        return Filter("sensor", field, "EQ", typed)
+    found = _MEASURE_PARAM.fullmatch(name)
+    assert found is not None, name  # is_parameter said so
+    op, measured, uom = found.groups()
+    return Filter("measure", measured, op, (_number(values[0], name),), uom)
+
+
+def _bare_type(value: str) -> str:
+    for prefix in _TYPE_PREFIXES:
+        if value.startswith(prefix):
+            return value[len(prefix) :]
+    return value
+
+
+def _numeric(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _reports(event: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each sensor report of the event with its element's metadata."""
+    for element in event.get("sensorElementList") or []:
+        if not isinstance(element, dict):
+            continue
+        metadata = element.get("sensorMetadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        reports = element.get("sensorReport") or []
+        for report in reports if isinstance(reports, list) else [reports]:
+            if isinstance(report, dict):
+                yield metadata, report
+
+
+def _report_holds(f: Filter, metadata: dict[str, Any], report: dict[str, Any]) -> bool:
+    if f.kind == "sensor":
+        value = report.get(f.field, metadata.get(f.field))
+        if f.field == "type" and isinstance(value, str):
+            value = _bare_type(value)
+        return value in f.values if not isinstance(value, dict | list) else False
+    if f.kind == "metadata-time":
+        from chainproof.trace import epcis
+
+        raw = metadata.get(f.field)
+        try:
+            moment = epcis.parse_time(raw, f.field)
+        except InvalidInputError:
+            return False
+        return moment >= f.values[0] if f.op == "GE" else moment < f.values[0]
+    # measure
+    if report.get("uom") != f.uom:
+        return False
+    number = _numeric(report.get(f.field))
+    return number is not None and _COMPARE[f.op](number, f.values[0])
+
+
+def matches(event: dict[str, Any], filters: tuple[Filter, ...]) -> bool:
+    """True when the stored event meets every filter."""
+    quantity = [f for f in filters if f.kind == "quantity"]
+    sensor = [f for f in filters if f.kind in ("sensor", "metadata-time", "measure")]
+    for f in filters:
+        if f.kind == "exists" and bool(event.get("sensorElementList")) != f.values[0]:
+            return False
+    if quantity:
+        elements = [
+            q
+            for key in _QUANTITY_LISTS
+            for q in (event.get(key) or [])
+            if isinstance(q, dict) and _numeric(q.get("quantity")) is not None
+        ]
+        if not any(
+            all(_COMPARE[f.op](_numeric(q["quantity"]), f.values[0]) for f in quantity)
+            for q in elements
+        ):
+            return False
+    return not sensor or any(
+        all(_report_holds(f, metadata, report) for f in sensor)
+        for metadata, report in _reports(event)
+    )
