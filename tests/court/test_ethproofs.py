@@ -64,6 +64,8 @@ def test_the_header_and_receipt_proof_hold_on_this_node(deployed: Deployed) -> N
         prove_receipt(header.receipts_root, doc["tx_index"] + 1, nodes)
     with pytest.raises(ProofError):
         prove_receipt(b"\x11" * 32, doc["tx_index"], nodes)
+    with pytest.raises(ProofError):  # a malformed node: a refusal, not the trie library's error
+        prove_receipt(header.receipts_root, doc["tx_index"], [b"\x00", *nodes[1:]])
 
 
 @pytest.mark.parametrize("chain_node", ["anvil"], indirect=True)

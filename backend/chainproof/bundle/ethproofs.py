@@ -21,6 +21,7 @@ import rlp
 from eth_hash.auto import keccak
 from trie import HexaryTrie
 from trie.exceptions import BadTrieProof
+from trie.exceptions import ValidationError as TrieNodeError
 
 # The header's fields in RLP order (yellow paper + London, Shanghai, Cancun, Prague), as
 # JSON-RPC names them. A block has a prefix of them: the fields its fork defines.
@@ -200,7 +201,8 @@ def prove_receipt(receipts_root: bytes, index: int, nodes: Sequence[bytes]) -> P
     try:
         decoded = [rlp.decode(n) for n in nodes]
         value = HexaryTrie.get_from_proof(receipts_root, rlp.encode(index), decoded)
-    except (BadTrieProof, rlp.DecodingError, ValueError, KeyError, TypeError) as exc:
+    # TrieNodeError: a malformed node (the trie library's own, not a ValueError).
+    except (BadTrieProof, TrieNodeError, rlp.DecodingError, ValueError, KeyError, TypeError) as exc:
         raise ProofError(f"the receipt proof does not lead to receiptsRoot: {exc}") from None
     if not value:
         raise ProofError(f"the receipts trie has no receipt at index {index}")
