@@ -174,7 +174,8 @@ def test_a_sub_chain_recall_shows_on_the_main_deployments_scan_page(
                 cp = {**body["checkpoint"], "root": "0x" + "11" * 32}
                 assert "checkpoint" in refused(checkpoint=cp)
                 assert "not the block checkpointed" in refused(block_hash="0x" + "22" * 32)
-                assert "malformed" in refused(receipt_proof=["0x00"])  # not a 500
+                # a malformed trie node is a refused proof, not a 500
+                assert "does not lead to receiptsRoot" in refused(receipt_proof=["0x00"])
                 too_big = httpx.post(url + MESSAGES_PATH, json={**body, "block_number": 2**64})
                 assert too_big.status_code == 422, too_big.text
 
