@@ -24,6 +24,7 @@ from chainproof.digests import hash_bytes
 from chainproof.evidence.batcher import Batcher
 from chainproof.evidence.finality import FinalityPolicy, choose_policy
 from chainproof.evidence.intake import submit_digests
+from chainproof.evidence.proofs import TreeCache
 from chainproof.evidence.service import build_receipt
 from chainproof.evidence.verify import OPERATOR, verify_digest
 from chainproof.receipts import check_receipt_offline, verify_receipt
@@ -138,8 +139,11 @@ def test_reorgs_during_an_ingest_anchor_every_document_once_in_a_canonical_block
         assert Counter(e.root for e in events) == Counter(b.root for b in confirmed)
         rows = s.exec(select(Evidence)).all()
         assert {r.batch_id for r in rows} == {b.id for b in confirmed}
+        trees = TreeCache()  # the receipt route's cache: each batch's tree read once
         for r in rows:
-            receipt_ = build_receipt(session=s, evidence_id=r.public_id, viewer=OPERATOR)
+            receipt_ = build_receipt(
+                session=s, evidence_id=r.public_id, viewer=OPERATOR, trees=trees
+            )
             assert check_receipt_offline(receipt_) == []
         # Online verification against the pinned anchor: one receipt per batch (the proof of
         # every other row was checked offline against the same, now verified, root).
