@@ -68,10 +68,37 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own grouping by fixture
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Long scenarios first (stable otherwise): under xdist the workers share them from the
-    start, instead of one worker running a minute-long test alone at the end of the run."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long scenarios first, dealt out among the xdist workers (stable otherwise), so that no
+    worker runs a minute-long test alone at the end of the run, nor all of them in a row."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    items[:] = deal_slow_first(items, workers)
+
+
+def deal_slow_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """The order in which xdist's ``load`` scheduler (3.8) gives each of ``workers`` its share
+    of the ``slow`` tests first.
+
+    Its first step sends every worker a run of *consecutive* items, ``len // workers // 4``
+    of them, and more runs as workers finish. With every slow test simply sorted first, they
+    all fell in worker 0's first run: one worker ran ~15 minute-long scenarios back to back
+    while the others finished everything else and waited. Here run ``w`` starts with slow
+    tests ``w, w + workers, ...`` and is filled up with the others in their order (pytest's
+    grouping by fixture kept); the rest follows unchanged. Every worker collects the same
+    items and knows ``workercount``, so all compute the same order, as xdist requires.
+    """
+    slow = [i for i in items if i.get_closest_marker("slow") is not None]
+    rest = [i for i in items if i.get_closest_marker("slow") is None]
+    run = max(len(items) // workers // 4, 2) if workers > 1 else 0
+    if workers <= 1 or len(items) < 2 * workers or -(-len(slow) // workers) > run:
+        return slow + rest  # one process, or runs too short to deal into: slow first
+    order: list[pytest.Item] = []
+    for w in range(workers):
+        dealt = slow[w::workers]
+        fill = run - len(dealt)
+        order += dealt + rest[:fill]
+        rest = rest[fill:]
+    return order + rest
 
 
 def require(condition: bool, reason: str) -> None:
