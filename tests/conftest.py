@@ -72,31 +72,45 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Long scenarios first, dealt out among the xdist workers (stable otherwise), so that no
     worker runs a minute-long test alone at the end of the run, nor all of them in a row."""
     workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
-    items[:] = deal_slow_first(items, workers)
+    steal = config.getoption("dist", "load") == "worksteal"
+    items[:] = deal_slow_first(items, first_runs(len(items), workers, worksteal=steal))
 
 
-def deal_slow_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
-    """The order in which xdist's ``load`` scheduler (3.8) gives each of ``workers`` its share
-    of the ``slow`` tests first.
+def first_runs(count: int, workers: int, *, worksteal: bool = False) -> list[int]:
+    """The sizes of the runs of *consecutive* items xdist 3.8 sends each worker first.
+    ``load`` (the default): ``count // workers // 4`` each, more as workers finish (all of
+    them at once, round robin, below two per worker: then no runs). ``worksteal``: the
+    whole collection in ``workers`` parts; idle workers take from the ends of the others."""
+    if workers <= 1 or count < 2 * workers:
+        return []
+    if not worksteal:
+        return [max(count // workers // 4, 2)] * workers
+    sizes: list[int] = []
+    for w in range(workers):
+        sizes.append((count - sum(sizes)) // (workers - w))
+    return sizes
 
-    Its first step sends every worker a run of *consecutive* items, ``len // workers // 4``
-    of them, and more runs as workers finish. With every slow test simply sorted first, they
-    all fell in worker 0's first run: one worker ran ~15 minute-long scenarios back to back
-    while the others finished everything else and waited. Here run ``w`` starts with slow
-    tests ``w, w + workers, ...`` and is filled up with the others in their order (pytest's
-    grouping by fixture kept); the rest follows unchanged. Every worker collects the same
-    items and knows ``workercount``, so all compute the same order, as xdist requires.
+
+def deal_slow_first(items: list[pytest.Item], runs: list[int]) -> list[pytest.Item]:
+    """``items`` ordered so that each of the first ``runs`` starts with its share of the
+    ``slow`` tests.
+
+    With every slow test simply sorted first, they all fell in worker 0's first run: one
+    worker ran ~15 minute-long scenarios back to back while the others finished everything
+    else and waited. Here run ``w`` starts with slow tests ``w, w + len(runs), ...`` and is
+    filled up with the others in their order (pytest's grouping by fixture kept); the rest
+    follows unchanged. Every worker collects the same items and knows ``workercount``, so
+    all compute the same order, as xdist requires. No runs (one process): slow first.
     """
     slow = [i for i in items if i.get_closest_marker("slow") is not None]
     rest = [i for i in items if i.get_closest_marker("slow") is None]
-    run = max(len(items) // workers // 4, 2) if workers > 1 else 0
-    if workers <= 1 or len(items) < 2 * workers or -(-len(slow) // workers) > run:
-        return slow + rest  # one process, or runs too short to deal into: slow first
+    shares = [slow[w :: len(runs)] for w in range(len(runs))]
+    if not runs or any(len(share) > size for share, size in zip(shares, runs, strict=True)):
+        return slow + rest
     order: list[pytest.Item] = []
-    for w in range(workers):
-        dealt = slow[w::workers]
-        fill = run - len(dealt)
-        order += dealt + rest[:fill]
+    for share, size in zip(shares, runs, strict=True):
+        fill = size - len(share)
+        order += share + rest[:fill]
         rest = rest[fill:]
     return order + rest
 
