@@ -11,7 +11,6 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from eth_account import Account
@@ -114,48 +113,6 @@ def deal_slow_first(items: list[pytest.Item], runs: list[int]) -> list[pytest.It
         order += share + rest[:fill]
         rest = rest[fill:]
     return order + rest
-
-
-MODULE_TAIL = 32  # at most this many more tests to finish a module in one run
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """xdist's ``load`` scheduler, whose later runs end where a test module ends.
-
-    Each run it sends a worker is a slice of consecutive tests; one that cuts a module in
-    two makes two workers set up that module's fixtures (a server, a chain: seconds to tens
-    of seconds each). The first runs keep their sizes (``first_runs`` deals the slow tests
-    into them); a later run is stretched to its last module's end when that is at most
-    ``MODULE_TAIL`` tests away (a longer module is cut as before)."""
-    if config.getvalue("dist") != "load":
-        return None
-    from xdist.scheduler import LoadScheduling
-
-    class ModuleRuns(LoadScheduling):
-        first_sent = 0
-
-        def _send_tests(self, node: Any, num: int) -> None:
-            if self.first_sent < len(self.nodes) or len(self.collection) < 2 * len(self.nodes):
-                self.first_sent += 1
-            else:
-                num = to_module_end(self.collection, self.pending, num)
-            super()._send_tests(node, num)
-
-    return ModuleRuns(config, log)
-
-
-def to_module_end(ids: list[str], pending: list[int], num: int) -> int:
-    """``num``, or more so that the run of ``pending[:num]`` (indexes into ``ids``) ends with
-    its last test's module, when that module ends within ``MODULE_TAIL`` more."""
-    if num <= 0 or num >= len(pending):
-        return num
-    module = ids[pending[num - 1]].split("::")[0]
-    end = num
-    while end < len(pending) and ids[pending[end]].split("::")[0] == module:
-        end += 1
-        if end - num > MODULE_TAIL:
-            return num
-    return end
 
 
 def require(condition: bool, reason: str) -> None:
