@@ -97,14 +97,19 @@ def deal_slow_first(items: list[pytest.Item], runs: list[int]) -> list[pytest.It
 
     With every slow test simply sorted first, they all fell in worker 0's first run: one
     worker ran ~15 minute-long scenarios back to back while the others finished everything
-    else and waited. Here run ``w`` starts with slow tests ``w, w + len(runs), ...`` and is
-    filled up with the others in their order (pytest's grouping by fixture kept); the rest
-    follows unchanged. Every worker collects the same items and knows ``workercount``, so
-    all compute the same order, as xdist requires. No runs (one process): slow first.
+    else and waited. Here each run starts with a share of them, a module's slow tests
+    together (its module fixtures start once), each module to the share with the fewest so
+    far, and is filled up with the others in their order (pytest's grouping by fixture
+    kept); the rest follows unchanged. Every worker collects the same items and knows
+    ``workercount``, so all compute the same order, as xdist requires. No runs (one
+    process): slow first.
     """
     slow = [i for i in items if i.get_closest_marker("slow") is not None]
     rest = [i for i in items if i.get_closest_marker("slow") is None]
-    shares = [slow[w :: len(runs)] for w in range(len(runs))]
+    shares: list[list[pytest.Item]] = [[] for _ in runs]
+    for module in dict.fromkeys(i.nodeid.split("::")[0] for i in slow):
+        smallest = min(shares, key=len) if shares else []
+        smallest += [i for i in slow if i.nodeid.split("::")[0] == module]
     if not runs or any(len(share) > size for share, size in zip(shares, runs, strict=True)):
         return slow + rest
     order: list[pytest.Item] = []
