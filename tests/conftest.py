@@ -95,14 +95,14 @@ def deal_slow_first(items: list[pytest.Item], runs: list[int]) -> list[pytest.It
     """``items`` ordered so that each of the first ``runs`` starts with its share of the
     ``slow`` tests.
 
-    With every slow test simply sorted first, they all fell in worker 0's first run: one
-    worker ran ~15 minute-long scenarios back to back while the others finished everything
-    else and waited. Here each run starts with a share of them, a module's slow tests
-    together (its module fixtures start once), each module to the share with the fewest so
-    far, and is filled up with the others in their order (pytest's grouping by fixture
-    kept); the rest follows unchanged. Every worker collects the same items and knows
-    ``workercount``, so all compute the same order, as xdist requires. No runs (one
-    process): slow first.
+    With every slow test simply sorted first, they all fell in worker 0's first run, which
+    ran them back to back: ~80 % of one worker's share of the suite at stop 14, so a few
+    more slow tests would have made that one worker set the wall time. Here each run starts
+    with a share of them, a module's slow tests together (its module fixtures start once),
+    each module to the share with the fewest so far, and is filled up with the others in
+    their order (pytest's grouping by fixture kept); the rest follows unchanged. Every
+    worker collects the same items and knows ``workercount``, so all compute the same
+    order, as xdist requires. No runs (one process): slow first.
     """
     slow = [i for i in items if i.get_closest_marker("slow") is not None]
     rest = [i for i in items if i.get_closest_marker("slow") is None]
