@@ -68,10 +68,56 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own grouping by fixture
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Long scenarios first (stable otherwise): under xdist the workers share them from the
-    start, instead of one worker running a minute-long test alone at the end of the run."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long scenarios first, dealt out among the xdist workers (stable otherwise), so that no
+    worker runs a minute-long test alone at the end of the run, nor all of them in a row."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    steal = config.getoption("dist", "load") == "worksteal"
+    items[:] = deal_slow_first(items, first_runs(len(items), workers, worksteal=steal))
+
+
+def first_runs(count: int, workers: int, *, worksteal: bool = False) -> list[int]:
+    """The sizes of the runs of *consecutive* items xdist 3.8 sends each worker first.
+    ``load`` (the default): ``count // workers // 4`` each, more as workers finish (all of
+    them at once, round robin, below two per worker: then no runs). ``worksteal``: the
+    whole collection in ``workers`` parts; idle workers take from the ends of the others."""
+    if workers <= 1 or count < 2 * workers:
+        return []
+    if not worksteal:
+        return [max(count // workers // 4, 2)] * workers
+    sizes: list[int] = []
+    for w in range(workers):
+        sizes.append((count - sum(sizes)) // (workers - w))
+    return sizes
+
+
+def deal_slow_first(items: list[pytest.Item], runs: list[int]) -> list[pytest.Item]:
+    """``items`` ordered so that each of the first ``runs`` starts with its share of the
+    ``slow`` tests.
+
+    With every slow test simply sorted first, they all fell in worker 0's first run, which
+    ran them back to back: ~80 % of one worker's share of the suite at stop 14, so a few
+    more slow tests would have made that one worker set the wall time. Here each run starts
+    with a share of them, a module's slow tests together (its module fixtures start once),
+    each module to the share with the fewest so far, and is filled up with the others in
+    their order (pytest's grouping by fixture kept); the rest follows unchanged. Every
+    worker collects the same items and knows ``workercount``, so all compute the same
+    order, as xdist requires. No runs (one process): slow first.
+    """
+    slow = [i for i in items if i.get_closest_marker("slow") is not None]
+    rest = [i for i in items if i.get_closest_marker("slow") is None]
+    shares: list[list[pytest.Item]] = [[] for _ in runs]
+    for module in dict.fromkeys(i.nodeid.split("::")[0] for i in slow):
+        smallest = min(shares, key=len) if shares else []
+        smallest += [i for i in slow if i.nodeid.split("::")[0] == module]
+    if not runs or any(len(share) > size for share, size in zip(shares, runs, strict=True)):
+        return slow + rest
+    order: list[pytest.Item] = []
+    for share, size in zip(shares, runs, strict=True):
+        fill = size - len(share)
+        order += share + rest[:fill]
+        rest = rest[fill:]
+    return order + rest
 
 
 def require(condition: bool, reason: str) -> None:

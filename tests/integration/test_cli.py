@@ -199,6 +199,18 @@ def start_server(
     pytest.fail(f"not ready after {START_TIMEOUT}s ({last}):\n{server.log_tail()}")
 
 
+def direct_key(data_dir: Path, role: str = "submitter", org: str = "Acme") -> str:
+    """A key written straight into the server's database, as ``keys create`` writes it, for
+    suites that test something else: each ``keys create`` is a process importing the CLI
+    (seconds on a loaded machine). This module's ``submitter_key``, test_chain_lifetime and
+    test_secrets prove the command itself."""
+    from chainproof import identity
+    from chainproof.store import db
+
+    with db.open_session(f"sqlite:///{data_dir / 'chainproof.db'}") as session:
+        return identity.create_api_key(session=session, org=org, role=role)[1]
+
+
 def create_key(data_dir: Path, cwd: Path, role: str = "submitter", org: str = "Acme") -> str:
     result = run_cli(
         "keys", "create", "--org", org, "--role", role,

@@ -97,6 +97,7 @@ def anvil(tmp_path: Path) -> Iterator[AnvilNode]:
     node.stop()
 
 
+@pytest.mark.slow
 def test_the_compose_topology_runs_as_processes(
     anvil: AnvilNode,
     postgres_database_url: str,

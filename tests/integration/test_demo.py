@@ -75,6 +75,7 @@ def _counts(database_url: str) -> dict[str, int]:
         }
 
 
+@pytest.mark.slow
 def test_seeding_twice_adds_nothing_and_the_urls_answer(
     demo_server: tuple[str, Settings],
 ) -> None:

@@ -25,7 +25,7 @@ from chainproof.licences.demo import HOLDERS, seed_licences
 from tests.integration.test_cli import (
     ServerProcess,
     _env,
-    create_key,
+    direct_key,
     processes_mentioning,
     run_cli,
     start_server,
@@ -48,11 +48,10 @@ CLAIMS = {
 class World:
     def __init__(self, server: ServerProcess) -> None:
         self.server = server
-        cwd = server.data_dir.parent
-        self.admin = self._h(create_key(server.data_dir, cwd, role="admin", org="运营方"))
-        self.issuer = self._h(create_key(server.data_dir, cwd, org=ISSUER_ORG))
-        self.other_issuer = self._h(create_key(server.data_dir, cwd, org="另一发证机关"))
-        self.outsider = self._h(create_key(server.data_dir, cwd, org="Not An Issuer"))
+        self.admin = self._h(direct_key(server.data_dir, role="admin", org="运营方"))
+        self.issuer = self._h(direct_key(server.data_dir, org=ISSUER_ORG))
+        self.other_issuer = self._h(direct_key(server.data_dir, org="另一发证机关"))
+        self.outsider = self._h(direct_key(server.data_dir, org="Not An Issuer"))
         self.did = self.post("/api/v1/licences/issuers", self.admin, {"org": ISSUER_ORG})["issuer"]
         self.post("/api/v1/licences/issuers", self.admin, {"org": "另一发证机关"})
         self.post(

@@ -29,7 +29,7 @@ from tests.integration.test_cli import (
     CLI,
     ServerProcess,
     _env,
-    create_key,
+    direct_key,
     processes_mentioning,
     run_cli,
     start_server,
@@ -60,10 +60,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 @pytest.fixture(scope="module")
 def keys(server: ServerProcess) -> dict[str, str]:
     """Submitter keys of two orgs: the police unit that records, and another member."""
-    cwd = server.data_dir.parent
     return {
-        "A": create_key(server.data_dir, cwd, org=ORGS["A"]),
-        "B": create_key(server.data_dir, cwd, org=ORGS["B"]),
+        "A": direct_key(server.data_dir, org=ORGS["A"]),
+        "B": direct_key(server.data_dir, org=ORGS["B"]),
     }
 
 

@@ -24,6 +24,7 @@ from chainproof.digests import hash_bytes
 from chainproof.evidence.batcher import Batcher
 from chainproof.evidence.finality import FinalityPolicy, choose_policy
 from chainproof.evidence.intake import submit_digests
+from chainproof.evidence.proofs import TreeCache
 from chainproof.evidence.service import build_receipt
 from chainproof.evidence.verify import OPERATOR, verify_digest
 from chainproof.receipts import check_receipt_offline, verify_receipt
@@ -138,8 +139,11 @@ def test_reorgs_during_an_ingest_anchor_every_document_once_in_a_canonical_block
         assert Counter(e.root for e in events) == Counter(b.root for b in confirmed)
         rows = s.exec(select(Evidence)).all()
         assert {r.batch_id for r in rows} == {b.id for b in confirmed}
+        trees = TreeCache()  # the receipt route's cache: each batch's tree read once
         for r in rows:
-            receipt_ = build_receipt(session=s, evidence_id=r.public_id, viewer=OPERATOR)
+            receipt_ = build_receipt(
+                session=s, evidence_id=r.public_id, viewer=OPERATOR, trees=trees
+            )
             assert check_receipt_offline(receipt_) == []
         # Online verification against the pinned anchor: one receipt per batch (the proof of
         # every other row was checked offline against the same, now verified, root).
@@ -212,4 +216,40 @@ def test_a_receipt_whose_block_is_reorganised_away_fails_and_is_reissued(
     assert verdict["verdict"] == "anchored"
     assert second.block_hash != first.block_hash and second.root == first.root  # same salt
     assert verify_receipt(second, ctx.w3, trust=trust).valid
+    ctx.stop()
+
+
+def test_an_anchor_sent_behind_a_reorganised_one_is_signed_again_with_the_freed_nonce(
+    network: AnvilNode, engine: Engine, tmp_path: Path
+) -> None:
+    """The ingest test above hung now and then under load ("the queue did not drain"): a
+    reorganisation took a confirmed anchor (nonce n) away while the next batch, signed with
+    n + 1, was in flight. Its re-send then sat in the pool behind the gap, and with one
+    batch in flight nothing of ours would ever fill n: it was replaced at n + 1 every
+    minute, forever. Here that state is made on purpose."""
+    ctx = open_chain(chain=network.rpc_url or "", data_dir=tmp_path, operator_key=DEV_OPERATOR_KEY)
+    network._rpc("anvil_mine", [hex(5)])
+    batcher = Batcher(engine=engine, chain=ctx, batch_size=10, interval_ms=10)  # 1 confirmation
+    digests = [hash_bytes(f"gapped-{i}".encode(), "sha256") for i in range(2)]
+    with Session(engine) as s:
+        submit_digests(session=s, algorithm="sha256", digests=digests[:1], member_id=None)
+    batcher.drain(timeout=30)  # the first anchor: confirmed, nonce n
+    with Session(engine) as s:
+        submit_digests(session=s, algorithm="sha256", digests=digests[1:], member_id=None)
+    with ctx.sender.sending():  # the second: signed with n + 1 and sent, not yet confirmed
+        second = batcher._close_batch(force=True)
+        assert second is not None
+        batcher._advance(second, wait=False)
+    network._rpc("anvil_reorg", [2, []])  # both anchoring blocks replaced: both txs dropped
+
+    batcher.drain(timeout=30)  # before the fix: ChainError, the queue did not drain
+    trust = pinned(ctx.w3, ctx.contract)
+    with Session(engine) as s:
+        assert Counter(s.exec(select(Evidence.status)).all()) == {"anchored": 2}
+        confirmed = s.exec(select(Batch).where(Batch.status == BatchStatus.CONFIRMED.value)).all()
+        events = ctx.registry.anchored_events(from_block=ctx.deployment.block_number)
+        assert Counter(e.root for e in events) == Counter(b.root for b in confirmed)
+        for r in s.exec(select(Evidence)).all():
+            receipt_ = build_receipt(session=s, evidence_id=r.public_id, viewer=OPERATOR)
+            assert verify_receipt(receipt_, ctx.w3, trust=trust).valid
     ctx.stop()

@@ -65,6 +65,7 @@ def _settled(engine: Engine, count: int) -> bool:
     return len(done) >= count and len(done) == len(_ops(engine))
 
 
+@pytest.mark.slow
 def test_kill9_at_each_writer_step_lands_each_head_batch_recall_and_lift_once(
     anvil: AnvilNode,  # noqa: F811
     tmp_path: Path,

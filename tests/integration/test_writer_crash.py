@@ -107,6 +107,7 @@ def _ops(engine: Engine) -> list[ChainOp]:
         return list(s.exec(select(ChainOp).order_by(ChainOp.id)).all())
 
 
+@pytest.mark.slow
 def test_kill9_at_each_writer_step_lands_each_operation_once(
     anvil: AnvilNode, tmp_path: Path
 ) -> None:
@@ -288,6 +289,7 @@ def test_a_stuck_transaction_is_replaced_and_lands_once(anvil: AnvilNode, tmp_pa
     ctx.stop()
 
 
+@pytest.mark.slow
 def test_on_postgres_a_standby_worker_takes_over_the_key(
     anvil: AnvilNode, tmp_path: Path, postgres_database_url: str
 ) -> None:

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 from ..conftest import ROOT, require
 
 
@@ -24,6 +26,7 @@ def _checker() -> ModuleType:
     return module
 
 
+@pytest.mark.slow
 def test_every_regex_in_the_repo_is_proven_safe() -> None:
     checker = _checker()
     count, bad = checker.problems(ROOT)

@@ -87,6 +87,13 @@ class Sending(Closing, Confirming):
                 return True
             mined = sender.find_receipt(b.tx_hash)
             if mined is None:
+                with sender.sending():
+                    if self._resign_if_gapped(s, b):
+                        self._send(s, b)
+                        b.sent_at = utcnow()
+                        with self._turns.turn(priority=True):
+                            s.commit()
+                        return True
                 if self.chain.sender.node_knows(b.tx_hash):
                     try:
                         mined = sender.wait(b.tx_hash, timeout=1.0)
@@ -140,21 +147,29 @@ class Sending(Closing, Confirming):
         with self._turns.turn(priority=True):
             s.commit()
 
-    def _resign_if_gapped(self, s: Session, b: Batch) -> None:
-        """A planned transaction whose nonce is above the key's next one would never be
-        mined (a nonce below it was reserved and never used): sign it again with the next
-        nonce. Only planned batches: a sent one may already be in the node's pool."""
+    def _resign_if_gapped(self, s: Session, b: Batch) -> bool:
+        """A transaction whose nonce is above the key's next one would never be mined: sign
+        it again with the next nonce (True when it did). Planned: a nonce below it was
+        reserved and never used. Sent and not mined: the lower nonce's transaction was
+        taken away (a reorganisation dropped an anchor signed before it), and with one
+        batch in flight nothing of ours would fill the gap: it waited forever, replaced at
+        the same nonce each ``stuck_after``. The old copy stays in the pool; mined once
+        the gap is filled, it reverts (``RootAlreadyAnchored``). The node's pending count
+        is the next *contiguous* nonce (checked on Anvil: a gapped transaction does not
+        raise it), and ``sending()`` is held: none of ours is between signing and send."""
         sender = self.chain.sender
         next_nonce = int(self.chain.w3.eth.get_transaction_count(sender.account.address, "pending"))
         if b.nonce is None or int(b.nonce) <= next_nonce:
-            return
+            return False
         log.warning(
-            "planned nonce above the chain's next; re-signing",
+            "nonce above the chain's next; re-signing",
             batch_id=b.id,
+            status=b.status,
             planned=b.nonce,
             next=next_nonce,
         )
         self._resign(s, b)
+        return True
 
     def _resign(self, s: Session, b: Batch) -> None:
         """Signs ``b`` again (its member's key, the same root) with the key's next nonce."""
