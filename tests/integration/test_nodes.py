@@ -33,6 +33,7 @@ from chainproof.chain.nodes import (
     Node,
     dev_accounts,
     free_port,
+    listener_pids,
     make_node,
     wait_for_rpc,
 )
@@ -291,6 +292,25 @@ def test_a_port_in_use_fails_fast_with_the_nodes_own_words() -> None:
             node.start()
     assert time.monotonic() - started < 5
     assert not node.is_running()
+
+
+def test_a_node_never_adopts_another_nodes_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """free_port()'s race, lost the other way: another chain takes the picked port first and
+    answers the readiness probe while ours fails to bind. Adopting it put two servers on one
+    chain under a loaded test run (nonce too low, then a chain gone when its owner stopped)."""
+    require_binary("anvil")
+    from chainproof.chain import managed
+
+    with AnvilNode() as stranger:
+        taken = int(stranger.rpc_url.rsplit(":", 1)[1])
+        picks = iter([taken])
+        monkeypatch.setattr(managed, "free_port", lambda: next(picks, None) or free_port())
+        with AnvilNode() as ours:
+            assert ours.rpc_url != stranger.rpc_url and ours.is_running()
+            # Its own node listens where it says, and the stranger's still on its port.
+            held = listener_pids(int(ours.rpc_url.rsplit(":", 1)[1])) or set()
+            assert ours.pid in {os.getpgid(pid) for pid in held}
+            assert stranger.web3().eth.block_number >= 0
 
 
 def test_make_node_builds_each_kind_without_starting_it(tmp_path: Path) -> None:

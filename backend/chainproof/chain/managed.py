@@ -53,6 +53,7 @@ from chainproof.chain.nodes import (
     Node,
     free_port,
     http_web3,
+    listener_pids,
     wait_for_rpc,
 )
 from chainproof.config import get_settings
@@ -237,6 +238,19 @@ def start_and_wait(process: ManagedProcess, url: str, *, timeout: float) -> None
         ) from exc
 
 
+def _holds_port(process: ManagedProcess, port: int) -> bool:
+    """Whether the node ``process`` leads (its watchdog leads the node's process group)
+    listens on ``port``; True where the OS cannot tell (no /proc)."""
+    owners = listener_pids(port)
+    if owners is None:
+        return True
+    for pid in owners:
+        with contextlib.suppress(OSError):
+            if pid == process.pid or os.getpgid(pid) == process.pid:
+                return True
+    return False
+
+
 class _ManagedHttpNode(Node):
     """A node we run as a child process and reach over HTTP on 127.0.0.1."""
 
@@ -307,6 +321,17 @@ class _ManagedHttpNode(Node):
                 in_use = "in use" in exc.message or "EADDRINUSE" in exc.message
                 if fixed or not in_use or attempt == 2:
                     raise
+                continue
+            if not _holds_port(process, port):
+                # free_port()'s race, lost the other way: another node took the port first,
+                # answered our readiness probe, and ours could not bind. Adopting it would put
+                # two owners on one chain (nonces, deployments), and it goes when its owner
+                # stops: never use a stranger's node, pick again.
+                process.stop()
+                if fixed or attempt == 2:
+                    raise NodeStartError(
+                        f"another process holds {url}: {self.kind} could not take it", url=url
+                    )
                 continue
             if record_dir is not None and process.pid is not None:
                 record = ownership.ChainRecord.for_process(
