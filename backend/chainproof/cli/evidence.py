@@ -465,6 +465,12 @@ def verify_receipt_command(
         soft_wrap=True,
         highlight=False,
     )
+    if parsed.metadata is not None:  # typed evidence: the offline check holds the salt to it
+        out.print(
+            f"metadata (committed in the leaf's salt): {escape(parsed.metadata.text)}",
+            soft_wrap=True,
+            highlight=False,
+        )
     for name, ok, detail in verdict.checks:
         mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
         out.print(f" {mark} {name:<16} {escape(detail)}", soft_wrap=True, highlight=False)

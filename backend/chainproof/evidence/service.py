@@ -8,6 +8,7 @@ from typing import Any
 from eth_utils import keccak
 from sqlmodel import Session, col, delete, select
 
+from chainproof.business import service as business
 from chainproof.chain.context import ChainContext
 from chainproof.chain.writer import enqueue
 from chainproof.errors import (
@@ -20,7 +21,7 @@ from chainproof.evidence.ops import REVOKE_LEAF
 from chainproof.evidence.proofs import TreeCache, proof_of, trees_of
 from chainproof.evidence.verify import Viewer, anchor_fields, may_see_private
 from chainproof.public_ids import parse_public_id
-from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
+from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, MetadataSection, Receipt
 from chainproof.store.models import (
     AnchorRecord,
     Batch,
@@ -102,6 +103,9 @@ def evidence_public(*, session: Session, evidence_id: str, viewer: Viewer) -> di
         revoked_at=ev.revoked_at.isoformat() if ev.revoked_at else None,
         revoke_reason=ev.revoke_reason,
     )
+    typed = business.metadata_of(session, ev.salt)
+    if typed is not None:  # issue 25: typed evidence
+        out.update(business_type=typed[1].business_type, metadata=typed[1].metadata)
     return out
 
 
@@ -126,7 +130,11 @@ def build_receipt(
     try:
         receipt = _receipt_of(ev, batch, proof_of(session, ev, batch, trees=trees))
         token = token_b64(session, ev.id) if ev.id is not None else None  # issue 19
-        return receipt.model_copy(update={"tsa_token": token}) if token else receipt
+        typed = business.metadata_of(session, ev.salt)  # issue 25: the committed metadata
+        update: dict[str, Any] = {"tsa_token": token} if token else {}
+        if typed is not None:
+            update["metadata"] = MetadataSection(text=typed[0].text, nonce=typed[0].nonce)
+        return receipt.model_copy(update=update) if update else receipt
     except InvalidInputError as exc:
         # The stored rows do not form a valid receipt: our fault, not the caller's.
         raise ChainProofError(

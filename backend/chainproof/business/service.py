@@ -1,0 +1,141 @@
+"""Business types: define (audited), list, and queue typed documents whose salt commits to
+their metadata (``receipts/metadata.py``); read a document's committed metadata back."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from typing import Any, Final
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from chainproof.audit import log
+from chainproof.business.models import BusinessType, EvidenceMetadata
+from chainproof.business.schemas import MetadataError, check_metadata, check_schema
+from chainproof.digests import Algorithm, to_hex
+from chainproof.errors import ConflictError, NotFoundError
+from chainproof.evidence import intake
+from chainproof.receipts.metadata import (
+    NONCE_SIZE,
+    TypedMetadata,
+    metadata_salt,
+    metadata_text,
+    read_metadata_text,
+)
+from chainproof.vocabulary import Hash32
+
+# A code appears in receipts and URLs: ASCII letters, digits, '-' and '_', a letter first.
+_CODE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+CODE_PATTERN: Final = _CODE.pattern
+
+
+def create(session: Session, who: log.Who, *, code: str, name: str, schema: Any) -> BusinessType:
+    """A new business type; its schema is checked as hostile input first. Audited."""
+    if not _CODE.fullmatch(code):
+        raise MetadataError(f"must match {CODE_PATTERN}", field="code")
+    row = BusinessType(code=code, name=name.strip(), metadata_schema=check_schema(schema))
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ConflictError(f"a business type with code {code!r} exists") from None
+    session.refresh(row)
+    log.append(
+        session,
+        who,
+        action="business_type.create",
+        target=f"business_type:{code}",
+        detail={"name": row.name},
+    )
+    return row
+
+
+def all_types(session: Session) -> list[BusinessType]:
+    return list(session.exec(select(BusinessType).order_by(col(BusinessType.code))).all())
+
+
+def get(session: Session, code: str) -> BusinessType:
+    row = session.exec(select(BusinessType).where(BusinessType.code == code)).first()
+    if row is None:
+        raise MetadataError(f"no business type with code {code[:64]!r}", field="business_type")
+    return row
+
+
+def typed_text(session: Session, code: str | None, metadata: dict[str, Any] | None) -> str | None:
+    """The committed text of ``metadata`` under the type ``code``, once it meets the type's
+    schema; None for untyped evidence. Raises MetadataError (naming the field) before
+    anything is stored."""
+    if code is None or not code.strip():
+        if metadata is not None:
+            raise MetadataError("metadata needs a business_type", field="business_type")
+        return None
+    kind = get(session, code.strip())
+    values = check_metadata(kind.metadata_schema, metadata if metadata is not None else {})
+    return metadata_text(kind.code, values)
+
+
+def submit_typed(
+    *,
+    session: Session,
+    text: str,
+    algorithm: Algorithm,
+    digests: Sequence[Hash32],
+    member_id: int | None,
+    label: str | None = None,
+    filenames: Sequence[str | None] | None = None,
+    sizes: Sequence[int | None] | None = None,
+    channel_id: int | None = None,
+) -> list[intake.Accepted]:
+    """Queues typed documents: each gets a fresh nonce and the salt that commits to ``text``;
+    their metadata rows commit in the same transaction as the evidence rows."""
+    kind = get(session, read_metadata_text(text).business_type)
+    assert kind.id is not None
+    salts: list[bytes] = []
+    for _ in digests:
+        nonce = os.urandom(NONCE_SIZE)
+        salt = metadata_salt(nonce, text)
+        salts.append(salt)
+        session.add(
+            EvidenceMetadata(
+                salt=to_hex(salt), business_type_id=kind.id, nonce=to_hex(nonce), text=text
+            )
+        )
+    pending = iter(salts)
+    return intake.submit_digests(
+        session=session,
+        algorithm=algorithm,
+        digests=digests,
+        member_id=member_id,
+        label=label,
+        filenames=filenames,
+        sizes=sizes,
+        salt_source=lambda: next(pending),
+        channel_id=channel_id,
+    )
+
+
+def metadata_of(session: Session, salt: str) -> tuple[EvidenceMetadata, TypedMetadata] | None:
+    """The committed metadata of the document with ``salt``, or None (untyped)."""
+    row = session.get(EvidenceMetadata, salt)
+    if row is None:
+        return None
+    return row, read_metadata_text(row.text)
+
+
+def require_type(session: Session, code: str) -> BusinessType:
+    """The type ``code`` for the API's read route (404 when there is none)."""
+    row = session.exec(select(BusinessType).where(BusinessType.code == code)).first()
+    if row is None:
+        raise NotFoundError(f"no business type with code {code[:64]!r}")
+    return row
+
+
+def type_name(session: Session, code: str | None) -> str | None:
+    """The name of the business type ``code`` (None for untyped evidence)."""
+    if code is None:
+        return None
+    row = session.exec(select(BusinessType).where(BusinessType.code == code)).first()
+    return None if row is None else row.name
