@@ -10,6 +10,7 @@ import chainproof.audit.models
 import chainproof.business.models
 import chainproof.channels.models
 import chainproof.crosschain.models
+import chainproof.datasets.models
 import chainproof.draws.models
 import chainproof.evidence.freshness
 import chainproof.evidence.records

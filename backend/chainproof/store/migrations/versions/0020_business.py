@@ -48,8 +48,54 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_evidence_metadata_business_type_id"), "evidence_metadata", ["business_type_id"]
     )
+    op.create_table(
+        "data_resource",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("licence", sa.String(length=200), nullable=False),
+        sa.Column("owner_member_id", sa.Integer(), nullable=False),
+        sa.Column("root", sa.String(length=66), nullable=False),
+        sa.Column("file_count", sa.Integer(), nullable=False),
+        sa.Column("total_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("manifest", sa.JSON(), nullable=False),
+        sa.Column("evidence_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_member_id"], ["member.id"], name=op.f("fk_data_resource_owner_member_id_member")
+        ),
+        sa.ForeignKeyConstraint(
+            ["evidence_id"], ["evidence.id"], name=op.f("fk_data_resource_evidence_id_evidence")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_resource")),
+    )
+    op.create_index(op.f("ix_data_resource_public_id"), "data_resource", ["public_id"], unique=True)
+    op.create_index(op.f("ix_data_resource_owner_member_id"), "data_resource", ["owner_member_id"])
+    op.create_table(
+        "data_grant",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"],
+            ["data_resource.id"],
+            name=op.f("fk_data_grant_resource_id_data_resource"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["member.id"], name=op.f("fk_data_grant_member_id_member")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_grant")),
+        sa.UniqueConstraint(
+            "resource_id", "member_id", name=op.f("uq_data_grant_resource_id_member_id")
+        ),
+    )
+    op.create_index(op.f("ix_data_grant_resource_id"), "data_grant", ["resource_id"])
+    op.create_index(op.f("ix_data_grant_member_id"), "data_grant", ["member_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("data_grant")
+    op.drop_table("data_resource")
     op.drop_table("evidence_metadata")
     op.drop_table("business_type")

@@ -1,16 +1,33 @@
-"""Business types (业务类型, issue 25): admins define a type with a JSON Schema; evidence
-naming it carries metadata that must meet the schema (400 naming the failing field, nothing
-stored) and is committed in the leaf, so the receipt proves it; the record, the receipt and
-the certificate show it."""
+"""Business types and data resources (业务类型, 数据资源, issue 25), over HTTP on one module
+chain.
+
+Business types: admins define a type with a JSON Schema; evidence naming it carries metadata
+that must meet the schema (400 naming the failing field, nothing stored) and is committed in
+the leaf, so the receipt proves it; the record, the receipt and the certificate show it.
+
+Data resources: a 2,000-file directory anchored as one Merkle root; after one file changed,
+one removed and one added, ``dataset verify`` names exactly those three; one file's proof
+(with the root's receipt) verifies alone; the owner grants and withdraws access, each change
+audited, and anyone else gets 404. The CLI's functions run against the app in process (its
+ASGI transport under the client), so the whole HTTP stack answers them without a server
+process."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from chainproof.cli import dataset as dataset_cli
+from chainproof.client import ChainProofClient, ClientError
+from chainproof.datasets.manifest import check_file_proof, root_of, scan
 from chainproof.receipts import Receipt, check_receipt_offline
 
 from ..apps import Api, assert_error
@@ -140,3 +157,110 @@ def test_typed_digests_by_json(api: Api) -> None:
     assert all(r.metadata is not None and check_receipt_offline(r) == [] for r in receipts)
     # One nonce per document: the two leaves' salts (and so commitments) differ.
     assert receipts[0].salt != receipts[1].salt
+
+
+# --- data resources (数据资源) ---
+
+FILES = 2000
+
+
+def _client(api: Api, headers: dict[str, str]) -> ChainProofClient:
+    key = headers["Authorization"].removeprefix("Bearer ")
+    transport = api.client._transport  # the app itself, through httpx
+    return ChainProofClient("http://testserver", api_key=key, transport=transport)
+
+
+def _directory(root: Path) -> Path:
+    for i in range(FILES):
+        folder = root / f"plot-{i // 100:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"sample-{i:04d}.csv").write_text(f"甘蔗 {i},糖分 {i % 17}\n", encoding="utf-8")
+    return root
+
+
+def test_verify_names_exactly_the_added_removed_and_changed_files(api: Api, tmp_path: Path) -> None:
+    owner, other = api.key("甲检测", "submitter"), api.key("乙物流", "submitter")
+    auditor = api.key("审计署", "auditor")
+    data = _directory(tmp_path / "data")
+    out = io.StringIO()
+    with _client(api, owner) as client:
+        record = dataset_cli.run_anchor(
+            client, data, name="甘蔗检测 2023", licence="CC-BY-4.0", console=Console(file=out)
+        )
+    assert record["file_count"] == FILES and record["owner"] == "甲检测"
+    assert record["root"] == root_of(list(scan(data)))
+    api.wait_anchored(record["evidence_id"], owner)
+    resource = record["id"]
+
+    # Anyone but the owner, a grantee, an admin or an auditor: the 404 of a missing id.
+    with _client(api, other) as client, pytest.raises(ClientError) as refused:
+        client.dataset_manifest(resource)
+    assert refused.value.status == 404
+    assert api.client.get(f"/api/v1/datasets/{resource}", headers=auditor).status_code == 200
+    assert_error(
+        api.client.post(
+            f"/api/v1/datasets/{resource}/grants", json={"org": "乙物流"}, headers=other
+        ),
+        404,
+    )
+    granted = api.client.post(
+        f"/api/v1/datasets/{resource}/grants", json={"org": "乙物流"}, headers=owner
+    )
+    assert granted.status_code == 200 and granted.json()["grants"] == ["乙物流"]
+    assert_error(
+        api.client.post(
+            f"/api/v1/datasets/{resource}/grants", json={"org": "丙零售"}, headers=other
+        ),
+        403,
+    )
+
+    # One file's proof, fetched by the grantee, verifies alone (no server: the CLI's check).
+    proved = data / "plot-07" / "sample-0702.csv"
+    with _client(api, other) as client:
+        proof = client.dataset_proof(resource, "plot-07/sample-0702.csv")
+    assert check_file_proof(proof, proved) == []
+    receipt = Receipt.from_dict(proof["receipt"])
+    assert receipt.digest == record["root"] and check_receipt_offline(receipt) == []
+    assert api.client.post("/api/v1/receipts/verify", json=proof["receipt"]).json()["valid"]
+    (tmp_path / "proof.json").write_text(json.dumps(proof), encoding="utf-8")
+    runner = CliRunner()
+    alone = runner.invoke(
+        dataset_cli.app, ["check-proof", str(tmp_path / "proof.json"), str(proved)]
+    )
+    assert alone.exit_code == 0, alone.output
+    forged = {**proof, "leaf": [proof["leaf"][0], proof["leaf"][1] + 1, proof["leaf"][2]]}
+    assert check_file_proof(forged) and check_file_proof(proof, data / "plot-00/sample-0000.csv")
+
+    # One changed, one removed, one added.
+    (data / "plot-03" / "sample-0311.csv").write_text("甘蔗 311,糖分 99\n", encoding="utf-8")
+    (data / "plot-15" / "sample-1500.csv").unlink()
+    (data / "plot-19" / "late.csv").write_text("补录\n", encoding="utf-8")
+    out = io.StringIO()
+    with _client(api, other) as client:
+        code, found = dataset_cli.run_verify(client, data, resource, console=Console(file=out))
+    assert code == 1
+    assert (found.added, found.removed, found.changed) == (
+        ["plot-19/late.csv"],
+        ["plot-15/sample-1500.csv"],
+        ["plot-03/sample-0311.csv"],
+    )
+    lines = [line.split() for line in out.getvalue().splitlines()]
+    assert [line for line in lines if line[0] in ("added", "removed", "changed")] == [
+        ["added", "plot-19/late.csv"],
+        ["removed", "plot-15/sample-1500.csv"],
+        ["changed", "plot-03/sample-0311.csv"],
+    ]
+    # The changed file no longer matches its proof.
+    changed = runner.invoke(
+        dataset_cli.app,
+        ["check-proof", str(tmp_path / "proof.json"), str(data / "plot-03/sample-0311.csv")],
+    )
+    assert changed.exit_code == 1
+
+    withdrawn = api.client.delete(f"/api/v1/datasets/{resource}/grants/乙物流", headers=owner)
+    assert withdrawn.status_code == 200 and withdrawn.json()["grants"] == []
+    assert_error(api.client.get(f"/api/v1/datasets/{resource}", headers=other), 404)
+    audit = api.client.get("/api/v1/audit", headers=auditor).json()
+    actions = [(e["action"], e["target"]) for e in audit]
+    for action in ("dataset.register", "dataset.grant", "dataset.revoke_grant"):
+        assert actions.count((action, f"dataset:{resource}")) == 1, action
