@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
+from chainproof.audit import platform
 from chainproof.chain.context import ChainContext, ChainLocals, ChainStatus, open_chain
 from chainproof.chain.endpoints import pool_options
 from chainproof.chain.nodes import Node, make_node
@@ -162,10 +163,16 @@ def start_runtime(
     engine = engine or db.make_engine(url)
     owns_chain = chain is None
     try:
+        # Issue 25: a settings change since the last start is an audit entry.
+        platform.record_settings(engine, settings, platform.process_who())
         if chain is None:
             # Deployment records come from the database and go back to it: a process on
-            # another host finds the contracts the first one deployed (store/shared_files.py).
-            with shared_files.shared_deployments(engine, settings.data_dir):
+            # another host finds the contracts the first one deployed (store/shared_files.py);
+            # each one published is an audit entry (audit/platform.py).
+            recorder = platform.deployment_recorder(
+                engine, settings.data_dir, platform.process_who()
+            )
+            with shared_files.shared_deployments(engine, settings.data_dir, recorder):
                 chain = _open_chain_or_degrade(settings)
                 find_trace_registry(chain, settings)
         runtime = Runtime(

@@ -179,6 +179,11 @@ class DigestsIn(BaseModel):
             "naming the failing field) and committed in each leaf's salt."
         ),
     )
+    channel: str | None = Field(
+        None,
+        max_length=100,
+        description="A channel (通道) of the caller's org whose members see the records.",
+    )
 
 
 class AnchorOut(BaseModel):

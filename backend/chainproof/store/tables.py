@@ -7,6 +7,7 @@ autogenerate and the models-versus-migrations check see its tables as extra.
 
 import chainproof.accounts.models
 import chainproof.audit.models
+import chainproof.audit.platform
 import chainproof.business.models
 import chainproof.channels.models
 import chainproof.crosschain.models

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, NamedTuple
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -324,16 +324,15 @@ async def anchor_digests(request: Request, caller: SubmitterDep) -> Response:
     # validator per digest, more than anything else the request does on the event loop
     # (docs/performance.md). ``_digests_body`` checks the common well-formed body in a few C-speed
     # passes and hands anything else to ``DigestsIn`` itself, so errors are unchanged.
-    algorithm, digests, label, typed = _digests_body(
-        await request.body(), request.headers.get("content-type")
-    )
+    body = _digests_body(await request.body(), request.headers.get("content-type"))
     accepted = await _receive_bulk(
         request,
         caller,
-        algorithm=algorithm,
-        digests=digests,
-        label=clean_label(label),
-        typed=typed,
+        algorithm=body.algorithm,
+        digests=body.digests,
+        label=clean_label(body.label),
+        typed=body.typed,
+        channel=body.channel,
     )
     return _accepted_json(accepted)
 
@@ -342,12 +341,17 @@ _BULK_KEYS: Final = frozenset({"algorithm", "digests", "label"})
 _HEX: Final = re.compile("[0-9a-fA-F]*")
 
 
-def _digests_body(
-    raw: bytes, content_type: str | None
-) -> tuple[Algorithm, list[bytes], str | None, tuple[str, dict[str, Any] | None] | None]:
-    """(algorithm, 32-byte digests, label, typed) of a ``DigestsIn`` body, parsed as FastAPI parses
-    a declared JSON body (a JSON content type is required; a body that is not JSON is
-    422 ``json_invalid``)."""
+class _Digests(NamedTuple):
+    algorithm: Algorithm
+    digests: list[bytes]
+    label: str | None
+    typed: tuple[str, dict[str, Any] | None] | None = None  # business type and metadata
+    channel: str | None = None
+
+
+def _digests_body(raw: bytes, content_type: str | None) -> _Digests:
+    """The values of a ``DigestsIn`` body, parsed as FastAPI parses a declared JSON body
+    (a JSON content type is required; a body that is not JSON is 422 ``json_invalid``)."""
     body: Any = None
     if raw:
         if is_json(content_type):  # the JSON guard's rule: it checked this body
@@ -371,7 +375,7 @@ def _digests_body(
             body = raw
     fast = _fast_digests(body)
     if fast is not None:
-        return (*fast, None)
+        return _Digests(*fast)
     try:
         model = DigestsIn.model_validate(body)
     except ValidationError as exc:
@@ -379,7 +383,8 @@ def _digests_body(
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
     # DigestHex normalised each digest to 0x + 64 lowercase hex digits.
     typed = _typed(model.business_type, model.metadata)
-    return model.algorithm, [bytes.fromhex(d[2:]) for d in model.digests], model.label, typed
+    digests = [bytes.fromhex(d[2:]) for d in model.digests]
+    return _Digests(model.algorithm, digests, model.label, typed, model.channel)
 
 
 def _fast_digests(body: Any) -> tuple[Algorithm, list[bytes], str | None] | None:

@@ -11,15 +11,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from chainproof.api.deps import AdminDep, ChainDep, SessionDep, SettingsDep, SubmitterDep
+from chainproof.api.deps import (
+    AdminDep,
+    Caller,
+    ChainDep,
+    SessionDep,
+    SettingsDep,
+    SubmitterDep,
+    require_role,
+)
 from chainproof.api.schemas import error_responses
+from chainproof.channels import service as channels
 from chainproof.licences import service
 from chainproof.licences.credential import did_pkh
+from chainproof.roles import Role
 from chainproof.store.models import LABEL_LEN
+
+ReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.AUDITOR))]
 
 router = APIRouter(prefix="/api/v1")
 
@@ -93,6 +105,9 @@ class IssueIn(BaseModel):
     holder: str = Field(min_length=1, max_length=LABEL_LEN)
     claims: dict[str, Annotated[str, Field(max_length=900)]] = Field(max_length=service.MAX_FIELDS)
     valid_from: datetime | None = None
+    channel: str | None = Field(
+        None, max_length=100, description="A channel (通道) of the issuer whose members read it."
+    )
 
 
 _LICENCE_EXAMPLE: Final[dict[str, Any]] = {
@@ -234,6 +249,7 @@ async def issue(
             holder=body.holder,
             claims=body.claims,
             valid_from=body.valid_from,
+            channel_id=channels.named(session, body.channel, caller.member_id),
         )
         return service.public(session, row)
 
@@ -265,9 +281,10 @@ async def by_holder(
     response_model=LicenceOut,
     responses=error_responses(401, 403, 404, 422),
 )
-async def read(licence_id: LicenceId, caller: SubmitterDep, session: SessionDep) -> Any:
+async def read(licence_id: LicenceId, caller: ReaderDep, session: SessionDep) -> Any:
     def work() -> dict[str, Any]:
-        row = service.owned(session=session, licence_id=licence_id, viewer=caller.viewer)
+        # Its issuer org, admins, auditors and its channel's members (issue 25); else 404.
+        row = service.readable(session=session, licence_id=licence_id, viewer=caller.viewer)
         return service.public(session, row)
 
     return await run_in_threadpool(work)

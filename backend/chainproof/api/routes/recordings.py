@@ -11,14 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from chainproof.api.deps import SessionDep, SubmitterDep
+from chainproof.api.deps import Caller, SessionDep, SubmitterDep, require_role
 from chainproof.api.schemas import EX_DIGEST, EX_EVIDENCE_ID, DigestHex, Label, error_responses
+from chainproof.channels import service as channels
 from chainproof.recordings import service
 from chainproof.recordings.service import MAX_SEGMENTS_PER_REQUEST, SegmentIn
+from chainproof.roles import Role
+
+# Reading a recording: its org's submitters, admins, auditors, its channel's members.
+ReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.AUDITOR))]
 
 router = APIRouter(prefix="/api/v1")
 
@@ -50,6 +55,11 @@ class RecordingIn(BaseModel):
         ge=service.MIN_SEGMENT_BYTES, le=service.MAX_SEGMENT_BYTES, description="Segment size."
     )
     label: Label | None = None
+    channel: str | None = Field(
+        None,
+        max_length=100,
+        description="A channel (通道) of the caller's org whose members read it too (issue 25).",
+    )
 
 
 class SegmentItem(BaseModel):
@@ -191,6 +201,7 @@ async def open_recording(body: RecordingIn, caller: SubmitterDep, session: Sessi
             nonce=body.nonce,
             segment_bytes=body.segment_bytes,
             label=body.label,
+            channel_id=channels.named(session, body.channel, caller.member_id),
         )
         return service.summary(rec, 0)
 
@@ -216,11 +227,10 @@ async def list_recordings(caller: SubmitterDep, session: SessionDep) -> Any:
     response_model=RecordingDetailOut,
     responses=error_responses(401, 403, 404, 422),
 )
-async def read_recording(
-    recording_id: RecordingId, caller: SubmitterDep, session: SessionDep
-) -> Any:
+async def read_recording(recording_id: RecordingId, caller: ReaderDep, session: SessionDep) -> Any:
     def work() -> dict[str, Any]:
-        rec = service.owned(session=session, recording_id=recording_id, viewer=caller.viewer)
+        # Its org, admins, auditors and its channel's members (issue 25); else 404.
+        rec = service.readable(session=session, recording_id=recording_id, viewer=caller.viewer)
         return service.detail(session=session, rec=rec)
 
     return await run_in_threadpool(work)

@@ -1,5 +1,7 @@
-"""Issue 25: business types (``business_type``, ``evidence_metadata``) and data resources
-(``data_resource``, ``data_grant``).
+"""Issue 25: business types (``business_type``, ``evidence_metadata``), data resources
+(``data_resource``, ``data_grant``), channels on recordings and licences
+(``recording.channel_id``, ``licence.channel_id``), and the settings last recorded
+(``settings_state``, for the audit log's ``settings.change``).
 
 Revision ID: 0020
 Revises: 0016
@@ -92,9 +94,26 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_data_grant_resource_id"), "data_grant", ["resource_id"])
     op.create_index(op.f("ix_data_grant_member_id"), "data_grant", ["member_id"])
+    op.create_table(
+        "settings_state",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public", sa.JSON(), nullable=False),
+        sa.Column("secrets", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_settings_state")),
+    )
+    for table in ("recording", "licence"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("channel_id", sa.Integer(), nullable=True))
+            batch.create_index(op.f(f"ix_{table}_channel_id"), ["channel_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("settings_state")
+    for table in ("licence", "recording"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_index(op.f(f"ix_{table}_channel_id"))
+            batch.drop_column("channel_id")
     op.drop_table("data_grant")
     op.drop_table("data_resource")
     op.drop_table("evidence_metadata")
