@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from typing import Any, Final
 
+from sqlalchemy import Table
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -17,6 +19,7 @@ from chainproof.business.schemas import MetadataError, check_metadata, check_sch
 from chainproof.digests import Algorithm, to_hex
 from chainproof.errors import ConflictError, NotFoundError
 from chainproof.evidence import intake
+from chainproof.merkle import evidence_leaf_hasher
 from chainproof.receipts.metadata import (
     NONCE_SIZE,
     TypedMetadata,
@@ -24,11 +27,15 @@ from chainproof.receipts.metadata import (
     metadata_text,
     read_metadata_text,
 )
+from chainproof.store.models import Evidence, EvidenceStatus
 from chainproof.vocabulary import Hash32
 
 # A code appears in receipts and URLs: ASCII letters, digits, '-' and '_', a letter first.
 _CODE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 CODE_PATTERN: Final = _CODE.pattern
+_EVIDENCE: Final[Table] = Evidence.__table__  # type: ignore[attr-defined]
+_METADATA: Final[Table] = EvidenceMetadata.__table__  # type: ignore[attr-defined]
+_CHUNK: Final = 1000
 
 
 def create(session: Session, who: log.Who, *, code: str, name: str, schema: Any) -> BusinessType:
@@ -139,3 +146,44 @@ def type_name(session: Session, code: str | None) -> str | None:
         return None
     row = session.exec(select(BusinessType).where(BusinessType.code == code)).first()
     return None if row is None else row.name
+
+
+def resalt_keeping_metadata(session: Session, ids: Sequence[int]) -> int:
+    """:func:`intake.resalt`, then typed documents get their commitment back: a new nonce
+    and the salt that commits to the same text (a random salt would lose the metadata's
+    proof). The caller commits; returns the number of rows re-salted."""
+    typed: list[tuple[int, str, str, bytes, int]] = []
+    for start in range(0, len(ids), _CHUNK):  # SQLite caps bound parameters
+        typed += [
+            (row_id, algorithm, text, bytes.fromhex(digest[2:]), type_id)
+            for row_id, algorithm, digest, text, type_id in session.execute(
+                sa_select(
+                    _EVIDENCE.c.id,
+                    _EVIDENCE.c.algorithm,
+                    _EVIDENCE.c.digest,
+                    _METADATA.c.text,
+                    _METADATA.c.business_type_id,
+                )
+                .join(_METADATA, _METADATA.c.salt == _EVIDENCE.c.salt)
+                .where(
+                    _EVIDENCE.c.id.in_(ids[start : start + _CHUNK]),
+                    _EVIDENCE.c.status == EvidenceStatus.QUEUED.value,
+                )
+            ).all()
+        ]
+    changed = intake.resalt(session, ids)
+    for row_id, algorithm, text, digest, type_id in typed:
+        nonce = os.urandom(NONCE_SIZE)
+        salt = metadata_salt(nonce, text)
+        leaf = evidence_leaf_hasher(algorithm)(digest, salt)
+        session.execute(
+            _EVIDENCE.update()
+            .where(_EVIDENCE.c.id == row_id)
+            .values(salt=to_hex(salt), leaf_hash=to_hex(leaf))
+        )
+        session.add(
+            EvidenceMetadata(
+                salt=to_hex(salt), business_type_id=type_id, nonce=to_hex(nonce), text=text
+            )
+        )
+    return changed
