@@ -78,6 +78,7 @@ def test_metadata_is_checked_committed_and_shown(api: Api, tmp_path: Path) -> No
         ({"amount_wan": 5}, "metadata.contract_no"),
         ({**GOOD, "contract_no": "HT-23-1"}, "metadata.contract_no"),
         ({**GOOD, "parties": ["甲", 7]}, "metadata.parties[1]"),
+        ({**GOOD, "parties": ["x" * 9000]}, "metadata"),  # over 8,192 characters once canonical
         ("[1, 2]", "metadata"),
         ("{not json", "metadata"),
     ):

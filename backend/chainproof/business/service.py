@@ -17,7 +17,7 @@ from chainproof.audit import log
 from chainproof.business.models import BusinessType, EvidenceMetadata
 from chainproof.business.schemas import MetadataError, check_metadata, check_schema
 from chainproof.digests import Algorithm, to_hex
-from chainproof.errors import ConflictError, NotFoundError
+from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
 from chainproof.evidence import intake
 from chainproof.merkle import evidence_leaf_hasher
 from chainproof.receipts.metadata import (
@@ -81,7 +81,10 @@ def typed_text(session: Session, code: str | None, metadata: dict[str, Any] | No
         return None
     kind = get(session, code.strip())
     values = check_metadata(kind.metadata_schema, metadata if metadata is not None else {})
-    return metadata_text(kind.code, values)
+    try:
+        return metadata_text(kind.code, values)
+    except InvalidInputError as exc:  # too long once canonical, or a number JSON cannot hold
+        raise MetadataError(exc.message.removeprefix("metadata: "), field="metadata") from None
 
 
 def submit_typed(
