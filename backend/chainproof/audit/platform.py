@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from pydantic import SecretStr
-from sqlalchemy import JSON, Engine, update
+from sqlalchemy import JSON, Engine, text, update
 from sqlmodel import Field, Session, SQLModel, col
 
 from chainproof.audit import log
@@ -44,6 +44,7 @@ LOCAL: Final = frozenset(
     | {"pki_dir", "worker_metrics"}
 )
 _STATE_ID: Final = 1
+_LOCK_KEY: Final = 0x6370536574746E67  # "cpSettng": the settings recorders' lock
 
 
 class SettingsState(SQLModel, table=True):
@@ -91,10 +92,12 @@ def record_settings(engine: Engine, settings: Settings, who: log.Who) -> AuditEn
     ones (the first start only records them); returns it, or None."""
     public, secrets = snapshot(settings)
     with Session(engine) as session:
-        # Take the write lock before reading, so two processes starting together compare
-        # with the same state and only one of them writes the change.
+        # Take a write lock before reading, so two processes starting together compare
+        # with the same state and only one of them writes the baseline or the change (a
+        # row lock would not cover the first start, when there is no row yet).
         if session.get_bind().dialect.name == "postgresql":
-            state = session.get(SettingsState, _STATE_ID, with_for_update=True)
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            state = session.get(SettingsState, _STATE_ID)
         else:
             session.execute(
                 update(SettingsState)
