@@ -167,12 +167,8 @@ def start_runtime(
         platform.record_settings(engine, settings, platform.process_who())
         if chain is None:
             # Deployment records come from the database and go back to it: a process on
-            # another host finds the contracts the first one deployed (store/shared_files.py);
-            # each one published is an audit entry (audit/platform.py).
-            recorder = platform.deployment_recorder(
-                engine, settings.data_dir, platform.process_who()
-            )
-            with shared_files.shared_deployments(engine, settings.data_dir, recorder):
+            # another host finds the contracts the first one deployed (store/shared_files.py).
+            with shared_files.shared_deployments(engine, settings.data_dir):
                 chain = _open_chain_or_degrade(settings)
                 find_trace_registry(chain, settings)
         runtime = Runtime(

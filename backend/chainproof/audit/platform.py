@@ -1,18 +1,20 @@
 """Audit entries for what the operator changes outside the API: contract deployments and
 settings (issue 25).
 
-**Deployments.** Every deployment record a process writes (a first registry, an upgrade, a
-trace registry) reaches the database through ``store/shared_files.publish``; its callers
-hand the published names to :func:`deployment_recorder`, which appends one
-``deployment.record`` entry naming each file and, for a registry record, its contract,
-version, address and chain.
+**Deployments.** ``chainproof contracts deploy --new|--upgrade`` (the operator's deployment)
+hands the records it published (``store/shared_files.publish``) to
+:func:`deployment_recorder`, which appends one ``deployment.record`` entry naming each file
+and, for a registry record, its contract, version, address and chain. The registry a
+first start deploys by itself on an empty chain (development, a first run) is not an entry:
+it would be the first entry of every fresh chain, before any operator exists to answer for it.
 
 **Settings.** Settings come from the environment at start, so a change is seen at the next
 start: :func:`record_settings` compares the effective settings with the last ones recorded
 (``settings_state``) and appends one ``settings.change`` entry with each changed value
 (``from`` and ``to``). The first start records a baseline and no entry. Host-local settings
-(where this process listens, its data dir, its database URL) are left out, so replicas
-that differ only there do not flap. Secrets never appear: each is kept as an HMAC-SHA256
+(where this process listens, its data dir, its database URL, and the public URL when it is
+not set but derived from the port) are left out, so replicas that differ only there do not
+flap. Secrets never appear: each is kept as an HMAC-SHA256
 keyed with the secret key, and an entry names the secrets that changed (when the secret key
 itself changes, every secret that is set is named, as they cannot be told apart).
 """
@@ -76,7 +78,10 @@ def _secret_names() -> list[str]:
 def snapshot(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
     """(public values, secret fingerprints) of ``settings``."""
     secrets = _secret_names()
-    values = settings.model_dump(mode="json", exclude=set(LOCAL) | set(secrets))
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    derived = settings.public_url == f"http://{host}:{settings.port}"  # config.py's default
+    local = set(LOCAL) | ({"public_url"} if derived else set())
+    values = settings.model_dump(mode="json", exclude=local | set(secrets))
     key = settings.secret_key.get_secret_value().encode("utf-8")
     fingerprints = {}
     for name in secrets:

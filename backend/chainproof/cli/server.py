@@ -399,7 +399,6 @@ def worker(
     With a URL for --chain no node is started: use the server's rpc_url (GET /api/v1/chain)
     to share its managed node. Exit 0 after SIGTERM/SIGINT, 2 on errors.
     """
-    from chainproof.audit.platform import deployment_recorder, process_who
     from chainproof.chain.nodes import display_url
     from chainproof.runtime import find_trace_registry, start_runtime
     from chainproof.store.db import make_engine
@@ -417,8 +416,7 @@ def worker(
         with _stop_on_signals() as stopping:
             engine = make_engine(url)
             # The deployment records another host wrote, from the database; ours, to it.
-            recorder = deployment_recorder(engine, settings.data_dir, process_who())
-            with shared_deployments(engine, settings.data_dir, recorder):
+            with shared_deployments(engine, settings.data_dir):
                 context = _open_chain(settings)
                 find_trace_registry(context, settings)
             # The same composition root as `serve`: batcher, chain writer, trace heads. On
