@@ -461,6 +461,33 @@ class ChainProofClient:
             return response.content
         raise _error_from(response)
 
+    # ---- data resources (数据资源, issue 25) -----------------------------------------------
+
+    def register_dataset(
+        self, *, name: str, licence: str, files: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """Registers a data set by its manifest (``{"path", "size", "sha256"}`` each), sent
+        in columns."""
+        payload = {
+            "name": name,
+            "licence": licence,
+            "paths": [f["path"] for f in files],
+            "sizes": [f["size"] for f in files],
+            "sha256": [f["sha256"] for f in files],
+        }
+        return self._request("POST", "/api/v1/datasets", json=payload)
+
+    def dataset(self, resource_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/api/v1/datasets/{_id(resource_id)}")
+
+    def dataset_manifest(self, resource_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/api/v1/datasets/{_id(resource_id)}/manifest")
+
+    def dataset_proof(self, resource_id: str, path: str) -> dict[str, Any]:
+        return self._request(
+            "GET", f"/api/v1/datasets/{_id(resource_id)}/proof", params={"path": path}
+        )
+
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._send(method, path, **kwargs)
         if response.is_success:
@@ -536,8 +563,8 @@ def _items(body: dict[str, Any], expected: int) -> list[dict[str, Any]]:
 
 
 def _id(evidence_id: str) -> str:
-    # Evidence ids are public ids (UUIDv7) in the API; refusing anything else keeps paths
-    # unforgeable (no "../" or "?" smuggled into the URL).
+    # Evidence (and data set) ids are public ids (UUIDv7) in the API; refusing anything else
+    # keeps paths unforgeable (no "../" or "?" smuggled into the URL).
     public_id = parse_public_id(evidence_id) if isinstance(evidence_id, str) else None
     if public_id is None:
         raise ClientError(f"an evidence id is a public id (a UUIDv7), got {evidence_id!r}")

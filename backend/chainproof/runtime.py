@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
+from chainproof.audit import platform
 from chainproof.chain.configured import open_configured_chain
 from chainproof.chain.context import ChainContext, ChainLocals, ChainStatus
 from chainproof.chain.endpoints import pool_options
@@ -169,6 +170,8 @@ def start_runtime(
     engine = engine or db.make_engine(url)
     owns_chain = chain is None
     try:
+        # Issue 25: a settings change since the last start is an audit entry.
+        platform.record_settings(engine, settings, platform.process_who())
         if chain is None:
             # Deployment records come from the database and go back to it: a process on
             # another host finds the contracts the first one deployed (store/shared_files.py).

@@ -427,3 +427,56 @@ def test_a_receipt_of_a_v1_registry_verifies_with_v1s_calls(
         if name != "block":
             assert page_details[name] == detail, name
     no_script_errors(page)
+
+
+def test_a_typed_receipt_proves_its_metadata_in_the_browser(
+    anvil_server: LiveServer, page: Page, tmp_path: Path
+) -> None:
+    """Issue 25: the page checks that a typed receipt's salt commits to its metadata, shows
+    the business type and metadata as proven, and fails offline once the metadata changes."""
+    code = f"contract{uuid.uuid4().hex[:8]}"
+    made = anvil_server.post(
+        "/api/v1/business-types",
+        headers={"Authorization": f"Bearer {anvil_server.admin_key}"},
+        json={"code": code, "name": "合同", "schema": {"type": "object"}},
+    )
+    assert made.status_code == 201, made.text
+    key = {"Authorization": f"Bearer {anvil_server.submitter_key}"}
+    sent = anvil_server.post(
+        "/api/v1/evidence/digests",
+        headers=key,
+        json={
+            "digests": ["0x" + keccak(text=code).hex()],
+            "business_type": code,
+            "metadata": {"contract_no": "HT-2023-118", "amount_wan": 60},
+        },
+    )
+    assert sent.status_code == 202, sent.text
+    evidence_id = sent.json()["items"][0]["id"]
+    deadline = time.monotonic() + 30
+    while anvil_server.get(f"/api/v1/evidence/{evidence_id}", headers=key).json()["status"] != (
+        "anchored"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    data = anvil_server.get(f"/api/v1/evidence/{evidence_id}/receipt", headers=key).json()
+    receipt = tmp_path / "typed-receipt.json"
+    receipt.write_text(json.dumps(data))
+
+    run_page(page, anvil_server, receipt, lang="en")
+    assert verdict(page) == "valid", rows(page)
+    summary = page.locator("#receipt-summary").inner_text()
+    assert code in summary and "HT-2023-118" in summary and "Metadata (proven)" in summary
+
+    data["metadata"]["text"] = data["metadata"]["text"].replace('"amount_wan":60', '"amount_wan":6')
+    forged = tmp_path / "typed-forged.json"
+    forged.write_text(json.dumps(data))
+    run_page(page, anvil_server, forged, lang="en")
+    assert verdict(page) == "invalid"
+    got = rows(page)
+    assert [(name, ok) for name, ok, _ in got] == [("offline", False)]
+    assert "not what the leaf committed" in got[0][2]
+    python = python_verdict(forged, rpc_url(anvil_server), anvil_server)
+    assert [(n, ok) for n, ok, _ in python.checks] == [("offline", False)]
+    assert python.checks[0][2] == got[0][2]  # the same words as the Python package
+    no_script_errors(page)

@@ -8,8 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
+from chainproof.store import db
+from chainproof.store.models import Evidence, Member
+from chainproof.trace.models import TraceEvent
 from tests.apps import Api, assert_error
+from tests.integration.test_trace_api import FARM, NOODLE, document, event, lot
 
 CHANNEL = "糖业联盟"
 READS = (
@@ -104,3 +109,105 @@ def test_non_members_get_404_everywhere_and_members_see_the_record(
     listed = api.client.get("/api/v1/channels", headers=keys["auditor"])
     assert [c["name"] for c in listed.json()] == [CHANNEL]
     assert_error(api.client.get("/api/v1/channels", headers=keys["c"]), 403)
+
+
+def test_recordings_licences_and_trace_captures_follow_their_channel(
+    api: Api, keys: dict[str, dict[str, str]]
+) -> None:
+    """Issue 25's remainder: a recording, a licence and a trace capture may name a channel;
+    its members (and admins, auditors) read them, anyone else gets the 404 of a missing id;
+    only the record's own org changes it; a non-member cannot name the channel."""
+    made = api.client.post(
+        "/api/v1/channels",
+        json={"name": CHANNEL, "members": ["甲糖厂", "乙物流"]},
+        headers=keys["admin"],
+    )
+    assert made.status_code == 201, made.text
+    a, b, c = keys["a"], keys["b"], keys["c"]
+
+    # A recording (执法记录).
+    body = {"nonce": "0x" + "07" * 32, "segment_bytes": 4096, "label": "A-07", "channel": CHANNEL}
+    assert_error(api.client.post("/api/v1/recordings", json=body, headers=c), 404)
+    opened = api.client.post("/api/v1/recordings", json=body, headers=a)
+    assert opened.status_code == 201, opened.text
+    path = f"/api/v1/recordings/{opened.json()['id']}"
+    assert [api.client.get(path, headers=keys[w]).status_code for w in ("a", "b", "auditor")] == [
+        200,
+        200,
+        200,
+    ]
+    assert_error(api.client.get(path, headers=c), 404)
+    assert_error(
+        api.client.post(path + "/close", json={"size": 0, "digest": "0x" + "00" * 32}, headers=b),
+        404,
+    )
+    listed = [r["id"] for r in api.client.get("/api/v1/recordings", headers=b).json()["items"]]
+    assert listed == [opened.json()["id"]]
+    assert api.client.get("/api/v1/recordings", headers=c).json()["items"] == []
+
+    # A licence (电子证照).
+    issuer = api.client.post(
+        "/api/v1/licences/issuers", json={"org": "甲糖厂"}, headers=keys["admin"]
+    )
+    assert issuer.status_code == 200, issuer.text
+    kind = {"code": "许可证", "name": "许可证", "fields": ["名称"], "validity_days": 30}
+    assert api.client.post("/api/v1/licences/types", json=kind, headers=a).status_code == 201
+    licence = {"type": "许可证", "holder": "91450103MA5KXXXX1X", "claims": {"名称": "甲糖厂"}}
+    assert_error(
+        api.client.post("/api/v1/licences", json={**licence, "channel": "no such"}, headers=a), 404
+    )
+    issued = api.client.post("/api/v1/licences", json={**licence, "channel": CHANNEL}, headers=a)
+    assert issued.status_code == 201, issued.text
+    path = f"/api/v1/licences/{issued.json()['id']}"
+    assert api.client.get(path, headers=b).status_code == 200
+    assert api.client.get(path, headers=keys["auditor"]).status_code == 200
+    assert_error(api.client.get(path, headers=c), 404)
+    assert_error(
+        api.client.post(path + "/status", json={"action": "suspend", "reason": "x"}, headers=b), 404
+    )
+    held = api.client.get("/api/v1/licences", params={"holder": licence["holder"]}, headers=b)
+    assert [i["id"] for i in held.json()["items"]] == [issued.json()["id"]]
+    held = api.client.get("/api/v1/licences", params={"holder": licence["holder"]}, headers=c)
+    assert held.json()["items"] == []
+
+    # A trace capture (溯源): the events' evidence records follow the channel.
+    with db.open_session(api.url) as session:
+        member = session.exec(select(Member).where(Member.name == "甲糖厂")).one()
+    org = {"member_id": member.id, "role": "producer", "glns": [FARM], "prefixes": [NOODLE[1:13]]}
+    assert api.client.post("/api/v1/trace/orgs", json=org, headers=keys["admin"]).status_code == 200
+    quantity = [{"epcClass": lot(NOODLE, "N9"), "quantity": 10, "uom": "KGM"}]
+    doc = document(
+        event(
+            "ObjectEvent",
+            "commissioning",
+            "2024-11-01T08:00:00+08:00",
+            FARM,
+            action="ADD",
+            quantityList=quantity,
+        )
+    )
+    assert_error(
+        api.client.post("/api/v1/trace/capture", params={"channel": CHANNEL}, json=doc, headers=c),
+        404,
+    )
+    captured = api.client.post(
+        "/api/v1/trace/capture", params={"channel": CHANNEL}, json=doc, headers=a
+    )
+    assert captured.status_code == 201, captured.text
+    with db.open_session(api.url) as session:
+        row = session.get(TraceEvent, captured.json()["events"][0]["event_id"])
+        assert row is not None and row.evidence_id is not None
+        evidence = session.get(Evidence, row.evidence_id)
+        assert evidence is not None
+        evidence_id = evidence.public_id
+    assert api.client.get(f"/api/v1/evidence/{evidence_id}", headers=b).status_code == 200
+    assert_error(api.client.get(f"/api/v1/evidence/{evidence_id}", headers=c), 404)
+
+    # Digests by JSON name the channel too.
+    body = {"digests": ["0x" + "5c" * 32], "channel": CHANNEL}
+    assert_error(api.client.post("/api/v1/evidence/digests", json=body, headers=c), 404)
+    sent = api.client.post("/api/v1/evidence/digests", json=body, headers=a)
+    assert sent.status_code == 202, sent.text
+    digest_id = sent.json()["items"][0]["id"]
+    assert api.client.get(f"/api/v1/evidence/{digest_id}", headers=b).status_code == 200
+    assert_error(api.client.get(f"/api/v1/evidence/{digest_id}", headers=c), 404)

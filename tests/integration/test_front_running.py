@@ -23,6 +23,8 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from chainproof.business.models import BusinessType
+from chainproof.business.service import submit_typed
 from chainproof.chain.compiler import load_artifact
 from chainproof.chain.context import ChainContext, open_chain
 from chainproof.chain.registry import MEMBER_ADMIN_ROLE
@@ -37,6 +39,7 @@ from chainproof.evidence.service import build_receipt
 from chainproof.evidence.verify import OPERATOR
 from chainproof.identity import create_member
 from chainproof.receipts import verify_receipt
+from chainproof.receipts.metadata import metadata_text
 from chainproof.store import db
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import Batch, Evidence, Member
@@ -96,6 +99,18 @@ def test_a_front_run_root_neither_stops_the_victim_nor_delays_others(
         victim_docs = submit_digests(
             session=s, algorithm="sha256", digests=docs(3, "victim"), member_id=victim_id
         )
+        # A typed document (issue 25): its salt commits to its metadata, re-salted or not.
+        kind = BusinessType(code="contract", name="合同", metadata_schema={"type": "object"})
+        s.add(kind)
+        s.commit()
+        text = metadata_text("contract", {"contract_no": "HT-2023-118"})
+        victim_docs += submit_typed(
+            session=s,
+            text=text,
+            algorithm="sha256",
+            digests=docs(1, "typed"),
+            member_id=victim_id,
+        )
         other_docs = submit_digests(
             session=s, algorithm="sha256", digests=docs(2, "other"), member_id=other_id
         )
@@ -131,6 +146,8 @@ def test_a_front_run_root_neither_stops_the_victim_nor_delays_others(
             receipt = build_receipt(session=s, evidence_id=accepted.public_id, viewer=OPERATOR)
             verdict = verify_receipt(receipt, chain.w3, trust=pinned(chain.w3, chain.contract))
             assert verdict.valid, verdict.reason
+        typed = build_receipt(session=s, evidence_id=victim_docs[-1].public_id, viewer=OPERATOR)
+        assert typed.metadata is not None and typed.metadata.text == text
         receipt = build_receipt(session=s, evidence_id=victim_docs[0].public_id, viewer=OPERATOR)
         assert receipt.submitter == victim_address  # the victim's, not the rival's
         confirmed = s.exec(

@@ -26,7 +26,8 @@ from packaging.utils import canonicalize_name
 
 from chainproof.config import find_project_root
 from chainproof.merkle import StandardMerkleTree
-from chainproof.receipts import LEAF_TYPES
+from chainproof.receipts import LEAF_TYPES, MetadataSection
+from chainproof.receipts.metadata import metadata_salt, metadata_text
 
 from ..conftest import Deployed
 from ..factories import pinned, receipt_from
@@ -34,6 +35,7 @@ from ..factories import pinned, receipt_from
 pytestmark = pytest.mark.chain
 
 ROOT = find_project_root()
+NONCE = keccak(text="light-nonce")
 SERVER_PARTS = ("fastapi", "sqlmodel", "sqlalchemy", "starlette", "alembic", "uvicorn")
 # The interpreter's own modules and what Python ships: not a dependency of anyone's.
 _STDLIB = set(sys.stdlib_module_names) | {"__main__", "_distutils_hack", "chainproof"}
@@ -46,6 +48,9 @@ def receipt_files(deployed: Deployed, tmp_path: Path) -> Iterator[tuple[str, Pat
     if deployed.node.rpc_url is None:
         pytest.skip("an in-process chain: a second process cannot reach it (Anvil runs this)")
     values = [["sha256", keccak(text=f"light-{i}"), keccak(text=f"salt-{i}")] for i in range(3)]
+    # The receipt is a typed one (issue 25): its salt commits to a business type and metadata.
+    text = metadata_text("contract", {"contract_no": "HT-2023-118", "amount_wan": 60})
+    values[1][2] = metadata_salt(NONCE, text)
     tree = StandardMerkleTree.of(values, list(LEAF_TYPES))
     mined = deployed.client().anchor(deployed.sender(deployed.admin), tree.root, 3, bytes(32))
     block = deployed.w3.eth.get_block(mined.block_number)
@@ -62,7 +67,7 @@ def receipt_files(deployed: Deployed, tmp_path: Path) -> Iterator[tuple[str, Pat
         block_hash=mined.block_hash,
         block_timestamp=int(block["timestamp"]),
         submitter=deployed.admin.address,
-    )
+    ).model_copy(update={"metadata": MetadataSection(text=text, nonce="0x" + NONCE.hex())})
     receipt_path, anchor_path = tmp_path / "receipt.json", tmp_path / "anchor.json"
     receipt_path.write_text(receipt.to_json())
     anchor = pinned(deployed.w3, deployed.deployment.address)
@@ -168,6 +173,7 @@ def test_verifying_a_receipt_needs_nothing_of_the_server(
         assert done.stdout.startswith("VALID"), done.stdout + done.stderr
     else:
         assert "VALID" in done.stdout.upper() and "INVALID" not in done.stdout.upper()
+        assert '"contract_no":"HT-2023-118"' in done.stdout  # the proven metadata, shown
     assert not set(SERVER_PARTS) & modules, f"{what} imported {set(SERVER_PARTS) & modules}"
 
 

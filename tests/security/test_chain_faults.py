@@ -30,6 +30,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from chainproof import identity
+from chainproof.audit.models import AuditEntry
 from chainproof.chain.managed import AnvilNode
 from chainproof.chain.nodes import free_port, http_web3
 from chainproof.receipts import Receipt, verify_receipt
@@ -58,6 +59,9 @@ def anvil(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnvilNode]
         yield node
     finally:
         node.stop()
+
+
+_DOCUMENTS = col(Evidence.member_id).is_not(None)
 
 
 class Server:
@@ -91,8 +95,10 @@ class Server:
         return items
 
     def count(self, *statuses: str) -> int:
+        """The submitter's documents (not the audit log's own records, of no member: issue
+        25 makes `contracts deploy` an entry)."""
         with db.open_session(self.db_url) as s:
-            q = select(func.count()).select_from(Evidence)
+            q = select(func.count()).select_from(Evidence).where(_DOCUMENTS)
             if statuses:
                 q = q.where(col(Evidence.status).in_(statuses))
             return int(s.exec(q).one())
@@ -115,7 +121,7 @@ class Server:
     def receipts(self) -> list[Receipt]:
         out = []
         with db.open_session(self.db_url) as s:
-            ids = [e.public_id for e in s.exec(select(Evidence)).all()]
+            ids = [e.public_id for e in s.exec(select(Evidence).where(_DOCUMENTS)).all()]
         for evidence_id in ids:
             r = httpx.get(
                 f"{self.proc.url}/api/v1/evidence/{evidence_id}/receipt",
@@ -163,7 +169,15 @@ def assert_anchored_once(server: Server, rpc_url: str) -> None:
         assert verdict.valid, verdict.reason
     with db.open_session(server.db_url) as s:
         confirmed = s.exec(select(Batch).where(Batch.status == "confirmed")).all()
-    assert sum(b.leaf_count for b in confirmed) == len(receipts)
+        audit = s.exec(  # the audit log's records are anchored in batches of their own
+            select(func.count())
+            .select_from(Evidence)
+            .where(
+                col(Evidence.member_id).is_(None),
+                col(Evidence.batch_id).in_([b.id for b in confirmed]),
+            )
+        ).one()
+    assert sum(b.leaf_count for b in confirmed) == len(receipts) + audit
 
 
 @pytest.mark.slow
@@ -380,6 +394,9 @@ def test_node_reset_under_a_running_server_then_deploy_new(
     )  # fmt: skip
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     assert "retired the old record" in deployed.stdout
+    with db.open_session(server.db_url) as s:  # the operator's deployment is audited (25)
+        [entry] = s.exec(select(AuditEntry).where(AuditEntry.action == "deployment.record")).all()
+    assert entry.actor.startswith("cli:") and '"contract":"EvidenceRegistry"' in entry.record
     with db.open_session(server.db_url) as s:
         old_times = {
             e.public_id: b.block_timestamp

@@ -47,9 +47,12 @@ def _expected(body: Any) -> tuple[str, list[bytes], str | None] | list[dict[str,
 
 def _parsed(body: Any) -> tuple[str, list[bytes], str | None] | list[dict[str, Any]]:
     try:
-        return _digests_body(json.dumps(body).encode(), JSON_TYPE)
+        parsed = _digests_body(json.dumps(body).encode(), JSON_TYPE)
     except RequestValidationError as exc:
         return [_comparable(e) for e in exc.errors()]
+    # These bodies name no business type or channel (issue 25): those stay None.
+    assert parsed.typed is None and parsed.channel is None
+    return parsed.algorithm, parsed.digests, parsed.label
 
 
 def _comparable(error: dict[str, Any]) -> dict[str, Any]:

@@ -167,6 +167,23 @@ class DigestsIn(BaseModel):
     algorithm: Algorithm = "sha256"
     digests: list[DigestHex] = Field(min_length=1, max_length=MAX_BULK)
     label: Label | None = None
+    business_type: str | None = Field(
+        None,
+        max_length=64,
+        description="A business type's code (业务类型): typed evidence, docs/business-types.md.",
+    )
+    metadata: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "The document's metadata, checked against its business type's JSON Schema (400 "
+            "naming the failing field) and committed in each leaf's salt."
+        ),
+    )
+    channel: str | None = Field(
+        None,
+        max_length=100,
+        description="A channel (通道) of the caller's org whose members see the records.",
+    )
 
 
 class AnchorOut(BaseModel):
@@ -221,6 +238,12 @@ class EvidenceOut(BaseModel):
     )
     revoked_at: str | None = None
     revoke_reason: str | None = None
+    business_type: str | None = Field(
+        None, description="Typed evidence: its business type's code (业务类型)."
+    )
+    metadata: dict[str, Any] | None = Field(
+        None, description="Typed evidence: its metadata, as committed in the leaf."
+    )
 
 
 class RevokeIn(BaseModel):

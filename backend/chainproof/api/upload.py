@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -171,7 +171,9 @@ class _FormHasher:
         default_algorithm: Algorithm,
         text_fields: frozenset[str],
         max_files: int,
+        field_bytes: Mapping[str, int] | None = None,
     ) -> None:
+        self.field_bytes = field_bytes or {}
         self.requested = algorithm
         self.default = default_algorithm
         self.text_fields = text_fields
@@ -254,9 +256,10 @@ class _FormHasher:
             self._size += end - start
             return
         self._text += data[start:end]
-        if len(self._text) > MAX_FIELD_BYTES:
+        limit = self.field_bytes.get(self._name or "", MAX_FIELD_BYTES)
+        if len(self._text) > limit:
             raise InvalidInputError(
-                f"form field {self._name!r} is too long (over {MAX_FIELD_BYTES} bytes)",
+                f"form field {self._name!r} is too long (over {limit} bytes)",
                 field=self._name,
             )
 
@@ -309,10 +312,12 @@ async def hash_upload(
     algorithm: Algorithm | None,
     max_files: int,
     fields: Iterable[str] = (),
+    field_bytes: Mapping[str, int] | None = None,
 ) -> HashedForm:
     """:func:`hash_multipart` within the server's own limits (``max_upload_bytes``, the
     default ``hash_algorithm``): the upload routes' one way in. Besides the files, the form
-    may hold ``algorithm`` and the text ``fields`` named."""
+    may hold ``algorithm`` and the text ``fields`` named (``field_bytes``: a field's own
+    bound where it may be longer than the default)."""
     return await hash_multipart(
         request,
         max_bytes=settings.max_upload_bytes,
@@ -320,6 +325,7 @@ async def hash_upload(
         default_algorithm=settings.hash_algorithm,
         text_fields=frozenset({"algorithm", *fields}),
         max_files=max_files,
+        field_bytes=field_bytes,
     )
 
 
@@ -331,11 +337,13 @@ async def hash_multipart(
     default_algorithm: Algorithm,
     text_fields: frozenset[str],
     max_files: int,
+    field_bytes: Mapping[str, int] | None = None,
 ) -> HashedForm:
     """Streams a multipart body through hashers; see the module docstring for the rules.
 
     Raises 415 for another content type, 400 for a body that does not parse (or ends
     early), 413 over ``max_bytes``, 422 for bad fields or no ``file`` part at all.
+    ``field_bytes``: a larger bound for named text fields (typed evidence's ``metadata``).
     """
     boundary = multipart_boundary(request)
     check_declared_length(request, max_bytes)
@@ -344,6 +352,7 @@ async def hash_multipart(
         default_algorithm=default_algorithm,
         text_fields=text_fields,
         max_files=max_files,
+        field_bytes=field_bytes,
     )
     try:
         parser = MultipartParser(boundary, state.callbacks())

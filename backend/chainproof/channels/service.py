@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from chainproof.audit import log
 from chainproof.channels.models import Channel, ChannelMember
 from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
+from chainproof.evidence.verify import Viewer
 from chainproof.store.models import Member
 
 _MEMBER = ChannelMember.__table__  # type: ignore[attr-defined]
@@ -129,3 +131,30 @@ def is_member(db: Session | Connection, channel_id: int | None, member_id: int) 
         )
     ).first()
     return found is not None
+
+
+def may_read(
+    db: Session | Connection, viewer: Viewer, *, member_id: int | None, channel_id: int | None
+) -> bool:
+    """Whether ``viewer`` may read a record of org ``member_id`` in channel ``channel_id``
+    (recordings, licences, trace captures): its org, an admin or an auditor, or a current
+    member of its channel. Everyone else gets the 404 of a missing id from the caller."""
+    if viewer.owns(member_id) or viewer.is_auditor:
+        return True
+    return (
+        channel_id is not None
+        and viewer.member_id is not None
+        and is_member(db, channel_id, viewer.member_id)
+    )
+
+
+def channel_ids_of(member_id: int | None) -> SelectOfScalar[int]:
+    """The ids of the channels org ``member_id`` is in, as a subquery for list filters."""
+    return select(ChannelMember.channel_id).where(ChannelMember.member_id == member_id)
+
+
+def named(session: Session, name: str | None, member_id: int | None) -> int | None:
+    """The id of the channel a submitter names for a new record (None: no channel); a
+    channel the submitter's org is not in is the 404 of a name nobody has."""
+    name = (name or "").strip()
+    return for_submitter(session, name[:100], member_id) if name else None

@@ -9,6 +9,7 @@ from chainproof.cli import bundle as bundle_cli
 from chainproof.cli import chain as chain_cli
 from chainproof.cli import contracts as contracts_cli
 from chainproof.cli import crosschain as crosschain_cli
+from chainproof.cli import dataset as dataset_cli
 from chainproof.cli import db as db_cli
 from chainproof.cli import demo as demo_cli
 from chainproof.cli import draw as draw_cli
@@ -46,6 +47,7 @@ app.add_typer(licence_cli.app, name="licence")
 app.add_typer(draw_cli.app, name="draw")
 app.add_typer(tender_cli.app, name="tender")
 app.add_typer(crosschain_cli.app, name="crosschain")
+app.add_typer(dataset_cli.app, name="dataset")
 server_cli.register(app)  # serve, worker, reindex, status
 evidence_cli.register(app)  # anchor, verify, receipt, verify-receipt
 demo_cli.register(app)  # demo

@@ -256,6 +256,8 @@ def deploy(
     With --upgrade (same chain, registry v1 recorded) v2 is deployed beside v1, with
     CHAINPROOF_REGISTRY_ADMIN as its admin (docs/operations.md, "Upgrading the registry").
     """
+    from chainproof.audit import platform
+    from chainproof.audit.log import Who
     from chainproof.config import get_settings
     from chainproof.store import shared_files
 
@@ -267,8 +269,9 @@ def deploy(
     try:
         # The records this writes reach the database at once (store/shared_files.py): a
         # replica or a worker on another host finds the new registry at its next start.
+        recorder = platform.deployment_recorder(engine, settings.data_dir, Who.cli())
         with (
-            shared_files.shared_deployments(engine, settings.data_dir),
+            shared_files.shared_deployments(engine, settings.data_dir, recorder),
             _key_owner(engine, settings, deploying=new or upgrade),
         ):
             ctx = _deploy(spec, settings, new=new, upgrade=upgrade)

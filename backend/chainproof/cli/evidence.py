@@ -468,6 +468,12 @@ def verify_receipt_command(
         soft_wrap=True,
         highlight=False,
     )
+    if parsed.metadata is not None:  # typed evidence: the offline check holds the salt to it
+        out.print(
+            f"metadata (committed in the leaf's salt): {escape(parsed.metadata.text)}",
+            soft_wrap=True,
+            highlight=False,
+        )
     print_checks(out, verdict, 16)
     failed = verdict.checks[-1][0] if verdict.checks else ""
     conclude(

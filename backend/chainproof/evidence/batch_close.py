@@ -15,13 +15,13 @@ from sqlalchemy import CursorResult, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from chainproof.business.service import resalt_keeping_metadata
 from chainproof.chain.registry import ALREADY_ANCHORED
 from chainproof.chain.writer import enqueue
 from chainproof.digests import canonical_json, to_hex
 from chainproof.errors import ConflictError, ContractRevertError
 from chainproof.evidence import freshness
 from chainproof.evidence.batch_confirm import BatcherBase
-from chainproof.evidence.intake import resalt
 from chainproof.evidence.ops import GRANT_MEMBER
 from chainproof.identity import ensure_member_chain_key, member_account
 from chainproof.merkle import packed_root, packed_tree
@@ -204,7 +204,8 @@ class Closing(BatcherBase):
         self._admitted.clear()  # a lost role shows up here: ask the chain again next time
         if exc.error_name in ALREADY_ANCHORED:
             with self._turns.turn(priority=True):
-                changed = resalt(s, ids)
+                # Typed documents keep their metadata's commitment (issue 25).
+                changed = resalt_keeping_metadata(s, ids)
                 s.commit()
             self.resalted_batches += 1
             log.warning(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Required, TypedDict
+from typing import Any, Required, TypedDict
 
 from eth_utils import keccak
 from sqlmodel import Session, col, delete, select
 
+from chainproof.business import service as business
 from chainproof.chain.context import ChainContext
 from chainproof.chain.writer import enqueue
 from chainproof.errors import (
@@ -20,7 +21,7 @@ from chainproof.evidence.ops import REVOKE_LEAF
 from chainproof.evidence.proofs import TreeCache, proof_of, trees_of
 from chainproof.evidence.verify import AnchorFields, Viewer, anchor_fields, may_see_private
 from chainproof.public_ids import parse_public_id
-from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, Receipt
+from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, MetadataSection, Receipt
 from chainproof.store.models import (
     AnchorRecord,
     Batch,
@@ -87,6 +88,8 @@ class EvidencePublic(TypedDict, total=False):
     confirmed_at: str | None  # the index's own time of confirmation; the block's is the proof
     revoked_at: str | None
     revoke_reason: str | None
+    business_type: str  # typed evidence (issue 25): its type's code and proven metadata
+    metadata: dict[str, Any]
 
 
 def evidence_public(*, session: Session, evidence_id: str, viewer: Viewer) -> EvidencePublic:
@@ -103,7 +106,7 @@ def evidence_public(*, session: Session, evidence_id: str, viewer: Viewer) -> Ev
     if batch is not None and batch.block_number is not None and ev.status != EvidenceStatus.BATCHED:
         anchor = anchor_fields(batch)
     member = session.get(Member, ev.member_id) if ev.member_id is not None else None
-    return EvidencePublic(
+    out = EvidencePublic(
         id=ev.public_id,
         status=ev.status,
         algorithm=ev.algorithm,
@@ -118,6 +121,11 @@ def evidence_public(*, session: Session, evidence_id: str, viewer: Viewer) -> Ev
         revoked_at=ev.revoked_at.isoformat() if ev.revoked_at else None,
         revoke_reason=ev.revoke_reason,
     )
+    typed = business.metadata_of(session, ev.salt)
+    if typed is not None:  # issue 25: typed evidence
+        out["business_type"] = typed[1].business_type
+        out["metadata"] = typed[1].metadata
+    return out
 
 
 def build_receipt(
@@ -141,7 +149,11 @@ def build_receipt(
     try:
         receipt = _receipt_of(ev, batch, proof_of(session, ev, batch, trees=trees))
         token = token_b64(session, ev.id) if ev.id is not None else None  # issue 19
-        return receipt.model_copy(update={"tsa_token": token}) if token else receipt
+        typed = business.metadata_of(session, ev.salt)  # issue 25: the committed metadata
+        update: dict[str, Any] = {"tsa_token": token} if token else {}
+        if typed is not None:
+            update["metadata"] = MetadataSection(text=typed[0].text, nonce=typed[0].nonce)
+        return receipt.model_copy(update=update) if update else receipt
     except InvalidInputError as exc:
         # The stored rows do not form a valid receipt: our fault, not the caller's.
         raise ChainProofError(

@@ -54,6 +54,8 @@ class Licence(SQLModel, table=True):
     valid_until: datetime
     superseded_by: str | None = Field(default=None, max_length=PUBLIC_ID_LEN)
     created_at: datetime = Field(default_factory=utcnow)
+    # Issue 25: the channel whose members read it too (None: its issuer org alone).
+    channel_id: int | None = Field(default=None, index=True)
 
 
 class LicenceEvent(SQLModel, table=True):

@@ -23,10 +23,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from chainproof import identity
 from chainproof.chain.context import ChainContext
+from chainproof.channels import service as channels
 from chainproof.digests import parse_hex, to_hex
 from chainproof.errors import AuthError, ConflictError, InvalidInputError, NotFoundError
 from chainproof.evidence import intake
@@ -117,9 +119,11 @@ def issue(
     valid_from: datetime | None = None,
     supersedes: Licence | None = None,
     holder_org: str | None = None,
+    channel_id: int | None = None,
 ) -> Licence:
     """Signs a new licence with the issuer org's custodial key and queues its root.
-    ``holder_org``: the holder's org on this platform, whose people then see the licence."""
+    ``holder_org``: the holder's org on this platform, whose people then see the licence;
+    ``channel_id``: a channel whose members read it too (issue 25)."""
     member = _issuer(session, member_id)
     holder_member = None
     if holder_org:
@@ -170,6 +174,7 @@ def issue(
         status=ACTIVE,
         valid_from=start,
         valid_until=end,
+        channel_id=channel_id if supersedes is None else supersedes.channel_id,
     )
     session.add(licence)
     if supersedes is not None:
@@ -189,6 +194,7 @@ def issue(
         digests=digests,
         member_id=member.id,
         label=f"licence {public_id}",
+        channel_id=licence.channel_id,
     )
     session.refresh(licence)
     return licence
@@ -230,6 +236,20 @@ def owned(*, session: Session, licence_id: str, viewer: Viewer) -> Licence:
     if public_id is not None:
         row = session.exec(select(Licence).where(Licence.public_id == public_id)).first()
     if row is None or not viewer.owns(row.issuer_member_id):
+        raise NotFoundError(f"no licence with id {licence_id!r}")
+    return row
+
+
+def readable(*, session: Session, licence_id: str, viewer: Viewer) -> Licence:
+    """The licence for its issuer org, admins, auditors and its channel's members (issue
+    25); anyone else gets :func:`owned`'s 404. Only the issuer (``owned``) changes it."""
+    public_id = parse_public_id(licence_id)
+    row = None
+    if public_id is not None:
+        row = session.exec(select(Licence).where(Licence.public_id == public_id)).first()
+    if row is None or not channels.may_read(
+        session, viewer, member_id=row.issuer_member_id, channel_id=row.channel_id
+    ):
         raise NotFoundError(f"no licence with id {licence_id!r}")
     return row
 
@@ -464,7 +484,13 @@ def public(session: Session, licence: Licence) -> dict[str, Any]:
 def by_holder(*, session: Session, viewer: Viewer, holder: str) -> list[dict[str, Any]]:
     rows = session.exec(
         select(Licence)
-        .where(Licence.holder == holder, Licence.issuer_member_id == viewer.member_id)
+        .where(
+            Licence.holder == holder,
+            or_(
+                col(Licence.issuer_member_id) == viewer.member_id,
+                col(Licence.channel_id).in_(channels.channel_ids_of(viewer.member_id)),
+            ),
+        )
         .order_by(col(Licence.id))
         .limit(200)
     ).all()

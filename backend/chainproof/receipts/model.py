@@ -27,6 +27,7 @@ from chainproof.digests import DIGEST_SIZE, Algorithm, check_algorithm, to_hex
 from chainproof.errors import InvalidInputError
 from chainproof.merkle import EVIDENCE_LEAF_TYPES as LEAF_TYPES
 from chainproof.merkle import leaf_hash
+from chainproof.receipts.metadata import METADATA_TEXT_MAX
 from chainproof.vocabulary import Hash32
 from chainproof.vocabulary import SaltSource as SaltSource  # random_salt is one
 
@@ -126,6 +127,24 @@ class OtherAnchor(BaseModel):
     submitter: Address = Field(description="Who anchored the root there (event submitter).")
 
 
+class MetadataSection(BaseModel):
+    """A typed document's business type and metadata, committed in its salt
+    (``receipts/metadata.py``, docs/receipt.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(
+        max_length=METADATA_TEXT_MAX,
+        description=(
+            'The committed text: RFC 8785 canonical JSON of {"business_type": code, '
+            '"metadata": object}, hashed as these UTF-8 bytes.'
+        ),
+    )
+    nonce: Hex32 = Field(
+        description="32 random bytes: salt = keccak256(nonce ‖ keccak256(utf8(text)))."
+    )
+
+
 class Receipt(BaseModel):
     """A ChainProof evidence receipt (version 1). Hex is ``0x`` + lowercase, addresses EIP-55."""
 
@@ -184,6 +203,14 @@ class Receipt(BaseModel):
             "the digest (SHA-256, SM3), over the SHA-256 of leaf_hash (keccak-256), or, "
             "queued from a SHA-384/512 query, a TSTInfo whose SHA-256 is the digest. The "
             "TSA's time beside the chain's (docs/receipt.md)."
+        ),
+    )
+
+    metadata: MetadataSection | None = Field(
+        None,
+        description=(
+            "Present for typed evidence (业务类型): its business type and metadata, proven "
+            "because the leaf's salt commits to them (docs/receipt.md, typed evidence)."
         ),
     )
 

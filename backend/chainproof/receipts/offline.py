@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chainproof.digests import to_hex
+from chainproof.errors import InvalidInputError
 from chainproof.merkle import leaf_hash, process_proof
 from chainproof.vocabulary import SaltSource as SaltSource  # random_salt is one
 
 if TYPE_CHECKING:  # trust.py builds on this module's types; only the checks need the anchor
     pass
 
+from chainproof.receipts.metadata import metadata_salt, read_metadata_text
 from chainproof.receipts.model import Receipt, _b
 
 
@@ -19,9 +21,10 @@ def check_receipt_offline(receipt: Receipt) -> list[str]:
     """Problems found without a chain (none: the leaf is in the tree of ``root``).
 
     Checks that the leaf values are this receipt's algorithm, digest and salt, that
-    ``leaf_hash`` is their StandardMerkleTree hash, and that ``proof`` leads to ``root``.
+    ``leaf_hash`` is their StandardMerkleTree hash, and that ``proof`` leads to ``root``; with
+    a ``metadata`` section, that the salt commits to its text (``receipts/metadata.py``).
     """
-    problems = []
+    problems = _metadata_problems(receipt)
     expected = (receipt.algorithm, receipt.digest, receipt.salt)
     for i, (name, want) in enumerate(zip(("algorithm", "digest", "salt"), expected, strict=True)):
         if receipt.leaf_values[i] != want:
@@ -37,3 +40,20 @@ def check_receipt_offline(receipt: Receipt) -> list[str]:
     if to_hex(reached) != receipt.root:
         problems.append(f"the proof leads to {to_hex(reached)}, not to root {receipt.root}")
     return problems
+
+
+def _metadata_problems(receipt: Receipt) -> list[str]:
+    section = receipt.metadata
+    if section is None:
+        return []
+    try:
+        read_metadata_text(section.text)
+    except InvalidInputError as exc:
+        return [exc.message]
+    committed = to_hex(metadata_salt(_b(section.nonce), section.text))
+    if committed != receipt.salt:
+        return [
+            f"the metadata is not what the leaf committed: nonce and text give salt "
+            f"{committed}, the receipt's salt is {receipt.salt}"
+        ]
+    return []

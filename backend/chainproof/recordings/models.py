@@ -25,6 +25,9 @@ class Recording(SQLModel, table=True):
         default_factory=new_public_id, max_length=PUBLIC_ID_LEN, unique=True, index=True
     )
     member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    # Issue 25: the channel whose members read it too (None: its org alone); its segments'
+    # evidence rows name the same channel.
+    channel_id: int | None = Field(default=None, index=True)
     nonce: str = Field(max_length=HEX32_LEN)  # 0x + 32 bytes: the chain's genesis input
     segment_bytes: int = Field(sa_type=BigInteger)
     label: str | None = Field(default=None, max_length=LABEL_LEN)

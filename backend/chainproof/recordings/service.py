@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, TypedDict
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from chainproof.channels import service as channels
 from chainproof.digests import DIGEST_SIZE, parse_hex, to_hex
 from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
 from chainproof.evidence import intake
@@ -60,6 +61,7 @@ def create(
     nonce: str,
     segment_bytes: int,
     label: str | None = None,
+    channel_id: int | None = None,
 ) -> Recording:
     raw = parse_hex(nonce, size=NONCE_SIZE, what="nonce")
     if not MIN_SEGMENT_BYTES <= segment_bytes <= MAX_SEGMENT_BYTES:
@@ -74,6 +76,7 @@ def create(
         segment_bytes=segment_bytes,
         label=label,
         head=to_hex(genesis(raw)),
+        channel_id=channel_id,
     )
     session.add(rec)
     session.commit()
@@ -89,6 +92,21 @@ def owned(*, session: Session, recording_id: str, viewer: Viewer) -> Recording:
     if public_id is not None:
         rec = session.exec(select(Recording).where(Recording.public_id == public_id)).first()
     if rec is None or not viewer.owns(rec.member_id):
+        raise NotFoundError(f"no recording with id {recording_id!r}")
+    return rec
+
+
+def readable(*, session: Session, recording_id: str, viewer: Viewer) -> Recording:
+    """The recording, for its org, admins, auditors and the members of its channel (issue
+    25); for anyone else the 404 of an id nobody has, as :func:`owned` answers. Only its org
+    (:func:`owned`) appends and closes."""
+    public_id = parse_public_id(recording_id)
+    rec = None
+    if public_id is not None:
+        rec = session.exec(select(Recording).where(Recording.public_id == public_id)).first()
+    if rec is None or not channels.may_read(
+        session, viewer, member_id=rec.member_id, channel_id=rec.channel_id
+    ):
         raise NotFoundError(f"no recording with id {recording_id!r}")
     return rec
 
@@ -155,6 +173,7 @@ def append(*, session: Session, rec: Recording, segments: Sequence[SegmentIn]) -
             label=f"recording {rec.public_id}",
             filenames=[f"segment {s.idx}" for s in new],
             sizes=[s.length for s in new],
+            channel_id=rec.channel_id,
         )
     except IntegrityError:
         session.rollback()  # a concurrent request appended the same indexes first
@@ -217,6 +236,7 @@ def close(*, session: Session, rec: Recording, size: int, digest: str) -> Record
         label=f"recording {rec.public_id}",
         filenames=["whole recording"],
         sizes=[size],
+        channel_id=rec.channel_id,
     )
     rec.file_digest = file_digest
     rec.file_evidence_id = accepted[0].id
@@ -303,7 +323,12 @@ def list_for(*, session: Session, viewer: Viewer, limit: int = 100) -> list[Reco
     of the caller's, not of everyone's)."""
     recs = session.exec(
         select(Recording)
-        .where(col(Recording.member_id).is_not_distinct_from(viewer.member_id))
+        .where(
+            or_(
+                col(Recording.member_id).is_not_distinct_from(viewer.member_id),
+                col(Recording.channel_id).in_(channels.channel_ids_of(viewer.member_id)),
+            )
+        )
         .order_by(col(Recording.id).desc())
         .limit(limit)
     ).all()

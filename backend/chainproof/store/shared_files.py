@@ -23,7 +23,7 @@ TraceRegistry inside it too (``runtime.py``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,9 +125,17 @@ def deployment_lock(engine: Engine) -> Iterator[None]:
 
 
 @contextmanager
-def shared_deployments(engine: Engine, data_dir: Path) -> Iterator[None]:
-    """Around opening the chain: the database's records in, this process's new ones out."""
+def shared_deployments(
+    engine: Engine,
+    data_dir: Path,
+    on_published: Callable[[list[str]], None] | None = None,
+) -> Iterator[None]:
+    """Around opening the chain: the database's records in, this process's new ones out;
+    ``on_published`` gets the names published (the audit log's ``deployment.record``,
+    ``audit/platform.py``)."""
     with deployment_lock(engine):
         before = materialize(engine, data_dir)
         yield
-        publish(engine, data_dir, before)
+        names = publish(engine, data_dir, before)
+        if names and on_published is not None:
+            on_published(names)

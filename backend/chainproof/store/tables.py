@@ -7,8 +7,11 @@ autogenerate and the models-versus-migrations check see its tables as extra.
 
 import chainproof.accounts.models
 import chainproof.audit.models
+import chainproof.audit.platform
+import chainproof.business.models
 import chainproof.channels.models
 import chainproof.crosschain.models
+import chainproof.datasets.models
 import chainproof.draws.models
 import chainproof.evidence.freshness
 import chainproof.evidence.records

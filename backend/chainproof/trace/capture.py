@@ -197,8 +197,13 @@ def capture_document(
     member_id: int | None,
     doc: Any,
     salt_source: SaltSource = codes.random_salt,
+    channel_id: int | None = None,
 ) -> list[Captured]:
     """Validates, checks the writer's role and locations, and stores the document's events.
+
+    ``channel_id`` (issue 25) scopes the events' evidence rows (receipts, bundles,
+    certificates) to a channel's members; the events stay on their items' public histories,
+    whose on-chain heads commit to every event.
 
     Every writer is an org with a trace role, admins included (writers by role is a trust
     invariant): an admin key writes only what its own org's role allows, where it owns.
@@ -220,7 +225,7 @@ def capture_document(
     for attempt in range(1, CAPTURE_ATTEMPTS + 1):
         try:
             custody = ownership.CustodyCheck(session, org)
-            return _capture_once(session, hashed, member_id, salt_source, custody)
+            return _capture_once(session, hashed, member_id, salt_source, custody, channel_id)
         except (IntegrityError, OperationalError) as exc:
             session.rollback()
             if not _is_write_race(exc):
@@ -294,6 +299,7 @@ def _capture_once(
     member_id: int | None,
     salt_source: SaltSource,
     custody: ownership.CustodyCheck,
+    channel_id: int | None = None,
 ) -> list[Captured]:
     _lock_nodes(session, hashed, member_id, salt_source, custody)
     out: list[Captured] = []
@@ -324,6 +330,7 @@ def _capture_once(
             digests=[d for _, d in new_events],
             member_id=member_id,
             label="trace event",
+            channel_id=channel_id,
         )
         for (row, _), acc in zip(new_events, accepted, strict=True):
             row.evidence_id = acc.id

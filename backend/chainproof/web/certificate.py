@@ -20,6 +20,7 @@ whatever the page language: a certificate is handed on to people who did not pic
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +30,7 @@ from typing import Any, Final
 import segno
 from sqlmodel import Session
 
+from chainproof.business.service import type_name
 from chainproof.errors import ConfigError
 from chainproof.evidence import service
 from chainproof.evidence.proofs import TreeCache
@@ -84,6 +86,18 @@ class Certificate:
     # The server's trust anchor; None while it has none to stand behind (a degraded chain).
     anchor: TrustAnchor | None = None
     anchor_url: str | None = None
+    # Typed evidence (业务类型, issue 25): the type's code and name and the committed metadata.
+    business_type: str | None = None
+    business_type_name: str | None = None
+    metadata: dict[str, Any] | None = None
+
+    @property
+    def metadata_lines(self) -> list[str]:
+        """The metadata as ``key: value`` lines (nested values as compact JSON)."""
+        return [
+            f"{key}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
+            for key, value in (self.metadata or {}).items()
+        ]
 
     @property
     def number(self) -> str:
@@ -154,6 +168,9 @@ def certificate_for(
         verify_url=evidence_url(base_url, str(public["id"])),
         anchor=anchor,
         anchor_url=base_url.rstrip("/") + WELL_KNOWN_PATH,
+        business_type=public.get("business_type"),
+        business_type_name=type_name(session, public.get("business_type")),
+        metadata=public.get("metadata"),
     )
 
 
@@ -286,6 +303,17 @@ def render_pdf(cert: Certificate, sections: Sequence[Section] = ()) -> bytes:
         (lab("存证合约", "Registry contract"), hexcell(cert.contract)),
         (lab("上链账户", "Submitted by"), hexcell(cert.submitter)),
     ]
+    if cert.business_type is not None:  # typed evidence: proven by the receipt's leaf
+        rows += [
+            (
+                lab("业务类型", "Business type"),
+                Paragraph(esc(f"{cert.business_type_name or ''} ({cert.business_type})"), cjk_wrap),
+            ),
+            (
+                lab("业务元数据（已上链承诺）", "Metadata (committed)"),
+                Paragraph("<br/>".join(esc(line) for line in cert.metadata_lines), cjk_wrap),
+            ),
+        ]
     table = Table(rows, colWidths=[46 * mm, 124 * mm])
     table.setStyle(
         TableStyle(

@@ -103,6 +103,9 @@ ZH: Final[dict[str, str]] = {
     "js.receipt_page.field.issued_at": "应为带时区的 RFC 3339 时间",
     "js.receipt_page.field.evidence_id": "应为整数或不超过 128 个字符的字符串",
     "js.receipt_page.field.label": "应为不超过 1024 个字符的字符串",
+    "js.receipt_page.field.metadata": (
+        '应为 {"text", "nonce"}，text 是 {"business_type", "metadata"} 的 JSON'
+    ),
     "js.receipt_page.field.more": "另有 {n} 处",
     "js.receipt_page.could_not_run": "{check}核验无法进行：{message}",
     "js.receipt_page.rpc.empty": "没有填写节点地址：请填写区块链节点的 JSON-RPC 地址。",
@@ -124,6 +127,9 @@ ZH: Final[dict[str, str]] = {
     "js.receipt_page.offline.value": "leaf_values[{i}] 是 {value}，不是回执的 {name} {want}",
     "js.receipt_page.offline.leaf": "leaf_hash 是 {leaf}，但叶子值的哈希是 {computed}",
     "js.receipt_page.offline.root": "默克尔证明得到 {reached}，不是根 {root}",
+    "js.receipt_page.offline.metadata": (
+        "业务元数据不是叶子承诺的内容：nonce 与 text 得到盐 {committed}，回执的盐是 {salt}"
+    ),
     "js.receipt_page.chain_id.ok": "链 {actual}",
     "js.receipt_page.chain_id.unpinned": "链 {actual}（未固定：没有信任锚）",
     "js.receipt_page.chain_id.pinned": "回执和节点都在链 {actual} 上，信任锚固定的是链 {pinned}",
@@ -176,6 +182,8 @@ ZH: Final[dict[str, str]] = {
     "js.receipt_page.sum.submitter": "上链账户",
     "js.receipt_page.sum.contract": "存证合约",
     "js.receipt_page.sum.label": "备注（未经证明）",
+    "js.receipt_page.sum.business_type": "业务类型（已证明）",
+    "js.receipt_page.sum.metadata": "业务元数据（已证明）",
 }
 
 EN: Final[dict[str, str]] = {
@@ -267,6 +275,9 @@ EN: Final[dict[str, str]] = {
     "js.receipt_page.field.issued_at": "must be an RFC 3339 time with a time zone",
     "js.receipt_page.field.evidence_id": "must be an integer or a string of at most 128 characters",
     "js.receipt_page.field.label": "must be a string of at most 1024 characters",
+    "js.receipt_page.field.metadata": (
+        'must be {"text", "nonce"}, text the JSON of {"business_type", "metadata"}'
+    ),
     "js.receipt_page.field.more": "and {n} more",
     "js.receipt_page.could_not_run": "{check} check could not run: {message}",
     "js.receipt_page.rpc.empty": "No node URL: enter the JSON-RPC URL of a node of the chain.",
@@ -290,6 +301,10 @@ EN: Final[dict[str, str]] = {
     "js.receipt_page.offline.value": "leaf_values[{i}] is {value}, not the receipt's {name} {want}",
     "js.receipt_page.offline.leaf": "leaf_hash is {leaf} but the leaf values hash to {computed}",
     "js.receipt_page.offline.root": "the proof leads to {reached}, not to root {root}",
+    "js.receipt_page.offline.metadata": (
+        "the metadata is not what the leaf committed: nonce and text give salt {committed}, "
+        "the receipt's salt is {salt}"
+    ),
     "js.receipt_page.chain_id.ok": "chain {actual}",
     "js.receipt_page.chain_id.unpinned": "chain {actual} (not pinned: no trust anchor)",
     "js.receipt_page.chain_id.pinned": "the receipt and the node are on chain {actual}, the "
@@ -351,4 +366,6 @@ EN: Final[dict[str, str]] = {
     "js.receipt_page.sum.submitter": "Submitting account",
     "js.receipt_page.sum.contract": "Registry contract",
     "js.receipt_page.sum.label": "Label (not proven)",
+    "js.receipt_page.sum.business_type": "Business type (proven)",
+    "js.receipt_page.sum.metadata": "Metadata (proven)",
 }

@@ -40,7 +40,7 @@ def _recording(
         return gate
     viewer = Viewer(member_id=gate.member.id, is_admin=gate.role is Role.ADMIN)
     try:
-        rec = service.owned(session=session, recording_id=recording_id, viewer=viewer)
+        rec = service.readable(session=session, recording_id=recording_id, viewer=viewer)
     except NotFoundError:
         return error_page(request, 404, "error.not_found", f"recording {recording_id[:80]!r}")
     member = session.get(Member, rec.member_id) if rec.member_id is not None else None

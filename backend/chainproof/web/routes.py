@@ -38,6 +38,7 @@ from chainproof.errors import ChainProofError, ConflictError, NotFoundError
 from chainproof.evidence import service
 from chainproof.evidence.verify import ANONYMOUS
 from chainproof.merkle import EVIDENCE_LEAF_TYPES
+from chainproof.receipts.metadata import METADATA_TEXT_MAX
 from chainproof.roles import Role
 from chainproof.trust import WELL_KNOWN_PATH
 from chainproof.web import explorer
@@ -190,6 +191,7 @@ RECEIPT_PAGE_CONSTANTS: Final = {
     **receipt_page_constants(),
     "ALGORITHMS": list(ALGORITHMS),
     "LEAF_TYPES": list(EVIDENCE_LEAF_TYPES),
+    "METADATA_TEXT_MAX": METADATA_TEXT_MAX,
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, NamedTuple
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +28,7 @@ from chainproof.api.deps import (
     ViewerDep,
     get_runtime,
 )
+from chainproof.api.errors import BadRequestError
 from chainproof.api.json_guard import is_json
 from chainproof.api.routes.operations import OperationOut
 from chainproof.api.schemas import (
@@ -41,6 +42,8 @@ from chainproof.api.schemas import (
     error_responses,
 )
 from chainproof.api.upload import FILE_FIELD, clean_label, clean_text, hash_upload
+from chainproof.business import service as business
+from chainproof.business.schemas import MetadataError, parse_metadata
 from chainproof.chain.writer import operation_public
 from chainproof.channels import service as channels
 from chainproof.crosschain.proofs import receipt_with_checkpoint
@@ -53,6 +56,7 @@ from chainproof.evidence.proofs import trees_of
 from chainproof.evidence.reception import receive
 from chainproof.evidence.records import channel_of
 from chainproof.receipts import Receipt
+from chainproof.receipts.metadata import METADATA_TEXT_MAX
 from chainproof.store.models import LABEL_LEN
 
 router = APIRouter(prefix="/api/v1")
@@ -92,6 +96,19 @@ _UPLOAD_BODY: Final[dict[str, Any]] = {
                         "enum": list(ALGORITHMS),
                         "default": "sha256",
                         "description": "Send it before the file parts (or use ?algorithm=).",
+                    },
+                    "business_type": {
+                        "type": "string",
+                        "maxLength": 64,
+                        "description": "A business type's code: typed evidence (业务类型).",
+                    },
+                    "metadata": {
+                        "type": "string",
+                        "maxLength": 8192,
+                        "description": (
+                            "JSON object checked against the business type's schema (400 "
+                            "naming the failing field) and committed in each leaf."
+                        ),
                     },
                 },
             },
@@ -170,7 +187,12 @@ async def anchor_files(
     ] = None,
 ) -> AcceptedOut:
     form = await hash_upload(
-        request, settings, algorithm=algorithm, max_files=MAX_BULK, fields=("label", "channel")
+        request,
+        settings,
+        algorithm=algorithm,
+        max_files=MAX_BULK,
+        fields=("label", "channel", "business_type", "metadata"),
+        field_bytes={"metadata": 4 * METADATA_TEXT_MAX},
     )
     label = clean_label(form.fields.get("label"))
     accepted = await _receive_bulk(
@@ -183,8 +205,23 @@ async def anchor_files(
         sizes=[f.size for f in form.files],
         types=[f.content_type for f in form.files],
         channel=form.fields.get("channel"),
+        typed=_typed(form.fields.get("business_type"), form.fields.get("metadata")),
     )
     return _accepted(accepted)
+
+
+def _typed(code: str | None, metadata: Any) -> tuple[str, dict[str, Any] | None] | None:
+    """(business type code, metadata) of a typed upload, None for untyped; metadata given
+    without a type is 400, as is metadata that is not a JSON object (form fields: text)."""
+    try:
+        values = parse_metadata(metadata) if isinstance(metadata, str) else metadata
+        if code is None or not code.strip():
+            if values is not None:
+                raise MetadataError("metadata needs a business_type", field="business_type")
+            return None
+    except MetadataError as exc:
+        raise BadRequestError(exc.message, field=exc.field) from None
+    return code.strip(), values
 
 
 async def _receive_bulk(
@@ -198,9 +235,12 @@ async def _receive_bulk(
     sizes: list[int | None] | None = None,
     types: list[str | None] | None = None,
     channel: str | None = None,
+    typed: tuple[str, dict[str, Any] | None] | None = None,
 ) -> list[intake.Accepted]:
     """The digests into this app's group commit (``Runtime.engine_state``), each with its
-    before-the-chain record (issue 19), in ``channel`` if one is named (issue 25)."""
+    before-the-chain record (issue 19), in ``channel`` if one is named (issue 25); typed
+    documents (``typed``: business type code and metadata) commit in their own transaction
+    with their metadata rows."""
     runtime = get_runtime(request)
     engine = runtime.engine
     channel_name = (channel or "").strip()
@@ -209,11 +249,10 @@ async def _receive_bulk(
         if channel_name
         else None
     )
-    return await run_in_threadpool(
-        lambda: receive(
-            engine=engine,
-            chain=runtime.chain,
-            submit=lambda: intake.submit_bulk(
+
+    def submit() -> list[intake.Accepted]:
+        if typed is None:
+            return intake.submit_bulk(
                 group=runtime.engine_state.group,
                 algorithm=algorithm,
                 digests=digests,
@@ -222,7 +261,30 @@ async def _receive_bulk(
                 filenames=names,
                 sizes=sizes,
                 channel_id=channel_id,
-            ),
+            )
+        with Session(engine) as session:
+            try:
+                text = business.typed_text(session, *typed)
+            except MetadataError as exc:  # before anything is stored
+                raise BadRequestError(exc.message, field=exc.field) from None
+            assert text is not None
+            return business.submit_typed(
+                session=session,
+                text=text,
+                algorithm=algorithm,
+                digests=digests,
+                member_id=caller.member_id,
+                label=label,
+                filenames=names,
+                sizes=sizes,
+                channel_id=channel_id,
+            )
+
+    return await run_in_threadpool(
+        lambda: receive(
+            engine=engine,
+            chain=runtime.chain,
+            submit=submit,
             channel=channel_of(request.headers),
             api_key_id=caller.key_id,
             names=names,
@@ -262,11 +324,15 @@ async def anchor_digests(request: Request, caller: SubmitterDep) -> Response:
     # validator per digest, more than anything else the request does on the event loop
     # (docs/performance.md). ``_digests_body`` checks the common well-formed body in a few C-speed
     # passes and hands anything else to ``DigestsIn`` itself, so errors are unchanged.
-    algorithm, digests, label = _digests_body(
-        await request.body(), request.headers.get("content-type")
-    )
+    body = _digests_body(await request.body(), request.headers.get("content-type"))
     accepted = await _receive_bulk(
-        request, caller, algorithm=algorithm, digests=digests, label=clean_label(label)
+        request,
+        caller,
+        algorithm=body.algorithm,
+        digests=body.digests,
+        label=clean_label(body.label),
+        typed=body.typed,
+        channel=body.channel,
     )
     return _accepted_json(accepted)
 
@@ -275,12 +341,17 @@ _BULK_KEYS: Final = frozenset({"algorithm", "digests", "label"})
 _HEX: Final = re.compile("[0-9a-fA-F]*")
 
 
-def _digests_body(
-    raw: bytes, content_type: str | None
-) -> tuple[Algorithm, list[bytes], str | None]:
-    """(algorithm, 32-byte digests, label) of a ``DigestsIn`` body, parsed as FastAPI parses
-    a declared JSON body (a JSON content type is required; a body that is not JSON is
-    422 ``json_invalid``)."""
+class _Digests(NamedTuple):
+    algorithm: Algorithm
+    digests: list[bytes]
+    label: str | None
+    typed: tuple[str, dict[str, Any] | None] | None = None  # business type and metadata
+    channel: str | None = None
+
+
+def _digests_body(raw: bytes, content_type: str | None) -> _Digests:
+    """The values of a ``DigestsIn`` body, parsed as FastAPI parses a declared JSON body
+    (a JSON content type is required; a body that is not JSON is 422 ``json_invalid``)."""
     body: Any = None
     if raw:
         if is_json(content_type):  # the JSON guard's rule: it checked this body
@@ -304,14 +375,16 @@ def _digests_body(
             body = raw
     fast = _fast_digests(body)
     if fast is not None:
-        return fast
+        return _Digests(*fast)
     try:
         model = DigestsIn.model_validate(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
     # DigestHex normalised each digest to 0x + 64 lowercase hex digits.
-    return model.algorithm, [bytes.fromhex(d[2:]) for d in model.digests], model.label
+    typed = _typed(model.business_type, model.metadata)
+    digests = [bytes.fromhex(d[2:]) for d in model.digests]
+    return _Digests(model.algorithm, digests, model.label, typed, model.channel)
 
 
 def _fast_digests(body: Any) -> tuple[Algorithm, list[bytes], str | None] | None:

@@ -11,29 +11,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from segno import DataOverflowError
 from starlette.concurrency import run_in_threadpool
 
 from chainproof.api.deps import (
     AdminDep,
+    Caller,
     ChainDep,
     SessionDep,
     SettingsDep,
     SubmitterDep,
     published_rpc_url,
+    require_role,
     rpc_web3,
 )
 from chainproof.api.schemas import error_responses
 from chainproof.chain.trust_anchor import server_trust_anchor
+from chainproof.channels import service as channels
 from chainproof.errors import ChainError, InvalidInputError
 from chainproof.licences import holders, service
 from chainproof.licences.credential import did_pkh
 from chainproof.receipts import verify_receipt
+from chainproof.roles import Role
 from chainproof.store.models import LABEL_LEN
 from chainproof.trace.qr import qr_svg
 from chainproof.trust import TrustAnchor
+
+ReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.AUDITOR))]
 
 router = APIRouter(prefix="/api/v1")
 
@@ -112,6 +118,9 @@ class IssueIn(BaseModel):
         min_length=1,
         max_length=LABEL_LEN,
         description="The holder's org on this platform: its people see, print and present it.",
+    )
+    channel: str | None = Field(
+        None, max_length=100, description="A channel (通道) of the issuer whose members read it."
     )
 
 
@@ -260,6 +269,7 @@ async def issue(
             claims=body.claims,
             valid_from=body.valid_from,
             holder_org=body.holder_org,
+            channel_id=channels.named(session, body.channel, caller.member_id),
         )
         return service.public(session, row)
 
@@ -291,9 +301,10 @@ async def by_holder(
     response_model=LicenceOut,
     responses=error_responses(401, 403, 404, 422),
 )
-async def read(licence_id: LicenceId, caller: SubmitterDep, session: SessionDep) -> Any:
+async def read(licence_id: LicenceId, caller: ReaderDep, session: SessionDep) -> Any:
     def work() -> dict[str, Any]:
-        row = service.owned(session=session, licence_id=licence_id, viewer=caller.viewer)
+        # Its issuer org, admins, auditors and its channel's members (issue 25); else 404.
+        row = service.readable(session=session, licence_id=licence_id, viewer=caller.viewer)
         return service.public(session, row)
 
     return await run_in_threadpool(work)

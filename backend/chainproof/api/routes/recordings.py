@@ -11,13 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from chainproof.api.deps import SessionDep, SubmitterDep
+from chainproof.api.deps import Caller, SessionDep, SubmitterDep, require_role
 from chainproof.api.schemas import EX_DIGEST, EX_EVIDENCE_ID, DigestHex, Label, error_responses
+from chainproof.channels import service as channels
 from chainproof.recordings import service
 from chainproof.recordings.service import MAX_SEGMENTS_PER_REQUEST, SegmentIn
+from chainproof.roles import Role
+
+# Reading a recording: its org's submitters, admins, auditors, its channel's members.
+ReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.AUDITOR))]
 
 router = APIRouter(prefix="/api/v1")
 
@@ -49,6 +54,11 @@ class RecordingIn(BaseModel):
         ge=service.MIN_SEGMENT_BYTES, le=service.MAX_SEGMENT_BYTES, description="Segment size."
     )
     label: Label | None = None
+    channel: str | None = Field(
+        None,
+        max_length=100,
+        description="A channel (通道) of the caller's org whose members read it too (issue 25).",
+    )
 
 
 class SegmentItem(BaseModel):
@@ -189,6 +199,7 @@ def open_recording(body: RecordingIn, caller: SubmitterDep, session: SessionDep)
         nonce=body.nonce,
         segment_bytes=body.segment_bytes,
         label=body.label,
+        channel_id=channels.named(session, body.channel, caller.member_id),
     )
     return service.summary(rec, 0)
 
@@ -212,8 +223,9 @@ def list_recordings(caller: SubmitterDep, session: SessionDep) -> Any:
     response_model=RecordingDetailOut,
     responses=error_responses(401, 403, 404, 422),
 )
-def read_recording(recording_id: RecordingId, caller: SubmitterDep, session: SessionDep) -> Any:
-    rec = service.owned(session=session, recording_id=recording_id, viewer=caller.viewer)
+def read_recording(recording_id: RecordingId, caller: ReaderDep, session: SessionDep) -> Any:
+    # Its org, admins, auditors and its channel's members (issue 25); else 404.
+    rec = service.readable(session=session, recording_id=recording_id, viewer=caller.viewer)
     return service.detail(session=session, rec=rec)
 
 

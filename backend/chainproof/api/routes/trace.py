@@ -23,6 +23,7 @@ from chainproof.api.deps import (
 from chainproof.api.routes.operations import OperationOut
 from chainproof.api.schemas import error_responses
 from chainproof.chain.writer import operation_public
+from chainproof.channels import service as channels
 from chainproof.errors import NotFoundError
 from chainproof.runtime import send_now
 from chainproof.store.models import Role
@@ -105,8 +106,25 @@ def hash_document(doc: Document) -> HashOut:
     status_code=201,
     responses=error_responses(400, 401, 403, 409, 422),
 )
-def capture_document(doc: Document, session: SessionDep, caller: SubmitterDep) -> CaptureOut:
-    done = capture.capture_document(session=session, member_id=_writer(caller), doc=doc)
+def capture_document(
+    doc: Document,
+    session: SessionDep,
+    caller: SubmitterDep,
+    channel: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="A channel (通道) of the caller's org: its members read the events' "
+            "evidence records (issue 25); the events stay on their items' public histories.",
+        ),
+    ] = None,
+) -> CaptureOut:
+    done = capture.capture_document(
+        session=session,
+        member_id=_writer(caller),
+        doc=doc,
+        channel_id=channels.named(session, channel, caller.member_id),
+    )
     return CaptureOut.model_validate({"events": [d.__dict__ for d in done]})
 
 

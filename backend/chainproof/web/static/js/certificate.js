@@ -30,6 +30,11 @@
     fill('time', C.cstTime(a.block_timestamp));
     for (const name of ['block_number', 'block_hash', 'tx_hash', 'chain_id', 'contract', 'submitter']) fill(name, a[name]);
     fill('root', receipt.root);
+    if (record.business_type) { // typed evidence: the receipt's salt commits to these
+      fill('business_type', record.business_type);
+      fill('metadata', JSON.stringify(record.metadata, null, 2));
+      for (const node of article.querySelectorAll('[data-cert-typed]')) node.hidden = false;
+    }
     document.getElementById('cert-facts').hidden = false;
     court();
     document.getElementById('private-hint').hidden = true;

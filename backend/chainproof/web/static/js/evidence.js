@@ -26,6 +26,11 @@
     document.getElementById('private-hint').hidden = true;
     for (const name of ['algorithm', 'digest', 'member', 'filename', 'label', 'created_at']) fill(name, record[name]);
     fill('size', C.formatSize(record.size));
+    if (record.business_type) { // typed evidence (业务类型): committed in the leaf's salt
+      fill('business_type', record.business_type);
+      fill('metadata', JSON.stringify(record.metadata, null, 2));
+      for (const node of document.querySelectorAll('[data-owner-typed]')) node.hidden = false;
+    }
     show('owner-meta');
     const verify = document.querySelector('[data-owner-link="verify"]');
     verify.href += '?' + new URLSearchParams({ digest: record.digest, algorithm: record.algorithm });

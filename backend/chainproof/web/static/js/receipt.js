@@ -6,7 +6,8 @@
  *   document        (only when the document is given) its digest, recomputed here
  *   offline         leaf values repeat algorithm/digest/salt; leaf_hash =
  *                   keccak256(keccak256(abi.encode(string, bytes32, bytes32))); the proof,
- *                   folded with sorted pairs, reaches root
+ *                   folded with sorted pairs, reaches root; a typed receipt's salt is
+ *                   keccak256(nonce ‖ keccak256(utf8(metadata.text))) (its metadata, proven)
  *   chain_id … contract_verify
  *                   plain JSON-RPC requests to the RPC URL the person chose, nothing else;
  *                   chain_id, genesis, registry and contract_code compare the node and the
@@ -31,9 +32,9 @@
   // compiled interfaces) and the algorithms and leaf layout of a receipt, as the page serves
   // them: never copied here. *_V1: the version 1 registry (one anchor per root).
   const K = JSON.parse(document.getElementById('receipt-constants').textContent);
-  const { ANCHORED_TOPIC, VERSION, GET_ANCHOR, IS_LEAF_REVOKED, VERIFY, GET_ANCHOR_V1, IS_LEAF_REVOKED_V1, VERIFY_V1, ALGORITHMS, LEAF_TYPES } = K;
+  const { ANCHORED_TOPIC, VERSION, GET_ANCHOR, IS_LEAF_REVOKED, VERIFY, GET_ANCHOR_V1, IS_LEAF_REVOKED_V1, VERIFY_V1, ALGORITHMS, LEAF_TYPES, METADATA_TEXT_MAX } = K;
   const RPC_TIMEOUT_MS = 15000;
-  const KEYS = ['version', 'algorithm', 'digest', 'salt', 'leaf_types', 'leaf_values', 'leaf_hash', 'proof', 'root', 'chain_id', 'contract', 'tx_hash', 'block_number', 'block_hash', 'block_timestamp', 'submitter', 'issued_at', 'evidence_id', 'label', 'checkpoint', 'other_anchors', 'tsa_token'];
+  const KEYS = ['version', 'algorithm', 'digest', 'salt', 'leaf_types', 'leaf_values', 'leaf_hash', 'proof', 'root', 'chain_id', 'contract', 'tx_hash', 'block_number', 'block_hash', 'block_timestamp', 'submitter', 'issued_at', 'evidence_id', 'label', 'checkpoint', 'other_anchors', 'tsa_token', 'metadata'];
   const REQUIRED = KEYS.slice(0, 16);
   const ANCHOR_FORMAT = 'chainproof-trust-anchor/1';
   const ANCHOR_URL = '/.well-known/chainproof.json';
@@ -155,8 +156,24 @@
       if (typeof data.label !== 'string' || data.label.length > 1024) bad('label', t('receipt_page.field.label'));
       r.label = data.label;
     }
+    if ('metadata' in data && data.metadata !== null) r.metadata = parseMetadata(data.metadata, bad, hex32);
     if (problems.length) throw new NotAReceipt(t('receipt_page.not_receipt', { problems: shownProblems(problems) }));
     return r;
+  }
+
+  /* A typed receipt's metadata section (chainproof.receipts.MetadataSection): the committed
+     text, exactly {"business_type": string, "metadata": object}, and its nonce. */
+  function parseMetadata(m, bad, hex32) {
+    if (!m || typeof m !== 'object' || Array.isArray(m) || Object.keys(m).some((k) => k !== 'text' && k !== 'nonce')) { bad('metadata', t('receipt_page.field.metadata')); return null; }
+    const nonce = hex32('metadata.nonce', m.nonce);
+    if (typeof m.text !== 'string' || m.text.length > METADATA_TEXT_MAX) { bad('metadata.text', t('receipt_page.field.metadata')); return null; }
+    let typed;
+    try { typed = JSON.parse(m.text); } catch (e) { typed = null; }
+    const keys = typed && typeof typed === 'object' && !Array.isArray(typed) ? Object.keys(typed).sort().join(',') : '';
+    if (keys !== 'business_type,metadata' || typeof typed.business_type !== 'string' || !typed.metadata || typeof typed.metadata !== 'object' || Array.isArray(typed.metadata)) {
+      bad('metadata.text', t('receipt_page.field.metadata')); return null;
+    }
+    return { text: m.text, nonce: nonce, business_type: typed.business_type, values: typed.metadata };
   }
 
   // --- reading a trust anchor (the rules of chainproof.trust.TrustAnchor) ---------------
@@ -300,6 +317,10 @@
         if (computed !== r.leaf_hash) problems.push(t('receipt_page.offline.leaf', { leaf: r.leaf_hash, computed: computed }));
         const reached = processProof(computed, r.proof);
         if (reached !== r.root) problems.push(t('receipt_page.offline.root', { reached: reached, root: r.root }));
+        if (r.metadata) { // the salt commits to the metadata text (receipts/metadata.py)
+          const committed = keccakHex(concat([fromHex(r.metadata.nonce), keccak(enc.encode(r.metadata.text))]));
+          if (committed !== r.salt) problems.push(t('receipt_page.offline.metadata', { committed: committed, salt: r.salt }));
+        }
         if (problems.length) throw new Failed(problems.join('; '));
         return t('receipt_page.offline.ok');
       },
@@ -504,6 +525,10 @@
       [t('receipt_page.sum.contract'), r.contract, 'mono'],
     ];
     if (r.label) rows.push([t('receipt_page.sum.label'), r.label, '']);
+    if (r.metadata) {
+      rows.push([t('receipt_page.sum.business_type'), r.metadata.business_type, '']);
+      rows.push([t('receipt_page.sum.metadata'), JSON.stringify(r.metadata.values, null, 2), 'mono receipt-metadata']);
+    }
     summary.replaceChildren(...rows.flatMap(([k, v, cls]) => [el('dt', {}, k), el('dd', { class: 'wrap ' + cls }, v)]));
     summary.hidden = false;
   }

@@ -1,0 +1,3 @@
+"""Data resources (数据资源): registered data sets, their manifests and access grants.
+
+docs/business-types.md."""
