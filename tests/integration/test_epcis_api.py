@@ -558,6 +558,7 @@ def captured(chain: ChainContext, tmp_path_factory: pytest.TempPathFactory) -> I
                     "unset": ["completeness_inferred"],
                 },
                 bizTransactionList=[{"type": "po", "bizTransaction": PO}],
+                **{"ext1:temperature": 4.5, "ext1:logger": {"ext1:serial": "S-1"}},
             ),
             _event(
                 eventTime="2024-07-02T08:00:00Z",
@@ -577,7 +578,7 @@ def captured(chain: ChainContext, tmp_path_factory: pytest.TempPathFactory) -> I
                 "inputEPCList": ["urn:epc:id:sgtin:9521234.054321.8"],
                 "outputEPCList": ["urn:epc:id:sgtin:9521234.054321.9"],
             },
-            _event(eventTime="2024-07-04T08:00:00Z"),
+            _event(eventTime="2024-07-04T08:00:00Z", **{"ext1:temperature": 21}),
         ]
         for doc in (_document(*first), _document(_event(eventTime="2024-06-30T08:00:00Z"))):
             r = repo.capture(headers, doc)
@@ -610,6 +611,14 @@ PARAMETER_CASES: list[tuple[str, list[str] | int]] = [
     (f"EQ_destination_https://ref.gs1.org/cbv/SDT-location={PLACE}", ["02"]),
     (f"EQ_destination_location={PARTY}", []),
     ("EXISTS_transformationID=false&EXISTS_persistentDisposition=false", ["02", "04", "30"]),
+    ("EQ_ILMD_ext1:lot=L1", ["02"]),
+    ("EQ_ILMD_https://ns.example.org/ext1/lot=L1", ["02"]),  # the IRI, as GS1 names it
+    ("EXISTS_ILMD_ext1:lot=false", ["01", "03", "04", "30"]),
+    ("EQ_ext1:temperature=4.5", ["01"]),
+    ("GT_https://ns.example.org/ext1/temperature=10", ["04"]),
+    ("LE_ext1:temperature=4.5", ["01"]),
+    ("EQ_INNER_ext1:serial=S-1", ["01"]),
+    ("EQ_ext1:serial=S-1", []),  # not a field of the event itself
     ("orderBy=eventTime", ["04", "03", "02", "01", "30"]),  # DESC unless ASC is asked
     ("orderBy=eventTime&orderDirection=ASC", ["30", "01", "02", "03", "04"]),
     ("orderBy=recordTime", ["30", "04", "03", "02", "01"]),  # ties: the later capture first
@@ -630,7 +639,8 @@ def test_error_declaration_transformation_and_result_parameters(
     captured: Any, query: str, expected: list[str] | int
 ) -> None:
     """The last standard parameters of EPCIS 2.0 section 8.2.7.1, each a 400 ("not
-    supported") before: filters read inside the stored event, orderBy/orderDirection paged
+    supported") before: filters read inside the stored event (user extension fields by IRI
+    or by CURIE, expanded with each event's own context), orderBy/orderDirection paged
     by keyset tokens (every event once, in order, across pages), eventCountLimit over all
     pages, maxEventCount refusing with QueryTooLargeException."""
     repo, headers = captured

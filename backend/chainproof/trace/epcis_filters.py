@@ -33,7 +33,8 @@ Every sensor parameter given must hold for one and the same report.
   (``EXISTS_ilmd``, ``EXISTS_bizTransactionList``, …);
 - ``EQ_bizTransaction_{type}``, ``EQ_source_{type}``, ``EQ_destination_{type}``: an element
   of the list with that type (CBV types in any spelling: ``po``,
-  ``https://ref.gs1.org/cbv/BTT-po``) names one of the values.
+  ``https://ref.gs1.org/cbv/BTT-po``) names one of the values;
+- the parameters naming a user extension field (``EQ_ILMD_ext1:lot``…): ``epcis_fields``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from chainproof.errors import InvalidInputError
+from chainproof.trace import epcis_fields
 
 _QUANTITY_LISTS: Final = (
     "quantityList",
@@ -138,7 +140,7 @@ class Filter:
     """One parameter: ``field`` compared with ``op`` to one of ``values`` (already typed)."""
 
     # "quantity", "sensor", "metadata-time", "measure", "exists", "value",
-    # "declaration-time", "typed" (its type in ``uom``)
+    # "declaration-time", "typed" (its type in ``uom``), "field" (an epcis_fields.Field)
     kind: str
     field: str
     op: str
@@ -157,7 +159,10 @@ def _typed(name: str) -> tuple[str, str] | None:
 
 def is_parameter(name: str) -> bool:
     return (
-        name in PARAMETERS or _typed(name) is not None or _MEASURE_PARAM.fullmatch(name) is not None
+        name in PARAMETERS
+        or _typed(name) is not None
+        or _MEASURE_PARAM.fullmatch(name) is not None
+        or epcis_fields.split(name) is not None
     )
 
 
@@ -182,7 +187,7 @@ def parse(name: str, values: tuple[str, ...], parse_time: Callable[[str, str], d
     head, _, field = name.partition("_")
     if field == "quantity":
         return Filter("quantity", "quantity", head, (_number(values[0], name),))
-    if head == "EXISTS":
+    if head == "EXISTS" and name in PARAMETERS:
         key = "sensorElementList" if field == "sensorElement" else field
         return Filter("exists", key, "EXISTS", (_boolean(values[0], name),))
     if name in _VALUE_PARAMS:
@@ -201,7 +206,8 @@ def parse(name: str, values: tuple[str, ...], parse_time: Callable[[str, str], d
         typed = tuple(_bare_type(v) for v in values) if field == "type" else values
         return Filter("sensor", field, "EQ", typed)
     found = _MEASURE_PARAM.fullmatch(name)
-    assert found is not None, name  # is_parameter said so
+    if found is None:  # is_parameter said so: a user extension field (epcis_fields)
+        return Filter("field", name, "", (epcis_fields.parse(name, values),))
     op, measured, uom = found.groups()
     return Filter("measure", measured, op, (_number(values[0], name),), uom)
 
@@ -308,8 +314,8 @@ def _report_holds(f: Filter, metadata: dict[str, Any], report: dict[str, Any]) -
     return number is not None and _COMPARE[f.op](number, f.values[0])
 
 
-def matches(event: dict[str, Any], filters: tuple[Filter, ...]) -> bool:
-    """True when the stored event meets every filter."""
+def matches(event: dict[str, Any], filters: tuple[Filter, ...], context: Any = None) -> bool:
+    """True when the stored event (captured under ``context``) meets every filter."""
     quantity = [f for f in filters if f.kind == "quantity"]
     sensor = [f for f in filters if f.kind in ("sensor", "metadata-time", "measure")]
     for f in filters:
@@ -320,6 +326,8 @@ def matches(event: dict[str, Any], filters: tuple[Filter, ...]) -> bool:
         if f.kind == "declaration-time" and not _declared_holds(f, event):
             return False
         if f.kind == "typed" and not _typed_holds(f, event):
+            return False
+        if f.kind == "field" and not epcis_fields.holds(f.values[0], event, context):
             return False
     if quantity:
         elements = [

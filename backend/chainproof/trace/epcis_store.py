@@ -524,7 +524,7 @@ def find_events(
             assert row.id is not None
             cursor = Position(row.id, getattr(row, column) if column else None)
             examined += 1
-            if epcis_filters.matches(row.body, query.body):
+            if epcis_filters.matches(row.body, query.body, row.context):
                 rows.append(row)
                 if len(rows) > per_page:
                     return rows[:per_page], rows[per_page - 1].id
@@ -553,7 +553,7 @@ def count_over(
         for row in batch:
             assert row.id is not None
             cursor, examined = row.id, examined + 1
-            found += epcis_filters.matches(row.body, query.body)
+            found += epcis_filters.matches(row.body, query.body, row.context)
             if found > most:
                 return True
         if len(batch) < chunk:
