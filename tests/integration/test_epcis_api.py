@@ -24,7 +24,7 @@ from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.errors import InvalidInputError
 from chainproof.store import db
 from chainproof.store.models import Evidence, Member, utcnow
-from chainproof.trace import epcis, epcis_conformance, epcis_jobs, epcis_store
+from chainproof.trace import epcis, epcis_conformance, epcis_jobs, epcis_store, epcis_webhooks
 from chainproof.trace.epcis_models import EpcisCapture, EpcisEvent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -668,10 +668,12 @@ def test_an_order_token_is_refused_for_another_order_and_initial_record_time_rea
     r = repo.client.get(f"/epcis/events?orderBy=recordTime&nextPageToken={token}", headers=headers)
     assert r.status_code == 400 and "nextPageToken" in r.json()["detail"]
     with db.open_session(repo.url) as s:
-        ids = [e.id for e in s.exec(select(EpcisEvent).order_by(EpcisEvent.id)).all()]
-        times = sorted({e.record_time for e in s.exec(select(EpcisEvent)).all()})
-        assert len(ids) == 5 and len(times) == 2  # two captures
-        from chainproof.trace import epcis_webhooks
+        everyone = list(s.exec(select(EpcisEvent).order_by(EpcisEvent.id)).all())
+        org = s.exec(select(Member).where(Member.name == "Param Co")).one().id
+        ours = [e for e in everyone if e.member_id == org]  # the walk below adds others
+        times = sorted({e.record_time for e in ours})
+        assert len(ours) == 5 and len(times) == 2  # two captures
+        newest = everyone[-1].id
 
         def cursor(initial: str | None) -> int:
             body = {"dest": "http://127.0.0.1:9/hook", "stream": True}
@@ -683,7 +685,32 @@ def test_an_order_token_is_refused_for_another_order_and_initial_record_time_rea
             return sub.cursor
 
         second = times[1].replace(tzinfo=times[1].tzinfo or UTC).isoformat()
-        assert cursor(None) == ids[-1]  # new events only
-        assert cursor("2000-01-01T00:00:00Z") == ids[0] - 1  # every event
-        assert cursor(second) == ids[-1] - 1  # the second capture's event on
-        assert cursor("2100-01-01T00:00:00Z") == ids[-1]
+        assert cursor(None) == newest  # new events only
+        assert cursor("2000-01-01T00:00:00Z") == everyone[0].id - 1  # every event
+        assert cursor(second) == ours[-1].id - 1  # the second capture's event on
+        assert cursor("2100-01-01T00:00:00Z") == newest
+
+
+def test_an_ordered_walk_is_stable_while_events_are_captured(captured: Any) -> None:
+    """Keyset paging: events captured mid-walk neither repeat nor shift what the walk still
+    answers (an offset would answer day 10 again once day 05 arrived before it). Another
+    org's events: the shared repository's cases do not see them."""
+    repo, _ = captured
+    other = repo.org("Order Co", ["9527777"])
+
+    def day(d: int) -> dict[str, Any]:
+        return _event(
+            eventTime=f"2024-09-{d:02d}T08:00:00Z", epcList=["urn:epc:id:sgtin:9527777.054321.1"]
+        )
+
+    assert repo.capture(other, _document(day(10), day(20), day(30))).status_code == 202
+    url, seen = "/epcis/events?orderBy=eventTime&orderDirection=ASC&perPage=1", []
+    while url:
+        r = repo.client.get(url, headers=other)
+        page = r.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        seen += [e["eventTime"][8:10] for e in page]
+        if len(seen) == 1:  # mid-walk: one before the walk's position, one after it
+            assert repo.capture(other, _document(day(5), day(25))).status_code == 202
+        link = r.headers.get("Link", "")
+        url = link[1 : link.index(">")] if 'rel="next"' in link else ""
+    assert seen == ["10", "20", "25", "30"]
