@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +24,7 @@ from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.errors import InvalidInputError
 from chainproof.store import db
 from chainproof.store.models import Evidence, Member, utcnow
-from chainproof.trace import epcis, epcis_conformance, epcis_jobs, epcis_store
+from chainproof.trace import epcis, epcis_conformance, epcis_jobs, epcis_store, epcis_webhooks
 from chainproof.trace.epcis_models import EpcisCapture, EpcisEvent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -531,3 +531,186 @@ def test_place_quantity_and_sensor_parameters_filter_and_page(repo: Repo) -> Non
     assert times("EXISTS_sensorElement=false") == ["04"]
     r = repo.client.get("/epcis/events?GE_value_CEL=warm", headers=mine)
     assert r.status_code == 400 and "not a number" in r.json()["detail"]
+
+
+@pytest.fixture(scope="module")
+def captured(chain: ChainContext, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One repository, captured once for the parameter cases below: four events in a first
+    job (event days 01-04: error declarations, a persistent disposition, an ilmd, a
+    transformation) and a fifth (day 30 of the month before) in a second, recorded later."""
+    tmp = tmp_path_factory.mktemp("params")
+    settings = Settings(
+        env="test", data_dir=tmp, database_url=f"sqlite:///{tmp / 'cp.db'}", chain="embedded"
+    )
+    with TestClient(create_app(settings, chain=chain, run_batcher=False)) as client:
+        repo = Repo(client, settings)
+        headers = repo.org("Param Co", ["9521234"])
+        first = [
+            _event(
+                eventTime="2024-07-01T08:00:00Z",
+                errorDeclaration={
+                    "declarationTime": "2024-08-01T00:00:00Z",
+                    "reason": "incorrect_data",
+                    "correctiveEventIDs": ["urn:uuid:4a6e1b2c-0d3f-4c5e-8a9b-1c2d3e4f5a6b"],
+                },
+                persistentDisposition={
+                    "set": ["completeness_verified"],
+                    "unset": ["completeness_inferred"],
+                },
+                bizTransactionList=[{"type": "po", "bizTransaction": PO}],
+                **{"ext1:temperature": 4.5, "ext1:logger": {"ext1:serial": "S-1"}},
+            ),
+            _event(
+                eventTime="2024-07-02T08:00:00Z",
+                errorDeclaration={
+                    "declarationTime": "2024-08-05T00:00:00Z",
+                    "reason": "https://ref.gs1.org/cbv/ER-did_not_occur",
+                },
+                ilmd={"ext1:lot": "L1"},
+                sourceList=[{"type": "owning_party", "source": PARTY}],
+                destinationList=[{"type": "location", "destination": PLACE}],
+            ),
+            {
+                "type": "TransformationEvent",
+                "eventTime": "2024-07-03T08:00:00Z",
+                "eventTimeZoneOffset": "+00:00",
+                "transformationID": "urn:epc:id:gdti:9521234.00001.1",
+                "inputEPCList": ["urn:epc:id:sgtin:9521234.054321.8"],
+                "outputEPCList": ["urn:epc:id:sgtin:9521234.054321.9"],
+            },
+            _event(eventTime="2024-07-04T08:00:00Z", **{"ext1:temperature": 21}),
+        ]
+        for doc in (_document(*first), _document(_event(eventTime="2024-06-30T08:00:00Z"))):
+            r = repo.capture(headers, doc)
+            assert r.status_code == 202, r.text
+            assert repo.job(headers, r.headers["Location"])["success"] is True
+        yield repo, headers
+
+
+PO = "urn:epcglobal:cbv:bt:9521234000017:PO1"
+PARTY = "urn:epc:id:pgln:9521234.00000"
+PLACE = "urn:epc:id:sgln:9521234.00009.0"
+# query → the event days answered, page by page (perPage=2 unless given), or a refusal's status
+PARAMETER_CASES: list[tuple[str, list[str] | int]] = [
+    ("EXISTS_errorDeclaration=true", ["01", "02"]),
+    ("EXISTS_errorDeclaration=false", ["03", "04", "30"]),
+    ("GE_errorDeclarationTime=2024-08-02T00:00:00Z", ["02"]),
+    ("LT_errorDeclarationTime=2024-08-02T00:00:00Z", ["01"]),
+    ("EQ_errorReason=incorrect_data", ["01"]),
+    ("EQ_errorReason=urn:epcglobal:cbv:er:did_not_occur", ["02"]),
+    ("EQ_correctiveEventID=urn:uuid:4a6e1b2c-0d3f-4c5e-8a9b-1c2d3e4f5a6b", ["01"]),
+    ("EQ_persistentDisposition_set=completeness_verified", ["01"]),
+    ("EQ_persistentDisposition_unset=https://ref.gs1.org/cbv/Disp-completeness_inferred", ["01"]),
+    ("EQ_persistentDisposition_set=completeness_inferred", []),
+    ("EQ_transformationID=urn:epc:id:gdti:9521234.00001.1", ["03"]),
+    ("EXISTS_ilmd=true", ["02"]),
+    (f"EQ_bizTransaction_po={PO}", ["01"]),
+    (f"EQ_bizTransaction_urn:epcglobal:cbv:btt:po={PO}", ["01"]),
+    (f"EQ_bizTransaction_inv={PO}", []),
+    (f"EQ_source_owning_party={PARTY}", ["02"]),
+    (f"EQ_destination_https://ref.gs1.org/cbv/SDT-location={PLACE}", ["02"]),
+    (f"EQ_destination_location={PARTY}", []),
+    ("EXISTS_transformationID=false&EXISTS_persistentDisposition=false", ["02", "04", "30"]),
+    ("EQ_ILMD_ext1:lot=L1", ["02"]),
+    ("EQ_ILMD_https://ns.example.org/ext1/lot=L1", ["02"]),  # the IRI, as GS1 names it
+    ("EXISTS_ILMD_ext1:lot=false", ["01", "03", "04", "30"]),
+    ("EQ_ext1:temperature=4.5", ["01"]),
+    ("GT_https://ns.example.org/ext1/temperature=10", ["04"]),
+    ("LE_ext1:temperature=4.5", ["01"]),
+    ("EQ_INNER_ext1:serial=S-1", ["01"]),
+    ("EQ_ext1:serial=S-1", []),  # not a field of the event itself
+    ("orderBy=eventTime", ["04", "03", "02", "01", "30"]),  # DESC unless ASC is asked
+    ("orderBy=eventTime&orderDirection=ASC", ["30", "01", "02", "03", "04"]),
+    ("orderBy=recordTime", ["30", "04", "03", "02", "01"]),  # ties: the later capture first
+    ("orderBy=recordTime&orderDirection=ASC&perPage=1", ["01", "02", "03", "04", "30"]),
+    ("orderBy=eventTime&EXISTS_errorDeclaration=true&perPage=1", ["02", "01"]),
+    ("eventCountLimit=3", ["01", "02", "03"]),
+    ("orderBy=eventTime&orderDirection=ASC&eventCountLimit=2&perPage=1", ["30", "01"]),
+    ("maxEventCount=5", ["01", "02", "03", "04", "30"]),
+    ("maxEventCount=4", 413),
+    ("EXISTS_errorDeclaration=true&maxEventCount=1", 413),
+    ("orderBy=ilmd", 400),
+    ("eventCountLimit=2&maxEventCount=2", 400),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), PARAMETER_CASES)
+def test_error_declaration_transformation_and_result_parameters(
+    captured: Any, query: str, expected: list[str] | int
+) -> None:
+    """The last standard parameters of EPCIS 2.0 section 8.2.7.1, each a 400 ("not
+    supported") before: filters read inside the stored event (user extension fields by IRI
+    or by CURIE, expanded with each event's own context), orderBy/orderDirection paged
+    by keyset tokens (every event once, in order, across pages), eventCountLimit over all
+    pages, maxEventCount refusing with QueryTooLargeException."""
+    repo, headers = captured
+    url = f"/epcis/events?{query}" + ("" if "perPage" in query else "&perPage=2")
+    if isinstance(expected, int):
+        r = repo.client.get(url, headers=headers)
+        assert r.status_code == expected, r.text
+        kind = "QueryTooLargeException" if expected == 413 else "ValidationException"
+        assert r.json()["type"] == f"epcisException:{kind}"
+        return
+    days = [
+        e["eventTime"][8:10]
+        for p in repo.pages(headers, url)
+        for e in p["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    ]
+    assert days == expected
+
+
+def test_an_order_token_is_refused_for_another_order_and_initial_record_time_reaches_back(
+    captured: Any,
+) -> None:
+    repo, headers = captured
+    r = repo.client.get("/epcis/events?orderBy=eventTime&perPage=1", headers=headers)
+    token = r.headers["Link"].split("nextPageToken=")[1].split(">")[0]
+    r = repo.client.get(f"/epcis/events?orderBy=recordTime&nextPageToken={token}", headers=headers)
+    assert r.status_code == 400 and "nextPageToken" in r.json()["detail"]
+    with db.open_session(repo.url) as s:
+        everyone = list(s.exec(select(EpcisEvent).order_by(EpcisEvent.id)).all())
+        org = s.exec(select(Member).where(Member.name == "Param Co")).one().id
+        ours = [e for e in everyone if e.member_id == org]  # the walk below adds others
+        times = sorted({e.record_time for e in ours})
+        assert len(ours) == 5 and len(times) == 2  # two captures
+        newest = everyone[-1].id
+
+        def cursor(initial: str | None) -> int:
+            body = {"dest": "http://127.0.0.1:9/hook", "stream": True}
+            if initial is not None:
+                body["initialRecordTime"] = initial
+            sub = epcis_webhooks.subscribe(
+                session=s, member_id=None, query_name="q", query={}, body=body, allow_private=True
+            )
+            return sub.cursor
+
+        second = times[1].replace(tzinfo=times[1].tzinfo or UTC).isoformat()
+        assert cursor(None) == newest  # new events only
+        assert cursor("2000-01-01T00:00:00Z") == everyone[0].id - 1  # every event
+        assert cursor(second) == ours[-1].id - 1  # the second capture's event on
+        assert cursor("2100-01-01T00:00:00Z") == newest
+
+
+def test_an_ordered_walk_is_stable_while_events_are_captured(captured: Any) -> None:
+    """Keyset paging: events captured mid-walk neither repeat nor shift what the walk still
+    answers (an offset would answer day 10 again once day 05 arrived before it). Another
+    org's events: the shared repository's cases do not see them."""
+    repo, _ = captured
+    other = repo.org("Order Co", ["9527777"])
+
+    def day(d: int) -> dict[str, Any]:
+        return _event(
+            eventTime=f"2024-09-{d:02d}T08:00:00Z", epcList=["urn:epc:id:sgtin:9527777.054321.1"]
+        )
+
+    assert repo.capture(other, _document(day(10), day(20), day(30))).status_code == 202
+    url, seen = "/epcis/events?orderBy=eventTime&orderDirection=ASC&perPage=1", []
+    while url:
+        r = repo.client.get(url, headers=other)
+        page = r.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        seen += [e["eventTime"][8:10] for e in page]
+        if len(seen) == 1:  # mid-walk: one before the walk's position, one after it
+            assert repo.capture(other, _document(day(5), day(25))).status_code == 202
+        link = r.headers.get("Link", "")
+        url = link[1 : link.index(">")] if 'rel="next"' in link else ""
+    assert seen == ["10", "20", "25", "30"]

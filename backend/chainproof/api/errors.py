@@ -67,6 +67,13 @@ class UnsupportedMediaTypeError(InvalidInputError):
     code = "unsupported_media_type"
 
 
+class QueryTooLargeError(PayloadTooLargeError):
+    """More events match an EPCIS query than its ``maxEventCount`` (413)."""
+
+    code = "query_too_large"
+    epcis_type = "QueryTooLargeException"
+
+
 class NotAuthenticatedError(AuthError):
     """No usable credentials: no key where one is needed, or a key that is not valid."""
 
@@ -123,7 +130,12 @@ async def _chainproof_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ChainProofError)  # registered for this class only
     status = status_for(exc)
     if epcis_problems.is_epcis_path(request.url.path) and status < 500:
-        return epcis_problems.problem(status, exc.message, headers=_auth_headers(exc))
+        return epcis_problems.problem(
+            status,
+            exc.message,
+            headers=_auth_headers(exc),
+            kind=getattr(exc, "epcis_type", None),
+        )
     extra: dict[str, Any] = {}
     if isinstance(exc, ContractRevertError):
         extra = {"revert": exc.error_name, "args": exc.error_args}

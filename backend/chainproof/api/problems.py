@@ -29,11 +29,17 @@ def is_epcis_path(path: str) -> bool:
 
 
 def problem(
-    status: int, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+    status: int,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    kind: str | None = None,
+    **extra: Any,
 ) -> JSONResponse:
-    """A problem response; the binding answers 400 where ChainProof's API says 422."""
+    """A problem response; the binding answers 400 where ChainProof's API says 422.
+    ``kind``: the exception type when the status alone does not say it (413 of a query)."""
     status = 400 if status == 422 else status
-    kind = _TYPES.get(status, "ImplementationException")
+    kind = kind or _TYPES.get(status, "ImplementationException")
     body = {
         "type": f"epcisException:{kind}",
         "title": kind,

@@ -221,19 +221,27 @@ def declared_prefixes(context: Any) -> frozenset[str]:
 @cache
 def _standard_prefixes(url: str) -> frozenset[str]:
     # The bundled standard contexts (epcis.CONTEXT_FILES): their prefix-like terms.
-    from chainproof.trace import epcis
 
-    name = epcis.CONTEXT_FILES.get(url)
-    if name is None:
-        return frozenset()
-    doc = json.loads(importlib.resources.files(epcis.CONTEXT_PACKAGE).joinpath(name).read_text())
-    ctx = doc["@context"]
+    ctx = standard_context(url)
     out = set()
     for term, value in ctx.items():
         iri = value.get("@id") if isinstance(value, dict) else value
         if isinstance(iri, str) and iri.endswith(("/", "#", ":")):
             out.add(term)
     return frozenset(out)
+
+
+@cache
+def standard_context(url: str) -> dict[str, Any]:
+    """The ``@context`` object of a bundled standard context (empty for another URL)."""
+    from chainproof.trace import epcis
+
+    name = epcis.CONTEXT_FILES.get(url)
+    if name is None:
+        return {}
+    doc = json.loads(importlib.resources.files(epcis.CONTEXT_PACKAGE).joinpath(name).read_text())
+    context: dict[str, Any] = doc["@context"]
+    return context
 
 
 def _curie_problem(value: str, prefixes: frozenset[str], what: str) -> str | None:

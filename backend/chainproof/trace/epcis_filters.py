@@ -22,6 +22,19 @@ link rather than scanning the repository in one request).
   in unit ``uom`` whose field compares so (``GE_value_CEL=15.5``).
 
 Every sensor parameter given must hold for one and the same report.
+
+- ``EXISTS_errorDeclaration``, ``GE_errorDeclarationTime``, ``LT_errorDeclarationTime``,
+  ``EQ_errorReason`` (CBV reasons in any spelling: ``incorrect_data``,
+  ``https://ref.gs1.org/cbv/ER-incorrect_data``, ``urn:epcglobal:cbv:er:incorrect_data``),
+  ``EQ_correctiveEventID``: the event's ``errorDeclaration``;
+- ``EQ_persistentDisposition_set``, ``EQ_persistentDisposition_unset`` (CBV dispositions in
+  any spelling), ``EQ_transformationID``: the event's field holds one of the values;
+- ``EXISTS_{field}`` (``true``/``false``) for the top-level fields of EPCIS 2.0 events
+  (``EXISTS_ilmd``, ``EXISTS_bizTransactionList``, …);
+- ``EQ_bizTransaction_{type}``, ``EQ_source_{type}``, ``EQ_destination_{type}``: an element
+  of the list with that type (CBV types in any spelling: ``po``,
+  ``https://ref.gs1.org/cbv/BTT-po``) names one of the values;
+- the parameters naming a user extension field (``EQ_ILMD_ext1:lot``…): ``epcis_fields``.
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from chainproof.errors import InvalidInputError
+from chainproof.trace import epcis_fields
 
 _QUANTITY_LISTS: Final = (
     "quantityList",
@@ -66,12 +80,58 @@ _MEASURED: Final = ("value", "minValue", "maxValue", "meanValue", "sDev", "percV
 _MEASURE_PARAM: Final = re.compile(
     r"(EQ|GT|GE|LT|LE)_(value|minValue|maxValue|meanValue|sDev|percValue)_([A-Za-z0-9]{1,8})"
 )
+MAX_LISTED: Final = 1000  # values of one list read per event (a capture holds at most this)
 _TYPE_PREFIXES: Final = ("https://gs1.org/voc/", "https://ref.gs1.org/voc/", "gs1:")
+# EXISTS_{field}: the top-level fields of the five EPCIS 2.0 event types (no extension
+# fields: their names are URIs a query string cannot carry unambiguously).
+_EXISTS_FIELDS: Final = (
+    "action",
+    "bizStep",
+    "disposition",
+    "persistentDisposition",
+    "readPoint",
+    "bizLocation",
+    "bizTransactionList",
+    "sourceList",
+    "destinationList",
+    "ilmd",
+    "certificationInfo",
+    "errorDeclaration",
+    "epcList",
+    "quantityList",
+    "parentID",
+    "childEPCs",
+    "childQuantityList",
+    "inputEPCList",
+    "inputQuantityList",
+    "outputEPCList",
+    "outputQuantityList",
+    "transformationID",
+    "sensorElementList",
+)
+# parameter → (the event's values it reads, the CBV kind its values are normalised as)
+_VALUE_PARAMS: Final[dict[str, tuple[Callable[[dict[str, Any]], list[Any]], str | None]]] = {
+    "EQ_errorReason": (lambda e: [_declaration(e).get("reason")], "ER"),
+    "EQ_correctiveEventID": (lambda e: _listed(_declaration(e).get("correctiveEventIDs")), None),
+    "EQ_persistentDisposition_set": (lambda e: _listed(_persistent(e).get("set")), "Disp"),
+    "EQ_persistentDisposition_unset": (lambda e: _listed(_persistent(e).get("unset")), "Disp"),
+    "EQ_transformationID": (lambda e: [e.get("transformationID")], None),
+}
+# EQ_{element}_{type}: the list it reads and the CBV kind of its types (section 8.2.7.1).
+_TYPED: Final = {
+    "bizTransaction": ("bizTransactionList", "BTT"),
+    "source": ("sourceList", "SDT"),
+    "destination": ("destinationList", "SDT"),
+}
+MAX_TYPE: Final = 300
 PARAMETERS: Final = frozenset(
     {f"{op}_quantity" for op in _COMPARE}
     | {f"EQ_{field}" for field in _SENSOR_EQ}
     | {"EQ_booleanValue", "EXISTS_sensorElement"}
     | {f"{op}_{field}" for op in ("GE", "LT") for field in ("startTime", "endTime")}
+    | {f"EXISTS_{field}" for field in _EXISTS_FIELDS}
+    | {"GE_errorDeclarationTime", "LT_errorDeclarationTime"}
+    | set(_VALUE_PARAMS)
 )
 
 
@@ -79,15 +139,31 @@ PARAMETERS: Final = frozenset(
 class Filter:
     """One parameter: ``field`` compared with ``op`` to one of ``values`` (already typed)."""
 
-    kind: str  # "quantity", "sensor", "metadata-time", "measure", "exists"
+    # "quantity", "sensor", "metadata-time", "measure", "exists", "value",
+    # "declaration-time", "typed" (its type in ``uom``), "field" (an epcis_fields.Field)
+    kind: str
     field: str
     op: str
     values: tuple[Any, ...]
     uom: str | None = None
 
 
+def _typed(name: str) -> tuple[str, str] | None:
+    """``EQ_bizTransaction_po`` → (``bizTransaction``, ``po``); None for other names."""
+    head, _, rest = name.partition("_")
+    element, _, kind = rest.partition("_")
+    if head == "EQ" and element in _TYPED and 1 <= len(kind) <= MAX_TYPE:
+        return element, kind
+    return None
+
+
 def is_parameter(name: str) -> bool:
-    return name in PARAMETERS or _MEASURE_PARAM.fullmatch(name) is not None
+    return (
+        name in PARAMETERS
+        or _typed(name) is not None
+        or _MEASURE_PARAM.fullmatch(name) is not None
+        or epcis_fields.split(name) is not None
+    )
 
 
 def _number(text: str, name: str) -> float:
@@ -111,8 +187,17 @@ def parse(name: str, values: tuple[str, ...], parse_time: Callable[[str, str], d
     head, _, field = name.partition("_")
     if field == "quantity":
         return Filter("quantity", "quantity", head, (_number(values[0], name),))
-    if name == "EXISTS_sensorElement":
-        return Filter("exists", "sensorElementList", "EXISTS", (_boolean(values[0], name),))
+    if head == "EXISTS" and name in PARAMETERS:
+        key = "sensorElementList" if field == "sensorElement" else field
+        return Filter("exists", key, "EXISTS", (_boolean(values[0], name),))
+    if name in _VALUE_PARAMS:
+        kind = _VALUE_PARAMS[name][1]
+        return Filter("value", name, "EQ", tuple(_cbv(v, kind) for v in values))
+    if (element_type := _typed(name)) is not None:
+        element, type_ = element_type
+        return Filter("typed", element, "EQ", values, _cbv(type_, _TYPED[element][1]))
+    if field == "errorDeclarationTime":
+        return Filter("declaration-time", field, head, (parse_time(values[0], name),))
     if name == "EQ_booleanValue":
         return Filter("sensor", "booleanValue", "EQ", (_boolean(values[0], name),))
     if field in ("startTime", "endTime"):
@@ -121,7 +206,8 @@ def parse(name: str, values: tuple[str, ...], parse_time: Callable[[str, str], d
         typed = tuple(_bare_type(v) for v in values) if field == "type" else values
         return Filter("sensor", field, "EQ", typed)
     found = _MEASURE_PARAM.fullmatch(name)
-    assert found is not None, name  # is_parameter said so
+    if found is None:  # is_parameter said so: a user extension field (epcis_fields)
+        return Filter("field", name, "", (epcis_fields.parse(name, values),))
     op, measured, uom = found.groups()
     return Filter("measure", measured, op, (_number(values[0], name),), uom)
 
@@ -131,6 +217,56 @@ def _bare_type(value: str) -> str:
         if value.startswith(prefix):
             return value[len(prefix) :]
     return value
+
+
+def _cbv(value: Any, kind: str | None) -> Any:
+    """A CBV value in its bare form (``incorrect_data``) however spelled; others as given."""
+    if kind is None or not isinstance(value, str):
+        return value
+    for prefix in (f"https://ref.gs1.org/cbv/{kind}-", f"urn:epcglobal:cbv:{kind.lower()}:"):
+        if value.startswith(prefix):
+            return value[len(prefix) :]
+    return value
+
+
+def _declaration(event: dict[str, Any]) -> dict[str, Any]:
+    found = event.get("errorDeclaration")
+    return found if isinstance(found, dict) else {}
+
+
+def _persistent(event: dict[str, Any]) -> dict[str, Any]:
+    found = event.get("persistentDisposition")
+    return found if isinstance(found, dict) else {}
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _value_holds(f: Filter, event: dict[str, Any]) -> bool:
+    read, kind = _VALUE_PARAMS[f.field]
+    return any(isinstance(v, str) and _cbv(v, kind) in f.values for v in read(event)[:MAX_LISTED])
+
+
+def _typed_holds(f: Filter, event: dict[str, Any]) -> bool:
+    key, kind = _TYPED[f.field]
+    listed = event.get(key)
+    return any(
+        isinstance(item, dict)
+        and _cbv(item.get("type"), kind) == f.uom
+        and item.get(f.field) in f.values
+        for item in (listed if isinstance(listed, list) else [])[:MAX_LISTED]
+    )
+
+
+def _declared_holds(f: Filter, event: dict[str, Any]) -> bool:
+    from chainproof.trace import epcis
+
+    try:
+        moment = epcis.parse_time(_declaration(event).get("declarationTime"), f.field)
+    except InvalidInputError:
+        return False
+    return moment >= f.values[0] if f.op == "GE" else moment < f.values[0]
 
 
 def _numeric(value: Any) -> float | None:
@@ -178,12 +314,20 @@ def _report_holds(f: Filter, metadata: dict[str, Any], report: dict[str, Any]) -
     return number is not None and _COMPARE[f.op](number, f.values[0])
 
 
-def matches(event: dict[str, Any], filters: tuple[Filter, ...]) -> bool:
-    """True when the stored event meets every filter."""
+def matches(event: dict[str, Any], filters: tuple[Filter, ...], context: Any = None) -> bool:
+    """True when the stored event (captured under ``context``) meets every filter."""
     quantity = [f for f in filters if f.kind == "quantity"]
     sensor = [f for f in filters if f.kind in ("sensor", "metadata-time", "measure")]
     for f in filters:
-        if f.kind == "exists" and bool(event.get("sensorElementList")) != f.values[0]:
+        if f.kind == "exists" and bool(event.get(f.field)) != f.values[0]:
+            return False
+        if f.kind == "value" and not _value_holds(f, event):
+            return False
+        if f.kind == "declaration-time" and not _declared_holds(f, event):
+            return False
+        if f.kind == "typed" and not _typed_holds(f, event):
+            return False
+        if f.kind == "field" and not epcis_fields.holds(f.values[0], event, context):
             return False
     if quantity:
         elements = [

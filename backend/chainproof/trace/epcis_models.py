@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 import chainproof.store.models  # noqa: F401  (naming convention first)
@@ -31,6 +31,11 @@ VOCAB_LEN = 300
 
 class EpcisEvent(SQLModel, table=True):
     __tablename__ = "epcis_event"
+    # orderBy pages by keyset: one org's events in time order are an index range (0021).
+    __table_args__ = (
+        Index("ix_epcis_event_member_event_time", "member_id", "event_time", "id"),
+        Index("ix_epcis_event_member_record_time", "member_id", "record_time", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: str = Field(max_length=ID_LEN, unique=True)

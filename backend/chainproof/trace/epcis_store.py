@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import and_, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from chainproof.errors import AuthError, ConflictError, InvalidInputError, NotFoundError
@@ -360,43 +360,97 @@ class Query:
     # holds no hierarchy of places here, so each place is its own only descendant.
     wd_read_points: tuple[str, ...] = ()
     wd_biz_locations: tuple[str, ...] = ()
-    body: tuple[epcis_filters.Filter, ...] = ()  # quantities and sensor data
+    body: tuple[epcis_filters.Filter, ...] = ()  # read inside the stored event
+    order_by: str | None = None  # "eventTime" or "recordTime"; None: capture order
+    descending: bool = True  # orderDirection (EPCIS: DESC unless ASC is asked)
+    event_count_limit: int | None = None  # at most this many events over all pages
+    max_event_count: int | None = None  # more matches than this: QueryTooLargeException
 
 
-def encode_token(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
+_ORDER_COLUMNS: Final = {"eventTime": "event_time", "recordTime": "record_time"}
+ORDER_BY: Final = tuple(_ORDER_COLUMNS)
 
 
-def decode_token(token: str) -> int:
+@dataclass(frozen=True)
+class Position:
+    """Where a page ends: the id of the last event read and, when ordered by a time, its
+    time (keyset paging: stable under new captures; a page never repeats or skips one)."""
+
+    after: int = 0
+    key: datetime | None = None
+    left: int | None = None  # eventCountLimit still to answer
+
+
+def position_of(session: Session, query: Query, last: int, left: int | None = None) -> Position:
+    """The position after event ``last`` in ``query``'s order (its time read back by id)."""
+    column = _ORDER_COLUMNS.get(query.order_by or "")
+    row = session.get(EpcisEvent, last) if column else None
+    return Position(last, getattr(row, column) if row is not None and column else None, left)
+
+
+def _ordered(stmt: Any, query: Query, start: Position) -> Any:
+    """``stmt`` from ``start`` on, in the query's order (ties broken by id, as captured)."""
+    name = _ORDER_COLUMNS.get(query.order_by or "")
+    pk = col(EpcisEvent.id)
+    if name is None:
+        return stmt.where(pk > start.after).order_by(pk)
+    column = col(getattr(EpcisEvent, name))
+    if query.descending:
+        if start.after and start.key is not None:
+            stmt = stmt.where(or_(column < start.key, and_(column == start.key, pk < start.after)))
+        return stmt.order_by(column.desc(), pk.desc())
+    if start.after and start.key is not None:
+        stmt = stmt.where(or_(column > start.key, and_(column == start.key, pk > start.after)))
+    return stmt.order_by(column, pk)
+
+
+def encode_token(last_id: int, query: Query | None = None, position: Position | None = None) -> str:
+    """A page token: ``after:ID`` in capture order; with an order or a count limit, the
+    order it was made for, the last event's time and the events still to answer."""
+    if query is None or position is None or (query.order_by is None and position.left is None):
+        text = f"after:{last_id}"
+    else:
+        key = position.key.isoformat() if position.key is not None else ""
+        left = "" if position.left is None else str(position.left)
+        direction = "d" if query.descending else "a"
+        text = f"at:{query.order_by or ''}:{direction}:{last_id}:{left}:{key}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_token(token: str, query: Query | None = None) -> Position:
+    """The position a token of :func:`encode_token` names, for the same ``query`` order."""
+    refused = InvalidInputError("nextPageToken is not one this server gave")
     try:
         text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        kind, _, value = text.partition(":")
-        if kind != "after" or not value.isdigit() or len(value) > 18:
-            raise ValueError(text)
-        return int(value)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInputError("nextPageToken is not one this server gave") from None
+        raise refused from None
+    kind, _, rest = text.partition(":")
+    if kind == "after" and rest.isdigit() and len(rest) <= 18:
+        if query is not None and (query.order_by or query.event_count_limit):
+            raise refused  # made for capture order without a limit
+        return Position(int(rest))
+    parts = rest.split(":", 4)
+    if kind != "at" or len(parts) != 5 or query is None:
+        raise refused
+    order, direction, last, left, key = parts
+    if (
+        order != (query.order_by or "")
+        or direction != ("d" if query.descending else "a")
+        or not last.isdigit()
+        or len(last) > 18
+        or (left and (not left.isdigit() or len(left) > 9))
+    ):
+        raise refused
+    try:
+        moment = datetime.fromisoformat(key) if key else None
+    except ValueError:
+        raise refused from None
+    return Position(int(last), moment, int(left) if left else None)
 
 
-def find_events(
-    *,
-    session: Session,
-    member_id: int | None,
-    is_admin: bool,
-    query: Query,
-    per_page: int,
-    after: int = 0,
-    report_read: bool = False,
-) -> tuple[list[EpcisEvent], int | None]:
-    """One page of the caller's events (an admin's: everyone's) matching ``query``, oldest
-    capture first, and the id to continue after (None on the last page).
-
-    ``report_read=True`` (a subscription's cursor): the second value is the last event read
-    instead, None when none was (events a filter inside their bodies refused are read too).
-    """
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidInputError(f"perPage must be 1-{MAX_PER_PAGE}")
-    stmt = select(EpcisEvent).where(col(EpcisEvent.id) > after)
+def _candidates(member_id: int | None, is_admin: bool, query: Query) -> Any:
+    """The caller's events (an admin's: everyone's) meeting the query's indexed filters."""
+    stmt = select(EpcisEvent)
     if not is_admin:
         stmt = stmt.where(EpcisEvent.member_id == member_id)
     filters: list[tuple[tuple[str, ...], Any]] = [
@@ -426,15 +480,72 @@ def find_events(
         if parts:
             sub = sub.where(col(EpcisEventEpc.part).in_(parts))
         stmt = stmt.where(col(EpcisEvent.id).in_(sub))
+    return stmt
+
+
+def find_events(
+    *,
+    session: Session,
+    member_id: int | None,
+    is_admin: bool,
+    query: Query,
+    per_page: int,
+    after: int = 0,
+    report_read: bool = False,
+    start: Position | None = None,
+) -> tuple[list[EpcisEvent], int | None]:
+    """One page of the caller's events (an admin's: everyone's) matching ``query``, in its
+    order (oldest capture first unless ``orderBy``), and the id of the event to continue
+    after (None on the last page).
+
+    ``report_read=True`` (a subscription's cursor): the second value is the last event read
+    instead, None when none was (events a filter inside their bodies refused are read too).
+    ``start``: where an ordered query's page begins (its token); ``after`` is capture order's.
+    """
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInputError(f"perPage must be 1-{MAX_PER_PAGE}")
+    if report_read:  # a subscription's cursor is an id: deliveries go in capture order
+        query = replace(query, order_by=None)
+    start = start or Position(after)
+    stmt = _candidates(member_id, is_admin, query)
     if not query.body:
-        rows = list(session.exec(stmt.order_by(col(EpcisEvent.id)).limit(per_page + 1)).all())
+        rows = list(session.exec(_ordered(stmt, query, start).limit(per_page + 1)).all())
         more = len(rows) > per_page
         rows = rows[:per_page]
         return rows, (rows[-1].id if (more or report_read) and rows else None)
     # Filters inside the body: read candidates in order until the page is full, at most
     # MAX_EXAMINED of them (a short page then, with the id to go on from).
-    rows, cursor, examined = [], after, 0
+    rows, cursor, examined = [], start, 0
+    column = _ORDER_COLUMNS.get(query.order_by or "")
     while True:
+        chunk = min(MAX_PER_PAGE, MAX_EXAMINED - examined)
+        batch = session.exec(_ordered(stmt, query, cursor).limit(chunk)).all()
+        for row in batch:
+            assert row.id is not None
+            cursor = Position(row.id, getattr(row, column) if column else None)
+            examined += 1
+            if epcis_filters.matches(row.body, query.body, row.context):
+                rows.append(row)
+                if len(rows) > per_page:
+                    return rows[:per_page], rows[per_page - 1].id
+        if len(batch) < chunk:  # read to the end
+            return rows, (cursor.after if report_read and examined else None)
+        if examined >= MAX_EXAMINED:
+            return rows, cursor.after
+
+
+def count_over(
+    *, session: Session, member_id: int | None, is_admin: bool, query: Query, most: int
+) -> bool:
+    """True when more than ``most`` events match ``query``: SQL counts at most ``most + 1``
+    rows; a filter inside the body reads at most MAX_EXAMINED candidates in all (undecided
+    then: too large to answer here, also True)."""
+    stmt = _candidates(member_id, is_admin, query)
+    if not query.body:
+        capped = stmt.with_only_columns(col(EpcisEvent.id)).limit(most + 1).subquery()
+        return int(session.exec(select(func.count()).select_from(capped)).one()) > most
+    found, examined, cursor = 0, 0, 0
+    while examined < MAX_EXAMINED:
         chunk = min(MAX_PER_PAGE, MAX_EXAMINED - examined)
         batch = session.exec(
             stmt.where(col(EpcisEvent.id) > cursor).order_by(col(EpcisEvent.id)).limit(chunk)
@@ -442,14 +553,12 @@ def find_events(
         for row in batch:
             assert row.id is not None
             cursor, examined = row.id, examined + 1
-            if epcis_filters.matches(row.body, query.body):
-                rows.append(row)
-                if len(rows) > per_page:
-                    return rows[:per_page], rows[per_page - 1].id
-        if len(batch) < chunk:  # read to the end
-            return rows, (cursor if report_read and cursor > after else None)
-        if examined >= MAX_EXAMINED:
-            return rows, cursor
+            found += epcis_filters.matches(row.body, query.body, row.context)
+            if found > most:
+                return True
+        if len(batch) < chunk:
+            return False
+    return True
 
 
 def get_event(

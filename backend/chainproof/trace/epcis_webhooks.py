@@ -36,7 +36,7 @@ from sqlmodel import Session, col, select
 
 from chainproof.errors import InvalidInputError
 from chainproof.store.models import utcnow
-from chainproof.trace import epcis_schedule, epcis_store
+from chainproof.trace import epcis, epcis_schedule, epcis_store
 from chainproof.trace.epcis_models import EpcisDelivery, EpcisEvent, EpcisSubscription
 
 LEASE: Final = 30.0  # seconds a delivery being sent is its sender's (a setting overrides)
@@ -105,7 +105,21 @@ def subscribe(
     token = body.get("signatureToken")
     if token is not None and (not isinstance(token, str) or not 1 <= len(token) <= 500):
         raise InvalidInputError("signatureToken must be 1-500 characters")
-    newest = session.exec(select(func.max(EpcisEvent.id))).one() or 0
+    newest = int(session.exec(select(func.max(EpcisEvent.id))).one() or 0)
+    cursor = newest  # new events only, unless initialRecordTime reaches back
+    initial = body.get("initialRecordTime")
+    if initial is not None:
+        if not isinstance(initial, str):
+            raise InvalidInputError("initialRecordTime must be a date-time")
+        since = epcis.parse_time(initial, "initialRecordTime")
+        # One index seek (record_time, then capture order), not a scan of older events.
+        earliest = session.exec(
+            select(EpcisEvent.id)
+            .where(col(EpcisEvent.record_time) >= since)
+            .order_by(col(EpcisEvent.record_time), col(EpcisEvent.id))
+            .limit(1)
+        ).first()
+        cursor = newest if earliest is None else int(earliest) - 1
     row = EpcisSubscription(
         subscription_id=uuid.uuid4().hex,
         member_id=member_id,
@@ -114,7 +128,7 @@ def subscribe(
         dest=dest,
         signature_token=token,
         report_if_empty=bool(body.get("reportIfEmpty", False)),
-        cursor=int(newest),  # new events only
+        cursor=cursor,
     )
     session.add(row)
     session.commit()

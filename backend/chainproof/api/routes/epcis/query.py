@@ -14,6 +14,7 @@ from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from chainproof.api.deps import Caller, CallerDep, RuntimeDep, SessionDep
+from chainproof.api.errors import QueryTooLargeError
 from chainproof.api.routes.epcis.common import (
     discovery_headers,
     read_json_ld,
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/epcis", tags=["epcis"], include_in_schema=False)
 
 # GS1: perPage is the most a page may hold, not what it must: out-of-range values are clamped.
 PerPage = Annotated[int, Query(alias="perPage")]
-Token = Annotated[str | None, Query(alias="nextPageToken", max_length=64)]
+Token = Annotated[str | None, Query(alias="nextPageToken", max_length=200)]
 Many = Annotated[list[str] | None, Query(max_length=100)]
 # parameter → the EPC parts it matches (EPCIS 2.0 section 8.2.7.1)
 _MATCH: Final = {
@@ -62,6 +63,42 @@ _TIMES: Final = {
     "LT_recordTime": "lt_record_time",
 }
 _PAGING: Final = ("perPage", "nextPageToken")
+_RESULT: Final = ("orderBy", "orderDirection", "eventCountLimit", "maxEventCount")
+
+
+def _count(params: dict[str, list[str]], name: str, most: int) -> int | None:
+    """``eventCountLimit`` / ``maxEventCount``: a whole number ChainProof can honour."""
+    raw = (params.get(name) or [""])[0]
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 9 or not 0 <= int(raw) <= most:
+        raise InvalidInputError(f"{name}={raw[:40]} is not supported here: 0-{most}")
+    return int(raw)
+
+
+def _result_options(params: dict[str, list[str]]) -> dict[str, Any]:
+    """orderBy, orderDirection, eventCountLimit, maxEventCount (EPCIS 2.0 section 8.2.7.1)."""
+    out: dict[str, Any] = {}
+    order = (params.get("orderBy") or [""])[0]
+    if order:
+        if order not in epcis_store.ORDER_BY:
+            raise InvalidInputError(
+                f"orderBy={order[:60]} is not supported here: eventTime or recordTime "
+                "(ordering by another field would sort bodies, not an index)"
+            )
+        out["order_by"] = order
+    direction = (params.get("orderDirection") or ["DESC"])[0]
+    if direction not in ("ASC", "DESC"):
+        raise InvalidInputError(f"orderDirection={direction[:40]} is not supported here")
+    out["descending"] = direction == "DESC"
+    out["event_count_limit"] = _count(params, "eventCountLimit", 10**9)
+    out["max_event_count"] = _count(params, "maxEventCount", epcis_store.MAX_EXAMINED)
+    if out["event_count_limit"] is not None and out["max_event_count"] is not None:
+        raise InvalidInputError(
+            "eventCountLimit with maxEventCount is not supported here: EPCIS makes them "
+            "mutually exclusive (QueryParameterException)"
+        )
+    return out
 
 
 def _values(params: dict[str, list[str]], name: str) -> tuple[str, ...]:
@@ -89,7 +126,7 @@ def parse_query(request: Request, **fixed: tuple[str, ...]) -> epcis_store.Query
 def parse_params(params: dict[str, list[str]], **fixed: tuple[str, ...]) -> epcis_store.Query:
     """Standard query parameters (unknown ones are refused, so a client never reads a
     filter as applied that was not)."""
-    known = set(_MATCH) | set(_SIMPLE) | set(_TIMES) | set(_PAGING)
+    known = set(_MATCH) | set(_SIMPLE) | set(_TIMES) | set(_PAGING) | set(_RESULT)
     unknown = sorted(n for n in set(params) - known if not epcis_filters.is_parameter(n))
     if unknown:
         raise InvalidInputError(
@@ -113,7 +150,7 @@ def parse_params(params: dict[str, list[str]], **fixed: tuple[str, ...]) -> epci
         for name in sorted(params)
         if epcis_filters.is_parameter(name) and (values := _values(params, name))
     )
-    return epcis_store.Query(**args)
+    return epcis_store.Query(**args, **_result_options(params))
 
 
 def query_document(rows: Sequence[EpcisEvent], name: str = "SimpleEventQuery") -> dict[str, Any]:
@@ -142,19 +179,42 @@ def _page(
 ) -> JSONResponse:
     require_key(caller)
     per_page = min(max(per_page, 1), epcis_store.MAX_PER_PAGE)
-    after = epcis_store.decode_token(token) if token else 0
-    rows, last = epcis_store.find_events(
-        session=session,
-        member_id=caller.member_id,
-        is_admin=caller.viewer.is_admin,
-        query=query,
-        per_page=per_page,
-        after=after,
-    )
+    start = epcis_store.decode_token(token, query) if token else epcis_store.Position()
+    left = start.left if token else query.event_count_limit
+    if (
+        not token
+        and query.max_event_count is not None
+        and epcis_store.count_over(
+            session=session,
+            member_id=caller.member_id,
+            is_admin=caller.viewer.is_admin,
+            query=query,
+            most=query.max_event_count,
+        )
+    ):
+        raise QueryTooLargeError(
+            f"more than maxEventCount={query.max_event_count} events match (or more than "
+            f"{epcis_store.MAX_EXAMINED} had to be read to count them)"
+        )
+    rows: list[EpcisEvent] = []
+    last: int | None = None
+    if left is None or left > 0:
+        rows, last = epcis_store.find_events(
+            session=session,
+            member_id=caller.member_id,
+            is_admin=caller.viewer.is_admin,
+            query=query,
+            per_page=per_page if left is None else min(per_page, left),
+            start=start,
+        )
+    if left is not None:
+        left -= len(rows)
+        last = last if left > 0 else None  # eventCountLimit answered: no next page
     headers = version_headers()
     if last is not None:
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "nextPageToken"]
-        params.append(("nextPageToken", epcis_store.encode_token(last)))
+        position = epcis_store.position_of(session, query, last, left)
+        params.append(("nextPageToken", epcis_store.encode_token(last, query, position)))
         headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
         headers["GS1-Next-Page-Token-Expires"] = "2100-01-01T00:00:00Z"  # tokens do not expire
     return JSONResponse(query_document(rows, name), headers=headers)
