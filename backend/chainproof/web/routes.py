@@ -39,6 +39,7 @@ from chainproof.evidence import service
 from chainproof.evidence.verify import ANONYMOUS
 from chainproof.merkle import EVIDENCE_LEAF_TYPES
 from chainproof.roles import Role
+from chainproof.store.models import MAX_ID
 from chainproof.trust import WELL_KNOWN_PATH
 from chainproof.web import explorer
 from chainproof.web.certificate import (
@@ -61,7 +62,6 @@ from chainproof.web.i18n import (
 from chainproof.web.vendor import integrity
 
 TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
-MAX_ID: Final = 2**63 - 1
 
 # (route name, message key) of the header navigation, in order.
 NAV: Final = (
