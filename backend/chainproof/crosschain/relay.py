@@ -29,7 +29,7 @@ import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, cast
+from typing import Any, Final, Generic, Protocol, TypeVar, cast
 
 import structlog
 from eth_account.signers.local import LocalAccount
@@ -76,14 +76,23 @@ class SubChainForked(ChainMismatchError):
     """The sub-chain no longer has a block hash that is checkpointed on the main chain."""
 
 
+class _Registry(Protocol):
+    @property
+    def address(self) -> str: ...
+
+
+RegistryT = TypeVar("RegistryT", bound=_Registry)
+
+
 @dataclass
-class MainChain:
-    """The main chain as the relay's writer sees it: node, relay key, ChainRegistry, and
-    the chain id and genesis hash it must keep answering with (else nothing is sent)."""
+class RemoteChain(Generic[RegistryT]):
+    """A chain the relay key writes to (the main chain, a second chain): node, relay key,
+    registry there, and the chain id and genesis hash it must keep answering with (else
+    nothing is sent)."""
 
     w3: Web3
     sender: TxSender
-    registry: ChainRegistryClient
+    registry: RegistryT
     chain_id: int
     genesis_hash: str
     _status: ChainStatus | None = field(default=None, repr=False)
@@ -98,6 +107,11 @@ class MainChain:
             cached=None if fresh else self._status,
         )
         return self._status
+
+
+@dataclass
+class MainChain(RemoteChain[ChainRegistryClient]):
+    """The main chain as the relay's writer sees it (its registry: ChainRegistry)."""
 
 
 def remote_status(

@@ -18,7 +18,7 @@ verifier reads a revocation on any chain as the receipt's (``crosschain/policy.p
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
 
 import structlog
@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from web3 import Web3
 
-from chainproof.chain.context import ChainContext, ChainStatus
+from chainproof.chain.context import ChainContext
 from chainproof.chain.deployments import (
     REGISTRY,
     deploy_registry,
@@ -40,7 +40,7 @@ from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import MinedTx, TxSender
 from chainproof.chain.writer import Call, ChainWriter, enqueue
 from chainproof.crosschain.models import SecondAnchor
-from chainproof.crosschain.relay import remote_status
+from chainproof.crosschain.relay import RemoteChain
 from chainproof.crosschain.steploop import StepLoop
 from chainproof.digests import keccak256, to_hex
 from chainproof.errors import ChainError, ConflictError
@@ -60,27 +60,8 @@ PLAN_LIMIT: Final = 32  # batches enqueued per planning round
 
 
 @dataclass
-class SecondChain:
-    """The second chain as its writer sees it: node, relay key, EvidenceRegistry there, and
-    the chain id and genesis it must keep answering with (else nothing is sent)."""
-
-    w3: Web3
-    sender: TxSender
-    registry: EvidenceRegistryClient
-    chain_id: int
-    genesis_hash: str
-    _status: ChainStatus | None = field(default=None, repr=False)
-
-    def status(self, *, fresh: bool = False, may_block: bool = True) -> ChainStatus:
-        del may_block
-        self._status = remote_status(
-            self.w3,
-            chain_id=self.chain_id,
-            genesis=self.genesis_hash,
-            contract=self.registry.address,
-            cached=None if fresh else self._status,
-        )
-        return self._status
+class SecondChain(RemoteChain[EvidenceRegistryClient]):
+    """The second chain as its writer sees it (its registry: an EvidenceRegistry)."""
 
 
 class SecondAnchorKind:
