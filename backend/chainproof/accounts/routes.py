@@ -156,11 +156,7 @@ def list_users(_admin: AdminDep, session: SessionDep) -> list[UserOut]:
     response_model=SessionsEndedOut,
     responses=error_responses(401, 403, 404, 422),
 )
-def end_sessions(
-    user_id: RowId,
-    _admin: AdminDep,
-    session: SessionDep,
-) -> SessionsEndedOut:
+def end_sessions(user_id: RowId, _admin: AdminDep, session: SessionDep) -> SessionsEndedOut:
     if session.get(UserAccount, user_id) is None:
         raise NotFoundError(f"no person with id {user_id}")
     return SessionsEndedOut(ended=service.end_all_sessions(session=session, user_id=user_id))

@@ -105,11 +105,7 @@ def list_keys(
     response_model=KeyOut,
     responses=error_responses(401, 403, 404, 422),
 )
-def revoke_key(
-    key_id: RowId,
-    admin: AdminDep,
-    session: SessionDep,
-) -> KeyOut:
+def revoke_key(key_id: RowId, admin: AdminDep, session: SessionDep) -> KeyOut:
     found = session.get(ApiKey, key_id)
     was_live = found is not None and found.revoked_at is None
     key = identity.revoke_api_key(session=session, key_id=key_id)
