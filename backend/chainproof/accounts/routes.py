@@ -7,25 +7,22 @@ in the answer once (``invite_url`` is the page that takes it); the server keeps 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from sqlmodel import Session
 
 from chainproof.accounts import service
 from chainproof.accounts.models import EMAIL_LEN, UserAccount
 from chainproof.api import audited
-from chainproof.api.deps import AdminDep, SessionDep, SettingsDep
+from chainproof.api.deps import AdminDep, RowId, SessionDep, SettingsDep
 from chainproof.api.schemas import RoleName, error_responses
 from chainproof.errors import NotFoundError
 from chainproof.identity import MEMBER_NAME_MAX
 from chainproof.store.models import Member
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
-
-MAX_ID = 2**63 - 1
 
 
 class UserIn(BaseModel):
@@ -159,11 +156,7 @@ def list_users(_admin: AdminDep, session: SessionDep) -> list[UserOut]:
     response_model=SessionsEndedOut,
     responses=error_responses(401, 403, 404, 422),
 )
-def end_sessions(
-    user_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[3])],
-    _admin: AdminDep,
-    session: SessionDep,
-) -> SessionsEndedOut:
+def end_sessions(user_id: RowId, _admin: AdminDep, session: SessionDep) -> SessionsEndedOut:
     if session.get(UserAccount, user_id) is None:
         raise NotFoundError(f"no person with id {user_id}")
     return SessionsEndedOut(ended=service.end_all_sessions(session=session, user_id=user_id))

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 from web3 import Web3
@@ -36,7 +36,7 @@ from chainproof.config import Settings
 from chainproof.errors import AuthError, ChainError
 from chainproof.evidence.verify import Viewer
 from chainproof.runtime import Runtime, UnavailableChain
-from chainproof.store.models import Role
+from chainproof.store.models import MAX_ID, Role
 
 # --- the runtime ---------------------------------------------------------------------------
 
@@ -198,3 +198,6 @@ def require_role(*roles: Role) -> Callable[[Caller], Caller]:
 
 SubmitterDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER))]
 AdminDep = Annotated[Caller, Depends(require_role(Role.ADMIN))]
+
+# A row id in a path (a key, a person, a batch).
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[3])]

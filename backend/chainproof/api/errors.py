@@ -23,7 +23,7 @@ with the request body.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import structlog
 from fastapi import FastAPI, Request
@@ -80,29 +80,27 @@ class NotAuthenticatedError(AuthError):
     code = "unauthorized"
 
 
+# Each branch of the error tree and its HTTP status, most specific class first: the first
+# match answers. A decoded revert comes before ChainError: it is the contract refusing this
+# request (root already anchored, leaf already revoked), not the chain being unavailable.
+_STATUS: Final[tuple[tuple[type[ChainProofError], int], ...]] = (
+    (BadRequestError, 400),
+    (PayloadTooLargeError, 413),
+    (UnsupportedMediaTypeError, 415),
+    (InvalidInputError, 422),
+    (NotFoundError, 404),
+    (NotAuthenticatedError, 401),
+    (AuthError, 403),
+    (ContractRevertError, 409),
+    (ConflictError, 409),
+    (ChainError, 503),
+)
+
+
 def status_for(exc: ChainProofError) -> int:
-    """The HTTP status of a ChainProof error (most specific class first)."""
-    if isinstance(exc, BadRequestError):
-        return 400
-    if isinstance(exc, PayloadTooLargeError):
-        return 413
-    if isinstance(exc, UnsupportedMediaTypeError):
-        return 415
-    if isinstance(exc, InvalidInputError):
-        return 422
-    if isinstance(exc, NotFoundError):
-        return 404
-    if isinstance(exc, NotAuthenticatedError):
-        return 401
-    if isinstance(exc, AuthError):
-        return 403
-    # Before ChainError: a decoded revert is the contract refusing this request (root
-    # already anchored, leaf already revoked), not the chain being unavailable.
-    if isinstance(exc, ContractRevertError | ConflictError):
-        return 409
-    if isinstance(exc, ChainError):
-        return 503
-    return 500  # ConfigError, CompilerError: the server is misconfigured, not the client
+    """The HTTP status of a ChainProof error; 500 for ConfigError and CompilerError (the
+    server is misconfigured, not the client)."""
+    return next((status for cls, status in _STATUS if isinstance(exc, cls)), 500)
 
 
 def _code_for(exc: ChainProofError, status: int) -> str:

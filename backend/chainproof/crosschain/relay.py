@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, cast
+from typing import Any, Final, Generic, Protocol, TypeVar, cast
 
 import structlog
 from eth_account.signers.local import LocalAccount
@@ -48,10 +47,10 @@ from chainproof.chain.sender import MinedTx, TxSender
 from chainproof.chain.writer import Call, ChainWriter, OpKind, enqueue
 from chainproof.crosschain.models import CrosschainCheckpoint
 from chainproof.crosschain.ranges import checkpoint_typed_data, range_tree, sign_checkpoint
+from chainproof.crosschain.steploop import StepLoop
 from chainproof.crosschain.validators import SignRequest, collect_signatures
 from chainproof.errors import ChainError, ChainMismatchError, ConflictError
 from chainproof.metrics import EVENTS
-from chainproof.store.leader import KeyLock
 from chainproof.store.ops import LIVE, ChainOp
 
 log = structlog.get_logger("chainproof.crosschain")
@@ -77,14 +76,23 @@ class SubChainForked(ChainMismatchError):
     """The sub-chain no longer has a block hash that is checkpointed on the main chain."""
 
 
+class _Registry(Protocol):
+    @property
+    def address(self) -> str: ...
+
+
+RegistryT = TypeVar("RegistryT", bound=_Registry)
+
+
 @dataclass
-class MainChain:
-    """The main chain as the relay's writer sees it: node, relay key, ChainRegistry, and
-    the chain id and genesis hash it must keep answering with (else nothing is sent)."""
+class RemoteChain(Generic[RegistryT]):
+    """A chain the relay key writes to (the main chain, a second chain): node, relay key,
+    registry there, and the chain id and genesis hash it must keep answering with (else
+    nothing is sent)."""
 
     w3: Web3
     sender: TxSender
-    registry: ChainRegistryClient
+    registry: RegistryT
     chain_id: int
     genesis_hash: str
     _status: ChainStatus | None = field(default=None, repr=False)
@@ -99,6 +107,11 @@ class MainChain:
             cached=None if fresh else self._status,
         )
         return self._status
+
+
+@dataclass
+class MainChain(RemoteChain[ChainRegistryClient]):
+    """The main chain as the relay's writer sees it (its registry: ChainRegistry)."""
 
 
 def remote_status(
@@ -270,8 +283,11 @@ class ForkFinding:
         )
 
 
-class Relay:
+class Relay(StepLoop):
     """Plans the next checkpoint range and runs the main chain's writer for it."""
+
+    what = "the relay"
+    thread_name = "chainproof-relay"
 
     def __init__(
         self,
@@ -286,6 +302,7 @@ class Relay:
         max_range: int = MAX_RANGE,
         signer_endpoints: Sequence[str] = (),
     ) -> None:
+        super().__init__()
         self.engine = engine
         self.sub_w3 = sub_w3
         self.main = main
@@ -295,7 +312,6 @@ class Relay:
         self.confirmations = confirmations
         self.max_range = min(max_range, MAX_RANGE)
         self.fork: ForkFinding | None = None
-        self.last_error: str | None = None
         self.writer = ChainWriter(
             engine=engine,
             chain=cast(ChainContext, main),
@@ -303,10 +319,6 @@ class Relay:
         )
         # Run after each step (``service``: delivering recall messages); returns how many.
         self.after_step: Callable[[], int] | None = None
-        # The relay key's leader lock (``service.open_relay``), released when it stops.
-        self.lock: KeyLock | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # ---- the checks and the plan -------------------------------------------------------
 
@@ -399,37 +411,3 @@ class Relay:
         worked = self.writer.step() or planned
         delivered = self.after_step() if self.after_step is not None else 0
         return worked or delivered > 0
-
-    def drain(self, timeout: float = 60.0) -> None:
-        """Plans and sends until nothing is due or live (tests, ``--once``)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.step() and self.writer.live_count() == 0:
-                return
-        raise ChainError(f"the relay did not drain within {timeout}s")
-
-    # ---- lifecycle ---------------------------------------------------------------------
-
-    def start(self, poll: float = 1.0) -> None:
-        def run() -> None:
-            while not self._stop.is_set():
-                try:
-                    worked = self.step()
-                    self.last_error = None
-                    if worked:
-                        continue
-                except Exception as exc:  # the rows are safe in the database: retry
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    log.warning("relay step failed", error=self.last_error)
-                self._stop.wait(poll)
-
-        self._thread = threading.Thread(target=run, name="chainproof-relay", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None

@@ -17,9 +17,8 @@ verifier reads a revocation on any chain as the receipt's (``crosschain/policy.p
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
 
 import structlog
@@ -29,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from web3 import Web3
 
-from chainproof.chain.context import ChainContext, ChainStatus
+from chainproof.chain.context import ChainContext
 from chainproof.chain.deployments import (
     REGISTRY,
     deploy_registry,
@@ -41,11 +40,11 @@ from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import MinedTx, TxSender
 from chainproof.chain.writer import Call, ChainWriter, enqueue
 from chainproof.crosschain.models import SecondAnchor
-from chainproof.crosschain.relay import remote_status
+from chainproof.crosschain.relay import RemoteChain
+from chainproof.crosschain.steploop import StepLoop
 from chainproof.digests import keccak256, to_hex
 from chainproof.errors import ChainError, ConflictError
 from chainproof.receipts import OtherAnchor, Receipt
-from chainproof.store.leader import KeyLock
 from chainproof.store.models import Batch, BatchStatus
 from chainproof.store.ops import LIVE, ChainOp
 from chainproof.trust import OtherChainAnchor
@@ -61,27 +60,8 @@ PLAN_LIMIT: Final = 32  # batches enqueued per planning round
 
 
 @dataclass
-class SecondChain:
-    """The second chain as its writer sees it: node, relay key, EvidenceRegistry there, and
-    the chain id and genesis it must keep answering with (else nothing is sent)."""
-
-    w3: Web3
-    sender: TxSender
-    registry: EvidenceRegistryClient
-    chain_id: int
-    genesis_hash: str
-    _status: ChainStatus | None = field(default=None, repr=False)
-
-    def status(self, *, fresh: bool = False, may_block: bool = True) -> ChainStatus:
-        del may_block
-        self._status = remote_status(
-            self.w3,
-            chain_id=self.chain_id,
-            genesis=self.genesis_hash,
-            contract=self.registry.address,
-            cached=None if fresh else self._status,
-        )
-        return self._status
+class SecondChain(RemoteChain[EvidenceRegistryClient]):
+    """The second chain as its writer sees it (its registry: an EvidenceRegistry)."""
 
 
 class SecondAnchorKind:
@@ -127,13 +107,17 @@ class SecondAnchorKind:
         return None  # nothing was promised: the planner enqueues the root again
 
 
-class SecondAnchorer:
+class SecondAnchorer(StepLoop):
     """Plans a ``second_anchor`` operation per confirmed batch not anchored on the second
     chain yet, and runs that chain's writer (unless the relay's writer sends them)."""
+
+    what = "the second anchorer"
+    thread_name = "chainproof-second"
 
     def __init__(
         self, *, engine: Engine, second: SecondChain, writer: ChainWriter | None = None
     ) -> None:
+        super().__init__()
         self.engine = engine
         self.second = second
         kind = SecondAnchorKind(second)
@@ -146,11 +130,6 @@ class SecondAnchorer:
             writer.kinds[kind.name] = kind  # the main chain's writer: same key, same chain
             self.own_writer = False
         self.writer = writer
-        self.last_error: str | None = None
-        # The relay key's leader lock when no relay holds it (``service``), released at stop.
-        self.lock: KeyLock | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def plan(self) -> int:
         """Enqueues the roots due; how many."""
@@ -199,38 +178,9 @@ class SecondAnchorer:
             return self.writer.step() or planned
         return planned
 
-    def drain(self, timeout: float = 60.0) -> None:
-        """Plans and sends until nothing is due or live (tests, one-shot runs)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.step() and self.writer.live_count() == 0:
-                return
-        raise ChainError(f"the second anchorer did not drain within {timeout}s")
-
-    def start(self, poll: float = 1.0) -> None:
-        def run() -> None:
-            while not self._stop.is_set():
-                try:
-                    ok = self.second.status().ok
-                    worked = self.step() if ok else False
-                    self.last_error = None if ok else self.second.status().reason
-                    if worked:
-                        continue
-                except Exception as exc:  # the rows are safe in the database: retry
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    log.warning("second anchor step failed", error=self.last_error)
-                self._stop.wait(poll)
-
-        self._thread = threading.Thread(target=run, name="chainproof-second", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None
+    def paused(self) -> str | None:
+        status = self.second.status()
+        return None if status.ok else status.reason
 
 
 def open_second_chain(

@@ -187,14 +187,21 @@ def issue(
     if supersedes is not None:
         events.append(_event(session, supersedes, "renew", f"renewed as {public_id}", digests))
     session.add_all(events)
-    # One commit: the licence, its events and their anchors' queue rows (invariant 4).
+    return _queue(session, licence, digests, member_id=member.id, label=f"licence {public_id}")
+
+
+def _queue(
+    session: Session, licence: Licence, digests: list[bytes], *, member_id: int | None, label: str
+) -> Licence:
+    """Queues the anchoring of ``digests`` in the caller's commit (the licence, its events and
+    their anchors' queue rows go together, invariant 4); ``licence`` as stored."""
     intake.submit_digests(
         session=session,
         algorithm="sha256",
         digests=digests,
-        member_id=member.id,
-        label=f"licence {public_id}",
-        channel_id=licence.channel_id,
+        member_id=member_id,
+        label=label,
+        channel_id=licence.channel_id,  # its status records follow the licence's channel
     )
     session.refresh(licence)
     return licence
@@ -292,15 +299,13 @@ def change_status(
     session.add(_event(session, licence, action, reason, digests))
     licence.status = to
     session.add(licence)
-    intake.submit_digests(
-        session=session,
-        algorithm="sha256",
-        digests=digests,
+    return _queue(
+        session,
+        licence,
+        digests,
         member_id=licence.issuer_member_id,
         label=f"licence {licence.public_id} {action}",
     )
-    session.refresh(licence)
-    return licence
 
 
 def renew(

@@ -48,6 +48,7 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 HEX32_LEN = 66  # "0x" + 64 hex digits: digests, leaves, roots, tx and block hashes
 ADDRESS_LEN = 42  # "0x" + 40 hex digits, EIP-55 checksummed
 LABEL_LEN = 200
+MAX_ID = 2**63 - 1  # the largest BIGINT: a larger id in a path is a 422, not a database error
 FILENAME_LEN = 255  # the usual file-system limit on a file name
 
 

@@ -111,17 +111,13 @@ def relay_commitment(
     on_chain = registry.tender(bytes.fromhex(row.tender_id[2:])).bids
     if on_chain + ops.live_commitments(session, row.tender_id) >= MAX_BIDS:
         raise ConflictError(f"tender {reference!r} has {MAX_BIDS} bids, the most relayed")
-    return enqueue(
+    return _bidder_op(
         session,
-        kind=ops.COMMIT,
-        payload={
-            "reference": reference,
-            "tender_id": row.tender_id,
-            "bidder": who,
-            "commitment": _hex32(commitment, "commitment"),
-            "signature": "0x" + sig.hex(),
-        },
-        dedupe_key=ops.dedupe_key(ops.COMMIT, row.tender_id, who),
+        ops.COMMIT,
+        row,
+        who,
+        commitment=_hex32(commitment, "commitment"),
+        signature="0x" + sig.hex(),
     )
 
 
@@ -137,17 +133,24 @@ def relay_reveal(
     row = get_tender(session, reference)
     chain.require_ok()
     who = _bidder(bidder)
+    return _bidder_op(
+        session,
+        ops.REVEAL,
+        row,
+        who,
+        bid_digest=_hex32(bid_digest, "bid_digest"),
+        salt=_hex32(salt, "salt"),
+    )
+
+
+def _bidder_op(session: Session, kind: str, row: Tender, who: str, **fields: str) -> ChainOp:
+    """A bidder's operation on a tender, queued for the chain writer: one per bidder, tender
+    and kind (its dedupe key)."""
     return enqueue(
         session,
-        kind=ops.REVEAL,
-        payload={
-            "reference": reference,
-            "tender_id": row.tender_id,
-            "bidder": who,
-            "bid_digest": _hex32(bid_digest, "bid_digest"),
-            "salt": _hex32(salt, "salt"),
-        },
-        dedupe_key=ops.dedupe_key(ops.REVEAL, row.tender_id, who),
+        kind=kind,
+        payload={"reference": row.reference, "tender_id": row.tender_id, "bidder": who, **fields},
+        dedupe_key=ops.dedupe_key(kind, row.tender_id, who),
     )
 
 

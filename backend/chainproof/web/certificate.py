@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import segno
 from sqlmodel import Session
@@ -245,6 +245,62 @@ def register_fonts() -> tuple[str, str]:
     return _register_fonts()
 
 
+def esc(text: str) -> str:
+    """Text safe in a reportlab ``Paragraph`` (which reads a little markup)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class PdfStyles(NamedTuple):
+    """The paragraph styles of the certificate and the licence PDF (sizes aside, the same)."""
+
+    base: Any
+    wrap: Any
+    small: Any
+    label: Any
+    label_en: Any
+    code: Any
+    title: Any
+    subtitle: Any
+
+
+def pdf_styles(
+    *,
+    size: tuple[float, float],
+    label: tuple[float, float],
+    code: tuple[float, float],
+    title: tuple[float, float],
+    title_color: str,
+) -> PdfStyles:
+    """The styles with the CJK and monospace fonts; each pair is (font size, leading)."""
+    from reportlab.lib import colors
+    from reportlab.lib.styles import ParagraphStyle
+
+    cjk, mono = _register_fonts()
+    ink = colors.HexColor("#1f2933")
+    base = ParagraphStyle("base", fontName=cjk, fontSize=size[0], leading=size[1], textColor=ink)
+    wrap = ParagraphStyle("wrap", parent=base, wordWrap="CJK")
+    label_style = ParagraphStyle("label", parent=wrap, fontSize=label[0], leading=label[1])
+    return PdfStyles(
+        base=base,
+        wrap=wrap,
+        small=ParagraphStyle("small", parent=wrap, fontSize=8.5, leading=12),
+        label=label_style,
+        label_en=ParagraphStyle(
+            "label_en", parent=label_style, fontSize=7.5, textColor=colors.grey
+        ),
+        code=ParagraphStyle("code", parent=base, fontName=mono, fontSize=code[0], leading=code[1]),
+        title=ParagraphStyle(
+            "title",
+            parent=base,
+            fontSize=title[0],
+            leading=title[1],
+            alignment=1,
+            textColor=colors.HexColor(title_color),
+        ),
+        subtitle=ParagraphStyle("subtitle", parent=base, fontSize=11, alignment=1),
+    )
+
+
 def render_pdf(cert: Certificate, sections: Sequence[Section] = ()) -> bytes:
     """The certificate as an A4 PDF with the CJK font embedded (subset); ``sections`` are
     extra tables before the trust anchor (the court's, ``web/court_facts.py``)."""
@@ -261,22 +317,10 @@ def render_pdf(cert: Certificate, sections: Sequence[Section] = ()) -> bytes:
         TableStyle,
     )
 
-    cjk, mono = _register_fonts()
-    ink = colors.HexColor("#1f2933")
-    accent = colors.HexColor("#0b5cad")
-    base = ParagraphStyle("base", fontName=cjk, fontSize=10, leading=14, textColor=ink)
-    cjk_wrap = ParagraphStyle("cjk", parent=base, wordWrap="CJK")
-    small = ParagraphStyle("small", parent=cjk_wrap, fontSize=8.5, leading=12)
-    label = ParagraphStyle("label", parent=cjk_wrap, fontSize=9.5, leading=12)
-    label_en = ParagraphStyle("label_en", parent=label, fontSize=7.5, textColor=colors.grey)
-    code = ParagraphStyle("code", parent=base, fontName=mono, fontSize=8, leading=11)
-    title = ParagraphStyle(
-        "title", parent=base, fontSize=26, leading=32, alignment=1, textColor=accent
+    base, cjk_wrap, small, label, label_en, code, title, subtitle = pdf_styles(
+        size=(10, 14), label=(9.5, 12), code=(8, 11), title=(26, 32), title_color="#0b5cad"
     )
-    subtitle = ParagraphStyle("subtitle", parent=base, fontSize=11, alignment=1)
-
-    def esc(text: str) -> str:
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    mono = code.fontName  # for inline <font> markup
 
     def hexcell(value: str | None) -> Paragraph:
         # 8 pt monospace: a 66-character hash (0x + 64) fits the 124 mm column on one line.

@@ -16,9 +16,10 @@ from typing import Any, Final
 from segno import DataOverflowError
 
 from chainproof.trust import WELL_KNOWN_PATH, TrustAnchor
-from chainproof.web.certificate import qr_drawing, register_fonts
+from chainproof.web.certificate import esc, pdf_styles, qr_drawing
 from chainproof.web.formatting import cst_time
 
+RED: Final = "#b42318"
 STATUS_LINE: Final = {
     "suspended": ("本证照已暂停", "This licence is suspended"),
     "revoked": ("本证照已吊销", "This licence has been revoked"),
@@ -36,22 +37,11 @@ def render_licence_pdf(
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    cjk, mono = register_fonts()
-    ink = colors.HexColor("#1f2933")
-    red = colors.HexColor("#b42318")
-    base = ParagraphStyle("base", fontName=cjk, fontSize=11, leading=16, textColor=ink)
-    wrap = ParagraphStyle("wrap", parent=base, wordWrap="CJK")
-    small = ParagraphStyle("small", parent=wrap, fontSize=8.5, leading=12)
-    label = ParagraphStyle("label", parent=wrap, fontSize=10, leading=13)
-    label_en = ParagraphStyle("label_en", parent=label, fontSize=7.5, textColor=colors.grey)
-    code = ParagraphStyle("code", parent=base, fontName=mono, fontSize=7.5, leading=10)
-    title = ParagraphStyle(
-        "title", parent=base, fontSize=28, leading=36, alignment=1, textColor=red
+    red = colors.HexColor(RED)
+    _, wrap, small, label, label_en, code, title, subtitle = pdf_styles(
+        size=(11, 16), label=(10, 13), code=(7.5, 10), title=(28, 36), title_color=RED
     )
-    subtitle = ParagraphStyle("subtitle", parent=base, fontSize=11, alignment=1)
-
-    def esc(text: str) -> str:
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    mono = code.fontName  # for inline <font> markup
 
     def lab(zh: str, en: str) -> list[Any]:
         return [Paragraph(esc(zh), label), Paragraph(esc(en), label_en)]

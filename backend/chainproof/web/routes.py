@@ -12,6 +12,7 @@ None of these routes is in the OpenAPI schema: ``/docs`` documents the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
@@ -40,6 +41,7 @@ from chainproof.evidence.verify import ANONYMOUS
 from chainproof.merkle import EVIDENCE_LEAF_TYPES
 from chainproof.receipts.metadata import METADATA_TEXT_MAX
 from chainproof.roles import Role
+from chainproof.store.models import MAX_ID
 from chainproof.trust import WELL_KNOWN_PATH
 from chainproof.web import explorer
 from chainproof.web.certificate import (
@@ -62,7 +64,6 @@ from chainproof.web.i18n import (
 from chainproof.web.vendor import integrity
 
 TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
-MAX_ID: Final = 2**63 - 1
 
 # (route name, message key) of the header navigation, in order.
 NAV: Final = (
@@ -319,6 +320,27 @@ def _explorer_error(request: Request, exc: ChainProofError) -> HTMLResponse:
     )
 
 
+def _explorer_page(
+    request: Request,
+    name: str,
+    missing: str,
+    find: Callable[[], Any],
+    *,
+    malformed: type[Exception] | tuple[type[Exception], ...] = (),
+) -> HTMLResponse:
+    """The page ``explorer_<name>.html`` of what ``find`` found; a 404 naming ``missing`` when
+    it found nothing (or the key is ``malformed``), a 503 when the chain cannot answer."""
+    try:
+        found = find()
+    except malformed:
+        found = None
+    except ChainProofError as exc:
+        return _explorer_error(request, exc)
+    if found is None:
+        return error_page(request, 404, "error.not_found", missing)
+    return render(request, f"explorer_{name}.html", active="web_explorer", **{name: found})
+
+
 _SEARCH_ROUTES: Final = {
     "block": ("web_explorer_block", "number"),
     "tx": ("web_explorer_tx", "tx_hash"),
@@ -370,39 +392,32 @@ def explorer_page(
 def explorer_block(request: Request, number: str, chain: ChainDep) -> HTMLResponse:
     if not number.isdigit() or int(number) > MAX_ID:
         return error_page(request, 404, "error.not_found", f"block {number!r}")
-    try:
-        found = explorer.block(chain=chain, number=int(number))
-    except ChainProofError as exc:
-        return _explorer_error(request, exc)
-    if found is None:
-        return error_page(request, 404, "error.not_found", f"block {number}")
-    return render(request, "explorer_block.html", active="web_explorer", block=found)
+    return _explorer_page(
+        request, "block", f"block {number}", lambda: explorer.block(chain=chain, number=int(number))
+    )
 
 
 @router.get("/explorer/tx/{tx_hash}", name="web_explorer_tx", response_class=HTMLResponse)
 def explorer_tx(request: Request, tx_hash: str, chain: ChainDep) -> HTMLResponse:
-    try:
-        found = explorer.transaction(chain=chain, tx_hash=tx_hash)
-    except ChainProofError as exc:
-        return _explorer_error(request, exc)
-    if found is None:
-        return error_page(request, 404, "error.not_found", f"transaction {tx_hash[:80]}")
-    return render(request, "explorer_tx.html", active="web_explorer", tx=found)
+    return _explorer_page(
+        request,
+        "tx",
+        f"transaction {tx_hash[:80]}",
+        lambda: explorer.transaction(chain=chain, tx_hash=tx_hash),
+    )
 
 
 @router.get("/explorer/root/{root}", name="web_explorer_root", response_class=HTMLResponse)
 def explorer_root(
     request: Request, root: str, chain: ChainDep, session: SessionDep
 ) -> HTMLResponse:
-    try:
-        found = explorer.root_view(chain=chain, session=session, root=root)
-    except ValueError:
-        found = None
-    except ChainProofError as exc:
-        return _explorer_error(request, exc)
-    if found is None:
-        return error_page(request, 404, "error.not_found", f"root {root[:80]}")
-    return render(request, "explorer_root.html", active="web_explorer", root=found)
+    return _explorer_page(
+        request,
+        "root",
+        f"root {root[:80]}",
+        lambda: explorer.root_view(chain=chain, session=session, root=root),
+        malformed=ValueError,
+    )
 
 
 @router.get("/explorer/digest/{digest}", name="web_explorer_digest", response_class=HTMLResponse)

@@ -21,11 +21,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from chainproof.api.deps import SessionDep
 from chainproof.roles import Role
+from chainproof.store.models import MAX_ID
 from chainproof.subsidy import rounds
 from chainproof.subsidy.models import Application
 from chainproof.subsidy.schemas import CatalogOut
 from chainproof.web.i18n_subsidy import INTEGRITY_RESULTS, KINDS, STATUSES
-from chainproof.web.routes import MAX_ID, error_page, page_gate, render
+from chainproof.web.routes import error_page, page_gate, render
 
 router = APIRouter(include_in_schema=False)
 

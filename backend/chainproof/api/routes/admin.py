@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from chainproof import identity
 from chainproof.api import audited
-from chainproof.api.deps import AdminDep, SessionDep
+from chainproof.api.deps import AdminDep, RowId, SessionDep
 from chainproof.api.schemas import (
     KeyCreatedOut,
     KeyIn,
@@ -20,8 +20,6 @@ from chainproof.api.schemas import (
 from chainproof.store.models import ApiKey
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
-
-MAX_ID = 2**63 - 1
 
 
 def _key_out(key: ApiKey, org: str) -> KeyOut:
@@ -107,11 +105,7 @@ def list_keys(
     response_model=KeyOut,
     responses=error_responses(401, 403, 404, 422),
 )
-def revoke_key(
-    key_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[3])],
-    admin: AdminDep,
-    session: SessionDep,
-) -> KeyOut:
+def revoke_key(key_id: RowId, admin: AdminDep, session: SessionDep) -> KeyOut:
     found = session.get(ApiKey, key_id)
     was_live = found is not None and found.revoked_at is None
     key = identity.revoke_api_key(session=session, key_id=key_id)

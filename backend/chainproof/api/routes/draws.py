@@ -28,7 +28,7 @@ from chainproof.subsidy.access import Actor
 from chainproof.subsidy.applications import list_applications
 from chainproof.subsidy.models import ApplicationStatus
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", tags=["draws"])
 ReviewerDep = Annotated[Caller, Depends(require_role(Role.REVIEWER))]
 
 DrawId = Annotated[
@@ -152,7 +152,6 @@ class DrawOut(BaseModel):
 
 @router.post(
     "/draws",
-    tags=["draws"],
     summary="Commit to a random draw",
     description=(
         "Fixes the candidates, the count, a future target block and a commitment to a "
@@ -186,7 +185,6 @@ def create_draw(
 
 @router.post(
     "/draws/{draw_id}/reveal",
-    tags=["draws"],
     summary="Reveal an organiser-held secret after the target block",
     description="Checked against the commitment on chain. Reviewer or admin.",
     response_model=DrawOut,
@@ -212,7 +210,6 @@ def reveal_draw(
 
 @router.get(
     "/draws/{draw_id}",
-    tags=["draws"],
     summary="A draw: commitments, target block, and once drawn the secret and selection",
     description="Public: anyone recomputes it (`chainproof draw verify`).",
     response_model=DrawOut,
@@ -226,7 +223,6 @@ def get_draw(draw_id: DrawId, session: SessionDep) -> Any:
 
 @router.post(
     "/subsidy/spot-audits",
-    tags=["draws"],
     summary="Draw applications from the review queue for a spot audit (抽查)",
     description=(
         "A draw whose candidates are the applications in the queue (`application-<id>`, by "

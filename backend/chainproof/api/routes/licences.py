@@ -14,7 +14,6 @@ from typing import Annotated, Any, Final, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from segno import DataOverflowError
-from starlette.concurrency import run_in_threadpool
 
 from chainproof.api.deps import (
     AdminDep,
@@ -41,7 +40,7 @@ from chainproof.trust import TrustAnchor
 
 ReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.AUDITOR))]
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", tags=["licences"])
 
 EX_LICENCE_ID: Final = "0193b3c4-5d6e-7f80-9a1b-2c3d4e5f6a7c"
 LicenceId = Annotated[
@@ -203,41 +202,34 @@ class VerdictOut(BaseModel):
 
 @router.post(
     "/licences/issuers",
-    tags=["licences"],
     summary="Give an org the licence_issuer role",
     response_model=IssuerOut,
     responses=error_responses(401, 403, 404, 422),
 )
-async def designate(
+def designate(
     body: IssuerIn, caller: AdminDep, session: SessionDep, chain: ChainDep, settings: SettingsDep
 ) -> Any:
-    def work() -> dict[str, Any]:
-        member = service.designate(
-            session=session, org=body.org, secret=settings.secret_key.get_secret_value()
-        )
-        return {"org": member.name, "issuer": did_pkh(chain.chain_id, member.chain_address or "")}
-
-    return await run_in_threadpool(work)
+    member = service.designate(
+        session=session, org=body.org, secret=settings.secret_key.get_secret_value()
+    )
+    return {"org": member.name, "issuer": did_pkh(chain.chain_id, member.chain_address or "")}
 
 
 @router.post(
     "/licences/types",
-    tags=["licences"],
     status_code=201,
     summary="Define a licence type (an issuer org)",
     response_model=TypeOut,
     responses=error_responses(401, 403, 409, 422),
 )
-async def create_type(body: TypeIn, caller: SubmitterDep, session: SessionDep) -> Any:
-    row = await run_in_threadpool(
-        lambda: service.create_type(
-            session=session,
-            member_id=caller.member_id,
-            code=body.code,
-            name=body.name,
-            fields=body.fields,
-            validity_days=body.validity_days,
-        )
+def create_type(body: TypeIn, caller: SubmitterDep, session: SessionDep) -> Any:
+    row = service.create_type(
+        session=session,
+        member_id=caller.member_id,
+        code=body.code,
+        name=body.name,
+        fields=body.fields,
+        validity_days=body.validity_days,
     )
     return {
         "code": row.code,
@@ -249,100 +241,83 @@ async def create_type(body: TypeIn, caller: SubmitterDep, session: SessionDep) -
 
 @router.post(
     "/licences",
-    tags=["licences"],
     status_code=201,
     summary="Issue a licence (an issuer org)",
     response_model=LicenceOut,
     responses=error_responses(401, 403, 404, 422),
 )
-async def issue(
+def issue(
     body: IssueIn, caller: SubmitterDep, session: SessionDep, chain: ChainDep, settings: SettingsDep
 ) -> Any:
-    def work() -> dict[str, Any]:
-        row = service.issue(
-            session=session,
-            chain_id=chain.chain_id,
-            secret=settings.secret_key.get_secret_value(),
-            member_id=caller.member_id,
-            type_code=body.type,
-            holder=body.holder,
-            claims=body.claims,
-            valid_from=body.valid_from,
-            holder_org=body.holder_org,
-            channel_id=channels.named(session, body.channel, caller.member_id),
-        )
-        return service.public(session, row)
-
-    return await run_in_threadpool(work)
+    row = service.issue(
+        session=session,
+        chain_id=chain.chain_id,
+        secret=settings.secret_key.get_secret_value(),
+        member_id=caller.member_id,
+        type_code=body.type,
+        holder=body.holder,
+        claims=body.claims,
+        valid_from=body.valid_from,
+        holder_org=body.holder_org,
+        channel_id=channels.named(session, body.channel, caller.member_id),
+    )
+    return service.public(session, row)
 
 
 @router.get(
     "/licences",
-    tags=["licences"],
     summary="The caller's org's licences of a holder",
     response_model=LicenceListOut,
     responses=error_responses(401, 403, 422),
 )
-async def by_holder(
+def by_holder(
     caller: SubmitterDep,
     session: SessionDep,
     holder: Annotated[str, Query(min_length=1, max_length=LABEL_LEN)],
 ) -> Any:
-    items = await run_in_threadpool(
-        lambda: service.by_holder(session=session, viewer=caller.viewer, holder=holder)
-    )
-    return {"items": items}
+    return {"items": service.by_holder(session=session, viewer=caller.viewer, holder=holder)}
 
 
 @router.get(
     "/licences/{licence_id}",
-    tags=["licences"],
     summary="A licence: credential, status, history (its issuer org)",
     response_model=LicenceOut,
     responses=error_responses(401, 403, 404, 422),
 )
-async def read(licence_id: LicenceId, caller: ReaderDep, session: SessionDep) -> Any:
-    def work() -> dict[str, Any]:
-        # Its issuer org, admins, auditors and its channel's members (issue 25); else 404.
-        row = service.readable(session=session, licence_id=licence_id, viewer=caller.viewer)
-        return service.public(session, row)
-
-    return await run_in_threadpool(work)
+def read(licence_id: LicenceId, caller: ReaderDep, session: SessionDep) -> Any:
+    # Its issuer org, admins, auditors and its channel's members (issue 25); else 404.
+    row = service.readable(session=session, licence_id=licence_id, viewer=caller.viewer)
+    return service.public(session, row)
 
 
 @router.post(
     "/licences/{licence_id}/status",
-    tags=["licences"],
     summary="Suspend, reinstate or revoke (its issuer org)",
     response_model=LicenceOut,
     responses=error_responses(401, 403, 404, 409, 422),
 )
-async def change_status(
+def change_status(
     licence_id: LicenceId,
     body: StatusIn,
     caller: SubmitterDep,
     session: SessionDep,
     chain: ChainDep,
 ) -> Any:
-    def work() -> dict[str, Any]:
-        row = service.owned(session=session, licence_id=licence_id, viewer=caller.viewer)
-        row = service.change_status(
-            session=session, chain=chain, licence=row, action=body.action, reason=body.reason
-        )
-        return service.public(session, row)
-
-    return await run_in_threadpool(work)
+    row = service.owned(session=session, licence_id=licence_id, viewer=caller.viewer)
+    row = service.change_status(
+        session=session, chain=chain, licence=row, action=body.action, reason=body.reason
+    )
+    return service.public(session, row)
 
 
 @router.post(
     "/licences/{licence_id}/renew",
-    tags=["licences"],
     status_code=201,
     summary="Renew: a new licence supersedes this one (its issuer org)",
     response_model=LicenceOut,
     responses=error_responses(401, 403, 404, 409, 422),
 )
-async def renew(
+def renew(
     licence_id: LicenceId,
     body: RenewIn,
     caller: SubmitterDep,
@@ -350,46 +325,37 @@ async def renew(
     chain: ChainDep,
     settings: SettingsDep,
 ) -> Any:
-    def work() -> dict[str, Any]:
-        row = service.owned(session=session, licence_id=licence_id, viewer=caller.viewer)
-        new = service.renew(
-            session=session,
-            chain=chain,
-            secret=settings.secret_key.get_secret_value(),
-            licence=row,
-            valid_from=body.valid_from,
-        )
-        return service.public(session, new)
-
-    return await run_in_threadpool(work)
+    row = service.owned(session=session, licence_id=licence_id, viewer=caller.viewer)
+    new = service.renew(
+        session=session,
+        chain=chain,
+        secret=settings.secret_key.get_secret_value(),
+        licence=row,
+        valid_from=body.valid_from,
+    )
+    return service.public(session, new)
 
 
 @router.post(
     "/licences/verify",
-    tags=["licences"],
     summary="Verify a licence or a presentation (public)",
     response_model=VerdictOut,
     responses=error_responses(413, 422, 429),
 )
-async def verify(
-    body: VerifyIn, session: SessionDep, chain: ChainDep, settings: SettingsDep
-) -> Any:
-    def work() -> dict[str, Any]:
-        try:
-            trust: TrustAnchor | None = server_trust_anchor(
-                chain, data_dir=settings.data_dir, public_rpc_url=published_rpc_url(settings, chain)
-            )
-        except ChainError:
-            trust = None  # degraded: no receipt verifies, so nothing is valid
-        w3 = rpc_web3(chain)
-        return service.verify(
-            session=session,
-            chain_id=chain.chain_id,
-            document=body.document,
-            verify_receipt=lambda receipt: verify_receipt(receipt, w3, trust=trust),
+def verify(body: VerifyIn, session: SessionDep, chain: ChainDep, settings: SettingsDep) -> Any:
+    try:
+        trust: TrustAnchor | None = server_trust_anchor(
+            chain, data_dir=settings.data_dir, public_rpc_url=published_rpc_url(settings, chain)
         )
-
-    return await run_in_threadpool(work)
+    except ChainError:
+        trust = None  # degraded: no receipt verifies, so nothing is valid
+    w3 = rpc_web3(chain)
+    return service.verify(
+        session=session,
+        chain_id=chain.chain_id,
+        document=body.document,
+        verify_receipt=lambda receipt: verify_receipt(receipt, w3, trust=trust),
+    )
 
 
 class PublicOut(BaseModel):
@@ -402,7 +368,6 @@ class PublicOut(BaseModel):
 
 @router.get(
     "/licences/{licence_id}/public",
-    tags=["licences"],
     summary="A licence's public part: signature, root, dates, status receipts (public)",
     description=(
         "What a verifier needs besides the claims a holder shows it (the page `/l/{id}` "
@@ -413,10 +378,8 @@ class PublicOut(BaseModel):
     response_model=PublicOut,
     responses=error_responses(404, 422, 429),
 )
-async def public(licence_id: LicenceId, session: SessionDep) -> Any:
-    return await run_in_threadpool(
-        lambda: service.public_status(session=session, licence_id=licence_id)
-    )
+def public(licence_id: LicenceId, session: SessionDep) -> Any:
+    return service.public_status(session=session, licence_id=licence_id)
 
 
 class PresentationIn(BaseModel):
@@ -434,7 +397,6 @@ class PresentationOut(BaseModel):
 
 @router.post(
     "/licences/{licence_id}/presentation",
-    tags=["licences"],
     summary="A link and QR code showing chosen fields (its holder or issuer org)",
     description=(
         "The chosen fields (value, salt, proof) go in the link's fragment, which browsers "
@@ -444,24 +406,19 @@ class PresentationOut(BaseModel):
     response_model=PresentationOut,
     responses=error_responses(401, 403, 404, 422),
 )
-async def presentation(
+def presentation(
     licence_id: LicenceId,
     body: PresentationIn,
     caller: SubmitterDep,
     session: SessionDep,
     settings: SettingsDep,
 ) -> Any:
-    def work() -> dict[str, Any]:
-        row = holders.held_or_issued(session=session, licence_id=licence_id, viewer=caller.viewer)
-        url = holders.presentation_link(
-            licence=row, disclose=body.fields, base_url=settings.public_url
-        )
-        try:
-            return {"url": url, "qr_svg": qr_svg(url, scale=4)}
-        except DataOverflowError:
-            raise InvalidInputError(
-                "these fields do not fit one QR code: choose fewer, or hand over the credential "
-                "file (the page /l/{id} reads it too)"
-            ) from None
-
-    return await run_in_threadpool(work)
+    row = holders.held_or_issued(session=session, licence_id=licence_id, viewer=caller.viewer)
+    url = holders.presentation_link(licence=row, disclose=body.fields, base_url=settings.public_url)
+    try:
+        return {"url": url, "qr_svg": qr_svg(url, scale=4)}
+    except DataOverflowError:
+        raise InvalidInputError(
+            "these fields do not fit one QR code: choose fewer, or hand over the credential "
+            "file (the page /l/{id} reads it too)"
+        ) from None

@@ -24,7 +24,7 @@ from chainproof.roles import Role
 # Reading a recording: its org's submitters, admins, auditors, its channel's members.
 ReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.AUDITOR))]
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", tags=["recordings"])
 
 EX_RECORDING_ID: Final = "0193b3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b"
 EX_LINK: Final = "0x7d0c4f1e2a3b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d"
@@ -186,7 +186,6 @@ class RecordingDetailOut(RecordingOut):
 
 @router.post(
     "/recordings",
-    tags=["recordings"],
     status_code=201,
     summary="Open a live recording",
     response_model=RecordingOut,
@@ -206,7 +205,6 @@ def open_recording(body: RecordingIn, caller: SubmitterDep, session: SessionDep)
 
 @router.get(
     "/recordings",
-    tags=["recordings"],
     summary="The caller's org's recordings",
     response_model=RecordingListOut,
     responses=error_responses(401, 403),
@@ -218,7 +216,6 @@ def list_recordings(caller: SubmitterDep, session: SessionDep) -> Any:
 
 @router.get(
     "/recordings/{recording_id}",
-    tags=["recordings"],
     summary="A recording's segments and their anchors",
     response_model=RecordingDetailOut,
     responses=error_responses(401, 403, 404, 422),
@@ -231,7 +228,6 @@ def read_recording(recording_id: RecordingId, caller: ReaderDep, session: Sessio
 
 @router.post(
     "/recordings/{recording_id}/segments",
-    tags=["recordings"],
     summary="Append segment digests",
     description=(
         f"Up to {MAX_SEGMENTS_PER_REQUEST} segments, in order from the next index. A segment "
@@ -259,7 +255,6 @@ def append_segments(
 
 @router.post(
     "/recordings/{recording_id}/close",
-    tags=["recordings"],
     summary="Close a recording",
     description="The whole file's SHA-256 and size; the size must be what the segments cover.",
     response_model=RecordingOut,

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Annotated, Any
+from typing import Any
 
 import structlog
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
 
 from chainproof.api.deps import (
     ChainDep,
+    RowId,
     Runtime,
     RuntimeDep,
     SessionDep,
@@ -48,8 +49,6 @@ from chainproof.store.models import Batch, BatchStatus
 
 router = APIRouter()
 log = structlog.get_logger("chainproof.api")
-
-MAX_ID = 2**63 - 1
 
 
 @router.get(
@@ -99,7 +98,7 @@ def _get_batch(session: Session, batch_id: int) -> Batch:
     responses=error_responses(401, 404, 422),
 )
 def read_batch(
-    batch_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[3])],
+    batch_id: RowId,
     session: SessionDep,
     viewer: ViewerDep,
 ) -> BatchOut:

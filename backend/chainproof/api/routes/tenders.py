@@ -25,7 +25,7 @@ from chainproof.runtime import Runtime, send_now
 from chainproof.store.ops import LIVE, ChainOp
 from chainproof.tenders import service
 
-router = APIRouter(prefix="/api/v1/tenders")
+router = APIRouter(prefix="/api/v1/tenders", tags=["tenders"])
 _HEX = "0x" + "ab" * 32
 Reference = Annotated[
     str, Path(max_length=64, pattern=r"^[A-Za-z0-9._-]+$", examples=["GXZC2026-001"])
@@ -212,7 +212,6 @@ def _tx_answer(runtime: Runtime, reference: str, op: ChainOp, wait: float) -> An
 
 @router.post(
     "",
-    tags=["tenders"],
     summary="Open a tender (commit deadline, reveal window) on chain",
     description=(
         "Enqueues `openTender` for the chain writer (the first tender deploys the "
@@ -248,7 +247,6 @@ def open_tender(
 
 @router.get(
     "/{reference}",
-    tags=["tenders"],
     summary="A tender: commitments, openings, award (from the chain), flagged reveals",
     response_model=TenderOut,
     responses=error_responses(404, 422, 503),
@@ -259,7 +257,6 @@ def get_tender(reference: Reference, session: SessionDep, chain: ChainDep) -> An
 
 @router.get(
     "/{reference}/operations/{operation_id}",
-    tags=["tenders"],
     summary="A tender operation's status (opening, commitment, reveal, award)",
     description=(
         "Public to whoever holds the id (a bidder has no API key): `queued` → `signed` → "
@@ -274,7 +271,6 @@ def tender_operation(reference: Reference, operation_id: OperationId, session: S
 
 @router.post(
     "/{reference}/commitments",
-    tags=["tenders"],
     summary="Relay a bidder's signed commitment (the signature is the credential)",
     description=(
         "Enqueued for the chain writer: 200 with the transaction when it settled within a "
@@ -298,7 +294,6 @@ def commit(reference: Reference, body: CommitIn, session: SessionDep, runtime: R
 
 @router.post(
     "/{reference}/reveals",
-    tags=["tenders"],
     summary="Open a bid: its file digest and salt, checked against the commitment on chain",
     description=(
         "As a commitment: 200, 202 or 409 (`RevealNotOpen`, `CommitmentMismatch`: a "
@@ -321,7 +316,6 @@ def reveal(reference: Reference, body: RevealIn, session: SessionDep, runtime: R
 
 @router.post(
     "/{reference}/award",
-    tags=["tenders"],
     summary="Anchor the evaluation report and the award (after the reveal window)",
     response_model=TxOut,
     responses={**_ACCEPTED, **error_responses(401, 403, 404, 409, 422, 503)},

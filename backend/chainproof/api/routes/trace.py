@@ -26,7 +26,7 @@ from chainproof.chain.writer import operation_public
 from chainproof.channels import service as channels
 from chainproof.errors import NotFoundError
 from chainproof.runtime import send_now
-from chainproof.store.models import Role
+from chainproof.store.models import MAX_ID, Role
 from chainproof.store.ops import ChainOp
 from chainproof.trace import (
     capture,
@@ -342,7 +342,7 @@ def _recall_out(session: Any, runtime: Any, r: Any, op_id: str | None) -> Recall
     },
 )
 def recall_report(
-    recall_id: Annotated[int, Path(ge=1, le=2**63 - 1, examples=[1])],
+    recall_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])],
     session: SessionDep,
     caller: KeyholderDep,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
@@ -386,7 +386,7 @@ def register_org(body: OrgIn, session: SessionDep, caller: AdminDep) -> OrgOut:
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def admit_prefix(
-    member_id: Annotated[int, Path(ge=1, le=2**63 - 1, examples=[2])],
+    member_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[2])],
     body: PrefixIn,
     session: SessionDep,
     caller: AdminDep,
@@ -414,7 +414,7 @@ def admit_prefix(
     responses=error_responses(401, 403, 404, 422),
 )
 def read_org(
-    member_id: Annotated[int, Path(ge=1, le=2**63 - 1, examples=[2])],
+    member_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[2])],
     session: SessionDep,
     caller: AdminDep,
 ) -> OrgOut:

@@ -32,7 +32,7 @@ from chainproof.timestamping.authority import (
 )
 from chainproof.timestamping.service import queue_stamp, tsa_of
 
-router = APIRouter()
+router = APIRouter(tags=["timestamps"])
 
 _PEM: Final = "application/x-pem-file"
 # A granted token's evidence: its receipt (with the token) at /api/v1/evidence/{id}/receipt.
@@ -69,7 +69,6 @@ async def _bounded_body(request: Request) -> bytes:
 
 @router.post(
     "/tsa",
-    tags=["timestamps"],
     summary="RFC 3161 time stamp",
     description=(
         "An RFC 3161 time-stamp query (DER, `application/timestamp-query`: `openssl ts "
@@ -134,7 +133,6 @@ async def timestamp(request: Request, caller: CallerDep, settings: SettingsDep) 
 
 @router.get(
     "/tsa/ca.pem",
-    tags=["timestamps"],
     summary="The TSA's root certificate",
     description="The root CA (PEM) that tokens and signed certificates chain to.",
     response_class=Response,
@@ -147,7 +145,6 @@ async def ca_pem(request: Request, settings: SettingsDep) -> Response:
 
 @router.get(
     "/tsa/tsa.pem",
-    tags=["timestamps"],
     summary="The TSA's certificate",
     description="The TSA's own certificate (PEM), for tokens issued without certReq.",
     response_class=Response,

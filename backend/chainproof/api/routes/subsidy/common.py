@@ -21,7 +21,7 @@ from chainproof.api.deps import (
 )
 from chainproof.api.errors import error_body
 from chainproof.api.upload import FILE_FIELD
-from chainproof.store.models import Role, utcnow
+from chainproof.store.models import MAX_ID, Role, utcnow
 from chainproof.subsidy import applications, lifecycle
 from chainproof.subsidy.access import Actor
 from chainproof.subsidy.models import ApplicationStatus
@@ -32,7 +32,6 @@ from chainproof.subsidy.schemas import (
 from chainproof.vocabulary import ALGORITHMS
 
 PREFIX: Final = "/api/v1/subsidy"
-MAX_ID: Final = 2**63 - 1
 MAX_FILES: Final = 64
 ApplicationId = Annotated[int, Path(ge=1, le=MAX_ID, description="Application id.", examples=[5])]
 DocumentId = Annotated[int, Path(ge=1, le=MAX_ID, description="Document id.", examples=[3])]
