@@ -105,6 +105,7 @@ class World:
     epcis: dict[str, dict[str, str]] = field(default_factory=dict)  # org → its EPCIS things
     recordings: dict[str, str] = field(default_factory=dict)  # org → its latest recording
     licences: dict[str, str] = field(default_factory=dict)  # org → its latest licence
+    datasets: dict[str, str] = field(default_factory=dict)  # org → its latest data set
 
     def key(self, org: str, role: str) -> tuple[int, str]:
         with db.open_session(self.settings.resolved_database_url) as session:
@@ -378,6 +379,25 @@ def _recording(w: World, org: str | None, suffix: str, first_segment: bool = Fal
     return Req("GET", url)
 
 
+def _dataset(w: World, org: str | None, suffix: str, method: str = "GET", body: Any = None) -> Req:
+    """A fresh data set of ``org`` (registered by its submitter) and a request on it."""
+    org = org or "A"
+    made = w.client.post(
+        "/api/v1/datasets",
+        headers=w.as_(f"submitter_{org.lower()}"),
+        json={
+            "name": f"authz {secrets.token_hex(4)}",
+            "licence": "CC-BY-4.0",
+            "paths": ["a.csv"],
+            "sizes": [1],
+            "sha256": ["0x" + "ab" * 32],
+        },
+    )
+    assert made.status_code == 201, made.text
+    w.datasets[org] = rid = made.json()["id"]
+    return Req(method, f"/api/v1/datasets/{rid}{suffix}", {"json": body} if body else {})
+
+
 def _licence(w: World, org: str | None, suffix: str, body: Any = None) -> Req:
     """A fresh licence issued by ``org`` (made an issuer org, with a type, on first use)."""
     org = org or "A"
@@ -514,6 +534,23 @@ SAMPLES: dict[authz.RouteKey, tuple[bool, Sample]] = {
         lambda w, o: Req("POST", "/api/v1/evidence/digests", {"json": _digests()}),
     ),
     ("GET", "/api/v1/licences/{licence_id}"): (True, lambda w, o: _licence(w, o, "")),
+    ("GET", "/api/v1/datasets/{resource_id}"): (True, lambda w, o: _dataset(w, o, "")),
+    ("GET", "/api/v1/datasets/{resource_id}/manifest"): (
+        True,
+        lambda w, o: _dataset(w, o, "/manifest"),
+    ),
+    ("GET", "/api/v1/datasets/{resource_id}/proof"): (
+        True,
+        lambda w, o: _dataset(w, o, "/proof?path=a.csv"),
+    ),
+    ("POST", "/api/v1/datasets/{resource_id}/grants"): (
+        True,
+        lambda w, o: _dataset(w, o, "/grants", "POST", {"org": ORG_B}),
+    ),
+    ("DELETE", "/api/v1/datasets/{resource_id}/grants/{org}"): (
+        True,
+        lambda w, o: _dataset(w, o, "/grants/" + quote(ORG_B, safe=""), "DELETE"),
+    ),
     ("POST", "/api/v1/licences/{licence_id}/status"): (
         True,
         lambda w, o: _licence(w, o, "/status", {"action": "suspend", "reason": "matrix"}),
@@ -768,6 +805,8 @@ def _nowhere(req: Req, w: World, owner: str) -> Req:
         url = url.replace(w.recordings[owner], NOWHERE_EVIDENCE)
     if owner in w.licences:
         url = url.replace(w.licences[owner], NOWHERE_EVIDENCE)
+    if owner in w.datasets:
+        url = url.replace(w.datasets[owner], NOWHERE_EVIDENCE)
     return Req(req.method, url, req.kwargs)
 
 

@@ -58,6 +58,16 @@ input, 503 when the chain is unavailable or not the one anchored on.
 TAGS = [
     {"name": "evidence", "description": "Anchor files or digests; read their records."},
     {
+        "name": "business types",
+        "description": "Business types (业务类型): a JSON Schema for the metadata typed evidence "
+        "carries, committed in its salt.",
+    },
+    {
+        "name": "data resources",
+        "description": "Data resources (数据资源): a directory's manifest as one anchored Merkle "
+        "root, its owner, licence and access grants.",
+    },
+    {
         "name": "licences",
         "description": "E-licences: W3C credentials, salted claims, anchored roots, status.",
     },

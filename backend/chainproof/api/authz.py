@@ -147,6 +147,12 @@ def _owned(
 _licence = _recording = _unit = _owned
 
 
+_DATASET_READ: Final = _owned(
+    "its owner org, the orgs granted access, admins and auditors (datasets/service.py)",
+    KEYHOLDERS,
+)
+
+
 def _evidence_private(what: str) -> Rule:
     """A route that shows an evidence record's receipt, or more (the salt in it would let the
     holder probe the digest): only for those who may see the record."""
@@ -206,6 +212,23 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("GET", "/api/v1/operations/{operation_id}"): _owned(
         "a chain operation is its org's business: anyone else finds no such operation",
         KEYHOLDERS,
+    ),
+    # --- business types and data resources (issue 25) -------------------------------------
+    ("POST", "/api/v1/business-types"): Rule(ADMINS, why="admins define business types"),
+    ("GET", "/api/v1/business-types"): Rule(
+        KEYHOLDERS, why="a type's schema is what its evidence must carry: any key reads it"
+    ),
+    ("GET", "/api/v1/business-types/{code}"): Rule(KEYHOLDERS, why="as the list"),
+    ("POST", "/api/v1/datasets"): Rule(SUBMITTERS, why="a member registers its own data sets"),
+    ("GET", "/api/v1/datasets"): Rule(
+        KEYHOLDERS, why="those the caller's org owns or was granted (admins, auditors: all)"
+    ),
+    ("GET", "/api/v1/datasets/{resource_id}"): _DATASET_READ,
+    ("GET", "/api/v1/datasets/{resource_id}/manifest"): _DATASET_READ,
+    ("GET", "/api/v1/datasets/{resource_id}/proof"): _DATASET_READ,
+    ("POST", "/api/v1/datasets/{resource_id}/grants"): _owned("only its owner org grants access"),
+    ("DELETE", "/api/v1/datasets/{resource_id}/grants/{org}"): _owned(
+        "only its owner org withdraws access"
     ),
     # --- live recordings (recordings/service.py: owned) -----------------------------------
     ("POST", "/api/v1/recordings"): Rule(SUBMITTERS, why="recorders are members' submitters"),

@@ -46,7 +46,19 @@ class BusinessTypeIn(BaseModel):
 
 
 class BusinessTypeOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "contract",
+                    "name": "合同",
+                    "schema": _EXAMPLE_SCHEMA,
+                    "created_at": "2026-12-07T08:00:00Z",
+                }
+            ]
+        },
+    )
     code: str
     name: str
     schema_: dict[str, Any] = Field(alias="schema", serialization_alias="schema")

@@ -15,7 +15,7 @@ from chainproof.api import audited
 from chainproof.api.deps import Caller, SessionDep, SubmitterDep, require_role
 from chainproof.api.schemas import error_responses
 from chainproof.datasets import service
-from chainproof.datasets.manifest import MAX_FILES, PATH_MAX, entry_of
+from chainproof.datasets.manifest import LEAF_TYPES, MAX_FILES, PATH_MAX, PROOF_FORMAT, entry_of
 from chainproof.datasets.models import LICENCE_LEN, NAME_LEN, DataResource
 from chainproof.errors import InvalidInputError
 from chainproof.roles import Role
@@ -56,11 +56,36 @@ class DatasetIn(BaseModel):
 
 
 class GrantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"org": "南宁市农业局"}]}
+    )
     org: str = Field(min_length=1, max_length=200)
 
 
+_EXAMPLE_ID = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+_EXAMPLE_ROOT = "0x" + "5c" * 32
+
+
 class DatasetOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _EXAMPLE_ID,
+                    "name": "2023 甘蔗检测数据",
+                    "licence": "CC-BY-4.0",
+                    "owner": "广西甘蔗研究所",
+                    "root": _EXAMPLE_ROOT,
+                    "file_count": 1,
+                    "total_bytes": 1834,
+                    "evidence_id": "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60",
+                    "status": "anchored",
+                    "grants": ["南宁市农业局"],
+                    "created_at": "2026-12-07T08:00:00Z",
+                }
+            ]
+        }
+    )
     id: str
     name: str
     licence: str
@@ -147,7 +172,22 @@ def read_dataset(resource_id: ResourceId, reader: ReaderDep, session: SessionDep
     "/datasets/{resource_id}/manifest",
     summary="A data set's manifest",
     description="Every file's path, size and SHA-256, in leaf order, with the root.",
-    responses=error_responses(401, 403, 404, 422),
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "id": _EXAMPLE_ID,
+                        "root": _EXAMPLE_ROOT,
+                        "files": [
+                            {"path": "lab/2023-01.csv", "size": 1834, "sha256": "0x" + "ab" * 32}
+                        ],
+                    }
+                }
+            }
+        },
+        **error_responses(401, 403, 404, 422),
+    },
 )
 def read_manifest(resource_id: ResourceId, reader: ReaderDep, session: SessionDep) -> Any:
     resource = service.readable(session, resource_id, reader.viewer)
@@ -165,7 +205,25 @@ def read_manifest(resource_id: ResourceId, reader: ReaderDep, session: SessionDe
         "The file's leaf and Merkle proof up to the root, with the root's receipt once "
         "anchored: enough to check that file alone (`chainproof dataset check-proof`)."
     ),
-    responses=error_responses(401, 403, 404, 422),
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "format": PROOF_FORMAT,
+                        "resource": _EXAMPLE_ID,
+                        "name": "2023 甘蔗检测数据",
+                        "root": _EXAMPLE_ROOT,
+                        "leaf_types": list(LEAF_TYPES),
+                        "leaf": ["lab/2023-01.csv", 1834, "0x" + "ab" * 32],
+                        "proof": ["0x" + "7d" * 32],
+                        "receipt": {"version": 2, "root": _EXAMPLE_ROOT, "…": "…"},
+                    }
+                }
+            }
+        },
+        **error_responses(401, 403, 404, 422),
+    },
 )
 def read_proof(
     resource_id: ResourceId,
