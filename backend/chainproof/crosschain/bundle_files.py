@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import structlog
 from hexbytes import HexBytes
 from web3 import Web3
 
@@ -24,6 +25,8 @@ from chainproof.trust import TrustAnchor
 
 if TYPE_CHECKING:
     from chainproof.runtime import Runtime
+
+log = structlog.get_logger("chainproof.bundle")
 
 
 def checkpoint_files(receipt: Receipt, main_w3: Web3) -> dict[str, bytes]:
@@ -51,7 +54,11 @@ def other_anchor_files(receipt: Receipt, nodes: Mapping[int, Web3]) -> dict[str,
         w3 = nodes.get(other.chain_id)
         if w3 is None:
             continue
-        files = tx_proof_files(w3, other.tx_hash, other.block_hash, other.block_number)
+        try:
+            files = tx_proof_files(w3, other.tx_hash, other.block_hash, other.block_number)
+        except Exception as exc:  # that chain's node away: the anchor goes unproven
+            log.warning("bundle without an anchor's proof", chain_id=other.chain_id, error=str(exc))
+            continue
         out[layout.anchor_header(n)] = files[layout.HEADER]
         out[layout.anchor_proof(n)] = files[layout.PROOF]
     return out

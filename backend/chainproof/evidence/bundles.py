@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
 from sqlmodel import Session
 from web3 import Web3
 
@@ -22,6 +23,8 @@ from chainproof.evidence.verify import Viewer
 from chainproof.timestamping.authority import granted_reply
 from chainproof.timestamping.service import Tsa, ensure_stamp
 from chainproof.trust import TrustAnchor
+
+log = structlog.get_logger("chainproof.bundle")
 
 
 def evidence_bundle(
@@ -45,10 +48,13 @@ def evidence_bundle(
     # Its checkpoint section once its block is checkpointed into a main chain (issue 22).
     receipt = receipt_with_checkpoint(session, receipt, chain.w3)
     extra: dict[str, Any] = {}
-    if receipt.checkpoint is not None and main_w3 is not None:
-        extra.update(checkpoint_files(receipt, main_w3))
-    elif receipt.checkpoint is not None:  # unprovable offline here: not claimed
-        receipt = receipt.model_copy(update={"checkpoint": None})
+    if receipt.checkpoint is not None:
+        try:
+            extra.update(checkpoint_files(receipt, main_w3) if main_w3 is not None else {})
+        except Exception as exc:  # the main chain's node away: the section is left out
+            log.warning("bundle without its checkpoint", error=f"{type(exc).__name__}: {exc}")
+        if layout.CHECKPOINT_PROOF not in extra:  # unprovable offline here: not claimed
+            receipt = receipt.model_copy(update={"checkpoint": None})
     receipt = with_other_anchors(session, receipt)  # dual anchoring, each anchor proven
     extra.update(other_anchor_files(receipt, other_nodes or {}))
     time_doc = freshness.time_document(session, ev, chain.w3)
