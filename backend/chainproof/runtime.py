@@ -32,7 +32,7 @@ from chainproof.chain.configured import open_configured_chain
 from chainproof.chain.context import ChainContext, ChainLocals, ChainStatus
 from chainproof.chain.endpoints import pool_options
 from chainproof.chain.nodes import Node, make_node
-from chainproof.chain.trace_registry import trace_chain
+from chainproof.chain.trace_registry import deploy_role, find_only, trace_chain
 from chainproof.chain.writer import ChainWriter, OpKind
 from chainproof.config import Settings
 from chainproof.crosschain.relay import Relay
@@ -177,6 +177,8 @@ def start_runtime(
             # another host finds the contracts the first one deployed (store/shared_files.py).
             with shared_files.shared_deployments(engine, settings.data_dir):
                 chain = _open_chain_or_degrade(settings)
+                if not run_batcher:  # `serve --no-batcher`: an API replica
+                    _find_only(chain, engine, settings)
                 find_trace_registry(chain, settings)
         runtime = Runtime(
             settings=settings,
@@ -211,6 +213,12 @@ def _start_trace_publisher(runtime: Runtime) -> HeadPublisher | None:
     )
     publisher.start()
     return publisher
+
+
+def _find_only(chain: ChainContext, engine: Engine, settings: Settings) -> None:
+    """Not the key's leader (an API replica, a standby): the TraceRegistry is found, never
+    deployed here; the leader's record comes in from the database (``DeployRole``)."""
+    find_only(chain, refresh=lambda: shared_files.materialize(engine, settings.data_dir))
 
 
 def find_trace_registry(chain: ChainContext, settings: Settings) -> None:
@@ -268,6 +276,7 @@ def _start_chain_workers(runtime: Runtime, *, enabled: bool, lock: KeyLock | Non
             # One batcher per signing key: another process anchors; this one serves the API.
             runtime.batcher_note = f"standby: {exc.message}"
             log.info("batcher on standby", reason=exc.message)
+            _find_only(runtime.chain, runtime.engine, runtime.settings)
             if isinstance(lock, PgLeaderLock):
                 runtime.standby = _Standby(runtime, lock)
             return
@@ -320,6 +329,7 @@ class _Standby:
 def _run_chain_workers(runtime: Runtime, lock: KeyLock) -> None:
     settings, chain = runtime.settings, runtime.chain
     runtime.leader_lock = lock
+    deploy_role(chain).find_only = False  # the key's leader: it may deploy what is missing
     runtime.batcher_note = None
     runtime.led_since = time.time()
     finality = finality_policy(chain, settings)

@@ -18,6 +18,7 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from chainproof.bundle.verify import verify_bundle
 from chainproof.chain.chain_registry import ChainRegistryClient, chain_registry_abi
 from chainproof.chain.context import open_chain
 from chainproof.config import DEV_OPERATOR_KEY, RELAY_DEV_KEY, Settings
@@ -147,6 +148,13 @@ def test_worker_relays_with_its_own_key_and_receipts_cross(
             with zipfile.ZipFile(io.BytesIO(zipped.content)) as z:
                 bundled = json.loads(z.read("receipt.json"))
             assert bundled["checkpoint"]["root"] == body["checkpoint"]["root"]
+            # ... and the proofs of both: the checkpoint through the main-chain block that
+            # posted it, the other anchor through its own block, verified offline.
+            offline = verify_bundle(zipped.content, trust=trust, policy="all")
+            assert offline.valid, offline.checks
+            found = {name: detail for name, _, detail in offline.checks}
+            assert "main-chain" in found["checkpoint"], found
+            assert "2 of 2 anchors proven" in found["other_anchors"], found
             # The explorer lists the checkpoints, the receipt's among them.
             page = client.get("/explorer")
             assert page.status_code == 200

@@ -1,7 +1,8 @@
 """Cross-chain recall (跨链消息): a lot recalled on a sub-chain's TraceRegistry is checkpointed
 into the main chain, delivered with its proof to the main chain's deployment over HTTP, and
 its scan page (API and HTML) shows the lot recalled; forged messages are refused; the
-sub-chain's lift crosses the same way and lifts it."""
+sub-chain's lift crosses the same way and lifts it; a leaf revoked on the sub-chain's
+EvidenceRegistry crosses too, and the main deployment's receipt verdict says revoked."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ import httpx
 from eth_account import Account
 from eth_utils import keccak
 from fastapi.testclient import TestClient
+from hexbytes import HexBytes
 from sqlmodel import Session, select
 
 from chainproof.api.app import create_app
-from chainproof.chain.compiler import load_artifact
+from chainproof.chain.compiler import ContractArtifact, load_artifact
 from chainproof.chain.context import open_chain
-from chainproof.chain.deployments import genesis_hash
+from chainproof.chain.deployments import deploy_registry, genesis_hash
+from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender
 from chainproof.chain.trace_registry import (
     TRACE_REGISTRY,
@@ -28,19 +31,58 @@ from chainproof.chain.trace_registry import (
 from chainproof.config import DEV_OPERATOR_KEY, RELAY_DEV_KEY, Settings
 from chainproof.crosschain.recalls import MESSAGES_PATH, build_message, deliver_recalls
 from chainproof.crosschain.relay import Relay, open_main_chain
+from chainproof.crosschain.revocations import (
+    REVOCATIONS_PATH,
+    build_revocation,
+    deliver_revocations,
+)
+from chainproof.merkle import EVIDENCE_LEAF_TYPES, StandardMerkleTree
+from chainproof.receipts import Receipt, evidence_leaf
 from chainproof.store.db import make_engine, upgrade
+from chainproof.store.models import RevokedLeaf
 from chainproof.trace.heads import reason_hash
 from chainproof.trace.models import TraceNode, TraceRecall
 from tests.crosschain.conftest import SUB_CHAIN_ID, TwoChains
-from tests.factories import served
+from tests.factories import receipt_from, served
 from tests.integration.test_trace_api import FARM, NOODLE, Api, document, event, lot
 
 REASON = "亚硝酸盐超标 (南宁抽检)"
+
+
+def _anchored_receipt(
+    w3: Any, admin: Any, registry: str, artifact: ContractArtifact
+) -> tuple[Receipt, list[bytes]]:
+    """A receipt of one of two leaves anchored on ``registry`` by ``admin``, and its proof."""
+    docs = [(secrets.token_bytes(32), secrets.token_bytes(32)) for _ in range(2)]
+    leaves = [evidence_leaf("sha256", d, s)[1] for d, s in docs]
+    tree = StandardMerkleTree.of(leaves, EVIDENCE_LEAF_TYPES)
+    mined = EvidenceRegistryClient(w3, registry, artifact.abi).anchor(
+        TxSender(w3, admin), tree.root, 2, b"\0" * 32
+    )
+    block = w3.eth.get_block(mined.block_number)
+    proof = tree.get_proof(tree.index_of(leaves[0]))
+    receipt = receipt_from(
+        algorithm="sha256",
+        digest=docs[0][0],
+        salt=docs[0][1],
+        proof=proof,
+        root=tree.root,
+        chain_id=int(w3.eth.chain_id),
+        contract=registry,
+        tx_hash=mined.tx_hash,
+        block_number=mined.block_number,
+        block_hash=HexBytes(block["hash"]).to_0x_hex(),
+        block_timestamp=int(block["timestamp"]),
+        submitter=admin.address,
+    )
+    return receipt, list(proof)
+
+
 LIFT = "复检合格"
 
 
 def test_a_sub_chain_recall_shows_on_the_main_deployments_scan_page(
-    chains: TwoChains, tmp_path: Path
+    chains: TwoChains, tmp_path: Path, registry_artifact: ContractArtifact
 ) -> None:
     admin = chains.admin
     # The main deployment, on the main chain, honouring its ChainRegistry's sub-chains.
@@ -85,12 +127,13 @@ def test_a_sub_chain_recall_shows_on_the_main_deployments_scan_page(
             sender = TxSender(sub_w3, admin)
             artifact = load_artifact(TRACE_REGISTRY)
             trace = deploy_trace_registry(sub_w3, sender, artifact)
+            evidence = deploy_registry(sub_w3, admin, registry_artifact)
             chains.client().register(
                 chains.admin_sender(),
                 chain_id=SUB_CHAIN_ID,
                 genesis_hash=genesis_hash(sub_w3),
                 name="南宁",
-                registries=[trace.address],
+                registries=[trace.address, evidence.address],
                 signers=[admin.address],
                 threshold=1,
             )
@@ -207,6 +250,65 @@ def test_a_sub_chain_recall_shows_on_the_main_deployments_scan_page(
                         )
                         == 1
                     )
+
+                # A leaf revoked on the sub-chain's EvidenceRegistry crosses the same way: the
+                # main deployment's receipt verdict then says revoked (forgeries refused).
+                receipt, proof = _anchored_receipt(
+                    sub_w3, admin, evidence.address, registry_artifact
+                )
+                client_ev = EvidenceRegistryClient(sub_w3, evidence.address, registry_artifact.abi)
+                why = b"\7" * 32
+                root = bytes.fromhex(receipt.root[2:])
+                leaf = bytes.fromhex(receipt.leaf_hash[2:])
+                revoked = client_ev.revoke_leaf(sender, root, leaf, proof, why)
+                with Session(engine) as s:
+                    s.add(
+                        RevokedLeaf(
+                            root=receipt.root,
+                            leaf_hash=receipt.leaf_hash,
+                            reason_hash="0x" + why.hex(),
+                            tx_hash=revoked.tx_hash,
+                            block_number=revoked.block_number,
+                        )
+                    )
+                    s.commit()
+                verdict_path = "/api/v1/receipts/verify"
+                before = client.post(verdict_path, json=receipt.model_dump(mode="json")).json()
+                assert "revoked" not in before, before
+                relay.drain()
+                with Session(engine) as s:
+                    assert (
+                        deliver_revocations(
+                            s, sub_w3, registry=evidence.address, main_deployment=url
+                        )
+                        == 1
+                    )
+                    assert (
+                        deliver_revocations(
+                            s, sub_w3, registry=evidence.address, main_deployment=url
+                        )
+                        == 0
+                    )
+                    message = build_revocation(
+                        s,
+                        sub_w3,
+                        registry=evidence.address,
+                        revoked=s.exec(select(RevokedLeaf)).one(),
+                    )
+                assert message is not None
+                body = message.model_dump(mode="json")
+                for change in (
+                    {"leaf_hash": "0x" + "33" * 32},
+                    {"reason_hash": "0x" + "44" * 32},
+                    {"registry": chains.accounts[5].address},
+                    {"checkpoint": {**body["checkpoint"], "root": "0x" + "11" * 32}},
+                ):
+                    r = httpx.post(url + REVOCATIONS_PATH, json={**body, **change})
+                    assert r.status_code == 422, (change, r.text)
+                after = client.post(verdict_path, json=receipt.model_dump(mode="json")).json()
+                assert after["revoked"] is True and after["valid"] is False, after
+                assert f"revoked on chain {SUB_CHAIN_ID}" in after["reason"], after
+                assert after["checks"][-1]["name"] == "crosschain_revocation"
             final = client.get(path).json()
             [entry] = final["recalls"]
             assert entry["lift_reason"] == LIFT and entry["lifted_at"] is not None

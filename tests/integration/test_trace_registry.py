@@ -1,4 +1,5 @@
-"""TraceRegistry on every node kind: roles, custom-error reverts, forward-only heads."""
+"""TraceRegistry on every node kind: roles, custom-error reverts, forward-only heads; an API
+replica never deploys it (it finds the leader's)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlmodel import Session, col, select
 
+from chainproof.api.errors import status_for
 from chainproof.chain.compiler import load_artifact
 from chainproof.chain.context import open_chain
 from chainproof.chain.deployments import load_record, save_record
@@ -17,12 +19,16 @@ from chainproof.chain.nodes import free_port
 from chainproof.chain.trace_registry import (
     PUBLISHER_ROLE,
     TraceRegistryClient,
+    TraceRegistryNotDeployed,
+    deploy_role,
     deploy_trace_registry,
     trace_chain,
 )
-from chainproof.config import DEV_OPERATOR_KEY
+from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.errors import ContractRevertError
+from chainproof.runtime import start_runtime
 from chainproof.store import db
+from chainproof.store.shared_files import publish
 from chainproof.trace.demo import seed_trace_demo
 from chainproof.trace.heads import publish_pending
 from chainproof.trace.models import TraceNode
@@ -142,3 +148,34 @@ def test_a_recorded_v1_deployment_is_replaced_by_v2_and_heads_republished(
         engine.dispose()
     finally:
         chain.stop()
+
+
+@pytest.mark.parametrize("chain_node", ["anvil"], indirect=True)
+def test_an_api_replica_finds_the_trace_registry_and_never_deploys_it(
+    deployed: Deployed, tmp_path: Path
+) -> None:
+    """A `serve --no-batcher` replica (start_runtime with run_batcher=False) on a data dir
+    and database with no TraceRegistry record: it sends nothing and answers "not deployed
+    yet" (503), and finds the one the leader deployed once the record is in the database."""
+    assert deployed.node.rpc_url is not None
+    data = tmp_path / "replica"
+    url = f"sqlite:///{tmp_path / 'cp.db'}"
+    settings = Settings(env="test", data_dir=data, database_url=url, chain=deployed.node.rpc_url)
+    runtime = start_runtime(settings, run_batcher=False)  # opens the chain as `serve` does
+    chain = runtime.chain
+    try:
+        sent = chain.w3.eth.get_transaction_count(chain.sender.address)
+        with pytest.raises(TraceRegistryNotDeployed, match="not deployed yet") as refused:
+            trace_chain(chain, data_dir=data)
+        assert status_for(refused.value) == 503
+        assert chain.w3.eth.get_transaction_count(chain.sender.address) == sent  # no deploy
+
+        # The leader (another host, another data dir) deploys and stores its record.
+        leader_dir = tmp_path / "leader"
+        record = deploy_trace_registry(chain.w3, chain.sender, load_artifact("TraceRegistry"))
+        save_record(leader_dir, record)
+        publish(runtime.engine, leader_dir, {})
+        deploy_role(chain).every = 0.0  # no wait for the next look in the database
+        assert trace_chain(chain, data_dir=data).contract == record.address
+    finally:
+        runtime.close()

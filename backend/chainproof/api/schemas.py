@@ -384,6 +384,13 @@ class ReceiptVerdictOut(BaseModel):
         "(GET /.well-known/chainproof.json); false only while the server has no chain to pin, "
         "and then `valid` is false.",
     )
+    revoked: bool | None = Field(
+        None,
+        description=(
+            "True when a sub-chain relayed the revocation of this receipt's leaf here, with "
+            "its checkpoint proof (docs/crosschain.md); then `valid` is false."
+        ),
+    )
 
 
 class PastRegistryOut(BaseModel):

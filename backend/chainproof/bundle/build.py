@@ -43,19 +43,25 @@ def block_receipts(w3: Web3, block: Mapping[str, Any]) -> list[Mapping[str, Any]
 
 def proof_files(w3: Web3, receipt: Receipt) -> dict[str, bytes]:
     """``header.rlp`` and ``receipt-proof.json`` for ``receipt``'s anchoring transaction."""
-    block = w3.eth.get_block(HexStr(receipt.block_hash))
-    tx = w3.eth.get_transaction_receipt(HexStr(receipt.tx_hash))
-    if Web3.to_hex(tx["blockHash"]) != receipt.block_hash:
-        raise ChainError(f"transaction {receipt.tx_hash} is no longer in {receipt.block_hash}")
+    return tx_proof_files(w3, receipt.tx_hash, receipt.block_hash, receipt.block_number)
+
+
+def tx_proof_files(w3: Web3, tx_hash: str, block_hash: str, number: int) -> dict[str, bytes]:
+    """The header of block ``block_hash`` and the trie proof of ``tx_hash``'s receipt in it
+    (``layout.HEADER`` and ``layout.PROOF``), checked against the header before handed out."""
+    block = w3.eth.get_block(HexStr(block_hash))
+    tx = w3.eth.get_transaction_receipt(HexStr(tx_hash))
+    if Web3.to_hex(tx["blockHash"]) != block_hash:
+        raise ChainError(f"transaction {tx_hash} is no longer in {block_hash}")
     index = int(tx["transactionIndex"])
     try:
         header = header_rlp(block)
         root, nodes = receipt_proof(block_receipts(w3, block), index)
     except ProofError as exc:
-        raise ChainError(f"cannot prove block {receipt.block_number}: {exc}") from exc
+        raise ChainError(f"cannot prove block {number}: {exc}") from exc
     if root != bytes(block["receiptsRoot"]):
         raise ChainError(
-            f"the node's receipts of block {receipt.block_number} do not build its "
+            f"the node's receipts of block {number} do not build its "
             "receiptsRoot: a node whose receipt encoding this version does not know"
         )
     proof = {

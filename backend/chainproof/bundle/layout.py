@@ -13,6 +13,11 @@ A zip (``chainproof-bundle-<id>.zip``) holding:
 ``trust.json``        the server's trust anchor (``chainproof-trust-anchor/1``)
 ``time.json``         optional: the block committed to before the documents were accepted,
                       with its header (two-sided time, ``evidence/freshness.py``)
+``checkpoint/``       a sub-chain receipt with a ``checkpoint`` section: ``header.rlp`` and
+                      ``receipt-proof.json`` of the main-chain block and transaction that
+                      posted the checkpoint (its ``CheckpointPosted`` log, issue 22)
+``anchors/<n>/``      a dual-anchored receipt: ``header.rlp`` and ``receipt-proof.json`` of
+                      its ``other_anchors[n]`` (that chain's ``Anchored`` log)
 ``VERIFY.txt``        how to check it with stock tools and ``chainproof verify-bundle``
 ===================== =====================================================================
 """
@@ -33,6 +38,18 @@ CA_PEM: Final = "ca.pem"
 TRUST: Final = "trust.json"
 TIME: Final = "time.json"
 README: Final = "VERIFY.txt"
+CHECKPOINT_HEADER: Final = "checkpoint/header.rlp"
+CHECKPOINT_PROOF: Final = "checkpoint/receipt-proof.json"
+
+
+def anchor_header(n: int) -> str:
+    return f"anchors/{n}/header.rlp"
+
+
+def anchor_proof(n: int) -> str:
+    return f"anchors/{n}/receipt-proof.json"
+
+
 REQUIRED: Final = (RECEIPT, HEADER, PROOF, TSR, CA_PEM, TRUST)
 # A real bundle is a few KiB. A file or a zip past these is not one: read no further (a
 # zip bomb's entries declare small sizes and inflate to gigabytes).

@@ -16,8 +16,16 @@ is checked:
 7. ``not_before`` (when ``time.json`` is there): the batch's metadata, whose hash the proven
    log carries, commits to a block whose header is in the bundle: nothing in the batch was
    made before that block's time;
-8. ``canonical`` (only with ``rpc``): the node's block at that height is this block and its
-   genesis the anchor's (a reset or another chain fails here).
+8. ``checkpoint`` (a sub-chain receipt with a ``checkpoint`` section): its block is a leaf
+   of the section's range root, and ``checkpoint/`` proves, in a main-chain block, the
+   ``CheckpointPosted`` log of the anchor's pinned ChainRegistry for that chain, index,
+   range and root (the ChainRegistry checked the sub-chain's signers when it took it);
+9. ``other_anchors`` (a dual-anchored receipt): each other anchor proven as in 4-5 from
+   ``anchors/<n>/`` against the anchor's pin of its chain; ``all`` needs every one, ``any``
+   the first (``crosschain/policy.py``);
+10. ``canonical`` (only with ``rpc``): the node's block at that height is this block and its
+    genesis the anchor's (a reset or another chain fails here); a node of the anchor's main
+    chain confirms instead the block that posted the checkpoint.
 
 Imports no server dependency (no FastAPI, no SQLModel, no web3): the light verifier's.
 """
@@ -39,6 +47,7 @@ from eth_hash.auto import keccak
 
 from chainproof.bundle import layout
 from chainproof.bundle.ethproofs import Header, ProofError, decode_header, prove_receipt
+from chainproof.crosschain.ranges import block_in_root
 from chainproof.digests import canonical_json
 from chainproof.errors import ChainProofError
 from chainproof.receipts import ANCHORED_TOPIC, Receipt, check_receipt_offline
@@ -59,8 +68,14 @@ CHECKS: Final = (
     "receipt_proof",
     "time_stamp",
     "not_before",
+    "checkpoint",
+    "other_anchors",
     "canonical",
 )
+CHECKPOINT_POSTED_TOPIC: Final = keccak(
+    b"CheckpointPosted(uint256,uint256,uint64,uint64,bytes32,uint64)"
+)
+POLICIES: Final = ("any", "all")
 
 # (method, params) -> result: a JSON-RPC call, for the ``canonical`` check only.
 RpcCall = Callable[[str, list[Any]], Any]
@@ -97,12 +112,14 @@ class _Run:
     trust: TrustAnchor | None
     roots_pem: bytes | None
     rpc: RpcCall | None
+    policy: str = "all"
     receipt: Receipt | None = None
     anchor: TrustAnchor | None = None
     header: Header | None = None
     metadata_hash: bytes | None = None
     token: CheckedToken | None = None
     lower_bound: int | None = None
+    main_header: Header | None = None  # the main-chain block that posted the checkpoint
 
     def contents(self) -> str:
         missing = [n for n in layout.REQUIRED if n not in self.files]
@@ -142,68 +159,123 @@ class _Run:
 
     def header_(self) -> str:
         r = self._receipt()
-        try:
-            header = decode_header(self.files[layout.HEADER])
-        except ProofError as exc:
-            raise _Failed(str(exc)) from None
-        if "0x" + header.hash.hex() != r.block_hash:
-            raise _Failed(
-                f"header.rlp hashes to 0x{header.hash.hex()}, not the receipt's block "
-                f"{r.block_hash}"
-            )
-        if (header.number, header.timestamp) != (r.block_number, r.block_timestamp):
-            raise _Failed(
-                f"the header is block {header.number} at {header.timestamp}, the receipt "
-                f"says {r.block_number} at {r.block_timestamp}"
-            )
-        self.header = header
-        return f"block {header.number} {r.block_hash} at {header.timestamp}"
+        self.header = _block_header(self.files[layout.HEADER], r, layout.HEADER)
+        return f"block {self.header.number} {r.block_hash} at {self.header.timestamp}"
 
     def receipt_proof(self) -> str:
         r, header = self._receipt(), self._header()
+        index, logs = _proven_logs(self.files[layout.PROOF], header, layout.PROOF)
+        self.metadata_hash = _anchored(logs, r, header)
+        return (
+            f"transaction {index} of the block emitted Anchored({r.root}, "
+            f"{r.submitter}) from {r.contract}"
+        )
+
+    def checkpoint(self) -> str:
+        """A sub-chain receipt's checkpoint: its block is a leaf of a range whose root the
+        pinned ChainRegistry's ``CheckpointPosted`` log, proven in a main-chain block,
+        carries (the trust moves to that main-chain block's hash)."""
+        r, anchor = self._receipt(), self.anchor
+        assert anchor is not None
+        section, main = r.checkpoint, anchor.main_chain
+        if section is None:
+            return "no checkpoint section: the receipt's own chain is the one to trust"
+        if layout.CHECKPOINT_HEADER not in self.files or layout.CHECKPOINT_PROOF not in self.files:
+            raise _Failed(
+                "the receipt has a checkpoint section the bundle does not prove "
+                f"({layout.CHECKPOINT_HEADER}, {layout.CHECKPOINT_PROOF} missing)"
+            )
+        if main is None:
+            raise _Failed("the anchor names no main chain: a checkpoint proves nothing to it")
+        if (section.main_chain_id, section.registry.lower()) != (
+            main.chain_id,
+            main.checkpoint_registry.lower(),
+        ):
+            raise _Failed(
+                f"the section names ChainRegistry {section.registry} on chain "
+                f"{section.main_chain_id}, the anchor pins {main.checkpoint_registry} on "
+                f"{main.chain_id}"
+            )
+        if not block_in_root(section.root, r.block_number, r.block_hash, section.proof):
+            raise _Failed(
+                f"block {r.block_number} ({r.block_hash}) is not a leaf of the section's range "
+                "root: a reset or forked sub-chain, or a forged section"
+            )
         try:
-            doc = json.loads(self.files[layout.PROOF])
-            if doc.get("format") != layout.PROOF_FORMAT:
-                raise _Failed(f"receipt-proof.json is not {layout.PROOF_FORMAT}")
-            index = doc["tx_index"]
-            if not isinstance(index, int) or index < 0:
-                raise _Failed("receipt-proof.json: tx_index must be an integer ≥ 0")
-            nodes = [bytes.fromhex(n.removeprefix("0x")) for n in doc["nodes"]]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise _Failed(f"receipt-proof.json cannot be read: {exc}") from None
-        try:
-            proven = prove_receipt(header.receipts_root, index, nodes)
+            header = decode_header(self.files[layout.CHECKPOINT_HEADER])
         except ProofError as exc:
-            raise _Failed(str(exc)) from None
-        if proven.status != 1:
-            raise _Failed(f"the proven transaction failed (status {proven.status})")
-        registry = bytes.fromhex(r.contract[2:])
-        submitter = bytes(12) + bytes.fromhex(r.submitter[2:])
-        root = bytes.fromhex(r.root[2:])
-        for log in proven.logs:
+            raise _Failed(f"{layout.CHECKPOINT_HEADER}: {exc}") from None
+        if section.main_block_number is not None and header.number != section.main_block_number:
+            raise _Failed(
+                f"{layout.CHECKPOINT_HEADER} is main block {header.number}, the section says "
+                f"{section.main_block_number}"
+            )
+        index, logs = _proven_logs(
+            self.files[layout.CHECKPOINT_PROOF], header, layout.CHECKPOINT_PROOF
+        )
+        registry = bytes.fromhex(main.checkpoint_registry[2:])
+        want = (section.from_block, section.to_block, bytes.fromhex(section.root[2:]))
+        for log in logs:
             if (
                 log.address == registry
                 and len(log.topics) == 3
-                and log.topics[0] == ANCHORED_TOPIC
-                and log.topics[1] == root
-                and log.topics[2] == submitter
+                and log.topics[0] == CHECKPOINT_POSTED_TOPIC
+                and int.from_bytes(log.topics[1], "big") == r.chain_id
+                and int.from_bytes(log.topics[2], "big") == section.index
             ):
-                _count, metadata_hash, timestamp = abi_decode(
-                    ["uint32", "bytes32", "uint64"], log.data
+                first, last, root, _epoch = abi_decode(
+                    ["uint64", "uint64", "bytes32", "uint64"], log.data
                 )
-                if timestamp != header.timestamp:
+                if (first, last, bytes(root)) != want:
                     raise _Failed(
-                        f"the Anchored log says {timestamp}, the block {header.timestamp}"
+                        f"the main chain's checkpoint {section.index} is [{first}, {last}] "
+                        f"root 0x{bytes(root).hex()}, not the section's [{section.from_block}, "
+                        f"{section.to_block}] {section.root}"
                     )
-                self.metadata_hash = bytes(metadata_hash)
+                self.main_header = header
                 return (
-                    f"transaction {index} of the block emitted Anchored({r.root}, "
-                    f"{r.submitter}) from {r.contract}"
+                    f"block {r.block_number} is in checkpoint {section.index} "
+                    f"[{first}, {last}], posted by {main.checkpoint_registry} in transaction "
+                    f"{index} of main-chain {main.chain_id} block {header.number} "
+                    f"(0x{header.hash.hex()})"
                 )
         raise _Failed(
-            f"the proven receipt has no Anchored log from {r.contract} for root {r.root} "
-            f"by {r.submitter}"
+            f"the proven main-chain receipt has no CheckpointPosted({r.chain_id}, "
+            f"{section.index}) from {main.checkpoint_registry}"
         )
+
+    def other_anchors(self) -> str:
+        """A dual-anchored receipt's other anchors, each proven as the first one is against
+        the anchor's pin of its chain, combined under the policy (``crosschain/policy.py``):
+        ``all`` needs every one; ``any`` holds with the first, proven above."""
+        r, anchor = self._receipt(), self.anchor
+        assert anchor is not None
+        others = r.other_anchors or []
+        if not others:
+            return "one anchor"
+        results: list[tuple[int, str | None]] = []  # (chain id, failure or None)
+        for n, other in enumerate(others):
+            pin = anchor.for_other_chain(other.chain_id)
+            located = r.anchored_at(other)
+            try:
+                if pin is None or other.chain_id == anchor.chain_id:
+                    raise _Failed(f"the trust anchor pins no chain {other.chain_id} for it")
+                if other.contract not in pin.honoured():
+                    raise _Failed(f"{other.contract} is not the pinned registry {pin.registry}")
+                name_h, name_p = layout.anchor_header(n), layout.anchor_proof(n)
+                if name_h not in self.files or name_p not in self.files:
+                    raise _Failed(f"not proven in the bundle ({name_h} missing)")
+                header = _block_header(self.files[name_h], located, name_h)
+                _index, logs = _proven_logs(self.files[name_p], header, name_p)
+                _anchored(logs, located, header)
+                results.append((other.chain_id, None))
+            except _Failed as failed:
+                results.append((other.chain_id, str(failed)))
+        shown = "; ".join(f"chain {cid}: {'valid' if why is None else why}" for cid, why in results)
+        proven = 1 + sum(why is None for _, why in results)
+        if self.policy == "all" and proven < 1 + len(results):
+            raise _Failed(f"policy all: {proven} of {1 + len(results)} anchors proven; {shown}")
+        return f"policy {self.policy}: {proven} of {1 + len(results)} anchors proven; {shown}"
 
     def time_stamp(self) -> str:
         r = self._receipt()
@@ -269,22 +341,32 @@ class _Run:
         assert anchor is not None
         try:
             genesis = self.rpc("eth_getBlockByNumber", ["0x0", False])
-            block = self.rpc("eth_getBlockByNumber", [hex(r.block_number), False])
         except Exception as exc:  # any transport or node error
             raise _Failed(f"canonical check could not run: {type(exc).__name__}: {exc}") from None
         found_genesis = (genesis or {}).get("hash")
-        if found_genesis != anchor.genesis_hash:
+        main, main_header = anchor.main_chain, self.main_header
+        if main is not None and main_header is not None and found_genesis == main.genesis_hash:
+            # A node of the main chain: the block that posted the checkpoint is the one to
+            # confirm (no sub-chain node needed).
+            number, want, where = main_header.number, "0x" + main_header.hash.hex(), " (main chain)"
+        elif found_genesis != anchor.genesis_hash:
             raise _Failed(
                 f"the node's genesis is {found_genesis}, the anchor pins {anchor.genesis_hash}: "
                 "another or a reset chain"
             )
+        else:
+            number, want, where = r.block_number, r.block_hash, ""
+        try:
+            block = self.rpc("eth_getBlockByNumber", [hex(number), False])
+        except Exception as exc:  # any transport or node error
+            raise _Failed(f"canonical check could not run: {type(exc).__name__}: {exc}") from None
         found = (block or {}).get("hash")
-        if found != r.block_hash:
+        if found != want:
             raise _Failed(
-                f"the node's block {r.block_number} is {found}, not {r.block_hash}: "
+                f"the node's block {number} is {found}, not {want}: "
                 "reorganised away or a reset chain"
             )
-        return f"block {r.block_number} is canonical on the node (genesis as pinned)"
+        return f"block {number} is canonical on the node{where} (genesis as pinned)"
 
     def _receipt(self) -> Receipt:
         assert self.receipt is not None
@@ -293,6 +375,69 @@ class _Run:
     def _header(self) -> Header:
         assert self.header is not None
         return self.header
+
+
+def _block_header(data: bytes, r: Receipt, name: str) -> Header:
+    """``data`` decoded as the header of ``r``'s block (its hash, number and timestamp)."""
+    try:
+        header = decode_header(data)
+    except ProofError as exc:
+        raise _Failed(f"{name}: {exc}") from None
+    if "0x" + header.hash.hex() != r.block_hash:
+        raise _Failed(
+            f"{name} hashes to 0x{header.hash.hex()}, not the receipt's block {r.block_hash}"
+        )
+    if (header.number, header.timestamp) != (r.block_number, r.block_timestamp):
+        raise _Failed(
+            f"the header is block {header.number} at {header.timestamp}, the receipt "
+            f"says {r.block_number} at {r.block_timestamp}"
+        )
+    return header
+
+
+def _proven_logs(data: bytes, header: Header, name: str) -> tuple[int, list[Any]]:
+    """The logs of the successful transaction receipt ``data`` proves under ``header``."""
+    try:
+        doc = json.loads(data)
+        if doc.get("format") != layout.PROOF_FORMAT:
+            raise _Failed(f"{name} is not {layout.PROOF_FORMAT}")
+        index = doc["tx_index"]
+        if not isinstance(index, int) or index < 0:
+            raise _Failed(f"{name}: tx_index must be an integer ≥ 0")
+        nodes = [bytes.fromhex(n.removeprefix("0x")) for n in doc["nodes"]]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise _Failed(f"{name} cannot be read: {exc}") from None
+    try:
+        proven = prove_receipt(header.receipts_root, index, nodes)
+    except ProofError as exc:
+        raise _Failed(str(exc)) from None
+    if proven.status != 1:
+        raise _Failed(f"the proven transaction failed (status {proven.status})")
+    return index, list(proven.logs)
+
+
+def _anchored(logs: list[Any], r: Receipt, header: Header) -> bytes:
+    """The metadata hash of the ``Anchored`` log of ``r``'s registry for its root, by its
+    submitter, at the block's time, among ``logs``."""
+    registry = bytes.fromhex(r.contract[2:])
+    submitter = bytes(12) + bytes.fromhex(r.submitter[2:])
+    root = bytes.fromhex(r.root[2:])
+    for log in logs:
+        if (
+            log.address == registry
+            and len(log.topics) == 3
+            and log.topics[0] == ANCHORED_TOPIC
+            and log.topics[1] == root
+            and log.topics[2] == submitter
+        ):
+            _count, metadata_hash, timestamp = abi_decode(["uint32", "bytes32", "uint64"], log.data)
+            if timestamp != header.timestamp:
+                raise _Failed(f"the Anchored log says {timestamp}, the block {header.timestamp}")
+            return bytes(metadata_hash)
+    raise _Failed(
+        f"the proven receipt has no Anchored log from {r.contract} for root {r.root} "
+        f"by {r.submitter}"
+    )
 
 
 def _stamps(token: CheckedToken, r: Receipt) -> str | None:
@@ -335,13 +480,17 @@ def verify_bundle(
     trust: TrustAnchor | None = None,
     roots_pem: bytes | None = None,
     rpc: RpcCall | None = None,
+    policy: str = "all",
 ) -> BundleVerdict:
     """Verifies a bundle's bytes offline (and, with ``rpc``, that its block is canonical).
 
     ``trust`` is the pinned anchor and ``roots_pem`` the pinned TSA root; without them the
     bundle's own ``trust.json`` / ``ca.pem`` are used and the verdict is never valid (its
-    status is ``unpinned``): a forger would ship their own.
+    status is ``unpinned``): a forger would ship their own. ``policy`` (``any``, ``all``)
+    says which of a dual-anchored receipt's anchors must be proven.
     """
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {POLICIES}, not {policy!r}")
     checks: list[tuple[str, bool, str]] = []
     pinned = trust is not None
     try:
@@ -349,7 +498,7 @@ def verify_bundle(
     except _Failed as failed:
         checks.append(("contents", False, str(failed)))
         return BundleVerdict(False, str(failed), checks, pinned)
-    run = _Run(files, trust, roots_pem, rpc)
+    run = _Run(files, trust, roots_pem, rpc, policy)
     methods = {"anchor": run.anchor_, "header": run.header_}
     for name in CHECKS:
         step = methods.get(name) or getattr(run, name)

@@ -16,8 +16,9 @@ embedded chain gets a fresh deployment per :class:`~chainproof.chain.context.Cha
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from chainproof.chain.deployments import (
     save_record,
 )
 from chainproof.chain.sender import MinedTx, TxSender
+from chainproof.errors import ChainError
 from chainproof.vocabulary import ChainKind
 
 TRACE_REGISTRY = "TraceRegistry"
@@ -191,11 +193,52 @@ def _is_v1(w3: Web3, record: Deployment, artifact: ContractArtifact) -> bool:
     return False
 
 
-def trace_chain(chain: ChainContext, *, data_dir: Path | None) -> TraceChain:
-    """The TraceRegistry for ``chain``: the recorded one (checked) or a new deployment, found
-    once per chain context and kept on it.
+class TraceRegistryNotDeployed(ChainError):
+    """A process that may not deploy found no TraceRegistry (yet): 503 until the operator
+    key's leader has deployed it."""
 
-    ``data_dir`` None (or an embedded chain) keeps the deployment in memory only.
+
+@dataclass
+class DeployRole:
+    """Whether this chain context's process may deploy the TraceRegistry: only the operator
+    key's nonce owner (the chain writer's leader) may. An API replica (``serve
+    --no-batcher``) or a standby worker finds it only (``find_only``): a deployment of its
+    own would send with the key beside the leader's writer, and other hosts would never
+    find it. ``refresh`` brings in the records the leader stored in the database
+    (``store/shared_files.py``), at most every ``every`` seconds."""
+
+    find_only: bool = False
+    refresh: Callable[[], object] | None = None
+    every: float = 5.0
+    _last: float = field(default=0.0, repr=False)
+
+    def refreshed(self) -> bool:
+        if self.refresh is None or time.monotonic() - self._last < self.every:
+            return False
+        self._last = time.monotonic()
+        self.refresh()
+        return True
+
+
+def deploy_role(chain: ChainContext) -> DeployRole:
+    return chain.local(DeployRole, DeployRole)
+
+
+def find_only(
+    chain: ChainContext, *, refresh: Callable[[], object] | None = None, every: float = 5.0
+) -> None:
+    """Marks ``chain``'s process as one that never deploys the TraceRegistry."""
+    role = deploy_role(chain)
+    role.find_only, role.refresh, role.every = True, refresh, every
+
+
+def trace_chain(chain: ChainContext, *, data_dir: Path | None) -> TraceChain:
+    """The TraceRegistry for ``chain``: the recorded one (checked) or, in the key's leader
+    only, a new deployment; found once per chain context and kept on it.
+
+    ``data_dir`` None (or an embedded chain) keeps the deployment in memory only. A
+    find-only process (:class:`DeployRole`) raises TraceRegistryNotDeployed while there is
+    no record, and asks again (records refreshed from the database) on a later call.
     """
     return chain.local(TraceChain, lambda: _find_or_deploy(chain, data_dir))
 
@@ -205,9 +248,18 @@ def _find_or_deploy(chain: ChainContext, data_dir: Path | None) -> TraceChain:
     w3 = chain.w3
     record = None
     persist = data_dir is not None and chain.node.kind != ChainKind.EMBEDDED
+    role = deploy_role(chain)
     if persist:
         assert data_dir is not None
         record = load_record(data_dir, int(w3.eth.chain_id), TRACE_REGISTRY)
+        missing = record is None or _is_v1(w3, record, artifact)
+        if role.find_only and missing and role.refreshed():
+            record = load_record(data_dir, int(w3.eth.chain_id), TRACE_REGISTRY)
+    if role.find_only and (record is None or _is_v1(w3, record, artifact)):
+        raise TraceRegistryNotDeployed(
+            "the TraceRegistry is not deployed yet: the chain writer's leader (the "
+            "operator key's one sender) deploys it; this process only finds it"
+        )
     if record is not None and _is_v1(w3, record, artifact):
         assert data_dir is not None
         _retire(data_dir, record.chain_id)

@@ -94,8 +94,25 @@ def verify_bundle_command(
     ] = None,
     rpc: Annotated[
         str | None,
-        typer.Option("--rpc", help="Also check on this JSON-RPC node that the block is canonical."),
+        typer.Option(
+            "--rpc",
+            help=(
+                "Also check on this JSON-RPC node that the block is canonical (a node of the "
+                "anchor's main chain checks the block that posted the receipt's checkpoint)."
+            ),
+        ),
     ] = None,
+    policy: Annotated[
+        str,
+        typer.Option(
+            "--policy",
+            help=(
+                "For a receipt anchored on several chains (other_anchors): 'all' (every "
+                "anchor must be proven in the bundle) or 'any' (one is enough), as "
+                "verify-receipt's."
+            ),
+        ),
+    ] = "all",
 ) -> None:
     """Verify an offline proof bundle: no network request unless --rpc (or a --trust URL).
 
@@ -109,6 +126,8 @@ def verify_bundle_command(
             data = f.read(MAX_BUNDLE_BYTES + 1)
     except OSError as exc:
         _fail(f"cannot read {file}: {exc.strerror or exc}")
+    if policy not in ("any", "all"):
+        _fail(f"--policy must be 'any' or 'all', not {policy!r}")
     anchor = load_anchor(trust)
     roots = None
     if ca is not None:
@@ -116,7 +135,9 @@ def verify_bundle_command(
             roots = ca.read_bytes()
         except OSError as exc:
             _fail(f"cannot read {ca}: {exc.strerror or exc}")
-    verdict = verify_bundle(data, trust=anchor, roots_pem=roots, rpc=_rpc(rpc) if rpc else None)
+    verdict = verify_bundle(
+        data, trust=anchor, roots_pem=roots, rpc=_rpc(rpc) if rpc else None, policy=policy
+    )
     out = _out()
     out.print(f"bundle {escape(str(file))}", soft_wrap=True, highlight=False)
     print_checks(out, verdict, 14)

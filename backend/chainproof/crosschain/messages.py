@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal, Protocol
 
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
@@ -131,9 +131,33 @@ def _hx(value: object) -> str:
     return HexBytes(value).to_0x_hex().lower()  # type: ignore[arg-type]
 
 
-def verify_message(msg: RecallMessage, w3: Web3, *, chain_registry: str) -> VerifiedMessage:
-    """Checks ``msg`` against the ChainRegistry at ``chain_registry`` on the main chain
-    behind ``w3``; MessageRefused says which fact does not hold."""
+class Located(Protocol):
+    """Where a relayed event is: what :func:`prove_event` checks (a message's fields)."""
+
+    @property
+    def sub_chain_id(self) -> int: ...
+    @property
+    def block_number(self) -> int: ...
+    @property
+    def block_hash(self) -> str: ...
+    @property
+    def block_timestamp(self) -> int: ...
+    @property
+    def header(self) -> str: ...
+    @property
+    def tx_index(self) -> int: ...
+    @property
+    def receipt_proof(self) -> list[str]: ...
+    @property
+    def checkpoint(self) -> CheckpointProof: ...
+
+
+def prove_event(
+    msg: Located, w3: Web3, *, chain_registry: str, emitter: str
+) -> tuple[int, list[Any]]:
+    """Checks facts 1-3 (above) for ``msg``'s block, with ``emitter`` one of the sub-chain's
+    registered registries: (checkpoint index, the proven receipt's logs). MessageRefused
+    says which fact does not hold."""
     registry = w3.eth.contract(
         address=Web3.to_checksum_address(chain_registry), abi=CHAIN_REGISTRY_VIEWS
     )
@@ -141,10 +165,9 @@ def verify_message(msg: RecallMessage, w3: Web3, *, chain_registry: str) -> Veri
     if not record[7]:
         raise MessageRefused(f"chain {msg.sub_chain_id} is not registered on the main chain")
     registries = {to_checksum_address(a) for a in record[2]}
-    if to_checksum_address(msg.trace_registry) not in registries:
+    if to_checksum_address(emitter) not in registries:
         raise MessageRefused(
-            f"{msg.trace_registry} is not a registry the main chain registers for chain "
-            f"{msg.sub_chain_id}"
+            f"{emitter} is not a registry the main chain registers for chain {msg.sub_chain_id}"
         )
     found, index, cp = registry.functions.checkpointFor(msg.sub_chain_id, msg.block_number).call()
     if not found:
@@ -181,8 +204,15 @@ def verify_message(msg: RecallMessage, w3: Web3, *, chain_registry: str) -> Veri
         raise MessageRefused(f"the receipt proof is malformed: {type(exc).__name__}") from None
     if proven.status != 1:
         raise MessageRefused("the proven transaction failed")
+    return int(index), list(proven.logs)
+
+
+def verify_message(msg: RecallMessage, w3: Web3, *, chain_registry: str) -> VerifiedMessage:
+    """Checks ``msg`` against the ChainRegistry at ``chain_registry`` on the main chain
+    behind ``w3``; MessageRefused says which fact does not hold."""
+    index, logs = prove_event(msg, w3, chain_registry=chain_registry, emitter=msg.trace_registry)
     topic, key, why = TOPICS[msg.kind], msg.lot_key, msg.reason_hash
-    for log in proven.logs:
+    for log in logs:
         if (
             log.address.hex() == msg.trace_registry[2:].lower()
             and len(log.topics) >= 2

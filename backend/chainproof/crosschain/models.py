@@ -100,3 +100,42 @@ class CrosschainDelivery(SQLModel, table=True):
     recall_id: int = Field(sa_type=BigInteger)  # trace_recall.id
     kind: str = Field(max_length=8)
     delivered_at: datetime = Field(default_factory=utcnow)
+
+
+class CrosschainRevocation(SQLModel, table=True):
+    """A leaf revoked on a sub-chain's EvidenceRegistry, received as a verified message
+    (``crosschain/revocations.py``): the main deployment's receipt verdicts show a receipt of
+    that leaf revoked. One per (sub-chain, registry, root, leaf)."""
+
+    __tablename__ = "crosschain_revocation"
+    __table_args__ = (
+        UniqueConstraint(
+            "sub_chain_id",
+            "evidence_registry",
+            "root",
+            "leaf_hash",
+            name="uq_crosschain_revocation_leaf",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sub_chain_id: int = Field(sa_type=BigInteger)
+    evidence_registry: str = Field(max_length=ADDRESS_LEN)  # the sub-chain's
+    root: str = Field(max_length=HEX32_LEN, index=True)
+    leaf_hash: str = Field(max_length=HEX32_LEN)
+    reason_hash: str = Field(max_length=HEX32_LEN)
+    tx_hash: str = Field(max_length=HEX32_LEN)
+    block_number: int = Field(sa_type=BigInteger)
+    block_timestamp: int = Field(sa_type=BigInteger)
+    checkpoint_index: int = Field(sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CrosschainRevocationDelivery(SQLModel, table=True):
+    """A sub-chain leaf revocation delivered to the main deployment: sent once, then not."""
+
+    __tablename__ = "crosschain_revocation_delivery"
+
+    root: str = Field(max_length=HEX32_LEN, primary_key=True)
+    leaf_hash: str = Field(max_length=HEX32_LEN, primary_key=True)
+    delivered_at: datetime = Field(default_factory=utcnow)

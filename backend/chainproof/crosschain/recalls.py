@@ -45,6 +45,39 @@ DELIVERIES_PER_ROUND: Final = 16
 # ---- the sub deployment: build and deliver ----------------------------------------------
 
 
+def located(session: Session, sub_w3: Web3, tx_hash: str) -> dict[str, Any] | None:
+    """Where ``tx_hash``'s event is, with its proofs (a message's common fields), or None
+    while its block is not checkpointed (or the checkpointed hash at its height is another
+    block's: a fork)."""
+    tx = sub_w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+    number, block_hash = int(tx["blockNumber"]), HexBytes(tx["blockHash"]).to_0x_hex()
+    row = covering_checkpoint(session, int(sub_w3.eth.chain_id), number)
+    if row is None or row.block_hashes[number - row.from_block].lower() != block_hash.lower():
+        return None
+    block = sub_w3.eth.get_block(HexBytes(block_hash))
+    index = int(tx["transactionIndex"])
+    trie_root, nodes = receipt_proof(block_receipts(sub_w3, block), index)
+    if trie_root != bytes(block["receiptsRoot"]):
+        raise ChainError(f"the node's receipts of block {number} do not build its receiptsRoot")
+    return {
+        "sub_chain_id": int(sub_w3.eth.chain_id),
+        "tx_hash": HexBytes(tx_hash).to_0x_hex(),
+        "block_number": number,
+        "block_hash": block_hash,
+        "block_timestamp": int(block["timestamp"]),
+        "header": "0x" + header_rlp(block).hex(),
+        "tx_index": index,
+        "receipt_proof": ["0x" + n.hex() for n in nodes],
+        "checkpoint": CheckpointProof(
+            index=row.checkpoint_index,
+            from_block=row.from_block,
+            to_block=row.to_block,
+            root=row.root,
+            proof=leaf_proof(range_tree(row.from_block, row.block_hashes), number, block_hash),
+        ),
+    }
+
+
 def build_message(
     session: Session,
     sub_w3: Web3,
@@ -58,40 +91,19 @@ def build_message(
     reason: str,
 ) -> RecallMessage | None:
     """The message of the ``kind`` event sent in ``tx_hash``, or None while its block is not
-    checkpointed (or the checkpointed hash at its height is another block's: a fork)."""
-    tx = sub_w3.eth.get_transaction_receipt(HexBytes(tx_hash))
-    number, block_hash = int(tx["blockNumber"]), HexBytes(tx["blockHash"]).to_0x_hex()
-    row = covering_checkpoint(session, int(sub_w3.eth.chain_id), number)
-    if row is None or row.block_hashes[number - row.from_block].lower() != block_hash.lower():
+    checkpointed (:func:`located`)."""
+    where = located(session, sub_w3, tx_hash)
+    if where is None:
         return None
-    block = sub_w3.eth.get_block(HexBytes(block_hash))
-    index = int(tx["transactionIndex"])
-    trie_root, nodes = receipt_proof(block_receipts(sub_w3, block), index)
-    if trie_root != bytes(block["receiptsRoot"]):
-        raise ChainError(f"the node's receipts of block {number} do not build its receiptsRoot")
     return RecallMessage(
         format=MESSAGE_FORMAT,
         kind=kind,  # type: ignore[arg-type]
-        sub_chain_id=int(sub_w3.eth.chain_id),
         trace_registry=Web3.to_checksum_address(trace_registry),
         lot_uri=lot_uri,
         lot_code=lot_code,
         lot_salt=lot_salt,
         reason=reason,
-        tx_hash=HexBytes(tx_hash).to_0x_hex(),
-        block_number=number,
-        block_hash=block_hash,
-        block_timestamp=int(block["timestamp"]),
-        header="0x" + header_rlp(block).hex(),
-        tx_index=index,
-        receipt_proof=["0x" + n.hex() for n in nodes],
-        checkpoint=CheckpointProof(
-            index=row.checkpoint_index,
-            from_block=row.from_block,
-            to_block=row.to_block,
-            root=row.root,
-            proof=leaf_proof(range_tree(row.from_block, row.block_hashes), number, block_hash),
-        ),
+        **where,
     )
 
 

@@ -31,6 +31,7 @@ from chainproof.chain.chain_registry import (
 from chainproof.chain.deployments import genesis_hash, load_record, save_record
 from chainproof.crosschain.recalls import deliver_recalls
 from chainproof.crosschain.relay import Relay, open_main_chain
+from chainproof.crosschain.revocations import deliver_revocations
 from chainproof.crosschain.second_anchor import SecondAnchorer, open_second_chain
 from chainproof.digests import keccak256, to_hex
 from chainproof.errors import ConflictError
@@ -186,7 +187,7 @@ def _open_relay(
         signer_endpoints=[u.strip() for u in settings.checkpoint_signers.split(",") if u.strip()],
     )
     relay.lock = lock
-    if settings.main_deployment and trace_registry:
+    if settings.main_deployment:
         relay.after_step = _courier(engine, chain, trace_registry, settings.main_deployment)
     return relay
 
@@ -203,15 +204,21 @@ def _trace_registry(chain: ChainContext, data_dir: Path) -> str | None:
 
 
 def _courier(
-    engine: Engine, chain: ChainContext, trace_registry: str, main_deployment: str
+    engine: Engine, chain: ChainContext, trace_registry: str | None, main_deployment: str
 ) -> Callable[[], int]:
-    """Delivers the checkpointed recalls and lifts to the main deployment (``recalls.py``)."""
+    """Delivers the checkpointed recalls and lifts (``recalls.py``) and evidence revocations
+    (``revocations.py``) to the main deployment."""
 
     def deliver() -> int:
         with Session(engine) as s:
-            return deliver_recalls(
-                s, chain.w3, trace_registry=trace_registry, main_deployment=main_deployment
+            sent = deliver_revocations(
+                s, chain.w3, registry=chain.deployment.address, main_deployment=main_deployment
             )
+            if trace_registry is not None:
+                sent += deliver_recalls(
+                    s, chain.w3, trace_registry=trace_registry, main_deployment=main_deployment
+                )
+            return sent
 
     return deliver
 

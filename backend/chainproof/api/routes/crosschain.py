@@ -1,5 +1,6 @@
-"""Cross-chain messages (issue 22): a sub-chain's recall or lift, with its checkpoint proof,
-taken by the main chain's deployment (``crosschain/recalls.py``)."""
+"""Cross-chain messages (issue 22): a sub-chain's recall or lift, or its evidence revocation,
+with its checkpoint proof, taken by the main chain's deployment (``crosschain/recalls.py``,
+``crosschain/revocations.py``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ from chainproof.api.deps import ChainDep, SessionDep, SettingsDep
 from chainproof.api.schemas import error_responses
 from chainproof.crosschain.messages import RecallMessage
 from chainproof.crosschain.recalls import MESSAGES_PATH, accept_message
+from chainproof.crosschain.revocations import (
+    REVOCATIONS_PATH,
+    RevocationMessage,
+    accept_revocation,
+)
 from chainproof.errors import ConflictError
 
 router = APIRouter()
@@ -79,6 +85,72 @@ async def take_message(
         "sub_chain_id": row.sub_chain_id,
         "kind": row.kind,
         "lot_uri": row.lot_uri,
+        "block_number": row.block_number,
+        "checkpoint_index": row.checkpoint_index,
+    }
+    return JSONResponse(body, status_code=201 if created else 200)
+
+
+class RevocationTakenOut(BaseModel):
+    """The leaf revocation as the main deployment keeps it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "sub_chain_id": 4242,
+                    "root": "0x" + "ab" * 32,
+                    "leaf_hash": "0x" + "cd" * 32,
+                    "block_number": 12,
+                    "checkpoint_index": 3,
+                }
+            ]
+        }
+    )
+
+    id: int
+    sub_chain_id: int
+    root: str
+    leaf_hash: str
+    block_number: int
+    checkpoint_index: int = Field(description="The checkpoint on this chain holding its block.")
+
+
+@router.post(
+    REVOCATIONS_PATH,
+    tags=["crosschain"],
+    summary="Take a sub-chain's evidence revocation",
+    description=(
+        "A leaf revoked on a registered sub-chain's EvidenceRegistry, with the sub-chain "
+        "block's header, the receipts-trie proof of its LeafRevoked log and the checkpoint on "
+        "this chain's ChainRegistry that holds the block (`chainproof-crosschain-revocation/1`, "
+        "docs/crosschain.md). Anyone may carry one: it is checked against this chain alone, "
+        "then `POST /api/v1/receipts/verify` says a receipt of that leaf revoked. 201 when "
+        "new, 200 when known already, 422 when the proof does not hold, 409 when this "
+        "deployment takes no cross-chain messages."
+    ),
+    status_code=201,
+    response_model=RevocationTakenOut,
+    responses={
+        200: {"description": "Known already.", "model": RevocationTakenOut},
+        **error_responses(409, 413, 422),
+    },
+)
+async def take_revocation(
+    message: RevocationMessage, session: SessionDep, chain: ChainDep, settings: SettingsDep
+) -> Any:
+    if settings.chain_registry is None:
+        raise ConflictError("this deployment takes no cross-chain messages")
+    registry = settings.chain_registry
+    row, created = await run_in_threadpool(
+        lambda: accept_revocation(session, chain.w3, chain_registry=registry, message=message)
+    )
+    body = {
+        "id": row.id,
+        "sub_chain_id": row.sub_chain_id,
+        "root": row.root,
+        "leaf_hash": row.leaf_hash,
         "block_number": row.block_number,
         "checkpoint_index": row.checkpoint_index,
     }

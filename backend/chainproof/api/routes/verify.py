@@ -37,6 +37,7 @@ from chainproof.api.schemas import (
 )
 from chainproof.api.upload import FILE_FIELD, hash_upload, is_json, is_multipart, read_json
 from chainproof.chain.trust_anchor import server_trust_anchor
+from chainproof.crosschain.revocations import relayed_revocation, revocation_detail
 from chainproof.digests import Algorithm
 from chainproof.errors import ChainError, WouldBlock
 from chainproof.evidence.verify import (
@@ -249,15 +250,23 @@ def verify_receipt_route(
         trust = None
     verdict = verify_receipt(receipt, rpc_web3(chain), trust=trust)
     checks = [(name, ok, _public_detail(name, detail)) for name, ok, detail in verdict.checks]
+    reason = (
+        _public_detail(checks[-1][0], verdict.reason)
+        if checks and verdict.reason is not None
+        else verdict.reason
+    )
+    extra: dict[str, Any] = {}
+    relayed = relayed_revocation(session, receipt)  # a sub-chain's, relayed here (issue 22)
+    if relayed is not None:
+        reason = revocation_detail(relayed)
+        checks.append(("crosschain_revocation", False, reason))
+        extra["revoked"] = True
     return ReceiptVerdictOut(
-        valid=verdict.valid,
-        reason=(
-            _public_detail(checks[-1][0], verdict.reason)
-            if checks and verdict.reason is not None
-            else verdict.reason
-        ),
+        valid=verdict.valid and relayed is None,
+        reason=reason,
         checks=[ReceiptCheckOut(name=name, ok=ok, detail=detail) for name, ok, detail in checks],
         pinned=verdict.pinned,
+        **extra,
         **receipt_holder_view(session=session, receipt=receipt),
     )
 

@@ -17,8 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from chainproof.api.deps import ChainDep, RuntimeDep, SettingsDep, published_rpc_url
 from chainproof.api.schemas import TrustAnchorOut, error_responses
 from chainproof.chain.trust_anchor import server_trust_anchor
-from chainproof.crosschain.second_anchor import second_chain_anchor
-from chainproof.crosschain.service import main_chain_anchor
+from chainproof.crosschain.bundle_files import with_crosschain_pins
 from chainproof.trust import WELL_KNOWN_PATH
 
 router = APIRouter()
@@ -49,12 +48,8 @@ async def trust_anchor_document(
         data_dir=settings.data_dir,
         public_rpc_url=published_rpc_url(settings, chain),
     )
-    if runtime.relay is not None:  # the main chain it is checkpointed into (issue 22)
-        main = await run_in_threadpool(main_chain_anchor, runtime.relay)
-        anchor = anchor.model_copy(update={"main_chain": main})
-    if runtime.second_anchorer is not None:  # dual anchoring: the other chain, pinned too
-        other = await run_in_threadpool(second_chain_anchor, runtime.second_anchorer.second)
-        anchor = anchor.model_copy(update={"other_chains": [other]})
+    # The main chain it is checkpointed into, its other chain (issue 22).
+    anchor = await run_in_threadpool(with_crosschain_pins, anchor, runtime)
     body = json.dumps(anchor.document(), indent=2).encode() + b"\n"
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}

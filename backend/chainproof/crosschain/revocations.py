@@ -1,0 +1,233 @@
+"""Cross-chain evidence revocations (跨链消息): a leaf revoked on a sub-chain's
+EvidenceRegistry (its ``LeafRevoked`` log), carried to the main chain's deployment with its
+checkpoint proof, as recalls are (``crosschain/messages.py``, ``crosschain/recalls.py``).
+
+The sub deployment delivers each ``revoked_leaf`` row of its registry once its block is
+checkpointed (``POST /api/v1/crosschain/revocations``; a ``crosschain_revocation_delivery``
+row marks it sent). The main deployment believes a message exactly as far as a checkpoint:
+the sub-chain is registered with that EvidenceRegistry among its registries, the checkpoint
+holds the block, and the receipts trie under the block's header holds ``LeafRevoked(root,
+leaf, …, reasonHash)`` from it (:func:`prove_event`). It keeps one ``crosschain_revocation``
+row per leaf; its receipt verdicts (``POST /api/v1/receipts/verify``) then say a receipt of
+that leaf revoked (:func:`relayed_revocation`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal
+
+import httpx
+import structlog
+from eth_utils import keccak
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+from web3 import Web3
+
+from chainproof.crosschain.messages import (
+    CheckpointProof,
+    MessageRefused,
+    prove_event,
+)
+from chainproof.crosschain.models import CrosschainRevocation, CrosschainRevocationDelivery
+from chainproof.crosschain.recalls import DELIVERIES_PER_ROUND, DELIVERY_TIMEOUT_S, located
+from chainproof.crosschain.section import MAX_HEADER_HEX, MAX_NODE_HEX, MAX_TRIE_NODES
+from chainproof.receipts import Receipt
+from chainproof.store.models import RevokedLeaf
+
+log = structlog.get_logger("chainproof.crosschain")
+
+REVOCATION_FORMAT: Final = "chainproof-crosschain-revocation/1"
+REVOCATIONS_PATH: Final = "/api/v1/crosschain/revocations"
+LEAF_REVOKED: Final = keccak(text="LeafRevoked(bytes32,bytes32,address,bytes32)")
+
+_Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+_Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+_Count = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]
+_HexBlob = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]+$", max_length=MAX_NODE_HEX)]
+
+
+_H: Final = "0x" + "ab" * 32
+_EXAMPLE: Final[dict[str, JsonValue]] = {
+    "format": REVOCATION_FORMAT,
+    "sub_chain_id": 4242,
+    "registry": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    "root": _H,
+    "leaf_hash": _H,
+    "reason_hash": _H,
+    "tx_hash": _H,
+    "block_number": 12,
+    "block_hash": _H,
+    "block_timestamp": 1732000000,
+    "header": "0xf90200",
+    "tx_index": 0,
+    "receipt_proof": ["0xf851"],
+    "checkpoint": {"index": 3, "from_block": 10, "to_block": 13, "root": _H, "proof": [_H]},
+}
+
+
+class RevocationMessage(BaseModel):
+    """A leaf revoked on a sub-chain's EvidenceRegistry, with its proof."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra={"examples": [_EXAMPLE]}
+    )
+
+    format: Literal["chainproof-crosschain-revocation/1"]
+    sub_chain_id: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+    registry: _Address  # the sub-chain's EvidenceRegistry
+    root: _Hex32
+    leaf_hash: _Hex32
+    reason_hash: _Hex32
+    tx_hash: _Hex32  # informational: the proof is the receipt at tx_index
+    block_number: _Count
+    block_hash: _Hex32
+    block_timestamp: _Count
+    header: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]+$", max_length=MAX_HEADER_HEX)]
+    tx_index: _Count
+    receipt_proof: Annotated[list[_HexBlob], Field(max_length=MAX_TRIE_NODES)]
+    checkpoint: CheckpointProof
+
+
+def _hx(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+def verify_revocation(msg: RevocationMessage, w3: Web3, *, chain_registry: str) -> int:
+    """Checks ``msg`` against the main chain behind ``w3``: its checkpoint index, or
+    MessageRefused naming the fact that does not hold."""
+    index, logs = prove_event(msg, w3, chain_registry=chain_registry, emitter=msg.registry)
+    for entry in logs:
+        if (
+            entry.address.hex() == msg.registry[2:].lower()
+            and len(entry.topics) == 4
+            and entry.topics[0] == LEAF_REVOKED
+            and _hx(entry.topics[1]) == msg.root.lower()
+            and _hx(entry.topics[2]) == msg.leaf_hash.lower()
+            and _hx(entry.data[:32]) == msg.reason_hash.lower()
+        ):
+            return index
+    raise MessageRefused(
+        f"the proven receipt has no LeafRevoked of that root, leaf and reason from {msg.registry}"
+    )
+
+
+# ---- the sub deployment: build and deliver ----------------------------------------------
+
+
+def build_revocation(
+    session: Session, sub_w3: Web3, *, registry: str, revoked: RevokedLeaf
+) -> RevocationMessage | None:
+    """The message of ``revoked``, or None while its block is not checkpointed."""
+    where = located(session, sub_w3, revoked.tx_hash)
+    if where is None:
+        return None
+    return RevocationMessage(
+        format=REVOCATION_FORMAT,
+        registry=Web3.to_checksum_address(registry),
+        root=revoked.root,
+        leaf_hash=revoked.leaf_hash,
+        reason_hash=revoked.reason_hash,
+        **where,
+    )
+
+
+def deliver_revocations(
+    session: Session, sub_w3: Web3, *, registry: str, main_deployment: str
+) -> int:
+    """Delivers every checkpointed, undelivered leaf revocation; how many went."""
+    delivered = {(d.root, d.leaf_hash) for d in session.exec(select(CrosschainRevocationDelivery))}
+    pending = [
+        r for r in session.exec(select(RevokedLeaf)) if (r.root, r.leaf_hash) not in delivered
+    ][:DELIVERIES_PER_ROUND]
+    url = main_deployment.rstrip("/") + REVOCATIONS_PATH
+    sent = 0
+    for revoked in pending:
+        msg = build_revocation(session, sub_w3, registry=registry, revoked=revoked)
+        if msg is None:
+            continue  # not checkpointed yet
+        answer = httpx.post(
+            url,
+            json=msg.model_dump(mode="json"),
+            timeout=DELIVERY_TIMEOUT_S,
+            follow_redirects=False,
+        )
+        if answer.status_code not in (200, 201):
+            log.warning(
+                "revocation message refused", status=answer.status_code, body=answer.text[:300]
+            )
+            continue
+        session.add(CrosschainRevocationDelivery(root=revoked.root, leaf_hash=revoked.leaf_hash))
+        session.commit()
+        log.info("revocation message delivered", root=revoked.root, leaf=revoked.leaf_hash)
+        sent += 1
+    return sent
+
+
+# ---- the main deployment: accept and show -------------------------------------------------
+
+
+def accept_revocation(
+    session: Session, w3: Web3, *, chain_registry: str, message: RevocationMessage
+) -> tuple[CrosschainRevocation, bool]:
+    """Verifies ``message`` on this deployment's chain and keeps it: (row, created)."""
+    index = verify_revocation(message, w3, chain_registry=chain_registry)
+    m = message
+    registry = Web3.to_checksum_address(m.registry)
+    existing = _revocation(session, m.sub_chain_id, registry, m.root.lower(), m.leaf_hash.lower())
+    if existing is not None:
+        return existing, False
+    row = CrosschainRevocation(
+        sub_chain_id=m.sub_chain_id,
+        evidence_registry=registry,
+        root=m.root.lower(),
+        leaf_hash=m.leaf_hash.lower(),
+        reason_hash=m.reason_hash.lower(),
+        tx_hash=m.tx_hash.lower(),
+        block_number=m.block_number,
+        block_timestamp=m.block_timestamp,
+        checkpoint_index=index,
+    )
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:  # the same leaf, accepted by another request meanwhile
+        session.rollback()
+        found = _revocation(session, m.sub_chain_id, registry, row.root, row.leaf_hash)
+        assert found is not None
+        return found, False
+    session.refresh(row)
+    log.info("cross-chain revocation accepted", chain_id=m.sub_chain_id, leaf=row.leaf_hash)
+    return row, True
+
+
+def _revocation(
+    session: Session, chain_id: int, registry: str, root: str, leaf_hash: str
+) -> CrosschainRevocation | None:
+    return session.exec(
+        select(CrosschainRevocation).where(
+            CrosschainRevocation.sub_chain_id == chain_id,
+            CrosschainRevocation.evidence_registry == registry,
+            CrosschainRevocation.root == root,
+            CrosschainRevocation.leaf_hash == leaf_hash,
+        )
+    ).first()
+
+
+def relayed_revocation(session: Session, receipt: Receipt) -> CrosschainRevocation | None:
+    """The relayed revocation of ``receipt``'s leaf, when its (sub-)chain sent one here."""
+    return _revocation(
+        session,
+        receipt.chain_id,
+        Web3.to_checksum_address(receipt.contract),
+        receipt.root.lower(),
+        receipt.leaf_hash.lower(),
+    )
+
+
+def revocation_detail(row: CrosschainRevocation) -> str:
+    return (
+        f"revoked on chain {row.sub_chain_id} in block {row.block_number} (transaction "
+        f"{row.tx_hash}, reason hash {row.reason_hash}), relayed with checkpoint "
+        f"{row.checkpoint_index} of this chain"
+    )
