@@ -276,7 +276,8 @@ def _start_chain_workers(runtime: Runtime, *, enabled: bool, lock: KeyLock | Non
             # One batcher per signing key: another process anchors; this one serves the API.
             runtime.batcher_note = f"standby: {exc.message}"
             log.info("batcher on standby", reason=exc.message)
-            _find_only(runtime.chain, runtime.engine, runtime.settings)
+            if runtime.owns_chain:  # a chain context handed in may be the leader's own too
+                _find_only(runtime.chain, runtime.engine, runtime.settings)
             if isinstance(lock, PgLeaderLock):
                 runtime.standby = _Standby(runtime, lock)
             return

@@ -245,6 +245,9 @@ RULES: Final[dict[RouteKey, Rule]] = {
     ("POST", _LIC + "/status"): _licence("only the issuer changes a licence's status"),
     ("POST", _LIC + "/renew"): _licence("only the issuer renews"),
     ("POST", "/api/v1/licences/verify"): Rule(EVERYONE, why="anyone checks what they are shown"),
+    ("POST", "/api/v1/crosschain/revocations"): Rule(
+        EVERYONE, why="as a cross-chain message: its proof is checked against this chain alone"
+    ),
     ("POST", "/api/v1/crosschain/messages"): Rule(
         EVERYONE, why="anyone may carry one: its proof is checked against this chain alone"
     ),

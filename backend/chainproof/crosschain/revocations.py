@@ -33,7 +33,7 @@ from chainproof.crosschain.models import CrosschainRevocation, CrosschainRevocat
 from chainproof.crosschain.recalls import DELIVERIES_PER_ROUND, DELIVERY_TIMEOUT_S, located
 from chainproof.crosschain.section import MAX_HEADER_HEX, MAX_NODE_HEX, MAX_TRIE_NODES
 from chainproof.receipts import Receipt
-from chainproof.store.models import RevokedLeaf
+from chainproof.store.models import MAX_ID, RevokedLeaf
 
 log = structlog.get_logger("chainproof.crosschain")
 
@@ -216,6 +216,8 @@ def _revocation(
 
 def relayed_revocation(session: Session, receipt: Receipt) -> CrosschainRevocation | None:
     """The relayed revocation of ``receipt``'s leaf, when its (sub-)chain sent one here."""
+    if receipt.chain_id > MAX_ID:  # no sub-chain has it (EIP-2294; no BIGINT column holds it)
+        return None
     return _revocation(
         session,
         receipt.chain_id,
