@@ -17,6 +17,7 @@ from typing import Any, Final
 import httpx
 import structlog
 from hexbytes import HexBytes
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from web3 import Web3
@@ -125,6 +126,18 @@ def _pending(session: Session) -> list[tuple[TraceRecall, TraceNode, str, str, s
     return out[:DELIVERIES_PER_ROUND]
 
 
+def post_message(url: str, msg: BaseModel, what: str, **context: Any) -> bool:
+    """POSTs a cross-chain message to the main deployment; whether it was taken (201 new,
+    200 known already). A refusal is logged and left for the next round."""
+    answer = httpx.post(
+        url, json=msg.model_dump(mode="json"), timeout=DELIVERY_TIMEOUT_S, follow_redirects=False
+    )
+    if answer.status_code in (200, 201):
+        return True
+    log.warning(f"{what} refused", status=answer.status_code, body=answer.text[:300], **context)
+    return False
+
+
 def deliver_recalls(
     session: Session, sub_w3: Web3, *, trace_registry: str, main_deployment: str
 ) -> int:
@@ -145,19 +158,7 @@ def deliver_recalls(
         )
         if msg is None:
             continue  # not checkpointed yet
-        answer = httpx.post(
-            url,
-            json=msg.model_dump(mode="json"),
-            timeout=DELIVERY_TIMEOUT_S,
-            follow_redirects=False,
-        )
-        if answer.status_code not in (200, 201):
-            log.warning(
-                "recall message refused",
-                status=answer.status_code,
-                body=answer.text[:300],
-                lot=lot.code,
-            )
+        if not post_message(url, msg, "recall message", lot=lot.code):
             continue
         assert recall.id is not None
         session.add(CrosschainDelivery(recall_id=recall.id, kind=kind))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal
 
-import httpx
 import structlog
 from eth_utils import keccak
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -30,8 +29,9 @@ from chainproof.crosschain.messages import (
     prove_event,
 )
 from chainproof.crosschain.models import CrosschainRevocation, CrosschainRevocationDelivery
-from chainproof.crosschain.recalls import DELIVERIES_PER_ROUND, DELIVERY_TIMEOUT_S, located
+from chainproof.crosschain.recalls import DELIVERIES_PER_ROUND, located, post_message
 from chainproof.crosschain.section import MAX_HEADER_HEX, MAX_NODE_HEX, MAX_TRIE_NODES
+from chainproof.digests import to_hex
 from chainproof.receipts import Receipt
 from chainproof.store.models import MAX_ID, RevokedLeaf
 
@@ -89,10 +89,6 @@ class RevocationMessage(BaseModel):
     checkpoint: CheckpointProof
 
 
-def _hx(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
-
-
 def verify_revocation(msg: RevocationMessage, w3: Web3, *, chain_registry: str) -> int:
     """Checks ``msg`` against the main chain behind ``w3``: its checkpoint index, or
     MessageRefused naming the fact that does not hold."""
@@ -102,9 +98,9 @@ def verify_revocation(msg: RevocationMessage, w3: Web3, *, chain_registry: str) 
             entry.address.hex() == msg.registry[2:].lower()
             and len(entry.topics) == 4
             and entry.topics[0] == LEAF_REVOKED
-            and _hx(entry.topics[1]) == msg.root.lower()
-            and _hx(entry.topics[2]) == msg.leaf_hash.lower()
-            and _hx(entry.data[:32]) == msg.reason_hash.lower()
+            and to_hex(entry.topics[1]) == msg.root.lower()
+            and to_hex(entry.topics[2]) == msg.leaf_hash.lower()
+            and to_hex(entry.data[:32]) == msg.reason_hash.lower()
         ):
             return index
     raise MessageRefused(
@@ -146,16 +142,7 @@ def deliver_revocations(
         msg = build_revocation(session, sub_w3, registry=registry, revoked=revoked)
         if msg is None:
             continue  # not checkpointed yet
-        answer = httpx.post(
-            url,
-            json=msg.model_dump(mode="json"),
-            timeout=DELIVERY_TIMEOUT_S,
-            follow_redirects=False,
-        )
-        if answer.status_code not in (200, 201):
-            log.warning(
-                "revocation message refused", status=answer.status_code, body=answer.text[:300]
-            )
+        if not post_message(url, msg, "revocation message", root=revoked.root):
             continue
         session.add(CrosschainRevocationDelivery(root=revoked.root, leaf_hash=revoked.leaf_hash))
         session.commit()

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.api.deps import ChainDep, SessionDep, SettingsDep
 from chainproof.api.schemas import error_responses
+from chainproof.config import Settings
 from chainproof.crosschain.messages import RecallMessage
 from chainproof.crosschain.recalls import MESSAGES_PATH, accept_message
 from chainproof.crosschain.revocations import (
@@ -51,6 +52,17 @@ class MessageTakenOut(BaseModel):
     checkpoint_index: int = Field(description="The checkpoint on this chain holding its block.")
 
 
+def _chain_registry(settings: Settings) -> str:
+    """The ChainRegistry a message's checkpoint must be on: 409 where none is configured."""
+    if settings.chain_registry is None:
+        raise ConflictError("this deployment takes no cross-chain messages")
+    return settings.chain_registry
+
+
+def _taken(body: dict[str, Any], created: bool) -> JSONResponse:
+    return JSONResponse(body, status_code=201 if created else 200)
+
+
 @router.post(
     MESSAGES_PATH,
     tags=["crosschain"],
@@ -74,9 +86,7 @@ class MessageTakenOut(BaseModel):
 async def take_message(
     message: RecallMessage, session: SessionDep, chain: ChainDep, settings: SettingsDep
 ) -> Any:
-    if settings.chain_registry is None:
-        raise ConflictError("this deployment takes no cross-chain messages")
-    registry = settings.chain_registry
+    registry = _chain_registry(settings)
     row, created = await run_in_threadpool(
         lambda: accept_message(session, chain.w3, chain_registry=registry, message=message)
     )
@@ -88,7 +98,7 @@ async def take_message(
         "block_number": row.block_number,
         "checkpoint_index": row.checkpoint_index,
     }
-    return JSONResponse(body, status_code=201 if created else 200)
+    return _taken(body, created)
 
 
 class RevocationTakenOut(BaseModel):
@@ -140,9 +150,7 @@ class RevocationTakenOut(BaseModel):
 async def take_revocation(
     message: RevocationMessage, session: SessionDep, chain: ChainDep, settings: SettingsDep
 ) -> Any:
-    if settings.chain_registry is None:
-        raise ConflictError("this deployment takes no cross-chain messages")
-    registry = settings.chain_registry
+    registry = _chain_registry(settings)
     row, created = await run_in_threadpool(
         lambda: accept_revocation(session, chain.w3, chain_registry=registry, message=message)
     )
@@ -154,4 +162,4 @@ async def take_revocation(
         "block_number": row.block_number,
         "checkpoint_index": row.checkpoint_index,
     }
-    return JSONResponse(body, status_code=201 if created else 200)
+    return _taken(body, created)
