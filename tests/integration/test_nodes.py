@@ -33,11 +33,10 @@ from chainproof.chain.nodes import (
     Node,
     dev_accounts,
     free_port,
-    listener_pids,
     make_node,
     wait_for_rpc,
 )
-from chainproof.chain.processes import children
+from chainproof.chain.processes import children, listeners
 from chainproof.config import find_project_root
 from chainproof.errors import ChainError, ConfigError, NodeStartError
 
@@ -308,8 +307,8 @@ def test_a_node_never_adopts_another_nodes_port(monkeypatch: pytest.MonkeyPatch)
         with AnvilNode() as ours:
             assert ours.rpc_url != stranger.rpc_url and ours.is_running()
             # Its own node listens where it says, and the stranger's still on its port.
-            held = listener_pids(int(ours.rpc_url.rsplit(":", 1)[1])) or set()
-            assert ours.pid in {os.getpgid(pid) for pid in held}
+            held = listeners(int(ours.rpc_url.rsplit(":", 1)[1]))
+            assert ours.pid in {os.getpgid(info.pid) for info in held}
             assert stranger.web3().eth.block_number >= 0
 
 

@@ -53,9 +53,9 @@ from chainproof.chain.nodes import (
     Node,
     free_port,
     http_web3,
-    listener_pids,
     wait_for_rpc,
 )
+from chainproof.chain.processes import listeners
 from chainproof.config import get_settings
 from chainproof.errors import ChainError, NodeStartError
 
@@ -240,15 +240,13 @@ def start_and_wait(process: ManagedProcess, url: str, *, timeout: float) -> None
 
 def _holds_port(process: ManagedProcess, port: int) -> bool:
     """Whether the node ``process`` leads (its watchdog leads the node's process group)
-    listens on ``port``; True where the OS cannot tell (no /proc)."""
-    owners = listener_pids(port)
-    if owners is None:
-        return True
-    for pid in owners:
+    listens on ``port``; True where the OS cannot tell (no listener found: off Linux)."""
+    holders = listeners(port)
+    for info in holders:
         with contextlib.suppress(OSError):
-            if pid == process.pid or os.getpgid(pid) == process.pid:
+            if info.pid == process.pid or os.getpgid(info.pid) == process.pid:
                 return True
-    return False
+    return not holders
 
 
 class _ManagedHttpNode(Node):

@@ -20,8 +20,6 @@ Chain ids: embedded 131277322940537 (fixed by eth-tester), anvil 31337, ganache 
 from __future__ import annotations
 
 import abc
-import contextlib
-import os
 import socket
 import threading
 import time
@@ -101,37 +99,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def listener_pids(port: int) -> set[int] | None:
-    """The processes holding a listening TCP socket on ``port`` (IPv4 or IPv6), read from
-    /proc; None where there is no /proc to read (another OS: the caller cannot tell)."""
-    inodes: set[str] = set()
-    try:
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            with contextlib.suppress(FileNotFoundError), open(table, encoding="ascii") as f:
-                next(f, None)  # the header line
-                for line in f:
-                    fields = line.split()
-                    # local_address is HEX_IP:HEX_PORT; state 0A is LISTEN.
-                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                        inodes.add(fields[9])
-        if not Path("/proc/self/fd").is_dir():
-            return None
-    except OSError:
-        return None
-    wanted = {f"socket:[{inode}]" for inode in inodes}
-    pids: set[int] = set()
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            for fd in (proc / "fd").iterdir():
-                with contextlib.suppress(OSError):
-                    if os.readlink(fd) in wanted:
-                        pids.add(int(proc.name))
-                        break
-    return pids
 
 
 def rpc_chain_id(url: str, *, timeout: float = 5.0) -> int:
