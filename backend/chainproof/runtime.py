@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import structlog
 from sqlalchemy import Engine
@@ -40,7 +39,7 @@ from chainproof.crosschain.second_anchor import SecondAnchorer
 from chainproof.crosschain.service import start_crosschain
 from chainproof.draws.revealer import Revealer
 from chainproof.errors import ChainMismatchError, ChainProofError, ConflictError
-from chainproof.evidence.batcher import Batcher, LeaderLock
+from chainproof.evidence.batcher import Batcher, key_lock
 from chainproof.evidence.engine_state import EngineState
 from chainproof.evidence.finality import FinalityPolicy, choose_policy
 from chainproof.evidence.ops import evidence_kinds
@@ -286,15 +285,6 @@ def _start_chain_workers(runtime: Runtime, *, enabled: bool, lock: KeyLock | Non
 
 def _key_lock(runtime: Runtime) -> KeyLock:
     return key_lock(runtime.engine, runtime.settings.data_dir, runtime.chain.sender.address)
-
-
-def key_lock(engine: Engine, data_dir: Path, signer: str) -> KeyLock:
-    """The lock of ``signer``'s one nonce owner (the writer's leader, a deployment, a CLI
-    draining the outbox). PostgreSQL: an advisory lock processes on any host see; SQLite:
-    the data dir's file."""
-    if engine.dialect.name == "postgresql":
-        return PgLeaderLock(engine, signer)
-    return LeaderLock(data_dir, signer)
 
 
 class _Standby:

@@ -22,8 +22,8 @@ from web3 import Web3
 
 from chainproof.config import RELAY_DEV_KEY
 from chainproof.crosschain.relay import Relay, open_main_chain
-from chainproof.crosschain.service import relay_key_lock
 from chainproof.errors import ConflictError
+from chainproof.evidence.batcher import key_lock
 from chainproof.store.db import make_engine
 
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     relay_key = Account.from_key(os.environ.get("CHAINPROOF_RELAY_KEY") or RELAY_DEV_KEY)
     engine = make_engine(args.database)
     # SQLite: the lock file beside the database (PostgreSQL's lock ignores the directory).
-    lock = relay_key_lock(engine, Path(engine.url.database or ".").parent, relay_key.address)
+    lock = key_lock(engine, Path(engine.url.database or ".").parent, relay_key.address)
     try:
         lock.acquire()
     except ConflictError as exc:

@@ -35,8 +35,8 @@ from chainproof.crosschain.revocations import deliver_revocations
 from chainproof.crosschain.second_anchor import SecondAnchorer, open_second_chain
 from chainproof.digests import keccak256, to_hex
 from chainproof.errors import ConflictError
-from chainproof.evidence.batcher import LeaderLock
-from chainproof.store.leader import KeyLock, PgLeaderLock
+from chainproof.evidence.batcher import key_lock
+from chainproof.store.leader import KeyLock
 from chainproof.trust import MainChainAnchor
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def open_second_anchorer(runtime: Runtime) -> SecondAnchorer | None:
     relay_key = Account.from_key(settings.resolved_relay_key)
     lock: KeyLock | None = None
     if runtime.relay is None:
-        lock = relay_key_lock(runtime.engine, settings.data_dir, relay_key.address)
+        lock = key_lock(runtime.engine, settings.data_dir, relay_key.address)
         try:
             lock.acquire()
         except ConflictError as exc:
@@ -120,14 +120,6 @@ def open_second_anchorer(runtime: Runtime) -> SecondAnchorer | None:
     return anchorer
 
 
-def relay_key_lock(engine: Engine, data_dir: Path, signer: str) -> KeyLock:
-    """The relay key's leader lock, as the operator key has its own (``runtime._key_lock``):
-    PostgreSQL's advisory lock, or the data dir's file."""
-    if engine.dialect.name == "postgresql":
-        return PgLeaderLock(engine, signer)
-    return LeaderLock(data_dir, signer)
-
-
 def open_relay(*, settings: Settings, engine: Engine, chain: ChainContext) -> Relay:
     """The relay (not started) with the relay key's lock held: its writer is the one nonce
     owner of ``CHAINPROOF_RELAY_KEY`` on the main chain. Raises ConflictError when another
@@ -138,7 +130,7 @@ def open_relay(*, settings: Settings, engine: Engine, chain: ChainContext) -> Re
     owned by another key waits for its admin's ``chainproof crosschain register``."""
     assert settings.main_chain is not None
     relay_account = Account.from_key(settings.resolved_relay_key)
-    lock = relay_key_lock(engine, settings.data_dir, relay_account.address)
+    lock = key_lock(engine, settings.data_dir, relay_account.address)
     lock.acquire()
     try:
         return _open_relay(settings, engine, chain, relay_account, lock)

@@ -48,6 +48,7 @@ from chainproof.evidence.batch_send import Sending, failpoint
 from chainproof.evidence.finality import FinalityPolicy, ReorgWatcher
 from chainproof.evidence.ops import evidence_kinds
 from chainproof.evidence.writes import Turns, new_turns
+from chainproof.store.leader import KeyLock, PgLeaderLock
 from chainproof.store.models import (
     Batch,
     BatchStatus,
@@ -83,6 +84,15 @@ class LeaderLock:
             fcntl.flock(self._fh, fcntl.LOCK_UN)
             self._fh.close()
             self._fh = None
+
+
+def key_lock(engine: Engine, data_dir: Path, signer: str) -> KeyLock:
+    """The lock of ``signer``'s one nonce owner (the writer's leader, a deployment, a CLI
+    draining the outbox, the cross-chain relay). PostgreSQL: an advisory lock processes on
+    any host see; SQLite: the data dir's file."""
+    if engine.dialect.name == "postgresql":
+        return PgLeaderLock(engine, signer)
+    return LeaderLock(data_dir, signer)
 
 
 class Batcher(Sending):
