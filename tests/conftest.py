@@ -7,6 +7,7 @@ isolated by ``evm_snapshot``/``evm_revert`` (or eth-tester's snapshots) on a sha
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from web3 import Web3
 from chainproof.chain.compiler import ContractArtifact, load_artifact
 from chainproof.chain.deployments import Deployment, deploy_registry
 from chainproof.chain.managed import anvil_binary, ganache_binary
-from chainproof.chain.nodes import Node, make_node
+from chainproof.chain.nodes import Node, make_node, use_port_range
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender
 from chainproof.config import find_project_root
@@ -58,6 +59,21 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 REQUIRE_ALL = os.environ.get("CHAINPROOF_REQUIRE_ALL") == "1"
 ROOT = find_project_root()
 CHAIN_KINDS = ("embedded", "anvil", "ganache")
+
+
+# Ports for the nodes and servers tests start: a block per xdist worker, below the kernel's
+# ephemeral range (32768-60999 here). Kernel-picked ports raced: a test that killed a server
+# to restart it on the same chain port found that port taken by another worker's Anvil
+# (CI, stop 15). Blocks are disjoint across workers and never handed to outgoing
+# connections; each starts at a random offset so two suites on one host rarely meet.
+PORT_BLOCK, PORT_BASE = 1_500, 20_000
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) + 1 if worker.startswith("gw") and worker[2:].isdigit() else 0
+    first = PORT_BASE + (index % 8) * PORT_BLOCK
+    use_port_range(first, first + PORT_BLOCK - 1, start=first + secrets.randbelow(PORT_BLOCK))
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

@@ -19,6 +19,7 @@ from chainproof.crosschain.ranges import block_in_root, leaf_proof, range_tree
 from chainproof.crosschain.relay import CHECKPOINT, FORKS, Relay, open_main_chain
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.ops import ChainOp, OpStatus
+from tests import forked
 from tests.crosschain.conftest import SUB_CHAIN_ID, TwoChains
 
 STEPS = ("relay_after_enqueue", "writer_before_send", "writer_after_send", "writer_after_receipt")
@@ -49,7 +50,7 @@ def _run(chains: TwoChains, database: str, fault: str | None) -> subprocess.Comp
         "CHAINPROOF_OPERATOR_KEY": HexBytes(chains.admin.key).to_0x_hex(),
         "CHAINPROOF_FAULT": fault or "",
     }
-    return subprocess.run(
+    return forked.run(
         [
             sys.executable,
             "-m",
@@ -60,8 +61,7 @@ def _run(chains: TwoChains, database: str, fault: str | None) -> subprocess.Comp
             "3600",
         ],
         env=env,
-        capture_output=True,
-        text=True,
+        cwd=Path.cwd(),
         timeout=120,
     )
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from chainproof import identity
 from chainproof.store import db
 from chainproof.trace import epcis
+from tests import forked
 
 from .conftest import LiveServer
 
@@ -26,13 +27,11 @@ CTX = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHAINPROOF_")}
-    return subprocess.run(
+    return forked.run(
         [sys.executable, "-m", "chainproof.cli", "verify-receipt", *map(str, args)],
         env=env,
-        capture_output=True,
-        text=True,
+        cwd=Path.cwd(),
         timeout=120,
-        check=False,
     )
 
 

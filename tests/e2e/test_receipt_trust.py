@@ -42,6 +42,7 @@ from chainproof.chain.sender import TxSender
 from chainproof.config import DEV_OPERATOR_KEY
 from chainproof.receipts import Receipt, evidence_leaf_hash, verify_receipt
 from chainproof.trust import TrustAnchor, code_hash
+from tests import forked
 from tests.factories import receipt_from
 
 from ..conftest import ROOT
@@ -240,13 +241,11 @@ def test_the_forgeries_are_what_the_issue_says(
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHAINPROOF_")}
-    return subprocess.run(
+    return forked.run(
         [sys.executable, "-m", "chainproof.cli", "verify-receipt", *map(str, args)],
         env=env,
-        capture_output=True,
-        text=True,
+        cwd=Path.cwd(),
         timeout=120,
-        check=False,
     )
 
 

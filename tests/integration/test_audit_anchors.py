@@ -20,6 +20,7 @@ from chainproof.chain.managed import AnvilNode
 from chainproof.config import DEV_OPERATOR_KEY, Settings
 from chainproof.store import db
 from chainproof.store.models import Evidence
+from tests import forked
 from tests.apps import Api, TestClient
 
 pytestmark = pytest.mark.chain
@@ -27,13 +28,11 @@ pytestmark = pytest.mark.chain
 
 def _verify(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CHAINPROOF_DATABASE_URL": url, "CHAINPROOF_ENV": "test"}
-    return subprocess.run(
+    return forked.run(
         [sys.executable, "-m", "chainproof.cli", "audit", "verify", *args],
         env=env,
-        capture_output=True,
-        text=True,
+        cwd=Path.cwd(),
         timeout=120,
-        check=False,
     )
 
 

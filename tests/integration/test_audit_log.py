@@ -18,6 +18,7 @@ from sqlmodel import select
 from chainproof.digests import canonical_json, hash_bytes, to_hex
 from chainproof.store import db
 from chainproof.store.models import Member
+from tests import forked
 from tests.apps import Api, assert_error
 
 
@@ -30,13 +31,11 @@ def _audit(api: Api, headers: dict[str, str], **params: Any) -> list[dict[str, A
 
 def _verify(api: Api, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CHAINPROOF_DATABASE_URL": api.url, "CHAINPROOF_ENV": "test"}
-    return subprocess.run(
+    return forked.run(
         [sys.executable, "-m", "chainproof.cli", "audit", "verify", *args],
         env=env,
-        capture_output=True,
-        text=True,
+        cwd=Path.cwd(),
         timeout=120,
-        check=False,
     )
 
 
@@ -171,7 +170,7 @@ def test_verify_names_a_deleted_entry_and_checks_an_exported_file(
 
 def test_the_operators_cli_is_audited_too(api: Api, admin: dict[str, str]) -> None:
     env = {**os.environ, "CHAINPROOF_DATABASE_URL": api.url, "CHAINPROOF_ENV": "test"}
-    made = subprocess.run(
+    made = forked.run(
         [
             sys.executable,
             "-m",
@@ -184,11 +183,10 @@ def test_the_operators_cli_is_audited_too(api: Api, admin: dict[str, str]) -> No
             "reviewer",
         ],
         env=env,
-        capture_output=True,
-        text=True,
+        cwd=Path.cwd(),
         timeout=120,
-        check=True,
     )
+    assert made.returncode == 0, made.stderr
     assert made.stdout.strip().startswith("cpk_")
     (entry,) = _audit(api, admin)
     assert entry["action"] == "key.create" and entry["actor"].startswith("cli:")

@@ -36,6 +36,8 @@ from chainproof.client import ChainProofClient, ClientError, ServerUnreachableEr
 from chainproof.config import find_project_root
 from chainproof.receipts import Receipt
 
+from .. import forked
+
 ROOT = find_project_root()
 VENV_BIN = Path(sys.executable).parent
 START_TIMEOUT = 120.0  # a cold start compiles the contracts (~2 s) on a loaded 2-core box
@@ -86,15 +88,9 @@ def _env(**settings: str | Path) -> dict[str, str]:
 def run_cli(
     *args: str | Path, env: dict[str, str], cwd: Path, timeout: float = 120.0
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *map(str, args)],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    """A one-shot command, forked from the preloaded server (tests/forked.py). Servers and
+    workers here are exec'd: these tests read their command lines in /proc."""
+    return forked.run([*CLI, *map(str, args)], env=env, cwd=cwd, timeout=timeout)
 
 
 def processes_mentioning(text: str) -> list[tuple[int, str]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ from chainproof.receipts import verify_receipt
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import Batch, Evidence
 
+from .. import forked
 from ..conftest import node_binary_present, require
 from ..factories import pinned
 
@@ -81,10 +81,8 @@ def run_worker(
     if fault:
         env["CHAINPROOF_FAULT"] = fault
     log = data / "worker.log"
-    with (
-        log.open("ab") as out,
-        subprocess.Popen([*CLI, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT) as proc,
-    ):
+    proc = forked.spawn([*CLI, "worker"], env=env, cwd=Path.cwd(), stdout=log)
+    try:
         deadline = time.monotonic() + timeout
         while proc.poll() is None and time.monotonic() < deadline:
             if until is not None and until():
@@ -93,6 +91,8 @@ def run_worker(
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
         return proc.wait(timeout=15)
+    finally:
+        proc.kill()  # a failed assertion above: no worker left behind
 
 
 def all_anchored(engine: Engine) -> bool:

@@ -18,6 +18,8 @@ import httpx
 
 from chainproof.chain.nodes import free_port
 
+from .. import forked
+
 VENV_BIN = Path(sys.executable).parent
 CLI = [str(VENV_BIN / "chainproof")]
 
@@ -39,11 +41,21 @@ class Proc:
     log: Path
     cwd: Path
     url: str = ""
-    proc: subprocess.Popen[bytes] | None = None
+    proc: subprocess.Popen[bytes] | forked.Forked | None = None
     starts: int = field(default=0)
     new_session: bool = False  # its own process group, as a terminal or a CI job gives it
+    # Exec the CLI for real instead of forking it from the preloaded server (tests/forked.py):
+    # for the tests that read the process's identity (/proc/PID/cmdline) or its imports.
+    exec_: bool = False
 
     def start(self) -> Proc:
+        if not self.exec_ and self.argv[:1] == CLI:
+            self.proc = forked.spawn(
+                self.argv, env=self.env, cwd=self.cwd, stdout=self.log,
+                new_session=self.new_session,
+            )  # fmt: skip
+            self.starts += 1
+            return self
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 self.argv,
@@ -160,6 +172,13 @@ def run_cli(
     *args: str | Path, env: dict[str, str], cwd: Path, timeout: float = 120.0
 ) -> subprocess.CompletedProcess[str]:
     """A one-shot ``chainproof`` command; its output captured."""
+    return forked.run([*CLI, *map(str, args)], env=env, cwd=cwd, timeout=timeout)
+
+
+def exec_cli(
+    *args: str | Path, env: dict[str, str], cwd: Path, timeout: float = 120.0
+) -> subprocess.CompletedProcess[str]:
+    """:func:`run_cli`, exec'd for real (a fresh interpreter: for tests of what it imports)."""
     return subprocess.run(
         [*CLI, *map(str, args)],
         env=env,

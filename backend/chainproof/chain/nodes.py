@@ -47,6 +47,7 @@ __all__ = [
     "dev_accounts",
     "free_port",
     "make_node",
+    "use_port_range",
     "wait_for_rpc",
 ]
 
@@ -94,8 +95,58 @@ def http_web3(url: str) -> Web3:
     return Web3(provider)
 
 
+class _PortRange:
+    """Ports handed out in turn from one range (see :func:`use_port_range`)."""
+
+    def __init__(self, first: int, last: int, start: int) -> None:
+        self.first, self.size = first, last - first + 1
+        self.next = start - first
+        self.lock = threading.Lock()
+
+    def take(self) -> int:
+        with self.lock:
+            for _ in range(self.size):
+                port = self.first + self.next
+                self.next = (self.next + 1) % self.size
+                if _bindable(port):
+                    return port
+        raise ConfigError(f"no free port left in {self.first}-{self.first + self.size - 1}")
+
+
+_port_range: _PortRange | None = None
+
+
+def use_port_range(first: int, last: int, *, start: int | None = None) -> None:
+    """Makes :func:`free_port` hand out ports from ``first..last`` in turn (each checked free)
+    instead of asking the kernel.
+
+    Why: a port the kernel picks (bind port 0) comes from its ephemeral range, which it also
+    hands to outgoing connections and to every other process asking the same way; a port
+    freed a moment ago (a node just killed, to restart on the same port) can be handed to
+    someone else before its owner binds it again. Several launchers on one host (test
+    workers, servers) each given a disjoint range below ``ip_local_port_range`` never pick
+    each other's ports, and walking the range in turn does not return a port soon after it
+    was given out."""
+    global _port_range
+    if not 1024 <= first <= last <= 65535:
+        raise ConfigError(f"not a port range: {first}-{last}")
+    _port_range = _PortRange(first, last, first if start is None else start)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it: bind port 0)."""
+    """A TCP port on 127.0.0.1 that was free a moment ago: the next free one of the range
+    :func:`use_port_range` set, else one the kernel picks (bind port 0)."""
+    if _port_range is not None:
+        return _port_range.take()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -22,7 +22,6 @@ the same chain: nothing is lost by stopping it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -33,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from chainproof import file_locks
 from chainproof.chain import processes
 from chainproof.chain.processes import ProcessInfo
 
@@ -239,10 +239,5 @@ def reclaim_orphan(directory: Path) -> str | None:
 def claim(directory: Path) -> Iterator[None]:
     """Holds ``<dir>/chain.lock`` while a node is checked for, started and recorded, so two
     processes starting on one directory at once do not both start a node."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / _LOCK_FILE).open("a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with file_locks.exclusive(directory / _LOCK_FILE):
+        yield

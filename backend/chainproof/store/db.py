@@ -29,6 +29,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
+from chainproof import file_locks
 from chainproof.config import get_settings
 from chainproof.errors import ConfigError
 
@@ -312,9 +313,28 @@ def head_revision() -> str:
 def upgrade(url: str, revision: str = "head") -> str:
     """Migrate the database at ``url`` to ``revision`` (default: head) and return where it is.
 
-    Safe to call on every start: an up-to-date database is left alone. On PostgreSQL a
-    transaction-scoped advisory lock serialises replicas that start at the same time.
+    Safe to call on every start: an up-to-date database is left alone. Processes that start
+    at the same time take turns: on PostgreSQL through a transaction-scoped advisory lock; on
+    SQLite through a lock file beside the database, since its driver runs DDL outside a
+    transaction and a server and a worker migrating a new database at once both ran
+    ``CREATE TABLE`` ("table member already exists").
     """
+    with _sqlite_migration_lock(url):
+        return _upgrade(url, revision)
+
+
+@contextmanager
+def _sqlite_migration_lock(url: str) -> Iterator[None]:
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        yield
+        return
+    with file_locks.exclusive(Path(database + ".migrate.lock")):
+        yield
+
+
+def _upgrade(url: str, revision: str) -> str:
     engine = make_engine(url)
     try:
         with _reporting_connection_errors(url), engine.begin() as connection:

@@ -21,7 +21,6 @@ In production nothing is made: a missing file is a :class:`~chainproof.errors.Co
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import os
 import threading
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from chainproof import file_locks
 from chainproof.errors import ConfigError
 
 DEV_ORG: Final = "ChainProof (development)"
@@ -74,10 +74,8 @@ def load_pki(directory: Path, *, password: str | None, create: bool) -> Pki:
     """The PKI in ``directory``; made there first when it holds none and ``create`` is set."""
     with _lock:
         if create and not _has_any(directory):
-            directory.mkdir(parents=True, exist_ok=True)
             # Two processes starting on one data dir must not make two roots.
-            with (directory / ".lock").open("a") as held:
-                fcntl.flock(held, fcntl.LOCK_EX)
+            with file_locks.exclusive(directory / ".lock"):
                 if not _has_any(directory):
                     _create_dev_pki(directory)
         ca = _read_ca(directory)
