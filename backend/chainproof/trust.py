@@ -125,9 +125,9 @@ class TrustAnchor(BaseModel):
             raise ValueError("tender_registry and tender_registry_code_hash go together")
         # One pin per address: a channel entry may not restate (and so re-hash) the main
         # registry or a past one, nor name one address twice.
-        addresses = [self.registry, *(p.address for p in self.past_registries)]
-        addresses += [c.address for c in self.channel_registries or []]
-        if len(set(addresses)) != len(addresses):
+        pinned = {self.registry, *(p.address for p in self.past_registries)}
+        channels = [c.address for c in self.channel_registries or []]
+        if len(set(channels)) != len(channels) or pinned & set(channels):
             raise ValueError("a registry address appears twice in the anchor")
         return self
 

@@ -5,8 +5,10 @@ deployment of the very same contract that the anchor does not pin fails."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session, col, select
 from web3 import Web3
 
 from chainproof.chain.compiler import load_artifact
@@ -14,7 +16,16 @@ from chainproof.chain.context import ChainContext
 from chainproof.chain.deployments import deploy_registry
 from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender
+from chainproof.chain.writer import ChainWriter, enqueue
+from chainproof.channels import registry_ops
+from chainproof.channels.models import Channel
+from chainproof.digests import hash_bytes
+from chainproof.evidence.batcher import Batcher
+from chainproof.evidence.intake import submit_digests
+from chainproof.evidence.ops import evidence_kinds
 from chainproof.receipts import Receipt, verify_receipt
+from chainproof.store.db import make_engine, upgrade
+from chainproof.store.models import AnchorRecord, Batch, Evidence
 from chainproof.trust import TrustAnchor
 from tests.apps import Api, StartApi, assert_error
 
@@ -105,3 +116,66 @@ def test_a_virtual_channel_anchors_in_its_own_pinned_registry(
     assert not rejected.valid and rejected.checks[-1][0] == "registry", rejected.reason
     fake_answer = api.client.post("/api/v1/receipts/verify", json=fake.model_dump(mode="json"))
     assert fake_answer.json()["valid"] is False
+
+
+def test_the_batcher_partitions_queued_rows_by_registry(
+    chain: ChainContext, tmp_path: Path
+) -> None:
+    """One batcher, one writer: rows outside any channel and in a plain channel go to the
+    main registry, a virtual channel's to its own (one batch each, never mixed), and a
+    virtual channel whose registry is not deployed yet holds its rows back."""
+    url = f"sqlite:///{tmp_path / 'cp.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    chain.use_channel_registries(lambda: registry_ops.registries(engine))
+    writer = ChainWriter(
+        engine=engine,
+        chain=chain,
+        kinds={**evidence_kinds(member_secret=None), **registry_ops.channel_kinds()},
+    )
+    with Session(engine) as s:
+        virtual, plain, pending = (
+            Channel(name="v", virtual=True),
+            Channel(name="p"),
+            Channel(name="w", virtual=True),
+        )
+        s.add_all([virtual, plain, pending])
+        s.commit()
+        ids = {c.name: c.id for c in (virtual, plain, pending)}
+        enqueue(s, kind=registry_ops.DEPLOY_CHANNEL_REGISTRY, payload={"channel_id": ids["v"]})
+    writer.drain(timeout=60)  # the deployment, then the operator's role on it
+    with Session(engine) as s:
+        registry = s.get(Channel, ids["v"]).registry_address  # type: ignore[union-attr]
+        assert registry is not None and s.get(Channel, ids["w"]).registry_address is None  # type: ignore[union-attr]
+        # Interleaved: main, virtual, plain channel, pending channel, virtual, main.
+        for n, channel in enumerate(["", "v", "p", "w", "v", ""]):
+            digest = hash_bytes(f"partition-{n}".encode(), "sha256")
+            submit_digests(
+                session=s,
+                algorithm="sha256",
+                digests=[digest],
+                member_id=None,
+                channel_id=ids.get(channel),
+            )
+    batcher = Batcher(engine=engine, chain=chain, batch_size=10, interval_ms=10)
+    batcher.writer = writer
+    for _ in range(200):  # bounded: a few steps each for two batches
+        writer.step()
+        batcher.step(force=True)
+        with Session(engine) as s:
+            left = s.exec(select(Evidence.status).where(Evidence.status != "anchored")).all()
+        if left == ["queued"]:
+            break
+    with Session(engine) as s:
+        batches = {b.contract: b for b in s.exec(select(Batch)).all()}
+        assert set(batches) == {chain.contract, registry}
+        assert batches[chain.contract].leaf_count == 3  # no channel ×2, the plain channel
+        assert batches[registry].leaf_count == 2
+        rows = s.exec(select(Evidence).order_by(col(Evidence.id))).all()
+        [held] = [r for r in rows if r.status == "queued"]
+        assert held.channel_id == ids["w"]  # its registry is not deployed: it waits
+        in_virtual = {r.batch_id for r in rows if r.channel_id == ids["v"]}
+        assert in_virtual == {batches[registry].id}
+        record = s.exec(select(AnchorRecord).where(AnchorRecord.root == batches[registry].root))
+        assert record.one().contract == registry
+    engine.dispose()
