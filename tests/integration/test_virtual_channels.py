@@ -23,9 +23,12 @@ from chainproof.digests import hash_bytes
 from chainproof.evidence.batcher import Batcher
 from chainproof.evidence.intake import submit_digests
 from chainproof.evidence.ops import evidence_kinds
+from chainproof.evidence.reanchor import reanchor_index
+from chainproof.evidence.service import reindex
 from chainproof.receipts import Receipt, verify_receipt
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import AnchorRecord, Batch, Evidence
+from chainproof.store.ops import ChainOp
 from chainproof.trust import TrustAnchor
 from tests.apps import Api, StartApi, assert_error
 
@@ -123,7 +126,10 @@ def test_the_batcher_partitions_queued_rows_by_registry(
 ) -> None:
     """One batcher, one writer: rows outside any channel and in a plain channel go to the
     main registry, a virtual channel's to its own (one batch each, never mixed), and a
-    virtual channel whose registry is not deployed yet holds its rows back."""
+    virtual channel whose registry is not deployed yet holds its rows back. ``reindex``
+    rebuilds the channel registry's anchors from its events; after a chain reset,
+    ``reanchor`` re-queues its records and has its registry deployed anew."""
+    before = chain.node.snapshot()  # the reset at the end goes back here
     url = f"sqlite:///{tmp_path / 'cp.db'}"
     upgrade(url)
     engine = make_engine(url)
@@ -176,6 +182,26 @@ def test_the_batcher_partitions_queued_rows_by_registry(
         assert held.channel_id == ids["w"]  # its registry is not deployed: it waits
         in_virtual = {r.batch_id for r in rows if r.channel_id == ids["v"]}
         assert in_virtual == {batches[registry].id}
-        record = s.exec(select(AnchorRecord).where(AnchorRecord.root == batches[registry].root))
-        assert record.one().contract == registry
+        root = batches[registry].root
+
+    with Session(engine) as s:  # the index rebuilt from the chain: the channel's events too
+        reindex(session=s, chain=chain)
+        record = s.exec(select(AnchorRecord).where(AnchorRecord.root == root)).one()
+        assert record.contract == registry
+
+    chain.node.revert(before)  # a chain reset: the blocks and both registries' code are gone
+    chain.sender.reset_nonce()
+    with Session(engine) as s:
+        path, requeued, stale = reanchor_index(
+            session=s,
+            w3=chain.w3,
+            chain_id=chain.chain_id,
+            contract=chain.contract,
+            claims_dir=tmp_path / "claims",
+        )
+        assert (requeued, stale) == (5, 2) and path is not None
+        again = s.get(Channel, ids["v"])
+        assert again is not None and again.registry_address is None
+        op = s.exec(select(ChainOp).where(ChainOp.public_id == again.registry_op)).one()
+        assert (op.kind, op.status) == (registry_ops.DEPLOY_CHANNEL_REGISTRY, "queued")
     engine.dispose()

@@ -79,6 +79,7 @@ class ChannelRegistryRef:
     address: str
     code_hash: str
     channel: str
+    block_number: int = 0  # the deployment's block: events are read from there
 
 
 def _no_channel_registries() -> Sequence[ChannelRegistryRef]:

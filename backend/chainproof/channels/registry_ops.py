@@ -31,6 +31,7 @@ from chainproof.errors import TransactionError
 from chainproof.evidence.ops import GRANT_MEMBER, REVOKE_MEMBER
 from chainproof.store.models import Member
 from chainproof.store.ops import LIVE, ChainOp
+from chainproof.trust import code_hash
 
 log = structlog.get_logger("chainproof.channels")
 
@@ -159,12 +160,52 @@ def member_roles(
 def registries(engine: Engine) -> list[ChannelRegistryRef]:
     """The deployed virtual channels' registries (the chain context's list of them)."""
     with Session(engine) as s:
-        rows = s.exec(
-            select(Channel.name, Channel.registry_address, Channel.registry_code_hash)
-            .where(col(Channel.registry_address).is_not(None))
-            .order_by(col(Channel.id))
-        ).all()
-    return [ChannelRegistryRef(address=str(a), code_hash=str(h), channel=n) for n, a, h in rows]
+        return registries_in(s)
+
+
+def registries_in(session: Session) -> list[ChannelRegistryRef]:
+    """:func:`registries`, read in ``session`` (a CLI command's)."""
+    rows = session.exec(
+        select(
+            Channel.name,
+            Channel.registry_address,
+            Channel.registry_code_hash,
+            ChainOp.block_number,
+        )
+        .outerjoin(ChainOp, col(ChainOp.public_id) == col(Channel.registry_op))
+        .where(col(Channel.registry_address).is_not(None))
+        .order_by(col(Channel.id))
+    ).all()
+    return [
+        ChannelRegistryRef(address=str(a), code_hash=str(h), channel=n, block_number=int(b or 0))
+        for n, a, h, b in rows
+    ]
+
+
+def redeploy(session: Session, w3: Web3, contracts: Sequence[str]) -> list[str]:
+    """After a chain reset (``chainproof reanchor``): the virtual channels whose registry
+    is one of ``contracts`` and gone from the chain ``w3`` talks to (no code there, or not
+    the code recorded) forget it and get a new deployment operation, in the caller's
+    commit; their re-queued records wait for it (the batcher holds a virtual channel's rows
+    until its registry is deployed). Returns their names."""
+    wanted = {c.lower() for c in contracts}
+    names = []
+    for channel in session.exec(select(Channel).where(col(Channel.registry_address).is_not(None))):
+        address = channel.registry_address or ""
+        if address.lower() not in wanted or code_hash(w3, address) == channel.registry_code_hash:
+            continue
+        op = ChainOp(
+            public_id=secrets.token_hex(16),
+            kind=DEPLOY_CHANNEL_REGISTRY,
+            payload={"channel_id": channel.id},
+            dedupe_key=f"channel-registry:{channel.id}",
+        )
+        session.add(op)
+        channel.registry_address = channel.registry_code_hash = None
+        channel.registry_op = op.public_id
+        session.add(channel)
+        names.append(channel.name)
+    return names
 
 
 def channel_kinds() -> Mapping[str, OpKind]:

@@ -82,7 +82,7 @@ def create(
             session,
             kind=registry_ops.DEPLOY_CHANNEL_REGISTRY,
             payload={"channel_id": channel.id},
-            dedupe_key=f"channel-registry:{channel.id}",
+            dedupe_key=f"channel-registry:{channel.id}",  # as registry_ops.redeploy
         )
         channel.registry_op = op.public_id
         session.add(channel)
