@@ -5,6 +5,7 @@ deployment of the very same contract that the anchor does not pin fails."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,12 @@ from chainproof.evidence.ops import evidence_kinds
 from chainproof.evidence.reanchor import reanchor_index
 from chainproof.evidence.service import reindex
 from chainproof.receipts import Receipt, verify_receipt
+from chainproof.store import db
 from chainproof.store.db import make_engine, upgrade
 from chainproof.store.models import AnchorRecord, Batch, Evidence
 from chainproof.store.ops import ChainOp
 from chainproof.trust import TrustAnchor
-from tests.apps import Api, StartApi, assert_error
+from tests.apps import WAIT_SECONDS, Api, StartApi, assert_error
 
 CHANNEL = "检测通道"
 
@@ -119,6 +121,25 @@ def test_a_virtual_channel_anchors_in_its_own_pinned_registry(
     assert not rejected.valid and rejected.checks[-1][0] == "registry", rejected.reason
     fake_answer = api.client.post("/api/v1/receipts/verify", json=fake.model_dump(mode="json"))
     assert fake_answer.json()["valid"] is False
+
+    # A removed member's key loses its role on the channel's registry (the writer revokes
+    # it), so it cannot go on anchoring there with its own key either.
+    channel_registry = chain.registry_at(registry)
+    assert channel_registry.is_member(receipt.submitter)
+    removed = api.client.post(
+        f"/api/v1/channels/{CHANNEL}/members",
+        json={"remove": ["甲检测"], "reason": "left the lab network"},
+        headers=admin,
+    )
+    assert removed.status_code == 200, removed.text
+    with db.open_session(api.url) as s:
+        [op] = s.exec(select(ChainOp).where(ChainOp.kind == "revoke_member")).all()
+        assert op.payload == {"address": receipt.submitter, "contract": registry}
+    deadline = time.monotonic() + WAIT_SECONDS
+    while channel_registry.is_member(receipt.submitter):
+        assert time.monotonic() < deadline, "the member's role was not revoked"
+        time.sleep(0.05)
+    assert chain.registry.is_member(receipt.submitter)  # the main registry's role stays
 
 
 def test_the_batcher_partitions_queued_rows_by_registry(
