@@ -65,7 +65,8 @@ def test_a_virtual_channel_anchors_in_its_own_pinned_registry(
 
     # Visibility as for any channel: a non-member cannot put a record in it.
     assert_error(api.upload(outsider, ("x.txt", b"not mine"), channel=CHANNEL), 404)
-    sent = api.upload(a, ("report.pdf", b"a lab report for the channel only"), channel=CHANNEL)
+    content = b"a lab report for the channel only"
+    sent = api.upload(a, ("report.pdf", content), channel=CHANNEL)
     assert sent.status_code == 202, sent.text
     [item] = sent.json()["items"]
     api.wait_anchored(item["id"], a)
@@ -89,6 +90,9 @@ def test_a_virtual_channel_anchors_in_its_own_pinned_registry(
     assert "channel" in dict((n, d) for n, _, d in verdict.checks)["registry"]
     answer = api.client.post("/api/v1/receipts/verify", json=data).json()
     assert answer["valid"] is True, answer
+    # The server's own verdict on the file reads the channel's registry too.
+    by_file = api.client.post("/api/v1/verify", files={"file": ("r.pdf", content)}, headers=a)
+    assert by_file.json()["verdict"] == "anchored", by_file.text
 
     # The same anchor without the channel's entry (a verifier pinned before it existed)
     # does not take the channel's receipt: the pin is what makes it count.

@@ -350,12 +350,15 @@ def _holds(
 
 
 def _anchored_here(chain: ChainContext, ev: _Found) -> bool:
-    """Anchored on this chain, on the current registry or one still honoured."""
+    """Anchored on this chain, on the current registry, one still honoured, or a virtual
+    channel's own (docs/channels.md)."""
     if ev.chain_id != chain.chain_id:
         return False
     contract = (ev.contract or "").lower()
-    return contract == chain.contract.lower() or any(
-        d.address.lower() == contract for d in chain.honoured
+    return (
+        contract == chain.contract.lower()
+        or any(d.address.lower() == contract for d in chain.honoured)
+        or any(c.address.lower() == contract for c in chain.channel_registries())
     )
 
 
