@@ -146,6 +146,16 @@ class ChainContext(OnDeployment):
         """The virtual channels' own registries on this chain (deployed ones only)."""
         return self._channel_source()
 
+    def honours(self, address: str) -> bool:
+        """Whether anchors in the registry at ``address`` count here: the current one, an
+        honoured past one, or a virtual channel's (the registries ``registry_at`` serves)."""
+        wanted = address.lower()
+        return (
+            wanted == self.deployment.address.lower()
+            or any(d.address.lower() == wanted for d in self.honoured)
+            or any(c.address.lower() == wanted for c in self.channel_registries())
+        )
+
     def registry_at(self, address: str) -> EvidenceRegistryClient:
         """The client of the registry at ``address``: the current one, an honoured past
         one (with the ABI of its version), or a virtual channel's (deployed from today's
