@@ -52,6 +52,20 @@ def role_op(*, grant: bool, contract: str, address: str, member_id: int | None) 
     )
 
 
+def deploy_op(channel: Channel) -> ChainOp:
+    """The deployment of ``channel``'s registry, as a row to add to the caller's commit (the
+    one that creates the channel, or ``reanchor``'s): never a channel without its operation."""
+    assert channel.id is not None
+    op = ChainOp(
+        public_id=secrets.token_hex(16),
+        kind=DEPLOY_CHANNEL_REGISTRY,
+        payload={"channel_id": channel.id},
+        dedupe_key=f"channel-registry:{channel.id}",
+    )
+    channel.registry_op = op.public_id
+    return op
+
+
 def _add_unless_live(session: Session, op: ChainOp) -> None:
     """Adds ``op`` unless a live operation holds its dedupe key (asked already)."""
     live = session.exec(
@@ -194,15 +208,8 @@ def redeploy(session: Session, w3: Web3, contracts: Sequence[str]) -> list[str]:
         address = channel.registry_address or ""
         if address.lower() not in wanted or code_hash(w3, address) == channel.registry_code_hash:
             continue
-        op = ChainOp(
-            public_id=secrets.token_hex(16),
-            kind=DEPLOY_CHANNEL_REGISTRY,
-            payload={"channel_id": channel.id},
-            dedupe_key=f"channel-registry:{channel.id}",
-        )
-        session.add(op)
+        session.add(deploy_op(channel))
         channel.registry_address = channel.registry_code_hash = None
-        channel.registry_op = op.public_id
         session.add(channel)
         names.append(channel.name)
     return names

@@ -11,7 +11,6 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from chainproof.audit import log
-from chainproof.chain.writer import enqueue
 from chainproof.channels import registry_ops
 from chainproof.channels.models import Channel, ChannelMember
 from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
@@ -76,17 +75,10 @@ def create(
     for m in chosen:
         assert m.id is not None
         session.add(ChannelMember(channel_id=channel.id, member_id=m.id))
-    session.commit()
-    if virtual:
-        op = enqueue(
-            session,
-            kind=registry_ops.DEPLOY_CHANNEL_REGISTRY,
-            payload={"channel_id": channel.id},
-            dedupe_key=f"channel-registry:{channel.id}",  # as registry_ops.redeploy
-        )
-        channel.registry_op = op.public_id
+    if virtual:  # in the same commit: never a virtual channel without its deployment
+        session.add(registry_ops.deploy_op(channel))
         session.add(channel)
-        session.commit()
+    session.commit()
     log.append(
         session,
         who,
