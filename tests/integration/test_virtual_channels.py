@@ -19,7 +19,8 @@ from chainproof.chain.registry import EvidenceRegistryClient
 from chainproof.chain.sender import TxSender
 from chainproof.chain.writer import ChainWriter, enqueue
 from chainproof.channels import registry_ops
-from chainproof.channels.models import Channel
+from chainproof.channels.models import Channel, ChannelMember
+from chainproof.config import DEV_SECRET_KEY
 from chainproof.digests import hash_bytes
 from chainproof.evidence.batcher import Batcher
 from chainproof.evidence.intake import submit_digests
@@ -29,7 +30,7 @@ from chainproof.evidence.service import reindex
 from chainproof.receipts import Receipt, verify_receipt
 from chainproof.store import db
 from chainproof.store.db import make_engine, upgrade
-from chainproof.store.models import AnchorRecord, Batch, Evidence
+from chainproof.store.models import AnchorRecord, Batch, Evidence, Member
 from chainproof.store.ops import ChainOp
 from chainproof.trust import TrustAnchor
 from tests.apps import WAIT_SECONDS, Api, StartApi, assert_error
@@ -150,10 +151,12 @@ def test_the_batcher_partitions_queued_rows_by_registry(
     chain: ChainContext, tmp_path: Path
 ) -> None:
     """One batcher, one writer: rows outside any channel and in a plain channel go to the
-    main registry, a virtual channel's to its own (one batch each, never mixed), and a
-    virtual channel whose registry is not deployed yet holds its rows back. ``reindex``
-    rebuilds the channel registry's anchors from its events; after a chain reset,
-    ``reanchor`` re-queues its records and has its registry deployed anew."""
+    main registry, a virtual channel's to its own (never mixed), and a virtual channel whose
+    registry is not deployed yet holds its rows back. A member's rows there are signed by
+    its key, admitted on that registry; an org no longer in the channel gets no role there:
+    the rows it left queued are anchored by the operator. ``reindex`` rebuilds the channel
+    registry's anchors from its events; after a chain reset, ``reanchor`` re-queues its
+    records and has its registry deployed anew."""
     before = chain.node.snapshot()  # the reset at the end goes back here
     url = f"sqlite:///{tmp_path / 'cp.db'}"
     upgrade(url)
@@ -170,25 +173,33 @@ def test_the_batcher_partitions_queued_rows_by_registry(
             Channel(name="p"),
             Channel(name="w", virtual=True),
         )
-        s.add_all([virtual, plain, pending])
+        member, removed = Member(name="戊检测"), Member(name="丁物流")
+        s.add_all([virtual, plain, pending, member, removed])
+        s.commit()
+        s.add(ChannelMember(channel_id=virtual.id, member_id=member.id))  # 丁 left it
         s.commit()
         ids = {c.name: c.id for c in (virtual, plain, pending)}
+        orgs = {"": None, "戊": member.id, "丁": removed.id}
         enqueue(s, kind=registry_ops.DEPLOY_CHANNEL_REGISTRY, payload={"channel_id": ids["v"]})
     writer.drain(timeout=60)  # the deployment, then the operator's role on it
     with Session(engine) as s:
         registry = s.get(Channel, ids["v"]).registry_address  # type: ignore[union-attr]
         assert registry is not None and s.get(Channel, ids["w"]).registry_address is None  # type: ignore[union-attr]
-        # Interleaved: main, virtual, plain channel, pending channel, virtual, main.
-        for n, channel in enumerate(["", "v", "p", "w", "v", ""]):
+        # Interleaved: main, virtual, plain channel, pending channel, virtual, main, and
+        # the member's and the removed org's rows in the virtual channel.
+        placed = [("", ""), ("v", ""), ("p", ""), ("w", ""), ("v", ""), ("", "")]
+        for n, (channel, org) in enumerate([*placed, ("v", "戊"), ("v", "丁")]):
             digest = hash_bytes(f"partition-{n}".encode(), "sha256")
             submit_digests(
                 session=s,
                 algorithm="sha256",
                 digests=[digest],
-                member_id=None,
+                member_id=orgs[org],
                 channel_id=ids.get(channel),
             )
-    batcher = Batcher(engine=engine, chain=chain, batch_size=10, interval_ms=10)
+    batcher = Batcher(
+        engine=engine, chain=chain, batch_size=10, interval_ms=10, member_secret=DEV_SECRET_KEY
+    )
     batcher.writer = writer
     for _ in range(200):  # bounded: a few steps each for two batches
         writer.step()
@@ -198,16 +209,25 @@ def test_the_batcher_partitions_queued_rows_by_registry(
         if left == ["queued"]:
             break
     with Session(engine) as s:
-        batches = {b.contract: b for b in s.exec(select(Batch)).all()}
-        assert set(batches) == {chain.contract, registry}
-        assert batches[chain.contract].leaf_count == 3  # no channel ×2, the plain channel
-        assert batches[registry].leaf_count == 2
+        key = s.get(Member, orgs["戊"]).chain_address  # type: ignore[union-attr]
+        assert s.get(Member, orgs["丁"]).chain_address is None  # type: ignore[union-attr]
+        operator = chain.sender.address
+        batches = s.exec(select(Batch).order_by(col(Batch.id))).all()
+        assert sorted((b.contract, b.signer, b.leaf_count) for b in batches) == sorted(
+            [
+                (chain.contract, operator, 3),  # no channel ×2, the plain channel
+                (registry, operator, 2),
+                (registry, key, 1),  # the member's own key, admitted on the channel's registry
+                (registry, operator, 1),  # the removed org's queued row
+            ]
+        )
+        assert chain.registry_at(registry).is_member(key)
         rows = s.exec(select(Evidence).order_by(col(Evidence.id))).all()
         [held] = [r for r in rows if r.status == "queued"]
         assert held.channel_id == ids["w"]  # its registry is not deployed: it waits
         in_virtual = {r.batch_id for r in rows if r.channel_id == ids["v"]}
-        assert in_virtual == {batches[registry].id}
-        root = batches[registry].root
+        assert in_virtual == {b.id for b in batches if b.contract == registry}
+        root = next(b.root for b in batches if b.contract == registry)
 
     with Session(engine) as s:  # the index rebuilt from the chain: the channel's events too
         reindex(session=s, chain=chain)
@@ -224,7 +244,7 @@ def test_the_batcher_partitions_queued_rows_by_registry(
             contract=chain.contract,
             claims_dir=tmp_path / "claims",
         )
-        assert (requeued, stale) == (5, 2) and path is not None
+        assert (requeued, stale) == (7, 4) and path is not None
         again = s.get(Channel, ids["v"])
         assert again is not None and again.registry_address is None
         op = s.exec(select(ChainOp).where(ChainOp.public_id == again.registry_op)).one()

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from chainproof.business.service import resalt_keeping_metadata
 from chainproof.chain.registry import ALREADY_ANCHORED, EvidenceRegistryClient
 from chainproof.chain.writer import enqueue
-from chainproof.channels.models import Channel
+from chainproof.channels.models import Channel, ChannelMember
 from chainproof.channels.registry_ops import role_op
 from chainproof.digests import canonical_json, to_hex
 from chainproof.errors import ConflictError, ContractRevertError
@@ -74,6 +74,17 @@ def in_registry(registry: str | None) -> Any:
         return or_(col(Evidence.channel_id).is_(None), col(Evidence.channel_id).not_in(virtual))
     ids = sa_select(col(Channel.id)).where(col(Channel.registry_address) == registry)
     return col(Evidence.channel_id).in_(ids)
+
+
+def _in_channel_of(s: Session, registry: str, member_id: int) -> bool:
+    """Whether org ``member_id`` is a current member of the virtual channel whose registry
+    is at ``registry``."""
+    found = s.exec(
+        select(ChannelMember.id)
+        .join(Channel, col(Channel.id) == col(ChannelMember.channel_id))
+        .where(Channel.registry_address == registry, ChannelMember.member_id == member_id)
+    ).first()
+    return found is not None
 
 
 class Closing(BatcherBase):
@@ -279,8 +290,16 @@ class Closing(BatcherBase):
         """The member's custodial key, created and admitted on ``registry`` on first use;
         None when the batch is the operator's own (no member, or no secret to unlock keys),
         whose role on a virtual channel's registry is then checked likewise."""
-        if member_id is None or self.member_secret is None:
-            if registry.address != self.chain.registry.address:
+        channel_registry = registry.address != self.chain.registry.address
+        if (
+            member_id is None
+            or self.member_secret is None
+            or (channel_registry and not _in_channel_of(s, registry.address, member_id))
+        ):
+            # A member removed from a virtual channel keeps no role on its registry (the
+            # change revoked it); the records it left queued there are still anchored
+            # (nothing accepted is lost), by the operator, never by granting it back.
+            if channel_registry:
                 self._admit(registry, self.chain.sender.address, None)
             return None
         member = s.get(Member, member_id)
