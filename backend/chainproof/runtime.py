@@ -33,6 +33,7 @@ from chainproof.chain.endpoints import pool_options
 from chainproof.chain.nodes import Node, make_node
 from chainproof.chain.trace_registry import deploy_role, find_only, trace_chain
 from chainproof.chain.writer import ChainWriter, OpKind
+from chainproof.channels import registry_ops
 from chainproof.config import Settings
 from chainproof.crosschain.relay import Relay
 from chainproof.crosschain.second_anchor import SecondAnchorer
@@ -179,6 +180,8 @@ def start_runtime(
                 if not run_batcher:  # `serve --no-batcher`: an API replica
                     _find_only(chain, engine, settings)
                 find_trace_registry(chain, settings)
+        # Virtual channels' registries are listed in the database (channels/registry_ops.py).
+        chain.use_channel_registries(lambda: registry_ops.registries(engine))
         runtime = Runtime(
             settings=settings,
             engine=engine,
@@ -369,6 +372,7 @@ def chain_kinds(settings: Settings) -> Mapping[str, OpKind]:
         **evidence_kinds(member_secret=settings.secret_key.get_secret_value()),
         **trace_kinds(data_dir=settings.data_dir),
         **tender_kinds(data_dir=settings.data_dir),
+        **registry_ops.channel_kinds(),
     }
 
 

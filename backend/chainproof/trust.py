@@ -34,6 +34,9 @@ WELL_KNOWN_PATH: Final = "/.well-known/chainproof.json"
 MAX_ANCHOR_BYTES: Final = 64 * 1024
 FETCH_TIMEOUT_S: Final = 10.0
 MAX_PAST_REGISTRIES: Final = 64
+# Virtual channels' registries (issue 25): 64 entries of ~500 bytes (a 100-character channel
+# name in UTF-8 included) keep the whole anchor far under MAX_ANCHOR_BYTES.
+MAX_CHANNEL_REGISTRIES: Final = 64
 
 _Version = Annotated[int, Field(strict=True, ge=1)]
 
@@ -45,6 +48,18 @@ class PastRegistry(BaseModel):
 
     address: Address
     code_hash: Hex32
+    version: _Version
+
+
+class ChannelRegistry(BaseModel):
+    """The EvidenceRegistry of a virtual channel (虚拟通道, docs/channels.md): a separate
+    deployment on the anchor's chain whose receipts count as the main registry's do."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    address: Address
+    code_hash: Hex32
+    channel: Annotated[str, Field(min_length=1, max_length=100)]
     version: _Version
 
 
@@ -96,6 +111,11 @@ class TrustAnchor(BaseModel):
     tender_registry: Address | None = None
     tender_registry_code_hash: Hex32 | None = None
     other_chains: Annotated[list[OtherChainAnchor], Field(max_length=4)] | None = None
+    # Virtual channels' own registries: optional and left out when there are none, as
+    # main_chain, so older verifiers keep reading the anchors of deployments without any.
+    channel_registries: (
+        Annotated[list[ChannelRegistry], Field(max_length=MAX_CHANNEL_REGISTRIES)] | None
+    ) = None
 
     @model_validator(mode="after")
     def _trace_pair(self) -> TrustAnchor:
@@ -103,6 +123,12 @@ class TrustAnchor(BaseModel):
             raise ValueError("trace_registry and trace_registry_code_hash go together")
         if (self.tender_registry is None) != (self.tender_registry_code_hash is None):
             raise ValueError("tender_registry and tender_registry_code_hash go together")
+        # One pin per address: a channel entry may not restate (and so re-hash) the main
+        # registry or a past one, nor name one address twice.
+        pinned = {self.registry, *(p.address for p in self.past_registries)}
+        channels = [c.address for c in self.channel_registries or []]
+        if len(set(channels)) != len(channels) or pinned & set(channels):
+            raise ValueError("a registry address appears twice in the anchor")
         return self
 
     # --- reading -------------------------------------------------------------------------
@@ -179,8 +205,16 @@ class TrustAnchor(BaseModel):
     def honoured(self) -> dict[str, tuple[str, int]]:
         """Checksummed address → (code hash, version) of every registry whose receipts count."""
         found = {p.address: (p.code_hash, p.version) for p in self.past_registries}
+        found.update({c.address: (c.code_hash, c.version) for c in self.channel_registries or []})
         found[self.registry] = (self.registry_code_hash, self.registry_version)
         return found
+
+    def channel_of(self, address: str) -> str | None:
+        """The virtual channel whose registry ``address`` is (EIP-55), None for any other."""
+        for c in self.channel_registries or []:
+            if c.address == address:
+                return c.channel
+        return None
 
     def document(self) -> dict[str, Any]:
         """The ``/.well-known/chainproof.json`` document (every key, nulls included)."""
@@ -193,6 +227,8 @@ class TrustAnchor(BaseModel):
         ):
             if doc.get(optional) is None:
                 doc.pop(optional, None)
+        if not doc.get("channel_registries"):  # none: as an anchor from before issue 25
+            doc.pop("channel_registries", None)
         return doc
 
     def for_other_chain(self, chain_id: int) -> TrustAnchor | None:

@@ -362,4 +362,30 @@ def test_the_page_accepts_the_genuine_receipt_and_refuses_a_bad_anchor(
     other = {**text, "registry": "0x" + "11" * 20}
     run_page(page, anvil_server, genuine.receipt, lang="en", anchor=json.dumps(other))
     assert verdict(page) == "invalid" and rows(page)[-1][0] == "registry"
+    # A virtual channel's registry (issue 25) counts when the anchor pins it, as the Python
+    # verifier's TrustAnchor.channel_registries; another address pinned there does not.
+    channel = {
+        "address": text["registry"],
+        "code_hash": text["registry_code_hash"],
+        "channel": "检测通道",
+        "version": text["registry_version"],
+    }
+    run_page(
+        page,
+        anvil_server,
+        genuine.receipt,
+        lang="en",
+        anchor=json.dumps({**other, "channel_registries": [channel]}),
+    )
+    assert verdict(page) == "valid", rows(page)
+    assert "channel '检测通道'" in rows(page)[3][2]
+    elsewhere = {**channel, "address": "0x" + "22" * 20}
+    run_page(
+        page,
+        anvil_server,
+        genuine.receipt,
+        lang="en",
+        anchor=json.dumps({**other, "channel_registries": [elsewhere]}),
+    )
+    assert verdict(page) == "invalid" and rows(page)[-1][0] == "registry"
     no_script_errors(page)

@@ -170,3 +170,43 @@ def test_public_receipt_checks_carry_no_node_exception_text() -> None:
     assert "s3cret" not in _public_detail("chain_id", leaked)
     assert _public_detail("chain_id", leaked).startswith("chain_id check could not run")
     assert _public_detail("genesis", "genesis hash differs") == "genesis hash differs"
+
+
+CHANNEL_REGISTRY = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+
+
+def test_channel_registries_round_trip_and_an_anchor_without_them_reads_as_before() -> None:
+    """Issue 25: a virtual channel's registry is pinned (address, code hash, channel name)
+    and honoured; the key is left out when there are none, so a document from before (or a
+    deployment without virtual channels) is read and written back unchanged."""
+    entry = {
+        "address": CHANNEL_REGISTRY,
+        "code_hash": "0x" + "77" * 32,
+        "channel": "检测通道",
+        "version": 2,
+    }
+    with_channel = {**good(), "channel_registries": [entry]}
+    anchor = TrustAnchor.from_json(json.dumps(with_channel))
+    assert anchor.document() == with_channel
+    assert anchor.honoured()[CHANNEL_REGISTRY] == ("0x" + "77" * 32, 2)
+    assert anchor.channel_of(CHANNEL_REGISTRY) == "检测通道"
+
+    old = TrustAnchor.from_dict(good())  # no key at all: an older document
+    assert "channel_registries" not in old.document() and CHANNEL_REGISTRY not in old.honoured()
+    empty = TrustAnchor.from_dict({**good(), "channel_registries": []})
+    assert empty.document() == good()
+
+    # Bounded, and one pin per address: a channel entry never re-pins the registry.
+    for bad, says in (
+        ([entry] * 2, "appears twice"),
+        ([{**entry, "address": REGISTRY}], "appears twice"),
+        ([{**entry, "address": OLD_REGISTRY}], "appears twice"),
+        ([{**entry, "channel": ""}], "channel_registries.0.channel"),
+        ([{**entry, "extra": 1}], "channel_registries.0.extra"),
+        (
+            [{**entry, "address": "0x" + f"{i:040x}"} for i in range(1, 66)],
+            "channel_registries",
+        ),
+    ):
+        with pytest.raises(InvalidInputError, match=says):
+            TrustAnchor.from_dict({**good(), "channel_registries": bad})

@@ -399,6 +399,13 @@ class PastRegistryOut(BaseModel):
     version: int
 
 
+class ChannelRegistryOut(BaseModel):
+    address: str
+    code_hash: str
+    channel: str = Field(description="The virtual channel whose registry it is.")
+    version: int
+
+
 class TrustAnchorOut(BaseModel):
     """``chainproof-trust-anchor/1``: what a verifier pins (docs/receipt.md)."""
 
@@ -434,6 +441,13 @@ class TrustAnchorOut(BaseModel):
     )
     tender_registry_code_hash: str | None = Field(
         None, description="keccak-256 of the TenderRegistry's runtime code; absent with it."
+    )
+    channel_registries: list[ChannelRegistryOut] | None = Field(
+        None,
+        description=(
+            "Virtual channels' own EvidenceRegistry deployments on this chain, whose receipts "
+            "are honoured too (docs/channels.md); absent when there are none."
+        ),
     )
 
 

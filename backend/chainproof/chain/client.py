@@ -18,7 +18,7 @@ from eth_abi import decode as abi_decode
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
+from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import (
     BadFunctionCallOutput,
     ContractCustomError,
@@ -139,7 +139,7 @@ class ContractClient:
     def sign_call(
         self,
         sender: TxSender,
-        fn: ContractFunction,
+        fn: ContractFunction | ContractConstructor,
         *,
         gas: int | None = None,
         gas_cap: int | None = None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -72,6 +72,21 @@ class ChainLocals:
 
 
 @dataclass(frozen=True)
+class ChannelRegistryRef:
+    """A virtual channel's own EvidenceRegistry on this chain (docs/channels.md): where it
+    is, the keccak-256 of its runtime code when deployed, and the channel's name."""
+
+    address: str
+    code_hash: str
+    channel: str
+    block_number: int = 0  # the deployment's block: events are read from there
+
+
+def _no_channel_registries() -> Sequence[ChannelRegistryRef]:
+    return ()
+
+
+@dataclass(frozen=True)
 class ChainStatus:
     ok: bool
     reason: str | None
@@ -81,6 +96,12 @@ class ChainStatus:
 
 class ChainContext(OnDeployment):
     """One node + one EvidenceRegistry deployment + the operator's sender."""
+
+    # Where the virtual channels' registries are listed (the database): set by the runtime
+    # (``use_channel_registries``), since this package reads no tables. None until then.
+    _channel_source: Callable[[], Sequence[ChannelRegistryRef]] = staticmethod(
+        _no_channel_registries
+    )
 
     def __init__(
         self,
@@ -117,10 +138,29 @@ class ChainContext(OnDeployment):
         """This context's one ``kind`` (made by ``make`` the first time): see ChainLocals."""
         return self._locals.get(kind, make)
 
+    def use_channel_registries(self, source: Callable[[], Sequence[ChannelRegistryRef]]) -> None:
+        """Where :meth:`channel_registries` reads the virtual channels' registries from."""
+        self._channel_source = source
+
+    def channel_registries(self) -> Sequence[ChannelRegistryRef]:
+        """The virtual channels' own registries on this chain (deployed ones only)."""
+        return self._channel_source()
+
+    def honours(self, address: str) -> bool:
+        """Whether anchors in the registry at ``address`` count here: the current one, an
+        honoured past one, or a virtual channel's (the registries ``registry_at`` serves)."""
+        wanted = address.lower()
+        return (
+            wanted == self.deployment.address.lower()
+            or any(d.address.lower() == wanted for d in self.honoured)
+            or any(c.address.lower() == wanted for c in self.channel_registries())
+        )
+
     def registry_at(self, address: str) -> EvidenceRegistryClient:
-        """The client of the registry at ``address``: the current one or an honoured past
-        one (with the ABI of its version). Anything else raises ChainMismatchError: a batch
-        anchored on a registry this server no longer honours proves nothing here."""
+        """The client of the registry at ``address``: the current one, an honoured past
+        one (with the ABI of its version), or a virtual channel's (deployed from today's
+        sources). Anything else raises ChainMismatchError: a batch anchored on a registry
+        this server no longer honours proves nothing here."""
         if address.lower() == self.deployment.address.lower():
             return self.registry
         client = self._past.get(address.lower())
@@ -131,6 +171,11 @@ class ChainContext(OnDeployment):
                 name = REGISTRY if d.version == artifact_version(self.artifact) else REGISTRY_V1
                 abi = self.artifact.abi if name == REGISTRY else load_artifact(name).abi
                 client = EvidenceRegistryClient(self.w3, d.address, abi)
+                self._past[address.lower()] = client
+                return client
+        for ref in self.channel_registries():
+            if ref.address.lower() == address.lower():
+                client = EvidenceRegistryClient(self.w3, ref.address, load_artifact(REGISTRY).abi)
                 self._past[address.lower()] = client
                 return client
         raise ChainMismatchError(

@@ -330,16 +330,59 @@ def deploy_registry(
     sender = TxSender(w3, deployer)
     admin_address = Web3.to_checksum_address(admin or deployer.address)
     version = artifact_version(artifact)
-    if version >= 2:
-        args: tuple[Any, ...] = (admin_delay, admin_address, deployer.address)
-    else:
-        args = (admin_address,)
+    args = registry_args(
+        artifact, deployer=deployer.address, admin=admin_address, delay=admin_delay
+    )
     # Records are per registry (REGISTRY), whatever the version's source name.
     deployment = deploy_contract(w3, sender, artifact, args, record_as=REGISTRY, version=version)
     if version >= 2 or admin_address == deployer.address:
         client = EvidenceRegistryClient(w3, deployment.address, artifact.abi)
         client.grant_member(sender, deployer.address)
     return deployment
+
+
+def registry_args(
+    artifact: ContractArtifact, *, deployer: str, admin: str, delay: int = DEFAULT_ADMIN_DELAY
+) -> tuple[Any, ...]:
+    """The EvidenceRegistry constructor's arguments: v2 (``delay``, ``admin``, ``deployer``
+    as member admin), v1 (``admin``). Every registry deployment builds them here, the main
+    one (:func:`deploy_registry`) and a virtual channel's (``channels/registry_ops.py``)."""
+    if artifact_version(artifact) >= 2:
+        return (delay, Web3.to_checksum_address(admin), Web3.to_checksum_address(deployer))
+    return (Web3.to_checksum_address(admin),)
+
+
+def deployment_record(
+    w3: Web3,
+    artifact: ContractArtifact,
+    *,
+    address: str,
+    tx_hash: str,
+    block_number: int,
+    deployer: str,
+    record_as: str | None = None,
+    version: int = 1,
+) -> Deployment:
+    """The record of ``artifact`` deployed at ``address`` by ``tx_hash``: the code read back
+    from the chain (asserted present) and hashed, the build it came from."""
+    address = Web3.to_checksum_address(address)
+    code = bytes(w3.eth.get_code(address))
+    assert code, "deployment left no code"  # the chain must hold what we just deployed
+    return Deployment(
+        contract=record_as or artifact.name,
+        chain_id=int(w3.eth.chain_id),
+        genesis_hash=genesis_hash(w3),
+        address=address,
+        tx_hash=tx_hash,
+        block_number=block_number,
+        bytecode_hash=HexBytes(keccak(code)).to_0x_hex(),
+        deployer=deployer,
+        deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        version=version,
+        abi=artifact.abi,
+        compiler_version=artifact.compiler_version or None,
+        compiler_input=input_hash(artifact.standard_input) if artifact.standard_input else None,
+    )
 
 
 def deploy_contract(
@@ -370,23 +413,15 @@ def deploy_contract(
     receipt = w3.eth.get_transaction_receipt(signed.tx_hash)  # type: ignore[arg-type]
     if mined.status != 1 or not receipt["contractAddress"]:
         raise TransactionError(f"deploying {artifact.name} failed in tx {mined.tx_hash}")
-    address = Web3.to_checksum_address(receipt["contractAddress"])
-    code = bytes(w3.eth.get_code(address))
-    assert code, "deployment left no code"  # the chain must hold what we just deployed
-    return Deployment(
-        contract=record_as or artifact.name,
-        chain_id=int(w3.eth.chain_id),
-        genesis_hash=genesis_hash(w3),
-        address=address,
+    return deployment_record(
+        w3,
+        artifact,
+        address=receipt["contractAddress"],
         tx_hash=mined.tx_hash,
         block_number=mined.block_number,
-        bytecode_hash=HexBytes(keccak(code)).to_0x_hex(),
         deployer=str(deployer.address),
-        deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        record_as=record_as,
         version=version,
-        abi=artifact.abi,
-        compiler_version=artifact.compiler_version or None,
-        compiler_input=input_hash(artifact.standard_input) if artifact.standard_input else None,
     )
 
 

@@ -5,17 +5,21 @@ Built from the chain context (chain id and genesis hash of the deployment, which
 guard keeps checking against the node), the registry's address and the keccak-256 of the
 runtime code the node holds there, the TraceRegistry likewise (and the TenderRegistry once
 the first tender deployed it), the public RPC URL (never
-the private one), and the past registries still honoured on this chain.
+the private one), the past registries still honoured on this chain, and the virtual
+channels' own registries (docs/channels.md).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from chainproof.chain.context import ChainContext
+from chainproof.chain.compiler import load_artifact
+from chainproof.chain.context import ChainContext, ChannelRegistryRef
+from chainproof.chain.deployments import REGISTRY, artifact_version
 from chainproof.chain.registry import registry_version
 from chainproof.chain.tender_registry import find_tender_registry
 from chainproof.chain.trace_registry import trace_chain
@@ -61,7 +65,12 @@ def server_trust_anchor(
             tender_since = anchor.tender_registry is None and (
                 find_tender_registry(chain, data_dir=data_dir) is not None
             )
-            if anchor.rpc_url == public_rpc_url and not tender_since:
+            # So is a virtual channel's registry: one small query, the anchor rebuilt only
+            # when the list changed.
+            channels_since = [
+                (r.address, r.code_hash, r.channel) for r in chain.channel_registries()
+            ] != [(c.address, c.code_hash, c.channel) for c in anchor.channel_registries or []]
+            if anchor.rpc_url == public_rpc_url and not tender_since and not channels_since:
                 return anchor
         anchor = _build(chain, data_dir=data_dir, public_rpc_url=public_rpc_url)
         built.at_anchor = (time.monotonic(), anchor)
@@ -93,9 +102,11 @@ def _read(chain: ChainContext, *, data_dir: Path | None, public_rpc_url: str | N
         if tenders is not None and tender_hash
         else {}
     )
+    channels = _channel_entries(chain.channel_registries())
     return TrustAnchor.from_dict(
         {
             **tender_fields,
+            **({"channel_registries": channels} if channels else {}),
             "format": TRUST_ANCHOR_FORMAT,
             "chain_id": deployment.chain_id,
             "genesis_hash": deployment.genesis_hash,
@@ -110,3 +121,13 @@ def _read(chain: ChainContext, *, data_dir: Path | None, public_rpc_url: str | N
             ],
         }
     )
+
+
+def _channel_entries(refs: Sequence[ChannelRegistryRef]) -> list[dict[str, object]]:
+    """The anchor's ``channel_registries`` entries: a channel's registry is deployed from
+    today's sources (their version), its code hash read back when it was deployed."""
+    version = artifact_version(load_artifact(REGISTRY))
+    return [
+        {"address": r.address, "code_hash": r.code_hash, "channel": r.channel, "version": version}
+        for r in refs
+    ]

@@ -39,7 +39,7 @@ import structlog
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
-from web3.contract.contract import ContractFunction
+from web3.contract.contract import ContractConstructor, ContractFunction
 
 from chainproof.chain.client import ContractClient
 from chainproof.chain.context import ChainContext
@@ -60,10 +60,12 @@ def _fault(point: str) -> None:
 
 @dataclass(frozen=True)
 class Call:
-    """A contract call to sign: ``client`` decodes its custom errors."""
+    """A contract call to sign: ``client`` decodes its custom errors. A constructor is a
+    call too (a deployment, ``channels/registry_ops.py``): the writer's crash story holds
+    for it unchanged, since the new contract's address follows from the stored nonce."""
 
     client: ContractClient
-    fn: ContractFunction
+    fn: ContractFunction | ContractConstructor
 
 
 class OpKind(Protocol):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from chainproof.store.models import utcnow
+from chainproof.store.models import ADDRESS_LEN, HEX32_LEN, utcnow
 
 
 class Channel(SQLModel, table=True):
@@ -16,6 +16,15 @@ class Channel(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, min_length=1, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # A virtual channel (虚拟通道) anchors its records in an EvidenceRegistry of its own: the
+    # chain writer deploys it (``channels/registry_ops.py``) and records here where it is and
+    # the keccak-256 of its runtime code, which the trust anchor publishes. Until then the
+    # registry is None and the channel takes no records.
+    virtual: bool = False
+    registry_address: str | None = Field(default=None, max_length=ADDRESS_LEN, unique=True)
+    registry_code_hash: str | None = Field(default=None, max_length=HEX32_LEN)
+    # The deployment's chain operation (``GET /api/v1/operations/{id}``).
+    registry_op: str | None = Field(default=None, max_length=32)
 
 
 class ChannelMember(SQLModel, table=True):

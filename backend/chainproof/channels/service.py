@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from chainproof.audit import log
+from chainproof.channels import registry_ops
 from chainproof.channels.models import Channel, ChannelMember
 from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
 from chainproof.evidence.verify import Viewer
 from chainproof.store.models import Member
+from chainproof.trust import MAX_CHANNEL_REGISTRIES
 
 _MEMBER = ChannelMember.__table__  # type: ignore[attr-defined]
 
@@ -48,10 +50,21 @@ def member_names(session: Session, channel: Channel) -> list[str]:
     )
 
 
-def create(session: Session, who: log.Who, *, name: str, members: Sequence[str]) -> Channel:
-    """A new channel of ``members`` (existing member orgs); audited."""
+def create(
+    session: Session, who: log.Who, *, name: str, members: Sequence[str], virtual: bool = False
+) -> Channel:
+    """A new channel of ``members`` (existing member orgs); audited. ``virtual``: the chain
+    writer deploys the channel its own EvidenceRegistry (``channels/registry_ops.py``), and
+    its records are anchored there once it is mined."""
     chosen = _members_named(session, members)
-    channel = Channel(name=name.strip())
+    if virtual:
+        count = session.exec(select(func.count()).where(col(Channel.virtual).is_(True))).one()
+        if count >= MAX_CHANNEL_REGISTRIES:  # the trust anchor lists them all, bounded
+            raise ConflictError(
+                f"{MAX_CHANNEL_REGISTRIES} virtual channels exist already: the trust anchor "
+                "pins no more registries"
+            )
+    channel = Channel(name=name.strip(), virtual=virtual)
     session.add(channel)
     try:
         session.flush()
@@ -62,13 +75,16 @@ def create(session: Session, who: log.Who, *, name: str, members: Sequence[str])
     for m in chosen:
         assert m.id is not None
         session.add(ChannelMember(channel_id=channel.id, member_id=m.id))
+    if virtual:  # in the same commit: never a virtual channel without its deployment
+        session.add(registry_ops.deploy_op(channel))
+        session.add(channel)
     session.commit()
     log.append(
         session,
         who,
         action="channel.create",
         target=f"channel:{channel.name}",
-        detail={"members": [m.name for m in chosen]},
+        detail={"members": [m.name for m in chosen], **({"virtual": True} if virtual else {})},
     )
     session.refresh(channel)
     return channel
@@ -100,6 +116,8 @@ def change(
                 col(ChannelMember.member_id).in_([m.id for m in removing]),
             )
         )
+    # A virtual channel's registry follows its members (in the same commit).
+    registry_ops.member_roles(session, channel, added=adding, removed=removing)
     session.commit()
     log.append(
         session,
@@ -120,6 +138,13 @@ def for_submitter(session: Session, name: str, member_id: int | None) -> int:
     channel = session.exec(select(Channel).where(Channel.name == name)).first()
     if channel is None or member_id is None or not is_member(session, channel.id, member_id):
         raise NotFoundError(f"no channel called {name!r}")
+    if channel.virtual and channel.registry_address is None:
+        # Its own registry is not mined yet (or its deployment failed): accepting the
+        # record would leave it queued with nowhere to go.
+        raise ConflictError(
+            f"channel {name!r} is virtual and its registry is not deployed yet "
+            f"(operation {channel.registry_op})"
+        )
     assert channel.id is not None
     return channel.id
 

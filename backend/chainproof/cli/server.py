@@ -467,6 +467,7 @@ def reindex(
 
     While a server runs on the same data directory, pass its node with --chain <rpc_url>.
     """
+    from chainproof.channels.registry_ops import registries_in
     from chainproof.cli.progress import progress_bar
     from chainproof.evidence.service import reindex as reindex_index
     from chainproof.store.db import open_session
@@ -494,6 +495,8 @@ def reindex(
                 def on_progress(done: int, total: int) -> None:
                     progress.update(task, completed=done, total=total)
 
+                # Virtual channels' registries are read from this database (docs/channels.md).
+                context.use_channel_registries(lambda: registries_in(session))
                 counts = reindex_index(
                     session=session,
                     chain=context,

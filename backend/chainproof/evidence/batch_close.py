@@ -1,7 +1,11 @@
-"""The batcher's first step: queued rows grouped into a batch (one member's documents, at
-most ``batch_size``), its Merkle tree built and the batch row written, with the member's
-signature over the root, before anything is sent (the outbox). A member the registry
-refuses is set aside, a root already held is re-salted (``evidence/batcher.py``)."""
+"""The batcher's first step: queued rows grouped into a batch (one member's documents for one
+registry, at most ``batch_size``), its Merkle tree built and the batch row written, with the
+member's signature over the root, before anything is sent (the outbox). A member the
+registry refuses is set aside, a root already held is re-salted (``evidence/batcher.py``).
+
+Rows are partitioned by the registry they go to: the main one, or a virtual channel's own
+(``channel.registry_address``, docs/channels.md). A virtual channel whose registry is not
+deployed yet holds no rows (the intake refuses them), and any that got in wait for it."""
 
 from __future__ import annotations
 
@@ -16,8 +20,10 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from chainproof.business.service import resalt_keeping_metadata
-from chainproof.chain.registry import ALREADY_ANCHORED
+from chainproof.chain.registry import ALREADY_ANCHORED, EvidenceRegistryClient
 from chainproof.chain.writer import enqueue
+from chainproof.channels.models import Channel, ChannelMember
+from chainproof.channels.registry_ops import role_op
 from chainproof.digests import canonical_json, to_hex
 from chainproof.errors import ConflictError, ContractRevertError
 from chainproof.evidence import freshness
@@ -50,27 +56,76 @@ class AwaitingAdmission(Exception):
     """The member's role grant is with the chain writer: plan its batch once it is mined."""
 
 
+def _ready() -> Any:
+    """Rows that may be batched: outside any virtual channel, or in one whose registry is
+    deployed (the outer join with ``channel`` leaves its columns null for no channel)."""
+    return or_(
+        col(Channel.id).is_(None),
+        col(Channel.virtual).is_(False),
+        col(Channel.registry_address).is_not(None),
+    )
+
+
+def in_registry(registry: str | None) -> Any:
+    """The WHERE term of the rows anchored in ``registry``: a virtual channel's (its
+    address), or the main one (None: no channel, or a channel that is not virtual)."""
+    if registry is None:
+        virtual = sa_select(col(Channel.id)).where(col(Channel.virtual).is_(True))
+        return or_(col(Evidence.channel_id).is_(None), col(Evidence.channel_id).not_in(virtual))
+    ids = sa_select(col(Channel.id)).where(col(Channel.registry_address) == registry)
+    return col(Evidence.channel_id).in_(ids)
+
+
+def _in_channel_of(s: Session, registry: str, member_id: int) -> bool:
+    """Whether org ``member_id`` is a current member of the virtual channel whose registry
+    is at ``registry``."""
+    found = s.exec(
+        select(ChannelMember.id)
+        .join(Channel, col(Channel.id) == col(ChannelMember.channel_id))
+        .where(Channel.registry_address == registry, ChannelMember.member_id == member_id)
+    ).first()
+    return found is not None
+
+
 class Closing(BatcherBase):
     def _close_batch(self, *, force: bool) -> int | None:
         with Session(self.engine) as s:
             # A batch holds one member's documents, so the member's own key can sign it:
             # take the oldest queued row, then that member's queue in order.
+            # ... and for one registry: the oldest row's (the main one, or its virtual
+            # channel's), so one transaction anchors the batch in one contract.
             oldest = s.execute(
-                sa_select(col(Evidence.member_id), col(Evidence.created_at))
-                .where(col(Evidence.status) == EvidenceStatus.QUEUED.value, *self._not_aside())
+                sa_select(
+                    col(Evidence.member_id),
+                    col(Evidence.created_at),
+                    col(Channel.registry_address),
+                )
+                .select_from(Evidence)
+                .outerjoin(Channel, col(Channel.id) == col(Evidence.channel_id))
+                .where(
+                    col(Evidence.status) == EvidenceStatus.QUEUED.value,
+                    _ready(),
+                    *self._not_aside(),
+                )
                 .order_by(col(Evidence.id))
                 .limit(1)
             ).first()
             self._queue_empty = oldest is None
             if oldest is None:
                 return None
-            member_id, oldest_created = oldest
+            member_id, oldest_created, channel_registry = oldest
             same_member = (
                 col(Evidence.member_id).is_(None)
                 if member_id is None
                 else col(Evidence.member_id) == member_id
             )
-            queued = (col(Evidence.status) == EvidenceStatus.QUEUED.value, same_member)
+            same_registry = in_registry(channel_registry)
+            target = channel_registry or self.chain.contract
+            queued = (
+                col(Evidence.status) == EvidenceStatus.QUEUED.value,
+                same_member,
+                same_registry,
+            )
             if not force and self.clock() - oldest_created.timestamp() < self.interval:
                 # Too young to close unless the member has a full batch waiting: count
                 # (up to a batch) before reading thousands of rows only to wait again.
@@ -120,9 +175,10 @@ class Closing(BatcherBase):
                         leaf_count=len(rows),
                         metadata_hash=to_hex(metadata_hash),
                         chain_id=self.chain.chain_id,
-                        contract=self.chain.contract,
+                        contract=target,
                         signer=self.chain.sender.address,
                     )
+                batch.contract = target  # a re-planned batch goes where its rows go now
                 batch.status = BatchStatus.PLANNED.value
                 batch.block_number = batch.block_hash = batch.block_timestamp = None
                 batch.sent_at = batch.confirmed_at = None
@@ -156,6 +212,7 @@ class Closing(BatcherBase):
                     .where(
                         col(Evidence.status) == EvidenceStatus.QUEUED.value,
                         same_member,
+                        same_registry,
                         col(Evidence.id).between(first_id, last_id),
                     )
                     .values(status=EvidenceStatus.BATCHED.value, batch_id=batch.id)
@@ -227,37 +284,62 @@ class Closing(BatcherBase):
             retry_in=backoff,
         )
 
-    def _member_signer(self, s: Session, member_id: int | None) -> LocalAccount | None:
-        """The member's custodial key, created and admitted on chain on first use; None
-        when the batch is the operator's own (no member, or no secret to unlock keys)."""
-        if member_id is None or self.member_secret is None:
+    def _member_signer(
+        self, s: Session, member_id: int | None, registry: EvidenceRegistryClient
+    ) -> LocalAccount | None:
+        """The member's custodial key, created and admitted on ``registry`` on first use;
+        None when the batch is the operator's own (no member, or no secret to unlock keys),
+        whose role on a virtual channel's registry is then checked likewise."""
+        channel_registry = registry.address != self.chain.registry.address
+        if (
+            member_id is None
+            or self.member_secret is None
+            or (channel_registry and not _in_channel_of(s, registry.address, member_id))
+        ):
+            # A member removed from a virtual channel keeps no role on its registry (the
+            # change revoked it); the records it left queued there are still anchored
+            # (nothing accepted is lost), by the operator, never by granting it back.
+            if channel_registry:
+                self._admit(registry, self.chain.sender.address, None)
             return None
         member = s.get(Member, member_id)
         if member is None:
             return None
         address = ensure_member_chain_key(session=s, member=member, secret=self.member_secret)
-        registry = self.chain.registry
-        # A node round trip per batch saved: an address seen holding the role is taken to
-        # keep it. If it lost it since, signing (gas estimation) or the transaction fails,
-        # and both clear this set (step(), _orphan()), so the next try asks the chain again.
-        if address not in self._admitted:
-            if not registry.is_member(address):
-                self._ask_admission(member_id, address)
-                raise AwaitingAdmission(address)
-            self._admitted.add(address)
+        self._admit(registry, address, member_id)
         return member_account(session=s, member=member, secret=self.member_secret)
 
-    def _ask_admission(self, member_id: int, address: str) -> None:
-        """Enqueues the member's role grant for the chain writer (once: a live grant for
-        this address holds its dedupe key)."""
+    def _admit(self, registry: EvidenceRegistryClient, address: str, member_id: int | None) -> None:
+        """Raises AwaitingAdmission (the grant enqueued) unless ``address`` holds the role
+        on ``registry``. A node round trip per batch saved: an address seen holding the role
+        is taken to keep it. If it lost it since, signing (gas estimation) or the
+        transaction fails, and both clear this set (step(), _orphan()), so the next try
+        asks the chain again."""
+        seen = f"{registry.address}:{address}"
+        if seen in self._admitted:
+            return
+        if not registry.is_member(address):
+            main = registry.address == self.chain.registry.address
+            self._ask_admission(member_id, address, None if main else registry.address)
+            raise AwaitingAdmission(address)
+        self._admitted.add(seen)
+
+    def _ask_admission(self, member_id: int | None, address: str, contract: str | None) -> None:
+        """Enqueues the role grant on the main registry (``contract`` None) or a virtual
+        channel's for the chain writer (once: a live grant holds its dedupe key)."""
+        wanted = (
+            role_op(grant=True, contract=contract, address=address, member_id=member_id)
+            if contract is not None
+            else None
+        )
         with Session(self.engine) as other:
             try:
                 op = enqueue(
                     other,
                     kind=GRANT_MEMBER,
-                    payload={"address": address},
+                    payload={"address": address} if wanted is None else wanted.payload,
                     member_id=member_id,
-                    dedupe_key=f"grant:{address.lower()}",
+                    dedupe_key=f"grant:{address.lower()}" if wanted is None else wanted.dedupe_key,
                 )
             except ConflictError:
                 return  # asked already; the writer is on it
@@ -280,8 +362,8 @@ class Closing(BatcherBase):
         the operator: the Anchored event then names the member, which is what proves who wrote it
         (docs/architecture.md, promise 5). The anchor costs the same whatever the batch size.
         """
-        registry = self.chain.registry
-        member = self._member_signer(s, member_id)
+        registry = self.chain.registry_at(batch.contract)
+        member = self._member_signer(s, member_id, registry)
         if member is None:
             batch.signer = self.chain.sender.address
             fn = registry.anchor_call(batch.root, batch.leaf_count, batch.metadata_hash)

@@ -206,11 +206,12 @@ class Sending(Closing, Confirming):
             )
 
     def _handle_revert(self, s: Session, b: Batch, mined: MinedTx) -> None:
-        anchor = self.chain.registry.get_anchor(b.signer, b.root)
+        registry = self.chain.registry_at(b.contract)  # the main one or a channel's
+        anchor = registry.get_anchor(b.signer, b.root)
         if anchor is not None:
             # Our root is on chain through an earlier transaction of ours (or of whoever
             # relayed our member's signature first): adopt that one.
-            events = self.chain.registry.anchored_events(
+            events = registry.anchored_events(
                 from_block=anchor.block_number, to_block=anchor.block_number, root=b.root
             )
             for ev in events:

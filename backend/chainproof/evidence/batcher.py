@@ -134,7 +134,7 @@ class Batcher(Sending):
         self._paused_reason: str | None = None
         self.last_error: str | None = None
         self.batches_confirmed = 0
-        self._admitted: set[str] = set()  # member addresses known to hold the role on chain
+        self._admitted: set[str] = set()  # "registry:address" known to hold the role there
         # member id (None: the operator's own documents) -> (monotonic time it may plan
         # again, its current backoff): members whose batch the registry refused.
         self._set_aside: dict[int | None, tuple[float, float]] = {}

@@ -96,7 +96,8 @@ def _revoked_at(chain: ChainContext, p: dict[str, Any]) -> tuple[str, int]:
 
 
 class MemberRole:
-    """Grants (``grant=True``) or removes a member's submitter role on the registry."""
+    """Grants (``grant=True``) or removes a member's submitter role on the registry: the
+    main one, or the one the payload's ``contract`` names (a virtual channel's)."""
 
     def __init__(self, *, grant: bool) -> None:
         self.grant = grant
@@ -104,7 +105,8 @@ class MemberRole:
 
     def build(self, session: Session, op: ChainOp, chain: ChainContext) -> Call | None:
         address = Web3.to_checksum_address(op.payload["address"])
-        registry = chain.registry
+        contract = op.payload.get("contract")
+        registry = chain.registry_at(contract) if contract else chain.registry
         if registry.is_member(address) == self.grant:
             return None  # the chain holds it already
         fn = (

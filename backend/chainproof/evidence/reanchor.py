@@ -19,6 +19,8 @@ from sqlmodel import Session, col, select
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
+from chainproof.channels.models import Channel
+from chainproof.channels.registry_ops import redeploy
 from chainproof.digests import to_hex
 from chainproof.store.models import Batch, BatchStatus, Evidence, EvidenceStatus
 
@@ -56,6 +58,13 @@ def _stale_batches(
     at nonce 0, the same contract address) a block that the chain does not hold."""
     query = select(Batch).where(Batch.status == BatchStatus.CONFIRMED.value)
     current = {contract.lower(), *(a.lower() for a in honoured)}
+    # Virtual channels' registries are current too, while their blocks are on the chain.
+    current |= {
+        str(a).lower()
+        for a in session.exec(
+            select(Channel.registry_address).where(col(Channel.registry_address).is_not(None))
+        ).all()
+    }
     stale = []
     batches = session.exec(query.order_by(col(Batch.id))).all()
     for done, batch in enumerate(batches, start=1):
@@ -134,6 +143,9 @@ def reanchor_index(
     with path.open("x", encoding="utf-8") as out:
         json.dump(document, out, ensure_ascii=False, indent=2)
         out.flush()
+    # A virtual channel's registry that went with the old chain: the writer deploys it a new
+    # one (same commit), and the channel's re-queued records are anchored there.
+    redeploy(session, w3, sorted({b.contract for b in stale}))
     for batch in stale:
         batch.status = BatchStatus.ORPHANED.value
         batch.last_error = (

@@ -268,8 +268,8 @@ def reindex(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:
     """Rebuilds the anchor index (anchor_record, revoked_leaf) from the contract's events:
-    the current registry's and those of the past registries still honoured (v1 after an
-    upgrade).
+    the current registry's, those of the past registries still honoured (v1 after an
+    upgrade) and the virtual channels' own registries (``chain.channel_registries()``).
 
     The chain is the source of truth (docs/architecture.md, promise 1): losing these tables loses
     nothing. In version 2 two members may anchor the same root; the index keeps one record per root,
@@ -304,6 +304,8 @@ def reindex(
     for registry, deployed_in in [
         *[(r, d.block_number) for r, d in zip(past, chain.honoured, strict=True)],
         (chain.registry, chain.deployment.block_number),
+        # Virtual channels' own registries (docs/channels.md), from their deployment block.
+        *[(chain.registry_at(c.address), c.block_number) for c in chain.channel_registries()],
     ]:
         start = deployed_in if from_block is None else max(from_block, deployed_in)
         submitters: dict[str, str] = {}

@@ -350,13 +350,9 @@ def _holds(
 
 
 def _anchored_here(chain: ChainContext, ev: _Found) -> bool:
-    """Anchored on this chain, on the current registry or one still honoured."""
-    if ev.chain_id != chain.chain_id:
-        return False
-    contract = (ev.contract or "").lower()
-    return contract == chain.contract.lower() or any(
-        d.address.lower() == contract for d in chain.honoured
-    )
+    """Anchored on this chain, on the current registry, one still honoured, or a virtual
+    channel's own (docs/channels.md)."""
+    return ev.chain_id == chain.chain_id and chain.honours(ev.contract or "")
 
 
 def _agreed(chain: ChainContext, ev: _Found, *, may_block: bool) -> _Said:

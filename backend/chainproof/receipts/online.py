@@ -124,6 +124,9 @@ class _Online:
         version = honoured[contract][1]
         if contract == self.trust.registry:
             return f"{r.contract} is the pinned registry (version {version})"
+        channel = self.trust.channel_of(contract)
+        if channel is not None:
+            return f"{r.contract} is the pinned registry of channel {channel!r} (version {version})"
         return f"{r.contract} is a past registry the anchor still honours (version {version})"
 
     def contract_code(self) -> str:

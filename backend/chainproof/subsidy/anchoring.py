@@ -134,8 +134,7 @@ def prove(session: Session, chain: ChainContext, ev: Evidence | None) -> Proof:
     if not status.ok:
         return Proof("chain_mismatch", status.reason, ev.public_id, anchor)
     try:
-        honoured = {chain.contract.lower(), *(d.address.lower() for d in chain.honoured)}
-        if batch.chain_id != chain.chain_id or batch.contract.lower() not in honoured:
+        if batch.chain_id != chain.chain_id or not chain.honours(batch.contract):
             return Proof(
                 "chain_mismatch",
                 f"anchored on chain {batch.chain_id} contract {batch.contract}; this server "

@@ -82,6 +82,9 @@ ZH: Final[dict[str, str]] = {
     "须同时给出或同时为 null",
     "js.receipt_page.trust.rpc_url": "应为字符串或 null",
     "js.receipt_page.trust.past": "应为 (address, code_hash, version) 对象的列表",
+    "js.receipt_page.trust.channels": "应为至多 64 个 (address, code_hash, channel, version) "
+    "对象的列表",
+    "js.receipt_page.trust.duplicate": "同一合约地址在信任锚中出现了两次",
     "js.receipt_page.valid_detail": "该文件摘要已于 {time} 在链 {chain} 上存证，之后未被撤销。"
     "全部核验都在本浏览器中完成。",
     "js.receipt_page.no_file": "请先选择存证回执文件。",
@@ -144,6 +147,8 @@ ZH: Final[dict[str, str]] = {
     "也不是它仍承认的旧合约：任何合约都能发出 Anchored 事件，只有固定的那个才算数",
     "js.receipt_page.registry.ok": "{contract} 是信任锚固定的存证合约（第 {version} 版）",
     "js.receipt_page.registry.past": "{contract} 是信任锚仍承认的旧存证合约（第 {version} 版）",
+    "js.receipt_page.registry.channel": "{contract} 是信任锚固定的通道「{channel}」的存证合约"
+    "（第 {version} 版）",
     "js.receipt_page.chain_id.bad": "节点在链 {actual} 上，回执属于链 {chain}",
     "js.receipt_page.code.ok": "{contract} 处有 {n} 字节合约代码，keccak {hash}，与信任锚一致",
     "js.receipt_page.code.unpinned": "{contract} 处有 {n} 字节合约代码，keccak {hash}（未固定）",
@@ -253,6 +258,9 @@ EN: Final[dict[str, str]] = {
     "js.receipt_page.trust.trace_pair": "trace_registry and trace_registry_code_hash go together",
     "js.receipt_page.trust.rpc_url": "must be a string or null",
     "js.receipt_page.trust.past": "must be a list of (address, code_hash, version) objects",
+    "js.receipt_page.trust.channels": "must be a list of at most 64 (address, code_hash, "
+    "channel, version) objects",
+    "js.receipt_page.trust.duplicate": "a registry address appears twice in the anchor",
     "js.receipt_page.valid_detail": "This digest was anchored on chain {chain} at {time} and has "
     "not been revoked. Every check ran in this browser.",
     "js.receipt_page.no_file": "Choose a receipt file first.",
@@ -323,6 +331,8 @@ EN: Final[dict[str, str]] = {
     "js.receipt_page.registry.ok": "{contract} is the pinned registry (version {version})",
     "js.receipt_page.registry.past": "{contract} is a past registry the anchor still honours "
     "(version {version})",
+    "js.receipt_page.registry.channel": "{contract} is the pinned registry of channel "
+    "'{channel}' (version {version})",
     "js.receipt_page.chain_id.bad": "the node is on chain {actual}, the receipt is for chain "
     "{chain}",
     "js.receipt_page.code.ok": "{n} bytes of code at {contract}, keccak {hash} as pinned",

@@ -26,10 +26,22 @@ OrgName = Annotated[str, Field(min_length=1, max_length=200)]
 class ChannelIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"name": "糖业联盟", "members": ["甲糖厂", "乙物流"]}]},
+        json_schema_extra={
+            "examples": [
+                {"name": "糖业联盟", "members": ["甲糖厂", "乙物流"]},
+                {"name": "检测通道", "members": ["丙检测"], "virtual": True},
+            ]
+        },
     )
     name: Name
     members: list[OrgName] = Field(min_length=1, max_length=1000)
+    virtual: bool = Field(
+        False,
+        description=(
+            "A virtual channel (虚拟通道): its records are anchored in an EvidenceRegistry "
+            "deployed for it alone, pinned in the trust anchor (docs/channels.md)."
+        ),
+    )
 
 
 class MembersIn(BaseModel):
@@ -52,6 +64,9 @@ class ChannelOut(BaseModel):
                     "name": "糖业联盟",
                     "members": ["乙物流", "甲糖厂"],
                     "created_at": "2026-12-07T08:00:00Z",
+                    "virtual": True,
+                    "registry": "0x8464135c8F25Da09e49BC8782676a84730C318bC",
+                    "registry_operation": "3f1c0d8e6a2b4c5d9e7f1a2b3c4d5e6f",
                 }
             ]
         }
@@ -59,6 +74,17 @@ class ChannelOut(BaseModel):
     name: str
     members: list[str]
     created_at: datetime
+    virtual: bool = Field(False, description="Anchors in a registry of its own.")
+    registry: str | None = Field(
+        None,
+        description=(
+            "A virtual channel's EvidenceRegistry (EIP-55); null while its deployment is "
+            "with the chain writer, and for any other channel."
+        ),
+    )
+    registry_operation: str | None = Field(
+        None, description="The deployment's operation id (`GET /api/v1/operations/{id}`)."
+    )
 
 
 def _out(session: SessionDep, channel: Channel) -> ChannelOut:
@@ -66,6 +92,9 @@ def _out(session: SessionDep, channel: Channel) -> ChannelOut:
         name=channel.name,
         members=service.member_names(session, channel),
         created_at=channel.created_at,
+        virtual=channel.virtual,
+        registry=channel.registry_address,
+        registry_operation=channel.registry_op,
     )
 
 
@@ -75,14 +104,20 @@ def _out(session: SessionDep, channel: Channel) -> ChannelOut:
     summary="Create a channel",
     description=(
         "A named group of member orgs (`chainproof keys create --org` names) whose records "
-        "only they (and admins, auditors) see. Audited."
+        "only they (and admins, auditors) see. Audited. `virtual: true` deploys the channel "
+        "its own EvidenceRegistry through the chain writer; until it is mined (`registry` "
+        "null) the channel takes no records (409). 409 also when the name is taken, or 64 "
+        "virtual channels exist."
     ),
     response_model=ChannelOut,
     responses=error_responses(400, 401, 403, 409, 422),
 )
 def create_channel(body: ChannelIn, admin: AdminDep, session: SessionDep) -> ChannelOut:
     who = audited.who(session, admin)
-    return _out(session, service.create(session, who, name=body.name, members=body.members))
+    channel = service.create(
+        session, who, name=body.name, members=body.members, virtual=body.virtual
+    )
+    return _out(session, channel)
 
 
 @router.get(

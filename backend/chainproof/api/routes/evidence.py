@@ -174,7 +174,7 @@ def _accepted(items: list[intake.Accepted]) -> AcceptedOut:
         "anchoring batch. Needs a submitter (or admin) key."
     ),
     response_model=AcceptedOut,
-    responses={**_ACCEPTED_LINKS, **error_responses(400, 401, 403, 404, 413, 415, 422)},
+    responses={**_ACCEPTED_LINKS, **error_responses(400, 401, 403, 404, 409, 413, 415, 422)},
     openapi_extra={"requestBody": _UPLOAD_BODY},
 )
 async def anchor_files(
@@ -316,7 +316,7 @@ _DIGESTS_BODY: Final[dict[str, Any]] = {
         "malformed digest (the message names its index) and none is stored."
     ),
     response_model=AcceptedOut,
-    responses={**_ACCEPTED_LINKS, **error_responses(400, 401, 403, 404, 413, 422)},
+    responses={**_ACCEPTED_LINKS, **error_responses(400, 401, 403, 404, 409, 413, 422)},
     openapi_extra={"requestBody": _DIGESTS_BODY},
 )
 async def anchor_digests(request: Request, caller: SubmitterDep) -> Response:

@@ -244,7 +244,7 @@ def create_type(body: TypeIn, caller: SubmitterDep, session: SessionDep) -> Any:
     status_code=201,
     summary="Issue a licence (an issuer org)",
     response_model=LicenceOut,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 def issue(
     body: IssueIn, caller: SubmitterDep, session: SessionDep, chain: ChainDep, settings: SettingsDep

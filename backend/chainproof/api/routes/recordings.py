@@ -189,7 +189,7 @@ class RecordingDetailOut(RecordingOut):
     status_code=201,
     summary="Open a live recording",
     response_model=RecordingOut,
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 def open_recording(body: RecordingIn, caller: SubmitterDep, session: SessionDep) -> Any:
     rec = service.create(

@@ -44,7 +44,9 @@
   // The TenderRegistry (docs/tenders.md) is `tender verify`'s, not this page's. Other chains a
   // root is also anchored on (dual anchoring) are `verify-receipt --policy`'s: this page checks
   // the receipt's own chain.
-  const OPTIONAL_ANCHOR_KEYS = ['main_chain', 'other_chains', 'tender_registry', 'tender_registry_code_hash'];
+  // Virtual channels' own registries (docs/channels.md) are honoured like the registry.
+  const OPTIONAL_ANCHOR_KEYS = ['main_chain', 'other_chains', 'tender_registry', 'tender_registry_code_hash', 'channel_registries'];
+  const MAX_CHANNEL_REGISTRIES = 64; // chainproof.trust.MAX_CHANNEL_REGISTRIES
 
   // --- bytes and hex ------------------------------------------------------------------
   const enc = new TextEncoder();
@@ -210,6 +212,19 @@
       const version = count('past_registries.' + i + '.version', p.version, 1);
       if (at) a.honoured.set(at, { code_hash: hash, version: version });
     });
+    const channels = data.channel_registries;
+    if (channels != null && (!Array.isArray(channels) || channels.length > MAX_CHANNEL_REGISTRIES)) bad('channel_registries', t('receipt_page.trust.channels'));
+    else (channels || []).forEach((c, i) => {
+      const key = 'channel_registries.' + i;
+      if (!c || typeof c !== 'object' || Array.isArray(c) || Object.keys(c).some((k) => !['address', 'code_hash', 'channel', 'version'].includes(k))) { bad(key, t('receipt_page.trust.channels')); return; }
+      const at = address(key + '.address', c.address);
+      const hash = hex32(key + '.code_hash', c.code_hash);
+      const version = count(key + '.version', c.version, 1);
+      if (typeof c.channel !== 'string' || !c.channel.length || c.channel.length > 100) bad(key + '.channel', t('receipt_page.trust.channels'));
+      // One pin per address, as chainproof.trust.TrustAnchor: never a second hash for one.
+      if (at && (a.honoured.has(at) || at === a.registry)) bad(key + '.address', t('receipt_page.trust.duplicate'));
+      else if (at) a.honoured.set(at, { code_hash: hash, version: version, channel: c.channel });
+    });
     if (problems.length) throw new NotAnAnchor(t('receipt_page.trust.invalid', { problems: shownProblems(problems) }));
     a.honoured.set(a.registry, { code_hash: a.registry_code_hash, version: a.registry_version });
     return a;
@@ -341,6 +356,7 @@
         if (!a) return t('receipt_page.registry.unpinned', { contract: r.contract });
         const entry = a.honoured.get(r.contract);
         if (!entry) throw new Failed(t(a.honoured.size > 1 ? 'receipt_page.registry.bad_past' : 'receipt_page.registry.bad', { contract: r.contract, registry: a.registry }));
+        if (r.contract !== a.registry && entry.channel) return t('receipt_page.registry.channel', { contract: r.contract, channel: entry.channel, version: entry.version });
         return t(r.contract === a.registry ? 'receipt_page.registry.ok' : 'receipt_page.registry.past', { contract: r.contract, version: entry.version });
       },
       async contract_code() {
