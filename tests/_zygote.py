@@ -105,6 +105,8 @@ def run_command(argv: list[str]) -> None:
 
 def serve(path: str) -> None:
     preload()
+    if threading.active_count() != 1:  # a fork would copy another thread's held locks
+        raise RuntimeError(f"threads after the preload: {threading.enumerate()}")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
