@@ -115,7 +115,7 @@ def serve(path: str) -> None:
     os.set_blocking(wake_r, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the selector through the pipe
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, _exit_on_term)
     children: dict[int, socket.socket] = {}
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "accept")
@@ -124,7 +124,7 @@ def serve(path: str) -> None:
     try:
         while True:
             for key, _ in selector.select():
-                if key.data == "parent" and not sys.stdin.buffer.read1(1):
+                if key.data == "parent" and not os.read(sys.stdin.fileno(), 1):
                     return
                 if key.data == "child":
                     try:
@@ -135,7 +135,12 @@ def serve(path: str) -> None:
                     reap(children)
                 if key.data == "accept":
                     conn, _ = listener.accept()
-                    request = json.loads(_read_line(conn))
+                    try:
+                        request = json.loads(_read_line(conn))
+                    except (OSError, EOFError, ValueError) as exc:  # one bad request only
+                        print(f"zygote: a request failed: {exc!r}", file=sys.stderr)
+                        conn.close()
+                        continue
                     sys.stdout.flush()
                     sys.stderr.flush()
                     pid = os.fork()
@@ -144,12 +149,21 @@ def serve(path: str) -> None:
                         fds = [listener.fileno(), conn.fileno(), wake_r, wake_w]
                         run_child(request, fds + [c.fileno() for c in children.values()])
                     children[pid] = conn
-                    conn.sendall(f"{pid}\n".encode())
+                    try:
+                        conn.sendall(f"{pid}\n".encode())
+                    except OSError as exc:  # the asker is gone: its child is nobody's
+                        print(f"zygote: {pid}'s asker left: {exc!r}", file=sys.stderr)
+                        os.kill(pid, signal.SIGKILL)
             reap(children)
     finally:
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _exit_on_term(signum: int, frame: Any) -> None:
+    print("zygote: SIGTERM, exiting", file=sys.stderr)
+    sys.exit(0)
 
 
 def reap(children: dict[int, socket.socket]) -> None:
@@ -179,4 +193,10 @@ def _read_line(conn: socket.socket) -> bytes:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    try:
+        serve(sys.argv[1])
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()  # into zygote.log, which tests/forked.py shows on a failure
+        raise

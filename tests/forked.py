@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,11 +32,16 @@ def _socket_path() -> str:
         if _server is None or _server[0].poll() is not None:
             where = tempfile.mkdtemp(prefix="chainproof-zygote-")
             path = os.path.join(where, "sock")
-            proc = subprocess.Popen(
-                [sys.executable, "-u", str(_ZYGOTE), path],
-                stdin=subprocess.PIPE,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+            with open(os.path.join(where, "zygote.log"), "ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-u", str(_ZYGOTE), path],
+                    stdin=subprocess.PIPE,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                    # Its own session: a signal to the test process's group is not for it.
+                    start_new_session=True,
+                )
             deadline = time.monotonic() + 120
             while not os.path.exists(path):
                 if proc.poll() is not None:
@@ -44,11 +50,11 @@ def _socket_path() -> str:
                     raise RuntimeError("the fork server did not start in 120 s")
                 time.sleep(0.02)
             _server = (proc, path)
-            atexit.register(_stop, proc)
+            atexit.register(_stop, proc, where)
         return _server[1]
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def _stop(proc: subprocess.Popen[bytes], where: str) -> None:
     assert proc.stdin is not None
     proc.stdin.close()  # EOF: it kills what is left of its children and exits
     try:
@@ -56,6 +62,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    shutil.rmtree(where, ignore_errors=True)
 
 
 class Forked:
@@ -63,7 +70,8 @@ class Forked:
     ``terminate``, ``returncode`` as ``subprocess.Popen`` has them."""
 
     def __init__(self, args: list[str], conn: socket.socket, pid: int) -> None:
-        self.args, self.pid, self.returncode = args, pid, None
+        self.args, self.pid = args, pid
+        self.returncode: int | None = None
         self._conn, self._buffer = conn, b""
 
     def _read(self, timeout: float | None) -> None:
@@ -103,6 +111,34 @@ class Forked:
         self.send_signal(signal.SIGKILL)
 
 
+def _connect() -> socket.socket:
+    """A connection to the fork server; if it has died, what it said, and a new one."""
+    for attempt in range(2):
+        path = _socket_path()
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(path)
+            return conn
+        except OSError as exc:
+            conn.close()
+            log = Path(path).with_name("zygote.log")
+            said = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+            if attempt:
+                raise RuntimeError(f"no fork server at {path} ({exc}):\n{said}") from exc
+            print(f"the fork server at {path} is gone ({exc}); its log:\n{said}", file=sys.stderr)
+            _restart()
+    raise AssertionError("unreachable")
+
+
+def _restart() -> None:
+    global _server
+    with _lock:
+        if _server is not None:
+            _server[0].kill()
+            _server[0].wait()
+            _server = None
+
+
 def can_fork(argv: list[str]) -> bool:
     """Whether ``argv`` is a command line the fork server runs: the ``chainproof`` console
     script, or ``python -m chainproof...`` with this interpreter."""
@@ -129,8 +165,7 @@ def spawn(
     to ``stdout`` (and ``stderr``, the same file when not given)."""
     if not can_fork(argv):
         raise ValueError(f"not a chainproof command line: {argv[:3]}")
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.connect(_socket_path())
+    conn = _connect()
     request = {
         "argv": [str(a) for a in argv],
         "env": env,
