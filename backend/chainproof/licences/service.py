@@ -36,7 +36,12 @@ from chainproof.evidence.service import build_receipt, revoke_evidence
 from chainproof.evidence.verify import OPERATOR, Viewer
 from chainproof.licences import credential as vc
 from chainproof.licences.models import Licence, LicenceEvent, LicenceIssuer, LicenceType
-from chainproof.licences.status import ChainStatus, read_chain_status, record_digest, status_record
+from chainproof.licences.status import (
+    ChainStatus,
+    read_credential_status,
+    record_digest,
+    status_record,
+)
 from chainproof.public_ids import new_public_id, parse_public_id
 from chainproof.receipts import Receipt, ReceiptVerdict
 from chainproof.store.models import Evidence, EvidenceStatus, Member
@@ -558,16 +563,7 @@ def verify(
                 said["it"] = ChainStatus(False, "not issued here", "unknown", "not issued here")
                 return said["it"]
             status = credential_status(session, row, _events(session, row))
-            did_chain, address = vc.parse_did(str(credential["issuer"]))
-            said["it"] = read_chain_status(
-                credential,
-                issuer_address=address,
-                issuer_chain_id=did_chain,
-                root_receipt=status.get("receipt"),
-                record=status.get("statusRecord"),
-                record_receipt=status.get("statusReceipt"),
-                verify=verify_receipt,
-            )
+            said["it"] = read_credential_status(credential, status, verify=verify_receipt)
         return said["it"]
 
     verdict = vc.check(
