@@ -19,7 +19,6 @@ from typing import Annotated, Final, Literal
 import structlog
 from eth_utils import keccak
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from web3 import Web3
 
@@ -34,6 +33,7 @@ from chainproof.crosschain.section import MAX_HEADER_HEX, MAX_NODE_HEX, MAX_TRIE
 from chainproof.digests import to_hex
 from chainproof.receipts import Receipt
 from chainproof.store.models import MAX_ID, RevokedLeaf
+from chainproof.store.unique import insert_once
 
 log = structlog.get_logger("chainproof.crosschain")
 
@@ -161,31 +161,25 @@ def accept_revocation(
     index = verify_revocation(message, w3, chain_registry=chain_registry)
     m = message
     registry = Web3.to_checksum_address(m.registry)
-    existing = _revocation(session, m.sub_chain_id, registry, m.root.lower(), m.leaf_hash.lower())
-    if existing is not None:
-        return existing, False
-    row = CrosschainRevocation(
-        sub_chain_id=m.sub_chain_id,
-        evidence_registry=registry,
-        root=m.root.lower(),
-        leaf_hash=m.leaf_hash.lower(),
-        reason_hash=m.reason_hash.lower(),
-        tx_hash=m.tx_hash.lower(),
-        block_number=m.block_number,
-        block_timestamp=m.block_timestamp,
-        checkpoint_index=index,
+    root, leaf = m.root.lower(), m.leaf_hash.lower()
+    row, created = insert_once(
+        session,
+        lambda: _revocation(session, m.sub_chain_id, registry, root, leaf),
+        lambda: CrosschainRevocation(
+            sub_chain_id=m.sub_chain_id,
+            evidence_registry=registry,
+            root=root,
+            leaf_hash=leaf,
+            reason_hash=m.reason_hash.lower(),
+            tx_hash=m.tx_hash.lower(),
+            block_number=m.block_number,
+            block_timestamp=m.block_timestamp,
+            checkpoint_index=index,
+        ),
     )
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:  # the same leaf, accepted by another request meanwhile
-        session.rollback()
-        found = _revocation(session, m.sub_chain_id, registry, row.root, row.leaf_hash)
-        assert found is not None
-        return found, False
-    session.refresh(row)
-    log.info("cross-chain revocation accepted", chain_id=m.sub_chain_id, leaf=row.leaf_hash)
-    return row, True
+    if created:
+        log.info("cross-chain revocation accepted", chain_id=m.sub_chain_id, leaf=leaf)
+    return row, created
 
 
 def _revocation(
