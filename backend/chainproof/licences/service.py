@@ -42,8 +42,9 @@ from chainproof.licences.status import (
     record_digest,
     status_record,
 )
-from chainproof.public_ids import new_public_id, parse_public_id
+from chainproof.public_ids import new_public_id
 from chainproof.receipts import Receipt, ReceiptVerdict
+from chainproof.store.lookup import by_public_id
 from chainproof.store.models import Evidence, EvidenceStatus, Member
 
 ACTIVE: Final = "active"
@@ -243,10 +244,7 @@ def _event(
 
 
 def owned(*, session: Session, licence_id: str, viewer: Viewer) -> Licence:
-    public_id = parse_public_id(licence_id)
-    row = None
-    if public_id is not None:
-        row = session.exec(select(Licence).where(Licence.public_id == public_id)).first()
+    row = by_public_id(session, Licence, licence_id)
     if row is None or not viewer.owns(row.issuer_member_id):
         raise NotFoundError(f"no licence with id {licence_id!r}")
     return row
@@ -255,10 +253,7 @@ def owned(*, session: Session, licence_id: str, viewer: Viewer) -> Licence:
 def readable(*, session: Session, licence_id: str, viewer: Viewer) -> Licence:
     """The licence for its issuer org, admins, auditors and its channel's members (issue
     25); anyone else gets :func:`owned`'s 404. Only the issuer (``owned``) changes it."""
-    public_id = parse_public_id(licence_id)
-    row = None
-    if public_id is not None:
-        row = session.exec(select(Licence).where(Licence.public_id == public_id)).first()
+    row = by_public_id(session, Licence, licence_id)
     if row is None or not channels.may_read(
         session, viewer, member_id=row.issuer_member_id, channel_id=row.channel_id
     ):
@@ -446,10 +441,7 @@ def public_status(*, session: Session, licence_id: str) -> dict[str, Any]:
     """``GET /api/v1/licences/{id}/public`` (anyone): the credential without its claims
     (no value, salt or name), with its ``credentialStatus``. What a verifier needs besides
     the claims a holder shows it; it proves nothing by itself, every part is checked."""
-    public_id = parse_public_id(licence_id)
-    row = None
-    if public_id is not None:
-        row = session.exec(select(Licence).where(Licence.public_id == public_id)).first()
+    row = by_public_id(session, Licence, licence_id)
     if row is None:
         raise NotFoundError(f"no licence with id {licence_id!r}")
     document = dict(row.credential)
@@ -550,12 +542,7 @@ def verify(
     def chain_status(credential: Mapping[str, Any]) -> ChainStatus:
         if not said:
             raw = str(credential.get("id", "")).removeprefix("urn:uuid:")
-            public_id = parse_public_id(raw)
-            row = (
-                session.exec(select(Licence).where(Licence.public_id == public_id)).first()
-                if public_id
-                else None
-            )
+            row = by_public_id(session, Licence, raw)
             if row is None or row.claims_root != credential["credentialSubject"]["claimsRoot"]:
                 # Not a licence this server issued: its issuer is none of ours, so it is
                 # invalid whatever the chain says; an anonymous caller's receipts cost no
