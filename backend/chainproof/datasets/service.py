@@ -150,13 +150,7 @@ def grant(
     assert resource.id is not None and member.id is not None
     session.add(DataGrant(resource_id=resource.id, member_id=member.id))
     session.commit()
-    log.append(
-        session,
-        who,
-        action="dataset.grant",
-        target=f"dataset:{resource.public_id}",
-        detail={"org": member.name, "name": resource.name},
-    )
+    _log_grant(session, who, "dataset.grant", resource, member)
     return True
 
 
@@ -174,14 +168,20 @@ def revoke_grant(
         )
     )
     session.commit()
+    _log_grant(session, who, "dataset.revoke_grant", resource, member)
+    return True
+
+
+def _log_grant(
+    session: Session, who: log.Who, action: str, resource: DataResource, member: Member
+) -> None:
     log.append(
         session,
         who,
-        action="dataset.revoke_grant",
+        action=action,
         target=f"dataset:{resource.public_id}",
         detail={"org": member.name, "name": resource.name},
     )
-    return True
 
 
 def entries_of(resource: DataResource) -> list[FileEntry]:
