@@ -28,7 +28,7 @@ from chainproof.api.deps import (
     ViewerDep,
     get_runtime,
 )
-from chainproof.api.errors import BadRequestError
+from chainproof.api.errors import BadRequestError, request_error
 from chainproof.api.json_guard import is_json
 from chainproof.api.routes.operations import OperationOut
 from chainproof.api.schemas import (
@@ -379,8 +379,7 @@ def _digests_body(raw: bytes, content_type: str | None) -> _Digests:
     try:
         model = DigestsIn.model_validate(body)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+        raise request_error(exc, "body") from None
     # DigestHex normalised each digest to 0x + 64 lowercase hex digits.
     typed = _typed(model.business_type, model.metadata)
     digests = [bytes.fromhex(d[2:]) for d in model.digests]

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated, Any, Final, TypeVar
 
 from fastapi import Depends, Path, Query
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
@@ -19,7 +18,7 @@ from chainproof.api.deps import (
     SubmitterDep,
     require_role,
 )
-from chainproof.api.errors import error_body
+from chainproof.api.errors import error_body, request_error
 from chainproof.api.upload import FILE_FIELD
 from chainproof.store.models import MAX_ID, Role, utcnow
 from chainproof.subsidy import applications, lifecycle
@@ -60,8 +59,7 @@ def _validate(model: type[M], raw: Any) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+        raise request_error(exc, "body") from None
 
 
 def _move(
