@@ -11,18 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from chainproof.api.deps import Caller, SessionDep, SubmitterDep, require_role
+from chainproof.api.deps import RecordReaderDep, SessionDep, SubmitterDep
 from chainproof.api.schemas import EX_DIGEST, EX_EVIDENCE_ID, DigestHex, Label, error_responses
 from chainproof.channels import service as channels
 from chainproof.recordings import service
 from chainproof.recordings.service import MAX_SEGMENTS_PER_REQUEST, SegmentIn
-from chainproof.roles import Role
 
 # Reading a recording: its org's submitters, admins, auditors, its channel's members.
-ReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.AUDITOR))]
 
 router = APIRouter(prefix="/api/v1", tags=["recordings"])
 
@@ -220,7 +218,7 @@ def list_recordings(caller: SubmitterDep, session: SessionDep) -> Any:
     response_model=RecordingDetailOut,
     responses=error_responses(401, 403, 404, 422),
 )
-def read_recording(recording_id: RecordingId, caller: ReaderDep, session: SessionDep) -> Any:
+def read_recording(recording_id: RecordingId, caller: RecordReaderDep, session: SessionDep) -> Any:
     # Its org, admins, auditors and its channel's members (issue 25); else 404.
     rec = service.readable(session=session, recording_id=recording_id, viewer=caller.viewer)
     return service.detail(session=session, rec=rec)
