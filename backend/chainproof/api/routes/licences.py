@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from segno import DataOverflowError
 
@@ -25,7 +25,7 @@ from chainproof.api.deps import (
     published_rpc_url,
     rpc_web3,
 )
-from chainproof.api.schemas import error_responses
+from chainproof.api.schemas import error_responses, public_id_path
 from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.channels import service as channels
 from chainproof.errors import ChainError, InvalidInputError
@@ -39,14 +39,7 @@ from chainproof.trust import TrustAnchor
 router = APIRouter(prefix="/api/v1", tags=["licences"])
 
 EX_LICENCE_ID: Final = "0193b3c4-5d6e-7f80-9a1b-2c3d4e5f6a7c"
-LicenceId = Annotated[
-    str,
-    Path(
-        description="The licence's public id (a UUIDv7).",
-        examples=[EX_LICENCE_ID],
-        json_schema_extra={"format": "uuid"},
-    ),
-]
+LicenceId = Annotated[str, public_id_path("licence", EX_LICENCE_ID)]
 
 
 def _ex(example: dict[str, Any], *, forbid: bool = True) -> ConfigDict:
