@@ -204,7 +204,8 @@ AuditorDep = Annotated[Caller, Depends(require_role(Role.AUDITOR))]
 MemberDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIEWER))]
 # An org's own records, and the auditor who reads every org's (licences, recordings).
 RecordReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.AUDITOR))]
-# The same and reviewers (business types, data sets).
+# The same and reviewers (business types; data sets, where what a key sees is decided per
+# resource: 404 for what it may not read).
 ReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIEWER, Role.AUDITOR))]
 
 # A row id in a path (a key, a person, a batch).

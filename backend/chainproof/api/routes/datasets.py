@@ -21,7 +21,6 @@ from chainproof.errors import InvalidInputError
 
 router = APIRouter(prefix="/api/v1", tags=["data resources"])
 ResourceId = Annotated[str, Path(min_length=1, max_length=64, description="The data set's id.")]
-# Any key may ask; what it sees is decided per resource (404 for what it may not read).
 
 
 class DatasetIn(BaseModel):

@@ -27,8 +27,6 @@ from chainproof.channels import service as channels
 from chainproof.recordings import service
 from chainproof.recordings.service import MAX_SEGMENTS_PER_REQUEST, SegmentIn
 
-# Reading a recording: its org's submitters, admins, auditors, its channel's members.
-
 router = APIRouter(prefix="/api/v1", tags=["recordings"])
 
 EX_RECORDING_ID: Final = "0193b3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b"
