@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from chainproof.cli.console import fail as _fail
 from chainproof.cli.rpc import reach
+from chainproof.cli.verdicts import pinned_anchor
 
 app = typer.Typer(help="Verifiable random draws (随机数): recompute one.", no_args_is_help=True)
 _TIMEOUT = 10.0
@@ -79,13 +80,8 @@ def verify(
 
     from chainproof.chain.nodes import display_url
     from chainproof.draws.verify import verify_draw
-    from chainproof.errors import ChainProofError
-    from chainproof.trust import TrustAnchor
 
-    try:
-        anchor = TrustAnchor.load(trust)
-    except ChainProofError as exc:
-        _fail(f"no trust anchor from {trust}: {exc.message}")
+    anchor = pinned_anchor(trust)
     published = _fetch(server, draw_id)
     _, w3 = reach(rpc, name_error=True)
     try:

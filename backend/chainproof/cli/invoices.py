@@ -20,6 +20,7 @@ from rich.markup import escape
 
 from chainproof.cli.console import fail as _fail
 from chainproof.cli.rpc import reach
+from chainproof.cli.verdicts import pinned_anchor
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -32,8 +33,6 @@ _MAX_FILE = 1 << 20
 def _read_pinned(path: Path, rpc: str, trust: str) -> tuple[dict[str, Any], Web3, TrustAnchor]:
     """The JSON document at ``path``, a node at ``rpc`` and the anchor ``trust`` (exit 2 when
     any cannot be had)."""
-    from chainproof.errors import ChainProofError
-    from chainproof.trust import TrustAnchor
 
     try:
         if path.stat().st_size > _MAX_FILE:
@@ -43,10 +42,7 @@ def _read_pinned(path: Path, rpc: str, trust: str) -> tuple[dict[str, Any], Web3
         _fail(f"cannot read {path}: {exc}")
     if not isinstance(doc, dict):
         _fail(f"{path} is not a proof document")
-    try:
-        anchor = TrustAnchor.load(trust)
-    except ChainProofError as exc:
-        _fail(f"no trust anchor from {trust}: {exc.message}")
+    anchor = pinned_anchor(trust)
     _, w3 = reach(rpc)
     return doc, w3, anchor
 
