@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from chainproof.cli.console import fail as _fail
 from chainproof.cli.rpc import reach
-from chainproof.cli.verdicts import pinned_anchor
+from chainproof.cli.verdicts import PinnedTrustOption, pinned_anchor
 
 app = typer.Typer(help="Verifiable random draws (随机数): recompute one.", no_args_is_help=True)
 _TIMEOUT = 10.0
@@ -64,14 +64,7 @@ def verify(
         str,
         typer.Option("--rpc", envvar="CHAINPROOF_RPC_URL", help="A JSON-RPC node of the chain."),
     ],
-    trust: Annotated[
-        str,
-        typer.Option(
-            "--trust",
-            envvar="CHAINPROOF_TRUST",
-            help="The trust anchor (a file, or a server URL), got out of band.",
-        ),
-    ],
+    trust: PinnedTrustOption,
     as_json: Annotated[
         bool, typer.Option("--json", help='Print {"valid", "selected", "reason"} only.')
     ] = False,

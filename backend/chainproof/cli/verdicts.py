@@ -9,7 +9,7 @@ Exit codes, the same for both (docs/receipt.md): 0 valid against the pinned trus
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn, Protocol
+from typing import TYPE_CHECKING, Annotated, NoReturn, Protocol
 
 import typer
 from rich.console import Console
@@ -33,6 +33,17 @@ class Verdict(Protocol):
     def checks(self) -> Sequence[tuple[str, bool, str]]: ...  # (name, passed, detail)
     @property
     def status(self) -> str: ...
+
+
+# A verifier's required --trust: what pinned_anchor reads.
+PinnedTrustOption = Annotated[
+    str,
+    typer.Option(
+        "--trust",
+        envvar="CHAINPROOF_TRUST",
+        help="The trust anchor (a file, or a server URL), got out of band.",
+    ),
+]
 
 
 def pinned_anchor(trust: str, fail: Callable[[str], NoReturn] = fail) -> TrustAnchor:
