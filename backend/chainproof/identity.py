@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from chainproof.errors import ConfigError, InvalidInputError, NotFoundError
 from chainproof.store.crypto import decrypt_secret, encrypt_secret
 from chainproof.store.models import ApiKey, Member, Role, utcnow
+from chainproof.store.unique import insert_once
 
 if TYPE_CHECKING:  # eth_account takes ~0.6 s to import; only key-handling calls need it
     from eth_account.signers.local import LocalAccount
@@ -79,21 +79,9 @@ def _member_by_name(session: Session, name: str) -> Member | None:
 def create_member(*, session: Session, name: str) -> Member:
     """The member called ``name``, created if it does not exist yet (idempotent)."""
     cleaned = _normalise_name(name)
-    existing = _member_by_name(session, cleaned)
-    if existing is not None:
-        return existing
-    member = Member(name=cleaned)
-    session.add(member)
-    try:
-        session.commit()
-    except IntegrityError:
-        # Another request created it between our SELECT and INSERT: theirs is the member.
-        session.rollback()
-        existing = _member_by_name(session, cleaned)
-        if existing is None:
-            raise
-        return existing
-    session.refresh(member)
+    member, _ = insert_once(
+        session, lambda: _member_by_name(session, cleaned), lambda: Member(name=cleaned)
+    )
     return member
 
 

@@ -27,6 +27,7 @@ from web3 import Web3
 from chainproof.digests import keccak256, to_hex
 from chainproof.errors import InvalidInputError
 from chainproof.receipts import Address, Hex32
+from chainproof.validation import invalid_input
 
 TRUST_ANCHOR_FORMAT: Final = "chainproof-trust-anchor/1"
 WELL_KNOWN_PATH: Final = "/.well-known/chainproof.json"
@@ -274,11 +275,4 @@ def code_hash(w3: Web3, address: str) -> str | None:
 
 
 def _invalid(exc: ValidationError) -> InvalidInputError:
-    errors = exc.errors(include_url=False, include_context=False, include_input=False)
-    parts = [
-        f"{'.'.join(str(p) for p in e['loc']) or 'anchor'}: "
-        f"{e['msg'].removeprefix('Value error, ')}"
-        for e in errors
-    ]
-    shown = "; ".join(parts[:5]) + (f"; and {len(parts) - 5} more" if len(parts) > 5 else "")
-    return InvalidInputError(f"invalid trust anchor: {shown}", errors=errors)
+    return invalid_input(exc, "trust anchor", "anchor")

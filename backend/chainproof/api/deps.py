@@ -198,6 +198,15 @@ def require_role(*roles: Role) -> Callable[[Caller], Caller]:
 
 SubmitterDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER))]
 AdminDep = Annotated[Caller, Depends(require_role(Role.ADMIN))]
+ReviewerDep = Annotated[Caller, Depends(require_role(Role.REVIEWER))]
+AuditorDep = Annotated[Caller, Depends(require_role(Role.AUDITOR))]
+# Member orgs' keys: the applicant units and the reviewers (subsidy, invoices, trace).
+MemberDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIEWER))]
+# An org's own records, and the auditor who reads every org's (licences, recordings).
+RecordReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.AUDITOR))]
+# The same and reviewers (business types; data sets, where what a key sees is decided per
+# resource: 404 for what it may not read).
+ReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIEWER, Role.AUDITOR))]
 
 # A row id in a path (a key, a person, a batch).
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[3])]

@@ -29,6 +29,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -108,6 +109,14 @@ def _code_for(exc: ChainProofError, status: int) -> str:
     if status == 403:
         return "forbidden"
     return exc.code
+
+
+def request_error(exc: ValidationError, *where: str | int) -> RequestValidationError:
+    """The 422 FastAPI gives a declared parameter or body, for ``exc`` raised on a value a
+    route read by hand; ``where`` is where the value was (``"body"``, or ``"query",
+    "algorithm"``)."""
+    errors = exc.errors(include_url=False)
+    return RequestValidationError([{**e, "loc": (*where, *e["loc"])} for e in errors])
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

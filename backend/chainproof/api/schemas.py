@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from chainproof.digests import DIGEST_SIZE, Algorithm, parse_hex, to_hex
@@ -118,6 +119,17 @@ ERROR_TEXT: Final = {
     429: "Over a rate limit (per key, or per client address); `Retry-After` says when to retry.",
     503: "The chain is unreachable, or not the chain the index was built on.",
 }
+
+
+def public_id_path(of: str, example: str) -> Any:
+    """The path parameter naming one ``of`` (evidence, licence, recording) by its public id
+    (a UUIDv7, ``public_ids.py``). Not validated here: anything that is not one (an old
+    integer id included) is the same 404 as an id nobody has, not a 422 saying so."""
+    return Path(
+        description=f"The {of}'s public id (a UUIDv7).",
+        examples=[example],
+        json_schema_extra={"format": "uuid"},
+    )
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -10,7 +10,6 @@ from typing import Any, Final
 
 from sqlalchemy import Table
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from chainproof.audit import log
@@ -28,6 +27,7 @@ from chainproof.receipts.metadata import (
     read_metadata_text,
 )
 from chainproof.store.models import Evidence, EvidenceStatus
+from chainproof.store.unique import insert_new
 from chainproof.vocabulary import Hash32
 
 # A code appears in receipts and URLs: ASCII letters, digits, '-' and '_', a letter first.
@@ -43,13 +43,7 @@ def create(session: Session, who: log.Who, *, code: str, name: str, schema: Any)
     if not _CODE.fullmatch(code):
         raise MetadataError(f"must match {CODE_PATTERN}", field="code")
     row = BusinessType(code=code, name=name.strip(), metadata_schema=check_schema(schema))
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise ConflictError(f"a business type with code {code!r} exists") from None
-    session.refresh(row)
+    insert_new(session, row, ConflictError(f"a business type with code {code!r} exists"))
     log.append(
         session,
         who,

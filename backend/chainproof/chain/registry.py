@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypeVar
 
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -28,7 +28,7 @@ from web3.contract.contract import ContractFunction
 from chainproof.chain.abi import VERSION_SELECTOR
 from chainproof.chain.client import ContractClient
 from chainproof.chain.sender import MinedTx, TxSender
-from chainproof.eip712 import DOMAIN_TYPES
+from chainproof.eip712 import Eip712Domain, typed_data
 from chainproof.errors import TransactionError
 
 T = TypeVar("T")
@@ -96,15 +96,6 @@ def _b32(value: Hex32) -> bytes:
 
 def _hex(value: bytes) -> str:
     return HexBytes(value).to_0x_hex()
-
-
-class Eip712Domain(TypedDict):
-    """An EIP-712 domain as ``eip712Domain()`` reports it (no salt, no extensions)."""
-
-    name: str
-    version: str
-    chainId: int
-    verifyingContract: str
 
 
 class EvidenceRegistryClient(ContractClient):
@@ -270,15 +261,7 @@ class EvidenceRegistryClient(ContractClient):
     ) -> bytes:
         """``signer``'s EIP-712 signature over ``primary`` in this registry's domain; each
         field is (name, Solidity type, value), in the struct's order."""
-        message = {
-            "types": {
-                "EIP712Domain": DOMAIN_TYPES,
-                primary: [{"name": name, "type": kind} for name, kind, _ in fields],
-            },
-            "primaryType": primary,
-            "domain": self.eip712_domain(),
-            "message": {name: value for name, _, value in fields},
-        }
+        message = typed_data(primary, fields, self.eip712_domain())
         return bytes(signer.sign_message(encode_typed_data(full_message=message)).signature)
 
     def anchor_with_signature_call(

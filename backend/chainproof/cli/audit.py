@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from chainproof.cli.rpc import reach
 from chainproof.cli.verdicts import load_anchor
 
 if TYPE_CHECKING:  # the ORM is imported inside the commands (start-up time)
@@ -22,7 +23,6 @@ if TYPE_CHECKING:  # the ORM is imported inside the commands (start-up time)
     from chainproof.store.models import Evidence
 
 app = typer.Typer(help="The audit side chain (审计侧链): what the platform itself did.")
-_RPC_TIMEOUT = 10.0
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -99,23 +99,13 @@ def _check_heads(
     trust: str | None,
     report: Report,
 ) -> None:
-    from web3 import Web3
 
-    from chainproof.chain.nodes import display_url, rpc_chain_id
     from chainproof.evidence.service import build_receipt
     from chainproof.evidence.verify import OPERATOR
     from chainproof.receipts import verify_receipt
 
     anchor = load_anchor(trust, _fail)
-    try:
-        rpc_chain_id(rpc, timeout=_RPC_TIMEOUT)
-    except Exception as exc:  # httpx errors, bad URL, a JSON-RPC error answer
-        _fail(f"cannot reach the JSON-RPC node at {display_url(rpc)}: {exc}")
-    w3 = Web3(
-        Web3.HTTPProvider(
-            rpc, request_kwargs={"timeout": _RPC_TIMEOUT}, exception_retry_configuration=None
-        )
-    )
+    _, w3 = reach(rpc)
     for head in heads:
         ev = found[head.record_hash]
         receipt = build_receipt(session=session, evidence_id=ev.public_id, viewer=OPERATOR)

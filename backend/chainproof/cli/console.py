@@ -6,11 +6,17 @@ a verifier installed without the server must be able to import them.
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from chainproof.errors import ChainProofError
+
+T = TypeVar("T")
 
 err = Console(stderr=True)
 
@@ -26,3 +32,14 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """One red line on stderr, no traceback."""
     err.print(f"[red]error: {escape(message)}[/red]", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
+
+
+@contextmanager
+def failing(make: Callable[[], AbstractContextManager[T]]) -> Iterator[T]:
+    """What ``make`` opens (a server's client), with every ChainProof error while it is open
+    one red line and exit code 2."""
+    try:
+        with make() as opened:
+            yield opened
+    except ChainProofError as exc:
+        fail(str(exc))

@@ -26,6 +26,7 @@ import typer
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
+    from web3 import Web3
 
     from chainproof.chain.chain_registry import ChainRegistryClient
     from chainproof.crosschain.validators import ValidatorSigner
@@ -44,6 +45,13 @@ ThresholdOpt = Annotated[
 ]
 
 
+def _node(url: str) -> Web3:
+    """The chain at ``url`` (main or sub), its calls timing out after 10 s."""
+    from web3 import Web3
+
+    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 10}))
+
+
 def _admin() -> LocalAccount:
     from eth_account import Account
 
@@ -55,11 +63,10 @@ def _admin() -> LocalAccount:
 
 
 def _client(main: str, registry: str) -> ChainRegistryClient:
-    from web3 import Web3
 
     from chainproof.chain.chain_registry import ChainRegistryClient, chain_registry_abi
 
-    w3 = Web3(Web3.HTTPProvider(main, request_kwargs={"timeout": 10}))
+    w3 = _node(main)
     return ChainRegistryClient(w3, registry, chain_registry_abi())
 
 
@@ -76,11 +83,10 @@ def _run(action: Callable[[], object]) -> None:
 @app.command("deploy")
 def deploy(main: MainOpt) -> None:
     """Deploy a ChainRegistry owned by the admin key; prints its address."""
-    from web3 import Web3
 
     from chainproof.chain.chain_registry import chain_registry_artifact, deploy_chain_registry
 
-    w3 = Web3(Web3.HTTPProvider(main, request_kwargs={"timeout": 10}))
+    w3 = _node(main)
     deployed = deploy_chain_registry(w3, _admin(), chain_registry_artifact())
     typer.echo(deployed.address)
 
@@ -99,12 +105,11 @@ def register(
     first_height: Annotated[int, typer.Option("--first-height", min=0)] = 0,
 ) -> None:
     """Register the sub-chain at SUB (its chain id and genesis hash read from it)."""
-    from web3 import Web3
 
     from chainproof.chain.deployments import genesis_hash
     from chainproof.chain.sender import TxSender
 
-    sub_w3 = Web3(Web3.HTTPProvider(sub, request_kwargs={"timeout": 10}))
+    sub_w3 = _node(sub)
     client = _client(main, registry)
 
     def act() -> None:
@@ -198,7 +203,6 @@ SubOpt = Annotated[str, typer.Option("--sub", help="This validator's own sub-cha
 
 def _validator(sub: str, main: str, registry: str) -> ValidatorSigner:
     from eth_account import Account
-    from web3 import Web3
 
     from chainproof.crosschain.validators import ValidatorSigner
 
@@ -206,7 +210,7 @@ def _validator(sub: str, main: str, registry: str) -> ValidatorSigner:
     if not key:
         typer.echo("set CHAINPROOF_VALIDATOR_KEY to this validator's signing key", err=True)
         raise typer.Exit(2)
-    sub_w3 = Web3(Web3.HTTPProvider(sub, request_kwargs={"timeout": 10}))
+    sub_w3 = _node(sub)
     return ValidatorSigner(
         key=Account.from_key(key), sub_w3=sub_w3, registry=_client(main, registry)
     )
@@ -223,12 +227,11 @@ def sign(
 ) -> None:
     """Sign one checkpoint range (key: CHAINPROOF_VALIDATOR_KEY) after recomputing its root
     from this validator's own node; refused (exit 1) when the node's blocks differ."""
-    from web3 import Web3
 
     from chainproof.crosschain.validators import SignRequest
 
     signer = _validator(sub, main, registry)
-    chain_id = int(Web3(Web3.HTTPProvider(sub, request_kwargs={"timeout": 10})).eth.chain_id)
+    chain_id = int(_node(sub).eth.chain_id)
     req = SignRequest.from_json(
         json.dumps(
             {"sub_chain_id": chain_id, "from_block": from_block, "to_block": to_block, "root": root}

@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 
 from chainproof.cli.progress import progress_bar
+from chainproof.cli.verdicts import pinned_anchor
 from chainproof.client import DEFAULT_SERVER, ChainProofClient, WaitTimeoutError
 from chainproof.datasets.manifest import (
     Diff,
@@ -270,12 +271,8 @@ def _verify_on_chain(data: Any, rpc: str, trust: str | None, console: Console) -
     from web3 import Web3
 
     from chainproof.receipts import Receipt, verify_receipt
-    from chainproof.trust import TrustAnchor
 
-    try:
-        anchor = TrustAnchor.load(trust) if trust else None
-    except ChainProofError as exc:
-        _fail(f"no trust anchor from {trust}: {exc.message}")
+    anchor = pinned_anchor(trust) if trust else None
     w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": _RPC_TIMEOUT}))
     verdict = verify_receipt(Receipt.from_dict(data), w3, trust=anchor)
     for name, ok, detail in verdict.checks:

@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from chainproof.cli.console import fail as _fail
+from chainproof.cli.rpc import reach
+from chainproof.cli.verdicts import PinnedTrustOption, pinned_anchor
 
 app = typer.Typer(help="Verifiable random draws (随机数): recompute one.", no_args_is_help=True)
 _TIMEOUT = 10.0
@@ -62,40 +64,19 @@ def verify(
         str,
         typer.Option("--rpc", envvar="CHAINPROOF_RPC_URL", help="A JSON-RPC node of the chain."),
     ],
-    trust: Annotated[
-        str,
-        typer.Option(
-            "--trust",
-            envvar="CHAINPROOF_TRUST",
-            help="The trust anchor (a file, or a server URL), got out of band.",
-        ),
-    ],
+    trust: PinnedTrustOption,
     as_json: Annotated[
         bool, typer.Option("--json", help='Print {"valid", "selected", "reason"} only.')
     ] = False,
 ) -> None:
     """Recompute draw ID from the chain and compare it with the published selection."""
-    from web3 import Web3
 
-    from chainproof.chain.nodes import display_url, rpc_chain_id
+    from chainproof.chain.nodes import display_url
     from chainproof.draws.verify import verify_draw
-    from chainproof.errors import ChainProofError
-    from chainproof.trust import TrustAnchor
 
-    try:
-        anchor = TrustAnchor.load(trust)
-    except ChainProofError as exc:
-        _fail(f"no trust anchor from {trust}: {exc.message}")
+    anchor = pinned_anchor(trust)
     published = _fetch(server, draw_id)
-    try:
-        rpc_chain_id(rpc, timeout=_TIMEOUT)
-    except Exception as exc:
-        _fail(f"cannot reach the JSON-RPC node at {display_url(rpc)}: {type(exc).__name__}: {exc}")
-    w3 = Web3(
-        Web3.HTTPProvider(
-            rpc, request_kwargs={"timeout": _TIMEOUT}, exception_retry_configuration=None
-        )
-    )
+    _, w3 = reach(rpc, name_error=True)
     try:
         verdict = verify_draw(published, w3, trust=anchor)
     except Exception as exc:  # the node failing mid-way (a block it no longer serves, say)

@@ -15,8 +15,7 @@ so the answer is not a yes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -28,16 +27,15 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from chainproof.cli.console import err, fail, out
+from chainproof.cli.console import err, fail, failing, out
 from chainproof.cli.progress import hash_files, progress_bar
+from chainproof.cli.rpc import RPC_TIMEOUT, reach, web3_at
 from chainproof.cli.verdicts import conclude, load_anchor, print_checks
 from chainproof.client import DEFAULT_SERVER, ChainProofClient, ClientError, WaitTimeoutError
 from chainproof.digests import Algorithm, check_algorithm
 from chainproof.errors import ChainProofError
 
 __all__ = ["register"]
-
-_RPC_TIMEOUT = 10.0
 
 
 class AlgorithmChoice(StrEnum):
@@ -78,14 +76,9 @@ _err = err
 _fail = fail
 
 
-@contextmanager
-def _client(server: str, api_key: str | None) -> Iterator[ChainProofClient]:
+def _client(server: str, api_key: str | None) -> AbstractContextManager[ChainProofClient]:
     """A client whose ChainProof errors become one red line and exit code 2."""
-    try:
-        with ChainProofClient(server, api_key=api_key) as client:
-            yield client
-    except ChainProofError as exc:
-        _fail(str(exc))
+    return failing(lambda: ChainProofClient(server, api_key=api_key))
 
 
 # ---- anchor --------------------------------------------------------------------------------
@@ -413,7 +406,7 @@ def verify_receipt_command(
     crosschain.md): 2 when only unreachable chains keep it from valid.
     """
     # Imported here: web3 costs a second of start-up that the server commands do not need.
-    from chainproof.chain.nodes import display_url, rpc_chain_id
+    from chainproof.chain.nodes import display_url
     from chainproof.receipts import Receipt, verify_receipt
 
     try:
@@ -434,13 +427,7 @@ def verify_receipt_command(
         return
     rpc_url = rpc[0]
     shown = display_url(rpc_url)
-    try:
-        # A raw eth_chainId first: without it an unreachable node would only show up as a
-        # failed check, and "invalid" (1) must mean the receipt, never the network (2).
-        node_chain = rpc_chain_id(rpc_url, timeout=_RPC_TIMEOUT)
-    except Exception as exc:  # httpx errors, bad URL, a JSON-RPC error answer
-        _fail(f"cannot reach the JSON-RPC node at {shown}: {type(exc).__name__}: {exc}")
-    w3 = _web3(rpc_url)
+    node_chain, w3 = reach(rpc_url, name_error=True)
     main = anchor.main_chain if anchor is not None else None
     if (
         anchor is not None
@@ -494,16 +481,6 @@ def verify_receipt_command(
     )
 
 
-def _web3(url: str) -> Any:
-    from web3 import Web3
-
-    return Web3(
-        Web3.HTTPProvider(
-            url, request_kwargs={"timeout": _RPC_TIMEOUT}, exception_retry_configuration=None
-        )
-    )
-
-
 def _verify_anchors(
     file: Path, parsed: Any, rpcs: list[str], anchor: Any, trust: str, policy: Any
 ) -> None:
@@ -515,7 +492,7 @@ def _verify_anchors(
     out = _out()
     for url in rpcs:
         try:
-            nodes.setdefault(rpc_chain_id(url, timeout=_RPC_TIMEOUT), _web3(url))
+            nodes.setdefault(rpc_chain_id(url, timeout=RPC_TIMEOUT), web3_at(url))
         except Exception as exc:  # a chain down counts as no node of it; the policy decides
             out.print(
                 f"node {escape(display_url(url))} unreachable: {type(exc).__name__}",

@@ -19,24 +19,20 @@ from rich.console import Console
 from rich.markup import escape
 
 from chainproof.cli.console import fail as _fail
+from chainproof.cli.rpc import reach
+from chainproof.cli.verdicts import pinned_anchor
 
 if TYPE_CHECKING:
     from web3 import Web3
 
     from chainproof.trust import TrustAnchor
 
-_TIMEOUT = 10.0
 _MAX_FILE = 1 << 20
 
 
 def _read_pinned(path: Path, rpc: str, trust: str) -> tuple[dict[str, Any], Web3, TrustAnchor]:
     """The JSON document at ``path``, a node at ``rpc`` and the anchor ``trust`` (exit 2 when
     any cannot be had)."""
-    from web3 import Web3
-
-    from chainproof.chain.nodes import display_url, rpc_chain_id
-    from chainproof.errors import ChainProofError
-    from chainproof.trust import TrustAnchor
 
     try:
         if path.stat().st_size > _MAX_FILE:
@@ -46,20 +42,18 @@ def _read_pinned(path: Path, rpc: str, trust: str) -> tuple[dict[str, Any], Web3
         _fail(f"cannot read {path}: {exc}")
     if not isinstance(doc, dict):
         _fail(f"{path} is not a proof document")
-    try:
-        anchor = TrustAnchor.load(trust)
-    except ChainProofError as exc:
-        _fail(f"no trust anchor from {trust}: {exc.message}")
-    try:
-        rpc_chain_id(rpc, timeout=_TIMEOUT)
-    except Exception as exc:
-        _fail(f"cannot reach the JSON-RPC node at {display_url(rpc)}: {exc}")
-    w3 = Web3(
-        Web3.HTTPProvider(
-            rpc, request_kwargs={"timeout": _TIMEOUT}, exception_retry_configuration=None
-        )
-    )
+    anchor = pinned_anchor(trust)
+    _, w3 = reach(rpc)
     return doc, w3, anchor
+
+
+def _valid_or_exit(valid: bool, reason: str | None) -> Console:
+    """The console to print a valid verdict on; an invalid one is printed here, exit 1."""
+    out = Console(width=240)
+    if not valid:
+        out.print(f"INVALID: {escape(reason or '')}", highlight=False)
+        raise typer.Exit(1)
+    return out
 
 
 RpcOpt = Annotated[str, typer.Option("--rpc", envvar="CHAINPROOF_RPC_URL", help="A JSON-RPC node.")]
@@ -79,10 +73,7 @@ def verify_invoice(
 
     doc, w3, anchor = _read_pinned(proof_file, rpc, trust)
     verdict = verify_invoice_proof(doc, w3, trust=anchor)
-    out = Console(width=240)
-    if not verdict.valid:
-        out.print(f"INVALID: {escape(verdict.reason or '')}", highlight=False)
-        raise typer.Exit(1)
+    out = _valid_or_exit(verdict.valid, verdict.reason)
     root = doc["root_record"]
     where = f"root {root['root']} ({root['size']} claims) anchored in block {verdict.block_number}"
     if verdict.claimed:
@@ -108,10 +99,7 @@ def verify_consistency(
 
     doc, w3, anchor = _read_pinned(proof_file, rpc, trust)
     verdict = verify_consistency_document(doc, w3, trust=anchor)
-    out = Console(width=240)
-    if not verdict.valid:
-        out.print(f"INVALID: {escape(verdict.reason or '')}", highlight=False)
-        raise typer.Exit(1)
+    out = _valid_or_exit(verdict.valid, verdict.reason)
     old, new = doc["from"]["root_record"], doc["to"]["root_record"]
     since = "the empty map" if verdict.from_block is None else f"block {verdict.from_block}"
     out.print(

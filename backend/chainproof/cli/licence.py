@@ -90,8 +90,8 @@ def verify(
     issuer changed the status since (STALE)."""
     from web3 import Web3
 
-    from chainproof.licences.credential import check, credential_of, parse_did
-    from chainproof.licences.status import ChainStatus, read_chain_status
+    from chainproof.licences.credential import check, credential_of
+    from chainproof.licences.status import ChainStatus, read_credential_status
     from chainproof.receipts import Receipt, ReceiptVerdict, verify_receipt
     from chainproof.trust import TrustAnchor
 
@@ -117,19 +117,9 @@ def verify(
     def on_chain() -> ChainStatus:
         if not said:
             try:
-                did_chain, address = parse_did(str(credential["issuer"]))
-            except ChainProofError as exc:
+                said["it"] = read_credential_status(credential, status, verify=on_node)
+            except ChainProofError as exc:  # the issuer is not a DID
                 said["it"] = ChainStatus(False, exc.message, "unknown", exc.message)
-                return said["it"]
-            said["it"] = read_chain_status(
-                credential,
-                issuer_address=address,
-                issuer_chain_id=did_chain,
-                root_receipt=status.get("receipt"),
-                record=status.get("statusRecord"),
-                record_receipt=status.get("statusReceipt"),
-                verify=on_node,
-            )
         return said["it"]
 
     verdict = check(

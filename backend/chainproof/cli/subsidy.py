@@ -12,8 +12,8 @@ could not be asked (no folder, server unreachable, refused key).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -26,6 +26,7 @@ from rich.table import Table
 
 from chainproof.cli.console import err as _err
 from chainproof.cli.console import fail as _fail
+from chainproof.cli.console import failing
 from chainproof.cli.console import out as _out
 from chainproof.cli.evidence import AlgorithmChoice, AlgorithmOption, ApiKeyOption, ServerOption
 from chainproof.cli.progress import hash_files, progress_bar
@@ -73,13 +74,8 @@ class SubsidyClient(ChainProofClient):
         return {"application_id": application_id, "all_match": all_match, "rows": rows}
 
 
-@contextmanager
-def _client(server: str, api_key: str | None) -> Iterator[SubsidyClient]:
-    try:
-        with SubsidyClient(server, api_key=api_key) as client:
-            yield client
-    except ChainProofError as exc:
-        _fail(str(exc))
+def _client(server: str, api_key: str | None) -> AbstractContextManager[SubsidyClient]:
+    return failing(lambda: SubsidyClient(server, api_key=api_key))
 
 
 def _files(folder: Path) -> list[Path]:

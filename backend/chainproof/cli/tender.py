@@ -22,6 +22,7 @@ import typer
 
 from chainproof.cli.console import err as _err
 from chainproof.cli.console import fail as _fail
+from chainproof.cli.verdicts import PinnedTrustOption, pinned_anchor
 
 app = typer.Typer(help="Sealed bids (公共资源交易): commit, reveal, verify.", no_args_is_help=True)
 _TIMEOUT = 30.0
@@ -166,27 +167,15 @@ def verify(
     tender: TenderOpt,
     server: ServerOpt,
     rpc: Annotated[str, typer.Option("--rpc", envvar="CHAINPROOF_RPC_URL", help="A node.")],
-    trust: Annotated[
-        str,
-        typer.Option(
-            "--trust",
-            envvar="CHAINPROOF_TRUST",
-            help="The trust anchor (a file, or a server URL), got out of band.",
-        ),
-    ],
+    trust: PinnedTrustOption,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Check what the server shows of TENDER against the chain, pinned by --trust."""
     from web3 import Web3
 
-    from chainproof.errors import ChainProofError
     from chainproof.tenders.verify import chain_problems, pinned_problems
-    from chainproof.trust import TrustAnchor
 
-    try:
-        anchor = TrustAnchor.load(trust)
-    except ChainProofError as exc:
-        _fail(f"no trust anchor from {trust}: {exc.message}")
+    anchor = pinned_anchor(trust)
     shown = _call("GET", f"{server.rstrip('/')}/api/v1/tenders/{tender}")
     w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": _TIMEOUT}))
     try:

@@ -9,7 +9,7 @@ Exit codes, the same for both (docs/receipt.md): 0 valid against the pinned trus
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn, Protocol
+from typing import TYPE_CHECKING, Annotated, NoReturn, Protocol
 
 import typer
 from rich.console import Console
@@ -35,16 +35,31 @@ class Verdict(Protocol):
     def status(self) -> str: ...
 
 
-def load_anchor(trust: str | None, fail: Callable[[str], NoReturn] = fail) -> TrustAnchor | None:
-    """The trust anchor ``--trust`` names (a file or a server URL), or None without one."""
-    if trust is None:
-        return None
+# A verifier's required --trust: what pinned_anchor reads.
+PinnedTrustOption = Annotated[
+    str,
+    typer.Option(
+        "--trust",
+        envvar="CHAINPROOF_TRUST",
+        help="The trust anchor (a file, or a server URL), got out of band.",
+    ),
+]
+
+
+def pinned_anchor(trust: str, fail: Callable[[str], NoReturn] = fail) -> TrustAnchor:
+    """The trust anchor ``--trust`` names (a file or a server URL); ``fail`` (exit 2) when
+    it cannot be read."""
     from chainproof.trust import TrustAnchor
 
     try:
         return TrustAnchor.load(trust)
     except ChainProofError as exc:
         fail(f"no trust anchor from {trust}: {exc.message}")
+
+
+def load_anchor(trust: str | None, fail: Callable[[str], NoReturn] = fail) -> TrustAnchor | None:
+    """The trust anchor ``--trust`` names (a file or a server URL), or None without one."""
+    return None if trust is None else pinned_anchor(trust, fail)
 
 
 def print_checks(out: Console, verdict: Verdict, width: int) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, Literal, Protocol
+from typing import Annotated, Any, Final, Literal
 
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
@@ -33,7 +33,7 @@ from web3 import Web3
 
 from chainproof.bundle.ethproofs import ProofError, decode_header, prove_receipt
 from chainproof.crosschain.ranges import block_in_root
-from chainproof.crosschain.section import MAX_HEADER_HEX, MAX_NODE_HEX, MAX_TRIE_NODES
+from chainproof.crosschain.section import MAX_TRIE_NODES, Address, HeaderRlp, Hex32, TrieNode
 from chainproof.crosschain.verify import CHAIN_REGISTRY_VIEWS
 from chainproof.errors import InvalidInputError
 
@@ -42,12 +42,10 @@ LOT_RECALLED: Final = keccak(text="LotRecalled(bytes32,address,bytes32)")
 RECALL_LIFTED: Final = keccak(text="RecallLifted(bytes32,address,bytes32,uint64)")
 TOPICS: Final = {"recall": LOT_RECALLED, "lift": RECALL_LIFTED}
 
-_Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
-_Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
 # Bounded as the contracts' and the database's integers are (uint64, BIGINT): a larger one
 # would fail in the ABI encoder or the database, not in a check.
-_Count = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]
-_HexBlob = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]+$", max_length=MAX_NODE_HEX)]
+Count = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]
+ChainId = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
 
 
 class CheckpointProof(BaseModel):
@@ -55,23 +53,36 @@ class CheckpointProof(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    index: _Count
-    from_block: _Count
-    to_block: _Count
-    root: _Hex32
-    proof: Annotated[list[_Hex32], Field(max_length=16)]
+    index: Count
+    from_block: Count
+    to_block: Count
+    root: Hex32
+    proof: Annotated[list[Hex32], Field(max_length=16)]
+
+
+class EventProof(BaseModel):
+    """Where a relayed event is on its sub-chain, and the proof of it: what
+    :func:`prove_event` checks, the common tail of every cross-chain message.
+
+    A message declares its own fields in a base of their own and lists this class first
+    (``class RecallMessage(EventProof, _Recall)``): pydantic orders fields from the last
+    base to the first, so a message's fields come before these, as published."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tx_hash: Hex32  # informational: the proof is the receipt at tx_index
+    block_number: Count
+    block_hash: Hex32
+    block_timestamp: Count
+    header: HeaderRlp
+    tx_index: Count
+    receipt_proof: Annotated[list[TrieNode], Field(max_length=MAX_TRIE_NODES)]
+    checkpoint: CheckpointProof
 
 
 _H: Final = "0x" + "ab" * 32
-_EXAMPLE: Final[dict[str, JsonValue]] = {
-    "format": MESSAGE_FORMAT,
-    "kind": "recall",
-    "sub_chain_id": 4242,
-    "trace_registry": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
-    "lot_uri": "https://id.gs1.org/01/09506000135003/10/N1",
-    "lot_code": "01/09506000135003/10/N1",
-    "lot_salt": _H,
-    "reason": "亚硝酸盐超标",
+#: The example of :class:`EventProof`'s fields, the tail of every message's example.
+EVENT_PROOF_EXAMPLE: Final[dict[str, JsonValue]] = {
     "tx_hash": _H,
     "block_number": 12,
     "block_hash": _H,
@@ -81,31 +92,36 @@ _EXAMPLE: Final[dict[str, JsonValue]] = {
     "receipt_proof": ["0xf851"],
     "checkpoint": {"index": 3, "from_block": 10, "to_block": 13, "root": _H, "proof": [_H]},
 }
+_EXAMPLE: Final[dict[str, JsonValue]] = {
+    "format": MESSAGE_FORMAT,
+    "kind": "recall",
+    "sub_chain_id": 4242,
+    "trace_registry": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+    "lot_uri": "https://id.gs1.org/01/09506000135003/10/N1",
+    "lot_code": "01/09506000135003/10/N1",
+    "lot_salt": _H,
+    "reason": "亚硝酸盐超标",
+    **EVENT_PROOF_EXAMPLE,
+}
 
 
-class RecallMessage(BaseModel):
+class _Recall(BaseModel):
+    format: Literal["chainproof-crosschain-recall/1"]
+    kind: Literal["recall", "lift"]
+    sub_chain_id: ChainId
+    trace_registry: Address
+    lot_uri: Annotated[str, Field(min_length=1, max_length=512)]
+    lot_code: Annotated[str, Field(max_length=128)] | None = None  # the sub-chain's, shown
+    lot_salt: Hex32
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class RecallMessage(EventProof, _Recall):
     """A recall (or lift) on a sub-chain's TraceRegistry, with its proof."""
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, json_schema_extra={"examples": [_EXAMPLE]}
     )
-
-    format: Literal["chainproof-crosschain-recall/1"]
-    kind: Literal["recall", "lift"]
-    sub_chain_id: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
-    trace_registry: _Address
-    lot_uri: Annotated[str, Field(min_length=1, max_length=512)]
-    lot_code: Annotated[str, Field(max_length=128)] | None = None  # the sub-chain's, shown
-    lot_salt: _Hex32
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
-    tx_hash: _Hex32  # informational: the proof is the receipt at tx_index
-    block_number: _Count
-    block_hash: _Hex32
-    block_timestamp: _Count
-    header: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]+$", max_length=MAX_HEADER_HEX)]
-    tx_index: _Count
-    receipt_proof: Annotated[list[_HexBlob], Field(max_length=MAX_TRIE_NODES)]
-    checkpoint: CheckpointProof
 
     @property
     def lot_key(self) -> str:
@@ -131,45 +147,24 @@ def _hx(value: object) -> str:
     return HexBytes(value).to_0x_hex().lower()  # type: ignore[arg-type]
 
 
-class Located(Protocol):
-    """Where a relayed event is: what :func:`prove_event` checks (a message's fields)."""
-
-    @property
-    def sub_chain_id(self) -> int: ...
-    @property
-    def block_number(self) -> int: ...
-    @property
-    def block_hash(self) -> str: ...
-    @property
-    def block_timestamp(self) -> int: ...
-    @property
-    def header(self) -> str: ...
-    @property
-    def tx_index(self) -> int: ...
-    @property
-    def receipt_proof(self) -> list[str]: ...
-    @property
-    def checkpoint(self) -> CheckpointProof: ...
-
-
 def prove_event(
-    msg: Located, w3: Web3, *, chain_registry: str, emitter: str
+    msg: EventProof, w3: Web3, *, chain_registry: str, sub_chain_id: int, emitter: str
 ) -> tuple[int, list[Any]]:
-    """Checks facts 1-3 (above) for ``msg``'s block, with ``emitter`` one of the sub-chain's
-    registered registries: (checkpoint index, the proven receipt's logs). MessageRefused
-    says which fact does not hold."""
+    """Checks facts 1-3 (above) for ``msg``'s block on chain ``sub_chain_id``, with
+    ``emitter`` one of that chain's registered registries: (checkpoint index, the proven
+    receipt's logs). MessageRefused says which fact does not hold."""
     registry = w3.eth.contract(
         address=Web3.to_checksum_address(chain_registry), abi=CHAIN_REGISTRY_VIEWS
     )
-    record = registry.functions.chainOf(msg.sub_chain_id).call()
+    record = registry.functions.chainOf(sub_chain_id).call()
     if not record[7]:
-        raise MessageRefused(f"chain {msg.sub_chain_id} is not registered on the main chain")
+        raise MessageRefused(f"chain {sub_chain_id} is not registered on the main chain")
     registries = {to_checksum_address(a) for a in record[2]}
     if to_checksum_address(emitter) not in registries:
         raise MessageRefused(
-            f"{emitter} is not a registry the main chain registers for chain {msg.sub_chain_id}"
+            f"{emitter} is not a registry the main chain registers for chain {sub_chain_id}"
         )
-    found, index, cp = registry.functions.checkpointFor(msg.sub_chain_id, msg.block_number).call()
+    found, index, cp = registry.functions.checkpointFor(sub_chain_id, msg.block_number).call()
     if not found:
         raise MessageRefused(f"block {msg.block_number} is not checkpointed on the main chain")
     c = msg.checkpoint
@@ -210,7 +205,13 @@ def prove_event(
 def verify_message(msg: RecallMessage, w3: Web3, *, chain_registry: str) -> VerifiedMessage:
     """Checks ``msg`` against the ChainRegistry at ``chain_registry`` on the main chain
     behind ``w3``; MessageRefused says which fact does not hold."""
-    index, logs = prove_event(msg, w3, chain_registry=chain_registry, emitter=msg.trace_registry)
+    index, logs = prove_event(
+        msg,
+        w3,
+        chain_registry=chain_registry,
+        sub_chain_id=msg.sub_chain_id,
+        emitter=msg.trace_registry,
+    )
     topic, key, why = TOPICS[msg.kind], msg.lot_key, msg.reason_hash
     for log in logs:
         if (

@@ -19,7 +19,7 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 
-from chainproof.eip712 import DOMAIN_TYPES
+from chainproof.eip712 import domain, typed_data
 from chainproof.merkle import StandardMerkleTree, verify
 
 LEAF_TYPES = ("uint256", "bytes32")
@@ -57,34 +57,18 @@ def checkpoint_typed_data(
     epoch: int,
 ) -> dict[str, Any]:
     """The EIP-712 message ``ChainRegistry.checkpoint`` recovers its signers from."""
-    return {
-        "types": {
-            "EIP712Domain": DOMAIN_TYPES,
-            "Checkpoint": [
-                {"name": "chainId", "type": "uint256"},
-                {"name": "genesisHash", "type": "bytes32"},
-                {"name": "fromBlock", "type": "uint64"},
-                {"name": "toBlock", "type": "uint64"},
-                {"name": "root", "type": "bytes32"},
-                {"name": "epoch", "type": "uint64"},
-            ],
-        },
-        "primaryType": "Checkpoint",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": main_chain_id,
-            "verifyingContract": registry,
-        },
-        "message": {
-            "chainId": sub_chain_id,
-            "genesisHash": HexBytes(genesis_hash),
-            "fromBlock": from_block,
-            "toBlock": to_block,
-            "root": HexBytes(root),
-            "epoch": epoch,
-        },
-    }
+    return typed_data(
+        "Checkpoint",
+        [
+            ("chainId", "uint256", sub_chain_id),
+            ("genesisHash", "bytes32", HexBytes(genesis_hash)),
+            ("fromBlock", "uint64", from_block),
+            ("toBlock", "uint64", to_block),
+            ("root", "bytes32", HexBytes(root)),
+            ("epoch", "uint64", epoch),
+        ],
+        domain(DOMAIN_NAME, DOMAIN_VERSION, main_chain_id, registry),
+    )
 
 
 def sign_checkpoint(signers: Sequence[LocalAccount], typed: dict[str, Any]) -> list[str]:

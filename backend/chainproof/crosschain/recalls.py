@@ -18,7 +18,6 @@ import httpx
 import structlog
 from hexbytes import HexBytes
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from web3 import Web3
 
@@ -34,6 +33,7 @@ from chainproof.crosschain.models import CrosschainDelivery, CrosschainRecall
 from chainproof.crosschain.proofs import covering_checkpoint
 from chainproof.crosschain.ranges import leaf_proof, range_tree
 from chainproof.errors import ChainError
+from chainproof.store.unique import insert_once
 from chainproof.trace.models import TraceNode, TraceRecall
 
 log = structlog.get_logger("chainproof.crosschain")
@@ -179,34 +179,27 @@ def accept_message(
     verified = verify_message(message, w3, chain_registry=chain_registry)
     m = verified.message
     key = (m.sub_chain_id, m.block_number, m.tx_index, m.kind, m.lot_key)
-    existing = _event(session, key)
-    if existing is not None:
-        return existing, False
-    row = CrosschainRecall(
-        sub_chain_id=m.sub_chain_id,
-        kind=m.kind,
-        lot_uri=m.lot_uri,
-        lot_code=m.lot_code,
-        lot_key=m.lot_key,
-        reason=m.reason,
-        trace_registry=m.trace_registry,
-        tx_hash=m.tx_hash,
-        block_number=m.block_number,
-        block_timestamp=m.block_timestamp,
-        tx_index=m.tx_index,
-        checkpoint_index=m.checkpoint.index,
+    row, created = insert_once(
+        session,
+        lambda: _event(session, key),
+        lambda: CrosschainRecall(
+            sub_chain_id=m.sub_chain_id,
+            kind=m.kind,
+            lot_uri=m.lot_uri,
+            lot_code=m.lot_code,
+            lot_key=m.lot_key,
+            reason=m.reason,
+            trace_registry=m.trace_registry,
+            tx_hash=m.tx_hash,
+            block_number=m.block_number,
+            block_timestamp=m.block_timestamp,
+            tx_index=m.tx_index,
+            checkpoint_index=m.checkpoint.index,
+        ),
     )
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:  # the same event, accepted by another request meanwhile
-        session.rollback()
-        found = _event(session, key)
-        assert found is not None
-        return found, False
-    session.refresh(row)
-    log.info("cross-chain recall accepted", detail=verified.detail)
-    return row, True
+    if created:
+        log.info("cross-chain recall accepted", detail=verified.detail)
+    return row, created
 
 
 def _event(session: Session, key: tuple[int, int, int, str, str]) -> CrosschainRecall | None:

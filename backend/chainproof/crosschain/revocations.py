@@ -14,38 +14,34 @@ that leaf revoked (:func:`relayed_revocation`).
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Final, Literal
 
 import structlog
 from eth_utils import keccak
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
-from sqlalchemy.exc import IntegrityError
+from pydantic import BaseModel, ConfigDict, JsonValue
 from sqlmodel import Session, select
 from web3 import Web3
 
 from chainproof.crosschain.messages import (
-    CheckpointProof,
+    EVENT_PROOF_EXAMPLE,
+    ChainId,
+    EventProof,
     MessageRefused,
     prove_event,
 )
 from chainproof.crosschain.models import CrosschainRevocation, CrosschainRevocationDelivery
 from chainproof.crosschain.recalls import DELIVERIES_PER_ROUND, located, post_message
-from chainproof.crosschain.section import MAX_HEADER_HEX, MAX_NODE_HEX, MAX_TRIE_NODES
+from chainproof.crosschain.section import Address, Hex32
 from chainproof.digests import to_hex
 from chainproof.receipts import Receipt
 from chainproof.store.models import MAX_ID, RevokedLeaf
+from chainproof.store.unique import insert_once
 
 log = structlog.get_logger("chainproof.crosschain")
 
 REVOCATION_FORMAT: Final = "chainproof-crosschain-revocation/1"
 REVOCATIONS_PATH: Final = "/api/v1/crosschain/revocations"
 LEAF_REVOKED: Final = keccak(text="LeafRevoked(bytes32,bytes32,address,bytes32)")
-
-_Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
-_Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
-_Count = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]
-_HexBlob = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]+$", max_length=MAX_NODE_HEX)]
-
 
 _H: Final = "0x" + "ab" * 32
 _EXAMPLE: Final[dict[str, JsonValue]] = {
@@ -55,44 +51,33 @@ _EXAMPLE: Final[dict[str, JsonValue]] = {
     "root": _H,
     "leaf_hash": _H,
     "reason_hash": _H,
-    "tx_hash": _H,
-    "block_number": 12,
-    "block_hash": _H,
-    "block_timestamp": 1732000000,
-    "header": "0xf90200",
-    "tx_index": 0,
-    "receipt_proof": ["0xf851"],
-    "checkpoint": {"index": 3, "from_block": 10, "to_block": 13, "root": _H, "proof": [_H]},
+    **EVENT_PROOF_EXAMPLE,
 }
 
 
-class RevocationMessage(BaseModel):
+class _Revocation(BaseModel):
+    format: Literal["chainproof-crosschain-revocation/1"]
+    sub_chain_id: ChainId
+    registry: Address  # the sub-chain's EvidenceRegistry
+    root: Hex32
+    leaf_hash: Hex32
+    reason_hash: Hex32
+
+
+class RevocationMessage(EventProof, _Revocation):
     """A leaf revoked on a sub-chain's EvidenceRegistry, with its proof."""
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, json_schema_extra={"examples": [_EXAMPLE]}
     )
 
-    format: Literal["chainproof-crosschain-revocation/1"]
-    sub_chain_id: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
-    registry: _Address  # the sub-chain's EvidenceRegistry
-    root: _Hex32
-    leaf_hash: _Hex32
-    reason_hash: _Hex32
-    tx_hash: _Hex32  # informational: the proof is the receipt at tx_index
-    block_number: _Count
-    block_hash: _Hex32
-    block_timestamp: _Count
-    header: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]+$", max_length=MAX_HEADER_HEX)]
-    tx_index: _Count
-    receipt_proof: Annotated[list[_HexBlob], Field(max_length=MAX_TRIE_NODES)]
-    checkpoint: CheckpointProof
-
 
 def verify_revocation(msg: RevocationMessage, w3: Web3, *, chain_registry: str) -> int:
     """Checks ``msg`` against the main chain behind ``w3``: its checkpoint index, or
     MessageRefused naming the fact that does not hold."""
-    index, logs = prove_event(msg, w3, chain_registry=chain_registry, emitter=msg.registry)
+    index, logs = prove_event(
+        msg, w3, chain_registry=chain_registry, sub_chain_id=msg.sub_chain_id, emitter=msg.registry
+    )
     for entry in logs:
         if (
             entry.address.hex() == msg.registry[2:].lower()
@@ -161,31 +146,25 @@ def accept_revocation(
     index = verify_revocation(message, w3, chain_registry=chain_registry)
     m = message
     registry = Web3.to_checksum_address(m.registry)
-    existing = _revocation(session, m.sub_chain_id, registry, m.root.lower(), m.leaf_hash.lower())
-    if existing is not None:
-        return existing, False
-    row = CrosschainRevocation(
-        sub_chain_id=m.sub_chain_id,
-        evidence_registry=registry,
-        root=m.root.lower(),
-        leaf_hash=m.leaf_hash.lower(),
-        reason_hash=m.reason_hash.lower(),
-        tx_hash=m.tx_hash.lower(),
-        block_number=m.block_number,
-        block_timestamp=m.block_timestamp,
-        checkpoint_index=index,
+    root, leaf = m.root.lower(), m.leaf_hash.lower()
+    row, created = insert_once(
+        session,
+        lambda: _revocation(session, m.sub_chain_id, registry, root, leaf),
+        lambda: CrosschainRevocation(
+            sub_chain_id=m.sub_chain_id,
+            evidence_registry=registry,
+            root=root,
+            leaf_hash=leaf,
+            reason_hash=m.reason_hash.lower(),
+            tx_hash=m.tx_hash.lower(),
+            block_number=m.block_number,
+            block_timestamp=m.block_timestamp,
+            checkpoint_index=index,
+        ),
     )
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:  # the same leaf, accepted by another request meanwhile
-        session.rollback()
-        found = _revocation(session, m.sub_chain_id, registry, row.root, row.leaf_hash)
-        assert found is not None
-        return found, False
-    session.refresh(row)
-    log.info("cross-chain revocation accepted", chain_id=m.sub_chain_id, leaf=row.leaf_hash)
-    return row, True
+    if created:
+        log.info("cross-chain revocation accepted", chain_id=m.sub_chain_id, leaf=leaf)
+    return row, created
 
 
 def _revocation(

@@ -17,7 +17,7 @@ from chainproof.errors import AuthError, InvalidInputError, NotFoundError
 from chainproof.evidence import intake
 from chainproof.evidence.service import build_receipt
 from chainproof.evidence.verify import Viewer
-from chainproof.public_ids import parse_public_id
+from chainproof.store.lookup import by_public_id
 from chainproof.store.models import Evidence, Member
 
 
@@ -87,12 +87,7 @@ def _granted(session: Session, resource: DataResource, member_id: int | None) ->
 def readable(session: Session, resource_id: str, viewer: Viewer) -> DataResource:
     """The resource, for its owner org, orgs granted it, admins and auditors; for anyone
     else the 404 of an id nobody has."""
-    public_id = parse_public_id(resource_id)
-    resource = None
-    if public_id is not None:
-        resource = session.exec(
-            select(DataResource).where(DataResource.public_id == public_id)
-        ).first()
+    resource = by_public_id(session, DataResource, resource_id)
     if resource is None or not (
         viewer.is_admin
         or viewer.is_auditor
@@ -155,13 +150,7 @@ def grant(
     assert resource.id is not None and member.id is not None
     session.add(DataGrant(resource_id=resource.id, member_id=member.id))
     session.commit()
-    log.append(
-        session,
-        who,
-        action="dataset.grant",
-        target=f"dataset:{resource.public_id}",
-        detail={"org": member.name, "name": resource.name},
-    )
+    _log_grant(session, who, "dataset.grant", resource, member)
     return True
 
 
@@ -179,14 +168,20 @@ def revoke_grant(
         )
     )
     session.commit()
+    _log_grant(session, who, "dataset.revoke_grant", resource, member)
+    return True
+
+
+def _log_grant(
+    session: Session, who: log.Who, action: str, resource: DataResource, member: Member
+) -> None:
     log.append(
         session,
         who,
-        action="dataset.revoke_grant",
+        action=action,
         target=f"dataset:{resource.public_id}",
         detail={"org": member.name, "name": resource.name},
     )
-    return True
 
 
 def entries_of(resource: DataResource) -> list[FileEntry]:

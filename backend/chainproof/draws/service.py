@@ -32,8 +32,9 @@ from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
 from chainproof.evidence.intake import submit_digests
 from chainproof.evidence.service import build_receipt
 from chainproof.evidence.verify import Viewer
-from chainproof.public_ids import new_public_id, parse_public_id
+from chainproof.public_ids import new_public_id
 from chainproof.store.crypto import decrypt_secret, encrypt_secret
+from chainproof.store.lookup import by_public_id
 from chainproof.store.models import Batch, Evidence, EvidenceStatus, utcnow
 
 log = structlog.get_logger("chainproof.draws")
@@ -129,10 +130,7 @@ def create_draw(
 
 
 def get_draw(*, session: Session, draw_id: str) -> Draw:
-    public_id = parse_public_id(draw_id)
-    draw = None
-    if public_id is not None:
-        draw = session.exec(select(Draw).where(Draw.public_id == public_id)).first()
+    draw = by_public_id(session, Draw, draw_id)
     if draw is None:
         raise NotFoundError(f"no draw with id {draw_id!r}")
     return draw

@@ -16,45 +16,31 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from sqlmodel import Session
 
-from chainproof.eip712 import DOMAIN_TYPES
+from chainproof.eip712 import domain, typed_data
 from chainproof.errors import ChainProofError
 from chainproof.evidence.records import EvidenceRecord
 from chainproof.identity import member_account
 from chainproof.store.models import Evidence, Member
 
 DOMAIN_NAME: Final = "ChainProof Evidence Record"
-_TYPES: Final = [
-    {"name": "leaf", "type": "bytes32"},
-    {"name": "receivedAt", "type": "uint64"},
-    {"name": "channel", "type": "string"},
-    {"name": "fileName", "type": "string"},
-    {"name": "fileSize", "type": "uint256"},
-    {"name": "fileType", "type": "string"},
-]
 
 
 def record_message(
     ev: Evidence, record: EvidenceRecord, *, chain_id: int, registry: str
 ) -> dict[str, Any]:
     """The full EIP-712 message (``encode_typed_data(full_message=...)``)."""
-    return {
-        "types": {"EIP712Domain": DOMAIN_TYPES, "EvidenceRecord": _TYPES},
-        "primaryType": "EvidenceRecord",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": "1",
-            "chainId": chain_id,
-            "verifyingContract": registry,
-        },
-        "message": {
-            "leaf": bytes.fromhex(ev.leaf_hash[2:]),
-            "receivedAt": int(record.received_at.timestamp()),
-            "channel": record.channel,
-            "fileName": record.client_name or "",
-            "fileSize": record.client_size or 0,
-            "fileType": record.client_type or "",
-        },
-    }
+    return typed_data(
+        "EvidenceRecord",
+        [
+            ("leaf", "bytes32", bytes.fromhex(ev.leaf_hash[2:])),
+            ("receivedAt", "uint64", int(record.received_at.timestamp())),
+            ("channel", "string", record.channel),
+            ("fileName", "string", record.client_name or ""),
+            ("fileSize", "uint256", record.client_size or 0),
+            ("fileType", "string", record.client_type or ""),
+        ],
+        domain(DOMAIN_NAME, "1", chain_id, registry),
+    )
 
 
 def ensure_member_signature(

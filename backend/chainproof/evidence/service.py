@@ -20,8 +20,8 @@ from chainproof.errors import (
 from chainproof.evidence.ops import REVOKE_LEAF
 from chainproof.evidence.proofs import TreeCache, proof_of, trees_of
 from chainproof.evidence.verify import AnchorFields, Viewer, anchor_fields, may_see_private
-from chainproof.public_ids import parse_public_id
 from chainproof.receipts import LEAF_TYPES, RECEIPT_VERSION, MetadataSection, Receipt
+from chainproof.store.lookup import by_public_id
 from chainproof.store.models import (
     AnchorRecord,
     Batch,
@@ -41,10 +41,7 @@ MAX_REASON = 500  # the evidence.revoke_reason column
 def get_evidence(*, session: Session, evidence_id: str) -> Evidence:
     """The row named by its public id. Anything else (an old integer id, a malformed id)
     is the same 404 as an id nobody has: ids are not a way to learn what exists."""
-    public_id = parse_public_id(evidence_id)
-    ev = None
-    if public_id is not None:
-        ev = session.exec(select(Evidence).where(Evidence.public_id == public_id)).first()
+    ev = by_public_id(session, Evidence, evidence_id)
     if ev is None:
         raise NotFoundError(f"no evidence with id {evidence_id!r}")
     return ev

@@ -17,7 +17,7 @@ from chainproof.errors import InvalidInputError, NotFoundError
 from chainproof.evidence.verify import Viewer
 from chainproof.licences.links import presentation_url
 from chainproof.licences.models import Licence, LicenceType
-from chainproof.public_ids import parse_public_id
+from chainproof.store.lookup import by_public_id
 from chainproof.store.models import Member
 
 MAX_LISTED = 200
@@ -25,10 +25,7 @@ MAX_LISTED = 200
 
 def held_or_issued(*, session: Session, licence_id: str, viewer: Viewer) -> Licence:
     """The licence, for its holder org, its issuer org or an admin; else 404."""
-    public_id = parse_public_id(licence_id)
-    row = None
-    if public_id is not None:
-        row = session.exec(select(Licence).where(Licence.public_id == public_id)).first()
+    row = by_public_id(session, Licence, licence_id)
     if row is None or not (
         viewer.owns(row.issuer_member_id)
         or (row.holder_member_id is not None and viewer.member_id == row.holder_member_id)

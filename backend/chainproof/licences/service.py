@@ -36,9 +36,15 @@ from chainproof.evidence.service import build_receipt, revoke_evidence
 from chainproof.evidence.verify import OPERATOR, Viewer
 from chainproof.licences import credential as vc
 from chainproof.licences.models import Licence, LicenceEvent, LicenceIssuer, LicenceType
-from chainproof.licences.status import ChainStatus, read_chain_status, record_digest, status_record
-from chainproof.public_ids import new_public_id, parse_public_id
+from chainproof.licences.status import (
+    ChainStatus,
+    read_credential_status,
+    record_digest,
+    status_record,
+)
+from chainproof.public_ids import new_public_id
 from chainproof.receipts import Receipt, ReceiptVerdict
+from chainproof.store.lookup import by_public_id
 from chainproof.store.models import Evidence, EvidenceStatus, Member
 
 ACTIVE: Final = "active"
@@ -238,10 +244,7 @@ def _event(
 
 
 def owned(*, session: Session, licence_id: str, viewer: Viewer) -> Licence:
-    public_id = parse_public_id(licence_id)
-    row = None
-    if public_id is not None:
-        row = session.exec(select(Licence).where(Licence.public_id == public_id)).first()
+    row = by_public_id(session, Licence, licence_id)
     if row is None or not viewer.owns(row.issuer_member_id):
         raise NotFoundError(f"no licence with id {licence_id!r}")
     return row
@@ -250,10 +253,7 @@ def owned(*, session: Session, licence_id: str, viewer: Viewer) -> Licence:
 def readable(*, session: Session, licence_id: str, viewer: Viewer) -> Licence:
     """The licence for its issuer org, admins, auditors and its channel's members (issue
     25); anyone else gets :func:`owned`'s 404. Only the issuer (``owned``) changes it."""
-    public_id = parse_public_id(licence_id)
-    row = None
-    if public_id is not None:
-        row = session.exec(select(Licence).where(Licence.public_id == public_id)).first()
+    row = by_public_id(session, Licence, licence_id)
     if row is None or not channels.may_read(
         session, viewer, member_id=row.issuer_member_id, channel_id=row.channel_id
     ):
@@ -441,10 +441,7 @@ def public_status(*, session: Session, licence_id: str) -> dict[str, Any]:
     """``GET /api/v1/licences/{id}/public`` (anyone): the credential without its claims
     (no value, salt or name), with its ``credentialStatus``. What a verifier needs besides
     the claims a holder shows it; it proves nothing by itself, every part is checked."""
-    public_id = parse_public_id(licence_id)
-    row = None
-    if public_id is not None:
-        row = session.exec(select(Licence).where(Licence.public_id == public_id)).first()
+    row = by_public_id(session, Licence, licence_id)
     if row is None:
         raise NotFoundError(f"no licence with id {licence_id!r}")
     document = dict(row.credential)
@@ -545,12 +542,7 @@ def verify(
     def chain_status(credential: Mapping[str, Any]) -> ChainStatus:
         if not said:
             raw = str(credential.get("id", "")).removeprefix("urn:uuid:")
-            public_id = parse_public_id(raw)
-            row = (
-                session.exec(select(Licence).where(Licence.public_id == public_id)).first()
-                if public_id
-                else None
-            )
+            row = by_public_id(session, Licence, raw)
             if row is None or row.claims_root != credential["credentialSubject"]["claimsRoot"]:
                 # Not a licence this server issued: its issuer is none of ours, so it is
                 # invalid whatever the chain says; an anonymous caller's receipts cost no
@@ -558,16 +550,7 @@ def verify(
                 said["it"] = ChainStatus(False, "not issued here", "unknown", "not issued here")
                 return said["it"]
             status = credential_status(session, row, _events(session, row))
-            did_chain, address = vc.parse_did(str(credential["issuer"]))
-            said["it"] = read_chain_status(
-                credential,
-                issuer_address=address,
-                issuer_chain_id=did_chain,
-                root_receipt=status.get("receipt"),
-                record=status.get("statusRecord"),
-                record_receipt=status.get("statusReceipt"),
-                verify=verify_receipt,
-            )
+            said["it"] = read_credential_status(credential, status, verify=verify_receipt)
         return said["it"]
 
     verdict = vc.check(

@@ -28,12 +28,14 @@ from typing import Any, Final
 
 from chainproof.digests import to_hex
 from chainproof.errors import ChainProofError, InvalidInputError
+from chainproof.licences.credential import parse_did
 from chainproof.receipts import Receipt, ReceiptVerdict
 
 __all__ = [
     "STATUS_OF_ACTION",
     "ChainStatus",
     "read_chain_status",
+    "read_credential_status",
     "record_digest",
     "status_record",
 ]
@@ -162,3 +164,24 @@ def read_chain_status(
             "current record",
         )
     return ChainStatus(anchored, root_why, "unknown", f"{what}: {why}")
+
+
+def read_credential_status(
+    credential: Mapping[str, Any],
+    status: Mapping[str, Any],
+    *,
+    verify: Callable[[Receipt], ReceiptVerdict],
+) -> ChainStatus:
+    """:func:`read_chain_status` of ``credential`` with the issuer its DID names and the
+    receipts its ``credentialStatus`` (``status``) carries; InvalidInputError when the issuer
+    is not a did:pkh:eip155 DID."""
+    chain_id, address = parse_did(str(credential["issuer"]))
+    return read_chain_status(
+        credential,
+        issuer_address=address,
+        issuer_chain_id=chain_id,
+        root_receipt=status.get("receipt"),
+        record=status.get("statusRecord"),
+        record_receipt=status.get("statusReceipt"),
+        verify=verify,
+    )

@@ -28,6 +28,7 @@ from chainproof.errors import InvalidInputError
 from chainproof.merkle import EVIDENCE_LEAF_TYPES as LEAF_TYPES
 from chainproof.merkle import leaf_hash
 from chainproof.receipts.metadata import METADATA_TEXT_MAX
+from chainproof.validation import invalid_input
 from chainproof.vocabulary import Hash32
 from chainproof.vocabulary import SaltSource as SaltSource  # random_salt is one
 
@@ -282,13 +283,7 @@ class Receipt(BaseModel):
 
 
 def _invalid(exc: ValidationError) -> InvalidInputError:
-    errors = exc.errors(include_url=False, include_context=False, include_input=False)
-    parts = []
-    for err in errors:
-        where = ".".join(str(p) for p in err["loc"]) or "receipt"
-        parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-    shown = "; ".join(parts[:5]) + (f"; and {len(parts) - 5} more" if len(parts) > 5 else "")
-    return InvalidInputError(f"invalid receipt: {shown}", errors=errors)
+    return invalid_input(exc, "receipt", "receipt")
 
 
 def _b(hex_text: str) -> bytes:

@@ -30,9 +30,9 @@ from chainproof.digests import DIGEST_SIZE, parse_hex, to_hex
 from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
 from chainproof.evidence import intake
 from chainproof.evidence.verify import AnchorFields, Viewer, anchor_fields
-from chainproof.public_ids import parse_public_id
 from chainproof.recordings.links import NONCE_SIZE, genesis, link_of
 from chainproof.recordings.models import Recording, RecordingSegment
+from chainproof.store.lookup import by_public_id
 from chainproof.store.models import LABEL_LEN, Batch, Evidence, EvidenceStatus, utcnow
 
 ALGORITHM: Final = "sha256"  # segment digests and links
@@ -87,10 +87,7 @@ def create(
 def owned(*, session: Session, recording_id: str, viewer: Viewer) -> Recording:
     """The recording, if ``viewer``'s org made it (or is an admin); else the 404 of an id
     nobody has, word for word."""
-    public_id = parse_public_id(recording_id)
-    rec = None
-    if public_id is not None:
-        rec = session.exec(select(Recording).where(Recording.public_id == public_id)).first()
+    rec = by_public_id(session, Recording, recording_id)
     if rec is None or not viewer.owns(rec.member_id):
         raise NotFoundError(f"no recording with id {recording_id!r}")
     return rec
@@ -100,10 +97,7 @@ def readable(*, session: Session, recording_id: str, viewer: Viewer) -> Recordin
     """The recording, for its org, admins, auditors and the members of its channel (issue
     25); for anyone else the 404 of an id nobody has, as :func:`owned` answers. Only its org
     (:func:`owned`) appends and closes."""
-    public_id = parse_public_id(recording_id)
-    rec = None
-    if public_id is not None:
-        rec = session.exec(select(Recording).where(Recording.public_id == public_id)).first()
+    rec = by_public_id(session, Recording, recording_id)
     if rec is None or not channels.may_read(
         session, viewer, member_id=rec.member_id, channel_id=rec.channel_id
     ):

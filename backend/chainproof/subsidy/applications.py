@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from chainproof.chain.context import ChainContext
 from chainproof.digests import Algorithm
 from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
+from chainproof.store.unique import insert_new
 from chainproof.subsidy import acceptance, rules
 from chainproof.subsidy.access import (
     Actor,
@@ -113,16 +113,11 @@ def create_application(
         updated_at=now,
     )
     _apply(application, body)
-    session.add(application)
-    try:
-        session.commit()
-    except IntegrityError:  # the unique (round, member) constraint, under a race
-        session.rollback()
-        raise ConflictError(
-            f"{rules.ONE_PROJECT_SOURCE}: this unit has an application in round {round_.code}"
-        ) from None
-    session.refresh(application)
-    return application
+    # The unique (round, member) constraint, under a race.
+    conflict = ConflictError(
+        f"{rules.ONE_PROJECT_SOURCE}: this unit has an application in round {round_.code}"
+    )
+    return insert_new(session, application, conflict)
 
 
 def _draft(session: Session, application_id: int, actor: Actor) -> Application:

@@ -110,7 +110,7 @@ def hold(session: Session, application: Application, *, status: S) -> None:
         raise ConflictError(f"application {application.id} is no longer {status.value}: reload it")
 
 
-def _stage_transition(
+def move(
     session: Session,
     *,
     application: Application,
@@ -120,12 +120,12 @@ def _stage_transition(
     comment: str | None,
     now: datetime,
     extra: dict[str, Any] | None = None,
-) -> Record:
-    """Changes the status (if it is still what was read) and stages the transition row.
-
-    Nothing is committed: :func:`move` anchors the returned record, which commits the
-    status, the row and the evidence as one.
-    """
+    with_records: Sequence[Record] = (),
+) -> Application:
+    """Makes the move and anchors its record (after ``with_records``, e.g. the manifest it
+    names) as the actor's evidence: status, row and evidence land in one commit."""
+    # Staged first: the status (if it is still what was read), the transition row and its
+    # record; anchoring the record below commits all three with the evidence, as one.
     check_move(actor, application, to)
     assert application.id is not None and actor.role is not None
     current = application.status  # the UPDATE below refreshes the loaded row in place
@@ -177,33 +177,6 @@ def _stage_transition(
             record=record.text,
             record_hash=record.digest,
         )
-    )
-    return record
-
-
-def move(
-    session: Session,
-    *,
-    application: Application,
-    round_code: str,
-    actor: Actor,
-    to: S,
-    comment: str | None,
-    now: datetime,
-    extra: dict[str, Any] | None = None,
-    with_records: Sequence[Record] = (),
-) -> Application:
-    """Makes the move and anchors its record (after ``with_records``, e.g. the manifest it
-    names) as the actor's evidence: status, row and evidence land in one commit."""
-    record = _stage_transition(
-        session,
-        application=application,
-        round_code=round_code,
-        actor=actor,
-        to=to,
-        comment=comment,
-        now=now,
-        extra=extra,
     )
     anchor_records(
         session,

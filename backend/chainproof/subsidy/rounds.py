@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from chainproof.errors import ConflictError, NotFoundError
+from chainproof.store.unique import insert_new
 from chainproof.subsidy.access import Actor, require_admin
 from chainproof.subsidy.models import Round
 from chainproof.subsidy.schemas import RoundIn, RoundOut, RoundPatch
@@ -41,14 +41,8 @@ def get_round(*, session: Session, code: str) -> Round:
 def create_round(*, session: Session, actor: Actor, body: RoundIn) -> Round:
     require_admin(actor)
     round_ = Round(code=body.code, name=body.name.strip(), deadline=body.deadline)
-    session.add(round_)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise ConflictError(f"round {body.code!r} exists already", code=body.code) from None
-    session.refresh(round_)
-    return round_
+    conflict = ConflictError(f"round {body.code!r} exists already", code=body.code)
+    return insert_new(session, round_, conflict)
 
 
 def update_round(*, session: Session, actor: Actor, code: str, body: RoundPatch) -> Round:

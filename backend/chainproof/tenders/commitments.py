@@ -18,7 +18,7 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 
 from chainproof.digests import keccak256
-from chainproof.eip712 import DOMAIN_TYPES
+from chainproof.eip712 import domain, typed_data
 
 DOMAIN_NAME: Final = "ChainProof TenderRegistry"
 DOMAIN_VERSION: Final = "1"
@@ -44,24 +44,15 @@ def typed_commitment(
     *, chain_id: int, registry: str, tender: bytes, bidder: str, commitment: bytes
 ) -> dict[str, Any]:
     """The EIP-712 message ``BidCommitment(bytes32 tenderId,address bidder,bytes32 commitment)``."""
-    return {
-        "types": {
-            "EIP712Domain": DOMAIN_TYPES,
-            "BidCommitment": [
-                {"name": "tenderId", "type": "bytes32"},
-                {"name": "bidder", "type": "address"},
-                {"name": "commitment", "type": "bytes32"},
-            ],
-        },
-        "primaryType": "BidCommitment",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": registry,
-        },
-        "message": {"tenderId": tender, "bidder": bidder, "commitment": commitment},
-    }
+    return typed_data(
+        "BidCommitment",
+        [
+            ("tenderId", "bytes32", tender),
+            ("bidder", "address", bidder),
+            ("commitment", "bytes32", commitment),
+        ],
+        domain(DOMAIN_NAME, DOMAIN_VERSION, chain_id, registry),
+    )
 
 
 def sign_commitment(

@@ -141,7 +141,8 @@ def _scalar(value: Any) -> Any:
     return value.get("@value") if isinstance(value, dict) else value
 
 
-def _number(value: Any) -> float | None:
+def number_of(value: Any) -> float | None:
+    """``value`` as a finite number (an EPCIS number may come as a string), or None."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
@@ -152,7 +153,7 @@ def _number(value: Any) -> float | None:
 
 
 def _compare(op: str, stored: Any, wanted: str) -> bool:
-    left, right = _number(stored), _number(wanted)
+    left, right = number_of(stored), number_of(wanted)
     if left is None or right is None:
         from chainproof.trace import epcis
 
@@ -170,9 +171,9 @@ def _compare(op: str, stored: Any, wanted: str) -> bool:
 def _equal(stored: Any, wanted: tuple[Any, ...]) -> bool:
     if isinstance(stored, dict | list) or stored is None:
         return False
-    number = _number(stored) if not isinstance(stored, str) else None
+    number = number_of(stored) if not isinstance(stored, str) else None
     if number is not None:
-        return any(_number(w) == number for w in wanted)
+        return any(number_of(w) == number for w in wanted)
     text = str(stored).lower() if isinstance(stored, bool) else str(stored)
     return text in wanted
 

@@ -269,16 +269,6 @@ def _declared_holds(f: Filter, event: dict[str, Any]) -> bool:
     return moment >= f.values[0] if f.op == "GE" else moment < f.values[0]
 
 
-def _numeric(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _reports(event: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """Each sensor report of the event with its element's metadata."""
     for element in event.get("sensorElementList") or []:
@@ -310,7 +300,7 @@ def _report_holds(f: Filter, metadata: dict[str, Any], report: dict[str, Any]) -
     # measure
     if report.get("uom") != f.uom:
         return False
-    number = _numeric(report.get(f.field))
+    number = epcis_fields.number_of(report.get(f.field))
     return number is not None and _COMPARE[f.op](number, f.values[0])
 
 
@@ -334,10 +324,12 @@ def matches(event: dict[str, Any], filters: tuple[Filter, ...], context: Any = N
             q
             for key in _QUANTITY_LISTS
             for q in (event.get(key) or [])
-            if isinstance(q, dict) and _numeric(q.get("quantity")) is not None
+            if isinstance(q, dict) and epcis_fields.number_of(q.get("quantity")) is not None
         ]
         if not any(
-            all(_COMPARE[f.op](_numeric(q["quantity"]), f.values[0]) for f in quantity)
+            all(
+                _COMPARE[f.op](epcis_fields.number_of(q["quantity"]), f.values[0]) for f in quantity
+            )
             for q in elements
         ):
             return False

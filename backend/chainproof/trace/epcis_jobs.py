@@ -102,13 +102,9 @@ def _renew(engine: Engine, capture_id: str, token: int, lease: float, clock: Clo
     """Extends the lease of claim ``token``; False once the job is done or another's."""
     with Session(engine) as session:
         result = session.execute(
-            update(EpcisCapture)
-            .where(
-                col(EpcisCapture.capture_id) == capture_id,
-                col(EpcisCapture.attempts) == token,
-                col(EpcisCapture.running).is_(True),
+            epcis_store.claimed(capture_id, token).values(
+                lease_until=clock() + timedelta(seconds=lease)
             )
-            .values(lease_until=clock() + timedelta(seconds=lease))
         )
         session.commit()
         return bool(getattr(result, "rowcount", 0))

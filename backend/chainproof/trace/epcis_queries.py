@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from chainproof.errors import ConflictError, InvalidInputError, NotFoundError
+from chainproof.store.unique import insert_new
 from chainproof.trace.epcis_models import EpcisQuery
 
 MAX_NAME: Final = 200
@@ -32,14 +32,7 @@ def create(*, session: Session, member_id: int | None, name: Any, query: Any) ->
     if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME or "/" in name:
         raise InvalidInputError(f"name must be 1-{MAX_NAME} characters without '/'")
     row = EpcisQuery(name=name, member_id=member_id, query=normalise(query))
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise ConflictError(f"a query named {name!r} exists already") from None
-    session.refresh(row)
-    return row
+    return insert_new(session, row, ConflictError(f"a query named {name!r} exists already"))
 
 
 def get(*, session: Session, member_id: int | None, name: str) -> EpcisQuery:

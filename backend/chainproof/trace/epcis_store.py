@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import and_, func, insert, or_, update
+from sqlalchemy import Update, and_, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from chainproof.errors import AuthError, ConflictError, InvalidInputError, NotFoundError
@@ -204,19 +204,23 @@ class JobTakenError(Exception):
     """The job's lease was taken by another runner: this one must not commit it."""
 
 
+def claimed(capture_id: str, token: int) -> Update:
+    """An UPDATE of the capture job while claim ``token`` still holds it: the fence that
+    makes a runner whose lease was taken since change nothing."""
+    return update(EpcisCapture).where(
+        col(EpcisCapture.capture_id) == capture_id,
+        col(EpcisCapture.attempts) == token,
+        col(EpcisCapture.running).is_(True),
+    )
+
+
 def finish_job(
     session: Session, *, capture_id: str, token: int, success: bool, errors: list[dict[str, Any]]
 ) -> None:
     """Marks the job finished in the session's transaction, fenced by the claim's token
     (``epcis_jobs``): JobTakenError when another runner has claimed it since."""
     result = session.execute(
-        update(EpcisCapture)
-        .where(
-            col(EpcisCapture.capture_id) == capture_id,
-            col(EpcisCapture.attempts) == token,
-            col(EpcisCapture.running).is_(True),
-        )
-        .values(
+        claimed(capture_id, token).values(
             running=False,
             finished_at=epcis_now(),
             success=success,

@@ -26,7 +26,7 @@ from chainproof.api.ratelimit import address_of
 from chainproof.errors import AuthError, InvalidInputError, NotFoundError
 from chainproof.roles import Role
 from chainproof.web.certificate import qr_svg
-from chainproof.web.i18n import COOKIE, pick_lang, translator
+from chainproof.web.i18n import request_lang, translator
 from chainproof.web.routes import error_page, render
 
 router = APIRouter(include_in_schema=False)
@@ -37,7 +37,7 @@ Password = Annotated[str, Form(max_length=MAX_LENGTH + 1)]
 
 
 def _t(request: Request) -> Callable[..., str]:
-    return translator(pick_lang(request.query_params.get("lang"), request.cookies.get(COOKIE)))
+    return translator(request_lang(request))
 
 
 def _lockout(request: Request, runtime: RuntimeDep) -> Lockout:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from chainproof.api.deps import RuntimeDep, SessionDep, published_rpc_url
 from chainproof.draws import service
 from chainproof.errors import NotFoundError
-from chainproof.web.i18n import COOKIE, message, pick_lang
+from chainproof.web.i18n import message, request_lang
 from chainproof.web.routes import error_page, render
 
 router = APIRouter(include_in_schema=False)
@@ -29,7 +29,7 @@ def draw_page(
     try:
         draw = service.get_draw(session=session, draw_id=draw_id)
     except NotFoundError:
-        lang = pick_lang(request.query_params.get("lang"), request.cookies.get(COOKIE))
+        lang = request_lang(request)
         return error_page(request, 404, "error.not_found", message(lang, "draw.not_found"))
     published = service.draw_public(session=session, draw=draw)
     return render(

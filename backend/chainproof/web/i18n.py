@@ -12,7 +12,7 @@ catalogs have the same keys (a unit test holds them to it).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from chainproof.web import (
     i18n_accounts,
@@ -24,6 +24,9 @@ from chainproof.web import (
     i18n_subsidy,
     i18n_trace,
 )
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 Lang = str
 LANGS: Final[tuple[Lang, Lang]] = ("zh-CN", "en")
@@ -605,6 +608,12 @@ def normalise_lang(value: str | None) -> Lang | None:
 
 def pick_lang(query: str | None, cookie: str | None) -> Lang:
     return normalise_lang(query) or normalise_lang(cookie) or DEFAULT_LANG
+
+
+def request_lang(request: Request) -> Lang:
+    """The language a page answers ``request`` in: ``?lang=``, else the cookie, else the
+    default."""
+    return pick_lang(request.query_params.get("lang"), request.cookies.get(COOKIE))
 
 
 def message(lang: Lang, key: str, **fields: object) -> str:

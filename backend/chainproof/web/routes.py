@@ -58,7 +58,7 @@ from chainproof.web.i18n import (
     LANGS,
     js_messages,
     optional_translator,
-    pick_lang,
+    request_lang,
     translator,
 )
 from chainproof.web.vendor import integrity
@@ -99,7 +99,7 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """A page in the request's language; remembers a ``?lang=`` choice in a cookie."""
-    lang = pick_lang(request.query_params.get("lang"), request.cookies.get(COOKIE))
+    lang = request_lang(request)
     other = LANGS[1] if lang == LANGS[0] else LANGS[0]
     query = {k: v for k, v in request.query_params.items() if k != "lang"}
     switch = f"{request.url.path}?{urlencode({**query, 'lang': other})}"
@@ -257,7 +257,7 @@ def certificate_page(
         return error_page(
             request, 409, "error.not_anchored", f"evidence {evidence_id} is {record['status']}"
         )
-    t = translator(pick_lang(request.query_params.get("lang"), request.cookies.get(COOKIE)))
+    t = translator(request_lang(request))
     page_url = evidence_url(runtime.settings.public_url, str(record["id"]))
     return render(
         request,

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from chainproof.api.deps import RuntimeDep, SessionDep, published_rpc_url
 from chainproof.errors import InvalidInputError, NotFoundError
 from chainproof.trace import scan
-from chainproof.web.i18n import COOKIE, message, pick_lang
+from chainproof.web.i18n import message, request_lang
 from chainproof.web.routes import error_page, render
 
 router = APIRouter(include_in_schema=False)
@@ -32,7 +32,7 @@ def scan_page(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> HTMLResponse:
-    lang = pick_lang(request.query_params.get("lang"), request.cookies.get(COOKIE))
+    lang = request_lang(request)
     try:
         view = scan.scan_view(
             session=session,

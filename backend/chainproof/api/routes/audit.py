@@ -5,19 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from chainproof.api import audited
-from chainproof.api.deps import Caller, SessionDep, require_role
+from chainproof.api.deps import AuditorDep, SessionDep
 from chainproof.api.schemas import error_responses
 from chainproof.audit import log
 from chainproof.audit.export import write_csv
-from chainproof.roles import Role
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
-AuditorDep = Annotated[Caller, Depends(require_role(Role.AUDITOR))]
 MAX_PAGE = 1000
 
 

@@ -6,20 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.api import audited
-from chainproof.api.deps import AdminDep, Caller, SessionDep, require_role
+from chainproof.api.deps import AdminDep, ReaderDep, SessionDep
 from chainproof.api.errors import BadRequestError
 from chainproof.api.schemas import error_responses
 from chainproof.business import service
 from chainproof.business.models import NAME_LEN, BusinessType
 from chainproof.business.schemas import MetadataError
-from chainproof.roles import Role
 
 router = APIRouter(prefix="/api/v1", tags=["business types"])
-ReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIEWER, Role.AUDITOR))]
 _EXAMPLE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {

@@ -6,19 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
 from chainproof.api import audited
-from chainproof.api.deps import AdminDep, Caller, SessionDep, require_role
+from chainproof.api.deps import AdminDep, AuditorDep, SessionDep
 from chainproof.api.schemas import error_responses
 from chainproof.channels import service
 from chainproof.channels.models import Channel
-from chainproof.roles import Role
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
-AuditorDep = Annotated[Caller, Depends(require_role(Role.AUDITOR))]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s/][^/]{0,99}$")]
 OrgName = Annotated[str, Field(min_length=1, max_length=200)]
 

@@ -59,8 +59,14 @@ def _chain_registry(settings: Settings) -> str:
     return settings.chain_registry
 
 
-def _taken(body: dict[str, Any], created: bool) -> JSONResponse:
+def _taken(out: type[BaseModel], row: Any, created: bool) -> JSONResponse:
+    """The kept row's ``out`` fields: 201 when it is new, 200 when it was known already."""
+    body = {name: getattr(row, name) for name in out.model_fields}
     return JSONResponse(body, status_code=201 if created else 200)
+
+
+def _taken_responses(out: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": "Known already.", "model": out}, **error_responses(409, 413, 422)}
 
 
 @router.post(
@@ -78,10 +84,7 @@ def _taken(body: dict[str, Any], created: bool) -> JSONResponse:
     ),
     status_code=201,
     response_model=MessageTakenOut,
-    responses={
-        200: {"description": "Known already.", "model": MessageTakenOut},
-        **error_responses(409, 413, 422),
-    },
+    responses=_taken_responses(MessageTakenOut),
 )
 async def take_message(
     message: RecallMessage, session: SessionDep, chain: ChainDep, settings: SettingsDep
@@ -90,15 +93,7 @@ async def take_message(
     row, created = await run_in_threadpool(
         lambda: accept_message(session, chain.w3, chain_registry=registry, message=message)
     )
-    body = {
-        "id": row.id,
-        "sub_chain_id": row.sub_chain_id,
-        "kind": row.kind,
-        "lot_uri": row.lot_uri,
-        "block_number": row.block_number,
-        "checkpoint_index": row.checkpoint_index,
-    }
-    return _taken(body, created)
+    return _taken(MessageTakenOut, row, created)
 
 
 class RevocationTakenOut(BaseModel):
@@ -142,10 +137,7 @@ class RevocationTakenOut(BaseModel):
     ),
     status_code=201,
     response_model=RevocationTakenOut,
-    responses={
-        200: {"description": "Known already.", "model": RevocationTakenOut},
-        **error_responses(409, 413, 422),
-    },
+    responses=_taken_responses(RevocationTakenOut),
 )
 async def take_revocation(
     message: RevocationMessage, session: SessionDep, chain: ChainDep, settings: SettingsDep
@@ -154,12 +146,4 @@ async def take_revocation(
     row, created = await run_in_threadpool(
         lambda: accept_revocation(session, chain.w3, chain_registry=registry, message=message)
     )
-    body = {
-        "id": row.id,
-        "sub_chain_id": row.sub_chain_id,
-        "root": row.root,
-        "leaf_hash": row.leaf_hash,
-        "block_number": row.block_number,
-        "checkpoint_index": row.checkpoint_index,
-    }
-    return _taken(body, created)
+    return _taken(RevocationTakenOut, row, created)

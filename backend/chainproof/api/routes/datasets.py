@@ -8,22 +8,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.api import audited
-from chainproof.api.deps import Caller, SessionDep, SubmitterDep, require_role
+from chainproof.api.deps import ReaderDep, SessionDep, SubmitterDep
 from chainproof.api.schemas import error_responses
 from chainproof.datasets import service
 from chainproof.datasets.manifest import LEAF_TYPES, MAX_FILES, PATH_MAX, PROOF_FORMAT, entry_of
 from chainproof.datasets.models import LICENCE_LEN, NAME_LEN, DataResource
 from chainproof.errors import InvalidInputError
-from chainproof.roles import Role
 
 router = APIRouter(prefix="/api/v1", tags=["data resources"])
 ResourceId = Annotated[str, Path(min_length=1, max_length=64, description="The data set's id.")]
-# Any key may ask; what it sees is decided per resource (404 for what it may not read).
-ReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIEWER, Role.AUDITOR))]
 
 
 class DatasetIn(BaseModel):

@@ -8,28 +8,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.api.deps import (
-    Caller,
     ChainDep,
+    ReviewerDep,
     RuntimeDep,
     SessionDep,
     SettingsDep,
-    require_role,
 )
 from chainproof.api.schemas import error_responses
 from chainproof.draws import selection, service
 from chainproof.errors import InvalidInputError
-from chainproof.roles import Role
 from chainproof.runtime import finality_policy
 from chainproof.subsidy.access import Actor
 from chainproof.subsidy.applications import list_applications
 from chainproof.subsidy.models import ApplicationStatus
 
 router = APIRouter(prefix="/api/v1", tags=["draws"])
-ReviewerDep = Annotated[Caller, Depends(require_role(Role.REVIEWER))]
 
 DrawId = Annotated[
     str,

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Annotated, Any, Final, NamedTuple
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
@@ -28,7 +28,7 @@ from chainproof.api.deps import (
     ViewerDep,
     get_runtime,
 )
-from chainproof.api.errors import BadRequestError
+from chainproof.api.errors import BadRequestError, request_error
 from chainproof.api.json_guard import is_json
 from chainproof.api.routes.operations import OperationOut
 from chainproof.api.schemas import (
@@ -40,6 +40,7 @@ from chainproof.api.schemas import (
     EvidenceOut,
     RevokeIn,
     error_responses,
+    public_id_path,
 )
 from chainproof.api.upload import FILE_FIELD, clean_label, clean_text, hash_upload
 from chainproof.business import service as business
@@ -61,16 +62,7 @@ from chainproof.store.models import LABEL_LEN
 
 router = APIRouter(prefix="/api/v1")
 
-# The public id (a UUIDv7, public_ids.py). Not validated here: anything that is not one
-# (an old integer id included) is the same 404 as an id nobody has, not a 422 saying so.
-EvidenceId = Annotated[
-    str,
-    Path(
-        description="The evidence's public id (a UUIDv7).",
-        examples=[EX_EVIDENCE_ID],
-        json_schema_extra={"format": "uuid"},
-    ),
-]
+EvidenceId = Annotated[str, public_id_path("evidence", EX_EVIDENCE_ID)]
 
 _UPLOAD_BODY: Final[dict[str, Any]] = {
     "required": True,
@@ -379,8 +371,7 @@ def _digests_body(raw: bytes, content_type: str | None) -> _Digests:
     try:
         model = DigestsIn.model_validate(body)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+        raise request_error(exc, "body") from None
     # DigestHex normalised each digest to 0x + 64 lowercase hex digits.
     typed = _typed(model.business_type, model.metadata)
     digests = [bytes.fromhex(d[2:]) for d in model.digests]

@@ -14,20 +14,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from chainproof.api.deps import Caller, SessionDep, require_role
+from chainproof.api.deps import MemberDep, ReviewerDep, SessionDep
 from chainproof.api.schemas import error_responses
 from chainproof.invoices import service
-from chainproof.roles import Role
 from chainproof.subsidy.access import Actor, visible_application
 
 router = APIRouter(prefix="/api/v1/subsidy")
 consistency_router = APIRouter(prefix="/api/v1/invoices")
-MemberDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIEWER))]
 _HEX = "0x" + "ab" * 32
-ReviewerDep = Annotated[Caller, Depends(require_role(Role.REVIEWER))]
 _ROOT = r"^0x[0-9a-fA-F]{64}$"
 FromRoot = Annotated[
     str,

@@ -11,46 +11,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from segno import DataOverflowError
 
 from chainproof.api.deps import (
     AdminDep,
-    Caller,
     ChainDep,
+    RecordReaderDep,
     SessionDep,
     SettingsDep,
     SubmitterDep,
     published_rpc_url,
-    require_role,
     rpc_web3,
 )
-from chainproof.api.schemas import error_responses
+from chainproof.api.schemas import error_responses, public_id_path
 from chainproof.chain.trust_anchor import server_trust_anchor
 from chainproof.channels import service as channels
 from chainproof.errors import ChainError, InvalidInputError
 from chainproof.licences import holders, service
 from chainproof.licences.credential import did_pkh
 from chainproof.receipts import verify_receipt
-from chainproof.roles import Role
 from chainproof.store.models import LABEL_LEN
 from chainproof.trace.qr import qr_svg
 from chainproof.trust import TrustAnchor
 
-ReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.AUDITOR))]
-
 router = APIRouter(prefix="/api/v1", tags=["licences"])
 
 EX_LICENCE_ID: Final = "0193b3c4-5d6e-7f80-9a1b-2c3d4e5f6a7c"
-LicenceId = Annotated[
-    str,
-    Path(
-        description="The licence's public id (a UUIDv7).",
-        examples=[EX_LICENCE_ID],
-        json_schema_extra={"format": "uuid"},
-    ),
-]
+LicenceId = Annotated[str, public_id_path("licence", EX_LICENCE_ID)]
 
 
 def _ex(example: dict[str, Any], *, forbid: bool = True) -> ConfigDict:
@@ -284,7 +273,7 @@ def by_holder(
     response_model=LicenceOut,
     responses=error_responses(401, 403, 404, 422),
 )
-def read(licence_id: LicenceId, caller: ReaderDep, session: SessionDep) -> Any:
+def read(licence_id: LicenceId, caller: RecordReaderDep, session: SessionDep) -> Any:
     # Its issuer org, admins, auditors and its channel's members (issue 25); else 404.
     row = service.readable(session=session, licence_id=licence_id, viewer=caller.viewer)
     return service.public(session, row)

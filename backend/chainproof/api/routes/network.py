@@ -4,19 +4,16 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session
 
-from chainproof.api.deps import Caller, SessionDep, get_runtime, require_role
+from chainproof.api.deps import AuditorDep, SessionDep, get_runtime
 from chainproof.api.schemas import error_responses
 from chainproof.chain.network import CACHE_SECONDS, NetworkStatus, network_status
-from chainproof.roles import Role
 
 router = APIRouter(prefix="/api/v1", tags=["chain"])
-AuditorDep = Annotated[Caller, Depends(require_role(Role.AUDITOR))]
 
 
 class EndpointOut(BaseModel):

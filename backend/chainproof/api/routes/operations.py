@@ -8,7 +8,7 @@ the same 404 as for an id that does not exist.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,21 +33,21 @@ OperationId = Annotated[
 ]
 
 
+#: An operation as the API shows it; other routes' examples change its ``kind``.
+OPERATION_EXAMPLE: Final[dict[str, Any]] = {
+    "id": "5f2c0d9e4b7a41c8a3e6f1b2c4d5e6f7",
+    "kind": "revoke_leaf",
+    "status": "confirmed",
+    "tx_hash": "0x" + "ab" * 32,
+    "block_number": 42,
+    "error": None,
+    "created_at": "2026-12-07T14:00:00+00:00",
+    "updated_at": "2026-12-07T14:00:01+00:00",
+}
+
+
 class OperationOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "id": "5f2c0d9e4b7a41c8a3e6f1b2c4d5e6f7",
-                "kind": "revoke_leaf",
-                "status": "confirmed",
-                "tx_hash": "0x" + "ab" * 32,
-                "block_number": 42,
-                "error": None,
-                "created_at": "2026-12-07T14:00:00+00:00",
-                "updated_at": "2026-12-07T14:00:01+00:00",
-            }
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"example": OPERATION_EXAMPLE})
 
     id: str = Field(description="The operation id.")
     kind: str = Field(description="revoke_leaf, grant_member, revoke_member, ...")

@@ -11,18 +11,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from chainproof.api.deps import Caller, SessionDep, SubmitterDep, require_role
-from chainproof.api.schemas import EX_DIGEST, EX_EVIDENCE_ID, DigestHex, Label, error_responses
+from chainproof.api.deps import RecordReaderDep, SessionDep, SubmitterDep
+from chainproof.api.schemas import (
+    EX_DIGEST,
+    EX_EVIDENCE_ID,
+    DigestHex,
+    Label,
+    error_responses,
+    public_id_path,
+)
 from chainproof.channels import service as channels
 from chainproof.recordings import service
 from chainproof.recordings.service import MAX_SEGMENTS_PER_REQUEST, SegmentIn
-from chainproof.roles import Role
-
-# Reading a recording: its org's submitters, admins, auditors, its channel's members.
-ReaderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.AUDITOR))]
 
 router = APIRouter(prefix="/api/v1", tags=["recordings"])
 
@@ -30,14 +33,7 @@ EX_RECORDING_ID: Final = "0193b3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b"
 EX_LINK: Final = "0x7d0c4f1e2a3b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d"
 EX_NONCE: Final = "0x3c1f9e0b7a5d4c2e8f6a1b3d5c7e9f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e"
 
-RecordingId = Annotated[
-    str,
-    Path(
-        description="The recording's public id (a UUIDv7).",
-        examples=[EX_RECORDING_ID],
-        json_schema_extra={"format": "uuid"},
-    ),
-]
+RecordingId = Annotated[str, public_id_path("recording", EX_RECORDING_ID)]
 
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:
@@ -220,7 +216,7 @@ def list_recordings(caller: SubmitterDep, session: SessionDep) -> Any:
     response_model=RecordingDetailOut,
     responses=error_responses(401, 403, 404, 422),
 )
-def read_recording(recording_id: RecordingId, caller: ReaderDep, session: SessionDep) -> Any:
+def read_recording(recording_id: RecordingId, caller: RecordReaderDep, session: SessionDep) -> Any:
     # Its org, admins, auditors and its channel's members (issue 25); else 404.
     rec = service.readable(session=session, recording_id=recording_id, viewer=caller.viewer)
     return service.detail(session=session, rec=rec)

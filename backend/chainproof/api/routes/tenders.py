@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chainproof.api.deps import AdminDep, ChainDep, RuntimeDep, SessionDep
-from chainproof.api.routes.operations import OperationId, OperationOut
+from chainproof.api.routes.operations import OPERATION_EXAMPLE, OperationId, OperationOut
 from chainproof.api.schemas import error_responses
 from chainproof.chain.writer import operation_public
 from chainproof.errors import ChainError
@@ -32,16 +32,7 @@ Reference = Annotated[
 ]
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=[_HEX])]
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
-_OPERATION_EXAMPLE: dict[str, Any] = {
-    "id": "5f2c0d9e4b7a41c8a3e6f1b2c4d5e6f7",
-    "kind": "tender_commit",
-    "status": "confirmed",
-    "tx_hash": _HEX,
-    "block_number": 42,
-    "error": None,
-    "created_at": "2026-12-07T14:00:00+00:00",
-    "updated_at": "2026-12-07T14:00:01+00:00",
-}
+_OPERATION_EXAMPLE: dict[str, Any] = {**OPERATION_EXAMPLE, "kind": "tender_commit"}
 
 
 class TenderCreate(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import Field
 from sqlmodel import select
@@ -13,12 +13,12 @@ from chainproof.api import audited
 from chainproof.api.deps import (
     AdminDep,
     Caller,
+    MemberDep,
     RuntimeDep,
     SessionDep,
     SettingsDep,
     SubmitterDep,
     published_rpc_url,
-    require_role,
 )
 from chainproof.api.routes.operations import OperationOut
 from chainproof.api.schemas import error_responses
@@ -26,7 +26,7 @@ from chainproof.chain.writer import operation_public
 from chainproof.channels import service as channels
 from chainproof.errors import NotFoundError
 from chainproof.runtime import send_now
-from chainproof.store.models import MAX_ID, Role
+from chainproof.store.models import MAX_ID
 from chainproof.store.ops import ChainOp
 from chainproof.trace import (
     capture,
@@ -64,7 +64,6 @@ from chainproof.trace.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/trace", tags=["trace"])
-KeyholderDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIEWER))]
 Document = Annotated[
     dict[str, Any],
     Body(
@@ -136,7 +135,7 @@ def capture_document(
 )
 def query_events(
     session: SessionDep,
-    caller: KeyholderDep,
+    caller: MemberDep,
     match_any_epc: Annotated[
         list[str] | None,
         Query(alias="MATCH_anyEPC", description="Item or lot codes.", examples=[[EX_CODE]]),
@@ -254,7 +253,7 @@ def item_qr(
     response_model=LineageOut,
     responses=error_responses(401, 403, 404, 422),
 )
-def item_lineage(code: CodePath, session: SessionDep, caller: KeyholderDep) -> LineageOut:
+def item_lineage(code: CodePath, session: SessionDep, caller: MemberDep) -> LineageOut:
     node = recall.find_node(session, code)
 
     def rows(nodes: list[Any]) -> list[dict[str, Any]]:
@@ -344,7 +343,7 @@ def _recall_out(session: Any, runtime: Any, r: Any, op_id: str | None) -> Recall
 def recall_report(
     recall_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])],
     session: SessionDep,
-    caller: KeyholderDep,
+    caller: MemberDep,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
     data = recall.report(session=session, recall_id=recall_id)

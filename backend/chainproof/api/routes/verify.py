@@ -7,7 +7,6 @@ from typing import Annotated, Any, Final
 
 import structlog
 from fastapi import APIRouter, Body, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import OperationalError
@@ -25,7 +24,7 @@ from chainproof.api.deps import (
     published_rpc_url,
     rpc_web3,
 )
-from chainproof.api.errors import UnsupportedMediaTypeError
+from chainproof.api.errors import UnsupportedMediaTypeError, request_error
 from chainproof.api.schemas import (
     EX_DIGEST,
     EX_RECEIPT,
@@ -100,10 +99,7 @@ def _query_algorithm(request: Request) -> Algorithm | None:
     try:
         return _ALGORITHM.validate_python(raw)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        raise RequestValidationError(
-            [{**e, "loc": ("query", "algorithm", *e["loc"])} for e in errors]
-        ) from None
+        raise request_error(exc, "query", "algorithm") from None
 
 
 @router.post(
@@ -152,11 +148,7 @@ async def verify(request: Request) -> Any:
         try:
             body = VerifyDigestIn.model_validate(raw)
         except ValidationError as exc:
-            # The same 422 as a declared JSON body would give, paths under "body".
-            errors = exc.errors(include_url=False)
-            raise RequestValidationError(
-                [{**e, "loc": ("body", *e["loc"])} for e in errors]
-            ) from None
+            raise request_error(exc, "body") from None
         chosen, digest = body.algorithm, bytes.fromhex(body.digest[2:])
     else:
         raise UnsupportedMediaTypeError(

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from chainproof.api.deps import (
     ChainDep,
+    MemberDep,
     SessionDep,
     SettingsDep,
     SubmitterDep,
@@ -17,7 +18,6 @@ from chainproof.api.routes.subsidy.common import (
     _ALGORITHM_QUERY,
     PREFIX,
     ApplicationId,
-    MemberDep,
     _actor,
     _multipart,
     _validate,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from chainproof.api.deps import (
+    MemberDep,
     SessionDep,
     SettingsDep,
     SubmitterDep,
@@ -19,7 +20,6 @@ from chainproof.api.routes.subsidy.common import (
     ApplicationId,
     ClockDep,
     DocumentId,
-    MemberDep,
     _actor,
     _multipart,
 )

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated, Any, Final, TypeVar
 
 from fastapi import Depends, Path, Query
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
@@ -17,11 +16,10 @@ from chainproof.api.deps import (
     ChainDep,
     SessionDep,
     SubmitterDep,
-    require_role,
 )
-from chainproof.api.errors import error_body
+from chainproof.api.errors import error_body, request_error
 from chainproof.api.upload import FILE_FIELD
-from chainproof.store.models import MAX_ID, Role, utcnow
+from chainproof.store.models import MAX_ID, utcnow
 from chainproof.subsidy import applications, lifecycle
 from chainproof.subsidy.access import Actor
 from chainproof.subsidy.models import ApplicationStatus
@@ -36,8 +34,6 @@ MAX_FILES: Final = 64
 ApplicationId = Annotated[int, Path(ge=1, le=MAX_ID, description="Application id.", examples=[5])]
 DocumentId = Annotated[int, Path(ge=1, le=MAX_ID, description="Document id.", examples=[3])]
 RoundCode = Annotated[str, Path(max_length=32, description="Round code.", examples=["2023"])]
-ReviewerDep = Annotated[Caller, Depends(require_role(Role.REVIEWER))]
-MemberDep = Annotated[Caller, Depends(require_role(Role.SUBMITTER, Role.REVIEWER))]
 
 
 def get_clock() -> Callable[[], datetime]:
@@ -60,8 +56,7 @@ def _validate(model: type[M], raw: Any) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+        raise request_error(exc, "body") from None
 
 
 def _move(

@@ -8,13 +8,13 @@ from fastapi import APIRouter
 
 from chainproof.api.deps import (
     ChainDep,
+    MemberDep,
     SessionDep,
 )
 from chainproof.api.routes.subsidy.common import (
     PREFIX,
     ApplicationId,
     ClockDep,
-    MemberDep,
     _actor,
     _move,
     submit_route,

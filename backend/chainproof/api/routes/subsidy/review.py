@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from chainproof.api.deps import (
     ChainDep,
+    ReviewerDep,
     SessionDep,
     SettingsDep,
 )
@@ -19,7 +20,6 @@ from chainproof.api.routes.subsidy.common import (
     PREFIX,
     ApplicationId,
     ClockDep,
-    ReviewerDep,
     _actor,
     _multipart,
     _validate,
