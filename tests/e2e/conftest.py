@@ -163,14 +163,17 @@ def _serve(tmp: Path, chain_kind: str) -> Iterator[LiveServer]:
         chain.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: a server's batcher, chain writer and publishers poll while it
+# idles (about an eighth of a core with the tests' 50 ms batches), and a session-scoped
+# pair lived on in every worker for the rest of the run; a start costs about a second.
+@pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The pages on an embedded chain (in this process): most browser tests use this one."""
     with _serve(tmp_path_factory.mktemp("e2e"), "embedded") as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def anvil_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The pages on a managed Anvil: a JSON-RPC node the browser itself can ask."""
     require(node_binary_present("anvil"), "Anvil is missing from node_modules (npm install)")
