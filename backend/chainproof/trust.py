@@ -24,6 +24,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from web3 import Web3
 
+from chainproof import tls
 from chainproof.digests import keccak256, to_hex
 from chainproof.errors import InvalidInputError
 from chainproof.receipts import Address, Hex32
@@ -177,7 +178,9 @@ class TrustAnchor(BaseModel):
         doc_url = well_known_url(url)
         body = bytearray()
         try:
-            with httpx.stream("GET", doc_url, timeout=timeout, follow_redirects=False) as response:
+            with httpx.stream(
+                "GET", doc_url, timeout=timeout, follow_redirects=False, verify=tls.client_context()
+            ) as response:
                 if response.status_code != 200:
                     raise InvalidInputError(
                         f"{doc_url} answered HTTP {response.status_code}, not a trust anchor"

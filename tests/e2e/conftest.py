@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from chainproof import identity, web
+from chainproof import identity, tls, web
 from chainproof.api.app import create_app
 from chainproof.chain.context import open_chain
 from chainproof.config import DEV_OPERATOR_KEY, Settings
@@ -87,10 +87,10 @@ class LiveServer:
     admin_key: str
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.get(self.url + path, timeout=30, **kwargs)
+        return httpx.get(self.url + path, timeout=30, verify=tls.client_context(), **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.post(self.url + path, timeout=30, **kwargs)
+        return httpx.post(self.url + path, timeout=30, verify=tls.client_context(), **kwargs)
 
     def anchor(self, name: str, content: bytes) -> dict[str, Any]:
         """Anchors one file through the API and waits for it (bounded)."""

@@ -35,6 +35,7 @@ from web3 import EthereumTesterProvider, Web3
 from web3.exceptions import Web3Exception
 from web3.types import RPCEndpoint, RPCResponse
 
+from chainproof import tls
 from chainproof.devchain import DEV_HD_PATH, DEV_MNEMONIC, DEV_PRIVATE_KEYS
 from chainproof.errors import ChainError, ConfigError
 from chainproof.vocabulary import ChainKind, chain_kind
@@ -158,6 +159,7 @@ def rpc_chain_id(url: str, *, timeout: float = 5.0) -> int:
         url,
         json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
         timeout=timeout,
+        verify=tls.client_context(),  # a readiness poll calls this many times
     )
     response.raise_for_status()
     body = response.json()
