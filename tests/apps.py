@@ -9,6 +9,7 @@ another chain defines its own ``chain``. The helpers (:class:`Api`, :func:`asser
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -151,9 +152,19 @@ class Api:
 StartApi = Callable[..., Api]
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at the newest revision, made once per test process: apps start on a
+    copy of it (a copy costs a millisecond; migrating from nothing, about 0.4 s of CPU)."""
+    path = tmp_path_factory.mktemp("template") / "chainproof.db"
+    db.upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def start_api(chain: ChainContext, tmp_path: Path) -> Iterator[StartApi]:
-    """Starts apps on the module's chain, each on its own data dir and SQLite database."""
+def start_api(chain: ChainContext, tmp_path: Path, migrated_sqlite: Path) -> Iterator[StartApi]:
+    """Starts apps on the module's chain, each on its own data dir and SQLite database (a copy
+    of the migrated template, which the app's start finds up to date)."""
     with ExitStack() as stack:
         count = 0
 
@@ -178,6 +189,9 @@ def start_api(chain: ChainContext, tmp_path: Path) -> Iterator[StartApi]:
                 **overrides,
             }
             settings = Settings(**values)
+            if "database_url" not in overrides:
+                data.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(migrated_sqlite, data / "chainproof.db")
             from chainproof.api.app import create_app  # the app's stack, for API suites only
 
             app = create_app(settings, chain=chain, run_batcher=run_batcher)

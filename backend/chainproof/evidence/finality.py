@@ -35,7 +35,7 @@ from typing import Literal
 
 import structlog
 from hexbytes import HexBytes
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 from web3 import Web3
 
@@ -134,6 +134,11 @@ class ReorgWatcher:
         self.interval = interval
         self._next = 0.0
         self.orphaned = 0  # batches requeued after a reorg (tests, logs)
+        # (head block hash, newest confirmed batch id) at the last look that found nothing
+        # lost: while both are the same, no block can have changed (each block commits to
+        # its parent, so any reorg changes the head's hash) and no batch is new, so the
+        # next look is one request instead of one per watched batch (up to 64 a second).
+        self._clean: tuple[str, int] | None = None
 
     def tick(self) -> int:
         """``check()`` when ``interval`` has passed since the last one; else nothing."""
@@ -147,7 +152,17 @@ class ReorgWatcher:
         """Looks at the newest confirmed batches; returns how many it orphaned."""
         w3 = self.chain.w3
         hashes: dict[int, str | None] = {}
+        try:
+            head: str | None = HexBytes(w3.eth.get_block("latest")["hash"]).to_0x_hex()
+        except Exception:  # the node is away: the full look below says what it can
+            head = None
         with Session(self.engine) as s:
+            newest = s.exec(
+                select(func.max(Batch.id)).where(Batch.status == BatchStatus.CONFIRMED.value)
+            ).one()
+            marker = (head, int(newest or 0)) if head is not None else None
+            if marker is not None and marker == self._clean:
+                return 0
             recent = s.exec(
                 select(Batch)
                 .where(Batch.status == BatchStatus.CONFIRMED.value)
@@ -182,5 +197,6 @@ class ReorgWatcher:
             if lost:
                 s.commit()
                 self.chain.sender.reset_nonce()  # the lost transactions' nonces are free again
+        self._clean = None if lost else marker
         self.orphaned += len(lost)
         return len(lost)

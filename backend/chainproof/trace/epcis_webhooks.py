@@ -34,6 +34,7 @@ import structlog
 from sqlalchemy import Engine, Text, cast, func, update
 from sqlmodel import Session, col, select
 
+from chainproof import tls
 from chainproof.errors import InvalidInputError
 from chainproof.store.models import utcnow
 from chainproof.trace import epcis, epcis_schedule, epcis_store
@@ -305,7 +306,9 @@ class WebhookRunner:
         self._thread.join(timeout=15)
 
     def _run(self) -> None:
-        with httpx.Client(timeout=10, follow_redirects=False) as client:
+        with httpx.Client(
+            timeout=10, follow_redirects=False, verify=tls.client_context()
+        ) as client:
             while not self._stop.wait(self.interval):
                 try:
                     enqueue(self.engine, self.parse, self.document)
