@@ -288,7 +288,10 @@ def test_holder_presents_and_prints(world: World, tmp_path: Path) -> None:
     assert page == f"{world.server.url}/l/{licence['id']}" and "<svg" in made["qr_svg"]
     shown = json.loads(base64.urlsafe_b64decode(fragment.removeprefix("v1.") + "=="))
     assert {n: v[0] for n, v in shown.items()} == {n: CLAIMS[n] for n in ("名称", "经营范围")}
-    pdf = httpx.get(f"{world.server.url}/licences/{licence['id']}/licence.pdf", headers=holder)
+    # A PDF with a CJK font and a QR code: seconds on a loaded machine (httpx's default is 5).
+    pdf = httpx.get(
+        f"{world.server.url}/licences/{licence['id']}/licence.pdf", headers=holder, timeout=60
+    )
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:300]
     (tmp_path / "l.pdf").write_bytes(pdf.content)
     text = subprocess.run(["pdftotext", tmp_path / "l.pdf", "-"], capture_output=True, text=True)
@@ -318,6 +321,6 @@ def test_holder_presents_and_prints(world: World, tmp_path: Path) -> None:
     for stranger in (world.other_issuer,):
         assert world.call("POST", path, stranger, {"fields": []}).status_code == 404
         got = httpx.get(
-            f"{world.server.url}/licences/{licence['id']}/licence.pdf", headers=stranger
+            f"{world.server.url}/licences/{licence['id']}/licence.pdf", headers=stranger, timeout=60
         )
         assert got.status_code == 404
