@@ -136,7 +136,7 @@ def serve(path: str) -> None:
                 if key.data == "accept":
                     conn, _ = listener.accept()
                     try:
-                        request = json.loads(_read_line(conn))
+                        request = json.loads(read_line(conn))
                     except (OSError, EOFError, ValueError) as exc:  # one bad request only
                         print(f"zygote: a request failed: {exc!r}", file=sys.stderr)
                         conn.close()
@@ -182,12 +182,14 @@ def reap(children: dict[int, socket.socket]) -> None:
             conn.close()
 
 
-def _read_line(conn: socket.socket) -> bytes:
+def read_line(conn: socket.socket) -> bytes:
+    """What ``conn`` sends up to a newline (and whatever came in the same reads after it:
+    both sides of the protocol split on the first newline)."""
     data = b""
     while not data.endswith(b"\n"):
         chunk = conn.recv(65536)
         if not chunk:
-            raise EOFError("the request ended early")
+            raise EOFError("the other side closed before a newline")
         data += chunk
     return data
 

@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from ._zygote import read_line
+
 _ZYGOTE = Path(__file__).with_name("_zygote.py")
 _lock = threading.Lock()
 _server: tuple[subprocess.Popen[bytes], str] | None = None
@@ -175,12 +177,10 @@ def spawn(
         "new_session": new_session,
     }
     conn.sendall(json.dumps(request).encode() + b"\n")
-    line = b""
-    while not line.endswith(b"\n"):
-        chunk = conn.recv(64)
-        if not chunk:
-            raise RuntimeError("the fork server closed without forking")
-        line += chunk
+    try:
+        line = read_line(conn)
+    except EOFError as exc:
+        raise RuntimeError("the fork server closed without forking") from exc
     head, _, rest = line.partition(b"\n")
     child = Forked([str(a) for a in argv], conn, int(head))
     child._buffer = rest

@@ -45,6 +45,7 @@ __all__ = [
     "EmbeddedNode",
     "ExternalNode",
     "Node",
+    "bindable",
     "dev_accounts",
     "free_port",
     "make_node",
@@ -109,7 +110,7 @@ class _PortRange:
             for _ in range(self.size):
                 port = self.first + self.next
                 self.next = (self.next + 1) % self.size
-                if _bindable(port):
+                if bindable(port):
                     return port
         raise ConfigError(f"no free port left in {self.first}-{self.first + self.size - 1}")
 
@@ -134,8 +135,11 @@ def use_port_range(first: int, last: int, *, start: int | None = None) -> None:
     _port_range = _PortRange(first, last, first if start is None else start)
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
+    """Whether a node could listen on 127.0.0.1:``port`` now. As nodes bind: sockets of an
+    earlier run in TIME_WAIT do not count as taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

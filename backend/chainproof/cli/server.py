@@ -264,7 +264,7 @@ def _choose_chain_port(settings: Settings) -> Settings:
     if kind not in MANAGED_CHAINS:
         return settings
     from chainproof.chain import ownership
-    from chainproof.chain.nodes import free_port
+    from chainproof.chain.nodes import bindable, free_port
 
     directory = settings.data_dir
     try:
@@ -282,7 +282,7 @@ def _choose_chain_port(settings: Settings) -> Settings:
         )
     chosen = settings.chain_port
     wanted = chosen or STANDARD_RPC_PORT
-    if _bindable(wanted):
+    if bindable(wanted):
         return settings if chosen else settings_with(chain_port=wanted)
     holder = _port_holder(wanted)
     if chosen:
@@ -297,17 +297,6 @@ def _choose_chain_port(settings: Settings) -> Settings:
         soft_wrap=True,
     )
     return settings_with(chain_port=port)
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # As the node binds: sockets of an earlier run in TIME_WAIT do not count as taken.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _port_holder(port: int) -> str:
@@ -326,7 +315,13 @@ def _preflight(settings: Settings) -> None:
     nothing: a taken port, an unknown chain, a missing node binary, an unreachable RPC URL.
     """
     from chainproof.chain.managed import anvil_binary, ganache_binary
-    from chainproof.chain.nodes import display_url, embedded_backend, make_node, rpc_chain_id
+    from chainproof.chain.nodes import (
+        bindable,
+        display_url,
+        embedded_backend,
+        make_node,
+        rpc_chain_id,
+    )
 
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -342,7 +337,7 @@ def _preflight(settings: Settings) -> None:
     kind = chain_kind(settings.chain)
     port = settings.chain_port
     # Taken since _choose_chain_port looked (or it was not called): the same refusal.
-    if kind in MANAGED_CHAINS and port is not None and not _bindable(port):
+    if kind in MANAGED_CHAINS and port is not None and not bindable(port):
         _fail(
             f"cannot start {kind} on port {port}: it is held by {_port_holder(port)}; "
             "choose another with --chain-port or CHAINPROOF_CHAIN_PORT"
